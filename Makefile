@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make run` and `make test` (README).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres bench api demo lint typecheck clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m jobs demo
+	$(BIN)/streamlit run app.py --server.port 8501 --server.headless true
+
+demo: $(STAMP)
+	$(BIN)/python -m jobs demo
+
+# The whole suite on SQLite and, when TEST_DATABASE_URL points at PostgreSQL, on it too.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests
+
+bench: $(STAMP)
+	$(BIN)/python -m jobs bench
+
+api: $(STAMP)
+	@echo "The REST API is not built yet (issue 5)." && exit 1
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy pendo_core
+
+clean:
+	rm -rf $(VENV) data/*.db

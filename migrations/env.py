@@ -1,0 +1,35 @@
+"""Alembic environment: uses a connection handed in by `migrate()`, else DATABASE_URL."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from pendo_core.config import Settings
+from pendo_core.db.engine import make_engine
+from pendo_core.db.models import Base
+
+target_metadata = Base.metadata
+
+
+def run() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run_with(connection)
+        return
+    engine = make_engine(Settings().database_url)
+    with engine.begin() as conn:
+        _run_with(conn)
+
+
+def _run_with(connection: object) -> None:
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run()

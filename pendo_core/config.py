@@ -1,0 +1,69 @@
+"""The one validated settings object, built at the edge and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Region = Literal["us", "eu", "us1", "jpn", "au"]
+
+REGION_HOSTS: dict[str, str] = {
+    "us": "https://app.pendo.io",
+    "eu": "https://app.eu.pendo.io",
+    "us1": "https://us1.app.pendo.io",
+    "jpn": "https://app.jpn.pendo.io",
+    "au": "https://app.au.pendo.io",
+}
+
+DEFAULT_DB_PATH = Path("data") / "cscx_pendo.db"
+DEMO_KEY = "demo-key"
+
+
+class Settings(BaseSettings):
+    """Operator settings from the environment (see interfaces.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    database_url: str = f"sqlite:///{DEFAULT_DB_PATH}"
+    pendo_integration_key: SecretStr | None = None
+    pendo_region: Region = "us"
+    pendo_base_url: str | None = None
+    pendo_timezone: str = "UTC"
+    include_anonymous: bool = False
+    lookback_days: int = Field(default=10, ge=1, le=30)
+    backfill_days: int = Field(default=90, ge=1, le=400)
+    window_days: int = Field(default=7, ge=1, le=30)
+    request_timeout_s: float = Field(default=120.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1)
+    max_retry_seconds: float = Field(default=600.0, gt=0)
+    max_concurrency: int = Field(default=4, ge=1)
+    demo_accounts: int = Field(default=300, ge=1)
+    demo_seed: int = 7
+
+    @field_validator("pendo_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}: use an IANA name such as America/New_York") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The subscription's timezone; Pendo's day buckets follow it."""
+        return ZoneInfo(self.pendo_timezone)
+
+    @property
+    def demo_mode(self) -> bool:
+        """True when no key is set: the built-in simulator stands in for Pendo."""
+        return self.pendo_integration_key is None
+
+    @property
+    def base_url(self) -> str:
+        """The Pendo host: an explicit override wins over the region's host."""
+        return (self.pendo_base_url or REGION_HOSTS[self.pendo_region]).rstrip("/")

@@ -1,0 +1,1 @@
+"""Persistence: tables, engine and repository functions (take a Session, never commit)."""

@@ -1,0 +1,317 @@
+"""The store's tables. Columns named in interfaces.md are a contract; the rest is ours.
+
+Pendo instants stay epoch milliseconds (BigInteger), as Pendo sends them; calendar days are
+`Date` in the subscription's timezone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _now() -> Any:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+# --- CSCX side -------------------------------------------------------------------------------
+
+
+class Csm(Base):
+    __tablename__ = "csms"
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    manager_email: Mapped[str | None] = mapped_column(String(320))
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    domain: Mapped[str | None] = mapped_column(String(300))
+    segment: Mapped[str | None] = mapped_column(String(100))
+    arr: Mapped[float | None] = mapped_column(Float)
+    renewal_date: Mapped[date | None] = mapped_column(Date)
+    csm_email: Mapped[str | None] = mapped_column(ForeignKey("csms.email"), index=True)
+    updated_at: Mapped[datetime] = _now()
+
+
+class AccountMapping(Base):
+    """Which CSCX customer owns a Pendo account (one customer may own several)."""
+
+    __tablename__ = "pendo_account_mapping"
+    pendo_account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"), index=True)
+    mapped_at: Mapped[datetime] = _now()
+    method: Mapped[str] = mapped_column(String(20))  # import | auto_domain | auto_name | manual
+    mapped_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class MappingSuggestion(Base):
+    __tablename__ = "pendo_mapping_suggestions"
+    pendo_account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"), primary_key=True)
+    score: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(200))
+
+
+# --- Pendo entities --------------------------------------------------------------------------
+
+
+class PendoAccount(Base):
+    __tablename__ = "pendo_accounts"
+    account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    domain: Mapped[str | None] = mapped_column(String(300))
+    metadata_json: Mapped[dict[str, Any] | None] = mapped_column("metadata", JsonType)
+    first_visit: Mapped[int | None] = mapped_column(BigInteger)
+    last_visit: Mapped[int | None] = mapped_column(BigInteger)
+    last_updated: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PendoVisitor(Base):
+    __tablename__ = "pendo_visitors"
+    visitor_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    account_ids: Mapped[list[str] | None] = mapped_column(JsonType)
+    first_visit: Mapped[int | None] = mapped_column(BigInteger)
+    last_visit: Mapped[int | None] = mapped_column(BigInteger)
+    last_updated: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PendoPage(Base):
+    __tablename__ = "pendo_pages"
+    page_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    app_id: Mapped[int | None] = mapped_column(BigInteger)
+    group_name: Mapped[str | None] = mapped_column(String(300))
+    last_updated_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PendoFeature(Base):
+    __tablename__ = "pendo_features"
+    feature_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    page_id: Mapped[str | None] = mapped_column(String(200))
+    app_id: Mapped[int | None] = mapped_column(BigInteger)
+    group_name: Mapped[str | None] = mapped_column(String(300))
+    is_core_event: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_updated_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PendoGuide(Base):
+    __tablename__ = "pendo_guides"
+    guide_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    state: Mapped[str | None] = mapped_column(String(40))
+    group_name: Mapped[str | None] = mapped_column(String(300))
+    is_multi_step: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_updated_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PendoGuideStep(Base):
+    __tablename__ = "pendo_guide_steps"
+    step_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    guide_id: Mapped[str] = mapped_column(String(200), index=True)
+    rank: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str | None] = mapped_column(String(300))
+
+
+# --- Pendo activity (grouped server-side; one row per key) -----------------------------------
+
+
+class VisitorDay(Base):
+    """`events` source, dayRange, grouped by account, visitor and day."""
+
+    __tablename__ = "pendo_visitor_days"
+    account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    visitor_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    num_events: Mapped[int] = mapped_column(BigInteger)
+    num_minutes: Mapped[int] = mapped_column(BigInteger)
+
+
+class VisitorHour(Base):
+    """`events` source, hourRange, grouped by account, visitor and hour (sessions come from it)."""
+
+    __tablename__ = "pendo_visitor_hours"
+    account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    hour_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    num_events: Mapped[int] = mapped_column(BigInteger)
+    num_minutes: Mapped[int] = mapped_column(BigInteger)
+
+
+class PageDay(Base):
+    """`pageEvents`, dayRange, grouped by account, page and day."""
+
+    __tablename__ = "pendo_page_days"
+    account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    page_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    num_events: Mapped[int] = mapped_column(BigInteger)
+    num_minutes: Mapped[int] = mapped_column(BigInteger)
+
+
+class FeatureVisitorDay(Base):
+    """`featureEvents`, dayRange, grouped by account, visitor, feature and day."""
+
+    __tablename__ = "pendo_feature_visitor_days"
+    account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    feature_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    num_events: Mapped[int] = mapped_column(BigInteger)
+    num_minutes: Mapped[int] = mapped_column(BigInteger)
+
+
+class GuideEvent(Base):
+    """One raw `guideEvents` row we use (seen, advanced, dismissed); `day` from browserTime."""
+
+    __tablename__ = "pendo_guide_events"
+    visitor_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    guide_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    browser_time: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+
+
+# --- Sync bookkeeping ------------------------------------------------------------------------
+
+
+class SyncRun(Base):
+    __tablename__ = "pendo_sync_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20))  # running | success | failed
+    mode: Mapped[str] = mapped_column(String(20))  # daily | backfill
+    as_of: Mapped[date] = mapped_column(Date)
+    backfill_days: Mapped[int | None] = mapped_column(Integer)
+    host: Mapped[str | None] = mapped_column(String(300))
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    bad_rows: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncCoverage(Base):
+    """One row per stream and day whose window committed; `as_of` tells whether it is final."""
+
+    __tablename__ = "pendo_sync_coverage"
+    stream: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    synced_as_of: Mapped[date] = mapped_column(Date)
+    include_anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class SyncWatermark(Base):
+    __tablename__ = "pendo_sync_watermarks"
+    stream: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = _now()
+
+
+class DataQualityIssue(Base):
+    """Bad rows skipped by a run, counted per stream and reason, with one sample."""
+
+    __tablename__ = "pendo_data_quality_issues"
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stream: Mapped[str] = mapped_column(String(40), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    sample: Mapped[str | None] = mapped_column(Text)
+
+
+# --- Metrics (interfaces.md) -----------------------------------------------------------------
+
+
+class UsageMetric(Base):
+    __tablename__ = "pendo_usage_metrics"
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    metric_date: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    pendo_account_id: Mapped[str] = mapped_column(Text)  # the customer's accounts, sorted, ';'-joined
+    dau: Mapped[int] = mapped_column(Integer)
+    wau: Mapped[int] = mapped_column(Integer)
+    mau: Mapped[int] = mapped_column(Integer)
+    active_visitors: Mapped[int] = mapped_column(Integer)
+    session_count: Mapped[int] = mapped_column(Integer)
+    avg_session_minutes: Mapped[float | None] = mapped_column(Float)
+    page_views: Mapped[int] = mapped_column(BigInteger)
+    feature_events: Mapped[int] = mapped_column(BigInteger)
+    time_in_app_minutes: Mapped[int] = mapped_column(BigInteger)
+
+
+class FeatureUsage(Base):
+    __tablename__ = "pendo_feature_usage"
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    feature_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    metric_date: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    feature_name: Mapped[str | None] = mapped_column(String(300))
+    views: Mapped[int | None] = mapped_column(BigInteger)
+    clicks: Mapped[int] = mapped_column(BigInteger)
+    unique_visitors: Mapped[int] = mapped_column(Integer)
+    avg_time_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class GuideMetric(Base):
+    """Per customer and guide, over the 30 days ending `metric_date`."""
+
+    __tablename__ = "pendo_guide_metrics"
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    guide_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    metric_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    seen_visitors: Mapped[int] = mapped_column(Integer)
+    completed_visitors: Mapped[int] = mapped_column(Integer)
+    dismissed_visitors: Mapped[int] = mapped_column(Integer)
+    completion_rate: Mapped[float | None] = mapped_column(Float)
+    dismissal_rate: Mapped[float | None] = mapped_column(Float)
+
+
+class OnboardingProgress(Base):
+    __tablename__ = "pendo_onboarding_progress"
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    metric_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    onboarding_guides: Mapped[int] = mapped_column(Integer)
+    completed_guides: Mapped[int] = mapped_column(Integer)
+    progress: Mapped[float | None] = mapped_column(Float)
+
+
+Index("ix_pendo_visitor_days_visitor", VisitorDay.visitor_id)
