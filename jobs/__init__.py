@@ -1,0 +1,1 @@
+"""Command-line jobs: `python -m jobs <command>` (interfaces.md)."""

@@ -1,0 +1,129 @@
+"""The jobs themselves; each takes Settings and parsed arguments and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from pendo_core.compose import make_client, open_store, pendo_endpoint
+from pendo_core.config import Settings
+from pendo_core.db import models
+from pendo_core.sync.progress import default_progress
+from pendo_core.sync.runner import SyncError, SyncRequest, SyncRunner
+from pendo_core.timeutil import today_in
+
+log = logging.getLogger("jobs")
+
+
+class JobError(RuntimeError):
+    """A job that cannot go on; the message is one line naming the cause and the fix."""
+
+
+def store(settings: Settings) -> Engine:
+    """The migrated store, or a JobError that names the database (never its password)."""
+    try:
+        return open_store(settings)
+    except OperationalError as exc:
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise JobError(f"cannot reach the database {where}: {reason}. Check DATABASE_URL.") from exc
+
+
+def sync(settings: Settings, args: argparse.Namespace) -> int:
+    """`python -m jobs sync [--as-of D] [--backfill-days N]`."""
+    if args.backfill_days is not None and args.backfill_days < 1:
+        raise JobError("--backfill-days must be at least 1")
+    engine = store(settings)
+    as_of = args.as_of or today_in(settings.tz)
+    request = SyncRequest(as_of=as_of, backfill_days=args.backfill_days)
+    with pendo_endpoint(settings, as_of) as (url, key), make_client(settings, url, key) as client:
+        runner = SyncRunner(settings, engine, client, progress=default_progress())
+        try:
+            summary = runner.run(request)
+        except SyncError as exc:
+            raise JobError(f"sync failed: {exc}") from exc
+    rows = ", ".join(f"{name} {count:,}" for name, count in summary.rows.items())
+    print(f"sync {summary.run_id} ok: days {summary.report_first}..{summary.report_last}; {rows}; "
+          f"{summary.requests} requests, {summary.retries} retries, {summary.bad_rows} bad rows skipped")
+    return 0
+
+
+def import_customers(settings: Settings, args: argparse.Namespace) -> int:
+    """`python -m jobs import-customers FILE.csv`: good lines land, bad lines are reported by number."""
+    from pendo_core.customers import parse_customers_csv
+    from pendo_core.db.repo_customers import upsert_customers
+
+    path: Path = args.file
+    if not path.is_file():
+        raise JobError(f"no such file: {path}")
+    engine = store(settings)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        result = parse_customers_csv(handle)
+    for error in result.errors:
+        print(f"{path}: {error}", file=sys.stderr)
+    if not result.rows and result.errors:
+        raise JobError(f"{path}: no customer imported ({len(result.errors)} problem(s) above)")
+    with Session(engine) as session, session.begin():
+        counts = upsert_customers(session, result.rows)
+    _map_accounts(engine)
+    print(f"{len(result.rows)} customers imported ({counts.inserted} new, {counts.updated} updated); "
+          f"{len(result.errors)} line(s) rejected")
+    return 0
+
+
+def _map_accounts(engine: Engine) -> None:
+    from pendo_core.db.repo_customers import apply_matches
+    from pendo_core.mapping import AccountInfo, CustomerInfo, match_accounts
+
+    with Session(engine) as session, session.begin():
+        accounts = [AccountInfo(*row) for row in session.execute(
+            select(models.PendoAccount.account_id, models.PendoAccount.name, models.PendoAccount.domain))]
+        if not accounts:
+            return
+        customers = [CustomerInfo(*row) for row in session.execute(
+            select(models.Customer.customer_id, models.Customer.name, models.Customer.domain))]
+        mapped = set(session.scalars(select(models.AccountMapping.pendo_account_id)))
+        apply_matches(session, match_accounts(accounts, customers, mapped))
+
+
+def demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Loads demo customers and a 90-day backfill from the simulator when the store is empty."""
+    engine = store(settings)
+    with Session(engine) as session:
+        has_customers = session.scalar(select(func.count()).select_from(models.Customer)) or 0
+        has_runs = session.scalar(select(func.count()).select_from(models.SyncRun)
+                                  .where(models.SyncRun.status == "success")) or 0
+    if has_customers and has_runs:
+        print("store already holds data; demo load skipped")
+        return 0
+    if not settings.demo_mode:
+        raise JobError("PENDO_INTEGRATION_KEY is set: demo data loads only without a key")
+    _load_demo(settings, engine)
+    return 0
+
+
+def _load_demo(settings: Settings, engine: Engine) -> None:
+    from pendo_core.customers import parse_customers_csv
+    from pendo_core.db.repo_customers import upsert_customers
+    from pendo_core.simulator.data import generate
+    from pendo_core.simulator.demo import demo_customers, write_customers_csv
+
+    as_of = today_in(settings.tz)
+    subscription = generate(seed=settings.demo_seed, accounts=settings.demo_accounts, days=200, as_of=as_of,
+                            tz=settings.pendo_timezone)
+    path = Path("data") / "demo_customers.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_customers_csv(demo_customers(subscription), path)
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        result = parse_customers_csv(handle)
+    with Session(engine) as session, session.begin():
+        upsert_customers(session, result.rows)
+    print(f"demo: {len(result.rows)} customers from {path}; syncing 90 days from the simulator...")
+    sync(settings, argparse.Namespace(as_of=as_of, backfill_days=settings.backfill_days))

@@ -1,0 +1,1 @@
+"""Streamlit pages: they only render; data comes from the cached loaders in pages/shared.py."""

@@ -1,0 +1,56 @@
+"""The one place that builds the edges (store, Pendo client, demo simulator) from Settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+from sqlalchemy import Engine
+
+from pendo_core.client import PendoClient, RetryPolicy
+from pendo_core.config import DEMO_KEY, Settings
+from pendo_core.db.engine import make_engine, migrate
+
+log = logging.getLogger("pendo_core")
+# The simulator keeps more history than a backfill needs: 90 reported days + 89 days behind them.
+DEMO_HISTORY_DAYS = 200
+
+
+def open_store(settings: Settings) -> Engine:
+    """The store, migrated to the newest schema."""
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return engine
+
+
+@contextmanager
+def pendo_endpoint(settings: Settings, as_of: date) -> Iterator[tuple[str, str]]:
+    """(base URL, key) of the real Pendo host, or of a demo simulator started on loopback."""
+    if not settings.demo_mode:
+        assert settings.pendo_integration_key is not None
+        yield settings.base_url, settings.pendo_integration_key.get_secret_value()
+        return
+    from pendo_core.simulator.data import generate
+    from pendo_core.simulator.server import start_server
+
+    subscription = generate(seed=settings.demo_seed, accounts=settings.demo_accounts,
+                            days=DEMO_HISTORY_DAYS, as_of=as_of, tz=settings.pendo_timezone)
+    server = start_server(subscription)
+    log.info("demo mode: no PENDO_INTEGRATION_KEY, syncing from the built-in simulator at %s", server.url)
+    try:
+        yield server.url, DEMO_KEY
+    finally:
+        server.stop()
+
+
+def make_client(settings: Settings, base_url: str, key: str) -> PendoClient:
+    """A Pendo client with the configured timeouts, retries and concurrency cap."""
+    retry = RetryPolicy(attempts=settings.max_attempts, max_seconds=settings.max_retry_seconds)
+    return PendoClient(base_url, key, timeout=settings.request_timeout_s, retry=retry,
+                       max_concurrency=settings.max_concurrency)
+
+
+def yesterday(as_of: date) -> date:
+    return as_of - timedelta(days=1)

@@ -1,0 +1,1 @@
+"""The sync: Pendo entities and usage into the store, one committed window at a time."""
