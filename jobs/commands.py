@@ -66,8 +66,8 @@ def import_customers(settings: Settings, args: argparse.Namespace) -> int:
     engine = store(settings)
     with path.open(encoding="utf-8-sig", newline="") as handle:
         result = parse_customers_csv(handle)
-    for error in result.errors:
-        print(f"{path}: {error}", file=sys.stderr)
+    for problem in [*result.errors, *result.warnings]:
+        print(f"{path}: {problem}", file=sys.stderr)
     if not result.rows and result.errors:
         raise JobError(f"{path}: no customer imported ({len(result.errors)} problem(s) above)")
     with Session(engine) as session, session.begin():
@@ -79,18 +79,10 @@ def import_customers(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _map_accounts(engine: Engine) -> None:
-    from pendo_core.db.repo_customers import apply_matches
-    from pendo_core.mapping import AccountInfo, CustomerInfo, match_accounts
+    from pendo_core.db.repo_customers import refresh_mapping
 
     with Session(engine) as session, session.begin():
-        accounts = [AccountInfo(*row) for row in session.execute(
-            select(models.PendoAccount.account_id, models.PendoAccount.name, models.PendoAccount.domain))]
-        if not accounts:
-            return
-        customers = [CustomerInfo(*row) for row in session.execute(
-            select(models.Customer.customer_id, models.Customer.name, models.Customer.domain))]
-        mapped = set(session.scalars(select(models.AccountMapping.pendo_account_id)))
-        apply_matches(session, match_accounts(accounts, customers, mapped))
+        refresh_mapping(session)
 
 
 def demo(settings: Settings, args: argparse.Namespace) -> int:

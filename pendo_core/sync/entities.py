@@ -13,7 +13,8 @@ from pendo_core.db import models
 from pendo_core.db.upsert import upsert
 from pendo_core.mapping import account_name_and_domain
 from pendo_core.sync import store
-from pendo_core.sync.rows import BadRow, dig, optional_ms, optional_text, text as req_text
+from pendo_core.sync.rows import BadRow, dig, optional_ms, optional_text
+from pendo_core.sync.rows import text as req_text
 
 PAGE_SIZE = 10_000
 ALL_APPS = {"appId": 'expandAppIds("*")'}

@@ -171,16 +171,10 @@ class SyncRunner:
     # --- mapping and metrics -----------------------------------------------------------------
 
     def _map_accounts(self) -> None:
-        from pendo_core.db.repo_customers import apply_matches
-        from pendo_core.mapping import AccountInfo, CustomerInfo, match_accounts
+        from pendo_core.db.repo_customers import refresh_mapping
 
         with self.sessions.begin() as session:
-            accounts = [AccountInfo(a, n, d) for a, n, d in session.execute(
-                select(models.PendoAccount.account_id, models.PendoAccount.name, models.PendoAccount.domain))]
-            customers = [CustomerInfo(c, n, d) for c, n, d in session.execute(
-                select(models.Customer.customer_id, models.Customer.name, models.Customer.domain))]
-            mapped = set(session.scalars(select(models.AccountMapping.pendo_account_id)))
-            apply_matches(session, match_accounts(accounts, customers, mapped))
+            refresh_mapping(session)
 
     def _compute_metrics(self, summary: RunSummary, refetched: date | None) -> None:
         from pendo_core.metrics import compute_metrics

@@ -136,7 +136,7 @@ def write_window(
         upsert(session, table, merged, keys=stream.keys,
                on_conflict="sum" if stream.replace else "ignore", sum_columns=("num_events", "num_minutes"))
         written += len(merged)
-    _mark_covered(session, stream.name, window, as_of, include_anonymous, run_id)
+    _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
     return WindowResult(written, bad)
 
 
@@ -171,7 +171,7 @@ def _merge_duplicates(stream: EventStream, batch: list[dict[str, Any]]) -> list[
     return list(merged.values())
 
 
-def _mark_covered(session: Session, stream: str, window: Window, as_of: date, include_anonymous: bool,
+def _mark_covered(session: Session, stream: str, window: Window, *, as_of: date, include_anonymous: bool,
                   run_id: int) -> None:
     rows = [
         {"stream": stream, "day": day, "synced_as_of": as_of, "include_anonymous": include_anonymous,
