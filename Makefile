@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests
 
 bench: $(STAMP)
-	$(BIN)/python -m jobs bench
+	$(BIN)/python -m jobs.bench
 
 api: $(STAMP)
 	@echo "The REST API is not built yet (issue 5)." && exit 1
