@@ -54,6 +54,7 @@ class Csm(Base):
     email: Mapped[str] = mapped_column(String(320), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     manager_email: Mapped[str | None] = mapped_column(String(320))
+    delivery: Mapped[str] = mapped_column(String(20), default="immediate", server_default="immediate")
 
 
 class Customer(Base):
@@ -77,6 +78,16 @@ class AccountMapping(Base):
     mapped_at: Mapped[datetime] = _now()
     method: Mapped[str] = mapped_column(String(20))  # import | auto_domain | auto_name | manual
     mapped_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class MappingRejection(Base):
+    """An account an admin unmapped or refused: never mapped automatically to that customer again."""
+
+    __tablename__ = "pendo_mapping_rejections"
+    pendo_account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    rejected_at: Mapped[datetime] = _now()
+    rejected_by: Mapped[str | None] = mapped_column(String(320))
 
 
 class MappingSuggestion(Base):
@@ -315,3 +326,113 @@ class OnboardingProgress(Base):
 
 
 Index("ix_pendo_visitor_days_visitor", VisitorDay.visitor_id)
+
+
+# --- Health, alerts, settings and users (issue 3 and 4) --------------------------------------
+
+
+class SettingsVersion(Base):
+    """Every saved version of the admin settings (health weights, bands, alert thresholds)."""
+
+    __tablename__ = "app_settings_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = _now()
+    created_by: Mapped[str] = mapped_column(String(320))
+    settings: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class HealthScore(Base):
+    __tablename__ = "pendo_health_scores"
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    score_date: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    engagement: Mapped[float | None] = mapped_column(Float)
+    adoption: Mapped[float | None] = mapped_column(Float)
+    trajectory: Mapped[float | None] = mapped_column(Float)
+    onboarding: Mapped[float | None] = mapped_column(Float)
+    overall: Mapped[float | None] = mapped_column(Float)
+    band: Mapped[str] = mapped_column(String(30))  # red | yellow | green | insufficient data
+    coverage: Mapped[float] = mapped_column(Float)
+    settings_version: Mapped[int] = mapped_column(Integer)
+    weights: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+
+class Outcome(Base):
+    """A renewal outcome, for the health back-test."""
+
+    __tablename__ = "customer_outcomes"
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    outcome_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20))  # renewed | churned
+
+
+class UsageAlert(Base):
+    """One alert per (customer, kind, subject) while its condition holds."""
+
+    __tablename__ = "pendo_usage_alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(512), default="")
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    severity: Mapped[str] = mapped_column(String(20))
+    triggered_on: Mapped[date] = mapped_column(Date)
+    last_evaluated_on: Mapped[date] = mapped_column(Date)
+    resolved_on: Mapped[date | None] = mapped_column(Date)
+    assigned_csm_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    suggested_action: Mapped[str | None] = mapped_column(Text)
+    snoozed_until: Mapped[date | None] = mapped_column(Date)
+    dismiss_reason: Mapped[str | None] = mapped_column(Text)
+    status_by: Mapped[str | None] = mapped_column(String(320))
+    status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _now()
+
+
+class AlertEvent(Base):
+    """The audit trail of an alert: opened, acknowledged, dismissed, snoozed, resolved, escalated."""
+
+    __tablename__ = "pendo_alert_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(Integer, index=True)
+    at: Mapped[datetime] = _now()
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class AlertDelivery(Base):
+    """Delivery of one alert on one channel: delivered once, retried when it fails."""
+
+    __tablename__ = "pendo_alert_deliveries"
+    alert_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)  # email | webhook
+    recipient: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AppUser(Base):
+    """Local sign-in users (when OIDC is not configured); passwords hashed with scrypt."""
+
+    __tablename__ = "app_users"
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # csm | leader | admin
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = _now()
+
+
+class AuditLog(Base):
+    """Every write an admin makes (settings, keys, mappings)."""
+
+    __tablename__ = "app_audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = _now()
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(80))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
