@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     max_concurrency: int = Field(default=4, ge=1)
     demo_accounts: int = Field(default=300, ge=1)
     demo_seed: int = 7
+    # Alert delivery (issue 3): e-mail when SMTP_HOST is set, the webhook when its URL is set.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "cscx-alerts@localhost"
+    smtp_starttls: bool = False
+    alert_webhook_url: SecretStr | None = None
 
     @field_validator("pendo_timezone")
     @classmethod

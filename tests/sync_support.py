@@ -48,7 +48,7 @@ def _csv(value: Any) -> str:
 
 
 def run_sync(engine: Engine, url: str, tz: str, as_of: date, backfill_days: int | None,
-             retry: RetryPolicy | None = None, **settings: Any) -> RunSummary:
+             *, retry: RetryPolicy | None = None, **settings: Any) -> RunSummary:
     """One in-process sync run against `url` (no sleeping)."""
     config = Settings(pendo_integration_key="demo-key", pendo_base_url=url, pendo_timezone=tz, **settings)
     with PendoClient(url, "demo-key", retry=retry or RetryPolicy.for_tests(), timeout=30) as client:

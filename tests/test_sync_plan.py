@@ -66,5 +66,6 @@ def test_windows(days: list[int], max_days: int, expected: list[tuple[int, int]]
 def test_halves_cover_the_window(first: int, last: int) -> None:
     """A window split after a timeout still covers every day once."""
     a, b = Window(date(2024, 1, first), date(2024, 1, last)).halves()
-    assert a.first == date(2024, 1, first) and b.last == date(2024, 1, last)
+    assert a.first == date(2024, 1, first)
+    assert b.last == date(2024, 1, last)
     assert a.last + timedelta(days=1) == b.first
