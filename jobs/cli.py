@@ -59,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
+    for chatty in ("httpx", "httpcore", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 __all__ = ["main", "today_in"]
