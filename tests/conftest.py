@@ -51,13 +51,10 @@ def pg_engine(worker_id: str) -> Iterator[Engine]:
 
 
 def _truncate(engine: Engine) -> None:
-    names = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    """Empty every table; DELETE is far cheaper than TRUNCATE on the small tables tests leave."""
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
-        else:
-            for name in names:
-                conn.execute(text(f'DELETE FROM "{name}"'))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
