@@ -45,11 +45,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_simulator(accounts: int, as_of: date, seed: int) -> tuple[subprocess.Popen[bytes], str]:
+def _start_simulator(accounts: int, as_of: date, end: date, seed: int) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "pendo_core.simulator", "--port", str(port), "--accounts", str(accounts),
-         "--days", "200", "--as-of", as_of.isoformat(), "--seed", str(seed)],
+         "--days", "200", "--as-of", as_of.isoformat(), "--history-end", end.isoformat(), "--seed", str(seed)],
         stdout=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         ("backfill", args.as_of, ["--as-of", args.as_of.isoformat(), "--backfill-days", str(args.backfill_days)]),
         ("daily", args.as_of + timedelta(days=1), ["--as-of", (args.as_of + timedelta(days=1)).isoformat()]),
     ):
-        simulator, url = _start_simulator(args.accounts, as_of, args.seed)
+        simulator, url = _start_simulator(args.accounts, as_of, args.as_of + timedelta(days=1), args.seed)
         try:
             figures.append(_sync(label, url, database_url, sync_args))
         finally:

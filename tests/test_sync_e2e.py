@@ -111,3 +111,26 @@ def test_faults_are_retried_to_the_same_store(sqlite_engine: Engine, subscriptio
         faulty.stop()
     assert summary.retries > 0
     _assert_matches_reference(sqlite_engine, subscription, summary.report_first, summary.report_last)
+
+
+def test_daily_run_after_backfill_matches_the_spec(engine: Engine) -> None:
+    """Next day's incremental run (lookback re-read, one new day) leaves every cell exact."""
+    from datetime import timedelta
+
+    next_day = AS_OF + timedelta(days=1)
+    yesterday_view = generate(seed=11, accounts=24, days=150, as_of=next_day, tz=TZ, now=AS_OF)
+    today_view = generate(seed=11, accounts=24, days=150, as_of=next_day, tz=TZ, now=next_day)
+    import_demo_customers(engine, yesterday_view)
+    first = start_server(yesterday_view)
+    try:
+        run_sync(engine, first.url, TZ, AS_OF, BACKFILL)
+    finally:
+        first.stop()
+    second = start_server(today_view)
+    try:
+        summary = run_sync(engine, second.url, TZ, next_day, None)
+    finally:
+        second.stop()
+    assert (summary.report_first, summary.report_last) == (date(2024, 2, 28), AS_OF)
+    assert summary.rows["visitor_days"] > 0
+    _assert_matches_reference(engine, today_view, summary.report_first, summary.report_last)

@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accounts", type=int, default=300)
     p.add_argument("--days", type=int, default=180, help="days of history before --as-of")
     p.add_argument("--as-of", type=date.fromisoformat, default=None, help="simulated today (YYYY-MM-DD)")
+    p.add_argument("--history-end", type=date.fromisoformat, default=None,
+                   help="end the timeline on this later day (--days counts back from it), so runs on "
+                        "consecutive --as-of days see the same history")
     p.add_argument("--timezone", type=_timezone, default="UTC", help="subscription timezone (IANA name)")
     p.add_argument("--key", default=DEMO_KEY, help="integration key the server accepts")
     faults = p.add_argument_group("faults")
@@ -65,7 +68,12 @@ def faults_from(args: argparse.Namespace) -> Faults:
 def main(argv: list[str] | None = None) -> int:
     """Generate the subscription, serve it until Ctrl-C or SIGTERM."""
     args = build_parser().parse_args(argv)
-    sub = generate(seed=args.seed, accounts=args.accounts, days=args.days, as_of=args.as_of, tz=args.timezone)
+    if args.history_end:
+        # The timeline ends at --history-end (and --days counts back from it); the clock stands at --as-of.
+        sub = generate(seed=args.seed, accounts=args.accounts, days=args.days, as_of=args.history_end,
+                       tz=args.timezone, now=args.as_of)
+    else:
+        sub = generate(seed=args.seed, accounts=args.accounts, days=args.days, as_of=args.as_of, tz=args.timezone)
     server = start_server(sub, host=args.host, port=args.port, faults=faults_from(args), key=args.key)
     stop = threading.Event()
 
@@ -75,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_term)
     print(
         f"Pendo simulator on {server.url} (integration key: {args.key}); {len(sub.accounts)} accounts, "
-        f"{len(sub.visitors)} visitors, as of {sub.as_of} {sub.tz_name}. Ctrl-C stops it.",
+        f"{len(sub.visitors)} visitors, as of {sub.now_day or sub.as_of} {sub.tz_name}. Ctrl-C stops it.",
         flush=True,
     )
     try:

@@ -3,6 +3,10 @@
 Everything is deterministic from (seed, accounts, days, as_of, tz). The simulated "now" is 06:00 on
 `as_of` in the subscription timezone, so `as_of` itself is a partial day and nothing happens after now.
 Day indices count from the first day of history (`as_of - days`, index 0) to `as_of` (index `days`).
+
+`now` moves the clock without moving the timeline: `generate(as_of=END, now=D)` is the same
+subscription as of an earlier day D, so a day's activity is the same whichever day the sync runs
+(what a daily run after a backfill needs).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class Subscription:
     adopted: np.ndarray  # (accounts, features) bool: the account uses the feature at all
     abandon: np.ndarray  # (accounts, features) day index from which it stops using it
     midnights: np.ndarray = field(repr=False)  # local midnight of day index -1 .. days + 2
+    now_day: date | None = None  # the clock's day when earlier than as_of (the timeline's end)
     daybook: DayBook = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -56,8 +61,9 @@ class Subscription:
 
     @property
     def now_ms(self) -> int:
-        """The simulated server clock: 06:00 local on as_of."""
-        return int(datetime.combine(self.as_of, time(NOW_HOUR), tzinfo=self.tz).timestamp() * 1000)
+        """The simulated server clock: 06:00 local on the clock's day (as_of unless `now` was given)."""
+        today = self.now_day or self.as_of
+        return int(datetime.combine(today, time(NOW_HOUR), tzinfo=self.tz).timestamp() * 1000)
 
     @property
     def epoch_ms(self) -> int:
@@ -91,7 +97,7 @@ class Subscription:
         the exact time of the last event), or firstvisit when the visitor never came back.
         """
         last_i = np.full(len(self.visitors), -1, np.int64)
-        for i in range(self.days):
+        for i in range(((self.now_day or self.as_of) - self.first_day).days):
             last_i[active_mask(self, i)] = i
         firstvisit = np.minimum(self.visitors.created_ms, self.now_ms - HOUR_MS)
         jitter = (np.arange(len(last_i)) * 7_919_000) % (6 * HOUR_MS)
@@ -122,7 +128,8 @@ class Subscription:
 
 
 def generate(
-    seed: int = 7, accounts: int = 300, days: int = 180, as_of: date | None = None, tz: str = "UTC"
+    seed: int = 7, accounts: int = 300, days: int = 180, as_of: date | None = None, tz: str = "UTC",
+    now: date | None = None,
 ) -> Subscription:
     """Build a subscription; activity is generated lazily, one day at a time."""
     if accounts < 1 or days < 1:
@@ -136,7 +143,9 @@ def generate(
     accts = entities.build_accounts(seed, accounts, days, epoch)
     visitors = entities.build_visitors(seed, accts, days, epoch)
     adopted, abandon = _adoption(seed, accts, catalog, days)
-    return Subscription(seed, days, as_of, zone, catalog, accts, visitors, adopted, abandon, midnights)
+    if now is not None and not first_day < now <= as_of:
+        raise ValueError(f"now {now} must fall inside the history ({first_day} .. {as_of})")
+    return Subscription(seed, days, as_of, zone, catalog, accts, visitors, adopted, abandon, midnights, now)
 
 
 def _adoption(seed: int, accounts: Accounts, catalog: Catalog, days: int) -> tuple[np.ndarray, np.ndarray]:
