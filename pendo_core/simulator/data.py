@@ -129,7 +129,7 @@ class Subscription:
 
 def generate(
     seed: int = 7, accounts: int = 300, days: int = 180, as_of: date | None = None, tz: str = "UTC",
-    now: date | None = None,
+    *, now: date | None = None,
 ) -> Subscription:
     """Build a subscription; activity is generated lazily, one day at a time."""
     if accounts < 1 or days < 1:
