@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +52,24 @@ class Settings(BaseSettings):
     smtp_from: str = "cscx-alerts@localhost"
     smtp_starttls: bool = False
     alert_webhook_url: SecretStr | None = None
+    # Scheduler, secrets and operations (issue 6).
+    schedule_time: str = "06:30"  # the daily sync, HH:MM in schedule_timezone
+    schedule_timezone: str | None = None  # IANA name; default: PENDO_TIMEZONE
+    cscx_secret_key: SecretStr | None = None  # Fernet key(s), comma-separated, newest first
+    freshness_max_hours: float = Field(default=24.0, gt=0)
+    log_format: Literal["auto", "json", "human"] = "auto"
+
+    @field_validator("schedule_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError(f"{value!r} is not a time of day: use HH:MM on a 24-hour clock, such as 06:30")
+        return value.strip()
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _known_schedule_timezone(cls, value: str | None) -> str | None:
+        return None if value is None else cls._known_timezone(value)
 
     @field_validator("pendo_timezone")
     @classmethod
@@ -75,3 +94,8 @@ class Settings(BaseSettings):
     def base_url(self) -> str:
         """The Pendo host: an explicit override wins over the region's host."""
         return (self.pendo_base_url or REGION_HOSTS[self.pendo_region]).rstrip("/")
+
+    @property
+    def schedule_tz(self) -> str:
+        """The scheduler's timezone name: its own setting, else the subscription's."""
+        return self.schedule_timezone or self.pendo_timezone

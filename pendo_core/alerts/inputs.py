@@ -1,0 +1,135 @@
+"""Read what the alert rules need for every customer at once (a few grouped queries, no per-row ORM).
+
+Only days up to the last complete day are read. Feature use comes from the raw feature rows with
+the scoping of `pendo_core.metrics.adoption.abandoned_key_features` (mapped accounts, identified
+visitors unless anonymous ones are included), grouped by customer in one query per chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, Select, case, distinct, func, select
+
+from pendo_core.alerts.rules import FeatureWindow, GuideWindow
+from pendo_core.appsettings import AlertSettings
+from pendo_core.db.models import (
+    AccountMapping,
+    Customer,
+    FeatureVisitorDay,
+    GuideMetric,
+    PendoFeature,
+    PendoGuide,
+    UsageMetric,
+)
+from pendo_core.metrics.scope import chunks, customer_chunks, keep_visitors
+
+HISTORY_DAYS = 90  # DAU history kept for "last active" in no_login's details
+
+_usage = UsageMetric.__table__
+_fvd = FeatureVisitorDay.__table__
+_guides = GuideMetric.__table__
+_mapping = AccountMapping.__table__
+
+
+@dataclass
+class CustomerData:
+    """One customer's inputs: DAU per synced day, key-feature windows, guide counts on the last day."""
+
+    dau: dict[date, int] = field(default_factory=dict)
+    features: list[FeatureWindow] = field(default_factory=list)
+    guides: list[GuideWindow] = field(default_factory=list)
+
+
+@dataclass
+class AlertInputs:
+    """Inputs of every evaluated customer (those with a usage row in the window) and their CSMs."""
+
+    customers: dict[str, CustomerData]
+    csm_of: dict[str, str | None]
+
+
+def history_days(cfg: AlertSettings) -> int:
+    """How many days back (from the last day) the rules can look."""
+    drop = cfg.usage_drop
+    needed = drop.hold_days - 1 + 6 + 7 * drop.baseline_weeks
+    return max(needed + 1, cfg.no_login.days, cfg.feature_abandonment.recent_days, HISTORY_DAYS)
+
+
+def load_alert_inputs(engine: Engine, last_day: date, cfg: AlertSettings, *, key_features: Sequence[str],
+                      customer_ids: Collection[str] | None = None, include_anonymous: bool = False) -> AlertInputs:
+    """Every input of the rules for the customers with usage rows in the window ending on last_day."""
+    since = last_day - timedelta(days=history_days(cfg) - 1)
+    customers: dict[str, CustomerData] = {}
+    with engine.connect() as conn:
+        for chunk in customer_chunks(customer_ids):
+            stmt = _in(select(_usage.c.customer_id, _usage.c.metric_date, _usage.c.dau)
+                       .where(_usage.c.metric_date.between(since, last_day)), _usage.c.customer_id, chunk)
+            for customer, day, dau in conn.execute(stmt):
+                customers.setdefault(customer, CustomerData()).dau[day] = int(dau)
+    _add_features(engine, customers, last_day, cfg, keys=key_features, include_anonymous=include_anonymous)
+    _add_guides(engine, customers, last_day)
+    return AlertInputs(customers, _csms(engine, customers))
+
+
+def _in(stmt: Select[Any], column: Any, chunk: tuple[str, ...] | None) -> Select[Any]:
+    return stmt if chunk is None else stmt.where(column.in_(chunk))
+
+
+def _add_features(engine: Engine, customers: dict[str, CustomerData], last_day: date, cfg: AlertSettings, *,
+                  keys: Sequence[str], include_anonymous: bool) -> None:
+    if not keys or not customers:
+        return
+    names = _names(engine, PendoFeature.__table__.c.feature_id, PendoFeature.__table__.c.name)
+    with engine.connect() as conn:
+        for chunk in chunks(sorted(customers)):
+            for features in chunks(list(keys)):
+                for row in conn.execute(_feature_query(chunk, features, last_day, cfg, include_anonymous)):
+                    customer, feature, prior, recent, last_used = row
+                    customers[customer].features.append(
+                        FeatureWindow(feature, names.get(feature), int(prior), int(recent), last_used))
+
+
+def _feature_query(customers: tuple[str, ...], features: tuple[str, ...], last_day: date, cfg: AlertSettings,
+                   include_anonymous: bool) -> Select[Any]:
+    """(customer, feature, distinct users before the recent window, rows in it, last day used)."""
+    recent_from = last_day - timedelta(days=cfg.feature_abandonment.recent_days - 1)
+    prior_from = recent_from - timedelta(days=cfg.feature_abandonment.prior_days)
+    prior_users = func.count(distinct(case((_fvd.c.day < recent_from, _fvd.c.visitor_id))))
+    recent_rows = func.count(case((_fvd.c.day >= recent_from, 1)))
+    stmt = (select(_mapping.c.customer_id, _fvd.c.feature_id, prior_users, recent_rows, func.max(_fvd.c.day))
+            .join(_mapping, _mapping.c.pendo_account_id == _fvd.c.account_id)
+            .where(_mapping.c.customer_id.in_(customers), _fvd.c.feature_id.in_(features),
+                   _fvd.c.day.between(prior_from, last_day)))
+    stmt = keep_visitors(stmt, _fvd.c.visitor_id, include_anonymous)
+    return stmt.group_by(_mapping.c.customer_id, _fvd.c.feature_id)
+
+
+def _add_guides(engine: Engine, customers: dict[str, CustomerData], last_day: date) -> None:
+    if not customers:
+        return
+    names = _names(engine, PendoGuide.__table__.c.guide_id, PendoGuide.__table__.c.name)
+    stmt = select(_guides.c.customer_id, _guides.c.guide_id, _guides.c.seen_visitors, _guides.c.dismissed_visitors)
+    with engine.connect() as conn:
+        for chunk in chunks(sorted(customers)):
+            rows = conn.execute(stmt.where(_guides.c.metric_date == last_day, _guides.c.customer_id.in_(chunk)))
+            for customer, guide, seen, dismissed in rows:
+                customers[customer].guides.append(GuideWindow(guide, names.get(guide), int(seen), int(dismissed)))
+
+
+def _names(engine: Engine, key: Any, name: Any) -> dict[str, str | None]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(key, name)).tuples().all())
+
+
+def _csms(engine: Engine, customers: dict[str, CustomerData]) -> dict[str, str | None]:
+    table = Customer.__table__
+    out: dict[str, str | None] = {}
+    with engine.connect() as conn:
+        for chunk in chunks(sorted(customers)):
+            stmt = select(table.c.customer_id, table.c.csm_email).where(table.c.customer_id.in_(chunk))
+            out.update(dict(conn.execute(stmt).tuples().all()))
+    return out

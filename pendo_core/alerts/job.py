@@ -1,0 +1,99 @@
+"""Evaluate every alert rule for every customer, reconcile the stored alerts, route and deliver.
+
+`as_of_day` is the run's as-of date (today): it is never complete, so the rules read days up to
+`as_of_day - 1` only, while the alerts' own dates (triggered, resolved, snoozed until, escalation
+age) are run dates. Evaluation, escalation and the delivery rows commit in one transaction;
+messages are sent after it (see routing.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from pendo_core.alerts.delivery import Channel, SmtpChannel, WebhookChannel
+from pendo_core.alerts.inputs import load_alert_inputs
+from pendo_core.alerts.repo import ReconcileCounts, reconcile
+from pendo_core.alerts.routing import DeliveryStats, deliver, plan_deliveries, plan_escalations
+from pendo_core.alerts.rules import evaluate_customer
+from pendo_core.appsettings import AppSettings, current_settings
+from pendo_core.config import Settings
+from pendo_core.health.inputs import key_feature_ids
+
+if TYPE_CHECKING:
+    from pendo_core.sync.runner import PostStep, RunSummary, SyncRequest
+
+
+@dataclass(frozen=True)
+class AlertRun:
+    """What one evaluation did."""
+
+    last_day: date
+    customers: int
+    counts: ReconcileCounts
+    escalated: int
+    planned_deliveries: int
+    delivery: DeliveryStats | None
+
+
+def evaluate_alerts(engine: Engine, as_of_day: date, *, app_settings: AppSettings | None = None,
+                    channels: Mapping[str, Channel] | None = None, customer_ids: Collection[str] | None = None,
+                    include_anonymous: bool = False, clock: Callable[[], datetime] | None = None,
+                    sleep: Callable[[float], None] = time.sleep) -> AlertRun:
+    """Evaluate the rules on the days before `as_of_day`, update the alerts, then deliver them."""
+    now = clock or (lambda: datetime.now(UTC))
+    last_day = as_of_day - timedelta(days=1)
+    settings = app_settings or _current(engine)
+    keys = key_feature_ids(engine, settings.health.key_feature_ids)
+    inputs = load_alert_inputs(engine, last_day, settings.alerts, key_features=keys, customer_ids=customer_ids,
+                               include_anonymous=include_anonymous)
+    verdicts = {c: evaluate_customer(d.dau, d.features, d.guides, last_day, settings.alerts)
+                for c, d in inputs.customers.items()}
+    names = sorted(channels or {})
+    with Session(engine) as session, session.begin():
+        counts = reconcile(session, verdicts, today=as_of_day, now=now(), csm_of=inputs.csm_of)
+        escalated = plan_escalations(session, names, today=as_of_day, now=now(), days=settings.alerts.escalation_days)
+        planned = plan_deliveries(session, names)
+    stats = None
+    if channels:
+        stats = deliver(engine, channels, now=now, escalation_days=settings.alerts.escalation_days, sleep=sleep)
+    return AlertRun(last_day, len(verdicts), counts, escalated, planned, stats)
+
+
+def channels_from_settings(settings: Settings) -> dict[str, Channel]:
+    """The configured channels: e-mail when SMTP_HOST is set, the webhook when its URL is set."""
+    channels: dict[str, Channel] = {}
+    if settings.smtp_host:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        channels["email"] = SmtpChannel(settings.smtp_host, settings.smtp_port, settings.smtp_from,
+                                        user=settings.smtp_user, password=password, starttls=settings.smtp_starttls)
+    if settings.alert_webhook_url:
+        channels["webhook"] = WebhookChannel(settings.alert_webhook_url.get_secret_value())
+    return channels
+
+
+def make_alerts_step(settings: Settings) -> PostStep:
+    """The post-metrics sync step that evaluates alerts and delivers them on the configured channels."""
+    channels = channels_from_settings(settings)
+
+    def alerts_step(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
+        evaluate_alerts(engine, summary.report_last + timedelta(days=1), channels=channels,
+                        include_anonymous=settings.include_anonymous)
+
+    return alerts_step
+
+
+def alerts_step(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
+    """The post-metrics step without delivery channels (alerts show in the in-app panel only)."""
+    evaluate_alerts(engine, summary.report_last + timedelta(days=1))
+
+
+def _current(engine: Engine) -> AppSettings:
+    with Session(engine) as session:
+        return current_settings(session)[1]

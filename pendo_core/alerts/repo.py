@@ -1,0 +1,178 @@
+"""Alerts in the store: reconcile rule verdicts, record people's actions, list and audit.
+
+Functions take a Session and never commit; the caller owns the transaction. Every change of
+status is written to `pendo_alert_events` with who and when ("system" for the evaluator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pendo_core.alerts.lifecycle import ACTIVE, AlertState, AlertTransitionError, on_action, on_evaluation
+from pendo_core.alerts.rules import KINDS, Finding
+from pendo_core.db.models import AlertEvent, UsageAlert
+from pendo_core.metrics.scope import chunks
+
+SYSTEM = "system"
+AlertKey = tuple[str, str, str]
+
+
+@dataclass
+class ReconcileCounts:
+    """What one evaluation did to the stored alerts."""
+
+    opened: int = 0
+    resolved: int = 0
+    reopened: int = 0
+    refreshed: int = 0
+
+
+def active_alerts(session: Session, customer_ids: Collection[str] | None = None) -> dict[AlertKey, UsageAlert]:
+    """The alert of each (customer, kind, subject) that is not resolved."""
+    stmt = select(UsageAlert).where(UsageAlert.status.in_(ACTIVE))
+    if customer_ids is None:
+        rows = list(session.execute(stmt).scalars())
+    else:
+        rows = [a for chunk in chunks(sorted(customer_ids))
+                for a in session.execute(stmt.where(UsageAlert.customer_id.in_(chunk))).scalars()]
+    return {(a.customer_id, a.kind, a.subject): a for a in rows}
+
+
+def record_event(session: Session, alert_id: int, actor: str, action: str, *, note: str | None,
+                 at: datetime) -> None:
+    """Append one line to an alert's audit trail."""
+    session.add(AlertEvent(alert_id=alert_id, actor=actor, action=action, note=note, at=at))
+
+
+def reconcile(session: Session, verdicts: Mapping[str, Sequence[Finding]], *, today: date, now: datetime,
+              csm_of: Mapping[str, str | None]) -> ReconcileCounts:
+    """Apply each evaluated customer's findings: open, refresh, reopen after a snooze, or resolve.
+
+    Every rule of KINDS is taken to have run for each customer given; a kind is known unless one of
+    its findings is "unknown". An active alert of a known kind whose subject has no finding any
+    more is resolved (its condition is gone). Alerts of other kinds are left alone.
+    """
+    counts = ReconcileCounts()
+    current: dict[str, dict[AlertKey, UsageAlert]] = {}
+    for key, alert in active_alerts(session, verdicts.keys()).items():
+        current.setdefault(key[0], {})[key] = alert
+    for customer, findings in verdicts.items():
+        mine = current.get(customer, {})
+        known = set(KINDS) - {f.kind for f in findings if f.status == "unknown"}
+        for finding in findings:
+            key = (customer, finding.kind, finding.subject)
+            _apply(session, mine.pop(key, None), finding, counts, customer=customer, today=today, now=now,
+                   csm=csm_of.get(customer))
+        for key, alert in mine.items():  # active alerts no finding speaks for any more
+            if key[1] in known:
+                _apply(session, alert, Finding(key[1], "clear", key[2]), counts, customer=customer, today=today,
+                       now=now, csm=None)
+    return counts
+
+
+def _apply(session: Session, alert: UsageAlert | None, finding: Finding, counts: ReconcileCounts, *,
+           customer: str, today: date, now: datetime, csm: str | None) -> None:
+    state = AlertState(alert.status, alert.snoozed_until) if alert else None
+    step = on_evaluation(state, finding.status, today)
+    if step.create:
+        _open(session, finding, customer=customer, today=today, now=now, csm=csm)
+        counts.opened += 1
+        return
+    if alert is None:
+        return
+    if finding.status == "fire":
+        _refresh(alert, finding, today, csm)
+        counts.refreshed += 1
+    if step.status is not None and step.event is not None:
+        _set_status(session, alert, step.status, by=SYSTEM, now=now, event=step.event, note=_note(finding))
+        if step.status == "resolved":
+            alert.resolved_on, alert.last_evaluated_on = today, today
+            counts.resolved += 1
+        else:
+            counts.reopened += 1
+
+
+def _open(session: Session, finding: Finding, *, customer: str, today: date, now: datetime, csm: str | None) -> None:
+    alert = UsageAlert(customer_id=customer, kind=finding.kind, subject=finding.subject, status="open",
+                       severity=finding.severity, triggered_on=today, last_evaluated_on=today,
+                       assigned_csm_email=csm, details=finding.details, suggested_action=finding.action,
+                       status_by=SYSTEM, status_at=now)
+    session.add(alert)
+    session.flush()
+    record_event(session, alert.id, SYSTEM, "opened", note=_note(finding), at=now)
+
+
+def _refresh(alert: UsageAlert, finding: Finding, today: date, csm: str | None) -> None:
+    alert.severity, alert.details, alert.suggested_action = finding.severity, finding.details, finding.action
+    alert.last_evaluated_on = today
+    if csm:
+        alert.assigned_csm_email = csm
+
+
+def _set_status(session: Session, alert: UsageAlert, status: str, *, by: str, now: datetime, event: str,
+                note: str | None) -> None:
+    alert.status, alert.status_by, alert.status_at = status, by, now
+    record_event(session, alert.id, by, event, note=note, at=now)
+
+
+def _note(finding: Finding) -> str | None:
+    if finding.details.get("suppressed_by"):
+        return f"suppressed by {finding.details['suppressed_by']}"
+    return finding.action if finding.status == "fire" else None
+
+
+# --- people's actions ------------------------------------------------------------------------
+
+_EVENTS = {"acknowledge": "acknowledged", "dismiss": "dismissed", "snooze": "snoozed", "reopen": "reopened"}
+
+
+def act_on_alert(session: Session, alert_id: int, action: str, by: str, *, today: date, now: datetime,
+                 reason: str | None = None, until: date | None = None) -> UsageAlert:
+    """Acknowledge, dismiss (with a reason), snooze (until a date) or reopen an alert, recorded."""
+    alert = session.get(UsageAlert, alert_id)
+    if alert is None:
+        raise AlertTransitionError(f"alert {alert_id} does not exist")
+    if not by.strip():
+        raise AlertTransitionError("an action on an alert needs who takes it")
+    state = on_action(AlertState(alert.status, alert.snoozed_until), action, today, reason=reason, until=until)
+    alert.snoozed_until = state.snoozed_until
+    if action == "dismiss":
+        alert.dismiss_reason = (reason or "").strip()
+    note = alert.dismiss_reason if action == "dismiss" else f"until {until.isoformat()}" if until else None
+    _set_status(session, alert, state.status, by=by.strip(), now=now, event=_EVENTS[action], note=note)
+    return alert
+
+
+@dataclass(frozen=True)
+class EventView:
+    """One line of an alert's audit trail."""
+
+    at: datetime
+    actor: str
+    action: str
+    note: str | None
+
+
+def alert_events(session: Session, alert_id: int) -> list[EventView]:
+    """An alert's audit trail, oldest first."""
+    stmt = select(AlertEvent).where(AlertEvent.alert_id == alert_id).order_by(AlertEvent.at, AlertEvent.id)
+    return [EventView(e.at, e.actor, e.action, e.note) for e in session.execute(stmt).scalars()]
+
+
+def list_alerts(session: Session, *, statuses: Collection[str] = ACTIVE, csm_email: str | None = None,
+                customer_id: str | None = None, kinds: Collection[str] | None = None) -> list[UsageAlert]:
+    """Alerts for the in-app panel, newest first, filtered by status, CSM, customer and kind."""
+    stmt = select(UsageAlert).where(UsageAlert.status.in_(list(statuses)))
+    filters: dict[str, Any] = {"assigned_csm_email": csm_email, "customer_id": customer_id}
+    for column, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(getattr(UsageAlert, column) == value)
+    if kinds is not None:
+        stmt = stmt.where(UsageAlert.kind.in_(list(kinds)))
+    return list(session.execute(stmt.order_by(UsageAlert.triggered_on.desc(), UsageAlert.id.desc())).scalars())

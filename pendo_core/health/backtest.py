@@ -1,0 +1,232 @@
+"""Back-test of the health score against renewal outcomes, fast enough to follow a slider.
+
+`load_backtest` reads the stored components (and MAU, for the naive baseline) of every customer
+with an outcome once; `run_backtest` then re-weights them for any candidate weights and lead time
+in milliseconds. The score "at lead time L" of an outcome on day o is the newest stored score in
+[o - L - 6, o - L]; outcomes without one are skipped and counted.
+
+- AUC: the probability that a churned customer scores below a renewed one (ties count half),
+  i.e. the Mann-Whitney statistic of the score as a churn predictor; None without both outcomes.
+- Baseline: the same AUC for the naive 30-day MAU change (MAU on o - L vs 30 days before).
+- Churn rate per band; decile lift: customers sorted by score, riskiest first, cut in ten equal
+  groups; lift = the group's churn rate ÷ the overall churn rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from pendo_core.db.models import HealthScore, Outcome, UsageMetric
+from pendo_core.health import score
+from pendo_core.metrics.scope import chunks
+
+TOLERANCE_DAYS = 7
+BASELINE_DAYS = 30
+BANDS = ("red", "yellow", "green", score.INSUFFICIENT)
+
+
+@dataclass
+class BacktestData:
+    """Per outcome (rows) and day (columns from `start`): stored components, MAU, a score-row flag."""
+
+    customer_ids: list[str]
+    outcome_dates: list[date]
+    churned: np.ndarray
+    outcome_col: np.ndarray
+    start: date
+    components: dict[str, np.ndarray]
+    has_score: np.ndarray
+    mau: np.ndarray
+
+
+@dataclass(frozen=True)
+class BandRate:
+    """Outcomes whose score fell in a band, and how many of them churned."""
+
+    band: str
+    customers: int
+    churned: int
+    churn_rate: float | None
+
+
+@dataclass(frozen=True)
+class DecileRow:
+    """One tenth of the scored outcomes, riskiest first (decile 1 = lowest scores)."""
+
+    decile: int
+    customers: int
+    churned: int
+    churn_rate: float
+    lift: float | None
+    min_score: float
+    max_score: float
+
+
+@dataclass(frozen=True)
+class BacktestReport:
+    """The back-test of one set of weights at one lead time."""
+
+    lead_days: int
+    outcomes: int
+    scored: int
+    skipped: int
+    churned: int
+    auc: float | None
+    baseline_auc: float | None
+    bands: list[BandRate]
+    deciles: list[DecileRow]
+
+
+def load_backtest(engine: Engine, max_lead_days: int = 120) -> BacktestData:
+    """Read every outcome and the stored scores and MAU it can need, once."""
+    with engine.connect() as conn:
+        outcomes = conn.execute(select(Outcome.customer_id, Outcome.outcome_date, Outcome.outcome)
+                                .order_by(Outcome.customer_id, Outcome.outcome_date)).all()
+    if not outcomes:
+        return _empty()
+    first = min(o.outcome_date for o in outcomes) - timedelta(days=max_lead_days + TOLERANCE_DAYS + BASELINE_DAYS)
+    last = max(o.outcome_date for o in outcomes)
+    customers = sorted({o.customer_id for o in outcomes})
+    scores, usage = _read_scores(engine, customers, first, last), _read_mau(engine, customers, first, last)
+    index = {c: i for i, c in enumerate(customers)}
+    rows = np.array([index[o.customer_id] for o in outcomes])
+    days = (last - first).days + 1
+    comp = {n: _grid(scores, n, customers, first, days)[rows] for n in score.COMPONENTS}
+    flag = _grid(scores.assign(flag=1.0), "flag", customers, first, days)[rows] == 1.0
+    return BacktestData([o.customer_id for o in outcomes], [o.outcome_date for o in outcomes],
+                        np.array([o.outcome == "churned" for o in outcomes]),
+                        np.array([(o.outcome_date - first).days for o in outcomes]), first, comp, flag,
+                        _grid(usage, "mau", customers, first, days)[rows])
+
+
+def run_backtest(data: BacktestData, weights: Mapping[str, float], lead_days: int = 30, *,
+                 red_below: float = 50.0, green_from: float = 75.0, coverage_floor: float = 0.5) -> BacktestReport:
+    """AUC, baseline AUC, churn rate per band and decile lift for candidate weights at a lead time."""
+    if not data.customer_ids:
+        return BacktestReport(lead_days, 0, 0, 0, 0, None, None, [BandRate(b, 0, 0, None) for b in BANDS], [])
+    cols = _score_columns(data, lead_days)
+    rows = np.arange(len(data.customer_ids))
+    picked = {n: np.where(cols >= 0, grid[rows, np.clip(cols, 0, None)], np.nan)
+              for n, grid in data.components.items()}
+    overall, _ = score.combine(picked, weights, coverage_floor)
+    band = score.bands(overall, red_below, green_from)
+    ok = ~np.isnan(overall)
+    target = np.clip(data.outcome_col - lead_days, 0, None)
+    return BacktestReport(
+        lead_days, len(rows), int(ok.sum()), int((~ok).sum()), int(data.churned.sum()),
+        auc(-overall[ok], data.churned[ok]), _baseline_auc(data, target, lead_days),
+        [_band_rate(b, band, data.churned) for b in BANDS], deciles(overall[ok], data.churned[ok]),
+    )
+
+
+def auc(risk: np.ndarray, positive: np.ndarray) -> float | None:
+    """Area under the ROC curve of `risk` for `positive` (Mann-Whitney, ties count half)."""
+    risk, positive = np.asarray(risk, dtype=float), np.asarray(positive, dtype=bool)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = _average_ranks(risk)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def deciles(overall: np.ndarray, churned: np.ndarray) -> list[DecileRow]:
+    """Ten groups of (nearly) equal size by score, lowest first, with churn rate and lift."""
+    if len(overall) == 0:
+        return []
+    order = np.argsort(overall, kind="stable")
+    base = churned.mean()
+    out: list[DecileRow] = []
+    for i, part in enumerate(np.array_split(order, min(10, len(order))), start=1):
+        rate = float(churned[part].mean())
+        out.append(DecileRow(i, len(part), int(churned[part].sum()), rate, float(rate / base) if base else None,
+                             float(overall[part].min()), float(overall[part].max())))
+    return out
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, tied values sharing their average rank."""
+    order = np.argsort(values, kind="stable")
+    _, first, counts = np.unique(values[order], return_index=True, return_counts=True)
+    averaged = np.repeat(first + (counts + 1) / 2.0, counts)
+    ranks = np.empty(len(values))
+    ranks[order] = averaged
+    return ranks
+
+
+def _score_columns(data: BacktestData, lead_days: int) -> np.ndarray:
+    """Per outcome, the column of the newest stored score within the tolerance (-1: none)."""
+    rows = np.arange(len(data.customer_ids))
+    chosen = np.full(len(rows), -1)
+    for back in range(TOLERANCE_DAYS - 1, -1, -1):  # nearest day last, so it wins
+        col = data.outcome_col - lead_days - back
+        inside = (col >= 0) & (col < data.has_score.shape[1])
+        hit = inside.copy()
+        hit[inside] = data.has_score[rows[inside], col[inside]]
+        chosen = np.where(hit, col, chosen)
+    return chosen
+
+
+def _baseline_auc(data: BacktestData, target: np.ndarray, lead_days: int) -> float | None:
+    rows = np.arange(len(target))
+    before = target - BASELINE_DAYS
+    valid = (before >= 0) & (data.outcome_col - lead_days >= 0)
+    now = np.where(valid, data.mau[rows, target], np.nan)
+    then = np.where(valid, data.mau[rows, np.clip(before, 0, None)], np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.where(then > 0, (now - then) / then, np.nan)
+    ok = ~np.isnan(change)
+    return auc(-change[ok], data.churned[ok])
+
+
+def _band_rate(band: str, bands: np.ndarray, churned: np.ndarray) -> BandRate:
+    inside = bands == band
+    n, c = int(inside.sum()), int(churned[inside].sum())
+    return BandRate(band, n, c, (c / n) if n else None)
+
+
+def _read_scores(engine: Engine, customers: list[str], first: date, last: date) -> pd.DataFrame:
+    t = HealthScore.__table__
+    columns = [t.c.customer_id, t.c.score_date, *(t.c[n] for n in score.COMPONENTS)]
+    return _read(engine, columns, t.c.customer_id, t.c.score_date, customers=customers, first=first, last=last)
+
+
+def _read_mau(engine: Engine, customers: list[str], first: date, last: date) -> pd.DataFrame:
+    t = UsageMetric.__table__
+    return _read(engine, [t.c.customer_id, t.c.metric_date, t.c.mau], t.c.customer_id, t.c.metric_date,
+                 customers=customers, first=first, last=last)
+
+
+def _read(engine: Engine, columns: list[Any], customer_col: Any, day_col: Any, *, customers: list[str],
+          first: date, last: date) -> pd.DataFrame:
+    names = ["customer_id", "day", *(c.name for c in columns[2:])]
+    parts = []
+    with engine.connect() as conn:
+        for chunk in chunks(customers):
+            stmt = select(*columns).where(customer_col.in_(chunk), day_col.between(first, last))
+            parts.append(pd.DataFrame(conn.execute(stmt).all(), columns=names))
+    filled = [p for p in parts if not p.empty]
+    return pd.concat(filled, ignore_index=True) if filled else pd.DataFrame(columns=names)
+
+
+def _grid(frame: pd.DataFrame, column: str, customers: list[str], first: date, days: int) -> np.ndarray:
+    out = np.full((len(customers), days), np.nan)
+    if frame.empty:
+        return out
+    rows = pd.Index(customers).get_indexer(frame["customer_id"])
+    cols = (pd.to_datetime(frame["day"]).to_numpy().astype("datetime64[D]") - np.datetime64(first, "D")).astype(int)
+    keep = (rows >= 0) & (cols >= 0) & (cols < days)
+    out[rows[keep], cols[keep]] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)[keep]
+    return out
+
+
+def _empty() -> BacktestData:
+    none = np.zeros((0, 0))
+    return BacktestData([], [], np.zeros(0, bool), np.zeros(0, int), date.min, dict.fromkeys(score.COMPONENTS, none),
+                        np.zeros((0, 0), bool), none)

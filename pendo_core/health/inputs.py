@@ -1,0 +1,186 @@
+"""Load what the health score needs as dense day grids (customers * days), one query per input.
+
+Rows missing from the store stay NaN in the grids: a day outside the synced range is not a day of
+zero use. Dates travel as ISO text (one vectorised parse instead of a date object per row).
+Key-feature use is read from the raw feature rows (`pendo_feature_visitor_days`, which the sync
+keeps 41 days behind the first reported day) with the same scoping as
+`pendo_core.metrics.adoption.feature_breadth`, so breadth is exact from the first reported day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, Select, String, cast, func, or_, select
+
+from pendo_core.db.models import AccountMapping, FeatureVisitorDay, OnboardingProgress, PendoFeature, UsageMetric
+from pendo_core.metrics.adoption import ADOPTION_WINDOW
+from pendo_core.metrics.scope import chunks, customer_chunks, keep_visitors, mapped
+
+TREND_DAYS = 28
+READ_BACK = 2 * TREND_DAYS - 1  # the prior trend window starts 55 days before a scored day
+
+_usage = UsageMetric.__table__
+_fvd = FeatureVisitorDay.__table__
+_onb = OnboardingProgress.__table__
+_features = PendoFeature.__table__
+
+
+@dataclass
+class Grid:
+    """Customers (rows) * days (columns, `start` + i) of float values, NaN where no row exists."""
+
+    customers: list[str]
+    start: date
+    days: int
+
+    def empty(self) -> np.ndarray:
+        """A grid of NaN."""
+        return np.full((len(self.customers), self.days), np.nan)
+
+    def day(self, i: int) -> date:
+        """The calendar day of column i."""
+        return self.start + timedelta(days=i)
+
+
+@dataclass
+class HealthInputs:
+    """Daily DAU, MAU and 90-day actives, key features used per 30-day window, onboarding progress."""
+
+    grid: Grid
+    dau: np.ndarray
+    mau: np.ndarray
+    active: np.ndarray
+    key_used: np.ndarray  # key features used in the 30 days ending each day (NaN: no key feature)
+    key_count: int
+    onboarding: np.ndarray
+
+
+def key_feature_ids(engine: Engine, override: Collection[str] | None) -> list[str]:
+    """The admin's list when set, else the Pendo Core Events (metrics-spec.md)."""
+    if override is not None:
+        return sorted(set(override))
+    stmt = select(_features.c.feature_id).where(_features.c.is_core_event.is_(True))
+    with engine.connect() as conn:
+        return sorted(conn.execute(stmt).scalars())
+
+
+def load_inputs(engine: Engine, first_day: date, last_day: date, *, keys: Sequence[str],
+                customer_ids: Collection[str] | None = None, include_anonymous: bool = False) -> HealthInputs:
+    """The grids for scoring [first_day, last_day] (reading 55 days further back for the trend)."""
+    start = first_day - timedelta(days=READ_BACK)
+    usage = _frame(engine, _usage_queries(start, last_day, customer_ids),
+                   ["customer_id", "day", "dau", "mau", "active_visitors"])
+    grid = Grid(sorted(usage["customer_id"].unique().tolist()), start, (last_day - start).days + 1)
+    dau, mau, active = (_fill(grid, usage, c) for c in ("dau", "mau", "active_visitors"))
+    key_used = _key_features_used(engine, grid, first_day, keys=keys, include_anonymous=include_anonymous,
+                                  customer_ids=customer_ids)
+    onb = _frame(engine, _onboarding_queries(first_day, last_day, customer_ids), ["customer_id", "day", "progress"])
+    return HealthInputs(grid, dau, mau, active, key_used, len(keys), _fill(grid, onb, "progress"))
+
+
+def _frame(engine: Engine, queries: Iterator[Select[Any]], columns: list[str]) -> pd.DataFrame:
+    parts: list[pd.DataFrame] = []
+    with engine.connect() as conn:
+        for stmt in queries:
+            parts.append(pd.DataFrame(conn.execute(stmt).all(), columns=columns))
+    filled = [p for p in parts if not p.empty]
+    return pd.concat(filled, ignore_index=True) if filled else pd.DataFrame(columns=columns)
+
+
+def _positions(grid: Grid, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, keep) of each record on the grid; records of other customers are dropped."""
+    index = pd.Index(grid.customers)
+    rows = index.get_indexer(frame["customer_id"])
+    days = pd.to_datetime(frame["day"].astype(str), format="%Y-%m-%d").to_numpy().astype("datetime64[D]")
+    cols = (days - np.datetime64(grid.start, "D")).astype(np.int64)
+    keep = (rows >= 0) & (cols >= 0) & (cols < grid.days)
+    return rows, cols, keep
+
+
+def _fill(grid: Grid, frame: pd.DataFrame, column: str) -> np.ndarray:
+    out = grid.empty()
+    if frame.empty:
+        return out
+    rows, cols, keep = _positions(grid, frame)
+    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    out[rows[keep], cols[keep]] = values[keep]
+    return out
+
+
+def _usage_queries(since: date, until: date, customer_ids: Collection[str] | None) -> Iterator[Select[Any]]:
+    stmt = select(_usage.c.customer_id, cast(_usage.c.metric_date, String), _usage.c.dau, _usage.c.mau,
+                  _usage.c.active_visitors).where(
+        _usage.c.metric_date.between(since, until))
+    for chunk in customer_chunks(customer_ids):
+        yield stmt if chunk is None else stmt.where(_usage.c.customer_id.in_(chunk))
+
+
+def _onboarding_queries(since: date, until: date, customer_ids: Collection[str] | None) -> Iterator[Select[Any]]:
+    stmt = select(_onb.c.customer_id, cast(_onb.c.metric_date, String), _onb.c.progress).where(
+        _onb.c.metric_date.between(since, until))
+    for chunk in customer_chunks(customer_ids):
+        yield stmt if chunk is None else stmt.where(_onb.c.customer_id.in_(chunk))
+
+
+def _key_features_used(engine: Engine, grid: Grid, first_day: date, *, keys: Sequence[str],
+                       include_anonymous: bool, customer_ids: Collection[str] | None) -> np.ndarray:
+    """Per customer and day: how many key features were used in the 30 days ending that day.
+
+    The store returns only the first and last day of each feature's runs of use with gaps under 30
+    days (SQL window functions), not every day of use: a use on day u counts on [u, u + 29], so a
+    run [s, e] covers [s, e + 29] and runs of one feature never overlap.
+    """
+    if not keys:
+        return grid.empty()
+    since = max(grid.start, first_day - timedelta(days=ADOPTION_WINDOW - 1))
+    queries = _run_queries(engine.dialect.name, grid.day(grid.days - 1), since, keys=keys,
+                           include_anonymous=include_anonymous, customer_ids=customer_ids)
+    runs = _frame(engine, queries, ["customer_id", "feature_id", "day", "starts", "ends"])
+    steps = np.zeros((len(grid.customers), grid.days + 1))
+    if runs.empty:
+        return steps[:, :-1]
+    starts, ends = runs[runs["starts"].astype(bool)], runs[runs["ends"].astype(bool)]
+    rows, first_cols, keep = _positions(grid, starts)
+    _, last_cols, _ = _positions(grid, ends)
+    np.add.at(steps, (rows[keep], first_cols[keep]), 1)
+    np.add.at(steps, (rows[keep], np.minimum(last_cols[keep] + ADOPTION_WINDOW, grid.days)), -1)
+    return np.cumsum(steps, axis=1)[:, :-1]
+
+
+def _run_queries(dialect: str, until: date, since: date, *, keys: Sequence[str], include_anonymous: bool,
+                 customer_ids: Collection[str] | None) -> Iterator[Select[Any]]:
+    """Per chunk: (customer, feature, day, opens a run, closes a run) for the days that do either."""
+    gap = ADOPTION_WINDOW - 1
+    for customers in customer_chunks(customer_ids):  # one pass over the rows when scoring everyone
+        for features in chunks(list(keys)):
+            used = _days_used(customers, features, since, until, include_anonymous)
+            order: dict[str, Any] = {"partition_by": (used.c.customer_id, used.c.feature_id),
+                                     "order_by": used.c.day}
+            marked = select(used, func.lag(used.c.day).over(**order).label("prev"),
+                            func.lead(used.c.day).over(**order).label("next")).subquery("marked")
+            m = marked.c
+            opens = or_(m.prev.is_(None), _days_between(dialect, m.prev, m.day) > gap)
+            closes = or_(m.next.is_(None), _days_between(dialect, m.day, m.next) > gap)
+            yield (select(m.customer_id, m.feature_id, cast(m.day, String), opens, closes)
+                   .where(or_(opens, closes)).order_by(m.customer_id, m.feature_id, m.day))
+
+
+def _days_used(customers: tuple[str, ...] | None, features: tuple[str, ...], since: date, until: date,
+               include_anonymous: bool) -> Any:
+    columns = select(AccountMapping.__table__.c.customer_id, _fvd.c.feature_id, _fvd.c.day)
+    stmt = mapped(columns, _fvd.c.account_id, customers)
+    stmt = stmt.where(_fvd.c.feature_id.in_(features), _fvd.c.day.between(since, until))
+    return keep_visitors(stmt, _fvd.c.visitor_id, include_anonymous).distinct().subquery("used")
+
+
+def _days_between(dialect: str, earlier: Any, later: Any) -> Any:
+    """Whole days from one date column to another (SQLite stores dates as text)."""
+    if dialect == "sqlite":
+        return func.julianday(later) - func.julianday(earlier)
+    return later - earlier

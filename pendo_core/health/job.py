@@ -1,0 +1,166 @@
+"""Compute and store the health scores of a range of days: one row per customer and scored day.
+
+A day is scored for a customer when its `pendo_usage_metrics` row exists (a synced day). The
+write replaces the range's rows of the customers in one transaction (every row of the range when
+all customers are scored), so recomputing a day with the same settings gives the same row.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sqlalchemy import Connection, Engine, Table, Text, bindparam, select
+from sqlalchemy.orm import Session
+
+from pendo_core.appsettings import AppSettings, current_settings
+from pendo_core.db.models import HealthScore
+from pendo_core.health.grid import ScoredGrid, score_grid
+from pendo_core.health.inputs import HealthInputs, key_feature_ids, load_inputs
+from pendo_core.health.score import COMPONENTS
+from pendo_core.metrics.scope import customer_chunks
+
+if TYPE_CHECKING:
+    from pendo_core.config import Settings
+    from pendo_core.sync.runner import PostStep, RunSummary, SyncRequest
+
+WRITE_ROWS = 5_000
+_JSON_COLUMNS = ("weights", "inputs")
+_scores: Table = HealthScore.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class HealthResult:
+    """What one health run wrote."""
+
+    rows: int
+    first_day: date
+    last_day: date
+    settings_version: int
+
+
+def compute_health(engine: Engine, first_day: date, last_day: date, *, app_settings: AppSettings | None = None,
+                   settings_version: int | None = None, customer_ids: Collection[str] | None = None,
+                   include_anonymous: bool = False) -> HealthResult:
+    """Score [first_day, last_day] (default settings: the newest saved version) and replace the rows."""
+    if last_day < first_day:
+        raise ValueError(f"last_day {last_day} is before first_day {first_day}: pass an ordered range")
+    version, settings = _settings(engine, app_settings, settings_version)
+    keys = key_feature_ids(engine, settings.health.key_feature_ids)
+    inputs = load_inputs(engine, first_day, last_day, keys=keys, customer_ids=customer_ids,
+                         include_anonymous=include_anonymous)
+    scored = score_grid(inputs, settings.health)
+    weights = settings.health.weights.as_dict()
+    with engine.begin() as conn:
+        _delete_range(conn, first_day, last_day, customer_ids)
+        written = _insert(conn, _columns(inputs, scored, version, weights))
+    return HealthResult(written, first_day, last_day, version)
+
+
+def health_step(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
+    """Post-metrics sync step: score every day whose metrics changed, and any day not scored yet."""
+    _score_run(engine, summary, include_anonymous=False)
+
+
+def make_health_step(settings: Settings) -> PostStep:
+    """health_step honouring INCLUDE_ANONYMOUS for key-feature breadth (as the metrics do)."""
+
+    def step(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
+        _score_run(engine, summary, include_anonymous=settings.include_anonymous)
+
+    return step
+
+
+def _score_run(engine: Engine, summary: RunSummary, *, include_anonymous: bool) -> None:
+    first, last = summary.report_first, summary.report_last
+    if last < first:
+        return
+    start = min(summary.metrics_first or first, _first_unscored(engine, first, last) or last)
+    compute_health(engine, max(start, first), last, include_anonymous=include_anonymous)
+
+
+def _settings(engine: Engine, given: AppSettings | None, version: int | None) -> tuple[int, AppSettings]:
+    if given is not None:
+        return (version or 0), given
+    with Session(engine) as session:
+        return current_settings(session)
+
+
+def _first_unscored(engine: Engine, first: date, last: date) -> date | None:
+    stmt = select(_scores.c.score_date).where(_scores.c.score_date.between(first, last)).distinct()
+    with engine.connect() as conn:
+        scored = set(conn.execute(stmt).scalars())
+    day = first
+    while day <= last:
+        if day not in scored:
+            return day
+        day += timedelta(days=1)
+    return None
+
+
+def _columns(inputs: HealthInputs, scored: ScoredGrid, version: int,
+             weights: dict[str, float]) -> dict[str, list[Any]]:
+    """Table column -> values, one per scored (customer, day), built with numpy; JSON as text."""
+    customers, days = np.nonzero(scored.has_row)
+    first = inputs.grid.day(inputs.grid.days - scored.has_row.shape[1])
+    names = [inputs.grid.customers[i] for i in customers.tolist()]
+    raw = {n: _column(v[customers, days], 4) for n, v in scored.inputs.items()}
+    raw["key_features"] = [inputs.key_count] * len(names)
+    return {
+        "customer_id": names,
+        "score_date": [first + timedelta(days=d) for d in days.tolist()],
+        **{n: _column(scored.components[n][customers, days], 2) for n in COMPONENTS},
+        "overall": _column(scored.overall[customers, days], 2),
+        "band": scored.band[customers, days].tolist(),
+        "coverage": np.round(scored.coverage[customers, days], 4).tolist(),
+        "settings_version": [version] * len(names),
+        "weights": [json.dumps(weights)] * len(names),
+        "inputs": _json_objects(raw),
+    }
+
+
+def _column(values: np.ndarray, digits: int) -> list[float | None]:
+    """Rounded floats with None for NaN (and for infinities, which JSON cannot carry)."""
+    rounded = np.round(values.astype(float), digits)
+    return [v if math.isfinite(v) else None for v in rounded.tolist()]
+
+
+def _json_objects(columns: dict[str, list[Any]]) -> list[str]:
+    """One JSON object text per row; far faster than json.dumps per row for flat numeric rows."""
+    parts = [[f'"{key}": ' + ("null" if v is None else repr(v)) for v in values] for key, values in columns.items()]
+    return ["{" + ", ".join(row) + "}" for row in zip(*parts, strict=True)]
+
+
+def _delete_range(conn: Connection, first: date, last: date, customer_ids: Collection[str] | None) -> None:
+    for chunk in customer_chunks(customer_ids):
+        stmt = _scores.delete().where(_scores.c.score_date.between(first, last))
+        conn.execute(stmt if chunk is None else stmt.where(_scores.c.customer_id.in_(chunk)))
+
+
+def _insert(conn: Connection, columns: dict[str, list[Any]]) -> int:
+    """Write the rows: COPY on PostgreSQL, batched executemany elsewhere."""
+    rows = list(zip(*columns.values(), strict=True))
+    if conn.dialect.name == "postgresql":
+        return _copy(conn, list(columns), rows)
+    # JSON columns arrive as text: bind them as text so they are not serialised a second time.
+    json_text = {name: bindparam(f"{name}_text", type_=Text) for name in _JSON_COLUMNS}
+    stmt = _scores.insert().values(**json_text)
+    keys = [f"{c}_text" if c in _JSON_COLUMNS else c for c in columns]
+    for start in range(0, len(rows), WRITE_ROWS):
+        conn.execute(stmt, [dict(zip(keys, row, strict=True)) for row in rows[start : start + WRITE_ROWS]])
+    return len(rows)
+
+
+def _copy(conn: Connection, names: list[str], rows: list[tuple[Any, ...]]) -> int:
+    """PostgreSQL COPY inside the caller's transaction (JSON text is parsed into jsonb by the server)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(f"COPY {_scores.name} ({', '.join(names)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return len(rows)

@@ -1,0 +1,163 @@
+"""The health score as pure functions over numbers (numpy arrays or scalars; NaN means "no data").
+
+Components, each on 0..100 for customer c on day d (windows end on d, only synced days count):
+
+- **engagement** from stickiness ``s = mean DAU of the 7 days [d-6, d] / MAU of d`` (a whole week,
+  so weekends weigh the same for everyone; all 7 days must be synced): ``100 * min(1, s / 0.4)``;
+  a stickiness of 0.4 or more (the average monthly user active on 40% of days) scores 100.
+  MAU 0 scores 0 (nobody active for 30 days) when someone was active in the 90 days before d.
+- **adoption** from key-feature breadth ``b`` (share of the key features used by at least one
+  visitor in [d-29, d], metrics-spec.md): ``100 * min(1, b / 0.8)``; using 80% of the key features
+  scores 100. No data when there is no key feature.
+- **trajectory** from the 28-day trend ``r = mean DAU of [d-27, d] ÷ mean DAU of [d-55, d-28]``
+  (synced days only, at least 14 in each window): ``clip(75 + 125 * (r - 1), 0, 100)``; flat
+  usage scores 75, +20% scores 100, -20% scores 50, -60% or worse scores 0. Growth from a prior
+  mean of 0 scores 100; no use in either window has no trend (no data).
+
+A customer with no active visitor in the 90 days ending on d (a mapped account not in use yet)
+has no engagement and no adoption either: its score is "insufficient data", not 0.
+- **onboarding** from onboarding progress ``p`` (share of onboarding guides completed):
+  ``100 * p``; no data when there is no onboarding guide.
+
+Overall = the weighted mean of the components that have data (weights renormalised over them);
+coverage = the share of the total weight that had data. Below the coverage floor (or at 0) the
+overall score is None and the band is "insufficient data". Bands: red below `red_below`, green
+from `green_from`, yellow between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+COMPONENTS = ("engagement", "adoption", "trajectory", "onboarding")
+FULL_STICKINESS = 0.4
+FULL_BREADTH = 0.8
+FLAT_TRAJECTORY = 75.0
+TRAJECTORY_SLOPE = 125.0
+ENGAGEMENT_DAYS = 7
+TREND_MIN_DAYS = 14
+INSUFFICIENT = "insufficient data"
+
+Floats = NDArray[np.float64]
+
+
+def engagement(stickiness: ArrayLike) -> Floats:
+    """Engagement 0..100 from stickiness (mean DAU ÷ MAU); NaN stays NaN."""
+    s = np.asarray(stickiness, dtype=float)
+    return np.asarray(np.minimum(1.0, np.maximum(s, 0.0) / FULL_STICKINESS) * 100.0, dtype=float)
+
+
+def adoption(breadth: ArrayLike) -> Floats:
+    """Adoption 0..100 from key-feature breadth (0..1); NaN stays NaN."""
+    b = np.asarray(breadth, dtype=float)
+    return np.asarray(np.minimum(1.0, np.maximum(b, 0.0) / FULL_BREADTH) * 100.0, dtype=float)
+
+
+def trajectory(recent_mean: ArrayLike, prior_mean: ArrayLike) -> Floats:
+    """Trajectory 0..100 from the mean DAU of the last 28 days and of the 28 days before."""
+    recent = np.asarray(recent_mean, dtype=float)
+    prior = np.asarray(prior_mean, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = recent / prior
+    score = np.clip(FLAT_TRAJECTORY + TRAJECTORY_SLOPE * (ratio - 1.0), 0.0, 100.0)
+    score = np.where((prior == 0) & (recent > 0), 100.0, score)
+    return np.where((prior == 0) & (recent == 0), np.nan, score)
+
+
+def onboarding(progress: ArrayLike) -> Floats:
+    """Onboarding 0..100 from the share of onboarding guides completed; NaN stays NaN."""
+    return np.asarray(np.clip(np.asarray(progress, dtype=float), 0.0, 1.0) * 100.0, dtype=float)
+
+
+def combine(components: Mapping[str, ArrayLike], weights: Mapping[str, float],
+            coverage_floor: float) -> tuple[Floats, Floats]:
+    """(overall, coverage): the weighted mean over components with data, NaN below the floor."""
+    total = sum(max(0.0, weights.get(name, 0.0)) for name in COMPONENTS)
+    if total <= 0:
+        raise ValueError("the health weights sum to 0; give at least one component a weight above 0")
+    shape = np.broadcast_shapes(*(np.shape(v) for v in components.values()))
+    covered, weighted = np.zeros(shape), np.zeros(shape)
+    for name in COMPONENTS:
+        w = max(0.0, weights.get(name, 0.0))
+        values = np.broadcast_to(np.asarray(components.get(name, np.nan), dtype=float), shape)
+        has = ~np.isnan(values)
+        covered += np.where(has, w, 0.0)
+        weighted += np.where(has, w * np.nan_to_num(values), 0.0)
+    coverage = covered / total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        overall = weighted / covered
+    ok = (covered > 0) & (coverage >= coverage_floor - 1e-9)
+    return np.where(ok, overall, np.nan), coverage
+
+
+def bands(overall: ArrayLike, red_below: float, green_from: float) -> NDArray[np.str_]:
+    """"red", "yellow", "green" or "insufficient data" (NaN) for each overall score."""
+    o = np.asarray(overall, dtype=float)
+    return np.select([np.isnan(o), o < red_below, o < green_from], [INSUFFICIENT, "red", "yellow"], "green")
+
+
+# --- explanation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoreParts:
+    """One stored score: component values (None: no data), the weights it used, its overall."""
+
+    components: Mapping[str, float | None]
+    weights: Mapping[str, float]
+    overall: float | None
+
+
+@dataclass(frozen=True)
+class ComponentExplanation:
+    """A component's value, its renormalised weight, its contribution in points, and its moves."""
+
+    name: str
+    value: float | None
+    weight: float
+    contribution: float | None
+    change_7d: float | None
+    change_28d: float | None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a score is what it is: per component, and the overall change since 7 and 28 days ago."""
+
+    overall: float | None
+    components: list[ComponentExplanation]
+    change_7d: float | None
+    change_28d: float | None
+    biggest_mover_28d: str | None
+
+
+def contributions(parts: ScoreParts) -> dict[str, float | None]:
+    """Points each component adds to the overall (renormalised weight * value); None without data."""
+    used = {n: w for n, w in parts.weights.items() if parts.components.get(n) is not None and w > 0}
+    total = sum(used.values())
+    return {n: (round(used[n] / total * float(parts.components[n] or 0.0), 2) if n in used and total else None)
+            for n in COMPONENTS}
+
+
+def explain(today: ScoreParts, week_ago: ScoreParts | None, month_ago: ScoreParts | None) -> Explanation:
+    """Each component's value, weight, contribution and change in points since 7 and 28 days ago."""
+    now = contributions(today)
+    before = {key: contributions(p) if p else None for key, p in (("7", week_ago), ("28", month_ago))}
+    total = sum(w for n, w in today.weights.items() if today.components.get(n) is not None and w > 0)
+    rows = [ComponentExplanation(
+        name, today.components.get(name), round(today.weights.get(name, 0.0) / total, 4) if total else 0.0, now[name],
+        _delta(now[name], before["7"][name] if before["7"] else None),
+        _delta(now[name], before["28"][name] if before["28"] else None),
+    ) for name in COMPONENTS if today.weights.get(name, 0.0) > 0 or today.components.get(name) is not None]
+    moved = [r for r in rows if r.change_28d is not None and abs(r.change_28d) >= 0.05]
+    mover = max(moved, key=lambda r: abs(r.change_28d or 0.0)).name if moved else None
+    return Explanation(today.overall, rows, _delta(today.overall, week_ago.overall if week_ago else None),
+                       _delta(today.overall, month_ago.overall if month_ago else None), mover)
+
+
+def _delta(now: float | None, then: float | None) -> float | None:
+    return None if now is None or then is None else round(now - then, 2)

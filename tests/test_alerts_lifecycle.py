@@ -1,0 +1,103 @@
+"""Alert lifecycle: pure transitions, and people's actions recorded with who and when."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from pendo_core.alerts.lifecycle import AlertState, AlertTransitionError, Transition, on_action, on_evaluation
+from pendo_core.alerts.repo import act_on_alert, alert_events, list_alerts, reconcile
+from pendo_core.alerts.rules import Finding
+
+TODAY = date(2026, 3, 19)
+NOW = datetime(2026, 3, 19, 7, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("state", "verdict", "expected"), [
+    pytest.param(None, "fire", Transition("open", "opened", create=True), id="new-condition-opens"),
+    pytest.param(None, "clear", Transition(None, None), id="nothing-to-do"),
+    pytest.param(AlertState("open"), "fire", Transition(None, None), id="still-holding-no-duplicate"),
+    pytest.param(AlertState("acknowledged"), "fire", Transition(None, None), id="acknowledged-stays"),
+    pytest.param(AlertState("dismissed"), "fire", Transition(None, None), id="dismissed-does-not-come-back"),
+    pytest.param(AlertState("snoozed", TODAY + timedelta(days=1)), "fire", Transition(None, None),
+                 id="snoozed-until-tomorrow"),
+    pytest.param(AlertState("snoozed", TODAY), "fire", Transition("open", "snooze_ended"), id="snooze-ends"),
+    pytest.param(AlertState("open"), "clear", Transition("resolved", "resolved"), id="clears-resolves"),
+    pytest.param(AlertState("dismissed"), "clear", Transition("resolved", "resolved"), id="dismissed-clears"),
+    pytest.param(AlertState("snoozed", TODAY + timedelta(days=9)), "clear", Transition("resolved", "resolved"),
+                 id="snoozed-clears"),
+    pytest.param(AlertState("resolved"), "fire", Transition("open", "opened", create=True), id="returns-as-new"),
+    pytest.param(AlertState("open"), "unknown", Transition(None, None), id="missing-data-changes-nothing"),
+])
+def test_evaluation_transitions(state: AlertState | None, verdict: str, expected: Transition) -> None:
+    """What a rule's verdict does to an alert in each state."""
+    assert on_evaluation(state, verdict, TODAY) == expected
+
+
+@pytest.mark.parametrize(("state", "action", "kwargs", "expected"), [
+    pytest.param(AlertState("open"), "acknowledge", {}, AlertState("acknowledged"), id="acknowledge"),
+    pytest.param(AlertState("open"), "dismiss", {"reason": "seasonal"}, AlertState("dismissed"), id="dismiss"),
+    pytest.param(AlertState("open"), "snooze", {"until": TODAY + timedelta(days=7)},
+                 AlertState("snoozed", TODAY + timedelta(days=7)), id="snooze"),
+    pytest.param(AlertState("snoozed", TODAY), "acknowledge", {}, AlertState("acknowledged"), id="ack-snoozed"),
+    pytest.param(AlertState("dismissed"), "reopen", {}, AlertState("open"), id="reopen-dismissed"),
+])
+def test_actions(state: AlertState, action: str, kwargs: dict[str, object], expected: AlertState) -> None:
+    """A person's action moves the alert to its new state."""
+    assert on_action(state, action, TODAY, **kwargs) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("state", "action", "kwargs", "message"), [
+    pytest.param(AlertState("open"), "dismiss", {"reason": " "}, "needs a reason", id="dismiss-without-reason"),
+    pytest.param(AlertState("open"), "snooze", {"until": TODAY}, "date after today", id="snooze-to-today"),
+    pytest.param(AlertState("open"), "snooze", {}, "date after today", id="snooze-without-date"),
+    pytest.param(AlertState("resolved"), "acknowledge", {}, "is resolved", id="resolved-is-final"),
+    pytest.param(AlertState("acknowledged"), "acknowledge", {}, "already acknowledged", id="twice"),
+    pytest.param(AlertState("open"), "delete", {}, "unknown action", id="unknown-action"),
+])
+def test_actions_that_do_not_apply(state: AlertState, action: str, kwargs: dict[str, object], message: str) -> None:
+    """Actions that do not fit the state are refused with a one-line reason."""
+    with pytest.raises(AlertTransitionError, match=message):
+        on_action(state, action, TODAY, **kwargs)  # type: ignore[arg-type]
+
+
+def _open_one(session: Session) -> int:
+    fire = Finding("usage_drop", "fire", "", "high", {"drop_pct": 40.0}, "Call them")
+    reconcile(session, {"cust": [fire]}, today=TODAY, now=NOW, csm_of={"cust": "csm@cscx.io"})
+    (alert,) = list_alerts(session)
+    return alert.id
+
+
+def test_actions_are_recorded_with_who_and_when(engine: Engine) -> None:
+    """Acknowledge, snooze and dismiss each land in the audit trail with the actor, time and note."""
+    with Session(engine) as session, session.begin():
+        alert_id = _open_one(session)
+    steps = [("acknowledge", "ada@cscx.io", {}), ("snooze", "ada@cscx.io", {"until": TODAY + timedelta(days=3)}),
+             ("dismiss", "bo@cscx.io", {"reason": "renewal signed"})]
+    for i, (action, who, kwargs) in enumerate(steps, start=1):
+        with Session(engine) as session, session.begin():
+            act_on_alert(session, alert_id, action, who, today=TODAY, now=NOW + timedelta(minutes=i), **kwargs)
+    with Session(engine) as session:
+        events = alert_events(session, alert_id)
+        (alert,) = list_alerts(session, statuses=["dismissed"])
+    assert [(e.action, e.actor) for e in events] == [
+        ("opened", "system"), ("acknowledged", "ada@cscx.io"), ("snoozed", "ada@cscx.io"),
+        ("dismissed", "bo@cscx.io")]
+    assert events[2].note == f"until {(TODAY + timedelta(days=3)).isoformat()}"
+    assert (alert.dismiss_reason, alert.status_by) == ("renewal signed", "bo@cscx.io")
+    assert alert.status_at is not None
+    assert alert.assigned_csm_email == "csm@cscx.io"
+
+
+def test_refused_action_changes_nothing(sqlite_engine: Engine) -> None:
+    """A refused action leaves the alert and its trail as they were."""
+    with Session(sqlite_engine) as session, session.begin():
+        alert_id = _open_one(session)
+    with Session(sqlite_engine) as session, pytest.raises(AlertTransitionError):
+        act_on_alert(session, alert_id, "dismiss", "ada@cscx.io", today=TODAY, now=NOW)
+    with Session(sqlite_engine) as session:
+        assert [e.action for e in alert_events(session, alert_id)] == ["opened"]
+        assert list_alerts(session)[0].status == "open"
