@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--backfill-days", type=int, help="report the last N complete days (default: daily run)")
     customers = commands.add_parser("import-customers", help="upsert CSCX customers and CSMs from a CSV")
     customers.add_argument("file", type=Path)
+    outcomes = commands.add_parser("import-outcomes", help="upsert renewal outcomes for the health back-test")
+    outcomes.add_argument("file", type=Path)
     commands.add_parser("demo", help="load demo data from the built-in simulator when the store is empty")
     return parser
 
@@ -46,9 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = exc.errors()[0]
         print(f"error: bad setting {'.'.join(map(str, first['loc'])).upper()}: {first['msg']}", file=sys.stderr)
         return 2
-    from jobs import commands
+    from jobs import commands, outcomes
 
-    handler = {"sync": commands.sync, "import-customers": commands.import_customers, "demo": commands.demo}
+    handler = {"sync": commands.sync, "import-customers": commands.import_customers, "demo": commands.demo,
+               "import-outcomes": outcomes.import_outcomes}
     try:
         return handler[args.command](settings, args)
     except commands.JobError as exc:

@@ -16,7 +16,7 @@ from pendo_core.compose import make_client, open_store, pendo_endpoint
 from pendo_core.config import Settings
 from pendo_core.db import models
 from pendo_core.sync.progress import default_progress
-from pendo_core.sync.runner import SyncError, SyncRequest, SyncRunner
+from pendo_core.sync.runner import PostStep, SyncError, SyncRequest, SyncRunner
 from pendo_core.timeutil import today_in
 
 log = logging.getLogger("jobs")
@@ -44,7 +44,8 @@ def sync(settings: Settings, args: argparse.Namespace) -> int:
     as_of = args.as_of or today_in(settings.tz)
     request = SyncRequest(as_of=as_of, backfill_days=args.backfill_days)
     with pendo_endpoint(settings, as_of) as (url, key), make_client(settings, url, key) as client:
-        runner = SyncRunner(settings, engine, client, progress=default_progress())
+        runner = SyncRunner(settings, engine, client, progress=default_progress(),
+                            after_metrics=post_steps(settings))
         try:
             summary = runner.run(request)
         except SyncError as exc:
@@ -53,6 +54,14 @@ def sync(settings: Settings, args: argparse.Namespace) -> int:
     print(f"sync {summary.run_id} ok: days {summary.report_first}..{summary.report_last}; {rows}; "
           f"{summary.requests} requests, {summary.retries} retries, {summary.bad_rows} bad rows skipped")
     return 0
+
+
+def post_steps(settings: Settings) -> list[PostStep]:
+    """What every sync does after metrics: health scores, then alerts (with their delivery)."""
+    from pendo_core.alerts.job import make_alerts_step
+    from pendo_core.health.job import make_health_step
+
+    return [make_health_step(settings), make_alerts_step(settings)]
 
 
 def import_customers(settings: Settings, args: argparse.Namespace) -> int:

@@ -177,23 +177,24 @@ class SyncRunner:
             refresh_mapping(session)
 
     def _compute_metrics(self, summary: RunSummary, refetched: date | None) -> None:
+        from pendo_core.appsettings import current_settings
         from pendo_core.metrics import compute_metrics
 
         first, last = summary.report_first, summary.report_last
         with self.sessions() as session:
             done = store.get_watermark(session, METRICS_RANGE)
+            onboarding = current_settings(session)[1].health.onboarding_guide_ids
         start = first
         if done:
             done_first, done_last = (date.fromisoformat(p) for p in done.split(".."))
             if done_first <= first:
                 start = max(first, min(refetched or last + timedelta(days=1), done_last + timedelta(days=1)))
         stale = self._customers_with_changed_accounts(last)
+        options = {"include_anonymous": self.settings.include_anonymous, "onboarding_guide_ids": onboarding}
         if start <= last:
-            compute_metrics(self.engine, first_day=start, last_day=last,
-                            include_anonymous=self.settings.include_anonymous)
+            compute_metrics(self.engine, first_day=start, last_day=last, **options)
         if stale:
-            compute_metrics(self.engine, first_day=first, last_day=last, customer_ids=stale,
-                            include_anonymous=self.settings.include_anonymous)
+            compute_metrics(self.engine, first_day=first, last_day=last, customer_ids=stale, **options)
         with self.sessions.begin() as session:
             store.set_watermark(session, METRICS_RANGE, f"{first.isoformat()}..{last.isoformat()}")
         summary.metrics_first = min(start, first if stale else start)
