@@ -193,11 +193,11 @@ class SyncRunner:
         options = {"include_anonymous": self.settings.include_anonymous, "onboarding_guide_ids": onboarding}
         if start <= last:
             compute_metrics(self.engine, first_day=start, last_day=last, **options)
-        if stale:
+        if stale and start > first:  # a full recompute already covered them
             compute_metrics(self.engine, first_day=first, last_day=last, customer_ids=stale, **options)
         with self.sessions.begin() as session:
             store.set_watermark(session, METRICS_RANGE, f"{first.isoformat()}..{last.isoformat()}")
-        summary.metrics_first = min(start, first if stale else start)
+        summary.metrics_first = first if stale else start
 
     def _customers_with_changed_accounts(self, last_day: date) -> list[str]:
         """Customers whose set of Pendo accounts differs from the one their metrics were computed on."""
