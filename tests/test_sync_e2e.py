@@ -134,3 +134,22 @@ def test_daily_run_after_backfill_matches_the_spec(engine: Engine) -> None:
     assert (summary.report_first, summary.report_last) == (date(2024, 2, 28), AS_OF)
     assert summary.rows["visitor_days"] > 0
     _assert_matches_reference(engine, today_view, summary.report_first, summary.report_last)
+
+
+def test_mapping_change_recomputes_that_customer_over_the_whole_range(
+    engine: Engine, subscription: Subscription, server: SimServer
+) -> None:
+    """An account newly mapped to a customer: the next run restates all its days, exactly."""
+    from pendo_core.db.engine import session_factory
+    from pendo_core.db.repo_customers import confirm_mapping, list_unmapped_accounts
+
+    import_demo_customers(engine, subscription)
+    run_sync(engine, server.url, TZ, AS_OF, BACKFILL)
+    with session_factory(engine).begin() as session:
+        unmapped = [a.account_id for a in list_unmapped_accounts(session)]
+        owner = session.scalars(select(models.AccountMapping.customer_id)).first()
+        assert unmapped
+        assert owner is not None
+        confirm_mapping(session, unmapped[0], owner, by="admin@test")
+    summary = run_sync(engine, server.url, TZ, AS_OF, None)
+    _assert_matches_reference(engine, subscription, summary.report_first, summary.report_last)
