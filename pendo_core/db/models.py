@@ -436,3 +436,68 @@ class AuditLog(Base):
     actor: Mapped[str] = mapped_column(String(320))
     action: Mapped[str] = mapped_column(String(80))
     details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+
+# --- Secrets, audits and operations alerts (issue 6) -----------------------------------------
+
+
+class StoredSecret(Base):
+    """A secret (Pendo key, webhook URL, SMTP password) encrypted with Fernet; never stored in clear."""
+
+    __tablename__ = "app_secrets"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    hint: Mapped[str | None] = mapped_column(String(20))  # the last characters, for "the key ending ..."
+    details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)  # non-secret context (region, host)
+    updated_at: Mapped[datetime] = _now()
+    updated_by: Mapped[str] = mapped_column(String(320))
+
+
+class AuditRun(Base):
+    """One `jobs audit` run: the store's figures compared with Pendo's own aggregates."""
+
+    __tablename__ = "pendo_audit_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20))  # running | success | failed
+    first_day: Mapped[date | None] = mapped_column(Date)
+    last_day: Mapped[date | None] = mapped_column(Date)
+    host: Mapped[str | None] = mapped_column(String(300))
+    checked: Mapped[int] = mapped_column(Integer, default=0)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    match_rate: Mapped[float | None] = mapped_column(Float)
+    by_check: Mapped[dict[str, Any] | None] = mapped_column(JsonType)  # check -> {checked, matched}
+    mismatches: Mapped[list[Any] | None] = mapped_column(JsonType)  # the first ones, as text
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OpsAlert(Base):
+    """An operations alert for admins (a failed sync, stale data): one open row per kind at a time."""
+
+    __tablename__ = "pendo_ops_alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)  # sync_failed | data_stale
+    status: Mapped[str] = mapped_column(String(20), index=True)  # open | resolved
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    notify_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- Stakeholders (issue 7) ------------------------------------------------------------------
+
+
+class Contact(Base):
+    """A customer stakeholder from `import-contacts`; matched to Pendo visitors by e-mail (lowercase)."""
+
+    __tablename__ = "customer_contacts"
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), primary_key=True, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))  # champion | decision_maker | admin | user
+    updated_at: Mapped[datetime] = _now()
