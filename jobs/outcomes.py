@@ -10,7 +10,6 @@ twice changes nothing. A repeated (customer_id, outcome_date) keeps the later li
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import uuid
 from collections.abc import Iterable
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pendo_core.config import Settings
+from pendo_core.customers import LineError, csv_records
 from pendo_core.db.models import Customer, Outcome
 from pendo_core.db.upsert import upsert
 from pendo_core.metrics.scope import chunks
@@ -51,23 +51,27 @@ class OutcomeParse:
 def parse_outcomes_csv(lines: Iterable[str]) -> OutcomeParse:
     """Read an outcomes CSV: good rows plus an error for each bad line, with its number."""
     result = OutcomeParse()
-    reader = csv.reader(lines)
-    try:
-        header = [h.strip().lower().lstrip("\ufeff") for h in next(reader)]
-    except StopIteration:
-        result.errors.append(f"line 1: the file is empty; expected the header {','.join(COLUMNS)}")
+    problems: list[LineError] = []
+    records = csv_records(lines, problems)
+    first = next(records, None)
+    if first is None or first[1] is None:
+        result.errors.extend(str(p) for p in problems)
+        if not problems:
+            result.errors.append(f"line 1: the file is empty; expected the header {','.join(COLUMNS)}")
         return result
+    header = [h.strip().lower().lstrip("\ufeff") for h in first[1]]
     if sorted(header) != sorted(COLUMNS):
         result.errors.append(f"line 1: header is {','.join(header)}; expected {','.join(COLUMNS)}")
         return result
     kept: dict[tuple[str, date], OutcomeRow] = {}
-    for fields in reader:
-        line_no = reader.line_num
-        if not any(f.strip() for f in fields):
+    for line_no, fields in records:
+        if fields is None:
             continue
         row = _row(line_no, dict(zip(header, fields, strict=False)), len(fields), result.errors)
         if row is not None:
             kept[(row.customer_id, row.outcome_date)] = row
+    result.errors[:0] = [str(p) for p in problems]
+    result.errors.sort(key=lambda text: int(text.split(":", 1)[0].split()[-1]))
     result.rows = sorted(kept.values(), key=lambda r: r.line_no)
     return result
 

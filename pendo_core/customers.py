@@ -96,7 +96,7 @@ class _Invalid(ValueError):
 def parse_customers_csv(lines: Iterable[str]) -> ParseResult:
     """Read a customers CSV line by line: good rows, plus one error per problem with its line."""
     state = _FileState()
-    records = _records(lines, state.result.errors)
+    records = csv_records(lines, state.result.errors)
     header = _read_header(records, state.result)
     if header is not None:
         for line_no, fields in records:
@@ -118,7 +118,7 @@ def _physical_lines(lines: Iterable[str]) -> Iterator[str]:
 _Record = tuple[int, list[str] | None]
 
 
-def _records(lines: Iterable[str], errors: list[LineError]) -> Iterator[_Record]:
+def csv_records(lines: Iterable[str], errors: list[LineError]) -> Iterator[_Record]:
     """(first physical line, fields) per non-blank record; fields None after an error in `errors`."""
     reader = csv.reader(_physical_lines(lines), strict=True)
     while True:
@@ -157,7 +157,7 @@ def _read_header(records: Iterator[_Record], result: ParseResult) -> dict[str, i
         return None
     line_no, fields = first
     if fields is None:
-        return None  # _records has reported why the header line is not CSV
+        return None  # csv_records has reported why the header line is not CSV
     problem = _header_problem(fields)
     if problem:
         result.errors.append(LineError(line_no, f"line {line_no}: header {problem}; expected {expected}"))

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -177,8 +176,6 @@ def test_any_text_as_an_outcome_file_never_raises(text: str, header: bool) -> No
     error_lines(result.errors)
 
 
-@pytest.mark.xfail(strict=True, raises=csv.Error, reason="jobs/outcomes.py lets csv.Error escape on a field past "
-                                                         "the csv size limit (helper-7 report)")
 def test_a_huge_outcome_field_is_one_bad_line() -> None:
     """A field past the csv module's size limit is reported on its line; the next line still lands."""
     good = str(uuid.uuid4())

@@ -13,7 +13,7 @@ from pendo_core.db import models
 from pendo_core.db.upsert import upsert
 from pendo_core.mapping import account_name_and_domain
 from pendo_core.sync import store
-from pendo_core.sync.rows import BadRow, dig, optional_ms, optional_text
+from pendo_core.sync.rows import BadRow, dig, optional_ms, optional_text, unstorable
 from pendo_core.sync.rows import text as req_text
 
 PAGE_SIZE = 10_000
@@ -63,7 +63,7 @@ def _keyset_sync(
     total = 0
     while True:
         page = client.aggregate_all(query(since, after, PAGE_SIZE), request_id=f"cscx-{stream}")
-        rows = _convert_all(page, convert, stream, bad)
+        rows = _convert_all(page, convert, stream, bad, table)
         with sessions.begin() as session:
             upsert(session, table, rows, keys=(table.primary_key.columns.keys()[0],))
             newest = max((r["last_updated"] or 0 for r in rows), default=since)
@@ -76,13 +76,16 @@ def _keyset_sync(
 
 
 def _convert_all(page: Sequence[Any], convert: Callable[[Mapping[str, Any]], dict[str, Any]], stream: str,
-                 bad: store.BadRows) -> list[dict[str, Any]]:
+                 bad: store.BadRows, table: Table) -> list[dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for raw in page:
         try:
             if not isinstance(raw, Mapping):
                 raise BadRow("row is not an object")
             row = convert(raw)
+            reason = unstorable(table, row)
+            if reason:
+                raise BadRow(reason)
         except BadRow as exc:
             bad.add(stream, exc.reason, raw)
             continue
@@ -176,7 +179,7 @@ def sync_definitions(client: PendoClient, sessions: sessionmaker[Session], bad: 
         ("guides", "/api/v1/guide", models.PendoGuide.__table__, _guide),
     ):
         raw = _definitions(client, source, path)
-        rows = _convert_all(raw, convert, source, bad)
+        rows = _convert_all(raw, convert, source, bad, table)
         with sessions.begin() as session:
             upsert(session, table, rows, keys=(table.primary_key.columns.keys()[0],))
             if source == "guides":

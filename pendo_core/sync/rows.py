@@ -74,3 +74,15 @@ def dig(row: Mapping[str, Any], path: str) -> Any:
             return None
         value = value.get(part)
     return value
+
+
+def unstorable(table: Any, row: Mapping[str, Any]) -> str | None:
+    """Why a converted row cannot be stored as is (NUL bytes, longer than its column), else None."""
+    for name, value in row.items():
+        if isinstance(value, str):
+            if "\x00" in value:
+                return f"NUL byte in {name}"
+            length = getattr(table.c[name].type, "length", None)
+            if length is not None and len(value) > length:
+                return f"{name} longer than {length} characters"
+    return None

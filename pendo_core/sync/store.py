@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from pendo_core.db import models
 from pendo_core.db.upsert import upsert
 from pendo_core.sync.plan import CoverageRow, Window
-from pendo_core.sync.rows import BadRow
+from pendo_core.sync.rows import BadRow, unstorable
 from pendo_core.sync.streams import EventStream
 from pendo_core.timeutil import days_between
 
@@ -147,6 +147,9 @@ def _convert(stream: EventStream, window: Window, rows: Iterable[Mapping[str, An
             if not isinstance(raw, Mapping):
                 raise BadRow("row is not an object")
             row = stream.convert(raw, tz)
+            reason = unstorable(stream.table, row) if row is not None else None
+            if reason:
+                raise BadRow(reason)
         except BadRow as exc:
             bad.add(stream.name, exc.reason, raw)
             continue
