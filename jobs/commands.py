@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session
 from pendo_core.compose import make_client, open_store, pendo_endpoint
 from pendo_core.config import Settings
 from pendo_core.db import models
+from pendo_core.secrets import SecretsError, with_stored_secrets
+from pendo_core.sync.lock import SyncAlreadyRunning, run_lock
 from pendo_core.sync.progress import default_progress
-from pendo_core.sync.runner import PostStep, SyncError, SyncRequest, SyncRunner
+from pendo_core.sync.runner import PostStep, RunSummary, SyncError, SyncRequest, SyncRunner
 from pendo_core.timeutil import today_in
 
 log = logging.getLogger("jobs")
@@ -41,19 +43,28 @@ def sync(settings: Settings, args: argparse.Namespace) -> int:
     if args.backfill_days is not None and args.backfill_days < 1:
         raise JobError("--backfill-days must be at least 1")
     engine = store(settings)
+    try:
+        settings = with_stored_secrets(settings, engine)
+        with run_lock(engine):
+            summary = _run_sync(settings, engine, args)
+    except (SyncAlreadyRunning, SecretsError) as exc:
+        raise JobError(str(exc)) from exc
+    rows = ", ".join(f"{name} {count:,}" for name, count in summary.rows.items())
+    print(f"sync {summary.run_id} ok: days {summary.report_first}..{summary.report_last}; {rows}; "
+          f"{summary.requests} requests, {summary.retries} retries, {summary.bad_rows} bad rows skipped")
+    return 0
+
+
+def _run_sync(settings: Settings, engine: Engine, args: argparse.Namespace) -> RunSummary:
     as_of = args.as_of or today_in(settings.tz)
     request = SyncRequest(as_of=as_of, backfill_days=args.backfill_days)
     with pendo_endpoint(settings, as_of) as (url, key), make_client(settings, url, key) as client:
         runner = SyncRunner(settings, engine, client, progress=default_progress(),
                             after_metrics=post_steps(settings))
         try:
-            summary = runner.run(request)
+            return runner.run(request)
         except SyncError as exc:
             raise JobError(f"sync failed: {exc}") from exc
-    rows = ", ".join(f"{name} {count:,}" for name, count in summary.rows.items())
-    print(f"sync {summary.run_id} ok: days {summary.report_first}..{summary.report_last}; {rows}; "
-          f"{summary.requests} requests, {summary.retries} retries, {summary.bad_rows} bad rows skipped")
-    return 0
 
 
 def post_steps(settings: Settings) -> list[PostStep]:
