@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres bench api demo lint typecheck clean
+.PHONY: run test bench api demo audit-demo lint clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ bench: $(STAMP)
 
 api: $(STAMP)
 	@echo "The REST API is not built yet (issue 5)." && exit 1
+
+# The audit against the simulator's own aggregates, on a demo store of its own (100% expected).
+audit-demo: $(STAMP)
+	env -u PENDO_INTEGRATION_KEY DATABASE_URL=sqlite:///data/audit-demo.db $(BIN)/python -m jobs demo
+	env -u PENDO_INTEGRATION_KEY DATABASE_URL=sqlite:///data/audit-demo.db $(BIN)/python -m jobs audit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
