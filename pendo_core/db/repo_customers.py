@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pendo_core.customers import CustomerRow
-from pendo_core.db.models import AccountMapping, Csm, Customer, MappingSuggestion, PendoAccount
+from pendo_core.db.models import AccountMapping, Csm, Customer, MappingRejection, MappingSuggestion, PendoAccount
 from pendo_core.mapping import AccountInfo, CustomerInfo, MatchPlan, account_name_and_domain, match_accounts
 
 __all__ = [
@@ -270,6 +270,14 @@ def _canonical_id(customer_id: str) -> str:
 
 
 def refresh_mapping(session: Session) -> ApplyCounts:
-    """Match every unmapped Pendo account against the customers and store the outcome."""
+    """Match every unmapped Pendo account against the customers and store the outcome.
+
+    A pair an admin refused (unmapped or rejected) is never mapped automatically or suggested again.
+    """
     accounts, customers, mapped = match_inputs(session)
-    return apply_matches(session, match_accounts(accounts, customers, mapped))
+    rejections = select(MappingRejection.pendo_account_id, MappingRejection.customer_id)
+    refused = {(account, customer) for account, customer in session.execute(rejections)}
+    plan = match_accounts(accounts, customers, mapped)
+    plan = MatchPlan(auto=[m for m in plan.auto if (m.account_id, m.customer_id) not in refused],
+                     suggestions=[s for s in plan.suggestions if (s.account_id, s.customer_id) not in refused])
+    return apply_matches(session, plan)
