@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +114,19 @@ def write_customers_csv(rows: list[dict[str, str]], path: str | Path) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return target
+
+
+def demo_outcomes(sub: Subscription) -> list[tuple[str, str, date]]:
+    """(customer_id, outcome, date) for the back-test: churning accounts churned two weeks after going
+    silent; the others renewed yesterday. Customers that do not exist are filtered by the importer."""
+    yesterday = (sub.now_day or sub.as_of) - timedelta(days=1)
+    outcomes = []
+    for a, account_id in enumerate(sub.accounts.ids):
+        customer_id = str(uuid.uuid5(_NAMESPACE, f"{sub.seed}:{account_id}"))
+        churned = sub.day_of_index(int(sub.accounts.churn[a])) + timedelta(days=14) \
+            if sub.accounts.archetype[a] == CHURNING else None
+        if churned is not None and churned <= yesterday:
+            outcomes.append((customer_id, "churned", churned))
+        elif churned is None:
+            outcomes.append((customer_id, "renewed", yesterday))
+    return outcomes
