@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
@@ -20,6 +21,9 @@ from pendo_core.sync.lock import SyncAlreadyRunning, run_lock
 from pendo_core.sync.progress import default_progress
 from pendo_core.sync.runner import PostStep, RunSummary, SyncError, SyncRequest, SyncRunner
 from pendo_core.timeutil import today_in
+
+if TYPE_CHECKING:
+    from pendo_core.simulator.data import Subscription
 
 log = logging.getLogger("jobs")
 
@@ -68,11 +72,12 @@ def _run_sync(settings: Settings, engine: Engine, args: argparse.Namespace) -> R
 
 
 def post_steps(settings: Settings) -> list[PostStep]:
-    """What every sync does after metrics: health scores, then alerts (with their delivery)."""
+    """What every sync does after metrics: health scores, champion alerts, then the other alerts and delivery."""
     from pendo_core.alerts.job import make_alerts_step
+    from pendo_core.alerts_champions import make_champion_step
     from pendo_core.health.job import make_health_step
 
-    return [make_health_step(settings), make_alerts_step(settings)]
+    return [make_health_step(settings), make_champion_step(settings), make_alerts_step(settings)]
 
 
 def import_customers(settings: Settings, args: argparse.Namespace) -> int:
@@ -137,5 +142,16 @@ def _load_demo(settings: Settings, engine: Engine) -> None:
         result = parse_customers_csv(handle)
     with Session(engine) as session, session.begin():
         upsert_customers(session, result.rows)
+    _import_demo_outcomes(engine, subscription)
     print(f"demo: {len(result.rows)} customers from {path}; syncing 90 days from the simulator...")
     sync(settings, argparse.Namespace(as_of=as_of, backfill_days=settings.backfill_days))
+
+
+def _import_demo_outcomes(engine: Engine, subscription: Subscription) -> None:
+    """Renewal outcomes from the simulator's account fates, so the admin back-test has something to show."""
+    from jobs.outcomes import OutcomeRow, known_customers, upsert_outcomes
+    from pendo_core.simulator.demo import demo_outcomes
+
+    rows = [OutcomeRow(c, o, d, i + 2) for i, (c, o, d) in enumerate(demo_outcomes(subscription))]
+    with Session(engine) as session, session.begin():
+        upsert_outcomes(session, known_customers(session, rows, []))
