@@ -27,7 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m jobs.bench
 
 api: $(STAMP)
-	@echo "The REST API is not built yet (issue 5)." && exit 1
+	$(BIN)/python -m jobs.api
 
 # The audit against the simulator's own aggregates, on a demo store of its own (100% expected).
 audit-demo: $(STAMP)

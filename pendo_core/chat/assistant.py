@@ -1,0 +1,141 @@
+"""From a question to an answer: parse, find the customer among those the asker may see, fetch the
+facts, build the answer, and (optionally) let a language model reword it.
+
+Questions about one customer need a customer found among the viewer's customers (a CSM's own;
+everyone's for leaders and admins): an ambiguous name gets a short choice, an unknown one the
+closest names. Asking again with `customer_id` (a choice clicked) pins the customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine
+
+from pendo_core.chat import answers, facts, intents, peers, replies
+from pendo_core.chat.entities import AMBIGUOUS, FOUND, UNKNOWN, Resolution, exact, loose
+from pendo_core.chat.model import Answer, CustomerRef, Viewer
+from pendo_core.chat.phrasing import Phraser, rephrase
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One question in context: who asks, about which customer, as of which day."""
+
+    engine: Engine
+    viewer: Viewer
+    customer: CustomerRef | None
+    day: date
+    parsed: intents.Parsed
+    include_anonymous: bool
+
+
+def _summary(ask: Ask) -> Answer:
+    assert ask.customer is not None
+    return answers.usage_summary(facts.usage_facts(ask.engine, ask.customer, ask.day,
+                                                   include_anonymous=ask.include_anonymous))
+
+
+def _trend(ask: Ask) -> Answer:
+    assert ask.customer is not None
+    usage = facts.usage_facts(ask.engine, ask.customer, ask.day, include_anonymous=ask.include_anonymous)
+    return answers.usage_trend(usage, facts.usage_history(ask.engine, ask.customer.customer_id, ask.day))
+
+
+def _gaps(ask: Ask) -> Answer:
+    assert ask.customer is not None
+    return answers.feature_gaps(facts.gap_facts(ask.engine, ask.customer, ask.day,
+                                                include_anonymous=ask.include_anonymous))
+
+
+def _health(ask: Ask) -> Answer:
+    assert ask.customer is not None
+    return answers.health_why(facts.health_facts(ask.engine, ask.customer, ask.day))
+
+
+def _peers(ask: Ask) -> Answer:
+    assert ask.customer is not None
+    return answers.peer_compare(peers.peer_facts(ask.engine, ask.customer, ask.day))
+
+
+def _alerts(ask: Ask) -> Answer:
+    customer_id = ask.customer.customer_id if ask.customer else None
+    return replies.alerts(facts.open_alerts(ask.engine, ask.viewer, customer_id), ask.viewer, ask.customer)
+
+
+def _drops(ask: Ask) -> Answer:
+    days = ask.parsed.period_days
+    visible = facts.visible_customers(ask.engine, ask.viewer)
+    found = facts.drops(ask.engine, visible, ask.day, days, all_customers=ask.viewer.sees_all)
+    return replies.top_drops(found, ask.viewer, ask.day, days)
+
+
+HANDLERS: dict[str, Callable[[Ask], Answer]] = {
+    intents.USAGE_SUMMARY: _summary,
+    intents.USAGE_TREND: _trend,
+    intents.FEATURE_GAPS: _gaps,
+    intents.HEALTH_WHY: _health,
+    intents.PEER_COMPARE: _peers,
+    intents.MY_ALERTS: _alerts,
+    intents.TOP_DROPS: _drops,
+}
+
+
+def understand(question: str, visible: list[CustomerRef],
+               customer_id: str | None = None) -> tuple[intents.Parsed, Resolution]:
+    """The intent and the customer of a question (pure: no store access)."""
+    words = intents.words(question)
+    pinned = [c for c in visible if c.customer_id == customer_id]
+    if customer_id is not None:
+        resolution = Resolution(FOUND, tuple(pinned), customer_id) if pinned else Resolution(UNKNOWN, (), customer_id)
+        return intents.parse_words(words), resolution
+    hit = exact(words, visible)
+    if hit is not None and hit.span is not None:
+        return intents.parse_words(words[:hit.span[0]] + words[hit.span[1]:]), hit
+    parsed = intents.parse_words(words)
+    return parsed, loose(parsed.name_runs, visible)
+
+
+def _intent(parsed: intents.Parsed, resolution: Resolution) -> str | None:
+    """The parsed intent; a bare customer name reads as "how is it using the product"."""
+    if parsed.intent is None and resolution.status in (FOUND, AMBIGUOUS):
+        return intents.USAGE_SUMMARY
+    return parsed.intent
+
+
+def _optional_customer(intent: str, resolution: Resolution) -> tuple[CustomerRef | None, bool]:
+    """(customer, go on): alerts narrow to a customer found by name and ask when the name is ambiguous;
+    an unknown word is not taken for a name there. Drops are always about the whole portfolio."""
+    if intent == intents.TOP_DROPS:
+        return None, True
+    if resolution.status == FOUND:
+        return resolution.customer, True
+    return None, resolution.status != AMBIGUOUS
+
+
+def respond(engine: Engine, viewer: Viewer, question: str, *, customer_id: str | None = None,
+            include_anonymous: bool = False, phraser: Phraser | None = None) -> Answer:
+    """The answer to a question, as the viewer is allowed to see it."""
+    visible = facts.visible_customers(engine, viewer)
+    if not visible:
+        return replies.nothing_visible(viewer)
+    parsed, resolution = understand(question, visible, customer_id)
+    intent = _intent(parsed, resolution)
+    if intent is None:
+        return replies.help_text(question)
+    day = facts.data_day(engine)
+    if day is None:
+        return replies.no_data()
+    if intent in intents.NEEDS_CUSTOMER:
+        if resolution.status != FOUND:
+            return replies.choose(intent, resolution, visible)
+        customer = resolution.customer
+    else:
+        customer, certain = _optional_customer(intent, resolution)
+        if not certain:
+            return replies.choose(intent, resolution, visible)
+    ask = Ask(engine, viewer, customer, day, parsed, include_anonymous)
+    answer = replies.also_meant(HANDLERS[intent](ask), resolution.alternatives if customer else ())
+    return rephrase(question, answer, phraser)

@@ -1,0 +1,245 @@
+"""The facts the chat answers from (and the REST API serves), read from the store.
+
+A small service layer over the stored metrics, health scores and alerts: every function takes
+the engine and plain values and returns plain values; answers are built from them elsewhere
+(answers.py), so the numbers a reply quotes are exactly the numbers read here. Scope is applied
+by the callers through the customer lists they pass (`visible_customers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from pendo_core import alerts_view, health_view
+from pendo_core.appsettings import current_settings
+from pendo_core.chat.model import CustomerRef, Viewer
+from pendo_core.chat.windows import TREND_DAYS, prior_span, window_values
+from pendo_core.db.models import Customer, HealthScore, UsageMetric
+from pendo_core.health import explain_score
+from pendo_core.health.inputs import key_feature_ids
+from pendo_core.health.score import Explanation
+from pendo_core.metrics import AbandonedFeature, abandoned_key_features, feature_breadth
+from pendo_core.metrics.scope import chunks
+
+USAGE_FIELDS = ("dau", "wau", "mau", "active_visitors", "session_count", "avg_session_minutes", "page_views",
+                "feature_events", "time_in_app_minutes")
+
+
+def visible_customers(engine: Engine, viewer: Viewer) -> list[CustomerRef]:
+    """The customers the viewer may ask about: a CSM's own, or every customer for leaders and admins."""
+    c = Customer
+    stmt = select(c.customer_id, c.name, c.segment, c.csm_email).order_by(c.name, c.customer_id)
+    if not viewer.sees_all:
+        stmt = stmt.where(func.lower(c.csm_email) == viewer.email.strip().lower())
+    with engine.connect() as conn:
+        return [CustomerRef(*row) for row in conn.execute(stmt)]
+
+
+def data_day(engine: Engine) -> date | None:
+    """The newest day with stored usage metrics (answers are as of this day)."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(UsageMetric.metric_date))).scalar()
+
+
+def usage_rows(engine: Engine, customer_ids: Collection[str] | None, first: date, last: date) -> pd.DataFrame:
+    """Stored daily usage rows of the customers (None: all) in [first, last]."""
+    u = UsageMetric
+    columns = ["customer_id", "metric_date", *USAGE_FIELDS]
+    stmt = select(*(getattr(u, name) for name in columns)).where(u.metric_date.between(first, last))
+    parts = [pd.DataFrame(columns=columns)]
+    with engine.connect() as conn:
+        for chunk in [None] if customer_ids is None else chunks(sorted(set(customer_ids))):
+            query = stmt if chunk is None else stmt.where(u.customer_id.in_(chunk))
+            parts.append(pd.DataFrame(conn.execute(query).all(), columns=columns))
+    frame = pd.concat([p for p in parts if not p.empty] or parts, ignore_index=True)
+    return frame.sort_values(["customer_id", "metric_date"]).reset_index(drop=True)
+
+
+def key_features(engine: Engine) -> list[str]:
+    """The key features (the admin's list when set, else Pendo Core Events), as the health score uses."""
+    with Session(engine) as session:
+        _, settings = current_settings(session)
+    return key_feature_ids(engine, settings.health.key_feature_ids)
+
+
+# --- one customer ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageFacts:
+    """A customer's usage on a day: that day's stored row and the window measures ending on it."""
+
+    customer: CustomerRef
+    day: date
+    row: dict[str, Any] | None  # the stored pendo_usage_metrics row of `day` (None: not synced)
+    stickiness: float | None
+    recent_mean: float | None
+    prior_mean: float | None
+    trend: float | None
+    breadth: float | None
+    key_count: int
+    days: int = TREND_DAYS
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def usage_facts(engine: Engine, customer: CustomerRef, day: date, *, include_anonymous: bool = False) -> UsageFacts:
+    """The customer's stored usage on `day` with stickiness, the 28-day trend and key-feature breadth."""
+    frame = usage_rows(engine, [customer.customer_id], prior_span(day, TREND_DAYS).first, day)
+    values = window_values(frame, day).reindex([customer.customer_id]).iloc[0]
+    today = frame[frame["metric_date"] == day]
+    row = None if today.empty else {k: _plain(v) for k, v in today.iloc[0].items()}
+    keys = key_features(engine)
+    breadth = feature_breadth(engine, customer.customer_id, day, key_feature_ids=keys,
+                              include_anonymous=include_anonymous) if keys else None
+    return UsageFacts(customer, day, row, _num(values["stickiness"]), _num(values["recent_mean"]),
+                      _num(values["prior_mean"]), _num(values["trend"]), breadth, len(keys))
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and NaN to plain Python values."""
+    if value is None or (not isinstance(value, str | date) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def usage_history(engine: Engine, customer_id: str, day: date, days: int = 90) -> pd.DataFrame:
+    """One row per day of the `days` ending on `day`; days without a stored row stay empty (gaps)."""
+    from pendo_core import read
+
+    return read.usage_series(engine, customer_id, day - timedelta(days=days - 1), day)
+
+
+@dataclass(frozen=True)
+class FeatureGap:
+    """A feature the customer did not use in the window, and the share of its peers that did."""
+
+    feature_id: str
+    name: str
+    is_key: bool
+    peer_share: float | None
+
+
+@dataclass(frozen=True)
+class GapFacts:
+    """What a customer is not using, ranked by how many peers use it, and the key features it dropped."""
+
+    customer: CustomerRef
+    day: date
+    used: int
+    catalogue: int
+    peers: int
+    gaps: tuple[FeatureGap, ...]
+    abandoned: tuple[AbandonedFeature, ...]
+    window_days: int = 30
+
+
+def gap_facts(engine: Engine, customer: CustomerRef, day: date, *, include_anonymous: bool = False) -> GapFacts:
+    """Features unused in the 30 days ending `day`, most used by peers first (ties: key, then name).
+
+    The ranking is the Feature adoption page's (`read_features.peer_features`: peers are the same
+    segment, the customer left out), so the chat and the page list the same gaps.
+    """
+    from pendo_core import read, read_features
+
+    catalogue = read_features.features(engine)
+    everyone = read.customers(engine)
+    table = read_features.peer_features(read_features.feature_days(engine, day), everyone, catalogue,
+                                        customer.customer_id)
+    unused = table[table["days_used"] == 0]
+    gaps = [FeatureGap(r.feature_id, r.name, bool(r.is_key), _num(r.peer_share)) for r in unused.itertuples()]
+    gaps.sort(key=lambda g: (-(g.peer_share or 0.0), not g.is_key, g.name.casefold(), g.feature_id))
+    peers = int(((everyone["segment"] == customer.segment) & (everyone["customer_id"] != customer.customer_id)).sum())
+    abandoned = abandoned_key_features(engine, customer.customer_id, day, key_feature_ids=key_features(engine),
+                                       include_anonymous=include_anonymous)
+    return GapFacts(customer, day, len(table) - len(unused), len(table), peers, tuple(gaps), tuple(abandoned))
+
+
+@dataclass(frozen=True)
+class HealthFacts:
+    """A customer's newest health score (on or before the day) and what moved it."""
+
+    customer: CustomerRef
+    detail: health_view.ScoreDetail | None
+    explanation: Explanation | None
+    components: pd.DataFrame
+    moved: tuple[str, ...]
+
+
+def health_facts(engine: Engine, customer: CustomerRef, day: date) -> HealthFacts:
+    """The stored score, its components with their measurements, and the 7- and 28-day movement."""
+    detail = health_view.latest_score(engine, customer.customer_id, on_or_before=day)
+    explanation = explain_score(engine, customer.customer_id, detail.day) if detail else None
+    if detail is None or explanation is None:
+        return HealthFacts(customer, detail, None, pd.DataFrame(), ())
+    return HealthFacts(customer, detail, explanation, health_view.component_table(explanation, detail),
+                       tuple(health_view.what_moved(explanation)))
+
+
+def health_inputs_on(engine: Engine, customer_ids: Collection[str], day: date) -> dict[str, dict[str, Any]]:
+    """customer -> the stored score of `day` (overall, band, breadth): one query per chunk of ids."""
+    h = HealthScore
+    out: dict[str, dict[str, Any]] = {}
+    with engine.connect() as conn:
+        for chunk in chunks(sorted(set(customer_ids))):
+            stmt = select(h.customer_id, h.overall, h.band, h.inputs).where(h.score_date == day,
+                                                                              h.customer_id.in_(chunk))
+            for cid, overall, band, inputs in conn.execute(stmt):
+                out[cid] = {"overall": overall, "band": band, "breadth": (inputs or {}).get("breadth")}
+    return out
+
+
+# --- a portfolio -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A customer's mean DAU over the recent window against the window before it."""
+
+    customer: CustomerRef
+    recent_mean: float
+    prior_mean: float
+    change: float
+
+
+MIN_PRIOR_DAU = 1.0  # below one daily user on average a percentage change is noise
+
+
+def drops(engine: Engine, customers: list[CustomerRef], day: date, days: int, *, all_customers: bool) -> list[Drop]:
+    """Customers whose mean DAU fell, largest relative fall first (prior mean of at least 1 user).
+
+    The 28-day figures are the Portfolio page's (`read_portfolio.customer_trends`); other windows
+    follow the same rule: means over the synced days of each window.
+    """
+    if days == TREND_DAYS:
+        from pendo_core import read_portfolio
+
+        values = (read_portfolio.customer_trends(engine, day).set_index("customer_id")
+                  .rename(columns={"dau_28d": "recent_mean", "dau_prior_28d": "prior_mean"}))
+    else:
+        ids = None if all_customers else [c.customer_id for c in customers]
+        values = window_values(usage_rows(engine, ids, prior_span(day, days).first, day), day, days, min_synced=1)
+    by_id = {c.customer_id: c for c in customers}
+    falling = values[(values["recent_mean"] < values["prior_mean"]) & (values["prior_mean"] >= MIN_PRIOR_DAU)]
+    out = [Drop(by_id[str(cid)], float(row.recent_mean), float(row.prior_mean),
+                float(row.recent_mean) / float(row.prior_mean) - 1.0)
+           for cid, row in falling.iterrows() if cid in by_id]
+    return sorted(out, key=lambda d: (d.change, d.customer.name.casefold()))
+
+
+def open_alerts(engine: Engine, viewer: Viewer, customer_id: str | None = None) -> pd.DataFrame:
+    """The viewer's active alerts (open, acknowledged, snoozed), most urgent first; one customer's if given."""
+    frame = alerts_view.visible_alerts(engine, csm_email=viewer.csm_email)
+    if customer_id is not None:
+        frame = frame[frame["customer_id"] == customer_id]
+    return frame.reset_index(drop=True)
+
