@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -12,9 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pendo_core.config import Settings
-from pendo_core.timeutil import today_in
-
-log = logging.getLogger("jobs")
+from pendo_core.logging_setup import configure_logging
 
 
 def _date(value: str) -> date:
@@ -34,24 +31,36 @@ def _parser() -> argparse.ArgumentParser:
     customers.add_argument("file", type=Path)
     outcomes = commands.add_parser("import-outcomes", help="upsert renewal outcomes for the health back-test")
     outcomes.add_argument("file", type=Path)
+    contacts = commands.add_parser("import-contacts", help="upsert customer stakeholders from a CSV")
+    contacts.add_argument("file", type=Path)
     commands.add_parser("demo", help="load demo data from the built-in simulator when the store is empty")
+    user = commands.add_parser("create-user", help="create or update an app user (password from stdin or a prompt)")
+    user.add_argument("email")
+    user.add_argument("--name", help="display name (default: the e-mail)")
+    user.add_argument("--role", required=True, choices=["csm", "leader", "admin"])
+    from jobs import audit, scheduler
+
+    audit.add_parser(commands)
+    scheduler.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
-    _configure_logging()
     try:
         settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
         print(f"error: bad setting {'.'.join(map(str, first['loc'])).upper()}: {first['msg']}", file=sys.stderr)
         return 2
-    from jobs import commands, outcomes
+    configure_logging(settings)
+    from jobs import audit, commands, contacts, outcomes, scheduler, users
 
     handler = {"sync": commands.sync, "import-customers": commands.import_customers, "demo": commands.demo,
-               "import-outcomes": outcomes.import_outcomes}
+               "import-outcomes": outcomes.import_outcomes, "create-user": users.create_user,
+               "import-contacts": contacts.import_contacts,
+               "audit": audit.audit, "schedule": lambda s, _a: scheduler.main(s, after_metrics=commands.post_steps)}
     try:
         return handler[args.command](settings, args)
     except commands.JobError as exc:
@@ -59,11 +68,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
-    for chatty in ("httpx", "httpcore", "alembic"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
-
-
-__all__ = ["main", "today_in"]
+__all__ = ["main"]

@@ -1,94 +1,135 @@
-"""Account usage: active users, stickiness, sessions and time in app for one customer."""
+"""Account usage: active users and stickiness, sessions, time in app, page views and feature
+events for one customer, against its segment and the portfolio."""
 
 from __future__ import annotations
 
-import altair as alt
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
-from pages import shared
+from pages import charts, shared
+from pendo_core import read
 
 HELP = {
-    "dau": "DAU: distinct identified visitors active on the day (a Pendo `events` row with numEvents > 0), "
-           "counted once across all the customer's Pendo accounts.",
-    "wau": "WAU: distinct visitors active on any of the 7 days ending that day.",
-    "mau": "MAU: distinct visitors active on any of the 30 days ending that day.",
-    "dau_mau": "Stickiness = DAU ÷ MAU (empty when MAU is 0).",
-    "sessions": "A session is a run of consecutive active hours of one visitor in one account; it counts on "
-                "the day it starts. Average length = minutes in app that day ÷ sessions.",
-    "time": "Time in app: the sum of Pendo's numMinutes over the day's events rows.",
+    "users": "DAU / WAU / MAU: distinct identified visitors active (a Pendo `events` row with numEvents > 0) on "
+             "the day / in the 7 / in the 30 days ending it, counted once across all the customer's Pendo accounts. "
+             "Dashed line, right axis: stickiness = DAU ÷ MAU. Days outside the synced data are gaps, not zeros.",
+    "stickiness": "Stickiness over the last 7 days = the week's average DAU ÷ the MAU of its last day (weekday-"
+                  "neutral). Markers: the median of the customer's segment and of all customers.",
+    "sessions": "A session is a maximal run of consecutive active hours of one visitor in one account; it counts on "
+                "the day it starts. Average session length = minutes in app that day ÷ sessions.",
+    "time": "Time in app: the sum of Pendo's numMinutes over the day's events rows, in minutes.",
+    "events": "Page views: the day's numEvents of pageEvents rows. Feature events: the day's numEvents of "
+              "featureEvents rows (clicks on tagged features).",
+    "compare": "Last 7 days, per active user a day (sums ÷ the week's sum of DAU), so customers of any size compare. "
+               "Segment: the median of the other customers of the same segment. Percentile: share of those peers "
+               "below this customer (half the ties count), 0-100.",
 }
 
 
-def _trend_chart(frame: pd.DataFrame) -> alt.Chart:
-    long = frame.melt(id_vars="metric_date", value_vars=["dau", "wau", "mau"], var_name="metric",
-                      value_name="visitors")
-    long["metric"] = long["metric"].str.upper()
-    return (
-        alt.Chart(long).mark_line(point=False)
-        .encode(x=alt.X("metric_date:T", title="Day"), y=alt.Y("visitors:Q", title="Active visitors"),
-                color=alt.Color("metric:N", title=None, sort=["DAU", "WAU", "MAU"]),
-                tooltip=[alt.Tooltip("metric_date:T", title="Day"), "metric:N", "visitors:Q"])
-        .properties(height=280)
-    )
-
-
-def _line(frame: pd.DataFrame, column: str, title: str, fmt: str = ",.0f") -> alt.Chart:
-    return (
-        alt.Chart(frame).mark_line(color="#4c78a8")
-        .encode(x=alt.X("metric_date:T", title="Day"), y=alt.Y(f"{column}:Q", title=title),
-                tooltip=[alt.Tooltip("metric_date:T", title="Day"), alt.Tooltip(f"{column}:Q", format=fmt)])
-        .properties(height=220)
-    )
-
-
-def _headline(frame: pd.DataFrame) -> None:
+def _kpis(frame: pd.DataFrame) -> None:
     known = frame.dropna(subset=["dau"])
-    if known.empty:
-        return
+    week, before = known.tail(7), known.iloc[-14:-7]
     last = known.iloc[-1]
-    cols = st.columns(5)
-    cols[0].metric("DAU", f"{last.dau:,.0f}", help=HELP["dau"])
-    cols[1].metric("WAU", f"{last.wau:,.0f}", help=HELP["wau"])
-    cols[2].metric("MAU", f"{last.mau:,.0f}", help=HELP["mau"])
-    stickiness = "–" if pd.isna(last.dau_mau) else f"{last.dau_mau:.0%}"
-    cols[3].metric("DAU/MAU", stickiness, help=HELP["dau_mau"])
-    cols[4].metric("Sessions (day)", f"{last.session_count:,.0f}", help=HELP["sessions"])
-    st.caption(f"Latest day with data: {last.metric_date:%Y-%m-%d}")
+    stick = week["dau"].mean() / last.mau if last.mau else None
+    stick_before = before["dau"].mean() / before["mau"].iloc[-1] if len(before) and before["mau"].iloc[-1] else None
+    cols = st.columns(6)
+    cols[0].metric("DAU", f"{last.dau:,.0f}", _delta(last.dau, known["dau"].iloc[-8] if len(known) > 7 else None),
+                   help="Distinct active visitors on the last day (vs the same weekday a week before).", border=True)
+    cols[1].metric("WAU", f"{last.wau:,.0f}", help="Distinct visitors active in the 7 days ending the last day.",
+                   border=True)
+    cols[2].metric("MAU", f"{last.mau:,.0f}", help="Distinct visitors active in the 30 days ending the last day.",
+                   border=True)
+    cols[3].metric("Stickiness", "–" if stick is None else f"{stick:.0%}",
+                   None if stick is None or stick_before is None else f"{(stick - stick_before) * 100:+.1f} pts",
+                   help=HELP["stickiness"], border=True)
+    cols[4].metric("Sessions a day", f"{week['session_count'].mean():,.1f}", border=True,
+                   help=HELP["sessions"] + " Mean of the last 7 days.")
+    minutes = week["time_in_app_minutes"].sum() / week["session_count"].sum() if week["session_count"].sum() else None
+    cols[5].metric("Session length", "–" if minutes is None else f"{minutes:,.0f} min", border=True,
+                   help=HELP["sessions"] + " Last 7 days.")
+    st.caption(f"Latest day with data: {last.metric_date:%a %d %b %Y}. Deltas compare with the week before.")
+
+
+def _delta(now: float, then: float | None) -> str | None:
+    return None if then is None or pd.isna(then) else f"{now - then:+,.0f}"
+
+
+def _comparison(customer_id: str, last_day: date) -> pd.DataFrame:
+    week = shared.customer_week(last_day)
+    return read.compare_rates(week, shared.customers(), customer_id)
+
+
+def _compare_table(table: pd.DataFrame) -> None:
+    shown = table.copy()
+    is_share = shown["rate"] == "stickiness"  # a share: shown in percent like everywhere else
+    shown.loc[is_share, ["customer", "segment", "portfolio"]] *= 100
+    shown.loc[is_share, "label"] = "Stickiness, % (DAU ÷ MAU)"
+    fmt = "%.2f"
+    shared.table(shown, key="usage_compare_table", columns={
+        "label": st.column_config.TextColumn("Measure (last 7 days)", width="medium"),
+        "customer": st.column_config.NumberColumn("This customer", format=fmt),
+        "segment": st.column_config.NumberColumn("Segment median", format=fmt),
+        "portfolio": st.column_config.NumberColumn("All customers median", format=fmt),
+        "percentile": st.column_config.ProgressColumn("Percentile in segment", format="%.0f", min_value=0,
+                                                      max_value=100)})
+
+
+def _charts(frame: pd.DataFrame, compare: pd.DataFrame) -> None:
+    left, right = st.columns([3, 1])
+    with left:
+        st.markdown("#### Active users and stickiness", help=HELP["users"])
+        st.altair_chart(charts.users_with_stickiness(frame), width="stretch")
+    with right:
+        st.markdown("#### Stickiness, 7 days", help=HELP["stickiness"])
+        rates = compare.set_index("rate") if not compare.empty else None
+        value = rates.loc["stickiness", "customer"] if rates is not None else None
+        marks = {} if rates is None else {"Segment": rates.loc["stickiness", "segment"],
+                                          "All customers": rates.loc["stickiness", "portfolio"]}
+        st.altair_chart(charts.gauge(value, marks), width="stretch")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("#### Sessions", help=HELP["sessions"])
+        st.altair_chart(charts.lines(frame, {"session_count": "Sessions"}, "Sessions a day", height=220),
+                        width="stretch")
+        st.markdown("#### Time in app", help=HELP["time"])
+        st.altair_chart(charts.lines(frame, {"time_in_app_minutes": "Minutes in app"}, "Minutes a day", height=220),
+                        width="stretch")
+    with right:
+        st.markdown("#### Average session length", help=HELP["sessions"])
+        st.altair_chart(charts.lines(frame, {"avg_session_minutes": "Minutes per session"}, "Minutes", fmt=",.0f",
+                                     height=220, points=True), width="stretch")
+        st.markdown("#### Page views and feature events", help=HELP["events"])
+        st.altair_chart(charts.lines(frame, {"page_views": "Page views", "feature_events": "Feature events"},
+                                     "Events a day", height=220), width="stretch")
 
 
 def render() -> None:
-    st.title("Account usage")
-    picked = shared.pick_customer()
+    shared.require_page("account_usage")
+    picked = shared.selected_customer()
+    shared.page_header("Account usage", picked)
     if picked is None:
-        st.info("No customers yet. Import them with `python -m jobs import-customers FILE.csv`, "
-                "or run `make run` without a Pendo key to load demo data.")
+        shared.no_customer_message()
         return
-    customer_id, name = picked
-    first, last = shared.pick_range()
-    frame = shared.usage_series(customer_id, first, last)
-    st.subheader(name)
+    first, last = shared.date_range()
+    frame = shared.usage_series(picked.customer_id, first, last)
+    st.caption(f"{picked.segment} · {first:%d %b %Y} – {last:%d %b %Y}")
     if frame["dau"].isna().all():
-        st.info(f"No usage rows for {name} between {first} and {last}. Either its Pendo accounts are not "
-                "mapped yet, or this range is outside the synced days.")
+        st.info(f"No usage for {picked.name} between {first:%d %b %Y} and {last:%d %b %Y}. Either its Pendo accounts "
+                "are not mapped yet (an admin maps them on the Admin page), or this range is outside the synced days.")
         return
     missing = int(frame["dau"].isna().sum())
     if missing:
-        st.caption(f"{missing} day(s) in this range are outside the synced data and show as gaps.")
-    _headline(frame)
-    st.markdown("#### Active users", help=HELP["mau"])
-    st.altair_chart(_trend_chart(frame), use_container_width=True)
-    left, right = st.columns(2)
-    with left:
-        st.markdown("#### Stickiness (DAU/MAU)", help=HELP["dau_mau"])
-        st.altair_chart(_line(frame, "dau_mau", "DAU ÷ MAU", ".0%"), use_container_width=True)
-        st.markdown("#### Time in app", help=HELP["time"])
-        st.altair_chart(_line(frame, "time_in_app_minutes", "Minutes per day"), use_container_width=True)
-    with right:
-        st.markdown("#### Sessions", help=HELP["sessions"])
-        st.altair_chart(_line(frame, "session_count", "Sessions per day"), use_container_width=True)
-        st.markdown("#### Average session length", help=HELP["sessions"])
-        st.altair_chart(_line(frame, "avg_session_minutes", "Minutes", ",.1f"), use_container_width=True)
+        st.caption(f":material/info: {missing} day(s) of this range are outside the synced data: they show as gaps.")
+    _kpis(frame)
+    last_known = frame.dropna(subset=["dau"])["metric_date"].iloc[-1].date()
+    compare = _comparison(picked.customer_id, last_known)
+    _charts(frame, compare)
+    st.markdown("#### Compared with its segment and all customers", help=HELP["compare"])
+    _compare_table(compare)
+    st.download_button("Download daily usage (CSV)", shared.csv_download(frame), file_name="account_usage.csv",
+                       mime="text/csv", key="usage_download", icon=":material/download:")
 
 
 render()

@@ -1,0 +1,206 @@
+"""`python -m jobs.bench_pages`: server time of every app page on a store of 5,000 customers x 90 days.
+
+The store is synthetic (jobs.bench_store, metric rows inserted directly, not through the sync) and
+kept under bench-results/ between runs (`--rebuild` to make it again; BENCH_DATABASE_URL to use
+PostgreSQL). Each page runs in Streamlit's AppTest, as the role that would open it:
+
+- cold: the first render with every data cache empty (what the first visitor after a sync waits for);
+- warm: the first render of a new session while the caches hold the data (everyone after that);
+- interaction: one widget change on the page, then the rerun.
+
+Times are the wall time of `AppTest.run()` (the script runs in-process, so that is server time; no
+browser, no network), the median of `--repeats` runs. The target is under 1 s each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_STORE = ROOT / "bench-results" / "pages-store.db"
+TARGET_S = 1.0
+
+
+@dataclass(frozen=True)
+class Case:
+    """One page, the role that opens it and the widget change timed after its first render."""
+
+    page: str
+    role: str
+    interaction: str
+    act: Callable[[Any, dict[str, Any]], None]
+
+
+@dataclass
+class Timing:
+    page: str
+    role: str
+    interaction: str
+    cold_s: float
+    warm_s: float
+    interaction_s: float
+
+
+def _set(key: str, value_of: Callable[[dict[str, Any]], Any]) -> Callable[[Any, dict[str, Any]], None]:
+    def act(at: Any, ctx: dict[str, Any]) -> None:
+        at.session_state[key] = value_of(ctx)
+
+    return act
+
+
+def _rerun(_at: Any, _ctx: dict[str, Any]) -> None:
+    """No page-specific widget known: a plain rerun (what any widget change costs at least)."""
+
+
+def _month(ctx: dict[str, Any]) -> tuple[date, date]:
+    last: date = ctx["last"]
+    return last - timedelta(days=29), last
+
+
+CASES = (
+    Case("app.py", "csm", "pick another customer", _set("frame_customer", lambda c: c["other_customer"])),
+    Case("pages/account_usage.py", "csm", "date range to 30 days", _set("frame_range", _month)),
+    Case("pages/features.py", "csm", "drill down to another feature", _set("features_drill", lambda c: "feat-01")),
+    Case("pages/guides.py", "csm", "pick another customer", _set("frame_customer", lambda c: c["other_customer"])),
+    Case("pages/health.py", "csm", "show components", _set("health_show_components", lambda c: True)),
+    Case("pages/alerts.py", "csm", "show closed alerts", _set("alerts_include_closed", lambda c: True)),
+    Case("pages/portfolio.py", "leader", "date range to 30 days", _set("frame_range", _month)),
+    Case("pages/admin.py", "admin", "rerun", _rerun),
+)
+
+
+def _store_url(args: argparse.Namespace) -> str:
+    url = os.environ.get("BENCH_DATABASE_URL")
+    return url or f"sqlite:///{args.store}"
+
+
+def _ensure_store(url: str, rebuild: bool, customers: int) -> date:
+    """Build the synthetic store unless it already holds `customers`; returns its last day."""
+    from sqlalchemy import func, select, text
+
+    from jobs.bench_store import StoreShape, build_store
+    from pendo_core.db import models
+    from pendo_core.db.engine import make_engine, migrate
+
+    if rebuild and url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    engine = make_engine(url)
+    migrate(engine)
+    with engine.connect() as conn:
+        have = conn.execute(select(func.count()).select_from(models.Customer)).scalar_one()
+        last = conn.execute(select(func.max(models.UsageMetric.metric_date))).scalar()
+    if have == customers and last is not None and not rebuild:
+        engine.dispose()
+        return date.fromisoformat(str(last))
+    if have:
+        raise SystemExit(f"the bench store {url} holds other data: pass --rebuild, or point BENCH_DATABASE_URL "
+                         "at an empty database")
+    last = date.today() - timedelta(days=1)
+    started = time.perf_counter()
+    counts = build_store(engine, StoreShape(customers=customers), last)
+    if engine.dialect.name == "postgresql":  # what autovacuum does to a loaded table in production
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
+    print(f"built the store in {time.perf_counter() - started:.0f} s: {sum(counts.values()):,} rows", file=sys.stderr)
+    engine.dispose()
+    return last
+
+
+def _quiet_apptest() -> None:
+    """Skip AppTest's scan of installed packages for components: test-harness cost, not server time."""
+    from streamlit.components.v2.component_manager import BidiComponentManager
+
+    BidiComponentManager.discover_and_register_components = lambda self, **_: None  # type: ignore[method-assign]
+
+
+def _timed_run(at: Any) -> float:
+    started = time.perf_counter()
+    at.run(timeout=120)
+    elapsed = time.perf_counter() - started
+    if at.exception:
+        raise RuntimeError(f"{at.exception[0].value}")
+    return elapsed
+
+
+def _measure(case: Case, ctx: dict[str, Any]) -> tuple[float, float, float]:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    def fresh() -> Any:
+        at = AppTest.from_file(str(ROOT / case.page), default_timeout=120)
+        at.session_state["frame_user"] = ctx["users"][case.role]
+        at.session_state["frame_customer"] = ctx["customer"]
+        return at
+
+    st.cache_data.clear()
+    cold = _timed_run(fresh())
+    at = fresh()
+    warm = _timed_run(at)
+    case.act(at, ctx)
+    return cold, warm, _timed_run(at)
+
+
+def run(args: argparse.Namespace) -> list[Timing]:
+    """Measure every case; returns the medians."""
+    url = _store_url(args)
+    last = _ensure_store(url, args.rebuild, args.customers)
+    os.environ["DATABASE_URL"] = url
+    _quiet_apptest()
+    from jobs.bench_store import csm_email
+    from pendo_core.auth import User
+    from pendo_core.db.engine import make_engine
+    from pendo_core.read import customers
+
+    frame = customers(make_engine(url))
+    own = frame[frame["csm_email"] == csm_email(0)]["customer_id"].tolist()
+    ctx = {"last": last, "customer": own[0], "other_customer": own[1],
+           "users": {"csm": User(csm_email(0), "CSM 00", "csm"), "leader": User("leader@bench.cscx", "Lead", "leader"),
+                     "admin": User("admin@bench.cscx", "Admin", "admin")}}
+    timings = []
+    for case in CASES:
+        if not (ROOT / case.page).is_file():
+            continue
+        runs = [_measure(case, ctx) for _ in range(args.repeats)]
+        cold, warm, act = (statistics.median(r[i] for r in runs) for i in range(3))
+        timings.append(Timing(case.page, case.role, case.interaction, cold, warm, act))
+        print(f"{case.page}: cold {cold:.2f} s, warm {warm:.2f} s, {case.interaction} {act:.2f} s", file=sys.stderr)
+    return timings
+
+
+def _table(timings: list[Timing]) -> str:
+    lines = ["| page | role | first render, cold s | first render, warm s | interaction | interaction s |",
+             "| --- | --- | ---: | ---: | --- | ---: |"]
+    for t in timings:
+        flag = "" if max(t.cold_s, t.warm_s, t.interaction_s) < TARGET_S else " (over 1 s)"
+        lines.append(f"| {t.page}{flag} | {t.role} | {t.cold_s:.2f} | {t.warm_s:.2f} | {t.interaction} | "
+                     f"{t.interaction_s:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs.bench_pages", description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=5_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--store", type=Path, default=DEFAULT_STORE, help="SQLite file of the synthetic store")
+    parser.add_argument("--rebuild", action="store_true", help="build the store again")
+    args = parser.parse_args(argv)
+    args.store.parent.mkdir(parents=True, exist_ok=True)
+    timings = run(args)
+    print(_table(timings))
+    out = ROOT / "bench-results" / "pages.json"
+    out.write_text(json.dumps([asdict(t) for t in timings], indent=2))
+    return 0 if all(max(t.cold_s, t.warm_s, t.interaction_s) < TARGET_S for t in timings) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

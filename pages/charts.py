@@ -1,0 +1,122 @@
+"""Altair charts the pages share: lines that break at missing days, a gauge, heatmaps, bars.
+
+Every chart names its units on the axes and in the tooltips; the pages put the metric's
+definition in the help text next to the chart's title.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+import altair as alt
+import pandas as pd
+
+# Validate each spec once when it is drawn, not every piece as it is built: 5x faster chart building.
+alt.utils.schemapi.disable_debug_mode()
+
+PALETTE = ["#1f5fbf", "#2ea39b", "#f29c38", "#8a5cc7", "#d14b5a", "#7f8c8d"]
+DAY = alt.X("metric_date:T", title=None, axis=alt.Axis(format="%d %b", labelOverlap=True))
+# Missing values break the line instead of joining across the gap (days outside the synced data).
+BREAK: Final = "break-paths-show-domains"
+
+
+def lines(frame: pd.DataFrame, series: Mapping[str, str], y_title: str, *, fmt: str = ",.0f",
+          height: int = 260, x: str = "metric_date", points: bool = False, faint: Sequence[str] = ()) -> alt.Chart:
+    """One line per column of `series` (column -> legend label) over days; `points` marks each value,
+    for sparse series whose isolated days would not show as a line; `faint` columns draw thin and pale."""
+    long = frame.melt(id_vars=x, value_vars=list(series), var_name="series", value_name="value")
+    long["series"] = long["series"].map(series)
+    order = list(series.values())
+    return (
+        alt.Chart(long).mark_line(strokeWidth=2, invalid=BREAK, interpolate="monotone",
+                                  point=alt.OverlayMarkDef(size=14) if points else False)
+        .encode(x=DAY if x == "metric_date" else alt.X(f"{x}:T", title=None),
+                y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=fmt)),
+                color=alt.Color("series:N", title=None, sort=order, scale=alt.Scale(range=PALETTE),
+                                legend=alt.Legend(orient="top") if len(series) > 1 else None),
+                opacity=alt.condition(alt.FieldOneOfPredicate("series", [series[c] for c in faint]),
+                                      alt.value(0.35), alt.value(1.0)),
+                tooltip=[alt.Tooltip(f"{x}:T", title="Day", format="%a %d %b %Y"),
+                         alt.Tooltip("series:N", title="Metric"), alt.Tooltip("value:Q", title=y_title, format=fmt)])
+        .properties(height=height)
+    )
+
+
+def users_with_stickiness(frame: pd.DataFrame, height: int = 300) -> alt.LayerChart:
+    """DAU, WAU and MAU (left axis, visitors) with stickiness, the 7-day average of DAU ÷ MAU
+    (right axis, %, dashed)."""
+    users = lines(frame, {"dau": "DAU", "wau": "WAU", "mau": "MAU"}, "Active visitors", height=height)
+    smooth = frame.assign(stickiness=frame["dau_mau"].rolling(7, min_periods=4).mean())
+    stick = (
+        alt.Chart(smooth).mark_line(strokeDash=[5, 3], color="#d14b5a", strokeWidth=2, invalid=BREAK)
+        .encode(x=DAY, y=alt.Y("stickiness:Q", title="Stickiness, 7-day average of DAU ÷ MAU",
+                                axis=alt.Axis(format=".0%", titleColor="#d14b5a", labelColor="#d14b5a"),
+                                scale=alt.Scale(domainMin=0)),
+                tooltip=[alt.Tooltip("metric_date:T", title="Day", format="%a %d %b %Y"),
+                         alt.Tooltip("stickiness:Q", title="Stickiness (7-day avg)", format=".1%"),
+                         alt.Tooltip("dau_mau:Q", title="DAU ÷ MAU that day", format=".1%")])
+    )
+    return alt.layer(users, stick).resolve_scale(y="independent")
+
+
+def gauge(value: float | None, marks: Mapping[str, float | None], title: str = "DAU ÷ MAU") -> alt.LayerChart:
+    """A half-circle gauge of a share (0..1), with a tick on the rim for each reference value
+    (e.g. peer medians). Angles are raw radians (no scale): -pi/2 is 0%, +pi/2 is 100%."""
+    def angle(share: float) -> float:
+        return -math.pi / 2 + math.pi * max(0.0, min(1.0, share))
+
+    shown = value if value is not None and not math.isnan(value) else None
+    arcs = pd.DataFrame({"part": ["track", "value"], "start": [angle(0), angle(0)],
+                         "end": [angle(1), angle(shown or 0.0)]})
+    ring = alt.Chart(arcs).mark_arc(innerRadius=70, outerRadius=105).encode(
+        theta=alt.Theta("start:Q", scale=None), theta2="end:Q",
+        color=alt.Color("part:N", scale=alt.Scale(domain=["track", "value"], range=["#e6ebf2", "#1f5fbf"]),
+                        legend=None))
+    label = f"{shown:.0%}" if shown is not None else "–"
+    text = alt.Chart(pd.DataFrame({"t": [label]})).mark_text(fontSize=30, fontWeight="bold", dy=-14).encode(text="t:N")
+    caption = alt.Chart(pd.DataFrame({"t": [title]})).mark_text(fontSize=12, dy=10, color="#555").encode(text="t:N")
+    refs = {k: v for k, v in marks.items() if v is not None and not math.isnan(v)}
+    ticks = pd.DataFrame({"who": list(refs), "share": list(refs.values())})
+    ticks["start"], ticks["end"] = [angle(v) - 0.025 for v in refs.values()], [angle(v) + 0.025 for v in refs.values()]
+    rims = alt.Chart(ticks).mark_arc(innerRadius=64, outerRadius=114).encode(
+        theta=alt.Theta("start:Q", scale=None), theta2="end:Q",
+        color=alt.Color("who:N", title=None, scale=alt.Scale(range=["#f29c38", "#2ea39b"]),
+                        legend=alt.Legend(orient="bottom", direction="vertical")),
+        tooltip=[alt.Tooltip("who:N", title="Median of"), alt.Tooltip("share:Q", title="DAU ÷ MAU", format=".0%")])
+    return alt.layer(ring, rims, text, caption).resolve_scale(color="independent").properties(height=260)
+
+
+def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, x_title: str, y_title: str, value_title: str,
+            fmt: str = ".0%", x_sort: Sequence[str] | None = None, y_sort: Sequence[str] | None = None,
+            extra_tooltips: Sequence[alt.Tooltip] = ()) -> alt.Chart:
+    """Cells coloured by `value` (blues), one row per `y` and one column per `x` (both categories);
+    `x_sort` also fixes the columns, so a column without data shows empty instead of vanishing."""
+    rows = max(1, frame[y].nunique())
+    return (
+        alt.Chart(frame).mark_rect(stroke="white", strokeWidth=1.5, cornerRadius=2)
+        .encode(x=alt.X(f"{x}:N", title=x_title, sort=list(x_sort) if x_sort is not None else "ascending",
+                        scale=alt.Scale(domain=list(x_sort)) if x_sort is not None else alt.Scale(),
+                        axis=alt.Axis(labelAngle=-35, labelLimit=160, orient="top")),
+                y=alt.Y(f"{y}:N", title=None, sort=list(y_sort) if y_sort is not None else "ascending",
+                        axis=alt.Axis(labelOverlap=False, labelLimit=240)),
+                color=alt.Color(f"{value}:Q", title=value_title, scale=alt.Scale(scheme="blues", domainMin=0),
+                                legend=alt.Legend(format=fmt, orient="bottom", gradientLength=260)),
+                tooltip=[alt.Tooltip(f"{y}:N", title=y_title), alt.Tooltip(f"{x}:N", title=x_title),
+                         alt.Tooltip(f"{value}:Q", title=value_title, format=fmt), *extra_tooltips])
+        .properties(height=26 * rows + 150)
+    )
+
+
+def bars(frame: pd.DataFrame, *, x: str, y: str, x_title: str, fmt: str = ",.0f", color: str = "#1f5fbf",
+         sort: str | Sequence[str] = "-x", domain: tuple[float, float] | None = None) -> alt.LayerChart:
+    """Horizontal bars of `x` per `y` category, one readable row each, the value written at the end."""
+    scale = alt.Scale(domain=list(domain)) if domain else alt.Scale()
+    y_axis = alt.Y(f"{y}:N", title=None, sort=sort if isinstance(sort, str) else list(sort),
+                   axis=alt.Axis(labelOverlap=False, labelLimit=260))
+    base = alt.Chart(frame).encode(x=alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(format=fmt), scale=scale), y=y_axis)
+    bar = base.mark_bar(color=color, cornerRadiusEnd=3, height={"band": 0.7}).encode(
+        tooltip=[alt.Tooltip(f"{y}:N", title="Name"), alt.Tooltip(f"{x}:Q", title=x_title, format=fmt)])
+    text = base.mark_text(align="left", dx=4, color="#1c2433", fontSize=11).encode(text=alt.Text(f"{x}:Q", format=fmt))
+    return alt.layer(bar, text).properties(height=32 * max(1, len(frame)) + 50)

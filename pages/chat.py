@@ -1,0 +1,125 @@
+"""Ask: questions about a customer or the portfolio in plain words, answered from the stored metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from pages import shared
+from pendo_core.chat import Answer, Viewer, altair_chart, respond
+from pendo_core.chat.replies import EXAMPLES
+
+HISTORY_KEY = "chat_history"
+OPEN_KEY = "chat_open"
+ROOT = Path(__file__).resolve().parents[1]
+MAX_TURNS = 30  # older turns are dropped so a long session stays fast to redraw
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and its answer; `number` keeps widget keys stable when old turns are dropped."""
+
+    number: int
+    question: str  # as shown (with the customer picked from a choice)
+    answer: Answer
+    asked: str  # as typed, to ask again with a picked customer
+
+
+def _viewer() -> Viewer | None:
+    user = shared.current_user()
+    return None if user is None else Viewer(user.email, user.role, show_all=shared.show_all())
+
+
+def _ask(question: str, customer_id: str | None = None, picked: str | None = None) -> None:
+    """Answer a question (a choice clicked pins its customer) and keep it in the history."""
+    viewer = _viewer()
+    if viewer is None or not question.strip():
+        return
+    answer = respond(shared.engine(), viewer, question, customer_id=customer_id,
+                     include_anonymous=shared.settings().include_anonymous)
+    history: list[Turn] = st.session_state.setdefault(HISTORY_KEY, [])
+    shown = f"{question} → *{picked}*" if picked else question
+    history.append(Turn(history[-1].number + 1 if history else 0, shown, answer, question))
+    del history[:-MAX_TURNS]
+
+
+def _open(page: str, customer_id: str | None) -> None:
+    """Remember which page to open (switching pages from a callback is not allowed)."""
+    if customer_id:
+        st.session_state[shared.CUSTOMER_KEY] = customer_id
+    st.session_state[OPEN_KEY] = page
+
+
+def _details(answer: Answer, number: int) -> None:
+    if not (answer.facts or answer.window or answer.definitions):
+        return
+    with st.expander("Numbers, window and definitions", icon=":material/calculate:"):
+        if answer.window:
+            st.markdown(f"**Window:** {answer.window}")
+        if answer.facts:
+            facts = pd.DataFrame([{"number": f.label, "value": f.shown} for f in answer.facts])
+            st.dataframe(facts, hide_index=True, key=f"chat_facts_{number}", width="stretch")
+        for definition in answer.definitions:
+            st.caption(definition)
+
+
+def _actions(turn: Turn) -> None:
+    answer = turn.answer
+    if not (answer.choices or answer.link):
+        return
+    row = st.container(horizontal=True, gap="small")
+    for choice in answer.choices:
+        row.button(choice.label, key=f"chat_choice_{turn.number}_{choice.customer_id}", on_click=_ask,
+                   args=(choice.question or turn.asked, choice.customer_id, None if choice.question else choice.label),
+                   icon=":material/person_search:")
+    link = answer.link
+    if link is not None and (ROOT / link.page).is_file():
+        row.button(f"Open {link.title}", key=f"chat_link_{turn.number}", on_click=_open, type="primary",
+                   args=(link.page, link.customer_id), icon=":material/open_in_new:")
+
+
+def _render(turn: Turn) -> None:
+    with st.chat_message("user"):
+        st.markdown(turn.question)
+    with st.chat_message("assistant"):
+        st.markdown(turn.answer.text)
+        if turn.answer.chart is not None:
+            st.altair_chart(altair_chart(turn.answer.chart), key=f"chat_chart_{turn.number}")
+        _details(turn.answer, turn.number)
+        _actions(turn)
+
+
+def _switch_if_asked() -> None:
+    page = st.session_state.pop(OPEN_KEY, None)
+    if page:
+        try:
+            st.switch_page(page)
+        except StreamlitAPIException:
+            st.info(f"The page {page} is not open to you here; pick it in the navigation.")
+
+
+def render() -> None:
+    """The chat: history, then the input; answers are computed from the store, nothing leaves it."""
+    if shared.current_user() is None:
+        st.warning("Sign in to ask questions.")
+        st.stop()
+    _switch_if_asked()
+    shared.page_header("Ask")
+    history: list[Turn] = list(st.session_state.get(HISTORY_KEY, []))
+    if not history:
+        st.markdown("Ask about a customer or your portfolio, for example:\n"
+                    + "\n".join(f"- *{example}*" for example in EXAMPLES))
+    for turn in history:
+        _render(turn)
+    question = st.chat_input("Ask about a customer or your portfolio", key="chat_input")
+    if question:
+        _ask(question)
+        for turn in st.session_state.get(HISTORY_KEY, [])[len(history):]:
+            _render(turn)
+
+
+render()

@@ -1,0 +1,102 @@
+"""Guides: who saw, completed and dismissed each in-app guide, and the customer's onboarding progress."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from pages import charts, loaders, shared
+
+HELP = {
+    "guides": "Last 30 days, distinct visitors of this customer. Seen: a guideSeen event on any step. Completed: "
+              "guideAdvanced on a one-step guide, or guideSeen/guideAdvanced on the last step of a multi-step one. "
+              "Dismissed: guideDismissed on any step. Rates are ÷ the visitors who saw the guide.",
+    "onboarding": "Onboarding progress = share of the onboarding guides (name or group containing \"onboarding\") "
+                  "that at least one visitor of the customer completed.",
+}
+
+
+def _onboarding(customer_id: str, first: date, last: date) -> None:
+    series = loaders.onboarding_series(customer_id, first, last)
+    st.markdown("#### Onboarding progress", help=HELP["onboarding"])
+    if series.empty or series["onboarding_guides"].max() == 0:
+        st.info("No onboarding guides in this subscription: mark guides as onboarding by naming them or their group "
+                "\"Onboarding\" in Pendo.")
+        return
+    now = series.iloc[-1]
+    left, right = st.columns([1, 3])
+    progress = 0.0 if pd.isna(now.progress) else float(now.progress)
+    left.metric("Onboarding guides completed", f"{int(now.completed_guides)} of {int(now.onboarding_guides)}",
+                help=HELP["onboarding"], border=True)
+    left.progress(progress, text=f"{progress:.0%} complete")
+    chart = (alt.Chart(series).mark_area(line={"color": "#1f5fbf"}, color="#dbe7f8", interpolate="step-after")
+             .encode(x=charts.DAY, y=alt.Y("progress:Q", title="Onboarding progress", axis=alt.Axis(format=".0%"),
+                                           scale=alt.Scale(domain=[0, 1])),
+                     tooltip=[alt.Tooltip("metric_date:T", title="Day", format="%d %b %Y"),
+                              alt.Tooltip("progress:Q", title="Progress", format=".0%"),
+                              alt.Tooltip("completed_guides:Q", title="Guides completed")])
+             .properties(height=200))
+    right.altair_chart(chart, width="stretch")
+
+
+def _rates_chart(table: pd.DataFrame) -> alt.Chart:
+    long = table.melt(id_vars="name", value_vars=["completion_rate", "dismissal_rate"], var_name="rate",
+                      value_name="share")
+    long["rate"] = long["rate"].map({"completion_rate": "Completed", "dismissal_rate": "Dismissed"})
+    return (alt.Chart(long).mark_bar(cornerRadiusEnd=3)
+            .encode(y=alt.Y("name:N", title=None, sort=table["name"].tolist(),
+                            axis=alt.Axis(labelLimit=260, labelOverlap=False)),
+                    x=alt.X("share:Q", title="Share of visitors who saw it", axis=alt.Axis(format=".0%"),
+                            scale=alt.Scale(domain=[0, 1])),
+                    yOffset="rate:N",
+                    color=alt.Color("rate:N", title=None, scale=alt.Scale(domain=["Completed", "Dismissed"],
+                                                                        range=["#2ea39b", "#d14b5a"]),
+                                    legend=alt.Legend(orient="top")),
+                    tooltip=["name:N", "rate:N", alt.Tooltip("share:Q", format=".0%")])
+            .properties(height=44 * len(table) + 70))
+
+
+def _guide_table(table: pd.DataFrame) -> None:
+    shown = table.assign(onboarding=table["name"].str.contains("onboarding", case=False)
+                         | table["group"].fillna("").str.contains("onboarding", case=False))
+    shared.table(shown, key="guides_table", percent=("completion_rate", "dismissal_rate"), columns={
+        "name": st.column_config.TextColumn("Guide", width="medium"), "group": "Group",
+        "onboarding": st.column_config.CheckboxColumn("Onboarding", help="Name or group contains \"onboarding\""),
+        "multi_step": st.column_config.CheckboxColumn("Multi-step"),
+        "seen": st.column_config.NumberColumn("Saw it", format="%d"),
+        "completed": st.column_config.NumberColumn("Completed", format="%d"),
+        "dismissed": st.column_config.NumberColumn("Dismissed", format="%d"),
+        "completion_rate": shared.percent_column("Completion rate", progress=True),
+        "dismissal_rate": shared.percent_column("Dismissal rate", progress=True)})
+
+
+def render() -> None:
+    shared.require_page("guides")
+    picked = shared.selected_customer()
+    shared.page_header("Guides", picked)
+    if picked is None:
+        shared.no_customer_message()
+        return
+    first, last = shared.date_range()
+    st.caption(f"{picked.segment} · last 30 days ending {last:%d %b %Y}")
+    _onboarding(picked.customer_id, first, last)
+    table = loaders.guide_table(picked.customer_id, last)
+    st.markdown("#### Guides seen, completed and dismissed", help=HELP["guides"])
+    if table.empty:
+        st.info(f"No visitor of {picked.name} saw a guide in the 30 days ending {last:%d %b %Y}.")
+        return
+    cols = st.columns(3)
+    cols[0].metric("Guides seen", f"{len(table)}", help="Guides at least one visitor saw in 30 days.", border=True)
+    seen = table["seen"].sum()
+    cols[1].metric("Completion rate", f"{table['completed'].sum() / seen:.0%}" if seen else "–", border=True,
+                   help="Completions ÷ visitors who saw, summed over guides (a visitor counts once per guide).")
+    cols[2].metric("Dismissal rate", f"{table['dismissed'].sum() / seen:.0%}" if seen else "–", border=True,
+                   help="Dismissals ÷ visitors who saw, summed over guides.")
+    st.altair_chart(_rates_chart(table), width="stretch")
+    _guide_table(table)
+
+
+render()

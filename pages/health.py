@@ -1,0 +1,178 @@
+"""Health: a customer's score and band, what it is made of, what moved it, and its 90-day history."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.orm import Session
+
+from pages import health_charts, panel_ui, shared
+from pendo_core import admin_service, alerts_view, health_view
+from pendo_core.appsettings import HealthSettings, SettingsError, settings_at
+from pendo_core.health import explain_score
+from pendo_core.health.score import Explanation
+
+HELP = {
+    "score": "Weighted mean of the components that have data (weights renormalised over them), 0–100.",
+    "coverage": "Share of the total weight whose component had data. Below the coverage floor the score is "
+                "'insufficient data'.",
+    "history": "The overall score per scored day. Shaded bands: red, yellow, green. A dashed line marks the first "
+               "day scored with a new settings version (weights or bands changed).",
+}
+
+
+@st.cache_data(ttl=shared.TTL, show_spinner=False)
+def load_latest(customer_id: str) -> health_view.ScoreDetail | None:
+    return health_view.latest_score(shared.engine(), customer_id)
+
+
+@st.cache_data(ttl=shared.TTL, show_spinner=False)
+def load_history(customer_id: str, first: date, last: date) -> pd.DataFrame:
+    return health_view.health_history(shared.engine(), customer_id, first, last)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def load_open_alerts(customer_id: str) -> int:
+    return alerts_view.open_alert_count(shared.engine(), customer_id)
+
+
+@st.cache_data(ttl=shared.TTL, show_spinner=False)
+def load_explanation(customer_id: str, day: date) -> Explanation | None:
+    return explain_score(shared.engine(), customer_id, day)
+
+
+@st.cache_data(ttl=shared.TTL, show_spinner=False)
+def load_health_settings(version: int) -> HealthSettings:
+    with Session(shared.engine()) as session:
+        try:
+            return settings_at(session, version).health
+        except SettingsError:  # a version saved elsewhere and gone: the bands of the defaults
+            return HealthSettings()
+
+
+@st.cache_data(ttl=shared.TTL, show_spinner=False)
+def load_versions() -> pd.DataFrame:
+    return admin_service.settings_versions(shared.engine())
+
+
+def _headline(detail: health_view.ScoreDetail, explanation: Explanation | None) -> None:
+    cols = st.columns(4)
+    score = "No score" if detail.insufficient else f"{detail.overall:.1f} / 100"
+    change_7 = explanation.change_7d if explanation else None
+    delta = None if change_7 is None else f"{change_7:+.1f} pts vs 7 days ago"
+    cols[0].metric("Health score", score, delta, help=HELP["score"], border=True)
+    change_28 = explanation.change_28d if explanation else None
+    cols[1].metric("Change since 28 days ago", panel_ui.fmt_points(change_28, signed=True) + " pts"
+                   if change_28 is not None else "–", border=True,
+                   help="Overall score today minus the score 28 days earlier, in points.")
+    cols[2].metric("Coverage", f"{detail.coverage:.0%}", help=HELP["coverage"], border=True)
+    cols[3].metric("Settings version", f"v{detail.settings_version}" if detail.settings_version else "defaults",
+                   help="The admin settings (weights, bands) this score was computed with.", border=True)
+    st.markdown(f"Band: {panel_ui.band_badge(detail.band)} &nbsp; · &nbsp; scored on **{detail.day:%d %b %Y}**")
+
+
+def _insufficient(detail: health_view.ScoreDetail, health: HealthSettings) -> None:
+    missing = [f"**{health_view.LABELS[n]}**: {health_view.missing_reason(n, detail.inputs)}"
+               for n, value in detail.components.items() if value is None and detail.weights.get(n, 0) > 0]
+    st.warning(f"**Insufficient data.** Only {detail.coverage:.0%} of the score's weight has data; a score needs "
+               f"at least {health.coverage_floor:.0%}, so none is given rather than a misleading one.")
+    if missing:
+        st.markdown("Missing components:\n" + "\n".join(f"- {line}" for line in missing))
+
+
+def _components(explanation: Explanation, detail: health_view.ScoreDetail) -> None:
+    table = health_view.component_table(explanation, detail)
+    st.markdown("#### What the score is made of", help="Each component is scored 0–100; its points are its score "
+                "× its renormalised weight, so the points add up to the overall score.")
+    if not detail.insufficient:  # no score, nothing to decompose: the table still shows what there is
+        st.altair_chart(health_charts.contributions_chart(table), width="stretch")
+    config = {"component": st.column_config.TextColumn("Component"),
+              "score": st.column_config.NumberColumn("Score (0–100)", format="%.1f"),
+              "weight": st.column_config.NumberColumn("Weight", format="percent",
+                                                      help="Renormalised over the components with data."),
+              "points": st.column_config.NumberColumn("Points", format="%.1f"),
+              "change_7d": st.column_config.NumberColumn("Δ points, 7 days", format="%+.1f"),
+              "change_28d": st.column_config.NumberColumn("Δ points, 28 days", format="%+.1f"),
+              "measured": st.column_config.TextColumn("Measured", width="large")}
+    panel_ui.table(table, key="health_components", file_name="health_components.csv", column_config=config)
+
+
+def _history(customer_id: str, health: HealthSettings) -> None:
+    first, last = shared.date_range()
+    days = (last - first).days + 1
+    history = load_history(customer_id, first, last)
+    head, toggle = st.columns([3, 1], vertical_alignment="bottom")
+    head.markdown(f"#### Score history, {first:%d %b} – {last:%d %b %Y}", help=HELP["history"])
+    show = toggle.toggle("Show components", key="health_show_components")
+    if history.empty:
+        st.info("No scored day in this date range: widen the range in the sidebar.")
+        return
+    changes = _described_changes(health_view.version_changes(history))
+    st.altair_chart(health_charts.history_chart(history, changes, red_below=health.red_below,
+                                                green_from=health.green_from, show_components=show, first=first,
+                                                last=last), width="stretch")
+    gaps, thin = days - len(history), int(history["overall"].isna().sum())
+    note = f" {gaps} day(s) without a score (not synced) are left out." if gaps > 0 else ""
+    note += f" {thin} day(s) with insufficient data show as grey marks at the bottom." if thin else ""
+    st.caption(f"Bands: red below {health.red_below:g}, green from {health.green_from:g}.{note}")
+    with st.expander("Daily scores"):
+        panel_ui.table(history.sort_values("score_date", ascending=False), key="health_history",
+                       file_name=f"health_history_{customer_id}.csv",
+                       column_config={"score_date": st.column_config.DateColumn("Day"),
+                                      "coverage": st.column_config.NumberColumn("Coverage", format="percent")})
+
+
+def _described_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    versions = load_versions().set_index("version")
+    def say(row: pd.Series) -> str:
+        saved = versions.loc[row.to_version] if row.to_version in versions.index else None
+        who = f" by {saved.saved_by}" if saved is not None else ""
+        note = f": {saved.note}" if saved is not None and saved.note else ""
+        return f"settings v{row.from_version} → v{row.to_version}{who}{note}"
+    return changes.assign(what=[say(r) for _, r in changes.iterrows()]) if not changes.empty else changes
+
+
+def _how_it_works(health: HealthSettings) -> None:
+    with st.expander("How the health score is computed"):
+        for name, text in health_view.DEFINITIONS.items():
+            st.markdown(f"- **{health_view.LABELS[name]}**: {text}")
+        st.markdown(f"- **Overall**: the weighted mean of the components with data; weights are renormalised over "
+                    f"them. Below {health.coverage_floor:.0%} coverage the score is *insufficient data*.\n"
+                    f"- **Bands**: red below {health.red_below:g}, yellow up to {health.green_from:g}, green from "
+                    f"{health.green_from:g}. Admins set weights and bands; every change is a new settings version.")
+
+
+def render() -> None:
+    panel_ui.signed_in("health")
+    picked = shared.pick_customer()
+    if picked is None:
+        shared.page_header("Health")
+        shared.no_customer_message()
+        return
+    customer_id, name = picked
+    shared.page_header("Health", name)
+    detail = load_latest(customer_id)
+    if detail is None:
+        st.info(f"{name} has no health score yet. Scores are computed by the daily sync once the customer's Pendo "
+                "accounts are mapped and their usage is synced.")
+        return
+    health = load_health_settings(detail.settings_version)
+    explanation = load_explanation(customer_id, detail.day)
+    _headline(detail, explanation)
+    alerts = load_open_alerts(customer_id)
+    if alerts:
+        st.page_link("pages/alerts.py", label=f"{alerts} open alert(s) on {name}: see Alerts",
+                     icon=":material/notifications_active:")
+    if detail.insufficient:
+        _insufficient(detail, health)
+    elif explanation is not None:
+        st.markdown("**What moved it:** " + " ".join(health_view.what_moved(explanation)))
+    if explanation is not None and explanation.components:
+        _components(explanation, detail)
+    _history(customer_id, health)
+    _how_it_works(health)
+
+
+render()

@@ -1,0 +1,213 @@
+"""Portfolio (leaders and admins): usage, adoption and health across every customer, the biggest
+drops and movers, adoption by segment, customers by CSM, and a CSV export."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from pages import charts, loaders, shared
+from pendo_core import read_features, read_portfolio
+
+HELP = {
+    "users": "Per day, summed over all customers: DAU, WAU and MAU (distinct visitors active on the day / in 7 / in "
+             "30 days, per customer). A visitor of two customers counts in both.",
+    "stickiness": "Portfolio stickiness = the day's DAU summed over customers ÷ their MAU summed; the thick line is "
+                  "its 7-day average.",
+    "adoption": "Weekly: the mean over scored customers of key-feature breadth (share of the key features used by at "
+                "least one visitor in the 30 days ending that day), from the daily health scoring.",
+    "health": "Customers per health band on the newest scored day: red below 50, yellow below 75, green from 75 "
+              "(admin settings). 'Insufficient data' when too few components had data.",
+    "movers": "Change of the overall health score over the last 7 days, in points.",
+    "segment": "Per segment: the median customer's key-feature breadth (30 days) and stickiness (the last day's "
+               "DAU ÷ MAU).",
+    "drops": "28-day trend: mean DAU of the last 28 days ÷ mean DAU of the 28 days before, minus 1. Customers with a "
+             "prior mean below 1 DAU are left out.",
+    "csm": "Customers per CSM, their ARR and monthly users, the median stickiness and 28-day trend, and how many "
+           "customers sit in each health band.",
+}
+WEEKS = 13
+NO_HEALTH = ("No health scores yet: the daily sync scores every customer once usage is synced (engagement, adoption, "
+             "trajectory). Health distribution, movers and the adoption trend appear then.")
+
+
+def _table(last: date, health_day: date | None) -> pd.DataFrame:
+    """Every customer with usage, trend, health and key-feature breadth (from the health scoring's
+    inputs when customers are scored, else counted from the feature rows)."""
+    customers = shared.customers()
+    now = before = read_portfolio.no_health()
+    if health_day is not None:
+        week_ago = health_day - timedelta(days=7)
+        health = loaders.health_on((health_day, week_ago))
+        now = health[health["score_date"] == pd.Timestamp(health_day)]
+        before = health[health["score_date"] == pd.Timestamp(week_ago)]
+    table = read_portfolio.portfolio_table(customers, shared.customer_trends(last), now, before)
+    if health_day is not None:
+        return table.merge(now[["customer_id", "breadth"]].astype({"breadth": float}), on="customer_id", how="left")
+    spread = read_features.breadth(shared.feature_days(last), shared.feature_catalogue(), customers["customer_id"])
+    return table.merge(spread[["customer_id", "breadth"]], on="customer_id", how="left")
+
+
+def _kpis(table: pd.DataFrame, totals: pd.DataFrame) -> None:
+    cols = st.columns(5)
+    cols[0].metric("Customers", f"{len(table):,}", border=True)
+    cols[1].metric("Monthly active users", f"{table['mau'].sum():,.0f}", border=True,
+                   help="MAU on the last day, summed over customers.")
+    recent = totals.tail(7)
+    pooled = recent["dau"].sum() / recent["mau"].sum() if len(recent) and recent["mau"].sum() else None
+    cols[2].metric("Stickiness, 7 days", "–" if pooled is None else f"{pooled:.0%}", help=HELP["stickiness"],
+                   border=True)
+    cols[3].metric("Median 28-day trend", _pct(table["trend"].median()), help=HELP["drops"], border=True)
+    red = int((table["band"] == "red").sum())
+    cols[4].metric("Customers in red", f"{red:,}" if (table["band"] != "not scored").any() else "–",
+                   help=HELP["health"], border=True)
+
+
+def _pct(value: float) -> str:
+    return "–" if pd.isna(value) else f"{value:+.0%}"
+
+
+def _totals(first: date, last: date) -> pd.DataFrame:
+    """Daily totals of the range, sliced from the cached last DEFAULT_DAYS when the range lies inside
+    them, so changing the range does not read the store again."""
+    through = shared.data_through()
+    window_first = through - timedelta(days=shared.DEFAULT_DAYS - 1)
+    if first < window_first or last > through:
+        return loaders.daily_totals(first, last)
+    frame = loaders.daily_totals(window_first, through)
+    return frame[frame["metric_date"].between(pd.Timestamp(first), pd.Timestamp(last))]
+
+
+def _trends(totals: pd.DataFrame, first: date, health_day: date | None) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.markdown("#### Active users, all customers", help=HELP["users"])
+        st.altair_chart(charts.lines(totals, {"dau": "DAU", "wau": "WAU", "mau": "MAU"}, "Active visitors"),
+                        width="stretch")
+    with right:
+        st.markdown("#### Stickiness, all customers", help=HELP["stickiness"])
+        smooth = totals.assign(avg7=totals["stickiness"].rolling(7, min_periods=4).mean())
+        st.altair_chart(charts.lines(smooth, {"avg7": "7-day average", "stickiness": "Each day"}, "DAU ÷ MAU",
+                                     fmt=".0%", faint=("stickiness",)), width="stretch")
+    health = read_portfolio.no_weekly_health()
+    if health_day is not None:  # the last 13 weeks of scores, shown from the range's start
+        health = loaders.weekly_health(health_day, WEEKS)
+        health = health[health["score_date"] >= pd.Timestamp(first)]
+    left, right = st.columns(2)
+    with left:
+        st.markdown("#### Adoption, weekly", help=HELP["adoption"])
+        if health.empty:
+            st.info(NO_HEALTH)
+        else:
+            chart = (alt.Chart(health).mark_line(point=True, color="#2ea39b")
+                     .encode(x=alt.X("score_date:T", title="Week ending", axis=alt.Axis(format="%d %b")),
+                             y=alt.Y("breadth:Q", title="Mean key-feature breadth", axis=alt.Axis(format=".0%")),
+                             tooltip=[alt.Tooltip("score_date:T", title="Day", format="%d %b %Y"),
+                                      alt.Tooltip("breadth:Q", title="Breadth", format=".1%")])
+                     .properties(height=260))
+            st.altair_chart(chart, width="stretch")
+    with right:
+        st.markdown("#### Health distribution", help=HELP["health"])
+        if health.empty:
+            st.info(NO_HEALTH)
+        else:
+            now = health.iloc[-1]
+            bands = pd.DataFrame({"band": list(read_portfolio.BANDS), "customers": [int(now[b]) for b in
+                                                                                     read_portfolio.BANDS]})
+            colors = alt.Scale(domain=list(read_portfolio.BANDS), range=["#c62828", "#f2a900", "#2e7d32", "#9e9e9e"])
+            chart = (alt.Chart(bands).mark_bar(cornerRadiusEnd=3)
+                     .encode(x=alt.X("customers:Q", title=f"Customers on {now.score_date:%d %b %Y}"),
+                             y=alt.Y("band:N", title=None, sort=list(read_portfolio.BANDS)),
+                             color=alt.Color("band:N", scale=colors, legend=None), tooltip=["band:N", "customers:Q"])
+                     .properties(height=180))
+            st.altair_chart(chart, width="stretch")
+
+
+def _movers_and_drops(table: pd.DataFrame) -> None:
+    columns: dict[str, Any] = {"name": st.column_config.TextColumn("Customer", width="medium"), "csm_name": "CSM"}
+    left, right = st.columns(2)
+    with left:
+        st.markdown("#### Top drops in usage", help=HELP["drops"])
+        drops = table.dropna(subset=["trend"]).sort_values("trend").head(10)
+        shared.table(drops, key="portfolio_drops", percent=("trend",), columns={
+            **columns, "trend": shared.percent_column("28-day trend"),
+            "dau_28d": st.column_config.NumberColumn("DAU, 28-day mean", format="%.1f"), "band": "Band"})
+    with right:
+        st.markdown("#### Health movers", help=HELP["movers"])
+        moved = table.dropna(subset=["health_change"])
+        if moved.empty:
+            st.info(NO_HEALTH)
+        else:
+            ranked = moved.reindex(moved["health_change"].abs().sort_values(ascending=False).index).head(10)
+            shared.table(ranked, key="portfolio_movers", columns={
+                **columns, "overall": st.column_config.NumberColumn("Health", format="%.0f"),
+                "health_change": st.column_config.NumberColumn("Change, 7 days", format="%+.1f"), "band": "Band"})
+
+
+def _segments_and_csms(table: pd.DataFrame) -> None:
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown("#### Adoption by segment", help=HELP["segment"])
+        segments = read_portfolio.by_segment(table)
+        long = segments.melt(id_vars="segment", value_vars=["breadth", "stickiness"], var_name="measure")
+        long["measure"] = long["measure"].map({"breadth": "Key-feature breadth", "stickiness": "Stickiness"})
+        chart = (alt.Chart(long).mark_bar(cornerRadiusEnd=3)
+                 .encode(y=alt.Y("segment:N", title=None), yOffset="measure:N",
+                         x=alt.X("value:Q", title="Median customer", axis=alt.Axis(format=".0%")),
+                         color=alt.Color("measure:N", title=None, scale=alt.Scale(range=charts.PALETTE[1:]),
+                                         legend=alt.Legend(orient="top")),
+                         tooltip=["segment:N", "measure:N", alt.Tooltip("value:Q", format=".0%")])
+                 .properties(height=60 * max(1, len(segments)) + 40))
+        st.altair_chart(chart, width="stretch")
+    with right:
+        st.markdown("#### Customers by CSM", help=HELP["csm"])
+        csms = read_portfolio.by_csm(table)
+        shared.table(csms, key="portfolio_csms", percent=("stickiness", "trend"), columns={
+            "csm": "CSM", "customers": "Customers", "arr": st.column_config.NumberColumn("ARR", format="compact"),
+            "mau": st.column_config.NumberColumn("MAU", format="localized"),
+            "stickiness": shared.percent_column("Stickiness"), "trend": shared.percent_column("28-day trend"),
+            **{band: st.column_config.NumberColumn(band.capitalize() if band != "insufficient data" else "No score")
+               for band in ("red", "yellow", "green", "insufficient data")}})
+
+
+def _export(table: pd.DataFrame, last: date) -> None:
+    st.markdown("#### All customers")
+    shared.table(table, key="portfolio_all", percent=("stickiness", "trend", "breadth"), height=420, columns={
+        "name": st.column_config.TextColumn("Customer", width="medium"), "segment": "Segment", "csm_name": "CSM",
+        "arr": st.column_config.NumberColumn("ARR", format="compact"), "renewal_date": "Renewal",
+        "mau": st.column_config.NumberColumn("MAU", format="%d"), "stickiness": shared.percent_column("DAU ÷ MAU"),
+        "trend": shared.percent_column("28-day trend"),
+        "breadth": shared.percent_column("Key-feature breadth", progress=True),
+        "overall": st.column_config.NumberColumn("Health", format="%.0f"),
+        "health_change": st.column_config.NumberColumn("Health, 7-day change", format="%+.1f"), "band": "Band"})
+    st.download_button("Download all customers (CSV)", shared.csv_download(table), file_name=f"portfolio-{last}.csv",
+                       mime="text/csv", key="portfolio_download", icon=":material/download:", type="primary")
+
+
+def render() -> None:
+    shared.require_page("portfolio")
+    shared.page_header("Portfolio")
+    first, last = shared.date_range()
+    if shared.customers().empty:
+        shared.no_customer_message()
+        return
+    totals = _totals(first, last)
+    if totals.empty:
+        st.info(f"No usage stored between {first:%d %b %Y} and {last:%d %b %Y}: pick a range inside the synced days, "
+                "or map the customers' Pendo accounts on the Admin page.")
+        return
+    health_day = loaders.latest_health_day(last)
+    table = _table(last, health_day)
+    st.caption(f"All {len(table):,} customers · {first:%d %b %Y} – {last:%d %b %Y}")
+    _kpis(table, totals)
+    _trends(totals, first, health_day)
+    _movers_and_drops(table)
+    _segments_and_csms(table)
+    _export(table, last)
+
+
+render()

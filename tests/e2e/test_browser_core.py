@@ -1,0 +1,126 @@
+"""In a real browser: sign in as each role, open every screen the role may open (saving a screenshot
+of each), stay out of screens the role may not open even by URL, pick a customer by typing, sign out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.e2e.support import open_screen, screenshot, settle, sign_in
+
+SCREENS = {
+    "csm": ["Account usage", "Feature adoption", "Guides", "Health", "Alerts"],
+    "leader": ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Portfolio"],
+    "admin": ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Portfolio", "Admin"],
+}
+NAV = '[data-testid="stSidebarNav"]'
+
+
+def _menu(page: Any) -> list[str]:
+    return [t.strip().splitlines()[-1] for t in page.locator(f"{NAV} a").all_inner_texts()]  # after the icon
+
+
+def _problems(page: Any) -> list[str]:
+    """Exceptions and error boxes on the page (none is expected on any screen)."""
+    return page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').all_inner_texts()
+
+
+def _slug(text: str) -> str:
+    return text.lower().replace(" ", "-")
+
+
+@pytest.mark.parametrize("role", ["csm", "leader", "admin"])
+def test_every_screen_of_each_role(signed_in_page: Callable[[str], Any], role: str) -> None:
+    """Each role's menu lists exactly its screens; every one renders without an error and with the
+    data freshness, and is saved as screenshots/<role>-<screen>.png."""
+    page = signed_in_page(role)
+    assert _menu(page) == SCREENS[role]
+    for title in SCREENS[role]:
+        open_screen(page, title)
+        assert _problems(page) == [], f"{role} / {title}"
+        assert page.get_by_text("Data through", exact=False).first.is_visible()
+        screenshot(page, f"{role}-{_slug(title)}")
+
+
+def test_sign_in_screen_lists_demo_logins_and_refuses_a_wrong_password(browser: Any, app_url: str,
+                                                                        demo_users: dict[str, str]) -> None:
+    """The sign-in screen shows the demo sign-ins; a wrong password is refused with a message."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(app_url)
+    page.get_by_text("Demo mode").wait_for()
+    assert page.get_by_text(demo_users["leader"]).is_visible()
+    screenshot(page, "sign-in")
+    page.get_by_label("E-mail").fill(demo_users["leader"])
+    page.get_by_label("Password", exact=True).fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text("Wrong e-mail or password").wait_for()
+    assert page.locator(NAV).count() == 0
+    page.close()
+
+
+@pytest.mark.parametrize("path", ["portfolio", "admin"])
+def test_csm_opening_a_closed_screen_by_url_is_refused(browser: Any, app_url: str, demo_users: dict[str, str],
+                                                       path: str) -> None:
+    """A CSM who types the Portfolio or Admin URL signs in and gets the refusal, not the screen."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    sign_in(page, f"{app_url}/{path}", demo_users["csm"])
+    page.get_by_text("not open to your role").wait_for()
+    assert page.locator("h1").count() == 0
+    assert path.capitalize() not in _menu(page)
+    screenshot(page, f"csm-refused-{path}")
+    page.close()
+
+
+def test_a_deep_link_survives_signing_in(browser: Any, app_url: str, demo_users: dict[str, str]) -> None:
+    """A leader who opens the Portfolio URL signed out lands on the Portfolio after signing in."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    sign_in(page, f"{app_url}/portfolio", demo_users["leader"])
+    assert page.locator("h1").first.inner_text() == "Portfolio"
+    page.close()
+
+
+def test_customer_picker_finds_a_customer_by_typing(signed_in_page: Callable[[str], Any]) -> None:
+    """The sidebar picker filters thousands of names as you type; picking one changes the screen."""
+    page = signed_in_page("leader")
+    before = page.locator("h1").first.inner_text()
+    picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
+    picker.click()
+    options = page.locator('[role="option"]')
+    target = options.nth(options.count() - 1).inner_text().strip()
+    page.keyboard.type(target[:5])
+    page.locator('[role="option"]', has_text=target).first.click()
+    settle(page)
+    assert page.locator("h1").first.inner_text() == f"Account usage · {target}" != before
+
+
+def test_csm_show_all_customers_widens_the_picker(signed_in_page: Callable[[str], Any]) -> None:
+    """A CSM's picker grows from their own customers to everyone's when they ask."""
+    page = signed_in_page("csm")
+    label = page.locator('[data-testid="stSidebar"] [data-testid="stWidgetLabel"]', has_text="Customer (")
+    own = int(label.first.inner_text().split("(")[1].split(")")[0])
+    page.get_by_text("Show all customers").click()
+    settle(page)
+    assert int(label.first.inner_text().split("(")[1].split(")")[0]) > own
+
+
+def test_sign_out_returns_to_the_sign_in_screen(signed_in_page: Callable[[str], Any]) -> None:
+    """Signing out forgets the user."""
+    page = signed_in_page("admin")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("E-mail").wait_for()
+    assert page.locator(NAV).count() == 0
+
+
+@pytest.mark.parametrize(("required", "outcome"), [("1", "fail"), ("", "skip")], ids=["required", "optional"])
+def test_missing_chromium_fails_only_when_required(monkeypatch: pytest.MonkeyPatch, tmp_path: Any, required: str,
+                                                   outcome: str) -> None:
+    """Without Chromium the suite fails under REQUIRE_BROWSER=1 (CI) and is skipped otherwise."""
+    from tests.e2e import conftest
+
+    monkeypatch.setattr(conftest, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.setenv("REQUIRE_BROWSER", required)
+    expected = pytest.fail.Exception if outcome == "fail" else pytest.skip.Exception
+    with pytest.raises(expected, match="Chromium is not installed"):
+        conftest._require_browser()
