@@ -25,6 +25,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m jobs.bench
+	$(BIN)/python -m jobs.bench_pages
 
 api: $(STAMP)
 	$(BIN)/python -m jobs.api

@@ -35,6 +35,7 @@ PAGES = (
     PageSpec("guides", "Guides", ":material/tour:", "Customer", customer=True, dates=True),
     PageSpec("health", "Health", ":material/favorite:", "Customer", customer=True, dates=True),
     PageSpec("alerts", "Alerts", ":material/notifications:", "Customer", customer=False, dates=False),
+    PageSpec("chat", "Ask", ":material/chat:", "Customer", customer=False, dates=False),
     PageSpec("portfolio", "Portfolio", ":material/dashboard:", "Leadership", customer=False, dates=True),
     PageSpec("admin", "Admin", ":material/settings:", "Settings", customer=False, dates=False),
 )

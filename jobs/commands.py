@@ -127,6 +127,7 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _load_demo(settings: Settings, engine: Engine) -> None:
+    from pendo_core.auth import ensure_demo_users
     from pendo_core.customers import parse_customers_csv
     from pendo_core.db.repo_customers import upsert_customers
     from pendo_core.simulator.data import generate
@@ -142,7 +143,9 @@ def _load_demo(settings: Settings, engine: Engine) -> None:
         result = parse_customers_csv(handle)
     with Session(engine) as session, session.begin():
         upsert_customers(session, result.rows)
+        logins = ensure_demo_users(session)
     _import_demo_outcomes(engine, subscription)
+    print(f"demo: sign in as {', '.join(logins)} (password: demo)")
     print(f"demo: {len(result.rows)} customers from {path}; syncing 90 days from the simulator...")
     sync(settings, argparse.Namespace(as_of=as_of, backfill_days=settings.backfill_days))
 

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import charts, shared
+from pages.people_section import render_people
 from pendo_core import read
 
 HELP = {
@@ -130,6 +131,7 @@ def render() -> None:
     _compare_table(compare)
     st.download_button("Download daily usage (CSV)", shared.csv_download(frame), file_name="account_usage.csv",
                        mime="text/csv", key="usage_download", icon=":material/download:")
+    render_people(shared.engine, picked.customer_id, last_known)
 
 
 render()

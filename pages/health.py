@@ -9,6 +9,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from pages import health_charts, panel_ui, shared
+from pages.people_section import render_champions
 from pendo_core import admin_service, alerts_view, health_view
 from pendo_core.appsettings import HealthSettings, SettingsError, settings_at
 from pendo_core.health import explain_score
@@ -172,6 +173,7 @@ def render() -> None:
     if explanation is not None and explanation.components:
         _components(explanation, detail)
     _history(customer_id, health)
+    render_champions(shared.engine, customer_id, detail.day)
     _how_it_works(health)
 
 

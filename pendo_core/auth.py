@@ -34,6 +34,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "guides": frozenset(ROLES),
     "health": frozenset(ROLES),
     "alerts": frozenset(ROLES),
+    "chat": frozenset(ROLES),
     "portfolio": frozenset({"leader", "admin"}),
     "admin": frozenset({"admin"}),
 }
