@@ -38,6 +38,7 @@ ENDPOINTS = [
     ("GET", "/api/pendo/accounts/acme-1/usage"),
     ("GET", "/api/pendo/accounts/acme-1/features"),
     ("GET", "/api/pendo/accounts/acme-1/guides"),
+    ("GET", "/api/pendo/accounts/acme-1/visitors"),
     ("GET", f"/api/pendo/customer/{ACME}/metrics"),
     ("GET", f"/api/pendo/customer/{ACME}/health"),
     ("GET", "/api/pendo/health-scores"),
@@ -153,7 +154,18 @@ def test_account_features_and_guides(api: Api) -> None:
     assert [(g["guide_id"], g["seen"], g["completed"], g["dismissed"]) for g in guides] == [("g-tour", 2, 1, 1)]
 
 
-@pytest.mark.parametrize("path", ["usage", "features", "guides"])
+def test_account_visitors_are_paged_and_sorted(api: Api) -> None:
+    """acme-1's visitors: every page holds at most `limit`, together they are the total, most active first."""
+    first = api.get(ANA, "/api/pendo/accounts/acme-1/visitors", limit=2).json()
+    rest = api.get(ANA, "/api/pendo/accounts/acme-1/visitors", limit=50, offset=2).json()
+    assert len(first["items"]) <= 2
+    assert first["total"] == rest["total"] == len(first["items"]) + len(rest["items"])
+    days = [v["active_days"] for v in first["items"] + rest["items"]]
+    assert days == sorted(days, reverse=True)
+    assert api.get(ANA, "/api/pendo/accounts/acme-1/visitors", sort="bogus").status_code == 400
+
+
+@pytest.mark.parametrize("path", ["usage", "features", "guides", "visitors"])
 def test_another_csms_account_is_not_found(api: Api, path: str) -> None:
     """Ana cannot read Globex's account: 404, as if it did not exist."""
     response = api.get(ANA, f"/api/pendo/accounts/globex-1/{path}")

@@ -83,6 +83,41 @@ def get_account_features(request: Request, account_id: AccountId, viewer: Viewer
                                    features=[schemas.AccountFeature(**r) for r in rows], definitions=definitions)
 
 
+VISITOR_DEFINITIONS = {
+    "last_active": "The newest day with an events row with numEvents > 0 in the 90 days ending as_of.",
+    "active_days": "Days active in the 30 days ending as_of; minutes, events, sessions and features likewise.",
+    "trend": "Active days of the last 28 days ÷ the 28 before, minus 1 (null when not active before).",
+    "role": "The stakeholder role of the matching contact (import-contacts), matched by e-mail.",
+}
+VisitorSort = Annotated[str, Query(max_length=40, description="A column, '-' first for descending: active_days, "
+                                                            "last_active, minutes, events, sessions, features, "
+                                                            "trend, name, role, visitor.")]
+
+
+@router.get("/accounts/{account_id}/visitors", response_model=schemas.AccountVisitors,
+            summary="A Pendo account's visitors")
+def get_account_visitors(request: Request, account_id: AccountId, viewer: ViewerDep, *, page: PageParams,
+                         span: Span30, sort: VisitorSort = "-active_days",
+                         q: Search = None) -> schemas.AccountVisitors:
+    """The account's visitors with their activity as of the range's last day, paged and sortable."""
+    from pendo_core import people
+    from pendo_core.api.errors import ApiError
+
+    _, customer_id = visible_account(request, viewer, account_id)
+    if customer_id is None:
+        raise ApiError(404, "this Pendo account is not mapped to a customer yet; map it on the Admin page")
+    ctx = context(request)
+    try:
+        rows, total = people.visitor_rows(ctx.engine, customer_id, span.last, limit=page.limit, offset=page.offset,
+                                          sort=sort, search=q, account_id=account_id,
+                                          include_anonymous=ctx.settings.include_anonymous)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+    items = [schemas.AccountVisitor(**{f: getattr(r, f) for f in schemas.AccountVisitor.model_fields}) for r in rows]
+    return schemas.AccountVisitors(account_id=account_id, customer_id=customer_id, as_of=span.last, items=items,
+                                   total=total, limit=page.limit, offset=page.offset, definitions=VISITOR_DEFINITIONS)
+
+
 @router.get("/accounts/{account_id}/guides", response_model=schemas.AccountGuides,
             summary="A Pendo account's guide engagement")
 def get_account_guides(request: Request, account_id: AccountId, viewer: ViewerDep,

@@ -265,3 +265,29 @@ class SyncState(BaseModel):
     finished_at: datetime | None
     message: str | None
     last_run: dict[str, Any] | None = Field(None, description="The newest recorded sync run.")
+
+
+class AccountVisitor(BaseModel):
+    visitor_id: str
+    email: str | None
+    name: str | None
+    title: str | None
+    role: str | None
+    last_active: date | None
+    active_days: int
+    minutes: int
+    events: int
+    sessions: int
+    features: int
+    trend: float | None
+
+
+class AccountVisitors(BaseModel):
+    account_id: str
+    customer_id: str
+    as_of: date
+    items: list[AccountVisitor]
+    total: int
+    limit: int
+    offset: int
+    definitions: dict[str, str]
