@@ -120,9 +120,9 @@ def test_who_sees_which_customers(user: auth.User, show_all: bool, expected: lis
 
 
 @pytest.mark.parametrize(("role", "pages"), [
-    ("csm", ["account_usage", "features", "guides", "health", "alerts"]),
-    ("leader", ["account_usage", "features", "guides", "health", "alerts", "portfolio"]),
-    ("admin", ["account_usage", "features", "guides", "health", "alerts", "portfolio", "admin"]),
+    ("csm", ["account_usage", "features", "guides", "health", "alerts", "chat"]),
+    ("leader", ["account_usage", "features", "guides", "health", "alerts", "chat", "portfolio"]),
+    ("admin", ["account_usage", "features", "guides", "health", "alerts", "chat", "portfolio", "admin"]),
     ("guest", [])], ids=["csm", "leader", "admin", "unknown-role"])
 def test_pages_each_role_may_open(role: str, pages: list[str]) -> None:
     """Portfolio is for leaders and admins, Admin for admins only."""

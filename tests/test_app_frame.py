@@ -83,9 +83,9 @@ def test_local_sign_in(writable_env: Store, password: str, signed_in: bool) -> N
 
 
 @pytest.mark.parametrize(("role", "titles"), [
-    ("csm", ["Account usage", "Feature adoption", "Guides", "Health", "Alerts"]),
-    ("leader", ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Portfolio"]),
-    ("admin", ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Portfolio", "Admin"])],
+    ("csm", ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask"]),
+    ("leader", ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask", "Portfolio"]),
+    ("admin", ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask", "Portfolio", "Admin"])],
     ids=["csm", "leader", "admin"])
 def test_navigation_lists_only_what_the_role_may_open(role: str, titles: list[str]) -> None:
     """The menu of each role: no Portfolio for CSMs, no Admin for anyone but admins."""

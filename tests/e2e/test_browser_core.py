@@ -11,9 +11,9 @@ import pytest
 from tests.e2e.support import open_screen, screenshot, settle, sign_in
 
 SCREENS = {
-    "csm": ["Account usage", "Feature adoption", "Guides", "Health", "Alerts"],
-    "leader": ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Portfolio"],
-    "admin": ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Portfolio", "Admin"],
+    "csm": ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask"],
+    "leader": ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask", "Portfolio"],
+    "admin": ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask", "Portfolio", "Admin"],
 }
 NAV = '[data-testid="stSidebarNav"]'
 
