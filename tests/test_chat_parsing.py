@@ -24,6 +24,7 @@ BY_NAME = {c.name: c for c in CUSTOMERS}
 
 S, G, T, A, H, P, D = (intents.USAGE_SUMMARY, intents.FEATURE_GAPS, intents.USAGE_TREND, intents.MY_ALERTS,
                        intents.HEALTH_WHY, intents.PEER_COMPARE, intents.TOP_DROPS)
+U, C = intents.TOP_USERS, intents.CHAMPION_STATUS
 
 PHRASINGS = [
     # usage summary
@@ -63,6 +64,20 @@ PHRASINGS = [
     ("Which accounts dropped the most this month?", D, None),
     ("biggest usage drops this week", D, None),
     ("who declined the most", D, None),
+    # most active users
+    ("Who are the most active users at acme?", U, "Acme Corp"),
+    ("top users of acme", U, "Acme Corp"),
+    ("who uses terra robotics the most", U, "Terra Robotics"),
+    ("power users at zircon", U, "Zircon Analytics"),
+    ("most active visitors at o'brien and sons", U, "O'Brien & Sons"),
+    ("How many active users does acme have?", S, "Acme Corp"),  # a count, not a ranking: still the summary
+    # champions
+    ("Is Acme's champion still active?", C, "Acme Corp"),
+    ("champions at acme", C, "Acme Corp"),
+    ("is delta helth's champion still engaged?", C, "Delta Health"),
+    ("Are orion foods' decision makers still active?", C, "Orion Foods"),
+    ("stakeholders at evergreen retail", C, "Evergreen Retail"),
+    ("any alerts on acme labs' champion", A, "Acme Labs"),  # alerts stay alerts
 ]
 
 

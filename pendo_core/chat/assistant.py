@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from pendo_core.chat import answers, facts, intents, peers, replies
+from pendo_core.chat import answers, facts, intents, peers, people_answers, replies
 from pendo_core.chat.entities import AMBIGUOUS, FOUND, UNKNOWN, Resolution, exact, loose
 from pendo_core.chat.model import Answer, CustomerRef, Viewer
 from pendo_core.chat.phrasing import Phraser, rephrase
@@ -60,6 +60,18 @@ def _peers(ask: Ask) -> Answer:
     return answers.peer_compare(peers.peer_facts(ask.engine, ask.customer, ask.day))
 
 
+def _top_users(ask: Ask) -> Answer:
+    assert ask.customer is not None
+    return people_answers.top_users(facts.top_user_facts(ask.engine, ask.customer, ask.day,
+                                                         include_anonymous=ask.include_anonymous))
+
+
+def _champions(ask: Ask) -> Answer:
+    assert ask.customer is not None
+    return people_answers.champion_status(facts.champion_facts(ask.engine, ask.customer, ask.day,
+                                                               include_anonymous=ask.include_anonymous))
+
+
 def _alerts(ask: Ask) -> Answer:
     customer_id = ask.customer.customer_id if ask.customer else None
     return replies.alerts(facts.open_alerts(ask.engine, ask.viewer, customer_id), ask.viewer, ask.customer)
@@ -80,6 +92,8 @@ HANDLERS: dict[str, Callable[[Ask], Answer]] = {
     intents.PEER_COMPARE: _peers,
     intents.MY_ALERTS: _alerts,
     intents.TOP_DROPS: _drops,
+    intents.TOP_USERS: _top_users,
+    intents.CHAMPION_STATUS: _champions,
 }
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from pendo_core import alerts_view, health_view
+from pendo_core import alerts_view, health_view, people
 from pendo_core.appsettings import current_settings
 from pendo_core.chat.model import CustomerRef, Viewer
 from pendo_core.chat.windows import TREND_DAYS, prior_span, window_values
@@ -27,6 +27,7 @@ from pendo_core.health.inputs import key_feature_ids
 from pendo_core.health.score import Explanation
 from pendo_core.metrics import AbandonedFeature, abandoned_key_features, feature_breadth
 from pendo_core.metrics.scope import chunks
+from pendo_core.people import ChampionStatus, PersonRow
 
 USAGE_FIELDS = ("dau", "wau", "mau", "active_visitors", "session_count", "avg_session_minutes", "page_views",
                 "feature_events", "time_in_app_minutes")
@@ -243,3 +244,37 @@ def open_alerts(engine: Engine, viewer: Viewer, customer_id: str | None = None) 
         frame = frame[frame["customer_id"] == customer_id]
     return frame.reset_index(drop=True)
 
+
+
+# --- people of one customer ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopUserFacts:
+    """A customer's most active visitors in the 30 days ending on the day (pendo_core.people)."""
+
+    customer: CustomerRef
+    day: date
+    users: tuple[PersonRow, ...]
+
+
+def top_user_facts(engine: Engine, customer: CustomerRef, day: date, *, limit: int = 10,
+                   include_anonymous: bool = False) -> TopUserFacts:
+    """The customer's most active visitors (active days, then minutes), as the People section lists them."""
+    found = people.most_active_users(engine, customer.customer_id, day, limit, include_anonymous=include_anonymous)
+    return TopUserFacts(customer, day, tuple(found))
+
+
+@dataclass(frozen=True)
+class ChampionFacts:
+    """A customer's champions and decision makers, and how many champions were active lately."""
+
+    customer: CustomerRef
+    status: ChampionStatus
+
+
+def champion_facts(engine: Engine, customer: CustomerRef, day: date, *,
+                   include_anonymous: bool = False) -> ChampionFacts:
+    """Every champion's and decision maker's last activity, as the Health page's champion engagement."""
+    return ChampionFacts(customer, people.champion_status(engine, customer.customer_id, day,
+                                                          include_anonymous=include_anonymous))

@@ -20,8 +20,12 @@ MY_ALERTS = "my_alerts"
 HEALTH_WHY = "health_why"
 PEER_COMPARE = "peer_compare"
 TOP_DROPS = "top_drops"
-INTENTS = (USAGE_SUMMARY, FEATURE_GAPS, USAGE_TREND, MY_ALERTS, HEALTH_WHY, PEER_COMPARE, TOP_DROPS)
-NEEDS_CUSTOMER = frozenset({USAGE_SUMMARY, FEATURE_GAPS, USAGE_TREND, HEALTH_WHY, PEER_COMPARE})
+TOP_USERS = "top_users"
+CHAMPION_STATUS = "champion_status"
+INTENTS = (USAGE_SUMMARY, FEATURE_GAPS, USAGE_TREND, MY_ALERTS, HEALTH_WHY, PEER_COMPARE, TOP_DROPS, TOP_USERS,
+           CHAMPION_STATUS)
+NEEDS_CUSTOMER = frozenset({USAGE_SUMMARY, FEATURE_GAPS, USAGE_TREND, HEALTH_WHY, PEER_COMPARE, TOP_USERS,
+                            CHAMPION_STATUS})
 
 MONTH_DAYS = 28
 WEEK_DAYS = 7
@@ -40,6 +44,10 @@ _HEALTH = {"health", "healthy", "unhealthy", "score", "scores", "scored", "red",
            "risky", "churn"}
 _SUMMARY = {"using", "usage", "use", "uses", "doing", "summary", "summarise", "summarize", "overview", "about",
             "engagement", "engaged", "active", "activity", "dau", "mau", "wau", "stickiness", "adoption", "going"}
+_CHAMPIONS = {"champion", "champions", "sponsor", "sponsors", "stakeholder", "stakeholders"}
+_CHAMPION_WORDS = _CHAMPIONS | {"decision", "maker", "makers", "still"}
+_PEOPLE = {"users", "user", "visitors", "visitor", "people", "person", "power"}
+_TOP_PEOPLE = {"most", "top", "busiest", "heaviest", "power", "who", "whos", "which"}
 
 # Words that never name a customer: question words, the product's vocabulary, and filler.
 _FILLER = {
@@ -56,7 +64,8 @@ _FILLER = {
     "really", "well", "very", "overall", "since", "good", "bad", "poorly", "lot", "lots", "many", "number",
     "numbers", "biggest", "largest", "top", "worst", "than", "being", "getting",
 }
-_VOCABULARY = _FILLER | _DROP | _NEGATION | _TREND | _PEERS | _HEALTH | _SUMMARY
+_VOCABULARY = (_FILLER | _DROP | _NEGATION | _TREND | _PEERS | _HEALTH | _SUMMARY | _CHAMPION_WORDS | _PEOPLE
+               | _TOP_PEOPLE)
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _POSSESSIVE = re.compile(r"(\w)'s\b")
@@ -117,6 +126,15 @@ def _is_peers(found: set[str], text: str) -> bool:
     return _has(found, _PEERS) or "stack up" in text
 
 
+def _is_champions(found: set[str], text: str) -> bool:
+    return _has(found, _CHAMPIONS) or "decision maker" in text
+
+
+def _is_top_users(found: set[str], text: str) -> bool:
+    """People ranked ("top users", "who are the most active users"), or "who ... the most"."""
+    return (_has(found, _PEOPLE) and _has(found, _TOP_PEOPLE)) or (_has(found, {"who", "whos"}) and "most" in found)
+
+
 def _is_gaps(found: set[str], text: str) -> bool:
     feature_words = _has(found, {"feature", "features", "functionality", "modules", "capabilities"})
     return (feature_words and _has(found, _NEGATION)) or _has(found, {"unused", "gaps", "gap"})
@@ -133,8 +151,10 @@ def _is_summary(found: set[str], text: str) -> bool:
 # Most specific first: the first rule that holds names the intent.
 RULES: tuple[tuple[str, Callable[[set[str], str], bool]], ...] = (
     (MY_ALERTS, _is_alerts),
+    (CHAMPION_STATUS, _is_champions),
     (TOP_DROPS, _is_drops),
     (FEATURE_GAPS, _is_gaps),
+    (TOP_USERS, _is_top_users),
     (HEALTH_WHY, _is_health),
     (PEER_COMPARE, _is_peers),
     (USAGE_TREND, _is_trend),

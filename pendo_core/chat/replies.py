@@ -25,6 +25,8 @@ EXAMPLES = (
     "Why is Acme's health score low?",
     "Compare Acme to its peers",
     "Which accounts dropped the most this month?",
+    "Who are the most active users at Acme?",
+    "Is Acme's champion still active?",
 )
 
 
