@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     func,
 )
@@ -517,3 +518,8 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Table (typed as such, where `__table__` is only a FromClause to the checker)."""
+    return Base.metadata.tables[model.__tablename__]

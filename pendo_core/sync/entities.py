@@ -95,7 +95,7 @@ def _convert_all(page: Sequence[Any], convert: Callable[[Mapping[str, Any]], dic
 
 def sync_accounts(client: PendoClient, sessions: sessionmaker[Session], bad: store.BadRows) -> int:
     return _keyset_sync(client, sessions, stream="accounts", query=queries.accounts_since, id_key="accountId",
-                        table=models.PendoAccount.__table__, convert=_account, bad=bad)
+                        table=models.table_of(models.PendoAccount), convert=_account, bad=bad)
 
 
 def sync_visitors(client: PendoClient, sessions: sessionmaker[Session], bad: store.BadRows, *,
@@ -104,7 +104,7 @@ def sync_visitors(client: PendoClient, sessions: sessionmaker[Session], bad: sto
         return queries.visitors_since(since, after, limit, identified_only)
 
     return _keyset_sync(client, sessions, stream="visitors", query=query, id_key="visitorId",
-                        table=models.PendoVisitor.__table__, convert=_visitor, bad=bad)
+                        table=models.table_of(models.PendoVisitor), convert=_visitor, bad=bad)
 
 
 # --- definitions: features, pages, guides ----------------------------------------------------
@@ -112,7 +112,7 @@ def sync_visitors(client: PendoClient, sessions: sessionmaker[Session], bad: sto
 
 def _definitions(client: PendoClient, source: str, rest_path: str) -> list[dict[str, Any]]:
     """All objects of a kind, via the aggregation source; the REST list if that source is refused."""
-    pipeline = [{"source": {source: dict(ALL_APPS)}}, {"sort": ["lastUpdatedAt"]}]
+    pipeline: list[dict[str, Any]] = [{"source": {source: dict(ALL_APPS)}}, {"sort": ["lastUpdatedAt"]}]
     try:
         return client.aggregate_all(pipeline, request_id=f"cscx-{source}")
     except PendoQueryError:
@@ -174,14 +174,14 @@ def sync_definitions(client: PendoClient, sessions: sessionmaker[Session], bad: 
     """Features, pages and guides (with ranked steps): full refresh, upserted."""
     counts: dict[str, int] = {}
     for source, path, table, convert in (
-        ("features", "/api/v1/feature", models.PendoFeature.__table__, _feature),
-        ("pages", "/api/v1/page", models.PendoPage.__table__, _page),
-        ("guides", "/api/v1/guide", models.PendoGuide.__table__, _guide),
+        ("features", "/api/v1/feature", models.table_of(models.PendoFeature), _feature),
+        ("pages", "/api/v1/page", models.table_of(models.PendoPage), _page),
+        ("guides", "/api/v1/guide", models.table_of(models.PendoGuide), _guide),
     ):
         raw = _definitions(client, source, path)
         rows = _convert_all(raw, convert, source, bad, table)
         with sessions.begin() as session:
-            upsert(session, table, rows, keys=(table.primary_key.columns.keys()[0],))
+            upsert(session, table, rows, keys=tuple(table.primary_key.columns.keys()))
             if source == "guides":
                 _replace_steps(session, raw, bad)
         counts[source] = len(rows)
@@ -195,14 +195,14 @@ def _replace_steps(session: Session, guides: Sequence[Any], bad: store.BadRows) 
             steps.extend(_steps(guide) if isinstance(guide, Mapping) else [])
         except BadRow as exc:
             bad.add("guides", f"step: {exc.reason}", guide)
-    upsert(session, models.PendoGuideStep.__table__, steps, keys=("step_id",))
+    upsert(session, models.table_of(models.PendoGuideStep), steps, keys=("step_id",))
 
 
 def add_accounts_seen_in_activity(session: Session) -> None:
     """Accounts that only appear in events still reach the mapping queue."""
     known = select(models.PendoAccount.account_id)
     session.execute(
-        models.PendoAccount.__table__.insert().from_select(
+        models.table_of(models.PendoAccount).insert().from_select(
             ["account_id"],
             select(models.VisitorDay.account_id).distinct().where(models.VisitorDay.account_id.not_in(known)),
         )

@@ -190,11 +190,13 @@ class SyncRunner:
             if done_first <= first:
                 start = max(first, min(refetched or last + timedelta(days=1), done_last + timedelta(days=1)))
         stale = self._customers_with_changed_accounts(last)
-        options = {"include_anonymous": self.settings.include_anonymous, "onboarding_guide_ids": onboarding}
+        anonymous = self.settings.include_anonymous
         if start <= last:
-            compute_metrics(self.engine, first_day=start, last_day=last, **options)
+            compute_metrics(self.engine, first_day=start, last_day=last, include_anonymous=anonymous,
+                            onboarding_guide_ids=onboarding)
         if stale and start > first:  # a full recompute already covered them
-            compute_metrics(self.engine, first_day=first, last_day=last, customer_ids=stale, **options)
+            compute_metrics(self.engine, first_day=first, last_day=last, customer_ids=stale,
+                            include_anonymous=anonymous, onboarding_guide_ids=onboarding)
         with self.sessions.begin() as session:
             store.set_watermark(session, METRICS_RANGE, f"{first.isoformat()}..{last.isoformat()}")
         summary.metrics_first = first if stale else start
@@ -207,10 +209,10 @@ class SyncRunner:
                 select(models.AccountMapping.pendo_account_id, models.AccountMapping.customer_id)
             ):
                 current.setdefault(customer, []).append(account)
-            computed = dict(session.execute(
+            computed: dict[str, str] = dict(session.execute(
                 select(models.UsageMetric.customer_id, models.UsageMetric.pendo_account_id)
                 .where(models.UsageMetric.metric_date == last_day)
-            ).all())
+            ).tuples().all())
         return [c for c, accounts in current.items() if computed.get(c) != ";".join(sorted(accounts))]
 
     def _finish(self, summary: RunSummary, status: str, error: str | None) -> None:

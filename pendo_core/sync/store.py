@@ -86,7 +86,7 @@ def finish_run(session: Session, run_id: int, *, status: str, stats: dict[str, A
         {"run_id": run_id, "stream": s, "reason": r, "count": n, "sample": bad.samples.get((s, r))}
         for (s, r), n in bad.counts.items()
     ]
-    upsert(session, models.DataQualityIssue.__table__, rows, keys=("run_id", "stream", "reason"))
+    upsert(session, models.table_of(models.DataQualityIssue), rows, keys=("run_id", "stream", "reason"))
 
 
 # --- coverage and watermarks -----------------------------------------------------------------
@@ -106,7 +106,7 @@ def get_watermark(session: Session, stream: str) -> str | None:
 
 
 def set_watermark(session: Session, stream: str, value: str) -> None:
-    upsert(session, models.SyncWatermark.__table__,
+    upsert(session, models.table_of(models.SyncWatermark),
            [{"stream": stream, "value": value, "updated_at": now_utc()}], keys=("stream",))
 
 
@@ -181,5 +181,5 @@ def _mark_covered(session: Session, stream: str, window: Window, *, as_of: date,
          "run_id": run_id}
         for day in days_between(window.first, window.last)
     ]
-    upsert(session, models.SyncCoverage.__table__, rows, keys=("stream", "day"))
+    upsert(session, models.table_of(models.SyncCoverage), rows, keys=("stream", "day"))
 

@@ -130,23 +130,23 @@ def _guide_event(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any] | None:
 
 
 VISITOR_DAYS = EventStream(
-    "visitor_days", models.VisitorDay.__table__, "dayRange", queries.events_by_visitor_day,
+    "visitor_days", models.table_of(models.VisitorDay), "dayRange", queries.events_by_visitor_day,
     _visitor_day, reach_back=89, keys=("account_id", "day", "visitor_id"),
 )
 VISITOR_HOURS = EventStream(
-    "visitor_hours", models.VisitorHour.__table__, "hourRange", queries.events_by_visitor_hour,
+    "visitor_hours", models.table_of(models.VisitorHour), "hourRange", queries.events_by_visitor_hour,
     _visitor_hour, reach_back=1, keys=("account_id", "visitor_id", "hour_start"),
 )
 PAGE_DAYS = EventStream(
-    "page_days", models.PageDay.__table__, "dayRange", queries.page_events_by_account_day,
+    "page_days", models.table_of(models.PageDay), "dayRange", queries.page_events_by_account_day,
     _page_day, reach_back=0, keys=("account_id", "day", "page_id"),
 )
 FEATURE_DAYS = EventStream(
-    "feature_days", models.FeatureVisitorDay.__table__, "dayRange", queries.feature_events_by_visitor_day,
+    "feature_days", models.table_of(models.FeatureVisitorDay), "dayRange", queries.feature_events_by_visitor_day,
     _feature_day, reach_back=41, keys=("account_id", "day", "feature_id", "visitor_id"),
 )
 GUIDE_EVENTS = EventStream(
-    "guide_events", models.GuideEvent.__table__, "dayRange", queries.guide_events,
+    "guide_events", models.table_of(models.GuideEvent), "dayRange", queries.guide_events,
     _guide_event, reach_back=29,
     keys=("visitor_id", "guide_id", "step_id", "event_type", "browser_time", "account_id"), replace=False,
 )
