@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 Region = Literal["us", "eu", "us1", "jpn", "au"]
 
@@ -24,10 +26,39 @@ DEFAULT_DB_PATH = Path("data") / "cscx_pendo.db"
 DEMO_KEY = "demo-key"
 
 
+SECRETS_TOML = Path(".streamlit") / "secrets.toml"
+
+
+class StreamlitSecretsSource(PydanticBaseSettingsSource):
+    """Top-level keys of `.streamlit/secrets.toml` (any case), below the environment in priority."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._values().items() if k in self.settings_cls.model_fields}
+
+    def _values(self) -> dict[str, Any]:
+        if not SECRETS_TOML.is_file():
+            return {}
+        with SECRETS_TOML.open("rb") as handle:
+            data = tomllib.load(handle)
+        return {key.lower(): value for key, value in data.items() if not isinstance(value, dict)}
+
+
 class Settings(BaseSettings):
     """Operator settings from the environment (see interfaces.md)."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then `.streamlit/secrets.toml` (interfaces.md)."""
+        return init_settings, env_settings, StreamlitSecretsSource(settings_cls), file_secret_settings
 
     database_url: str = f"sqlite:///{DEFAULT_DB_PATH}"
     pendo_integration_key: SecretStr | None = None
