@@ -1,7 +1,7 @@
 """Pure builders for the aggregation requests the sync sends (no I/O).
 
 Only syntax documented in /work/shared/pendo-api.md is used; each builder names the section it
-follows. There is no `accountMetrics` source in Pendo (§12): per-account usage is the `events`
+follows. Pendo has no per-account metrics source (§12): per-account usage is the `events`
 source grouped by account (§5). Times are integer epoch milliseconds, the safest form (§4.3); a
 `dayRange`/`hourRange` window covers every bucket from the one containing `first` to the one
 containing `last`, in the subscription's timezone (§4.4).
