@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from pendo_core.compose import make_client, open_store, pendo_endpoint
+from pendo_core.compose import DEMO_HISTORY_DAYS, make_client, open_store, pendo_endpoint
 from pendo_core.config import Settings
 from pendo_core.db import models
 from pendo_core.secrets import SecretsError, with_stored_secrets
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from pendo_core.simulator.data import Subscription
 
 log = logging.getLogger("jobs")
+T = TypeVar("T")
 
 
 class JobError(RuntimeError):
@@ -80,17 +82,22 @@ def post_steps(settings: Settings) -> list[PostStep]:
     return [make_health_step(settings), make_champion_step(settings), make_alerts_step(settings)]
 
 
+def read_csv(path: Path, parse: Callable[[Iterable[str]], T]) -> T:
+    """Parse a CSV file line by line (UTF-8, a BOM tolerated), or a JobError when it is not there."""
+    if not path.is_file():
+        raise JobError(f"no such file: {path}")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return parse(handle)
+
+
 def import_customers(settings: Settings, args: argparse.Namespace) -> int:
     """`python -m jobs import-customers FILE.csv`: good lines land, bad lines are reported by number."""
     from pendo_core.customers import parse_customers_csv
     from pendo_core.db.repo_customers import upsert_customers
 
     path: Path = args.file
-    if not path.is_file():
-        raise JobError(f"no such file: {path}")
+    result = read_csv(path, parse_customers_csv)
     engine = store(settings)
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        result = parse_customers_csv(handle)
     for problem in [*result.errors, *result.warnings]:
         print(f"{path}: {problem}", file=sys.stderr)
     if not result.rows and result.errors:
@@ -134,13 +141,12 @@ def _load_demo(settings: Settings, engine: Engine) -> None:
     from pendo_core.simulator.demo import demo_customers, write_customers_csv
 
     as_of = today_in(settings.tz)
-    subscription = generate(seed=settings.demo_seed, accounts=settings.demo_accounts, days=200, as_of=as_of,
-                            tz=settings.pendo_timezone)
+    subscription = generate(seed=settings.demo_seed, accounts=settings.demo_accounts, days=DEMO_HISTORY_DAYS,
+                            as_of=as_of, tz=settings.pendo_timezone)
     path = Path("data") / "demo_customers.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_customers_csv(demo_customers(subscription), path)
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        result = parse_customers_csv(handle)
+    result = read_csv(path, parse_customers_csv)
     with Session(engine) as session, session.begin():
         upsert_customers(session, result.rows)
         logins = ensure_demo_users(session)

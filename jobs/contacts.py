@@ -36,13 +36,10 @@ def known_customers(session: Session, rows: list[ContactRow], errors: list[LineE
 
 def import_contacts(settings: Settings, args: argparse.Namespace) -> int:
     """The command body: parse, check customers, upsert; bad lines to stderr, a summary to stdout."""
-    from jobs.commands import JobError, store
+    from jobs.commands import JobError, read_csv, store
 
     path: Path = args.file
-    if not path.is_file():
-        raise JobError(f"no such file: {path}")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        parsed = parse_contacts_csv(handle)
+    parsed = read_csv(path, parse_contacts_csv)
     engine = store(settings)
     with Session(engine) as session, session.begin():
         rows = known_customers(session, parsed.rows, parsed.errors)

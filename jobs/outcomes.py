@@ -71,7 +71,7 @@ def parse_outcomes_csv(lines: Iterable[str]) -> OutcomeParse:
         if row is not None:
             kept[(row.customer_id, row.outcome_date)] = row
     result.errors[:0] = [str(p) for p in problems]
-    result.errors.sort(key=lambda text: int(text.split(":", 1)[0].split()[-1]))
+    result.errors.sort(key=_line_of)
     result.rows = sorted(kept.values(), key=lambda r: r.line_no)
     return result
 
@@ -130,13 +130,10 @@ def upsert_outcomes(session: Session, rows: list[OutcomeRow]) -> int:
 
 def import_outcomes(settings: Settings, args: argparse.Namespace) -> int:
     """The command body: parse, check customers, upsert; prints bad lines to stderr, a summary to stdout."""
-    from jobs.commands import JobError, store
+    from jobs.commands import JobError, read_csv, store
 
     path: Path = args.file
-    if not path.is_file():
-        raise JobError(f"no such file: {path}")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        parsed = parse_outcomes_csv(handle)
+    parsed = read_csv(path, parse_outcomes_csv)
     engine = store(settings)
     with Session(engine) as session, session.begin():
         rows = known_customers(session, parsed.rows, parsed.errors)
