@@ -22,12 +22,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 # The record reader and value quoting of the customers CSV: one behaviour for every import.
-from pendo_core.customers import LineError, csv_records
-from pendo_core.customers import _show as show
+from pendo_core.customers import LineError, Parsed, csv_records, show
 
 __all__ = ["COLUMNS", "ROLES", "ContactParse", "ContactRow", "LineError", "normalise_role", "parse_contacts_csv"]
 
@@ -50,18 +49,7 @@ class ContactRow:
     line_no: int = 0
 
 
-@dataclass(slots=True)
-class ContactParse:
-    """The good rows (one per customer and e-mail), the errors (those lines were skipped) and warnings."""
-
-    rows: list[ContactRow] = field(default_factory=list)
-    errors: list[LineError] = field(default_factory=list)
-    warnings: list[LineError] = field(default_factory=list)
-
-    @property
-    def bad_lines(self) -> list[int]:
-        """The line numbers that were skipped, in order."""
-        return sorted({e.line_no for e in self.errors})
+ContactParse = Parsed[ContactRow]  # rows one per customer and e-mail
 
 
 class _Invalid(ValueError):

@@ -30,11 +30,13 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pendo_core.names import normalise_domain
 
-__all__ = ["COLUMNS", "CustomerRow", "LineError", "ParseResult", "parse_customers_csv"]
+__all__ = ["COLUMNS", "CustomerRow", "LineError", "ParseResult", "Parsed", "parse_customers_csv", "show"]
+
+RowT = TypeVar("RowT")
 
 COLUMNS = ("customer_id", "name", "domain", "segment", "arr", "renewal_date", "csm_name", "csm_email",
            "pendo_account_ids")
@@ -76,10 +78,10 @@ class LineError:
 
 
 @dataclass(slots=True)
-class ParseResult:
-    """The good rows (one per customer_id), the errors (those lines were skipped) and warnings."""
+class Parsed(Generic[RowT]):
+    """A CSV import's good rows (one per key), its errors (those lines were skipped) and warnings."""
 
-    rows: list[CustomerRow] = field(default_factory=list)
+    rows: list[RowT] = field(default_factory=list)
     errors: list[LineError] = field(default_factory=list)
     warnings: list[LineError] = field(default_factory=list)
 
@@ -87,6 +89,9 @@ class ParseResult:
     def bad_lines(self) -> list[int]:
         """The line numbers that were skipped, in order."""
         return sorted({e.line_no for e in self.errors})
+
+
+ParseResult = Parsed[CustomerRow]
 
 
 class _Invalid(ValueError):
@@ -170,7 +175,7 @@ def _header_problem(fields: list[str]) -> str | None:
     missing = [c for c in COLUMNS if c not in names]
     unknown = [n for n in names if n not in COLUMNS]
     repeated = sorted({n for n in names if names.count(n) > 1})
-    parts = [f"{label} {', '.join(_show(n) for n in values)}" for label, values in
+    parts = [f"{label} {', '.join(show(n) for n in values)}" for label, values in
              (("lacks", missing), ("has unknown", unknown), ("repeats", repeated)) if values]
     return "; ".join(parts) or None
 
@@ -202,7 +207,7 @@ def _customer_id(raw: str) -> str:
     try:
         return str(uuid.UUID(raw))
     except ValueError:
-        raise _Invalid(f"{_show(raw)} is not a UUID") from None
+        raise _Invalid(f"{show(raw)} is not a UUID") from None
 
 
 def _name(raw: str) -> str:
@@ -225,7 +230,7 @@ def _domain(raw: str) -> str | None:
         return None
     domain = normalise_domain(raw)
     if domain is None:
-        raise _Invalid(f"{_show(raw)} is not a domain such as acme.com")
+        raise _Invalid(f"{show(raw)} is not a domain such as acme.com")
     return _text("domain")(domain)
 
 
@@ -233,9 +238,9 @@ def _arr(raw: str) -> float | None:
     if not raw:
         return None
     if raw.startswith("-"):
-        raise _Invalid(f"{_show(raw)} is negative; ARR must be 0 or more")
+        raise _Invalid(f"{show(raw)} is negative; ARR must be 0 or more")
     if not _ARR.match(raw):
-        raise _Invalid(f"{_show(raw)} is not an amount such as 120000 or 120,000.50 (no currency sign)")
+        raise _Invalid(f"{show(raw)} is not an amount such as 120000 or 120,000.50 (no currency sign)")
     return float(raw.replace(",", ""))
 
 
@@ -247,12 +252,12 @@ def _renewal_date(raw: str) -> date | None:
             return date.fromisoformat(raw)
     except ValueError:
         pass
-    raise _Invalid(f"{_show(raw)} is not a date in the form YYYY-MM-DD")
+    raise _Invalid(f"{show(raw)} is not a date in the form YYYY-MM-DD")
 
 
 def _csm_email(raw: str) -> str | None:
     if raw and not _EMAIL.match(raw):
-        raise _Invalid(f"{_show(raw)} is not an e-mail address")
+        raise _Invalid(f"{show(raw)} is not an e-mail address")
     return _text("csm_email")(raw.lower())
 
 
@@ -260,7 +265,7 @@ def _account_ids(raw: str) -> tuple[str, ...]:
     ids = tuple(dict.fromkeys(p.strip() for p in raw.split(";") if p.strip()))
     for account_id in ids:
         if len(account_id) > _MAX_ACCOUNT_ID:
-            raise _Invalid(f"{_show(account_id)} is longer than {_MAX_ACCOUNT_ID} characters")
+            raise _Invalid(f"{show(account_id)} is longer than {_MAX_ACCOUNT_ID} characters")
     return ids
 
 
@@ -277,7 +282,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def _show(value: str) -> str:
+def show(value: str) -> str:
     """A value quoted for a one-line message: control characters escaped, long values cut."""
     cut = value if len(value) <= _SHOW_MAX else value[: _SHOW_MAX - 3] + "..."
     shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut)
@@ -313,7 +318,7 @@ class _FileState:
         taken = [(a, self.claims[a]) for a in row.pendo_account_ids
                  if a in self.claims and self.claims[a].customer_id != row.customer_id]
         self.result.errors.extend(
-            LineError(line_no, f"line {line_no}: pendo_account_ids {_show(a)} is already claimed by "
+            LineError(line_no, f"line {line_no}: pendo_account_ids {show(a)} is already claimed by "
                                f"customer {owner.customer_id} on line {owner.line_no}")
             for a, owner in taken)
         return bool(taken)
@@ -325,7 +330,7 @@ class _FileState:
     def _without_lonely_csm_name(self, line_no: int, row: CustomerRow) -> CustomerRow:
         if not row.csm_name or row.csm_email:
             return row
-        self.result.warnings.append(LineError(line_no, f"line {line_no}: csm_name {_show(row.csm_name)} "
+        self.result.warnings.append(LineError(line_no, f"line {line_no}: csm_name {show(row.csm_name)} "
                                               f"ignored: csm_email is empty (a CSM is keyed by e-mail)"))
         return replace(row, csm_name=None)
 
