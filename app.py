@@ -11,8 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import frame, shared, signin
-from pendo_core import auth
+from pages.ui import frame, shared, signin
+from pendo_core.admin import users as auth
 
 ROOT = Path(__file__).resolve().parent
 

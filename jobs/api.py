@@ -21,10 +21,10 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pendo_core.api.context import Connect, RunSync
-from pendo_core.api.tokens import TokenInfo
+from api.context import Connect, RunSync
+from pendo_core.admin.secrets import KeyCheck
+from pendo_core.admin.tokens import TokenInfo
 from pendo_core.config import Settings
-from pendo_core.secrets import KeyCheck
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def build_app(settings: Settings, engine: Engine) -> FastAPI:
     """The API over the real edges: the store, a background sync run, Pendo key storage."""
-    from pendo_core.api import ApiContext, create_app
+    from api import ApiContext, create_app
 
     return create_app(ApiContext(engine, settings, run_sync=_sync_runner(settings, engine),
                                  connect=_key_connector(settings, engine)))
@@ -60,7 +60,7 @@ def _sync_runner(settings: Settings, engine: Engine) -> RunSync:
     def run() -> str:
         """The daily incremental run, as `python -m jobs sync` does it; returns a summary line."""
         from jobs import commands
-        from pendo_core import admin_service
+        from pendo_core.admin import service as admin_service
 
         try:
             commands.sync(settings, argparse.Namespace(as_of=None, backfill_days=None))
@@ -74,7 +74,7 @@ def _sync_runner(settings: Settings, engine: Engine) -> RunSync:
 
 def _key_connector(settings: Settings, engine: Engine) -> Connect:
     def connect(key: str, region: str, base_url: str | None, by: str) -> KeyCheck:
-        from pendo_core.secrets import load_cipher, validate_and_store_key
+        from pendo_core.admin.secrets import load_cipher, validate_and_store_key
 
         return validate_and_store_key(engine, key, region, base_url, by=by, cipher=load_cipher(settings))
 
@@ -97,7 +97,7 @@ def _token_state(t: TokenInfo) -> str:
 
 def token_command(engine: Engine, args: argparse.Namespace) -> int:
     """Create, list or revoke tokens."""
-    from pendo_core.api.tokens import TokenError, issue_token, list_tokens, revoke_token
+    from pendo_core.admin.tokens import TokenError, issue_token, list_tokens, revoke_token
 
     now = datetime.now(UTC)
     with Session(engine) as session, session.begin():

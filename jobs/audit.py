@@ -1,4 +1,4 @@
-"""`python -m jobs audit [--days N]`: the store against Pendo's own aggregates (pendo_core/audit.py).
+"""`python -m jobs audit [--days N]`: the store against Pendo's own aggregates (pendo_core/pendo/quality_audit.py).
 
 Exit 0 when the match rate reaches the target (99%), 1 below it or when the audit cannot run. The
 audit holds the sync lock, so no sync changes the store while it reads.
@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from pendo_core.audit import TARGET, AuditError, describe, run_audit, synced_range
+from pendo_core.admin.secrets import SecretsError, with_stored_secrets
 from pendo_core.compose import make_client, pendo_endpoint
 from pendo_core.config import Settings
-from pendo_core.db import models
-from pendo_core.secrets import SecretsError, with_stored_secrets
-from pendo_core.sync.lock import SyncAlreadyRunning, run_lock
+from pendo_core.pendo.quality_audit import TARGET, AuditError, describe, run_audit, synced_range
+from pendo_core.pendo.sync.lock import SyncAlreadyRunning, run_lock
+from pendo_core.store import models
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:

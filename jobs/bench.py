@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, select
 
-from pendo_core.db import models
-from pendo_core.db.engine import normalise_url
+from pendo_core.store import models
+from pendo_core.store.engine import normalise_url
 
 KEY = "demo-key"
 
@@ -48,7 +48,7 @@ def _free_port() -> int:
 def _start_simulator(accounts: int, as_of: date, end: date, seed: int) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pendo_core.simulator", "--port", str(port), "--accounts", str(accounts),
+        [sys.executable, "-m", "pendo_sim", "--port", str(port), "--accounts", str(accounts),
          "--days", "200", "--as-of", as_of.isoformat(), "--history-end", end.isoformat(), "--seed", str(seed)],
         stdout=subprocess.DEVNULL,
     )

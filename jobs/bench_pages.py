@@ -89,8 +89,8 @@ def _ensure_store(url: str, rebuild: bool, customers: int) -> date:
     from sqlalchemy import func, select, text
 
     from jobs.bench_store import StoreShape, build_store
-    from pendo_core.db import models
-    from pendo_core.db.engine import make_engine, migrate
+    from pendo_core.store import models
+    from pendo_core.store.engine import make_engine, migrate
 
     if rebuild and url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
@@ -157,9 +157,9 @@ def run(args: argparse.Namespace) -> list[Timing]:
     os.environ["DATABASE_URL"] = url
     _quiet_apptest()
     from jobs.bench_store import csm_email
-    from pendo_core.auth import User
-    from pendo_core.db.engine import make_engine
-    from pendo_core.read import customers
+    from pendo_core.admin.users import User
+    from pendo_core.store.engine import make_engine
+    from pendo_core.usage.queries import customers
 
     frame = customers(make_engine(url))
     own = frame[frame["csm_email"] == csm_email(0)]["customer_id"].tolist()

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, Table
 
-from pendo_core.db import models
+from pendo_core.store import models
 
 SEGMENTS = ("Enterprise", "Mid-Market", "SMB")
 FEATURES = 40

@@ -14,17 +14,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from pendo_core.admin.secrets import SecretsError, with_stored_secrets
 from pendo_core.compose import DEMO_HISTORY_DAYS, make_client, open_store, pendo_endpoint
 from pendo_core.config import Settings
-from pendo_core.db import models
-from pendo_core.secrets import SecretsError, with_stored_secrets
-from pendo_core.sync.lock import SyncAlreadyRunning, run_lock
-from pendo_core.sync.progress import default_progress
-from pendo_core.sync.runner import PostStep, RunSummary, SyncError, SyncRequest, SyncRunner
+from pendo_core.pendo.sync.lock import SyncAlreadyRunning, run_lock
+from pendo_core.pendo.sync.progress import default_progress
+from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncError, SyncRequest, SyncRunner
+from pendo_core.store import models
 from pendo_core.timeutil import today_in
 
 if TYPE_CHECKING:
-    from pendo_core.simulator.data import Subscription
+    from pendo_sim.data import Subscription
 
 log = logging.getLogger("jobs")
 T = TypeVar("T")
@@ -75,8 +75,8 @@ def _run_sync(settings: Settings, engine: Engine, args: argparse.Namespace) -> R
 
 def post_steps(settings: Settings) -> list[PostStep]:
     """What every sync does after metrics: health scores, champion alerts, then the other alerts and delivery."""
+    from pendo_core.alerts.champions import make_champion_step
     from pendo_core.alerts.job import make_alerts_step
-    from pendo_core.alerts_champions import make_champion_step
     from pendo_core.health.job import make_health_step
 
     return [make_health_step(settings), make_champion_step(settings), make_alerts_step(settings)]
@@ -92,8 +92,8 @@ def read_csv(path: Path, parse: Callable[[Iterable[str]], T]) -> T:
 
 def import_customers(settings: Settings, args: argparse.Namespace) -> int:
     """`python -m jobs import-customers FILE.csv`: good lines land, bad lines are reported by number."""
-    from pendo_core.customers import parse_customers_csv
-    from pendo_core.db.repo_customers import upsert_customers
+    from pendo_core.customers.csv_parse import parse_customers_csv
+    from pendo_core.customers.repo import upsert_customers
 
     path: Path = args.file
     result = read_csv(path, parse_customers_csv)
@@ -111,7 +111,7 @@ def import_customers(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _map_accounts(engine: Engine) -> None:
-    from pendo_core.db.repo_customers import refresh_mapping
+    from pendo_core.customers.repo import refresh_mapping
 
     with Session(engine) as session, session.begin():
         refresh_mapping(session)
@@ -134,11 +134,11 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _load_demo(settings: Settings, engine: Engine) -> None:
-    from pendo_core.auth import ensure_demo_users
-    from pendo_core.customers import parse_customers_csv
-    from pendo_core.db.repo_customers import upsert_customers
-    from pendo_core.simulator.data import generate
-    from pendo_core.simulator.demo import demo_customers, write_customers_csv
+    from pendo_core.admin.users import ensure_demo_users
+    from pendo_core.customers.csv_parse import parse_customers_csv
+    from pendo_core.customers.repo import upsert_customers
+    from pendo_sim.data import generate
+    from pendo_sim.demo import demo_customers, write_customers_csv
 
     as_of = today_in(settings.tz)
     subscription = generate(seed=settings.demo_seed, accounts=settings.demo_accounts, days=DEMO_HISTORY_DAYS,
@@ -159,7 +159,7 @@ def _load_demo(settings: Settings, engine: Engine) -> None:
 def _import_demo_outcomes(engine: Engine, subscription: Subscription) -> None:
     """Renewal outcomes from the simulator's account fates, so the admin back-test has something to show."""
     from jobs.outcomes import OutcomeRow, known_customers, upsert_outcomes
-    from pendo_core.simulator.demo import demo_outcomes
+    from pendo_sim.demo import demo_outcomes
 
     rows = [OutcomeRow(c, o, d, i + 2) for i, (c, o, d) in enumerate(demo_outcomes(subscription))]
     with Session(engine) as session, session.begin():

@@ -1,6 +1,6 @@
 """`python -m jobs import-contacts FILE.csv`: customer stakeholders, matched to Pendo visitors by e-mail.
 
-The header is `customer_id,name,email,title,role` (see pendo_core.contacts for every rule). A line
+The header is `customer_id,name,email,title,role` (see pendo_core.customers.contacts for every rule). A line
 is good when it parses and its customer_id is an imported customer; bad lines are reported by
 their line number (header = line 1) and skipped, good lines land, upserted on (customer_id, email),
 so importing a file twice changes nothing. The summary says how many of the imported contacts
@@ -18,9 +18,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from pendo_core.config import Settings
-from pendo_core.contacts import ContactRow, LineError, parse_contacts_csv
-from pendo_core.db.repo_contacts import known_customer_ids, upsert_contacts
-from pendo_core.people import contact_matches
+from pendo_core.customers.contacts import ContactRow, LineError, parse_contacts_csv
+from pendo_core.customers.contacts_repo import known_customer_ids, upsert_contacts
+from pendo_core.customers.people import contact_matches
 from pendo_core.timeutil import today_in
 
 SHOW_UNMATCHED = 10

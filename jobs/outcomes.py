@@ -21,10 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pendo_core.config import Settings
-from pendo_core.customers import LineError, csv_records
-from pendo_core.db.models import Customer, Outcome
-from pendo_core.db.upsert import upsert
-from pendo_core.metrics.scope import chunks
+from pendo_core.customers.csv_parse import LineError, csv_records
+from pendo_core.store.models import Customer, Outcome
+from pendo_core.store.upsert import upsert
+from pendo_core.usage.scope import chunks
 
 COLUMNS = ("customer_id", "outcome", "outcome_date")
 OUTCOMES = ("renewed", "churned")

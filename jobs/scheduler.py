@@ -33,8 +33,8 @@ from zoneinfo import ZoneInfo
 import schedule
 
 from pendo_core.config import Settings
-from pendo_core.sync.lock import SyncAlreadyRunning
-from pendo_core.sync.progress import LogProgress, Progress
+from pendo_core.pendo.sync.lock import SyncAlreadyRunning
+from pendo_core.pendo.sync.progress import LogProgress, Progress
 
 log = logging.getLogger("jobs.scheduler")
 MAX_NAP_S = 60.0  # the loop looks at the clock at least this often
@@ -194,7 +194,7 @@ def default_hooks(settings: Settings, stop: threading.Event, clock: Clock,
                   after_metrics: Callable[[Settings], list[Any]] | None = None) -> SchedulerHooks:
     """The real jobs: a locked sync into the configured store, and the operations check."""
     from jobs.commands import store
-    from pendo_core.ops_alerts import freshness
+    from pendo_core.alerts.operations import freshness
 
     engine = store(settings)
     return SchedulerHooks(
@@ -206,10 +206,10 @@ def default_hooks(settings: Settings, stop: threading.Event, clock: Clock,
 
 def _sync(settings: Settings, engine: Any, as_of: date, stop: threading.Event,
           after_metrics: Callable[[Settings], list[Any]] | None) -> str:
+    from pendo_core.admin.secrets import with_stored_secrets
     from pendo_core.compose import make_client, pendo_endpoint
-    from pendo_core.secrets import with_stored_secrets
-    from pendo_core.sync.lock import run_lock
-    from pendo_core.sync.runner import SyncRequest, SyncRunner
+    from pendo_core.pendo.sync.lock import run_lock
+    from pendo_core.pendo.sync.runner import SyncRequest, SyncRunner
 
     current = with_stored_secrets(settings, engine)  # a key saved in the app since start is used
     with run_lock(engine), pendo_endpoint(current, as_of) as (url, key), make_client(current, url, key) as client:
@@ -221,9 +221,9 @@ def _sync(settings: Settings, engine: Any, as_of: date, stop: threading.Event,
 
 
 def _check(settings: Settings, engine: Any, clock: Clock) -> str:
+    from pendo_core.admin.secrets import with_stored_secrets
     from pendo_core.alerts.job import channels_from_settings
-    from pendo_core.ops_alerts import operations_step
-    from pendo_core.secrets import with_stored_secrets
+    from pendo_core.alerts.operations import operations_step
 
     channels = channels_from_settings(with_stored_secrets(settings, engine))
     result = operations_step(engine, channels, clock=clock, max_age_hours=settings.freshness_max_hours)

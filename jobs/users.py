@@ -2,7 +2,7 @@
 
 The password is read from stdin when it is not a terminal (first line, for scripts:
 `echo "$PW" | python -m jobs create-user ...`), else asked twice without echo. It is stored as an
-scrypt hash (pendo_core.auth); running the command again for the same e-mail updates the user.
+scrypt hash (pendo_core.admin.users); running the command again for the same e-mail updates the user.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TextIO
 from sqlalchemy.orm import Session
 
 from jobs.commands import JobError, store
-from pendo_core import auth
+from pendo_core.admin import users as auth
 from pendo_core.config import Settings
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 
 from pendo_core.config import Settings
-from pendo_core.db.engine import make_engine
-from pendo_core.db.models import Base
+from pendo_core.store.engine import make_engine
+from pendo_core.store.models import Base
 
 target_metadata = Base.metadata
 

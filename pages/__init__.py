@@ -1,1 +1,1 @@
-"""Streamlit pages: they only render; data comes from the cached loaders in pages/shared.py."""
+"""Streamlit pages: they only render; data comes from the cached loaders in pages/ui/shared.py."""

@@ -8,9 +8,9 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from pages import charts, shared
-from pages.people_section import render_people
-from pendo_core import read
+from pages.ui import charts, shared
+from pages.ui.people_section import render_people
+from pendo_core.usage import queries as read
 
 HELP = {
     "users": "DAU / WAU / MAU: distinct identified visitors active (a Pendo `events` row with numEvents > 0) on "

@@ -8,7 +8,7 @@ import time
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from pages import panel_ui, shared
+from pages.ui import panel_ui, shared
 
 FLASH_SECONDS = 10.0
 
@@ -32,7 +32,7 @@ def render() -> None:
     user = panel_ui.signed_in("admin")
     panel_ui.require_admin(user)  # the frame's rule already says so; a second, local check on purpose
     # Imported after the role check: nothing of the admin screens even loads for other roles.
-    from pages import admin_connection, admin_mapping, admin_sync, admin_thresholds, admin_weights
+    from pages.ui import admin_connection, admin_mapping, admin_sync, admin_thresholds, admin_weights
 
     shared.page_header("Admin")
     _notice(st.container())  # always drawn, so the tabs below keep their place (and their selection)

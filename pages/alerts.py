@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from pages import panel_ui, shared
-from pendo_core import alerts_view
+from pages.ui import panel_ui, shared
 from pendo_core.alerts import AlertTransitionError
+from pendo_core.alerts import queries as alerts_view
 
 PAGE_SIZE = 10
 DISMISS_REASONS = ["Expected: seasonal or planned", "Known: the customer told us", "Not actionable",

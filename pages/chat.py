@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from pages import shared
+from pages.ui import shared
 from pendo_core.chat import Answer, Viewer, altair_chart, respond
 from pendo_core.chat.replies import EXAMPLES
 

@@ -9,8 +9,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages import charts, loaders, shared
-from pendo_core import read_features
+from pages.ui import charts, loaders, shared
+from pendo_core.usage import feature_queries as read_features
 
 HELP = {
     "list": "Last 30 days. Users: distinct visitors with a featureEvents row for the feature. Adoption = users ÷ "
@@ -147,7 +147,7 @@ def _gaps_and_peers(peers: pd.DataFrame, mine: pd.Series) -> None:
 
 def _peer_ranks(picked: shared.CustomerRow, last: date) -> pd.Series:
     """The customer's percentile ranks among its segment for breadth, features used, stickiness, events."""
-    from pendo_core.metrics.adoption import percentile_rank
+    from pendo_core.usage.adoption import percentile_rank
 
     customers = shared.customers()
     segment = customers.loc[customers["segment"] == picked.segment, "customer_id"].tolist()

@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages import charts, loaders, shared
+from pages.ui import charts, loaders, shared
 
 HELP = {
     "guides": "Last 30 days, distinct visitors of this customer. Seen: a guideSeen event on any step. Completed: "

@@ -8,11 +8,13 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from pages import health_charts, panel_ui, shared
-from pages.people_section import render_champions
-from pendo_core import admin_service, alerts_view, health_view
-from pendo_core.appsettings import HealthSettings, SettingsError, settings_at
+from pages.ui import health_charts, panel_ui, shared
+from pages.ui.people_section import render_champions
+from pendo_core.admin import service as admin_service
+from pendo_core.admin.settings import HealthSettings, SettingsError, settings_at
+from pendo_core.alerts import queries as alerts_view
 from pendo_core.health import explain_score
+from pendo_core.health import queries as health_view
 from pendo_core.health.score import Explanation
 
 HELP = {

@@ -1,7 +1,7 @@
-"""Sign-in page (the screen itself is pages/signin.py)."""
+"""Sign-in page (the screen itself is pages/ui/signin.py)."""
 
 from __future__ import annotations
 
-from pages import signin
+from pages.ui import signin
 
 signin.render()

@@ -10,8 +10,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages import charts, loaders, shared
-from pendo_core import read_features, read_portfolio
+from pages.ui import charts, loaders, shared
+from pendo_core.usage import feature_queries as read_features
+from pendo_core.usage import portfolio_queries as read_portfolio
 
 HELP = {
     "users": "Per day, summed over all customers: DAU, WAU and MAU (distinct visitors active on the day / in 7 / in "

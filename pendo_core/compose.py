@@ -9,9 +9,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine
 
-from pendo_core.client import PendoClient, RetryPolicy
 from pendo_core.config import DEMO_KEY, Settings
-from pendo_core.db.engine import make_engine, migrate
+from pendo_core.pendo.client import PendoClient, RetryPolicy
+from pendo_core.store.engine import make_engine, migrate
 
 log = logging.getLogger("pendo_core")
 # The simulator keeps more history than a backfill needs: 90 reported days + 89 days behind them.
@@ -32,8 +32,8 @@ def pendo_endpoint(settings: Settings, as_of: date) -> Iterator[tuple[str, str]]
         assert settings.pendo_integration_key is not None
         yield settings.base_url, settings.pendo_integration_key.get_secret_value()
         return
-    from pendo_core.simulator.data import generate
-    from pendo_core.simulator.server import start_server
+    from pendo_sim.data import generate
+    from pendo_sim.server import start_server
 
     subscription = generate(seed=settings.demo_seed, accounts=settings.demo_accounts,
                             days=DEMO_HISTORY_DAYS, as_of=as_of, tz=settings.pendo_timezone)

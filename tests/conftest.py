@@ -6,24 +6,28 @@ REQUIRE_POSTGRES=1 (as in CI) a missing server fails the PostgreSQL tests instea
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from pendo_core.db.engine import make_engine, migrate
-from pendo_core.db.models import Base
+from pendo_core.store.engine import make_engine, migrate
+from pendo_core.store.models import Base
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("REQUIRE_POSTGRES") == "1"
 
 
 def _worker_pg_url(worker: str) -> str:
-    """One database per xdist worker, so parallel tests never share tables."""
+    """One database per checkout and xdist worker, so parallel tests (and runs from two checkouts on one
+    machine) never share tables."""
     base = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"cscx_test_{worker}"
+    checkout = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
+    name = f"cscx_test_{checkout}_{worker}"
     try:
         with base.connect() as conn:
             exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()

@@ -1,7 +1,7 @@
 """Read what the alert rules need for every customer at once (a few grouped queries, no per-row ORM).
 
 Only days up to the last complete day are read. Feature use comes from the raw feature rows with
-the scoping of `pendo_core.metrics.adoption.abandoned_key_features` (mapped accounts, identified
+the scoping of `pendo_core.usage.adoption.abandoned_key_features` (mapped accounts, identified
 visitors unless anonymous ones are included), grouped by customer in one query per chunk.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, case, distinct, func, select
 
+from pendo_core.admin.settings import AlertSettings
 from pendo_core.alerts.rules import FeatureWindow, GuideWindow
-from pendo_core.appsettings import AlertSettings
-from pendo_core.db.models import (
+from pendo_core.store.models import (
     AccountMapping,
     Customer,
     FeatureVisitorDay,
@@ -25,7 +25,7 @@ from pendo_core.db.models import (
     PendoGuide,
     UsageMetric,
 )
-from pendo_core.metrics.scope import chunks, customer_chunks, keep_visitors
+from pendo_core.usage.scope import chunks, customer_chunks, keep_visitors
 
 HISTORY_DAYS = 90  # DAU history kept for "last active" in no_login's details
 

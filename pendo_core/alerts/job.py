@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from pendo_core.admin.settings import AppSettings, current_settings
 from pendo_core.alerts.delivery import Channel, SmtpChannel, WebhookChannel
 from pendo_core.alerts.inputs import load_alert_inputs
 from pendo_core.alerts.repo import ReconcileCounts, reconcile
 from pendo_core.alerts.routing import DeliveryStats, deliver, plan_deliveries, plan_escalations
 from pendo_core.alerts.rules import evaluate_customer
-from pendo_core.appsettings import AppSettings, current_settings
 from pendo_core.config import Settings
 from pendo_core.health.inputs import key_feature_ids
 
 if TYPE_CHECKING:
-    from pendo_core.sync.runner import PostStep, RunSummary, SyncRequest
+    from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from pendo_core.alerts.delivery import (
     send_with_retry,
 )
 from pendo_core.alerts.repo import SYSTEM, record_event
-from pendo_core.db.models import AlertDelivery, Csm, Customer, UsageAlert
+from pendo_core.store.models import AlertDelivery, Csm, Customer, UsageAlert
 
 ESCALATION = "_escalation"
 UNASSIGNED = "(no CSM assigned)"

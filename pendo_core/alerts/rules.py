@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from pendo_core.appsettings import (
+from pendo_core.admin.settings import (
     AbandonmentSettings,
     AlertSettings,
     GuideDismissalSettings,

@@ -187,7 +187,7 @@ def _component_lines(facts: HealthFacts, numbers: list[Fact]) -> list[str]:
 
 
 def _component_definitions() -> tuple[str, ...]:
-    from pendo_core.health_view import DEFINITIONS
+    from pendo_core.health.queries import DEFINITIONS
 
     return tuple(f"{name.capitalize()}: {text}" for name, text in DEFINITIONS.items())
 

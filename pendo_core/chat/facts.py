@@ -17,17 +17,19 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from pendo_core import alerts_view, health_view, people
-from pendo_core.appsettings import current_settings
+from pendo_core.admin.settings import current_settings
+from pendo_core.alerts import queries as alerts_view
 from pendo_core.chat.model import CustomerRef, Viewer
 from pendo_core.chat.windows import TREND_DAYS, prior_span, window_values
-from pendo_core.db.models import Customer, HealthScore, UsageMetric
+from pendo_core.customers import people
+from pendo_core.customers.people import ChampionStatus, PersonRow
 from pendo_core.health import explain_score
+from pendo_core.health import queries as health_view
 from pendo_core.health.inputs import key_feature_ids
 from pendo_core.health.score import Explanation
-from pendo_core.metrics import AbandonedFeature, abandoned_key_features, feature_breadth
-from pendo_core.metrics.scope import chunks
-from pendo_core.people import ChampionStatus, PersonRow
+from pendo_core.store.models import Customer, HealthScore, UsageMetric
+from pendo_core.usage import AbandonedFeature, abandoned_key_features, feature_breadth
+from pendo_core.usage.scope import chunks
 
 USAGE_FIELDS = ("dau", "wau", "mau", "active_visitors", "session_count", "avg_session_minutes", "page_views",
                 "feature_events", "time_in_app_minutes")
@@ -115,7 +117,7 @@ def _plain(value: Any) -> Any:
 
 def usage_history(engine: Engine, customer_id: str, day: date, days: int = 90) -> pd.DataFrame:
     """One row per day of the `days` ending on `day`; days without a stored row stay empty (gaps)."""
-    from pendo_core import read
+    from pendo_core.usage import queries as read
 
     return read.usage_series(engine, customer_id, day - timedelta(days=days - 1), day)
 
@@ -150,7 +152,8 @@ def gap_facts(engine: Engine, customer: CustomerRef, day: date, *, include_anony
     The ranking is the Feature adoption page's (`read_features.peer_features`: peers are the same
     segment, the customer left out), so the chat and the page list the same gaps.
     """
-    from pendo_core import read, read_features
+    from pendo_core.usage import feature_queries as read_features
+    from pendo_core.usage import queries as read
 
     catalogue = read_features.features(engine)
     everyone = read.customers(engine)
@@ -222,7 +225,7 @@ def drops(engine: Engine, customers: list[CustomerRef], day: date, days: int, *,
     follow the same rule: means over the synced days of each window.
     """
     if days == TREND_DAYS:
-        from pendo_core import read_portfolio
+        from pendo_core.usage import portfolio_queries as read_portfolio
 
         values = (read_portfolio.customer_trends(engine, day).set_index("customer_id")
                   .rename(columns={"dau_28d": "recent_mean", "dau_prior_28d": "prior_mean"}))
@@ -251,7 +254,7 @@ def open_alerts(engine: Engine, viewer: Viewer, customer_id: str | None = None) 
 
 @dataclass(frozen=True)
 class TopUserFacts:
-    """A customer's most active visitors in the 30 days ending on the day (pendo_core.people)."""
+    """A customer's most active visitors in the 30 days ending on the day (pendo_core.customers.people)."""
 
     customer: CustomerRef
     day: date

@@ -1,7 +1,7 @@
 """A customer against its peers: the same segment (every customer when it has none), itself left out.
 
 Peers are the group's customers with a stored usage row on the day and MAU above 0 (accounts in
-use); each measure is compared with `pendo_core.metrics.peer_summary` (percentile rank, median).
+use); each measure is compared with `pendo_core.usage.peer_summary` (percentile rank, median).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from sqlalchemy import Engine, Select, select
 from pendo_core.chat.facts import health_inputs_on, usage_rows
 from pendo_core.chat.model import CustomerRef
 from pendo_core.chat.windows import STICKINESS_DEFINITION, TREND_DAYS, prior_span, trend_definition, window_values
-from pendo_core.db.models import Customer, UsageMetric
-from pendo_core.metrics import peer_summary
+from pendo_core.store.models import Customer, UsageMetric
+from pendo_core.usage import peer_summary
 
 
 def _in_group(stmt: Select[Any], customer: CustomerRef) -> Select[Any]:

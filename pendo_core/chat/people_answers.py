@@ -1,4 +1,4 @@
-"""Answers about a customer's people, as pure functions of the facts (facts.py over pendo_core.people).
+"""Answers about a customer's people, as pure functions of the facts (facts.py over pendo_core.customers.people).
 
 "Who are the most active users at Acme?" quotes each visitor's active days in the last 30 and last
 active day, and links to the People section of the Account usage page; "Is Acme's champion still
@@ -16,8 +16,8 @@ from pendo_core.chat.facts import ChampionFacts, TopUserFacts
 from pendo_core.chat.intents import CHAMPION_STATUS, TOP_USERS
 from pendo_core.chat.model import Answer, Fact, Link
 from pendo_core.chat.windows import recent_span
-from pendo_core.people import PersonRow, Stakeholder
-from pendo_core.people_query import LOOKBACK_DAYS, WINDOW_DAYS
+from pendo_core.customers.people import PersonRow, Stakeholder
+from pendo_core.customers.people_queries import LOOKBACK_DAYS, WINDOW_DAYS
 
 ROLE_LABELS = {"champion": "champion", "decision_maker": "decision maker", "admin": "admin", "user": "user"}
 DEFINITIONS = {

@@ -59,7 +59,7 @@ def alerts(frame: pd.DataFrame, viewer: Viewer, customer: CustomerRef | None = N
 
 
 def _alert_line(row: object) -> str:
-    from pendo_core.alerts_view import KIND_LABELS
+    from pendo_core.alerts.queries import KIND_LABELS
 
     kind = KIND_LABELS.get(row.kind, row.kind)  # type: ignore[attr-defined]
     return (f"- **{row.customer}** · {kind} · {row.severity} · {row.status} since "  # type: ignore[attr-defined]

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from pendo_core.db.models import HealthScore, Outcome, UsageMetric
 from pendo_core.health import score
-from pendo_core.metrics.scope import chunks
+from pendo_core.store.models import HealthScore, Outcome, UsageMetric
+from pendo_core.usage.scope import chunks
 
 TOLERANCE_DAYS = 7
 BASELINE_DAYS = 30

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pendo_core.appsettings import HealthSettings
+from pendo_core.admin.settings import HealthSettings
 from pendo_core.health import score
 from pendo_core.health.inputs import READ_BACK, TREND_DAYS, HealthInputs
 

@@ -4,7 +4,7 @@ Rows missing from the store stay NaN in the grids: a day outside the synced rang
 zero use. Dates travel as ISO text (one vectorised parse instead of a date object per row).
 Key-feature use is read from the raw feature rows (`pendo_feature_visitor_days`, which the sync
 keeps 41 days behind the first reported day) with the same scoping as
-`pendo_core.metrics.adoption.feature_breadth`, so breadth is exact from the first reported day.
+`pendo_core.usage.adoption.feature_breadth`, so breadth is exact from the first reported day.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, Select, String, cast, func, or_, select
 
-from pendo_core.db.models import AccountMapping, FeatureVisitorDay, OnboardingProgress, PendoFeature, UsageMetric
-from pendo_core.metrics.adoption import ADOPTION_WINDOW
-from pendo_core.metrics.scope import chunks, customer_chunks, keep_visitors, mapped
+from pendo_core.store.models import AccountMapping, FeatureVisitorDay, OnboardingProgress, PendoFeature, UsageMetric
+from pendo_core.usage.adoption import ADOPTION_WINDOW
+from pendo_core.usage.scope import chunks, customer_chunks, keep_visitors, mapped
 
 TREND_DAYS = 28
 READ_BACK = 2 * TREND_DAYS - 1  # the prior trend window starts 55 days before a scored day

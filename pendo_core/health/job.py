@@ -18,16 +18,16 @@ import numpy as np
 from sqlalchemy import Connection, Engine, Table, Text, bindparam, select
 from sqlalchemy.orm import Session
 
-from pendo_core.appsettings import AppSettings, current_settings
-from pendo_core.db.models import HealthScore
+from pendo_core.admin.settings import AppSettings, current_settings
 from pendo_core.health.grid import ScoredGrid, score_grid
 from pendo_core.health.inputs import HealthInputs, key_feature_ids, load_inputs
 from pendo_core.health.score import COMPONENTS
-from pendo_core.metrics.scope import customer_chunks
+from pendo_core.store.models import HealthScore
+from pendo_core.usage.scope import customer_chunks
 
 if TYPE_CHECKING:
     from pendo_core.config import Settings
-    from pendo_core.sync.runner import PostStep, RunSummary, SyncRequest
+    from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
 
 WRITE_ROWS = 5_000
 _JSON_COLUMNS = ("weights", "inputs")

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from pendo_core.db.models import HealthScore
 from pendo_core.health.score import COMPONENTS, Explanation, ScoreParts, explain
+from pendo_core.store.models import HealthScore
 
 
 def score_parts(row: HealthScore) -> ScoreParts:

@@ -3,7 +3,7 @@
 Once per test session (all browser tests run on one xdist worker: this conftest puts every test
 under tests/e2e in the xdist group "browser"):
 - a temp store is loaded by `python -m jobs demo` (40 demo accounts from the built-in simulator),
-  with the demo users (`pendo_core.auth.ensure_demo_users`, password `demo`), and health scores
+  with the demo users (`pendo_core.admin.users.ensure_demo_users`, password `demo`), and health scores
   and alerts computed when the demo load did not compute them already;
 - the app is started on a free loopback port and stopped at the end.
 
@@ -90,11 +90,11 @@ def _complete_demo(url: str) -> None:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
+    from pendo_core.admin.users import ensure_demo_users
     from pendo_core.alerts.job import evaluate_alerts
-    from pendo_core.auth import ensure_demo_users
-    from pendo_core.db import models
-    from pendo_core.db.engine import make_engine
     from pendo_core.health.job import compute_health
+    from pendo_core.store import models
+    from pendo_core.store.engine import make_engine
 
     engine = make_engine(url)
     with Session(engine) as session, session.begin():
@@ -116,8 +116,8 @@ def demo_users(demo_store_url: str) -> dict[str, str]:
     """The demo sign-in of each role (password `demo`)."""
     from sqlalchemy.orm import Session
 
-    from pendo_core.auth import DEMO_ADMIN, DEMO_LEADER, demo_logins
-    from pendo_core.db.engine import make_engine
+    from pendo_core.admin.users import DEMO_ADMIN, DEMO_LEADER, demo_logins
+    from pendo_core.store.engine import make_engine
 
     engine = make_engine(demo_store_url)
     with Session(engine) as session:

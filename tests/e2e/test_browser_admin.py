@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from pendo_core.db.engine import make_engine
-from pendo_core.db.models import AccountMapping, Customer, SettingsVersion, UsageAlert
+from pendo_core.store.engine import make_engine
+from pendo_core.store.models import AccountMapping, Customer, SettingsVersion, UsageAlert
 from tests.e2e.support import SETTLE_TIMEOUT_MS, open_screen, screenshot, settle
 
 OpenAs = Callable[[str], Any]

@@ -1,0 +1,47 @@
+"""What every request needs, built once at the edge: the store, settings, clock and the two actions
+that reach outside (a sync run, a Pendo key check), all injectable so tests use fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from fastapi import Request
+from sqlalchemy import Engine
+
+from pendo_core.admin.secrets import KeyCheck
+from pendo_core.admin.service import BackgroundSync
+from pendo_core.config import Settings
+from pendo_core.timeutil import today_in
+
+# (key, region, base_url or None, who) -> outcome; the default validates with Pendo and stores it encrypted.
+Connect = Callable[[str, str, str | None, str], KeyCheck]
+# Runs one sync to the end and returns its one-line summary; raises with a one-line reason on failure.
+RunSync = Callable[[], str]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ApiContext:
+    """The API's edges: the store, settings, a clock, and the outside actions (None: not offered)."""
+
+    engine: Engine
+    settings: Settings
+    clock: Callable[[], datetime] = _utc_now
+    run_sync: RunSync | None = None
+    connect: Connect | None = None
+    sync_job: BackgroundSync = field(default_factory=BackgroundSync)
+
+    def today(self) -> date:
+        """Today in the subscription's timezone (never a complete day)."""
+        return today_in(self.settings.tz, self.clock())
+
+
+def context(request: Request) -> ApiContext:
+    """The context the app was created with."""
+    ctx: ApiContext = request.app.state.ctx
+    return ctx

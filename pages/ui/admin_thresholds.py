@@ -1,0 +1,100 @@
+"""Admin → Thresholds: the alert rules' thresholds, escalation, and which features count as key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import select
+
+from pages.ui import admin_settings, shared
+from pendo_core.admin import users as auth
+from pendo_core.admin.settings import AppSettings, SettingsError, parse_settings
+from pendo_core.store.models import PendoFeature
+
+
+@st.cache_data(ttl=shared.TTL, show_spinner=False)
+def load_features() -> pd.DataFrame:
+    """Pendo features with their Core Event flag, for the key-feature picker."""
+    stmt = select(PendoFeature.feature_id, PendoFeature.name, PendoFeature.is_core_event).order_by(PendoFeature.name)
+    with shared.engine().connect() as conn:
+        return pd.DataFrame(conn.execute(stmt).all(), columns=["feature_id", "name", "is_core_event"])
+
+
+def _usage_drop(cfg: dict[str, Any]) -> None:
+    st.markdown("**Usage drop**: the last 7 complete days against the same weekdays of the weeks before.")
+    c = st.columns(4)
+    cfg["drop_pct"] = c[0].number_input("Drop of more than (%)", 1.0, 100.0, float(cfg["drop_pct"]), 5.0,
+                                        key="admin_t_drop_pct")
+    cfg["baseline_weeks"] = c[1].number_input("Baseline weeks", 1, 12, int(cfg["baseline_weeks"]),
+                                              key="admin_t_baseline_weeks")
+    cfg["min_daily_users"] = c[2].number_input("Minimum daily users", 0.0, 10_000.0, float(cfg["min_daily_users"]),
+                                               1.0, key="admin_t_min_daily", help="Below this baseline the "
+                                               "account is too small for a drop to mean anything.")
+    cfg["hold_days"] = c[3].number_input("Must hold for (days)", 1, 14, int(cfg["hold_days"]), key="admin_t_hold")
+
+
+def _other_rules(alerts: dict[str, Any]) -> None:
+    fa, nl, gd = alerts["feature_abandonment"], alerts["no_login"], alerts["guide_dismissal"]
+    st.markdown("**Feature abandoned**: a key feature used by enough people before, by nobody lately.")
+    c = st.columns(4)
+    fa["min_prior_users"] = c[0].number_input("Users before (at least)", 1, 10_000, int(fa["min_prior_users"]),
+                                              key="admin_t_prior_users")
+    fa["prior_days"] = c[1].number_input("Days before", 1, 90, int(fa["prior_days"]), key="admin_t_prior_days")
+    fa["recent_days"] = c[2].number_input("Unused for (days)", 1, 60, int(fa["recent_days"]), key="admin_t_recent")
+    st.markdown("**No login** and **guide dismissed**")
+    c = st.columns(4)
+    nl["days"] = c[0].number_input("No visitor active for (days)", 1, 89, int(nl["days"]), key="admin_t_no_login")
+    gd["min_share"] = c[1].number_input("Dismissed by at least (%)", 1, 100, round(100 * gd["min_share"]),
+                                        key="admin_t_share") / 100
+    gd["min_seen"] = c[2].number_input("Of at least (viewers, 30 days)", 1, 10_000, int(gd["min_seen"]),
+                                       key="admin_t_seen")
+    st.markdown("**Escalation**: an open alert nobody acknowledged also goes to the CSM's manager.")
+    c = st.columns(4, vertical_alignment="bottom")
+    escalate = c[0].checkbox("Escalate to the CSM's manager", alerts["escalation_days"] is not None,
+                             key="admin_t_escalate")
+    days = c[1].number_input("After (days unacknowledged)", 1, 60, int(alerts["escalation_days"] or 3),
+                             key="admin_t_escalation_days", disabled=not escalate)
+    alerts["escalation_days"] = int(days) if escalate else None
+
+
+def _key_features(health: dict[str, Any]) -> None:
+    features = load_features()
+    st.markdown("**Key features** (adoption score and the abandonment alert)")
+    if features.empty:
+        st.caption("No Pendo features synced yet.")
+        return
+    names = dict(zip(features["feature_id"], features["name"].fillna(features["feature_id"]), strict=True))
+    core = features.loc[features["is_core_event"], "feature_id"].tolist()
+    custom = st.toggle("Pick key features by hand (instead of Pendo's Core Events)",
+                       health["key_feature_ids"] is not None, key="admin_t_custom_keys")
+    if not custom:
+        st.caption(f"Using Pendo's {len(core)} Core Events: " + ", ".join(names[f] for f in core))
+        health["key_feature_ids"] = None
+        return
+    chosen = st.multiselect("Key features", list(names), default=list(health["key_feature_ids"] or core),
+                            format_func=names.__getitem__, key="admin_t_keys")
+    health["key_feature_ids"] = chosen
+
+
+def render(user: auth.User) -> None:
+    """The thresholds tab: edit, then save all of it as one new settings version."""
+    version, saved = admin_settings.load_settings()
+    data = saved.model_dump(mode="json")
+    st.caption(f"Settings version {version or '0 (product defaults)'}. Changes apply from the next sync.")
+    _usage_drop(data["alerts"]["usage_drop"])
+    _other_rules(data["alerts"])
+    st.divider()
+    _key_features(data["health"])
+    try:
+        candidate: AppSettings | None = parse_settings(data)
+    except SettingsError as exc:
+        candidate = None
+        st.error(f"These thresholds cannot be used: {exc}")
+    note = st.text_input("Note for this version", key="admin_thresholds_note", placeholder="Why the change")
+    changed = candidate is not None and candidate != saved
+    if st.button("Save thresholds as a new version", key="admin_thresholds_save", type="primary",
+                 disabled=not changed, icon=":material/save:") and candidate is not None:
+        admin_settings.save(candidate, user.email, note, "Thresholds")
+        st.rerun()

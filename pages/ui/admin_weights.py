@@ -1,0 +1,191 @@
+"""Admin → Health weights: sliders with the back-test and the band preview answering as they move."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from pydantic import ValidationError
+
+from pages.ui import admin_settings, panel_ui, shared
+from pendo_core.admin import service as admin_service
+from pendo_core.admin import users as auth
+from pendo_core.admin.settings import HealthSettings
+from pendo_core.health import BacktestData, BacktestReport, load_backtest, run_backtest
+from pendo_core.health.queries import DEFINITIONS, LABELS
+
+LEAD_TIMES = [0, 14, 30, 60, 90]
+BACKTEST_TTL = 3600  # scores change with a sync (the stamp key); an import of outcomes shows within the hour
+HELP = {
+    "auc": "AUC: the probability that a customer who churned scored below one who renewed, using the score "
+           "`lead time` days before the outcome. 0.5 is a coin toss, 1.0 is perfect.",
+    "baseline": "The same AUC for the naive signal: the change in MAU over the 30 days before the lead date.",
+    "churn": "Churn rate per band: of the customers whose score (at the lead time) fell in the band, the share "
+             "that churned. A good score has high churn in red and low churn in green.",
+    "preview": "Re-scores every customer's newest stored components with these settings and counts who would land "
+               "in a different band than today.",
+}
+
+
+@st.cache_resource(ttl=BACKTEST_TTL, max_entries=1, show_spinner=False)
+def backtest_loader(stamp: int) -> admin_service.BackgroundValue[BacktestData]:
+    """Every outcome with its stored components, read once per sync (`stamp`) on a background thread
+    (it takes seconds on thousands of customers), then re-weighted in memory on every slider move."""
+    engine = shared.engine()
+    return admin_service.BackgroundValue(lambda: load_backtest(engine))
+
+
+@st.cache_data(ttl=shared.TTL, show_spinner=False)
+def load_latest_components() -> pd.DataFrame:
+    return admin_service.latest_components(shared.engine())
+
+
+def _sliders(saved: HealthSettings) -> tuple[dict[str, int], tuple[int, int], int, int]:
+    total = sum(saved.weights.as_dict().values()) or 1.0
+    cols = st.columns(4)
+    weights = {name: cols[i].slider(LABELS[name], 0, 100, round(100 * w / total), step=1,
+                                    key=f"admin_w_{name}", help=DEFINITIONS[name])
+               for i, (name, w) in enumerate(saved.weights.as_dict().items())}
+    share_total = sum(weights.values()) or 1
+    for i, name in enumerate(weights):
+        cols[i].caption(f"{weights[name] / share_total:.0%} of the score")
+    left, mid, right = st.columns([2, 1, 1])
+    bands = left.slider("Bands: red below · green from", 0, 100, (int(saved.red_below), int(saved.green_from)),
+                        key="admin_bands", help="Scores below the first value are red, from the second green, "
+                        "yellow between.")
+    floor = mid.slider("Coverage floor", 0, 100, round(saved.coverage_floor * 100), step=5, format="%d%%",
+                       key="admin_floor", help="Below this share of the weight with data, a score is "
+                       "'insufficient data'.")
+    lead = right.select_slider("Back-test lead time (days)", LEAD_TIMES, value=30, key="admin_lead",
+                               help="How long before the renewal outcome the score is read.")
+    return weights, bands, floor, lead
+
+
+def _candidate(saved: HealthSettings, weights: dict[str, int], bands: tuple[int, int], floor: int) -> HealthSettings:
+    data: dict[str, Any] = saved.model_dump()
+    total = sum(weights.values()) or 1  # stored normalised, so the sliders read back what was saved
+    data.update(weights={n: round(v / total, 4) for n, v in weights.items()}, red_below=float(bands[0]),
+                green_from=float(bands[1]), coverage_floor=floor / 100)
+    return HealthSettings.model_validate(data)
+
+
+def _report(data: BacktestData, health: HealthSettings, lead: int) -> BacktestReport:
+    return run_backtest(data, health.weights.as_dict(), lead, red_below=health.red_below,
+                        green_from=health.green_from, coverage_floor=health.coverage_floor)
+
+
+def _churn_chart(now: BacktestReport, candidate: BacktestReport) -> alt.LayerChart:
+    rows = [{"settings": label, "band": b.band, "churn_rate": b.churn_rate or 0.0, "customers": b.customers,
+             "churned": b.churned, "label": f"{b.churned} of {b.customers}"}
+            for label, report in (("Saved", now), ("Candidate", candidate)) for b in report.bands if b.customers]
+    base = alt.Chart(pd.DataFrame(rows)).encode(
+        x=alt.X("band:N", title=None, sort=panel_ui.BAND_ORDER, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("settings:N", sort=["Saved", "Candidate"]),
+        y=alt.Y("churn_rate:Q", title="Churn rate", axis=alt.Axis(format="%")),
+        tooltip=[alt.Tooltip("settings:N", title="Settings"), alt.Tooltip("band:N", title="Band"),
+                 alt.Tooltip("churn_rate:Q", title="Churn rate", format=".0%"),
+                 alt.Tooltip("customers:Q", title="Customers"), alt.Tooltip("churned:Q", title="Churned")],
+    )
+    bars = base.mark_bar().encode(color=alt.Color("settings:N", title=None, sort=["Saved", "Candidate"],
+                                                  scale=alt.Scale(range=["#b0bec5", "#1565c0"])))
+    labels = base.mark_text(dy=-7, fontSize=11, color="#333").encode(text="label:N")
+    return (bars + labels).properties(height=260)
+
+
+def _backtest(saved: HealthSettings, candidate: HealthSettings, lead: int) -> None:
+    st.markdown("#### Back-test against renewal outcomes", help=HELP["auc"])
+    loader = backtest_loader(shared.freshness().stamp)
+    if not loader.ready:
+        st.fragment(_wait_for_backtest, run_every=1.0)()
+        return
+    data = loader.wait(0)
+    if data is None:
+        st.error(f"The back-test data could not be read: {loader.error}")
+        return
+    if not data.customer_ids:
+        st.info("No renewal outcomes imported yet, so there is nothing to back-test against. Import them with "
+                "`python -m jobs import-outcomes FILE.csv` (header `customer_id,outcome,outcome_date`).")
+        return
+    _backtest_results(_report(data, saved, lead), _report(data, candidate, lead))
+
+
+def _wait_for_backtest() -> None:
+    """Polls the background read; one full rerun draws the back-test once it is there."""
+    if backtest_loader(shared.freshness().stamp).ready:
+        st.rerun(scope="app")
+    st.info("Reading renewal outcomes and stored scores for the back-test… the rest of the page works "
+            "meanwhile.", icon=":material/hourglass_top:")
+
+
+def _backtest_results(now: BacktestReport, new: BacktestReport) -> None:
+    cols = st.columns(4)
+    moved = new.auc is not None and now.auc is not None and abs(new.auc - now.auc) >= 0.0005
+    delta = f"{new.auc - now.auc:+.3f} vs saved" if moved else None  # type: ignore[operator]
+    cols[0].metric("AUC, candidate", "–" if new.auc is None else f"{new.auc:.3f}", delta, help=HELP["auc"],
+                   border=True)
+    cols[1].metric("AUC, naive MAU change", "–" if new.baseline_auc is None else f"{new.baseline_auc:.3f}",
+                   help=HELP["baseline"], border=True)
+    cols[2].metric("Outcomes scored", f"{new.scored} of {new.outcomes}", border=True,
+                   help="Outcomes with a stored score within 7 days of the lead date; the rest are skipped.")
+    cols[3].metric("Churned", new.churned, border=True, help="Churned outcomes among all imported outcomes.")
+    st.altair_chart(_churn_chart(now, new), width="stretch")
+    st.caption(HELP["churn"])
+    with st.expander("Decile lift (candidate)"):
+        deciles = pd.DataFrame([vars(d) for d in new.deciles])
+        panel_ui.table(deciles, key="admin_deciles", file_name="backtest_deciles.csv",
+                       caption="Customers sorted by score, riskiest tenth first; lift = its churn rate ÷ the "
+                               "overall churn rate.")
+
+
+def _preview(candidate: HealthSettings) -> None:
+    st.markdown("#### Band preview", help=HELP["preview"])
+    preview = admin_service.preview_bands(load_latest_components(), candidate)
+    if not preview.customers:
+        st.info("No health scores stored yet: the preview needs one sync with scores.")
+        return
+    st.metric("Customers changing band", f"{preview.changed} of {preview.customers}", help=HELP["preview"])
+    if preview.changed:
+        panel_ui.table(preview.moves, key="admin_moves", file_name="band_moves.csv")
+    counts = preview.counts.melt(id_vars="band", var_name="settings", value_name="customers")
+    counts["settings"] = counts["settings"].map({"now": "Today", "candidate": "Candidate"})
+    st.altair_chart(alt.Chart(counts).mark_bar().encode(
+        x=alt.X("band:N", sort=panel_ui.BAND_ORDER, title=None, axis=alt.Axis(labelAngle=0)),
+        xOffset=alt.XOffset("settings:N", sort=["Today", "Candidate"]),
+        y=alt.Y("customers:Q", title="Customers"),
+        color=alt.Color("settings:N", title=None, sort=["Today", "Candidate"],
+                        scale=alt.Scale(range=["#b0bec5", "#1565c0"])),
+        tooltip=["band:N", "settings:N", alt.Tooltip("customers:Q", title="Customers")],
+    ).properties(height=220), width="stretch")
+
+
+def _same(a: HealthSettings, b: HealthSettings) -> bool:
+    def norm(h: HealthSettings) -> tuple[float, ...]:
+        w = h.weights.as_dict()
+        total = sum(w.values())
+        return (*(round(v / total, 4) for v in w.values()), h.red_below, h.green_from, h.coverage_floor)
+    return norm(a) == norm(b)
+
+
+@st.fragment
+def render(user: auth.User) -> None:
+    """The weights tab; a fragment, so moving a slider reruns only this tab."""
+    version, saved = admin_settings.load_settings()
+    st.caption(f"Editing settings version {version or '0 (product defaults)'}. Weights are relative: only their "
+               "ratios matter. Nothing changes for users until you save.")
+    weights, bands, floor, lead = _sliders(saved.health)
+    try:
+        candidate = _candidate(saved.health, weights, bands, floor)
+    except ValidationError as exc:
+        st.error(f"These settings cannot be used: {exc.errors()[0]['msg'].removeprefix('Value error, ')}")
+        return
+    _backtest(saved.health, candidate, lead)
+    _preview(candidate)
+    note = st.text_input("Note for this version", key="admin_weights_note",
+                         placeholder="Why the change, e.g. 'more weight on trajectory after Q3 churn review'")
+    if st.button("Save weights as a new version", key="admin_weights_save", type="primary",
+                 disabled=_same(candidate, saved.health), icon=":material/save:"):
+        admin_settings.save(saved.model_copy(update={"health": candidate}), user.email, note, "Health weights")
+        st.rerun()
+    admin_settings.show_versions()

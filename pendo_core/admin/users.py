@@ -1,0 +1,197 @@
+"""Who may sign in and what each role may open: scrypt password hashes, users, page permissions.
+
+Roles: `csm` sees their own customers (others on request, recorded in the audit log), `leader`
+sees every customer and the portfolio, `admin` everything including the settings. No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import secrets
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pendo_core.store.models import AppUser, AuditLog, Csm, Customer
+
+ROLES = ("csm", "leader", "admin")
+DEMO_PASSWORD = "demo"
+DEMO_LEADER = "leader@demo.cscx"
+DEMO_ADMIN = "admin@demo.cscx"
+# scrypt cost: n=2**14, r=8 (16 MiB, ~50 ms a check), the interactive-login figures of RFC 7914.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD = 8
+
+# Page key -> roles that may open it; pages not listed are closed to everyone.
+PAGE_ROLES: dict[str, frozenset[str]] = {
+    "account_usage": frozenset(ROLES),
+    "features": frozenset(ROLES),
+    "guides": frozenset(ROLES),
+    "health": frozenset(ROLES),
+    "alerts": frozenset(ROLES),
+    "chat": frozenset(ROLES),
+    "portfolio": frozenset({"leader", "admin"}),
+    "admin": frozenset({"admin"}),
+}
+
+
+class AuthError(ValueError):
+    """A user that cannot be created as asked; the message names the fix."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in person."""
+
+    email: str
+    name: str
+    role: str
+
+    @property
+    def sees_everyone(self) -> bool:
+        """Leaders and admins see every customer; CSMs their own unless they ask for all."""
+        return self.role in ("leader", "admin")
+
+
+def may_open(role: str, page: str) -> bool:
+    """True when `role` may open the page with key `page`."""
+    return role in PAGE_ROLES.get(page, frozenset())
+
+
+def pages_for(role: str) -> list[str]:
+    """Page keys the role may open, in PAGE_ROLES order."""
+    return [page for page in PAGE_ROLES if may_open(role, page)]
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """`scrypt$n$r$p$salt$hash` (base64), for storing in app_users.password_hash."""
+    salt = salt if salt is not None else secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest)])
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    """True when `password` matches the stored hash; False for a missing or malformed hash."""
+    parts = (stored or "").split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        return False
+    try:
+        n, r, p = (int(x) for x in parts[1:4])
+        salt, expected = base64.b64decode(parts[4]), base64.b64decode(parts[5])
+        digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, expected)
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The user when the e-mail is known and the password matches, else None (never says which)."""
+    row = session.get(AppUser, normalise_email(email))
+    if row is None:
+        verify_password(password, _dummy_hash())  # same work either way, so timing does not tell
+        return None
+    return _user(row) if verify_password(password, row.password_hash) else None
+
+
+def upsert_user(session: Session, email: str, name: str, role: str, password: str | None) -> bool:
+    """Create the user or update name, role and password; True when it was created."""
+    if role not in ROLES:
+        raise AuthError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    email = normalise_email(email)
+    if "@" not in email:
+        raise AuthError(f"{email!r} is not an e-mail address")
+    if password is not None and len(password) < MIN_PASSWORD:
+        raise AuthError(f"the password is too short: use at least {MIN_PASSWORD} characters")
+    row = session.get(AppUser, email)
+    hashed = hash_password(password) if password is not None else None
+    if row is None:
+        session.add(AppUser(email=email, name=name, role=role, password_hash=hashed))
+        return True
+    row.name, row.role = name, role
+    if hashed is not None:
+        row.password_hash = hashed
+    return False
+
+
+def ensure_demo_users(session: Session) -> list[str]:
+    """Demo sign-ins (password `demo`): each CSM of the customers, a leader and an admin.
+
+    Existing users are left as they are; returns the e-mails created. The caller commits.
+    """
+    wanted = [(email, name, "csm") for email, name in _customer_csms(session)]
+    wanted += [(DEMO_LEADER, "Demo Leader", "leader"), (DEMO_ADMIN, "Demo Admin", "admin")]
+    existing = set(session.scalars(select(AppUser.email)))
+    created = [email for email, name, role in wanted if email not in existing]
+    for email, name, role in wanted:
+        if email in created:
+            session.add(AppUser(email=email, name=name, role=role, password_hash=hash_password(DEMO_PASSWORD)))
+    return created
+
+
+def demo_logins(session: Session) -> list[User]:
+    """The demo users that exist (for the sign-in screen in demo mode): CSMs, then leader and admin."""
+    emails = [email for email, _ in _customer_csms(session)] + [DEMO_LEADER, DEMO_ADMIN]
+    rows = {r.email: r for r in session.scalars(select(AppUser).where(AppUser.email.in_(emails)))}
+    return [_user(rows[e]) for e in emails if e in rows]
+
+
+def oidc_user(session: Session, email: str | None, name: str | None) -> User | None:
+    """The app user behind an OIDC identity: its app_users role, or `csm` when the e-mail is a
+    CSM's; None when the person is unknown (an admin must create them)."""
+    if not email:
+        return None
+    email = normalise_email(email)
+    row = session.get(AppUser, email)
+    if row is not None:
+        return _user(row)
+    csm = session.get(Csm, email)
+    return User(email, name or (csm.name if csm else email), "csm") if csm is not None else None
+
+
+def record_scope_change(session: Session, user: User, show_all: bool) -> None:
+    """Audit a CSM switching between their own customers and everyone's."""
+    action = "view_all_customers" if show_all else "view_own_customers"
+    session.add(AuditLog(actor=user.email, action=action, details={"role": user.role}))
+
+
+def scope_email(user: User, show_all: bool) -> str | None:
+    """The CSM e-mail a customer list is limited to for this user and view, or None for everyone:
+    a CSM sees their own customers unless they asked for all; leaders and admins see everyone."""
+    return None if user.sees_everyone or show_all else normalise_email(user.email)
+
+
+def visible_customer_ids(all_customers: Collection[tuple[str, str | None]], user: User,
+                         show_all: bool) -> list[str]:
+    """The customer ids (of (customer_id, csm_email) pairs) the user may see in this view."""
+    email = scope_email(user, show_all)
+    return [cid for cid, csm in all_customers if email is None or (csm and normalise_email(csm) == email)]
+
+
+def normalise_email(email: str) -> str:
+    """E-mails compare case-insensitively, without surrounding spaces."""
+    return email.strip().lower()
+
+
+def _customer_csms(session: Session) -> list[tuple[str, str]]:
+    """(e-mail, name) of every CSM that owns at least one customer."""
+    stmt = (select(Csm.email, Csm.name).join(Customer, Customer.csm_email == Csm.email)
+            .distinct().order_by(Csm.email))
+    return [(normalise_email(email), name) for email, name in session.execute(stmt)]
+
+
+def _user(row: AppUser) -> User:
+    return User(row.email, row.name, row.role)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password("not a password", salt=b"0" * 16)

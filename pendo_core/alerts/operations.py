@@ -1,0 +1,210 @@
+"""Operations alerts for admins: the last sync run failed, or the data is older than it should be.
+
+The customer usage alerts (pendo_core/alerts) are about one customer each; these are about the
+pipeline, so they live in their own small table, `pendo_ops_alerts`: at most one open alert per
+kind, refreshed while its condition holds, resolved when it clears. `check_operations` decides;
+`notify_admins` sends each newly opened alert once to the admins on the configured channels (an
+alert whose message could not be delivered is tried again on the next check); the app shows
+`open_ops_alerts` to admins.
+
+Freshness: the data is as fresh as the start of the last successful run; it is stale once that is
+more than `freshness_max_hours` (24 by default) ago. A customer is behind when its newest metric day
+is older than the newest day the store holds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, or_, select
+from sqlalchemy.orm import Session
+
+from pendo_core.alerts.delivery import Channel, Message, send_with_retry
+from pendo_core.store import models
+
+SYNC_FAILED = "sync_failed"
+DATA_STALE = "data_stale"
+KINDS = (SYNC_FAILED, DATA_STALE)
+WEBHOOK_RECIPIENT = "admins"
+STOPPED_PREFIX = "StopRequested"  # how the runner records a run stopped between windows
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How old the store's data is, and how the newest finished run ended."""
+
+    last_success_at: datetime | None
+    age_hours: float | None
+    stale: bool
+    latest_run_id: int | None
+    latest_run_status: str | None
+    latest_run_error: str | None
+
+
+@dataclass(frozen=True)
+class CustomerFreshness:
+    """One customer's newest metric day, and whether it lags the store's newest day."""
+
+    customer_id: str
+    name: str
+    data_through: date | None
+    behind_days: int | None
+    stale: bool
+
+
+@dataclass(frozen=True)
+class OpsCheck:
+    """What one check changed: kinds opened and resolved, and every alert still open."""
+
+    opened: list[str]
+    resolved: list[str]
+    open: list[models.OpsAlert]
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def freshness(engine: Engine, now: datetime, max_age_hours: float = 24.0) -> Freshness:
+    """The store's data age (since the last successful run started) and the newest finished run."""
+    runs = models.SyncRun
+    with Session(engine) as session:
+        success = session.scalar(select(func.max(runs.started_at)).where(runs.status == "success"))
+        latest = session.execute(select(runs.id, runs.status, runs.error)
+                                 .where(runs.status != "running", _not_stopped(runs.error))
+                                 .order_by(runs.id.desc()).limit(1)).first()
+    age = None if success is None else (now - _aware(success)).total_seconds() / 3600
+    stale = age is None or age > max_age_hours
+    return Freshness(None if success is None else _aware(success), age, stale,
+                     *(tuple(latest) if latest else (None, None, None)))
+
+
+def _not_stopped(error: Any) -> Any:
+    """A run the scheduler stopped on purpose (SIGTERM) is not a failure to alert on."""
+    return or_(error.is_(None), ~error.startswith(STOPPED_PREFIX))
+
+
+def customer_freshness(engine: Engine, now: datetime, max_age_hours: float = 24.0) -> list[CustomerFreshness]:
+    """Every customer's data age: its newest metric day and how far it lags the store's newest."""
+    overall = freshness(engine, now, max_age_hours)
+    um, c = models.UsageMetric, models.Customer
+    with Session(engine) as session:
+        newest = session.scalar(select(func.max(um.metric_date)))
+        rows = session.execute(select(c.customer_id, c.name, func.max(um.metric_date))
+                               .outerjoin(um, um.customer_id == c.customer_id)
+                               .group_by(c.customer_id, c.name).order_by(c.name)).all()
+    result = []
+    for customer_id, name, through in rows:
+        behind = None if through is None or newest is None else (newest - through).days
+        result.append(CustomerFreshness(customer_id, name, through, behind,
+                                        overall.stale or through is None or bool(behind)))
+    return result
+
+
+def check_operations(engine: Engine, now: datetime, *, max_age_hours: float = 24.0) -> OpsCheck:
+    """Open, refresh or resolve the operations alerts from the sync history; commits."""
+    state = freshness(engine, now, max_age_hours)
+    conditions: dict[str, tuple[str, dict[str, Any]] | None] = {
+        SYNC_FAILED: _failed_condition(state),
+        DATA_STALE: _stale_condition(state, max_age_hours),
+    }
+    opened, resolved = [], []
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        current = {a.kind: a for a in session.scalars(select(models.OpsAlert).where(models.OpsAlert.status == "open"))}
+        for kind, condition in conditions.items():
+            alert = current.get(kind)
+            if condition is None and alert is not None:
+                alert.status, alert.resolved_at = "resolved", now
+                resolved.append(kind)
+            elif condition is not None:
+                opened += [kind] if alert is None else []
+                _refresh(session, alert, kind, condition, now)
+        still_open = list(session.scalars(select(models.OpsAlert).where(models.OpsAlert.status == "open")
+                                          .order_by(models.OpsAlert.id)))
+    return OpsCheck(opened, resolved, still_open)
+
+
+def _failed_condition(state: Freshness) -> tuple[str, dict[str, Any]] | None:
+    if state.latest_run_status != "failed":
+        return None
+    reason = state.latest_run_error or "no reason recorded"
+    return (f"Sync run {state.latest_run_id} failed: {reason}. See the sync history; the next scheduled run "
+            f"retries, or run `python -m jobs sync`.", {"run_id": state.latest_run_id})
+
+
+def _stale_condition(state: Freshness, max_age_hours: float) -> tuple[str, dict[str, Any]] | None:
+    if not state.stale:
+        return None
+    if state.age_hours is None:
+        return ("No sync has succeeded yet: the store holds no Pendo data. Run `python -m jobs sync`.", {})
+    return (f"The data is {state.age_hours:.0f} hours old (more than {max_age_hours:g}): the last successful "
+            f"sync started {state.last_success_at:%Y-%m-%d %H:%M} UTC. Check the scheduler and the sync history.",
+            {"age_hours": round(state.age_hours, 1)})
+
+
+def _refresh(session: Session, alert: models.OpsAlert | None, kind: str, condition: tuple[str, dict[str, Any]],
+             now: datetime) -> None:
+    message, details = condition
+    if alert is None:
+        session.add(models.OpsAlert(kind=kind, status="open", message=message, details=details, opened_at=now,
+                                    last_seen_at=now))
+        return
+    alert.message, alert.details, alert.last_seen_at = message, details, now
+
+
+def open_ops_alerts(engine: Engine) -> list[models.OpsAlert]:
+    """The operations alerts open now, oldest first (for the admin's banner)."""
+    with Session(engine, expire_on_commit=False) as session:
+        return list(session.scalars(select(models.OpsAlert).where(models.OpsAlert.status == "open")
+                                    .order_by(models.OpsAlert.id)))
+
+
+def admin_emails(engine: Engine) -> list[str]:
+    """Who gets operations alerts by e-mail: every user with the admin role."""
+    with Session(engine) as session:
+        return sorted(session.scalars(select(models.AppUser.email).where(models.AppUser.role == "admin")))
+
+
+def notify_admins(engine: Engine, channels: Mapping[str, Channel], *, now: datetime,
+                  sleep: Callable[[float], None] = time.sleep) -> int:
+    """Send each open, not yet notified alert to the admins on every channel; returns alerts notified."""
+    if not channels:
+        return 0
+    admins = admin_emails(engine)
+    notified = 0
+    with Session(engine) as session, session.begin():
+        pending = session.scalars(select(models.OpsAlert).where(models.OpsAlert.status == "open",
+                                                                 models.OpsAlert.notified_at.is_(None)))
+        for alert in pending:
+            errors = _send(alert, channels, admins, sleep)
+            alert.notify_error = "; ".join(errors) or None
+            if not errors:
+                alert.notified_at = now
+                notified += 1
+    return notified
+
+
+def _send(alert: models.OpsAlert, channels: Mapping[str, Channel], admins: list[str],
+          sleep: Callable[[float], None]) -> list[str]:
+    subject = f"[CSCX operations] {alert.kind.replace('_', ' ')}"
+    errors = []
+    for name, channel in sorted(channels.items()):
+        recipients = admins if name == "email" else [WEBHOOK_RECIPIENT]
+        for recipient in recipients:
+            result = send_with_retry(channel, Message(recipient, subject, alert.message), sleep=sleep)
+            if not result.delivered:
+                errors.append(f"{name} to {recipient}: {result.error}")
+    return errors
+
+
+def operations_step(engine: Engine, channels: Mapping[str, Channel], *, clock: Callable[[], datetime],
+                    max_age_hours: float = 24.0) -> OpsCheck:
+    """Check, then notify: what the scheduler runs after each sync and every hour."""
+    check = check_operations(engine, clock(), max_age_hours=max_age_hours)
+    notify_admins(engine, channels, now=clock())
+    return check

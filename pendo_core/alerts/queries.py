@@ -1,0 +1,128 @@
+"""What the Alerts screen reads and writes, without Streamlit: the alerts a person may see, the
+numbers behind each in words, people's actions (recorded with who and when) and the audit trail.
+
+A CSM sees the alerts routed to them or raised on their customers; leaders and admins see all.
+The lifecycle and its rules are `pendo_core.alerts` (this module only calls it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, func, or_, select
+from sqlalchemy.orm import Session
+
+from pendo_core.alerts import AlertTransitionError, act_on_alert, alert_events
+from pendo_core.store.models import Customer, UsageAlert
+
+KIND_LABELS = {"usage_drop": "Usage drop", "feature_abandonment": "Feature abandoned", "no_login": "No login",
+               "guide_dismissal": "Guide dismissed", "champion_inactive": "Champion inactive"}
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+OPEN_STATUSES = ("open", "acknowledged", "snoozed")
+CLOSED_STATUSES = ("dismissed", "resolved")
+RECENT_DAYS = 30
+COLUMNS = ["id", "customer", "kind", "severity", "status", "triggered_on", "numbers", "suggested_action",
+           "csm", "status_by", "status_at", "snoozed_until", "dismiss_reason", "customer_id", "customer_csm"]
+
+
+def visible_alerts(engine: Engine, *, csm_email: str | None, include_closed: bool = False,
+                   today: date | None = None) -> pd.DataFrame:
+    """Active alerts (plus those closed in the last 30 days when asked), most urgent first.
+
+    `csm_email` limits them to one CSM's (routed to them, or on a customer they own); None: all.
+    """
+    statuses = OPEN_STATUSES + (CLOSED_STATUSES if include_closed else ())
+    stmt = (select(UsageAlert, Customer.name, Customer.csm_email)
+            .outerjoin(Customer, Customer.customer_id == UsageAlert.customer_id).where(UsageAlert.status.in_(statuses)))
+    if csm_email is not None:
+        stmt = stmt.where(or_(UsageAlert.assigned_csm_email == csm_email, Customer.csm_email == csm_email))
+    with Session(engine) as session:
+        rows = [_row(alert, name, owner) for alert, name, owner in session.execute(stmt)]
+    frame = pd.DataFrame(rows, columns=[*COLUMNS, "_active", "_closed_on"])
+    if include_closed:
+        since = (today or datetime.now(UTC).date()) - timedelta(days=RECENT_DAYS)
+        frame = frame[frame["_active"] | (frame["_closed_on"] >= since)]
+    frame = frame.assign(_rank=frame["severity"].map(SEVERITY_ORDER).fillna(3))
+    frame = frame.sort_values(["_active", "_rank", "triggered_on", "id"], ascending=[False, True, False, False])
+    return frame.drop(columns=["_active", "_closed_on", "_rank"]).reset_index(drop=True)
+
+
+def _row(alert: UsageAlert, customer_name: str | None, owner: str | None) -> dict[str, Any]:
+    closed_on = alert.resolved_on or (alert.status_at.date() if alert.status_at else alert.triggered_on)
+    return {"id": alert.id, "customer": customer_name or alert.customer_id, "kind": alert.kind,
+            "severity": alert.severity, "status": alert.status, "triggered_on": alert.triggered_on,
+            "numbers": numbers_text(alert.kind, alert.details or {}), "suggested_action": alert.suggested_action or "",
+            "csm": alert.assigned_csm_email or "", "status_by": alert.status_by or "", "status_at": alert.status_at,
+            "snoozed_until": alert.snoozed_until, "dismiss_reason": alert.dismiss_reason or "",
+            "customer_id": alert.customer_id, "customer_csm": owner or "",
+            "_active": alert.status in OPEN_STATUSES, "_closed_on": closed_on}
+
+
+def numbers_text(kind: str, d: dict[str, Any]) -> str:
+    """The numbers that triggered an alert, in one line a CSM can read."""
+    if kind == "champion_inactive":
+        from pendo_core.alerts import champions as alerts_champions
+
+        return alerts_champions.numbers_text(d)
+    if kind == "usage_drop" and "drop_pct" in d:
+        return (f"Daily users {d.get('baseline_avg_daily_users')} → {d.get('avg_daily_users')} "
+                f"(−{d['drop_pct']:.0f}%) in {d.get('window', 'the last 7 days')} vs the same weekdays of the "
+                f"{d.get('baseline_weeks', 4)} weeks before; held {d.get('held_days', 1)} days")
+    if kind == "no_login":
+        if d.get("last_active_day"):
+            return f"Nobody active for {d.get('days_without_login')} days (last active {d['last_active_day']})"
+        return f"Nobody active in any of the {d.get('synced_days_read', d.get('window_days'))} synced days"
+    if kind == "feature_abandonment":
+        last = f"; last used {d['last_used']}" if d.get("last_used") else ""
+        return (f"“{d.get('feature_name') or d.get('feature_id')}”: {d.get('prior_users')} users in the "
+                f"{d.get('prior_days')} days before, none in the last {d.get('recent_days')} days{last}")
+    if kind == "guide_dismissal":
+        return (f"“{d.get('guide_name') or d.get('guide_id')}”: {d.get('dismissed_visitors')} of "
+                f"{d.get('seen_visitors')} viewers dismissed it ({float(d.get('dismissal_rate') or 0):.0%}) "
+                f"in {d.get('window_days', 30)} days")
+    return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in d.items())
+
+
+def open_alert_count(engine: Engine, customer_id: str) -> int:
+    """How many alerts on the customer still need someone (open or acknowledged)."""
+    stmt = select(func.count()).select_from(UsageAlert).where(
+        UsageAlert.customer_id == customer_id, UsageAlert.status.in_(("open", "acknowledged")))
+    with engine.connect() as conn:
+        return int(conn.execute(stmt).scalar() or 0)
+
+
+def may_act(engine: Engine, alert_id: int, csm_email: str | None) -> bool:
+    """True when the person (a CSM's e-mail, or None for leaders and admins) may act on the alert."""
+    if csm_email is None:
+        return True
+    stmt = (select(UsageAlert.id).outerjoin(Customer, Customer.customer_id == UsageAlert.customer_id)
+            .where(UsageAlert.id == alert_id,
+                   or_(UsageAlert.assigned_csm_email == csm_email, Customer.csm_email == csm_email)))
+    with engine.connect() as conn:
+        return conn.execute(stmt).first() is not None
+
+
+def act(engine: Engine, alert_id: int, action: str, by: str, *, today: date, csm_email: str | None,
+        reason: str | None = None, until: date | None = None, now: datetime | None = None) -> str:
+    """Acknowledge, dismiss (reason), snooze (until) or reopen an alert; returns what happened in words.
+
+    Raises AlertTransitionError (one line) when the action does not apply or is not the person's to take.
+    """
+    if not may_act(engine, alert_id, csm_email):
+        raise AlertTransitionError("this alert is not on one of your customers; ask its CSM or a leader")
+    with Session(engine) as session, session.begin():
+        alert = act_on_alert(session, alert_id, action, by, today=today, now=now or datetime.now(UTC),
+                             reason=reason, until=until)
+        status = alert.status
+    suffix = f" until {until.isoformat()}" if action == "snooze" and until else ""
+    return f"Alert {alert_id} {status}{suffix} by {by}."
+
+
+def alert_trail(engine: Engine, alert_id: int) -> pd.DataFrame:
+    """An alert's audit trail (who did what, when), oldest first."""
+    with Session(engine) as session:
+        events = alert_events(session, alert_id)
+    return pd.DataFrame([{"at": e.at, "who": e.actor, "action": e.action, "note": e.note or ""} for e in events],
+                        columns=["at", "who", "action", "note"])

@@ -1,0 +1,283 @@
+"""Customers, CSMs and the Pendo account mapping in the store. Functions take a Session, never commit.
+
+Upserts use the dialect's `INSERT ... ON CONFLICT` (SQLite and PostgreSQL) in batches, so running an
+import twice changes nothing. Who wins for a Pendo account's mapping:
+
+- the customer import (`import`) and a person (`manual`) replace any earlier mapping of the account
+  and remove its suggestions;
+- matching (`auto_domain`, `auto_name`) only fills accounts that have no mapping yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Table, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from pendo_core.customers.csv_parse import CustomerRow
+from pendo_core.customers.mapping import AccountInfo, CustomerInfo, MatchPlan, account_name_and_domain, match_accounts
+from pendo_core.store.models import AccountMapping, Csm, Customer, MappingRejection, MappingSuggestion, PendoAccount
+
+__all__ = [
+    "ApplyCounts",
+    "SuggestionView",
+    "UnmappedAccount",
+    "UpsertCounts",
+    "apply_matches",
+    "confirm_mapping",
+    "list_suggestions",
+    "list_unmapped_accounts",
+    "match_inputs",
+    "unmap",
+    "upsert_customers",
+]
+
+BATCH = 500  # rows per statement: 500 x 9 parameters stays far below SQLite's variable limit
+
+CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
+CSMS: Table = Csm.__table__  # type: ignore[assignment]
+MAPPING: Table = AccountMapping.__table__  # type: ignore[assignment]
+SUGGESTIONS: Table = MappingSuggestion.__table__  # type: ignore[assignment]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    """Customers new to the store, and customers that were already there (rewritten)."""
+
+    inserted: int
+    updated: int
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyCounts:
+    """What applying a match plan wrote."""
+
+    auto_mapped: int
+    suggestions: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnmappedAccount:
+    """A Pendo account no customer owns yet, for the mapping queue."""
+
+    account_id: str
+    name: str | None
+    domain: str | None
+    last_visit: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionView:
+    """A stored suggestion with the names a person needs to judge it."""
+
+    account_id: str
+    account_name: str | None
+    customer_id: str
+    customer_name: str
+    score: float
+    reason: str
+
+
+# --- the customer import ---------------------------------------------------------------------
+
+
+def upsert_customers(session: Session, rows: Iterable[CustomerRow]) -> UpsertCounts:
+    """Insert or update customers, their CSMs and their explicit Pendo accounts (method `import`)."""
+    latest = list({row.customer_id: row for row in rows}.values())  # the later row wins
+    inserted = 0
+    for batch in _batches(latest, BATCH):
+        inserted += len(batch) - _count_existing(session, [r.customer_id for r in batch])
+        _upsert_csms(session, batch)
+        _upsert(session, CUSTOMERS, [_customer_values(r) for r in batch], ["customer_id"],
+                {"updated_at": func.now()})
+    _map_explicitly(session, [(a, r.customer_id) for r in latest for a in r.pendo_account_ids],
+                    "import", None)
+    return UpsertCounts(inserted=inserted, updated=len(latest) - inserted)
+
+
+def _customer_values(row: CustomerRow) -> dict[str, Any]:
+    return {"customer_id": row.customer_id, "name": row.name, "domain": row.domain,
+            "segment": row.segment, "arr": row.arr, "renewal_date": row.renewal_date,
+            "csm_email": row.csm_email}
+
+
+def _count_existing(session: Session, customer_ids: list[str]) -> int:
+    query = select(func.count()).select_from(CUSTOMERS).where(CUSTOMERS.c.customer_id.in_(customer_ids))
+    return int(session.execute(query).scalar_one())
+
+
+def _upsert_csms(session: Session, rows: Sequence[CustomerRow]) -> None:
+    """Named CSMs are upserted; an e-mail without a name never overwrites a known name."""
+    named = {r.csm_email: r.csm_name for r in rows if r.csm_email and r.csm_name}
+    bare = {r.csm_email for r in rows if r.csm_email and not r.csm_name} - named.keys()
+    _upsert(session, CSMS, [{"email": e, "name": n} for e, n in named.items()], ["email"])
+    if bare:
+        stmt = _insert(session, CSMS).on_conflict_do_nothing(index_elements=["email"])
+        session.execute(stmt, [{"email": e, "name": e} for e in sorted(bare)])
+
+
+# --- the mapping queue -----------------------------------------------------------------------
+
+
+def list_unmapped_accounts(session: Session) -> list[UnmappedAccount]:
+    """Synced Pendo accounts without a customer, by name then id."""
+    query = (
+        select(PendoAccount)
+        .outerjoin(AccountMapping, AccountMapping.pendo_account_id == PendoAccount.account_id)
+        .where(AccountMapping.pendo_account_id.is_(None))
+    )
+    accounts = [_unmapped(a) for a in session.scalars(query)]
+    return sorted(accounts, key=lambda a: ((a.name or "").casefold(), a.account_id))
+
+
+def _unmapped(account: PendoAccount) -> UnmappedAccount:
+    name, domain = _name_and_domain(account)
+    return UnmappedAccount(account.account_id, name, domain, account.last_visit)
+
+
+def _name_and_domain(account: PendoAccount) -> tuple[str | None, str | None]:
+    """Stored columns first; the raw metadata fills what the sync left empty."""
+    from_metadata = account_name_and_domain(account.metadata_json)
+    return account.name or from_metadata[0], account.domain or from_metadata[1]
+
+
+def confirm_mapping(session: Session, pendo_account_id: str, customer_id: str, by: str) -> None:
+    """A person maps the account to the customer (method `manual`), replacing any earlier mapping."""
+    customer_id = _canonical_id(customer_id)
+    if session.get(Customer, customer_id) is None:
+        raise LookupError(f"customer {customer_id} is not in the store: import it first, then map")
+    _map_explicitly(session, [(pendo_account_id, customer_id)], "manual", by)
+
+
+def unmap(session: Session, pendo_account_id: str) -> bool:
+    """Remove the account's mapping; True when there was one."""
+    result = session.execute(delete(MAPPING).where(MAPPING.c.pendo_account_id == pendo_account_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def list_suggestions(session: Session) -> list[SuggestionView]:
+    """Stored suggestions of still-unmapped accounts, best first within each account."""
+    query = (
+        select(MappingSuggestion, Customer.name, PendoAccount.name)
+        .join(Customer, Customer.customer_id == MappingSuggestion.customer_id)
+        .outerjoin(PendoAccount, PendoAccount.account_id == MappingSuggestion.pendo_account_id)
+        .outerjoin(AccountMapping, AccountMapping.pendo_account_id == MappingSuggestion.pendo_account_id)
+        .where(AccountMapping.pendo_account_id.is_(None))
+        .order_by(MappingSuggestion.pendo_account_id, MappingSuggestion.score.desc(), Customer.name)
+    )
+    return [SuggestionView(s.pendo_account_id, account_name, s.customer_id, customer_name, s.score,
+                           s.reason) for s, customer_name, account_name in session.execute(query)]
+
+
+# --- matching --------------------------------------------------------------------------------
+
+
+def match_inputs(session: Session) -> tuple[list[AccountInfo], list[CustomerInfo], set[str]]:
+    """What `mapping.match_accounts` needs, read from the store."""
+    stored = session.scalars(select(PendoAccount))
+    accounts = [AccountInfo(a.account_id, *_name_and_domain(a)) for a in stored]
+    customers = [CustomerInfo(*row) for row in
+                 session.execute(select(Customer.customer_id, Customer.name, Customer.domain))]
+    mapped = set(session.scalars(select(AccountMapping.pendo_account_id)))
+    return accounts, customers, mapped
+
+
+def apply_matches(session: Session, plan: MatchPlan) -> ApplyCounts:
+    """Write automatic mappings (never over an existing one) and replace all suggestions."""
+    mapped_before = _count(session, MAPPING)
+    auto = [_row(pendo_account_id=m.account_id, customer_id=m.customer_id, method=m.method)
+            for m in plan.auto]
+    for batch in _batches(auto, BATCH):
+        stmt = _insert(session, MAPPING).on_conflict_do_nothing(index_elements=["pendo_account_id"])
+        session.execute(stmt, batch)
+    _replace_suggestions(session, plan)
+    return ApplyCounts(auto_mapped=_count(session, MAPPING) - mapped_before,
+                       suggestions=_count(session, SUGGESTIONS))
+
+
+def _replace_suggestions(session: Session, plan: MatchPlan) -> None:
+    session.execute(delete(SUGGESTIONS))
+    rows = [_row(pendo_account_id=s.account_id, customer_id=s.customer_id, score=s.score,
+                 reason=s.reason[:200]) for s in plan.suggestions]
+    for batch in _batches(rows, BATCH):
+        session.execute(_insert(session, SUGGESTIONS).on_conflict_do_nothing(), batch)
+    # Suggestions only make sense for accounts that are still unmapped.
+    mapped = select(MAPPING.c.pendo_account_id)
+    session.execute(delete(SUGGESTIONS).where(SUGGESTIONS.c.pendo_account_id.in_(mapped)))
+
+
+def _count(session: Session, table: Table) -> int:
+    return int(session.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+# --- shared helpers --------------------------------------------------------------------------
+
+
+def _map_explicitly(session: Session, pairs: list[tuple[str, str]], method: str, by: str | None) -> None:
+    """Map accounts whoever held them before, and drop their suggestions (they are settled)."""
+    latest = dict(pairs)  # the later pair wins
+    values = [_row(pendo_account_id=a, customer_id=c, method=method, mapped_by=by)
+              for a, c in latest.items()]
+    for batch in _batches(values, BATCH):
+        _upsert(session, MAPPING, batch, ["pendo_account_id"], {"mapped_at": func.now()})
+    for ids in _batches(list(latest), BATCH):
+        session.execute(delete(SUGGESTIONS).where(SUGGESTIONS.c.pendo_account_id.in_(ids)))
+
+
+def _upsert(
+    session: Session, table: Table, values: Sequence[dict[str, Any]], keys: list[str],
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE every given column (plus `extra`)."""
+    if not values:
+        return
+    stmt = _insert(session, table)
+    updates = {c: stmt.excluded[c] for c in values[0] if c not in keys} | (extra or {})
+    session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates), values)
+
+
+def _insert(session: Session, table: Table) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (both have the same API for what we use)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _row(**values: Any) -> dict[str, Any]:
+    """A statement parameter set (typed loosely on purpose: columns differ in type)."""
+    return values
+
+
+def _batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _canonical_id(customer_id: str) -> str:
+    """Customer ids are stored as lowercase canonical UUIDs; accept any spelling of one."""
+    try:
+        return str(uuid.UUID(customer_id.strip()))
+    except ValueError:
+        raise LookupError(f"customer id {customer_id!r} is not a UUID: copy it from the customers list"
+                          ) from None
+
+
+def refresh_mapping(session: Session) -> ApplyCounts:
+    """Match every unmapped Pendo account against the customers and store the outcome.
+
+    A pair an admin refused (unmapped or rejected) is never mapped automatically or suggested again.
+    """
+    accounts, customers, mapped = match_inputs(session)
+    rejections = select(MappingRejection.pendo_account_id, MappingRejection.customer_id)
+    refused = {(account, customer) for account, customer in session.execute(rejections)}
+    plan = match_accounts(accounts, customers, mapped)
+    plan = MatchPlan(auto=[m for m in plan.auto if (m.account_id, m.customer_id) not in refused],
+                     suggestions=[s for s in plan.suggestions if (s.account_id, s.customer_id) not in refused])
+    return apply_matches(session, plan)

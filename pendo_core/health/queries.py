@@ -1,0 +1,161 @@
+"""What the Health screen reads, without Streamlit: a customer's score history, the newest score
+with its inputs, why a component has no data, and plain-language lines about what moved it.
+
+The numbers come from `pendo_health_scores` (written by `pendo_core.health`); the explanation
+itself is `pendo_core.health.explain_score`. Definitions are in `pendo_core/health/score.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from pendo_core.health.score import COMPONENTS, INSUFFICIENT, Explanation
+from pendo_core.store.models import HealthScore
+
+HISTORY_COLUMNS = ["score_date", "overall", "band", "coverage", *COMPONENTS, "settings_version"]
+LABELS = {"engagement": "Engagement", "adoption": "Adoption", "trajectory": "Trajectory", "onboarding": "Onboarding"}
+DEFINITIONS = {
+    "engagement": "Stickiness = mean DAU of the last 7 days ÷ MAU; 0.4 or more scores 100 (linear below).",
+    "adoption": "Share of the key features used by anyone in the last 30 days; 80% or more scores 100.",
+    "trajectory": "Mean DAU of the last 28 days ÷ the 28 days before: flat scores 75, +20% scores 100, "
+                  "−20% scores 50, −60% or worse scores 0.",
+    "onboarding": "Share of the onboarding guides completed × 100.",
+}
+
+
+def health_history(engine: Engine, customer_id: str, first: date, last: date) -> pd.DataFrame:
+    """One row per scored day of [first, last], oldest first; unscored days are absent."""
+    h = HealthScore
+    stmt = (select(*(getattr(h, c) for c in HISTORY_COLUMNS))
+            .where(h.customer_id == customer_id, h.score_date.between(first, last)).order_by(h.score_date))
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(stmt).all(), columns=HISTORY_COLUMNS)
+    frame["score_date"] = pd.to_datetime(frame["score_date"])
+    return frame
+
+
+def version_changes(history: pd.DataFrame) -> pd.DataFrame:
+    """The days whose score used a different settings version than the day before."""
+    versions = history["settings_version"]
+    changed = history[versions.ne(versions.shift()) & versions.shift().notna()]
+    return pd.DataFrame({"score_date": changed["score_date"], "from_version": versions.shift()[changed.index]
+                         .astype("Int64"), "to_version": changed["settings_version"].astype("Int64")})
+
+
+@dataclass(frozen=True)
+class ScoreDetail:
+    """One stored score with everything the screen explains."""
+
+    day: date
+    overall: float | None
+    band: str
+    coverage: float
+    settings_version: int
+    components: dict[str, float | None]
+    weights: dict[str, float]
+    inputs: dict[str, Any]
+
+    @property
+    def insufficient(self) -> bool:
+        """True when the score is "insufficient data"."""
+        return self.band == INSUFFICIENT or self.overall is None
+
+
+def latest_score(engine: Engine, customer_id: str, on_or_before: date | None = None) -> ScoreDetail | None:
+    """The customer's newest score (on or before a day), or None when it was never scored."""
+    h = HealthScore
+    stmt = select(h).where(h.customer_id == customer_id)
+    if on_or_before is not None:
+        stmt = stmt.where(h.score_date <= on_or_before)
+    with engine.connect() as conn:
+        row = conn.execute(stmt.order_by(h.score_date.desc()).limit(1)).mappings().first()
+    if row is None:
+        return None
+    return ScoreDetail(row["score_date"], row["overall"], row["band"], float(row["coverage"]),
+                       int(row["settings_version"]), {n: row[n] for n in COMPONENTS},
+                       {n: float((row["weights"] or {}).get(n, 0.0)) for n in COMPONENTS}, dict(row["inputs"] or {}))
+
+
+def missing_reason(name: str, inputs: dict[str, Any]) -> str:
+    """Why a component has no value on a day, from the inputs stored with the score."""
+    if inputs.get("mau") is None:
+        return "the day is not synced"
+    if name == "adoption" and not inputs.get("key_features"):
+        return "no key feature is defined (mark Core Events in Pendo, or pick key features in Admin → Thresholds)"
+    if name in ("engagement", "adoption"):
+        unsynced = not inputs.get("mau") and inputs.get("dau_7d") is None
+        return ("not all of the last 7 days are synced" if unsynced
+                else "nobody was active in the last 90 days (the account is not in use yet)")
+    if name == "trajectory":
+        short = inputs.get("dau_28d") is None or inputs.get("dau_prior_28d") is None
+        return ("fewer than 14 synced days in the last 28 days or in the 28 before" if short
+                else "nobody was active in either 28-day window, so there is no trend")
+    return "no onboarding guide is defined (by default, guides whose name or group contains \"onboarding\")"
+
+
+def measured(name: str, inputs: dict[str, Any]) -> str:
+    """The raw measurement behind a component, in words (empty when it is missing)."""
+    def num(key: str) -> float | None:
+        value = inputs.get(key)
+        return None if value is None else float(value)
+
+    if name == "engagement" and num("stickiness") is not None:
+        return (f"stickiness {num('stickiness'):.2f} (7-day mean DAU {num('dau_7d') or 0:.1f} ÷ "
+                f"MAU {num('mau') or 0:.0f})")
+    if name == "adoption" and num("breadth") is not None:
+        return (f"{num('key_features_used') or 0:.0f} of {inputs.get('key_features', 0)} key features used in 30 "
+                f"days ({num('breadth') or 0:.0%})")
+    if name == "trajectory" and num("dau_28d") is not None and num("dau_prior_28d") == 0:
+        return f"mean DAU {num('dau_28d'):.1f}; nobody was active in the 28 days before (new use scores 100)"
+    if name == "trajectory" and num("dau_28d") is not None and num("dau_prior_28d") is not None:
+        trend = num("trend")
+        change = f" ({trend:+.0%})" if trend is not None else ""
+        return f"mean DAU {num('dau_28d'):.1f} vs {num('dau_prior_28d'):.1f} in the 28 days before{change}"
+    if name == "onboarding" and num("onboarding_progress") is not None:
+        return f"{num('onboarding_progress') or 0:.0%} of onboarding guides completed"
+    return ""
+
+
+def component_table(explanation: Explanation, detail: ScoreDetail) -> pd.DataFrame:
+    """Per component: value, weight, contribution in points, changes, the measurement or why it is missing.
+
+    A component with data carries its renormalised weight; one without shows its nominal share of all
+    the weights (it is left out of the score) and no points. No points at all when there is no score.
+    """
+    nominal_total = sum(w for w in detail.weights.values() if w > 0) or 1.0
+    rows = []
+    for c in explanation.components:
+        has = c.value is not None
+        why = measured(c.name, detail.inputs) if has else f"no data: {missing_reason(c.name, detail.inputs)}"
+        rows.append({
+            "component": LABELS.get(c.name, c.name), "score": c.value,
+            "weight": c.weight if has else round(detail.weights.get(c.name, 0.0) / nominal_total, 4),
+            "points": c.contribution if has and not detail.insufficient else None,
+            "change_7d": c.change_7d, "change_28d": c.change_28d,
+            "measured": why})
+    return pd.DataFrame(rows, columns=["component", "score", "weight", "points", "change_7d", "change_28d",
+                                       "measured"])
+
+
+def what_moved(explanation: Explanation) -> list[str]:
+    """Plain lines: the overall change since 7 and 28 days ago and which component drove it."""
+    lines = []
+    for days, change, attr in ((7, explanation.change_7d, "change_7d"), (28, explanation.change_28d, "change_28d")):
+        if change is None:
+            lines.append(f"No score {days} days earlier to compare with.")
+            continue
+        movers = sorted((c for c in explanation.components if getattr(c, attr) is not None),
+                        key=lambda c: -abs(getattr(c, attr)))
+        driver = ""
+        if movers and abs(getattr(movers[0], attr)) >= 0.5:
+            top = movers[0]
+            driver = f", mostly {LABELS.get(top.name, top.name).lower()} ({getattr(top, attr):+.1f} points)"
+        verb = "Up" if change > 0 else "Down" if change < 0 else "Unchanged"
+        amount = f" {abs(change):.1f} points" if change else ""
+        lines.append(f"{verb}{amount} since {days} days ago{driver}.")
+    return lines

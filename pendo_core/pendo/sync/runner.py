@@ -1,0 +1,233 @@
+"""One sync run: entities, usage windows, mapping, metrics; every step recorded.
+
+Each window of each stream is fetched and written inside one transaction, so a run that dies
+leaves the store as it was before that window; the next run reads what is not final yet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pendo_core.config import Settings
+from pendo_core.pendo.client import PendoClient, PendoError, PendoTimeoutError
+from pendo_core.pendo.sync import entities, store
+from pendo_core.pendo.sync.plan import Window, days_to_read, windows
+from pendo_core.pendo.sync.progress import LogProgress, Progress
+from pendo_core.pendo.sync.streams import EVENT_STREAMS, EventStream
+from pendo_core.store import models
+
+log = logging.getLogger("pendo_core.pendo.sync")
+REPORT_START = "report_start"
+METRICS_RANGE = "metrics_range"
+
+
+class SyncError(RuntimeError):
+    """A run that stopped; the message is the one-line reason shown to the operator."""
+
+
+class _WindowTooBig(Exception):
+    """A multi-day window timed out: split it instead of retrying it whole."""
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    as_of: date
+    backfill_days: int | None = None
+
+    @property
+    def mode(self) -> str:
+        return "daily" if self.backfill_days is None else "backfill"
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    report_first: date
+    report_last: date
+    rows: dict[str, int] = field(default_factory=dict)
+    windows: int = 0
+    bad_rows: int = 0
+    requests: int = 0
+    retries: int = 0
+    metrics_first: date | None = None
+
+
+PostStep = Callable[[Engine, SyncRequest, "RunSummary"], None]
+
+
+class SyncRunner:
+    """Runs a sync against one Pendo host into one store."""
+
+    def __init__(self, settings: Settings, engine: Engine, client: PendoClient, *,
+                 progress: Progress | None = None, after_metrics: list[PostStep] | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+        self.client = client
+        self.progress = progress or LogProgress()
+        self.after_metrics = after_metrics or []
+        self.bad = store.BadRows()
+
+    def run(self, request: SyncRequest) -> RunSummary:
+        """The whole run; raises SyncError with a one-line reason when it cannot finish."""
+        with self.sessions.begin() as session:
+            run_id = store.start_run(session, mode=request.mode, as_of=request.as_of,
+                                     backfill_days=request.backfill_days, host=self.settings.base_url)
+        summary = RunSummary(run_id, request.as_of, request.as_of - timedelta(days=1))
+        try:
+            self._run(request, summary)
+        except Exception as exc:
+            reason = _one_line(exc)
+            self._finish(summary, "failed", reason)
+            raise SyncError(reason) from exc
+        self._finish(summary, "success", None)
+        return summary
+
+    def _run(self, request: SyncRequest, summary: RunSummary) -> None:
+        self.client.verify()
+        summary.rows["accounts"] = entities.sync_accounts(self.client, self.sessions, self.bad)
+        summary.rows["visitors"] = entities.sync_visitors(
+            self.client, self.sessions, self.bad, identified_only=not self.settings.include_anonymous)
+        summary.rows.update(entities.sync_definitions(self.client, self.sessions, self.bad))
+        summary.report_first = self._report_start(request)
+        refetched = self._sync_usage(request, summary)
+        with self.sessions.begin() as session:
+            entities.add_accounts_seen_in_activity(session)
+        self._map_accounts()
+        self._compute_metrics(summary, refetched)
+        for step in self.after_metrics:
+            step(self.engine, request, summary)
+
+    # --- usage windows -----------------------------------------------------------------------
+
+    def _report_start(self, request: SyncRequest) -> date:
+        """First reported day: a backfill's N days, else the existing range (90 days when empty)."""
+        with self.sessions.begin() as session:
+            existing = store.get_watermark(session, REPORT_START)
+            days = request.backfill_days or self.settings.backfill_days
+            start = request.as_of - timedelta(days=days)
+            if existing and (request.backfill_days is None or date.fromisoformat(existing) < start):
+                start = date.fromisoformat(existing)
+            store.set_watermark(session, REPORT_START, start.isoformat())
+        return start
+
+    def _sync_usage(self, request: SyncRequest, summary: RunSummary) -> date | None:
+        """Reads every window that is missing or not final; returns the earliest day re-read."""
+        plan: list[tuple[EventStream, Window]] = []
+        for stream in EVENT_STREAMS:
+            with self.sessions() as session:
+                coverage = store.load_coverage(session, stream.name)
+            needed = days_to_read(
+                summary.report_first - timedelta(days=stream.reach_back), summary.report_last, coverage,
+                as_of=request.as_of, lookback_days=self.settings.lookback_days,
+                include_anonymous=self.settings.include_anonymous,
+            )
+            plan.extend((stream, w) for w in windows(needed, self.settings.window_days))
+        self.progress.start(len(plan))
+        earliest: date | None = None
+        for stream, window in plan:
+            rows = self._sync_window(stream, window, request, summary.run_id)
+            summary.rows[stream.name] = summary.rows.get(stream.name, 0) + rows
+            summary.windows += 1
+            affected = max(window.first, summary.report_first)  # day x moves metrics of days >= x
+            earliest = min(earliest or affected, affected)
+        self.progress.stop()
+        return earliest
+
+    def _sync_window(self, stream: EventStream, window: Window, request: SyncRequest, run_id: int) -> int:
+        try:
+            result = self.client.retrying(lambda: self._write_window(stream, window, request, run_id))
+        except _WindowTooBig:
+            first, second = window.halves()
+            self.progress.note(f"{stream.name} {window.first}..{window.last} timed out; splitting it")
+            return sum(self._sync_window(stream, half, request, run_id) for half in (first, second))
+        self.bad.merge(result.bad)
+        self.progress.window_done(stream.name, window.first.isoformat(), window.last.isoformat(), result.rows)
+        return result.rows
+
+    def _write_window(self, stream: EventStream, window: Window, request: SyncRequest,
+                      run_id: int) -> store.WindowResult:
+        identified_only = not self.settings.include_anonymous
+        pipeline = stream.pipeline(window.first, window.last, self.settings.tz, identified_only)
+        try:
+            with self.sessions.begin() as session:
+                rows = self.client.aggregate(pipeline, request_id=f"cscx-{stream.name}")
+                return store.write_window(
+                    session, stream, window, rows, tz=self.settings.tz, as_of=request.as_of,
+                    include_anonymous=self.settings.include_anonymous, run_id=run_id,
+                )
+        except PendoTimeoutError as exc:
+            if window.days > 1:
+                raise _WindowTooBig from exc
+            raise
+
+    # --- mapping and metrics -----------------------------------------------------------------
+
+    def _map_accounts(self) -> None:
+        from pendo_core.customers.repo import refresh_mapping
+
+        with self.sessions.begin() as session:
+            refresh_mapping(session)
+
+    def _compute_metrics(self, summary: RunSummary, refetched: date | None) -> None:
+        from pendo_core.admin.settings import current_settings
+        from pendo_core.usage import compute_metrics
+
+        first, last = summary.report_first, summary.report_last
+        with self.sessions() as session:
+            done = store.get_watermark(session, METRICS_RANGE)
+            onboarding = current_settings(session)[1].health.onboarding_guide_ids
+        start = first
+        if done:
+            done_first, done_last = (date.fromisoformat(p) for p in done.split(".."))
+            if done_first <= first:
+                start = max(first, min(refetched or last + timedelta(days=1), done_last + timedelta(days=1)))
+        stale = self._customers_with_changed_accounts(last)
+        anonymous = self.settings.include_anonymous
+        if start <= last:
+            compute_metrics(self.engine, first_day=start, last_day=last, include_anonymous=anonymous,
+                            onboarding_guide_ids=onboarding)
+        if stale and start > first:  # a full recompute already covered them
+            compute_metrics(self.engine, first_day=first, last_day=last, customer_ids=stale,
+                            include_anonymous=anonymous, onboarding_guide_ids=onboarding)
+        with self.sessions.begin() as session:
+            store.set_watermark(session, METRICS_RANGE, f"{first.isoformat()}..{last.isoformat()}")
+        summary.metrics_first = first if stale else start
+
+    def _customers_with_changed_accounts(self, last_day: date) -> list[str]:
+        """Customers whose set of Pendo accounts differs from the one their metrics were computed on."""
+        with self.sessions() as session:
+            current: dict[str, list[str]] = {}
+            for account, customer in session.execute(
+                select(models.AccountMapping.pendo_account_id, models.AccountMapping.customer_id)
+            ):
+                current.setdefault(customer, []).append(account)
+            computed: dict[str, str] = dict(session.execute(
+                select(models.UsageMetric.customer_id, models.UsageMetric.pendo_account_id)
+                .where(models.UsageMetric.metric_date == last_day)
+            ).tuples().all())
+        return [c for c, accounts in current.items() if computed.get(c) != ";".join(sorted(accounts))]
+
+    def _finish(self, summary: RunSummary, status: str, error: str | None) -> None:
+        stats: dict[str, Any] = {"rows": summary.rows, "windows": summary.windows,
+                                 "report_first": summary.report_first.isoformat(),
+                                 "report_last": summary.report_last.isoformat()}
+        summary.requests, summary.retries = self.client.stats.requests, self.client.stats.retries
+        summary.bad_rows = self.bad.total
+        with self.sessions.begin() as session:
+            store.finish_run(session, summary.run_id, status=status, stats=stats, requests=summary.requests,
+                             retries=summary.retries, bad=self.bad, error=error)
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, PendoError | SyncError):
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:500]

@@ -1,0 +1,154 @@
+"""Each Pendo usage stream as a small declaration: its request, its table and its row shape.
+
+One generic loop (runner.py) runs them all. The requests group server-side (pendo-api.md §5)
+so a window returns one row per key, and only documented syntax is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table
+
+from pendo_core.pendo.client import queries
+from pendo_core.pendo.sync.rows import BadRow, count, epoch_ms, text
+from pendo_core.store import models
+from pendo_core.timeutil import HOUR_MS, day_of_ms, local_midnight_ms
+
+GUIDE_TYPES = frozenset({"guideSeen", "guideAdvanced", "guideDismissed"})
+
+Builder = Callable[[int, int, bool], list[dict[str, Any]]]
+Converter = Callable[[Mapping[str, Any], ZoneInfo], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class EventStream:
+    """A windowed usage stream.
+
+    `reach_back` is how many days before the first reported day the metric windows need;
+    `replace` streams delete the window's days before writing (Pendo may restate them),
+    the raw guide events are only ever added (their day comes from the browser clock).
+    """
+
+    name: str
+    table: Table
+    period: Literal["dayRange", "hourRange"]
+    build: Builder
+    convert: Converter
+    reach_back: int
+    keys: tuple[str, ...]
+    replace: bool = True
+
+    def time_bounds(self, first: date, last: date, tz: ZoneInfo) -> tuple[int, int]:
+        """`first`/`last` integers for timeSeries: the period containing `last` is included."""
+        start = local_midnight_ms(first, tz)
+        if self.period == "dayRange":
+            return start, local_midnight_ms(last, tz)
+        return start, local_midnight_ms(last + timedelta(days=1), tz) - HOUR_MS
+
+    def pipeline(self, first: date, last: date, tz: ZoneInfo, identified_only: bool) -> list[dict[str, Any]]:
+        first_ms, last_ms = self.time_bounds(first, last, tz)
+        return self.build(first_ms, last_ms, identified_only)
+
+
+def _bucket_day(row: Mapping[str, Any], key: str, tz: ZoneInfo) -> date:
+    ms = epoch_ms(row, key)
+    day = day_of_ms(ms, tz)
+    if key == "day" and local_midnight_ms(day, tz) != ms:
+        raise BadRow("day bucket not at local midnight (check PENDO_TIMEZONE)")
+    return day
+
+
+def _visitor_day(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "account_id": text(row, "accountId"),
+        "visitor_id": text(row, "visitorId"),
+        "day": _bucket_day(row, "day", tz),
+        "num_events": count(row, "numEvents"),
+        "num_minutes": count(row, "numMinutes"),
+    }
+
+
+def _visitor_hour(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    hour = epoch_ms(row, "hour")
+    if (hour - local_midnight_ms(day_of_ms(hour, tz), tz)) % HOUR_MS:
+        raise BadRow("hour bucket not at an hour start")
+    return {
+        "account_id": text(row, "accountId"),
+        "visitor_id": text(row, "visitorId"),
+        "hour_start": hour,
+        "day": day_of_ms(hour, tz),
+        "num_events": count(row, "numEvents"),
+        "num_minutes": count(row, "numMinutes"),
+    }
+
+
+def _page_day(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "account_id": text(row, "accountId"),
+        "page_id": text(row, "pageId"),
+        "day": _bucket_day(row, "day", tz),
+        "num_events": count(row, "numEvents"),
+        "num_minutes": count(row, "numMinutes"),
+    }
+
+
+def _feature_day(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "account_id": text(row, "accountId"),
+        "visitor_id": text(row, "visitorId"),
+        "feature_id": text(row, "featureId"),
+        "day": _bucket_day(row, "day", tz),
+        "num_events": count(row, "numEvents"),
+        "num_minutes": count(row, "numMinutes"),
+    }
+
+
+def event_sub_type(value: str) -> str:
+    """`ui:web:guideSeen` -> `guideSeen` (Pendo may prefix the type, pendo-api.md §7.1)."""
+    return value.rsplit(":", 1)[-1]
+
+
+def _guide_event(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any] | None:
+    kind = event_sub_type(text(row, "type"))
+    if kind not in GUIDE_TYPES:
+        return None
+    browser_time = epoch_ms(row, "browserTime")
+    return {
+        "visitor_id": text(row, "visitorId"),
+        "account_id": text(row, "accountId"),
+        "guide_id": text(row, "guideId"),
+        "step_id": text(row, "guideStepId"),
+        "event_type": kind,
+        "browser_time": browser_time,
+        "day": day_of_ms(browser_time, tz),
+    }
+
+
+VISITOR_DAYS = EventStream(
+    "visitor_days", models.table_of(models.VisitorDay), "dayRange", queries.events_by_visitor_day,
+    _visitor_day, reach_back=89, keys=("account_id", "day", "visitor_id"),
+)
+VISITOR_HOURS = EventStream(
+    "visitor_hours", models.table_of(models.VisitorHour), "hourRange", queries.events_by_visitor_hour,
+    _visitor_hour, reach_back=1, keys=("account_id", "visitor_id", "hour_start"),
+)
+PAGE_DAYS = EventStream(
+    "page_days", models.table_of(models.PageDay), "dayRange", queries.page_events_by_account_day,
+    _page_day, reach_back=0, keys=("account_id", "day", "page_id"),
+)
+FEATURE_DAYS = EventStream(
+    "feature_days", models.table_of(models.FeatureVisitorDay), "dayRange", queries.feature_events_by_visitor_day,
+    _feature_day, reach_back=41, keys=("account_id", "day", "feature_id", "visitor_id"),
+)
+GUIDE_EVENTS = EventStream(
+    "guide_events", models.table_of(models.GuideEvent), "dayRange", queries.guide_events,
+    _guide_event, reach_back=29,
+    keys=("visitor_id", "guide_id", "step_id", "event_type", "browser_time", "account_id"), replace=False,
+)
+
+EVENT_STREAMS: tuple[EventStream, ...] = (VISITOR_DAYS, VISITOR_HOURS, PAGE_DAYS, FEATURE_DAYS, GUIDE_EVENTS)

@@ -1,0 +1,188 @@
+"""Stream the store's activity into DuckDB: only mapped accounts, identified visitors, needed days.
+
+Rows travel in chunks (`yield_per`) as Arrow tables, so Python never holds a whole table; DuckDB runs
+under a memory limit with a temp directory to spill to. Day ranges follow the windows:
+visitor days from `first_day - 89` (the 90-day base), active hours from `first_day - 1` (a session
+running across first_day's midnight started the day before), guide events from `first_day - 29`,
+and, for onboarding guides only, the first day of each completion-type event since ever.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import Engine, Select, func, select
+
+from pendo_core.store.models import (
+    AccountMapping,
+    FeatureVisitorDay,
+    GuideEvent,
+    PageDay,
+    PendoFeature,
+    PendoGuide,
+    PendoGuideStep,
+    VisitorDay,
+    VisitorHour,
+)
+from pendo_core.usage.scope import chunks, customer_chunks, keep_visitors, mapped
+
+YIELD_ROWS = 50_000
+GUIDE_TYPES = ("guideSeen", "guideAdvanced", "guideDismissed")
+COMPLETION_TYPES = ("guideSeen", "guideAdvanced")
+
+_ARROW = {"VARCHAR": pa.string(), "DATE": pa.date32(), "BIGINT": pa.int64(), "INTEGER": pa.int32()}
+
+# DuckDB tables the loader fills; column order is the order of each store query.
+TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "acct": (("account_id", "VARCHAR"), ("customer_id", "VARCHAR")),
+    "vd": (("account_id", "VARCHAR"), ("visitor_id", "VARCHAR"), ("day", "DATE"),
+           ("num_events", "BIGINT"), ("num_minutes", "BIGINT")),
+    "vh": (("account_id", "VARCHAR"), ("visitor_id", "VARCHAR"), ("hour_start", "BIGINT"), ("day", "DATE")),
+    "pd": (("account_id", "VARCHAR"), ("page_id", "VARCHAR"), ("day", "DATE"), ("num_events", "BIGINT")),
+    "fvd": (("account_id", "VARCHAR"), ("feature_id", "VARCHAR"), ("visitor_id", "VARCHAR"), ("day", "DATE"),
+            ("num_events", "BIGINT"), ("num_minutes", "BIGINT")),
+    "features": (("feature_id", "VARCHAR"), ("name", "VARCHAR"), ("page_id", "VARCHAR")),
+    "steps": (("step_id", "VARCHAR"), ("guide_id", "VARCHAR"), ("rank", "BIGINT")),
+    "ge": (("account_id", "VARCHAR"), ("visitor_id", "VARCHAR"), ("guide_id", "VARCHAR"),
+           ("step_id", "VARCHAR"), ("event_type", "VARCHAR"), ("day", "DATE")),
+    "onb_first": (("account_id", "VARCHAR"), ("guide_id", "VARCHAR"), ("step_id", "VARCHAR"),
+                  ("event_type", "VARCHAR"), ("day", "DATE")),
+    "onb_guides": (("guide_id", "VARCHAR"),),
+}
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What one metrics run reads: the reported days, the customers and the visitor rule."""
+
+    first_day: date
+    last_day: date
+    include_anonymous: bool
+    customer_ids: tuple[str, ...] | None
+    onboarding_guide_ids: tuple[str, ...] | None
+
+    def back(self, days: int) -> date:
+        """`first_day - days`: where a window ending on first_day starts."""
+        return self.first_day - timedelta(days=days)
+
+
+@contextmanager
+def duckdb_session(memory_limit: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB bounded by `memory_limit`, spilling to a private temp directory."""
+    with tempfile.TemporaryDirectory(prefix="pendo-metrics-") as spill:
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": memory_limit, "threads": 2, "temp_directory": spill,
+            "preserve_insertion_order": False,  # lets large sorts and joins stream and spill
+        }
+        duck = duckdb.connect(":memory:", config=config)
+        try:
+            yield duck
+        finally:
+            duck.close()
+
+
+def load(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> dict[str, int]:
+    """Create and fill every DuckDB input table; returns rows loaded per table."""
+    for name, columns in TABLES.items():
+        duck.execute(f"CREATE TABLE {name} (" + ", ".join(f"{c} {t}" for c, t in columns) + ")")
+    onboarding = _onboarding_guides(engine, plan.onboarding_guide_ids)
+    copied = dict.fromkeys(TABLES, 0)
+    copied["onb_guides"] = _insert_rows(duck, "onb_guides", [(g,) for g in onboarding])
+    for table, stmt in _queries(plan, onboarding):
+        copied[table] += copy(engine, duck, stmt, table)
+    return copied
+
+
+def copy(engine: Engine, duck: duckdb.DuckDBPyConnection, stmt: Select[Any], table: str) -> int:
+    """Stream the rows of `stmt` into DuckDB table `table` in chunks; returns the row count."""
+    count = 0
+    with engine.connect() as conn:
+        result = conn.execution_options(yield_per=YIELD_ROWS).execute(stmt)
+        for rows in result.partitions():
+            count += _insert_rows(duck, table, rows)
+    return count
+
+
+def _insert_rows(duck: duckdb.DuckDBPyConnection, table: str, rows: Any) -> int:
+    if not rows:
+        return 0
+    schema = pa.schema([(c, _ARROW[t]) for c, t in TABLES[table]])
+    values = zip(*rows, strict=True)  # row tuples -> column tuples
+    columns = [pa.array(column, type=field.type) for column, field in zip(values, schema, strict=True)]
+    duck.register("chunk", pa.Table.from_arrays(columns, schema=schema))
+    try:
+        duck.execute(f"INSERT INTO {table} SELECT * FROM chunk")
+    finally:
+        duck.unregister("chunk")
+    return len(rows)
+
+
+def _onboarding_guides(engine: Engine, given: tuple[str, ...] | None) -> list[str]:
+    """The given ids, else guides whose name or group contains "onboarding" (any case)."""
+    if given is not None:
+        return sorted(set(given))
+    guides = PendoGuide.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(select(guides.c.guide_id, guides.c.name, guides.c.group_name))
+        return sorted(g for g, name, group in rows if _says_onboarding(name) or _says_onboarding(group))
+
+
+def _says_onboarding(text: str | None) -> bool:
+    return text is not None and "onboarding" in text.lower()
+
+
+def _queries(plan: LoadPlan, onboarding: list[str]) -> Iterator[tuple[str, Select[Any]]]:
+    """(DuckDB table, store query) pairs, one set per chunk of customers."""
+    steps = PendoGuideStep.__table__
+    features = PendoFeature.__table__
+    yield "features", select(features.c.feature_id, features.c.name, features.c.page_id)
+    yield "steps", select(steps.c.step_id, steps.c.guide_id, steps.c.rank)
+    for chunk in customer_chunks(plan.customer_ids):
+        yield from _activity_queries(plan, chunk)
+        for guide_chunk in chunks(onboarding):
+            yield "onb_first", _onboarding_query(plan, chunk, guide_chunk)
+
+
+def _activity_queries(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Iterator[tuple[str, Select[Any]]]:
+    mapping = AccountMapping.__table__
+    acct = select(mapping.c.pendo_account_id, mapping.c.customer_id)
+    yield "acct", acct if chunk is None else acct.where(mapping.c.customer_id.in_(chunk))
+    vd, vh = VisitorDay.__table__, VisitorHour.__table__
+    yield "vd", _scoped(plan, chunk, vd, plan.back(89), select(
+        vd.c.account_id, vd.c.visitor_id, vd.c.day, vd.c.num_events, vd.c.num_minutes))
+    yield "vh", _scoped(plan, chunk, vh, plan.back(1), select(
+        vh.c.account_id, vh.c.visitor_id, vh.c.hour_start, vh.c.day).where(vh.c.num_events > 0))
+    pd, fvd = PageDay.__table__, FeatureVisitorDay.__table__
+    # Page days have no visitor: the anonymous rule cannot apply at account grain.
+    yield "pd", mapped(select(pd.c.account_id, pd.c.page_id, pd.c.day, pd.c.num_events), pd.c.account_id,
+                       chunk).where(pd.c.day.between(plan.first_day, plan.last_day))
+    yield "fvd", _scoped(plan, chunk, fvd, plan.first_day, select(
+        fvd.c.account_id, fvd.c.feature_id, fvd.c.visitor_id, fvd.c.day, fvd.c.num_events, fvd.c.num_minutes))
+    ge = GuideEvent.__table__
+    yield "ge", _scoped(plan, chunk, ge, plan.back(29), select(
+        ge.c.account_id, ge.c.visitor_id, ge.c.guide_id, ge.c.step_id, ge.c.event_type, ge.c.day,
+    ).where(ge.c.event_type.in_(GUIDE_TYPES)).distinct())
+
+
+def _scoped(plan: LoadPlan, chunk: tuple[str, ...] | None, table: Any, since: date,
+            stmt: Select[Any]) -> Select[Any]:
+    """`stmt` over `table` limited to mapped accounts, kept visitors and days [since, last_day]."""
+    stmt = mapped(stmt, table.c.account_id, chunk).where(table.c.day.between(since, plan.last_day))
+    return keep_visitors(stmt, table.c.visitor_id, plan.include_anonymous)
+
+
+def _onboarding_query(plan: LoadPlan, chunk: tuple[str, ...] | None, guides: tuple[str, ...]) -> Select[Any]:
+    """Earliest day of each completion-type event of onboarding guides, per account and step."""
+    ge = GuideEvent.__table__
+    stmt = select(ge.c.account_id, ge.c.guide_id, ge.c.step_id, ge.c.event_type, func.min(ge.c.day))
+    stmt = mapped(stmt, ge.c.account_id, chunk).where(
+        ge.c.guide_id.in_(guides), ge.c.event_type.in_(COMPLETION_TYPES), ge.c.day <= plan.last_day)
+    stmt = keep_visitors(stmt, ge.c.visitor_id, plan.include_anonymous)
+    return stmt.group_by(ge.c.account_id, ge.c.guide_id, ge.c.step_id, ge.c.event_type)

@@ -1,0 +1,141 @@
+"""Read-side queries for the portfolio page (every customer at once). No Streamlit here.
+
+Each query reads the stored daily rows with an aggregate in SQL, so the page moves a few thousand
+rows at most whatever the store's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, Select, case, func, select
+
+from pendo_core.store import models
+from pendo_core.usage.queries import unindexed
+
+TREND_DAYS = 28
+MIN_PRIOR_DAU = 1.0  # a customer needs some use before a drop means anything
+BANDS = ("red", "yellow", "green", "insufficient data")
+HEALTH_COLUMNS = ["customer_id", "score_date", "overall", "band", "engagement", "adoption", "trajectory", "coverage",
+                  "breadth"]
+
+_usage = models.UsageMetric
+_health = models.HealthScore
+
+
+def daily_totals(engine: Engine, first: date, last: date) -> pd.DataFrame:
+    """Per day: DAU, WAU and MAU summed over customers, customers with a row, and the pooled
+    stickiness (sum of DAU ÷ sum of MAU). Days without any row are absent."""
+    t = _usage
+    day = unindexed(t.metric_date)  # every row of the range: one scan and a sort beat a lookup per row
+    query = (select(t.metric_date, func.sum(t.dau), func.sum(t.wau), func.sum(t.mau), func.count())
+             .where(day.between(first, last)).group_by(day).order_by(day))
+    frame = _frame(engine, query, ["metric_date", "dau", "wau", "mau", "customers"])
+    frame["metric_date"] = pd.to_datetime(frame["metric_date"])
+    frame[["dau", "wau", "mau"]] = frame[["dau", "wau", "mau"]].astype(float)
+    frame["stickiness"] = frame["dau"] / frame["mau"].where(frame["mau"] > 0)
+    return frame
+
+
+def customer_trends(engine: Engine, last: date) -> pd.DataFrame:
+    """Per customer: the last day's DAU, WAU and MAU, and the 28-day trend (metrics-spec.md): mean
+    DAU of the 28 days ending `last` against the 28 days before, as a change ratio (NaN when the
+    prior mean is below MIN_PRIOR_DAU)."""
+    t = _usage
+    split = last - timedelta(days=TREND_DAYS)
+    first = split - timedelta(days=TREND_DAYS - 1)
+    recent, prior = t.metric_date > split, t.metric_date <= split
+    query = (select(t.customer_id,
+                    func.max(case((t.metric_date == last, t.dau))), func.max(case((t.metric_date == last, t.wau))),
+                    func.max(case((t.metric_date == last, t.mau))),
+                    func.avg(case((recent, t.dau))), func.avg(case((prior, t.dau))))
+             .where(unindexed(t.metric_date).between(first, last)).group_by(t.customer_id))
+    frame = _frame(engine, query, ["customer_id", "dau", "wau", "mau", "dau_28d", "dau_prior_28d"])
+    numbers = ["dau", "wau", "mau", "dau_28d", "dau_prior_28d"]
+    frame[numbers] = frame[numbers].astype(float)
+    frame["stickiness"] = frame["dau"] / frame["mau"].where(frame["mau"] > 0)
+    prior_mean = frame["dau_prior_28d"].where(frame["dau_prior_28d"] >= MIN_PRIOR_DAU)
+    frame["trend"] = frame["dau_28d"] / prior_mean - 1
+    return frame
+
+
+def health_on(engine: Engine, days: Sequence[date]) -> pd.DataFrame:
+    """Stored health scores of the given days: overall, band, components and the key-feature breadth
+    the score was computed from (its inputs)."""
+    h = _health
+    query = select(h.customer_id, h.score_date, h.overall, h.band, h.engagement, h.adoption, h.trajectory,
+                   h.coverage, h.inputs["breadth"].as_float()).where(h.score_date.in_(list(days)))
+    frame = _frame(engine, query, HEALTH_COLUMNS)
+    frame["score_date"] = pd.to_datetime(frame["score_date"])
+    return frame
+
+
+def no_health() -> pd.DataFrame:
+    """An empty frame shaped like health_on's, for a store without scores."""
+    return pd.DataFrame({c: pd.Series(dtype="datetime64[ns]" if c == "score_date" else object)
+                         for c in HEALTH_COLUMNS})
+
+
+def latest_health_day(engine: Engine, last: date) -> date | None:
+    """The newest day up to `last` that has health scores, or None when nothing is scored."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(_health.score_date)).where(_health.score_date <= last)).scalar()
+
+
+def weekly_health(engine: Engine, last: date, weeks: int) -> pd.DataFrame:
+    """Per week end (every 7th day back from `last`): customers per band, mean score and mean
+    key-feature breadth (adoption) over the scored customers."""
+    days = [last - timedelta(days=7 * k) for k in range(weeks)]
+    h = _health
+    bands = [func.sum(case((h.band == band, 1), else_=0)) for band in BANDS]
+    query = (select(h.score_date, func.avg(h.overall), func.avg(h.inputs["breadth"].as_float()), *bands)
+             .where(h.score_date.in_(days)).group_by(h.score_date).order_by(h.score_date))
+    frame = _frame(engine, query, ["score_date", "overall", "breadth", *BANDS])
+    frame["score_date"] = pd.to_datetime(frame["score_date"])
+    frame[["overall", "breadth"]] = frame[["overall", "breadth"]].astype(float)
+    return frame
+
+
+def no_weekly_health() -> pd.DataFrame:
+    """An empty frame shaped like weekly_health's."""
+    return pd.DataFrame(columns=["score_date", "overall", "breadth", *BANDS])
+
+
+def portfolio_table(customers: pd.DataFrame, trends: pd.DataFrame, health_now: pd.DataFrame,
+                    health_before: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer: who owns it, usage now, trend, health now and its change in points."""
+    now = health_now.set_index("customer_id")[["overall", "band"]]
+    before = health_before.set_index("customer_id")["overall"].rename("overall_before")
+    table = (customers[["customer_id", "name", "segment", "csm_name", "csm_email", "arr", "renewal_date"]]
+             .merge(trends, on="customer_id", how="left")
+             .merge(now, left_on="customer_id", right_index=True, how="left")
+             .merge(before, left_on="customer_id", right_index=True, how="left"))
+    table[["overall", "overall_before"]] = table[["overall", "overall_before"]].astype(float)
+    table["health_change"] = table["overall"] - table["overall_before"]
+    table["band"] = table["band"].fillna("not scored")
+    return table
+
+
+def by_csm(table: pd.DataFrame) -> pd.DataFrame:
+    """Customers per CSM: count, ARR, MAU, median stickiness and trend, customers per band."""
+    grouped = table.assign(csm=table["csm_name"].fillna(table["csm_email"]).fillna("Unassigned"))
+    summary = grouped.groupby("csm").agg(customers=("customer_id", "count"), arr=("arr", "sum"),
+                                         mau=("mau", "sum"), stickiness=("stickiness", "median"),
+                                         trend=("trend", "median"))
+    bands = pd.crosstab(grouped["csm"], grouped["band"]).reindex(columns=[*BANDS, "not scored"], fill_value=0)
+    return summary.join(bands).reset_index().sort_values("customers", ascending=False)
+
+
+def by_segment(table: pd.DataFrame) -> pd.DataFrame:
+    """Per segment: customers, median key-feature breadth, median stickiness, total MAU."""
+    summary = table.groupby("segment").agg(customers=("customer_id", "count"), breadth=("breadth", "median"),
+                                           stickiness=("stickiness", "median"), mau=("mau", "sum"))
+    return summary.reset_index()
+
+
+def _frame(engine: Engine, query: Select[Any], columns: list[str]) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(query).all(), columns=columns)

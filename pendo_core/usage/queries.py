@@ -1,0 +1,199 @@
+"""Read-side queries shared by the pages (and later the REST API). No Streamlit here.
+
+Usage, customers and freshness live here; features and guides in `read_features`, the portfolio
+in `read_portfolio`. Every function takes an Engine and returns plain frames or values; the pages
+cache them. Queries that span every customer are shaped so SQLite can answer them from an index
+in a fraction of a second on 5,000 customers (see jobs/bench_pages.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Engine, Select, case, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
+
+from pendo_core.store import models
+
+USAGE_COLUMNS = ["dau", "wau", "mau", "active_visitors", "session_count", "avg_session_minutes",
+                 "page_views", "feature_events", "time_in_app_minutes"]
+CUSTOMER_COLUMNS = ["customer_id", "name", "domain", "segment", "arr", "renewal_date", "csm_email", "csm_name",
+                    "accounts"]
+WEEK_DAYS = 7
+NO_SEGMENT = "No segment"  # how customers() labels a customer without a segment
+# Per-active-user rates compared between a customer, its segment and the portfolio (week means).
+RATES = {
+    "stickiness": "Stickiness (DAU ÷ MAU)",
+    "sessions_per_user": "Sessions per active user a day",
+    "session_minutes": "Minutes per session",
+    "minutes_per_user": "Minutes in app per active user a day",
+    "page_views_per_user": "Page views per active user a day",
+    "feature_events_per_user": "Feature events per active user a day",
+}
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How current the store is: the last good sync and the last attempt."""
+
+    last_success_at: datetime | None
+    data_through: date | None
+    last_status: str | None
+    last_error: str | None
+    stamp: int = 0  # id of the last successful run: caches keyed on it refresh after every sync
+
+
+def customers(engine: Engine) -> pd.DataFrame:
+    """Customers with their CSM and how many Pendo accounts they own, by name."""
+    accounts = (select(models.AccountMapping.customer_id, func.count().label("accounts"))
+                .group_by(models.AccountMapping.customer_id).subquery())
+    c = models.Customer
+    query = (
+        select(c.customer_id, c.name, c.domain, c.segment, c.arr, c.renewal_date, c.csm_email,
+               models.Csm.name.label("csm_name"), func.coalesce(accounts.c.accounts, 0).label("accounts"))
+        .outerjoin(accounts, accounts.c.customer_id == c.customer_id)
+        .outerjoin(models.Csm, models.Csm.email == c.csm_email)
+        .order_by(c.name, c.customer_id)
+    )
+    frame = _frame(engine, query, CUSTOMER_COLUMNS)
+    frame["csm_email"] = frame["csm_email"].str.strip().str.lower()
+    frame["segment"] = frame["segment"].fillna(NO_SEGMENT)
+    return frame
+
+
+def usage_series(engine: Engine, customer_id: str, first: date, last: date) -> pd.DataFrame:
+    """One row per day of [first, last]; days the store has no row for stay NaN (gaps, not zeros)."""
+    table = models.UsageMetric
+    query = (select(table.metric_date, *[getattr(table, c) for c in USAGE_COLUMNS])
+             .where(table.customer_id == customer_id, table.metric_date.between(first, last)))
+    frame = _frame(engine, query, ["metric_date", *USAGE_COLUMNS])
+    frame["metric_date"] = pd.to_datetime(frame["metric_date"])
+    days = pd.DataFrame({"metric_date": pd.date_range(first, last, freq="D")})
+    frame = days.merge(frame, on="metric_date", how="left")
+    frame[USAGE_COLUMNS] = frame[USAGE_COLUMNS].astype(float)
+    frame["dau_mau"] = frame["dau"] / frame["mau"].where(frame["mau"] > 0)
+    return frame
+
+
+def customer_week(engine: Engine, last: date) -> pd.DataFrame:
+    """Per customer, means over the 7 days ending `last` and the per-user rates of RATES.
+
+    Stickiness here is the week's mean DAU ÷ the MAU of `last` (weekday-neutral); rates are NaN
+    for a customer with no active user that week. One indexed read of 7 x customers rows.
+    """
+    t = models.UsageMetric
+    first = last - timedelta(days=WEEK_DAYS - 1)
+    mau_last = func.max(_when(t.metric_date == last, t.mau))
+    query = (select(t.customer_id, func.avg(t.dau), func.avg(t.wau), mau_last, func.sum(t.dau),
+                    func.sum(t.session_count), func.sum(t.time_in_app_minutes), func.sum(t.page_views),
+                    func.sum(t.feature_events), func.count())
+             .where(t.metric_date.between(first, last)).group_by(t.customer_id))
+    columns = ["customer_id", "dau", "wau", "mau", "user_days", "sessions", "minutes", "page_views",
+               "feature_events", "days"]
+    frame = _frame(engine, query, columns)
+    numbers = columns[1:]
+    frame[numbers] = frame[numbers].astype(float)
+    return add_rates(frame)
+
+
+def add_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """The RATES columns from week sums (user_days = sum of DAU); NaN where undefined."""
+    users = frame["user_days"].where(frame["user_days"] > 0)
+    frame["stickiness"] = frame["dau"] / frame["mau"].where(frame["mau"] > 0)
+    frame["sessions_per_user"] = frame["sessions"] / users
+    frame["session_minutes"] = frame["minutes"] / frame["sessions"].where(frame["sessions"] > 0)
+    frame["minutes_per_user"] = frame["minutes"] / users
+    frame["page_views_per_user"] = frame["page_views"] / users
+    frame["feature_events_per_user"] = frame["feature_events"] / users
+    return frame
+
+
+def compare_rates(week: pd.DataFrame, customers_frame: pd.DataFrame, customer_id: str) -> pd.DataFrame:
+    """One row per rate: the customer's value, its segment's median and the portfolio's median,
+    and the customer's percentile rank among its segment (0-100)."""
+    from pendo_core.usage.adoption import peer_summary
+
+    joined = week.merge(customers_frame[["customer_id", "segment"]], on="customer_id", how="left")
+    mine = joined[joined["customer_id"] == customer_id]
+    if mine.empty:
+        return pd.DataFrame(columns=["rate", "label", "customer", "segment", "portfolio", "percentile"])
+    segment = mine["segment"].iloc[0]
+    peers = joined[(joined["segment"] == segment) & (joined["customer_id"] != customer_id)]
+    rows = []
+    for rate, label in RATES.items():
+        value = mine[rate].iloc[0]
+        known = None if pd.isna(value) else float(value)
+        rank, median = peer_summary(known, _values(peers[rate])) if known is not None else (None, None)
+        rows.append({"rate": rate, "label": label, "customer": known,
+                     "segment": median if median is not None else _median(peers[rate]),
+                     "portfolio": _median(joined[rate]), "percentile": rank})
+    return pd.DataFrame(rows)
+
+
+def last_mapped_at(engine: Engine, customer_id: str) -> datetime | None:
+    """When the customer's newest Pendo account mapping was made (None without any)."""
+    m = models.AccountMapping
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(m.mapped_at)).where(m.customer_id == customer_id)).scalar()
+
+
+def freshness(engine: Engine) -> Freshness:
+    """The last successful run, what day the data reaches, and how the last attempt went."""
+    runs = models.SyncRun
+    with engine.connect() as conn:
+        ok = conn.execute(select(runs.id, runs.finished_at, runs.stats).where(runs.status == "success")
+                          .order_by(runs.id.desc()).limit(1)).first()
+        last = conn.execute(select(runs.status, runs.error).order_by(runs.id.desc()).limit(1)).first()
+    through = date.fromisoformat(ok.stats["report_last"]) if ok and ok.stats and ok.stats.get("report_last") else None
+    return Freshness(ok.finished_at if ok else None, through, last.status if last else None,
+                     last.error if last else None, int(ok.id) if ok else 0)
+
+
+class _Unindexed(ColumnElement[Any]):
+    """A column SQLite must not answer from an index: rendered `+column` there, plain elsewhere."""
+
+    inherit_cache = True
+    _traverse_internals = (("column", InternalTraversal.dp_clauseelement),)  # type: ignore[assignment]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(_Unindexed)
+def _plain(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(_Unindexed, "sqlite")
+def _unary_plus(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    return "+" + str(compiler.process(element.column, **kw))
+
+
+def unindexed(column: Any) -> ColumnElement[Any]:
+    """`column` for a read that covers most of a table: on SQLite a scan in primary-key order beats
+    one index lookup per row (its planner has no statistics to know); other databases decide."""
+    return _Unindexed(column)
+
+
+def _values(series: pd.Series) -> list[float | None]:
+    return [None if pd.isna(v) else float(v) for v in series]
+
+
+def _median(series: pd.Series) -> float | None:
+    known = series.dropna()
+    return float(known.median()) if not known.empty else None
+
+
+def _when(condition: Any, value: Any) -> Any:
+    return case((condition, value))
+
+
+def _frame(engine: Engine, query: Select[Any], columns: list[str]) -> pd.DataFrame:
+    """Run `query` and name its columns."""
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(query).all(), columns=columns)

@@ -1,0 +1,54 @@
+"""Who counts: identified visitors, and the Pendo accounts a customer owns (store-side SQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func
+
+from pendo_core.store.models import AccountMapping
+
+ANON_PREFIX = "_PENDO_T_"
+IN_CHUNK = 500  # ids per IN (...) list: far below every driver's bind-parameter limit
+
+T = TypeVar("T")
+
+
+def is_anonymous(visitor_id: str) -> bool:
+    """True for Pendo's anonymous visitors (ids starting with `_PENDO_T_`, case-sensitive)."""
+    return visitor_id.startswith(ANON_PREFIX)
+
+
+def identified(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """SQL test that a visitor id is not anonymous.
+
+    A prefix comparison, not LIKE: `_` is a LIKE wildcard and SQLite's LIKE ignores case.
+    """
+    return func.substr(column, 1, len(ANON_PREFIX)) != ANON_PREFIX
+
+
+def keep_visitors(stmt: Select[Any], column: ColumnElement[Any], include_anonymous: bool) -> Select[Any]:
+    """`stmt` restricted to identified visitors unless anonymous ones are wanted."""
+    return stmt if include_anonymous else stmt.where(identified(column))
+
+
+def chunks(items: Sequence[T], size: int = IN_CHUNK) -> Iterator[tuple[T, ...]]:
+    """`items` in consecutive tuples of at most `size`."""
+    for start in range(0, len(items), size):
+        yield tuple(items[start : start + size])
+
+
+def customer_chunks(customer_ids: Collection[str] | None) -> list[tuple[str, ...] | None]:
+    """[None] for every mapped customer, else the given ids in IN-sized chunks (none for none)."""
+    if customer_ids is None:
+        return [None]
+    return list(chunks(sorted(set(customer_ids))))
+
+
+def mapped(stmt: Select[Any], account_column: ColumnElement[Any],
+           chunk: tuple[str, ...] | None) -> Select[Any]:
+    """`stmt` joined to the mapping: only mapped accounts, of the customers in `chunk` when given."""
+    mapping = AccountMapping.__table__
+    stmt = stmt.join(mapping, mapping.c.pendo_account_id == account_column)
+    return stmt if chunk is None else stmt.where(mapping.c.customer_id.in_(chunk))

@@ -1,0 +1,191 @@
+"""The CSM and leader screens (Account usage, Feature adoption, Guides, Portfolio) per role:
+they render without an exception, show their key widgets and numbers, and explain empty data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from pendo_core.store import models
+from tests.support.app_frame import (
+    LAST_DAY,
+    USERS,
+    Store,
+    app,
+    build_small_store,
+    copy_store,
+    customer_ids,
+    run,
+    texts,
+    use_store,
+)
+
+CUSTOMER_PAGES = ["pages/account_usage.py", "pages/features.py", "pages/guides.py"]
+ROLES = ["csm", "leader", "admin"]
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """The small synthetic store, read-only, built once for this module."""
+    return build_small_store(tmp_path_factory.mktemp("app-store") / "store.db")
+
+
+@pytest.fixture
+def app_env(small_store: Store) -> Iterator[Store]:
+    """The app pointed at the small store, in demo mode, with empty Streamlit caches."""
+    with use_store(small_store) as store:
+        yield store
+
+
+def _charts(at: object) -> list[object]:
+    return list(at.get("vega_lite_chart"))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_account_usage(app_env: Store, role: str) -> None:
+    """Headline numbers of the last day, the charts and the comparison table for the chosen customer."""
+    customer = customer_ids(app_env, "csm00@bench.cscx")[0]
+    at = run(app("pages/account_usage.py", USERS[role], frame_customer=customer))
+    labels = [m.label for m in at.metric]
+    assert labels == ["DAU", "WAU", "MAU", "Stickiness", "Sessions a day", "Session length"]
+    with Session(app_env.engine) as session:
+        dau = session.scalar(select(models.UsageMetric.dau).where(
+            models.UsageMetric.customer_id == customer, models.UsageMetric.metric_date == LAST_DAY))
+    assert at.metric[0].value == f"{dau:,}"
+    assert len(_charts(at)) == 6  # users + stickiness, gauge, sessions, time, session length, events
+    assert [d.value.shape[0] for d in at.dataframe] == [6]
+    assert [b.label for b in at.get("download_button")] == ["Download daily usage (CSV)"]
+
+
+def test_account_usage_outside_the_synced_days_explains_itself(app_env: Store) -> None:
+    """A range with no stored day says why instead of drawing empty charts."""
+    far = (LAST_DAY - timedelta(days=400), LAST_DAY - timedelta(days=300))
+    at = run(app("pages/account_usage.py", USERS["csm"], frame_range=far))
+    assert any("outside the synced days" in i for i in texts(at.info))
+    assert not _charts(at)
+
+
+def test_account_usage_marks_days_without_data_as_gaps(app_env: Store) -> None:
+    """A range reaching before the first synced day counts those days as gaps, not zeros."""
+    wider = (LAST_DAY - timedelta(days=49), LAST_DAY)  # the store holds 40 days
+    at = run(app("pages/account_usage.py", USERS["csm"], frame_range=wider))
+    assert any("10 day(s)" in c and "gaps" in c for c in texts(at.caption))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_feature_adoption(app_env: Store, role: str) -> None:
+    """Feature list, heatmaps, the drill-down picker, gaps and peer percentiles render for every role."""
+    at = run(app("pages/features.py", USERS[role]))
+    assert [m.label for m in at.metric] == ["Features used, 30 days", "Key features used", "Key features unused",
+                                            "Breadth percentile"]
+    table = at.dataframe[0].value
+    assert list(table.columns)[:3] == ["key", "name", "adoption_pct"]
+    assert len(table) >= 1
+    assert [t.label for t in at.tabs] == ["By week", "Across customers", "One feature, day by day"]
+    assert at.selectbox(key="features_drill").options
+    assert len(_charts(at)) == 6  # week heatmap, customer heatmap, 2 daily lines, gaps, percentiles
+
+
+def test_feature_drill_down_to_another_feature(app_env: Store) -> None:
+    """Picking another feature redraws its daily detail without an error."""
+    at = run(app("pages/features.py", USERS["csm"]))
+    last = len(at.selectbox(key="features_drill").options) - 1
+    at.selectbox(key="features_drill").select_index(last)
+    run(at)
+    assert at.selectbox(key="features_drill").index == last
+
+
+def test_adoption_heatmap_across_customers_stays_in_the_users_scope(app_env: Store) -> None:
+    """A CSM's customer heatmap shows only customers they may see."""
+    at = run(app("pages/features.py", USERS["csm"]))
+    at.get("button_group")[0].set_value("All I can see")
+    run(at)
+    rows = [r for c in _charts(at) for d in c.proto.datasets for r in _rows(d)]
+    shown = {r["customer_id"] for r in rows if "customer_id" in r}
+    assert shown
+    assert shown <= set(customer_ids(app_env, "csm00@bench.cscx"))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_guides(app_env: Store, role: str) -> None:
+    """Onboarding progress and the per-guide table with completion and dismissal rates."""
+    at = run(app("pages/guides.py", USERS[role]))
+    labels = [m.label for m in at.metric]
+    assert labels == ["Onboarding guides completed", "Guides seen", "Completion rate", "Dismissal rate"]
+    table = at.dataframe[0].value
+    assert {"seen", "completed", "dismissed", "completion_rate", "dismissal_rate"} <= set(table.columns)
+    assert table["completion_rate"].between(0, 100).all()  # shown as percents
+
+
+@pytest.mark.parametrize("role", ["leader", "admin"])
+def test_portfolio(app_env: Store, role: str) -> None:
+    """Trends, health distribution and movers, drops, segments, CSMs and the CSV export of every customer."""
+    at = run(app("pages/portfolio.py", USERS[role]))
+    assert texts(at.title) == ["Portfolio"]
+    assert [m.label for m in at.metric] == ["Customers", "Monthly active users", "Stickiness, 7 days",
+                                            "Median 28-day trend", "Customers in red"]
+    assert at.metric[0].value == "12"
+    assert len(_charts(at)) == 5
+    drops, movers, csms, everyone = (d.value for d in at.dataframe)
+    assert "trend" in drops.columns
+    assert "health_change" in movers.columns
+    assert csms["customers"].sum() == 12
+    assert len(everyone) == 12
+    assert [b.label for b in at.get("download_button")] == ["Download all customers (CSV)"]
+
+
+def test_portfolio_without_health_scores_explains_it(small_store: Store, tmp_path: Path) -> None:
+    """Before the first health scoring the portfolio says where the scores come from."""
+    store = copy_store(small_store, tmp_path / "store.db")
+    with Session(store.engine) as session, session.begin():
+        session.execute(delete(models.HealthScore))
+    with use_store(store):
+        at = run(app("pages/portfolio.py", USERS["leader"]))
+    assert sum("No health scores yet" in i for i in texts(at.info)) == 3  # adoption trend, distribution, movers
+    assert at.metric[4].value == "–"
+
+
+@pytest.mark.parametrize("page", CUSTOMER_PAGES)
+def test_customer_pages_for_a_csm_without_customers(app_env: Store, page: str) -> None:
+    """A CSM who owns no customer is told how to see colleagues' customers."""
+    at = run(app(page, USERS["csm"].__class__("new@bench.cscx", "New", "csm")))
+    assert any("No customer is assigned to you" in i for i in texts(at.info))
+
+
+@pytest.mark.parametrize("page", [*CUSTOMER_PAGES, "pages/portfolio.py"])
+def test_pages_on_an_empty_store(tmp_path: Path, page: str) -> None:
+    """With no customer at all every page says how to load some."""
+    from pendo_core.store.engine import make_engine, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    migrate(engine)
+    with use_store(Store(tmp_path / "empty.db", engine)):
+        at = run(app(page, USERS["admin"]))
+    assert any("import-customers" in i for i in texts(at.info))
+    assert any("No successful Pendo sync yet" in w for w in texts(at.warning))
+
+
+def _rows(dataset: object) -> list[dict[str, object]]:
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    return convert_arrow_bytes_to_pandas_df(dataset.data.data).to_dict("records")  # type: ignore[attr-defined]
+
+
+def test_a_customer_remapped_after_the_last_sync_is_flagged(small_store: Store, tmp_path: Path) -> None:
+    """After an admin maps another account to a customer, its pages say the numbers wait for the next sync."""
+    store = copy_store(small_store, tmp_path / "store.db")
+    customer = customer_ids(store, "csm00@bench.cscx")[0]
+    with Session(store.engine) as session, session.begin():
+        session.add(models.PendoAccount(account_id="acct-new", name="New"))
+        session.add(models.AccountMapping(pendo_account_id="acct-new", customer_id=customer, method="manual",
+                                          mapped_at=datetime.now(UTC) + timedelta(minutes=1)))
+    with use_store(store):
+        flagged = run(app("pages/features.py", USERS["csm"], frame_customer=customer))
+        other = run(app("pages/features.py", USERS["csm"], frame_customer=customer_ids(store, "csm00@bench.cscx")[1]))
+    assert any("changed after the last sync" in i for i in texts(flagged.info))
+    assert not any("changed after the last sync" in i for i in texts(other.info))

@@ -1,0 +1,103 @@
+"""The Ask page (pages/chat.py) in AppTest: a question gets its answer with numbers, window and
+definitions; a trend has a chart; an ambiguous name offers buttons that answer for the one picked;
+a CSM cannot ask about another CSM's customer; nobody signed in sees nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import streamlit as st
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from pendo_core.admin.users import User
+from pendo_core.store.engine import make_engine, migrate
+from pendo_core.store.models import UsageMetric
+from tests.support import REPO
+from tests.support.chat_api import ACME, ANA, BEN, LAST, build_store
+
+PAGE = str(REPO / "pages" / "chat.py")
+ANA_USER, BEN_USER = User(ANA, "Ana", "csm"), User(BEN, "Ben", "csm")
+
+
+@pytest.fixture(scope="module")
+def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A built SQLite store for the page (read only)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('chat_page') / 'store.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    build_store(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def page(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("DATABASE_URL", store_url)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+def _open(user: User | None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    if user is not None:
+        at.session_state["frame_user"] = user
+    return at.run()
+
+
+def _ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question)
+    return at.run()
+
+
+def _said(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+pytestmark = pytest.mark.usefixtures("page")
+
+
+def test_a_question_is_answered_with_its_numbers(store_url: str) -> None:
+    """The answer names the customer and its stored DAU, and offers the numbers and the page."""
+    at = _ask(_open(ANA_USER), "How is acme using the product?")
+    engine = make_engine(store_url)
+    with engine.connect() as conn:
+        dau = conn.execute(select(UsageMetric.dau).where(UsageMetric.customer_id == ACME,
+                                                         UsageMetric.metric_date == LAST)).scalar()
+    assert not at.exception
+    assert f"**Acme Corp** on {LAST}: **{dau}** daily active users" in _said(at)
+    assert [e.label for e in at.expander] == ["Numbers, window and definitions"]
+    assert "Open Account usage" in [b.label for b in at.button]
+
+
+def test_a_trend_question_draws_a_chart() -> None:
+    """'Show usage trend' answers with a chart."""
+    at = _ask(_open(ANA_USER), "Show usage trend for Acme")
+    assert not at.exception
+    assert len(at.get("vega_lite_chart")) == 1
+
+
+def test_an_ambiguous_name_offers_buttons_that_answer() -> None:
+    """'acm' offers Acme Corp and Acme Labs; clicking Acme Labs answers about Acme Labs."""
+    at = _ask(_open(ANA_USER), "how is acm doing")
+    choices = [b for b in at.button if b.label.startswith("Acme")]
+    assert [b.label.split(" (")[0] for b in choices] == ["Acme Corp", "Acme Labs"]
+    at = choices[1].click().run()
+    assert "**Acme Labs** on" in _said(at)
+
+
+def test_a_csm_cannot_ask_about_another_csms_customer() -> None:
+    """Ben does not own Acme: the page does not know it for him."""
+    at = _ask(_open(BEN_USER), "How is Acme Corp using the product?")
+    assert "I don't know a customer called" in _said(at)
+    assert "Acme Corp** on" not in _said(at)
+
+
+def test_nobody_signed_in_sees_nothing() -> None:
+    """Without a signed-in user the page asks to sign in and offers no input."""
+    at = _open(None)
+    assert [w.value for w in at.warning] == ["Sign in to ask questions."]
+    assert len(at.chat_input) == 0

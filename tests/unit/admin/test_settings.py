@@ -1,0 +1,98 @@
+"""Admin settings: product defaults, one-line validation errors, versions with who/when/what changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from pendo_core.admin.settings import (
+    AppSettings,
+    SettingChange,
+    SettingsError,
+    current_settings,
+    parse_settings,
+    save_settings,
+    settings_at,
+    settings_history,
+)
+
+
+def test_defaults_are_the_product_documents() -> None:
+    """Bands red < 50 <= yellow < 75 <= green, usage drop 20% over 4 weeks, no login 14 days, 50% of 5."""
+    s = AppSettings()
+    assert (s.health.red_below, s.health.green_from) == (50, 75)
+    assert (s.alerts.usage_drop.drop_pct, s.alerts.usage_drop.baseline_weeks) == (20, 4)
+    assert s.alerts.no_login.days == 14
+    assert (s.alerts.guide_dismissal.min_share, s.alerts.guide_dismissal.min_seen) == (0.5, 5)
+    assert (s.alerts.feature_abandonment.recent_days, s.alerts.feature_abandonment.prior_days,
+            s.alerts.feature_abandonment.min_prior_users) == (14, 28, 3)
+    assert sum(s.health.weights.as_dict().values()) > 0
+
+
+@pytest.mark.parametrize(("data", "fragment"), [
+    pytest.param({"health": {"weights": {"engagement": 0, "adoption": 0, "trajectory": 0, "onboarding": 0}}},
+                 "health.weights: the weights sum to 0", id="weights-sum-to-zero"),
+    pytest.param({"health": {"weights": {"adoption": -1}}}, "health.weights.adoption: ", id="negative-weight"),
+    pytest.param({"alerts": {"no_login": {"days": -3}}}, "alerts.no_login.days: ", id="negative-threshold"),
+    pytest.param({"alerts": {"usage_drop": {"min_daily_users": -1}}}, "alerts.usage_drop.min_daily_users",
+                 id="negative-floor"),
+    pytest.param({"health": {"red_below": 80, "green_from": 60}}, "red_below (80) is above green_from (60)",
+                 id="bands-out-of-order"),
+    pytest.param({"alerts": {"guide_dismissal": {"min_share": 1.5}}}, "alerts.guide_dismissal.min_share",
+                 id="share-above-one"),
+])
+def test_invalid_settings_are_rejected_with_one_line(data: dict[str, Any], fragment: str) -> None:
+    """Bad values raise SettingsError naming the field, in a single line."""
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(data)
+    message = str(caught.value)
+    assert fragment in message
+    assert "\n" not in message
+
+
+def test_partial_data_keeps_the_other_defaults() -> None:
+    """Settings given in part fill the rest from the defaults."""
+    s = parse_settings({"alerts": {"no_login": {"days": 21}}})
+    assert s.alerts.no_login.days == 21
+    assert s.alerts.usage_drop == AppSettings().alerts.usage_drop
+
+
+def test_nothing_saved_means_version_zero_and_defaults(sqlite_engine: Engine) -> None:
+    """An empty store answers version 0 with the defaults."""
+    with Session(sqlite_engine) as session:
+        assert current_settings(session) == (0, AppSettings())
+        assert settings_history(session) == []
+
+
+def test_versions_record_who_when_and_what_changed(engine: Engine) -> None:
+    """Each save is a new version; the history lists the changes against the version before."""
+    first = parse_settings({"alerts": {"no_login": {"days": 21}}})
+    second = parse_settings({"alerts": {"no_login": {"days": 21}}, "health": {"green_from": 80}})
+    with Session(engine) as session, session.begin():
+        v1 = save_settings(session, first, "ada@cscx.io", "longer quiet period")
+        v2 = save_settings(session, second, "bo@cscx.io", None)
+    with Session(engine) as session:
+        assert current_settings(session) == (v2, second)
+        assert settings_at(session, v1) == first
+        history = settings_history(session)
+    assert [h.version for h in history] == [v2, v1]
+    assert history[0].created_by == "bo@cscx.io"
+    assert history[0].created_at is not None
+    assert history[0].changes == [SettingChange("health.green_from", 75.0, 80.0)]
+    assert history[1].changes == [SettingChange("alerts.no_login.days", 14, 21)]
+    assert history[1].note == "longer quiet period"
+
+
+def test_saving_needs_who_saves(sqlite_engine: Engine) -> None:
+    """A save without an author is refused."""
+    with Session(sqlite_engine) as session, pytest.raises(SettingsError, match="who saves"):
+        save_settings(session, AppSettings(), "  ", None)
+
+
+def test_unknown_version_is_a_clear_error(sqlite_engine: Engine) -> None:
+    """Asking for a version that does not exist says so."""
+    with Session(sqlite_engine) as session, pytest.raises(SettingsError, match="version 7 does not exist"):
+        settings_at(session, 7)

@@ -1,0 +1,162 @@
+"""Alert rules on hand-built histories: each fires on a real case and stays quiet on hard negatives."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from pendo_core.admin.settings import AbandonmentSettings, AlertSettings, GuideDismissalSettings, NoLoginSettings
+from pendo_core.admin.settings import UsageDropSettings as Drop
+from pendo_core.alerts.rules import (
+    FeatureWindow,
+    Finding,
+    GuideWindow,
+    evaluate_customer,
+    feature_abandonment,
+    guide_dismissal,
+    no_login,
+    suppress,
+    usage_drop,
+)
+from tests.support.health_alerts import LAST, dropped, history
+
+DROP = Drop()
+
+
+def _holiday(days_ago: set[int], weekday: int, weekend: int) -> dict[date, int]:
+    """Steady use with near-zero holidays `days_ago` (0 = the last complete day)."""
+    return history(60, weekday, weekend, change=lambda i, d: 1 if i in days_ago else (weekend if d.weekday() >= 5
+                                                                                        else weekday))
+
+
+def _without(dau: dict[date, int], days_ago: range) -> dict[date, int]:
+    """The history with some days not synced (missing, not zero)."""
+    gone = {LAST - timedelta(days=i) for i in days_ago}
+    return {d: n for d, n in dau.items() if d not in gone}
+
+
+@pytest.mark.parametrize(("dau", "status"), [
+    pytest.param(history(60, 40, 6, change=dropped(0.5, 10, 40, 6)), "fire", id="halved-for-10-days"),
+    pytest.param(history(60, 40, 6, change=dropped(0.6, 14, 40, 6)), "fire", id="down-40pct-for-2-weeks"),
+    pytest.param(history(60, 40, 6), "clear", id="steady"),
+    pytest.param(history(60, 40, 6, change=dropped(0.85, 14, 40, 6)), "clear", id="down-15pct-below-threshold"),
+    pytest.param(history(60, 40, 6, change=dropped(0.3, 3, 40, 6)), "clear", id="too-recent-to-hold"),
+    pytest.param(_holiday({3, 4, 5}, 40, 6), "clear", id="holiday-dip-that-recovered"),
+    pytest.param(_holiday({1}, 40, 6), "clear", id="yesterday-a-holiday-one-day"),
+    pytest.param(_holiday({17, 24}, 40, 6), "clear", id="holidays-in-the-baseline"),
+    pytest.param(history(60, 40, 0), "clear", id="weekend-rhythm-zero-weekends"),
+    pytest.param(history(60, 3, 0, change=dropped(0.67, 14, 3, 0)), "clear", id="tiny-3-to-2-users"),
+    pytest.param(history(60, 6, 1, change=dropped(0.6, 14, 6, 1)), "clear", id="small-below-the-floor"),
+    pytest.param(history(60, 8, 2, change=dropped(0.75, 14, 8, 2)), "clear", id="small-drop-within-noise"),
+    pytest.param(_without(history(60, 40, 6, change=dropped(0.5, 10, 40, 6)), range(2)), "unknown",
+                 id="latest-days-not-synced"),
+    pytest.param(_without(history(60, 40, 6), range(8, 36)), "unknown", id="baseline-not-synced"),
+    pytest.param(_without(history(60, 40, 6, change=dropped(0.5, 10, 40, 6)), range(14, 21)), "fire",
+                 id="one-baseline-week-missing"),
+])
+def test_usage_drop(dau: dict[date, int], status: str) -> None:
+    """usage_drop compares the last 7 complete days with the same weekdays of the 4 weeks before."""
+    assert usage_drop(dau, LAST, DROP).status == status
+
+
+def test_usage_drop_reports_its_figures() -> None:
+    """A firing drop carries the numbers that triggered it, a severity and an outreach action."""
+    finding = usage_drop(history(60, 40, 6, change=dropped(0.5, 10, 40, 6)), LAST, DROP)
+    assert finding.details["visitor_days"] == 5 * 20 + 2 * 3
+    assert finding.details["baseline_visitor_days"] == 5 * 40 + 2 * 6
+    assert finding.details["drop_pct"] == pytest.approx(50.0, abs=0.1)
+    assert finding.severity == "high"
+    assert finding.action is not None
+    assert "champion" in finding.action
+
+
+def test_usage_drop_never_reads_the_day_in_progress() -> None:
+    """Today's partial row (after the last complete day) changes nothing."""
+    dau = history(60, 40, 6)
+    dau[LAST + timedelta(days=1)] = 2  # today, a few hours in
+    assert usage_drop(dau, LAST, DROP).status == "clear"
+
+
+def test_usage_drop_thresholds_are_settings() -> None:
+    """A 15% drop fires once the admin lowers the threshold to 10%."""
+    dau = history(60, 200, 30, change=dropped(0.85, 14, 200, 30))
+    assert usage_drop(dau, LAST, Drop(drop_pct=10)).status == "fire"
+
+
+@pytest.mark.parametrize(("dau", "status"), [
+    pytest.param(history(40, 5, 0, change=lambda i, d: 0 if i < 20 else 5), "fire", id="quiet-for-20-days"),
+    pytest.param(history(40, 5, 0, change=lambda i, d: 0 if i < 14 else 5), "fire", id="quiet-exactly-14"),
+    pytest.param(history(40, 5, 0, change=lambda i, d: 0 if i < 13 else 5), "clear", id="active-13-days-ago"),
+    pytest.param(history(40, 1, 0, change=lambda i, d: 1 if i % 10 == 3 else 0), "clear",
+                 id="tiny-account-every-10-days"),
+    pytest.param(history(40, 9, 0), "clear", id="weekdays-only"),
+    pytest.param(_without(history(40, 0, 0), range(3, 5)), "unknown", id="quiet-but-partly-synced"),
+    pytest.param(_without(history(40, 0, 0, change=lambda i, d: 2 if i == 1 else 0), range(3, 5)), "clear",
+                 id="active-in-a-synced-day"),
+    pytest.param(history(10, 0, 0), "unknown", id="fewer-synced-days-than-the-window"),
+])
+def test_no_login(dau: dict[date, int], status: str) -> None:
+    """no_login needs every one of the last 14 days synced with nobody active."""
+    assert no_login(dau, LAST, NoLoginSettings()).status == status
+
+
+def test_no_login_says_since_when() -> None:
+    """The details name the last active day and the quiet days; the action is an outreach."""
+    finding = no_login(history(40, 5, 0, change=lambda i, d: 0 if i < 20 else 5), LAST, NoLoginSettings())
+    last_active = next(LAST - timedelta(days=i) for i in range(20, 40) if (LAST - timedelta(days=i)).weekday() < 5)
+    assert finding.details["last_active_day"] == last_active.isoformat()
+    assert finding.details["days_without_login"] == (LAST - last_active).days
+    assert finding.action is not None
+    assert "Reach out" in finding.action
+
+
+@pytest.mark.parametrize(("feature", "synced", "status"), [
+    pytest.param(FeatureWindow("reports", "Reports", 4, 0, LAST - timedelta(days=20)), True, "fire", id="abandoned"),
+    pytest.param(FeatureWindow("reports", "Reports", 3, 0), True, "fire", id="exactly-three-users"),
+    pytest.param(FeatureWindow("reports", "Reports", 2, 0), True, "clear", id="tiny-two-users"),
+    pytest.param(FeatureWindow("reports", "Reports", 9, 1), True, "clear", id="still-used"),
+    pytest.param(FeatureWindow("reports", "Reports", 9, 0), False, "unknown", id="recent-days-not-synced"),
+])
+def test_feature_abandonment(feature: FeatureWindow, synced: bool, status: str) -> None:
+    """A key feature with >= 3 users in the 28 days before the last 14 and no use since."""
+    (finding,) = feature_abandonment([feature], synced, AbandonmentSettings())
+    assert finding.status == status
+
+
+def test_abandonment_suggests_enablement() -> None:
+    """The action for an abandoned feature is enablement content; the subject is the feature."""
+    (finding,) = feature_abandonment([FeatureWindow("reports", "Reports", 12, 0)], True, AbandonmentSettings())
+    assert (finding.subject, finding.severity) == ("reports", "high")
+    assert finding.action is not None
+    assert "enablement" in finding.action
+
+
+@pytest.mark.parametrize(("guide", "synced", "status"), [
+    pytest.param(GuideWindow("tour", "Tour", 10, 6), True, "fire", id="most-dismiss"),
+    pytest.param(GuideWindow("tour", "Tour", 10, 5), True, "fire", id="exactly-half"),
+    pytest.param(GuideWindow("tour", "Tour", 10, 4), True, "clear", id="under-half"),
+    pytest.param(GuideWindow("tour", "Tour", 4, 4), True, "clear", id="too-few-saw-it"),
+    pytest.param(GuideWindow("tour", "Tour", 10, 6), False, "unknown", id="day-not-synced"),
+])
+def test_guide_dismissal(guide: GuideWindow, synced: bool, status: str) -> None:
+    """A guide dismissed by at least 50% of at least 5 visitors who saw it in 30 days."""
+    (finding,) = guide_dismissal([guide], synced, GuideDismissalSettings())
+    assert finding.status == status
+
+
+def test_no_login_suppresses_drop_and_abandonment() -> None:
+    """With no_login firing, usage_drop and feature_abandonment turn into clears; guides stay."""
+    findings = [Finding("no_login", "fire"), Finding("usage_drop", "fire"),
+                Finding("feature_abandonment", "fire", "reports"), Finding("guide_dismissal", "fire", "tour")]
+    got = {f.kind: f.status for f in suppress(findings)}
+    assert got == {"no_login": "fire", "usage_drop": "clear", "feature_abandonment": "clear",
+                   "guide_dismissal": "fire"}
+
+
+def test_evaluate_customer_runs_every_rule() -> None:
+    """A customer gone quiet gets no_login only; its old feature use does not also alert."""
+    dau = history(60, 30, 4, change=lambda i, d: 0 if i < 20 else (4 if d.weekday() >= 5 else 30))
+    findings = evaluate_customer(dau, [FeatureWindow("reports", "Reports", 8, 0)], [], LAST, AlertSettings())
+    assert {f.kind for f in findings if f.status == "fire"} == {"no_login"}
+    assert {f.kind for f in findings} == {"no_login", "usage_drop", "feature_abandonment"}

@@ -1,0 +1,149 @@
+"""The health job on both stores: one row per customer and synced day, idempotent, explained."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from pendo_core.admin.settings import AppSettings, parse_settings, save_settings
+from pendo_core.health.inputs import load_inputs
+from pendo_core.health.job import compute_health, health_step
+from pendo_core.health.read import explain_score
+from pendo_core.store.models import HealthScore
+from tests.support.health_alerts import LAST, add_customer, add_feature_use, add_features, add_usage, history
+
+FIRST = LAST - timedelta(days=9)
+
+
+def _seed(engine: Engine) -> None:
+    """steady: flat weekday/weekend use of both key features; declining: falling use of one;
+    dormant: mapped but never active; partial: only 5 synced days."""
+    add_features(engine, {"reports": True, "export": True, "help": False})
+    for customer in ("steady", "declining", "dormant", "partial"):
+        add_customer(engine, customer, accounts=[f"acct-{customer}"])
+    add_usage(engine, "steady", history(70, 20, 4), mau=40, active=45)
+    add_usage(engine, "declining", history(70, 20, 4, change=lambda i, d: 6 + i // 5), mau=40, active=45)
+    add_usage(engine, "dormant", history(70, 0, 0), mau=0, active=0)
+    add_usage(engine, "partial", history(5, 10, 2), mau=15, active=15)
+    days = [LAST - timedelta(days=i) for i in range(40)]
+    add_feature_use(engine, "acct-steady", "reports", [(d, "v1") for d in days])
+    add_feature_use(engine, "acct-steady", "export", [(d, "v2") for d in days])
+    add_feature_use(engine, "acct-declining", "reports", [(d, "v1") for d in days])
+
+
+def _rows(engine: Engine) -> dict[tuple[str, date], dict[str, Any]]:
+    table = HealthScore.__table__
+    with engine.connect() as conn:
+        return {(r.customer_id, r.score_date): dict(r._mapping) for r in conn.execute(select(table))}
+
+
+def test_scores_follow_the_documented_mappings(engine: Engine) -> None:
+    """A steady account's components match the hand computation; a falling one scores lower."""
+    _seed(engine)
+    result = compute_health(engine, FIRST, LAST)
+    rows = _rows(engine)
+    steady = rows[("steady", LAST)]
+    engagement = 100 * (108 / 7 / 40) / 0.4  # 5 weekdays of 20 + 2 weekend days of 4, MAU 40
+    assert steady["engagement"] == pytest.approx(engagement, abs=0.01)
+    assert (steady["adoption"], steady["trajectory"], steady["coverage"]) == (100.0, 75.0, 1.0)
+    assert steady["overall"] == pytest.approx(0.45 * engagement + 0.1 * 100 + 0.45 * 75, abs=0.01)
+    assert steady["band"] == "green"
+    assert steady["weights"] == AppSettings().health.weights.as_dict()
+    assert steady["inputs"]["key_features"] == 2
+    declining = rows[("declining", LAST)]
+    assert declining["overall"] < steady["overall"] - 25
+    assert declining["trajectory"] < 40
+    assert declining["adoption"] == 62.5  # one of two key features: 100 * 0.5 / 0.8
+    assert result.rows == len(rows) == 10 + 10 + 10 + 5
+
+
+def test_too_little_data_is_insufficient_not_zero(sqlite_engine: Engine) -> None:
+    """Never-active accounts and a few synced days give "insufficient data" with no overall."""
+    _seed(sqlite_engine)
+    compute_health(sqlite_engine, FIRST, LAST)
+    rows = _rows(sqlite_engine)
+    for customer in ("dormant", "partial"):
+        row = rows[(customer, LAST)]
+        assert (row["overall"], row["band"]) == (None, "insufficient data")
+        assert row["coverage"] < 0.5
+
+
+def test_recomputing_gives_the_same_rows(engine: Engine) -> None:
+    """Running a range twice with the same settings writes identical rows, and no duplicates."""
+    _seed(engine)
+    compute_health(engine, FIRST, LAST)
+    before = _rows(engine)
+    compute_health(engine, FIRST + timedelta(days=3), LAST)
+    assert _rows(engine) == before
+
+
+def test_rows_record_the_settings_version(sqlite_engine: Engine) -> None:
+    """Scores computed after a save carry that version and its weights."""
+    _seed(sqlite_engine)
+    custom = parse_settings({"health": {"weights": {"engagement": 1, "adoption": 0, "trajectory": 0}}})
+    with Session(sqlite_engine) as session, session.begin():
+        version = save_settings(session, custom, "admin@cscx.io", "engagement only")
+    compute_health(sqlite_engine, LAST, LAST)
+    row = _rows(sqlite_engine)[("steady", LAST)]
+    assert row["settings_version"] == version
+    assert row["overall"] == pytest.approx(row["engagement"])
+
+
+def test_unsynced_days_get_no_score(sqlite_engine: Engine) -> None:
+    """A day without a usage row (outside the synced range) has no score row."""
+    _seed(sqlite_engine)
+    compute_health(sqlite_engine, LAST - timedelta(days=20), LAST)
+    days = {d for c, d in _rows(sqlite_engine) if c == "partial"}
+    assert days == {LAST - timedelta(days=i) for i in range(5)}
+
+
+def test_explanation_reads_back_changes(sqlite_engine: Engine) -> None:
+    """The stored explanation adds up to the overall and reports the 7-day change."""
+    _seed(sqlite_engine)
+    compute_health(sqlite_engine, LAST - timedelta(days=7), LAST)
+    got = explain_score(sqlite_engine, "declining", LAST)
+    assert got is not None
+    assert sum(c.contribution or 0 for c in got.components) == pytest.approx(got.overall, abs=0.05)
+    assert got.change_7d is not None
+    assert got.change_7d < 0
+    assert got.change_28d is None
+    assert explain_score(sqlite_engine, "declining", LAST + timedelta(days=1)) is None
+
+
+def test_sync_step_scores_changed_and_unscored_days(sqlite_engine: Engine) -> None:
+    """The post-metrics step fills days never scored, then rescores only from the first changed day."""
+    _seed(sqlite_engine)
+    request = SimpleNamespace(as_of=LAST + timedelta(days=1))
+    summary = SimpleNamespace(report_first=FIRST, report_last=LAST, metrics_first=LAST - timedelta(days=1))
+    health_step(sqlite_engine, request, summary)  # type: ignore[arg-type]
+    assert {d for c, d in _rows(sqlite_engine) if c == "steady"} == {FIRST + timedelta(days=i) for i in range(10)}
+    with sqlite_engine.begin() as conn:
+        conn.execute(HealthScore.__table__.update().values(overall=1.0))
+    health_step(sqlite_engine, request, summary)  # type: ignore[arg-type]
+    overall = {d: r["overall"] for (c, d), r in _rows(sqlite_engine).items() if c == "steady"}
+    assert overall[FIRST] == 1.0
+    assert overall[LAST - timedelta(days=1)] > 50
+
+
+def test_key_feature_breadth_counts_use_in_each_30_day_window(engine: Engine) -> None:
+    """Breadth on every day equals a brute-force count of key features used in the 30 days ending it."""
+    add_features(engine, {"reports": True, "export": True, "help": False})
+    add_customer(engine, "gappy", accounts=["a1", "a2"])
+    add_usage(engine, "gappy", history(150, 5, 1), mau=10, active=10)
+    uses = {"reports": [90, 75, 40, 39, 5], "export": [60, 31, 2], "help": [3]}  # days before LAST
+    for feature, days in uses.items():
+        add_feature_use(engine, "a1" if feature != "export" else "a2", feature,
+                        [(LAST - timedelta(days=i), "v1") for i in days])
+    add_feature_use(engine, "a2", "reports", [(LAST - timedelta(days=40), "v2")])  # same day, other account
+    first = LAST - timedelta(days=80)
+    inputs = load_inputs(engine, first, LAST, keys=["export", "reports"])
+    got = inputs.key_used[0, -81:].tolist()
+    days = [first + timedelta(days=k) for k in range(81)]
+    expected = [sum(any(0 <= (day - LAST).days + i <= 29 for i in uses[f]) for f in ("reports", "export"))
+                for day in days]
+    assert got == expected

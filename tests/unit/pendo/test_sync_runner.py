@@ -1,0 +1,74 @@
+"""Runner behaviour that a real server cannot be made to show on demand: a hand-written fake client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import Engine, select
+
+from pendo_core.config import Settings
+from pendo_core.pendo.client import ClientStats, PendoTimeoutError, RetryPolicy
+from pendo_core.pendo.sync.runner import SyncError, SyncRequest, SyncRunner
+from pendo_core.store import models
+
+DAY_MS = 86_400_000
+T = TypeVar("T")
+
+
+class FakeClient:
+    """Answers every request with no rows; usage requests spanning more than `max_days` time out."""
+
+    def __init__(self, max_days: int) -> None:
+        self.max_days = max_days
+        self.spans: list[int] = []
+        self.stats = ClientStats()
+        self.retry = RetryPolicy.for_tests(attempts=2)
+
+    def verify(self) -> None:
+        return None
+
+    def aggregate(self, pipeline: list[dict[str, Any]], *, request_id: str | None = None) -> Iterator[dict[str, Any]]:
+        series = pipeline[0]["source"]["timeSeries"]
+        days = (series["last"] - series["first"]) // DAY_MS + 1
+        self.spans.append(days)
+        if days > self.max_days:
+            raise PendoTimeoutError("read timed out", host="fake")
+        return iter(())
+
+    def aggregate_all(self, pipeline: list[dict[str, Any]], *, request_id: str | None = None) -> list[Any]:
+        return []
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return []
+
+    def retrying(self, fn: Callable[[], T]) -> T:
+        return self.retry.call(fn)
+
+
+def _run(engine: Engine, client: FakeClient, backfill: int = 7, **settings: Any) -> None:
+    config = Settings(pendo_integration_key="k", window_days=7, **settings)
+    SyncRunner(config, engine, client).run(SyncRequest(date(2024, 3, 20), backfill))  # type: ignore[arg-type]
+
+
+def test_a_window_that_times_out_is_split_until_it_fits(sqlite_engine: Engine) -> None:
+    """7-day windows time out, 2-day ones pass: the days are still all read, none twice."""
+    client = FakeClient(max_days=2)
+    _run(sqlite_engine, client)
+    assert max(s for s in client.spans if s <= 2) <= 2
+    with sqlite_engine.connect() as conn:
+        covered = conn.execute(select(models.SyncCoverage.day).where(
+            models.SyncCoverage.stream == "page_days")).scalars().all()
+    assert sorted(covered) == [date(2024, 3, d) for d in range(13, 20)]
+
+
+def test_a_one_day_window_that_times_out_fails_the_run(sqlite_engine: Engine) -> None:
+    """Nothing left to split: the run stops with a one-line reason and is recorded as failed."""
+    with pytest.raises(SyncError, match="timed out"):
+        _run(sqlite_engine, FakeClient(max_days=0))
+    with sqlite_engine.connect() as conn:
+        status, error = conn.execute(select(models.SyncRun.status, models.SyncRun.error)).one()
+    assert status == "failed"
+    assert "timed out" in error

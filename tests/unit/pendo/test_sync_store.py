@@ -1,0 +1,108 @@
+"""Window writes: a window replaces its days, bad rows are counted and skipped, coverage follows."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from pendo_core.pendo.sync import store
+from pendo_core.pendo.sync.plan import Window
+from pendo_core.pendo.sync.streams import GUIDE_EVENTS, VISITOR_DAYS, VISITOR_HOURS
+from pendo_core.store import models
+from pendo_core.store.engine import session_factory
+from pendo_core.timeutil import local_midnight_ms
+
+UTC = ZoneInfo("UTC")
+NY = ZoneInfo("America/New_York")
+D1, D2 = date(2024, 3, 1), date(2024, 3, 2)
+
+
+def _vd(day: date, visitor: str = "v@x.com", events: Any = 3, minutes: Any = 2, **extra: Any) -> dict[str, Any]:
+    return {"accountId": "acme", "visitorId": visitor, "day": local_midnight_ms(day, UTC),
+            "numEvents": events, "numMinutes": minutes, **extra}
+
+
+def _write(engine: Engine, stream: Any, window: Window, rows: list[Any], tz: ZoneInfo = UTC) -> store.WindowResult:
+    with session_factory(engine).begin() as session:
+        return store.write_window(session, stream, window, rows, tz=tz, as_of=date(2024, 3, 20),
+                                  include_anonymous=False, run_id=1)
+
+
+def _visitor_days(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(
+            models.VisitorDay.day, models.VisitorDay.visitor_id, models.VisitorDay.num_events,
+            models.VisitorDay.num_minutes).order_by(models.VisitorDay.day, models.VisitorDay.visitor_id))]
+
+
+def test_window_replaces_its_days_only(engine: Engine) -> None:
+    """Re-reading a window drops rows Pendo no longer returns, and leaves other days alone."""
+    _write(engine, VISITOR_DAYS, Window(D1, D2), [_vd(D1), _vd(D2), _vd(D1, "gone@x.com")])
+    _write(engine, VISITOR_DAYS, Window(D1, D1), [_vd(D1, events=5)])
+    assert _visitor_days(engine) == [(D1, "v@x.com", 5, 2), (D2, "v@x.com", 3, 2)]
+
+
+def test_duplicate_keys_in_one_answer_are_summed(engine: Engine) -> None:
+    """Two rows with the same key (e.g. two user agents not grouped) add up."""
+    result = _write(engine, VISITOR_DAYS, Window(D1, D1), [_vd(D1, events=1, minutes=1), _vd(D1, events=2)])
+    assert result.rows == 1
+    assert _visitor_days(engine) == [(D1, "v@x.com", 3, 3)]
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (_vd(D1, events=-1), "negative numEvents"),
+        (_vd(D1, events="7"), "bad numEvents"),
+        (_vd(D1, minutes=None), "missing numMinutes"),
+        (_vd(D1, events=2**60), "huge numEvents"),
+        ({**_vd(D1), "visitorId": None}, "missing visitorId"),
+        ({**_vd(D1), "accountId": ""}, "bad accountId"),
+        ({**_vd(D1), "day": local_midnight_ms(D1, UTC) + 3_600_000},
+         "day bucket not at local midnight (check PENDO_TIMEZONE)"),
+        (_vd(date(2024, 3, 5)), "bucket outside the requested window"),
+        (["not", "an", "object"], "row is not an object"),
+    ],
+    ids=["negative", "string-count", "null-minutes", "huge", "no-visitor", "empty-account", "misaligned-day",
+         "outside-window", "not-an-object"],
+)
+def test_bad_rows_are_skipped_and_counted(engine: Engine, row: Any, reason: str) -> None:
+    """One bad row costs nothing but itself; its reason and a sample are kept."""
+    result = _write(engine, VISITOR_DAYS, Window(D1, D1), [_vd(D1, "good@x.com"), row])
+    assert result.rows == 1
+    assert result.bad.counts == {("visitor_days", reason): 1}
+    assert _visitor_days(engine) == [(D1, "good@x.com", 3, 2)]
+
+
+def test_coverage_marks_every_day_of_the_window(engine: Engine) -> None:
+    """An empty answer still covers its days: they are synced zeros, not missing."""
+    _write(engine, VISITOR_DAYS, Window(D1, date(2024, 3, 3)), [])
+    with session_factory(engine)() as session:
+        covered = store.load_coverage(session, "visitor_days")
+    assert sorted(covered) == [D1, D2, date(2024, 3, 3)]
+
+
+def test_hours_take_the_local_day_across_dst(engine: Engine) -> None:
+    """An hour bucket's day is its local day: 03:00 EDT on 2024-03-10 is 07:00 UTC that day."""
+    hour = local_midnight_ms(date(2024, 3, 10), NY) + 2 * 3_600_000  # 03:00 local after spring-forward
+    row = {"accountId": "a", "visitorId": "v", "hour": hour, "numEvents": 1, "numMinutes": 1}
+    _write(engine, VISITOR_HOURS, Window(date(2024, 3, 10), date(2024, 3, 10)), [row], tz=NY)
+    with engine.connect() as conn:
+        assert conn.execute(select(models.VisitorHour.day, models.VisitorHour.hour_start)).one() == (
+            date(2024, 3, 10), hour)
+
+
+def test_guide_events_keep_subtype_and_ignore_repeats(engine: Engine) -> None:
+    """`ui:web:guideSeen` is stored as guideSeen; the same event twice is stored once; noise types dropped."""
+    seen = {"guideId": "g", "guideStepId": "s1", "type": "ui:web:guideSeen", "browserTime": 1709300000000,
+            "visitorId": "v", "accountId": "a"}
+    noise = {**seen, "type": "guideTimeout"}
+    _write(engine, GUIDE_EVENTS, Window(D1, D1), [seen, seen, noise])
+    _write(engine, GUIDE_EVENTS, Window(D1, D1), [seen])
+    with engine.connect() as conn:
+        assert conn.execute(select(models.GuideEvent.event_type, func.count()).group_by(
+            models.GuideEvent.event_type)).all() == [("guideSeen", 1)]

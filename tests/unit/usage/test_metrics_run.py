@@ -1,0 +1,105 @@
+"""A metrics run replaces exactly its customers' rows of its range, in bounded DuckDB, idempotently."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from pendo_core.usage import MetricsResult, compute_metrics
+from pendo_core.usage.loader import duckdb_session
+from tests.support.metrics import (
+    Activity,
+    FDay,
+    GEvent,
+    Step,
+    VDay,
+    clean_store,
+    insert_outputs,
+    read_outputs,
+    run_metrics,
+    seed,
+)
+
+D = date(2024, 6, 15)
+DAY = timedelta(days=1)
+STALE = ("old", 9, 9, 9, 9, 9, 1.0, 9, 9, 9)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> Engine:
+    """A migrated, empty store on SQLite and on PostgreSQL."""
+    return clean_store(request)
+
+
+def busy(days: list[date]) -> Activity:
+    """Two customers and an unmapped account, active (visits, a feature, a guide) on `days`."""
+    return Activity(
+        mapping={"a1": "c1", "b1": "c2"},
+        visitor_days=[VDay(a, d, "v1") for a in ("a1", "b1", "x") for d in days],
+        feature_visitor_days=[FDay(a, d, "f1", "v1") for a in ("a1", "b1", "x") for d in days],
+        guide_steps=[Step("s1", "g1", 0)],
+        guide_events=[GEvent("v1", "g1", "s1", "guideSeen", i, a, d)
+                      for i, d in enumerate(days) for a in ("a1", "b1", "x")],
+    )
+
+
+def test_writes_only_inside_the_range(store: Engine) -> None:
+    """Activity outside [first_day, last_day] yields no row there; existing rows there stay as they were."""
+    insert_outputs(store, {"pendo_usage_metrics": {("c1", D - DAY): STALE, ("c1", D + 2 * DAY): STALE}})
+    out = run_metrics(store, busy([D - DAY, D, D + 2 * DAY]), D, D + DAY)
+    assert set(out["pendo_usage_metrics"]) == {("c1", D - DAY), ("c1", D + 2 * DAY), ("c1", D), ("c1", D + DAY),
+                                               ("c2", D), ("c2", D + DAY)}
+    assert out["pendo_usage_metrics"][("c1", D - DAY)] == STALE
+    assert {k[-1] for k in out["pendo_feature_usage"]} == {D}
+    assert {k[-1] for k in out["pendo_guide_metrics"]} == {D, D + DAY}
+    assert {k[-1] for k in out["pendo_onboarding_progress"]} == {D, D + DAY}
+
+
+def test_unmapped_accounts_get_no_rows(store: Engine) -> None:
+    """Only mapped customers get rows; an unmapped account's activity counts nowhere."""
+    out = run_metrics(store, busy([D]), D)
+    for name, rows in out.items():
+        assert {k[0] for k in rows} == {"c1", "c2"}, name
+    assert out["pendo_usage_metrics"][("c1", D)][1] == 1
+
+
+def test_rerun_is_idempotent(store: Engine) -> None:
+    """Running the same range twice leaves the same rows and reports the same counts."""
+    seed(store, busy([D - DAY, D]))
+    first = compute_metrics(store, first_day=D - DAY, last_day=D)
+    before = read_outputs(store)
+    second = compute_metrics(store, first_day=D - DAY, last_day=D)
+    assert read_outputs(store) == before
+    assert first == second == MetricsResult(usage_rows=4, feature_rows=4, guide_rows=4, onboarding_rows=4)
+
+
+@pytest.mark.parametrize(("customer_ids", "stale_kept"), [
+    pytest.param(["c1"], {"c2", "gone"}, id="only-the-given-customers"),
+    pytest.param(None, set(), id="all-customers-clears-the-range"),
+    pytest.param([], {"c1", "c2", "gone"}, id="no-customers-changes-nothing"),
+])
+def test_replaces_the_runs_customers(store: Engine, customer_ids: list[str] | None, stale_kept: set[str]) -> None:
+    """Rows of the run's customers in the range are replaced; a full run also drops unmapped customers."""
+    seed(store, busy([D]), extra_customers=("gone",))
+    insert_outputs(store, {"pendo_usage_metrics": {(c, D): STALE for c in ("c1", "c2", "gone")}})
+    compute_metrics(store, first_day=D, last_day=D, customer_ids=customer_ids)
+    rows = read_outputs(store)["pendo_usage_metrics"]
+    assert {c for (c, _), values in rows.items() if values == STALE} == stale_kept
+
+
+def test_rejects_a_reversed_range(store: Engine) -> None:
+    """last_day before first_day is a caller error, reported before touching the store."""
+    with pytest.raises(ValueError, match="before first_day"):
+        compute_metrics(store, first_day=D, last_day=D - DAY)
+
+
+def test_duckdb_session_is_bounded() -> None:
+    """The engine runs with the given memory limit, two threads and a temp directory it removes."""
+    with duckdb_session("300MB") as duck:
+        limit, threads, spill = duck.execute(
+            "SELECT current_setting('memory_limit'), current_setting('threads'), "
+            "current_setting('temp_directory')").fetchone()
+    assert (limit, threads) == ("286.1 MiB", 2)
+    assert "pendo-metrics-" in spill
