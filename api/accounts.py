@@ -39,8 +39,8 @@ from pendo_core.store.models import (
     SyncCoverage,
     VisitorDay,
 )
+from pendo_core.store.scope import keep_visitors
 from pendo_core.timeutil import days_between
-from pendo_core.usage.scope import keep_visitors
 
 MONTH = 30
 WEEK = 7

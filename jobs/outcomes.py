@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from pendo_core.config import Settings
 from pendo_core.customers.csv_parse import LineError, csv_records
 from pendo_core.store.models import Customer, Outcome
+from pendo_core.store.scope import chunks
 from pendo_core.store.upsert import upsert
-from pendo_core.usage.scope import chunks
 
 COLUMNS = ("customer_id", "outcome", "outcome_date")
 OUTCOMES = ("renewed", "churned")

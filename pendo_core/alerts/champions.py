@@ -37,7 +37,7 @@ from pendo_core.customers import people
 from pendo_core.customers import people_queries as q
 from pendo_core.customers.contacts import KEY_ROLES
 from pendo_core.store.models import Contact, Customer, UsageAlert, UsageMetric
-from pendo_core.usage.scope import chunks
+from pendo_core.store.scope import chunks
 
 if TYPE_CHECKING:
     from pendo_core.config import Settings

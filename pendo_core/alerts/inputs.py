@@ -25,7 +25,7 @@ from pendo_core.store.models import (
     PendoGuide,
     UsageMetric,
 )
-from pendo_core.usage.scope import chunks, customer_chunks, keep_visitors
+from pendo_core.store.scope import chunks, customer_chunks, keep_visitors
 
 HISTORY_DAYS = 90  # DAU history kept for "last active" in no_login's details
 

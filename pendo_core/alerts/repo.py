@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from pendo_core.alerts.lifecycle import ACTIVE, AlertState, AlertTransitionError, on_action, on_evaluation
 from pendo_core.alerts.rules import KINDS, Finding
 from pendo_core.store.models import AlertEvent, UsageAlert
-from pendo_core.usage.scope import chunks
+from pendo_core.store.scope import chunks
 
 SYSTEM = "system"
 AlertKey = tuple[str, str, str]

@@ -28,8 +28,8 @@ from pendo_core.health import queries as health_view
 from pendo_core.health.inputs import key_feature_ids
 from pendo_core.health.score import Explanation
 from pendo_core.store.models import Customer, HealthScore, UsageMetric
+from pendo_core.store.scope import chunks
 from pendo_core.usage import AbandonedFeature, abandoned_key_features, feature_breadth
-from pendo_core.usage.scope import chunks
 
 USAGE_FIELDS = ("dau", "wau", "mau", "active_visitors", "session_count", "avg_session_minutes", "page_views",
                 "feature_events", "time_in_app_minutes")

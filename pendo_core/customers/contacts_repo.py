@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from pendo_core.customers.contacts import ContactRow
 from pendo_core.store.models import Contact, Customer
+from pendo_core.store.scope import chunks
 from pendo_core.store.upsert import upsert
-from pendo_core.usage.scope import chunks
 
 __all__ = ["ContactView", "UpsertCounts", "contacts_of", "known_customer_ids", "remove_contact", "upsert_contacts"]
 

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, select
 from pendo_core.customers import people_queries as q
 from pendo_core.customers.contacts import KEY_ROLES
 from pendo_core.store.models import Contact
-from pendo_core.usage.scope import chunks
+from pendo_core.store.scope import chunks
 
 __all__ = [
     "ACTIVE_DAYS",

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, select
 
 from pendo_core.health import score
 from pendo_core.store.models import HealthScore, Outcome, UsageMetric
-from pendo_core.usage.scope import chunks
+from pendo_core.store.scope import chunks
 
 TOLERANCE_DAYS = 7
 BASELINE_DAYS = 30

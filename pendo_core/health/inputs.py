@@ -19,8 +19,8 @@ import pandas as pd
 from sqlalchemy import Engine, Select, String, cast, func, or_, select
 
 from pendo_core.store.models import AccountMapping, FeatureVisitorDay, OnboardingProgress, PendoFeature, UsageMetric
+from pendo_core.store.scope import chunks, customer_chunks, keep_visitors, mapped
 from pendo_core.usage.adoption import ADOPTION_WINDOW
-from pendo_core.usage.scope import chunks, customer_chunks, keep_visitors, mapped
 
 TREND_DAYS = 28
 READ_BACK = 2 * TREND_DAYS - 1  # the prior trend window starts 55 days before a scored day

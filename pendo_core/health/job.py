@@ -23,7 +23,7 @@ from pendo_core.health.grid import ScoredGrid, score_grid
 from pendo_core.health.inputs import HealthInputs, key_feature_ids, load_inputs
 from pendo_core.health.score import COMPONENTS
 from pendo_core.store.models import HealthScore
-from pendo_core.usage.scope import customer_chunks
+from pendo_core.store.scope import customer_chunks
 
 if TYPE_CHECKING:
     from pendo_core.config import Settings

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, case, distinct, func, select
 
 from pendo_core.store.models import AccountMapping, FeatureVisitorDay, PendoFeature, UsageMetric
-from pendo_core.usage.scope import keep_visitors
+from pendo_core.store.scope import keep_visitors
 
 ADOPTION_WINDOW = 30
 RECENT_DAYS = 14

@@ -16,10 +16,10 @@ import duckdb
 from sqlalchemy import Connection, Engine, Table
 
 from pendo_core.store.models import Base, FeatureUsage, GuideMetric, OnboardingProgress, UsageMetric
+from pendo_core.store.scope import customer_chunks
 from pendo_core.usage.features import build_features
 from pendo_core.usage.guides import build_guides, build_onboarding
 from pendo_core.usage.loader import LoadPlan, duckdb_session, load
-from pendo_core.usage.scope import customer_chunks
 from pendo_core.usage.usage import build_usage
 from pendo_core.usage.windows import create_calendar
 

@@ -14,9 +14,9 @@ import pandas as pd
 from sqlalchemy import Date, Engine, Integer, Select, cast, distinct, func, literal, select
 
 from pendo_core.store import models
+from pendo_core.store.scope import chunks, keep_visitors
 from pendo_core.usage.adoption import ADOPTION_WINDOW, feature_adoption, percentile_rank
 from pendo_core.usage.queries import NO_SEGMENT
-from pendo_core.usage.scope import chunks, keep_visitors
 
 WEEK = 7
 HEATMAP_CUSTOMERS = 25

@@ -31,7 +31,7 @@ from pendo_core.store.models import (
     VisitorDay,
     VisitorHour,
 )
-from pendo_core.usage.scope import chunks, customer_chunks, keep_visitors, mapped
+from pendo_core.store.scope import chunks, customer_chunks, keep_visitors, mapped
 
 YIELD_ROWS = 50_000
 GUIDE_TYPES = ("guideSeen", "guideAdvanced", "guideDismissed")
