@@ -3,12 +3,12 @@ snooze or dismiss each in one click, recorded with who and when."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
 
-from pages.ui import panel_ui, shared
+from pages.ui import loaders, panel_ui, shared
 from pendo_core.alerts import AlertTransitionError
 from pendo_core.alerts import queries as alerts_view
 
@@ -17,16 +17,6 @@ DISMISS_REASONS = ["Expected: seasonal or planned", "Known: the customer told us
                    "Data looks wrong", "Other (write below)"]
 STATUS_TEXT = {"open": "Open", "acknowledged": "Acknowledged", "snoozed": "Snoozed", "dismissed": "Dismissed",
                "resolved": "Resolved"}
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def load_alerts(csm_email: str | None, include_closed: bool, today: date) -> pd.DataFrame:
-    return alerts_view.visible_alerts(shared.engine(), csm_email=csm_email, include_closed=include_closed, today=today)
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def load_trail(alert_id: int) -> pd.DataFrame:
-    return alerts_view.alert_trail(shared.engine(), alert_id)
 
 
 def _act(alert_id: int, action: str, by: str, csm_email: str | None) -> None:
@@ -44,8 +34,8 @@ def _act(alert_id: int, action: str, by: str, csm_email: str | None) -> None:
                                                             reason=reason, until=until))
     except AlertTransitionError as exc:
         state["alerts_flash"] = ("error", f"Alert {alert_id}: {exc}")
-    load_alerts.clear()
-    load_trail.clear()
+    loaders.visible_alerts.clear()
+    loaders.alert_trail.clear()
 
 
 def _status_line(alert: pd.Series) -> str:
@@ -92,9 +82,10 @@ def _buttons(alert: pd.Series, by: str, csm_email: str | None) -> None:
 
 def _trail(alert_id: int) -> None:
     """Who did what to the alert, and when (UTC)."""
-    panel_ui.table(load_trail(alert_id), key=f"alerts_trail_{alert_id}", file_name=f"alert_{alert_id}_history.csv",
-                   column_config={"at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm"),
-                                  "who": "Who", "action": "What", "note": "Note"})
+    columns = {"at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm"), "who": "Who",
+               "action": "What", "note": "Note"}
+    panel_ui.table(loaders.alert_trail(alert_id), key=f"alerts_trail_{alert_id}",
+                   file_name=f"alert_{alert_id}_history.csv", column_config=columns)
 
 
 def _card(alert: pd.Series, by: str, csm_email: str | None) -> None:
@@ -182,7 +173,7 @@ def render() -> None:
     if flash:
         (notice.success if flash[0] == "success" else notice.error)(flash[1])
     include_closed = bool(st.session_state.get("alerts_include_closed", False))
-    frame = load_alerts(listed, include_closed, panel_ui.today())
+    frame = loaders.visible_alerts(listed, include_closed, panel_ui.today())
     _summary(frame)
     shown = _filters(frame)
     if frame.empty:

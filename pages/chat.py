@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from pages.ui import shared
+from pages.ui import registry, shared
 from pendo_core.chat import Answer, Viewer, altair_chart, respond
 from pendo_core.chat.replies import EXAMPLES
 
 HISTORY_KEY = "chat_history"
 OPEN_KEY = "chat_open"
-ROOT = Path(__file__).resolve().parents[1]
 MAX_TURNS = 30  # older turns are dropped so a long session stays fast to redraw
 
 
@@ -45,6 +43,13 @@ def _ask(question: str, customer_id: str | None = None, picked: str | None = Non
     shown = f"{question} → *{picked}*" if picked else question
     history.append(Turn(history[-1].number + 1 if history else 0, shown, answer, question))
     del history[:-MAX_TURNS]
+
+
+def _may_open(path: str) -> bool:
+    """True when the signed-in user's role may open the page file `path` (an answer's link may name a
+    screen the asker cannot open, such as Portfolio for a CSM showing every customer)."""
+    user, target = shared.current_user(), registry.by_path(path)
+    return user is not None and target is not None and registry.may_open(user.role, target.key)
 
 
 def _open(page: str, customer_id: str | None) -> None:
@@ -77,7 +82,7 @@ def _actions(turn: Turn) -> None:
                    args=(choice.question or turn.asked, choice.customer_id, None if choice.question else choice.label),
                    icon=":material/person_search:")
     link = answer.link
-    if link is not None and (ROOT / link.page).is_file():
+    if link is not None and _may_open(link.page):
         row.button(f"Open {link.title}", key=f"chat_link_{turn.number}", on_click=_open, type="primary",
                    args=(link.page, link.customer_id), icon=":material/open_in_new:")
 

@@ -46,7 +46,7 @@ def _rates_chart(table: pd.DataFrame) -> alt.Chart:
     long = table.melt(id_vars="name", value_vars=["completion_rate", "dismissal_rate"], var_name="rate",
                       value_name="share")
     long["rate"] = long["rate"].map({"completion_rate": "Completed", "dismissal_rate": "Dismissed"})
-    return (alt.Chart(long).mark_bar(cornerRadiusEnd=3)
+    chart: alt.Chart = (alt.Chart(long).mark_bar(cornerRadiusEnd=3)
             .encode(y=alt.Y("name:N", title=None, sort=table["name"].tolist(),
                             axis=alt.Axis(labelLimit=260, labelOverlap=False)),
                     x=alt.X("share:Q", title="Share of visitors who saw it", axis=alt.Axis(format=".0%"),
@@ -57,6 +57,7 @@ def _rates_chart(table: pd.DataFrame) -> alt.Chart:
                                     legend=alt.Legend(orient="top")),
                     tooltip=["name:N", "rate:N", alt.Tooltip("share:Q", format=".0%")])
             .properties(height=44 * len(table) + 70))
+    return chart
 
 
 def _guide_table(table: pd.DataFrame) -> None:

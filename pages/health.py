@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
-from sqlalchemy.orm import Session
 
-from pages.ui import health_charts, panel_ui, shared
+from pages.ui import health_charts, loaders, panel_ui, shared
 from pages.ui.people_section import render_champions
-from pendo_core.admin import service as admin_service
-from pendo_core.admin.settings import HealthSettings, SettingsError, settings_at
-from pendo_core.alerts import queries as alerts_view
-from pendo_core.health import explain_score
+from pendo_core.admin.settings import HealthSettings
 from pendo_core.health import queries as health_view
 from pendo_core.health.score import Explanation
 
@@ -24,40 +18,6 @@ HELP = {
     "history": "The overall score per scored day. Shaded bands: red, yellow, green. A dashed line marks the first "
                "day scored with a new settings version (weights or bands changed).",
 }
-
-
-@st.cache_data(ttl=shared.TTL, show_spinner=False)
-def load_latest(customer_id: str) -> health_view.ScoreDetail | None:
-    return health_view.latest_score(shared.engine(), customer_id)
-
-
-@st.cache_data(ttl=shared.TTL, show_spinner=False)
-def load_history(customer_id: str, first: date, last: date) -> pd.DataFrame:
-    return health_view.health_history(shared.engine(), customer_id, first, last)
-
-
-@st.cache_data(ttl=60, show_spinner=False)
-def load_open_alerts(customer_id: str) -> int:
-    return alerts_view.open_alert_count(shared.engine(), customer_id)
-
-
-@st.cache_data(ttl=shared.TTL, show_spinner=False)
-def load_explanation(customer_id: str, day: date) -> Explanation | None:
-    return explain_score(shared.engine(), customer_id, day)
-
-
-@st.cache_data(ttl=shared.TTL, show_spinner=False)
-def load_health_settings(version: int) -> HealthSettings:
-    with Session(shared.engine()) as session:
-        try:
-            return settings_at(session, version).health
-        except SettingsError:  # a version saved elsewhere and gone: the bands of the defaults
-            return HealthSettings()
-
-
-@st.cache_data(ttl=shared.TTL, show_spinner=False)
-def load_versions() -> pd.DataFrame:
-    return admin_service.settings_versions(shared.engine())
 
 
 def _headline(detail: health_view.ScoreDetail, explanation: Explanation | None) -> None:
@@ -105,7 +65,7 @@ def _components(explanation: Explanation, detail: health_view.ScoreDetail) -> No
 def _history(customer_id: str, health: HealthSettings) -> None:
     first, last = shared.date_range()
     days = (last - first).days + 1
-    history = load_history(customer_id, first, last)
+    history = loaders.health_history(customer_id, first, last)
     head, toggle = st.columns([3, 1], vertical_alignment="bottom")
     head.markdown(f"#### Score history, {first:%d %b} – {last:%d %b %Y}", help=HELP["history"])
     show = toggle.toggle("Show components", key="health_show_components")
@@ -128,7 +88,7 @@ def _history(customer_id: str, health: HealthSettings) -> None:
 
 
 def _described_changes(changes: pd.DataFrame) -> pd.DataFrame:
-    versions = load_versions().set_index("version")
+    versions = loaders.settings_versions().set_index("version")
     def say(row: pd.Series) -> str:
         saved = versions.loc[row.to_version] if row.to_version in versions.index else None
         who = f" by {saved.saved_by}" if saved is not None else ""
@@ -156,15 +116,15 @@ def render() -> None:
         return
     customer_id, name = picked
     shared.page_header("Health", name)
-    detail = load_latest(customer_id)
+    detail = loaders.latest_score(customer_id)
     if detail is None:
         st.info(f"{name} has no health score yet. Scores are computed by the daily sync once the customer's Pendo "
                 "accounts are mapped and their usage is synced.")
         return
-    health = load_health_settings(detail.settings_version)
-    explanation = load_explanation(customer_id, detail.day)
+    health = loaders.health_settings(detail.settings_version)
+    explanation = loaders.explanation(customer_id, detail.day)
     _headline(detail, explanation)
-    alerts = load_open_alerts(customer_id)
+    alerts = loaders.open_alert_count(customer_id)
     if alerts:
         st.page_link("pages/alerts.py", label=f"{alerts} open alert(s) on {name}: see Alerts",
                      icon=":material/notifications_active:")

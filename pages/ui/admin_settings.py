@@ -1,12 +1,12 @@
-"""Cached loaders of the admin settings, shared by the weights and thresholds tabs."""
+"""The admin settings, shared by the weights and thresholds tabs: the newest version, saving a new
+one, and the version history."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from pages.ui import panel_ui, shared
+from pages.ui import loaders, panel_ui, shared
 from pendo_core.admin import service as admin_service
 from pendo_core.admin.settings import AppSettings, current_settings
 
@@ -18,23 +18,18 @@ def load_settings() -> tuple[int, AppSettings]:
         return current_settings(session)
 
 
-@st.cache_data(ttl=shared.TTL, show_spinner=False)
-def load_versions() -> pd.DataFrame:
-    return admin_service.settings_versions(shared.engine())
-
-
 def save(settings: AppSettings, by: str, note: str, what: str) -> None:
     """Save a new settings version, refresh the loaders, and leave a message for the next run."""
     version = admin_service.save_app_settings(shared.engine(), settings, by, note)
     load_settings.clear()
-    load_versions.clear()
+    loaders.settings_versions.clear()  # the Health page names the versions too
     panel_ui.set_flash("admin", "success", f"{what} saved as settings version {version}. The next sync scores "
                                            "and evaluates with it; past days keep the version they were computed with.")
 
 
 def show_versions() -> None:
     """The settings version history (who, when, note, what changed)."""
-    versions = load_versions()
+    versions = loaders.settings_versions()
     with st.expander(f"Settings history ({len(versions)} saved version(s))"):
         if versions.empty:
             st.caption("Nothing saved yet: the product defaults apply (version 0).")

@@ -67,7 +67,7 @@ def _live_status() -> None:
         st.cache_data.clear()  # a new freshness stamp also refreshes the back-test data (keyed on it)
         ok = state.status == "success"
         panel_ui.set_flash("admin", "success" if ok else "error",
-                           state.message if ok else f"Sync failed: {state.message}")
+                           (state.message or "Sync finished.") if ok else f"Sync failed: {state.message}")
         st.session_state.pop("admin_sync_run", None)  # show the newest run's streams
         st.rerun(scope="app")
 

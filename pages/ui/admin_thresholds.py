@@ -4,22 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 
 from pages.ui import admin_settings, shared
 from pendo_core.admin import users as auth
 from pendo_core.admin.settings import AppSettings, SettingsError, parse_settings
-from pendo_core.store.models import PendoFeature
-
-
-@st.cache_data(ttl=shared.TTL, show_spinner=False)
-def load_features() -> pd.DataFrame:
-    """Pendo features with their Core Event flag, for the key-feature picker."""
-    stmt = select(PendoFeature.feature_id, PendoFeature.name, PendoFeature.is_core_event).order_by(PendoFeature.name)
-    with shared.engine().connect() as conn:
-        return pd.DataFrame(conn.execute(stmt).all(), columns=["feature_id", "name", "is_core_event"])
 
 
 def _usage_drop(cfg: dict[str, Any]) -> None:
@@ -60,13 +49,13 @@ def _other_rules(alerts: dict[str, Any]) -> None:
 
 
 def _key_features(health: dict[str, Any]) -> None:
-    features = load_features()
+    features = shared.feature_catalogue()
     st.markdown("**Key features** (adoption score and the abandonment alert)")
     if features.empty:
         st.caption("No Pendo features synced yet.")
         return
-    names = dict(zip(features["feature_id"], features["name"].fillna(features["feature_id"]), strict=True))
-    core = features.loc[features["is_core_event"], "feature_id"].tolist()
+    names = dict(zip(features["feature_id"], features["name"], strict=True))
+    core = features.loc[features["is_key"], "feature_id"].tolist()
     custom = st.toggle("Pick key features by hand (instead of Pendo's Core Events)",
                        health["key_feature_ids"] is not None, key="admin_t_custom_keys")
     if not custom:

@@ -91,7 +91,7 @@ def _churn_chart(now: BacktestReport, candidate: BacktestReport) -> alt.LayerCha
     bars = base.mark_bar().encode(color=alt.Color("settings:N", title=None, sort=["Saved", "Candidate"],
                                                   scale=alt.Scale(range=["#b0bec5", "#1565c0"])))
     labels = base.mark_text(dy=-7, fontSize=11, color="#333").encode(text="label:N")
-    return (bars + labels).properties(height=260)
+    return alt.LayerChart(layer=[bars, labels]).properties(height=260)
 
 
 def _backtest(saved: HealthSettings, candidate: HealthSettings, lead: int) -> None:

@@ -1,7 +1,8 @@
 """Altair charts the pages share: lines that break at missing days, a gauge, heatmaps, bars.
 
 Every chart names its units on the axes and in the tooltips; the pages put the metric's
-definition in the help text next to the chart's title.
+definition in the help text next to the chart's title. Altair's mark_* and resolve_* methods are
+untyped (they return Any), so each chart is bound to its declared type before it is returned.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def lines(frame: pd.DataFrame, series: Mapping[str, str], y_title: str, *, fmt: 
     long = frame.melt(id_vars=x, value_vars=list(series), var_name="series", value_name="value")
     long["series"] = long["series"].map(series)
     order = list(series.values())
-    return (
+    chart: alt.Chart = (
         alt.Chart(long).mark_line(strokeWidth=2, invalid=BREAK, interpolate="monotone",
                                   point=alt.OverlayMarkDef(size=14) if points else False)
         .encode(x=DAY if x == "metric_date" else alt.X(f"{x}:T", title=None),
@@ -42,6 +43,7 @@ def lines(frame: pd.DataFrame, series: Mapping[str, str], y_title: str, *, fmt: 
                          alt.Tooltip("series:N", title="Metric"), alt.Tooltip("value:Q", title=y_title, format=fmt)])
         .properties(height=height)
     )
+    return chart
 
 
 def users_with_stickiness(frame: pd.DataFrame, height: int = 300) -> alt.LayerChart:
@@ -58,7 +60,8 @@ def users_with_stickiness(frame: pd.DataFrame, height: int = 300) -> alt.LayerCh
                          alt.Tooltip("stickiness:Q", title="Stickiness (7-day avg)", format=".1%"),
                          alt.Tooltip("dau_mau:Q", title="DAU ÷ MAU that day", format=".1%")])
     )
-    return alt.layer(users, stick).resolve_scale(y="independent")
+    chart: alt.LayerChart = alt.LayerChart(layer=[users, stick]).resolve_scale(y="independent")
+    return chart
 
 
 def gauge(value: float | None, marks: Mapping[str, float | None], title: str = "DAU ÷ MAU") -> alt.LayerChart:
@@ -85,7 +88,8 @@ def gauge(value: float | None, marks: Mapping[str, float | None], title: str = "
         color=alt.Color("who:N", title=None, scale=alt.Scale(range=["#f29c38", "#2ea39b"]),
                         legend=alt.Legend(orient="bottom", direction="vertical")),
         tooltip=[alt.Tooltip("who:N", title="Median of"), alt.Tooltip("share:Q", title="DAU ÷ MAU", format=".0%")])
-    return alt.layer(ring, rims, text, caption).resolve_scale(color="independent").properties(height=260)
+    chart: alt.LayerChart = alt.LayerChart(layer=[ring, rims, text, caption]).resolve_scale(color="independent")
+    return chart.properties(height=260)
 
 
 def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, x_title: str, y_title: str, value_title: str,
@@ -94,7 +98,7 @@ def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, x_title: str, y_
     """Cells coloured by `value` (blues), one row per `y` and one column per `x` (both categories);
     `x_sort` also fixes the columns, so a column without data shows empty instead of vanishing."""
     rows = max(1, frame[y].nunique())
-    return (
+    chart: alt.Chart = (
         alt.Chart(frame).mark_rect(stroke="white", strokeWidth=1.5, cornerRadius=2)
         .encode(x=alt.X(f"{x}:N", title=x_title, sort=list(x_sort) if x_sort is not None else "ascending",
                         scale=alt.Scale(domain=list(x_sort)) if x_sort is not None else alt.Scale(),
@@ -107,6 +111,7 @@ def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, x_title: str, y_
                          alt.Tooltip(f"{value}:Q", title=value_title, format=fmt), *extra_tooltips])
         .properties(height=26 * rows + 150)
     )
+    return chart
 
 
 def bars(frame: pd.DataFrame, *, x: str, y: str, x_title: str, fmt: str = ",.0f", color: str = "#1f5fbf",
@@ -119,4 +124,4 @@ def bars(frame: pd.DataFrame, *, x: str, y: str, x_title: str, fmt: str = ",.0f"
     bar = base.mark_bar(color=color, cornerRadiusEnd=3, height={"band": 0.7}).encode(
         tooltip=[alt.Tooltip(f"{y}:N", title="Name"), alt.Tooltip(f"{x}:Q", title=x_title, format=fmt)])
     text = base.mark_text(align="left", dx=4, color="#1c2433", fontSize=11).encode(text=alt.Text(f"{x}:Q", format=fmt))
-    return alt.layer(bar, text).properties(height=32 * max(1, len(frame)) + 50)
+    return alt.LayerChart(layer=[bar, text]).properties(height=32 * max(1, len(frame)) + 50)

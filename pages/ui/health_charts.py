@@ -30,18 +30,19 @@ def contributions_chart(table: pd.DataFrame) -> alt.LayerChart:
     colors = alt.Scale(domain=list(COMPONENT_COLORS), range=list(COMPONENT_COLORS.values()))
     bars = base.mark_bar(height=22).encode(color=alt.Color("component:N", scale=colors, legend=None))
     text = base.mark_text(align="left", dx=6, color="#333").encode(text="label:N")
-    return (bars + text).properties(height=42 * max(1, len(data)) + 30)
+    return alt.LayerChart(layer=[bars, text]).properties(height=42 * max(1, len(data)) + 30)
 
 
 def _band_areas(red_below: float, green_from: float) -> alt.Chart:
     bands = pd.DataFrame({"band": ["red", "yellow", "green"], "low": [0.0, red_below, green_from],
                           "high": [red_below, green_from, 100.0]})
-    return alt.Chart(bands).mark_rect(opacity=0.10).encode(
+    areas: alt.Chart = alt.Chart(bands).mark_rect(opacity=0.10).encode(
         y=alt.Y("low:Q", scale=alt.Scale(domain=[0, 100])), y2="high:Q",
         color=alt.Color("band:N", scale=alt.Scale(domain=list(BAND_COLORS)[:3],
                                                   range=list(BAND_COLORS.values())[:3]), legend=None),
         tooltip=[alt.Tooltip("band:N", title="Band"), alt.Tooltip("low:Q", title="From"),
                  alt.Tooltip("high:Q", title="Below")])
+    return areas
 
 
 def history_chart(history: pd.DataFrame, changes: pd.DataFrame, *, red_below: float, green_from: float,
@@ -67,14 +68,16 @@ def history_chart(history: pd.DataFrame, changes: pd.DataFrame, *, red_below: fl
         layers.append(alt.Chart(changes).mark_rule(color="#555", strokeDash=[4, 3], strokeWidth=1.5).encode(
             x="score_date:T", tooltip=[alt.Tooltip("score_date:T", title="Settings changed on"),
                                        alt.Tooltip("what:N", title="Change")]))
-    return alt.layer(*layers).properties(height=320)
+    return alt.LayerChart(layer=layers).properties(height=320)
 
 
 def _component_lines(history: pd.DataFrame, x: alt.X) -> alt.Chart:
     long = history.melt(id_vars="score_date", value_vars=list(LABELS), var_name="component", value_name="score")
     long["component"] = long["component"].map(LABELS)
     colors = alt.Scale(domain=list(COMPONENT_COLORS), range=list(COMPONENT_COLORS.values()))
-    return alt.Chart(long.dropna(subset=["score"])).mark_line(strokeWidth=1.3, opacity=0.8, strokeDash=[5, 2]).encode(
+    lines = alt.Chart(long.dropna(subset=["score"])).mark_line(strokeWidth=1.3, opacity=0.8, strokeDash=[5, 2])
+    chart: alt.Chart = lines.encode(
         x=x, y=alt.Y("score:Q"), color=alt.Color("component:N", scale=colors, title="Component"),
         tooltip=[alt.Tooltip("score_date:T", title="Day"), alt.Tooltip("component:N", title="Component"),
                  alt.Tooltip("score:Q", title="Score", format=".1f")])
+    return chart

@@ -1,7 +1,8 @@
-"""Cached loaders of the feature, guide and portfolio pages (the frame's own are in shared.py).
+"""Cached loaders of the screens (the frame's own are in shared.py, each admin tab keeps its own).
 
 Each is an `st.cache_data` function with a TTL over pendo_core's read functions; the frame clears
-every cache when a new sync lands (shared.refresh_after_sync).
+every cache when a new sync lands (shared.refresh_after_sync), and a page that writes clears the
+loaders it changed.
 """
 
 from __future__ import annotations
@@ -10,10 +11,19 @@ from datetime import date
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy.orm import Session
 
 from pages.ui.shared import TTL, WIDE_TTL, engine
+from pendo_core.admin import service as admin_service
+from pendo_core.admin.settings import HealthSettings, SettingsError, settings_at
+from pendo_core.alerts import queries as alerts_view
+from pendo_core.health import explain_score
+from pendo_core.health import queries as health_view
+from pendo_core.health.score import Explanation
 from pendo_core.usage import feature_queries as read_features
 from pendo_core.usage import portfolio_queries as read_portfolio
+
+ALERTS_TTL = 60  # people act on alerts from the page: a short TTL shows a colleague's action soon
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -64,3 +74,49 @@ def health_on(days: tuple[date, ...]) -> pd.DataFrame:
 @st.cache_data(ttl=WIDE_TTL, show_spinner=False)
 def weekly_health(last: date, weeks: int) -> pd.DataFrame:
     return read_portfolio.weekly_health(engine(), last, weeks)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def latest_score(customer_id: str) -> health_view.ScoreDetail | None:
+    return health_view.latest_score(engine(), customer_id)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def health_history(customer_id: str, first: date, last: date) -> pd.DataFrame:
+    return health_view.health_history(engine(), customer_id, first, last)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def explanation(customer_id: str, day: date) -> Explanation | None:
+    return explain_score(engine(), customer_id, day)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def health_settings(version: int) -> HealthSettings:
+    """The health settings a score was computed with."""
+    with Session(engine()) as session:
+        try:
+            return settings_at(session, version).health
+        except SettingsError:  # a version saved elsewhere and gone: the bands of the defaults
+            return HealthSettings()
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def settings_versions() -> pd.DataFrame:
+    """Every saved settings version (who, when, note, what changed); saving one clears it."""
+    return admin_service.settings_versions(engine())
+
+
+@st.cache_data(ttl=ALERTS_TTL, show_spinner=False)
+def open_alert_count(customer_id: str) -> int:
+    return alerts_view.open_alert_count(engine(), customer_id)
+
+
+@st.cache_data(ttl=ALERTS_TTL, show_spinner=False)
+def visible_alerts(csm_email: str | None, include_closed: bool, today: date) -> pd.DataFrame:
+    return alerts_view.visible_alerts(engine(), csm_email=csm_email, include_closed=include_closed, today=today)
+
+
+@st.cache_data(ttl=ALERTS_TTL, show_spinner=False)
+def alert_trail(alert_id: int) -> pd.DataFrame:
+    return alerts_view.alert_trail(engine(), alert_id)

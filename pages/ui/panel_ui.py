@@ -4,7 +4,7 @@ download, band colours. Pages only render; data comes from their cached loaders.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -49,7 +49,7 @@ def require_admin(user: auth.User) -> None:
 
 
 def table(frame: pd.DataFrame, *, key: str, file_name: str, column_config: dict[str, Any] | None = None,
-          height: int | str = "auto", caption: str | None = None) -> None:
+          height: int | Literal["auto", "stretch", "content"] = "auto", caption: str | None = None) -> None:
     """A sortable table with a CSV download of exactly what it shows."""
     st.dataframe(frame, hide_index=True, column_config=column_config, height=height, key=f"{key}_table",
                  placeholder="–")

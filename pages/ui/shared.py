@@ -2,7 +2,7 @@
 
 For page authors (app.py renders the sidebar; pages only read what it chose):
 - `current_user()` -> `auth.User | None`; `require_page(key)` stops the page unless the user's role
-  may open it (pendo_core.admin.users.PAGE_ROLES), also when its URL is opened directly.
+  may open it (pages/ui/registry.py), also when its URL is opened directly.
 - `pick_customer()` -> `(customer_id, name) | None`: the sidebar's customer, always one the user may
   see; `selected_customer()` gives the whole row (segment, CSM...). `date_range()` -> (first, last).
 - `visible_customers()`: the customers this user sees in this view (a CSM's own unless they asked
@@ -25,6 +25,7 @@ import streamlit as st
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
+from pages.ui import registry
 from pendo_core.admin import users as auth
 from pendo_core.config import Settings
 from pendo_core.store.engine import make_engine
@@ -154,8 +155,8 @@ def require_page(page: str) -> auth.User:
     if user is None:
         st.warning("Sign in to see this page.")
         st.stop()
-    if not auth.may_open(user.role, page):
-        allowed = " and ".join(ROLE_NAMES[r] for r in auth.ROLES if auth.may_open(r, page))
+    if not registry.may_open(user.role, page):
+        allowed = " and ".join(ROLE_NAMES[r] for r in registry.roles_for(page))
         st.error(f"This page is not open to your role ({user.role}): it is for {allowed}. You are signed in as "
                  f"{user.email}; ask an admin if you need it.", icon=":material/lock:")
         st.stop()

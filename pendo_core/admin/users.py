@@ -1,7 +1,8 @@
-"""Who may sign in and what each role may open: scrypt password hashes, users, page permissions.
+"""Who may sign in and with which role: scrypt password hashes, users, the roles.
 
 Roles: `csm` sees their own customers (others on request, recorded in the audit log), `leader`
-sees every customer and the portfolio, `admin` everything including the settings. No Streamlit here.
+sees every customer and the portfolio, `admin` everything including the settings. Which app screen
+each role may open is declared with the screens, in pages/ui/registry.py. No Streamlit here.
 """
 
 from __future__ import annotations
@@ -27,18 +28,6 @@ DEMO_ADMIN = "admin@demo.cscx"
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 8
 
-# Page key -> roles that may open it; pages not listed are closed to everyone.
-PAGE_ROLES: dict[str, frozenset[str]] = {
-    "account_usage": frozenset(ROLES),
-    "features": frozenset(ROLES),
-    "guides": frozenset(ROLES),
-    "health": frozenset(ROLES),
-    "alerts": frozenset(ROLES),
-    "chat": frozenset(ROLES),
-    "portfolio": frozenset({"leader", "admin"}),
-    "admin": frozenset({"admin"}),
-}
-
 
 class AuthError(ValueError):
     """A user that cannot be created as asked; the message names the fix."""
@@ -56,16 +45,6 @@ class User:
     def sees_everyone(self) -> bool:
         """Leaders and admins see every customer; CSMs their own unless they ask for all."""
         return self.role in ("leader", "admin")
-
-
-def may_open(role: str, page: str) -> bool:
-    """True when `role` may open the page with key `page`."""
-    return role in PAGE_ROLES.get(page, frozenset())
-
-
-def pages_for(role: str) -> list[str]:
-    """Page keys the role may open, in PAGE_ROLES order."""
-    return [page for page in PAGE_ROLES if may_open(role, page)]
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:

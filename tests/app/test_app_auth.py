@@ -119,16 +119,6 @@ def test_who_sees_which_customers(user: auth.User, show_all: bool, expected: lis
     assert auth.visible_customer_ids(pairs, user, show_all) == expected
 
 
-@pytest.mark.parametrize(("role", "pages"), [
-    ("csm", ["account_usage", "features", "guides", "health", "alerts", "chat"]),
-    ("leader", ["account_usage", "features", "guides", "health", "alerts", "chat", "portfolio"]),
-    ("admin", ["account_usage", "features", "guides", "health", "alerts", "chat", "portfolio", "admin"]),
-    ("guest", [])], ids=["csm", "leader", "admin", "unknown-role"])
-def test_pages_each_role_may_open(role: str, pages: list[str]) -> None:
-    """Portfolio is for leaders and admins, Admin for admins only."""
-    assert auth.pages_for(role) == pages
-
-
 def test_scope_change_is_audited(sqlite_engine: Engine) -> None:
     """A CSM switching to everyone's customers leaves a line in the audit log."""
     with Session(sqlite_engine) as session, session.begin():
