@@ -37,7 +37,7 @@ audit-demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy pendo_core
+	$(BIN)/mypy pendo_core pendo_sim pages app.py
 
 clean:
 	rm -rf $(VENV) data/*.db
