@@ -15,9 +15,9 @@ from api.errors import ERROR_RESPONSES
 from api.health_detail import health_detail
 from api.params import DateRange, PageParams, Span30
 from api.security import ScopedViewerDep, visible_account, visible_customer
+from pendo_core.access import CustomerRef
 from pendo_core.chat import text
 from pendo_core.chat.facts import usage_facts
-from pendo_core.chat.model import CustomerRef
 from pendo_core.chat.windows import STICKINESS_DEFINITION, trend_definition
 from pendo_core.store.models import AccountMapping
 from pendo_core.usage import feature_adoption
