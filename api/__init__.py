@@ -18,6 +18,8 @@ DESCRIPTION = """Pendo usage data, health scores and usage alerts of CSCX custom
 Every call needs `Authorization: Bearer <token>`; a token acts as one app user with that user's role:
 a `csm` sees their own customers (and their Pendo accounts), `leader` and `admin` see every customer,
 and only an `admin` may connect Pendo or start a sync. Something outside your scope answers 404.
+`?scope=all` on a read endpoint shows a `csm` every customer: read-only (actions stay limited to
+their own customers) and recorded in the audit log, like "show all customers" in the app.
 Days are calendar days in the Pendo subscription's timezone; metric definitions are in each response's
 `definitions`. Errors are `{"error": {"code", "message"}}` with a message naming the fix.
 """

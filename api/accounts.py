@@ -25,7 +25,8 @@ import pandas as pd
 from sqlalchemy import Engine, Select, func, or_, select
 
 from api.params import Paging
-from pendo_core.chat.model import Viewer
+from pendo_core.access import Viewer
+from pendo_core.access_sql import customer_filter
 from pendo_core.store.models import (
     AccountMapping,
     Customer,
@@ -68,9 +69,8 @@ def account_list(engine: Engine, viewer: Viewer, paging: Paging, *, mapped: bool
     a, m, c = PendoAccount, AccountMapping, Customer
     stmt = (select(a.account_id, a.name, a.domain, a.first_visit, a.last_visit, m.customer_id,
                    c.name.label("customer_name"))
-            .outerjoin(m, m.pendo_account_id == a.account_id).outerjoin(c, c.customer_id == m.customer_id))
-    if not viewer.sees_all:
-        stmt = stmt.where(func.lower(c.csm_email) == viewer.email.strip().lower())
+            .outerjoin(m, m.pendo_account_id == a.account_id).outerjoin(c, c.customer_id == m.customer_id)
+            .where(customer_filter(viewer, c.csm_email)))
     if mapped is not None:
         stmt = stmt.where(m.customer_id.is_not(None) if mapped else m.customer_id.is_(None))
     if search and search.strip():

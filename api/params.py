@@ -11,7 +11,7 @@ from fastapi import Depends, Query, Request
 
 from api.context import context
 from api.errors import ApiError
-from pendo_core.chat.facts import data_day
+from pendo_core.usage.queries import data_day
 
 MAX_DAYS = 366
 EARLIEST = date(2000, 1, 1)

@@ -15,10 +15,11 @@ from api.context import context
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from api.health_detail import health_detail
 from api.params import PageParams, Span90, one_day
-from api.security import ViewerDep, visible_customer
+from api.security import ScopedViewerDep, ViewerDep, visible_customer
+from pendo_core.access import Viewer
+from pendo_core.access_sql import customer_filter
 from pendo_core.alerts import AlertTransitionError
 from pendo_core.alerts import queries as alerts_view
-from pendo_core.chat.model import Viewer
 from pendo_core.store.models import Customer, HealthScore, UsageAlert
 
 router = APIRouter(prefix="/api/pendo", tags=["Health and alerts"], responses=ERROR_RESPONSES)
@@ -43,7 +44,7 @@ def _score(row: Any) -> schemas.HealthScore:
 
 
 @router.get("/health-scores", response_model=schemas.HealthScorePage, summary="Health scores of a day")
-def list_health_scores(request: Request, viewer: ViewerDep, page: PageParams, day: ScoreDay = None,
+def list_health_scores(request: Request, viewer: ScopedViewerDep, page: PageParams, day: ScoreDay = None,
                        band: BandFilter = None) -> schemas.HealthScorePage:
     """Each visible customer's stored score of the day (newest scored day when not given), lowest first."""
     engine = context(request).engine
@@ -52,9 +53,8 @@ def list_health_scores(request: Request, viewer: ViewerDep, page: PageParams, da
         with engine.connect() as conn:
             day = conn.execute(select(func.max(h.score_date))).scalar() or one_day(request, None)
     stmt = (select(h.customer_id, c.name, h.score_date, h.band, *(getattr(h, n) for n in SCORE_COLUMNS))
-            .join(c, c.customer_id == h.customer_id).where(h.score_date == one_day(request, day)))
-    if not viewer.sees_all:
-        stmt = stmt.where(func.lower(c.csm_email) == viewer.email.lower())
+            .join(c, c.customer_id == h.customer_id).where(h.score_date == one_day(request, day))
+            .where(customer_filter(viewer, c.csm_email)))
     if band is not None:
         stmt = stmt.where(h.band == band)
     with engine.connect() as conn:
@@ -65,7 +65,7 @@ def list_health_scores(request: Request, viewer: ViewerDep, page: PageParams, da
 
 
 @router.get("/customer/{customer_id}/health", response_model=schemas.HealthHistory, summary="A customer's health")
-def get_customer_health(request: Request, customer_id: CustomerId, viewer: ViewerDep,
+def get_customer_health(request: Request, customer_id: CustomerId, viewer: ScopedViewerDep,
                         span: Span90) -> schemas.HealthHistory:
     """The scores of the range (oldest first) and the newest one with its components and what moved it."""
     customer = visible_customer(request, viewer, customer_id)
@@ -96,13 +96,14 @@ def _alert(row: dict[str, Any]) -> schemas.Alert:
 
 
 @router.get("/alerts", response_model=schemas.AlertPage, summary="List usage alerts")
-def list_alerts(request: Request, viewer: ViewerDep, page: PageParams, *, status: Statuses = None,
+def list_alerts(request: Request, viewer: ScopedViewerDep, page: PageParams, *, status: Statuses = None,
                 kind: Kind = None, customer_id: CustomerFilter = None) -> schemas.AlertPage:
-    """Alerts routed to the caller or raised on their customers (all, for leaders and admins), most urgent first."""
+    """Alerts routed to the caller or raised on their customers (all for leaders, admins and `scope=all`), most
+    urgent first."""
     ctx = context(request)
     wanted = set(status or ACTIVE)
-    frame = alerts_view.visible_alerts(ctx.engine, csm_email=viewer.csm_email,
-                                       include_closed=bool(wanted - set(ACTIVE)), today=ctx.today())
+    frame = alerts_view.visible_alerts(ctx.engine, viewer, include_closed=bool(wanted - set(ACTIVE)),
+                                       today=ctx.today())
     frame = frame[frame["status"].isin(wanted)]
     if kind is not None:
         frame = frame[frame["kind"] == kind]
@@ -113,7 +114,7 @@ def list_alerts(request: Request, viewer: ViewerDep, page: PageParams, *, status
 
 
 def _one_alert(request: Request, viewer: Viewer, alert_id: int) -> schemas.Alert:
-    frame = alerts_view.visible_alerts(context(request).engine, csm_email=viewer.csm_email, include_closed=True,
+    frame = alerts_view.visible_alerts(context(request).engine, viewer, include_closed=True,
                                        today=context(request).today())
     rows = frame[frame["id"] == alert_id].to_dict("records")
     if not rows:
@@ -125,11 +126,11 @@ def _act(request: Request, viewer: Viewer, alert_id: int, action: str, **kwargs:
     ctx = context(request)
     with Session(ctx.engine) as session:
         exists = session.get(UsageAlert, alert_id) is not None
-    if not exists or not alerts_view.may_act(ctx.engine, alert_id, viewer.csm_email):
+    if not exists or not alerts_view.may_act(ctx.engine, alert_id, viewer):
         raise ApiError(404, f"no alert {alert_id} among the alerts you may see")
     try:
-        message = alerts_view.act(ctx.engine, alert_id, action, viewer.email, today=ctx.today(),
-                                  csm_email=viewer.csm_email, now=ctx.clock(), **kwargs)
+        message = alerts_view.act(ctx.engine, alert_id, action, viewer, today=ctx.today(), now=ctx.clock(),
+                                  **kwargs)
     except AlertTransitionError as exc:
         raise ApiError(409, f"alert {alert_id}: {exc}") from exc
     return schemas.AlertActionResult(message=message, alert=_one_alert(request, viewer, alert_id))

@@ -14,10 +14,10 @@ from api.context import context
 from api.errors import ERROR_RESPONSES
 from api.health_detail import health_detail
 from api.params import DateRange, PageParams, Span30
-from api.security import ViewerDep, visible_account, visible_customer
+from api.security import ScopedViewerDep, visible_account, visible_customer
+from pendo_core.access import CustomerRef
 from pendo_core.chat import text
 from pendo_core.chat.facts import usage_facts
-from pendo_core.chat.model import CustomerRef
 from pendo_core.chat.windows import STICKINESS_DEFINITION, trend_definition
 from pendo_core.store.models import AccountMapping
 from pendo_core.usage import feature_adoption
@@ -48,7 +48,7 @@ def _ms_to_datetime(ms: int | None) -> Any:
 
 
 @router.get("/accounts", response_model=schemas.AccountPage, summary="List Pendo accounts")
-def list_accounts(request: Request, viewer: ViewerDep, page: PageParams, mapped: Mapped = None,
+def list_accounts(request: Request, viewer: ScopedViewerDep, page: PageParams, mapped: Mapped = None,
                   q: Search = None) -> schemas.AccountPage:
     """Pendo accounts the caller may see (a CSM: those of their customers), by name, with their customer."""
     rows, total = account_service.account_list(context(request).engine, viewer, page, mapped=mapped, search=q)
@@ -58,7 +58,8 @@ def list_accounts(request: Request, viewer: ViewerDep, page: PageParams, mapped:
 
 
 @router.get("/accounts/{account_id}/usage", response_model=schemas.AccountUsage, summary="A Pendo account's usage")
-def get_account_usage(request: Request, account_id: AccountId, viewer: ViewerDep, span: Span30) -> schemas.AccountUsage:
+def get_account_usage(request: Request, account_id: AccountId, viewer: ScopedViewerDep,
+                      span: Span30) -> schemas.AccountUsage:
     """Daily active visitors (DAU, WAU, MAU), events, minutes, page views and feature events of one account."""
     _, customer_id = visible_account(request, viewer, account_id)
     ctx = context(request)
@@ -70,7 +71,7 @@ def get_account_usage(request: Request, account_id: AccountId, viewer: ViewerDep
 
 @router.get("/accounts/{account_id}/features", response_model=schemas.AccountFeatures,
             summary="A Pendo account's feature usage")
-def get_account_features(request: Request, account_id: AccountId, viewer: ViewerDep,
+def get_account_features(request: Request, account_id: AccountId, viewer: ScopedViewerDep,
                          span: Span30) -> schemas.AccountFeatures:
     """Per feature used in the range: clicks, distinct users, minutes and days used (most users first)."""
     _, customer_id = visible_account(request, viewer, account_id)
@@ -97,7 +98,7 @@ VisitorSort = Annotated[str, Query(max_length=40, description="A column, '-' fir
 
 @router.get("/accounts/{account_id}/visitors", response_model=schemas.AccountVisitors,
             summary="A Pendo account's visitors")
-def get_account_visitors(request: Request, account_id: AccountId, viewer: ViewerDep, *, page: PageParams,
+def get_account_visitors(request: Request, account_id: AccountId, viewer: ScopedViewerDep, *, page: PageParams,
                          span: Span30, sort: VisitorSort = "-active_days",
                          q: Search = None) -> schemas.AccountVisitors:
     """The account's visitors with their activity as of the range's last day, paged and sortable."""
@@ -121,7 +122,7 @@ def get_account_visitors(request: Request, account_id: AccountId, viewer: Viewer
 
 @router.get("/accounts/{account_id}/guides", response_model=schemas.AccountGuides,
             summary="A Pendo account's guide engagement")
-def get_account_guides(request: Request, account_id: AccountId, viewer: ViewerDep,
+def get_account_guides(request: Request, account_id: AccountId, viewer: ScopedViewerDep,
                        span: Span30) -> schemas.AccountGuides:
     """Per guide with activity in the range: visitors who saw, completed and dismissed it, with rates."""
     _, customer_id = visible_account(request, viewer, account_id)
@@ -193,7 +194,7 @@ CUSTOMER_DEFINITIONS = {
 
 @router.get("/customer/{customer_id}/metrics", response_model=schemas.CustomerMetrics,
             summary="A customer's usage metrics")
-def get_customer_metrics(request: Request, customer_id: CustomerId, viewer: ViewerDep,
+def get_customer_metrics(request: Request, customer_id: CustomerId, viewer: ScopedViewerDep,
                          span: Span30) -> schemas.CustomerMetrics:
     """Daily stored metrics over the range, window measures and features, guides and health as of `to`."""
     customer = visible_customer(request, viewer, customer_id)

@@ -1,24 +1,29 @@
 """Bearer-token auth with the app's roles, and the scope checks every route applies.
 
-A CSM sees the customers they own (and the Pendo accounts mapped to them); leaders and admins see
-every customer and account. Something outside the caller's scope answers 404, as if it did not
-exist, so ids cannot be probed. Admin-only actions answer 403 to other roles.
+Who sees what is the access rule (`pendo_core.access`): a CSM sees the customers they own (and the
+Pendo accounts mapped to them); leaders and admins see every customer and account, mapped or not.
+A read endpoint given `?scope=all` shows a CSM every customer too: read-only, and recorded in the
+audit log, as the app's "show all customers". Something outside the caller's scope answers 404, as
+if it did not exist; actions stay limited to the caller's own (404 otherwise). Admin-only actions
+answer 403 to other roles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from dataclasses import replace
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import null, select
 from sqlalchemy.orm import Session
 
 from api.context import context
 from api.errors import ApiError
+from pendo_core import access_sql
+from pendo_core.access import CustomerRef, Viewer
 from pendo_core.admin.tokens import authenticate_token
-from pendo_core.chat.model import CustomerRef, Viewer
 from pendo_core.store.models import AccountMapping, Customer, PendoAccount
 
 bearer = HTTPBearer(auto_error=False, scheme_name="apiToken",
@@ -44,6 +49,23 @@ def current_viewer(request: Request, credentials: Credentials) -> Viewer:
 
 
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
+Scope = Annotated[Literal["own", "all"], Query(
+    description="`own` (default): a CSM's own customers. `all`: every customer, read-only and recorded in the "
+                "audit log (leaders and admins always see every customer).")]
+
+
+def scoped_viewer(request: Request, viewer: ViewerDep, scope: Scope = "own") -> Viewer:
+    """The caller as a read endpoint sees them: widened to every customer with `?scope=all`, which a
+    CSM's audit log records (with the request)."""
+    if scope == "own" or viewer.sees_all:
+        return viewer
+    wide = replace(viewer, show_all=True)
+    with Session(context(request).engine) as session, session.begin():
+        access_sql.record_scope(session, wide, via="api", request=f"{request.method} {request.url.path}")
+    return wide
+
+
+ScopedViewerDep = Annotated[Viewer, Depends(scoped_viewer)]
 
 
 def require_role(*roles: str) -> Callable[..., Viewer]:
@@ -57,25 +79,18 @@ def require_role(*roles: str) -> Callable[..., Viewer]:
     return dependency
 
 
-def _owned(viewer: Viewer, csm_email: str | None) -> bool:
-    return viewer.sees_all or (csm_email or "").strip().lower() == viewer.email.strip().lower()
-
-
 def visible_customer(request: Request, viewer: Viewer, customer_id: str) -> CustomerRef:
     """The customer when the viewer may see it; 404 otherwise."""
-    c = Customer
-    stmt = select(c.customer_id, c.name, c.segment, c.csm_email).where(c.customer_id == customer_id)
-    with context(request).engine.connect() as conn:
-        row = conn.execute(stmt).first()
-    if row is None or not _owned(viewer, row.csm_email):
+    customer = access_sql.visible_customer(context(request).engine, viewer, customer_id)
+    if customer is None:
         raise ApiError(404, f"no customer {customer_id} among the customers you may see")
-    return CustomerRef(*row)
+    return customer
 
 
 def visible_account(request: Request, viewer: Viewer, account_id: str) -> tuple[str | None, str | None]:
     """(account name, owning customer id) when the viewer may see the Pendo account; 404 otherwise.
 
-    Leaders and admins see every synced account, mapped or not; a CSM the accounts of their customers.
+    Who sees every customer sees every synced account, mapped or not; a CSM the accounts of their customers.
     """
     a, m, c = PendoAccount, AccountMapping, Customer
     stmt = (select(a.name, m.customer_id, c.csm_email).select_from(a)
@@ -86,7 +101,7 @@ def visible_account(request: Request, viewer: Viewer, account_id: str) -> tuple[
         if row is None:  # mapped but not (yet) in pendo_accounts
             row = conn.execute(select(null(), m.customer_id, c.csm_email).join(c, c.customer_id == m.customer_id)
                                .where(m.pendo_account_id == account_id)).first()
-    if row is None or (not viewer.sees_all and (row[1] is None or not _owned(viewer, row[2]))):
+    if row is None or not viewer.sees(row[2]):  # an unmapped account has no CSM: only seen by who sees all
         raise ApiError(404, f"no Pendo account {account_id} among the accounts you may see")
     return row[0], row[1]
 

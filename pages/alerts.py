@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.ui import loaders, panel_ui, shared
+from pendo_core.access import Viewer
 from pendo_core.alerts import AlertTransitionError
 from pendo_core.alerts import queries as alerts_view
 
@@ -19,7 +20,7 @@ STATUS_TEXT = {"open": "Open", "acknowledged": "Acknowledged", "snoozed": "Snooz
                "resolved": "Resolved"}
 
 
-def _act(alert_id: int, action: str, by: str, csm_email: str | None) -> None:
+def _act(alert_id: int, action: str, viewer: Viewer) -> None:
     """Button callback: run the action, remember the outcome for the next run, refresh the loaders."""
     state = st.session_state
     reason = None
@@ -29,9 +30,8 @@ def _act(alert_id: int, action: str, by: str, csm_email: str | None) -> None:
         reason = extra if picked.startswith("Other") else f"{picked}{': ' + extra if extra else ''}"
     until = state.get(f"alerts_until_{alert_id}") if action == "snooze" else None
     try:
-        state["alerts_flash"] = ("success", alerts_view.act(shared.engine(), alert_id, action, by,
-                                                            today=panel_ui.today(), csm_email=csm_email,
-                                                            reason=reason, until=until))
+        state["alerts_flash"] = ("success", alerts_view.act(shared.engine(), alert_id, action, viewer,
+                                                            today=panel_ui.today(), reason=reason, until=until))
     except AlertTransitionError as exc:
         state["alerts_flash"] = ("error", f"Alert {alert_id}: {exc}")
     loaders.visible_alerts.clear()
@@ -54,9 +54,9 @@ STATUS_COLORS = {"open": "red", "acknowledged": "blue", "snoozed": "violet", "di
                  "resolved": "green"}
 
 
-def _buttons(alert: pd.Series, by: str, csm_email: str | None) -> None:
-    args = {"by": by, "csm_email": csm_email}
-    if csm_email is not None and csm_email not in (alert.csm, alert.customer_csm):
+def _buttons(alert: pd.Series, viewer: Viewer) -> None:
+    args = {"viewer": viewer}
+    if not viewer.may_act_on(alert.customer_csm, alert.csm):
         st.caption("Only the customer's CSM or a leader can act on this alert.")
         return
     active = alert.status in ("open", "acknowledged", "snoozed")
@@ -88,7 +88,7 @@ def _trail(alert_id: int) -> None:
                    file_name=f"alert_{alert_id}_history.csv", column_config=columns)
 
 
-def _card(alert: pd.Series, by: str, csm_email: str | None) -> None:
+def _card(alert: pd.Series, viewer: Viewer) -> None:
     with st.container(border=True):
         kind = alerts_view.KIND_LABELS.get(alert.kind, alert.kind)
         color = STATUS_COLORS.get(alert.status, "gray")
@@ -99,7 +99,7 @@ def _card(alert: pd.Series, by: str, csm_email: str | None) -> None:
                    f"alert #{alert.id}{' · ' + acted if acted else ''}")
         st.markdown(f"**Numbers:** {alert.numbers}  \n**Suggested action:** {alert.suggested_action}")
         if alert.status != "resolved":
-            _buttons(alert, by, csm_email)
+            _buttons(alert, viewer)
         else:
             with st.popover("History", icon=":material/history:"):
                 _trail(int(alert.id))
@@ -136,14 +136,14 @@ def _summary(frame: pd.DataFrame) -> None:
                    help="Hidden until the snooze date; it comes back if the condition still holds then.")
 
 
-def _inbox(shown: pd.DataFrame, by: str, csm_email: str | None) -> None:
+def _inbox(shown: pd.DataFrame, viewer: Viewer) -> None:
     pages = max(1, -(-len(shown) // PAGE_SIZE))
     page = 1
     if pages > 1:
         page = int(st.selectbox("Page", list(range(1, pages + 1)), key="alerts_page", width=160,
                                 format_func=lambda p: f"{p} of {pages}"))
     for _, alert in shown.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
-        _card(alert, by, csm_email)
+        _card(alert, viewer)
 
 
 def _table(shown: pd.DataFrame) -> None:
@@ -160,12 +160,12 @@ def _table(shown: pd.DataFrame) -> None:
 
 
 def render() -> None:
-    user = panel_ui.signed_in("alerts")
+    panel_ui.signed_in("alerts")
+    viewer = shared.viewer()
+    assert viewer is not None  # signed_in stops the page otherwise
     shared.page_header("Alerts")
-    csm_email = user.email if user.role == "csm" else None
-    listed = None if shared.show_all() else csm_email  # a CSM may look at everyone's, but acts on their own
-    scope = ("Alerts on your customers (routed to you, or on customers you own)." if listed
-             else "Alerts on every customer.")
+    scope = ("Alerts on every customer." if viewer.sees_all
+             else "Alerts on your customers (routed to you, or on customers you own).")
     st.caption(f"{scope} Alerts are evaluated by every sync on complete days only; one alert per customer, kind "
                "and subject while its condition holds, resolved automatically when it clears.")
     notice = st.container()  # always drawn, so the tabs below keep their place (and their selection)
@@ -173,11 +173,12 @@ def render() -> None:
     if flash:
         (notice.success if flash[0] == "success" else notice.error)(flash[1])
     include_closed = bool(st.session_state.get("alerts_include_closed", False))
-    frame = loaders.visible_alerts(listed, include_closed, panel_ui.today())
+    frame = loaders.visible_alerts(viewer, include_closed, panel_ui.today())
     _summary(frame)
     shown = _filters(frame)
     if frame.empty:
-        st.info("No alerts: nothing on " + ("your customers" if listed else "any customer") + " needs attention "
+        where = "any customer" if viewer.sees_all else "your customers"
+        st.info(f"No alerts: nothing on {where} needs attention "
                 "right now. Alerts appear here after a sync finds a usage drop, an abandoned key feature, no login "
                 "or a guide most people dismiss.")
         return
@@ -187,7 +188,7 @@ def render() -> None:
     inbox, table = st.tabs(["Inbox", "Table and download"], key="alerts_tab")
     inbox.caption(f"{len(shown)} alert(s), most urgent first.")
     with inbox:
-        _inbox(shown, user.email, csm_email)
+        _inbox(shown, viewer)
     with table:
         _table(shown)
 

@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from pages.ui import registry, shared
+from pendo_core import access
 from pendo_core.chat import Answer, Viewer, altair_chart, respond
 from pendo_core.chat.replies import EXAMPLES
 
@@ -27,14 +28,9 @@ class Turn:
     asked: str  # as typed, to ask again with a picked customer
 
 
-def _viewer() -> Viewer | None:
-    user = shared.current_user()
-    return None if user is None else Viewer(user.email, user.role, show_all=shared.show_all())
-
-
 def _ask(question: str, customer_id: str | None = None, picked: str | None = None) -> None:
     """Answer a question (a choice clicked pins its customer) and keep it in the history."""
-    viewer = _viewer()
+    viewer = shared.viewer()
     if viewer is None or not question.strip():
         return
     answer = respond(shared.engine(), viewer, question, customer_id=customer_id,
@@ -98,6 +94,17 @@ def _render(turn: Turn) -> None:
         _actions(turn)
 
 
+def _scope_note(viewer: Viewer | None) -> None:
+    """Say which customers the answers cover; a CSM widens them with the sidebar's toggle."""
+    if viewer is None or viewer.role in access.SEES_ALL_ROLES:
+        return
+    if viewer.show_all:
+        st.caption("Answers cover every customer (**Show all customers** is on: read-only, recorded).")
+    else:
+        st.caption("Answers cover your own customers; switch on **Show all customers** in the sidebar to ask "
+                   "about every customer.")
+
+
 def _switch_if_asked() -> None:
     page = st.session_state.pop(OPEN_KEY, None)
     if page:
@@ -114,6 +121,7 @@ def render() -> None:
         st.stop()
     _switch_if_asked()
     shared.page_header("Ask")
+    _scope_note(shared.viewer())
     history: list[Turn] = list(st.session_state.get(HISTORY_KEY, []))
     if not history:
         st.markdown("Ask about a customer or your portfolio, for example:\n"

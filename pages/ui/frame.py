@@ -10,6 +10,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from pages.ui import shared
+from pendo_core import access_sql
 from pendo_core.admin import users as auth
 
 ROLE_LABELS = {"csm": "Customer success manager", "leader": "CS leader", "admin": "Admin"}
@@ -52,11 +53,11 @@ def sign_out() -> None:
 
 
 def _audit_scope() -> None:
-    user = shared.current_user()
-    if user is None:
+    viewer = shared.viewer()
+    if viewer is None:
         return
     with Session(shared.engine()) as session, session.begin():
-        auth.record_scope_change(session, user, bool(st.session_state.get(shared.SHOW_ALL_KEY)))
+        access_sql.record_scope(session, viewer)
 
 
 def sidebar(user: auth.User, *, customer: bool, dates: bool) -> None:
@@ -65,7 +66,8 @@ def sidebar(user: auth.User, *, customer: bool, dates: bool) -> None:
         _who(user)
         if user.role == "csm":
             st.toggle("Show all customers", key=shared.SHOW_ALL_KEY, on_change=_audit_scope, persist_state="session",
-                      help="Off: only the customers you own. On: every customer (recorded in the audit log).")
+                      help="Off: only the customers you own. On: every customer, read-only: you act on your own "
+                           "(recorded in the audit log). Pages and the Ask chat follow it.")
         if customer:
             _customer_picker()
         if dates:

@@ -14,6 +14,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from pages.ui.shared import TTL, WIDE_TTL, engine
+from pendo_core.access import Viewer
 from pendo_core.admin import service as admin_service
 from pendo_core.admin.settings import HealthSettings, SettingsError, settings_at
 from pendo_core.alerts import queries as alerts_view
@@ -113,8 +114,8 @@ def open_alert_count(customer_id: str) -> int:
 
 
 @st.cache_data(ttl=ALERTS_TTL, show_spinner=False)
-def visible_alerts(csm_email: str | None, include_closed: bool, today: date) -> pd.DataFrame:
-    return alerts_view.visible_alerts(engine(), csm_email=csm_email, include_closed=include_closed, today=today)
+def visible_alerts(viewer: Viewer, include_closed: bool, today: date) -> pd.DataFrame:
+    return alerts_view.visible_alerts(engine(), viewer, include_closed=include_closed, today=today)
 
 
 @st.cache_data(ttl=ALERTS_TTL, show_spinner=False)

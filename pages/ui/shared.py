@@ -5,8 +5,9 @@ For page authors (app.py renders the sidebar; pages only read what it chose):
   may open it (pages/ui/registry.py), also when its URL is opened directly.
 - `pick_customer()` -> `(customer_id, name) | None`: the sidebar's customer, always one the user may
   see; `selected_customer()` gives the whole row (segment, CSM...). `date_range()` -> (first, last).
-- `visible_customers()`: the customers this user sees in this view (a CSM's own unless they asked
-  for everyone). `page_header(title, customer_row_or_name)` draws the title with the data freshness
+- `viewer()` -> `access.Viewer | None`: the signed-in user with the sidebar's "show all customers";
+  `visible_customers()`: the customers they see (`pendo_core.access`: a CSM's own unless they asked
+  for everyone, read-only). `page_header(title, customer_row_or_name)` draws the title with the data freshness
   under it (and, given the row, a note when the customer was remapped since the last sync).
 - Loaders are `st.cache_data` functions with a TTL; every cache is cleared when a new sync lands.
   Cache your own reads with `@st.cache_data(ttl=shared.TTL)` over `shared.engine()`.
@@ -26,6 +27,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from pages.ui import registry
+from pendo_core import access
 from pendo_core.admin import users as auth
 from pendo_core.config import Settings
 from pendo_core.store.engine import make_engine
@@ -163,19 +165,21 @@ def require_page(page: str) -> auth.User:
     return user
 
 
-def show_all() -> bool:
-    """True when a CSM asked to see every customer (leaders and admins always do)."""
+def viewer() -> access.Viewer | None:
+    """The signed-in user as the access rule sees them, with the sidebar's "show all customers"."""
     user = current_user()
-    return user is not None and (user.sees_everyone or bool(st.session_state.get(SHOW_ALL_KEY, False)))
+    if user is None:
+        return None
+    return access.Viewer(user.email, user.role, show_all=bool(st.session_state.get(SHOW_ALL_KEY, False)))
 
 
 def visible_customers() -> pd.DataFrame:
     """The customers the signed-in user sees in this view (none when nobody is signed in)."""
-    frame, user = customers(), current_user()
-    if user is None:
+    frame, who = customers(), viewer()
+    if who is None:
         return frame.iloc[0:0]
-    email = auth.scope_email(user, show_all())
-    return frame if email is None else frame[frame["csm_email"] == email]
+    ids = access.visible_customer_ids(zip(frame["customer_id"], frame["csm_email"], strict=True), who)
+    return frame[frame["customer_id"].isin(ids)]
 
 
 def selected_customer() -> CustomerRow | None:

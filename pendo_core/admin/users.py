@@ -1,8 +1,8 @@
 """Who may sign in and with which role: scrypt password hashes, users, the roles.
 
-Roles: `csm` sees their own customers (others on request, recorded in the audit log), `leader`
-sees every customer and the portfolio, `admin` everything including the settings. Which app screen
-each role may open is declared with the screens, in pages/ui/registry.py. No Streamlit here.
+Roles: `csm`, `leader` (also the portfolio) and `admin` (also the settings); which customers each
+sees is `pendo_core.access`, which screens each may open is declared with the screens in
+pages/ui/registry.py. No Streamlit here.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ import functools
 import hashlib
 import hmac
 import secrets
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pendo_core.store.models import AppUser, AuditLog, Csm, Customer
+from pendo_core.access import normalise_email
+from pendo_core.store.models import AppUser, Csm, Customer
 
 ROLES = ("csm", "leader", "admin")
 DEMO_PASSWORD = "demo"
@@ -40,11 +40,6 @@ class User:
     email: str
     name: str
     role: str
-
-    @property
-    def sees_everyone(self) -> bool:
-        """Leaders and admins see every customer; CSMs their own unless they ask for all."""
-        return self.role in ("leader", "admin")
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
@@ -130,30 +125,6 @@ def oidc_user(session: Session, email: str | None, name: str | None) -> User | N
         return _user(row)
     csm = session.get(Csm, email)
     return User(email, name or (csm.name if csm else email), "csm") if csm is not None else None
-
-
-def record_scope_change(session: Session, user: User, show_all: bool) -> None:
-    """Audit a CSM switching between their own customers and everyone's."""
-    action = "view_all_customers" if show_all else "view_own_customers"
-    session.add(AuditLog(actor=user.email, action=action, details={"role": user.role}))
-
-
-def scope_email(user: User, show_all: bool) -> str | None:
-    """The CSM e-mail a customer list is limited to for this user and view, or None for everyone:
-    a CSM sees their own customers unless they asked for all; leaders and admins see everyone."""
-    return None if user.sees_everyone or show_all else normalise_email(user.email)
-
-
-def visible_customer_ids(all_customers: Collection[tuple[str, str | None]], user: User,
-                         show_all: bool) -> list[str]:
-    """The customer ids (of (customer_id, csm_email) pairs) the user may see in this view."""
-    email = scope_email(user, show_all)
-    return [cid for cid, csm in all_customers if email is None or (csm and normalise_email(csm) == email)]
-
-
-def normalise_email(email: str) -> str:
-    """E-mails compare case-insensitively, without surrounding spaces."""
-    return email.strip().lower()
 
 
 def _customer_csms(session: Session) -> list[tuple[str, str]]:

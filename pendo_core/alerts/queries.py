@@ -1,7 +1,9 @@
 """What the Alerts screen reads and writes, without Streamlit: the alerts a person may see, the
 numbers behind each in words, people's actions (recorded with who and when) and the audit trail.
 
-A CSM sees the alerts routed to them or raised on their customers; leaders and admins see all.
+Who sees and may act on which alert is the access rule (`pendo_core.access`) applied to both the
+customer's CSM and the CSM the alert is routed to: a CSM sees the alerts routed to them or raised on
+their customers (every alert, read-only, when they show all customers); leaders and admins all.
 The lifecycle and its rules are `pendo_core.alerts` (this module only calls it).
 """
 
@@ -11,9 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from pendo_core.access import Viewer
+from pendo_core.access_sql import customer_filter
 from pendo_core.alerts import AlertTransitionError, act_on_alert, alert_events
 from pendo_core.store.models import Customer, UsageAlert
 
@@ -27,17 +31,13 @@ COLUMNS = ["id", "customer", "kind", "severity", "status", "triggered_on", "numb
            "csm", "status_by", "status_at", "snoozed_until", "dismiss_reason", "customer_id", "customer_csm"]
 
 
-def visible_alerts(engine: Engine, *, csm_email: str | None, include_closed: bool = False,
+def visible_alerts(engine: Engine, viewer: Viewer, *, include_closed: bool = False,
                    today: date | None = None) -> pd.DataFrame:
-    """Active alerts (plus those closed in the last 30 days when asked), most urgent first.
-
-    `csm_email` limits them to one CSM's (routed to them, or on a customer they own); None: all.
-    """
+    """The viewer's active alerts (plus those closed in the last 30 days when asked), most urgent first."""
     statuses = OPEN_STATUSES + (CLOSED_STATUSES if include_closed else ())
     stmt = (select(UsageAlert, Customer.name, Customer.csm_email)
-            .outerjoin(Customer, Customer.customer_id == UsageAlert.customer_id).where(UsageAlert.status.in_(statuses)))
-    if csm_email is not None:
-        stmt = stmt.where(or_(UsageAlert.assigned_csm_email == csm_email, Customer.csm_email == csm_email))
+            .outerjoin(Customer, Customer.customer_id == UsageAlert.customer_id).where(UsageAlert.status.in_(statuses))
+            .where(customer_filter(viewer, Customer.csm_email, UsageAlert.assigned_csm_email)))
     with Session(engine) as session:
         rows = [_row(alert, name, owner) for alert, name, owner in session.execute(stmt)]
     frame = pd.DataFrame(rows, columns=[*COLUMNS, "_active", "_closed_on"])
@@ -93,25 +93,28 @@ def open_alert_count(engine: Engine, customer_id: str) -> int:
         return int(conn.execute(stmt).scalar() or 0)
 
 
-def may_act(engine: Engine, alert_id: int, csm_email: str | None) -> bool:
-    """True when the person (a CSM's e-mail, or None for leaders and admins) may act on the alert."""
-    if csm_email is None:
+def may_act(engine: Engine, alert_id: int, viewer: Viewer) -> bool:
+    """True when the viewer may act on the alert ("show all customers" is read-only); leaders and admins
+    may act on every alert, so for them it is not looked up."""
+    if viewer.acting.sees_all:
         return True
     stmt = (select(UsageAlert.id).outerjoin(Customer, Customer.customer_id == UsageAlert.customer_id)
             .where(UsageAlert.id == alert_id,
-                   or_(UsageAlert.assigned_csm_email == csm_email, Customer.csm_email == csm_email)))
+                   customer_filter(viewer.acting, Customer.csm_email, UsageAlert.assigned_csm_email)))
     with engine.connect() as conn:
         return conn.execute(stmt).first() is not None
 
 
-def act(engine: Engine, alert_id: int, action: str, by: str, *, today: date, csm_email: str | None,
-        reason: str | None = None, until: date | None = None, now: datetime | None = None) -> str:
-    """Acknowledge, dismiss (reason), snooze (until) or reopen an alert; returns what happened in words.
+def act(engine: Engine, alert_id: int, action: str, viewer: Viewer, *, today: date, reason: str | None = None,
+        until: date | None = None, now: datetime | None = None) -> str:
+    """Acknowledge, dismiss (reason), snooze (until) or reopen an alert as the viewer (recorded by
+    normalised e-mail); returns what happened in words.
 
-    Raises AlertTransitionError (one line) when the action does not apply or is not the person's to take.
+    Raises AlertTransitionError (one line) when the action does not apply or is not the viewer's to take.
     """
-    if not may_act(engine, alert_id, csm_email):
+    if not may_act(engine, alert_id, viewer):
         raise AlertTransitionError("this alert is not on one of your customers; ask its CSM or a leader")
+    by = viewer.key
     with Session(engine) as session, session.begin():
         alert = act_on_alert(session, alert_id, action, by, today=today, now=now or datetime.now(UTC),
                              reason=reason, until=until)

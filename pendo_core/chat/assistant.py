@@ -14,10 +14,12 @@ from datetime import date
 
 from sqlalchemy import Engine
 
+from pendo_core.access_sql import visible_customers
 from pendo_core.chat import answers, facts, intents, peers, people_answers, replies
 from pendo_core.chat.entities import AMBIGUOUS, FOUND, UNKNOWN, Resolution, exact, loose
 from pendo_core.chat.model import Answer, CustomerRef, Viewer
 from pendo_core.chat.phrasing import Phraser, rephrase
+from pendo_core.usage.queries import data_day
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def _alerts(ask: Ask) -> Answer:
 
 def _drops(ask: Ask) -> Answer:
     days = ask.parsed.period_days
-    visible = facts.visible_customers(ask.engine, ask.viewer)
+    visible = visible_customers(ask.engine, ask.viewer)
     found = facts.drops(ask.engine, visible, ask.day, days, all_customers=ask.viewer.sees_all)
     return replies.top_drops(found, ask.viewer, ask.day, days)
 
@@ -132,14 +134,14 @@ def _optional_customer(intent: str, resolution: Resolution) -> tuple[CustomerRef
 def respond(engine: Engine, viewer: Viewer, question: str, *, customer_id: str | None = None,
             include_anonymous: bool = False, phraser: Phraser | None = None) -> Answer:
     """The answer to a question, as the viewer is allowed to see it."""
-    visible = facts.visible_customers(engine, viewer)
+    visible = visible_customers(engine, viewer)
     if not visible:
         return replies.nothing_visible(viewer)
     parsed, resolution = understand(question, visible, customer_id)
     intent = _intent(parsed, resolution)
     if intent is None:
         return replies.help_text(question)
-    day = facts.data_day(engine)
+    day = data_day(engine)
     if day is None:
         return replies.no_data()
     if intent in intents.NEEDS_CUSTOMER:

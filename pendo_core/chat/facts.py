@@ -3,7 +3,7 @@
 A small service layer over the stored metrics, health scores and alerts: every function takes
 the engine and plain values and returns plain values; answers are built from them elsewhere
 (answers.py), so the numbers a reply quotes are exactly the numbers read here. Scope is applied
-by the callers through the customer lists they pass (`visible_customers`).
+by the callers through the customer lists they pass (`access_sql.visible_customers`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pendo_core.admin.settings import current_settings
@@ -27,28 +27,12 @@ from pendo_core.health import explain_score
 from pendo_core.health import queries as health_view
 from pendo_core.health.inputs import key_feature_ids
 from pendo_core.health.score import Explanation
-from pendo_core.store.models import Customer, HealthScore, UsageMetric
+from pendo_core.store.models import HealthScore, UsageMetric
 from pendo_core.store.scope import chunks
 from pendo_core.usage import AbandonedFeature, abandoned_key_features, feature_breadth
 
 USAGE_FIELDS = ("dau", "wau", "mau", "active_visitors", "session_count", "avg_session_minutes", "page_views",
                 "feature_events", "time_in_app_minutes")
-
-
-def visible_customers(engine: Engine, viewer: Viewer) -> list[CustomerRef]:
-    """The customers the viewer may ask about: a CSM's own, or every customer for leaders and admins."""
-    c = Customer
-    stmt = select(c.customer_id, c.name, c.segment, c.csm_email).order_by(c.name, c.customer_id)
-    if not viewer.sees_all:
-        stmt = stmt.where(func.lower(c.csm_email) == viewer.email.strip().lower())
-    with engine.connect() as conn:
-        return [CustomerRef(*row) for row in conn.execute(stmt)]
-
-
-def data_day(engine: Engine) -> date | None:
-    """The newest day with stored usage metrics (answers are as of this day)."""
-    with engine.connect() as conn:
-        return conn.execute(select(func.max(UsageMetric.metric_date))).scalar()
 
 
 def usage_rows(engine: Engine, customer_ids: Collection[str] | None, first: date, last: date) -> pd.DataFrame:
@@ -241,8 +225,9 @@ def drops(engine: Engine, customers: list[CustomerRef], day: date, days: int, *,
 
 
 def open_alerts(engine: Engine, viewer: Viewer, customer_id: str | None = None) -> pd.DataFrame:
-    """The viewer's active alerts (open, acknowledged, snoozed), most urgent first; one customer's if given."""
-    frame = alerts_view.visible_alerts(engine, csm_email=viewer.csm_email)
+    """The alerts the viewer sees that are active (open, acknowledged, snoozed), most urgent first; one
+    customer's if given."""
+    frame = alerts_view.visible_alerts(engine, viewer)
     if customer_id is not None:
         frame = frame[frame["customer_id"] == customer_id]
     return frame.reset_index(drop=True)

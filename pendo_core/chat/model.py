@@ -1,41 +1,17 @@
-"""The plain values the chat passes around: who asks, which customer, and the answer it gives."""
+"""The plain values the chat passes around: who asks, which customer, and the answer it gives.
+
+Who asks (`Viewer`) and the customers they see (`CustomerRef`) are the access rule's
+(`pendo_core.access`), re-exported here for the chat's callers.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-ROLES = ("csm", "leader", "admin")
+from pendo_core.access import CustomerRef, Viewer
 
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who asks: a CSM sees the customers they own (every customer when they switched "show all" on
-    in the app, an audited choice); leaders and admins see every customer."""
-
-    email: str
-    role: str
-    show_all: bool = False
-
-    @property
-    def sees_all(self) -> bool:
-        """True when every customer is visible (leaders, admins, a CSM showing all)."""
-        return self.role in ("leader", "admin") or self.show_all
-
-    @property
-    def csm_email(self) -> str | None:
-        """The alert filter: "my alerts" stay a CSM's own even when they browse every customer."""
-        return None if self.role in ("leader", "admin") else self.email
-
-
-@dataclass(frozen=True)
-class CustomerRef:
-    """A CSCX customer as the chat names it."""
-
-    customer_id: str
-    name: str
-    segment: str | None = None
-    csm_email: str | None = None
+__all__ = ["Answer", "Chart", "Choice", "CustomerRef", "Fact", "Link", "Viewer"]
 
 
 @dataclass(frozen=True)

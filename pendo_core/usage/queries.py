@@ -153,6 +153,12 @@ def freshness(engine: Engine) -> Freshness:
                      last.error if last else None, int(ok.id) if ok else 0)
 
 
+def data_day(engine: Engine) -> date | None:
+    """The newest day with stored usage metrics (what "as of" means for answers and API defaults)."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(models.UsageMetric.metric_date))).scalar()
+
+
 class _Unindexed(ColumnElement[Any]):
     """A column SQLite must not answer from an index: rendered `+column` there, plain elsewhere."""
 

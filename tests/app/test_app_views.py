@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from pendo_core.access import Viewer
 from pendo_core.alerts import AlertTransitionError
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.health import queries as health_view
@@ -20,6 +21,7 @@ MINE = "00000000-0000-4000-8000-00000000000a"
 THEIRS = "00000000-0000-4000-8000-00000000000b"
 DAY = date(2026, 3, 18)
 NOW = datetime(2026, 3, 19, 9, 30, tzinfo=UTC)
+ME, LEADER = Viewer("me@cscx.io", "csm"), Viewer("lead@cscx.io", "leader")
 
 
 def _score(day: date, overall: float | None, version: int, **inputs: Any) -> dict[str, Any]:
@@ -143,26 +145,25 @@ def _alerts(engine: Engine) -> None:
          "status_at": NOW - timedelta(days=1)}])
 
 
-@pytest.mark.parametrize(("csm", "include_closed", "ids"), [
-    ("me@cscx.io", False, [1]),
-    ("me@cscx.io", True, [1, 4]),
-    (None, False, [1, 2]),
-    ("nobody@cscx.io", True, []),
+@pytest.mark.parametrize(("viewer", "include_closed", "ids"), [
+    (ME, False, [1]),
+    (ME, True, [1, 4]),
+    (LEADER, False, [1, 2]),
+    (Viewer("nobody@cscx.io", "csm"), True, []),
 ], ids=["csm-sees-own-active", "csm-recent-closed-too", "leader-sees-all", "unknown-csm-sees-none"])
-def test_each_person_sees_their_alerts(engine: Engine, csm: str | None, include_closed: bool, ids: list[int]) -> None:
+def test_each_person_sees_their_alerts(engine: Engine, viewer: Viewer, include_closed: bool, ids: list[int]) -> None:
     """A CSM sees alerts on their customers; leaders all; closed ones only when recent and asked for."""
     _alerts(engine)
-    frame = alerts_view.visible_alerts(engine, csm_email=csm, include_closed=include_closed, today=DAY)
+    frame = alerts_view.visible_alerts(engine, viewer, include_closed=include_closed, today=DAY)
     assert frame["id"].tolist() == ids
 
 
 def test_acting_records_who_and_when(engine: Engine) -> None:
     """Acknowledge then snooze: the alert carries the last action; the trail holds both, with who."""
     _alerts(engine)
-    said = alerts_view.act(engine, 1, "acknowledge", "me@cscx.io", today=DAY, csm_email="me@cscx.io", now=NOW)
-    alerts_view.act(engine, 1, "snooze", "me@cscx.io", today=DAY, csm_email="me@cscx.io", until=DAY + timedelta(7),
-                    now=NOW + timedelta(minutes=1))
-    frame = alerts_view.visible_alerts(engine, csm_email="me@cscx.io", today=DAY).set_index("id")
+    said = alerts_view.act(engine, 1, "acknowledge", ME, today=DAY, now=NOW)
+    alerts_view.act(engine, 1, "snooze", ME, today=DAY, until=DAY + timedelta(7), now=NOW + timedelta(minutes=1))
+    frame = alerts_view.visible_alerts(engine, ME, today=DAY).set_index("id")
     trail = alerts_view.alert_trail(engine, 1)
     assert said == "Alert 1 acknowledged by me@cscx.io."
     assert (frame.loc[1, "status"], frame.loc[1, "status_by"], frame.loc[1, "snoozed_until"]) == (
@@ -171,17 +172,17 @@ def test_acting_records_who_and_when(engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(("request_", "message"), [
-    ((2, "acknowledge", "me@cscx.io", None), "not on one of your customers"),
-    ((1, "dismiss", "me@cscx.io", "  "), "needs a reason"),
-    ((1, "snooze", None, None), "snooze needs a date"),
+    ((2, "acknowledge", ME, None), "not on one of your customers"),
+    ((1, "dismiss", ME, "  "), "needs a reason"),
+    ((1, "snooze", Viewer("me@cscx.io", "leader"), None), "snooze needs a date"),
 ], ids=["other-csms-alert", "dismiss-without-reason", "snooze-without-date"])
-def test_refused_actions_say_why(engine: Engine, request_: tuple[int, str, str | None, str | None],
+def test_refused_actions_say_why(engine: Engine, request_: tuple[int, str, Viewer, str | None],
                                  message: str) -> None:
     """Actions that do not apply, or are not the person's to take, fail with a one-line reason."""
     _alerts(engine)
-    alert_id, action, csm, reason = request_
+    alert_id, action, viewer, reason = request_
     with pytest.raises(AlertTransitionError, match=message):
-        alerts_view.act(engine, alert_id, action, "me@cscx.io", today=DAY, csm_email=csm, reason=reason, now=NOW)
+        alerts_view.act(engine, alert_id, action, viewer, today=DAY, reason=reason, now=NOW)
 
 
 @pytest.mark.parametrize(("kind", "details", "text"), [
