@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from pages.ui import health_charts, panel_ui, shared
 from pages.ui.people_section import render_champions
-from pendo_core.admin import service as admin_service
 from pendo_core.admin.settings import HealthSettings, SettingsError, settings_at
+from pendo_core.admin.settings_versions import settings_versions
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.health import explain_score
 from pendo_core.health import queries as health_view
@@ -57,7 +57,7 @@ def load_health_settings(version: int) -> HealthSettings:
 
 @st.cache_data(ttl=shared.TTL, show_spinner=False)
 def load_versions() -> pd.DataFrame:
-    return admin_service.settings_versions(shared.engine())
+    return settings_versions(shared.engine())
 
 
 def _headline(detail: health_view.ScoreDetail, explanation: Explanation | None) -> None:
