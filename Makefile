@@ -28,7 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python -m jobs.bench_pages
 
 api: $(STAMP)
-	$(BIN)/python -m jobs.api
+	$(BIN)/python -m api
 
 # The audit against the simulator's own aggregates, on a demo store of its own (100% expected).
 audit-demo: $(STAMP)

@@ -1,7 +1,7 @@
 """The REST API (FastAPI): Pendo data, health scores and alerts for the rest of the platform.
 
 `create_app(ApiContext(engine, settings, ...))` builds the app over the same service functions the
-pages use; `jobs/api.py` composes the real edges and serves it with uvicorn (`make api`).
+pages use; `api/__main__.py` composes the real edges and serves it with uvicorn (`make api`).
 """
 
 from __future__ import annotations

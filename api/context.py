@@ -10,8 +10,9 @@ from datetime import UTC, date, datetime
 from fastapi import Request
 from sqlalchemy import Engine
 
+from pendo_core import pipeline
+from pendo_core.admin.background import BackgroundSync
 from pendo_core.admin.secrets import KeyCheck
-from pendo_core.admin.service import BackgroundSync
 from pendo_core.config import Settings
 from pendo_core.timeutil import today_in
 
@@ -19,6 +20,14 @@ from pendo_core.timeutil import today_in
 Connect = Callable[[str, str, str | None, str], KeyCheck]
 # Runs one sync to the end and returns its one-line summary; raises with a one-line reason on failure.
 RunSync = Callable[[], str]
+
+
+def pipeline_sync(settings: Settings, engine: Engine) -> RunSync:
+    """The daily incremental run through the sync pipeline (as `python -m jobs sync`), for `run_sync`."""
+    def run() -> str:
+        return pipeline.brief(pipeline.run_sync(settings, engine))
+
+    return run
 
 
 def _utc_now() -> datetime:

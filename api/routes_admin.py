@@ -11,7 +11,7 @@ from api import schemas
 from api.context import ApiContext, context
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from api.security import AdminDep
-from pendo_core.admin import service as admin_service
+from pendo_core.admin import sync_history
 from pendo_core.admin.secrets import SecretsError
 
 router = APIRouter(tags=["Administration"], responses=ERROR_RESPONSES)
@@ -43,7 +43,7 @@ def connect_pendo(request: Request, body: Annotated[schemas.ConnectBody, Body()]
 
 def _state(ctx: ApiContext) -> schemas.SyncState:
     job = ctx.sync_job.state
-    runs = admin_service.sync_runs(ctx.engine, 1)
+    runs = sync_history.sync_runs(ctx.engine, 1)
     last = None
     if not runs.empty:
         row = runs.iloc[0]
@@ -68,7 +68,7 @@ def start_sync(request: Request, viewer: AdminDep) -> Any:
     ctx = context(request)
     if ctx.run_sync is None:
         raise ApiError(503, "this server cannot start syncs; run `python -m jobs sync` instead")
-    running = admin_service.running_sync(ctx.engine, now=ctx.clock())
+    running = sync_history.running_sync(ctx.engine, now=ctx.clock())
     if running is not None:
         raise ApiError(409, f"sync run {running} is already running; wait for it to finish (GET /api/pendo/sync)")
     if not ctx.sync_job.start(ctx.run_sync):

@@ -27,7 +27,7 @@ from pendo_core.admin.tokens import authenticate_token
 from pendo_core.store.models import AccountMapping, Customer, PendoAccount
 
 bearer = HTTPBearer(auto_error=False, scheme_name="apiToken",
-                    description="An API token acting as an app user: `python -m jobs.api token create EMAIL`.")
+                    description="An API token acting as an app user: `python -m api token create EMAIL`.")
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
@@ -38,7 +38,7 @@ def current_viewer(request: Request, credentials: Credentials) -> Viewer:
     """The app user the request's bearer token acts as; 401 when there is none or it is not valid."""
     if credentials is None or not credentials.credentials.strip():
         raise ApiError(401, "missing bearer token: send `Authorization: Bearer <token>` "
-                            "(create one with `python -m jobs.api token create EMAIL`)", headers=CHALLENGE)
+                            "(create one with `python -m api token create EMAIL`)", headers=CHALLENGE)
     ctx = context(request)
     with Session(ctx.engine) as session, session.begin():
         user = authenticate_token(session, credentials.credentials.strip(), now=ctx.clock())

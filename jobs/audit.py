@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pendo_core.admin.secrets import SecretsError, with_stored_secrets
-from pendo_core.compose import make_client, pendo_endpoint
+from pendo_core.compose import open_store, pendo_client
 from pendo_core.config import Settings
 from pendo_core.pendo.quality_audit import TARGET, AuditError, describe, run_audit, synced_range
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning, run_lock
@@ -31,11 +31,11 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
 def audit(settings: Settings, args: argparse.Namespace) -> int:
     """The command body: pick the days, re-ask Pendo, print the report; JobError when it cannot run."""
-    from jobs.commands import JobError, store
+    from jobs.commands import JobError
 
     if args.days is not None and args.days < 1:
         raise JobError("--days must be at least 1")
-    engine = store(settings)
+    engine = open_store(settings)
     span = synced_range(engine)
     if span is None:
         raise JobError("nothing to audit: the store holds no synced metrics yet; run `python -m jobs sync` first")
@@ -44,8 +44,7 @@ def audit(settings: Settings, args: argparse.Namespace) -> int:
         first = max(first, last - timedelta(days=args.days - 1))
     try:
         current = with_stored_secrets(settings, engine)  # a key saved in the app, unless the environment sets one
-        with run_lock(engine), pendo_endpoint(current, _as_of(engine, last)) as (url, key), \
-                make_client(current, url, key) as client:
+        with run_lock(engine), pendo_client(current, _as_of(engine, last)) as client:
             result = run_audit(engine, client, current, first, last)
     except (AuditError, SecretsError, SyncAlreadyRunning) as exc:
         raise JobError(str(exc)) from exc

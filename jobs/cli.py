@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from pendo_core.config import Settings
+from pendo_core.errors import PipelineError
 from pendo_core.logging_setup import configure_logging
 
 
@@ -60,10 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {"sync": commands.sync, "import-customers": commands.import_customers, "demo": commands.demo,
                "import-outcomes": outcomes.import_outcomes, "create-user": users.create_user,
                "import-contacts": contacts.import_contacts,
-               "audit": audit.audit, "schedule": lambda s, _a: scheduler.main(s, after_metrics=commands.post_steps)}
+               "audit": audit.audit, "schedule": scheduler.command}
     try:
         return handler[args.command](settings, args)
-    except commands.JobError as exc:
+    except (commands.JobError, PipelineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

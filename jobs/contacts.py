@@ -17,30 +17,24 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from pendo_core.compose import open_store
 from pendo_core.config import Settings
-from pendo_core.customers.contacts import ContactRow, LineError, parse_contacts_csv
-from pendo_core.customers.contacts_repo import known_customer_ids, upsert_contacts
+from pendo_core.customers.contacts import ContactRow, parse_contacts_csv
+from pendo_core.customers.contacts_repo import upsert_contacts
 from pendo_core.customers.people import contact_matches
+from pendo_core.customers.repo import known_customers
 from pendo_core.timeutil import today_in
 
 SHOW_UNMATCHED = 10
 
 
-def known_customers(session: Session, rows: list[ContactRow], errors: list[LineError]) -> list[ContactRow]:
-    """The rows whose customer exists; an error line for each of the others."""
-    known = known_customer_ids(session, {r.customer_id for r in rows})
-    errors.extend(LineError(r.line_no, f"line {r.line_no}: customer_id {r.customer_id} is not an imported customer; "
-                                       f"run import-customers first") for r in rows if r.customer_id not in known)
-    return [r for r in rows if r.customer_id in known]
-
-
 def import_contacts(settings: Settings, args: argparse.Namespace) -> int:
     """The command body: parse, check customers, upsert; bad lines to stderr, a summary to stdout."""
-    from jobs.commands import JobError, read_csv, store
+    from jobs.commands import JobError, read_csv
 
     path: Path = args.file
     parsed = read_csv(path, parse_contacts_csv)
-    engine = store(settings)
+    engine = open_store(settings)
     with Session(engine) as session, session.begin():
         rows = known_customers(session, parsed.rows, parsed.errors)
         counts = upsert_contacts(session, rows)

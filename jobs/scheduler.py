@@ -1,14 +1,15 @@
 """`python -m jobs schedule`: the long-running scheduler (built on dbader/schedule).
 
 - One `schedule.Scheduler()` of our own: the daily sync at SCHEDULE_TIME in SCHEDULE_TIMEZONE
-  (default: the subscription's timezone), and an operations check (failed run, stale data) every
-  hour and after each sync.
+  (default: the subscription's timezone), started through the one sync pipeline
+  (`pendo_core.pipeline.run_sync`, which checks operations after each run), and an operations check
+  (failed run, stale data) every hour.
 - On start it catches up: if no run has succeeded since the most recent scheduled time, it syncs
   at once (`schedule` itself never runs missed jobs; see its docs).
 - A guard around each job logs a failure (or a skip, when another sync holds the lock) and keeps
   the loop alive.
 - SIGTERM or SIGINT set a stop flag: the loop ends at its next turn, and a sync in progress stops
-  after the window it is writing commits (the flag is checked between windows), so the store is
+  after the window it is writing commits (the pipeline checks the flag between windows), so the store is
   left as after any interrupted run: the next run resumes.
 - The clock is injected. `schedule` reads the time only through its module's `datetime` name, so
   while our loop calls into it that name is swapped for one whose `now()` is our clock; tests
@@ -31,19 +32,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import schedule
+from sqlalchemy import Engine
 
+from pendo_core import pipeline
 from pendo_core.config import Settings
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning
-from pendo_core.pendo.sync.progress import LogProgress, Progress
+from pendo_core.pendo.sync.progress import LogProgress
+from pendo_core.pendo.sync.runner import SyncRequest
 
 log = logging.getLogger("jobs.scheduler")
 MAX_NAP_S = 60.0  # the loop looks at the clock at least this often
 Clock = Callable[[], datetime]  # an aware "now"
 _patch_lock = threading.RLock()  # a job that schedules more jobs re-enters it
-
-
-class StopRequested(RuntimeError):
-    """Raised between two windows of a sync once a stop was asked for."""
 
 
 @dataclass(frozen=True)
@@ -53,35 +53,6 @@ class SchedulerHooks:
     sync: Callable[[date], str]  # one daily sync for as_of; returns a summary line, raises on failure
     last_success: Callable[[], datetime | None]  # when the newest successful run started
     check: Callable[[], Any]  # the operations check (failed run, stale data) and its notifications
-
-
-class StopAwareProgress:
-    """A Progress that raises StopRequested after a committed window once `stop` is set.
-
-    The runner calls `window_done` right after each window's transaction commits, so stopping
-    there never leaves a half-written window.
-    """
-
-    def __init__(self, inner: Progress, stop: threading.Event) -> None:
-        self.inner, self.stop_event = inner, stop
-
-    def start(self, total_windows: int) -> None:
-        self._check()
-        self.inner.start(total_windows)
-
-    def window_done(self, stream: str, first: str, last: str, rows: int) -> None:
-        self.inner.window_done(stream, first, last, rows)
-        self._check()
-
-    def note(self, message: str) -> None:
-        self.inner.note(message)
-
-    def stop(self) -> None:
-        self.inner.stop()
-
-    def _check(self) -> None:
-        if self.stop_event.is_set():
-            raise StopRequested("the scheduler was asked to stop; the next run resumes where this one ended")
 
 
 # --- the clock shim ---------------------------------------------------------------------------
@@ -167,10 +138,8 @@ def run_scheduler(settings: Settings, *, clock: Clock, sleep: Callable[[float], 
     tz = ZoneInfo(settings.pendo_timezone)
     check = guarded("operations check", hooks.check, stop_event)
 
-    def daily() -> None:
+    def daily() -> None:  # the sync checks operations after itself (pendo_core.pipeline)
         guarded("daily sync", lambda: hooks.sync(clock().astimezone(tz).date()), stop_event)()
-        if not stop_event.is_set():  # a run stopped on purpose is no news for the admins
-            check()
 
     scheduler = schedule.Scheduler()
     with schedule_clock(clock):
@@ -190,43 +159,26 @@ def run_scheduler(settings: Settings, *, clock: Clock, sleep: Callable[[float], 
     return 0
 
 
-def default_hooks(settings: Settings, stop: threading.Event, clock: Clock,
-                  after_metrics: Callable[[Settings], list[Any]] | None = None) -> SchedulerHooks:
-    """The real jobs: a locked sync into the configured store, and the operations check."""
-    from jobs.commands import store
+def default_hooks(settings: Settings, stop: threading.Event, clock: Clock) -> SchedulerHooks:
+    """The real jobs: a daily run through the sync pipeline, and the operations check, on the configured store."""
     from pendo_core.alerts.operations import freshness
+    from pendo_core.compose import open_store
 
-    engine = store(settings)
+    engine = open_store(settings)
     return SchedulerHooks(
-        sync=lambda as_of: _sync(settings, engine, as_of, stop, after_metrics),
+        sync=lambda as_of: _sync(settings, engine, as_of, stop, clock),
         last_success=lambda: freshness(engine, clock()).last_success_at,
         check=lambda: _check(settings, engine, clock),
     )
 
 
-def _sync(settings: Settings, engine: Any, as_of: date, stop: threading.Event,
-          after_metrics: Callable[[Settings], list[Any]] | None) -> str:
-    from pendo_core.admin.secrets import with_stored_secrets
-    from pendo_core.compose import make_client, pendo_endpoint
-    from pendo_core.pendo.sync.lock import run_lock
-    from pendo_core.pendo.sync.runner import SyncRequest, SyncRunner
-
-    current = with_stored_secrets(settings, engine)  # a key saved in the app since start is used
-    with run_lock(engine), pendo_endpoint(current, as_of) as (url, key), make_client(current, url, key) as client:
-        runner = SyncRunner(current, engine, client, progress=StopAwareProgress(LogProgress(), stop),
-                            after_metrics=after_metrics(current) if after_metrics else None)
-        summary = runner.run(SyncRequest(as_of))
-    return (f"sync {summary.run_id} ok: days {summary.report_first}..{summary.report_last}, "
-            f"{summary.requests} requests, {summary.bad_rows} bad rows skipped")
+def _sync(settings: Settings, engine: Engine, as_of: date, stop: threading.Event, clock: Clock) -> str:
+    summary = pipeline.run_sync(settings, engine, SyncRequest(as_of), progress=LogProgress(), stop=stop, clock=clock)
+    return pipeline.brief(summary)
 
 
-def _check(settings: Settings, engine: Any, clock: Clock) -> str:
-    from pendo_core.admin.secrets import with_stored_secrets
-    from pendo_core.alerts.job import channels_from_settings
-    from pendo_core.alerts.operations import operations_step
-
-    channels = channels_from_settings(with_stored_secrets(settings, engine))
-    result = operations_step(engine, channels, clock=clock, max_age_hours=settings.freshness_max_hours)
+def _check(settings: Settings, engine: Engine, clock: Clock) -> str:
+    result = pipeline.check_operations(settings, engine, clock=clock)
     return ", ".join(f"{kind} alert opened" for kind in result.opened) or ""
 
 
@@ -243,7 +195,7 @@ def install_stop_handlers(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def main(settings: Settings, *, after_metrics: Callable[[Settings], list[Any]] | None = None) -> int:
+def main(settings: Settings) -> int:
     """Entry point of `python -m jobs schedule`: real clock, interruptible naps, signal handlers."""
     stop = threading.Event()
     install_stop_handlers(stop)
@@ -251,7 +203,7 @@ def main(settings: Settings, *, after_metrics: Callable[[Settings], list[Any]] |
     def clock() -> datetime:
         return datetime.now(UTC)
 
-    hooks = default_hooks(settings, stop, clock, after_metrics)
+    hooks = default_hooks(settings, stop, clock)
     return run_scheduler(settings, clock=clock, sleep=stop.wait, stop_event=stop, hooks=hooks)
 
 

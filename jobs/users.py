@@ -15,8 +15,9 @@ from typing import TextIO
 
 from sqlalchemy.orm import Session
 
-from jobs.commands import JobError, store
+from jobs.commands import JobError
 from pendo_core.admin import users as auth
+from pendo_core.compose import open_store
 from pendo_core.config import Settings
 
 
@@ -36,7 +37,7 @@ def read_password(stdin: TextIO, ask: Callable[[str], str] = getpass.getpass) ->
 def create_user(settings: Settings, args: argparse.Namespace, stdin: TextIO | None = None) -> int:
     """Create or update one user; prints what it did (never the password)."""
     password = read_password(stdin or sys.stdin)
-    engine = store(settings)
+    engine = open_store(settings)
     try:
         with Session(engine) as session, session.begin():
             created = auth.upsert_user(session, args.email, args.name or args.email.strip(), args.role, password)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from pendo_core.config import DEMO_KEY, Settings
+from pendo_core.errors import StoreUnavailable
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.store.engine import make_engine, migrate
 
@@ -19,9 +22,14 @@ DEMO_HISTORY_DAYS = 200
 
 
 def open_store(settings: Settings) -> Engine:
-    """The store, migrated to the newest schema."""
-    engine = make_engine(settings.database_url)
-    migrate(engine)
+    """The store, migrated to the newest schema; StoreUnavailable (one line) when it cannot be reached."""
+    try:
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+    except OperationalError as exc:
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StoreUnavailable(f"cannot reach the database {where}: {reason}. Check DATABASE_URL.") from exc
     return engine
 
 
@@ -52,5 +60,8 @@ def make_client(settings: Settings, base_url: str, key: str) -> PendoClient:
                        max_concurrency=settings.max_concurrency)
 
 
-def yesterday(as_of: date) -> date:
-    return as_of - timedelta(days=1)
+@contextmanager
+def pendo_client(settings: Settings, as_of: date) -> Iterator[PendoClient]:
+    """A client of the configured Pendo host (or of the demo simulator, serving data up to `as_of`)."""
+    with pendo_endpoint(settings, as_of) as (url, key), make_client(settings, url, key) as client:
+        yield client

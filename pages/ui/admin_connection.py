@@ -8,8 +8,8 @@ from zoneinfo import available_timezones
 import streamlit as st
 
 from pages.ui import shared
-from pendo_core.admin import service as admin_service
 from pendo_core.admin import users as auth
+from pendo_core.admin.pendo_connection import check_connection
 from pendo_core.admin.secrets import (
     PENDO_KEY,
     SecretInfo,
@@ -38,7 +38,7 @@ def _typed() -> tuple[str, str, str | None]:
 def _test() -> None:
     """Button callback: test the typed key, then forget it (it must not linger in the session)."""
     key, region, base_url = _typed()
-    check = admin_service.check_connection(key, region, base_url)
+    check = check_connection(key, region, base_url)
     st.session_state["admin_key"] = ""
     st.session_state["admin_connection_result"] = (check.ok, check.message)
 

@@ -7,25 +7,25 @@ import pandas as pd
 import streamlit as st
 
 from pages.ui import panel_ui, shared
-from pendo_core.admin import service as admin_service
 from pendo_core.admin import users as auth
+from pendo_core.customers import mapping_queue
 
 BY_HAND = "__by_hand__"
 
 
 @st.cache_data(ttl=shared.TTL, show_spinner=False)
 def load_unmapped() -> pd.DataFrame:
-    return admin_service.unmapped_accounts(shared.engine())
+    return mapping_queue.unmapped_accounts(shared.engine())
 
 
 @st.cache_data(ttl=shared.TTL, show_spinner=False)
 def load_suggestions() -> pd.DataFrame:
-    return admin_service.suggestions(shared.engine())
+    return mapping_queue.suggestions(shared.engine())
 
 
 @st.cache_data(ttl=shared.TTL, show_spinner=False)
 def load_mapped() -> pd.DataFrame:
-    return admin_service.mapped_accounts(shared.engine())
+    return mapping_queue.mapped_accounts(shared.engine())
 
 
 def _refresh() -> None:
@@ -42,7 +42,7 @@ def _confirm(account_id: str, by: str) -> None:
         panel_ui.set_flash("admin", "error", "Pick a customer for the account first.")
         return
     try:
-        admin_service.confirm_account(shared.engine(), account_id, customer_id, by)
+        mapping_queue.confirm_account(shared.engine(), account_id, customer_id, by)
     except LookupError as exc:
         panel_ui.set_flash("admin", "error", str(exc))
         return
@@ -54,7 +54,7 @@ def _confirm(account_id: str, by: str) -> None:
 def _unmap(by: str) -> None:
     state = st.session_state
     account_id = state.get("admin_unmap_account")
-    if account_id and admin_service.unmap_account(shared.engine(), account_id, by):
+    if account_id and mapping_queue.unmap_account(shared.engine(), account_id, by):
         panel_ui.set_flash("admin", "success", f"Pendo account {account_id} is unmapped and will not be matched "
                                                "to that customer automatically again. Metrics update at the next sync.")
     _refresh()

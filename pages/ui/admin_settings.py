@@ -7,7 +7,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from pages.ui import loaders, panel_ui, shared
-from pendo_core.admin import service as admin_service
+from pendo_core.admin import settings_versions as versions
 from pendo_core.admin.settings import AppSettings, current_settings
 
 
@@ -20,7 +20,7 @@ def load_settings() -> tuple[int, AppSettings]:
 
 def save(settings: AppSettings, by: str, note: str, what: str) -> None:
     """Save a new settings version, refresh the loaders, and leave a message for the next run."""
-    version = admin_service.save_app_settings(shared.engine(), settings, by, note)
+    version = versions.save_app_settings(shared.engine(), settings, by, note)
     load_settings.clear()
     loaders.settings_versions.clear()  # the Health page names the versions too
     panel_ui.set_flash("admin", "success", f"{what} saved as settings version {version}. The next sync scores "

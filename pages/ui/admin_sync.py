@@ -1,53 +1,50 @@
-"""Admin → Sync: status, "sync now" (in a background thread), history with rows per stream, bad rows
-and errors."""
+"""Admin → Sync: status, "sync now" (the one sync pipeline, on a background thread), history with rows
+per stream, bad rows and errors."""
 
 from __future__ import annotations
-
-import argparse
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from pages.ui import panel_ui, shared
-from pendo_core.admin import service as admin_service
+from pendo_core import pipeline
+from pendo_core.admin import sync_history
 from pendo_core.admin import users as auth
+from pendo_core.admin.background import BackgroundSync
 
 HISTORY_RUNS = 50
 
 
 @st.cache_resource
-def sync_job() -> admin_service.BackgroundSync:
+def sync_job() -> BackgroundSync:
     """One background sync per app process, shared by every admin's session."""
-    return admin_service.BackgroundSync()
+    return BackgroundSync()
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def load_runs() -> pd.DataFrame:
-    return admin_service.sync_runs(shared.engine(), HISTORY_RUNS)
+    return sync_history.sync_runs(shared.engine(), HISTORY_RUNS)
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def load_streams(run_id: int) -> pd.DataFrame:
-    return admin_service.stream_rows(shared.engine(), [run_id])
+    return sync_history.stream_rows(shared.engine(), [run_id])
 
 
 @st.cache_data(ttl=30, show_spinner=False)
 def load_quality(run_id: int) -> pd.DataFrame:
-    return admin_service.data_quality(shared.engine(), [run_id])
+    return sync_history.data_quality(shared.engine(), [run_id])
 
 
 def _run_sync() -> str:
-    """The daily incremental run, exactly as `python -m jobs sync` does it; returns a summary line."""
-    from jobs import commands
-
-    commands.sync(panel_ui.settings(), argparse.Namespace(as_of=None, backfill_days=None))
-    last = admin_service.sync_runs(shared.engine(), 1).iloc[0]
-    return f"Sync {last.run} finished: days {last.days}, {last.requests} requests, {last.bad_rows} bad rows skipped."
+    """The daily incremental run through the sync pipeline (as `python -m jobs sync`); its summary line."""
+    line = pipeline.brief(pipeline.run_sync(panel_ui.settings(), shared.engine()))
+    return f"{line[:1].upper()}{line[1:]}."
 
 
 def _start() -> None:
-    if admin_service.running_sync(shared.engine()) is not None:
+    if sync_history.running_sync(shared.engine()) is not None:
         panel_ui.set_flash("admin", "error", "A sync is already running (started by the scheduler or another "
                                              "admin); wait for it to finish.")
         return
@@ -118,7 +115,7 @@ def _run_detail(runs: pd.DataFrame) -> None:
 
 def render(user: auth.User) -> None:
     """The sync tab."""
-    running = sync_job().state.status == "running" or admin_service.running_sync(shared.engine()) is not None
+    running = sync_job().state.status == "running" or sync_history.running_sync(shared.engine()) is not None
     st.fragment(_live_status, run_every=2.0 if running else None)()
     runs = load_runs()
     _overview(runs, running)

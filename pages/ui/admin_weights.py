@@ -10,10 +10,10 @@ import streamlit as st
 from pydantic import ValidationError
 
 from pages.ui import admin_settings, panel_ui, shared
-from pendo_core.admin import service as admin_service
 from pendo_core.admin import users as auth
+from pendo_core.admin.background import BackgroundValue
 from pendo_core.admin.settings import HealthSettings
-from pendo_core.health import BacktestData, BacktestReport, load_backtest, run_backtest
+from pendo_core.health import BacktestData, BacktestReport, band_preview, load_backtest, run_backtest
 from pendo_core.health.queries import DEFINITIONS, LABELS
 
 LEAD_TIMES = [0, 14, 30, 60, 90]
@@ -30,16 +30,16 @@ HELP = {
 
 
 @st.cache_resource(ttl=BACKTEST_TTL, max_entries=1, show_spinner=False)
-def backtest_loader(stamp: int) -> admin_service.BackgroundValue[BacktestData]:
+def backtest_loader(stamp: int) -> BackgroundValue[BacktestData]:
     """Every outcome with its stored components, read once per sync (`stamp`) on a background thread
     (it takes seconds on thousands of customers), then re-weighted in memory on every slider move."""
     engine = shared.engine()
-    return admin_service.BackgroundValue(lambda: load_backtest(engine))
+    return BackgroundValue(lambda: load_backtest(engine))
 
 
 @st.cache_data(ttl=shared.TTL, show_spinner=False)
 def load_latest_components() -> pd.DataFrame:
-    return admin_service.latest_components(shared.engine())
+    return band_preview.latest_components(shared.engine())
 
 
 def _sliders(saved: HealthSettings) -> tuple[dict[str, int], tuple[int, int], int, int]:
@@ -141,7 +141,7 @@ def _backtest_results(now: BacktestReport, new: BacktestReport) -> None:
 
 def _preview(candidate: HealthSettings) -> None:
     st.markdown("#### Band preview", help=HELP["preview"])
-    preview = admin_service.preview_bands(load_latest_components(), candidate)
+    preview = band_preview.preview_bands(load_latest_components(), candidate)
     if not preview.customers:
         st.info("No health scores stored yet: the preview needs one sync with scores.")
         return

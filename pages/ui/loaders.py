@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from pages.ui.shared import TTL, WIDE_TTL, engine
 from pendo_core.access import Viewer
-from pendo_core.admin import service as admin_service
+from pendo_core.admin import settings_versions as versions
 from pendo_core.admin.settings import HealthSettings, SettingsError, settings_at
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.health import explain_score
@@ -105,7 +105,7 @@ def health_settings(version: int) -> HealthSettings:
 @st.cache_data(ttl=TTL, show_spinner=False)
 def settings_versions() -> pd.DataFrame:
     """Every saved settings version (who, when, note, what changed); saving one clears it."""
-    return admin_service.settings_versions(engine())
+    return versions.settings_versions(engine())
 
 
 @st.cache_data(ttl=ALERTS_TTL, show_spinner=False)

@@ -10,7 +10,7 @@ first found wins, from:
 3. the key file `data/secret.key`, created (mode 0600) on first use in demo mode only.
 
 A value set in the environment always wins over a stored one (`with_stored_secrets`). Values are
-never logged: each one read is registered with the log redactor. Every write is audited.
+never logged: each one read is registered with the log redactor. Every write is in the access log.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pendo_core.admin import access_log
 from pendo_core.config import REGION_HOSTS, Settings
 from pendo_core.logging_setup import REDACTED, register_secret
 from pendo_core.pendo.client import (
@@ -130,14 +131,14 @@ def _cipher(raw: str) -> MultiFernet:
 
 
 class SecretStore:
-    """Encrypted secrets in `app_secrets`; each write owns its transaction and is audited."""
+    """Encrypted secrets in `app_secrets`; each write owns its transaction and is in the access log."""
 
     def __init__(self, engine: Engine, cipher: MultiFernet) -> None:
         self.engine = engine
         self.cipher = cipher
 
     def put(self, name: str, value: str, *, by: str, details: dict[str, Any] | None = None) -> SecretInfo:
-        """Encrypt and store `value` under `name` (replacing it); audited without the value."""
+        """Encrypt and store `value` under `name` (replacing it); logged without the value."""
         value = _checked(name, value)
         register_secret(value)
         info = SecretInfo(name, hint_of(value), details or {}, datetime.now(UTC), by)
@@ -145,7 +146,7 @@ class SecretStore:
                "details": info.details, "updated_at": info.updated_at, "updated_by": by}
         with Session(self.engine) as session, session.begin():
             upsert(session, models.StoredSecret.__table__, [row], keys=("name",))  # type: ignore[arg-type]
-            _audit(session, by, "secret.set", {"name": name, "hint": info.hint, **info.details})
+            access_log.record(session, by, "secret.set", {"name": name, "hint": info.hint, **info.details})
         return info
 
     def get(self, name: str) -> SecretStr | None:
@@ -171,13 +172,13 @@ class SecretStore:
         return SecretInfo(row.name, row.hint, dict(row.details or {}), row.updated_at, row.updated_by)
 
     def delete(self, name: str, *, by: str) -> bool:
-        """Forget a stored secret; audited. False when none was stored."""
+        """Forget a stored secret (logged). False when none was stored."""
         with Session(self.engine) as session, session.begin():
             row = session.get(models.StoredSecret, name)
             if row is None:
                 return False
             session.delete(row)
-            _audit(session, by, "secret.delete", {"name": name})
+            access_log.record(session, by, "secret.delete", {"name": name})
         return True
 
     def rotate(self, *, by: str) -> int:
@@ -186,7 +187,7 @@ class SecretStore:
             rows = list(session.scalars(select(models.StoredSecret)))
             for row in rows:
                 row.ciphertext = self.cipher.rotate(row.ciphertext.encode("ascii")).decode("ascii")
-            _audit(session, by, "secret.rotate", {"names": [r.name for r in rows]})
+            access_log.record(session, by, "secret.rotate", {"names": [r.name for r in rows]})
         return len(rows)
 
 
@@ -204,10 +205,6 @@ def _checked(name: str, value: str) -> str:
     if name == WEBHOOK_URL and not value.lower().startswith(("https://", "http://")):
         raise SecretsError("the webhook URL must start with https:// (or http:// on a private network)")
     return value
-
-
-def _audit(session: Session, actor: str, action: str, details: dict[str, Any]) -> None:
-    session.add(models.AuditLog(actor=actor, action=action, details=details, at=datetime.now(UTC)))
 
 
 # --- settings with the stored secrets ------------------------------------------------------------

@@ -1,13 +1,13 @@
 """Parse the contacts CSV (`customer_id,name,email,title,role`) line by line into rows and line errors.
 
-Pure, streaming and numbered like `pendo_core.customers.csv_parse` (whose record reader it reuses): give it any
+Pure, streaming and numbered like `pendo_core.customers.csv_parse` (whose reader it reuses): give it any
 iterable of lines; line numbers are physical (header = line 1; a record with a quoted newline is
 reported by the line it starts on). Choices:
 
 - **Header**: the five columns in any order, names trimmed and case-insensitive; a missing, unknown or
   repeated column is one error and nothing else is read. A UTF-8 BOM is ignored.
 - **customer_id**: a UUID in any form Python reads, stored in the lowercase canonical form. Whether
-  the customer exists is the store's question (`contacts_repo.known_customer_ids`).
+  the customer exists is the store's question (`repo.known_customers`).
 - **name** and **email** are required; **email** must look like `name@host.tld` and is stored
   lowercase (contacts match Pendo visitors by e-mail, case-insensitively). **title** is optional.
 - **role**: `champion`, `decision_maker`, `admin` or `user`, any case; spaces and hyphens read as
@@ -20,13 +20,21 @@ reported by the line it starts on). Choices:
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-# The record reader and value quoting of the customers CSV: one behaviour for every import.
-from pendo_core.customers.csv_parse import LineError, Parsed, csv_records, show
+# The reader of the customers CSV: one behaviour for every import.
+from pendo_core.customers.csv_parse import (
+    Invalid,
+    LineError,
+    Parsed,
+    csv_records,
+    parse_customer_id,
+    parse_fields,
+    read_header,
+    show,
+)
 
 __all__ = ["COLUMNS", "ROLES", "ContactParse", "ContactRow", "LineError", "normalise_role", "parse_contacts_csv"]
 
@@ -52,15 +60,11 @@ class ContactRow:
 ContactParse = Parsed[ContactRow]  # rows one per customer and e-mail
 
 
-class _Invalid(ValueError):
-    """A column value is wrong; the text follows the column name in the message."""
-
-
 def parse_contacts_csv(lines: Iterable[str]) -> ContactParse:
     """Read a contacts CSV line by line: good rows, plus one error per problem with its line."""
     result = ContactParse()
     stream = csv_records(lines, result.errors)
-    header = _read_header(stream, result)
+    header = read_header(stream, COLUMNS, result.errors)
     kept: dict[tuple[str, str], ContactRow] = {}
     if header is not None:
         for line_no, fields in stream:
@@ -77,40 +81,9 @@ def normalise_role(raw: str) -> str | None:
     return role if role in ROLES else None
 
 
-def _read_header(stream: Iterator[tuple[int, list[str] | None]], result: ContactParse) -> dict[str, int] | None:
-    first = next(stream, None)
-    expected = ",".join(COLUMNS)
-    if first is None:
-        if not result.errors:  # a stream that broke before any header is already reported
-            result.errors.append(LineError(1, f"line 1: the file is empty; expected the header {expected}"))
-        return None
-    line_no, fields = first
-    if fields is None:
-        return None
-    names = [f.strip().lower() for f in fields]
-    problems = [f"{label} {', '.join(show(n) for n in values)}" for label, values in (
-        ("lacks", [c for c in COLUMNS if c not in names]), ("has unknown", [n for n in names if n not in COLUMNS]),
-        ("repeats", sorted({n for n in names if names.count(n) > 1}))) if values]
-    if problems:
-        result.errors.append(LineError(line_no, f"line {line_no}: header {'; '.join(problems)}; expected {expected}"))
-        return None
-    return {name: i for i, name in enumerate(names)}
-
-
 def _parse_row(line_no: int, header: dict[str, int], fields: list[str], result: ContactParse) -> ContactRow | None:
-    if len(fields) != len(header):
-        result.errors.append(LineError(line_no, f"line {line_no}: expected {len(header)} fields, found "
-                                       f"{len(fields)}; quote a value that holds a comma"))
-        return None
-    values: dict[str, Any] = {}
-    problems: list[str] = []
-    for column, parse in _PARSERS.items():
-        try:
-            values[column] = parse(fields[header[column]].strip())
-        except _Invalid as exc:
-            problems.append(f"line {line_no}: {column} {exc}")
-    result.errors.extend(LineError(line_no, p) for p in problems)
-    return None if problems else ContactRow(line_no=line_no, **values)
+    values = parse_fields(line_no, header, fields, _PARSERS, result.errors)
+    return None if values is None else ContactRow(line_no=line_no, **values)
 
 
 def _keep(kept: dict[tuple[str, str], ContactRow], row: ContactRow, result: ContactParse) -> None:
@@ -123,19 +96,10 @@ def _keep(kept: dict[tuple[str, str], ContactRow], row: ContactRow, result: Cont
     kept[key] = row
 
 
-def _customer_id(raw: str) -> str:
-    if not raw:
-        raise _Invalid("is empty; every line needs the customer's UUID")
-    try:
-        return str(uuid.UUID(raw))
-    except ValueError:
-        raise _Invalid(f"{show(raw)} is not a UUID") from None
-
-
 def _required(column: str, why: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if not raw:
-            raise _Invalid(f"is empty; {why}")
+            raise Invalid(f"is empty; {why}")
         return _fits(column, raw)
 
     return parse
@@ -143,15 +107,15 @@ def _required(column: str, why: str) -> Callable[[str], str]:
 
 def _fits(column: str, raw: str) -> str:
     if len(raw) > _MAX_LEN[column]:
-        raise _Invalid(f"is {len(raw)} characters long; at most {_MAX_LEN[column]} fit")
+        raise Invalid(f"is {len(raw)} characters long; at most {_MAX_LEN[column]} fit")
     return raw
 
 
 def _email(raw: str) -> str:
     if not raw:
-        raise _Invalid("is empty; contacts are matched to Pendo visitors by e-mail")
+        raise Invalid("is empty; contacts are matched to Pendo visitors by e-mail")
     if not _EMAIL.match(raw):
-        raise _Invalid(f"{show(raw)} is not an e-mail address")
+        raise Invalid(f"{show(raw)} is not an e-mail address")
     return _fits("email", raw.lower())
 
 
@@ -161,15 +125,15 @@ def _title(raw: str) -> str | None:
 
 def _role(raw: str) -> str:
     if not raw:
-        raise _Invalid(f"is empty; use one of {', '.join(ROLES)}")
+        raise Invalid(f"is empty; use one of {', '.join(ROLES)}")
     role = normalise_role(raw)
     if role is None:
-        raise _Invalid(f"{show(raw)} is not one of {', '.join(ROLES)}")
+        raise Invalid(f"{show(raw)} is not one of {', '.join(ROLES)}")
     return role
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
-    "customer_id": _customer_id,
+    "customer_id": parse_customer_id,
     "name": _required("name", "every contact needs a name"),
     "email": _email,
     "title": _title,

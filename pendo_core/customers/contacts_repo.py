@@ -14,11 +14,11 @@ from sqlalchemy import Table, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from pendo_core.customers.contacts import ContactRow
-from pendo_core.store.models import Contact, Customer
+from pendo_core.store.models import Contact
 from pendo_core.store.scope import chunks
 from pendo_core.store.upsert import upsert
 
-__all__ = ["ContactView", "UpsertCounts", "contacts_of", "known_customer_ids", "remove_contact", "upsert_contacts"]
+__all__ = ["ContactView", "UpsertCounts", "contacts_of", "remove_contact", "upsert_contacts"]
 
 CONTACTS: Table = Contact.__table__  # type: ignore[assignment]
 BATCH = 200  # rows per statement; 200 x 5 parameters and (customer, e-mail) pairs stay small
@@ -41,14 +41,6 @@ class ContactView:
     name: str
     title: str | None
     role: str
-
-
-def known_customer_ids(session: Session, customer_ids: Collection[str]) -> set[str]:
-    """The ids among `customer_ids` that are imported customers."""
-    known: set[str] = set()
-    for chunk in chunks(sorted(set(customer_ids))):
-        known.update(session.execute(select(Customer.customer_id).where(Customer.customer_id.in_(chunk))).scalars())
-    return known
 
 
 def upsert_contacts(session: Session, rows: Sequence[ContactRow], *, now: datetime | None = None) -> UpsertCounts:

@@ -1,5 +1,9 @@
 """Parse the CSCX customers CSV (interfaces.md) line by line into validated rows and line errors.
 
+Its reading pieces (`csv_records`, `read_header`, `parse_fields`, `parse_customer_id`, `iso_date`,
+`Invalid`, `LineError`, `Parsed`, `show`) serve the contacts and outcomes imports too, so all three
+read, number and report alike.
+
 Pure: give it any iterable of lines (an open file: `open(path, encoding="utf-8", newline="")`);
 it holds one record at a time, never the whole file. Line numbers are physical (header = line 1;
 a record with a quoted newline is reported by the line it starts on). Choices:
@@ -27,14 +31,15 @@ from __future__ import annotations
 import csv
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Generic, TypeVar
 
 from pendo_core.customers.names import normalise_domain
 
-__all__ = ["COLUMNS", "CustomerRow", "LineError", "ParseResult", "Parsed", "parse_customers_csv", "show"]
+__all__ = ["COLUMNS", "CustomerRow", "Invalid", "LineError", "ParseResult", "Parsed", "csv_records", "iso_date",
+           "parse_customer_id", "parse_customers_csv", "parse_fields", "read_header", "show"]
 
 RowT = TypeVar("RowT")
 
@@ -94,15 +99,15 @@ class Parsed(Generic[RowT]):
 ParseResult = Parsed[CustomerRow]
 
 
-class _Invalid(ValueError):
-    """A column value is wrong; the text follows the column name in the message."""
+class Invalid(ValueError):
+    """A column value is wrong; a column parser raises it, the text follows the column name in the message."""
 
 
 def parse_customers_csv(lines: Iterable[str]) -> ParseResult:
     """Read a customers CSV line by line: good rows, plus one error per problem with its line."""
     state = _FileState()
     records = csv_records(lines, state.result.errors)
-    header = _read_header(records, state.result)
+    header = read_header(records, COLUMNS, state.result.errors)
     if header is not None:
         for line_no, fields in records:
             if fields is not None:
@@ -151,75 +156,80 @@ def _csv_problem(exc: csv.Error) -> str:
     return f"malformed CSV ({text}); quote fields holding commas, quotes or newlines"
 
 
-def _read_header(records: Iterator[_Record], result: ParseResult) -> dict[str, int] | None:
-    """Column positions from the first record, or None after recording why there are none."""
+def read_header(records: Iterator[_Record], columns: Sequence[str], errors: list[LineError]) -> dict[str, int] | None:
+    """Column positions from the first record, or None after recording in `errors` why there are none."""
     first = next(records, None)
-    expected = ",".join(COLUMNS)
+    expected = ",".join(columns)
     if first is None:
-        if result.errors:  # the stream broke before any header (not UTF-8): already reported
-            return None
-        result.errors.append(LineError(1, f"line 1: the file is empty; expected the header {expected}"))
+        if not errors:  # a stream that broke before any header (not UTF-8) is already reported
+            errors.append(LineError(1, f"line 1: the file is empty; expected the header {expected}"))
         return None
     line_no, fields = first
     if fields is None:
         return None  # csv_records has reported why the header line is not CSV
-    problem = _header_problem(fields)
+    problem = _header_problem(fields, columns)
     if problem:
-        result.errors.append(LineError(line_no, f"line {line_no}: header {problem}; expected {expected}"))
+        errors.append(LineError(line_no, f"line {line_no}: header {problem}; expected {expected}"))
         return None
     return {name.strip().lower(): i for i, name in enumerate(fields)}
 
 
-def _header_problem(fields: list[str]) -> str | None:
+def _header_problem(fields: list[str], columns: Sequence[str]) -> str | None:
     names = [f.strip().lower() for f in fields]
-    missing = [c for c in COLUMNS if c not in names]
-    unknown = [n for n in names if n not in COLUMNS]
+    missing = [c for c in columns if c not in names]
+    unknown = [n for n in names if n not in columns]
     repeated = sorted({n for n in names if names.count(n) > 1})
     parts = [f"{label} {', '.join(show(n) for n in values)}" for label, values in
              (("lacks", missing), ("has unknown", unknown), ("repeats", repeated)) if values]
     return "; ".join(parts) or None
 
 
-# --- one row ---------------------------------------------------------------------------------
-
-
-def _parse_row(
-    line_no: int, header: dict[str, int], fields: list[str], result: ParseResult
-) -> CustomerRow | None:
+def parse_fields(line_no: int, header: dict[str, int], fields: list[str], parsers: Mapping[str, Callable[[str], Any]],
+                 errors: list[LineError]) -> dict[str, Any] | None:
+    """Each column's parsed value (fields trimmed), or None after one error per problem of the line."""
     if len(fields) != len(header):
-        result.errors.append(LineError(line_no, f"line {line_no}: expected {len(header)} fields, found "
-                                       f"{len(fields)}; quote a value that holds a comma"))
+        errors.append(LineError(line_no, f"line {line_no}: expected {len(header)} fields, found "
+                                f"{len(fields)}; quote a value that holds a comma"))
         return None
     values: dict[str, Any] = {}
     problems: list[str] = []
-    for column, parse in _PARSERS.items():
+    for column, parse in parsers.items():
         try:
             values[column] = parse(fields[header[column]].strip())
-        except _Invalid as exc:
+        except Invalid as exc:
             problems.append(f"line {line_no}: {column} {exc}")
-    result.errors.extend(LineError(line_no, p) for p in problems)
-    return None if problems else CustomerRow(line_no=line_no, **values)
+    errors.extend(LineError(line_no, p) for p in problems)
+    return None if problems else values
 
 
-def _customer_id(raw: str) -> str:
+# --- one row ---------------------------------------------------------------------------------
+
+
+def _parse_row(line_no: int, header: dict[str, int], fields: list[str], result: ParseResult) -> CustomerRow | None:
+    values = parse_fields(line_no, header, fields, _PARSERS, result.errors)
+    return None if values is None else CustomerRow(line_no=line_no, **values)
+
+
+def parse_customer_id(raw: str) -> str:
+    """The canonical (lowercase, hyphenated) form of a customer UUID in any form Python reads, or Invalid."""
     if not raw:
-        raise _Invalid("is empty; every line needs the customer's UUID")
+        raise Invalid("is empty; every line needs the customer's UUID")
     try:
         return str(uuid.UUID(raw))
     except ValueError:
-        raise _Invalid(f"{show(raw)} is not a UUID") from None
+        raise Invalid(f"{show(raw)} is not a UUID") from None
 
 
 def _name(raw: str) -> str:
     if not raw:
-        raise _Invalid("is empty; every customer needs a name")
+        raise Invalid("is empty; every customer needs a name")
     return _text("name")(raw) or raw
 
 
 def _text(column: str) -> Callable[[str], str | None]:
     def parse(raw: str) -> str | None:
         if len(raw) > _MAX_LEN[column]:
-            raise _Invalid(f"is {len(raw)} characters long; at most {_MAX_LEN[column]} fit")
+            raise Invalid(f"is {len(raw)} characters long; at most {_MAX_LEN[column]} fit")
         return raw or None
 
     return parse
@@ -230,7 +240,7 @@ def _domain(raw: str) -> str | None:
         return None
     domain = normalise_domain(raw)
     if domain is None:
-        raise _Invalid(f"{show(raw)} is not a domain such as acme.com")
+        raise Invalid(f"{show(raw)} is not a domain such as acme.com")
     return _text("domain")(domain)
 
 
@@ -238,26 +248,29 @@ def _arr(raw: str) -> float | None:
     if not raw:
         return None
     if raw.startswith("-"):
-        raise _Invalid(f"{show(raw)} is negative; ARR must be 0 or more")
+        raise Invalid(f"{show(raw)} is negative; ARR must be 0 or more")
     if not _ARR.match(raw):
-        raise _Invalid(f"{show(raw)} is not an amount such as 120000 or 120,000.50 (no currency sign)")
+        raise Invalid(f"{show(raw)} is not an amount such as 120000 or 120,000.50 (no currency sign)")
     return float(raw.replace(",", ""))
 
 
 def _renewal_date(raw: str) -> date | None:
-    if not raw:
-        return None
+    return iso_date(raw) if raw else None
+
+
+def iso_date(raw: str) -> date:
+    """A date written `YYYY-MM-DD`, or Invalid."""
     try:
         if _ISO_DATE.match(raw):
             return date.fromisoformat(raw)
     except ValueError:
         pass
-    raise _Invalid(f"{show(raw)} is not a date in the form YYYY-MM-DD")
+    raise Invalid(f"{show(raw)} is not a date in the form YYYY-MM-DD")
 
 
 def _csm_email(raw: str) -> str | None:
     if raw and not _EMAIL.match(raw):
-        raise _Invalid(f"{show(raw)} is not an e-mail address")
+        raise Invalid(f"{show(raw)} is not an e-mail address")
     return _text("csm_email")(raw.lower())
 
 
@@ -265,12 +278,12 @@ def _account_ids(raw: str) -> tuple[str, ...]:
     ids = tuple(dict.fromkeys(p.strip() for p in raw.split(";") if p.strip()))
     for account_id in ids:
         if len(account_id) > _MAX_ACCOUNT_ID:
-            raise _Invalid(f"{show(account_id)} is longer than {_MAX_ACCOUNT_ID} characters")
+            raise Invalid(f"{show(account_id)} is longer than {_MAX_ACCOUNT_ID} characters")
     return ids
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
-    "customer_id": _customer_id,
+    "customer_id": parse_customer_id,
     "name": _name,
     "domain": _domain,
     "segment": _text("segment"),

@@ -11,17 +11,28 @@ import twice changes nothing. Who wins for a Pendo account's mapping:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from pendo_core.customers.csv_parse import CustomerRow
+from pendo_core.customers.csv_parse import CustomerRow, LineError
 from pendo_core.customers.mapping import AccountInfo, CustomerInfo, MatchPlan, account_name_and_domain, match_accounts
-from pendo_core.store.models import AccountMapping, Csm, Customer, MappingRejection, MappingSuggestion, PendoAccount
+from pendo_core.customers.outcomes import OutcomeRow
+from pendo_core.store.models import (
+    AccountMapping,
+    Csm,
+    Customer,
+    MappingRejection,
+    MappingSuggestion,
+    Outcome,
+    PendoAccount,
+)
+from pendo_core.store.scope import chunks
+from pendo_core.store.upsert import upsert
 
 __all__ = [
     "ApplyCounts",
@@ -30,11 +41,14 @@ __all__ = [
     "UpsertCounts",
     "apply_matches",
     "confirm_mapping",
+    "known_customer_ids",
+    "known_customers",
     "list_suggestions",
     "list_unmapped_accounts",
     "match_inputs",
     "unmap",
     "upsert_customers",
+    "upsert_outcomes",
 ]
 
 BATCH = 500  # rows per statement: 500 x 9 parameters stays far below SQLite's variable limit
@@ -45,6 +59,19 @@ MAPPING: Table = AccountMapping.__table__  # type: ignore[assignment]
 SUGGESTIONS: Table = MappingSuggestion.__table__  # type: ignore[assignment]
 
 T = TypeVar("T")
+
+
+class CustomerLine(Protocol):
+    """A parsed CSV row that names a customer (a contact, an outcome)."""
+
+    @property
+    def customer_id(self) -> str: ...
+
+    @property
+    def line_no(self) -> int: ...
+
+
+LineT = TypeVar("LineT", bound=CustomerLine)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +148,34 @@ def _upsert_csms(session: Session, rows: Sequence[CustomerRow]) -> None:
     if bare:
         stmt = _insert(session, CSMS).on_conflict_do_nothing(index_elements=["email"])
         session.execute(stmt, [{"email": e, "name": e} for e in sorted(bare)])
+
+
+# --- imports that name customers (contacts, outcomes) ------------------------------------------
+
+
+def known_customer_ids(session: Session, customer_ids: Collection[str]) -> set[str]:
+    """The ids among `customer_ids` that are imported customers."""
+    known: set[str] = set()
+    for chunk in chunks(sorted(set(customer_ids))):
+        known.update(session.execute(select(Customer.customer_id).where(Customer.customer_id.in_(chunk))).scalars())
+    return known
+
+
+def known_customers(session: Session, rows: Sequence[LineT], errors: list[LineError]) -> list[LineT]:
+    """The rows whose customer is imported; a line error in `errors` for each of the others."""
+    known = known_customer_ids(session, {r.customer_id for r in rows})
+    errors.extend(LineError(r.line_no, f"line {r.line_no}: customer_id {r.customer_id} is not an imported customer; "
+                                       f"run import-customers first") for r in rows if r.customer_id not in known)
+    return [r for r in rows if r.customer_id in known]
+
+
+def upsert_outcomes(session: Session, rows: Sequence[OutcomeRow]) -> int:
+    """Insert or update renewal outcomes (key: customer and date); returns how many rows were written."""
+    table: Table = Outcome.__table__  # type: ignore[assignment]
+    values = [{"customer_id": r.customer_id, "outcome_date": r.outcome_date, "outcome": r.outcome} for r in rows]
+    for batch in chunks(values):
+        upsert(session, table, list(batch), keys=("customer_id", "outcome_date"))
+    return len(values)
 
 
 # --- the mapping queue -----------------------------------------------------------------------

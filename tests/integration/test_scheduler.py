@@ -19,8 +19,6 @@ from sqlalchemy import Engine, select
 from jobs.scheduler import (
     MAX_NAP_S,
     SchedulerHooks,
-    StopAwareProgress,
-    StopRequested,
     install_stop_handlers,
     last_due,
     missed_run,
@@ -31,6 +29,7 @@ from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning
 from pendo_core.pendo.sync.progress import LogProgress
 from pendo_core.pendo.sync.runner import SyncError, SyncRequest, SyncRunner
+from pendo_core.pipeline import StopAwareProgress, StopRequested
 from pendo_core.store import models
 from pendo_sim.data import generate
 from pendo_sim.server import start_server
@@ -145,12 +144,13 @@ def test_a_failing_job_is_logged_and_the_loop_goes_on(caplog: pytest.LogCaptureF
     assert [r.levelno for r in caplog.records if text in r.getMessage()] == [level]
 
 
-def test_the_operations_check_runs_hourly_and_after_each_sync() -> None:
-    """Every hour on the hour, plus once right after the daily sync."""
+def test_the_operations_check_runs_hourly() -> None:
+    """Every hour on the hour; the check right after each sync is the pipeline's (test_pipeline.py)."""
     world = World(now=_ny(5, 5, 10), until=_ny(5, 9, 10), last_success=_ny(4, 6, 30))
     world.run(SETTINGS)
     hours = [moment.astimezone(NY).strftime("%H:%M") for moment in world.checks]
-    assert hours == ["06:00", "06:30", "07:00", "08:00", "09:00"]
+    assert hours == ["06:00", "07:00", "08:00", "09:00"]
+    assert [moment.strftime("%H:%M") for _, moment in world.syncs] == ["06:30"]
 
 
 def test_a_stop_during_the_sync_ends_the_loop() -> None:
@@ -160,7 +160,7 @@ def test_a_stop_during_the_sync_ends_the_loop() -> None:
     assert world.run(SETTINGS) == 0
     assert len(world.syncs) == 1
     assert world.now < _ny(5, 7)
-    assert world.checks == [_ny(5, 6)]  # the hourly one before; none after a run stopped on purpose
+    assert world.checks == [_ny(5, 6)]  # the hourly one before, and nothing after the stop
 
 
 def test_sigterm_sets_the_stop_flag() -> None:

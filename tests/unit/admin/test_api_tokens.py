@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from jobs import api as api_cli
+from api import __main__ as api_cli
 from pendo_core.admin.tokens import (
     TokenError,
     api_tokens,

@@ -10,11 +10,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from jobs.commands import JobError
-from jobs.contacts import import_contacts, known_customers
+from jobs.contacts import import_contacts
 from pendo_core.config import Settings
 from pendo_core.customers.contacts import normalise_role, parse_contacts_csv
 from pendo_core.customers.contacts_repo import contacts_of, remove_contact, upsert_contacts
 from pendo_core.customers.people import contact_matches, unmatched_contacts
+from pendo_core.customers.repo import known_customers
 from pendo_core.store.engine import make_engine, migrate
 from pendo_core.store.models import Contact
 from tests.support.health_alerts import add_customer

@@ -20,8 +20,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobs.outcomes import parse_outcomes_csv
 from pendo_core.customers.csv_parse import COLUMNS, parse_customers_csv
+from pendo_core.customers.outcomes import parse_outcomes_csv
 
 FUZZ = settings(max_examples=40, deadline=timedelta(seconds=5), derandomize=os.environ.get("CI") == "true",
                 suppress_health_check=[HealthCheck.too_slow])

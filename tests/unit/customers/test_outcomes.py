@@ -1,4 +1,5 @@
-"""`import-outcomes`: good lines land, bad lines are reported by number, re-importing changes nothing."""
+"""`import-outcomes`: the CSV rules (the reader shared with the customers and contacts imports), good lines
+land, bad lines are reported by number, re-importing changes nothing."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from jobs.commands import JobError
-from jobs.outcomes import import_outcomes, known_customers, parse_outcomes_csv, upsert_outcomes
+from jobs.outcomes import import_outcomes
 from pendo_core.config import Settings
+from pendo_core.customers.outcomes import parse_outcomes_csv
+from pendo_core.customers.repo import known_customers, upsert_outcomes
 from pendo_core.store.engine import make_engine, migrate
 from pendo_core.store.models import Outcome
 from tests.support.health_alerts import add_customer
@@ -33,23 +36,25 @@ def test_good_lines_parse_and_bad_lines_are_numbered() -> None:
     parsed = parse_outcomes_csv(text.splitlines(keepends=True))
     assert [(r.customer_id, r.outcome, r.outcome_date, r.line_no) for r in parsed.rows] == [
         (ACME, "renewed", date(2026, 1, 31), 2), (GLOBEX, "churned", date(2026, 3, 1), 7)]
-    assert parsed.errors == [
-        "line 3: customer_id 'not-a-uuid' is not a UUID",
-        "line 4: outcome 'lost' is not renewed or churned; outcome_date '2026-02-30' is not a date in the form "
-        "YYYY-MM-DD",
-        "line 6: expected 3 fields, found 2",
+    assert [e.message for e in parsed.errors] == [
+        'line 3: customer_id "not-a-uuid" is not a UUID',
+        'line 4: outcome "lost" is not renewed or churned',
+        'line 4: outcome_date "2026-02-30" is not a date in the form YYYY-MM-DD',
+        "line 6: expected 3 fields, found 2; quote a value that holds a comma",
     ]
+    assert parsed.bad_lines == [3, 4, 6]
 
 
 @pytest.mark.parametrize(("text", "error"), [
     pytest.param("", "line 1: the file is empty", id="empty"),
-    pytest.param("customer,result,date\n", "line 1: header is customer,result,date", id="wrong-header"),
+    pytest.param("customer,result,date\n", 'line 1: header lacks "customer_id", "outcome", "outcome_date"; has '
+                 'unknown "customer", "result", "date"', id="wrong-header"),
 ])
 def test_unusable_files_say_why(text: str, error: str) -> None:
     """An empty file or a wrong header is one error on line 1."""
     parsed = parse_outcomes_csv(text.splitlines(keepends=True))
     assert parsed.rows == []
-    assert parsed.errors[0].startswith(error)
+    assert parsed.errors[0].message.startswith(error)
 
 
 def test_header_in_any_order_and_case() -> None:
@@ -66,7 +71,8 @@ def test_upsert_is_idempotent_and_unknown_customers_are_rejected(engine: Engine)
     with Session(engine) as session, session.begin():
         rows = known_customers(session, first.rows, first.errors)
         assert upsert_outcomes(session, rows) == 1
-    assert first.errors == [f"line 3: customer_id {GLOBEX} is not an imported customer; run import-customers first"]
+    assert [e.message for e in first.errors] == [
+        f"line 3: customer_id {GLOBEX} is not an imported customer; run import-customers first"]
     again = parse_outcomes_csv(["customer_id,outcome,outcome_date\n", f"{ACME},churned,2026-01-31\n"])
     for _ in range(2):
         with Session(engine) as session, session.begin():
@@ -88,7 +94,7 @@ def test_command_reports_bad_lines_and_imports_good_ones(tmp_path: Path, capsys:
     assert import_outcomes(settings, argparse.Namespace(file=path)) == 0
     out, err = capsys.readouterr()
     assert out.strip() == "1 outcome(s) imported; 1 line(s) rejected"
-    assert err.strip() == f"{path}: line 3: outcome 'maybe' is not renewed or churned"
+    assert err.strip() == f'{path}: line 3: outcome "maybe" is not renewed or churned'
 
 
 def test_command_with_nothing_good_fails_with_one_line(tmp_path: Path) -> None:
@@ -100,3 +106,13 @@ def test_command_with_nothing_good_fails_with_one_line(tmp_path: Path) -> None:
         import_outcomes(settings, argparse.Namespace(file=path))
     with pytest.raises(JobError, match="no such file"):
         import_outcomes(settings, argparse.Namespace(file=tmp_path / "missing.csv"))
+
+
+def test_a_repeated_customer_and_date_keeps_the_later_line_with_a_warning() -> None:
+    """As in the customers and contacts imports: the later line wins and a warning names the earlier one."""
+    parsed = parse_outcomes_csv(["customer_id,outcome,outcome_date\n", f"{ACME},renewed,2026-01-31\n",
+                                 f"{ACME},churned,2026-01-31\n"])
+    assert [(r.outcome, r.line_no) for r in parsed.rows] == [("churned", 3)]
+    assert [w.message for w in parsed.warnings] == [
+        f"line 3: customer {ACME} on 2026-01-31 repeats line 2; this line replaces it"]
+    assert parsed.errors == []

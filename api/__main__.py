@@ -1,9 +1,9 @@
-"""`python -m jobs.api`: serve the REST API with uvicorn (`make api`, port 8000), and manage API tokens.
+"""`python -m api`: serve the REST API with uvicorn (`make api`, port 8000), and manage API tokens.
 
-    python -m jobs.api [serve] [--host H] [--port P]
-    python -m jobs.api token create EMAIL [--name N] [--days D]   # prints the token once
-    python -m jobs.api token list
-    python -m jobs.api token revoke ID
+    python -m api [serve] [--host H] [--port P]
+    python -m api token create EMAIL [--name N] [--days D]   # prints the token once
+    python -m api token list
+    python -m api token revoke ID
 
 A token acts as an existing app user (`app_users`) with that user's role. Exit 0 on success, else a
 one-line reason on stderr.
@@ -21,21 +21,23 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from api.context import Connect, RunSync
+from api.context import Connect, pipeline_sync
 from pendo_core.admin.secrets import KeyCheck
 from pendo_core.admin.tokens import TokenInfo
+from pendo_core.compose import open_store
 from pendo_core.config import Settings
+from pendo_core.errors import PipelineError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m jobs.api", description="CSCX Pendo Usage REST API")
+    parser = argparse.ArgumentParser(prog="python -m api", description="CSCX Pendo Usage REST API")
+    _serve_options(parser, DEFAULT_HOST, DEFAULT_PORT)  # `serve` is the default command
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve the API with uvicorn (the default)")
-    serve.add_argument("--host", default=DEFAULT_HOST, help=f"interface to listen on (default {DEFAULT_HOST})")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    _serve_options(serve, argparse.SUPPRESS, argparse.SUPPRESS)  # SUPPRESS: keep what the top level read
     token = commands.add_parser("token", help="create, list or revoke API tokens")
     actions = token.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="a new token acting as an app user")
@@ -48,28 +50,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _serve_options(parser: argparse.ArgumentParser, host: object, port: object) -> None:
+    parser.add_argument("--host", default=host, help=f"interface to listen on (default {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=port, help=f"port (default {DEFAULT_PORT})")
+
+
 def build_app(settings: Settings, engine: Engine) -> FastAPI:
-    """The API over the real edges: the store, a background sync run, Pendo key storage."""
+    """The API over the real edges: the store, syncs through the sync pipeline, Pendo key storage."""
     from api import ApiContext, create_app
 
-    return create_app(ApiContext(engine, settings, run_sync=_sync_runner(settings, engine),
+    return create_app(ApiContext(engine, settings, run_sync=pipeline_sync(settings, engine),
                                  connect=_key_connector(settings, engine)))
-
-
-def _sync_runner(settings: Settings, engine: Engine) -> RunSync:
-    def run() -> str:
-        """The daily incremental run, as `python -m jobs sync` does it; returns a summary line."""
-        from jobs import commands
-        from pendo_core.admin import service as admin_service
-
-        try:
-            commands.sync(settings, argparse.Namespace(as_of=None, backfill_days=None))
-        except commands.JobError as exc:
-            raise RuntimeError(str(exc)) from exc
-        last = admin_service.sync_runs(engine, 1).iloc[0]
-        return f"sync {last.run} finished: days {last.days}, {last.requests} requests, {last.bad_rows} bad rows"
-
-    return run
 
 
 def _key_connector(settings: Settings, engine: Engine) -> Connect:
@@ -108,7 +99,7 @@ def token_command(engine: Engine, args: argparse.Namespace) -> int:
                 print(f"token {info.id} for {info.user_email}{expiry} (shown once, keep it secret):\n{token}")
             elif args.action == "revoke":
                 if not revoke_token(session, args.id, by="cli", now=now):
-                    raise TokenError(f"no active token {args.id} (see `python -m jobs.api token list`)")
+                    raise TokenError(f"no active token {args.id} (see `python -m api token list`)")
                 print(f"token {args.id} revoked")
             else:
                 for t in list_tokens(session):
@@ -128,16 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = exc.errors()[0]
         print(f"error: bad setting {'.'.join(map(str, first['loc'])).upper()}: {first['msg']}", file=sys.stderr)
         return 2
-    from jobs.commands import JobError, store
-
     try:
-        engine = store(settings)
-    except JobError as exc:
+        engine = open_store(settings)
+    except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.command == "token":
         return token_command(engine, args)
-    return serve(settings, engine, getattr(args, "host", DEFAULT_HOST), getattr(args, "port", DEFAULT_PORT))
+    return serve(settings, engine, args.host, args.port)
 
 
 if __name__ == "__main__":
