@@ -11,6 +11,7 @@ import streamlit as st
 
 from pages.ui import charts, loaders, shared
 from pendo_core.usage import feature_queries as read_features
+from pendo_core.usage import measures
 
 HELP = {
     "list": "Last 30 days. Users: distinct visitors with a featureEvents row for the feature. Adoption = users ÷ "
@@ -27,7 +28,7 @@ HELP = {
     "gaps": "Features this customer did not use in the last 30 days, ranked by the share of its peers (same "
             "segment) that used them at least once in the same 30 days.",
     "peers": "Percentile rank among the customers of the same segment, 0-100 (50 = the median customer). Breadth = "
-             "share of key features used in 30 days; stickiness = the week's mean DAU ÷ MAU.",
+             "share of key features used in 30 days. " + measures.STICKINESS_DEFINITION,
 }
 MAX_FEATURES = 25
 
@@ -70,7 +71,7 @@ def _week_heatmap(customer_id: str, usage: pd.DataFrame, last: date, weeks: int,
         return
     wau = usage.set_index("metric_date")["wau"]
     frame["wau"] = frame["week_end"].map(wau)
-    frame["share"] = frame["users"] / frame["wau"].where(frame["wau"] > 0)
+    frame["share"] = measures.adoption(frame["users"], frame["wau"])  # weekly adoption: the week's users ÷ WAU
     frame["feature"] = frame["feature_id"].map(names).fillna(frame["feature_id"])
     order = frame.groupby("feature")["users"].sum().sort_values(ascending=False).index[:MAX_FEATURES].tolist()
     frame = frame[frame["feature"].isin(order)].sort_values("week_end")

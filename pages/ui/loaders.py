@@ -1,4 +1,4 @@
-"""Cached loaders of the feature, guide and portfolio pages (the frame's own are in shared.py).
+"""Cached loaders of the usage, feature, guide and portfolio pages (the frame's own are in shared.py).
 
 Each is an `st.cache_data` function with a TTL over pendo_core's read functions; the frame clears
 every cache when a new sync lands (shared.refresh_after_sync).
@@ -14,6 +14,12 @@ import streamlit as st
 from pages.ui.shared import TTL, WIDE_TTL, engine
 from pendo_core.usage import feature_queries as read_features
 from pendo_core.usage import portfolio_queries as read_portfolio
+from pendo_core.usage import queries as read
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def customer_measures(customer_id: str, day: date) -> pd.DataFrame:
+    return read.customer_measures(engine(), day, [customer_id])
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

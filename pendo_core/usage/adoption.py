@@ -17,8 +17,9 @@ from sqlalchemy import Engine, Select, case, distinct, func, select
 
 from pendo_core.store.models import AccountMapping, FeatureVisitorDay, PendoFeature, UsageMetric
 from pendo_core.store.scope import keep_visitors
+from pendo_core.usage import measures
+from pendo_core.usage.measures import WINDOW_DAYS
 
-ADOPTION_WINDOW = 30
 RECENT_DAYS = 14
 PRIOR_DAYS = 28
 MIN_PRIOR_USERS = 3
@@ -48,11 +49,11 @@ class AbandonedFeature:
     prior_users: int
 
 
-def feature_adoption(engine: Engine, customer_id: str, as_of: date, window_days: int = ADOPTION_WINDOW,
+def feature_adoption(engine: Engine, customer_id: str, as_of: date, window_days: int = WINDOW_DAYS,
                      include_anonymous: bool = False) -> list[FeatureAdoption]:
     """Per feature, over [as_of - window_days + 1, as_of]: users = distinct visitors with a feature
-    row, clicks = sum of num_events, adoption_pct = users ÷ stored mau of as_of (None when the mau is
-    0 or not computed). Lists every used feature plus every unused key feature (users 0), most
+    row, clicks = sum of num_events, adoption_pct = `measures.adoption` (users ÷ stored mau of as_of;
+    None when the mau is 0 or not computed). Lists every used feature plus every unused key feature (users 0), most
     users first, then by name and id."""
     since = as_of - timedelta(days=window_days - 1)
     stmt = _usage(customer_id, since, as_of, include_anonymous).add_columns(func.sum(_fvd.c.num_events))
@@ -68,15 +69,15 @@ def feature_adoption(engine: Engine, customer_id: str, as_of: date, window_days:
 def feature_breadth(engine: Engine, customer_id: str, as_of: date,
                     key_feature_ids: Collection[str] | None = None,
                     include_anonymous: bool = False) -> float | None:
-    """Share of the key features used by at least one visitor in the 30 days ending as_of; None
-    when there is no key feature."""
+    """Key-feature breadth (`measures.breadth`) over the 30 days ending as_of; None when there is no
+    key feature."""
     keys = _key_features(engine, key_feature_ids)
     if not keys:
         return None
-    since = as_of - timedelta(days=ADOPTION_WINDOW - 1)
+    since = as_of - timedelta(days=WINDOW_DAYS - 1)
     with engine.connect() as conn:
         used = {row[0] for row in conn.execute(_usage(customer_id, since, as_of, include_anonymous))}
-    return len(used & keys) / len(keys)
+    return measures.number(measures.breadth(len(used & keys), len(keys)))
 
 
 def abandoned_key_features(engine: Engine, customer_id: str, as_of: date,
@@ -122,7 +123,7 @@ def _adoption_row(feature_id: str, use: tuple[int, int], entry: tuple[str | None
                   mau: int | None) -> FeatureAdoption:
     name, core = entry if entry is not None else (None, False)
     users, clicks = use
-    pct = users / mau if mau else None
+    pct = measures.number(measures.adoption(users, mau))
     return FeatureAdoption(feature_id, name, core, users, pct, clicks)
 
 
