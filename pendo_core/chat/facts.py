@@ -15,20 +15,17 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
 
-from pendo_core.admin.settings import current_settings
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.chat.model import CustomerRef, Viewer
 from pendo_core.customers import people
 from pendo_core.customers.people import ChampionStatus, PersonRow
 from pendo_core.health import explain_score
 from pendo_core.health import queries as health_view
-from pendo_core.health.inputs import key_feature_ids
 from pendo_core.health.score import Explanation
 from pendo_core.store.models import Customer, HealthScore, UsageMetric
 from pendo_core.store.scope import chunks
-from pendo_core.usage import AbandonedFeature, abandoned_key_features, feature_breadth, measures
+from pendo_core.usage import AbandonedFeature, abandoned_key_features, adoption, feature_breadth, measures
 from pendo_core.usage.measures import TREND_DAYS
 from pendo_core.usage.queries import customer_measures
 
@@ -54,9 +51,7 @@ def data_day(engine: Engine) -> date | None:
 
 def key_features(engine: Engine) -> list[str]:
     """The key features (the admin's list when set, else Pendo Core Events), as the health score uses."""
-    with Session(engine) as session:
-        _, settings = current_settings(session)
-    return key_feature_ids(engine, settings.health.key_feature_ids)
+    return sorted(adoption.key_features(engine))
 
 
 # --- one customer ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy import Date, Engine, Integer, Select, cast, distinct, func, lite
 from pendo_core.store import models
 from pendo_core.store.scope import chunks, keep_visitors
 from pendo_core.usage import measures
-from pendo_core.usage.adoption import feature_adoption, percentile_rank
+from pendo_core.usage.adoption import feature_adoption, key_features, percentile_rank
 from pendo_core.usage.measures import WINDOW_DAYS
 from pendo_core.usage.queries import NO_SEGMENT
 
@@ -29,12 +29,13 @@ _fu = models.FeatureUsage
 
 
 def features(engine: Engine) -> pd.DataFrame:
-    """The feature catalogue: id, name (the id when unnamed), key (Pendo Core Event)."""
+    """The feature catalogue: id, name (the id when unnamed), key (`adoption.key_features`: the admin's
+    list when set, else the Pendo Core Events)."""
     t = models.PendoFeature
-    query = select(t.feature_id, t.name, t.is_core_event).order_by(t.name, t.feature_id)
-    frame = _frame(engine, query, ["feature_id", "name", "is_key"])
+    query = select(t.feature_id, t.name).order_by(t.name, t.feature_id)
+    frame = _frame(engine, query, ["feature_id", "name"])
     frame["name"] = frame["name"].fillna(frame["feature_id"])
-    frame["is_key"] = frame["is_key"].fillna(False).astype(bool)
+    frame["is_key"] = frame["feature_id"].isin(key_features(engine)).astype(bool)
     return frame
 
 
