@@ -15,12 +15,8 @@ from pendo_core.chat.facts import GapFacts, HealthFacts, UsageFacts
 from pendo_core.chat.intents import FEATURE_GAPS, HEALTH_WHY, PEER_COMPARE, USAGE_SUMMARY, USAGE_TREND
 from pendo_core.chat.model import Answer, Chart, Fact
 from pendo_core.chat.peers import PeerFacts
-from pendo_core.chat.windows import (
-    STICKINESS_DEFINITION,
-    prior_span,
-    recent_span,
-    trend_definition,
-)
+from pendo_core.chat.windows import prior_span, recent_span
+from pendo_core.usage.measures import STICKINESS_DEFINITION, trend_definition
 
 MAX_GAPS = 8
 NOT_SYNCED = ("has no stored usage for {day}: it has no mapped Pendo account yet, or that day is not synced. "

@@ -15,21 +15,19 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
 
-from pendo_core.admin.settings import current_settings
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.chat.model import CustomerRef, Viewer
-from pendo_core.chat.windows import TREND_DAYS, prior_span, window_values
 from pendo_core.customers import people
 from pendo_core.customers.people import ChampionStatus, PersonRow
 from pendo_core.health import explain_score
 from pendo_core.health import queries as health_view
-from pendo_core.health.inputs import key_feature_ids
 from pendo_core.health.score import Explanation
 from pendo_core.store.models import HealthScore, UsageMetric
 from pendo_core.store.scope import chunks
-from pendo_core.usage import AbandonedFeature, abandoned_key_features, feature_breadth
+from pendo_core.usage import AbandonedFeature, abandoned_key_features, adoption, feature_breadth, measures
+from pendo_core.usage.measures import TREND_DAYS
+from pendo_core.usage.queries import customer_measures
 
 USAGE_FIELDS = ("dau", "wau", "mau", "active_visitors", "session_count", "avg_session_minutes", "page_views",
                 "feature_events", "time_in_app_minutes")
@@ -51,9 +49,7 @@ def usage_rows(engine: Engine, customer_ids: Collection[str] | None, first: date
 
 def key_features(engine: Engine) -> list[str]:
     """The key features (the admin's list when set, else Pendo Core Events), as the health score uses."""
-    with Session(engine) as session:
-        _, settings = current_settings(session)
-    return key_feature_ids(engine, settings.health.key_feature_ids)
+    return sorted(adoption.key_features(engine))
 
 
 # --- one customer ----------------------------------------------------------------------------
@@ -80,16 +76,26 @@ def _num(value: Any) -> float | None:
 
 
 def usage_facts(engine: Engine, customer: CustomerRef, day: date, *, include_anonymous: bool = False) -> UsageFacts:
-    """The customer's stored usage on `day` with stickiness, the 28-day trend and key-feature breadth."""
-    frame = usage_rows(engine, [customer.customer_id], prior_span(day, TREND_DAYS).first, day)
-    values = window_values(frame, day).reindex([customer.customer_id]).iloc[0]
-    today = frame[frame["metric_date"] == day]
-    row = None if today.empty else {k: _plain(v) for k, v in today.iloc[0].items()}
+    """The customer's stored usage on `day` with stickiness, the 28-day trend and key-feature breadth
+    (`customer_measures`, as the pages and the API read them)."""
+    values = customer_measures(engine, day, [customer.customer_id]).set_index("customer_id").reindex(
+        [customer.customer_id]).iloc[0]
+    row = _stored_row(engine, customer.customer_id, day)
     keys = key_features(engine)
     breadth = feature_breadth(engine, customer.customer_id, day, key_feature_ids=keys,
                               include_anonymous=include_anonymous) if keys else None
     return UsageFacts(customer, day, row, _num(values["stickiness"]), _num(values["recent_mean"]),
                       _num(values["prior_mean"]), _num(values["trend"]), breadth, len(keys))
+
+
+def _stored_row(engine: Engine, customer_id: str, day: date) -> dict[str, Any] | None:
+    """The customer's stored pendo_usage_metrics row of `day` (None: not synced)."""
+    u = UsageMetric
+    stmt = select(u.customer_id, u.metric_date, *(getattr(u, name) for name in USAGE_FIELDS)).where(
+        u.customer_id == customer_id, u.metric_date == day)
+    with engine.connect() as conn:
+        found = conn.execute(stmt).mappings().first()
+    return None if found is None else {k: _plain(v) for k, v in found.items()}
 
 
 def _plain(value: Any) -> Any:
@@ -199,27 +205,16 @@ class Drop:
     change: float
 
 
-MIN_PRIOR_DAU = 1.0  # below one daily user on average a percentage change is noise
-
-
 def drops(engine: Engine, customers: list[CustomerRef], day: date, days: int, *, all_customers: bool) -> list[Drop]:
-    """Customers whose mean DAU fell, largest relative fall first (prior mean of at least 1 user).
+    """Customers whose mean DAU fell, largest relative fall first (`measures.ranks_as_drop`).
 
-    The 28-day figures are the Portfolio page's (`read_portfolio.customer_trends`); other windows
-    follow the same rule: means over the synced days of each window.
+    The trend over windows of `days` (`customer_measures`): for 28 days the Portfolio page's figures.
     """
-    if days == TREND_DAYS:
-        from pendo_core.usage import portfolio_queries as read_portfolio
-
-        values = (read_portfolio.customer_trends(engine, day).set_index("customer_id")
-                  .rename(columns={"dau_28d": "recent_mean", "dau_prior_28d": "prior_mean"}))
-    else:
-        ids = None if all_customers else [c.customer_id for c in customers]
-        values = window_values(usage_rows(engine, ids, prior_span(day, days).first, day), day, days, min_synced=1)
+    ids = None if all_customers else [c.customer_id for c in customers]
+    values = customer_measures(engine, day, ids, trend_days=days).set_index("customer_id")
     by_id = {c.customer_id: c for c in customers}
-    falling = values[(values["recent_mean"] < values["prior_mean"]) & (values["prior_mean"] >= MIN_PRIOR_DAU)]
-    out = [Drop(by_id[str(cid)], float(row.recent_mean), float(row.prior_mean),
-                float(row.recent_mean) / float(row.prior_mean) - 1.0)
+    falling = values[measures.ranks_as_drop(values["recent_mean"], values["prior_mean"])]
+    out = [Drop(by_id[str(cid)], float(row.recent_mean), float(row.prior_mean), float(row.trend))
            for cid, row in falling.iterrows() if cid in by_id]
     return sorted(out, key=lambda d: (d.change, d.customer.name.casefold()))
 

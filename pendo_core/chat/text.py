@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pendo_core.chat.model import Fact, Link
+from pendo_core.usage.measures import BREADTH_DEFINITION
 
 DEFINITIONS = {
     "dau": "DAU = distinct identified visitors active on the day (a Pendo events row with numEvents > 0), "
@@ -11,8 +12,7 @@ DEFINITIONS = {
     "mau": "MAU = distinct visitors active on any of the 30 days ending on the day.",
     "sessions": "A session is a run of consecutive active hours of one visitor in one account, counted on the "
                 "day it starts; average length = minutes in app that day ÷ sessions.",
-    "breadth": "Key-feature breadth = share of the key features (Pendo Core Events unless an admin picked "
-               "others) used by at least one visitor in the 30 days ending on the day.",
+    "breadth": BREADTH_DEFINITION,
     "adoption": "A feature is used when the customer has a day of use of it (a pendo_feature_usage row) in the "
                 "30 days ending on the day; peer share = share of the peers with at least one such day.",
     "gap_peers": "Peers = the other customers of the same segment (as on the Feature adoption page).",
