@@ -7,6 +7,7 @@ from datetime import date
 
 import pandas as pd
 
+from pendo_core.alerts.kinds import label
 from pendo_core.chat import text as t
 from pendo_core.chat.entities import AMBIGUOUS, MISSING, Resolution
 from pendo_core.chat.facts import Drop
@@ -59,9 +60,7 @@ def alerts(frame: pd.DataFrame, viewer: Viewer, customer: CustomerRef | None = N
 
 
 def _alert_line(row: object) -> str:
-    from pendo_core.alerts.queries import KIND_LABELS
-
-    kind = KIND_LABELS.get(row.kind, row.kind)  # type: ignore[attr-defined]
+    kind = label(row.kind)  # type: ignore[attr-defined]
     return (f"- **{row.customer}** · {kind} · {row.severity} · {row.status} since "  # type: ignore[attr-defined]
             f"{row.triggered_on}: {row.numbers}")  # type: ignore[attr-defined]
 
