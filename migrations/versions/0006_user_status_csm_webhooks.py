@@ -1,4 +1,4 @@
-"""deactivated users, per-CSM webhooks
+"""deactivated users, per-CSM webhooks, access log by time
 
 Revision ID: 0006
 Revises: 0005
@@ -22,9 +22,13 @@ def upgrade() -> None:
     with op.batch_alter_table('csms', schema=None) as batch_op:
         batch_op.add_column(sa.Column('webhook_ciphertext', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('webhook_hint', sa.String(length=20), nullable=True))
+    with op.batch_alter_table('app_audit_log', schema=None) as batch_op:
+        batch_op.create_index('ix_app_audit_log_at', ['at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('app_audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_app_audit_log_at')
     with op.batch_alter_table('csms', schema=None) as batch_op:
         batch_op.drop_column('webhook_hint')
         batch_op.drop_column('webhook_ciphertext')

@@ -443,6 +443,9 @@ class AuditLog(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
 
 
+Index("ix_app_audit_log_at", AuditLog.at)  # the access-log viewer filters and sorts by time
+
+
 # --- Secrets, audits and operations alerts (issue 6) -----------------------------------------
 
 

@@ -24,7 +24,8 @@ from tests.support.app import ADMIN, CSM, GLOBEX, INITECH, LEADER, fresh_store, 
 
 PAGE = "pages/admin.py"
 SIM_KEY = "sim-key-0123456789abcdef"  # long enough to get an ending hint
-TABS = ["Health weights", "Thresholds", "Pendo connection", "Account mapping", "Sync"]
+TABS = ["Health weights", "Thresholds", "Onboarding guides", "Delivery", "Users", "API tokens", "Imports", "Access log",
+        "Pendo connection", "Account mapping", "Sync"]
 
 
 @pytest.fixture
