@@ -18,7 +18,7 @@ def load_guides() -> list[GuideEntry]:
 
 
 def _label(guide: GuideEntry) -> str:
-    group = f" · {guide.group}" if guide.group else ""
+    group = f" ({guide.group})" if guide.group else ""
     return f"{guide.name or '(no name)'}{group}"
 
 

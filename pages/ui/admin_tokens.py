@@ -112,6 +112,9 @@ def render(user: auth.User) -> None:
     listed, now = admin_loaders.load_tokens(), datetime.now(UTC)
     st.markdown("#### API tokens", help="Bearer tokens for the REST API (`make api`); each acts as one app user.")
     _outcome()
-    _table(listed, now)
+    if listed:
+        _table(listed, now)
+    else:
+        st.caption("No API token yet.")
     _create_form(user.email)
     _revoke_row(listed, user.email, now)

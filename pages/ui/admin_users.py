@@ -84,7 +84,7 @@ def _table(users: list[auth.UserInfo]) -> None:
 def _invite_form(by: str) -> None:
     with st.form("admin_users_invite", border=True, clear_on_submit=False):
         st.markdown("**Invite a user**")
-        cols = st.columns([2, 2, 1], vertical_alignment="bottom")
+        cols = st.columns([2, 2, 1.4], vertical_alignment="bottom")
         cols[0].text_input("E-mail", key="admin_users_email", placeholder="name@example.com")
         cols[1].text_input("Name", key="admin_users_name", placeholder="as shown in the app")
         cols[2].selectbox("Role", auth.ROLES, format_func=frame.ROLE_LABELS.__getitem__, key="admin_users_role")
