@@ -14,6 +14,7 @@ from pendo_core.chat.facts import Drop
 from pendo_core.chat.intents import MY_ALERTS, TOP_DROPS
 from pendo_core.chat.model import Answer, Choice, CustomerRef, Viewer
 from pendo_core.chat.windows import prior_span, recent_span
+from pendo_core.glossary import DEFINITIONS
 
 MAX_ALERTS = 10
 MAX_DROPS = 10
@@ -41,7 +42,7 @@ def alerts(frame: pd.DataFrame, viewer: Viewer, customer: CustomerRef | None = N
     link = t.page("alerts", customer.customer_id if customer else None)
     if frame.empty:
         return Answer(MY_ALERTS, f"No active usage alerts {where}.", (t.fact("Active alerts", "0", 0),),
-                      definitions=(t.DEFINITIONS["alerts"],), link=link, customer=customer)
+                      definitions=(DEFINITIONS["alerts"],), link=link, customer=customer)
     by_status = frame["status"].value_counts()
     counts = {s: int(by_status.get(s, 0)) for s in ("open", "acknowledged", "snoozed")}
     customers = frame["customer_id"].nunique()
@@ -56,7 +57,7 @@ def alerts(frame: pd.DataFrame, viewer: Viewer, customer: CustomerRef | None = N
     table = tuple(frame[["id", "customer", "kind", "severity", "status", "triggered_on", "numbers"]]
                   .head(MAX_ALERTS).to_dict("records"))
     return Answer(MY_ALERTS, "\n".join([head, *lines, *more]), tuple(numbers), "alerts active now",
-                  (t.DEFINITIONS["alerts"],), link, customer, table=table)
+                  (DEFINITIONS["alerts"],), link, customer, table=table)
 
 
 def _alert_line(row: object) -> str:
