@@ -4,9 +4,6 @@ in the access log; CSMs and leaders get none of it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, select
@@ -16,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 from pendo_core.admin import users as auth
 from pendo_core.admin.users import User
 from pendo_core.store.models import ApiToken, AppUser, AuditLog, Contact, Csm, SettingsVersion
-from tests.support.app import ACME, ADMIN, CSM, LEADER, ME, fresh_store, open_page, texts
+from tests.support.app import open_page, texts
+from tests.support.app_data import ACME, ADMIN, CSM, LEADER, ME
 from tests.support.health_alerts import table_insert
 
 PAGE = "pages/admin.py"
@@ -26,19 +24,16 @@ NEW_KEYS = ["admin_dlv_csm", "admin_users_email", "admin_tokens_user", "admin_im
 
 
 @pytest.fixture
-def store(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """The hand-built store with an admin user and two Pendo guides, as DATABASE_URL, with an encryption key."""
-    engine = fresh_store(tmp_path_factory, tmp_path)
-    with Session(engine) as session, session.begin():
+def store(store: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """The hand-built store (the app pointed at it) with admin and leader users, two Pendo guides and an
+    encryption key for stored webhooks."""
+    with Session(store) as session, session.begin():
         auth.upsert_user(session, ADMIN.email, ADMIN.name, "admin", "admin-password")
         auth.upsert_user(session, LEADER.email, LEADER.name, "leader", "leader-password")
-    table_insert(engine, "pendo_guides", [{"guide_id": "g1", "name": "Onboarding tour", "state": "public"},
-                                          {"guide_id": "g2", "name": "Export how-to", "state": "public"}])
-    monkeypatch.setenv("DATABASE_URL", str(engine.url))
+    table_insert(store, "pendo_guides", [{"guide_id": "g1", "name": "Onboarding tour", "state": "public"},
+                                         {"guide_id": "g2", "name": "Export how-to", "state": "public"}])
     monkeypatch.setenv("CSCX_SECRET_KEY", Fernet.generate_key().decode())
-    yield engine
-    engine.dispose()
+    return store
 
 
 def _actions(engine: Engine) -> list[str]:
@@ -47,15 +42,15 @@ def _actions(engine: Engine) -> list[str]:
 
 
 def _all_text(at: AppTest) -> str:
-    return " ".join(texts(at, "success") + texts(at, "error") + texts(at, "markdown") + texts(at, "caption")
-                    + texts(at, "code") + texts(at, "warning"))
+    return " ".join(texts(at.success) + texts(at.error) + texts(at.markdown) + texts(at.caption)
+                    + texts(at.code) + texts(at.warning))
 
 
 @pytest.mark.parametrize("user", [CSM, LEADER], ids=["csm", "leader"])
 def test_csms_and_leaders_get_none_of_the_admin_controls(store: Engine, user: User) -> None:
     """Opened by URL, the page refuses them before any new tab is drawn."""
     at = open_page(PAGE, user)
-    assert any("not open to your role" in t for t in texts(at, "error"))
+    assert any("not open to your role" in t for t in texts(at.error))
     drawn = {w.key for kind in ("selectbox", "text_input", "radio", "toggle") for w in getattr(at, kind)}
     assert not drawn & set(NEW_KEYS)
     assert not at.file_uploader
@@ -87,7 +82,7 @@ def test_delivery_saves_digest_manager_and_an_encrypted_webhook(store: Engine) -
         assert (row.delivery, row.manager_email, row.webhook_hint) == ("digest", "lee@cscx.io", "…0042")
         assert "maya-secret" not in (row.webhook_ciphertext or "maya-secret")
     assert at.text_input(key=f"admin_dlv_webhook_{ME}").value == ""
-    assert any("alerts as a daily digest" in t and "ending …0042" in t for t in texts(at, "success"))
+    assert any("alerts as a daily digest" in t and "ending …0042" in t for t in texts(at.success))
     assert "maya-secret" not in _all_text(at)
     assert _actions(store) == ["csm.delivery_change", "csm.webhook_set"]
 
@@ -105,7 +100,7 @@ def test_delivery_refuses_bad_input_in_one_line_and_saves_nothing(store: Engine,
     at.text_input(key=f"admin_dlv_manager_{ME}").input(manager)
     at.text_input(key=f"admin_dlv_webhook_{ME}").input(webhook)
     at.button(key="admin_dlv_save").click().run()
-    assert any(message in t and t.startswith("Nothing saved") for t in texts(at, "error"))
+    assert any(message in t and t.startswith("Nothing saved") for t in texts(at.error))
     assert "maya-secret" not in _all_text(at)
     with Session(store) as session:
         row = session.get(Csm, ME)
@@ -124,7 +119,7 @@ def test_inviting_shows_a_one_time_password_that_signs_in(store: Engine) -> None
     at.text_input(key="admin_users_name").input("Nia Park")
     at.selectbox(key="admin_users_role").set_value("csm")
     at.button(key="admin_users_invite_submit").click().run()
-    password = texts(at, "code")[0]
+    password = texts(at.code)[0]
     with Session(store) as session:
         assert auth.authenticate(session, "nia@cscx.io", password) is not None
         assert password not in (session.get(AppUser, "nia@cscx.io").password_hash or "")  # type: ignore[union-attr]
@@ -140,7 +135,7 @@ def test_changing_a_role_then_deactivating_and_reactivating(store: Engine) -> No
     at.selectbox(key=f"admin_users_new_role_{LEADER.email}").set_value("csm").run()
     at.button(key="admin_users_change_role").click().run()
     at.button(key="admin_users_deactivate").click().run()
-    assert any("is deactivated" in t for t in texts(at, "success"))
+    assert any("is deactivated" in t for t in texts(at.success))
     with Session(store) as session:
         assert auth.authenticate(session, LEADER.email, "leader-password") is None
     at.button(key="admin_users_reactivate").click().run()
@@ -148,7 +143,7 @@ def test_changing_a_role_then_deactivating_and_reactivating(store: Engine) -> No
         row = session.get(AppUser, LEADER.email)
         assert row is not None
         assert (row.role, row.deactivated_at) == ("csm", None)
-        assert auth.authenticate(session, LEADER.email, texts(at, "code")[0]) is not None
+        assert auth.authenticate(session, LEADER.email, texts(at.code)[0]) is not None
     assert _actions(store) == ["user.role_change", "user.deactivate", "user.reactivate"]
 
 
@@ -157,7 +152,7 @@ def test_an_admin_cannot_deactivate_themselves(store: Engine) -> None:
     at = open_page(PAGE, ADMIN)
     at.selectbox(key="admin_users_pick").set_value(ADMIN.email).run()
     at.button(key="admin_users_deactivate").click().run()
-    assert "You cannot deactivate yourself: ask another admin." in texts(at, "error")
+    assert "You cannot deactivate yourself: ask another admin." in texts(at.error)
     assert _actions(store) == []
 
 
@@ -170,7 +165,7 @@ def test_a_token_is_shown_once_listed_by_prefix_and_revoked(store: Engine) -> No
     at.selectbox(key="admin_tokens_user").set_value(LEADER.email)
     at.text_input(key="admin_tokens_name").input("CRM sync")
     at.button(key="admin_tokens_create_submit").click().run()
-    token = texts(at, "code")[0]
+    token = texts(at.code)[0]
     assert token.startswith("cscx_")
     listed = next(df.value for df in at.dataframe if "prefix" in df.value.columns)
     assert list(listed["prefix"]) == [f"{token[:10]}…"]
@@ -187,7 +182,7 @@ def test_a_token_is_shown_once_listed_by_prefix_and_revoked(store: Engine) -> No
 def test_the_onboarding_list_is_saved_as_a_settings_version(store: Engine) -> None:
     """By name the tour is onboarding; picked by hand, the list is saved as a new version (and logged)."""
     at = open_page(PAGE, ADMIN)
-    assert any("Onboarding tour" in t for t in texts(at, "caption"))
+    assert any("Onboarding tour" in t for t in texts(at.caption))
     assert at.button(key="admin_onb_save").disabled
     at.toggle(key="admin_onb_by_hand").set_value(True).run()
     at.multiselect(key="admin_onb_guides").set_value(["g1", "g2"]).run()
@@ -214,7 +209,7 @@ def test_a_contacts_upload_lists_bad_lines_and_lands_the_good_ones(store: Engine
     at.radio(key="admin_imp_kind").set_value("contacts").run()
     at.file_uploader(key="admin_imp_file_contacts").set_value(("contacts.csv", data, "text/csv")).run()
     at.button(key="admin_imp_run").click().run()
-    assert "contacts.csv: 1 contact(s) imported (1 new, 0 updated); 2 line(s) rejected." in texts(at, "warning")
+    assert "contacts.csv: 1 contact(s) imported (1 new, 0 updated); 2 line(s) rejected." in texts(at.warning)
     problems = next(df.value for df in at.dataframe if "problem" in df.value.columns)
     assert list(problems["line"]) == [3, 4]
     assert problems["problem"].str.startswith(("line 3: email", "line 4: customer_id")).all()
@@ -238,5 +233,5 @@ def test_the_access_log_filters_by_person_and_action(store: Engine) -> None:
     assert (list(log["action"]), list(log["details"])) == (["view_all_customers"], ["role: csm"])
     at.selectbox(key="admin_log_actor").set_value("").run()
     at.multiselect(key="admin_log_actions").set_value(["settings.save"]).run()
-    assert any("Entries 1–1 of 1" in t for t in texts(at, "caption"))
+    assert any("Entries 1–1 of 1" in t for t in texts(at.caption))
     assert any(b.label.startswith("Download CSV, all 1 matching") for b in at.get("download_button"))
