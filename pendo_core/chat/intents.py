@@ -177,3 +177,35 @@ def parse_words(found: tuple[str, ...]) -> Parsed:
 def parse(question: str) -> Parsed:
     """The intent of a question and the words that may name a customer."""
     return parse_words(words(question))
+
+
+# --- questions about a window of days (issue 13): appended, so the rules above keep their order ---
+
+LAST_LOGIN = "last_login"
+GUIDE_DISMISSALS = "guide_dismissals"
+SESSIONS = "sessions"
+WINDOW_INTENTS = (LAST_LOGIN, GUIDE_DISMISSALS, SESSIONS)  # INTENTS lists the first nine
+NEEDS_CUSTOMER = NEEDS_CUSTOMER | {LAST_LOGIN, GUIDE_DISMISSALS}
+
+_LOGIN = {"login", "logins", "logged", "log", "signed", "sign", "seen"}
+_GUIDES = {"guide", "guides", "tour", "tours", "walkthrough", "walkthroughs"}
+_DISMISS = {"dismiss", "dismissed", "dismisses", "dismissal", "dismissals", "closed", "skipped", "skip"}
+_SESSIONS = {"session", "sessions"}
+_VOCABULARY = _VOCABULARY | _LOGIN | _GUIDES | _DISMISS | _SESSIONS | {"yesterday", "november", "since"}
+
+
+def _is_last_login(found: set[str], text: str) -> bool:
+    """"When did X last log in", "last login", "last seen", "who logged in"."""
+    return bool(found & {"login", "logins", "logged"}) or "log in" in text or "sign in" in text or (
+        "last seen" in text or "signed in" in text)
+
+
+def _is_guide_dismissals(found: set[str], text: str) -> bool:
+    return _has(found, _GUIDES) and _has(found, _DISMISS)
+
+
+def _is_sessions(found: set[str], text: str) -> bool:
+    return _has(found, _SESSIONS)
+
+
+RULES = (*RULES, (LAST_LOGIN, _is_last_login), (GUIDE_DISMISSALS, _is_guide_dismissals), (SESSIONS, _is_sessions))

@@ -97,15 +97,15 @@ def _since(start: date | None, today: date, said: str) -> Period | None:
 
 
 def _calendar(text: str, today: date) -> Period | None:
-    if match := _LAST_WEEK.search(text):
+    if _LAST_WEEK.search(text):
         monday = today - timedelta(days=today.weekday() + 7)
         return Period(monday, monday + timedelta(days=6), "last week (Monday to Sunday)")
-    if match := _PAST_WEEK.search(text):
+    if _PAST_WEEK.search(text):
         return Period(today - timedelta(days=7), today - timedelta(days=1), "past week")
-    if match := _LAST_MONTH.search(text):
+    if _LAST_MONTH.search(text):
         first = _months_back(today.replace(day=1), 1)
         return Period(*_month(first.month, first.year), f"last month ({calendar.month_name[first.month]})")
-    if match := _YESTERDAY.search(text):
+    if _YESTERDAY.search(text):
         return Period(today - timedelta(days=1), today - timedelta(days=1), "yesterday")
     return None
 
