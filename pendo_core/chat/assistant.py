@@ -144,7 +144,7 @@ def respond(engine: Engine, viewer: Viewer, question: str, *, customer_id: str |
         return replies.nothing_visible(viewer)
     day = data_day(engine)
     named, rest = periods.find(intents.clean(question), today or (day or date.today()) + timedelta(days=1))
-    parsed, resolution = understand(rest, visible, customer_id)
+    parsed, resolution = understand(intents.normalise(rest), visible, customer_id)
     intent = _intent(parsed, resolution)
     if intent is None:
         return replies.help_text(question, visible)
@@ -177,6 +177,10 @@ def _answer(intent: str, ask: Ask, named: periods.Period | None) -> Answer:
     return window_answers.window_note(answer, named)
 
 
+def _joined(period: periods.Period, window: str | None) -> str:
+    return f"{period.text}; {window}" if window else period.text
+
+
 def _period_or_empty(ask: Ask) -> Answer | None:
     """The reply when the named window holds no synced day (it starts after the last one)."""
     if ask.period is None or ask.period.first <= ask.day:
@@ -194,7 +198,8 @@ def _summary_with_status(ask: Ask) -> Answer:
     else:
         base = answers.usage_summary(wf.usage_over(ask.engine, ask.customer, ask.period,
                                                    include_anonymous=ask.include_anonymous))
-        base = replace(base, window=f"{ask.period.text}; {base.window}")
+        base = window_answers.with_sessions(replace(base, window=_joined(ask.period, base.window)),
+                                            wf.sessions(ask.engine, [ask.customer.customer_id], ask.period))
     return window_answers.with_status(base, wf.status(ask.engine, ask.viewer, ask.customer, ask.day))
 
 
@@ -207,7 +212,7 @@ def _trend_over(ask: Ask) -> Answer:
     usage = wf.usage_over(ask.engine, ask.customer, ask.period, include_anonymous=ask.include_anonymous)
     history = facts.usage_history(ask.engine, ask.customer.customer_id, ask.period.last, ask.period.days)
     answer = answers.usage_trend(usage, history)
-    return replace(answer, window=f"{ask.period.text}; {answer.window}")
+    return replace(answer, window=_joined(ask.period, answer.window))
 
 
 def _drops_over(ask: Ask) -> Answer:

@@ -209,3 +209,17 @@ def _is_sessions(found: set[str], text: str) -> bool:
 
 
 RULES = (*RULES, (LAST_LOGIN, _is_last_login), (GUIDE_DISMISSALS, _is_guide_dismissals), (SESSIONS, _is_sessions))
+
+
+# Phrases said in one word before the customer is looked for: "X last log in" must not offer "last" to
+# the name matcher (it is one letter from "labs"), and "last active" asks for the last login.
+_PHRASES = (
+    (re.compile(r"\blast\s+(?:log(?:ged)?\s+in(?:to)?|login|signed\s+in|sign\s+in|seen|active|visited)\b"), "login"),
+)
+
+
+def normalise(text: str) -> str:
+    """The cleaned question with multi-word phrases said in one word ("last logged in" -> "login")."""
+    for pattern, word in _PHRASES:
+        text = pattern.sub(word, text)
+    return text

@@ -56,7 +56,8 @@ class Period:
     @property
     def text(self) -> str:
         """`last 90 days: 2026-08-28 → 2026-11-25 (90 days)`."""
-        return f"{self.named}: {self.first.isoformat()} → {self.last.isoformat()} ({self.days} days)"
+        plural = "s" if self.days != 1 else ""
+        return f"{self.named}: {self.first.isoformat()} → {self.last.isoformat()} ({self.days} day{plural})"
 
     def through(self, day: date) -> Period:
         """The window cut to end on `day` at the latest (the last synced day)."""

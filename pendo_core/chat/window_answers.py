@@ -11,7 +11,7 @@ from pendo_core.chat import text as t
 from pendo_core.chat.intents import GUIDE_DISMISSALS, LAST_LOGIN, SESSIONS
 from pendo_core.chat.model import Answer, CustomerRef, Fact
 from pendo_core.chat.periods import Period
-from pendo_core.chat.window_facts import GuideFacts, LastLogin, SessionFacts, Status
+from pendo_core.chat.window_facts import MAX_LAST_SEEN, GuideFacts, LastLogin, SessionFacts, Status
 from pendo_core.glossary import DEFINITIONS
 
 MAX_GUIDES = 10
@@ -43,6 +43,7 @@ def last_login(found: LastLogin) -> Answer:
                       f"{found.lookback_days} days ending {found.day}", customer=found.customer,
                       link=t.page("usage", found.customer.customer_id))
     names = ", ".join(_person(p) for p in found.who)
+    names += " (the first few; the People list has everyone)" if len(found.who) >= MAX_LAST_SEEN else ""
     days = (found.day - found.last_active).days
     ago = "the last synced day" if days == 0 else f"{days} day{'s' if days != 1 else ''} before the last synced day"
     text = f"**{name}** was last active on **{found.last_active}** ({ago}, {found.day}), by {names}."
@@ -120,3 +121,14 @@ def window_note(answer: Answer, period: Period) -> Answer:
     used = f" It covers {answer.window}." if answer.window else ""
     note = f"_You asked about {period.text}; this answer is not computed per window.{used}_"
     return replace(answer, text=f"{answer.text}\n\n{note}")
+
+
+def with_sessions(answer: Answer, found: SessionFacts) -> Answer:
+    """A usage answer with the named window's sessions added (so the window is answered, not only its end)."""
+    numbers = (*answer.facts, t.fact("Sessions in the window", t.count(found.sessions), found.sessions),
+               t.fact("Average session in the window (min)", t.decimal(found.average_minutes),
+                      found.average_minutes))
+    average = t.decimal(found.average_minutes)
+    line = (f"In the {found.period.text}: **{t.count(found.sessions)}** sessions, **{average}**"
+            f" minutes long on average ({found.synced_days} of {found.period.days} days synced).")
+    return replace(answer, text=f"{answer.text}\n\n{line}", facts=numbers)
