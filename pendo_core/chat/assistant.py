@@ -256,3 +256,8 @@ HANDLERS |= {
     intents.LAST_LOGIN: _last_login,
     intents.GUIDE_DISMISSALS: _guide_dismissals,
 }
+
+
+def example_questions(engine: Engine, viewer: Viewer) -> tuple[str, ...]:
+    """The example questions, about the customers this viewer may ask about (never another CSM's)."""
+    return replies.examples(visible_customers(engine, viewer))
