@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from pages.ui import admin_loaders, frame, shared
+from pages.ui import admin_loaders, frame, panel_ui, shared
 from pendo_core.admin import users as auth
 from pendo_core.admin.checks import InvalidInput
 
@@ -113,18 +113,6 @@ def _manage(users: list[auth.UserInfo], by: str) -> None:
                    icon=":material/person_check:", help="With a new one-time password, shown here once.")
 
 
-def _outcome() -> None:
-    state = st.session_state
-    result = state.get(RESULT)
-    if result:
-        (st.success if result[0] else st.error)(result[1])
-    secret = state.get(SECRET)
-    if secret:
-        with st.container(border=True):
-            st.markdown(f"One-time password for **{secret[0]}**: copy it now and pass it on privately. It is not "
-                        "stored (only its hash) and is not shown again once hidden.")
-            st.code(secret[1], language=None)
-            st.button("Hide the password", key="admin_users_hide", on_click=state.pop, args=(SECRET, None))
 
 
 def render(user: auth.User) -> None:
@@ -132,7 +120,9 @@ def render(user: auth.User) -> None:
     users = admin_loaders.load_users()
     st.markdown("#### Users", help="Who may sign in with the local sign-in, and with which role. CSMs see their "
                 "own customers, leaders also the Portfolio, admins also this screen.")
-    _outcome()
+    panel_ui.outcome_and_secret("admin_users", "One-time password for **{name}**: copy it now and pass it on "
+                                "privately. It is not stored (only its hash) and is not shown again once hidden.",
+                                "Hide the password")
     _table(users)
     _invite_form(user.email)
     if users:
