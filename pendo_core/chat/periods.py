@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -60,7 +61,8 @@ class Period:
         return f"{self.named}: {self.first.isoformat()} → {self.last.isoformat()} ({self.days} day{plural})"
 
     def through(self, day: date) -> Period:
-        """The window cut to end on `day` at the latest (the last synced day)."""
+        """The window cut to end on `day` at the latest (the last synced day); a window starting after
+        `day` comes back empty (0 days), which answers read as "not synced yet"."""
         return self if self.last <= day else Period(self.first, max(day, self.first - timedelta(days=1)), self.named)
 
 
@@ -97,56 +99,70 @@ def _since(start: date | None, today: date, said: str) -> Period | None:
     return None if start is None else Period(start, today - timedelta(days=1), said)
 
 
-def _calendar(text: str, today: date) -> Period | None:
-    if _LAST_WEEK.search(text):
-        monday = today - timedelta(days=today.weekday() + 7)
-        return Period(monday, monday + timedelta(days=6), "last week (Monday to Sunday)")
-    if _PAST_WEEK.search(text):
-        return Period(today - timedelta(days=7), today - timedelta(days=1), "past week")
-    if _LAST_MONTH.search(text):
-        first = _months_back(today.replace(day=1), 1)
-        return Period(*_month(first.month, first.year), f"last month ({calendar.month_name[first.month]})")
-    if _YESTERDAY.search(text):
-        return Period(today - timedelta(days=1), today - timedelta(days=1), "yesterday")
-    return None
+def _last_week(_: re.Match[str], today: date) -> Period:
+    monday = today - timedelta(days=today.weekday() + 7)
+    return Period(monday, monday + timedelta(days=6), "last week (Monday to Sunday)")
 
 
-def _dated(text: str, today: date) -> Period | None:
-    if match := _SINCE_ISO.search(text):
-        try:
-            return _since(date(*(int(g) for g in match.groups())), today, match.group(0))
-        except ValueError:
-            return None
-    if match := _SINCE_DAY_MONTH.search(text):
-        day, month, year = match.groups()
-        return _since(_latest(int(day), MONTHS[month], year, today), today, match.group(0))
-    if match := _SINCE_MONTH_DAY.search(text):
-        month, day, year = match.groups()
-        return _since(_latest(int(day), MONTHS[month], year, today), today, match.group(0))
-    if match := _IN_MONTH.search(text):
-        month, year = MONTHS[match.group(1)], match.group(2)
-        in_year = int(year) if year else today.year if month <= today.month else today.year - 1
-        return Period(*_month(month, in_year), f"{calendar.month_name[month]} {in_year}")
-    return None
+def _past_week(_: re.Match[str], today: date) -> Period:
+    return Period(today - timedelta(days=7), today - timedelta(days=1), "past week")
+
+
+def _last_month(_: re.Match[str], today: date) -> Period:
+    first = _months_back(today.replace(day=1), 1)
+    return Period(*_month(first.month, first.year), f"last month ({calendar.month_name[first.month]})")
+
+
+def _yesterday(_: re.Match[str], today: date) -> Period:
+    return Period(today - timedelta(days=1), today - timedelta(days=1), "yesterday")
+
+
+def _since_iso(match: re.Match[str], today: date) -> Period | None:
+    try:
+        return _since(date(*(int(g) for g in match.groups())), today, match.group(0))
+    except ValueError:
+        return None
+
+
+def _since_day_month(match: re.Match[str], today: date) -> Period | None:
+    day, month, year = match.groups()
+    return _since(_latest(int(day), MONTHS[month], year, today), today, match.group(0))
+
+
+def _since_month_day(match: re.Match[str], today: date) -> Period | None:
+    month, day, year = match.groups()
+    return _since(_latest(int(day), MONTHS[month], year, today), today, match.group(0))
+
+
+def _in_month(match: re.Match[str], today: date) -> Period:
+    month, year = MONTHS[match.group(1)], match.group(2)
+    in_year = int(year) if year else today.year if month <= today.month else today.year - 1
+    return Period(*_month(month, in_year), f"{calendar.month_name[month]} {in_year}")
+
+
+# Tried in order; the first phrase that matches and names real days is the window.
+RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], date], Period | None]], ...] = (
+    (_COUNTED, _counted),
+    (_SINCE_ISO, _since_iso),
+    (_SINCE_DAY_MONTH, _since_day_month),
+    (_SINCE_MONTH_DAY, _since_month_day),
+    (_IN_MONTH, _in_month),
+    (_LAST_WEEK, _last_week),
+    (_PAST_WEEK, _past_week),
+    (_LAST_MONTH, _last_month),
+    (_YESTERDAY, _yesterday),
+)
 
 
 def find(text: str, today: date) -> tuple[Period | None, str]:
     """The window a cleaned question names (None: none) and the question with that phrase taken out."""
     text = text.casefold()
-    if match := _COUNTED.search(text):
-        return _counted(match, today), _without(text, match)
-    for parser in (_dated, _calendar):
-        period = parser(text, today)
-        if period is not None:
-            pattern = _pattern_of(text, today, parser)
-            return period, _without(text, pattern) if pattern else text
+    for pattern, build in RULES:
+        match = pattern.search(text)
+        period = build(match, today) if match else None
+        if match and period:
+            return period, _without(text, match)
     return None, text
-
-
-def _pattern_of(text: str, today: date, parser: object) -> re.Match[str] | None:
-    patterns = ((_SINCE_ISO, _SINCE_DAY_MONTH, _SINCE_MONTH_DAY, _IN_MONTH) if parser is _dated
-                else (_LAST_WEEK, _PAST_WEEK, _LAST_MONTH, _YESTERDAY))
-    return next((m for p in patterns if (m := p.search(text))), None)
 
 
 def _without(text: str, match: re.Match[str]) -> str:
