@@ -11,7 +11,7 @@ import streamlit as st
 
 from pages.ui import registry, shared
 from pendo_core.access import Viewer
-from pendo_core.alerts.queries import KIND_LABELS
+from pendo_core.alerts.kinds import label as kind_label
 from pendo_core.book import CURRENCY, CURRENCY_SYMBOL, ORDER_HELP, open_alerts, ranked, standing, view
 
 KEY = "my_customers"
@@ -50,10 +50,6 @@ def _whole_book(day: date) -> pd.DataFrame:
     return ranked(_standing(day), open_alerts(shared.engine(), None), day)
 
 
-def _kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
-
-
 def _first_page() -> None:
     st.session_state[PAGE_KEY] = 1
 
@@ -67,8 +63,8 @@ def _filters(frame: pd.DataFrame, viewer: Viewer) -> view.Filters:
     segments = cols[1].multiselect("Segment", sorted(frame["segment"].unique(), key=str.casefold),
                                    key=f"{KEY}_segments", on_change=_first_page, placeholder="All segments")
     window = cols[2].selectbox("Renewal", list(view.RENEWAL_WINDOWS), key=f"{KEY}_renewal", on_change=_first_page)
-    kinds = sorted({k for ks in frame["alert_kinds"] for k in ks}, key=_kind_label)
-    picked = cols[3].multiselect("Open alert", kinds, format_func=_kind_label, key=f"{KEY}_kinds",
+    kinds = sorted({k for ks in frame["alert_kinds"] for k in ks}, key=kind_label)
+    picked = cols[3].multiselect("Open alert", kinds, format_func=kind_label, key=f"{KEY}_kinds",
                                  on_change=_first_page, placeholder="Any")
     csm = None
     if sees_many:
@@ -189,7 +185,7 @@ def _pager(rows: pd.DataFrame, day: date) -> int:
 def _export(rows: pd.DataFrame) -> pd.DataFrame:
     """Every filtered row in the shown order, with plain columns (no sparkline)."""
     out = rows.drop(columns=["usage_weeks", "customer_id", "at_risk"]).copy()
-    out["alert_kinds"] = [", ".join(_kind_label(k) for k in ks) for ks in out["alert_kinds"]]
+    out["alert_kinds"] = [", ".join(kind_label(k) for k in ks) for ks in out["alert_kinds"]]
     out.insert(out.columns.get_loc("arr") + 1, "currency", CURRENCY)
     return out
 

@@ -8,7 +8,8 @@ of customers; the risk order is `pendo_core.book.risk`.
 
 Health, breadth and the usage trend are the newest health score's and the inputs it was computed
 from (`pendo_health_scores.inputs`), so My customers, the Health page and the score itself quote one
-number each; the trend there is the product's one definition (metrics-spec.md, "Trend windows").
+number each: the health job computes them with the product's one definition of each
+(`pendo_core.usage.measures`: `trend`, `breadth`).
 
 Columns of the frame (`COLUMNS`), one row per customer:
 
@@ -40,8 +41,10 @@ from sqlalchemy import Engine, Select, case, func, select
 from pendo_core.access import Viewer
 from pendo_core.access_sql import customer_filter
 from pendo_core.book import risk
+from pendo_core.book.risk import NOT_SCORED
 from pendo_core.store.models import Csm, Customer, HealthScore, UsageAlert, UsageMetric
-from pendo_core.usage.queries import NO_SEGMENT, unindexed
+from pendo_core.store.scope import unindexed
+from pendo_core.usage.queries import NO_SEGMENT
 
 CURRENCY = "USD"
 CURRENCY_SYMBOL = "$"
@@ -50,7 +53,6 @@ ACTIVE_DAYS = 90  # how far back "last active" looks (the store keeps the 90-day
 CHANGE_DAYS = 28
 NEEDS_ATTENTION = ("open", "acknowledged")  # as the Alerts screen's count: snoozed ones are quiet on purpose
 SEVERITIES = ("high", "medium", "low")
-NOT_SCORED = "not scored"
 COLUMNS = ["customer_id", "name", "segment", "csm_email", "csm_name", "arr", "renewal_date", "days_to_renewal",
            "score", "band", "health_change", "breadth", "mau", "usage_change", "usage_weeks", "last_active",
            "alerts_high", "alerts_medium", "alerts_low", "alerts_open", "alert_kinds", "risk_rank", "at_risk",

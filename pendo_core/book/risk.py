@@ -26,7 +26,8 @@ from dataclasses import dataclass
 RENEWAL_SOON_DAYS = 90
 FALLING_POINTS = 5.0
 FALLING_USAGE = 0.20
-BAND_RANK = {"red": 0, "yellow": 1, "insufficient data": 2, "green": 3}
+NOT_SCORED = "not scored"  # the book's band for a customer without a health score yet
+BAND_RANK = {"red": 0, "yellow": 1, "insufficient data": 2, NOT_SCORED: 2, "green": 3}
 NO_SCORE_RANK = 2  # not scored yet: as unknown as insufficient data
 
 ORDER_HELP = (

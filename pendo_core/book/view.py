@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pendo_core.access import Viewer, visible_customer_ids
-from pendo_core.book.queries import NOT_SCORED
+from pendo_core.book.risk import NOT_SCORED
 
 PAGE_SIZE = 25
 NO_SCORE = "No score"
