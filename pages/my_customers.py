@@ -177,17 +177,9 @@ def _pager(rows: pd.DataFrame, day: date) -> int:
     bar = st.container(horizontal=True, vertical_alignment="bottom")
     bar.markdown(f"**{first:,}–{last:,}** of **{len(rows):,}** customers · click a row to open the customer")
     bar.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key=PAGE_KEY, width=140)
-    bar.download_button("Download CSV", shared.csv_download(_export(rows)), file_name=f"my-customers-{day}.csv",
+    bar.download_button("Download CSV", shared.csv_download(view.export(rows)), file_name=f"my-customers-{day}.csv",
                         mime="text/csv", key=f"{KEY}_download", icon=":material/download:")
     return number
-
-
-def _export(rows: pd.DataFrame) -> pd.DataFrame:
-    """Every filtered row in the shown order, with plain columns (no sparkline)."""
-    out = rows.drop(columns=["usage_weeks", "customer_id", "at_risk"]).copy()
-    out["alert_kinds"] = [", ".join(kind_label(k) for k in ks) for ks in out["alert_kinds"]]
-    out.insert(out.columns.get_loc("arr") + 1, "currency", CURRENCY)
-    return out
 
 
 def _scope_caption(viewer: Viewer, frame: pd.DataFrame) -> None:

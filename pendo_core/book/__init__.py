@@ -6,8 +6,9 @@ its parts `standing` (changes with a sync) and `open_alerts` (changes as people 
 
 from __future__ import annotations
 
-from pendo_core.book.queries import COLUMNS, CURRENCY, CURRENCY_SYMBOL, book, open_alerts, ranked, standing
+from pendo_core.book.queries import COLUMNS, book, open_alerts, ranked, standing
 from pendo_core.book.risk import AT_RISK_HELP, ORDER_HELP, RiskFacts, at_risk, risk_key, risk_order
+from pendo_core.book.view import CURRENCY, CURRENCY_SYMBOL
 
 __all__ = [
     "AT_RISK_HELP",

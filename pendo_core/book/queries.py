@@ -16,7 +16,7 @@ Columns of the frame (`COLUMNS`), one row per customer:
 | column | meaning |
 | --- | --- |
 | customer_id, name, segment, csm_email, csm_name | who (segment "No segment" when blank) |
-| arr | annual recurring revenue, in `CURRENCY` (the customer import carries no currency) |
+| arr | annual recurring revenue, in `view.CURRENCY` (the customer import carries no currency) |
 | renewal_date, days_to_renewal | the renewal date and the days from the as-of day (`day` + 1) to it |
 | score, band | the newest health score on or before `day` (band "not scored" without one) |
 | health_change | that score minus the score 28 days before it, in points |
@@ -46,8 +46,6 @@ from pendo_core.store.models import Csm, Customer, HealthScore, UsageAlert, Usag
 from pendo_core.store.scope import unindexed
 from pendo_core.usage.queries import NO_SEGMENT
 
-CURRENCY = "USD"
-CURRENCY_SYMBOL = "$"
 WEEKS = 12
 ACTIVE_DAYS = 90  # how far back "last active" looks (the store keeps the 90-day active base)
 CHANGE_DAYS = 28

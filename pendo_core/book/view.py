@@ -15,9 +15,12 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pendo_core.access import Viewer, visible_customer_ids
+from pendo_core.alerts.kinds import label
 from pendo_core.book.risk import NOT_SCORED
 
 PAGE_SIZE = 25
+CURRENCY = "USD"  # the customer import carries ARR without a currency
+CURRENCY_SYMBOL = "$"
 NO_SCORE = "No score"
 BANDS = {"Red": ("red",), "Yellow": ("yellow",), "Green": ("green",), NO_SCORE: ("insufficient data", NOT_SCORED)}
 RENEWAL_WINDOWS = {"Any time": None, "Next 30 days": 30, "Next 60 days": 60, "Next 90 days": 90,
@@ -115,3 +118,12 @@ def page_of(frame: pd.DataFrame, number: int, size: int = PAGE_SIZE) -> pd.DataF
     """Page `number` (1-based, clamped to the pages there are) of the rows."""
     number = min(max(1, number), page_count(len(frame), size))
     return frame.iloc[(number - 1) * size:number * size]
+
+
+def export(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows for a CSV, in their order: plain columns (no sparkline), alert kinds by their labels,
+    the ARR's currency beside it, the risk rank and its reasons."""
+    out = rows.drop(columns=["usage_weeks", "at_risk"]).copy()
+    out["alert_kinds"] = ["; ".join(label(k) for k in kinds) for kinds in out["alert_kinds"]]
+    out.insert(out.columns.get_loc("arr") + 1, "currency", CURRENCY)
+    return out

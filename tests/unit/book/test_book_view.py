@@ -78,3 +78,15 @@ def test_paging(rows: int, number: int, expected: tuple[int, int], pages: int) -
     page = view.page_of(frame, number)
     assert (page["n"].min() if rows else 0, page["n"].max() + 1 if len(page) else 0) == expected
     assert view.page_count(rows) == pages
+
+
+def test_the_export_is_plain_columns_in_the_shown_order(frame: pd.DataFrame) -> None:
+    """The CSV keeps the rows' order, names alert kinds by their labels, puts the currency beside the
+    ARR, and leaves out the sparkline."""
+    rows = view.sort_rows(frame, "name").assign(usage_weeks=[[1.0]] * 5, at_risk=False)
+    out = view.export(rows)
+    assert out["name"].tolist() == ["Alpha", "beta", "Delta", "epsilon", "gamma"]
+    assert out.loc[out["name"] == "epsilon", "alert_kinds"].item() == "Usage drop; Guide dismissed"
+    assert list(out.columns[out.columns.get_loc("arr"):][:2]) == ["arr", "currency"]
+    assert set(out["currency"]) == {view.CURRENCY}
+    assert "usage_weeks" not in out.columns
