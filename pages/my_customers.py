@@ -26,13 +26,14 @@ HELP = {
     "health": "Health score (0–100) on the newest scored day and its band: red < 50 ≤ yellow < 75 ≤ green (admin "
               "settings); no score: not scored yet, or too little data.",
     "health_change": "Change of the health score over 28 days, in points.",
-    "usage": "Mean daily active users of each of the last 12 weeks (weeks without synced days left out); red when "
-             "the last week is below the first, green when above.",
-    "usage_change": "Mean DAU of the last 28 days against the 28 days before.",
+    "usage": "Weekly active users over 12 weeks: WAU on the newest day and on every 7th day before it (days not "
+             "synced left out). Red when the last week is below the first, green when above.",
+    "usage_change": "Trend: mean DAU of the last 28 days ÷ mean DAU of the 28 days before − 1, as the health score "
+                    "computed it (synced days only; blank with too few).",
     "mau": "Monthly active users: distinct visitors active in the 30 days ending the newest day.",
     "breadth": "Key-feature breadth: share of the key features used by anyone in the last 30 days.",
     "alerts": "Alerts still needing someone (open or acknowledged), by severity: 2H = two high, M medium, L low.",
-    "last_active": "Last active: the newest day with an active visitor in the last 12 weeks (blank: nobody in them).",
+    "last_active": "Last active: the newest day with an active visitor in the last 90 days (blank: nobody in them).",
     "arr": f"Annual recurring revenue from the customer import, in {CURRENCY}.",
     "days": "Days to the renewal date, from the day after the newest data (today while the sync is current).",
 }
