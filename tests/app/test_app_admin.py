@@ -22,7 +22,8 @@ from tests.support.app_data import ADMIN, CSM, GLOBEX, INITECH, LEADER
 
 PAGE = "pages/admin.py"
 SIM_KEY = "sim-key-0123456789abcdef"  # long enough to get an ending hint
-TABS = ["Health weights", "Thresholds", "Pendo connection", "Account mapping", "Sync"]
+TABS = ["Health weights", "Thresholds", "Onboarding guides", "Delivery", "Users", "API tokens", "Imports", "Access log",
+        "Pendo connection", "Account mapping", "Sync"]
 
 
 def _open_admin(store: Engine) -> AppTest:
@@ -113,7 +114,7 @@ def test_thresholds_are_saved_as_a_version(store: Engine) -> None:
 def test_champion_thresholds_show_and_save_as_a_version(store: Engine) -> None:
     """The champion window and team minimum are on the thresholds tab, with the registry's label, and saved."""
     at = open_page(PAGE, ADMIN)
-    assert any("**Champion inactive**" in t for t in texts(at, "markdown"))
+    assert any("**Champion inactive**" in t for t in texts(at.markdown))
     assert at.number_input(key="admin_t_champion_inactive_days").value == 14
     at.number_input(key="admin_t_champion_inactive_days").set_value(21).run()
     at.number_input(key="admin_t_champion_inactive_min_team_active").set_value(2).run()
