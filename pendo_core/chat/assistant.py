@@ -15,7 +15,18 @@ from datetime import date, timedelta
 from sqlalchemy import Engine
 
 from pendo_core.access_sql import visible_customers
-from pendo_core.chat import answers, facts, intents, peers, people_answers, periods, replies, window_answers
+from pendo_core.book import book
+from pendo_core.chat import (
+    answers,
+    facts,
+    intents,
+    peers,
+    people_answers,
+    periods,
+    replies,
+    risk_answers,
+    window_answers,
+)
 from pendo_core.chat import window_facts as wf
 from pendo_core.chat.entities import AMBIGUOUS, FOUND, UNKNOWN, Resolution, exact, loose
 from pendo_core.chat.model import Answer, CustomerRef, Viewer
@@ -90,6 +101,10 @@ def _drops(ask: Ask) -> Answer:
     return replies.top_drops(found, ask.viewer, ask.day, days)
 
 
+def _at_risk(ask: Ask) -> Answer:
+    return risk_answers.at_risk(book(ask.engine, ask.viewer, ask.day), ask.viewer, ask.day)
+
+
 HANDLERS: dict[str, Callable[[Ask], Answer]] = {
     intents.USAGE_SUMMARY: _summary,
     intents.USAGE_TREND: _trend,
@@ -100,6 +115,7 @@ HANDLERS: dict[str, Callable[[Ask], Answer]] = {
     intents.TOP_DROPS: _drops,
     intents.TOP_USERS: _top_users,
     intents.CHAMPION_STATUS: _champions,
+    intents.AT_RISK: _at_risk,
 }
 
 
@@ -127,8 +143,8 @@ def _intent(parsed: intents.Parsed, resolution: Resolution) -> str | None:
 
 def _optional_customer(intent: str, resolution: Resolution) -> tuple[CustomerRef | None, bool]:
     """(customer, go on): alerts narrow to a customer found by name and ask when the name is ambiguous;
-    an unknown word is not taken for a name there. Drops are always about the whole portfolio."""
-    if intent == intents.TOP_DROPS:
+    an unknown word is not taken for a name there. Drops and risk are always about the whole book."""
+    if intent in (intents.TOP_DROPS, intents.AT_RISK):
         return None, True
     if resolution.status == FOUND:
         return resolution.customer, True

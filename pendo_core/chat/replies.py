@@ -24,6 +24,7 @@ EXAMPLES = (
     "How is Acme using the product?",
     "What features is Acme not using?",
     "Show usage trend for Acme",
+    "Which of my customers are at risk?",
     "Any usage alerts for my portfolio?",
     "Why is Acme's health score low?",
     "Compare Acme to its peers",
