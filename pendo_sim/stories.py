@@ -106,13 +106,14 @@ class Label:
     hard_negative: bool
     change_28d: float  # expected visitor-days, last 28 complete days vs the 28 before
     change_7d: float  # the last 7 days vs the 4 weeks before them
+    change_held: float  # the last 7 days vs the 28 days before the last 28 (still down?)
     abandoned: tuple[str, ...] = ()  # feature ids the story dropped (feature_abandonment subjects)
     unsynced: tuple[date, ...] = ()  # days whose stored metrics the evaluator removes
 
     @property
     def sustained(self) -> bool:
         """A decline of more than 25% over 28 days that still holds (the sustained-recall population)."""
-        return self.change_28d <= SUSTAINED and SILENCE not in self.expected
+        return self.change_28d <= SUSTAINED and self.change_held <= SUSTAINED and SILENCE not in self.expected
 
 
 @dataclass
@@ -327,12 +328,19 @@ def _ramp(days: np.ndarray, start: int, end: int, before: float, after: float) -
 
 def expected_visitor_days(sub: Subscription, span: int) -> np.ndarray:
     """Per account, the expected number of identified visitors active on each of the last `span` complete
-    days (from the simulator's own probabilities, so no sampling noise), oldest first."""
+    days (from the simulator's own probabilities, so no sampling noise), oldest first. A consultant's
+    day counts for each of their two accounts in proportion to how much each is in use."""
     vis = sub.visitors
     keep = ~vis.anonymous
+    second = np.maximum(vis.account2, 0)
     out = np.zeros((len(sub.accounts), span))
     for k, i in enumerate(range(sub.days - span, sub.days)):
-        out[:, k] = np.bincount(vis.account[keep], visitor_day_probability(sub, i)[keep], len(sub.accounts))
+        factor = sub.accounts.factor(i, sub.days)
+        f1, f2 = factor[vis.account], np.where(vis.account2 >= 0, factor[second], 0.0)
+        share2 = np.divide(f2, f1 + f2, out=np.zeros(len(f1)), where=(f1 + f2) > 0)
+        p = visitor_day_probability(sub, i) * keep
+        out[:, k] = np.bincount(vis.account, p * (1 - share2), len(sub.accounts)) + np.bincount(
+            second, p * share2, len(sub.accounts))
     return out
 
 
@@ -352,13 +360,13 @@ def _label(sub: Subscription, a: int, story: Story, plan: Plan, *, curve: np.nda
     expected, allowed = _drop_label(story, curve)
     if SILENCE not in expected and _plausibly_quiet(curve[-14:]):
         allowed.add(SILENCE)
-    c28, c7, _ = changes(curve)
+    c28, c7, held = changes(curve)
     last = sub.day_of_index(_last(sub))
     account_id = sub.accounts.ids[a]
     features = tuple(str(sub.catalog.features[f]["id"]) for f in plan.abandoned)
     return Label(account_id, str(uuid.uuid5(_NAMESPACE, f"{sub.seed}:{account_id}")), story.name,
                  frozenset(expected), frozenset(allowed - expected), bool(rng.random() < story.churn),
-                 last + timedelta(days=int(rng.integers(20, 81))), story.hard_negative, c28, c7, features,
+                 last + timedelta(days=int(rng.integers(20, 81))), story.hard_negative, c28, c7, held, features,
                  tuple(sub.day_of_index(i) for i in plan.unsynced))
 
 

@@ -43,6 +43,8 @@ Status = Literal["fire", "clear", "unknown"]
 RECENT_SHARE = 0.4  # the latest days checked for a recovery carry at least 40% of a usual week's use
 MIN_SYNCED = 0.75  # share of a window's days that must be synced
 MAD_TO_SD = 1.4826  # a normal sample's standard deviation from its median absolute deviation
+PHI_FLOOR = 0.5  # visitor-days are capped by the team's size, so they can vary less than a Poisson count
+PHI_PRIOR_WEEKS = 4  # weight, in weeks, of Poisson's phi = 1 against the weeks' own estimate
 NOISE_WEEKS = 8  # weeks of history the sudden rule reads its noise from (fewer when fewer are synced)
 
 
@@ -54,7 +56,7 @@ class Params:
     baseline_weeks: int = 4
     hold_days: int = 3
     sustained_days: int = 28
-    confidence: float = 0.975
+    confidence: float = 0.95
     min_daily_users: float = 0.0  # an optional floor on the baseline's daily users; 0 lets the test decide
 
 
@@ -118,14 +120,39 @@ def assess(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict:
     return Verdict("clear")
 
 
-def how_sure(before: float, now: float, weeks_before: int, weeks_now: int, weekly_variance: float) -> float:
+def dispersion(weekly_var: float, level: float, weeks: int) -> float:
+    """phi, the weekly variance over the weekly mean: the estimate from `weeks` weeks, pulled towards
+    Poisson's 1 with the weight of PHI_PRIOR_WEEKS weeks, and never below PHI_FLOOR."""
+    if level <= 0:
+        return 1.0
+    df = max(weeks - 2, 1)
+    return max(PHI_FLOOR, (df * weekly_var / level + PHI_PRIOR_WEEKS) / (df + PHI_PRIOR_WEEKS))
+
+
+def how_sure(before: float, now: float, weeks_before: int, weeks_now: int, phi: float) -> float:
     """Phi(z) for a fall from `before` to `now` visitor-days a week, each level the mean of some weeks."""
     pooled = (before * weeks_before + now * weeks_now) / (weeks_before + weeks_now)
     if pooled <= 0:
         return 0.5
-    phi = max(1.0, weekly_variance / pooled)
-    se = math.sqrt(phi * pooled * (1 / weeks_before + 1 / weeks_now))
-    return 0.5 * (1 + math.erf((before - now) / se / math.sqrt(2)))
+    return _normal_cdf((before - now) / math.sqrt(phi * pooled * (1 / weeks_before + 1 / weeks_now)))
+
+
+def trend_sure(weeks: Sequence[float]) -> float:
+    """Phi(z) that weekly totals fall: the least-squares slope against its standard error, with the
+    noise of the weeks themselves (one odd week barely tilts a line through eight)."""
+    n = len(weeks)
+    level = statistics.fmean(weeks)
+    if n < 3 or level <= 0:
+        return 0.5
+    t = [i - (n - 1) / 2 for i in range(n)]
+    sxx = sum(x * x for x in t)
+    slope = sum(x * y for x, y in zip(t, weeks, strict=True)) / sxx
+    phi = dispersion(weekly_variance(weeks), level, n)
+    return _normal_cdf(-slope / math.sqrt(phi * level / sxx))
+
+
+def _normal_cdf(z: float) -> float:
+    return 0.5 * (1 + math.erf(z / math.sqrt(2)))
 
 
 def weekly_variance(weeks: Sequence[float]) -> float:
@@ -168,9 +195,9 @@ def sustained(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict:
     level_before, level_now = statistics.median(before), statistics.fmean(now)
     decline = Decline("sustained", (last_day - span + timedelta(days=1), last_day),
                       (last_day - 2 * span + timedelta(days=1), last_day - span), level_before, level_now,
-                      how_sure(level_before, level_now, weeks, weeks, weekly_variance(before + now)))
+                      trend_sure(before + now))
     limit = (1 - p.drop_pct / 100) * level_before
-    slid = level_now < limit and sum(w < limit for w in now) >= weeks - 1 and now[-1] < limit
+    slid = level_now < limit and sum(w < limit for w in now) >= weeks // 2 and now[-1] < limit
     big_enough = level_before > 0 and level_before >= 7 * p.min_daily_users
     return Verdict("fire" if slid and big_enough and decline.sure >= p.confidence else "clear", decline)
 
@@ -220,7 +247,7 @@ def sudden(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict:
 
 def _week(dau: Mapping[date, int], anchor: date, week: WeekCompare, p: Params) -> Verdict:
     """Whether the week ending on `anchor` is down, with its numbers."""
-    sure = how_sure(week.baseline, week.current, p.baseline_weeks, 1, _noise(dau, anchor - timedelta(days=7)))
+    sure = how_sure(week.baseline, week.current, p.baseline_weeks, 1, _phi(dau, anchor - timedelta(days=7)))
     start = anchor - timedelta(days=6)
     decline = Decline("sudden", (start, anchor), (start - timedelta(weeks=p.baseline_weeks), start - timedelta(days=1)),
                       week.baseline, float(week.current), sure)
@@ -230,13 +257,13 @@ def _week(dau: Mapping[date, int], anchor: date, week: WeekCompare, p: Params) -
     return Verdict("fire" if down and big_enough and sure >= p.confidence else "clear", decline)
 
 
-def _noise(dau: Mapping[date, int], last: date) -> float:
-    """Weekly variance from the longest run of up to NOISE_WEEKS synced weeks ending on `last`."""
+def _phi(dau: Mapping[date, int], last: date) -> float:
+    """phi from the longest run of up to NOISE_WEEKS synced weeks ending on `last` (Poisson's 1 without)."""
     for weeks in range(NOISE_WEEKS, 2, -1):
         totals = weekly_totals(dau, last, weeks)
         if totals is not None:
-            return weekly_variance(totals)
-    return 0.0
+            return dispersion(weekly_variance(totals), statistics.fmean(totals), weeks)
+    return 1.0
 
 
 def _recovered(dau: Mapping[date, int], last_day: date, weekly: float, limit: float, p: Params) -> bool:

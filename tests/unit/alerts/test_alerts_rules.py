@@ -47,7 +47,7 @@ def _without(dau: dict[date, int], days_ago: range) -> dict[date, int]:
     pytest.param(_holiday({17, 24}, 40, 6), "clear", id="holidays-in-the-baseline"),
     pytest.param(history(60, 40, 0), "clear", id="weekend-rhythm-zero-weekends"),
     pytest.param(history(60, 3, 0, change=dropped(0.67, 14, 3, 0)), "clear", id="tiny-3-to-2-users"),
-    pytest.param(history(60, 6, 1, change=dropped(0.6, 14, 6, 1)), "clear", id="small-below-the-floor"),
+    pytest.param(history(60, 6, 1, change=dropped(0.6, 14, 6, 1)), "fire", id="small-team-below-the-old-floor"),
     pytest.param(history(60, 8, 2, change=dropped(0.75, 14, 8, 2)), "clear", id="small-drop-within-noise"),
     pytest.param(_without(history(60, 40, 6, change=dropped(0.5, 10, 40, 6)), range(2)), "unknown",
                  id="latest-days-not-synced"),
