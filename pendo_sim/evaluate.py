@@ -24,6 +24,7 @@ from pendo_core.customers.csv_parse import parse_customers_csv
 from pendo_core.customers.repo import upsert_customers
 from pendo_core.evaluation import Case
 from pendo_core.health.job import compute_health
+from pendo_core.health.score import COMPONENTS
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.runner import SyncRequest, SyncRunner
 from pendo_core.store.engine import make_engine, migrate, session_factory
@@ -132,8 +133,7 @@ def _scores(engine: Engine, day: date) -> dict[str, dict[str, Any]]:
     table = HealthScore.__table__
     with engine.connect() as conn:
         rows = conn.execute(select(table).where(table.c.score_date == day)).mappings().all()
-    return {r["customer_id"]: {**(r["inputs"] or {}), **{k: r[k] for k in ("engagement", "adoption", "trajectory",
-                                                                           "onboarding", "overall", "band")}}
+    return {r["customer_id"]: {**(r["inputs"] or {}), **{k: r[k] for k in (*COMPONENTS, "overall", "band")}}
             for r in rows}
 
 

@@ -36,7 +36,7 @@ __all__ = [
     "settings_history",
 ]
 
-COMPONENTS = ("engagement", "adoption", "trajectory", "onboarding")
+COMPONENTS = ("engagement", "adoption", "trajectory", "onboarding", "breadth_change", "attrition", "sustained_trend")
 
 
 class SettingsError(ValueError):
@@ -58,6 +58,9 @@ class HealthWeights(_Model):
     adoption: float = Field(0.1, ge=0)
     trajectory: float = Field(0.45, ge=0)
     onboarding: float = Field(0.0, ge=0)
+    breadth_change: float = Field(0.0, ge=0)
+    attrition: float = Field(0.0, ge=0)
+    sustained_trend: float = Field(0.0, ge=0)
 
     @model_validator(mode="after")
     def _some_weight(self) -> HealthWeights:
@@ -97,7 +100,7 @@ class UsageDropSettings(_Model):
     min_daily_users: float = Field(0.0, ge=0)  # an optional floor; the noise test already handles small teams
     hold_days: int = Field(3, ge=1, le=14)
     sustained_days: int = Field(28, ge=7, le=56)
-    confidence: float = Field(0.975, ge=0.5, lt=1)
+    confidence: float = Field(0.9, ge=0.5, lt=1)
 
 
 class AbandonmentSettings(_Model):

@@ -15,16 +15,23 @@ and both say "fire", "clear" or "unknown" (not enough synced days to judge).
 - **sustained**: the last `sustained_days` (28) complete days against the 28 before, as weekly
   totals. The level before is the median of its weeks (one holiday or month-end week moves
   nothing); the level now is the mean of the recent weeks. It fires when the level now is more
-  than `drop_pct` below the level before, all but one of the recent weeks are below that limit (a
-  slide, not a dip), the last week still is (not recovered), and the shortfall is beyond noise.
+  than `drop_pct` below the level before, at least half of the recent weeks are below that limit
+  (a slide, not one bad week), the last week still is (not recovered), and the fall is beyond
+  noise: here, the least-squares trend of all 8 weekly totals against its standard error, so one
+  odd week (a holiday in either window) barely tilts it. Like the sudden rule, it must hold on each
+  of the last `hold_days` days (the windows ending on each), so one noisy day does not decide.
 - **noise** ("how sure"): a week's visitor-days are a count whose variance is phi times its mean
   (quasi-Poisson). phi comes from the week-to-week variation of weekly totals, read robustly (the
   median absolute deviation of successive differences, so a step, a slide or one odd week is not
   noise): the 8 weeks before the current one for the sudden rule, the 8 compared weeks for the
-  sustained one; never below 1, the Poisson floor. z = (before - now) / sqrt(phi * pooled level *
-  (1/weeks before + 1/weeks now)) and sure = Phi(z). A rule fires only when sure >= `confidence`:
-  a 4-user team that falls to 1 is sure (z about 6 over 28 days), a 3-user team wobbling between 2
-  and 4 a day is not, and a big team's ordinary weekly swings widen phi instead of alerting.
+  sustained one. Eight weeks say little about noise, so the estimate is pulled towards Poisson's
+  phi = 1 with the weight of 4 weeks. For the sustained trend it may fall to 0.5 and no lower (a
+  team's daily users are capped by its size, so they vary less than a Poisson count); the sudden
+  rule, judging one week that one person's absence can move, keeps phi >= 1. Its
+  z = (before - now) / sqrt(phi * pooled level * (1/4 + 1)); sure = Phi(z). A rule fires only when
+  sure >= `confidence` (0.9, chosen on labelled training worlds: `python -m jobs evaluate`): a
+  4-user team that falls to 1 is sure, a 3-user team wobbling between 2 and 4 a day is not, and a
+  big team's ordinary weekly swings widen phi instead of alerting.
 - **unsynced days** inside a window are filled with the mean of their weekday's synced days in that
   window; a window needs 75% of its days synced and every weekday seen, else the rule is unknown.
 """
@@ -56,7 +63,7 @@ class Params:
     baseline_weeks: int = 4
     hold_days: int = 3
     sustained_days: int = 28
-    confidence: float = 0.95
+    confidence: float = 0.9
     min_daily_users: float = 0.0  # an optional floor on the baseline's daily users; 0 lets the test decide
 
 
@@ -185,7 +192,16 @@ def weekly_totals(dau: Mapping[date, int], last: date, weeks: int) -> list[float
 
 
 def sustained(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict:
-    """The last `sustained_days` against the same span before, as weekly visitor-days."""
+    """The last `sustained_days` against the same span before, held on each of the last hold_days days."""
+    verdicts = [_sustained_on(dau, last_day - timedelta(days=k), p) for k in range(p.hold_days)]
+    now = verdicts[0]
+    if now.status == "unknown" or all(v.status == "fire" for v in verdicts):
+        return now
+    return Verdict("clear", now.decline)
+
+
+def _sustained_on(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict:
+    """The sustained comparison for the windows ending on `last_day`."""
     weeks = max(1, p.sustained_days // 7)
     span = timedelta(days=7 * weeks)
     now = weekly_totals(dau, last_day, weeks)
@@ -247,7 +263,9 @@ def sudden(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict:
 
 def _week(dau: Mapping[date, int], anchor: date, week: WeekCompare, p: Params) -> Verdict:
     """Whether the week ending on `anchor` is down, with its numbers."""
-    sure = how_sure(week.baseline, week.current, p.baseline_weeks, 1, _phi(dau, anchor - timedelta(days=7)))
+    # One week is exposed to one person's absence: no credit below Poisson's noise for a regular team.
+    phi = max(1.0, _phi(dau, anchor - timedelta(days=7)))
+    sure = how_sure(week.baseline, week.current, p.baseline_weeks, 1, phi)
     start = anchor - timedelta(days=6)
     decline = Decline("sudden", (start, anchor), (start - timedelta(weeks=p.baseline_weeks), start - timedelta(days=1)),
                       week.baseline, float(week.current), sure)

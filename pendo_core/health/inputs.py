@@ -23,7 +23,9 @@ from pendo_core.store.scope import chunks, customer_chunks, keep_visitors, mappe
 from pendo_core.usage.adoption import ADOPTION_WINDOW
 
 TREND_DAYS = 28
-READ_BACK = 2 * TREND_DAYS - 1  # the prior trend window starts 55 days before a scored day
+BREADTH_LAG = 28  # breadth change: key features used now against those used 4 weeks before
+READ_BACK = ADOPTION_WINDOW - 1 + BREADTH_LAG  # 57: the breadth 4 weeks before reads that far back; the
+# trend windows (55 days) fit inside
 
 _usage = UsageMetric.__table__
 _fvd = FeatureVisitorDay.__table__
@@ -138,7 +140,7 @@ def _key_features_used(engine: Engine, grid: Grid, first_day: date, *, keys: Seq
     """
     if not keys:
         return grid.empty()
-    since = max(grid.start, first_day - timedelta(days=ADOPTION_WINDOW - 1))
+    since = max(grid.start, first_day - timedelta(days=ADOPTION_WINDOW - 1 + BREADTH_LAG))
     queries = _run_queries(engine.dialect.name, grid.day(grid.days - 1), since, keys=keys,
                            include_anonymous=include_anonymous, customer_ids=customer_ids)
     runs = _frame(engine, queries, ["customer_id", "feature_id", "day", "starts", "ends"])

@@ -145,11 +145,14 @@ def test_how_sure_reads_as_a_percentage(sure: float, text: str) -> None:
 
 
 def test_confidence_and_threshold_are_settings() -> None:
-    """A 21% fall that is 93% sure fires once the admin asks for 90%; a 16% one once the limit is 10%."""
-    before, after = (3, 3, 2, 3, 3), (2, 3, 2, 2, 2)  # 14 visitor-days a week, then 11
-    unsure = history(70, 1, 0, change=_weekdays(lambda i, d: (after if i < 28 else before)[d.weekday()]))
-    assert assess(unsure, LAST, P).status == "clear"
-    assert assess(unsure, LAST, Params(confidence=0.9)).status == "fire"
+    """A fall fires only when at least `confidence` sure; a 16% slide fires once the limit is 10%."""
+    before, after = (3, 3, 2, 3, 3), (2, 3, 2, 2, 2)  # 14 visitor-days a week, then 11 (-21%)
+    small = history(70, 1, 0, change=_weekdays(lambda i, d: (after if i < 28 else before)[d.weekday()]))
+    found = sustained(small, LAST, P).decline
+    assert found is not None
+    assert 0.9 < found.sure < 0.99
+    assert assess(small, LAST, Params(confidence=found.sure - 0.01)).status == "fire"
+    assert assess(small, LAST, Params(confidence=found.sure + 0.01)).status == "clear"
     slight = history(70, 200, 30, change=slide(200, 30, days=56, to=0.7))
     assert assess(slight, LAST, P).status == "clear"
     assert assess(slight, LAST, Params(drop_pct=10)).status == "fire"
