@@ -7,9 +7,10 @@ are grids of the scored days (columns from `cut` on). Pure numpy: no I/O.
   d-7, ...), as the change over 4 weeks relative to their mean: the line the usage_drop alert's
   sustained rule tests (`pendo_core.alerts.decline`). A week with fewer than 5 synced days is
   filled from its synced days' mean; with fewer, the trend has no data.
-- **breadth lost**: the net share of the key features used in the 30 days ending 28 days ago
-  that are no longer used in the 30 days ending on d: (used then - used now) / used then, at
-  least 0 (counts, so a feature picked up meanwhile offsets one dropped).
+- **breadth lost**: the net share of the key features used in the 14 days ending 28 days before d
+  that are no longer used in the 14 days ending on d: (used then - used now) / used then, at least
+  0 (counts, so a feature picked up meanwhile offsets one dropped). Two-week windows, so a feature
+  dropped two weeks ago already counts (a 30-day window would still show it for a month).
 - **attrition**: the share of the last quarter's active visitors (the 90-day base,
   `active_visitors`) not active in the last 30 days: (active - MAU) / active.
 """
@@ -28,7 +29,7 @@ MIN_WEEK_DAYS = 5
 def change_components(inputs: HealthInputs, cut: slice) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """(components, raw inputs) of the change components for the scored days."""
     change = trend_change(inputs.dau)[:, cut]
-    lost = breadth_lost(inputs.key_used, BREADTH_LAG)[:, cut]
+    lost = breadth_lost(inputs.key_recent, BREADTH_LAG)[:, cut]
     gone = attrition_share(inputs.mau, inputs.active)[:, cut]
     components = {"sustained_trend": score.sustained_trend(change), "breadth_change": score.breadth_change(lost),
                   "attrition": score.attrition(gone)}
@@ -60,7 +61,7 @@ def _week_total(values: np.ndarray, lag: int) -> np.ndarray:
 
 
 def breadth_lost(key_used: np.ndarray, lag: int) -> np.ndarray:
-    """Share of the key features used `lag` days ago (30-day window) not used now; NaN when none was."""
+    """Net share of the key features used `lag` days ago no longer used now; NaN when none was."""
     then = np.full(key_used.shape, np.nan)
     then[:, lag:] = key_used[:, :-lag]
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -27,8 +27,8 @@ DEFINITIONS = {
     "trajectory": "Mean DAU of the last 28 days ÷ the 28 days before: flat scores 75, +20% scores 100, "
                   "−20% scores 50, −60% or worse scores 0.",
     "onboarding": "Share of the onboarding guides completed × 100.",
-    "breadth_change": "Net share of the key features used 4 weeks ago (30-day window) no longer used now; keeping "
-                      "all scores 100, losing half or more scores 0.",
+    "breadth_change": "Net share of the key features used in the 14 days ending 4 weeks ago that nobody used in "
+                      "the last 14 days; keeping all scores 100, losing half or more scores 0.",
     "attrition": "Share of the visitors active in the last 90 days not seen in the last 30; 5% or less scores 100, "
                  "35% or more scores 0.",
     "sustained_trend": "Least-squares trend of the last 8 weekly visitor-day totals, as a change over 4 weeks: "
@@ -108,7 +108,7 @@ def missing_reason(name: str, inputs: dict[str, Any]) -> str:
 
 
 _CHANGE_MISSING = {
-    "breadth_change": "no key feature was used 4 weeks ago (or fewer than 58 days of feature use are synced)",
+    "breadth_change": "no key feature was used in the 14 days ending 4 weeks ago",
     "attrition": "nobody was active in the last 90 days",
     "sustained_trend": "one of the last 8 weeks has fewer than 5 synced days",
 }
@@ -140,7 +140,7 @@ def measured(name: str, inputs: dict[str, Any]) -> str:
 def _change_measured(name: str, num: Callable[[str], float | None]) -> str:
     lost, gone, trend = num("breadth_lost"), num("attrition_share"), num("trend_4w")
     if name == "breadth_change" and lost is not None:
-        return f"{lost:.0%} of the key features used 4 weeks ago no longer used"
+        return f"{lost:.0%} of the key features used 4 weeks ago not used in the last 14 days"
     if name == "attrition" and gone is not None:
         return f"{gone:.0%} of the last 90 days' active visitors not seen in the last 30 days"
     if name == "sustained_trend" and trend is not None:

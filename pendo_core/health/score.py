@@ -16,8 +16,8 @@ Components, each on 0..100 for customer c on day d (windows end on d, only synce
 
 - **onboarding** from onboarding progress ``p`` (share of onboarding guides completed):
   ``100 * p``; no data when there is no onboarding guide.
-- **breadth_change** from ``l``, the net share of the key features used in the 30 days ending
-  28 days before d that are no longer used in the 30 days ending on d (``changes.breadth_lost``):
+- **breadth_change** from ``l``, the net share of the key features used in the 14 days ending
+  28 days before d that are no longer used in the 14 days ending on d (``changes.breadth_lost``):
   ``100 * (1 - min(1, l / 0.5))``; keeping every feature scores 100, losing half of them 0. No
   data when no key feature was used 4 weeks before.
 - **attrition** from ``g``, the share of the visitors active in the 90 days ending on d who were

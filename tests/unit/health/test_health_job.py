@@ -51,7 +51,10 @@ def test_scores_follow_the_documented_mappings(engine: Engine) -> None:
     engagement = 100 * (108 / 7 / 40) / 0.4  # 5 weekdays of 20 + 2 weekend days of 4, MAU 40
     assert steady["engagement"] == pytest.approx(engagement, abs=0.01)
     assert (steady["adoption"], steady["trajectory"], steady["coverage"]) == (100.0, 75.0, 1.0)
-    assert steady["overall"] == pytest.approx(0.45 * engagement + 0.1 * 100 + 0.45 * 75, abs=0.01)
+    attrition = 100 * (0.35 - 5 / 45) / 0.30  # 5 of the 45 90-day actives not among the 40 monthly ones
+    assert (steady["breadth_change"], steady["sustained_trend"]) == (100.0, 75.0)
+    assert steady["attrition"] == pytest.approx(attrition, abs=0.01)
+    assert steady["overall"] == pytest.approx(0.25 * engagement + 0.2 * 100 + 0.35 * attrition + 0.2 * 75, abs=0.01)
     assert steady["band"] == "green"
     assert steady["weights"] == AppSettings().health.weights.as_dict()
     assert steady["inputs"]["key_features"] == 2
@@ -85,7 +88,8 @@ def test_recomputing_gives_the_same_rows(engine: Engine) -> None:
 def test_rows_record_the_settings_version(sqlite_engine: Engine) -> None:
     """Scores computed after a save carry that version and its weights."""
     _seed(sqlite_engine)
-    custom = parse_settings({"health": {"weights": {"engagement": 1, "adoption": 0, "trajectory": 0}}})
+    custom = parse_settings({"health": {"weights": {"engagement": 1, "adoption": 0, "trajectory": 0,
+                                                    "breadth_change": 0, "attrition": 0, "sustained_trend": 0}}})
     with Session(sqlite_engine) as session, session.begin():
         version = save_settings(session, custom, "admin@cscx.io", "engagement only")
     compute_health(sqlite_engine, LAST, LAST)
