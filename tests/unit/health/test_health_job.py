@@ -151,3 +151,19 @@ def test_key_feature_breadth_counts_use_in_each_30_day_window(engine: Engine) ->
     expected = [sum(any(0 <= (day - LAST).days + i <= 29 for i in uses[f]) for f in ("reports", "export"))
                 for day in days]
     assert got == expected
+
+
+@pytest.mark.parametrize(("window", "attribute"), [(30, "key_used"), (14, "key_recent")], ids=["30-day", "14-day"])
+def test_key_feature_counts_match_brute_force(engine: Engine, window: int, attribute: str) -> None:
+    """Both window counts (30 days for adoption, 14 for breadth change) equal a brute-force count."""
+    add_features(engine, {"reports": True, "export": True})
+    add_customer(engine, "uneven", accounts=["a1"])
+    add_usage(engine, "uneven", history(150, 5, 1), mau=10, active=10)
+    uses = {"reports": [95, 80, 66, 52, 40, 39, 20, 5], "export": [70, 57, 44, 31, 16, 2]}  # days before LAST
+    for feature, days in uses.items():
+        add_feature_use(engine, "a1", feature, [(LAST - timedelta(days=i), "v1") for i in days])
+    first = LAST - timedelta(days=40)
+    inputs = load_inputs(engine, first, LAST, keys=["export", "reports"])
+    days = [first + timedelta(days=k) for k in range(41)]
+    expected = [sum(any(0 <= (day - LAST).days + i <= window - 1 for i in uses[f]) for f in uses) for day in days]
+    assert getattr(inputs, attribute)[0, -41:].tolist() == expected
