@@ -147,6 +147,9 @@ def report(cases: Sequence[Case], kinds: Sequence[str]) -> list[str]:
     for kind in kinds:
         s = score_kind(cases, kind)
         lines.append(f"{kind:<20} {s.hits:5d} {s.false:6d} {s.misses:7d}  {_f(s.precision):>9}  {_f(s.recall):>6}")
+    unlabelled = [k for k in kinds if not any(k in c.expected for c in cases)]
+    if unlabelled:
+        lines.append(f"(no story requires {', '.join(unlabelled)}: every such alert counts as false)")
     flagged, total = sustained_recall(cases)
     lines.append(f"sustained declines (>25% over 28 days): {flagged} of {total} flagged, recall "
                  f"{_f(flagged / total if total else None)}")

@@ -19,8 +19,10 @@ A story is what happens to an account and what a CSM should hear about it:
 | sudden_silence | nobody at all for the last 16-45 days | no_login | 95% |
 | silent_churner | flat use to the end | none | 100% |
 
-Decline stories draw a quarter of their teams small (4-8 users). Every account also gets day-to-day
-noise (lognormal, 3-20%) and the subscription's weekends and public holidays.
+Decline stories draw a quarter of their teams small (4-8 users), and may raise feature_abandonment
+without it counting as false: as their users fade, a key feature a few of them used can go quiet for
+real. Every account also gets day-to-day noise (lognormal, 3-20%) and the subscription's weekends and
+public holidays. No story injects guide rejection: any guide_dismissal alert counts as false.
 
 Whether a decline is big enough is read from the *expected* visitor-days (the simulator's own
 activity probabilities, no sampling): usage_drop is required when the last 28 days are down more
@@ -80,10 +82,10 @@ STORIES: tuple[Story, ...] = (
     _s("month_end_peak", 0.04, 0.05, hard=True),
     _s("false_decline", 0.05, 0.10, hard=True),
     _s("unsynced_days", 0.04, 0.05, hard=True),
-    _s("sustained_decline", 0.08, 0.80, expected=(DROP,)),
-    _s("sudden_drop", 0.05, 0.75, expected=(DROP,)),
-    _s("stickiness_fading", 0.07, 0.70, allowed=(DROP,)),
-    _s("attrition", 0.07, 0.80, allowed=(DROP,)),
+    _s("sustained_decline", 0.08, 0.80, expected=(DROP,), allowed=(ABANDON,)),
+    _s("sudden_drop", 0.05, 0.75, expected=(DROP,), allowed=(ABANDON,)),
+    _s("stickiness_fading", 0.07, 0.70, allowed=(DROP, ABANDON)),
+    _s("attrition", 0.07, 0.80, allowed=(DROP, ABANDON)),
     _s("breadth_lost", 0.07, 0.65, expected=(ABANDON,), sizes=(12, 40)),
     _s("sudden_silence", 0.06, 0.95, expected=(SILENCE,), allowed=(DROP, ABANDON)),
     _s("silent_churner", 0.05, 1.00),
