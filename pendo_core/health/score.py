@@ -13,7 +13,6 @@ Components, each on 0..100 for customer c on day d (windows end on d, only synce
   (synced days only, at least 14 in each window): ``clip(75 + 125 * (r - 1), 0, 100)``; flat
   usage scores 75, +20% scores 100, -20% scores 50, -60% or worse scores 0. Growth from a prior
   mean of 0 scores 100; no use in either window has no trend (no data).
-
 - **onboarding** from onboarding progress ``p`` (share of onboarding guides completed):
   ``100 * p``; no data when there is no onboarding guide.
 - **breadth_change** from ``l``, the net share of the key features used in the 14 days ending
@@ -25,8 +24,8 @@ Components, each on 0..100 for customer c on day d (windows end on d, only synce
   ``100 * clip((0.35 - g) / 0.30, 0, 1)``; 5% or less (occasional users) scores 100, 35% or more 0.
 - **sustained_trend** from ``c``, the least-squares slope of the last 8 weekly visitor-day totals as the
   change over 4 weeks relative to their mean (``changes.trend_change``; the line the usage_drop
-  alert's sustained rule tests): ``clip(75 + 125 * c, 0, 100)``, like trajectory but robust to
-  one odd week. No data when a week has fewer than 5 synced days.
+  alert's sustained rule tests): ``clip(75 + 125 * c, 0, 100)``, like trajectory but one odd week
+  (a holiday) moves it less. No data when a week has fewer than 5 synced days.
 
 A customer with no active visitor in the 90 days ending on d (a mapped account not in use yet)
 has no engagement and no adoption either: its score is "insufficient data", not 0.
@@ -34,7 +33,8 @@ has no engagement and no adoption either: its score is "insufficient data", not 
 Overall = the weighted mean of the components that have data (weights renormalised over them);
 coverage = the share of the total weight that had data. Below the coverage floor (or at 0) the
 overall score is None and the band is "insufficient data". Bands: red below `red_below`, green
-from `green_from`, yellow between.
+from `green_from`, yellow between. The default weights and bands were chosen by back-test on the
+simulator's labelled training worlds (README, "Judgments on labelled worlds").
 """
 
 from __future__ import annotations
