@@ -168,7 +168,11 @@ def _dismissal(g: GuideWindow, cfg: GuideDismissalSettings) -> Finding:
 
 
 def usage_drop_numbers(d: Mapping[str, Any]) -> str:
-    """A usage_drop alert's numbers in one line a CSM can read."""
+    """A usage_drop alert's numbers in one line a CSM can read: which rule fired, window, before, after,
+    change and how sure (older alerts, stored before the rules named themselves, in their own words)."""
+    if d.get("summary"):
+        rule = {"sudden": "Sudden drop", "sustained": "Sustained decline"}.get(str(d.get("rule")), "Decline")
+        return f"{rule}: {d['summary']}; window {d.get('window', '?')}"
     if "drop_pct" not in d:
         return ""
     return (f"Daily users {d.get('baseline_avg_daily_users')} → {d.get('avg_daily_users')} "

@@ -106,15 +106,15 @@ def test_unknown_version_is_a_clear_error(sqlite_engine: Engine) -> None:
 
 
 # Stored by the release before champion_inactive became a setting: no such key anywhere.
-BEFORE_CHAMPION_SETTINGS = {
-    "health": {"weights": {"engagement": 0.45, "adoption": 0.1, "trajectory": 0.45, "onboarding": 0.0},
-               "red_below": 50.0, "green_from": 75.0, "coverage_floor": 0.5, "key_feature_ids": None,
-               "onboarding_guide_ids": None},
-    "alerts": {"usage_drop": {"drop_pct": 20.0, "baseline_weeks": 4, "min_daily_users": 5.0, "hold_days": 3},
-               "feature_abandonment": {"recent_days": 14, "prior_days": 28, "min_prior_users": 3},
-               "no_login": {"days": 21}, "guide_dismissal": {"min_share": 0.5, "min_seen": 5},
-               "escalation_days": 3},
-}
+def _before_champion_settings() -> dict[str, Any]:
+    """Today's defaults as a row saved before champion_inactive existed (no such key), no_login at 21 days."""
+    saved = AppSettings().model_dump(mode="json")
+    del saved["alerts"]["champion_inactive"]
+    saved["alerts"]["no_login"]["days"] = 21
+    return saved
+
+
+BEFORE_CHAMPION_SETTINGS = _before_champion_settings()
 
 
 def test_versions_stored_before_the_champion_setting_still_load(engine: Engine) -> None:
