@@ -1,0 +1,118 @@
+"""A window's answer is staged before it touches the store, measured, then applied in one statement.
+
+Rows stream into a temporary table (memory stays flat and the store's tables are untouched), so the
+guard (guard.py) can compare what Pendo sent with what is stored before anything is replaced.
+Applying replaces the window's days: a DELETE, then one INSERT ... SELECT that sums the rows sharing
+a key. Its conflict clause overwrites, never adds: two runs writing one window (a lost lock) leave
+the same rows as one run, never doubled counts. Raw guide events are only ever added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from itertools import islice
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Column, MetaData, Table, delete, func, insert, select, text, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from pendo_core.pendo.sync.plan import Window
+from pendo_core.pendo.sync.rows import BadRow, BadRows, unstorable
+from pendo_core.pendo.sync.streams import EventStream
+
+BATCH = 5_000
+SUMMED = ("num_events", "num_minutes")
+
+
+@dataclass(frozen=True)
+class Staged:
+    """One window's answer in its temporary table: good rows staged, distinct keys among them."""
+
+    stream: EventStream
+    window: Window
+    temp: Table
+    rows: int
+    keys: int
+
+    @property
+    def repeated(self) -> int:
+        """Rows that repeat a key another staged row already has."""
+        return self.rows - self.keys
+
+
+def stage(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
+          tz: ZoneInfo, bad: BadRows) -> Staged:
+    """Convert the answer's rows into the window's temporary table; bad ones go to `bad`."""
+    temp = _temp_table(stream)
+    session.execute(text(f"DROP TABLE IF EXISTS {temp.name}"))
+    temp.create(session.connection())
+    staged = 0
+    converted = _convert(stream, window, rows, tz, bad)
+    while batch := list(islice(converted, BATCH)):
+        session.execute(insert(temp), batch)
+        staged += len(batch)
+    columns = [temp.c[k] for k in stream.keys]
+    keys = session.scalar(select(func.count()).select_from(select(*columns).distinct().subquery())) or 0
+    return Staged(stream, window, temp, staged, keys)
+
+
+def per_day(session: Session, table: Table, window: Window) -> dict[date, int]:
+    """Rows per day of the window in `table` (the store's table or a staged one)."""
+    stmt = (select(table.c.day, func.count()).where(table.c.day.between(window.first, window.last))
+            .group_by(table.c.day))
+    return {day: int(n) for day, n in session.execute(stmt)}
+
+
+def apply(session: Session, staged: Staged) -> None:
+    """Replace the window's days with the staged rows (raw guide events: add the new ones)."""
+    stream, temp, target = staged.stream, staged.temp, staged.stream.table
+    names = list(target.c.keys())
+    dialect = session.get_bind().dialect.name
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
+    if stream.replace:
+        session.execute(delete(target).where(target.c.day.between(staged.window.first, staged.window.last)))
+        grouped = [temp.c[n] for n in names if n not in SUMMED]
+        source = select(*grouped, *(func.sum(temp.c[n]) for n in SUMMED)).where(true()).group_by(*grouped)
+        stmt = upsert.from_select([*(c.name for c in grouped), *SUMMED], source)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=list(stream.keys), set_={n: stmt.excluded[n] for n in names if n not in stream.keys}))
+    else:
+        source = select(*(temp.c[n] for n in names)).where(true()).distinct()
+        session.execute(upsert.from_select(names, source).on_conflict_do_nothing(index_elements=list(stream.keys)))
+    discard(session, staged)
+
+
+def discard(session: Session, staged: Staged) -> None:
+    """Drop the temporary table (the store's tables are left as they are)."""
+    session.execute(text(f"DROP TABLE IF EXISTS {staged.temp.name}"))
+
+
+def _temp_table(stream: EventStream) -> Table:
+    """A keyless copy of the stream's table, private to this connection."""
+    columns = [Column(c.name, c.type) for c in stream.table.columns]
+    return Table(f"cscx_stage_{stream.name}", MetaData(), *columns, prefixes=["TEMPORARY"])
+
+
+def _convert(stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], tz: ZoneInfo,
+             bad: BadRows) -> Iterator[dict[str, Any]]:
+    for raw in rows:
+        try:
+            if not isinstance(raw, Mapping):
+                raise BadRow("row is not an object")
+            row = stream.convert(raw, tz)
+            reason = unstorable(stream.table, row) if row is not None else None
+            if reason:
+                raise BadRow(reason)
+        except BadRow as exc:
+            bad.add(stream.name, exc.reason, raw)
+            continue
+        if row is None:
+            continue
+        if stream.replace and not window.first <= row["day"] <= window.last:
+            bad.add(stream.name, "bucket outside the requested window", raw)
+            continue
+        yield row
