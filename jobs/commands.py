@@ -63,7 +63,8 @@ def sync(settings: Settings, args: argparse.Namespace) -> int:
 
 def _run_sync(settings: Settings, engine: Engine, args: argparse.Namespace) -> RunSummary:
     as_of = args.as_of or today_in(settings.tz)
-    request = SyncRequest(as_of=as_of, backfill_days=args.backfill_days)
+    request = SyncRequest(as_of=as_of, backfill_days=args.backfill_days,
+                          accept_restatement=getattr(args, "accept_restatement", False))
     with pendo_endpoint(settings, as_of) as (url, key), make_client(settings, url, key) as client:
         runner = SyncRunner(settings, engine, client, progress=default_progress(),
                             after_metrics=post_steps(settings))
