@@ -173,7 +173,9 @@ class SyncRunner:
             self.progress.note(f"{stream.name} {window.first}..{window.last} timed out; splitting it")
             return sum(self._sync_window(stream, half, request, summary) for half in (first, second))
         except PendoResponseError as exc:  # no rows at all (results null, not JSON): nothing to apply
-            result = self._withhold(stream, window, summary.run_id, str(exc))
+            result = self._withhold(stream, window, summary.run_id, store.WindowWithheld(str(exc), BadRows(), 0))
+        except store.WindowWithheld as exc:  # its transaction rolled back: the stored rows are as they were
+            result = self._withhold(stream, window, summary.run_id, exc)
         self.bad.merge(result.bad)
         where = f"{stream.name} {window.first}..{window.last}"
         if result.suspect:
@@ -197,19 +199,19 @@ class SyncRunner:
                     session, stream, window, rows, tz=self.settings.tz, as_of=request.as_of,
                     include_anonymous=self.settings.include_anonymous, run_id=run_id, accept=accept,
                 )
-                if not result.suspect:
-                    store.lower_date_watermark(session, METRICS_STALE_FROM, window.first)
+                store.lower_date_watermark(session, METRICS_STALE_FROM, window.first)
                 return result
         except PendoTimeoutError as exc:
             if window.days > 1:
                 raise _WindowTooBig from exc
             raise
 
-    def _withhold(self, stream: EventStream, window: Window, run_id: int, why: str) -> store.WindowResult:
+    def _withhold(self, stream: EventStream, window: Window, run_id: int,
+                  withheld: store.WindowWithheld) -> store.WindowResult:
         with self.sessions.begin() as session:
             store.hold_fence(session, run_id)
-            store.withhold(session, run_id, stream.name, window, why, rows=0)
-        return store.WindowResult(0, BadRows(), suspect=why)
+            store.withhold(session, run_id, stream.name, window, withheld.why, rows=withheld.rows, bad=withheld.bad)
+        return store.WindowResult(0, withheld.bad, suspect=withheld.why)
 
     # --- mapping and metrics -----------------------------------------------------------------
 

@@ -1,10 +1,14 @@
-"""A window's answer is staged before it touches the store, measured, then applied in one statement.
+"""Writing a window's answer over the days it replaces; raw guide events are only ever added.
 
-Rows stream into a temporary table (memory stays flat and the store's tables are untouched), so the
-guard (guard.py) can compare what Pendo sent with what is stored before anything is replaced.
-Applying replaces the window's days: a DELETE, then one INSERT ... SELECT that sums the rows sharing
-a key. Its conflict clause overwrites, never adds: two runs writing one window (a lost lock) leave
-the same rows as one run, never doubled counts. Raw guide events are only ever added.
+Two ways, both keyed as Pendo groups the data and overwriting, never adding to, a stored row: two
+runs writing one window (a lost lock) leave the same rows as one run, never doubled counts.
+
+- `replace_rows` (the sync's way): delete the window's days, then upsert the rows in batches. A key
+  sent twice is not summed but shows up as fewer stored rows than rows sent, which the guard
+  (guard.py) refuses, so the caller rolls back.
+- `stage` then `apply` (write_window, and runs that accept a restatement): rows stream into a
+  temporary table first (memory stays flat, the store untouched), can be measured there, then
+  replace the window's days in one INSERT ... SELECT that sums the rows sharing a key.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from sqlalchemy.orm import Session
 from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.rows import BadRow, BadRows, unstorable
 from pendo_core.pendo.sync.streams import EventStream
+from pendo_core.store.upsert import upsert
 
 BATCH = 5_000
 SUMMED = ("num_events", "num_minutes")
@@ -58,6 +63,21 @@ def stage(session: Session, stream: EventStream, window: Window, rows: Iterable[
     columns = [temp.c[k] for k in stream.keys]
     keys = session.scalar(select(func.count()).select_from(select(*columns).distinct().subquery())) or 0
     return Staged(stream, window, temp, staged, keys)
+
+
+def replace_rows(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
+                 tz: ZoneInfo, bad: BadRows) -> int:
+    """Delete the window's days and upsert the good rows over them; returns how many rows were sent."""
+    target = stream.table
+    if stream.replace:
+        session.execute(delete(target).where(target.c.day.between(window.first, window.last)))
+    sent = 0
+    converted = _convert(stream, window, rows, tz, bad)
+    while batch := list(islice(converted, BATCH)):
+        unique = list({tuple(row[k] for k in stream.keys): row for row in batch}.values())  # one per statement
+        upsert(session, target, unique, keys=stream.keys, on_conflict="update" if stream.replace else "ignore")
+        sent += len(batch)
+    return sent
 
 
 def per_day(session: Session, table: Table, window: Window) -> dict[date, int]:

@@ -36,6 +36,14 @@ class RunSuperseded(RuntimeError):
     """A newer run started after this one (its lock was lost): it must not write another row."""
 
 
+class WindowWithheld(Exception):
+    """A window's answer is suspect: roll its transaction back, then record it with `withhold`."""
+
+    def __init__(self, why: str, bad: BadRows, rows: int) -> None:
+        super().__init__(why)
+        self.why, self.bad, self.rows = why, bad, rows
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -157,15 +165,34 @@ def write_guarded(
     run_id: int,
     accept: bool = False,
 ) -> WindowResult:
-    """Like write_window, but a suspect answer (guard.py) leaves the stored rows as they are, is
-    recorded in pendo_data_quality_issues and its days lose their coverage; `accept` applies it."""
+    """Replace one window like write_window, unless the answer is suspect (guard.py): then raise
+    WindowWithheld, and the caller rolls its transaction back, leaving the stored rows as they were.
+    With `accept`, a suspect answer is applied as write_window would, and recorded as accepted."""
+    if accept:
+        return _write_accepting(session, stream, window, rows, tz=tz, as_of=as_of,
+                                include_anonymous=include_anonymous, run_id=run_id)
+    bad = BadRows()
+    stored = staging.per_day(session, stream.table, window) if stream.replace else {}
+    sent = staging.replace_rows(session, stream, window, rows, tz=tz, bad=bad)
+    written = staging.per_day(session, stream.table, window) if stream.replace else {}
+    kept = sum(written.values()) if stream.replace else sent
+    why = guard.suspicion(_facts(bad, rows=sent, repeated=sent - kept, new=written, stored=stored),
+                          replaces=stream.replace)
+    if why:
+        raise WindowWithheld(why, bad, sent + bad.total)
+    _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
+    return WindowResult(kept, bad)
+
+
+def _write_accepting(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
+                     tz: ZoneInfo, as_of: date, include_anonymous: bool, run_id: int) -> WindowResult:
+    """Staged, so repeated keys are summed exactly; what the guard would have said is recorded."""
     bad = BadRows()
     staged = staging.stage(session, stream, window, rows, tz=tz, bad=bad)
-    why = guard.suspicion(_facts(session, staged, bad), replaces=stream.replace)
-    if why and not accept:
-        staging.discard(session, staged)
-        withhold(session, run_id, stream.name, window, why, rows=staged.rows + bad.total, bad=bad)
-        return WindowResult(0, bad, suspect=why)
+    new = staging.per_day(session, staged.temp, window) if stream.replace else {}
+    stored = staging.per_day(session, stream.table, window) if stream.replace else {}
+    why = guard.suspicion(_facts(bad, rows=staged.rows, repeated=staged.repeated, new=new, stored=stored),
+                          replaces=stream.replace)
     staging.apply(session, staged)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
     if why:
@@ -183,15 +210,11 @@ def withhold(session: Session, run_id: int, stream: str, window: Window, why: st
         models.SyncCoverage.stream == stream, models.SyncCoverage.day.between(window.first, window.last)))
 
 
-def _facts(session: Session, staged: staging.Staged, bad: BadRows) -> guard.AnswerFacts:
+def _facts(bad: BadRows, *, rows: int, repeated: int, new: Mapping[date, int],
+           stored: Mapping[date, int]) -> guard.AnswerFacts:
     commonest = bad.commonest()
-    replaces = staged.stream.replace
-    return guard.AnswerFacts(
-        rows=staged.rows, bad=bad.total, bad_reason=commonest[0] if commonest else None,
-        repeated=staged.repeated,
-        new_per_day=staging.per_day(session, staged.temp, staged.window) if replaces else {},
-        stored_per_day=staging.per_day(session, staged.stream.table, staged.window) if replaces else {},
-    )
+    return guard.AnswerFacts(rows=rows, bad=bad.total, bad_reason=commonest[0] if commonest else None,
+                             repeated=repeated, new_per_day=new, stored_per_day=stored)
 
 
 def _record(session: Session, run_id: int, stream: str, reason: str, count: int, *,

@@ -83,9 +83,12 @@ def _rows(events: int) -> list[dict[str, Any]]:
             for i in range(20)]
 
 
-def _write(session: Session) -> None:
-    store.write_window(session, VISITOR_DAYS, Window(DAY, DAY), _rows(3), tz=ZoneInfo("UTC"), as_of=DAY,
-                       include_anonymous=False, run_id=1)
+WRITERS = {"guarded": store.write_guarded, "as-sent": store.write_window}  # the sync's, and an accepting run's
+
+
+def _write(session: Session, writer: str) -> None:
+    WRITERS[writer](session, VISITOR_DAYS, Window(DAY, DAY), _rows(3), tz=ZoneInfo("UTC"), as_of=DAY,
+                    include_anonymous=False, run_id=1)
 
 
 def _in_thread(fn: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
@@ -115,15 +118,16 @@ def _wait_until_blocked(engine: Engine, thread: threading.Thread) -> None:
 
 
 @pytest.mark.postgres
-def test_two_writers_of_one_window_never_double_a_count(pg_engine: Engine) -> None:
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_two_writers_of_one_window_never_double_a_count(pg_engine: Engine, writer: str) -> None:
     """The second writer waits for the first, then overwrites with the same values: 3 events, not 6."""
     from tests.conftest import _truncate
 
     _truncate(pg_engine)
     sessions = session_factory(pg_engine)
     with sessions.begin() as first:
-        _write(first)
-        second, errors = _in_thread(lambda: _write_and_commit(sessions))
+        _write(first, writer)
+        second, errors = _in_thread(lambda: _write_and_commit(sessions, writer))
         _wait_until_blocked(pg_engine, second)
     second.join(timeout=60)
     assert not errors, errors
@@ -133,9 +137,9 @@ def test_two_writers_of_one_window_never_double_a_count(pg_engine: Engine) -> No
     _truncate(pg_engine)
 
 
-def _write_and_commit(sessions: Any) -> None:
+def _write_and_commit(sessions: Any, writer: str) -> None:
     with sessions.begin() as session:
-        _write(session)
+        _write(session, writer)
 
 
 def _start_run_within(sessions: Any, lock_timeout: str) -> None:
