@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync", help="one full run: Pendo entities and usage, mapping, metrics")
     sync.add_argument("--as-of", type=_date, help="run as if today were this date (default: today)")
     sync.add_argument("--backfill-days", type=int, help="report the last N complete days (default: daily run)")
+    sync.add_argument("--accept-restatement", action="store_true",
+                      help="apply answers the sync would withhold as suspect (Pendo really restated the data)")
     customers = commands.add_parser("import-customers", help="upsert CSCX customers and CSMs from a CSV")
     customers.add_argument("file", type=Path)
     outcomes = commands.add_parser("import-outcomes", help="upsert renewal outcomes for the health back-test")
