@@ -1,6 +1,6 @@
 """`python -m api`: serve the REST API with uvicorn (`make api`, port 8000), and manage API tokens.
 
-    python -m api [serve] [--host H] [--port P]
+    python -m api [serve] [--host H] [--port P] [--workers N]
     python -m api token create EMAIL [--name N] [--days D]   # prints the token once
     python -m api token list
     python -m api token revoke ID
@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     _serve_options(parser, DEFAULT_HOST, DEFAULT_PORT)  # `serve` is the default command
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve the API with uvicorn (the default)")
-    _serve_options(serve, argparse.SUPPRESS, argparse.SUPPRESS)  # SUPPRESS: keep what the top level read
+    # SUPPRESS: keep what the top level read
+    _serve_options(serve, argparse.SUPPRESS, argparse.SUPPRESS, argparse.SUPPRESS)
     token = commands.add_parser("token", help="create, list or revoke API tokens")
     actions = token.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="a new token acting as an app user")
@@ -51,9 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve_options(parser: argparse.ArgumentParser, host: object, port: object) -> None:
+def _serve_options(parser: argparse.ArgumentParser, host: object, port: object, workers: object = 1) -> None:
     parser.add_argument("--host", default=host, help=f"interface to listen on (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=port, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--workers", type=int, default=workers,
+                        help="worker processes (default 1; one per core under load)")
 
 
 def build_app(settings: Settings, engine: Engine) -> FastAPI:
@@ -73,11 +76,23 @@ def _key_connector(settings: Settings, engine: Engine) -> Connect:
     return connect
 
 
-def serve(settings: Settings, engine: Engine, host: str, port: int) -> int:
-    """Serve until interrupted."""
+def worker_app() -> FastAPI:
+    """The app as each worker process builds it (`--workers` > 1: uvicorn imports this factory)."""
+    settings = Settings()
+    demo_endpoint.install()
+    return build_app(settings, open_store(settings))
+
+
+def serve(settings: Settings, engine: Engine, host: str, port: int, workers: int = 1) -> int:
+    """Serve until interrupted; with more than one worker each process opens its own store."""
     import uvicorn
 
-    uvicorn.run(build_app(settings, engine), host=host, port=port, log_level="info")
+    if workers > 1:  # uvicorn needs an import string to start the workers
+        engine.dispose()
+        uvicorn.run("api.__main__:worker_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="info")
+    else:
+        uvicorn.run(build_app(settings, engine), host=host, port=port, log_level="info")
     return 0
 
 
@@ -128,7 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if args.command == "token":
         return token_command(engine, args)
-    return serve(settings, engine, args.host, args.port)
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    return serve(settings, engine, args.host, args.port, args.workers)
 
 
 if __name__ == "__main__":
