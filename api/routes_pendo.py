@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from collections.abc import Callable, Hashable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from sqlalchemy import select
@@ -40,6 +41,15 @@ ACCOUNT_DEFINITIONS = {
 }
 
 
+T = TypeVar("T")
+
+
+def _cached(request: Request, key: Hashable, build: Callable[[], T]) -> T:
+    """An answer that does not depend on the caller, kept seconds by `python -m api` (api.cache); the route
+    has checked visibility first, and the key holds everything the answer depends on."""
+    return context(request).answers.get_or_compute(key, build)
+
+
 def _ms_to_datetime(ms: int | None) -> Any:
     from datetime import UTC, datetime
 
@@ -61,6 +71,11 @@ def get_account_usage(request: Request, account_id: AccountId, viewer: ScopedVie
                       span: Span30) -> schemas.AccountUsage:
     """Daily active visitors (DAU, WAU, MAU), events, minutes, page views and feature events of one account."""
     _, customer_id = visible_account(request, viewer, account_id)
+    return _cached(request, ("usage", account_id, customer_id, span), lambda: _account_usage(request, account_id,
+                                                                                             customer_id, span))
+
+
+def _account_usage(request: Request, account_id: str, customer_id: str | None, span: DateRange) -> schemas.AccountUsage:
     ctx = context(request)
     days = account_service.account_usage(ctx.engine, account_id, span.first, span.last,
                                          include_anonymous=ctx.settings.include_anonymous)
@@ -74,6 +89,12 @@ def get_account_features(request: Request, account_id: AccountId, viewer: Scoped
                          span: Span30) -> schemas.AccountFeatures:
     """Per feature used in the range: clicks, distinct users, minutes and days used (most users first)."""
     _, customer_id = visible_account(request, viewer, account_id)
+    return _cached(request, ("features", account_id, customer_id, span),
+                   lambda: _account_features(request, account_id, customer_id, span))
+
+
+def _account_features(request: Request, account_id: str, customer_id: str | None,
+                      span: DateRange) -> schemas.AccountFeatures:
     ctx = context(request)
     rows = account_service.account_features(ctx.engine, account_id, span.first, span.last,
                                             include_anonymous=ctx.settings.include_anonymous)
@@ -108,10 +129,14 @@ def get_account_visitors(request: Request, account_id: AccountId, viewer: Scoped
     if customer_id is None:
         raise ApiError(404, "this Pendo account is not mapped to a customer yet; map it on the Admin page")
     ctx = context(request)
+
+    def read() -> tuple[list[Any], int]:
+        return people.visitor_rows(ctx.engine, customer_id, span.last, limit=page.limit, offset=page.offset,
+                                   sort=sort, search=q, account_id=account_id,
+                                   include_anonymous=ctx.settings.include_anonymous)
+
     try:
-        rows, total = people.visitor_rows(ctx.engine, customer_id, span.last, limit=page.limit, offset=page.offset,
-                                          sort=sort, search=q, account_id=account_id,
-                                          include_anonymous=ctx.settings.include_anonymous)
+        rows, total = _cached(request, ("visitors", account_id, customer_id, span.last, page, sort, q), read)
     except ValueError as exc:
         raise ApiError(400, str(exc)) from exc
     items = [schemas.AccountVisitor(**{f: getattr(r, f) for f in schemas.AccountVisitor.model_fields}) for r in rows]
@@ -125,6 +150,12 @@ def get_account_guides(request: Request, account_id: AccountId, viewer: ScopedVi
                        span: Span30) -> schemas.AccountGuides:
     """Per guide with activity in the range: visitors who saw, completed and dismissed it, with rates."""
     _, customer_id = visible_account(request, viewer, account_id)
+    return _cached(request, ("guides", account_id, customer_id, span),
+                   lambda: _account_guides(request, account_id, customer_id, span))
+
+
+def _account_guides(request: Request, account_id: str, customer_id: str | None,
+                    span: DateRange) -> schemas.AccountGuides:
     ctx = context(request)
     rows = account_service.account_guides(ctx.engine, account_id, span.first, span.last,
                                           include_anonymous=ctx.settings.include_anonymous)
@@ -197,6 +228,11 @@ def get_customer_metrics(request: Request, customer_id: CustomerId, viewer: Scop
                          span: Span30) -> schemas.CustomerMetrics:
     """Daily stored metrics over the range, window measures and features, guides and health as of `to`."""
     customer = visible_customer(request, viewer, customer_id)
+    return _cached(request, ("metrics", customer, span), lambda: _customer_metrics(request, customer, span))
+
+
+def _customer_metrics(request: Request, customer: CustomerRef, span: DateRange) -> schemas.CustomerMetrics:
+    customer_id = customer.customer_id
     ctx = context(request)
     features = feature_adoption(ctx.engine, customer_id, span.last, include_anonymous=ctx.settings.include_anonymous)
     onboarding = read_features.onboarding_series(ctx.engine, customer_id, span.last, span.last)

@@ -97,9 +97,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(port: int, workers: int, cache_seconds: float) -> subprocess.Popen[bytes]:
     """`python -m api` on loopback, its log discarded."""
-    args = [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    args = [sys.executable, "-m", "api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--cache-seconds", str(cache_seconds)]
     return subprocess.Popen(args, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -120,21 +121,23 @@ async def wait_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes])
 # --- the load ------------------------------------------------------------------------------------
 
 
-async def endpoints(client: httpx.AsyncClient) -> list[tuple[str, str]]:
-    """(name, path) of each read endpoint, on a mapped account and its customer taken from the store."""
-    answer = await client.get("/api/pendo/accounts", params={"mapped": "true", "limit": 50})
+async def endpoints(client: httpx.AsyncClient, spread: int) -> list[tuple[str, str]]:
+    """(name, path) of each read endpoint, over `spread` mapped accounts (and their customers) taken from the
+    store, so the figures are not those of one answer read again and again."""
+    answer = await client.get("/api/pendo/accounts", params={"mapped": "true", "limit": 500})
     answer.raise_for_status()
     items = answer.json()["items"]
     if not items:
         raise SystemExit("error: the bench store has no mapped account")
-    account, customer = items[len(items) // 2]["account_id"], items[len(items) // 2]["customer_id"]
+    chosen = items[::max(1, len(items) // spread)][:spread]
     base = "/api/pendo"
-    return [("accounts", f"{base}/accounts?limit=50"), ("account_usage", f"{base}/accounts/{account}/usage"),
-            ("account_features", f"{base}/accounts/{account}/features"),
-            ("account_guides", f"{base}/accounts/{account}/guides"),
-            ("account_visitors", f"{base}/accounts/{account}/visitors"),
-            ("customer_metrics", f"{base}/customer/{customer}/metrics"),
-            ("health_scores", f"{base}/health-scores"), ("alerts", f"{base}/alerts")]
+    return [(name, path) for item in chosen for name, path in (
+        ("accounts", f"{base}/accounts?limit=50"), ("account_usage", f"{base}/accounts/{item['account_id']}/usage"),
+        ("account_features", f"{base}/accounts/{item['account_id']}/features"),
+        ("account_guides", f"{base}/accounts/{item['account_id']}/guides"),
+        ("account_visitors", f"{base}/accounts/{item['account_id']}/visitors"),
+        ("customer_metrics", f"{base}/customer/{item['customer_id']}/metrics"),
+        ("health_scores", f"{base}/health-scores"), ("alerts", f"{base}/alerts"))]
 
 
 async def _client(client: httpx.AsyncClient, plan: itertools.cycle[tuple[str, str]], budget: list[int], *,
@@ -154,7 +157,7 @@ async def _client(client: httpx.AsyncClient, plan: itertools.cycle[tuple[str, st
 async def load(client: httpx.AsyncClient, plan: list[tuple[str, str]], *, clients: int, requests: int,
                seconds: float) -> list[Summary]:
     """`requests` requests (or as many as fit in `seconds`) from `clients` concurrent clients."""
-    samples: dict[str, list[float]] = {name: [] for name, _ in plan}
+    samples: dict[str, list[float]] = {name: [] for name, _ in plan}  # first-seen order: plan order
     errors = dict.fromkeys(samples, 0)
     cycle, budget = itertools.cycle(plan), [requests]
     start = time.perf_counter()
@@ -186,14 +189,14 @@ def _report(rows: list[Summary], meta: dict[str, object]) -> None:
 async def bench(args: argparse.Namespace) -> list[Summary]:
     """Start the server, warm it up, run the load and stop the server."""
     token, port = issue_token(), free_port()
-    server = start_server(port, args.workers)
+    server = start_server(port, args.workers, args.cache_seconds)
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits,
                                      headers={"Authorization": f"Bearer {token}"}, trust_env=False) as client:
             await wait_ready(client, server)
-            plan = await endpoints(client)
-            await load(client, plan, clients=args.clients, requests=len(plan) * 2, seconds=args.seconds)
+            plan = await endpoints(client, args.spread)
+            await load(client, plan, clients=args.clients, requests=len(plan), seconds=args.seconds)  # warm-up
             return await load(client, plan, clients=args.clients, requests=args.requests, seconds=args.seconds)
     finally:
         server.terminate()
@@ -207,10 +210,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000, help="requests in all (default 2000)")
     parser.add_argument("--seconds", type=float, default=120, help="stop after this long (default 120)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2)")
+    parser.add_argument("--spread", type=int, default=10, help="accounts (and customers) read (default 10)")
+    parser.add_argument("--cache-seconds", type=float, default=5, help="the API's --cache-seconds (default 5)")
     args = parser.parse_args(argv)
     rows = asyncio.run(bench(args))
-    meta = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "clients": args.clients,
-            "workers": args.workers, "cores": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
+    meta = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "clients": args.clients, "workers": args.workers,
+            "cache_seconds": args.cache_seconds, "spread": args.spread, "cores": os.cpu_count(),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
     _report(rows, meta)
     return 0
 
