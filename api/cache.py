@@ -6,8 +6,11 @@ commits. `python -m api` keeps them a few seconds (`--cache-seconds`, 0 turns it
 by `create_app` without one caches nothing, so every answer is read fresh (the tests' case).
 
 Who may see what is never cached: the routes check visibility on every request and look up only
-answers that do not depend on the caller. Verified tokens are cached by their SHA-256 (never the
-token), so a revoked token or a changed role takes effect within the same few seconds.
+answers that do not depend on the caller, or key lists by the caller's view (e-mail, role, scope).
+Answers are kept as their JSON bytes, so a hit costs no query and no serialisation. An alert action
+through the API clears this process's answers; another worker's may lag by those few seconds.
+Verified tokens are cached by their SHA-256 (never the token), so a revoked token or a changed role
+takes effect within the same few seconds.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
+from fastapi import Response
+from pydantic import BaseModel
+
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 MAX_ENTRIES = 2048
 
 
@@ -65,5 +72,18 @@ class TtlCache:
             while len(self._items) > self._max:
                 self._items.popitem(last=False)
 
+    def clear(self) -> None:
+        """Forget every kept value (after a write that may change them)."""
+        with self._lock:
+            self._items.clear()
+
     def __len__(self) -> int:
         return len(self._items)
+
+
+def cached_json(cache: TtlCache, key: Hashable, build: Callable[[], M]) -> M | Response:
+    """The answer `build()` makes: as the model when caching is off, else as its JSON bytes, kept under `key`."""
+    if cache.seconds <= 0:
+        return build()
+    body = cache.get_or_compute(key, lambda: build().model_dump_json().encode())
+    return Response(body, media_type="application/json")

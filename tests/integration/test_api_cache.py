@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from api import ApiContext, create_app
 from api.cache import TtlCache
 from pendo_core.admin.tokens import hash_token
 from pendo_core.config import Settings
-from tests.support.chat_api import ACME, ANA, BEN, GLOBEX, LEE, NOW, SharedStore
+from tests.integration.test_api_endpoints import _alert_id
+from tests.support.chat_api import ACME, ANA, BEN, GLOBEX, LEE, NOW, SharedStore, add_users, build_store
 
 
 class FakeClock:
@@ -83,3 +85,26 @@ def test_verified_tokens_are_kept_by_hash_and_bad_ones_not_at_all(shared_store: 
     assert ctx.tokens.get(hash_token(store.tokens[LEE])).email == LEE
     assert (ctx.tokens.get(store.tokens[LEE]), ctx.tokens.get(hash_token("cscx_not-a-token")), len(ctx.tokens)) == (
         None, None, 1)
+
+
+@pytest.mark.parametrize("path", ["/api/pendo/accounts", "/api/pendo/health-scores", "/api/pendo/alerts"],
+                         ids=["accounts", "health-scores", "alerts"])
+def test_a_kept_list_is_kept_per_callers_view(shared_store: SharedStore, path: str) -> None:
+    """Lists are kept per caller's view: after the leader's list, Ana and Ben each get their own, as uncached."""
+    store = shared_store.fresh()
+    cached, _ = _client(store, 60)
+    fresh, _ = _client(store, 0)
+    for who in (LEE, ANA, BEN, ANA):
+        assert _get(cached, store.tokens[who], path).json() == _get(fresh, store.tokens[who], path).json()
+
+
+def test_an_alert_action_is_seen_at_once_in_the_kept_list(engine: Engine) -> None:
+    """Acknowledging through the API clears the kept answers: the next list shows the new status."""
+    build_store(engine)
+    tokens = add_users(engine)
+    ctx = ApiContext(engine, Settings(pendo_timezone="UTC"), clock=lambda: NOW, answers=TtlCache(60))
+    client, alert = TestClient(create_app(ctx)), _alert_id(engine)
+    before = _get(client, tokens[ANA], "/api/pendo/alerts").json()["items"]
+    client.post(f"/api/pendo/alerts/{alert}/acknowledge", headers={"Authorization": f"Bearer {tokens[ANA]}"})
+    after = _get(client, tokens[ANA], "/api/pendo/alerts").json()["items"]
+    assert ([a["status"] for a in before], [a["status"] for a in after]) == (["open"], ["acknowledged"])
