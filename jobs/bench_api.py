@@ -1,13 +1,13 @@
 """`python -m jobs.bench_api`: the REST API's read endpoints under 20 concurrent clients, on the demo store.
 
 Builds the demo store once (`python -m jobs demo` into `data/bench-api.db`, kept between runs), issues
-a token for the demo leader, starts `python -m api` as a subprocess on a free loopback port, then 20
-httpx async clients share a fixed number of requests (bounded by a time limit too) over the read
-endpoints: the account list, one account's usage, features, guides and visitors, a customer's
-metrics, health scores and the alert list. Prints requests/s, p50, p95, p99 and errors per endpoint
-and overall, and writes bench-results/api.json. Targets: p95 < 200 ms and >= 200 requests/s.
-Everything stays on loopback; the server is stopped at the end.
-"""
+tokens for the demo leader and admin, starts `python -m api --workers 2` as a subprocess on a free
+loopback port, then 20 httpx async clients share a fixed number of requests (bounded by a time limit
+too) over the read endpoints of 10 accounts and their customers: the account list, an account's
+usage, features, guides and visitors, a customer's metrics, health scores and the alert list. Prints
+requests/s, p50, p95, p99 and errors per endpoint and overall, and writes bench-results/api.json.
+Targets: p95 < 200 ms and >= 200 requests/s. `--cache-seconds 0` measures the API without its cache.
+Everything stays on loopback; the server is stopped at the end."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 STORE_URL = "sqlite:///data/bench-api.db"
 RESULTS = ROOT / "bench-results" / "api.json"
-USER = "leader@demo.cscx"
+# The clients act as these two (each its own view, so its own lists); both see every account, so no answer is a
+# cheap 404. A CSM's own lists cost the same as theirs, filtered.
+USERS = ("leader@demo.cscx", "admin@demo.cscx")
 TARGET_P95_MS = 200.0
 TARGET_RPS = 200.0
 READY_TIMEOUT_S = 60.0
@@ -83,11 +85,12 @@ def _run(*args: str) -> str:
     return done.stdout
 
 
-def issue_token() -> str:
-    """A fresh token for the demo leader (the store is built first when empty)."""
+def issue_tokens() -> list[str]:
+    """Fresh tokens for the demo leader and admin (the store is built first when empty)."""
     (ROOT / "data").mkdir(exist_ok=True)
     _run("-m", "jobs", "demo")
-    return _run("-m", "api", "token", "create", USER, "--name", "bench_api", "--days", "1").strip().splitlines()[-1]
+    return [_run("-m", "api", "token", "create", email, "--name", "bench_api", "--days", "1").strip().splitlines()[-1]
+            for email in USERS]
 
 
 def free_port() -> int:
@@ -141,29 +144,30 @@ async def endpoints(client: httpx.AsyncClient, spread: int) -> list[tuple[str, s
 
 
 async def _client(client: httpx.AsyncClient, plan: itertools.cycle[tuple[str, str]], budget: list[int], *,
-                  deadline: float, samples: dict[str, list[float]], errors: dict[str, int]) -> None:
+                  token: str, deadline: float, samples: dict[str, list[float]], errors: dict[str, int]) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
     while budget[0] > 0 and time.monotonic() < deadline:
         budget[0] -= 1
         name, path = next(plan)
         start = time.perf_counter()
         try:
-            ok = (await client.get(path)).status_code == 200
+            ok = (await client.get(path, headers=headers)).status_code == 200
         except httpx.HTTPError:
             ok = False
         samples[name].append((time.perf_counter() - start) * 1000)
         errors[name] += not ok
 
 
-async def load(client: httpx.AsyncClient, plan: list[tuple[str, str]], *, clients: int, requests: int,
-               seconds: float) -> list[Summary]:
+async def load(client: httpx.AsyncClient, plan: list[tuple[str, str]], tokens: list[str], *, clients: int,
+               requests: int, seconds: float) -> list[Summary]:
     """`requests` requests (or as many as fit in `seconds`) from `clients` concurrent clients."""
     samples: dict[str, list[float]] = {name: [] for name, _ in plan}  # first-seen order: plan order
     errors = dict.fromkeys(samples, 0)
     cycle, budget = itertools.cycle(plan), [requests]
     start = time.perf_counter()
-    await asyncio.gather(*(_client(client, cycle, budget, deadline=time.monotonic() + seconds,
-                                   samples=samples, errors=errors)
-                           for _ in range(clients)))
+    deadline = time.monotonic() + seconds
+    await asyncio.gather(*(_client(client, cycle, budget, token=tokens[i % len(tokens)], deadline=deadline,
+                                   samples=samples, errors=errors) for i in range(clients)))
     elapsed = time.perf_counter() - start
     rows = [summarise(name, samples[name], errors[name], elapsed) for name in samples]
     every = [ms for values in samples.values() for ms in values]
@@ -188,16 +192,16 @@ def _report(rows: list[Summary], meta: dict[str, object]) -> None:
 
 async def bench(args: argparse.Namespace) -> list[Summary]:
     """Start the server, warm it up, run the load and stop the server."""
-    token, port = issue_token(), free_port()
+    tokens, port = issue_tokens(), free_port()
     server = start_server(port, args.workers, args.cache_seconds)
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits,
-                                     headers={"Authorization": f"Bearer {token}"}, trust_env=False) as client:
+                                     headers={"Authorization": f"Bearer {tokens[0]}"}, trust_env=False) as client:
             await wait_ready(client, server)
             plan = await endpoints(client, args.spread)
-            await load(client, plan, clients=args.clients, requests=len(plan), seconds=args.seconds)  # warm-up
-            return await load(client, plan, clients=args.clients, requests=args.requests, seconds=args.seconds)
+            await load(client, plan, tokens, clients=args.clients, requests=len(plan), seconds=args.seconds)  # warm-up
+            return await load(client, plan, tokens, clients=args.clients, requests=args.requests, seconds=args.seconds)
     finally:
         server.terminate()
         server.wait(timeout=30)
