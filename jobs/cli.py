@@ -40,10 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("email")
     user.add_argument("--name", help="display name (default: the e-mail)")
     user.add_argument("--role", required=True, choices=["csm", "leader", "admin"])
-    from jobs import audit, scheduler
+    from jobs import audit, evaluate, scheduler
 
     audit.add_parser(commands)
     scheduler.add_parser(commands)
+    evaluate.add_parser(commands)
     return parser
 
 
@@ -58,11 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings)
     demo_endpoint.install()
-    from jobs import audit, commands, contacts, outcomes, scheduler, users
+    from jobs import audit, commands, contacts, evaluate, outcomes, scheduler, users
 
     handler = {"sync": commands.sync, "import-customers": commands.import_customers, "demo": commands.demo,
                "import-outcomes": outcomes.import_outcomes, "create-user": users.create_user,
-               "import-contacts": contacts.import_contacts,
+               "import-contacts": contacts.import_contacts, "evaluate": evaluate.evaluate,
                "audit": audit.audit, "schedule": scheduler.command}
     try:
         return handler[args.command](settings, args)

@@ -4,13 +4,12 @@ deactivate and reactivate. Every change is in the access log."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from pages.ui import admin_loaders, frame, shared
+from pages.ui import admin_loaders, frame, panel_ui, shared
 from pendo_core.admin import users as auth
 from pendo_core.admin.checks import InvalidInput
 
@@ -62,7 +61,7 @@ def _reset(email: str, by: str) -> None:
 
 def _deactivate(email: str, by: str) -> None:
     def change(session: Session) -> tuple[str, None]:
-        revoked = auth.deactivate_user(session, email, by=by, now=datetime.now(UTC))
+        revoked = auth.deactivate_user(session, email, by=by, now=shared.now())
         return f"{email} is deactivated: they cannot sign in again; {revoked} API token(s) revoked.", None
 
     _act(change, email)
@@ -113,18 +112,6 @@ def _manage(users: list[auth.UserInfo], by: str) -> None:
                    icon=":material/person_check:", help="With a new one-time password, shown here once.")
 
 
-def _outcome() -> None:
-    state = st.session_state
-    result = state.get(RESULT)
-    if result:
-        (st.success if result[0] else st.error)(result[1])
-    secret = state.get(SECRET)
-    if secret:
-        with st.container(border=True):
-            st.markdown(f"One-time password for **{secret[0]}**: copy it now and pass it on privately. It is not "
-                        "stored (only its hash) and is not shown again once hidden.")
-            st.code(secret[1], language=None)
-            st.button("Hide the password", key="admin_users_hide", on_click=state.pop, args=(SECRET, None))
 
 
 def render(user: auth.User) -> None:
@@ -132,7 +119,9 @@ def render(user: auth.User) -> None:
     users = admin_loaders.load_users()
     st.markdown("#### Users", help="Who may sign in with the local sign-in, and with which role. CSMs see their "
                 "own customers, leaders also the Portfolio, admins also this screen.")
-    _outcome()
+    panel_ui.outcome_and_secret("admin_users", "One-time password for **{name}**: copy it now and pass it on "
+                                "privately. It is not stored (only its hash) and is not shown again once hidden.",
+                                "Hide the password")
     _table(users)
     _invite_form(user.email)
     if users:

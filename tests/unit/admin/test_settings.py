@@ -22,9 +22,11 @@ from pendo_core.store.models import SettingsVersion
 
 
 def test_defaults_are_the_product_documents() -> None:
-    """Bands red < 50 <= yellow < 75 <= green, usage drop 20% over 4 weeks, no login 14 days, 50% of 5."""
+    """Bands red < 70 <= yellow < 85 <= green (back-tested, issue 12), usage drop 20% over 4 weeks or 28 days
+    at 90% sure, no login 14 days, 50% of 5."""
     s = AppSettings()
-    assert (s.health.red_below, s.health.green_from) == (50, 75)
+    assert (s.health.red_below, s.health.green_from) == (70, 85)
+    assert (s.alerts.usage_drop.sustained_days, s.alerts.usage_drop.confidence) == (28, 0.9)
     assert (s.alerts.usage_drop.drop_pct, s.alerts.usage_drop.baseline_weeks) == (20, 4)
     assert s.alerts.no_login.days == 14
     assert (s.alerts.guide_dismissal.min_share, s.alerts.guide_dismissal.min_seen) == (0.5, 5)
@@ -35,7 +37,8 @@ def test_defaults_are_the_product_documents() -> None:
 
 
 @pytest.mark.parametrize(("data", "fragment"), [
-    pytest.param({"health": {"weights": {"engagement": 0, "adoption": 0, "trajectory": 0, "onboarding": 0}}},
+    pytest.param({"health": {"weights": {"engagement": 0, "adoption": 0, "trajectory": 0, "onboarding": 0,
+                                         "breadth_change": 0, "attrition": 0, "sustained_trend": 0}}},
                  "health.weights: the weights sum to 0", id="weights-sum-to-zero"),
     pytest.param({"health": {"weights": {"adoption": -1}}}, "health.weights.adoption: ", id="negative-weight"),
     pytest.param({"alerts": {"no_login": {"days": -3}}}, "alerts.no_login.days: ", id="negative-threshold"),
@@ -85,7 +88,7 @@ def test_versions_record_who_when_and_what_changed(engine: Engine) -> None:
     assert [h.version for h in history] == [v2, v1]
     assert history[0].created_by == "bo@cscx.io"
     assert history[0].created_at is not None
-    assert history[0].changes == [SettingChange("health.green_from", 75.0, 80.0)]
+    assert history[0].changes == [SettingChange("health.green_from", 85.0, 80.0)]
     assert history[1].changes == [SettingChange("alerts.no_login.days", 14, 21)]
     assert history[1].note == "longer quiet period"
 
