@@ -27,7 +27,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from pages.ui import registry
-from pendo_core import access
+from pendo_core import access, csv_export
 from pendo_core.admin import users as auth
 from pendo_core.config import Settings
 from pendo_core.store.engine import make_engine
@@ -287,8 +287,9 @@ def no_customer_message() -> None:
 
 
 def csv_download(frame: pd.DataFrame) -> Callable[[], bytes]:
-    """UTF-8 CSV of a frame for a download button, written only when someone clicks it."""
-    return lambda: frame.to_csv(index=False).encode("utf-8")
+    """UTF-8 CSV of a frame for a download button, written only when someone clicks it (formula-safe:
+    pendo_core.csv_export)."""
+    return lambda: csv_export.to_csv_bytes(frame)
 
 
 def percent_column(label: str, *, progress: bool = False, help: str | None = None) -> Any:
