@@ -3,20 +3,23 @@ facts, build the answer, and (optionally) let a language model reword it.
 
 Questions about one customer need a customer found among the viewer's customers (a CSM's own;
 everyone's for leaders and admins): an ambiguous name gets a short choice, an unknown one the
-closest names. Asking again with `customer_id` (a choice clicked) pins the customer.
+closest names (the asker's own only). A name that is another CSM's customer is said to be not
+theirs, with the "Show all customers" toggle to ask about it, and nothing else about it. An answer
+about a customer the question wrote differently says which customer it read the name as.
+Asking again with `customer_id` (a choice clicked) pins the customer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import Engine
 
 from pendo_core.access_sql import visible_customers
 from pendo_core.chat import answers, facts, intents, peers, people_answers, replies
-from pendo_core.chat.entities import AMBIGUOUS, FOUND, UNKNOWN, Resolution, exact, loose
+from pendo_core.chat.entities import AMBIGUOUS, FOUND, UNKNOWN, Resolution, exact, loose, read_as
 from pendo_core.chat.model import Answer, CustomerRef, Viewer
 from pendo_core.chat.phrasing import Phraser, rephrase
 from pendo_core.usage.queries import data_day
@@ -121,14 +124,26 @@ def _intent(parsed: intents.Parsed, resolution: Resolution) -> str | None:
     return parsed.intent
 
 
-def _optional_customer(intent: str, resolution: Resolution) -> tuple[CustomerRef | None, bool]:
-    """(customer, go on): alerts narrow to a customer found by name and ask when the name is ambiguous;
-    an unknown word is not taken for a name there. Drops are always about the whole portfolio."""
+def _customer(intent: str, resolution: Resolution) -> tuple[CustomerRef | None, bool]:
+    """(customer, go on): questions about one customer need it found; alerts narrow to a customer found
+    by name and ask when the name is ambiguous (an unknown word is not taken for a name there); drops
+    are always about the whole portfolio."""
     if intent == intents.TOP_DROPS:
         return None, True
     if resolution.status == FOUND:
         return resolution.customer, True
-    return None, resolution.status != AMBIGUOUS
+    return None, intent not in intents.NEEDS_CUSTOMER and resolution.status != AMBIGUOUS
+
+
+def _another_csms(engine: Engine, viewer: Viewer, question: str, resolution: Resolution,
+                  visible: list[CustomerRef]) -> bool:
+    """True when a name unknown among the viewer's customers names one of another CSM's: found as
+    surely as the viewer's own would be (exactly, or loosely at or above the acceptance score)."""
+    if resolution.status != UNKNOWN or viewer.sees_all:
+        return False
+    mine = {c.customer_id for c in visible}
+    others = [c for c in visible_customers(engine, replace(viewer, show_all=True)) if c.customer_id not in mine]
+    return bool(others) and understand(question, others)[1].status in (FOUND, AMBIGUOUS)
 
 
 def respond(engine: Engine, viewer: Viewer, question: str, *, customer_id: str | None = None,
@@ -144,14 +159,12 @@ def respond(engine: Engine, viewer: Viewer, question: str, *, customer_id: str |
     day = data_day(engine)
     if day is None:
         return replies.no_data()
-    if intent in intents.NEEDS_CUSTOMER:
-        if resolution.status != FOUND:
-            return replies.choose(intent, resolution, visible)
-        customer = resolution.customer
-    else:
-        customer, certain = _optional_customer(intent, resolution)
-        if not certain:
-            return replies.choose(intent, resolution, visible)
+    if customer_id is None and _another_csms(engine, viewer, question, resolution, visible):
+        return replies.not_yours(intent, resolution)
+    customer, go_on = _customer(intent, resolution)
+    if not go_on:
+        return replies.choose(intent, resolution, visible)
     ask = Ask(engine, viewer, customer, day, parsed, include_anonymous)
     answer = replies.also_meant(HANDLERS[intent](ask), resolution.alternatives if customer else ())
-    return rephrase(question, answer, phraser)
+    return replies.read_as(rephrase(question, answer, phraser), resolution.query,
+                           read_as(resolution) if customer else None)
