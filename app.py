@@ -11,6 +11,7 @@ import logging
 import streamlit as st
 
 from pages.ui import frame, registry, shared, signin
+from pendo_sim import endpoint as demo_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ def main() -> None:
     """Run the frame: check the screens, sign in, draw the navigation and the sidebar, run the page."""
     st.set_page_config(page_title="CSCX · Pendo Usage", page_icon=":material/insights:", layout="wide")
     _check_pages()
+    demo_endpoint.install()  # demo mode's "Sync now" syncs from the simulator
     shared.refresh_after_sync()
     user = frame.signed_in_user()
     if user is None:

@@ -27,6 +27,7 @@ from pendo_core.admin.tokens import TokenInfo
 from pendo_core.compose import open_store
 from pendo_core.config import Settings
 from pendo_core.errors import PipelineError
+from pendo_sim import endpoint as demo_endpoint
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -119,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = exc.errors()[0]
         print(f"error: bad setting {'.'.join(map(str, first['loc'])).upper()}: {first['msg']}", file=sys.stderr)
         return 2
+    demo_endpoint.install()
     try:
         engine = open_store(settings)
     except PipelineError as exc:

@@ -16,13 +16,12 @@ from api.health_detail import health_detail
 from api.params import DateRange, PageParams, Span30
 from api.security import ScopedViewerDep, visible_account, visible_customer
 from pendo_core.access import CustomerRef
-from pendo_core.chat import text
-from pendo_core.chat.facts import usage_facts
-from pendo_core.chat.windows import STICKINESS_DEFINITION, trend_definition
+from pendo_core.glossary import DEFINITIONS
 from pendo_core.store.models import AccountMapping
-from pendo_core.usage import feature_adoption
+from pendo_core.usage import feature_adoption, measures
 from pendo_core.usage import feature_queries as read_features
 from pendo_core.usage import queries as read
+from pendo_core.usage.facts import usage_facts
 
 router = APIRouter(prefix="/api/pendo", tags=["Pendo data"], responses=ERROR_RESPONSES)
 
@@ -183,12 +182,12 @@ def _customer_info(request: Request, customer: CustomerRef) -> schemas.CustomerI
 
 
 CUSTOMER_DEFINITIONS = {
-    "dau": text.DEFINITIONS["dau"], "wau": text.DEFINITIONS["wau"], "mau": text.DEFINITIONS["mau"],
-    "sessions": text.DEFINITIONS["sessions"], "dau_mau": "DAU ÷ MAU of the day (null when MAU is 0).",
-    "stickiness": STICKINESS_DEFINITION, "trend_28d": trend_definition(28), "key_feature_breadth":
-    text.DEFINITIONS["breadth"], "adoption_pct": "Users of the feature in the 30 days ending `last` ÷ MAU of `last`.",
+    "dau": DEFINITIONS["dau"], "wau": DEFINITIONS["wau"], "mau": DEFINITIONS["mau"],
+    "sessions": DEFINITIONS["sessions"], "dau_mau": measures.DAU_MAU_DEFINITION,
+    "stickiness": measures.STICKINESS_DEFINITION, "trend_28d": measures.trend_definition(),
+    "key_feature_breadth": measures.BREADTH_DEFINITION, "adoption_pct": measures.ADOPTION_DEFINITION,
     "guides": "Seen, completed and dismissed visitors over the 30 days ending `last` (metrics-spec.md, Guides).",
-    "health": text.DEFINITIONS["health"], "null": "A null day is not synced; a synced day without use is 0.",
+    "health": DEFINITIONS["health"], "null": "A null day is not synced; a synced day without use is 0.",
 }
 
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from pendo_core.config import Settings
 from pendo_core.errors import PipelineError
 from pendo_core.logging_setup import configure_logging
+from pendo_sim import endpoint as demo_endpoint
 
 
 def _date(value: str) -> date:
@@ -56,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: bad setting {'.'.join(map(str, first['loc'])).upper()}: {first['msg']}", file=sys.stderr)
         return 2
     configure_logging(settings)
+    demo_endpoint.install()
     from jobs import audit, commands, contacts, outcomes, scheduler, users
 
     handler = {"sync": commands.sync, "import-customers": commands.import_customers, "demo": commands.demo,

@@ -3,21 +3,24 @@ events for one customer, against its segment and the portfolio."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
 
-from pages.ui import charts, shared
+from pages.ui import charts, loaders, shared
 from pages.ui.people_section import render_people
+from pendo_core.usage import measures
 from pendo_core.usage import queries as read
 
 HELP = {
     "users": "DAU / WAU / MAU: distinct identified visitors active (a Pendo `events` row with numEvents > 0) on "
              "the day / in the 7 / in the 30 days ending it, counted once across all the customer's Pendo accounts. "
-             "Dashed line, right axis: stickiness = DAU ÷ MAU. Days outside the synced data are gaps, not zeros.",
-    "stickiness": "Stickiness over the last 7 days = the week's average DAU ÷ the MAU of its last day (weekday-"
-                  "neutral). Markers: the median of the customer's segment and of all customers.",
+             "Dashed line, right axis: each day's stickiness (below). Days outside the synced data are gaps, not "
+             "zeros.",
+    "stickiness": measures.STICKINESS_DEFINITION + " Markers: the median of the customer's segment and of all "
+                                                   "customers.",
+    "trend": measures.trend_definition() + " On the last day with data.",
     "sessions": "A session is a maximal run of consecutive active hours of one visitor in one account; it counts on "
                 "the day it starts. Average session length = minutes in app that day ÷ sessions.",
     "time": "Time in app: the sum of Pendo's numMinutes over the day's events rows, in minutes.",
@@ -29,13 +32,20 @@ HELP = {
 }
 
 
-def _kpis(frame: pd.DataFrame) -> None:
+def _measures(customer_id: str, day: date) -> dict[str, float | None]:
+    """Stickiness and the 28-day trend of the customer on `day` (`customer_measures`, as the API and chat)."""
+    frame = loaders.customer_measures(customer_id, day)
+    row = frame.iloc[0] if len(frame) else {}
+    return {k: measures.number(row.get(k)) for k in ("stickiness", "trend")}
+
+
+def _kpis(frame: pd.DataFrame, customer_id: str) -> None:
     known = frame.dropna(subset=["dau"])
-    week, before = known.tail(7), known.iloc[-14:-7]
-    last = known.iloc[-1]
-    stick = week["dau"].mean() / last.mau if last.mau else None
-    stick_before = before["dau"].mean() / before["mau"].iloc[-1] if len(before) and before["mau"].iloc[-1] else None
-    cols = st.columns(6)
+    week, last = known.tail(7), known.iloc[-1]
+    now = _measures(customer_id, last.metric_date.date())
+    before = _measures(customer_id, last.metric_date.date() - timedelta(days=7))
+    stick, stick_before = now["stickiness"], before["stickiness"]
+    cols = st.columns(7)
     cols[0].metric("DAU", f"{last.dau:,.0f}", _delta(last.dau, known["dau"].iloc[-8] if len(known) > 7 else None),
                    help="Distinct active visitors on the last day (vs the same weekday a week before).", border=True)
     cols[1].metric("WAU", f"{last.wau:,.0f}", help="Distinct visitors active in the 7 days ending the last day.",
@@ -45,10 +55,12 @@ def _kpis(frame: pd.DataFrame) -> None:
     cols[3].metric("Stickiness", "–" if stick is None else f"{stick:.0%}",
                    None if stick is None or stick_before is None else f"{(stick - stick_before) * 100:+.1f} pts",
                    help=HELP["stickiness"], border=True)
-    cols[4].metric("Sessions a day", f"{week['session_count'].mean():,.1f}", border=True,
+    cols[4].metric("DAU trend, 28 days", "–" if now["trend"] is None else f"{now['trend']:+.0%}",
+                   help=HELP["trend"], border=True)
+    cols[5].metric("Sessions a day", f"{week['session_count'].mean():,.1f}", border=True,
                    help=HELP["sessions"] + " Mean of the last 7 days.")
     minutes = week["time_in_app_minutes"].sum() / week["session_count"].sum() if week["session_count"].sum() else None
-    cols[5].metric("Session length", "–" if minutes is None else f"{minutes:,.0f} min", border=True,
+    cols[6].metric("Session length", "–" if minutes is None else f"{minutes:,.0f} min", border=True,
                    help=HELP["sessions"] + " Last 7 days.")
     st.caption(f"Latest day with data: {last.metric_date:%a %d %b %Y}. Deltas compare with the week before.")
 
@@ -66,7 +78,7 @@ def _compare_table(table: pd.DataFrame) -> None:
     shown = table.copy()
     is_share = shown["rate"] == "stickiness"  # a share: shown in percent like everywhere else
     shown.loc[is_share, ["customer", "segment", "portfolio"]] *= 100
-    shown.loc[is_share, "label"] = "Stickiness, % (DAU ÷ MAU)"
+    shown.loc[is_share, "label"] = "Stickiness, % (7-day mean DAU ÷ MAU)"
     fmt = "%.2f"
     shared.table(shown, key="usage_compare_table", columns={
         "label": st.column_config.TextColumn("Measure (last 7 days)", width="medium"),
@@ -88,7 +100,7 @@ def _charts(frame: pd.DataFrame, compare: pd.DataFrame) -> None:
         value = rates.loc["stickiness", "customer"] if rates is not None else None
         marks = {} if rates is None else {"Segment": rates.loc["stickiness", "segment"],
                                           "All customers": rates.loc["stickiness", "portfolio"]}
-        st.altair_chart(charts.gauge(value, marks), width="stretch")
+        st.altair_chart(charts.gauge(value, marks, title="Stickiness"), width="stretch")
     left, right = st.columns(2)
     with left:
         st.markdown("#### Sessions", help=HELP["sessions"])
@@ -123,7 +135,7 @@ def render() -> None:
     missing = int(frame["dau"].isna().sum())
     if missing:
         st.caption(f":material/info: {missing} day(s) of this range are outside the synced data: they show as gaps.")
-    _kpis(frame)
+    _kpis(frame, picked.customer_id)
     last_known = frame.dropna(subset=["dau"])["metric_date"].iloc[-1].date()
     compare = _comparison(picked.customer_id, last_known)
     _charts(frame, compare)

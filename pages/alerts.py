@@ -12,6 +12,7 @@ from pages.ui import loaders, panel_ui, shared
 from pendo_core.access import Viewer
 from pendo_core.alerts import AlertTransitionError
 from pendo_core.alerts import queries as alerts_view
+from pendo_core.alerts.kinds import label
 
 PAGE_SIZE = 10
 DISMISS_REASONS = ["Expected: seasonal or planned", "Known: the customer told us", "Not actionable",
@@ -90,7 +91,7 @@ def _trail(alert_id: int) -> None:
 
 def _card(alert: pd.Series, viewer: Viewer) -> None:
     with st.container(border=True):
-        kind = alerts_view.KIND_LABELS.get(alert.kind, alert.kind)
+        kind = label(alert.kind)
         color = STATUS_COLORS.get(alert.status, "gray")
         st.markdown(f"**{alert.customer}** · {kind} &nbsp; {panel_ui.severity_badge(alert.severity)} "
                     f":{color}-badge[{STATUS_TEXT.get(alert.status, alert.status)}]")
@@ -108,7 +109,7 @@ def _card(alert: pd.Series, viewer: Viewer) -> None:
 def _filters(frame: pd.DataFrame) -> pd.DataFrame:
     cols = st.columns([2, 2, 2, 2])
     kinds = cols[0].multiselect("Kind", sorted(frame["kind"].unique()), key="alerts_kinds",
-                                format_func=lambda k: alerts_view.KIND_LABELS.get(k, k), placeholder="All kinds")
+                                format_func=label, placeholder="All kinds")
     severities = cols[1].multiselect("Severity", ["high", "medium", "low"], key="alerts_severities",
                                      placeholder="All severities")
     search = cols[2].text_input("Customer", key="alerts_search", placeholder="Type to filter by name")
@@ -147,7 +148,7 @@ def _inbox(shown: pd.DataFrame, viewer: Viewer) -> None:
 
 
 def _table(shown: pd.DataFrame) -> None:
-    view = shown.assign(kind=shown["kind"].map(lambda k: alerts_view.KIND_LABELS.get(k, k))).drop(
+    view = shown.assign(kind=shown["kind"].map(label)).drop(
         columns=["customer_id", "customer_csm"])
     config = {"id": st.column_config.NumberColumn("Alert", format="%d"), "customer": "Customer", "kind": "Kind",
               "severity": "Severity", "status": "Status", "csm": "CSM", "status_by": "Last change by",

@@ -11,13 +11,14 @@ import streamlit as st
 
 from pages.ui import charts, loaders, shared
 from pendo_core.usage import feature_queries as read_features
+from pendo_core.usage import measures
 
 HELP = {
     "list": "Last 30 days. Users: distinct visitors with a featureEvents row for the feature. Adoption = users ÷ "
             "the customer's MAU on the last day. Clicks: the sum of numEvents. Days used: days with any use. "
             "Sec / user-day: time on the feature (Pendo numMinutes) ÷ users summed over days. "
-            "Key features (★) are Pendo Core Events. Peer percentile: share of same-segment customers with fewer "
-            "days of use (half the ties count).",
+            "Key features (★): Pendo Core Events unless an admin picked others. Peer percentile: share of "
+            "same-segment customers with fewer days of use (half the ties count).",
     "weeks": "Whole weeks ending on the range's last day. Cell = distinct users of the feature that week ÷ the "
              "customer's WAU on the week's last day. An empty cell: nobody used the feature that week.",
     "customers": "Adoption over the 30 days ending the range's last day: distinct users of the feature ÷ the "
@@ -27,7 +28,7 @@ HELP = {
     "gaps": "Features this customer did not use in the last 30 days, ranked by the share of its peers (same "
             "segment) that used them at least once in the same 30 days.",
     "peers": "Percentile rank among the customers of the same segment, 0-100 (50 = the median customer). Breadth = "
-             "share of key features used in 30 days; stickiness = the week's mean DAU ÷ MAU.",
+             "share of key features used in 30 days. " + measures.STICKINESS_DEFINITION,
 }
 MAX_FEATURES = 25
 
@@ -38,7 +39,7 @@ def _kpis(table: pd.DataFrame, mine: pd.Series) -> None:
     keys = table[table["is_key"]]
     cols[0].metric("Features used, 30 days", f"{used}", help="Features with at least one user in 30 days.", border=True)
     cols[1].metric("Key features used", f"{int((keys['users'] > 0).sum())} of {len(keys)}", border=True,
-                   help="Feature breadth: key features (Pendo Core Events) used by at least one visitor in 30 days.")
+                   help=measures.BREADTH_DEFINITION)
     unused = int((keys["users"] == 0).sum())
     cols[2].metric("Key features unused", f"{unused}", border=True,
                    help="Key features nobody at this customer used in 30 days: listed first under 'Not using'.")
@@ -52,7 +53,7 @@ def _feature_table(table: pd.DataFrame, peers: pd.DataFrame) -> None:
     shown = shown.assign(key=shown["is_key"].map({True: "★", False: ""}))
     shared.table(shown, key="features_table", percent=("adoption_pct", "peer_share"),
                  height=min(35 * len(shown) + 38, 560), columns={
-                     "key": st.column_config.TextColumn("Key", width="small", help="★ = Pendo Core Event"),
+                     "key": st.column_config.TextColumn("Key", width="small", help="★ = key feature"),
                      "name": st.column_config.TextColumn("Feature", width="medium"),
                      "adoption_pct": shared.percent_column("Adoption", progress=True),
                      "users": st.column_config.NumberColumn("Users", format="%d"),
@@ -70,7 +71,7 @@ def _week_heatmap(customer_id: str, usage: pd.DataFrame, last: date, weeks: int,
         return
     wau = usage.set_index("metric_date")["wau"]
     frame["wau"] = frame["week_end"].map(wau)
-    frame["share"] = frame["users"] / frame["wau"].where(frame["wau"] > 0)
+    frame["share"] = measures.adoption(frame["users"], frame["wau"])  # weekly adoption: the week's users ÷ WAU
     frame["feature"] = frame["feature_id"].map(names).fillna(frame["feature_id"])
     order = frame.groupby("feature")["users"].sum().sort_values(ascending=False).index[:MAX_FEATURES].tolist()
     frame = frame[frame["feature"].isin(order)].sort_values("week_end")

@@ -12,22 +12,23 @@ import streamlit as st
 
 from pages.ui import charts, loaders, shared
 from pendo_core.usage import feature_queries as read_features
+from pendo_core.usage import measures
 from pendo_core.usage import portfolio_queries as read_portfolio
 
 HELP = {
     "users": "Per day, summed over all customers: DAU, WAU and MAU (distinct visitors active on the day / in 7 / in "
              "30 days, per customer). A visitor of two customers counts in both.",
-    "stickiness": "Portfolio stickiness = the day's DAU summed over customers ÷ their MAU summed; the thick line is "
-                  "its 7-day average.",
+    "pooled": measures.POOLED_DAU_MAU_DEFINITION + " The thick line sums over the 7 days ending each day.",
     "adoption": "Weekly: the mean over scored customers of key-feature breadth (share of the key features used by at "
                 "least one visitor in the 30 days ending that day), from the daily health scoring.",
     "health": "Customers per health band on the newest scored day: red below 50, yellow below 75, green from 75 "
               "(admin settings). 'Insufficient data' when too few components had data.",
     "movers": "Change of the overall health score over the last 7 days, in points.",
-    "segment": "Per segment: the median customer's key-feature breadth (30 days) and stickiness (the last day's "
-               "DAU ÷ MAU).",
-    "drops": "28-day trend: mean DAU of the last 28 days ÷ mean DAU of the 28 days before, minus 1. Customers with a "
-             "prior mean below 1 DAU are left out.",
+    "segment": "Per segment: the median customer's key-feature breadth (30 days) and stickiness. "
+               + measures.STICKINESS_DEFINITION,
+    "drops": measures.trend_definition() + " Listed: customers whose mean DAU fell from at least "
+             f"{measures.MIN_PRIOR_DAU:.0f} daily user.",
+    "trend": measures.trend_definition(),
     "csm": "Customers per CSM, their ARR and monthly users, the median stickiness and 28-day trend, and how many "
            "customers sit in each health band.",
 }
@@ -59,10 +60,12 @@ def _kpis(table: pd.DataFrame, totals: pd.DataFrame) -> None:
     cols[1].metric("Monthly active users", f"{table['mau'].sum():,.0f}", border=True,
                    help="MAU on the last day, summed over customers.")
     recent = totals.tail(7)
-    pooled = recent["dau"].sum() / recent["mau"].sum() if len(recent) and recent["mau"].sum() else None
-    cols[2].metric("Stickiness, 7 days", "–" if pooled is None else f"{pooled:.0%}", help=HELP["stickiness"],
+    pooled = measures.number(measures.pooled_dau_mau(recent["dau"].sum(), recent["mau"].sum()))
+    cols[2].metric("DAU ÷ MAU, all customers, 7 days", "–" if pooled is None else f"{pooled:.0%}",
+                   help=HELP["pooled"], border=True)
+    trends = table["trend"].dropna()  # none when no customer has 14 synced days in both windows yet
+    cols[3].metric("Median 28-day trend", _pct(trends.median() if len(trends) else float("nan")), help=HELP["trend"],
                    border=True)
-    cols[3].metric("Median 28-day trend", _pct(table["trend"].median()), help=HELP["drops"], border=True)
     red = int((table["band"] == "red").sum())
     cols[4].metric("Customers in red", f"{red:,}" if (table["band"] != "not scored").any() else "–",
                    help=HELP["health"], border=True)
@@ -90,10 +93,11 @@ def _trends(totals: pd.DataFrame, first: date, health_day: date | None) -> None:
         st.altair_chart(charts.lines(totals, {"dau": "DAU", "wau": "WAU", "mau": "MAU"}, "Active visitors"),
                         width="stretch")
     with right:
-        st.markdown("#### Stickiness, all customers", help=HELP["stickiness"])
-        smooth = totals.assign(avg7=totals["stickiness"].rolling(7, min_periods=4).mean())
-        st.altair_chart(charts.lines(smooth, {"avg7": "7-day average", "stickiness": "Each day"}, "DAU ÷ MAU",
-                                     fmt=".0%", faint=("stickiness",)), width="stretch")
+        st.markdown("#### DAU ÷ MAU, all customers", help=HELP["pooled"])
+        week = {c: totals[c].rolling(7, min_periods=4).sum() for c in ("dau", "mau")}
+        smooth = totals.assign(avg7=measures.pooled_dau_mau(week["dau"], week["mau"]))
+        st.altair_chart(charts.lines(smooth, {"avg7": "7 days", "pooled_dau_mau": "Each day"}, "DAU ÷ MAU",
+                                     fmt=".0%", faint=("pooled_dau_mau",)), width="stretch")
     health = read_portfolio.no_weekly_health()
     if health_day is not None:  # the last 13 weeks of scores, shown from the range's start
         health = loaders.weekly_health(health_day, WEEKS)
@@ -133,7 +137,7 @@ def _movers_and_drops(table: pd.DataFrame) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("#### Top drops in usage", help=HELP["drops"])
-        drops = table.dropna(subset=["trend"]).sort_values("trend").head(10)
+        drops = read_portfolio.top_drops(table)
         shared.table(drops, key="portfolio_drops", percent=("trend",), columns={
             **columns, "trend": shared.percent_column("28-day trend"),
             "dau_28d": st.column_config.NumberColumn("DAU, 28-day mean", format="%.1f"), "band": "Band"})

@@ -24,7 +24,6 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Engine
 
 from pendo_core.admin.secrets import SecretsError, with_stored_secrets
-from pendo_core.alerts.champions import make_champion_step
 from pendo_core.alerts.job import channels_from_settings, make_alerts_step
 from pendo_core.alerts.operations import OpsCheck, operations_step
 from pendo_core.compose import pendo_client
@@ -48,8 +47,7 @@ PendoConnector = Callable[[Settings, date], AbstractContextManager[PendoClient]]
 # What every sync does after its metrics, in this order, inside the run (a step that fails fails the run).
 AFTER_METRICS: tuple[StepFactory, ...] = (
     make_health_step,    # health scores from the new metrics
-    make_champion_step,  # champion_inactive alerts; before the alerts step, which routes and delivers them
-    make_alerts_step,    # the usage alerts, then routing and delivery on the configured channels
+    make_alerts_step,    # every registered alert kind, then routing and delivery on the configured channels
 )
 
 

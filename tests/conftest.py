@@ -17,9 +17,12 @@ from sqlalchemy.engine import make_url
 
 from pendo_core.store.engine import make_engine, migrate
 from pendo_core.store.models import Base
+from pendo_sim import endpoint as demo_endpoint
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+demo_endpoint.install()  # demo mode syncs from the simulator in every test, as in the delivery layers
 
 
 def _worker_pg_url(worker: str) -> str:

@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
+from pydantic.fields import FieldInfo
 
 from pages.ui import admin_settings, shared
 from pendo_core.admin import users as auth
 from pendo_core.admin.settings import AppSettings, SettingsError, parse_settings
+from pendo_core.alerts.kinds import CUSTOMER_KINDS, label
+
+HAND_MADE = ("usage_drop", "feature_abandonment", "no_login", "guide_dismissal")  # the sections below
 
 
 def _usage_drop(cfg: dict[str, Any]) -> None:
-    st.markdown("**Usage drop**: the last 7 complete days against the same weekdays of the weeks before.")
+    st.markdown(f"**{label('usage_drop')}**: the last 7 complete days against the same weekdays of the weeks before.")
     c = st.columns(4)
     cfg["drop_pct"] = c[0].number_input("Drop of more than (%)", 1.0, 100.0, float(cfg["drop_pct"]), 5.0,
                                         key="admin_t_drop_pct")
@@ -26,19 +30,22 @@ def _usage_drop(cfg: dict[str, Any]) -> None:
 
 def _other_rules(alerts: dict[str, Any]) -> None:
     fa, nl, gd = alerts["feature_abandonment"], alerts["no_login"], alerts["guide_dismissal"]
-    st.markdown("**Feature abandoned**: a key feature used by enough people before, by nobody lately.")
+    st.markdown(f"**{label('feature_abandonment')}**: a key feature used by enough people before, by nobody lately.")
     c = st.columns(4)
     fa["min_prior_users"] = c[0].number_input("Users before (at least)", 1, 10_000, int(fa["min_prior_users"]),
                                               key="admin_t_prior_users")
     fa["prior_days"] = c[1].number_input("Days before", 1, 90, int(fa["prior_days"]), key="admin_t_prior_days")
     fa["recent_days"] = c[2].number_input("Unused for (days)", 1, 60, int(fa["recent_days"]), key="admin_t_recent")
-    st.markdown("**No login** and **guide dismissed**")
+    st.markdown(f"**{label('no_login')}** and **{label('guide_dismissal')}**")
     c = st.columns(4)
     nl["days"] = c[0].number_input("No visitor active for (days)", 1, 89, int(nl["days"]), key="admin_t_no_login")
     gd["min_share"] = c[1].number_input("Dismissed by at least (%)", 1, 100, round(100 * gd["min_share"]),
                                         key="admin_t_share") / 100
     gd["min_seen"] = c[2].number_input("Of at least (viewers, 30 days)", 1, 10_000, int(gd["min_seen"]),
                                        key="admin_t_seen")
+
+
+def _escalation(alerts: dict[str, Any]) -> None:
     st.markdown("**Escalation**: an open alert nobody acknowledged also goes to the CSM's manager.")
     c = st.columns(4, vertical_alignment="bottom")
     escalate = c[0].checkbox("Escalate to the CSM's manager", alerts["escalation_days"] is not None,
@@ -46,6 +53,27 @@ def _other_rules(alerts: dict[str, Any]) -> None:
     days = c[1].number_input("After (days unacknowledged)", 1, 60, int(alerts["escalation_days"] or 3),
                              key="admin_t_escalation_days", disabled=not escalate)
     alerts["escalation_days"] = int(days) if escalate else None
+
+
+def _registered(alerts: dict[str, Any]) -> None:
+    """Every other registered kind: a number input per int or float field of its settings model."""
+    for kind in CUSTOMER_KINDS:
+        if kind.key in HAND_MADE:
+            continue
+        st.markdown(f"**{kind.label}**: {' '.join((kind.settings.__doc__ or '').split())}")
+        fields = [(n, f) for n, f in kind.settings.model_fields.items() if f.annotation in (int, float)]
+        cols = st.columns(4)
+        for i, (name, info) in enumerate(fields):
+            alerts[kind.key][name] = _number(cols[i % 4], info, alerts[kind.key][name], f"admin_t_{kind.key}_{name}")
+
+
+def _number(where: Any, info: FieldInfo, value: float, key: str) -> float:
+    """A number input for one field, within the field's own bounds."""
+    cast = int if info.annotation is int else float
+    bounds = {k: cast(getattr(m, k)) for m in info.metadata for k in ("ge", "gt", "le") if hasattr(m, k)}
+    picked = where.number_input(info.title or key, bounds.get("ge", bounds.get("gt")), bounds.get("le"), cast(value),
+                                help=info.description, key=key)
+    return float(picked)
 
 
 def _key_features(health: dict[str, Any]) -> None:
@@ -74,6 +102,8 @@ def render(user: auth.User) -> None:
     st.caption(f"Settings version {version or '0 (product defaults)'}. Changes apply from the next sync.")
     _usage_drop(data["alerts"]["usage_drop"])
     _other_rules(data["alerts"])
+    _registered(data["alerts"])
+    _escalation(data["alerts"])
     st.divider()
     _key_features(data["health"])
     try:

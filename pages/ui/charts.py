@@ -47,17 +47,16 @@ def lines(frame: pd.DataFrame, series: Mapping[str, str], y_title: str, *, fmt: 
 
 
 def users_with_stickiness(frame: pd.DataFrame, height: int = 300) -> alt.LayerChart:
-    """DAU, WAU and MAU (left axis, visitors) with stickiness, the 7-day average of DAU ÷ MAU
-    (right axis, %, dashed)."""
+    """DAU, WAU and MAU (left axis, visitors) with each day's stickiness, the frame's `stickiness`
+    column (right axis, %, dashed)."""
     users = lines(frame, {"dau": "DAU", "wau": "WAU", "mau": "MAU"}, "Active visitors", height=height)
-    smooth = frame.assign(stickiness=frame["dau_mau"].rolling(7, min_periods=4).mean())
     stick = (
-        alt.Chart(smooth).mark_line(strokeDash=[5, 3], color="#d14b5a", strokeWidth=2, invalid=BREAK)
-        .encode(x=DAY, y=alt.Y("stickiness:Q", title="Stickiness, 7-day average of DAU ÷ MAU",
+        alt.Chart(frame).mark_line(strokeDash=[5, 3], color="#d14b5a", strokeWidth=2, invalid=BREAK)
+        .encode(x=DAY, y=alt.Y("stickiness:Q", title="Stickiness, 7-day mean DAU ÷ MAU",
                                 axis=alt.Axis(format=".0%", titleColor="#d14b5a", labelColor="#d14b5a"),
                                 scale=alt.Scale(domainMin=0)),
                 tooltip=[alt.Tooltip("metric_date:T", title="Day", format="%a %d %b %Y"),
-                         alt.Tooltip("stickiness:Q", title="Stickiness (7-day avg)", format=".1%"),
+                         alt.Tooltip("stickiness:Q", title="Stickiness", format=".1%"),
                          alt.Tooltip("dau_mau:Q", title="DAU ÷ MAU that day", format=".1%")])
     )
     chart: alt.LayerChart = alt.LayerChart(layer=[users, stick]).resolve_scale(y="independent")

@@ -23,6 +23,12 @@ from pendo_core.health import queries as health_view
 from pendo_core.health.score import Explanation
 from pendo_core.usage import feature_queries as read_features
 from pendo_core.usage import portfolio_queries as read_portfolio
+from pendo_core.usage import queries as read
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def customer_measures(customer_id: str, day: date) -> pd.DataFrame:
+    return read.customer_measures(engine(), day, [customer_id])
 
 ALERTS_TTL = 60  # people act on alerts from the page: a short TTL shows a colleague's action soon
 

@@ -1,8 +1,11 @@
 """The admin settings (health weights and bands, alert thresholds), versioned in the store.
 
-Every save is a new row of `app_settings_versions` (who, when, a note); nothing is ever updated in
-place, so a health score can always name the version it was computed with. Version 0 means "the
-product defaults" (nothing saved yet). Store functions take a Session and never commit.
+`AppSettings` composes the health settings (here) and the alert settings (the pure models of
+`pendo_core.alerts.settings`, one per alert kind). Every save is a new row of
+`app_settings_versions` (who, when, a note); nothing is ever updated in place, so a health score
+can always name the version it was computed with. Version 0 means "the product defaults" (nothing
+saved yet). Store functions take a Session and never commit. Every field has a default and unknown
+keys are ignored, so a version stored before a setting existed still loads (with its default).
 """
 
 from __future__ import annotations
@@ -15,20 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pendo_core.alerts.settings import AlertSettings
 from pendo_core.store.models import SettingsVersion
 
 __all__ = [
-    "AbandonmentSettings",
     "AlertSettings",
     "AppSettings",
-    "GuideDismissalSettings",
     "HealthSettings",
     "HealthWeights",
-    "NoLoginSettings",
     "SettingChange",
     "SettingsError",
     "SettingsVersionView",
-    "UsageDropSettings",
     "current_settings",
     "parse_settings",
     "save_settings",
@@ -86,46 +86,6 @@ class HealthSettings(_Model):
             raise ValueError(f"red_below ({self.red_below:g}) is above green_from ({self.green_from:g}); "
                              f"the red band must end where yellow starts, below green")
         return self
-
-
-class UsageDropSettings(_Model):
-    """Last 7 complete days vs the same weekdays of the `baseline_weeks` before them."""
-
-    drop_pct: float = Field(20.0, ge=0, le=100)
-    baseline_weeks: int = Field(4, ge=1, le=12)
-    min_daily_users: float = Field(5.0, ge=0)
-    hold_days: int = Field(3, ge=1, le=14)
-
-
-class AbandonmentSettings(_Model):
-    """A key feature with >= min_prior_users in the prior_days before the last recent_days, none since."""
-
-    recent_days: int = Field(14, ge=1, le=60)
-    prior_days: int = Field(28, ge=1, le=90)
-    min_prior_users: int = Field(3, ge=1)
-
-
-class NoLoginSettings(_Model):
-    """No identified visitor active in the last `days` complete days."""
-
-    days: int = Field(14, ge=1, le=89)
-
-
-class GuideDismissalSettings(_Model):
-    """A guide dismissed by >= min_share of >= min_seen visitors who saw it in 30 days."""
-
-    min_share: float = Field(0.5, ge=0, le=1)
-    min_seen: int = Field(5, ge=1)
-
-
-class AlertSettings(_Model):
-    """Thresholds of every alert rule and the escalation delay (None: never escalate)."""
-
-    usage_drop: UsageDropSettings = UsageDropSettings()
-    feature_abandonment: AbandonmentSettings = AbandonmentSettings()
-    no_login: NoLoginSettings = NoLoginSettings()
-    guide_dismissal: GuideDismissalSettings = GuideDismissalSettings()
-    escalation_days: int | None = Field(3, ge=1)
 
 
 class AppSettings(_Model):

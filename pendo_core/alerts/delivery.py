@@ -21,13 +21,8 @@ from typing import Any, Protocol
 
 import httpx
 
-KIND_LABELS = {
-    "usage_drop": "Usage drop",
-    "feature_abandonment": "Key feature abandoned",
-    "no_login": "No login",
-    "guide_dismissal": "Guide dismissed",
-    "champion_inactive": "Champion inactive",
-}
+from pendo_core.alerts import kinds
+
 MAX_RETRY_AFTER = 30.0
 
 
@@ -159,7 +154,7 @@ class AlertNote:
 
 def alert_message(recipient: str, note: AlertNote) -> Message:
     """The immediate message for one alert."""
-    label = KIND_LABELS.get(note.kind, note.kind)
+    label = kinds.label(note.kind)
     return Message(recipient, f"[CSCX alert] {note.customer}: {label} ({note.severity})", _block(note))
 
 
@@ -171,13 +166,13 @@ def digest_message(recipient: str, day: str, notes: Sequence[AlertNote]) -> Mess
 
 def escalation_message(recipient: str, note: AlertNote, csm: str | None, days: int) -> Message:
     """The message to a CSM's manager about an alert left unacknowledged."""
-    label = KIND_LABELS.get(note.kind, note.kind)
+    label = kinds.label(note.kind)
     intro = f"Escalated: this alert has been open for {days}+ days without acknowledgement (CSM: {csm or 'none'})."
     return Message(recipient, f"[CSCX escalation] {note.customer}: {label}", f"{intro}\n\n{_block(note)}")
 
 
 def _block(note: AlertNote) -> str:
-    label = KIND_LABELS.get(note.kind, note.kind)
+    label = kinds.label(note.kind)
     figures = ", ".join(f"{k}={v}" for k, v in note.details.items() if v is not None)
     lines = [f"{note.customer} - {label} ({note.severity}), since {note.triggered_on} [alert #{note.alert_id}]",
              f"Suggested action: {note.action}" if note.action else "", f"Figures: {figures}" if figures else "",

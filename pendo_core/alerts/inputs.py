@@ -2,27 +2,39 @@
 
 Only days up to the last complete day are read. Feature use comes from the raw feature rows with
 the scoping of `pendo_core.usage.adoption.abandoned_key_features` (mapped accounts, identified
-visitors unless anonymous ones are included), grouped by customer in one query per chunk.
+visitors unless anonymous ones are included), grouped by customer in one query per chunk. The
+champions' and decision makers' activity is read per customer that has some (people.stakeholders).
+
+The customers evaluated are those with a usage row in the window, a champion or decision maker, or
+an active alert (so an alert whose subject is gone can resolve even when the usage is not synced).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Select, case, distinct, func, select
 
-from pendo_core.admin.settings import AlertSettings
+from pendo_core.alerts.champions import StakeholderWindow
+from pendo_core.alerts.kinds import CustomerData
+from pendo_core.alerts.lifecycle import ACTIVE
 from pendo_core.alerts.rules import FeatureWindow, GuideWindow
+from pendo_core.alerts.settings import AlertSettings
+from pendo_core.customers import people
+from pendo_core.customers import people_queries as pq
+from pendo_core.customers.contacts import KEY_ROLES
 from pendo_core.store.models import (
     AccountMapping,
+    Contact,
     Customer,
     FeatureVisitorDay,
     GuideMetric,
     PendoFeature,
     PendoGuide,
+    UsageAlert,
     UsageMetric,
 )
 from pendo_core.store.scope import chunks, customer_chunks, keep_visitors
@@ -33,15 +45,6 @@ _usage = UsageMetric.__table__
 _fvd = FeatureVisitorDay.__table__
 _guides = GuideMetric.__table__
 _mapping = AccountMapping.__table__
-
-
-@dataclass
-class CustomerData:
-    """One customer's inputs: DAU per synced day, key-feature windows, guide counts on the last day."""
-
-    dau: dict[date, int] = field(default_factory=dict)
-    features: list[FeatureWindow] = field(default_factory=list)
-    guides: list[GuideWindow] = field(default_factory=list)
 
 
 @dataclass
@@ -56,23 +59,56 @@ def history_days(cfg: AlertSettings) -> int:
     """How many days back (from the last day) the rules can look."""
     drop = cfg.usage_drop
     needed = drop.hold_days - 1 + 6 + 7 * drop.baseline_weeks
-    return max(needed + 1, cfg.no_login.days, cfg.feature_abandonment.recent_days, HISTORY_DAYS)
+    return max(needed + 1, cfg.no_login.days, cfg.feature_abandonment.recent_days, cfg.champion_inactive.days,
+               HISTORY_DAYS)
 
 
 def load_alert_inputs(engine: Engine, last_day: date, cfg: AlertSettings, *, key_features: Sequence[str],
                       customer_ids: Collection[str] | None = None, include_anonymous: bool = False) -> AlertInputs:
-    """Every input of the rules for the customers with usage rows in the window ending on last_day."""
-    since = last_day - timedelta(days=history_days(cfg) - 1)
+    """Every input of the rules for the customers evaluated (see above), up to last_day."""
+    customers = _dau(engine, last_day, history_days(cfg), customer_ids)
+    keyed = _customers_where(engine, Contact.customer_id, Contact.role.in_(KEY_ROLES))
+    alerted = _customers_where(engine, UsageAlert.customer_id, UsageAlert.status.in_(ACTIVE))
+    for customer in sorted((keyed | alerted) - customers.keys()):
+        if customer_ids is None or customer in customer_ids:
+            customers[customer] = CustomerData(last_day)
+    _add_features(engine, customers, last_day, cfg, keys=key_features, include_anonymous=include_anonymous)
+    _add_guides(engine, customers, last_day)
+    _add_people(engine, {c: customers[c] for c in sorted(keyed & customers.keys())}, last_day,
+                cfg.champion_inactive.days, include_anonymous)
+    return AlertInputs(customers, _csms(engine, customers))
+
+
+def _dau(engine: Engine, last_day: date, days: int, customer_ids: Collection[str] | None) -> dict[str, CustomerData]:
+    """The customers with usage rows in the `days` ending on last_day, each with its DAU per synced day."""
+    since = last_day - timedelta(days=days - 1)
     customers: dict[str, CustomerData] = {}
     with engine.connect() as conn:
         for chunk in customer_chunks(customer_ids):
             stmt = _in(select(_usage.c.customer_id, _usage.c.metric_date, _usage.c.dau)
                        .where(_usage.c.metric_date.between(since, last_day)), _usage.c.customer_id, chunk)
             for customer, day, dau in conn.execute(stmt):
-                customers.setdefault(customer, CustomerData()).dau[day] = int(dau)
-    _add_features(engine, customers, last_day, cfg, keys=key_features, include_anonymous=include_anonymous)
-    _add_guides(engine, customers, last_day)
-    return AlertInputs(customers, _csms(engine, customers))
+                customers.setdefault(customer, CustomerData(last_day)).dau[day] = int(dau)
+    return customers
+
+
+def _customers_where(engine: Engine, column: Any, condition: Any) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(select(column).where(condition).distinct()).scalars())
+
+
+def _add_people(engine: Engine, customers: dict[str, CustomerData], last_day: date, days: int,
+                include_anonymous: bool) -> None:
+    """Each champion's and decision maker's last activity, and how many colleagues were active in `days`."""
+    for customer, data in customers.items():
+        found = people.stakeholders(engine, customer, last_day, roles=KEY_ROLES, window_days=days,
+                                    include_anonymous=include_anonymous)
+        scope = pq.Scope(customer, last_day, None, include_anonymous)
+        with engine.connect() as conn:
+            active = set(conn.execute(pq.active_between(scope, last_day - timedelta(days=days - 1))).scalars())
+        data.people = [
+            StakeholderWindow(s.email, s.name, s.role, s.title, s.matched, s.last_active,
+                              len(active - set(s.visitor_ids)), pq.LOOKBACK_DAYS) for s in found]
 
 
 def _in(stmt: Select[Any], column: Any, chunk: tuple[str, ...] | None) -> Select[Any]:

@@ -1,4 +1,5 @@
-"""Evaluate every alert rule for every customer, reconcile the stored alerts, route and deliver.
+"""Evaluate every customer alert kind of the registry for every customer, reconcile the stored
+alerts, route and deliver: one step after the metrics (champion_inactive included).
 
 `as_of_day` is the run's as-of date (today): it is never complete, so the rules read days up to
 `as_of_day - 1` only, while the alerts' own dates (triggered, resolved, snoozed until, escalation
@@ -20,9 +21,9 @@ from sqlalchemy.orm import Session
 from pendo_core.admin.settings import AppSettings, current_settings
 from pendo_core.alerts.delivery import Channel, SmtpChannel, WebhookChannel
 from pendo_core.alerts.inputs import load_alert_inputs
+from pendo_core.alerts.kinds import evaluate_customer
 from pendo_core.alerts.repo import ReconcileCounts, reconcile
 from pendo_core.alerts.routing import DeliveryStats, deliver, plan_deliveries, plan_escalations
-from pendo_core.alerts.rules import evaluate_customer
 from pendo_core.config import Settings
 from pendo_core.health.inputs import key_feature_ids
 
@@ -46,15 +47,14 @@ def evaluate_alerts(engine: Engine, as_of_day: date, *, app_settings: AppSetting
                     channels: Mapping[str, Channel] | None = None, customer_ids: Collection[str] | None = None,
                     include_anonymous: bool = False, clock: Callable[[], datetime] | None = None,
                     sleep: Callable[[float], None] = time.sleep) -> AlertRun:
-    """Evaluate the rules on the days before `as_of_day`, update the alerts, then deliver them."""
+    """Evaluate every customer kind on the days before `as_of_day`, update the alerts, then deliver them."""
     now = clock or (lambda: datetime.now(UTC))
     last_day = as_of_day - timedelta(days=1)
     settings = app_settings or _current(engine)
     keys = key_feature_ids(engine, settings.health.key_feature_ids)
     inputs = load_alert_inputs(engine, last_day, settings.alerts, key_features=keys, customer_ids=customer_ids,
                                include_anonymous=include_anonymous)
-    verdicts = {c: evaluate_customer(d.dau, d.features, d.guides, last_day, settings.alerts)
-                for c, d in inputs.customers.items()}
+    verdicts = {c: evaluate_customer(d, settings.alerts) for c, d in inputs.customers.items()}
     names = sorted(channels or {})
     with Session(engine) as session, session.begin():
         counts = reconcile(session, verdicts, today=as_of_day, now=now(), csm_of=inputs.csm_of)

@@ -5,7 +5,8 @@ pipeline, so they live in their own small table, `pendo_ops_alerts`: at most one
 kind, refreshed while its condition holds, resolved when it clears. `check_operations` decides;
 `notify_admins` sends each newly opened alert once to the admins on the configured channels (an
 alert whose message could not be delivered is tried again on the next check); the app shows
-`open_ops_alerts` to admins.
+`open_ops_alerts` to admins. The kinds, their rules, labels and messages are the registry's
+(`kinds.OPERATIONS_KINDS`, rules in `ops_rules.py`).
 
 Freshness: the data is as fresh as the start of the last successful run; it is stale once that is
 more than `freshness_max_hours` (24 by default) ago. A customer is behind when its newest metric day
@@ -24,25 +25,19 @@ from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
 
 from pendo_core.alerts.delivery import Channel, Message, send_with_retry
+from pendo_core.alerts.kinds import OPERATIONS_KINDS, evaluate_operations, label, message
+from pendo_core.alerts.ops_rules import DATA_STALE, SYNC_FAILED, Freshness
+from pendo_core.alerts.rules import Finding
+from pendo_core.alerts.settings import DataStaleSettings
 from pendo_core.store import models
 
-SYNC_FAILED = "sync_failed"
-DATA_STALE = "data_stale"
-KINDS = (SYNC_FAILED, DATA_STALE)
+__all__ = ["DATA_STALE", "KINDS", "SYNC_FAILED", "CustomerFreshness", "Freshness", "OpsCheck", "admin_emails",
+           "check_operations", "customer_freshness", "freshness", "notify_admins", "open_ops_alerts",
+           "operations_step"]
+
+KINDS = tuple(k.key for k in OPERATIONS_KINDS)
 WEBHOOK_RECIPIENT = "admins"
 STOPPED_PREFIX = "StopRequested"  # how the runner records a run stopped between windows
-
-
-@dataclass(frozen=True)
-class Freshness:
-    """How old the store's data is, and how the newest finished run ended."""
-
-    last_success_at: datetime | None
-    age_hours: float | None
-    stale: bool
-    latest_run_id: int | None
-    latest_run_status: str | None
-    latest_run_error: str | None
 
 
 @dataclass(frozen=True)
@@ -109,52 +104,30 @@ def customer_freshness(engine: Engine, now: datetime, max_age_hours: float = 24.
 def check_operations(engine: Engine, now: datetime, *, max_age_hours: float = 24.0) -> OpsCheck:
     """Open, refresh or resolve the operations alerts from the sync history; commits."""
     state = freshness(engine, now, max_age_hours)
-    conditions: dict[str, tuple[str, dict[str, Any]] | None] = {
-        SYNC_FAILED: _failed_condition(state),
-        DATA_STALE: _stale_condition(state, max_age_hours),
-    }
+    findings = evaluate_operations(state, {DATA_STALE: DataStaleSettings(max_age_hours=max_age_hours)})
     opened, resolved = [], []
     with Session(engine, expire_on_commit=False) as session, session.begin():
         current = {a.kind: a for a in session.scalars(select(models.OpsAlert).where(models.OpsAlert.status == "open"))}
-        for kind, condition in conditions.items():
-            alert = current.get(kind)
-            if condition is None and alert is not None:
+        for finding in findings:
+            alert = current.get(finding.kind)
+            if finding.status != "fire" and alert is not None:
                 alert.status, alert.resolved_at = "resolved", now
-                resolved.append(kind)
-            elif condition is not None:
-                opened += [kind] if alert is None else []
-                _refresh(session, alert, kind, condition, now)
+                resolved.append(finding.kind)
+            elif finding.status == "fire":
+                opened += [finding.kind] if alert is None else []
+                _refresh(session, alert, finding, now)
         still_open = list(session.scalars(select(models.OpsAlert).where(models.OpsAlert.status == "open")
                                           .order_by(models.OpsAlert.id)))
     return OpsCheck(opened, resolved, still_open)
 
 
-def _failed_condition(state: Freshness) -> tuple[str, dict[str, Any]] | None:
-    if state.latest_run_status != "failed":
-        return None
-    reason = state.latest_run_error or "no reason recorded"
-    return (f"Sync run {state.latest_run_id} failed: {reason}. See the sync history; the next scheduled run "
-            f"retries, or run `python -m jobs sync`.", {"run_id": state.latest_run_id})
-
-
-def _stale_condition(state: Freshness, max_age_hours: float) -> tuple[str, dict[str, Any]] | None:
-    if not state.stale:
-        return None
-    if state.age_hours is None:
-        return ("No sync has succeeded yet: the store holds no Pendo data. Run `python -m jobs sync`.", {})
-    return (f"The data is {state.age_hours:.0f} hours old (more than {max_age_hours:g}): the last successful "
-            f"sync started {state.last_success_at:%Y-%m-%d %H:%M} UTC. Check the scheduler and the sync history.",
-            {"age_hours": round(state.age_hours, 1)})
-
-
-def _refresh(session: Session, alert: models.OpsAlert | None, kind: str, condition: tuple[str, dict[str, Any]],
-             now: datetime) -> None:
-    message, details = condition
+def _refresh(session: Session, alert: models.OpsAlert | None, finding: Finding, now: datetime) -> None:
+    text, details = message(finding), dict(finding.details)
     if alert is None:
-        session.add(models.OpsAlert(kind=kind, status="open", message=message, details=details, opened_at=now,
+        session.add(models.OpsAlert(kind=finding.kind, status="open", message=text, details=details, opened_at=now,
                                     last_seen_at=now))
         return
-    alert.message, alert.details, alert.last_seen_at = message, details, now
+    alert.message, alert.details, alert.last_seen_at = text, details, now
 
 
 def open_ops_alerts(engine: Engine) -> list[models.OpsAlert]:
@@ -191,7 +164,7 @@ def notify_admins(engine: Engine, channels: Mapping[str, Channel], *, now: datet
 
 def _send(alert: models.OpsAlert, channels: Mapping[str, Channel], admins: list[str],
           sleep: Callable[[float], None]) -> list[str]:
-    subject = f"[CSCX operations] {alert.kind.replace('_', ' ')}"
+    subject = f"[CSCX operations] {label(alert.kind)}"
     errors = []
     for name, channel in sorted(channels.items()):
         recipients = admins if name == "email" else [WEBHOOK_RECIPIENT]

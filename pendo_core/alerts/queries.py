@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session
 from pendo_core.access import Viewer
 from pendo_core.access_sql import customer_filter
 from pendo_core.alerts import AlertTransitionError, act_on_alert, alert_events
+from pendo_core.alerts.kinds import numbers_text
 from pendo_core.store.models import Customer, UsageAlert
 
-KIND_LABELS = {"usage_drop": "Usage drop", "feature_abandonment": "Feature abandoned", "no_login": "No login",
-               "guide_dismissal": "Guide dismissed", "champion_inactive": "Champion inactive"}
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 OPEN_STATUSES = ("open", "acknowledged", "snoozed")
 CLOSED_STATUSES = ("dismissed", "resolved")
@@ -58,31 +57,6 @@ def _row(alert: UsageAlert, customer_name: str | None, owner: str | None) -> dic
             "snoozed_until": alert.snoozed_until, "dismiss_reason": alert.dismiss_reason or "",
             "customer_id": alert.customer_id, "customer_csm": owner or "",
             "_active": alert.status in OPEN_STATUSES, "_closed_on": closed_on}
-
-
-def numbers_text(kind: str, d: dict[str, Any]) -> str:
-    """The numbers that triggered an alert, in one line a CSM can read."""
-    if kind == "champion_inactive":
-        from pendo_core.alerts import champions as alerts_champions
-
-        return alerts_champions.numbers_text(d)
-    if kind == "usage_drop" and "drop_pct" in d:
-        return (f"Daily users {d.get('baseline_avg_daily_users')} → {d.get('avg_daily_users')} "
-                f"(−{d['drop_pct']:.0f}%) in {d.get('window', 'the last 7 days')} vs the same weekdays of the "
-                f"{d.get('baseline_weeks', 4)} weeks before; held {d.get('held_days', 1)} days")
-    if kind == "no_login":
-        if d.get("last_active_day"):
-            return f"Nobody active for {d.get('days_without_login')} days (last active {d['last_active_day']})"
-        return f"Nobody active in any of the {d.get('synced_days_read', d.get('window_days'))} synced days"
-    if kind == "feature_abandonment":
-        last = f"; last used {d['last_used']}" if d.get("last_used") else ""
-        return (f"“{d.get('feature_name') or d.get('feature_id')}”: {d.get('prior_users')} users in the "
-                f"{d.get('prior_days')} days before, none in the last {d.get('recent_days')} days{last}")
-    if kind == "guide_dismissal":
-        return (f"“{d.get('guide_name') or d.get('guide_id')}”: {d.get('dismissed_visitors')} of "
-                f"{d.get('seen_visitors')} viewers dismissed it ({float(d.get('dismissal_rate') or 0):.0%}) "
-                f"in {d.get('window_days', 30)} days")
-    return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in d.items())
 
 
 def open_alert_count(engine: Engine, customer_id: str) -> int:

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pendo_core.alerts.kinds import KINDS
 from pendo_core.alerts.lifecycle import ACTIVE, AlertState, AlertTransitionError, on_action, on_evaluation
-from pendo_core.alerts.rules import KINDS, Finding
+from pendo_core.alerts.rules import Finding
 from pendo_core.store.models import AlertEvent, UsageAlert
 from pendo_core.store.scope import chunks
 
@@ -54,9 +55,10 @@ def reconcile(session: Session, verdicts: Mapping[str, Sequence[Finding]], *, to
               csm_of: Mapping[str, str | None]) -> ReconcileCounts:
     """Apply each evaluated customer's findings: open, refresh, reopen after a snooze, or resolve.
 
-    Every rule of KINDS is taken to have run for each customer given; a kind is known unless one of
-    its findings is "unknown". An active alert of a known kind whose subject has no finding any
-    more is resolved (its condition is gone). Alerts of other kinds are left alone.
+    Every customer kind (KINDS) is taken to have run for each customer given; a kind is known unless
+    it has an "unknown" finding for the customer as a whole (subject ""): an "unknown" for one subject
+    keeps only that subject's alert as it is. An active alert of a known kind whose subject has no
+    finding any more is resolved (its condition, or its subject, is gone). Other kinds are left alone.
     """
     counts = ReconcileCounts()
     current: dict[str, dict[AlertKey, UsageAlert]] = {}
@@ -64,7 +66,7 @@ def reconcile(session: Session, verdicts: Mapping[str, Sequence[Finding]], *, to
         current.setdefault(key[0], {})[key] = alert
     for customer, findings in verdicts.items():
         mine = current.get(customer, {})
-        known = set(KINDS) - {f.kind for f in findings if f.status == "unknown"}
+        known = set(KINDS) - {f.kind for f in findings if f.status == "unknown" and not f.subject}
         for finding in findings:
             key = (customer, finding.kind, finding.subject)
             _apply(session, mine.pop(key, None), finding, counts, customer=customer, today=today, now=now,

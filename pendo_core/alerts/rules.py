@@ -32,19 +32,26 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from pendo_core.admin.settings import (
+from pendo_core.alerts.settings import (
     AbandonmentSettings,
-    AlertSettings,
     GuideDismissalSettings,
     NoLoginSettings,
     UsageDropSettings,
 )
 
 Status = Literal["fire", "clear", "unknown"]
-KINDS = ("usage_drop", "feature_abandonment", "no_login", "guide_dismissal")
 NOISE_Z = 2.0
 NOISE_VARIANCE = 1.0  # counts of active visitors vary at most like a Poisson count (variance <= mean)
 RECENT_SHARE = 0.4  # the latest days checked for a recovery carry at least 40% of a usual week's use
+
+# The suggested actions; each alert says its situation with its numbers, then the kind's action.
+USAGE_DROP_ACTION = ("Call the champion to learn what changed (team, tooling, priorities) and offer a usage "
+                     "review.")
+NO_LOGIN_ACTION = ("Reach out to the champion and the sponsor now: confirm the account is still in use and offer "
+                   "a re-onboarding session.")
+ABANDONMENT_ACTION = ("Send the people who used it enablement content (a short how-to or a training session) and "
+                      "ask why they stopped.")
+DISMISSAL_ACTION = "Review the guide with the customer's admin: shorten it, retarget it or change when it shows."
 
 
 @dataclass(frozen=True)
@@ -127,8 +134,7 @@ def usage_drop(dau: Mapping[date, int], last_day: date, cfg: UsageDropSettings) 
                "baseline_weeks": cfg.baseline_weeks, "held_days": cfg.hold_days}
     severity = "high" if drop >= 0.5 else "medium" if drop >= 0.35 else "low"
     action = (f"Usage fell {100 * drop:.0f}% against the same weekdays of the {cfg.baseline_weeks} weeks before "
-              f"({now.baseline / 7:.1f} -> {now.current / 7:.1f} daily users). Call the champion to learn what "
-              f"changed (team, tooling, priorities) and offer a usage review.")
+              f"({now.baseline / 7:.1f} -> {now.current / 7:.1f} daily users). {USAGE_DROP_ACTION}")
     return Finding("usage_drop", "fire", "", severity, details, action)
 
 
@@ -170,8 +176,7 @@ def no_login(dau: Mapping[date, int], last_day: date, cfg: NoLoginSettings) -> F
     if last_active is None:
         details["synced_days_read"] = len(dau)  # nobody active in any of them
     since = f"since {last_active.isoformat()} ({quiet} days)" if last_active else f"in the {len(dau)} synced days"
-    action = (f"No one has logged in {since}. Reach out to the champion and the sponsor now: confirm the "
-              f"account is still in use and offer a re-onboarding session.")
+    action = f"No one has logged in {since}. {NO_LOGIN_ACTION}"
     return Finding("no_login", "fire", "", "high", details, action)
 
 
@@ -195,8 +200,7 @@ def _abandonment(f: FeatureWindow, cfg: AbandonmentSettings) -> Finding:
                "last_used": f.last_used.isoformat() if f.last_used else None}
     severity = "high" if f.prior_users >= 10 else "medium" if f.prior_users >= 5 else "low"
     action = (f"{f.prior_users} people used the key feature \"{name}\" and nobody has in {cfg.recent_days} days. "
-              f"Send them enablement content for it (a short how-to or a training session) and ask why they "
-              f"stopped.")
+              f"{ABANDONMENT_ACTION}")
     return Finding("feature_abandonment", "fire", f.feature_id, severity, details, action)
 
 
@@ -218,31 +222,38 @@ def _dismissal(g: GuideWindow, cfg: GuideDismissalSettings) -> Finding:
     details = {"guide_id": g.guide_id, "guide_name": g.name, "seen_visitors": g.seen,
                "dismissed_visitors": g.dismissed, "dismissal_rate": round(share, 3), "window_days": 30}
     action = (f"{100 * share:.0f}% of the {g.seen} people who saw the guide \"{name}\" in 30 days dismissed it. "
-              f"Review it with the customer's admin: shorten it, retarget it or change when it shows.")
+              f"{DISMISSAL_ACTION}")
     return Finding("guide_dismissal", "fire", g.guide_id, "medium" if share >= 0.8 else "low", details, action)
 
 
-# --- one customer ----------------------------------------------------------------------------
+# --- the numbers in words ---------------------------------------------------------------------
 
 
-def suppress(findings: list[Finding]) -> list[Finding]:
-    """no_login on a customer turns its usage_drop and feature_abandonment findings into clears."""
-    if not any(f.kind == "no_login" and f.status == "fire" for f in findings):
-        return findings
-    quiet = {"usage_drop", "feature_abandonment"}
-    return [Finding(f.kind, "clear", f.subject, details={"suppressed_by": "no_login"})
-            if f.kind in quiet and f.status == "fire" else f for f in findings]
+def usage_drop_numbers(d: Mapping[str, Any]) -> str:
+    """A usage_drop alert's numbers in one line a CSM can read."""
+    if "drop_pct" not in d:
+        return ""
+    return (f"Daily users {d.get('baseline_avg_daily_users')} → {d.get('avg_daily_users')} "
+            f"(−{d['drop_pct']:.0f}%) in {d.get('window', 'the last 7 days')} vs the same weekdays of the "
+            f"{d.get('baseline_weeks', 4)} weeks before; held {d.get('held_days', 1)} days")
 
 
-def evaluate_customer(dau: Mapping[date, int], features: Sequence[FeatureWindow], guides: Sequence[GuideWindow],
-                      last_day: date, cfg: AlertSettings) -> list[Finding]:
-    """Every rule's findings for one customer, after no_login's suppression."""
-    recent = cfg.feature_abandonment.recent_days
-    recent_synced = all(last_day - timedelta(days=i) in dau for i in range(recent))
-    findings = [
-        usage_drop(dau, last_day, cfg.usage_drop),
-        no_login(dau, last_day, cfg.no_login),
-        *feature_abandonment(features, recent_synced, cfg.feature_abandonment),
-        *guide_dismissal(guides, last_day in dau, cfg.guide_dismissal),
-    ]
-    return suppress(findings)
+def no_login_numbers(d: Mapping[str, Any]) -> str:
+    """A no_login alert's numbers in one line."""
+    if d.get("last_active_day"):
+        return f"Nobody active for {d.get('days_without_login')} days (last active {d['last_active_day']})"
+    return f"Nobody active in any of the {d.get('synced_days_read', d.get('window_days'))} synced days"
+
+
+def abandonment_numbers(d: Mapping[str, Any]) -> str:
+    """A feature_abandonment alert's numbers in one line."""
+    last = f"; last used {d['last_used']}" if d.get("last_used") else ""
+    return (f"“{d.get('feature_name') or d.get('feature_id')}”: {d.get('prior_users')} users in the "
+            f"{d.get('prior_days')} days before, none in the last {d.get('recent_days')} days{last}")
+
+
+def dismissal_numbers(d: Mapping[str, Any]) -> str:
+    """A guide_dismissal alert's numbers in one line."""
+    return (f"“{d.get('guide_name') or d.get('guide_id')}”: {d.get('dismissed_visitors')} of "
+            f"{d.get('seen_visitors')} viewers dismissed it ({float(d.get('dismissal_rate') or 0):.0%}) "
+            f"in {d.get('window_days', 30)} days")

@@ -11,16 +11,15 @@ from typing import Any
 import pandas as pd
 
 from pendo_core.chat import text as t
-from pendo_core.chat.facts import GapFacts, HealthFacts, UsageFacts
+from pendo_core.chat.facts import GapFacts
 from pendo_core.chat.intents import FEATURE_GAPS, HEALTH_WHY, PEER_COMPARE, USAGE_SUMMARY, USAGE_TREND
 from pendo_core.chat.model import Answer, Chart, Fact
 from pendo_core.chat.peers import PeerFacts
-from pendo_core.chat.windows import (
-    STICKINESS_DEFINITION,
-    prior_span,
-    recent_span,
-    trend_definition,
-)
+from pendo_core.chat.windows import prior_span, recent_span
+from pendo_core.glossary import DEFINITIONS
+from pendo_core.health.facts import HealthFacts
+from pendo_core.usage.facts import UsageFacts
+from pendo_core.usage.measures import STICKINESS_DEFINITION, trend_definition
 
 MAX_GAPS = 8
 NOT_SYNCED = ("has no stored usage for {day}: it has no mapped Pendo account yet, or that day is not synced. "
@@ -48,8 +47,8 @@ def usage_summary(facts: UsageFacts) -> Answer:
     ]
     return Answer(USAGE_SUMMARY, "\n\n".join(line for line in lines if line), tuple(numbers),
                   f"day {facts.day}; trend {_trend_window(facts)}",
-                  (t.DEFINITIONS["dau"], t.DEFINITIONS["wau"], t.DEFINITIONS["mau"], STICKINESS_DEFINITION,
-                   t.DEFINITIONS["sessions"], trend_definition(facts.days), t.DEFINITIONS["breadth"]),
+                  (DEFINITIONS["dau"], DEFINITIONS["wau"], DEFINITIONS["mau"], STICKINESS_DEFINITION,
+                   DEFINITIONS["sessions"], trend_definition(facts.days), DEFINITIONS["breadth"]),
                   t.page("usage", facts.customer.customer_id), facts.customer)
 
 
@@ -101,7 +100,7 @@ def usage_trend(facts: UsageFacts, history: pd.DataFrame) -> Answer:
     numbers = (*base.facts, t.fact("Synced days in the chart", str(synced), synced))
     return Answer(USAGE_TREND, "\n\n".join(line for line in lines if line), numbers,
                   f"chart {first} → {last}; trend {_trend_window(facts)}",
-                  (t.DEFINITIONS["dau"], t.DEFINITIONS["wau"], t.DEFINITIONS["mau"], trend_definition(facts.days)),
+                  (DEFINITIONS["dau"], DEFINITIONS["wau"], DEFINITIONS["mau"], trend_definition(facts.days)),
                   base.link, facts.customer, chart=_trend_chart(history))
 
 
@@ -137,7 +136,7 @@ def feature_gaps(facts: GapFacts) -> Answer:
     table = tuple({"feature_id": g.feature_id, "feature": g.name, "key": g.is_key, "peer_share": g.peer_share}
                   for g in facts.gaps)
     return Answer(FEATURE_GAPS, "\n".join(lines), tuple(numbers), window.text,
-                  (t.DEFINITIONS["adoption"], t.DEFINITIONS["gap_peers"], t.DEFINITIONS["abandoned"]),
+                  (DEFINITIONS["adoption"], DEFINITIONS["gap_peers"], DEFINITIONS["abandoned"]),
                   t.page("features", facts.customer.customer_id), facts.customer, table=table)
 
 
@@ -168,7 +167,7 @@ def health_why(facts: HealthFacts) -> Answer:
                 f"{detail.day}.")
     lines = [head, "", *_component_lines(facts, numbers), "", *facts.moved]
     return Answer(HEALTH_WHY, "\n".join(lines).strip(), tuple(numbers), f"score of {detail.day}",
-                  (t.DEFINITIONS["health"], *(d for d in _component_definitions())), link, facts.customer,
+                  (DEFINITIONS["health"], *(d for d in _component_definitions())), link, facts.customer,
                   table=tuple(facts.components.to_dict("records")))
 
 
@@ -211,7 +210,7 @@ def peer_compare(facts: PeerFacts) -> Answer:
     table = tuple({"measure": m.label, "value": m.value, "percentile": m.percentile, "peer_median": m.median}
                   for m in facts.measures)
     return Answer(PEER_COMPARE, "\n".join([head, *lines]), tuple(numbers), f"day {facts.day}",
-                  (t.DEFINITIONS["peers"], *(m.definition for m in facts.measures)),
+                  (DEFINITIONS["peers"], *(m.definition for m in facts.measures)),
                   t.page("usage", facts.customer.customer_id), facts.customer, table=table)
 
 

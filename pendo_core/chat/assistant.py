@@ -22,6 +22,8 @@ from pendo_core.chat import answers, facts, intents, peers, people_answers, repl
 from pendo_core.chat.entities import AMBIGUOUS, FOUND, UNKNOWN, Resolution, exact, loose, read_as
 from pendo_core.chat.model import Answer, CustomerRef, Viewer
 from pendo_core.chat.phrasing import Phraser, rephrase
+from pendo_core.health.facts import health_facts
+from pendo_core.usage.facts import usage_facts
 from pendo_core.usage.queries import data_day
 
 
@@ -39,13 +41,13 @@ class Ask:
 
 def _summary(ask: Ask) -> Answer:
     assert ask.customer is not None
-    return answers.usage_summary(facts.usage_facts(ask.engine, ask.customer, ask.day,
+    return answers.usage_summary(usage_facts(ask.engine, ask.customer, ask.day,
                                                    include_anonymous=ask.include_anonymous))
 
 
 def _trend(ask: Ask) -> Answer:
     assert ask.customer is not None
-    usage = facts.usage_facts(ask.engine, ask.customer, ask.day, include_anonymous=ask.include_anonymous)
+    usage = usage_facts(ask.engine, ask.customer, ask.day, include_anonymous=ask.include_anonymous)
     return answers.usage_trend(usage, facts.usage_history(ask.engine, ask.customer.customer_id, ask.day))
 
 
@@ -57,7 +59,7 @@ def _gaps(ask: Ask) -> Answer:
 
 def _health(ask: Ask) -> Answer:
     assert ask.customer is not None
-    return answers.health_why(facts.health_facts(ask.engine, ask.customer, ask.day))
+    return answers.health_why(health_facts(ask.engine, ask.customer, ask.day))
 
 
 def _peers(ask: Ask) -> Answer:

@@ -15,88 +15,18 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
 
-from pendo_core.admin.settings import current_settings
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.chat.model import CustomerRef, Viewer
-from pendo_core.chat.windows import TREND_DAYS, prior_span, window_values
 from pendo_core.customers import people
 from pendo_core.customers.people import ChampionStatus, PersonRow
-from pendo_core.health import explain_score
-from pendo_core.health import queries as health_view
-from pendo_core.health.inputs import key_feature_ids
-from pendo_core.health.score import Explanation
-from pendo_core.store.models import HealthScore, UsageMetric
+from pendo_core.store.models import HealthScore
 from pendo_core.store.scope import chunks
-from pendo_core.usage import AbandonedFeature, abandoned_key_features, feature_breadth
-
-USAGE_FIELDS = ("dau", "wau", "mau", "active_visitors", "session_count", "avg_session_minutes", "page_views",
-                "feature_events", "time_in_app_minutes")
-
-
-def usage_rows(engine: Engine, customer_ids: Collection[str] | None, first: date, last: date) -> pd.DataFrame:
-    """Stored daily usage rows of the customers (None: all) in [first, last]."""
-    u = UsageMetric
-    columns = ["customer_id", "metric_date", *USAGE_FIELDS]
-    stmt = select(*(getattr(u, name) for name in columns)).where(u.metric_date.between(first, last))
-    parts = [pd.DataFrame(columns=columns)]
-    with engine.connect() as conn:
-        for chunk in [None] if customer_ids is None else chunks(sorted(set(customer_ids))):
-            query = stmt if chunk is None else stmt.where(u.customer_id.in_(chunk))
-            parts.append(pd.DataFrame(conn.execute(query).all(), columns=columns))
-    frame = pd.concat([p for p in parts if not p.empty] or parts, ignore_index=True)
-    return frame.sort_values(["customer_id", "metric_date"]).reset_index(drop=True)
-
-
-def key_features(engine: Engine) -> list[str]:
-    """The key features (the admin's list when set, else Pendo Core Events), as the health score uses."""
-    with Session(engine) as session:
-        _, settings = current_settings(session)
-    return key_feature_ids(engine, settings.health.key_feature_ids)
-
+from pendo_core.usage import AbandonedFeature, abandoned_key_features, measures
+from pendo_core.usage.facts import key_features, number
+from pendo_core.usage.queries import customer_measures
 
 # --- one customer ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UsageFacts:
-    """A customer's usage on a day: that day's stored row and the window measures ending on it."""
-
-    customer: CustomerRef
-    day: date
-    row: dict[str, Any] | None  # the stored pendo_usage_metrics row of `day` (None: not synced)
-    stickiness: float | None
-    recent_mean: float | None
-    prior_mean: float | None
-    trend: float | None
-    breadth: float | None
-    key_count: int
-    days: int = TREND_DAYS
-
-
-def _num(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
-
-def usage_facts(engine: Engine, customer: CustomerRef, day: date, *, include_anonymous: bool = False) -> UsageFacts:
-    """The customer's stored usage on `day` with stickiness, the 28-day trend and key-feature breadth."""
-    frame = usage_rows(engine, [customer.customer_id], prior_span(day, TREND_DAYS).first, day)
-    values = window_values(frame, day).reindex([customer.customer_id]).iloc[0]
-    today = frame[frame["metric_date"] == day]
-    row = None if today.empty else {k: _plain(v) for k, v in today.iloc[0].items()}
-    keys = key_features(engine)
-    breadth = feature_breadth(engine, customer.customer_id, day, key_feature_ids=keys,
-                              include_anonymous=include_anonymous) if keys else None
-    return UsageFacts(customer, day, row, _num(values["stickiness"]), _num(values["recent_mean"]),
-                      _num(values["prior_mean"]), _num(values["trend"]), breadth, len(keys))
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars and NaN to plain Python values."""
-    if value is None or (not isinstance(value, str | date) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def usage_history(engine: Engine, customer_id: str, day: date, days: int = 90) -> pd.DataFrame:
@@ -144,33 +74,12 @@ def gap_facts(engine: Engine, customer: CustomerRef, day: date, *, include_anony
     table = read_features.peer_features(read_features.feature_days(engine, day), everyone, catalogue,
                                         customer.customer_id)
     unused = table[table["days_used"] == 0]
-    gaps = [FeatureGap(r.feature_id, r.name, bool(r.is_key), _num(r.peer_share)) for r in unused.itertuples()]
+    gaps = [FeatureGap(r.feature_id, r.name, bool(r.is_key), number(r.peer_share)) for r in unused.itertuples()]
     gaps.sort(key=lambda g: (-(g.peer_share or 0.0), not g.is_key, g.name.casefold(), g.feature_id))
     peers = int(((everyone["segment"] == customer.segment) & (everyone["customer_id"] != customer.customer_id)).sum())
     abandoned = abandoned_key_features(engine, customer.customer_id, day, key_feature_ids=key_features(engine),
                                        include_anonymous=include_anonymous)
     return GapFacts(customer, day, len(table) - len(unused), len(table), peers, tuple(gaps), tuple(abandoned))
-
-
-@dataclass(frozen=True)
-class HealthFacts:
-    """A customer's newest health score (on or before the day) and what moved it."""
-
-    customer: CustomerRef
-    detail: health_view.ScoreDetail | None
-    explanation: Explanation | None
-    components: pd.DataFrame
-    moved: tuple[str, ...]
-
-
-def health_facts(engine: Engine, customer: CustomerRef, day: date) -> HealthFacts:
-    """The stored score, its components with their measurements, and the 7- and 28-day movement."""
-    detail = health_view.latest_score(engine, customer.customer_id, on_or_before=day)
-    explanation = explain_score(engine, customer.customer_id, detail.day) if detail else None
-    if detail is None or explanation is None:
-        return HealthFacts(customer, detail, None, pd.DataFrame(), ())
-    return HealthFacts(customer, detail, explanation, health_view.component_table(explanation, detail),
-                       tuple(health_view.what_moved(explanation)))
 
 
 def health_inputs_on(engine: Engine, customer_ids: Collection[str], day: date) -> dict[str, dict[str, Any]]:
@@ -199,27 +108,16 @@ class Drop:
     change: float
 
 
-MIN_PRIOR_DAU = 1.0  # below one daily user on average a percentage change is noise
-
-
 def drops(engine: Engine, customers: list[CustomerRef], day: date, days: int, *, all_customers: bool) -> list[Drop]:
-    """Customers whose mean DAU fell, largest relative fall first (prior mean of at least 1 user).
+    """Customers whose mean DAU fell, largest relative fall first (`measures.ranks_as_drop`).
 
-    The 28-day figures are the Portfolio page's (`read_portfolio.customer_trends`); other windows
-    follow the same rule: means over the synced days of each window.
+    The trend over windows of `days` (`customer_measures`): for 28 days the Portfolio page's figures.
     """
-    if days == TREND_DAYS:
-        from pendo_core.usage import portfolio_queries as read_portfolio
-
-        values = (read_portfolio.customer_trends(engine, day).set_index("customer_id")
-                  .rename(columns={"dau_28d": "recent_mean", "dau_prior_28d": "prior_mean"}))
-    else:
-        ids = None if all_customers else [c.customer_id for c in customers]
-        values = window_values(usage_rows(engine, ids, prior_span(day, days).first, day), day, days, min_synced=1)
+    ids = None if all_customers else [c.customer_id for c in customers]
+    values = customer_measures(engine, day, ids, trend_days=days).set_index("customer_id")
     by_id = {c.customer_id: c for c in customers}
-    falling = values[(values["recent_mean"] < values["prior_mean"]) & (values["prior_mean"] >= MIN_PRIOR_DAU)]
-    out = [Drop(by_id[str(cid)], float(row.recent_mean), float(row.prior_mean),
-                float(row.recent_mean) / float(row.prior_mean) - 1.0)
+    falling = values[measures.ranks_as_drop(values["recent_mean"], values["prior_mean"])]
+    out = [Drop(by_id[str(cid)], float(row.recent_mean), float(row.prior_mean), float(row.trend))
            for cid, row in falling.iterrows() if cid in by_id]
     return sorted(out, key=lambda d: (d.change, d.customer.name.casefold()))
 

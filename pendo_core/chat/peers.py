@@ -13,11 +13,12 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, select
 
-from pendo_core.chat.facts import health_inputs_on, usage_rows
+from pendo_core.chat.facts import health_inputs_on
 from pendo_core.chat.model import CustomerRef
-from pendo_core.chat.windows import STICKINESS_DEFINITION, TREND_DAYS, prior_span, trend_definition, window_values
 from pendo_core.store.models import Customer, UsageMetric
 from pendo_core.usage import peer_summary
+from pendo_core.usage.measures import STICKINESS_DEFINITION, TREND_DAYS, trend_definition
+from pendo_core.usage.queries import customer_measures
 
 
 def _in_group(stmt: Select[Any], customer: CustomerRef) -> Select[Any]:
@@ -73,8 +74,7 @@ MEASURES: tuple[tuple[str, str, str], ...] = (
 def peer_values(engine: Engine, customer: CustomerRef, day: date) -> dict[str, dict[str, float | None]]:
     """customer_id -> measure -> value, for the customer and its active peers."""
     ids = [customer.customer_id, *active_peers(engine, customer, day)]
-    frame = usage_rows(engine, ids, prior_span(day, TREND_DAYS).first, day)
-    windows = window_values(frame, day).reindex(ids)
+    windows = customer_measures(engine, day, ids).set_index("customer_id").reindex(ids)
     stored = health_inputs_on(engine, ids, day)
     out: dict[str, dict[str, float | None]] = {}
     for cid in ids:

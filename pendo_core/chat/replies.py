@@ -7,12 +7,14 @@ from datetime import date
 
 import pandas as pd
 
+from pendo_core.alerts.kinds import label
 from pendo_core.chat import text as t
 from pendo_core.chat.entities import AMBIGUOUS, MISSING, Resolution
 from pendo_core.chat.facts import Drop
 from pendo_core.chat.intents import MY_ALERTS, TOP_DROPS
 from pendo_core.chat.model import Answer, Choice, CustomerRef, Viewer
 from pendo_core.chat.windows import prior_span, recent_span
+from pendo_core.glossary import DEFINITIONS
 
 MAX_ALERTS = 10
 MAX_DROPS = 10
@@ -40,7 +42,7 @@ def alerts(frame: pd.DataFrame, viewer: Viewer, customer: CustomerRef | None = N
     link = t.page("alerts", customer.customer_id if customer else None)
     if frame.empty:
         return Answer(MY_ALERTS, f"No active usage alerts {where}.", (t.fact("Active alerts", "0", 0),),
-                      definitions=(t.DEFINITIONS["alerts"],), link=link, customer=customer)
+                      definitions=(DEFINITIONS["alerts"],), link=link, customer=customer)
     by_status = frame["status"].value_counts()
     counts = {s: int(by_status.get(s, 0)) for s in ("open", "acknowledged", "snoozed")}
     customers = frame["customer_id"].nunique()
@@ -55,13 +57,11 @@ def alerts(frame: pd.DataFrame, viewer: Viewer, customer: CustomerRef | None = N
     table = tuple(frame[["id", "customer", "kind", "severity", "status", "triggered_on", "numbers"]]
                   .head(MAX_ALERTS).to_dict("records"))
     return Answer(MY_ALERTS, "\n".join([head, *lines, *more]), tuple(numbers), "alerts active now",
-                  (t.DEFINITIONS["alerts"],), link, customer, table=table)
+                  (DEFINITIONS["alerts"],), link, customer, table=table)
 
 
 def _alert_line(row: object) -> str:
-    from pendo_core.alerts.queries import KIND_LABELS
-
-    kind = KIND_LABELS.get(row.kind, row.kind)  # type: ignore[attr-defined]
+    kind = label(row.kind)  # type: ignore[attr-defined]
     return (f"- **{row.customer}** · {kind} · {row.severity} · {row.status} since "  # type: ignore[attr-defined]
             f"{row.triggered_on}: {row.numbers}")  # type: ignore[attr-defined]
 

@@ -20,9 +20,8 @@ from sqlalchemy import Engine, Select, String, cast, func, or_, select
 
 from pendo_core.store.models import AccountMapping, FeatureVisitorDay, OnboardingProgress, PendoFeature, UsageMetric
 from pendo_core.store.scope import chunks, customer_chunks, keep_visitors, mapped
-from pendo_core.usage.adoption import ADOPTION_WINDOW
+from pendo_core.usage.measures import TREND_DAYS, WINDOW_DAYS
 
-TREND_DAYS = 28
 READ_BACK = 2 * TREND_DAYS - 1  # the prior trend window starts 55 days before a scored day
 
 _usage = UsageMetric.__table__
@@ -138,7 +137,7 @@ def _key_features_used(engine: Engine, grid: Grid, first_day: date, *, keys: Seq
     """
     if not keys:
         return grid.empty()
-    since = max(grid.start, first_day - timedelta(days=ADOPTION_WINDOW - 1))
+    since = max(grid.start, first_day - timedelta(days=WINDOW_DAYS - 1))
     queries = _run_queries(engine.dialect.name, grid.day(grid.days - 1), since, keys=keys,
                            include_anonymous=include_anonymous, customer_ids=customer_ids)
     runs = _frame(engine, queries, ["customer_id", "feature_id", "day", "starts", "ends"])
@@ -149,14 +148,14 @@ def _key_features_used(engine: Engine, grid: Grid, first_day: date, *, keys: Seq
     rows, first_cols, keep = _positions(grid, starts)
     _, last_cols, _ = _positions(grid, ends)
     np.add.at(steps, (rows[keep], first_cols[keep]), 1)
-    np.add.at(steps, (rows[keep], np.minimum(last_cols[keep] + ADOPTION_WINDOW, grid.days)), -1)
+    np.add.at(steps, (rows[keep], np.minimum(last_cols[keep] + WINDOW_DAYS, grid.days)), -1)
     return np.cumsum(steps, axis=1)[:, :-1]
 
 
 def _run_queries(dialect: str, until: date, since: date, *, keys: Sequence[str], include_anonymous: bool,
                  customer_ids: Collection[str] | None) -> Iterator[Select[Any]]:
     """Per chunk: (customer, feature, day, opens a run, closes a run) for the days that do either."""
-    gap = ADOPTION_WINDOW - 1
+    gap = WINDOW_DAYS - 1
     for customers in customer_chunks(customer_ids):  # one pass over the rows when scoring everyone
         for features in chunks(list(keys)):
             used = _days_used(customers, features, since, until, include_anonymous)

@@ -2,7 +2,8 @@
 
 "Used" means a featureEvents row (pendo_feature_visitor_days) of the customer's mapped accounts,
 as for `unique_visitors` in pendo_feature_usage. Anonymous visitors are left out unless asked for.
-Key features are the Pendo Core Events unless a list of feature ids is passed.
+Key features are a list of feature ids when one is passed, else `key_features`: the admin's list
+when set, else the Pendo Core Events. The arithmetic (breadth, adoption) is `measures`'.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Select, case, distinct, func, select
+from sqlalchemy.orm import Session
 
+from pendo_core.admin.settings import current_settings
 from pendo_core.store.models import AccountMapping, FeatureVisitorDay, PendoFeature, UsageMetric
 from pendo_core.store.scope import keep_visitors
+from pendo_core.usage import measures
+from pendo_core.usage.measures import WINDOW_DAYS
 
-ADOPTION_WINDOW = 30
 RECENT_DAYS = 14
 PRIOR_DAYS = 28
 MIN_PRIOR_USERS = 3
@@ -48,35 +52,35 @@ class AbandonedFeature:
     prior_users: int
 
 
-def feature_adoption(engine: Engine, customer_id: str, as_of: date, window_days: int = ADOPTION_WINDOW,
+def feature_adoption(engine: Engine, customer_id: str, as_of: date, window_days: int = WINDOW_DAYS,
                      include_anonymous: bool = False) -> list[FeatureAdoption]:
     """Per feature, over [as_of - window_days + 1, as_of]: users = distinct visitors with a feature
-    row, clicks = sum of num_events, adoption_pct = users ÷ stored mau of as_of (None when the mau is
-    0 or not computed). Lists every used feature plus every unused key feature (users 0), most
-    users first, then by name and id."""
+    row, clicks = sum of num_events, adoption_pct = `measures.adoption` (users ÷ stored mau of as_of;
+    None when the mau is 0 or not computed), is_key per `key_features`. Lists every used feature plus
+    every unused key feature (users 0), most users first, then by name and id."""
     since = as_of - timedelta(days=window_days - 1)
     stmt = _usage(customer_id, since, as_of, include_anonymous).add_columns(func.sum(_fvd.c.num_events))
     catalogue = _catalogue(engine)
     with engine.connect() as conn:
         used = {f: (users, int(clicks or 0)) for f, users, clicks in conn.execute(stmt)}
     mau = _mau(engine, customer_id, as_of)
-    keys = {f for f, (_, core) in catalogue.items() if core}
-    rows = [_adoption_row(f, used.get(f, (0, 0)), catalogue.get(f), mau) for f in sorted(used.keys() | keys)]
+    keys = key_features(engine)
+    rows = [_adoption_row(f, used.get(f, (0, 0)), catalogue.get(f), f in keys, mau) for f in sorted(used.keys() | keys)]
     return sorted(rows, key=lambda r: (-r.users, r.name or "", r.feature_id))
 
 
 def feature_breadth(engine: Engine, customer_id: str, as_of: date,
                     key_feature_ids: Collection[str] | None = None,
                     include_anonymous: bool = False) -> float | None:
-    """Share of the key features used by at least one visitor in the 30 days ending as_of; None
-    when there is no key feature."""
-    keys = _key_features(engine, key_feature_ids)
+    """Key-feature breadth (`measures.breadth`) over the 30 days ending as_of; None when there is no
+    key feature."""
+    keys = key_features(engine, key_feature_ids)
     if not keys:
         return None
-    since = as_of - timedelta(days=ADOPTION_WINDOW - 1)
+    since = as_of - timedelta(days=WINDOW_DAYS - 1)
     with engine.connect() as conn:
         used = {row[0] for row in conn.execute(_usage(customer_id, since, as_of, include_anonymous))}
-    return len(used & keys) / len(keys)
+    return measures.number(measures.breadth(len(used & keys), len(keys)))
 
 
 def abandoned_key_features(engine: Engine, customer_id: str, as_of: date,
@@ -84,7 +88,7 @@ def abandoned_key_features(engine: Engine, customer_id: str, as_of: date,
                            include_anonymous: bool = False) -> list[AbandonedFeature]:
     """Key features with >= 3 distinct users in the 28 days [as_of-41, as_of-14] and no feature row
     at all in the last 14 days [as_of-13, as_of]; sorted by feature id."""
-    keys = _key_features(engine, key_feature_ids)
+    keys = key_features(engine, key_feature_ids)
     recent_from = as_of - timedelta(days=RECENT_DAYS - 1)
     prior_from = recent_from - timedelta(days=PRIOR_DAYS)
     prior_users = func.count(distinct(case((_fvd.c.day < recent_from, _fvd.c.visitor_id))))
@@ -118,12 +122,12 @@ def peer_summary(value: float, peer_values: Iterable[float | None]) -> tuple[flo
     return percentile_rank(value, peers), float(statistics.median(peers))
 
 
-def _adoption_row(feature_id: str, use: tuple[int, int], entry: tuple[str | None, bool] | None,
+def _adoption_row(feature_id: str, use: tuple[int, int], entry: tuple[str | None, bool] | None, is_key: bool,
                   mau: int | None) -> FeatureAdoption:
-    name, core = entry if entry is not None else (None, False)
+    name = entry[0] if entry is not None else None
     users, clicks = use
-    pct = users / mau if mau else None
-    return FeatureAdoption(feature_id, name, core, users, pct, clicks)
+    pct = measures.number(measures.adoption(users, mau))
+    return FeatureAdoption(feature_id, name, is_key, users, pct, clicks)
 
 
 def _scoped(customer_id: str, since: date, until: date, include_anonymous: bool) -> Select[Any]:
@@ -148,9 +152,15 @@ def _catalogue(engine: Engine) -> dict[str, tuple[str | None, bool]]:
         return {f: (name, bool(core)) for f, name, core in conn.execute(stmt)}
 
 
-def _key_features(engine: Engine, key_feature_ids: Collection[str] | None) -> set[str]:
+def key_features(engine: Engine, key_feature_ids: Collection[str] | None = None) -> set[str]:
+    """The key features of breadth: `key_feature_ids` when given, else the admin's list (Admin →
+    Thresholds) when one is set, else the Pendo Core Events (metrics-spec.md)."""
     if key_feature_ids is not None:
         return set(key_feature_ids)
+    with Session(engine) as session:
+        _, settings = current_settings(session)
+    if settings.health.key_feature_ids is not None:
+        return set(settings.health.key_feature_ids)
     return {f for f, (_, core) in _catalogue(engine).items() if core}
 
 

@@ -15,7 +15,9 @@ from sqlalchemy import Date, Engine, Integer, Select, cast, distinct, func, lite
 
 from pendo_core.store import models
 from pendo_core.store.scope import chunks, keep_visitors
-from pendo_core.usage.adoption import ADOPTION_WINDOW, feature_adoption, percentile_rank
+from pendo_core.usage import measures
+from pendo_core.usage.adoption import feature_adoption, key_features, percentile_rank
+from pendo_core.usage.measures import WINDOW_DAYS
 from pendo_core.usage.queries import NO_SEGMENT
 
 WEEK = 7
@@ -27,12 +29,13 @@ _fu = models.FeatureUsage
 
 
 def features(engine: Engine) -> pd.DataFrame:
-    """The feature catalogue: id, name (the id when unnamed), key (Pendo Core Event)."""
+    """The feature catalogue: id, name (the id when unnamed), key (`adoption.key_features`: the admin's
+    list when set, else the Pendo Core Events)."""
     t = models.PendoFeature
-    query = select(t.feature_id, t.name, t.is_core_event).order_by(t.name, t.feature_id)
-    frame = _frame(engine, query, ["feature_id", "name", "is_key"])
+    query = select(t.feature_id, t.name).order_by(t.name, t.feature_id)
+    frame = _frame(engine, query, ["feature_id", "name"])
     frame["name"] = frame["name"].fillna(frame["feature_id"])
-    frame["is_key"] = frame["is_key"].fillna(False).astype(bool)
+    frame["is_key"] = frame["feature_id"].isin(key_features(engine)).astype(bool)
     return frame
 
 
@@ -42,7 +45,7 @@ def feature_list(engine: Engine, customer_id: str, as_of: date) -> pd.DataFrame:
     rows = feature_adoption(engine, customer_id, as_of)
     frame = pd.DataFrame([r.__dict__ for r in rows],
                          columns=["feature_id", "name", "is_key", "users", "adoption_pct", "clicks"])
-    since = as_of - timedelta(days=ADOPTION_WINDOW - 1)
+    since = as_of - timedelta(days=WINDOW_DAYS - 1)
     seconds = _fu.avg_time_seconds * _fu.unique_visitors
     query = (select(_fu.feature_id, func.count(), func.sum(seconds), func.sum(_fu.unique_visitors))
              .where(_fu.customer_id == customer_id, _fu.metric_date.between(since, as_of))
@@ -63,7 +66,7 @@ def feature_days(engine: Engine, as_of: date, segment: str | None = None) -> pd.
     The read walks the primary key (customer, feature, day), which covers it; without a segment,
     `customer_id > ''` keeps SQLite's planner off the date index, which would need a lookup per row.
     """
-    since = as_of - timedelta(days=ADOPTION_WINDOW - 1)
+    since = as_of - timedelta(days=WINDOW_DAYS - 1)
     who: Any = _fu.customer_id > ""
     if segment is not None:  # IN (subquery): the planner seeks each customer's rows in the key
         c = models.Customer
@@ -98,14 +101,14 @@ def peer_features(days: pd.DataFrame, customers: pd.DataFrame, catalogue: pd.Dat
 
 
 def breadth(days: pd.DataFrame, catalogue: pd.DataFrame, customer_ids: Sequence[str]) -> pd.DataFrame:
-    """Per customer: key features used in the window, their share of all key features (feature
-    breadth, metrics-spec.md) and the number of features used at all; NaN breadth without keys."""
+    """Per customer: key features used in the window, their share of all key features
+    (`measures.breadth`) and the number of features used at all; NaN breadth without keys."""
     keys = set(catalogue.loc[catalogue["is_key"], "feature_id"])
     scoped = days[days["customer_id"].isin(set(customer_ids))]
     scoped = scoped.assign(key=scoped["feature_id"].isin(keys))  # one row per (customer, feature)
     used = scoped.groupby("customer_id").agg(features_used=("feature_id", "count"), key_used=("key", "sum"))
     frame = used.reindex(list(customer_ids), fill_value=0).rename_axis("customer_id").reset_index()
-    frame["breadth"] = frame["key_used"] / len(keys) if keys else float("nan")
+    frame["breadth"] = measures.breadth(frame["key_used"], len(keys))
     return frame
 
 
@@ -131,7 +134,7 @@ def feature_users_by_customer(engine: Engine, customer_ids: Sequence[str], as_of
                               include_anonymous: bool = False) -> pd.DataFrame:
     """Distinct users per (customer, feature) in the 30 days ending `as_of`, with adoption = users
     ÷ the customer's MAU of `as_of` (metrics-spec.md), for a handful of customers (a heatmap)."""
-    since = as_of - timedelta(days=ADOPTION_WINDOW - 1)
+    since = as_of - timedelta(days=WINDOW_DAYS - 1)
     frames = []
     for chunk in chunks(list(customer_ids)):
         query = (select(_mapping.c.customer_id, _fvd.c.feature_id, func.count(distinct(_fvd.c.visitor_id)))
@@ -146,7 +149,7 @@ def feature_users_by_customer(engine: Engine, customer_ids: Sequence[str], as_of
                                                            t.customer_id.in_(list(customer_ids))),
                  ["customer_id", "mau"])
     used = used.merge(mau, on="customer_id", how="left")
-    used["adoption_pct"] = used["users"] / used["mau"].where(used["mau"] > 0)
+    used["adoption_pct"] = measures.adoption(used["users"], used["mau"])
     return used
 
 

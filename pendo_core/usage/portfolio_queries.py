@@ -14,10 +14,9 @@ import pandas as pd
 from sqlalchemy import Engine, Select, case, func, select
 
 from pendo_core.store import models
-from pendo_core.usage.queries import unindexed
+from pendo_core.usage import measures
+from pendo_core.usage.queries import customer_measures, unindexed
 
-TREND_DAYS = 28
-MIN_PRIOR_DAU = 1.0  # a customer needs some use before a drop means anything
 BANDS = ("red", "yellow", "green", "insufficient data")
 HEALTH_COLUMNS = ["customer_id", "score_date", "overall", "band", "engagement", "adoption", "trajectory", "coverage",
                   "breadth"]
@@ -27,8 +26,8 @@ _health = models.HealthScore
 
 
 def daily_totals(engine: Engine, first: date, last: date) -> pd.DataFrame:
-    """Per day: DAU, WAU and MAU summed over customers, customers with a row, and the pooled
-    stickiness (sum of DAU ÷ sum of MAU). Days without any row are absent."""
+    """Per day: DAU, WAU and MAU summed over customers, customers with a row, and the portfolio's
+    `pooled_dau_mau` (summed DAU ÷ summed MAU: not a stickiness). Days without any row are absent."""
     t = _usage
     day = unindexed(t.metric_date)  # every row of the range: one scan and a sort beat a lookup per row
     query = (select(t.metric_date, func.sum(t.dau), func.sum(t.wau), func.sum(t.mau), func.count())
@@ -36,30 +35,21 @@ def daily_totals(engine: Engine, first: date, last: date) -> pd.DataFrame:
     frame = _frame(engine, query, ["metric_date", "dau", "wau", "mau", "customers"])
     frame["metric_date"] = pd.to_datetime(frame["metric_date"])
     frame[["dau", "wau", "mau"]] = frame[["dau", "wau", "mau"]].astype(float)
-    frame["stickiness"] = frame["dau"] / frame["mau"].where(frame["mau"] > 0)
+    frame["pooled_dau_mau"] = measures.pooled_dau_mau(frame["dau"], frame["mau"])
     return frame
 
 
 def customer_trends(engine: Engine, last: date) -> pd.DataFrame:
-    """Per customer: the last day's DAU, WAU and MAU, and the 28-day trend (metrics-spec.md): mean
-    DAU of the 28 days ending `last` against the 28 days before, as a change ratio (NaN when the
-    prior mean is below MIN_PRIOR_DAU)."""
-    t = _usage
-    split = last - timedelta(days=TREND_DAYS)
-    first = split - timedelta(days=TREND_DAYS - 1)
-    recent, prior = t.metric_date > split, t.metric_date <= split
-    query = (select(t.customer_id,
-                    func.max(case((t.metric_date == last, t.dau))), func.max(case((t.metric_date == last, t.wau))),
-                    func.max(case((t.metric_date == last, t.mau))),
-                    func.avg(case((recent, t.dau))), func.avg(case((prior, t.dau))))
-             .where(unindexed(t.metric_date).between(first, last)).group_by(t.customer_id))
-    frame = _frame(engine, query, ["customer_id", "dau", "wau", "mau", "dau_28d", "dau_prior_28d"])
-    numbers = ["dau", "wau", "mau", "dau_28d", "dau_prior_28d"]
-    frame[numbers] = frame[numbers].astype(float)
-    frame["stickiness"] = frame["dau"] / frame["mau"].where(frame["mau"] > 0)
-    prior_mean = frame["dau_prior_28d"].where(frame["dau_prior_28d"] >= MIN_PRIOR_DAU)
-    frame["trend"] = frame["dau_28d"] / prior_mean - 1
-    return frame
+    """Per customer: the last day's DAU, WAU and MAU, stickiness, and the 28-day trend with its mean
+    DAU of the 28 days ending `last` (dau_28d) and of the 28 before (dau_prior_28d): `customer_measures`."""
+    frame = customer_measures(engine, last)
+    return frame.rename(columns={"recent_mean": "dau_28d", "prior_mean": "dau_prior_28d"})
+
+
+def top_drops(table: pd.DataFrame, limit: int = 10) -> pd.DataFrame:
+    """The customers whose 28-day mean DAU fell most (`measures.ranks_as_drop`), largest fall first."""
+    falling = table[measures.ranks_as_drop(table["dau_28d"], table["dau_prior_28d"])]
+    return falling.sort_values("trend").head(limit)
 
 
 def health_on(engine: Engine, days: Sequence[date]) -> pd.DataFrame:

@@ -8,6 +8,7 @@ in a fraction of a second on 5,000 customers (see jobs/bench_pages.py).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -18,12 +19,16 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from pendo_core.store import models
+from pendo_core.store.scope import customer_chunks
+from pendo_core.usage import measures
 
 USAGE_COLUMNS = ["dau", "wau", "mau", "active_visitors", "session_count", "avg_session_minutes",
                  "page_views", "feature_events", "time_in_app_minutes"]
 CUSTOMER_COLUMNS = ["customer_id", "name", "domain", "segment", "arr", "renewal_date", "csm_email", "csm_name",
                     "accounts"]
-WEEK_DAYS = 7
+WEEK_DAYS = measures.STICKINESS_DAYS
+MEASURE_COLUMNS = ["customer_id", "dau", "wau", "mau", "active_visitors", "dau_7d", "stickiness", "recent_mean",
+                   "prior_mean", "trend"]
 NO_SEGMENT = "No segment"  # how customers() labels a customer without a segment
 # Per-active-user rates compared between a customer, its segment and the portfolio (week means).
 RATES = {
@@ -66,34 +71,80 @@ def customers(engine: Engine) -> pd.DataFrame:
 
 
 def usage_series(engine: Engine, customer_id: str, first: date, last: date) -> pd.DataFrame:
-    """One row per day of [first, last]; days the store has no row for stay NaN (gaps, not zeros)."""
+    """One row per day of [first, last]; days the store has no row for stay NaN (gaps, not zeros).
+
+    Beside the stored columns: `dau_mau` (the day's DAU ÷ MAU) and `stickiness` (measures.stickiness
+    of each day, from the 6 days before `first` too).
+    """
     table = models.UsageMetric
+    lead = first - timedelta(days=measures.STICKINESS_DAYS - 1)
     query = (select(table.metric_date, *[getattr(table, c) for c in USAGE_COLUMNS])
-             .where(table.customer_id == customer_id, table.metric_date.between(first, last)))
+             .where(table.customer_id == customer_id, table.metric_date.between(lead, last)))
     frame = _frame(engine, query, ["metric_date", *USAGE_COLUMNS])
     frame["metric_date"] = pd.to_datetime(frame["metric_date"])
-    days = pd.DataFrame({"metric_date": pd.date_range(first, last, freq="D")})
+    days = pd.DataFrame({"metric_date": pd.date_range(lead, last, freq="D")})
     frame = days.merge(frame, on="metric_date", how="left")
     frame[USAGE_COLUMNS] = frame[USAGE_COLUMNS].astype(float)
-    frame["dau_mau"] = frame["dau"] / frame["mau"].where(frame["mau"] > 0)
-    return frame
+    frame["dau_mau"] = measures.dau_mau(frame["dau"], frame["mau"])
+    week, synced = measures.trailing_window(frame["dau"], measures.STICKINESS_DAYS)
+    frame["stickiness"] = measures.stickiness(week[0], synced[0], frame["mau"], frame["active_visitors"])
+    return frame[frame["metric_date"] >= pd.Timestamp(first)].reset_index(drop=True)
+
+
+def customer_measures(engine: Engine, day: date, customer_ids: Collection[str] | None = None, *,
+                      trend_days: int = measures.TREND_DAYS) -> pd.DataFrame:
+    """Per customer (None: every customer with a row in the windows): the stored DAU, WAU, MAU and
+    90-day actives of `day`, and the window measures ending on it (`measures`): the 7-day mean DAU
+    and stickiness, the trend's recent and prior mean DAU (windows of `trend_days`) and the trend.
+
+    One grouped read of the rows of [day - 2 * trend_days + 1, day]; the arithmetic is measures'.
+    """
+    t = models.UsageMetric
+    split = day - timedelta(days=trend_days)
+    prior_first = split - timedelta(days=trend_days - 1)
+    first = min(prior_first, day - timedelta(days=WEEK_DAYS - 1))
+    windows = (t.metric_date > day - timedelta(days=WEEK_DAYS), t.metric_date > split,
+               t.metric_date.between(prior_first, split))
+    on_day = [func.max(_when(t.metric_date == day, c)) for c in (t.dau, t.wau, t.mau, t.active_visitors)]
+    sums = [f(_when(w, t.dau)) for w in windows for f in (func.sum, func.count)]
+    query = (select(t.customer_id, *on_day, *sums).where(unindexed(t.metric_date).between(first, day))
+             .group_by(t.customer_id))
+    columns = ["customer_id", "dau", "wau", "mau", "active_visitors", "week_sum", "week_n", "recent_sum",
+               "recent_n", "prior_sum", "prior_n"]
+    parts = [_frame(engine, query.where(t.customer_id.in_(chunk)) if chunk else query, columns)
+             for chunk in customer_chunks(customer_ids)]
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return _with_measures(frame, trend_days)
+
+
+def _with_measures(frame: pd.DataFrame, trend_days: int) -> pd.DataFrame:
+    numbers = [c for c in frame.columns if c != "customer_id"]
+    frame[numbers] = frame[numbers].astype(float)
+    frame["dau_7d"] = measures.synced_mean(frame["week_sum"], frame["week_n"], measures.STICKINESS_DAYS)
+    frame["stickiness"] = measures.stickiness(frame["week_sum"], frame["week_n"], frame["mau"],
+                                              frame["active_visitors"])
+    recent, prior = measures.trend_means(frame["recent_sum"], frame["recent_n"], frame["prior_sum"],
+                                         frame["prior_n"], trend_days)
+    frame["recent_mean"], frame["prior_mean"] = recent, prior
+    frame["trend"] = measures.trend(recent, prior)
+    return frame[MEASURE_COLUMNS]
 
 
 def customer_week(engine: Engine, last: date) -> pd.DataFrame:
     """Per customer, means over the 7 days ending `last` and the per-user rates of RATES.
 
-    Stickiness here is the week's mean DAU ÷ the MAU of `last` (weekday-neutral); rates are NaN
-    for a customer with no active user that week. One indexed read of 7 x customers rows.
+    Stickiness is `measures.stickiness` of `last`; rates are NaN for a customer with no active user
+    that week. One indexed read of 7 x customers rows.
     """
     t = models.UsageMetric
     first = last - timedelta(days=WEEK_DAYS - 1)
-    mau_last = func.max(_when(t.metric_date == last, t.mau))
-    query = (select(t.customer_id, func.avg(t.dau), func.avg(t.wau), mau_last, func.sum(t.dau),
+    on_last = [func.max(_when(t.metric_date == last, c)) for c in (t.mau, t.active_visitors)]
+    query = (select(t.customer_id, func.avg(t.dau), func.avg(t.wau), *on_last, func.sum(t.dau),
                     func.sum(t.session_count), func.sum(t.time_in_app_minutes), func.sum(t.page_views),
                     func.sum(t.feature_events), func.count())
              .where(t.metric_date.between(first, last)).group_by(t.customer_id))
-    columns = ["customer_id", "dau", "wau", "mau", "user_days", "sessions", "minutes", "page_views",
-               "feature_events", "days"]
+    columns = ["customer_id", "dau", "wau", "mau", "active_visitors", "user_days", "sessions", "minutes",
+               "page_views", "feature_events", "days"]
     frame = _frame(engine, query, columns)
     numbers = columns[1:]
     frame[numbers] = frame[numbers].astype(float)
@@ -101,9 +152,11 @@ def customer_week(engine: Engine, last: date) -> pd.DataFrame:
 
 
 def add_rates(frame: pd.DataFrame) -> pd.DataFrame:
-    """The RATES columns from week sums (user_days = sum of DAU); NaN where undefined."""
+    """The RATES columns from week sums (user_days = sum of DAU over `days` synced days, `mau` and
+    `active_visitors` of the last day); NaN where undefined."""
     users = frame["user_days"].where(frame["user_days"] > 0)
-    frame["stickiness"] = frame["dau"] / frame["mau"].where(frame["mau"] > 0)
+    frame["stickiness"] = measures.stickiness(frame["user_days"], frame["days"], frame["mau"],
+                                              frame["active_visitors"])
     frame["sessions_per_user"] = frame["sessions"] / users
     frame["session_minutes"] = frame["minutes"] / frame["sessions"].where(frame["sessions"] > 0)
     frame["minutes_per_user"] = frame["minutes"] / users

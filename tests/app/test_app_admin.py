@@ -127,6 +127,18 @@ def test_thresholds_are_saved_as_a_version(store: Engine) -> None:
     assert (alerts["usage_drop"]["drop_pct"], alerts["escalation_days"], alerts["no_login"]["days"]) == (30.0, None, 14)
 
 
+def test_champion_thresholds_show_and_save_as_a_version(store: Engine) -> None:
+    """The champion window and team minimum are on the thresholds tab, with the registry's label, and saved."""
+    at = open_page(PAGE, ADMIN)
+    assert any("**Champion inactive**" in t for t in texts(at, "markdown"))
+    assert at.number_input(key="admin_t_champion_inactive_days").value == 14
+    at.number_input(key="admin_t_champion_inactive_days").set_value(21).run()
+    at.number_input(key="admin_t_champion_inactive_min_team_active").set_value(2).run()
+    at.button(key="admin_thresholds_save").click().run()
+    alerts = _newest_settings(store).settings["alerts"]
+    assert (alerts["champion_inactive"], alerts["no_login"]["days"]) == ({"days": 21, "min_team_active": 2}, 14)
+
+
 @pytest.mark.parametrize(("key", "base_url", "message"), [
     ("", "", "Enter the integration key"),
     ("some-key-123", "http://127.0.0.1:9", "Cannot reach http://127.0.0.1:9"),

@@ -52,7 +52,7 @@ def test_account_usage(app_env: Store, role: str) -> None:
     customer = customer_ids(app_env, "csm00@bench.cscx")[0]
     at = run(app("pages/account_usage.py", USERS[role], frame_customer=customer))
     labels = [m.label for m in at.metric]
-    assert labels == ["DAU", "WAU", "MAU", "Stickiness", "Sessions a day", "Session length"]
+    assert labels == ["DAU", "WAU", "MAU", "Stickiness", "DAU trend, 28 days", "Sessions a day", "Session length"]
     with Session(app_env.engine) as session:
         dau = session.scalar(select(models.UsageMetric.dau).where(
             models.UsageMetric.customer_id == customer, models.UsageMetric.metric_date == LAST_DAY))
@@ -127,7 +127,7 @@ def test_portfolio(app_env: Store, role: str) -> None:
     """Trends, health distribution and movers, drops, segments, CSMs and the CSV export of every customer."""
     at = run(app("pages/portfolio.py", USERS[role]))
     assert texts(at.title) == ["Portfolio"]
-    assert [m.label for m in at.metric] == ["Customers", "Monthly active users", "Stickiness, 7 days",
+    assert [m.label for m in at.metric] == ["Customers", "Monthly active users", "DAU ÷ MAU, all customers, 7 days",
                                             "Median 28-day trend", "Customers in red"]
     assert at.metric[0].value == "12"
     assert len(_charts(at)) == 5

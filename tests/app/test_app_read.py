@@ -78,6 +78,7 @@ def test_customer_week_rates(engine: Engine) -> None:
 def test_compare_rates_against_segment_and_portfolio() -> None:
     """The customer's value, its segment's median (itself left out), everyone's median and a percentile."""
     week = pd.DataFrame({"customer_id": [A, B, C], "dau": [2.0, 1.0, 4.0], "mau": [4.0, 4.0, 4.0],
+                         "active_visitors": [4.0] * 3, "days": [7.0] * 3,
                          "user_days": [14.0, 7.0, 28.0], "sessions": [14.0, 7.0, 28.0], "minutes": [140.0] * 3,
                          "page_views": [1.0] * 3, "feature_events": [1.0] * 3})
     customers = pd.DataFrame({"customer_id": [A, B, C], "segment": ["SMB", "SMB", "Enterprise"]})
@@ -87,17 +88,19 @@ def test_compare_rates_against_segment_and_portfolio() -> None:
 
 
 def test_daily_totals_and_customer_trends(engine: Engine) -> None:
-    """Portfolio days sum every customer; a customer's trend compares its last 28 days with the 28 before."""
+    """Portfolio days sum every customer (pooled DAU ÷ MAU); a customer's trend compares its last 28 days
+    with the 28 before, its stickiness is the week's mean DAU ÷ MAU."""
     rows = [_usage(A, D - timedelta(days=i), 4 if i < 28 else 2, 8) for i in range(56)]
     rows += [_usage(B, D - timedelta(days=i), 0, 1) for i in range(56)]
     _insert(engine, "pendo_usage_metrics", rows)
     totals = read_portfolio.daily_totals(engine, D - timedelta(days=1), D)
     assert totals[["dau", "mau", "customers"]].values.tolist() == [[4.0, 9.0, 2], [4.0, 9.0, 2]]
-    assert totals["stickiness"].tolist() == pytest.approx([4 / 9, 4 / 9])
+    assert totals["pooled_dau_mau"].tolist() == pytest.approx([4 / 9, 4 / 9])
     trends = read_portfolio.customer_trends(engine, D).set_index("customer_id")
     assert trends.loc[A, "trend"] == pytest.approx(1.0)
     assert math.isnan(trends.loc[B, "trend"])  # no use before: no trend to speak of
     assert trends.loc[A, ["dau", "mau", "stickiness"]].tolist() == [4.0, 8.0, 0.5]
+    assert trends.loc[B, "stickiness"] == 0.0  # a week without users against a MAU of 1
 
 
 def test_feature_days_breadth_and_peers(engine: Engine) -> None:

@@ -18,6 +18,7 @@ from pendo_core.admin.settings import (
     settings_at,
     settings_history,
 )
+from pendo_core.store.models import SettingsVersion
 
 
 def test_defaults_are_the_product_documents() -> None:
@@ -29,6 +30,7 @@ def test_defaults_are_the_product_documents() -> None:
     assert (s.alerts.guide_dismissal.min_share, s.alerts.guide_dismissal.min_seen) == (0.5, 5)
     assert (s.alerts.feature_abandonment.recent_days, s.alerts.feature_abandonment.prior_days,
             s.alerts.feature_abandonment.min_prior_users) == (14, 28, 3)
+    assert (s.alerts.champion_inactive.days, s.alerts.champion_inactive.min_team_active) == (14, 1)
     assert sum(s.health.weights.as_dict().values()) > 0
 
 
@@ -43,6 +45,8 @@ def test_defaults_are_the_product_documents() -> None:
                  id="bands-out-of-order"),
     pytest.param({"alerts": {"guide_dismissal": {"min_share": 1.5}}}, "alerts.guide_dismissal.min_share",
                  id="share-above-one"),
+    pytest.param({"alerts": {"champion_inactive": {"days": 0}}}, "alerts.champion_inactive.days: ",
+                 id="champion-window-zero"),
 ])
 def test_invalid_settings_are_rejected_with_one_line(data: dict[str, Any], fragment: str) -> None:
     """Bad values raise SettingsError naming the field, in a single line."""
@@ -96,3 +100,35 @@ def test_unknown_version_is_a_clear_error(sqlite_engine: Engine) -> None:
     """Asking for a version that does not exist says so."""
     with Session(sqlite_engine) as session, pytest.raises(SettingsError, match="version 7 does not exist"):
         settings_at(session, 7)
+
+
+# Stored by the release before champion_inactive became a setting: no such key anywhere.
+BEFORE_CHAMPION_SETTINGS = {
+    "health": {"weights": {"engagement": 0.45, "adoption": 0.1, "trajectory": 0.45, "onboarding": 0.0},
+               "red_below": 50.0, "green_from": 75.0, "coverage_floor": 0.5, "key_feature_ids": None,
+               "onboarding_guide_ids": None},
+    "alerts": {"usage_drop": {"drop_pct": 20.0, "baseline_weeks": 4, "min_daily_users": 5.0, "hold_days": 3},
+               "feature_abandonment": {"recent_days": 14, "prior_days": 28, "min_prior_users": 3},
+               "no_login": {"days": 21}, "guide_dismissal": {"min_share": 0.5, "min_seen": 5},
+               "escalation_days": 3},
+}
+
+
+def test_versions_stored_before_the_champion_setting_still_load(engine: Engine) -> None:
+    """An older row loads with the champion defaults; the history shows no phantom change; the next
+    save records the champion window like any other threshold."""
+    with Session(engine) as session, session.begin():
+        session.add(SettingsVersion(created_by="ada@cscx.io", settings=BEFORE_CHAMPION_SETTINGS, note=None))
+    with Session(engine) as session, session.begin():
+        version, loaded = current_settings(session)
+        assert (loaded.alerts.no_login.days, loaded.alerts.champion_inactive.days) == (21, 14)
+        assert settings_history(session)[0].changes == [SettingChange("alerts.no_login.days", 14, 21)]
+        changed = parse_settings({**loaded.model_dump(mode="json"), "alerts": {
+            **loaded.alerts.model_dump(mode="json"), "champion_inactive": {"days": 21, "min_team_active": 2}}})
+        newer = save_settings(session, changed, "bo@cscx.io")
+    with Session(engine) as session:
+        assert settings_at(session, newer).alerts.champion_inactive.days == 21
+        assert settings_history(session)[0].changes == [
+            SettingChange("alerts.champion_inactive.days", 14, 21),
+            SettingChange("alerts.champion_inactive.min_team_active", 1, 2)]
+        assert settings_at(session, version) == loaded

@@ -6,19 +6,18 @@ from datetime import date, timedelta
 
 import pytest
 
-from pendo_core.admin.settings import AbandonmentSettings, AlertSettings, GuideDismissalSettings, NoLoginSettings
-from pendo_core.admin.settings import UsageDropSettings as Drop
+from pendo_core.alerts.kinds import CustomerData, evaluate_customer, suppress
 from pendo_core.alerts.rules import (
     FeatureWindow,
     Finding,
     GuideWindow,
-    evaluate_customer,
     feature_abandonment,
     guide_dismissal,
     no_login,
-    suppress,
     usage_drop,
 )
+from pendo_core.alerts.settings import AbandonmentSettings, AlertSettings, GuideDismissalSettings, NoLoginSettings
+from pendo_core.alerts.settings import UsageDropSettings as Drop
 from tests.support.health_alerts import LAST, dropped, history
 
 DROP = Drop()
@@ -157,6 +156,7 @@ def test_no_login_suppresses_drop_and_abandonment() -> None:
 def test_evaluate_customer_runs_every_rule() -> None:
     """A customer gone quiet gets no_login only; its old feature use does not also alert."""
     dau = history(60, 30, 4, change=lambda i, d: 0 if i < 20 else (4 if d.weekday() >= 5 else 30))
-    findings = evaluate_customer(dau, [FeatureWindow("reports", "Reports", 8, 0)], [], LAST, AlertSettings())
+    data = CustomerData(LAST, dau, [FeatureWindow("reports", "Reports", 8, 0)])
+    findings = evaluate_customer(data, AlertSettings())
     assert {f.kind for f in findings if f.status == "fire"} == {"no_login"}
     assert {f.kind for f in findings} == {"no_login", "usage_drop", "feature_abandonment"}

@@ -4,9 +4,7 @@ punctuation, names that are prefixes of others), short choices, unknown names, t
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
 
-import pandas as pd
 import pytest
 
 from pendo_core.chat import intents
@@ -14,7 +12,6 @@ from pendo_core.chat.assistant import understand
 from pendo_core.chat.entities import AMBIGUOUS, FOUND, MISSING, UNKNOWN, exact, similarity
 from pendo_core.chat.model import Answer, CustomerRef, Fact
 from pendo_core.chat.phrasing import keeps_numbers, numbers_in, rephrase
-from pendo_core.chat.windows import window_values
 
 NAMES = ["Acme Corp", "Acme Labs", "Orion", "Orion Foods", "Silverline Analytics", "Silverline Robotics",
          "Delta Health", "Golden Foods, Inc.", "O'Brien & Sons", "Terra Robotics", "Evergreen Corp",
@@ -209,24 +206,3 @@ def test_rewording_keeps_facts_window_and_link() -> None:
     """Only the text changes; the numbers, window and definitions stay the deterministic answer's."""
     reworded = rephrase("q", ANSWER, lambda q, a: "Acme: 1234 users.")
     assert reworded == replace(ANSWER, text="Acme: 1234 users.")
-
-
-# --- window measures -----------------------------------------------------------------------------
-
-
-def _frame(dau: list[int], mau: int, last: date) -> pd.DataFrame:
-    days = [last - timedelta(days=len(dau) - 1 - i) for i in range(len(dau))]
-    return pd.DataFrame({"customer_id": "c", "metric_date": days, "dau": dau, "mau": mau})
-
-
-@pytest.mark.parametrize(("dau", "mau", "stickiness", "trend"), [
-    ([10] * 28 + [5] * 28, 20, 0.25, -0.5),
-    ([4] * 56, 0, 0.0, 0.0),
-    ([4] * 20, 8, 0.5, None),
-], ids=["halved", "mau-zero", "short-history"])
-def test_window_values(dau: list[int], mau: int, stickiness: float, trend: float | None) -> None:
-    """Stickiness is the 7-day mean DAU over MAU; the trend needs half of each 28-day window synced."""
-    values = window_values(_frame(dau, mau, date(2026, 3, 18)), date(2026, 3, 18)).loc["c"]
-    assert values["stickiness"] == pytest.approx(stickiness)
-    assert (None if pd.isna(values["trend"]) else values["trend"]) == (
-        None if trend is None else pytest.approx(trend))

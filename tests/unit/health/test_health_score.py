@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 from pendo_core.health import score
-from pendo_core.health.grid import window
 from pendo_core.health.score import ScoreParts
 
 NAN = float("nan")
@@ -78,17 +76,6 @@ def test_zero_weights_are_refused() -> None:
 def test_bands(overall: float, band: str) -> None:
     """red < 50 <= yellow < 75 <= green; no score is "insufficient data"."""
     assert str(score.bands(overall, 50.0, 75.0)) == band
-
-
-def test_window_sums_only_synced_days() -> None:
-    """Rolling sums and counts skip missing (NaN) days and can end some days back."""
-    values = np.array([[1.0, NAN, 3.0, 4.0, 5.0]])
-    total, count = window(values, 3)
-    assert total.tolist() == [[1.0, 1.0, 4.0, 7.0, 12.0]]
-    assert count.tolist() == [[1, 1, 2, 2, 3]]
-    lagged, lag_count = window(values, 2, end_lag=2)
-    assert lagged.tolist() == [[0.0, 0.0, 1.0, 1.0, 3.0]]
-    assert lag_count.tolist() == [[0, 0, 1, 1, 1]]
 
 
 def test_explanation_gives_value_weight_contribution_and_changes() -> None:

@@ -6,7 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from pendo_core.admin.settings import AppSettings, HealthSettings, save_settings
 from pendo_core.usage import (
     AbandonedFeature,
     FeatureAdoption,
@@ -16,6 +18,8 @@ from pendo_core.usage import (
     peer_summary,
     percentile_rank,
 )
+from pendo_core.usage import feature_queries as read_features
+from pendo_core.usage.adoption import key_features
 from tests.support.metrics import Activity, FDay, Feature, clean_store, insert_outputs, seed
 
 D = date(2024, 6, 15)
@@ -92,6 +96,20 @@ def test_feature_breadth(store: Engine, rows: list, keys: list[str] | None, expe
     """Breadth = share of key features used by at least one visitor in the 30 days ending d."""
     seed(store, use(rows))
     assert feature_breadth(store, "c1", D, key_feature_ids=keys) == expected
+
+
+def test_an_admin_key_list_decides_the_key_features_everywhere(store: Engine) -> None:
+    """With an admin's key list, breadth, the adoption list and the feature catalogue all use it instead
+    of the Core Events, as the health score does."""
+    seed(store, use([("other", "v1", 0, 1), ("core", "v1", 0, 1)]))
+    assert key_features(store) == {"core", "idle-core"}
+    with Session(store) as session, session.begin():
+        save_settings(session, AppSettings(health=HealthSettings(key_feature_ids=("other", "plain"))), by="admin@x")
+    assert key_features(store) == {"other", "plain"}
+    assert feature_breadth(store, "c1", D) == 0.5
+    assert {r.feature_id for r in feature_adoption(store, "c1", D) if r.is_key} == {"other", "plain"}
+    catalogue = read_features.features(store)
+    assert set(catalogue.loc[catalogue["is_key"], "feature_id"]) == {"other", "plain"}
 
 
 THREE_BEFORE = [("core", v, 20, 1) for v in ("v1", "v2", "v3")]

@@ -1,0 +1,83 @@
+"""The alert rules' settings: one pure pydantic model per alert kind, and their composition.
+
+`AlertSettings` holds one field per customer alert kind, named after the kind (the registry in
+`kinds.py` finds a kind's settings by that name), plus the escalation delay. The admin settings
+(`pendo_core.admin.settings`) store it as part of each settings version; models ignore unknown keys
+and every field has a default, so versions saved by an older or newer release still load. A
+field's `title` and `description` label its input on the thresholds page when its kind has no
+hand-made section there.
+
+The operations kinds read their thresholds from the run's configuration (`FRESHNESS_MAX_HOURS`),
+not from the admin settings; their models are here so that every kind has one.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SettingsModel(BaseModel):
+    """Base of every settings model: frozen, and unknown keys ignored (older versions still load)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class UsageDropSettings(SettingsModel):
+    """Last 7 complete days vs the same weekdays of the `baseline_weeks` before them."""
+
+    drop_pct: float = Field(20.0, ge=0, le=100)
+    baseline_weeks: int = Field(4, ge=1, le=12)
+    min_daily_users: float = Field(5.0, ge=0)
+    hold_days: int = Field(3, ge=1, le=14)
+
+
+class AbandonmentSettings(SettingsModel):
+    """A key feature with >= min_prior_users in the prior_days before the last recent_days, none since."""
+
+    recent_days: int = Field(14, ge=1, le=60)
+    prior_days: int = Field(28, ge=1, le=90)
+    min_prior_users: int = Field(3, ge=1)
+
+
+class NoLoginSettings(SettingsModel):
+    """No identified visitor active in the last `days` complete days."""
+
+    days: int = Field(14, ge=1, le=89)
+
+
+class GuideDismissalSettings(SettingsModel):
+    """A guide dismissed by >= min_share of >= min_seen visitors who saw it in 30 days."""
+
+    min_share: float = Field(0.5, ge=0, le=1)
+    min_seen: int = Field(5, ge=1)
+
+
+class ChampionSettings(SettingsModel):
+    """A champion or decision maker with no activity for `days` complete days while at least
+    `min_team_active` colleagues were active."""
+
+    # At most 89: a contact's activity is read over the people lookback (90 days ending on the last day).
+    days: int = Field(14, ge=1, le=89, title="Quiet for (days)")
+    min_team_active: int = Field(1, ge=1, title="While colleagues active (at least)",
+                                 description="Fewer active colleagues: the whole team is quiet, no_login's case.")
+
+
+class AlertSettings(SettingsModel):
+    """Thresholds of every customer alert kind (one field per kind) and the escalation delay (None: never)."""
+
+    usage_drop: UsageDropSettings = UsageDropSettings()
+    feature_abandonment: AbandonmentSettings = AbandonmentSettings()
+    no_login: NoLoginSettings = NoLoginSettings()
+    guide_dismissal: GuideDismissalSettings = GuideDismissalSettings()
+    champion_inactive: ChampionSettings = ChampionSettings()
+    escalation_days: int | None = Field(3, ge=1)
+
+
+class SyncFailedSettings(SettingsModel):
+    """The last finished sync run failed (nothing to set: a stop on purpose is never a failure)."""
+
+
+class DataStaleSettings(SettingsModel):
+    """The last successful sync started more than `max_age_hours` ago (or none ever succeeded)."""
+
+    max_age_hours: float = Field(24.0, gt=0)
