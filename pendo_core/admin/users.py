@@ -2,7 +2,8 @@
 
 Roles: `csm`, `leader` (also the portfolio) and `admin` (also the settings); which customers each
 sees is `pendo_core.access`, which screens each may open is declared with the screens in
-pages/ui/registry.py. No Streamlit here.
+pages/ui/registry.py. No Streamlit here. The sign-in screen goes through `pendo_core.admin.sign_in`
+(back-off and lockout, the access log), which checks the password here (`authenticate`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pendo_core.access import normalise_email
-from pendo_core.store.models import AppUser, Csm, Customer
+from pendo_core.admin.lockout import account_subject
+from pendo_core.store.models import AppUser, Csm, Customer, SignInFailure
 
 ROLES = ("csm", "leader", "admin")
 DEMO_PASSWORD = "demo"
@@ -27,6 +29,7 @@ DEMO_ADMIN = "admin@demo.cscx"
 # scrypt cost: n=2**14, r=8 (16 MiB, ~50 ms a check), the interactive-login figures of RFC 7914.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 8
+MAX_EMAIL = 254  # RFC 5321's longest address; anything typed beyond it is cut, never stored whole
 
 
 class AuthError(ValueError):
@@ -63,9 +66,15 @@ def verify_password(password: str, stored: str | None) -> bool:
     return hmac.compare_digest(digest, expected)
 
 
+def clean_email(email: str) -> str:
+    """A typed e-mail as compared and recorded: normalised, control characters (a NUL, which PostgreSQL
+    refuses in text) dropped, at most MAX_EMAIL characters."""
+    return "".join(c for c in normalise_email(email) if c.isprintable())[:MAX_EMAIL]
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user when the e-mail is known and the password matches, else None (never says which)."""
-    row = session.get(AppUser, normalise_email(email))
+    row = session.get(AppUser, clean_email(email))
     if row is None:
         verify_password(password, _dummy_hash())  # same work either way, so timing does not tell
         return None
@@ -83,6 +92,8 @@ def upsert_user(session: Session, email: str, name: str, role: str, password: st
         raise AuthError(f"the password is too short: use at least {MIN_PASSWORD} characters")
     row = session.get(AppUser, email)
     hashed = hash_password(password) if password is not None else None
+    if hashed is not None:  # a new password set by an admin is how a locked account is let in again
+        session.execute(delete(SignInFailure).where(SignInFailure.subject == account_subject(email)))
     if row is None:
         session.add(AppUser(email=email, name=name, role=role, password_hash=hashed))
         return True

@@ -439,6 +439,16 @@ class AuditLog(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
 
 
+class SignInFailure(Base):
+    """Consecutive failed sign-ins per subject (`account:<e-mail>`, `address:<ip>`, `session:<id>`),
+    for the back-off and lockout of pendo_core.admin.lockout (issue 11)."""
+
+    __tablename__ = "app_sign_in_failures"
+    subject: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # --- Secrets, audits and operations alerts (issue 6) -----------------------------------------
 
 
