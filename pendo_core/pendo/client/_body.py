@@ -6,6 +6,11 @@ memory holds one chunk and its rows, whatever the body size.
 
 Errors: a body that ends before its JSON does is a broken connection (retriable); a complete body
 that is not JSON, or not `{"results": [ {row}, ... ]}`, is a PendoResponseError (not retriable).
+
+Big numbers: the fast C parser (yajl) stops at an integer beyond 64 bits ("integer overflow"), which
+is valid JSON (a numeric id of 30 digits). The stream cannot be resumed, so that host's bodies are
+parsed by ijson's exact pure-Python backend from then on, and this body is reported as retriable:
+the caller's retry reads it again, whole. A 30-digit id then arrives as a Python int.
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ from typing import Any
 
 import ijson
 
-from pendo_core.pendo.client.errors import malformed_body_error, truncated_body_error
+from pendo_core.pendo.client.errors import PendoConnectionError, malformed_body_error, truncated_body_error
 
 try:  # the C backend parses ~10x faster; ijson falls back to pure Python where it is missing
     _ijson: Any = ijson.get_backend("yajl2_c")
 except ImportError:  # pragma: no cover - depends on the installed wheel
     _ijson = ijson
+
+_exact: Any = ijson.get_backend("python")
+_EXACT_HOSTS: set[str] = set()  # hosts that sent a number beyond 64 bits; their bodies use _exact
 
 ROWS_PREFIX = "results.item"
 _PROBE_SLICE = 4096  # the shape probe sees the body only until it has decided, one slice at a time
@@ -30,7 +38,8 @@ _PROBE_SLICE = 4096  # the shape probe sees the body only until it has decided, 
 def iter_rows(chunks: Iterable[bytes], *, host: str) -> Iterator[dict[str, Any]]:
     """Yield each row of `results` as its bytes arrive; `results` null or missing -> no rows."""
     rows = ijson.sendable_list()
-    parser = _ijson.items_coro(rows, ROWS_PREFIX, use_float=True)
+    backend = _exact if host in _EXACT_HOSTS else _ijson
+    parser = backend.items_coro(rows, ROWS_PREFIX, use_float=True)
     probe = _ShapeProbe(host)
     count = 0
     for chunk in chunks:
@@ -65,6 +74,10 @@ def _send(parser: Any, chunk: bytes, host: str) -> None:
     try:
         parser.send(chunk)
     except ijson.JSONError as exc:  # mid-body: the bytes themselves are not JSON
+        if "integer overflow" in str(exc) and host not in _EXACT_HOSTS:
+            _EXACT_HOSTS.add(host)
+            raise PendoConnectionError(f"{host} sent an integer beyond 64 bits, which the fast JSON parser cannot "
+                                       "hold: reading the answer again with the exact parser", host=host) from exc
         raise malformed_body_error(host, "invalid JSON") from exc
 
 
@@ -85,7 +98,7 @@ class _ShapeProbe:
     def __init__(self, host: str) -> None:
         self._host = host
         self._events = ijson.sendable_list()
-        self._parser = _ijson.parse_coro(self._events, use_float=True)
+        self._parser = (_exact if host in _EXACT_HOSTS else _ijson).parse_coro(self._events, use_float=True)
         self._started = False
         self._at_results = False
         self.decided = False
