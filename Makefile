@@ -37,7 +37,8 @@ audit-demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy pendo_core pendo_sim pages app.py
+	$(BIN)/mypy pendo_core pendo_sim pages app.py api jobs
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) data/*.db

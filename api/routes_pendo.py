@@ -136,7 +136,7 @@ def get_account_guides(request: Request, account_id: AccountId, viewer: ScopedVi
         "completion_rate": "completed ÷ seen (null when nobody saw it); dismissal_rate likewise.",
     }
     return schemas.AccountGuides(account_id=account_id, customer_id=customer_id, first=span.first, last=span.last,
-                                 guides=[schemas.AccountGuide(**r) for r in rows], definitions=definitions)
+                                 guides=[schemas.GuideMetric(**r) for r in rows], definitions=definitions)
 
 
 def _clean(value: Any) -> Any:

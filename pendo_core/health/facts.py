@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from pendo_core.access import CustomerRef
 from pendo_core.health import queries as health_view
-from pendo_core.health.read import explain_score
+from pendo_core.health.queries import explain_score
 from pendo_core.health.score import Explanation
 
 

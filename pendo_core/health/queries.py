@@ -2,19 +2,20 @@
 with its inputs, why a component has no data, and plain-language lines about what moved it.
 
 The numbers come from `pendo_health_scores` (written by `pendo_core.health`); the explanation
-itself is `pendo_core.health.explain_score`. Definitions are in `pendo_core/health/score.py`.
+itself is `explain_score` below. Definitions are in `pendo_core/health/score.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
-from pendo_core.health.score import COMPONENTS, INSUFFICIENT, Explanation
+from pendo_core.health.score import COMPONENTS, INSUFFICIENT, Explanation, ScoreParts, explain
 from pendo_core.store.models import HealthScore
 
 HISTORY_COLUMNS = ["score_date", "overall", "band", "coverage", *COMPONENTS, "settings_version"]
@@ -159,3 +160,22 @@ def what_moved(explanation: Explanation) -> list[str]:
         amount = f" {abs(change):.1f} points" if change else ""
         lines.append(f"{verb}{amount} since {days} days ago{driver}.")
     return lines
+
+
+def score_parts(row: HealthScore) -> ScoreParts:
+    """The parts of a stored score the explanation needs."""
+    components = {name: getattr(row, name) for name in COMPONENTS}
+    weights = {name: float(row.weights.get(name, 0.0)) for name in COMPONENTS}
+    return ScoreParts(components, weights, row.overall)
+
+
+def explain_score(engine: Engine, customer_id: str, day: date) -> Explanation | None:
+    """The explanation of a customer's score on `day` (changes against 7 and 28 days before); None
+    when the day has no score."""
+    wanted = [day, day - timedelta(days=7), day - timedelta(days=28)]
+    stmt = select(HealthScore).where(HealthScore.customer_id == customer_id, HealthScore.score_date.in_(wanted))
+    with Session(engine) as session:
+        rows = {r.score_date: score_parts(r) for r in session.execute(stmt).scalars()}
+    if day not in rows:
+        return None
+    return explain(rows[day], rows.get(wanted[1]), rows.get(wanted[2]))

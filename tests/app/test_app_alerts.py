@@ -3,31 +3,18 @@ and acknowledge, dismiss and snooze in one click each, recorded with who and whe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
 from pendo_core.admin.users import User
-from pendo_core.config import Settings
 from pendo_core.store.models import AlertEvent, UsageAlert
-from pendo_core.timeutil import today_in
-from tests.support.app import ADMIN, CSM, LEADER, OTHER_CSM, fresh_store, labels, open_page, texts
+from tests.support.app import TODAY, labels, open_page, texts
+from tests.support.app_data import ADMIN, CSM, LEADER, OTHER_CSM
 
 PAGE = "pages/alerts.py"
-
-
-@pytest.fixture
-def store(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A fresh copy of the hand-built store, as the app's DATABASE_URL."""
-    engine = fresh_store(tmp_path_factory, tmp_path)
-    monkeypatch.setenv("DATABASE_URL", str(engine.url))
-    yield engine
-    engine.dispose()
 
 
 def _alert(engine: Engine, alert_id: int) -> UsageAlert:
@@ -36,7 +23,7 @@ def _alert(engine: Engine, alert_id: int) -> UsageAlert:
 
 
 def _cards(at: AppTest) -> str:
-    return " ".join(texts(at, "markdown"))
+    return " ".join(texts(at.markdown))
 
 
 @pytest.mark.parametrize(("user", "customers", "hidden"), [
@@ -55,7 +42,7 @@ def test_each_role_sees_its_alerts_with_numbers_and_action(store: Engine, user: 
     assert not any(f"**{name}**" in cards for name in hidden)
     assert "**Numbers:**" in cards
     assert "**Suggested action:**" in cards
-    assert labels(at, "button").count("Acknowledge") == len(customers)
+    assert labels(at.button).count("Acknowledge") == len(customers)
     assert [m.label for m in at.metric] == ["Open", "Open, high severity", "Acknowledged", "Snoozed"]
 
 
@@ -66,7 +53,7 @@ def test_acknowledge_is_one_click_and_recorded(store: Engine) -> None:
     alert = _alert(store, 1)
     assert (alert.status, alert.status_by) == ("acknowledged", CSM.email)
     assert alert.status_at is not None
-    assert texts(at, "success") == [f"Alert 1 acknowledged by {CSM.email}."]
+    assert texts(at.success) == [f"Alert 1 acknowledged by {CSM.email}."]
     with store.connect() as conn:
         assert conn.execute(select(AlertEvent.actor, AlertEvent.action)).all() == [(CSM.email, "acknowledged")]
 
@@ -87,33 +74,33 @@ def test_dismiss_as_other_without_details_is_refused(store: Engine) -> None:
     at.selectbox(key="alerts_reason_1").set_value("Other (write below)")
     at.button(key="alerts_dismiss_1").click().run()
     assert _alert(store, 1).status == "open"
-    assert any("needs a reason" in t for t in texts(at, "error"))
+    assert any("needs a reason" in t for t in texts(at.error))
 
 
 def test_snooze_until_a_date(store: Engine) -> None:
     """Snoozing keeps the chosen date and shows it on the card."""
-    until = today_in(Settings().tz) + timedelta(days=10)
+    until = TODAY + timedelta(days=10)
     at = open_page(PAGE, CSM)
     at.date_input(key="alerts_until_1").set_value(until)
     at.button(key="alerts_snooze_1").click().run()
     alert = _alert(store, 1)
     assert (alert.status, alert.snoozed_until) == ("snoozed", until)
-    assert any(f"Snoozed until {until:%d %b %Y} by {CSM.email}" in t for t in texts(at, "caption"))
+    assert any(f"Snoozed until {until:%d %b %Y} by {CSM.email}" in t for t in texts(at.caption))
 
 
 def test_csm_viewing_everyone_cannot_act_on_a_colleagues_alert(store: Engine) -> None:
     """With "show all customers" a CSM sees colleagues' alerts but gets no buttons for them."""
     at = open_page(PAGE, CSM, frame_show_all=True)
     assert "**Globex**" in _cards(at)
-    assert labels(at, "button").count("Acknowledge") == 1
-    assert any("Only the customer's CSM or a leader" in t for t in texts(at, "caption"))
+    assert labels(at.button).count("Acknowledge") == 1
+    assert any("Only the customer's CSM or a leader" in t for t in texts(at.caption))
 
 
 def test_no_alerts_explains_itself(store: Engine) -> None:
     """A person with nothing to act on is told what alerts are and when they appear."""
     at = open_page(PAGE, User("new@cscx.io", "New CSM", "csm"))
     assert not at.exception
-    assert any("No alerts" in t for t in texts(at, "info"))
+    assert any("No alerts" in t for t in texts(at.info))
 
 
 def test_closed_alerts_show_on_request(store: Engine) -> None:
@@ -121,7 +108,7 @@ def test_closed_alerts_show_on_request(store: Engine) -> None:
     at = open_page(PAGE, CSM)
     at.selectbox(key="alerts_reason_1").set_value("Not actionable")
     at.button(key="alerts_dismiss_1").click().run()
-    assert labels(at, "button").count("Acknowledge") == 0
+    assert labels(at.button).count("Acknowledge") == 0
     at.toggle(key="alerts_include_closed").set_value(True).run()
     assert "Dismissed" in _cards(at)
-    assert any("Dismissed by maya@cscx.io" in t for t in texts(at, "caption"))
+    assert any("Dismissed by maya@cscx.io" in t for t in texts(at.caption))

@@ -3,9 +3,7 @@ refusing closed roles, and the data freshness note (the menu per role: test_regi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,39 +13,10 @@ from pages.ui.shared import describe_freshness, mapped_since_sync
 from pendo_core.admin import users as auth
 from pendo_core.store.models import AuditLog
 from pendo_core.usage.queries import Freshness
-from tests.support.app_frame import (
-    USERS,
-    Store,
-    app,
-    build_small_store,
-    copy_store,
-    customer_ids,
-    run,
-    texts,
-    use_store,
-)
+from tests.support.app import app, run, texts
+from tests.support.app_data import USERS, Store, customer_ids
 
 NOW = datetime(2026, 3, 19, 12, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def small_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    """The small synthetic store, read-only, built once for this module."""
-    return build_small_store(tmp_path_factory.mktemp("app-store") / "store.db")
-
-
-@pytest.fixture
-def app_env(small_store: Store) -> Iterator[Store]:
-    """The app pointed at the small store, in demo mode, with empty Streamlit caches."""
-    with use_store(small_store) as store:
-        yield store
-
-
-@pytest.fixture
-def writable_env(small_store: Store, tmp_path: Path) -> Iterator[Store]:
-    """Like app_env, on a copy of the store, for tests that write (users, the audit log)."""
-    with use_store(copy_store(small_store, tmp_path / "store.db")) as store:
-        yield store
 
 
 def test_nobody_signed_in_sees_the_sign_in_form_with_demo_logins(writable_env: Store) -> None:

@@ -19,7 +19,8 @@ from pendo_core.admin.users import ROLES, User
 from pendo_core.chat import text as chat_text
 from pendo_core.store.engine import make_engine, migrate
 from tests.support import REPO
-from tests.support.app_frame import USERS, app, quiet_apptest, run, texts
+from tests.support.app import app, quiet_apptest, run, texts
+from tests.support.app_data import USERS
 from tests.support.chat_api import ANA, LEE, build_store
 
 CUSTOMER = ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask"]

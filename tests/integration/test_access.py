@@ -28,8 +28,8 @@ from pendo_core.alerts import queries as alerts_view
 from pendo_core.chat import respond
 from pendo_core.config import Settings
 from pendo_core.store.models import AuditLog, Csm, Customer, UsageAlert
-from tests.support.app import APP, labels, texts
-from tests.support.app_frame import quiet_apptest
+from tests.support import REPO
+from tests.support.app import labels, quiet_apptest, texts
 from tests.support.chat_api import (
     ACME,
     ADA,
@@ -43,10 +43,7 @@ from tests.support.chat_api import (
     NOW,
     UMBRELLA,
     SharedStore,
-    shared_store,
 )
-
-__all__ = ["shared_store"]  # the fixture, imported for pytest
 
 EVERYONE = frozenset(NAMES)
 ANAS = frozenset({ACME, LABS, UMBRELLA})
@@ -120,7 +117,7 @@ def app_on(world: SharedStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shar
 
 def _frame(user: User, **state: Any) -> AppTest:
     """app.py signed in as `user`: the frame with its sidebar, on the first screen (Account usage)."""
-    at = AppTest.from_file(APP, default_timeout=30)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=30)
     at.session_state["frame_user"] = user
     for key, value in state.items():
         at.session_state[key] = value
@@ -238,7 +235,7 @@ def test_chat_show_all_cannot_act(world: SharedStore) -> None:
 def _chat_found(at: AppTest, customer: str) -> bool:
     at.chat_input[0].set_value(f"How is {NAMES[customer]} using the product?")
     at.run()
-    said = texts(at, "markdown")[-8:]
+    said = texts(at.markdown)[-8:]
     return any(f"**{NAMES[customer]}** on " in t for t in said)
 
 
@@ -250,9 +247,9 @@ def test_the_pages_show_each_role_its_customers(app_on: SharedStore, who: str) -
     at = _frame(role.user, frame_show_all=role.show_all)
     picker = {BY_NAME[o] for o in at.sidebar.selectbox[0].options}
     at.switch_page("pages/alerts.py").run()
-    cards = " ".join(texts(at, "markdown"))
+    cards = " ".join(texts(at.markdown))
     alerts = {c for c, name in NAMES.items() if f"**{name}** ·" in cards}
-    acts = labels(at, "button").count("Acknowledge") == 1
+    acts = labels(at.button).count("Acknowledge") == 1
     at.switch_page("pages/chat.py").run()
     chat = {c for c in (ACME, GLOBEX) if _chat_found(at, c)}
     assert not at.exception
@@ -270,11 +267,11 @@ def test_app_show_all_is_audited_and_read_only(app_on: SharedStore) -> None:
     at.sidebar.toggle[0].set_value(True).run()
     at.switch_page("pages/chat.py").run()
     wide = _chat_found(at, ACME)
-    note = " ".join(texts(at, "caption"))
+    note = " ".join(texts(at.caption))
     at.switch_page("pages/alerts.py").run()
     assert (own, wide) == (False, True)
     assert "read-only" in note
-    assert "**Acme Labs** ·" in " ".join(texts(at, "markdown"))
-    assert "Acknowledge" not in labels(at, "button")
-    assert any("Only the customer's CSM or a leader" in t for t in texts(at, "caption"))
+    assert "**Acme Labs** ·" in " ".join(texts(at.markdown))
+    assert "Acknowledge" not in labels(at.button)
+    assert any("Only the customer's CSM or a leader" in t for t in texts(at.caption))
     assert [(actor, action) for actor, action, _ in _audit(app_on.engine)] == [(BEN, "view_all_customers")]

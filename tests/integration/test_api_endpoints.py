@@ -28,10 +28,7 @@ from tests.support.chat_api import (
     NOW,
     UMBRELLA,
     SharedStore,
-    shared_store,
 )
-
-__all__ = ["shared_store"]  # the fixture, imported for pytest
 
 ENDPOINTS = [
     ("GET", "/api/pendo/accounts"),

@@ -16,7 +16,7 @@ from pendo_core.pendo.sync.runner import SyncError, SyncRequest, SyncRunner
 from pendo_core.store.engine import make_engine, migrate
 from pendo_sim.data import Subscription, generate
 from pendo_sim.server import SimServer, start_server
-from tests.conftest import _truncate
+from tests.support.store import wipe
 from tests.support.sync import import_demo_customers, run_sync, snapshot
 
 TZ = "UTC"
@@ -62,7 +62,7 @@ def test_database_outage_mid_run(pg_engine: Engine, subscription: Subscription, 
     import_demo_customers(clean_engine, subscription)
     run_sync(clean_engine, server.url, TZ, AS_OF, 7)
 
-    _truncate(pg_engine)
+    wipe(pg_engine)
     import_demo_customers(pg_engine, subscription)
     killer_engine = make_engine(pg_engine.url.render_as_string(hide_password=False))
     config = Settings(pendo_integration_key="demo-key", pendo_base_url=server.url, pendo_timezone=TZ)
@@ -79,4 +79,4 @@ def test_database_outage_mid_run(pg_engine: Engine, subscription: Subscription, 
         assert snapshot(pg_engine) == snapshot(clean_engine)
     finally:
         killer_engine.dispose()
-        _truncate(pg_engine)
+        wipe(pg_engine)

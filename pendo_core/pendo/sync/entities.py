@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pendo_core.customers.mapping import account_name_and_domain
+from pendo_core.pendo.account_metadata import account_name_and_domain
 from pendo_core.pendo.client import PendoClient, PendoQueryError, queries
 from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.rows import BadRow, dig, optional_ms, optional_text, unstorable

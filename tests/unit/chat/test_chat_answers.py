@@ -24,10 +24,7 @@ from tests.support.chat_api import (
     UMBRELLA,
     SharedStore,
     build_store,
-    shared_store,
 )
-
-__all__ = ["shared_store"]  # the fixture, imported for pytest
 
 
 @pytest.fixture

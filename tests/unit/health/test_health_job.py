@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from pendo_core.admin.settings import AppSettings, parse_settings, save_settings
 from pendo_core.health.inputs import load_inputs
 from pendo_core.health.job import compute_health, health_step
-from pendo_core.health.read import explain_score
+from pendo_core.health.queries import explain_score
 from pendo_core.store.models import HealthScore
 from tests.support.health_alerts import LAST, add_customer, add_feature_use, add_features, add_usage, history
 
