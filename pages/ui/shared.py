@@ -221,6 +221,11 @@ def freshness_note() -> tuple[str, str | None]:
     return describe_freshness(freshness(), datetime.now(UTC))
 
 
+def now() -> datetime:
+    """The app's clock (aware UTC), read here so the AppTests can freeze it."""
+    return datetime.now(UTC)
+
+
 def describe_freshness(fresh: read.Freshness, now: datetime) -> tuple[str, str | None]:
     """(caption, warning or None): the last good sync, and a warning when it is older than 24 hours
     or the last run failed."""

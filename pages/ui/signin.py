@@ -6,7 +6,6 @@ URL while nobody is signed in, so a deep link survives signing in."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import streamlit as st
 from sqlalchemy.orm import Session
@@ -29,7 +28,7 @@ def _local_form() -> None:
     if not submitted:
         return
     with Session(shared.engine()) as session, session.begin():
-        outcome = sign_in.sign_in(session, email, password, client=_client(), now=datetime.now(UTC))
+        outcome = sign_in.sign_in(session, email, password, client=_client(), now=shared.now())
     if outcome.user is None:
         hint = " Users are created with `python -m jobs create-user EMAIL --role ...`." if not outcome.retry_at else ""
         st.error(outcome.message + hint)

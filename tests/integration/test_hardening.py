@@ -37,6 +37,7 @@ from pendo_core.customers import repo
 from pendo_core.customers.csv_parse import CustomerRow
 from pendo_core.logging_setup import REDACTED, redact_secret
 from pendo_core.pendo.client import PendoClient, RetryPolicy, queries
+from pendo_core.pendo.client._body import BigNumberError, iter_rows
 from pendo_core.store.models import AccountMapping, AlertEvent, Customer, UsageAlert
 from tests.support.health_alerts import table_insert
 
@@ -218,6 +219,20 @@ def test_a_thirty_digit_integer_is_read_not_called_invalid_json() -> None:
         assert client.stats.retries == 1
         assert client.aggregate_all(queries.accounts_since(0, None, 10)) == rows  # no retry from then on
         assert client.stats.retries == 1
+
+
+@pytest.mark.parametrize(("exact", "outcome"), [(False, "retry"), (True, [{"numEvents": 2**64, "visitorId": 7}])],
+                         ids=["fast-parser-asks-for-a-retry", "exact-parser-reads-it"])
+def test_a_number_beyond_64_bits_is_valid_json(exact: bool, outcome: object) -> None:
+    """The fast parser stops with one retriable line (not "invalid JSON"); the exact one reads the row
+    (a count that large is then a bad row of the sync, like any impossible count)."""
+    body = [b'{"results": [{"numEvents": 18446744073709551616, "visitorId": 7}]}']
+    if outcome == "retry":
+        with pytest.raises(BigNumberError, match="beyond 64 bits") as caught:
+            list(iter_rows(body, host="pendo"))
+        assert "invalid JSON" not in str(caught.value)
+        return
+    assert list(iter_rows(body, host="pendo", exact=exact)) == outcome
 
 
 # --- alert actions: atomic, and a snooze at most a year --------------------------------------------

@@ -8,9 +8,9 @@ Errors: a body that ends before its JSON does is a broken connection (retriable)
 that is not JSON, or not `{"results": [ {row}, ... ]}`, is a PendoResponseError (not retriable).
 
 Big numbers: the fast C parser (yajl) stops at an integer beyond 64 bits ("integer overflow"), which
-is valid JSON (a numeric id of 30 digits). The stream cannot be resumed, so that host's bodies are
-parsed by ijson's exact pure-Python backend from then on, and this body is reported as retriable:
-the caller's retry reads it again, whole. A 30-digit id then arrives as a Python int.
+is valid JSON (a numeric id of 30 digits). The stream cannot be resumed, so that body is reported as
+retriable (BigNumberError, a PendoConnectionError); the client then reads its answers with ijson's
+exact pure-Python backend (`exact=True`), and the retry gets the row with the whole number.
 """
 
 from __future__ import annotations
@@ -29,18 +29,22 @@ except ImportError:  # pragma: no cover - depends on the installed wheel
     _ijson = ijson
 
 _exact: Any = ijson.get_backend("python")
-_EXACT_HOSTS: set[str] = set()  # hosts that sent a number beyond 64 bits; their bodies use _exact
 
 ROWS_PREFIX = "results.item"
 _PROBE_SLICE = 4096  # the shape probe sees the body only until it has decided, one slice at a time
 
 
-def iter_rows(chunks: Iterable[bytes], *, host: str) -> Iterator[dict[str, Any]]:
-    """Yield each row of `results` as its bytes arrive; `results` null or missing -> no rows."""
+class BigNumberError(PendoConnectionError):
+    """An integer beyond 64 bits stopped the fast parser: read the answer again with `exact=True`."""
+
+
+def iter_rows(chunks: Iterable[bytes], *, host: str, exact: bool = False) -> Iterator[dict[str, Any]]:
+    """Yield each row of `results` as its bytes arrive; `results` null or missing -> no rows.
+
+    `exact` parses with the pure-Python backend, which holds integers of any size (slower)."""
     rows = ijson.sendable_list()
-    backend = _exact if host in _EXACT_HOSTS else _ijson
-    parser = backend.items_coro(rows, ROWS_PREFIX, use_float=True)
-    probe = _ShapeProbe(host)
+    parser = (_exact if exact else _ijson).items_coro(rows, ROWS_PREFIX, use_float=True)
+    probe = _ShapeProbe(host, exact)
     count = 0
     for chunk in chunks:
         if not chunk:  # an empty send means end-of-input to ijson
@@ -74,10 +78,9 @@ def _send(parser: Any, chunk: bytes, host: str) -> None:
     try:
         parser.send(chunk)
     except ijson.JSONError as exc:  # mid-body: the bytes themselves are not JSON
-        if "integer overflow" in str(exc) and host not in _EXACT_HOSTS:
-            _EXACT_HOSTS.add(host)
-            raise PendoConnectionError(f"{host} sent an integer beyond 64 bits, which the fast JSON parser cannot "
-                                       "hold: reading the answer again with the exact parser", host=host) from exc
+        if "integer overflow" in str(exc):
+            raise BigNumberError(f"{host} sent an integer beyond 64 bits, which the fast JSON parser cannot hold: "
+                                 "reading the answer again with the exact parser", host=host) from exc
         raise malformed_body_error(host, "invalid JSON") from exc
 
 
@@ -95,10 +98,10 @@ class _ShapeProbe:
     first slice; it then costs nothing more.
     """
 
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, exact: bool = False) -> None:
         self._host = host
         self._events = ijson.sendable_list()
-        self._parser = (_exact if host in _EXACT_HOSTS else _ijson).parse_coro(self._events, use_float=True)
+        self._parser = (_exact if exact else _ijson).parse_coro(self._events, use_float=True)
         self._started = False
         self._at_results = False
         self.decided = False
