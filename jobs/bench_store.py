@@ -80,7 +80,7 @@ def _now() -> str:
 
 def _catalogue(put: Any, customers: np.ndarray, shape: StoreShape, rng: np.random.Generator, last_day: date) -> None:
     n = len(customers)
-    put(models.Csm, ((csm_email(i), f"CSM {i:02d}", None, "immediate") for i in range(shape.csms)))
+    put(models.Csm, ((csm_email(i), f"CSM {i:02d}", None, "immediate", None, None) for i in range(shape.csms)))
     segment = rng.integers(0, len(SEGMENTS), n)
     renewal = rng.integers(10, 365, n)
     arr = rng.integers(5, 500, n) * 1000.0

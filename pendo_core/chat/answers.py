@@ -58,8 +58,8 @@ def _usage_numbers(facts: UsageFacts, row: dict[str, Any]) -> list[Fact]:
                t.fact("Stickiness", t.decimal(facts.stickiness, 2), facts.stickiness),
                t.fact("Sessions", t.count(row["session_count"]), row["session_count"]),
                t.fact("Average session (min)", t.decimal(row["avg_session_minutes"]), row["avg_session_minutes"]),
-               t.fact("Mean DAU, last 28 days", t.decimal(facts.recent_mean), facts.recent_mean),
-               t.fact("Mean DAU, 28 days before", t.decimal(facts.prior_mean), facts.prior_mean),
+               t.fact(f"Mean DAU, last {facts.days} days", t.decimal(facts.recent_mean), facts.recent_mean),
+               t.fact(f"Mean DAU, {facts.days} days before", t.decimal(facts.prior_mean), facts.prior_mean),
                t.fact("DAU trend", t.percent(facts.trend, signed=True), facts.trend)]
     if facts.breadth is not None:
         used = round(facts.breadth * facts.key_count)
@@ -72,11 +72,13 @@ def _trend_sentence(facts: UsageFacts, shown: dict[str, str]) -> str:
     if facts.recent_mean is None or facts.prior_mean is None:
         return f"Not enough synced days for a {facts.days}-day trend."
     if facts.prior_mean == 0:
-        return (f"Over the last {facts.days} days DAU averaged **{shown['Mean DAU, last 28 days']}**; nobody was "
+        recent = shown[f"Mean DAU, last {facts.days} days"]
+        return (f"Over the last {facts.days} days DAU averaged **{recent}**; nobody was "
                 f"active in the {facts.days} days before, so there is no trend yet.")
     change = f", **{shown['DAU trend']}**" if facts.trend is not None else ""
-    return (f"Over the last {facts.days} days DAU averaged **{shown['Mean DAU, last 28 days']}**{change} against "
-            f"**{shown['Mean DAU, 28 days before']}** in the {facts.days} days before.")
+    recent, prior = shown[f"Mean DAU, last {facts.days} days"], shown[f"Mean DAU, {facts.days} days before"]
+    return (f"Over the last {facts.days} days DAU averaged **{recent}**{change} against "
+            f"**{prior}** in the {facts.days} days before.")
 
 
 def _breadth_sentence(facts: UsageFacts, shown: dict[str, str]) -> str:

@@ -3,6 +3,7 @@ a short choice between names, an unknown name with close ones, what the chat can
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
@@ -23,6 +24,7 @@ EXAMPLES = (
     "How is Acme using the product?",
     "What features is Acme not using?",
     "Show usage trend for Acme",
+    "Which of my customers are at risk?",
     "Any usage alerts for my portfolio?",
     "Why is Acme's health score low?",
     "Compare Acme to its peers",
@@ -136,9 +138,10 @@ def read_as(answer: Answer, query: str, name: str | None) -> Answer:
     return replace(answer, text=f"_Reading “{query}” as **{name}**._\n\n{answer.text}")
 
 
-def help_text(question: str) -> Answer:
-    """What the chat can answer, for a question it does not understand."""
-    listed = "\n".join(f"- {e}" for e in EXAMPLES)
+def help_text(question: str, visible: Sequence[CustomerRef] = ()) -> Answer:
+    """What the chat can answer, for a question it does not understand (examples about the asker's own
+    customers when given)."""
+    listed = "\n".join(f"- {e}" for e in (examples(visible) if visible else EXAMPLES))
     said = f"I can't answer “{question.strip()}” yet. " if question.strip() else ""
     return Answer(None, f"{said}I can answer questions like these (any customer name, written loosely):\n{listed}")
 
@@ -164,3 +167,25 @@ def also_meant(answer: Answer, alternatives: tuple[CustomerRef, ...]) -> Answer:
 
     return replace(answer, text=f"{answer.text}\n\n_Not the one you meant? Also: {names}._",
                    choices=tuple(Choice(c.customer_id, _label(c)) for c in alternatives))
+
+
+# Asked of the asker's own customers (issue 13): appended to EXAMPLES' list, with the same "Acme".
+WINDOW_EXAMPLES = (
+    "How has Acme been using the product in the last 90 days?",
+    "When did Acme last log in?",
+    "Which guides did Acme dismiss?",
+    "Sessions last week?",
+)
+EXAMPLE_NAME = "Acme"
+
+
+def examples(visible: Sequence[CustomerRef]) -> tuple[str, ...]:
+    """The example questions about the asker's own customers: "Acme" becomes one of them, a different
+    one per example in name order (so a CSM never sees a customer they cannot ask about)."""
+    names = sorted({c.name for c in visible}, key=str.casefold)
+    if not names:
+        return tuple(e for e in (*EXAMPLES, *WINDOW_EXAMPLES) if EXAMPLE_NAME not in e)
+    found = []
+    for i, example in enumerate((*EXAMPLES, *WINDOW_EXAMPLES)):
+        found.append(example.replace(EXAMPLE_NAME, names[i % len(names)]))
+    return tuple(found)

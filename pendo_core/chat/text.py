@@ -10,6 +10,7 @@ PAGES = {
     "health": Link("pages/health.py", "Health"),
     "alerts": Link("pages/alerts.py", "Alerts"),
     "portfolio": Link("pages/portfolio.py", "Portfolio"),
+    "my_customers": Link("pages/my_customers.py", "My customers"),
 }
 
 

@@ -22,7 +22,8 @@ from tests.support.app_data import ADMIN, CSM, GLOBEX, INITECH, LEADER
 
 PAGE = "pages/admin.py"
 SIM_KEY = "sim-key-0123456789abcdef"  # long enough to get an ending hint
-TABS = ["Health weights", "Thresholds", "Pendo connection", "Account mapping", "Sync"]
+TABS = ["Health weights", "Thresholds", "Onboarding guides", "Delivery", "Users", "API tokens", "Imports", "Access log",
+        "Pendo connection", "Account mapping", "Sync"]
 
 
 def _open_admin(store: Engine) -> AppTest:

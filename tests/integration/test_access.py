@@ -21,6 +21,7 @@ from sqlalchemy import Engine, delete, select, update
 from streamlit.testing.v1 import AppTest
 
 from api import ApiContext, create_app
+from pages.ui import registry
 from pendo_core.access import Viewer
 from pendo_core.admin.users import User
 from pendo_core.alerts import AlertTransitionError
@@ -109,6 +110,9 @@ def app_on(world: SharedStore, monkeypatch: pytest.MonkeyPatch) -> Iterator[Shar
     monkeypatch.setenv("DATABASE_URL", world.engine.url.render_as_string(hide_password=False))
     monkeypatch.delenv("PENDO_INTEGRATION_KEY", raising=False)
     quiet_apptest(monkeypatch)
+    # Every role lands on Account usage here, so the first run shows the customer picker (AppTest drops the
+    # frame's sidebar after switch_page; each role's own landing screen is tested in test_registry.py).
+    monkeypatch.setattr(registry, "LANDING", dict.fromkeys(registry.LANDING, "account_usage"))
     st.cache_data.clear()
     st.cache_resource.clear()
     yield world
@@ -241,11 +245,13 @@ def _chat_found(at: AppTest, customer: str) -> bool:
 
 @pytest.mark.parametrize("who", list(ROLES))
 def test_the_pages_show_each_role_its_customers(app_on: SharedStore, who: str) -> None:
-    """The customer picker, the Alerts inbox (buttons only where the role may act) and the Ask chat
-    follow the rule, for the same customers as the API and the chat."""
+    """The customer picker, My customers, the Alerts inbox (buttons only where the role may act) and the
+    Ask chat follow the rule, for the same customers as the API and the chat."""
     role = ROLES[who]
     at = _frame(role.user, frame_show_all=role.show_all)
     picker = {BY_NAME[o] for o in at.sidebar.selectbox[0].options}
+    at.switch_page("pages/my_customers.py").run()
+    book = {BY_NAME[name] for name in at.dataframe[0].value["name"]}
     at.switch_page("pages/alerts.py").run()
     cards = " ".join(texts(at.markdown))
     alerts = {c for c, name in NAMES.items() if f"**{name}** ·" in cards}
@@ -253,7 +259,8 @@ def test_the_pages_show_each_role_its_customers(app_on: SharedStore, who: str) -
     at.switch_page("pages/chat.py").run()
     chat = {c for c in (ACME, GLOBEX) if _chat_found(at, c)}
     assert not at.exception
-    assert (picker, alerts, acts) == (role.customers, role.alerts, role.may_act and bool(role.alerts))
+    assert (picker, book, alerts, acts) == (role.customers, role.customers, role.alerts,
+                                            role.may_act and bool(role.alerts))
     assert chat == {ACME, GLOBEX} & role.customers
 
 
