@@ -71,7 +71,7 @@ def import_customers(settings: Settings, args: argparse.Namespace) -> int:
     if not result.rows and result.errors:
         raise JobError(f"{path}: no customer imported ({len(result.errors)} problem(s) above)")
     with Session(engine) as session, session.begin():
-        counts = upsert_customers(session, result.rows, reassign=args.reassign)
+        counts = upsert_customers(session, result.rows, reassign=getattr(args, "reassign", False))
     for move in counts.moves:
         print(f"{path}: {move}", file=sys.stderr)
     _map_accounts(engine)

@@ -154,6 +154,13 @@ def _optional_customer(intent: str, resolution: Resolution) -> tuple[CustomerRef
     return None, resolution.status != AMBIGUOUS
 
 
+def _customer(intent: str, resolution: Resolution) -> tuple[CustomerRef | None, bool]:
+    """(customer, go on): a question about one customer needs it found; others see _optional_customer."""
+    if intent in intents.NEEDS_CUSTOMER:
+        return resolution.customer, resolution.status == FOUND
+    return _optional_customer(intent, resolution)
+
+
 BOOK_WIDE = frozenset({intents.TOP_DROPS, intents.AT_RISK})  # never about one named customer
 
 
@@ -186,14 +193,9 @@ def respond(engine: Engine, viewer: Viewer, question: str, *, customer_id: str |
     if customer_id is None and intent not in BOOK_WIDE and _another_csms(engine, viewer, intents.normalise(rest),
                                                                           resolution, visible):
         return replies.not_yours(intent, resolution)
-    if intent in intents.NEEDS_CUSTOMER:
-        if resolution.status != FOUND:
-            return replies.choose(intent, resolution, visible)
-        customer = resolution.customer
-    else:
-        customer, certain = _optional_customer(intent, resolution)
-        if not certain:
-            return replies.choose(intent, resolution, visible)
+    customer, certain = _customer(intent, resolution)
+    if not certain:
+        return replies.choose(intent, resolution, visible)
     ask = Ask(engine, viewer, customer, day, parsed, include_anonymous, named.through(day) if named else None)
     answer = replies.also_meant(_answer(intent, ask, named), resolution.alternatives if customer else ())
     return replies.read_as(rephrase(question, answer, phraser), resolution.query,

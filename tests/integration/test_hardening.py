@@ -35,6 +35,7 @@ from pendo_core.alerts.lifecycle import AlertState, AlertTransitionError, on_act
 from pendo_core.config import Settings
 from pendo_core.customers import repo
 from pendo_core.customers.csv_parse import CustomerRow
+from pendo_core.customers.uploads import text_lines, upload_csv
 from pendo_core.logging_setup import REDACTED, redact_secret
 from pendo_core.pendo.client import PendoClient, RetryPolicy, queries
 from pendo_core.pendo.client._body import BigNumberError, iter_rows
@@ -378,3 +379,17 @@ def test_the_import_command_reports_held_moves_and_reassigns_when_told(
     assert _mappings(engine)["acct-1"] == (U2, "import")
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Customer)) == 2
+
+
+def test_an_upload_on_the_admin_screen_holds_moves_and_reports_bad_bytes_like_the_cli(engine: Engine) -> None:
+    """The Admin screen's upload reads as the CLI does: a byte that is not UTF-8 costs its line only, and
+    a mapping move is held and reported with its line (the CLI's --reassign is the way to move it)."""
+    _import(engine, [CustomerRow(U1, "Acme", pendo_account_ids=("acct-1",)), CustomerRow(U2, "Globex")])
+    data = (HEADER + f"{U2},Globex,,,,,,,acct-1\n").encode() + f"{U3},Caf".encode() + b"\xe9,,,,,,,\n"
+    report = upload_csv(engine, "customers", text_lines(data), by="ada@cscx.io", file_name="customers.csv")
+    assert [p.message.split(";")[0] for p in report.problems] == [
+        f"line 2: pendo_account_ids 'acct-1' is mapped to customer {U1} (import)",
+        "line 3: field 2 is not valid UTF-8 (byte 0xE9)"]
+    assert report.summary() == "1 customers imported (0 new, 1 updated); 1 line(s) rejected; " \
+                               "1 account move(s) held (pass --reassign)"
+    assert _mappings(engine)["acct-1"] == (U1, "import")
