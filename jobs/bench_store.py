@@ -183,9 +183,10 @@ def _health(put: Any, customers: np.ndarray, dau: np.ndarray, day_text: np.ndarr
               for s, b in zip(stickiness.tolist(), breadth.tolist(), strict=True)]
     _, ids, days = _grid(customers, day_text)
     count = len(ids)
-    put(models.HealthScore, _rows([ids, days, overall, overall, overall, np.full(count, np.nan), overall, band,
-                                   np.ones(count), np.zeros(count, dtype=int), np.full(count, _WEIGHTS),
-                                   np.array(inputs)]))
+    put(models.HealthScore, _rows([ids, days, overall, overall, overall, np.full(count, np.nan),
+                                   overall, overall, overall,  # breadth change, attrition, sustained trend
+                                   overall, band, np.ones(count), np.zeros(count, dtype=int),
+                                   np.full(count, _WEIGHTS), np.array(inputs)]))
 
 
 ALERT_KINDS = ("usage_drop", "feature_abandonment", "no_login", "guide_dismissal")

@@ -4,7 +4,7 @@ action and day, a page at a time, with a CSV export of every matching entry (its
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import streamlit as st
 
@@ -28,7 +28,7 @@ def _first_page() -> None:
 
 def _filters() -> LogFilter:
     actors, actions = load_choices()
-    today = datetime.now(UTC).date()
+    today = shared.now().date()
     cols = st.columns([2, 3, 2])
     actor = cols[0].selectbox("Person", ["", *actors], format_func=lambda a: a or "Everyone", key="admin_log_actor",
                               on_change=_first_page)

@@ -3,7 +3,7 @@ revoke one. The logic and its access-log entries are pendo_core/admin/tokens.py'
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pandas as pd
 import streamlit as st
@@ -34,7 +34,7 @@ def _create(by: str) -> None:
         return
     try:
         with Session(shared.engine()) as session, session.begin():
-            secret, info = tokens.issue_token(session, email, name, by=by, now=datetime.now(UTC), days=days or None)
+            secret, info = tokens.issue_token(session, email, name, by=by, now=shared.now(), days=days or None)
     except tokens.TokenError as exc:
         state[RESULT] = (False, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
         return
@@ -50,7 +50,7 @@ def _revoke(by: str) -> None:
     if token_id is None:
         return
     with Session(shared.engine()) as session, session.begin():
-        done = tokens.revoke_token(session, int(token_id), by=by, now=datetime.now(UTC))
+        done = tokens.revoke_token(session, int(token_id), by=by, now=shared.now())
     admin_loaders.refresh()
     state[RESULT] = (done, "The token is revoked: it stops working at once." if done else "That token was "
                      "already revoked.")
@@ -97,7 +97,7 @@ def _revoke_row(listed: list[tokens.TokenInfo], by: str, now: datetime) -> None:
 
 def render(user: auth.User) -> None:
     """The API tokens tab."""
-    listed, now = admin_loaders.load_tokens(), datetime.now(UTC)
+    listed, now = admin_loaders.load_tokens(), shared.now()
     st.markdown("#### API tokens", help="Bearer tokens for the REST API (`make api`); each acts as one app user.")
     panel_ui.outcome_and_secret("admin_tokens", "Token **{name}…**: copy it now. Only its hash is stored, so it "
                                 "cannot be shown again once hidden. Send it as `Authorization: Bearer <token>`.",

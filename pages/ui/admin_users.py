@@ -4,7 +4,6 @@ deactivate and reactivate. Every change is in the access log."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
@@ -62,7 +61,7 @@ def _reset(email: str, by: str) -> None:
 
 def _deactivate(email: str, by: str) -> None:
     def change(session: Session) -> tuple[str, None]:
-        revoked = auth.deactivate_user(session, email, by=by, now=datetime.now(UTC))
+        revoked = auth.deactivate_user(session, email, by=by, now=shared.now())
         return f"{email} is deactivated: they cannot sign in again; {revoked} API token(s) revoked.", None
 
     _act(change, email)

@@ -4,6 +4,8 @@ in the access log; CSMs and leaders get none of it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, select
@@ -13,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from pendo_core.admin import users as auth
 from pendo_core.admin.users import User
 from pendo_core.store.models import ApiToken, AppUser, AuditLog, Contact, Csm, SettingsVersion
-from tests.support.app import open_page, texts
+from tests.support.app import NOW, open_page, texts
 from tests.support.app_data import ACME, ADMIN, CSM, LEADER, ME
 from tests.support.health_alerts import table_insert
 
@@ -223,8 +225,9 @@ def test_a_contacts_upload_lists_bad_lines_and_lands_the_good_ones(store: Engine
 
 def test_the_access_log_filters_by_person_and_action(store: Engine) -> None:
     """What the admins did shows newest first; a person and an action narrow it down."""
-    table_insert(store, "app_audit_log", [{"actor": ME, "action": "view_all_customers", "details": {"role": "csm"}},
-                                          {"actor": ADMIN.email, "action": "settings.save", "details": {"version": 3}}])
+    table_insert(store, "app_audit_log", [
+        {"actor": ME, "action": "view_all_customers", "details": {"role": "csm"}, "at": NOW - timedelta(hours=2)},
+        {"actor": ADMIN.email, "action": "settings.save", "details": {"version": 3}, "at": NOW - timedelta(hours=1)}])
     at = open_page(PAGE, ADMIN)
     log = next(df.value for df in at.dataframe if "actor" in df.value.columns and "details" in df.value.columns)
     assert set(log["action"]) == {"view_all_customers", "settings.save"}

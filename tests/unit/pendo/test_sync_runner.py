@@ -30,7 +30,8 @@ class FakeClient:
     def verify(self) -> None:
         return None
 
-    def aggregate(self, pipeline: list[dict[str, Any]], *, request_id: str | None = None) -> Iterator[dict[str, Any]]:
+    def aggregate(self, pipeline: list[dict[str, Any]], *, request_id: str | None = None,
+                  require_results: bool = False) -> Iterator[dict[str, Any]]:
         series = pipeline[0]["source"]["timeSeries"]
         days = (series["last"] - series["first"]) // DAY_MS + 1
         self.spans.append(days)
