@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "neutralise", "safe_frame", "to_csv_bytes"]
+__all__ = ["FORMULA_PREFIXES", "neutralise", "safe_frame", "to_csv_bytes", "to_csv_text"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?%?")
@@ -41,7 +41,12 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def to_csv_text(frame: pd.DataFrame) -> str:
+    """CSV text (no index) of `frame`, safe to open in a spreadsheet."""
+    text: str = safe_frame(frame).to_csv(index=False)
+    return text
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """UTF-8 CSV (no index) of `frame`, safe to open in a spreadsheet."""
-    text: str = safe_frame(frame).to_csv(index=False)
-    return text.encode("utf-8")
+    return to_csv_text(frame).encode("utf-8")

@@ -58,12 +58,12 @@ class CustomerRow:
     csm_email: str | None
 
 
-@st.cache_resource
 def now() -> datetime:
     """The app's clock (aware, UTC): every screen reads the time through this, so tests can freeze it."""
     return datetime.now(UTC)
 
 
+@st.cache_resource  # (it had slipped onto now(), freezing the app's clock for the life of the process)
 def settings() -> Settings:
     """The operator settings, read once per app process."""
     return Settings()
@@ -224,11 +224,6 @@ def date_range() -> tuple[date, date]:
 def freshness_note() -> tuple[str, str | None]:
     """(caption, warning or None) describing how current the data is."""
     return describe_freshness(freshness(), datetime.now(UTC))
-
-
-def now() -> datetime:
-    """The app's clock (aware UTC), read here so the AppTests can freeze it."""
-    return datetime.now(UTC)
 
 
 def describe_freshness(fresh: read.Freshness, now: datetime) -> tuple[str, str | None]:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from pendo_core.admin import access_log_queries
+from pendo_core.admin.sign_in import sign_in
 from pendo_core.csv_export import neutralise, safe_frame, to_csv_bytes
 from tests.support import REPO
 
@@ -50,6 +55,16 @@ def test_numbers_stay_numbers_and_text_columns_are_neutralised() -> None:
     assert safe["mixed"].tolist() == [-3, "'@x", "ok"]
     assert safe["band"].tolist() == ["'+red", "green", "green"]
     assert frame["customer"].iloc[0] == "=1+1"  # the caller's frame is not changed
+
+
+def test_a_sign_in_typed_as_a_formula_is_exported_from_the_access_log_as_text(sqlite_engine: Engine) -> None:
+    """A failed sign-in records what was typed as the e-mail; the access-log export quotes it."""
+    with Session(sqlite_engine) as session, session.begin():
+        sign_in(session, '=HYPERLINK("http://evil.example","x")', "guess", client="session:s1",
+                now=datetime(2026, 3, 19, 9, tzinfo=UTC))
+    text = access_log_queries.export_csv(sqlite_engine, access_log_queries.LogFilter(), by="ada@cscx.io")
+    actors = [row["actor"] for row in csv.DictReader(io.StringIO(text))]
+    assert '\'=hyperlink("http://evil.example","x")' in actors
 
 
 def test_the_written_csv_reads_back_as_text_and_numbers() -> None:
