@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m jobs.bench
 	$(BIN)/python -m jobs.bench_pages
+	$(BIN)/python -m jobs.bench_api
 
 api: $(STAMP)
 	$(BIN)/python -m api

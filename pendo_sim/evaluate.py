@@ -26,7 +26,8 @@ from pendo_core.evaluation import Case
 from pendo_core.health.job import compute_health
 from pendo_core.health.score import COMPONENTS
 from pendo_core.pendo.client import PendoClient, RetryPolicy
-from pendo_core.pendo.sync.runner import SyncRequest, SyncRunner
+from pendo_core.pendo.sync.runner import SyncRequest
+from pendo_core.pipeline import INGEST_STEPS, sync_runner
 from pendo_core.store.engine import make_engine, migrate, session_factory
 from pendo_core.store.models import HealthScore, UsageAlert, UsageMetric
 from pendo_sim.demo import HEADER
@@ -87,7 +88,8 @@ def _sync(engine: Engine, world: World) -> None:
     try:
         settings = Settings(pendo_integration_key=DEMO_KEY, pendo_base_url=server.url, pendo_timezone="UTC")
         with PendoClient(server.url, DEMO_KEY, retry=RetryPolicy(attempts=3), timeout=120) as client:
-            SyncRunner(settings, engine, client).run(SyncRequest(world.subscription.as_of, BACKFILL_DAYS))
+            runner = sync_runner(settings, engine, client, steps=INGEST_STEPS)
+            runner.run(SyncRequest(world.subscription.as_of, BACKFILL_DAYS))
     finally:
         server.stop()
 

@@ -28,7 +28,7 @@ from pendo_core.alerts import AlertTransitionError
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.chat import respond
 from pendo_core.config import Settings
-from pendo_core.store.models import AuditLog, Csm, Customer, UsageAlert
+from pendo_core.store.models import AlertDelivery, AlertEvent, AuditLog, Csm, Customer, UsageAlert
 from tests.support import REPO
 from tests.support.app import labels, quiet_apptest, texts
 from tests.support.chat_api import (
@@ -96,11 +96,16 @@ def _store_anas_email_oddly(engine: Engine) -> None:
 
 @pytest.fixture
 def world(shared_store: SharedStore) -> SharedStore:
-    """The built store with Ana's e-mail stored oddly, and an empty audit log."""
+    """The built store with Ana's e-mail stored oddly, an empty audit log, and one alert: Acme Labs'
+    (the store's other alerts, e.g. Umbrella's usage drop, are left out so each role's list is exact)."""
     store = shared_store.fresh()
     _store_anas_email_oddly(store.engine)
+    others = select(UsageAlert.id).where(UsageAlert.customer_id != LABS).scalar_subquery()
     with store.engine.begin() as conn:
         conn.execute(delete(AuditLog))
+        for table in (AlertEvent, AlertDelivery):
+            conn.execute(delete(table).where(table.alert_id.in_(others)))
+        conn.execute(delete(UsageAlert).where(UsageAlert.customer_id != LABS))
     return store
 
 

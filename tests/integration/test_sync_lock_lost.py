@@ -15,7 +15,8 @@ from pendo_core.config import Settings
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.lock import advisory_key, run_lock
 from pendo_core.pendo.sync.progress import LogProgress
-from pendo_core.pendo.sync.runner import SyncError, SyncRequest, SyncRunner
+from pendo_core.pendo.sync.runner import SyncError, SyncRequest
+from pendo_core.pipeline import INGEST_STEPS, sync_runner
 from pendo_core.store import models
 from pendo_core.store.engine import make_engine, migrate
 from pendo_sim.data import Subscription, generate
@@ -90,7 +91,7 @@ def clean(subscription: Subscription, server: SimServer, tmp_path_factory: pytes
 def _locked_run(engine: Engine, url: str, progress: LogProgress) -> None:
     config = Settings(pendo_integration_key="demo-key", pendo_base_url=url, pendo_timezone=TZ)
     with run_lock(engine), PendoClient(url, "demo-key", retry=RetryPolicy.for_tests()) as client:
-        SyncRunner(config, engine, client, progress=progress).run(SyncRequest(AS_OF, BACKFILL))
+        sync_runner(config, engine, client, steps=INGEST_STEPS, progress=progress).run(SyncRequest(AS_OF, BACKFILL))
 
 
 @pytest.mark.parametrize("after", [2, 9], ids=["early", "later"])

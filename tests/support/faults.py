@@ -16,11 +16,13 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, select
 
 from pendo_core.config import Settings
+from pendo_core.customers.job import make_mapping_step
 from pendo_core.pendo.client import ClientStats, RetryPolicy
 from pendo_core.pendo.client._body import iter_rows
 from pendo_core.pendo.sync.progress import LogProgress
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest, SyncRunner
 from pendo_core.store import models
+from pendo_core.usage.job import make_metrics_step
 from pendo_sim.faults import AnswerFault, corrupt
 
 T = TypeVar("T")
@@ -107,7 +109,8 @@ def run_fake(engine: Engine, client: FakePendo, *, backfill_days: int | None = N
              as_of: date = AS_OF) -> RunSummary:
     """One run of the real runner against the fake Pendo."""
     config = Settings(pendo_integration_key="k", window_days=7)
-    runner = SyncRunner(config, engine, client, progress=progress, after_metrics=steps)  # type: ignore[arg-type]
+    runner = SyncRunner(config, engine, client, progress=progress,  # type: ignore[arg-type]
+                        after_windows=[make_mapping_step(config)], steps=[make_metrics_step(config), *(steps or [])])
     return runner.run(SyncRequest(as_of, backfill_days, accept_restatement=accept))
 
 

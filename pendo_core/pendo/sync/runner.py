@@ -1,4 +1,4 @@
-"""One sync run: entities, usage windows, mapping, metrics; every step recorded.
+"""One sync run: entities and usage windows, then the steps the pipeline hands in; every run recorded.
 
 Each window of each stream is fetched and written inside one transaction, so a run that dies
 leaves the store as it was before that window; the next run reads what is not final yet. Each of
@@ -11,12 +11,12 @@ or an operator accepts it (`SyncRequest.accept_restatement`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pendo_core.config import Settings
@@ -26,7 +26,6 @@ from pendo_core.pendo.sync.plan import Window, days_to_read, windows
 from pendo_core.pendo.sync.progress import LogProgress, Progress
 from pendo_core.pendo.sync.rows import BadRows
 from pendo_core.pendo.sync.streams import EVENT_STREAMS, EventStream
-from pendo_core.store import models
 
 log = logging.getLogger("pendo_core.pendo.sync")
 REPORT_START = "report_start"
@@ -70,6 +69,7 @@ class RunSummary:
     requests: int = 0
     retries: int = 0
     metrics_first: date | None = None
+    refetched: date | None = None  # the earliest reported day this run re-read (metrics move from it on)
     suspect: list[str] = field(default_factory=list)  # "stream first..last: why", windows withheld
     accepted: list[str] = field(default_factory=list)  # the same, applied on the operator's word
 
@@ -81,13 +81,18 @@ class SyncRunner:
     """Runs a sync against one Pendo host into one store."""
 
     def __init__(self, settings: Settings, engine: Engine, client: PendoClient, *,
-                 progress: Progress | None = None, after_metrics: list[PostStep] | None = None) -> None:
+                 progress: Progress | None = None, after_windows: Sequence[PostStep] = (),
+                 steps: Sequence[PostStep] = ()) -> None:
+        """`after_windows` run once the windows are written, withheld ones or not (account mapping);
+        `steps` only when no window was withheld, each behind the fence (metrics, health, alerts).
+        The pipeline (pendo_core/pipeline.py) supplies both."""
         self.settings = settings
         self.engine = engine
         self.sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         self.client = client
         self.progress = progress or LogProgress()
-        self.after_metrics = after_metrics or []
+        self.after_windows = list(after_windows)
+        self.steps = list(steps)
         self.bad = BadRows()
 
     def run(self, request: SyncRequest) -> RunSummary:
@@ -113,15 +118,14 @@ class SyncRunner:
             self.client, self.sessions, self.bad, identified_only=not self.settings.include_anonymous)
         summary.rows.update(entities.sync_definitions(self.client, self.sessions, self.bad))
         summary.report_first = self._report_start(request)
-        refetched = self._sync_usage(request, summary)
+        summary.refetched = self._sync_usage(request, summary)
         with self.sessions.begin() as session:
             entities.add_accounts_seen_in_activity(session)
-        self._map_accounts()
+        for step in self.after_windows:
+            step(self.engine, request, summary)
         if summary.suspect:  # metrics, health and alerts wait: those days are unknown, not zero
             raise SuspectWindows(_suspect_reason(summary.suspect))
-        self._hold_fence(summary.run_id)
-        self._compute_metrics(summary, refetched)
-        for step in self.after_metrics:
+        for step in self.steps:
             self._hold_fence(summary.run_id)
             step(self.engine, request, summary)
 
@@ -212,57 +216,6 @@ class SyncRunner:
             store.hold_fence(session, run_id)
             store.withhold(session, run_id, stream.name, window, withheld.why, rows=withheld.rows, bad=withheld.bad)
         return store.WindowResult(0, withheld.bad, suspect=withheld.why)
-
-    # --- mapping and metrics -----------------------------------------------------------------
-
-    def _map_accounts(self) -> None:
-        from pendo_core.customers.repo import refresh_mapping
-
-        with self.sessions.begin() as session:
-            refresh_mapping(session)
-
-    def _compute_metrics(self, summary: RunSummary, refetched: date | None) -> None:
-        from pendo_core.admin.settings import current_settings
-        from pendo_core.usage import compute_metrics
-
-        first, last = summary.report_first, summary.report_last
-        with self.sessions() as session:
-            done = store.get_watermark(session, METRICS_RANGE)
-            stale_from = store.get_watermark(session, METRICS_STALE_FROM)
-            onboarding = current_settings(session)[1].health.onboarding_guide_ids
-        if stale_from:  # windows an earlier run wrote but never computed metrics for (it stopped)
-            refetched = min(refetched or last, max(first, date.fromisoformat(stale_from)))
-        start = first
-        if done:
-            done_first, done_last = (date.fromisoformat(p) for p in done.split(".."))
-            if done_first <= first:
-                start = max(first, min(refetched or last + timedelta(days=1), done_last + timedelta(days=1)))
-        stale = self._customers_with_changed_accounts(last)
-        anonymous = self.settings.include_anonymous
-        if start <= last:
-            compute_metrics(self.engine, first_day=start, last_day=last, include_anonymous=anonymous,
-                            onboarding_guide_ids=onboarding)
-        if stale and start > first:  # a full recompute already covered them
-            compute_metrics(self.engine, first_day=first, last_day=last, customer_ids=stale,
-                            include_anonymous=anonymous, onboarding_guide_ids=onboarding)
-        with self.sessions.begin() as session:
-            store.set_watermark(session, METRICS_RANGE, f"{first.isoformat()}..{last.isoformat()}")
-            store.clear_watermark(session, METRICS_STALE_FROM)
-        summary.metrics_first = first if stale else start
-
-    def _customers_with_changed_accounts(self, last_day: date) -> list[str]:
-        """Customers whose set of Pendo accounts differs from the one their metrics were computed on."""
-        with self.sessions() as session:
-            current: dict[str, list[str]] = {}
-            for account, customer in session.execute(
-                select(models.AccountMapping.pendo_account_id, models.AccountMapping.customer_id)
-            ):
-                current.setdefault(customer, []).append(account)
-            computed: dict[str, str] = dict(session.execute(
-                select(models.UsageMetric.customer_id, models.UsageMetric.pendo_account_id)
-                .where(models.UsageMetric.metric_date == last_day)
-            ).tuples().all())
-        return [c for c, accounts in current.items() if computed.get(c) != ";".join(sorted(accounts))]
 
     def _finish(self, summary: RunSummary, status: str, error: str | None) -> None:
         stats: dict[str, Any] = {"rows": summary.rows, "windows": summary.windows,
