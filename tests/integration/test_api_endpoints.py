@@ -221,8 +221,9 @@ def test_customer_health_history(api: Api) -> None:
 
 
 @pytest.mark.parametrize(("who", "params", "expected"), [
-    (ANA, {}, [LABS]), (BEN, {}, []), (LEE, {}, [LABS]), (LEE, {"kind": "usage_drop"}, []),
-    (LEE, {"status": "resolved"}, [])], ids=["owner", "other-csm", "leader", "kind", "status"])
+    (ANA, {}, [UMBRELLA, LABS]), (BEN, {}, []), (LEE, {}, [UMBRELLA, LABS]), (LEE, {"kind": "usage_drop"}, []),
+    (LEE, {"kind": "health_drop"}, [UMBRELLA]), (LEE, {"status": "resolved"}, [])],
+    ids=["owner", "other-csm", "leader", "kind", "new-kind", "status"])
 def test_alert_list_is_scoped_and_filtered(api: Api, who: str, params: dict[str, str], expected: list[str]) -> None:
     """Alerts on the caller's customers (all for leaders), filtered by kind and status."""
     body = api.get(who, "/api/pendo/alerts", **params).json()
@@ -230,8 +231,9 @@ def test_alert_list_is_scoped_and_filtered(api: Api, who: str, params: dict[str,
 
 
 def _alert_id(engine: Engine) -> int:
+    """Acme Labs' alert (Ana's)."""
     with engine.connect() as conn:
-        return int(conn.execute(select(UsageAlert.id)).scalar_one())
+        return int(conn.execute(select(UsageAlert.id).where(UsageAlert.customer_id == LABS)).scalar_one())
 
 
 @pytest.mark.parametrize(("who", "path", "body", "status"), [
