@@ -53,30 +53,39 @@ def _kpis(frame: pd.DataFrame, customer_id: str, health_change: float | None) ->
     sessions = kpis.mean_change(recent["session_count"])
     length = kpis.ratio_change(recent["time_in_app_minutes"], recent["session_count"])
     falling = kpis.declining(dau.relative, now["trend"], health_change)
-    cols = st.columns(7)
-    _metric(cols[0], "DAU, 7-day mean", dau, "{:,.1f}", falling, help=HELP["dau"])
-    _metric(cols[1], "WAU", wau, "{:,.0f}", falling, help="Distinct visitors active in the 7 days ending the last day.")
-    cols[2].metric("MAU", f"{recent['mau'].iloc[-1]:,.0f}", border=True,
-                   help="Distinct visitors active in the 30 days ending the last day.")
-    _metric(cols[3], "Stickiness", stick, "{:.0%}", falling, points=True, help=HELP["stickiness"])
-    cols[4].metric("DAU trend, 28 days", "–" if now["trend"] is None else f"{now['trend']:+.0%}",
-                   help=HELP["trend"], border=True)
-    _metric(cols[5], "Sessions a day", sessions, "{:,.1f}", falling,
+    top, bottom = st.columns(4), st.columns(4)
+    _metric(top[0], "DAU, 7-day mean", dau, "{:,.1f}", falling, help=HELP["dau"])
+    _metric(top[1], "WAU", wau, "{:,.0f}", falling, help="Distinct visitors active in the 7 days ending the last day.")
+    top[2].metric("MAU", f"{recent['mau'].iloc[-1]:,.0f}", border=True,
+                  help="Distinct visitors active in the 30 days ending the last day.")
+    _metric(top[3], "Stickiness", stick, "{:.0%}", falling, points=True, help=HELP["stickiness"])
+    bottom[0].metric("DAU trend, 28 days", "–" if now["trend"] is None else f"{now['trend']:+.0%}",
+                     help=HELP["trend"], border=True)
+    _metric(bottom[1], "Sessions a day", sessions, "{:,.1f}", falling,
             help=HELP["sessions"] + " Mean of the last 7 days.")
-    _metric(cols[6], "Session length", length, "{:,.0f} min", falling, better="neither",
+    _metric(bottom[2], "Session length", length, "{:,.0f} min", falling, better="neither",
             help=HELP["sessions"] + " Last 7 days.")
+    known = frame[frame["metric_date"].dt.date <= last_day]["dau"]
+    _metric(bottom[3], "Days since login", kpis.login_change(known), "{:.0f}", falling, better="lower", unit="days",
+            help="Days since anyone at the customer was active (0: someone was, on the last day), against a week "
+                 "before; up means another silent week.")
     st.caption(f"Latest day with data: {last_day:%a %d %b %Y}. {kpis.COMPARE_HELP}")
 
 
 def _metric(where: Any, label: str, change: kpis.Change, fmt: str, falling: bool, *, points: bool = False,
-            better: kpis.Better = "higher", help: str) -> None:
+            better: kpis.Better = "higher", unit: str | None = None, help: str) -> None:
     """One headline card: the value now and its change against the baseline, coloured by meaning."""
-    moved = change.difference if points else change.relative
+    moved = change.difference if points or unit else change.relative
+    if moved is not None:  # as shown: a change that rounds to nothing is no change
+        moved = round(moved, 3) if points else round(moved) if unit else round(moved, 2)
     delta = None
-    if moved is not None:
-        delta = f"{moved * 100:+.1f} pts vs 4 weeks before" if points else f"{moved:+.0%} vs 4 weeks before"
+    if moved == 0:
+        delta = "no change"
+    elif moved is not None:
+        delta = (f"{moved * 100:+.1f} pts" if points else f"{moved:+.0f} {unit}" if unit else f"{moved:+.0%}")
     where.metric(label, "–" if change.now is None else fmt.format(change.now), delta, border=True, help=help,
-                 delta_color=kpis.delta_color(moved, better, is_declining=falling))
+                 delta_color=kpis.delta_color(moved, better, is_declining=falling) if moved else "off",
+                 delta_arrow="auto" if moved else "off")
 
 
 def _comparison(customer_id: str, last_day: date) -> pd.DataFrame:

@@ -49,7 +49,7 @@ def _from_link(frame: pd.DataFrame) -> None:
 
 def _filters(frame: pd.DataFrame, viewer: Viewer) -> InboxFilter:
     names = dict(zip(frame["customer_id"], frame["customer"], strict=False))
-    cols = st.columns([2, 2, 2, 2, 3, 2], vertical_alignment="bottom")
+    cols = st.columns([2, 2, 2, 2, 3, 3], vertical_alignment="bottom")
     kinds = cols[0].multiselect("Kind", sorted(frame["kind"].unique(), key=label), key="alerts_kinds",
                                 format_func=label, placeholder="All kinds")
     severities = cols[1].multiselect("Severity", list(SEVERITIES), key="alerts_severities", help=WEIGHTING_HELP,
@@ -68,27 +68,35 @@ def _filters(frame: pd.DataFrame, viewer: Viewer) -> InboxFilter:
 
 
 def _view(shown: pd.DataFrame) -> pd.DataFrame:
-    return shown.assign(kind=shown["kind"].map(label), status=shown["status"].map(alert_card.STATUS_TEXT))
+    """The rows as the table shows them: labels for kind and status, and the alert in one line."""
+    kind = shown["kind"].map(label)
+    return shown.assign(kind=kind, status=shown["status"].map(alert_card.STATUS_TEXT),
+                        alert=kind + " · " + shown["numbers"].astype(str))
 
 
 def _columns(viewer: Viewer) -> dict[str, Any]:
-    """The table's columns in order: the customer and its facts, then the alert."""
+    """The table's columns in order, with widths that fit 1440 px beside the sidebar (1280 for a CSM):
+    the customer and its facts, then the alert; its card shows the rest."""
     columns: dict[str, Any] = {
-        "customer": st.column_config.TextColumn("Customer", width="medium", pinned=True),
-        "health": st.column_config.NumberColumn("Health", format="%.0f", help="Newest health score, 0–100."),
-        "health_change": st.column_config.NumberColumn("Δ 28 d", format="%+.0f",
-                                                       help="Health points gained or lost in 28 days."),
-        "arr": st.column_config.NumberColumn("ARR", format=ARR_FORMAT),
-        "days_to_renewal": st.column_config.NumberColumn("Renews in", format="%d d",
+        "customer": st.column_config.TextColumn("Customer", width=140, pinned=True),
+        "health": st.column_config.NumberColumn("Health", width=55, format="%.0f",
+                                                help="Newest health score, 0–100."),
+        "arr": st.column_config.NumberColumn("ARR", width=90, format=ARR_FORMAT),
+        "days_to_renewal": st.column_config.NumberColumn("Renews in", width=75, format="%d d",
                                                          help="Days from today to the renewal date."),
-        "severity": st.column_config.TextColumn("Severity", help=WEIGHTING_HELP),
-        "kind": st.column_config.TextColumn("Alert"), "status": st.column_config.TextColumn("Status"),
-        "numbers": st.column_config.TextColumn("Numbers", width="large"),
-        "triggered_on": st.column_config.DateColumn("Opened", format="D MMM"),
+        "severity": st.column_config.TextColumn("Severity", width=70, help=WEIGHTING_HELP),
+        "status": st.column_config.TextColumn("Status", width=100),
+        "alert": st.column_config.TextColumn("Alert", width=230, help="What fired and its numbers; select the row "
+                                             "for the suggested action and history."),
     }
     if viewer.sees_all:
-        columns["owner"] = st.column_config.TextColumn("CSM")
+        columns["owner_name"] = st.column_config.TextColumn("CSM", width=110)
     return columns
+
+
+CSV_COLUMNS = ["id", "customer", "health", "band", "health_change", "arr", "renewal_date", "days_to_renewal",
+               "severity", "rule_severity", "priority", "kind", "status", "numbers", "suggested_action",
+               "triggered_on", "owner"]
 
 
 def _page(shown: pd.DataFrame) -> pd.DataFrame:
@@ -185,8 +193,8 @@ def render() -> None:
     st.caption(f"{len(shown)} alert(s) on {shown['customer_id'].nunique()} customer(s).")
     rows = _page(shown)
     table, selected = _table(rows, viewer)
-    st.download_button("Download these alerts (CSV)", shared.csv_download(_view(shown)), file_name="alerts.csv",
-                       mime="text/csv", key="alerts_download", icon=":material/download:")
+    st.download_button("Download these alerts (CSV)", shared.csv_download(_view(shown)[CSV_COLUMNS]),
+                       file_name="alerts.csv", mime="text/csv", key="alerts_download", icon=":material/download:")
     _details(selected, viewer, table)
 
 

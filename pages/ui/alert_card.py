@@ -38,8 +38,7 @@ def load_inbox(viewer: Viewer, include_closed: bool, today: date) -> pd.DataFram
 
 def refresh() -> None:
     """Forget every cached read an action on an alert changes."""
-    for cached in (load_inbox, loaders.visible_alerts, loaders.alert_trail, loaders.open_alert_count,
-                   customer_header.load):
+    for cached in (load_inbox, loaders.alert_trail, customer_header.load):
         cached.clear()
 
 

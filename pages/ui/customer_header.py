@@ -39,7 +39,7 @@ def render(customer_id: str) -> CustomerHeader | None:
     if data is None:
         return None
     with st.container(border=True, key="customer_header"):
-        cols = st.columns([3, 3, 2, 2, 3], vertical_alignment="top")
+        cols = st.columns([3, 3, 2, 2, 4], vertical_alignment="top")
         cols[0].markdown(f"**{data.name}**  \n:gray[{data.segment or 'No segment'} · Owner: {owner_text(data)}]")
         cols[1].markdown(f"**Health**  \n{health_text(data)}", help=HELP["health"])
         cols[2].markdown(f"**ARR**  \n{read.format_arr(data.arr)}")
@@ -53,7 +53,7 @@ def _alerts(data: CustomerHeader) -> None:
     st.markdown(f"**Open alerts**  \n{alerts_text(data)}", help=HELP["alerts"])
     if not data.open_alerts:
         return
-    label = f"{data.open_alerts} open alert(s) on {data.name}: see Alerts"
+    label = f"{data.open_alerts} open alert(s): see Alerts"
     try:
         st.page_link(ALERTS_PAGE, label=label, icon=":material/notifications_active:",
                      query_params={"customer": data.customer_id})

@@ -21,8 +21,8 @@ from pendo_core.alerts import priority
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.customers.header import CustomerHeader, customer_headers
 
-CUSTOMER_COLUMNS = ["health", "band", "health_change", "arr", "renewal_date", "days_to_renewal"]
-COLUMNS = [*alerts_view.COLUMNS, "rule_severity", "priority", "owner", *CUSTOMER_COLUMNS]
+CUSTOMER_COLUMNS = ["health", "band", "health_change", "arr", "renewal_date", "days_to_renewal", "csm_name"]
+COLUMNS = [*alerts_view.COLUMNS, "rule_severity", "priority", "owner", "owner_name", *CUSTOMER_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ def inbox(engine: Engine, viewer: Viewer, *, include_closed: bool, today: date) 
 
 def with_customers(alerts: pd.DataFrame, headers: Mapping[str, CustomerHeader]) -> pd.DataFrame:
     """The alerts with their customer's facts, their priority points and weighted severity
-    ("severity"; the rule's own is "rule_severity")."""
+    ("severity"; the rule's own is "rule_severity"), and who owns each ("owner", "owner_name": the
+    customer's CSM, else the CSM the alert is routed to)."""
     facts = pd.DataFrame([_facts(headers.get(cid)) for cid in alerts["customer_id"]],
                          columns=[*CUSTOMER_COLUMNS, "_rank"], index=alerts.index)
     frame = pd.concat([alerts.rename(columns={"severity": "rule_severity"}), facts], axis=1)
@@ -54,6 +55,8 @@ def with_customers(alerts: pd.DataFrame, headers: Mapping[str, CustomerHeader]) 
     frame["priority"] = [p.points for p in weighed]
     frame["severity"] = [p.severity for p in weighed]
     frame["owner"] = frame["customer_csm"].where(frame["customer_csm"] != "", frame["csm"])
+    frame["owner_name"] = frame["csm_name"].where(frame["csm_name"].notna() & (frame["customer_csm"] != ""),
+                                                  frame["owner"])
     return frame[COLUMNS]
 
 
@@ -84,7 +87,7 @@ def _facts(header: CustomerHeader | None) -> list[object]:
     if header is None:  # an alert on a customer since deleted: nothing known about it
         return [None] * (len(CUSTOMER_COLUMNS) + 1)
     return [header.score, header.band, header.health_change, header.arr, header.renewal_date,
-            header.days_to_renewal, header.arr_rank]
+            header.days_to_renewal, header.csm_name, header.arr_rank]
 
 
 def _days(value: object) -> int | None:

@@ -9,7 +9,9 @@ days), built on `measures` (its windows, synced-day rules and stickiness):
 - a **7-day measure** (WAU, stickiness) compares its value on the last day with its mean on the same
   weekday of the 4 weeks before (d-7, d-14, d-21, d-28; at least 2 known): `weekly_change`;
 - a **ratio of sums** (minutes per session) compares the last 7 days' sums with the 28 days
-  before: `ratio_change`.
+  before: `ratio_change`;
+- **days since anyone was active** compares the last day with the same day a week before
+  (`login_change`): up a week means another silent week.
 
 Colour (`delta_color`, Streamlit's `st.metric(delta_color=...)`) follows the direction *and* its
 meaning: for a measure where higher is better a rise is green and a fall red (`"normal"`); where
@@ -38,8 +40,9 @@ DeltaColor = Literal["normal", "inverse", "off"]
 
 COMPARE_HELP = (f"Deltas compare like with like: a daily count's mean over the last {WEEK} days against its mean "
                 f"over the {BASELINE_DAYS} days before them; a 7-day measure (WAU, stickiness) against its mean on "
-                f"the same weekday of the {WEEKS_BEFORE} weeks before. Green means better, red worse; grey when the "
-                "direction means neither, or when the customer is declining (usage or health down).")
+                f"the same weekday of the {WEEKS_BEFORE} weeks before; days since login against a week before. "
+                "Green means better, red worse; grey when the direction means neither, or when the customer is "
+                "declining (usage, trend or health down).")
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,20 @@ def ratio_change(numerator: ArrayLike, denominator: ArrayLike) -> Change:
         b, _ = measures.trailing_window(bottom, width, end_lag=lag)
         parts.append(float(t[0, -1] / b[0, -1]) if n[0, -1] >= needed and b[0, -1] > 0 else None)
     return Change(parts[0], parts[1])
+
+
+def days_since_active(daily: ArrayLike, lag: int = 0) -> float | None:
+    """Calendar days from the day `lag` days before the series' end back to its last day with anyone
+    active (0: someone was active that day); None when nobody was active in the series up to it."""
+    values = np.asarray(daily, dtype=float)
+    values = values[: values.size - lag] if lag else values
+    active = np.flatnonzero(values > 0)  # NaN (unsynced) is never "active"
+    return float(values.size - 1 - active[-1]) if active.size else None
+
+
+def login_change(daily: ArrayLike) -> Change:
+    """Days since anyone was active, on the last day against the same day a week before."""
+    return Change(days_since_active(daily), days_since_active(daily, WEEK))
 
 
 def declining(*changes: float | None) -> bool:

@@ -57,7 +57,7 @@ def test_every_customer_page_has_the_header(store: Engine, page: str, role: str)
                   "**Open alerts**  \n:red-badge[1 high]"):
         assert piece in header, piece
     links = [(e.proto.label, e.proto.query_string) for e in at.get("page_link")]
-    assert links == [("1 open alert(s) on Acme Corp: see Alerts", f"customer={ACME}")]
+    assert links == [("1 open alert(s): see Alerts", f"customer={ACME}")]
 
 
 @pytest.mark.parametrize(("customer", "pieces", "links"), [
@@ -81,13 +81,14 @@ def test_the_people_section_sits_under_the_header(store: Engine) -> None:
     assert any("People" in t for t in texts(at, "markdown"))
 
 
-def _declining_usage(engine: Engine) -> None:
+def _declining_usage(engine: Engine, silent_days: int = 0) -> None:
     """Acme: 20 daily users of 40 monthly for weeks, then 8 of 9 in the last 7 days (stickiness rises as
-    MAU falls faster)."""
+    MAU falls faster); nobody at all in the last `silent_days`."""
     rows: list[dict[str, Any]] = []
     for back in range(42):
         recent = back < 7
         dau, mau = (8, 9) if recent else (20, 40)
+        dau = 0 if back < silent_days else dau
         rows.append({"customer_id": ACME, "metric_date": LAST - timedelta(days=back), "pendo_account_id": "acct-acme",
                      "dau": dau, "wau": dau + 1, "mau": mau, "active_visitors": 45, "session_count": dau,
                      "avg_session_minutes": 10.0, "page_views": 5 * dau, "feature_events": dau,
@@ -102,9 +103,19 @@ def test_a_declining_customer_never_shows_green(store: Engine, user: User) -> No
     _declining_usage(store)
     at = open_page("pages/account_usage.py", user, frame_customer=ACME)
     cards = {m.label: m.proto for m in at.metric}
-    assert (cards["DAU, 7-day mean"].body, cards["DAU, 7-day mean"].delta) == ("8.0", "-60% vs 4 weeks before")
+    assert (cards["DAU, 7-day mean"].body, cards["DAU, 7-day mean"].delta) == ("8.0", "-60%")
     assert cards["DAU, 7-day mean"].color == Metric.MetricColor.RED
     assert cards["Stickiness"].delta.startswith("+")
     assert cards["Stickiness"].color == Metric.MetricColor.GRAY
     assert cards["Session length"].color == Metric.MetricColor.GRAY
+    login = cards["Days since login"]
+    assert (login.body, login.delta, login.color) == ("0", "no change", Metric.MetricColor.GRAY)  # active daily
     assert not [label for label, card in cards.items() if card.color == Metric.MetricColor.GREEN]
+
+
+def test_a_silent_customer_shows_its_silence_growing_in_red(store: Engine) -> None:
+    """Nobody active for the last 10 days: days since login 10, up 7 on a week before, in red."""
+    _declining_usage(store, silent_days=10)
+    at = open_page("pages/account_usage.py", CSM, frame_customer=ACME)
+    card = next(m.proto for m in at.metric if m.label == "Days since login")
+    assert (card.body, card.delta, card.color) == ("10", "+7 days", Metric.MetricColor.RED)

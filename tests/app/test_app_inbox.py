@@ -185,8 +185,7 @@ def test_the_header_link_opens_the_inbox_filtered_to_the_customer(store: Engine,
     inbox shows that customer's alerts only."""
     health = open_page("pages/health.py", user, frame_customer=ACME)
     (link,) = health.get("page_link")
-    assert (link.proto.label, link.proto.query_string) == ("1 open alert(s) on Acme Corp: see Alerts",
-                                                           f"customer={ACME}")
+    assert (link.proto.label, link.proto.query_string) == ("1 open alert(s): see Alerts", f"customer={ACME}")
     at = _with_query(user, customer=ACME)
     assert table_ids(at) == [1]
     assert at.multiselect(key="alerts_customers").value == [ACME]

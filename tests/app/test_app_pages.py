@@ -53,7 +53,7 @@ def test_account_usage(app_env: Store, role: str) -> None:
     at = run(app("pages/account_usage.py", USERS[role], frame_customer=customer))
     labels = [m.label for m in at.metric]
     assert labels == ["DAU, 7-day mean", "WAU", "MAU", "Stickiness", "DAU trend, 28 days", "Sessions a day",
-                      "Session length"]
+                      "Session length", "Days since login"]
     with Session(app_env.engine) as session:
         week = session.scalars(select(models.UsageMetric.dau).where(
             models.UsageMetric.customer_id == customer,

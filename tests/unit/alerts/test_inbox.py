@@ -60,7 +60,8 @@ def test_grouped_by_customer_most_urgent_first_with_its_facts(store: Engine) -> 
     assert _ids(frame) == [6, 2, 5, 1, 4, 3]
     north = frame[frame["customer_id"] == "north"].iloc[0]
     assert (north["health"], north["band"], north["health_change"]) == (44.6, "red", -22.0)
-    assert (north["arr"], north["days_to_renewal"], north["owner"]) == (900_000.0, 40, MAYA)
+    assert (north["arr"], north["days_to_renewal"], north["owner"], north["owner_name"]) == (
+        900_000.0, 40, MAYA, "Maya Chen")
     assert list(frame["rule_severity"]) == ["high", "medium", "low", "high", "low", "low"]
     # Northstar's are raised (largest ARR, renewal in 40 days), Acme's no_login lowered (smallest ARR, no renewal).
     assert list(frame["severity"]) == ["high", "high", "medium", "medium", "low", "low"]

@@ -7,7 +7,16 @@ import math
 
 import pytest
 
-from pendo_core.usage.kpis import Change, declining, delta_color, mean_change, ratio_change, weekly_change
+from pendo_core.usage.kpis import (
+    Change,
+    days_since_active,
+    declining,
+    delta_color,
+    login_change,
+    mean_change,
+    ratio_change,
+    weekly_change,
+)
 
 NAN = math.nan
 
@@ -94,3 +103,22 @@ def test_a_declining_customer_never_shows_green(change: float, better: str) -> N
 def test_declining(changes: tuple[float | None, ...], falling: bool) -> None:
     """Declining: usage against its baseline, the 28-day trend or the health score's change below zero."""
     assert declining(*changes) is falling
+
+
+@pytest.mark.parametrize(("daily", "lag", "days"), [
+    ([3.0, 0.0, 2.0], 0, 0.0),
+    ([3.0, 0.0, 0.0], 0, 2.0),
+    ([3.0, NAN, 0.0], 0, 2.0),  # an unsynced day is not activity
+    ([0.0, 0.0], 0, None),
+    ([3.0, 0.0, 0.0, 0.0], 2, 1.0),
+    ([], 0, None),
+], ids=["active-last-day", "quiet-two-days", "gap-counts-as-a-day", "never", "a-week-before", "empty"])
+def test_days_since_active(daily: list[float], lag: int, days: float | None) -> None:
+    """Calendar days back to the last day with anyone active; None when nobody was."""
+    assert days_since_active(daily, lag) == days
+
+
+def test_login_change_is_a_week_on_a_week() -> None:
+    """Ten silent days: 10 now, 3 a week before: another silent week, +7."""
+    got = login_change([5.0] * 20 + [0.0] * 10)
+    assert (got.now, got.before, got.difference) == (10.0, 3.0, 7.0)
