@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m jobs.bench
 	$(BIN)/python -m jobs.bench_pages
+	$(BIN)/python -m jobs.bench_api
 
 api: $(STAMP)
 	$(BIN)/python -m api
@@ -37,7 +38,8 @@ audit-demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy pendo_core pendo_sim pages app.py
+	$(BIN)/mypy pendo_core pendo_sim pages app.py api jobs
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) data/*.db

@@ -11,18 +11,19 @@ import logging
 import streamlit as st
 
 from pages.ui import frame, registry, shared, signin
+from pendo_sim import endpoint as demo_endpoint
 
 log = logging.getLogger(__name__)
 
 
 def menu(role: str) -> dict[str, list[st.Page]]:
-    """The navigation for `role`: its screens by section, the first one the default. Screens the
+    """The navigation for `role`: its screens by section, its landing screen the default. Screens the
     role may not open stay registered but hidden: their URL opens the page, whose own check refuses
     it, instead of a bare "page not found"."""
-    shown = registry.pages_for(role)
+    shown, landing = registry.pages_for(role), registry.landing(role)
     sections: dict[str, list[st.Page]] = {}
     for spec in shown:
-        page = st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec is shown[0])
+        page = st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec is landing)
         sections.setdefault(spec.section, []).append(page)
     closed = [st.Page(p.path, title=p.title, visibility="hidden") for p in registry.PAGES if p not in shown]
     if closed:
@@ -34,6 +35,7 @@ def main() -> None:
     """Run the frame: check the screens, sign in, draw the navigation and the sidebar, run the page."""
     st.set_page_config(page_title="CSCX · Pendo Usage", page_icon=":material/insights:", layout="wide")
     _check_pages()
+    demo_endpoint.install()  # demo mode's "Sync now" syncs from the simulator
     shared.refresh_after_sync()
     user = frame.signed_in_user()
     if user is None:
@@ -56,11 +58,11 @@ def _check_pages() -> None:
 
 
 def _signed_out() -> st.Page:
-    """The sign-in screen, served at the first screen's URL and at every other screen's too, so a
-    deep link opens the sign-in and then, once signed in, the screen it named."""
-    first, *others = registry.PAGES
-    pages = [st.Page(registry.LOGIN, title="Sign in", icon=":material/login:", url_path=first.key)]
-    pages += [st.Page(signin.render, title="Sign in", url_path=p.key) for p in others]
+    """The sign-in screen, served at the root URL (its own path names no screen, so once signed in the
+    role's landing screen opens) and at every screen's URL too, so a deep link opens the sign-in and
+    then, once signed in, the screen it named."""
+    pages = [st.Page(registry.LOGIN, title="Sign in", icon=":material/login:", url_path="sign_in", default=True)]
+    pages += [st.Page(signin.render, title="Sign in", url_path=p.key) for p in registry.PAGES]
     return st.navigation(pages, position="hidden")
 
 

@@ -1,6 +1,6 @@
 """`python -m api`: serve the REST API with uvicorn (`make api`, port 8000), and manage API tokens.
 
-    python -m api [serve] [--host H] [--port P]
+    python -m api [serve] [--host H] [--port P] [--workers N] [--cache-seconds S]
     python -m api token create EMAIL [--name N] [--days D]   # prints the token once
     python -m api token list
     python -m api token revoke ID
@@ -12,6 +12,7 @@ one-line reason on stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -27,9 +28,13 @@ from pendo_core.admin.tokens import TokenInfo
 from pendo_core.compose import open_store
 from pendo_core.config import Settings
 from pendo_core.errors import PipelineError
+from pendo_sim import endpoint as demo_endpoint
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+DEFAULT_CACHE_SECONDS = 5.0  # how stale a caller-independent answer may be under load (api.cache)
+TOKEN_CACHE_SECONDS = 10.0  # a revoked token or changed role takes effect within this
+CACHE_ENV = "CSCX_API_CACHE_SECONDS"  # hands --cache-seconds to worker processes, which uvicorn starts bare
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     _serve_options(parser, DEFAULT_HOST, DEFAULT_PORT)  # `serve` is the default command
     commands = parser.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="serve the API with uvicorn (the default)")
-    _serve_options(serve, argparse.SUPPRESS, argparse.SUPPRESS)  # SUPPRESS: keep what the top level read
+    # SUPPRESS: keep what the top level read
+    _serve_options(serve, argparse.SUPPRESS, argparse.SUPPRESS, argparse.SUPPRESS, argparse.SUPPRESS)
     token = commands.add_parser("token", help="create, list or revoke API tokens")
     actions = token.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="a new token acting as an app user")
@@ -50,17 +56,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve_options(parser: argparse.ArgumentParser, host: object, port: object) -> None:
+def _serve_options(parser: argparse.ArgumentParser, host: object, port: object, workers: object = 1,
+                   cache: object = DEFAULT_CACHE_SECONDS) -> None:
     parser.add_argument("--host", default=host, help=f"interface to listen on (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=port, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--workers", type=int, default=workers,
+                        help="worker processes (default 1; one per core under load)")
+    parser.add_argument("--cache-seconds", type=float, default=cache,
+                        help=f"keep answers that do not depend on the caller this long (default "
+                             f"{DEFAULT_CACHE_SECONDS:g}; 0: off) and verified tokens up to {TOKEN_CACHE_SECONDS:g} s")
 
 
-def build_app(settings: Settings, engine: Engine) -> FastAPI:
-    """The API over the real edges: the store, syncs through the sync pipeline, Pendo key storage."""
+def build_app(settings: Settings, engine: Engine, cache_seconds: float = 0) -> FastAPI:
+    """The API over the real edges: the store, syncs through the sync pipeline, Pendo key storage; answers
+    and tokens cached `cache_seconds` (0: every answer read fresh)."""
     from api import ApiContext, create_app
+    from api.cache import TtlCache
 
+    tokens = min(cache_seconds, TOKEN_CACHE_SECONDS)
     return create_app(ApiContext(engine, settings, run_sync=pipeline_sync(settings, engine),
-                                 connect=_key_connector(settings, engine)))
+                                 connect=_key_connector(settings, engine), answers=TtlCache(cache_seconds),
+                                 tokens=TtlCache(tokens)))
 
 
 def _key_connector(settings: Settings, engine: Engine) -> Connect:
@@ -72,11 +88,25 @@ def _key_connector(settings: Settings, engine: Engine) -> Connect:
     return connect
 
 
-def serve(settings: Settings, engine: Engine, host: str, port: int) -> int:
-    """Serve until interrupted."""
+def worker_app() -> FastAPI:
+    """The app as each worker process builds it (`--workers` > 1: uvicorn imports this factory)."""
+    settings = Settings()
+    demo_endpoint.install()
+    return build_app(settings, open_store(settings), float(os.environ.get(CACHE_ENV, "0")))
+
+
+def serve(settings: Settings, engine: Engine, host: str, port: int, *, workers: int = 1,
+          cache_seconds: float = 0) -> int:
+    """Serve until interrupted; with more than one worker each process opens its own store (and cache)."""
     import uvicorn
 
-    uvicorn.run(build_app(settings, engine), host=host, port=port, log_level="info")
+    if workers > 1:  # uvicorn needs an import string to start the workers
+        engine.dispose()
+        os.environ[CACHE_ENV] = str(cache_seconds)
+        uvicorn.run("api.__main__:worker_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="info")
+    else:
+        uvicorn.run(build_app(settings, engine, cache_seconds), host=host, port=port, log_level="info")
     return 0
 
 
@@ -119,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = exc.errors()[0]
         print(f"error: bad setting {'.'.join(map(str, first['loc'])).upper()}: {first['msg']}", file=sys.stderr)
         return 2
+    demo_endpoint.install()
     try:
         engine = open_store(settings)
     except PipelineError as exc:
@@ -126,7 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if args.command == "token":
         return token_command(engine, args)
-    return serve(settings, engine, args.host, args.port)
+    if args.workers < 1 or args.cache_seconds < 0:
+        print("error: --workers must be at least 1 and --cache-seconds at least 0", file=sys.stderr)
+        return 2
+    return serve(settings, engine, args.host, args.port, workers=args.workers, cache_seconds=args.cache_seconds)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from fastapi import Request
 from sqlalchemy import Engine
 
+from api.cache import TtlCache
 from pendo_core import pipeline
 from pendo_core.admin.background import BackgroundSync
 from pendo_core.admin.secrets import KeyCheck
@@ -44,6 +45,9 @@ class ApiContext:
     run_sync: RunSync | None = None
     connect: Connect | None = None
     sync_job: BackgroundSync = field(default_factory=BackgroundSync)
+    # Caller-independent answers and verified tokens, kept a few seconds; off unless given (api.cache).
+    answers: TtlCache = field(default_factory=TtlCache)
+    tokens: TtlCache = field(default_factory=TtlCache)
 
     def today(self) -> date:
         """Today in the subscription's timezone (never a complete day)."""

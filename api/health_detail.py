@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy import Engine
 
 from api import schemas
-from pendo_core.chat.facts import health_facts
-from pendo_core.chat.model import CustomerRef
+from pendo_core.access import CustomerRef
+from pendo_core.health.facts import health_facts
 
 
 def _number(value: object) -> float | None:

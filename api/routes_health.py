@@ -6,15 +6,16 @@ from datetime import date
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api import schemas
+from api.cache import cached_json
 from api.context import context
 from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from api.health_detail import health_detail
-from api.params import PageParams, Span90, one_day
+from api.params import PageParams, Paging, Span90, one_day
 from api.security import ScopedViewerDep, ViewerDep, visible_customer
 from pendo_core.access import Viewer
 from pendo_core.access_sql import customer_filter
@@ -45,8 +46,14 @@ def _score(row: Any) -> schemas.HealthScore:
 
 @router.get("/health-scores", response_model=schemas.HealthScorePage, summary="Health scores of a day")
 def list_health_scores(request: Request, viewer: ScopedViewerDep, page: PageParams, day: ScoreDay = None,
-                       band: BandFilter = None) -> schemas.HealthScorePage:
+                       band: BandFilter = None) -> schemas.HealthScorePage | Response:
     """Each visible customer's stored score of the day (newest scored day when not given), lowest first."""
+    return cached_json(context(request).answers, ("health-scores", viewer, page, day, band),
+                       lambda: _health_scores(request, viewer, page, day, band))
+
+
+def _health_scores(request: Request, viewer: Viewer, page: Paging, day: date | None,
+                   band: str | None) -> schemas.HealthScorePage:
     engine = context(request).engine
     h, c = HealthScore, Customer
     if day is None:
@@ -97,11 +104,18 @@ def _alert(row: dict[str, Any]) -> schemas.Alert:
 
 @router.get("/alerts", response_model=schemas.AlertPage, summary="List usage alerts")
 def list_alerts(request: Request, viewer: ScopedViewerDep, page: PageParams, *, status: Statuses = None,
-                kind: Kind = None, customer_id: CustomerFilter = None) -> schemas.AlertPage:
+                kind: Kind = None, customer_id: CustomerFilter = None) -> schemas.AlertPage | Response:
     """Alerts routed to the caller or raised on their customers (all for leaders, admins and `scope=all`), most
     urgent first."""
     ctx = context(request)
-    wanted = set(status or ACTIVE)
+    wanted = frozenset(status or ACTIVE)
+    return cached_json(ctx.answers, ("alerts", viewer, page, wanted, kind, customer_id, ctx.today()),
+                       lambda: _alerts(request, viewer, page, wanted, kind=kind, customer_id=customer_id))
+
+
+def _alerts(request: Request, viewer: Viewer, page: Paging, wanted: frozenset[str], *, kind: str | None,
+            customer_id: str | None) -> schemas.AlertPage:
+    ctx = context(request)
     frame = alerts_view.visible_alerts(ctx.engine, viewer, include_closed=bool(wanted - set(ACTIVE)),
                                        today=ctx.today())
     frame = frame[frame["status"].isin(wanted)]
@@ -133,6 +147,7 @@ def _act(request: Request, viewer: Viewer, alert_id: int, action: str, **kwargs:
                                   **kwargs)
     except AlertTransitionError as exc:
         raise ApiError(409, f"alert {alert_id}: {exc}") from exc
+    ctx.answers.clear()  # the alert lists this process keeps are out of date now
     return schemas.AlertActionResult(message=message, alert=_one_alert(request, viewer, alert_id))
 
 

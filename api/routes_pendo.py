@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from collections.abc import Callable, Hashable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from api import accounts as account_service
 from api import schemas
+from api.cache import cached_json
 from api.context import context
 from api.errors import ERROR_RESPONSES
 from api.health_detail import health_detail
-from api.params import DateRange, PageParams, Span30
+from api.params import DateRange, PageParams, Paging, Span30
 from api.security import ScopedViewerDep, visible_account, visible_customer
-from pendo_core.access import CustomerRef
-from pendo_core.chat import text
-from pendo_core.chat.facts import usage_facts
+from pendo_core.access import CustomerRef, Viewer
+from pendo_core.glossary import DEFINITIONS
 from pendo_core.store.models import AccountMapping
 from pendo_core.usage import feature_adoption, measures
 from pendo_core.usage import feature_queries as read_features
 from pendo_core.usage import queries as read
+from pendo_core.usage.facts import usage_facts
 
 router = APIRouter(prefix="/api/pendo", tags=["Pendo data"], responses=ERROR_RESPONSES)
 
@@ -40,6 +43,15 @@ ACCOUNT_DEFINITIONS = {
 }
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _cached(request: Request, key: Hashable, build: Callable[[], M]) -> M | Response:
+    """An answer kept seconds by `python -m api` (api.cache): the route has checked visibility first, and the
+    key holds everything the answer depends on (the caller's view too, for a list)."""
+    return cached_json(context(request).answers, key, build)
+
+
 def _ms_to_datetime(ms: int | None) -> Any:
     from datetime import UTC, datetime
 
@@ -48,8 +60,13 @@ def _ms_to_datetime(ms: int | None) -> Any:
 
 @router.get("/accounts", response_model=schemas.AccountPage, summary="List Pendo accounts")
 def list_accounts(request: Request, viewer: ScopedViewerDep, page: PageParams, mapped: Mapped = None,
-                  q: Search = None) -> schemas.AccountPage:
+                  q: Search = None) -> schemas.AccountPage | Response:
     """Pendo accounts the caller may see (a CSM: those of their customers), by name, with their customer."""
+    return _cached(request, ("accounts", viewer, page, mapped, q), lambda: _accounts(request, viewer, page, mapped, q))
+
+
+def _accounts(request: Request, viewer: Viewer, page: Paging, mapped: bool | None,
+              q: str | None) -> schemas.AccountPage:
     rows, total = account_service.account_list(context(request).engine, viewer, page, mapped=mapped, search=q)
     items = [schemas.Account(**{**r, "first_visit": _ms_to_datetime(r["first_visit"]),
                                 "last_visit": _ms_to_datetime(r["last_visit"])}) for r in rows]
@@ -58,9 +75,14 @@ def list_accounts(request: Request, viewer: ScopedViewerDep, page: PageParams, m
 
 @router.get("/accounts/{account_id}/usage", response_model=schemas.AccountUsage, summary="A Pendo account's usage")
 def get_account_usage(request: Request, account_id: AccountId, viewer: ScopedViewerDep,
-                      span: Span30) -> schemas.AccountUsage:
+                      span: Span30) -> schemas.AccountUsage | Response:
     """Daily active visitors (DAU, WAU, MAU), events, minutes, page views and feature events of one account."""
     _, customer_id = visible_account(request, viewer, account_id)
+    return _cached(request, ("usage", account_id, customer_id, span), lambda: _account_usage(request, account_id,
+                                                                                             customer_id, span))
+
+
+def _account_usage(request: Request, account_id: str, customer_id: str | None, span: DateRange) -> schemas.AccountUsage:
     ctx = context(request)
     days = account_service.account_usage(ctx.engine, account_id, span.first, span.last,
                                          include_anonymous=ctx.settings.include_anonymous)
@@ -71,9 +93,15 @@ def get_account_usage(request: Request, account_id: AccountId, viewer: ScopedVie
 @router.get("/accounts/{account_id}/features", response_model=schemas.AccountFeatures,
             summary="A Pendo account's feature usage")
 def get_account_features(request: Request, account_id: AccountId, viewer: ScopedViewerDep,
-                         span: Span30) -> schemas.AccountFeatures:
+                         span: Span30) -> schemas.AccountFeatures | Response:
     """Per feature used in the range: clicks, distinct users, minutes and days used (most users first)."""
     _, customer_id = visible_account(request, viewer, account_id)
+    return _cached(request, ("features", account_id, customer_id, span),
+                   lambda: _account_features(request, account_id, customer_id, span))
+
+
+def _account_features(request: Request, account_id: str, customer_id: str | None,
+                      span: DateRange) -> schemas.AccountFeatures:
     ctx = context(request)
     rows = account_service.account_features(ctx.engine, account_id, span.first, span.last,
                                             include_anonymous=ctx.settings.include_anonymous)
@@ -99,7 +127,7 @@ VisitorSort = Annotated[str, Query(max_length=40, description="A column, '-' fir
             summary="A Pendo account's visitors")
 def get_account_visitors(request: Request, account_id: AccountId, viewer: ScopedViewerDep, *, page: PageParams,
                          span: Span30, sort: VisitorSort = "-active_days",
-                         q: Search = None) -> schemas.AccountVisitors:
+                         q: Search = None) -> schemas.AccountVisitors | Response:
     """The account's visitors with their activity as of the range's last day, paged and sortable."""
     from api.errors import ApiError
     from pendo_core.customers import people
@@ -108,23 +136,36 @@ def get_account_visitors(request: Request, account_id: AccountId, viewer: Scoped
     if customer_id is None:
         raise ApiError(404, "this Pendo account is not mapped to a customer yet; map it on the Admin page")
     ctx = context(request)
-    try:
-        rows, total = people.visitor_rows(ctx.engine, customer_id, span.last, limit=page.limit, offset=page.offset,
-                                          sort=sort, search=q, account_id=account_id,
-                                          include_anonymous=ctx.settings.include_anonymous)
-    except ValueError as exc:
-        raise ApiError(400, str(exc)) from exc
-    items = [schemas.AccountVisitor(**{f: getattr(r, f) for f in schemas.AccountVisitor.model_fields}) for r in rows]
-    return schemas.AccountVisitors(account_id=account_id, customer_id=customer_id, as_of=span.last, items=items,
-                                   total=total, limit=page.limit, offset=page.offset, definitions=VISITOR_DEFINITIONS)
+    mapped_to = customer_id
+
+    def build() -> schemas.AccountVisitors:
+        try:
+            rows, total = people.visitor_rows(ctx.engine, mapped_to, span.last, limit=page.limit, offset=page.offset,
+                                              sort=sort, search=q, account_id=account_id,
+                                              include_anonymous=ctx.settings.include_anonymous)
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from exc
+        items = [schemas.AccountVisitor(**{f: getattr(r, f) for f in schemas.AccountVisitor.model_fields})
+                 for r in rows]
+        return schemas.AccountVisitors(account_id=account_id, customer_id=mapped_to, as_of=span.last, items=items,
+                                       total=total, limit=page.limit, offset=page.offset,
+                                       definitions=VISITOR_DEFINITIONS)
+
+    return _cached(request, ("visitors", account_id, customer_id, span.last, page, sort, q), build)
 
 
 @router.get("/accounts/{account_id}/guides", response_model=schemas.AccountGuides,
             summary="A Pendo account's guide engagement")
 def get_account_guides(request: Request, account_id: AccountId, viewer: ScopedViewerDep,
-                       span: Span30) -> schemas.AccountGuides:
+                       span: Span30) -> schemas.AccountGuides | Response:
     """Per guide with activity in the range: visitors who saw, completed and dismissed it, with rates."""
     _, customer_id = visible_account(request, viewer, account_id)
+    return _cached(request, ("guides", account_id, customer_id, span),
+                   lambda: _account_guides(request, account_id, customer_id, span))
+
+
+def _account_guides(request: Request, account_id: str, customer_id: str | None,
+                    span: DateRange) -> schemas.AccountGuides:
     ctx = context(request)
     rows = account_service.account_guides(ctx.engine, account_id, span.first, span.last,
                                           include_anonymous=ctx.settings.include_anonymous)
@@ -136,7 +177,7 @@ def get_account_guides(request: Request, account_id: AccountId, viewer: ScopedVi
         "completion_rate": "completed ÷ seen (null when nobody saw it); dismissal_rate likewise.",
     }
     return schemas.AccountGuides(account_id=account_id, customer_id=customer_id, first=span.first, last=span.last,
-                                 guides=[schemas.AccountGuide(**r) for r in rows], definitions=definitions)
+                                 guides=[schemas.GuideMetric(**r) for r in rows], definitions=definitions)
 
 
 def _clean(value: Any) -> Any:
@@ -182,21 +223,26 @@ def _customer_info(request: Request, customer: CustomerRef) -> schemas.CustomerI
 
 
 CUSTOMER_DEFINITIONS = {
-    "dau": text.DEFINITIONS["dau"], "wau": text.DEFINITIONS["wau"], "mau": text.DEFINITIONS["mau"],
-    "sessions": text.DEFINITIONS["sessions"], "dau_mau": measures.DAU_MAU_DEFINITION,
+    "dau": DEFINITIONS["dau"], "wau": DEFINITIONS["wau"], "mau": DEFINITIONS["mau"],
+    "sessions": DEFINITIONS["sessions"], "dau_mau": measures.DAU_MAU_DEFINITION,
     "stickiness": measures.STICKINESS_DEFINITION, "trend_28d": measures.trend_definition(),
     "key_feature_breadth": measures.BREADTH_DEFINITION, "adoption_pct": measures.ADOPTION_DEFINITION,
     "guides": "Seen, completed and dismissed visitors over the 30 days ending `last` (metrics-spec.md, Guides).",
-    "health": text.DEFINITIONS["health"], "null": "A null day is not synced; a synced day without use is 0.",
+    "health": DEFINITIONS["health"], "null": "A null day is not synced; a synced day without use is 0.",
 }
 
 
 @router.get("/customer/{customer_id}/metrics", response_model=schemas.CustomerMetrics,
             summary="A customer's usage metrics")
 def get_customer_metrics(request: Request, customer_id: CustomerId, viewer: ScopedViewerDep,
-                         span: Span30) -> schemas.CustomerMetrics:
+                         span: Span30) -> schemas.CustomerMetrics | Response:
     """Daily stored metrics over the range, window measures and features, guides and health as of `to`."""
     customer = visible_customer(request, viewer, customer_id)
+    return _cached(request, ("metrics", customer, span), lambda: _customer_metrics(request, customer, span))
+
+
+def _customer_metrics(request: Request, customer: CustomerRef, span: DateRange) -> schemas.CustomerMetrics:
+    customer_id = customer.customer_id
     ctx = context(request)
     features = feature_adoption(ctx.engine, customer_id, span.last, include_anonymous=ctx.settings.include_anonymous)
     onboarding = read_features.onboarding_series(ctx.engine, customer_id, span.last, span.last)

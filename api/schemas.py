@@ -77,22 +77,12 @@ class AccountFeatures(BaseModel):
     definitions: dict[str, str]
 
 
-class AccountGuide(BaseModel):
-    guide_id: str
-    name: str | None
-    seen: int
-    completed: int
-    dismissed: int
-    completion_rate: float | None
-    dismissal_rate: float | None
-
-
 class AccountGuides(BaseModel):
     account_id: str
     customer_id: str | None
     first: date
     last: date
-    guides: list[AccountGuide]
+    guides: list[GuideMetric]
     definitions: dict[str, str]
 
 

@@ -23,7 +23,7 @@ from api.context import context
 from api.errors import ApiError
 from pendo_core import access_sql
 from pendo_core.access import CustomerRef, Viewer
-from pendo_core.admin.tokens import authenticate_token
+from pendo_core.admin.tokens import TokenUser, authenticate_token, hash_token
 from pendo_core.store.models import AccountMapping, Customer, PendoAccount
 
 bearer = HTTPBearer(auto_error=False, scheme_name="apiToken",
@@ -39,13 +39,25 @@ def current_viewer(request: Request, credentials: Credentials) -> Viewer:
     if credentials is None or not credentials.credentials.strip():
         raise ApiError(401, "missing bearer token: send `Authorization: Bearer <token>` "
                             "(create one with `python -m api token create EMAIL`)", headers=CHALLENGE)
-    ctx = context(request)
-    with Session(ctx.engine) as session, session.begin():
-        user = authenticate_token(session, credentials.credentials.strip(), now=ctx.clock())
+    user = _token_user(request, credentials.credentials.strip())
     if user is None:
         raise ApiError(401, "the bearer token is unknown, expired or revoked, or its user no longer exists",
                        headers=CHALLENGE)
     return Viewer(user.email, user.role)
+
+
+def _token_user(request: Request, token: str) -> TokenUser | None:
+    """The token's user, from the token cache (keyed by the token's hash) when it was verified seconds ago."""
+    ctx = context(request)
+    key = hash_token(token)
+    found: TokenUser | None = ctx.tokens.get(key)
+    if found is not None:
+        return found
+    with Session(ctx.engine) as session, session.begin():
+        user = authenticate_token(session, token, now=ctx.clock())
+    if user is not None:  # only successes are kept: bad tokens cannot flood the cache
+        ctx.tokens.put(key, user)
+    return user
 
 
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]

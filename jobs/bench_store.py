@@ -80,7 +80,7 @@ def _now() -> str:
 
 def _catalogue(put: Any, customers: np.ndarray, shape: StoreShape, rng: np.random.Generator, last_day: date) -> None:
     n = len(customers)
-    put(models.Csm, ((csm_email(i), f"CSM {i:02d}", None, "immediate") for i in range(shape.csms)))
+    put(models.Csm, ((csm_email(i), f"CSM {i:02d}", None, "immediate", None, None) for i in range(shape.csms)))
     segment = rng.integers(0, len(SEGMENTS), n)
     renewal = rng.integers(10, 365, n)
     arr = rng.integers(5, 500, n) * 1000.0
@@ -183,9 +183,10 @@ def _health(put: Any, customers: np.ndarray, dau: np.ndarray, day_text: np.ndarr
               for s, b in zip(stickiness.tolist(), breadth.tolist(), strict=True)]
     _, ids, days = _grid(customers, day_text)
     count = len(ids)
-    put(models.HealthScore, _rows([ids, days, overall, overall, overall, np.full(count, np.nan), overall, band,
-                                   np.ones(count), np.zeros(count, dtype=int), np.full(count, _WEIGHTS),
-                                   np.array(inputs)]))
+    put(models.HealthScore, _rows([ids, days, overall, overall, overall, np.full(count, np.nan),
+                                   overall, overall, overall,  # breadth change, attrition, sustained trend
+                                   overall, band, np.ones(count), np.zeros(count, dtype=int),
+                                   np.full(count, _WEIGHTS), np.array(inputs)]))
 
 
 ALERT_KINDS = ("usage_drop", "feature_abandonment", "no_login", "guide_dismissal")

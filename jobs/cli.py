@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from pendo_core.config import Settings
 from pendo_core.errors import PipelineError
 from pendo_core.logging_setup import configure_logging
+from pendo_sim import endpoint as demo_endpoint
 
 
 def _date(value: str) -> date:
@@ -28,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync", help="one full run: Pendo entities and usage, mapping, metrics")
     sync.add_argument("--as-of", type=_date, help="run as if today were this date (default: today)")
     sync.add_argument("--backfill-days", type=int, help="report the last N complete days (default: daily run)")
+    sync.add_argument("--accept-restatement", action="store_true",
+                      help="apply answers the sync would withhold as suspect (Pendo really restated the data)")
     customers = commands.add_parser("import-customers", help="upsert CSCX customers and CSMs from a CSV")
     customers.add_argument("file", type=Path)
     outcomes = commands.add_parser("import-outcomes", help="upsert renewal outcomes for the health back-test")
@@ -39,10 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("email")
     user.add_argument("--name", help="display name (default: the e-mail)")
     user.add_argument("--role", required=True, choices=["csm", "leader", "admin"])
-    from jobs import audit, scheduler
+    from jobs import audit, evaluate, scheduler
 
     audit.add_parser(commands)
     scheduler.add_parser(commands)
+    evaluate.add_parser(commands)
     return parser
 
 
@@ -56,11 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: bad setting {'.'.join(map(str, first['loc'])).upper()}: {first['msg']}", file=sys.stderr)
         return 2
     configure_logging(settings)
-    from jobs import audit, commands, contacts, outcomes, scheduler, users
+    demo_endpoint.install()
+    from jobs import audit, commands, contacts, evaluate, outcomes, scheduler, users
 
     handler = {"sync": commands.sync, "import-customers": commands.import_customers, "demo": commands.demo,
                "import-outcomes": outcomes.import_outcomes, "create-user": users.create_user,
-               "import-contacts": contacts.import_contacts,
+               "import-contacts": contacts.import_contacts, "evaluate": evaluate.evaluate,
                "audit": audit.audit, "schedule": scheduler.command}
     try:
         return handler[args.command](settings, args)

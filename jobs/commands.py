@@ -33,16 +33,18 @@ class JobError(RuntimeError):
 
 
 def sync(settings: Settings, args: argparse.Namespace) -> int:
-    """`python -m jobs sync [--as-of D] [--backfill-days N]`."""
+    """`python -m jobs sync [--as-of D] [--backfill-days N] [--accept-restatement]`."""
     if args.backfill_days is not None and args.backfill_days < 1:
         raise JobError("--backfill-days must be at least 1")
-    _sync(settings, open_store(settings), args.as_of, args.backfill_days)
+    _sync(settings, open_store(settings), args.as_of, args.backfill_days,
+          accept_restatement=getattr(args, "accept_restatement", False))
     return 0
 
 
-def _sync(settings: Settings, engine: Engine, as_of: date | None, backfill_days: int | None) -> None:
+def _sync(settings: Settings, engine: Engine, as_of: date | None, backfill_days: int | None, *,
+          accept_restatement: bool = False) -> None:
     """One run through the sync pipeline, its one-line summary printed."""
-    request = SyncRequest(as_of or today_in(settings.tz), backfill_days)
+    request = SyncRequest(as_of or today_in(settings.tz), backfill_days, accept_restatement)
     summary = pipeline.run_sync(settings, engine, request, progress=default_progress())
     print(pipeline.describe(summary))
 

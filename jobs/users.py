@@ -16,6 +16,7 @@ from typing import TextIO
 from sqlalchemy.orm import Session
 
 from jobs.commands import JobError
+from pendo_core.access import normalise_email
 from pendo_core.admin import users as auth
 from pendo_core.compose import open_store
 from pendo_core.config import Settings
@@ -43,5 +44,5 @@ def create_user(settings: Settings, args: argparse.Namespace, stdin: TextIO | No
             created = auth.upsert_user(session, args.email, args.name or args.email.strip(), args.role, password)
     except auth.AuthError as exc:
         raise JobError(str(exc)) from exc
-    print(f"user {auth.normalise_email(args.email)} {'created' if created else 'updated'} (role {args.role})")
+    print(f"user {normalise_email(args.email)} {'created' if created else 'updated'} (role {args.role})")
     return 0

@@ -1,4 +1,5 @@
-"""Admin: health weights with a live back-test, alert thresholds, the Pendo connection, the account
+"""Admin: health weights with a live back-test, alert thresholds, the onboarding guide list, alert
+delivery per CSM, users, API tokens, CSV imports, the access log, the Pendo connection, the account
 mapping queue and syncs. Admins only, also when this page's URL is opened directly."""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from streamlit.delta_generator import DeltaGenerator
 from pages.ui import panel_ui, shared
 
 FLASH_SECONDS = 10.0
+TABS = ["Health weights", "Thresholds", "Onboarding guides", "Delivery", "Users", "API tokens", "Imports",
+        "Access log", "Pendo connection", "Account mapping", "Sync"]
 
 
 def _notice(box: DeltaGenerator) -> None:
@@ -32,20 +35,31 @@ def render() -> None:
     user = panel_ui.signed_in("admin")
     panel_ui.require_admin(user)  # the frame's rule already says so; a second, local check on purpose
     # Imported after the role check: nothing of the admin screens even loads for other roles.
-    from pages.ui import admin_connection, admin_mapping, admin_sync, admin_thresholds, admin_weights
+    from pages.ui import (
+        admin_access_log,
+        admin_connection,
+        admin_delivery,
+        admin_imports,
+        admin_mapping,
+        admin_onboarding,
+        admin_sync,
+        admin_thresholds,
+        admin_tokens,
+        admin_users,
+        admin_weights,
+    )
 
     shared.page_header("Admin")
     _notice(st.container())  # always drawn, so the tabs below keep their place (and their selection)
-    tabs = st.tabs(["Health weights", "Thresholds", "Pendo connection", "Account mapping", "Sync"], key="admin_tab")
-    with tabs[1]:
-        admin_thresholds.render(user)
-    with tabs[2]:
-        admin_connection.render(user)
-    with tabs[3]:
-        admin_mapping.render(user)
-    with tabs[4]:
-        admin_sync.render(user)
-    with tabs[0]:  # filled last: its first back-test read is the slow part, the other tabs need not wait
+    tabs = dict(zip(TABS, st.tabs(TABS, key="admin_tab"), strict=True))
+    for title, module in (("Thresholds", admin_thresholds), ("Onboarding guides", admin_onboarding),
+                          ("Delivery", admin_delivery), ("Users", admin_users), ("API tokens", admin_tokens),
+                          ("Imports", admin_imports), ("Access log", admin_access_log),
+                          ("Pendo connection", admin_connection), ("Account mapping", admin_mapping),
+                          ("Sync", admin_sync)):
+        with tabs[title]:
+            module.render(user)
+    with tabs["Health weights"]:  # filled last: its first back-test read is the slow part, the others need not wait
         admin_weights.render(user)
 
 

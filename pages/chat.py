@@ -10,8 +10,7 @@ from streamlit.errors import StreamlitAPIException
 
 from pages.ui import registry, shared
 from pendo_core import access
-from pendo_core.chat import Answer, Viewer, altair_chart, respond
-from pendo_core.chat.replies import EXAMPLES
+from pendo_core.chat import Answer, Viewer, altair_chart, example_questions, respond
 
 HISTORY_KEY = "chat_history"
 OPEN_KEY = "chat_open"
@@ -114,6 +113,17 @@ def _switch_if_asked() -> None:
             st.info(f"The page {page} is not open to you here; pick it in the navigation.")
 
 
+def _examples(viewer: Viewer | None) -> None:
+    """Example questions about the asker's own customers, as buttons that ask them."""
+    if viewer is None:
+        return
+    st.markdown("Ask about a customer or your portfolio, for example:")
+    row = st.container(horizontal=True, gap="small")
+    for number, example in enumerate(example_questions(shared.engine(), viewer)):
+        row.button(example, key=f"chat_example_{number}", on_click=_ask, args=(example,),
+                   icon=":material/chat_bubble:")
+
+
 def render() -> None:
     """The chat: history, then the input; answers are computed from the store, nothing leaves it."""
     if shared.current_user() is None:
@@ -124,8 +134,7 @@ def render() -> None:
     _scope_note(shared.viewer())
     history: list[Turn] = list(st.session_state.get(HISTORY_KEY, []))
     if not history:
-        st.markdown("Ask about a customer or your portfolio, for example:\n"
-                    + "\n".join(f"- *{example}*" for example in EXAMPLES))
+        _examples(shared.viewer())
     for turn in history:
         _render(turn)
     question = st.chat_input("Ask about a customer or your portfolio", key="chat_input")

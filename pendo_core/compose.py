@@ -1,10 +1,15 @@
-"""The one place that builds the edges (store, Pendo client, demo simulator) from Settings."""
+"""The one place that builds the edges (store, Pendo client) from Settings.
+
+Demo mode (no PENDO_INTEGRATION_KEY) syncs from a simulator the library does not know: the
+delivery layers (jobs, the app, the API) hand it in once at start-up with `use_demo_server`, so the
+library never imports `pendo_sim`.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 
 from sqlalchemy import Engine
@@ -12,13 +17,22 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from pendo_core.config import DEMO_KEY, Settings
-from pendo_core.errors import StoreUnavailable
+from pendo_core.errors import PipelineError, StoreUnavailable
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.store.engine import make_engine, migrate
 
 log = logging.getLogger("pendo_core")
 # The simulator keeps more history than a backfill needs: 90 reported days + 89 days behind them.
 DEMO_HISTORY_DAYS = 200
+
+# (settings, as_of, history days) -> a context serving a simulated subscription; yields its base URL.
+DemoServer = Callable[[Settings, date, int], AbstractContextManager[str]]
+_demo_server: list[DemoServer] = []
+
+
+def use_demo_server(server: DemoServer) -> None:
+    """Install the simulator that demo mode syncs from (called by the delivery layers at start-up)."""
+    _demo_server[:] = [server]
 
 
 def open_store(settings: Settings) -> Engine:
@@ -40,17 +54,12 @@ def pendo_endpoint(settings: Settings, as_of: date) -> Iterator[tuple[str, str]]
         assert settings.pendo_integration_key is not None
         yield settings.base_url, settings.pendo_integration_key.get_secret_value()
         return
-    from pendo_sim.data import generate
-    from pendo_sim.server import start_server
-
-    subscription = generate(seed=settings.demo_seed, accounts=settings.demo_accounts,
-                            days=DEMO_HISTORY_DAYS, as_of=as_of, tz=settings.pendo_timezone)
-    server = start_server(subscription)
-    log.info("demo mode: no PENDO_INTEGRATION_KEY, syncing from the built-in simulator at %s", server.url)
-    try:
-        yield server.url, DEMO_KEY
-    finally:
-        server.stop()
+    if not _demo_server:
+        raise PipelineError("demo mode (no PENDO_INTEGRATION_KEY) needs the simulator: start through "
+                            "`python -m jobs`, the app or `python -m api`, or set PENDO_INTEGRATION_KEY")
+    with _demo_server[0](settings, as_of, DEMO_HISTORY_DAYS) as url:
+        log.info("demo mode: no PENDO_INTEGRATION_KEY, syncing from the built-in simulator at %s", url)
+        yield url, DEMO_KEY
 
 
 def make_client(settings: Settings, base_url: str, key: str) -> PendoClient:

@@ -5,7 +5,8 @@
 1. reads the stored secrets (a key saved in the app since start is used; the environment wins);
 2. takes the run lock, so two runs never overlap (SyncBusy when another holds it);
 3. opens the Pendo client (`pendo_core.compose`: the configured host, or the demo simulator);
-4. runs the SyncRunner: entities, usage windows, mapping, metrics, then `AFTER_METRICS` in order;
+4. runs the SyncRunner: entities and usage windows, then `AFTER_WINDOWS` (mapping) and `STEPS` in order
+   (metrics, health, alerts);
 5. once the run has ended, successfully or not, the operations check (a failed run, stale data)
    with its notices to the admins; not after a run stopped on purpose or one that never started.
 
@@ -28,6 +29,7 @@ from pendo_core.alerts.job import channels_from_settings, make_alerts_step
 from pendo_core.alerts.operations import OpsCheck, operations_step
 from pendo_core.compose import pendo_client
 from pendo_core.config import Settings
+from pendo_core.customers.job import make_mapping_step
 from pendo_core.errors import PipelineError, SyncBusy
 from pendo_core.health.job import make_health_step
 from pendo_core.pendo.client import PendoClient
@@ -35,20 +37,39 @@ from pendo_core.pendo.sync.lock import SyncAlreadyRunning, run_lock
 from pendo_core.pendo.sync.progress import LogProgress, Progress
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncError, SyncRequest, SyncRunner
 from pendo_core.timeutil import today_in
+from pendo_core.usage.job import make_metrics_step
 
-__all__ = ["AFTER_METRICS", "StopAwareProgress", "StopRequested", "brief", "check_operations", "describe",
-           "run_sync"]
+__all__ = ["AFTER_WINDOWS", "INGEST_STEPS", "STEPS", "StopAwareProgress", "StopRequested", "brief",
+           "check_operations", "describe", "run_sync", "sync_runner"]
 
 log = logging.getLogger("pendo_core.pipeline")
 Clock = Callable[[], datetime]  # an aware "now"
 StepFactory = Callable[[Settings], PostStep]
 PendoConnector = Callable[[Settings, date], AbstractContextManager[PendoClient]]
 
-# What every sync does after its metrics, in this order, inside the run (a step that fails fails the run).
-AFTER_METRICS: tuple[StepFactory, ...] = (
+# What every sync does once its windows are written, even when some were withheld as suspect.
+AFTER_WINDOWS: tuple[StepFactory, ...] = (
+    make_mapping_step,   # unmapped Pendo accounts matched to customers
+)
+# Then, only when no window was withheld, in this order, each behind the run's fence (a step that
+# fails fails the run): the data steps (all a sync needs for exact metrics) ...
+INGEST_STEPS: tuple[StepFactory, ...] = (
+    make_metrics_step,   # usage, feature, guide and onboarding metrics of the days the windows moved
+)
+# ... and the judgments on them.
+STEPS: tuple[StepFactory, ...] = (
+    *INGEST_STEPS,
     make_health_step,    # health scores from the new metrics
     make_alerts_step,    # every registered alert kind, then routing and delivery on the configured channels
 )
+
+
+def sync_runner(settings: Settings, engine: Engine, client: PendoClient, *, progress: Progress | None = None,
+                steps: tuple[StepFactory, ...] = STEPS) -> SyncRunner:
+    """A runner with the sync's steps (mapping, then `steps`: by default metrics, health and alerts)."""
+    return SyncRunner(settings, engine, client, progress=progress,
+                      after_windows=[make(settings) for make in AFTER_WINDOWS],
+                      steps=[make(settings) for make in steps])
 
 
 def _utc_now() -> datetime:
@@ -121,10 +142,9 @@ def _with_secrets(settings: Settings, engine: Engine) -> Settings:
 
 def _locked_run(settings: Settings, engine: Engine, request: SyncRequest, progress: Progress | None,
                 pendo: PendoConnector) -> RunSummary:
-    steps = [make(settings) for make in AFTER_METRICS]
     try:
         with run_lock(engine), pendo(settings, request.as_of) as client:
-            return SyncRunner(settings, engine, client, progress=progress, after_metrics=steps).run(request)
+            return sync_runner(settings, engine, client, progress=progress).run(request)
     except SyncAlreadyRunning as exc:
         raise SyncBusy(str(exc)) from exc
     except SyncError as exc:

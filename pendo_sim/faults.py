@@ -9,17 +9,77 @@ For request number n, in this order:
   error_every K     n % K == 0: a 5xx, cycling through error_statuses
   cut_after_rows R  an aggregation answer stops after R rows: the connection closes without
                     finishing the chunked body (every aggregation, or every cut_every-th one)
+
+`answer` (an AnswerFault) corrupts complete, well-formed answers instead: `results` null or
+missing, a field set to a wrong value or removed, rows sent twice or left out. It hits the answers
+of one source (and time period), all of them or the first `answers` ones.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Action = Literal["reset", "rate_limited", "error", "serve"]
+AnswerKind = Literal["results_null", "results_missing", "set", "delete", "duplicate", "drop"]
+
+
+@dataclass(frozen=True)
+class AnswerFault:
+    """A corruption of aggregation answers from `source` (and `period`, when given).
+
+    `results_null` / `results_missing`: the answer carries no list. `set`: `field` becomes `value`
+    on the rows hit; `delete`: `field` is removed from them; `duplicate`: they are sent twice;
+    `drop`: they are left out. Rows hit: every `every`-th from index `offset` (every=1: all).
+    `answers`: how many matching answers to corrupt (None: every one).
+    """
+
+    source: str
+    kind: AnswerKind
+    field: str = ""
+    value: Any = None
+    every: int = 1
+    offset: int = 0
+    period: str | None = None
+    answers: int | None = None
+
+    @property
+    def no_list(self) -> bool:
+        """The answer has no `results` list at all."""
+        return self.kind in ("results_null", "results_missing")
+
+    def matches(self, request: Any) -> bool:
+        """Whether an aggregation request (the POSTed JSON) asks this fault's source and period."""
+        try:
+            first = request["request"]["pipeline"][0]["source"]
+        except (KeyError, IndexError, TypeError):
+            return False
+        period = (first.get("timeSeries") or {}).get("period")
+        return self.source in first and (self.period is None or period == self.period)
+
+    def hits(self, index: int) -> bool:
+        """Whether row number `index` (from 0) is corrupted."""
+        return index >= self.offset and (index - self.offset) % max(self.every, 1) == 0
+
+
+def corrupt(rows: Iterable[dict[str, Any]], fault: AnswerFault) -> Iterator[dict[str, Any]]:
+    """The answer's rows as the fault leaves them (none for an answer without a list)."""
+    if fault.no_list:
+        return
+    for index, row in enumerate(rows):
+        if not fault.hits(index):
+            yield row
+        elif fault.kind == "set":
+            yield {**row, fault.field: fault.value}
+        elif fault.kind == "delete":
+            yield {k: v for k, v in row.items() if k != fault.field}
+        elif fault.kind == "duplicate":
+            yield row
+            yield dict(row)
+        # "drop": the row is left out
 
 
 @dataclass
@@ -34,6 +94,7 @@ class Faults:
     cut_after_rows: int | None = None
     cut_every: int = 1
     reset_every: int | None = None
+    answer: AnswerFault | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +116,7 @@ class FaultState:
     requests: int = 0
     aggregations: int = 0
     errors: int = 0
+    corrupted: int = 0
     _arrivals: deque[float] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -78,6 +140,17 @@ class FaultState:
                 status = faults.error_statuses[(self.errors - 1) % len(faults.error_statuses)]
                 return Decision(n, "error", status, delay)
             return Decision(n, "serve", 200, delay, self._cut(faults, is_aggregation))
+
+    def answer_fault(self, faults: Faults, request: Any) -> AnswerFault | None:
+        """The fault to apply to this served aggregation's answer, counting it, or None."""
+        fault = faults.answer
+        with self._lock:
+            if fault is None or not fault.matches(request):
+                return None
+            if fault.answers is not None and self.corrupted >= fault.answers:
+                return None
+            self.corrupted += 1
+            return fault
 
     def _cut(self, faults: Faults, is_aggregation: bool) -> int | None:
         if not is_aggregation:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from pendo_core.config import DEMO_KEY
 from pendo_sim.context import EvalContext, QueryError
 from pendo_sim.data import Subscription
-from pendo_sim.faults import Decision, Faults, FaultState
+from pendo_sim.faults import Decision, Faults, FaultState, corrupt
 from pendo_sim.pipeline import parse_request, run_pipeline
 from pendo_sim.provider import SimProvider
 from pendo_sim.rest import route_get
@@ -166,7 +166,11 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             _log.exception("aggregation failed before its first row")
             return self._send(500, b"internal simulator error", "text/plain")
-        self._stream(rows, sub.now_ms, cut_after_rows)
+        fault = sim.state.answer_fault(sim.faults, request)
+        if fault is not None and fault.no_list:
+            results = "null" if fault.kind == "results_null" else None
+            return self._send(200, _envelope(sub.now_ms, results).encode(), "application/json")
+        self._stream(rows if fault is None else corrupt(rows, fault), sub.now_ms, cut_after_rows)
         return 200
 
     def _stream(self, rows: Iterator[dict[str, Any]], start_time: int, cut_after_rows: int | None) -> None:
@@ -250,6 +254,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.close()
         except OSError:
             pass
+
+
+def _envelope(start_time: int, results: str | None) -> str:
+    """An answer body whose `results` is the given JSON text, or absent."""
+    return f'{{"startTime": {start_time}' + ("" if results is None else f', "results": {results}') + "}"
 
 
 def _json_or_none(raw: bytes) -> Any:

@@ -44,7 +44,7 @@ def load_latest_components() -> pd.DataFrame:
 
 def _sliders(saved: HealthSettings) -> tuple[dict[str, int], tuple[int, int], int, int]:
     total = sum(saved.weights.as_dict().values()) or 1.0
-    cols = st.columns(4)
+    cols = st.columns(len(saved.weights.as_dict()))
     weights = {name: cols[i].slider(LABELS[name], 0, 100, round(100 * w / total), step=1,
                                     key=f"admin_w_{name}", help=DEFINITIONS[name])
                for i, (name, w) in enumerate(saved.weights.as_dict().items())}

@@ -75,3 +75,19 @@ def fmt_points(value: float | None, signed: bool = False) -> str:
     if value is None or pd.isna(value):
         return "–"
     return f"{value:+.1f}" if signed else f"{value:.1f}"
+
+
+def outcome_and_secret(prefix: str, intro: str, hide: str) -> None:
+    """The last action's outcome (state `<prefix>_result`: (ok, text)) and a secret shown once (state
+    `<prefix>_secret`: (name, value); `intro` may use {name}) until its "hide" button is clicked."""
+    state = st.session_state
+    secret_key = f"{prefix}_secret"
+    result = state.get(f"{prefix}_result")
+    if result:
+        (st.success if result[0] else st.error)(result[1])
+    secret = state.get(secret_key)
+    if secret:
+        with st.container(border=True):
+            st.markdown(intro.format(name=secret[0]))
+            st.code(secret[1], language=None)
+            st.button(hide, key=f"{prefix}_hide", on_click=state.pop, args=(secret_key, None))

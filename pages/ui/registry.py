@@ -1,5 +1,5 @@
 """The app's screens, declared once: each page's key (its file is pages/<key>.py), menu title, icon,
-section, the sidebar pickers it needs and the roles that may open it.
+section, the sidebar pickers it needs and the roles that may open it; and the screen each role lands on.
 
 The frame builds the menu from this list, every page refuses roles this list does not name, and the
 Ask page offers a link only to a screen the asker may open. To add a screen: write pages/<key>.py,
@@ -48,6 +48,7 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
+    PageSpec("my_customers", "My customers", ":material/groups:", "Customer", EVERYONE),
     PageSpec("account_usage", "Account usage", ":material/monitoring:", "Customer", EVERYONE, customer=True,
              dates=True),
     PageSpec("features", "Feature adoption", ":material/ads_click:", "Customer", EVERYONE, customer=True, dates=True),
@@ -59,6 +60,9 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("admin", "Admin", ":material/settings:", "Settings", ADMINS),
 )
 LOGIN = "pages/login.py"  # the sign-in screen: open to everyone, so not in the menu
+# The screen each role opens on: a CSM's day starts from their book, a leader's (and an admin's: they see
+# every customer too, and sync trouble shows in every sidebar) from the Portfolio.
+LANDING = {"csm": "my_customers", "leader": "portfolio", "admin": "portfolio"}
 
 
 def by_path(path: str) -> PageSpec | None:
@@ -74,6 +78,12 @@ def may_open(role: str, key: str) -> bool:
 def pages_for(role: str) -> list[PageSpec]:
     """The screens `role` may open, in menu order."""
     return [page for page in PAGES if role in page.roles]
+
+
+def landing(role: str) -> PageSpec | None:
+    """The screen `role` opens on (LANDING; else its first screen), or None when it may open none."""
+    shown = pages_for(role)
+    return next((page for page in shown if page.key == LANDING.get(role)), shown[0] if shown else None)
 
 
 def roles_for(key: str) -> list[str]:

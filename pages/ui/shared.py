@@ -59,6 +59,11 @@ class CustomerRow:
 
 
 @st.cache_resource
+def now() -> datetime:
+    """The app's clock (aware, UTC): every screen reads the time through this, so tests can freeze it."""
+    return datetime.now(UTC)
+
+
 def settings() -> Settings:
     """The operator settings, read once per app process."""
     return Settings()

@@ -2,7 +2,10 @@
 
 Roles: `csm`, `leader` (also the portfolio) and `admin` (also the settings); which customers each
 sees is `pendo_core.access`, which screens each may open is declared with the screens in
-pages/ui/registry.py. No Streamlit here.
+pages/ui/registry.py. Admins manage users on the Admin screen: invite (a one-time password shown
+once), change a role, reset a password, deactivate (no sign-in, tokens revoked) and reactivate; each
+change is in the access log, and the last active admin can be neither demoted nor deactivated.
+No Streamlit here.
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pendo_core.access import normalise_email
-from pendo_core.store.models import AppUser, Csm, Customer
+from pendo_core.admin import access_log
+from pendo_core.admin.checks import check_email
+from pendo_core.admin.tokens import revoke_token
+from pendo_core.store.models import ApiToken, AppUser, Csm, Customer
 
 ROLES = ("csm", "leader", "admin")
 DEMO_PASSWORD = "demo"
@@ -73,7 +80,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def upsert_user(session: Session, email: str, name: str, role: str, password: str | None) -> bool:
-    """Create the user or update name, role and password; True when it was created."""
+    """Create the user or update name, role and password (reactivating them); True when it was created."""
     if role not in ROLES:
         raise AuthError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     email = normalise_email(email)
@@ -87,8 +94,8 @@ def upsert_user(session: Session, email: str, name: str, role: str, password: st
         session.add(AppUser(email=email, name=name, role=role, password_hash=hashed))
         return True
     row.name, row.role = name, role
-    if hashed is not None:
-        row.password_hash = hashed
+    if hashed is not None:  # a new password also lets a deactivated user back in
+        row.password_hash, row.deactivated_at = hashed, None
     return False
 
 
@@ -110,7 +117,8 @@ def ensure_demo_users(session: Session) -> list[str]:
 def demo_logins(session: Session) -> list[User]:
     """The demo users that exist (for the sign-in screen in demo mode): CSMs, then leader and admin."""
     emails = [email for email, _ in _customer_csms(session)] + [DEMO_LEADER, DEMO_ADMIN]
-    rows = {r.email: r for r in session.scalars(select(AppUser).where(AppUser.email.in_(emails)))}
+    rows = {r.email: r for r in session.scalars(select(AppUser).where(AppUser.email.in_(emails),
+                                                                      AppUser.deactivated_at.is_(None)))}
     return [_user(rows[e]) for e in emails if e in rows]
 
 
@@ -122,9 +130,124 @@ def oidc_user(session: Session, email: str | None, name: str | None) -> User | N
     email = normalise_email(email)
     row = session.get(AppUser, email)
     if row is not None:
-        return _user(row)
+        return _user(row) if row.deactivated_at is None else None
     csm = session.get(Csm, email)
     return User(email, name or (csm.name if csm else email), "csm") if csm is not None else None
+
+
+# --- managing users (the Admin screen); every change is in the access log -----------------------
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """A user as the admin list shows them (never the password hash)."""
+
+    email: str
+    name: str
+    role: str
+    created_at: datetime
+    deactivated_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        """False once deactivated: no sign-in, no API token."""
+        return self.deactivated_at is None
+
+
+def list_users(session: Session) -> list[UserInfo]:
+    """Every user, active ones first, each group by e-mail."""
+    rows = session.scalars(select(AppUser).order_by(AppUser.deactivated_at.is_not(None), AppUser.email))
+    return [UserInfo(r.email, r.name, r.role, r.created_at, r.deactivated_at) for r in rows]
+
+
+def one_time_password() -> str:
+    """A random password of 16 url-safe characters, to be shown once and changed by its owner."""
+    return secrets.token_urlsafe(12)
+
+
+def invite_user(session: Session, email: str, name: str, role: str, *, by: str) -> str:
+    """Create a user with a one-time password; returns the password (only its hash is stored)."""
+    email = check_email(email)
+    _check_role(role)
+    if session.get(AppUser, email) is not None:
+        raise AuthError(f"{email} is already a user: change their role or reset their password instead")
+    password = one_time_password()
+    session.add(AppUser(email=email, name=name.strip() or email, role=role, password_hash=hash_password(password)))
+    access_log.record(session, by, "user.invite", {"email": email, "role": role})
+    return password
+
+
+def reset_password(session: Session, email: str, *, by: str) -> str:
+    """Replace an active user's password with a new one-time password, returned to be shown once."""
+    row = _existing(session, email)
+    if row.deactivated_at is not None:
+        raise AuthError(f"{row.email} is deactivated: reactivate them instead (that sets a new password)")
+    password = one_time_password()
+    row.password_hash = hash_password(password)
+    access_log.record(session, by, "user.password_reset", {"email": row.email})
+    return password
+
+
+def change_role(session: Session, email: str, role: str, *, by: str) -> bool:
+    """Give a user another role (their API tokens follow it); False when it is already theirs."""
+    row, actor = _existing(session, email), normalise_email(by)
+    _check_role(role)
+    if row.role == role:
+        return False
+    if row.email == actor:
+        raise AuthError("you cannot change your own role: ask another admin")
+    _keep_an_admin(session, row, role)
+    access_log.record(session, by, "user.role_change", {"email": row.email, "from": row.role, "to": role})
+    row.role = role
+    return True
+
+
+def deactivate_user(session: Session, email: str, *, by: str, now: datetime) -> int:
+    """Stop a user signing in (password removed) and revoke their API tokens; returns how many tokens."""
+    row = _existing(session, email)
+    if row.deactivated_at is not None:
+        raise AuthError(f"{row.email} is already deactivated")
+    if row.email == normalise_email(by):
+        raise AuthError("you cannot deactivate yourself: ask another admin")
+    _keep_an_admin(session, row, None)
+    row.deactivated_at, row.password_hash = now, None
+    live = session.scalars(select(ApiToken.id).where(ApiToken.user_email == row.email, ApiToken.revoked_at.is_(None)))
+    revoked = sum(revoke_token(session, token_id, by=by, now=now) for token_id in list(live))
+    access_log.record(session, by, "user.deactivate", {"email": row.email, "tokens_revoked": revoked})
+    return revoked
+
+
+def reactivate_user(session: Session, email: str, *, by: str) -> str:
+    """Let a deactivated user sign in again, with a new one-time password (returned, shown once)."""
+    row = _existing(session, email)
+    if row.deactivated_at is None:
+        raise AuthError(f"{row.email} is active: reset their password instead")
+    password = one_time_password()
+    row.deactivated_at, row.password_hash = None, hash_password(password)
+    access_log.record(session, by, "user.reactivate", {"email": row.email})
+    return password
+
+
+def _existing(session: Session, email: str) -> AppUser:
+    row = session.get(AppUser, normalise_email(email))
+    if row is None:
+        raise AuthError(f"no user {normalise_email(email)!r}: invite them first")
+    return row
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AuthError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+
+
+def _keep_an_admin(session: Session, row: AppUser, new_role: str | None) -> None:
+    """Refuse to demote or deactivate the last active admin: nobody could manage users after it."""
+    if row.role != "admin" or row.deactivated_at is not None or new_role == "admin":
+        return
+    others = session.scalar(select(func.count()).select_from(AppUser).where(
+        AppUser.role == "admin", AppUser.deactivated_at.is_(None), AppUser.email != row.email)) or 0
+    if not others:
+        raise AuthError(f"{row.email} is the last active admin: make another user admin first")
 
 
 def _customer_csms(session: Session) -> list[tuple[str, str]]:

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import smtplib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
 
 import httpx
 
+from pendo_core.access import normalise_email
 from pendo_core.alerts import kinds
 
 MAX_RETRY_AFTER = 30.0
@@ -109,6 +110,34 @@ class WebhookChannel:
         retriable = response.status_code == 429 or response.status_code >= 500
         raise DeliveryError(f"webhook answered HTTP {response.status_code}", retriable=retriable,
                             retry_after=_retry_after(response))
+
+
+class RoutedWebhook:
+    """The webhook channel when CSMs have their own webhooks (Admin → Delivery): a message goes to
+    its recipient's webhook, else to the team's (ALERT_WEBHOOK_URL); `reaches` says whether either is set."""
+
+    name = "webhook"
+
+    def __init__(self, team_url: str | None, personal: Mapping[str, str], *, client: httpx.Client | None = None,
+                 timeout: float = 10.0) -> None:
+        self.team_url, self.personal = team_url, {normalise_email(k): v for k, v in personal.items()}
+        self.client = client or httpx.Client(timeout=timeout)
+
+    def url_for(self, recipient: str | None) -> str | None:
+        """The recipient's own webhook, else the team's, else None."""
+        return self.personal.get(normalise_email(recipient or "")) or self.team_url
+
+    def reaches(self, recipient: str | None) -> bool:
+        """True when a message to `recipient` has a webhook to go to."""
+        return self.url_for(recipient) is not None
+
+    def send(self, message: Message) -> None:
+        """Post one message to the recipient's webhook (as WebhookChannel does)."""
+        url = self.url_for(message.recipient)
+        if url is None:
+            raise DeliveryError(f"no webhook for {message.recipient}: set theirs in Admin → Delivery, or "
+                                "ALERT_WEBHOOK_URL", retriable=False)
+        WebhookChannel(url, client=self.client).send(message)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, Select, case, distinct, func, select
 from pendo_core.alerts.champions import StakeholderWindow
 from pendo_core.alerts.kinds import CustomerData
 from pendo_core.alerts.lifecycle import ACTIVE
-from pendo_core.alerts.risk import CHANGE_DAYS, HealthWindow
+from pendo_core.alerts.risk import CHANGE_DAYS, HealthWindow, comparable
 from pendo_core.alerts.rules import FeatureWindow, GuideWindow
 from pendo_core.alerts.settings import AlertSettings
 from pendo_core.customers import people
@@ -64,7 +64,7 @@ class AlertInputs:
 def history_days(cfg: AlertSettings) -> int:
     """How many days back (from the last day) the rules can look."""
     drop = cfg.usage_drop
-    needed = drop.hold_days - 1 + 6 + 7 * drop.baseline_weeks
+    needed = drop.hold_days - 1 + max(6 + 7 * drop.baseline_weeks, 2 * 7 * (drop.sustained_days // 7))
     return max(needed + 1, cfg.no_login.days, cfg.feature_abandonment.recent_days, cfg.champion_inactive.days,
                HISTORY_DAYS)
 
@@ -171,22 +171,30 @@ def _names(engine: Engine, key: Any, name: Any) -> dict[str, str | None]:
 def _add_health(engine: Engine, customers: dict[str, CustomerData], last_day: date) -> None:
     """Each customer's health score on last_day and CHANGE_DAYS before, and its renewal date."""
     before = last_day - timedelta(days=CHANGE_DAYS)
-    scores = select(_scores.c.customer_id, _scores.c.score_date, _scores.c.overall, _scores.c.band)
-    found: dict[str, dict[date, tuple[float | None, str]]] = {}
+    s = _scores.c
+    scores = select(s.customer_id, s.score_date, s.overall, s.band, s.coverage, s.settings_version)
+    found: dict[str, dict[date, tuple[float | None, str, float, int]]] = {}
     with engine.connect() as conn:
         for chunk in chunks(sorted(customers)):
-            rows = conn.execute(scores.where(_scores.c.customer_id.in_(chunk),
-                                             _scores.c.score_date.in_((last_day, before))))
-            for customer, day, overall, band in rows:
-                found.setdefault(customer, {})[day] = (overall, band)
+            rows = conn.execute(scores.where(s.customer_id.in_(chunk), s.score_date.in_((last_day, before))))
+            for customer, day, overall, band, coverage, version in rows:
+                found.setdefault(customer, {})[day] = (overall, band, float(coverage), int(version))
             renewals = select(_customers.c.customer_id, _customers.c.renewal_date).where(
                 _customers.c.customer_id.in_(chunk))
             for customer, renewal in conn.execute(renewals):
                 customers[customer].renewal_date = renewal
     for customer, days in found.items():
         if last_day in days:
-            (score, band), (prior, prior_band) = days[last_day], days.get(before, (None, None))
-            customers[customer].health = HealthWindow(last_day, score, band, prior, prior_band)
+            customers[customer].health = _window(last_day, days[last_day], days.get(before))
+
+
+def _window(last_day: date, now: tuple[float | None, str, float, int],
+            then: tuple[float | None, str, float, int] | None) -> HealthWindow:
+    """The window of two stored scores; the earlier one left out unless computed alike (risk.comparable)."""
+    score, band, coverage, version = now
+    if then is None or not comparable(coverage, version, then[2], then[3]):
+        return HealthWindow(last_day, score, band)
+    return HealthWindow(last_day, score, band, then[0], then[1])
 
 
 def _csms(engine: Engine, customers: dict[str, CustomerData]) -> dict[str, str | None]:

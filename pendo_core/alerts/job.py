@@ -9,6 +9,7 @@ messages are sent after it (see routing.py).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -18,8 +19,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from pendo_core.admin.delivery import webhook_urls
+from pendo_core.admin.secrets import SecretsError, load_cipher
 from pendo_core.admin.settings import AppSettings, current_settings
-from pendo_core.alerts.delivery import Channel, SmtpChannel, WebhookChannel
+from pendo_core.alerts.delivery import Channel, RoutedWebhook, SmtpChannel, WebhookChannel
 from pendo_core.alerts.inputs import load_alert_inputs
 from pendo_core.alerts.kinds import evaluate_customer
 from pendo_core.alerts.repo import ReconcileCounts, reconcile
@@ -29,6 +32,8 @@ from pendo_core.health.inputs import key_feature_ids
 
 if TYPE_CHECKING:
     from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
+
+log = logging.getLogger("pendo_core.alerts")
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,12 @@ def evaluate_alerts(engine: Engine, as_of_day: date, *, app_settings: AppSetting
                                include_anonymous=include_anonymous)
     verdicts = {c: evaluate_customer(d, settings.alerts) for c, d in inputs.customers.items()}
     names = sorted(channels or {})
+    reaches = {n: c.reaches for n, c in (channels or {}).items() if isinstance(c, RoutedWebhook)}
     with Session(engine) as session, session.begin():
         counts = reconcile(session, verdicts, today=as_of_day, now=now(), csm_of=inputs.csm_of)
-        escalated = plan_escalations(session, names, today=as_of_day, now=now(), days=settings.alerts.escalation_days)
-        planned = plan_deliveries(session, names)
+        escalated = plan_escalations(session, names, today=as_of_day, now=now(), days=settings.alerts.escalation_days,
+                                     reaches=reaches)
+        planned = plan_deliveries(session, names, reaches=reaches)
     stats = None
     if channels:
         stats = deliver(engine, channels, now=now, escalation_days=settings.alerts.escalation_days, sleep=sleep)
@@ -78,12 +85,26 @@ def channels_from_settings(settings: Settings) -> dict[str, Channel]:
     return channels
 
 
+def delivery_channels(settings: Settings, engine: Engine) -> dict[str, Channel]:
+    """The configured channels; when CSMs have their own webhooks, the webhook channel routes to them."""
+    channels = channels_from_settings(settings)
+    try:
+        with Session(engine) as session:
+            personal = webhook_urls(session, lambda: load_cipher(settings))
+    except SecretsError as exc:  # the key went missing: alerts still go out, to the team webhook
+        log.warning("CSM webhooks skipped: %s", exc)
+        personal = {}
+    if personal:
+        team = settings.alert_webhook_url.get_secret_value() if settings.alert_webhook_url else None
+        channels["webhook"] = RoutedWebhook(team, personal)
+    return channels
+
+
 def make_alerts_step(settings: Settings) -> PostStep:
     """The post-metrics sync step that evaluates alerts and delivers them on the configured channels."""
-    channels = channels_from_settings(settings)
 
     def alerts_step(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
-        evaluate_alerts(engine, summary.report_last + timedelta(days=1), channels=channels,
+        evaluate_alerts(engine, summary.report_last + timedelta(days=1), channels=delivery_channels(settings, engine),
                         include_anonymous=settings.include_anonymous)
 
     return alerts_step

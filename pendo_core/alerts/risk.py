@@ -1,8 +1,11 @@
 """The two risk rules over the health score and the renewal date, as pure functions.
 
 Both read a customer's health score on the last complete day and 28 days before it (`HealthWindow`,
-the same 28-day change the customer header shows) and answer fire, clear or unknown like the usage
-rules: a missing score is "unknown", which leaves an existing alert as it is.
+the 28-day change every screen shows) and answer fire, clear or unknown like the usage
+rules: a missing score is "unknown", which leaves an existing alert as it is. The earlier score counts
+only when it was computed alike (`comparable`: the same settings version and the same share of the
+weights with data); otherwise an admin's new weights or bands, or a component that had no data yet
+(a young customer's trajectory), would read as a rise or a fall for every customer at once.
 
 - **health_drop** fires when the score fell at least `points` (15) in 28 days, or crossed into red
   (red now, yellow or green 28 days before). Severity: high when the score is red now, medium otherwise.
@@ -24,6 +27,7 @@ from pendo_core.alerts.settings import HealthDropSettings, RenewalRiskSettings
 
 CHANGE_DAYS = 28  # the health score's change is over 28 days, as on the customer header
 RED = "red"
+COVERAGE_TOLERANCE = 0.005  # coverage is a share of the weights: equal up to rounding
 SCORED_NOT_RED = ("yellow", "green")  # "crossed into red" starts from a score, not from insufficient data
 
 HEALTH_DROP_ACTION = ("Open the Health page to see which component moved, then call the champion to learn what "
@@ -32,9 +36,15 @@ RENEWAL_RISK_ACTION = ("Plan the renewal now: agree a recovery plan with the cha
                        "enablement, an executive check-in) before the renewal conversation.")
 
 
+def comparable(coverage: float, version: int, coverage_before: float, version_before: int) -> bool:
+    """True when two scores were computed alike: one settings version, the same share of weight with data."""
+    return version == version_before and abs(coverage - coverage_before) < COVERAGE_TOLERANCE
+
+
 @dataclass(frozen=True)
 class HealthWindow:
-    """A customer's health score on `day` and 28 days before (None: not scored, or insufficient data)."""
+    """A customer's health score on `day` and 28 days before (None: not scored, insufficient data, or the
+    earlier one not `comparable`)."""
 
     day: date
     score: float | None

@@ -1,7 +1,9 @@
 """Who gets which alert on which channel, once: delivery rows, escalations, digests, sending.
 
 - Every open alert gets one `pendo_alert_deliveries` row per configured channel ("email" to the
-  assigned CSM, "webhook" naming the CSM); the row's key (alert, channel) makes it once per channel.
+  assigned CSM, "webhook" naming the CSM: to the CSM's own webhook when an admin set one, else the
+  team's; with no team webhook, only CSMs with their own get webhook rows); the row's key (alert,
+  channel) makes it once per channel.
 - A CSM with `delivery = 'digest'` gets one message per channel and day holding all their pending
   alerts; everyone else one message per alert, right away.
 - An alert still open `escalation_days` after it opened (or after its snooze ended) is escalated
@@ -49,8 +51,12 @@ class DeliveryStats:
     errors: list[str] = field(default_factory=list)
 
 
-def plan_deliveries(session: Session, channels: Collection[str]) -> int:
-    """Add a pending delivery row for every open alert and configured channel that lacks one."""
+Reaches = Mapping[str, Callable[[str | None], bool]]  # channel -> "has somewhere to send to this recipient"
+
+
+def plan_deliveries(session: Session, channels: Collection[str], *, reaches: Reaches | None = None) -> int:
+    """Add a pending delivery row for every open alert and configured channel that lacks one (and, for
+    a channel in `reaches`, can reach the alert's CSM: a webhook only some CSMs have)."""
     alerts = session.execute(select(UsageAlert.id, UsageAlert.assigned_csm_email)
                              .where(UsageAlert.status == "open")).all()
     have = set(session.execute(select(AlertDelivery.alert_id, AlertDelivery.channel)
@@ -58,7 +64,7 @@ def plan_deliveries(session: Session, channels: Collection[str]) -> int:
     added = 0
     for alert_id, csm in alerts:
         for channel in channels:
-            if (alert_id, channel) in have or (channel == "email" and not csm):
+            if (alert_id, channel) in have or (channel == "email" and not csm) or not _reaches(reaches, channel, csm):
                 continue
             session.add(AlertDelivery(alert_id=alert_id, channel=channel, recipient=csm or UNASSIGNED,
                                       status="pending", attempts=0))
@@ -67,7 +73,7 @@ def plan_deliveries(session: Session, channels: Collection[str]) -> int:
 
 
 def plan_escalations(session: Session, channels: Collection[str], *, today: date, now: datetime,
-                     days: int | None) -> int:
+                     days: int | None, reaches: Reaches | None = None) -> int:
     """Escalate open alerts left unacknowledged for `days` to the CSM's manager (once each)."""
     if days is None:
         return 0
@@ -82,11 +88,16 @@ def plan_escalations(session: Session, channels: Collection[str], *, today: date
         alert.escalated_at = now
         record_event(session, alert.id, SYSTEM, "escalated", note=f"to {manager} after {days} days unacknowledged",
                      at=now)
-        for channel in channels:
+        for channel in [c for c in channels if _reaches(reaches, c, manager)]:
             session.add(AlertDelivery(alert_id=alert.id, channel=channel + ESCALATION, recipient=manager,
                                       status="pending", attempts=0))
         escalated += 1
     return escalated
+
+
+def _reaches(reaches: Reaches | None, channel: str, recipient: str | None) -> bool:
+    check = (reaches or {}).get(channel)
+    return check is None or check(recipient)
 
 
 @dataclass

@@ -4,17 +4,9 @@ Days are calendar days; `last_day` is the last complete day (today is never look
 missing from a history was not synced: it is never read as zero, and a rule that needs it answers
 "unknown", which leaves any existing alert as it is.
 
-- **usage_drop** compares visitor-days (the sum of DAU) of the 7 days ending on an anchor day with
-  the same weekdays of the `baseline_weeks` weeks before: each day's baseline is the median of its
-  weekday's synced values (at least half of them must be synced), so one holiday or odd week in the
-  baseline moves nothing. A week is "down" when its visitor-days are more than `drop_pct` below
-  the baseline, the baseline averages at least `min_daily_users` a day, the shortfall exceeds
-  counting noise (2 * sqrt(baseline): active-visitor counts vary at most like a Poisson count), and
-  the median of its 7 daily ratios (day / its baseline) is below the limit too, so a holiday or
-  two inside the week cannot make it "down". It fires when the weeks ending on each of the last
-  `hold_days` days are down and the latest days (at least `hold_days`, back far enough to carry 40%
-  of a usual week's use, so a weekend alone never decides) are still more than `drop_pct` below
-  their baseline: a dip that has recovered does not fire.
+- **usage_drop** fires on a sudden decline (the last 7 days against the same weekdays of the weeks
+  before, held for `hold_days`) or a sustained one (the last 28 days against the 28 before), each
+  more than `drop_pct` and beyond the counting noise of the team's size; see `decline.py`.
 - **no_login** fires when every one of the last `days` days is synced with DAU 0.
 - **feature_abandonment** fires per key feature with at least `min_prior_users` distinct users in
   the `prior_days` before the last `recent_days`, and no use at all in the last `recent_days`
@@ -25,13 +17,12 @@ missing from a history was not synced: it is never read as zero, and a rule that
 
 from __future__ import annotations
 
-import math
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
+from pendo_core.alerts import decline
 from pendo_core.alerts.settings import (
     AbandonmentSettings,
     GuideDismissalSettings,
@@ -40,9 +31,6 @@ from pendo_core.alerts.settings import (
 )
 
 Status = Literal["fire", "clear", "unknown"]
-NOISE_Z = 2.0
-NOISE_VARIANCE = 1.0  # counts of active visitors vary at most like a Poisson count (variance <= mean)
-RECENT_SHARE = 0.4  # the latest days checked for a recovery carry at least 40% of a usual week's use
 
 # The suggested actions; each alert says its situation with its numbers, then the kind's action.
 USAGE_DROP_ACTION = ("Call the champion to learn what changed (team, tooling, priorities) and offer a usage "
@@ -90,72 +78,22 @@ class GuideWindow:
 # --- usage_drop ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class WeekCompare:
-    """Visitor-days of some days against their weekdays' baseline, and the median daily ratio."""
-
-    current: int
-    baseline: float
-    typical_ratio: float
-
-
-def compare_days(dau: Mapping[date, int], days: Sequence[date], weeks: int) -> WeekCompare | None:
-    """Sum of DAU over `days` vs the sum of each day's same-weekday median over `weeks` weeks before;
-    None when a day, or more than half of a day's baseline, is not synced."""
-    current, baseline, ratios = 0, 0.0, []
-    for day in days:
-        if day not in dau:
-            return None
-        past = [dau[p] for p in (day - timedelta(weeks=k) for k in range(1, weeks + 1)) if p in dau]
-        if len(past) * 2 < weeks:
-            return None
-        usual = statistics.median(past)
-        current, baseline = current + dau[day], baseline + usual
-        ratios.append(dau[day] / usual if usual else 1.0)
-    return WeekCompare(current, baseline, statistics.median(ratios) if ratios else 1.0)
-
-
 def usage_drop(dau: Mapping[date, int], last_day: date, cfg: UsageDropSettings) -> Finding:
-    """Fire when usage stayed more than drop_pct below its same-weekday baseline for hold_days."""
-    limit = 1 - cfg.drop_pct / 100
-    anchors = [last_day - timedelta(days=k) for k in range(cfg.hold_days)]
-    weeks = [compare_days(dau, [a - timedelta(days=i) for i in range(7)], cfg.baseline_weeks) for a in anchors]
-    if any(w is None for w in weeks):
-        return Finding("usage_drop", "unknown")
-    now = weeks[0]
-    assert now is not None
-    held = all(w is not None and _dropped(w, limit, cfg.min_daily_users) for w in weeks)
-    if not held or _recovered(dau, last_day, now.baseline, limit, cfg):
-        return Finding("usage_drop", "clear")
-    drop = 1 - now.current / now.baseline
-    details = {"window": f"{last_day - timedelta(days=6)}..{last_day}", "visitor_days": now.current,
-               "baseline_visitor_days": round(now.baseline, 1), "avg_daily_users": round(now.current / 7, 1),
-               "baseline_avg_daily_users": round(now.baseline / 7, 1), "drop_pct": round(100 * drop, 1),
-               "baseline_weeks": cfg.baseline_weeks, "held_days": cfg.hold_days}
+    """Fire on a sudden or a sustained decline beyond noise (the rules are in decline.py)."""
+    params = decline.Params(cfg.drop_pct, cfg.baseline_weeks, cfg.hold_days, cfg.sustained_days, cfg.confidence,
+                            cfg.min_daily_users)
+    verdict = decline.assess(dau, last_day, params)
+    if verdict.status != "fire" or verdict.decline is None:
+        return Finding("usage_drop", verdict.status)
+    d = verdict.decline
+    drop = -d.change
+    details = d.details()
+    if d.rule == "sudden":  # the figures the sudden rule has always stored
+        details.update(visitor_days=round(d.after), baseline_visitor_days=round(d.before, 1),
+                       drop_pct=round(100 * drop, 1), baseline_weeks=cfg.baseline_weeks, held_days=cfg.hold_days)
     severity = "high" if drop >= 0.5 else "medium" if drop >= 0.35 else "low"
-    action = (f"Usage fell {100 * drop:.0f}% against the same weekdays of the {cfg.baseline_weeks} weeks before "
-              f"({now.baseline / 7:.1f} -> {now.current / 7:.1f} daily users). {USAGE_DROP_ACTION}")
+    action = f"Usage fell {100 * drop:.0f}% ({d.summary()}). {USAGE_DROP_ACTION}"
     return Finding("usage_drop", "fire", "", severity, details, action)
-
-
-def _dropped(week: WeekCompare, limit: float, min_daily: float) -> bool:
-    if week.baseline < 7 * min_daily or week.baseline <= 0:
-        return False
-    noise = NOISE_Z * math.sqrt(NOISE_VARIANCE * week.baseline)
-    broad = week.typical_ratio < limit  # most days are down, not a few holidays
-    return week.current < limit * week.baseline and week.baseline - week.current > noise and broad
-
-
-def _recovered(dau: Mapping[date, int], last_day: date, weekly: float, limit: float,
-               cfg: UsageDropSettings) -> bool:
-    """True when the latest days are back above the limit: at least hold_days days, extended back
-    until they carry RECENT_SHARE of a usual week (so a weekend alone never decides)."""
-    days: list[date] = []
-    tail = WeekCompare(0, 0.0, 1.0)
-    while len(days) < 7 and (len(days) < cfg.hold_days or tail.baseline < RECENT_SHARE * weekly):
-        days.append(last_day - timedelta(days=len(days)))
-        tail = compare_days(dau, days, cfg.baseline_weeks) or tail
-    return tail.current > limit * tail.baseline
 
 
 # --- no_login --------------------------------------------------------------------------------
@@ -230,7 +168,11 @@ def _dismissal(g: GuideWindow, cfg: GuideDismissalSettings) -> Finding:
 
 
 def usage_drop_numbers(d: Mapping[str, Any]) -> str:
-    """A usage_drop alert's numbers in one line a CSM can read."""
+    """A usage_drop alert's numbers in one line a CSM can read: which rule fired, window, before, after,
+    change and how sure (older alerts, stored before the rules named themselves, in their own words)."""
+    if d.get("summary"):
+        rule = {"sudden": "Sudden drop", "sustained": "Sustained decline"}.get(str(d.get("rule")), "Decline")
+        return f"{rule}: {d['summary']}; window {d.get('window', '?')}"
     if "drop_pct" not in d:
         return ""
     return (f"Daily users {d.get('baseline_avg_daily_users')} → {d.get('avg_daily_users')} "

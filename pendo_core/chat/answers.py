@@ -11,11 +11,14 @@ from typing import Any
 import pandas as pd
 
 from pendo_core.chat import text as t
-from pendo_core.chat.facts import GapFacts, HealthFacts, UsageFacts
+from pendo_core.chat.facts import GapFacts
 from pendo_core.chat.intents import FEATURE_GAPS, HEALTH_WHY, PEER_COMPARE, USAGE_SUMMARY, USAGE_TREND
 from pendo_core.chat.model import Answer, Chart, Fact
 from pendo_core.chat.peers import PeerFacts
 from pendo_core.chat.windows import prior_span, recent_span
+from pendo_core.glossary import DEFINITIONS
+from pendo_core.health.facts import HealthFacts
+from pendo_core.usage.facts import UsageFacts
 from pendo_core.usage.measures import STICKINESS_DEFINITION, trend_definition
 
 MAX_GAPS = 8
@@ -44,8 +47,8 @@ def usage_summary(facts: UsageFacts) -> Answer:
     ]
     return Answer(USAGE_SUMMARY, "\n\n".join(line for line in lines if line), tuple(numbers),
                   f"day {facts.day}; trend {_trend_window(facts)}",
-                  (t.DEFINITIONS["dau"], t.DEFINITIONS["wau"], t.DEFINITIONS["mau"], STICKINESS_DEFINITION,
-                   t.DEFINITIONS["sessions"], trend_definition(facts.days), t.DEFINITIONS["breadth"]),
+                  (DEFINITIONS["dau"], DEFINITIONS["wau"], DEFINITIONS["mau"], STICKINESS_DEFINITION,
+                   DEFINITIONS["sessions"], trend_definition(facts.days), DEFINITIONS["breadth"]),
                   t.page("usage", facts.customer.customer_id), facts.customer)
 
 
@@ -55,8 +58,8 @@ def _usage_numbers(facts: UsageFacts, row: dict[str, Any]) -> list[Fact]:
                t.fact("Stickiness", t.decimal(facts.stickiness, 2), facts.stickiness),
                t.fact("Sessions", t.count(row["session_count"]), row["session_count"]),
                t.fact("Average session (min)", t.decimal(row["avg_session_minutes"]), row["avg_session_minutes"]),
-               t.fact("Mean DAU, last 28 days", t.decimal(facts.recent_mean), facts.recent_mean),
-               t.fact("Mean DAU, 28 days before", t.decimal(facts.prior_mean), facts.prior_mean),
+               t.fact(f"Mean DAU, last {facts.days} days", t.decimal(facts.recent_mean), facts.recent_mean),
+               t.fact(f"Mean DAU, {facts.days} days before", t.decimal(facts.prior_mean), facts.prior_mean),
                t.fact("DAU trend", t.percent(facts.trend, signed=True), facts.trend)]
     if facts.breadth is not None:
         used = round(facts.breadth * facts.key_count)
@@ -69,11 +72,13 @@ def _trend_sentence(facts: UsageFacts, shown: dict[str, str]) -> str:
     if facts.recent_mean is None or facts.prior_mean is None:
         return f"Not enough synced days for a {facts.days}-day trend."
     if facts.prior_mean == 0:
-        return (f"Over the last {facts.days} days DAU averaged **{shown['Mean DAU, last 28 days']}**; nobody was "
+        recent = shown[f"Mean DAU, last {facts.days} days"]
+        return (f"Over the last {facts.days} days DAU averaged **{recent}**; nobody was "
                 f"active in the {facts.days} days before, so there is no trend yet.")
     change = f", **{shown['DAU trend']}**" if facts.trend is not None else ""
-    return (f"Over the last {facts.days} days DAU averaged **{shown['Mean DAU, last 28 days']}**{change} against "
-            f"**{shown['Mean DAU, 28 days before']}** in the {facts.days} days before.")
+    recent, prior = shown[f"Mean DAU, last {facts.days} days"], shown[f"Mean DAU, {facts.days} days before"]
+    return (f"Over the last {facts.days} days DAU averaged **{recent}**{change} against "
+            f"**{prior}** in the {facts.days} days before.")
 
 
 def _breadth_sentence(facts: UsageFacts, shown: dict[str, str]) -> str:
@@ -97,7 +102,7 @@ def usage_trend(facts: UsageFacts, history: pd.DataFrame) -> Answer:
     numbers = (*base.facts, t.fact("Synced days in the chart", str(synced), synced))
     return Answer(USAGE_TREND, "\n\n".join(line for line in lines if line), numbers,
                   f"chart {first} → {last}; trend {_trend_window(facts)}",
-                  (t.DEFINITIONS["dau"], t.DEFINITIONS["wau"], t.DEFINITIONS["mau"], trend_definition(facts.days)),
+                  (DEFINITIONS["dau"], DEFINITIONS["wau"], DEFINITIONS["mau"], trend_definition(facts.days)),
                   base.link, facts.customer, chart=_trend_chart(history))
 
 
@@ -133,7 +138,7 @@ def feature_gaps(facts: GapFacts) -> Answer:
     table = tuple({"feature_id": g.feature_id, "feature": g.name, "key": g.is_key, "peer_share": g.peer_share}
                   for g in facts.gaps)
     return Answer(FEATURE_GAPS, "\n".join(lines), tuple(numbers), window.text,
-                  (t.DEFINITIONS["adoption"], t.DEFINITIONS["gap_peers"], t.DEFINITIONS["abandoned"]),
+                  (DEFINITIONS["adoption"], DEFINITIONS["gap_peers"], DEFINITIONS["abandoned"]),
                   t.page("features", facts.customer.customer_id), facts.customer, table=table)
 
 
@@ -164,7 +169,7 @@ def health_why(facts: HealthFacts) -> Answer:
                 f"{detail.day}.")
     lines = [head, "", *_component_lines(facts, numbers), "", *facts.moved]
     return Answer(HEALTH_WHY, "\n".join(lines).strip(), tuple(numbers), f"score of {detail.day}",
-                  (t.DEFINITIONS["health"], *(d for d in _component_definitions())), link, facts.customer,
+                  (DEFINITIONS["health"], *(d for d in _component_definitions())), link, facts.customer,
                   table=tuple(facts.components.to_dict("records")))
 
 
@@ -207,7 +212,7 @@ def peer_compare(facts: PeerFacts) -> Answer:
     table = tuple({"measure": m.label, "value": m.value, "percentile": m.percentile, "peer_median": m.median}
                   for m in facts.measures)
     return Answer(PEER_COMPARE, "\n".join([head, *lines]), tuple(numbers), f"day {facts.day}",
-                  (t.DEFINITIONS["peers"], *(m.definition for m in facts.measures)),
+                  (DEFINITIONS["peers"], *(m.definition for m in facts.measures)),
                   t.page("usage", facts.customer.customer_id), facts.customer, table=table)
 
 

@@ -9,16 +9,30 @@ closest names. Asking again with `customer_id` (a choice clicked) pins the custo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 from sqlalchemy import Engine
 
 from pendo_core.access_sql import visible_customers
-from pendo_core.chat import answers, facts, intents, peers, people_answers, replies
+from pendo_core.book import book
+from pendo_core.chat import (
+    answers,
+    facts,
+    intents,
+    peers,
+    people_answers,
+    periods,
+    replies,
+    risk_answers,
+    window_answers,
+)
+from pendo_core.chat import window_facts as wf
 from pendo_core.chat.entities import AMBIGUOUS, FOUND, UNKNOWN, Resolution, exact, loose
 from pendo_core.chat.model import Answer, CustomerRef, Viewer
 from pendo_core.chat.phrasing import Phraser, rephrase
+from pendo_core.health.facts import health_facts
+from pendo_core.usage.facts import usage_facts
 from pendo_core.usage.queries import data_day
 
 
@@ -32,17 +46,18 @@ class Ask:
     day: date
     parsed: intents.Parsed
     include_anonymous: bool
+    period: periods.Period | None = None  # the window the question names, cut to the synced days
 
 
 def _summary(ask: Ask) -> Answer:
     assert ask.customer is not None
-    return answers.usage_summary(facts.usage_facts(ask.engine, ask.customer, ask.day,
+    return answers.usage_summary(usage_facts(ask.engine, ask.customer, ask.day,
                                                    include_anonymous=ask.include_anonymous))
 
 
 def _trend(ask: Ask) -> Answer:
     assert ask.customer is not None
-    usage = facts.usage_facts(ask.engine, ask.customer, ask.day, include_anonymous=ask.include_anonymous)
+    usage = usage_facts(ask.engine, ask.customer, ask.day, include_anonymous=ask.include_anonymous)
     return answers.usage_trend(usage, facts.usage_history(ask.engine, ask.customer.customer_id, ask.day))
 
 
@@ -54,7 +69,7 @@ def _gaps(ask: Ask) -> Answer:
 
 def _health(ask: Ask) -> Answer:
     assert ask.customer is not None
-    return answers.health_why(facts.health_facts(ask.engine, ask.customer, ask.day))
+    return answers.health_why(health_facts(ask.engine, ask.customer, ask.day))
 
 
 def _peers(ask: Ask) -> Answer:
@@ -86,6 +101,10 @@ def _drops(ask: Ask) -> Answer:
     return replies.top_drops(found, ask.viewer, ask.day, days)
 
 
+def _at_risk(ask: Ask) -> Answer:
+    return risk_answers.at_risk(book(ask.engine, ask.viewer, ask.day), ask.viewer, ask.day)
+
+
 HANDLERS: dict[str, Callable[[Ask], Answer]] = {
     intents.USAGE_SUMMARY: _summary,
     intents.USAGE_TREND: _trend,
@@ -96,6 +115,7 @@ HANDLERS: dict[str, Callable[[Ask], Answer]] = {
     intents.TOP_DROPS: _drops,
     intents.TOP_USERS: _top_users,
     intents.CHAMPION_STATUS: _champions,
+    intents.AT_RISK: _at_risk,
 }
 
 
@@ -123,8 +143,8 @@ def _intent(parsed: intents.Parsed, resolution: Resolution) -> str | None:
 
 def _optional_customer(intent: str, resolution: Resolution) -> tuple[CustomerRef | None, bool]:
     """(customer, go on): alerts narrow to a customer found by name and ask when the name is ambiguous;
-    an unknown word is not taken for a name there. Drops are always about the whole portfolio."""
-    if intent == intents.TOP_DROPS:
+    an unknown word is not taken for a name there. Drops and risk are always about the whole book."""
+    if intent in (intents.TOP_DROPS, intents.AT_RISK):
         return None, True
     if resolution.status == FOUND:
         return resolution.customer, True
@@ -132,16 +152,18 @@ def _optional_customer(intent: str, resolution: Resolution) -> tuple[CustomerRef
 
 
 def respond(engine: Engine, viewer: Viewer, question: str, *, customer_id: str | None = None,
-            include_anonymous: bool = False, phraser: Phraser | None = None) -> Answer:
-    """The answer to a question, as the viewer is allowed to see it."""
+            include_anonymous: bool = False, phraser: Phraser | None = None, today: date | None = None) -> Answer:
+    """The answer to a question, as the viewer is allowed to see it (`today` anchors a named window;
+    default: the day after the last synced day, as a daily sync leaves it)."""
     visible = visible_customers(engine, viewer)
     if not visible:
         return replies.nothing_visible(viewer)
-    parsed, resolution = understand(question, visible, customer_id)
+    day = data_day(engine)
+    named, rest = periods.find(intents.clean(question), today or (day or date.today()) + timedelta(days=1))
+    parsed, resolution = understand(intents.normalise(rest), visible, customer_id)
     intent = _intent(parsed, resolution)
     if intent is None:
-        return replies.help_text(question)
-    day = data_day(engine)
+        return replies.help_text(question, visible)
     if day is None:
         return replies.no_data()
     if intent in intents.NEEDS_CUSTOMER:
@@ -152,6 +174,106 @@ def respond(engine: Engine, viewer: Viewer, question: str, *, customer_id: str |
         customer, certain = _optional_customer(intent, resolution)
         if not certain:
             return replies.choose(intent, resolution, visible)
-    ask = Ask(engine, viewer, customer, day, parsed, include_anonymous)
-    answer = replies.also_meant(HANDLERS[intent](ask), resolution.alternatives if customer else ())
+    ask = Ask(engine, viewer, customer, day, parsed, include_anonymous, named.through(day) if named else None)
+    answer = replies.also_meant(_answer(intent, ask, named), resolution.alternatives if customer else ())
     return rephrase(question, answer, phraser)
+
+
+# --- windows, status and the questions about a window (issue 13) ---------------------------------
+
+DEFAULT_SESSION_DAYS = 7
+WINDOWED = frozenset({intents.USAGE_SUMMARY, intents.USAGE_TREND, intents.TOP_DROPS, intents.SESSIONS})
+
+
+def _answer(intent: str, ask: Ask, named: periods.Period | None) -> Answer:
+    """The handler's answer; a named window an answer cannot use is said, never silently replaced."""
+    answer = HANDLERS[intent](ask)
+    if named is None or intent in WINDOWED:
+        return answer
+    return window_answers.window_note(answer, named)
+
+
+def _joined(period: periods.Period, window: str | None) -> str:
+    return f"{period.text}; {window}" if window else period.text
+
+
+def _period_or_empty(ask: Ask) -> Answer | None:
+    """The reply when the named window holds no synced day (it starts after the last one)."""
+    if ask.period is None or ask.period.first <= ask.day:
+        return None
+    return Answer(ask.parsed.intent, f"No usage is synced for {ask.period.named} yet: the last synced day is "
+                  f"{ask.day}.", window=ask.period.text, customer=ask.customer)
+
+
+def _summary_with_status(ask: Ask) -> Answer:
+    assert ask.customer is not None
+    if (empty := _period_or_empty(ask)) is not None:
+        return empty
+    if ask.period is None:
+        base = _summary(ask)
+    else:
+        base = answers.usage_summary(wf.usage_over(ask.engine, ask.customer, ask.period,
+                                                   include_anonymous=ask.include_anonymous))
+        base = window_answers.with_sessions(replace(base, window=_joined(ask.period, base.window)),
+                                            wf.sessions(ask.engine, [ask.customer.customer_id], ask.period))
+    return window_answers.with_status(base, wf.status(ask.engine, ask.viewer, ask.customer, ask.day))
+
+
+def _trend_over(ask: Ask) -> Answer:
+    assert ask.customer is not None
+    if ask.period is None:
+        return _trend(ask)
+    if (empty := _period_or_empty(ask)) is not None:
+        return empty
+    usage = wf.usage_over(ask.engine, ask.customer, ask.period, include_anonymous=ask.include_anonymous)
+    history = facts.usage_history(ask.engine, ask.customer.customer_id, ask.period.last, ask.period.days)
+    answer = answers.usage_trend(usage, history)
+    return replace(answer, window=_joined(ask.period, answer.window))
+
+
+def _drops_over(ask: Ask) -> Answer:
+    if ask.period is None:
+        return _drops(ask)
+    if (empty := _period_or_empty(ask)) is not None:
+        return empty
+    visible = visible_customers(ask.engine, ask.viewer)
+    last, days = ask.period.last, ask.period.days
+    found = facts.drops(ask.engine, visible, last, days, all_customers=ask.viewer.sees_all)
+    return replies.top_drops(found, ask.viewer, last, days)
+
+
+def _sessions(ask: Ask) -> Answer:
+    period = ask.period or periods.Period(ask.day - timedelta(days=DEFAULT_SESSION_DAYS - 1), ask.day,
+                                          f"last {DEFAULT_SESSION_DAYS} synced days (no window named)")
+    if (empty := _period_or_empty(ask)) is not None:
+        return empty
+    ids = [ask.customer.customer_id] if ask.customer else [c.customer_id for c in
+                                                           visible_customers(ask.engine, ask.viewer)]
+    return window_answers.sessions(wf.sessions(ask.engine, ids, period), ask.customer,
+                                   sees_all=ask.viewer.sees_all)
+
+
+def _last_login(ask: Ask) -> Answer:
+    assert ask.customer is not None
+    return window_answers.last_login(wf.last_login(ask.engine, ask.customer, ask.day,
+                                                   include_anonymous=ask.include_anonymous))
+
+
+def _guide_dismissals(ask: Ask) -> Answer:
+    assert ask.customer is not None
+    return window_answers.guide_dismissals(wf.guide_dismissals(ask.engine, ask.customer, ask.day))
+
+
+HANDLERS |= {
+    intents.USAGE_SUMMARY: _summary_with_status,
+    intents.USAGE_TREND: _trend_over,
+    intents.TOP_DROPS: _drops_over,
+    intents.SESSIONS: _sessions,
+    intents.LAST_LOGIN: _last_login,
+    intents.GUIDE_DISMISSALS: _guide_dismissals,
+}
+
+
+def example_questions(engine: Engine, viewer: Viewer) -> tuple[str, ...]:
+    """The example questions, about the customers this viewer may ask about (never another CSM's)."""
+    return replies.examples(visible_customers(engine, viewer))

@@ -20,89 +20,13 @@ from pendo_core.alerts import queries as alerts_view
 from pendo_core.chat.model import CustomerRef, Viewer
 from pendo_core.customers import people
 from pendo_core.customers.people import ChampionStatus, PersonRow
-from pendo_core.health import explain_score
-from pendo_core.health import queries as health_view
-from pendo_core.health.score import Explanation
-from pendo_core.store.models import HealthScore, UsageMetric
+from pendo_core.store.models import HealthScore
 from pendo_core.store.scope import chunks
-from pendo_core.usage import AbandonedFeature, abandoned_key_features, adoption, feature_breadth, measures
-from pendo_core.usage.measures import TREND_DAYS
+from pendo_core.usage import AbandonedFeature, abandoned_key_features, measures
+from pendo_core.usage.facts import key_features, number
 from pendo_core.usage.queries import customer_measures
 
-USAGE_FIELDS = ("dau", "wau", "mau", "active_visitors", "session_count", "avg_session_minutes", "page_views",
-                "feature_events", "time_in_app_minutes")
-
-
-def usage_rows(engine: Engine, customer_ids: Collection[str] | None, first: date, last: date) -> pd.DataFrame:
-    """Stored daily usage rows of the customers (None: all) in [first, last]."""
-    u = UsageMetric
-    columns = ["customer_id", "metric_date", *USAGE_FIELDS]
-    stmt = select(*(getattr(u, name) for name in columns)).where(u.metric_date.between(first, last))
-    parts = [pd.DataFrame(columns=columns)]
-    with engine.connect() as conn:
-        for chunk in [None] if customer_ids is None else chunks(sorted(set(customer_ids))):
-            query = stmt if chunk is None else stmt.where(u.customer_id.in_(chunk))
-            parts.append(pd.DataFrame(conn.execute(query).all(), columns=columns))
-    frame = pd.concat([p for p in parts if not p.empty] or parts, ignore_index=True)
-    return frame.sort_values(["customer_id", "metric_date"]).reset_index(drop=True)
-
-
-def key_features(engine: Engine) -> list[str]:
-    """The key features (the admin's list when set, else Pendo Core Events), as the health score uses."""
-    return sorted(adoption.key_features(engine))
-
-
 # --- one customer ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UsageFacts:
-    """A customer's usage on a day: that day's stored row and the window measures ending on it."""
-
-    customer: CustomerRef
-    day: date
-    row: dict[str, Any] | None  # the stored pendo_usage_metrics row of `day` (None: not synced)
-    stickiness: float | None
-    recent_mean: float | None
-    prior_mean: float | None
-    trend: float | None
-    breadth: float | None
-    key_count: int
-    days: int = TREND_DAYS
-
-
-def _num(value: Any) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
-
-def usage_facts(engine: Engine, customer: CustomerRef, day: date, *, include_anonymous: bool = False) -> UsageFacts:
-    """The customer's stored usage on `day` with stickiness, the 28-day trend and key-feature breadth
-    (`customer_measures`, as the pages and the API read them)."""
-    values = customer_measures(engine, day, [customer.customer_id]).set_index("customer_id").reindex(
-        [customer.customer_id]).iloc[0]
-    row = _stored_row(engine, customer.customer_id, day)
-    keys = key_features(engine)
-    breadth = feature_breadth(engine, customer.customer_id, day, key_feature_ids=keys,
-                              include_anonymous=include_anonymous) if keys else None
-    return UsageFacts(customer, day, row, _num(values["stickiness"]), _num(values["recent_mean"]),
-                      _num(values["prior_mean"]), _num(values["trend"]), breadth, len(keys))
-
-
-def _stored_row(engine: Engine, customer_id: str, day: date) -> dict[str, Any] | None:
-    """The customer's stored pendo_usage_metrics row of `day` (None: not synced)."""
-    u = UsageMetric
-    stmt = select(u.customer_id, u.metric_date, *(getattr(u, name) for name in USAGE_FIELDS)).where(
-        u.customer_id == customer_id, u.metric_date == day)
-    with engine.connect() as conn:
-        found = conn.execute(stmt).mappings().first()
-    return None if found is None else {k: _plain(v) for k, v in found.items()}
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars and NaN to plain Python values."""
-    if value is None or (not isinstance(value, str | date) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
 
 
 def usage_history(engine: Engine, customer_id: str, day: date, days: int = 90) -> pd.DataFrame:
@@ -150,33 +74,12 @@ def gap_facts(engine: Engine, customer: CustomerRef, day: date, *, include_anony
     table = read_features.peer_features(read_features.feature_days(engine, day), everyone, catalogue,
                                         customer.customer_id)
     unused = table[table["days_used"] == 0]
-    gaps = [FeatureGap(r.feature_id, r.name, bool(r.is_key), _num(r.peer_share)) for r in unused.itertuples()]
+    gaps = [FeatureGap(r.feature_id, r.name, bool(r.is_key), number(r.peer_share)) for r in unused.itertuples()]
     gaps.sort(key=lambda g: (-(g.peer_share or 0.0), not g.is_key, g.name.casefold(), g.feature_id))
     peers = int(((everyone["segment"] == customer.segment) & (everyone["customer_id"] != customer.customer_id)).sum())
     abandoned = abandoned_key_features(engine, customer.customer_id, day, key_feature_ids=key_features(engine),
                                        include_anonymous=include_anonymous)
     return GapFacts(customer, day, len(table) - len(unused), len(table), peers, tuple(gaps), tuple(abandoned))
-
-
-@dataclass(frozen=True)
-class HealthFacts:
-    """A customer's newest health score (on or before the day) and what moved it."""
-
-    customer: CustomerRef
-    detail: health_view.ScoreDetail | None
-    explanation: Explanation | None
-    components: pd.DataFrame
-    moved: tuple[str, ...]
-
-
-def health_facts(engine: Engine, customer: CustomerRef, day: date) -> HealthFacts:
-    """The stored score, its components with their measurements, and the 7- and 28-day movement."""
-    detail = health_view.latest_score(engine, customer.customer_id, on_or_before=day)
-    explanation = explain_score(engine, customer.customer_id, detail.day) if detail else None
-    if detail is None or explanation is None:
-        return HealthFacts(customer, detail, None, pd.DataFrame(), ())
-    return HealthFacts(customer, detail, explanation, health_view.component_table(explanation, detail),
-                       tuple(health_view.what_moved(explanation)))
 
 
 def health_inputs_on(engine: Engine, customer_ids: Collection[str], day: date) -> dict[str, dict[str, Any]]:

@@ -22,8 +22,9 @@ PEER_COMPARE = "peer_compare"
 TOP_DROPS = "top_drops"
 TOP_USERS = "top_users"
 CHAMPION_STATUS = "champion_status"
+AT_RISK = "at_risk"
 INTENTS = (USAGE_SUMMARY, FEATURE_GAPS, USAGE_TREND, MY_ALERTS, HEALTH_WHY, PEER_COMPARE, TOP_DROPS, TOP_USERS,
-           CHAMPION_STATUS)
+           CHAMPION_STATUS, AT_RISK)
 NEEDS_CUSTOMER = frozenset({USAGE_SUMMARY, FEATURE_GAPS, USAGE_TREND, HEALTH_WHY, PEER_COMPARE, TOP_USERS,
                             CHAMPION_STATUS})
 
@@ -44,6 +45,9 @@ _HEALTH = {"health", "healthy", "unhealthy", "score", "scores", "scored", "red",
            "risky", "churn"}
 _SUMMARY = {"using", "usage", "use", "uses", "doing", "summary", "summarise", "summarize", "overview", "about",
             "engagement", "engaged", "active", "activity", "dau", "mau", "wau", "stickiness", "adoption", "going"}
+_RISK = {"risk", "risky", "churn", "churning", "red", "unhealthy", "struggling", "trouble"}
+_BOOK = {"customers", "accounts", "clients", "portfolio", "book"}
+_WHICH = {"which", "who", "whose"}
 _CHAMPIONS = {"champion", "champions", "sponsor", "sponsors", "stakeholder", "stakeholders"}
 _CHAMPION_WORDS = _CHAMPIONS | {"decision", "maker", "makers", "still"}
 _PEOPLE = {"users", "user", "visitors", "visitor", "people", "person", "power"}
@@ -65,7 +69,7 @@ _FILLER = {
     "numbers", "biggest", "largest", "top", "worst", "than", "being", "getting",
 }
 _VOCABULARY = (_FILLER | _DROP | _NEGATION | _TREND | _PEERS | _HEALTH | _SUMMARY | _CHAMPION_WORDS | _PEOPLE
-               | _TOP_PEOPLE)
+               | _TOP_PEOPLE | _RISK | _BOOK | _WHICH)
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _POSSESSIVE = re.compile(r"(\w)'s\b")
@@ -122,6 +126,13 @@ def _is_health(found: set[str], text: str) -> bool:
     return _has(found, _HEALTH) or "at risk" in text
 
 
+def _is_at_risk(found: set[str], text: str) -> bool:
+    """Which customers are at risk: a risk word about several customers ("customers", "portfolio"), or
+    "which"/"who" with risk or churn ("who is at risk?"; "which ... red" may be about one customer)."""
+    risky = _has(found, {"risk", "risky", "churn", "churning"})
+    return (_has(found, _RISK) and _has(found, _BOOK)) or (risky and _has(found, _WHICH))
+
+
 def _is_peers(found: set[str], text: str) -> bool:
     return _has(found, _PEERS) or "stack up" in text
 
@@ -155,6 +166,7 @@ RULES: tuple[tuple[str, Callable[[set[str], str], bool]], ...] = (
     (TOP_DROPS, _is_drops),
     (FEATURE_GAPS, _is_gaps),
     (TOP_USERS, _is_top_users),
+    (AT_RISK, _is_at_risk),
     (HEALTH_WHY, _is_health),
     (PEER_COMPARE, _is_peers),
     (USAGE_TREND, _is_trend),
@@ -177,3 +189,49 @@ def parse_words(found: tuple[str, ...]) -> Parsed:
 def parse(question: str) -> Parsed:
     """The intent of a question and the words that may name a customer."""
     return parse_words(words(question))
+
+
+# --- questions about a window of days (issue 13): appended, so the rules above keep their order ---
+
+LAST_LOGIN = "last_login"
+GUIDE_DISMISSALS = "guide_dismissals"
+SESSIONS = "sessions"
+WINDOW_INTENTS = (LAST_LOGIN, GUIDE_DISMISSALS, SESSIONS)  # INTENTS lists the ones above
+NEEDS_CUSTOMER = NEEDS_CUSTOMER | {LAST_LOGIN, GUIDE_DISMISSALS}
+
+_LOGIN = {"login", "logins", "logged", "log", "signed", "sign", "seen"}
+_GUIDES = {"guide", "guides", "tour", "tours", "walkthrough", "walkthroughs"}
+_DISMISS = {"dismiss", "dismissed", "dismisses", "dismissal", "dismissals", "closed", "skipped", "skip"}
+_SESSIONS = {"session", "sessions"}
+_VOCABULARY = _VOCABULARY | _LOGIN | _GUIDES | _DISMISS | _SESSIONS | {"yesterday", "november", "since"}
+
+
+def _is_last_login(found: set[str], text: str) -> bool:
+    """"When did X last log in", "last login", "last seen", "who logged in"."""
+    return bool(found & {"login", "logins", "logged"}) or "log in" in text or "sign in" in text or (
+        "last seen" in text or "signed in" in text)
+
+
+def _is_guide_dismissals(found: set[str], text: str) -> bool:
+    return _has(found, _GUIDES) and _has(found, _DISMISS)
+
+
+def _is_sessions(found: set[str], text: str) -> bool:
+    return _has(found, _SESSIONS)
+
+
+RULES = (*RULES, (LAST_LOGIN, _is_last_login), (GUIDE_DISMISSALS, _is_guide_dismissals), (SESSIONS, _is_sessions))
+
+
+# Phrases said in one word before the customer is looked for: "X last log in" must not offer "last" to
+# the name matcher (it is one letter from "labs"), and "last active" asks for the last login.
+_PHRASES = (
+    (re.compile(r"\blast\s+(?:log(?:ged)?\s+in(?:to)?|login|signed\s+in|sign\s+in|seen|active|visited)\b"), "login"),
+)
+
+
+def normalise(text: str) -> str:
+    """The cleaned question with multi-word phrases said in one word ("last logged in" -> "login")."""
+    for pattern, word in _PHRASES:
+        text = pattern.sub(word, text)
+    return text

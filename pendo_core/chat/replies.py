@@ -3,6 +3,7 @@ a short choice between names, an unknown name with close ones, what the chat can
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
@@ -14,6 +15,7 @@ from pendo_core.chat.facts import Drop
 from pendo_core.chat.intents import MY_ALERTS, TOP_DROPS
 from pendo_core.chat.model import Answer, Choice, CustomerRef, Viewer
 from pendo_core.chat.windows import prior_span, recent_span
+from pendo_core.glossary import DEFINITIONS
 
 MAX_ALERTS = 10
 MAX_DROPS = 10
@@ -22,6 +24,7 @@ EXAMPLES = (
     "How is Acme using the product?",
     "What features is Acme not using?",
     "Show usage trend for Acme",
+    "Which of my customers are at risk?",
     "Any usage alerts for my portfolio?",
     "Why is Acme's health score low?",
     "Compare Acme to its peers",
@@ -41,7 +44,7 @@ def alerts(frame: pd.DataFrame, viewer: Viewer, customer: CustomerRef | None = N
     link = t.page("alerts", customer.customer_id if customer else None)
     if frame.empty:
         return Answer(MY_ALERTS, f"No active usage alerts {where}.", (t.fact("Active alerts", "0", 0),),
-                      definitions=(t.DEFINITIONS["alerts"],), link=link, customer=customer)
+                      definitions=(DEFINITIONS["alerts"],), link=link, customer=customer)
     by_status = frame["status"].value_counts()
     counts = {s: int(by_status.get(s, 0)) for s in ("open", "acknowledged", "snoozed")}
     customers = frame["customer_id"].nunique()
@@ -56,7 +59,7 @@ def alerts(frame: pd.DataFrame, viewer: Viewer, customer: CustomerRef | None = N
     table = tuple(frame[["id", "customer", "kind", "severity", "status", "triggered_on", "numbers"]]
                   .head(MAX_ALERTS).to_dict("records"))
     return Answer(MY_ALERTS, "\n".join([head, *lines, *more]), tuple(numbers), "alerts active now",
-                  (t.DEFINITIONS["alerts"],), link, customer, table=table)
+                  (DEFINITIONS["alerts"],), link, customer, table=table)
 
 
 def _alert_line(row: object) -> str:
@@ -114,9 +117,10 @@ def choose(intent: str, resolution: Resolution, visible: list[CustomerRef]) -> A
     return Answer(intent, text, choices=tuple(Choice(c.customer_id, _label(c)) for c in options))
 
 
-def help_text(question: str) -> Answer:
-    """What the chat can answer, for a question it does not understand."""
-    listed = "\n".join(f"- {e}" for e in EXAMPLES)
+def help_text(question: str, visible: Sequence[CustomerRef] = ()) -> Answer:
+    """What the chat can answer, for a question it does not understand (examples about the asker's own
+    customers when given)."""
+    listed = "\n".join(f"- {e}" for e in (examples(visible) if visible else EXAMPLES))
     said = f"I can't answer “{question.strip()}” yet. " if question.strip() else ""
     return Answer(None, f"{said}I can answer questions like these (any customer name, written loosely):\n{listed}")
 
@@ -142,3 +146,25 @@ def also_meant(answer: Answer, alternatives: tuple[CustomerRef, ...]) -> Answer:
 
     return replace(answer, text=f"{answer.text}\n\n_Not the one you meant? Also: {names}._",
                    choices=tuple(Choice(c.customer_id, _label(c)) for c in alternatives))
+
+
+# Asked of the asker's own customers (issue 13): appended to EXAMPLES' list, with the same "Acme".
+WINDOW_EXAMPLES = (
+    "How has Acme been using the product in the last 90 days?",
+    "When did Acme last log in?",
+    "Which guides did Acme dismiss?",
+    "Sessions last week?",
+)
+EXAMPLE_NAME = "Acme"
+
+
+def examples(visible: Sequence[CustomerRef]) -> tuple[str, ...]:
+    """The example questions about the asker's own customers: "Acme" becomes one of them, a different
+    one per example in name order (so a CSM never sees a customer they cannot ask about)."""
+    names = sorted({c.name for c in visible}, key=str.casefold)
+    if not names:
+        return tuple(e for e in (*EXAMPLES, *WINDOW_EXAMPLES) if EXAMPLE_NAME not in e)
+    found = []
+    for i, example in enumerate((*EXAMPLES, *WINDOW_EXAMPLES)):
+        found.append(example.replace(EXAMPLE_NAME, names[i % len(names)]))
+    return tuple(found)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Generic, TypeVar
 
-from pendo_core.customers.names import normalise_domain
+from pendo_core.names import normalise_domain
 
 __all__ = ["COLUMNS", "CustomerRow", "Invalid", "LineError", "ParseResult", "Parsed", "csv_records", "iso_date",
            "parse_customer_id", "parse_customers_csv", "parse_fields", "read_header", "show"]

@@ -8,7 +8,7 @@ the Alerts inbox read (the inbox for its health, ARR and renewal columns and its
 - ARR (in `CURRENCY`: the customer import carries no currency) and its rank among all customers;
 - the renewal date and the days from `today` to it (negative once it has passed);
 - the newest health score with its band and day, and its change in points against the score 28
-  days before that day (`risk.CHANGE_DAYS`, the change the health_drop alert reads);
+  days before that day (`risk.CHANGE_DAYS`; the Health page, My customers and the chat say the same);
 - the alerts that still need someone (open or acknowledged), counted by their weighted severity
   (`pendo_core.alerts.priority`, as the inbox shows them).
 """
@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from pendo_core.alerts import priority
-from pendo_core.alerts.risk import CHANGE_DAYS
+from pendo_core.alerts.risk import CHANGE_DAYS, HealthWindow
 from pendo_core.store.models import Csm, Customer, HealthScore, UsageAlert
 from pendo_core.store.scope import chunks
 
@@ -129,27 +129,32 @@ def _health(engine: Engine, ids: list[str]) -> dict[str, dict[str, Any]]:
     return {cid: _health_row(scores, cid, day) for cid, day in day_of.items() if (cid, day) in scores}
 
 
-def _scores_on(conn: Connection, day_of: dict[str, date]) -> dict[tuple[str, date], tuple[float | None, str]]:
-    """(overall, band) of each customer on its day and CHANGE_DAYS before, where scored."""
+Scored = tuple[float | None, str, float, int]  # overall, band, coverage, settings version
+
+
+def _scores_on(conn: Connection, day_of: dict[str, date]) -> dict[tuple[str, date], Scored]:
+    """Each customer's score on its day and CHANGE_DAYS before, where scored."""
     h = HealthScore
     by_day: dict[date, list[str]] = {}
     for cid, day in day_of.items():
         by_day.setdefault(day, []).append(cid)
-    out: dict[tuple[str, date], tuple[float | None, str]] = {}
+    out: dict[tuple[str, date], Scored] = {}
     for day, customers in by_day.items():
         days = (day, day - timedelta(days=CHANGE_DAYS))
         for chunk in chunks(sorted(customers)):
-            stmt = select(h.customer_id, h.score_date, h.overall, h.band).where(h.customer_id.in_(chunk),
-                                                                                 h.score_date.in_(days))
-            out |= {(cid, d): (overall, band) for cid, d, overall, band in conn.execute(stmt)}
+            stmt = select(h.customer_id, h.score_date, h.overall, h.band, h.coverage, h.settings_version).where(
+                h.customer_id.in_(chunk), h.score_date.in_(days))
+            out |= {(cid, d): (o, b, float(c), int(v)) for cid, d, o, b, c, v in conn.execute(stmt)}
     return out
 
 
-def _health_row(scores: dict[tuple[str, date], tuple[float | None, str]], cid: str, day: date) -> dict[str, Any]:
-    score, band = scores[(cid, day)]
-    before, _ = scores.get((cid, day - timedelta(days=CHANGE_DAYS)), (None, None))
-    change = None if score is None or before is None else round(score - before, 1)
-    return {"score": score, "band": band, "score_day": day, "health_change": change}
+def _health_row(scores: dict[tuple[str, date], Scored], cid: str, day: date) -> dict[str, Any]:
+    """The score of `day` and its change in points against CHANGE_DAYS before (as the Health page, My
+    customers and the chat say it; the health_drop alert also asks that both were computed alike)."""
+    score, band, _, _ = scores[(cid, day)]
+    then = scores.get((cid, day - timedelta(days=CHANGE_DAYS)))
+    window = HealthWindow(day, score, band, then[0] if then else None)
+    return {"score": score, "band": band, "score_day": day, "health_change": window.change}
 
 
 def _alert_severities(engine: Engine, ids: list[str]) -> dict[str, list[str]]:

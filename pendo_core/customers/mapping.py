@@ -21,12 +21,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from pendo_core.customers.names import (
+from pendo_core.names import (
     FREE_MAIL_DOMAINS,
     compact_name,
     domain_root,
@@ -35,14 +35,11 @@ from pendo_core.customers.names import (
 )
 
 __all__ = [
-    "DOMAIN_KEYS",
-    "NAME_KEYS",
     "AccountInfo",
     "AutoMatch",
     "CustomerInfo",
     "MatchPlan",
     "Suggestion",
-    "account_name_and_domain",
     "match_accounts",
     "normalise_domain",
     "normalise_name",
@@ -52,11 +49,6 @@ MatchMethod = Literal["auto_domain", "auto_name"]
 
 # Keys of `metadata.agent` / `metadata.custom` read as the account's name or domain, in priority
 # order; compared casefolded with `_`, `-` and spaces removed (`company_name` == `companyname`).
-NAME_KEYS = ("name", "accountname", "companyname", "company", "customername", "organizationname",
-             "organisationname", "organization", "organisation", "orgname", "displayname")
-DOMAIN_KEYS = ("domain", "accountdomain", "companydomain", "emaildomain", "website", "websiteurl",
-               "url", "homepage")
-_GROUPS = ("agent", "custom")
 
 SCORE_EXACT = 100.0
 SCORE_SAME_ROOT = 90.0
@@ -107,34 +99,6 @@ class MatchPlan:
 
     auto: list[AutoMatch]
     suggestions: list[Suggestion]
-
-
-# --- reading Pendo account metadata ----------------------------------------------------------
-
-
-def account_name_and_domain(metadata: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
-    """The account's display name and normalised domain from its Pendo metadata, when present."""
-    fields = _flat_fields(metadata)
-    name = next((fields[k] for k in NAME_KEYS if k in fields), None)
-    domains = (normalise_domain(fields[k]) for k in DOMAIN_KEYS if k in fields)
-    return name, next((d for d in domains if d is not None), None)
-
-
-def _flat_fields(metadata: Mapping[str, Any] | None) -> dict[str, str]:
-    """Non-empty string fields of agent then custom, keyed by squashed key; agent wins a tie."""
-    fields: dict[str, str] = {}
-    for group in _GROUPS:
-        values = (metadata or {}).get(group)
-        if not isinstance(values, Mapping):
-            continue
-        for key, value in values.items():
-            if isinstance(key, str) and isinstance(value, str) and value.strip():
-                fields.setdefault(_squash_key(key), value.strip())
-    return fields
-
-
-def _squash_key(key: str) -> str:
-    return key.casefold().replace("_", "").replace("-", "").replace(" ", "")
 
 
 # --- the customer index ----------------------------------------------------------------------

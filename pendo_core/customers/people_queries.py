@@ -53,8 +53,7 @@ from pendo_core.store.models import (
     VisitorDay,
     VisitorHour,
 )
-from pendo_core.store.scope import keep_visitors
-from pendo_core.usage.queries import unindexed
+from pendo_core.store.scope import keep_visitors, unindexed
 
 LOOKBACK_DAYS = 90
 WINDOW_DAYS = 30

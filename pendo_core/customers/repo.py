@@ -20,8 +20,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pendo_core.customers.csv_parse import CustomerRow, LineError
-from pendo_core.customers.mapping import AccountInfo, CustomerInfo, MatchPlan, account_name_and_domain, match_accounts
+from pendo_core.customers.mapping import AccountInfo, CustomerInfo, MatchPlan, match_accounts
 from pendo_core.customers.outcomes import OutcomeRow
+from pendo_core.pendo.account_metadata import account_name_and_domain
 from pendo_core.store.models import (
     AccountMapping,
     Csm,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pendo_core.health.backtest import BacktestData, BacktestReport, load_backtest, run_backtest
 from pendo_core.health.job import HealthResult, compute_health, health_step, make_health_step
-from pendo_core.health.read import explain_score
+from pendo_core.health.queries import explain_score
 from pendo_core.health.score import Explanation
 
 __all__ = [

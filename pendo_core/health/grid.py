@@ -8,6 +8,7 @@ import numpy as np
 
 from pendo_core.admin.settings import HealthSettings
 from pendo_core.health import score
+from pendo_core.health.changes import change_components
 from pendo_core.health.inputs import READ_BACK, HealthInputs
 from pendo_core.usage import measures as m
 
@@ -43,9 +44,11 @@ def score_grid(inputs: HealthInputs, settings: HealthSettings) -> ScoredGrid:
         "trajectory": score.trajectory(recent, prior),
         "onboarding": score.onboarding(inputs.onboarding[:, cut]),
     }
+    moved, moved_inputs = change_components(inputs, cut)
+    components.update(moved)
     overall, coverage = score.combine(components, settings.weights.as_dict(), settings.coverage_floor)
     band = score.bands(overall, settings.red_below, settings.green_from)
     raw = {"stickiness": stickiness, "mau": mau, "dau_7d": dau_7, "dau_28d": recent, "dau_prior_28d": prior,
            "trend": trend, "breadth": breadth, "key_features_used": inputs.key_used[:, cut],
-           "onboarding_progress": inputs.onboarding[:, cut]}
+           "onboarding_progress": inputs.onboarding[:, cut], **moved_inputs}
     return ScoredGrid(components, overall, coverage, band, ~np.isnan(mau), raw)

@@ -23,6 +23,8 @@ from pendo_core.store.scope import chunks, customer_chunks, keep_visitors, mappe
 from pendo_core.usage.measures import TREND_DAYS, WINDOW_DAYS
 
 READ_BACK = 2 * TREND_DAYS - 1  # the prior trend window starts 55 days before a scored day
+RECENT_WINDOW = 14  # breadth change: key features used in the last 14 days ...
+BREADTH_LAG = 28  # ... against those used in the 14 days ending 4 weeks before
 
 _usage = UsageMetric.__table__
 _fvd = FeatureVisitorDay.__table__
@@ -56,6 +58,7 @@ class HealthInputs:
     mau: np.ndarray
     active: np.ndarray
     key_used: np.ndarray  # key features used in the 30 days ending each day (NaN: no key feature)
+    key_recent: np.ndarray  # key features used in the RECENT_WINDOW days ending each day
     key_count: int
     onboarding: np.ndarray
 
@@ -77,10 +80,10 @@ def load_inputs(engine: Engine, first_day: date, last_day: date, *, keys: Sequen
                    ["customer_id", "day", "dau", "mau", "active_visitors"])
     grid = Grid(sorted(usage["customer_id"].unique().tolist()), start, (last_day - start).days + 1)
     dau, mau, active = (_fill(grid, usage, c) for c in ("dau", "mau", "active_visitors"))
-    key_used = _key_features_used(engine, grid, first_day, keys=keys, include_anonymous=include_anonymous,
-                                  customer_ids=customer_ids)
+    key_used, key_recent = _key_features_used(engine, grid, first_day, keys=keys, include_anonymous=include_anonymous,
+                                              customer_ids=customer_ids)
     onb = _frame(engine, _onboarding_queries(first_day, last_day, customer_ids), ["customer_id", "day", "progress"])
-    return HealthInputs(grid, dau, mau, active, key_used, len(keys), _fill(grid, onb, "progress"))
+    return HealthInputs(grid, dau, mau, active, key_used, key_recent, len(keys), _fill(grid, onb, "progress"))
 
 
 def _frame(engine: Engine, queries: Iterator[Select[Any]], columns: list[str]) -> pd.DataFrame:
@@ -128,34 +131,60 @@ def _onboarding_queries(since: date, until: date, customer_ids: Collection[str] 
 
 
 def _key_features_used(engine: Engine, grid: Grid, first_day: date, *, keys: Sequence[str],
-                       include_anonymous: bool, customer_ids: Collection[str] | None) -> np.ndarray:
-    """Per customer and day: how many key features were used in the 30 days ending that day.
+                       include_anonymous: bool, customer_ids: Collection[str] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per customer and day: how many key features were used in the 30 days, and in the
+    RECENT_WINDOW days, ending that day.
 
-    The store returns only the first and last day of each feature's runs of use with gaps under 30
-    days (SQL window functions), not every day of use: a use on day u counts on [u, u + 29], so a
-    run [s, e] covers [s, e + 29] and runs of one feature never overlap.
+    The store returns only the first and last day of each feature's runs of use with gaps under
+    RECENT_WINDOW days (SQL window functions), not every day of use: a use on day u counts on
+    [u, u + window - 1], so a run [s, e] covers [s, e + window - 1]. For the 30-day count the runs
+    are merged again where they are less than 30 days apart, so runs of one feature never overlap.
     """
     if not keys:
-        return grid.empty()
-    since = max(grid.start, first_day - timedelta(days=WINDOW_DAYS - 1))
-    queries = _run_queries(engine.dialect.name, grid.day(grid.days - 1), since, keys=keys,
+        return grid.empty(), grid.empty()
+    back = max(WINDOW_DAYS - 1, RECENT_WINDOW - 1 + BREADTH_LAG)
+    since = max(grid.start, first_day - timedelta(days=back))
+    queries = _run_queries(engine.dialect.name, grid.day(grid.days - 1), since, keys=keys, gap=RECENT_WINDOW - 1,
                            include_anonymous=include_anonymous, customer_ids=customer_ids)
-    runs = _frame(engine, queries, ["customer_id", "feature_id", "day", "starts", "ends"])
-    steps = np.zeros((len(grid.customers), grid.days + 1))
+    runs = _intervals(grid, _frame(engine, queries, ["customer_id", "feature_id", "day", "starts", "ends"]))
+    return _coverage(grid, _merged(runs, WINDOW_DAYS), WINDOW_DAYS), _coverage(grid, runs, RECENT_WINDOW)
+
+
+def _intervals(grid: Grid, runs: pd.DataFrame) -> pd.DataFrame:
+    """(row, feature, first, last) grid positions of each run; a run's start and end rows pair up in order."""
     if runs.empty:
-        return steps[:, :-1]
+        return pd.DataFrame({"row": [], "feature": [], "first": [], "last": []})
     starts, ends = runs[runs["starts"].astype(bool)], runs[runs["ends"].astype(bool)]
     rows, first_cols, keep = _positions(grid, starts)
     _, last_cols, _ = _positions(grid, ends)
-    np.add.at(steps, (rows[keep], first_cols[keep]), 1)
-    np.add.at(steps, (rows[keep], np.minimum(last_cols[keep] + WINDOW_DAYS, grid.days)), -1)
+    return pd.DataFrame({"row": rows, "feature": starts["feature_id"].to_numpy(), "first": first_cols,
+                         "last": last_cols})[keep]
+
+
+def _merged(runs: pd.DataFrame, window: int) -> pd.DataFrame:
+    """The runs joined wherever one starts less than `window` days after the previous one ended."""
+    if runs.empty:
+        return runs
+    ordered = runs.sort_values(["row", "feature", "first"], kind="stable")
+    same = (ordered["row"] == ordered["row"].shift()) & (ordered["feature"] == ordered["feature"].shift())
+    group = (~same | (ordered["first"] - ordered["last"].shift() > window - 1)).cumsum()
+    return ordered.groupby(group).agg(row=("row", "first"), feature=("feature", "first"), first=("first", "min"),
+                                      last=("last", "max"))
+
+
+def _coverage(grid: Grid, runs: pd.DataFrame, window: int) -> np.ndarray:
+    """How many runs cover each customer and day, a run [s, e] covering [s, e + window - 1]."""
+    steps = np.zeros((len(grid.customers), grid.days + 1))
+    rows, first, last = (runs[c].to_numpy(dtype=np.int64) for c in ("row", "first", "last"))
+    np.add.at(steps, (rows, first), 1)
+    np.add.at(steps, (rows, np.minimum(last + window, grid.days)), -1)
     return np.cumsum(steps, axis=1)[:, :-1]
 
 
-def _run_queries(dialect: str, until: date, since: date, *, keys: Sequence[str], include_anonymous: bool,
+def _run_queries(dialect: str, until: date, since: date, *, keys: Sequence[str], gap: int, include_anonymous: bool,
                  customer_ids: Collection[str] | None) -> Iterator[Select[Any]]:
-    """Per chunk: (customer, feature, day, opens a run, closes a run) for the days that do either."""
-    gap = WINDOW_DAYS - 1
+    """Per chunk: (customer, feature, day, opens a run, closes a run) for the days that do either; a run's
+    uses are at most `gap` days apart."""
     for customers in customer_chunks(customer_ids):  # one pass over the rows when scoring everyone
         for features in chunks(list(keys)):
             used = _days_used(customers, features, since, until, include_anonymous)

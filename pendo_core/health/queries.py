@@ -2,29 +2,38 @@
 with its inputs, why a component has no data, and plain-language lines about what moved it.
 
 The numbers come from `pendo_health_scores` (written by `pendo_core.health`); the explanation
-itself is `pendo_core.health.explain_score`. Definitions are in `pendo_core/health/score.py`.
+itself is `explain_score` below. Definitions are in `pendo_core/health/score.py`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
-from pendo_core.health.score import COMPONENTS, INSUFFICIENT, Explanation
+from pendo_core.health.score import COMPONENTS, INSUFFICIENT, Explanation, ScoreParts, explain
 from pendo_core.store.models import HealthScore
 
 HISTORY_COLUMNS = ["score_date", "overall", "band", "coverage", *COMPONENTS, "settings_version"]
-LABELS = {"engagement": "Engagement", "adoption": "Adoption", "trajectory": "Trajectory", "onboarding": "Onboarding"}
+LABELS = {"engagement": "Engagement", "adoption": "Adoption", "trajectory": "Trajectory", "onboarding": "Onboarding",
+          "breadth_change": "Breadth change", "attrition": "Attrition", "sustained_trend": "Sustained trend"}
 DEFINITIONS = {
     "engagement": "Stickiness = mean DAU of the last 7 days ÷ MAU; 0.4 or more scores 100 (linear below).",
     "adoption": "Share of the key features used by anyone in the last 30 days; 80% or more scores 100.",
     "trajectory": "Mean DAU of the last 28 days ÷ the 28 days before: flat scores 75, +20% scores 100, "
                   "−20% scores 50, −60% or worse scores 0.",
     "onboarding": "Share of the onboarding guides completed × 100.",
+    "breadth_change": "Net share of the key features used in the 14 days ending 4 weeks ago that nobody used in "
+                      "the last 14 days; keeping all scores 100, losing half or more scores 0.",
+    "attrition": "Share of the visitors active in the last 90 days not seen in the last 30; 5% or less scores 100, "
+                 "35% or more scores 0.",
+    "sustained_trend": "Least-squares trend of the last 8 weekly visitor-day totals, as a change over 4 weeks: "
+                       "flat scores 75, +20% scores 100, −20% scores 50, −60% or worse scores 0.",
 }
 
 
@@ -95,7 +104,15 @@ def missing_reason(name: str, inputs: dict[str, Any]) -> str:
         short = inputs.get("dau_28d") is None or inputs.get("dau_prior_28d") is None
         return ("fewer than 14 synced days in the last 28 days or in the 28 before" if short
                 else "nobody was active in either 28-day window, so there is no trend")
-    return "no onboarding guide is defined (by default, guides whose name or group contains \"onboarding\")"
+    return _CHANGE_MISSING.get(name) or \
+        "no onboarding guide is defined (by default, guides whose name or group contains \"onboarding\")"
+
+
+_CHANGE_MISSING = {
+    "breadth_change": "no key feature was used in the 14 days ending 4 weeks ago",
+    "attrition": "nobody was active in the last 90 days",
+    "sustained_trend": "one of the last 8 weeks has fewer than 5 synced days",
+}
 
 
 def measured(name: str, inputs: dict[str, Any]) -> str:
@@ -118,6 +135,17 @@ def measured(name: str, inputs: dict[str, Any]) -> str:
         return f"mean DAU {num('dau_28d'):.1f} vs {num('dau_prior_28d'):.1f} in the 28 days before{change}"
     if name == "onboarding" and num("onboarding_progress") is not None:
         return f"{num('onboarding_progress') or 0:.0%} of onboarding guides completed"
+    return _change_measured(name, num)
+
+
+def _change_measured(name: str, num: Callable[[str], float | None]) -> str:
+    lost, gone, trend = num("breadth_lost"), num("attrition_share"), num("trend_4w")
+    if name == "breadth_change" and lost is not None:
+        return f"{lost:.0%} of the key features used 4 weeks ago not used in the last 14 days"
+    if name == "attrition" and gone is not None:
+        return f"{gone:.0%} of the last 90 days' active visitors not seen in the last 30 days"
+    if name == "sustained_trend" and trend is not None:
+        return f"weekly visitor-days trending {trend:+.0%} over 4 weeks (8-week least-squares line)"
     return ""
 
 
@@ -159,3 +187,22 @@ def what_moved(explanation: Explanation) -> list[str]:
         amount = f" {abs(change):.1f} points" if change else ""
         lines.append(f"{verb}{amount} since {days} days ago{driver}.")
     return lines
+
+
+def score_parts(row: HealthScore) -> ScoreParts:
+    """The parts of a stored score the explanation needs."""
+    components = {name: getattr(row, name) for name in COMPONENTS}
+    weights = {name: float(row.weights.get(name, 0.0)) for name in COMPONENTS}
+    return ScoreParts(components, weights, row.overall)
+
+
+def explain_score(engine: Engine, customer_id: str, day: date) -> Explanation | None:
+    """The explanation of a customer's score on `day` (changes against 7 and 28 days before); None
+    when the day has no score."""
+    wanted = [day, day - timedelta(days=7), day - timedelta(days=28)]
+    stmt = select(HealthScore).where(HealthScore.customer_id == customer_id, HealthScore.score_date.in_(wanted))
+    with Session(engine) as session:
+        rows = {r.score_date: score_parts(r) for r in session.execute(stmt).scalars()}
+    if day not in rows:
+        return None
+    return explain(rows[day], rows.get(wanted[1]), rows.get(wanted[2]))

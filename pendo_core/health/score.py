@@ -13,16 +13,28 @@ Components, each on 0..100 for customer c on day d (windows end on d, only synce
   (synced days only, at least 14 in each window): ``clip(75 + 125 * (r - 1), 0, 100)``; flat
   usage scores 75, +20% scores 100, -20% scores 50, -60% or worse scores 0. Growth from a prior
   mean of 0 scores 100; no use in either window has no trend (no data).
+- **onboarding** from onboarding progress ``p`` (share of onboarding guides completed):
+  ``100 * p``; no data when there is no onboarding guide.
+- **breadth_change** from ``l``, the net share of the key features used in the 14 days ending
+  28 days before d that are no longer used in the 14 days ending on d (``changes.breadth_lost``):
+  ``100 * (1 - min(1, l / 0.5))``; keeping every feature scores 100, losing half of them 0. No
+  data when no key feature was used 4 weeks before.
+- **attrition** from ``g``, the share of the visitors active in the 90 days ending on d who were
+  not active in the last 30 (``(active_visitors - MAU) / active_visitors``):
+  ``100 * clip((0.35 - g) / 0.30, 0, 1)``; 5% or less (occasional users) scores 100, 35% or more 0.
+- **sustained_trend** from ``c``, the least-squares slope of the last 8 weekly visitor-day totals as the
+  change over 4 weeks relative to their mean (``changes.trend_change``; the line the usage_drop
+  alert's sustained rule tests): ``clip(75 + 125 * c, 0, 100)``, like trajectory but one odd week
+  (a holiday) moves it less. No data when a week has fewer than 5 synced days.
 
 A customer with no active visitor in the 90 days ending on d (a mapped account not in use yet)
 has no engagement and no adoption either: its score is "insufficient data", not 0.
-- **onboarding** from onboarding progress ``p`` (share of onboarding guides completed):
-  ``100 * p``; no data when there is no onboarding guide.
 
 Overall = the weighted mean of the components that have data (weights renormalised over them);
 coverage = the share of the total weight that had data. Below the coverage floor (or at 0) the
 overall score is None and the band is "insufficient data". Bands: red below `red_below`, green
-from `green_from`, yellow between.
+from `green_from`, yellow between. The default weights and bands were chosen by back-test on the
+simulator's labelled training worlds (README, "Judgments on labelled worlds").
 """
 
 from __future__ import annotations
@@ -33,8 +45,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-COMPONENTS = ("engagement", "adoption", "trajectory", "onboarding")
+COMPONENTS = ("engagement", "adoption", "trajectory", "onboarding", "breadth_change", "attrition", "sustained_trend")
 FULL_STICKINESS = 0.4
+FULL_BREADTH_LOSS = 0.5
+USUAL_ATTRITION, FULL_ATTRITION = 0.05, 0.35
 FULL_BREADTH = 0.8
 FLAT_TRAJECTORY = 75.0
 TRAJECTORY_SLOPE = 125.0
@@ -69,6 +83,25 @@ def trajectory(recent_mean: ArrayLike, prior_mean: ArrayLike) -> Floats:
 def onboarding(progress: ArrayLike) -> Floats:
     """Onboarding 0..100 from the share of onboarding guides completed; NaN stays NaN."""
     return np.asarray(np.clip(np.asarray(progress, dtype=float), 0.0, 1.0) * 100.0, dtype=float)
+
+
+def breadth_change(lost: ArrayLike) -> Floats:
+    """Breadth change 0..100 from the net share of key features lost since 4 weeks before; NaN stays NaN."""
+    share = np.asarray(lost, dtype=float)
+    return np.asarray(100.0 * (1.0 - np.minimum(1.0, np.maximum(share, 0.0) / FULL_BREADTH_LOSS)), dtype=float)
+
+
+def attrition(gone: ArrayLike) -> Floats:
+    """Attrition 0..100 from the share of the quarter's active visitors gone for the last 30 days."""
+    share = np.asarray(gone, dtype=float)
+    span = FULL_ATTRITION - USUAL_ATTRITION
+    return np.asarray(100.0 * np.clip((FULL_ATTRITION - share) / span, 0.0, 1.0), dtype=float)
+
+
+def sustained_trend(change: ArrayLike) -> Floats:
+    """Sustained trend 0..100 from the 8-week least-squares change over 4 weeks (-0.2 = down 20%); NaN stays NaN."""
+    c = np.asarray(change, dtype=float)
+    return np.asarray(np.clip(FLAT_TRAJECTORY + TRAJECTORY_SLOPE * c, 0.0, 100.0), dtype=float)
 
 
 def combine(components: Mapping[str, ArrayLike], weights: Mapping[str, float],

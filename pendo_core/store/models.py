@@ -56,6 +56,9 @@ class Csm(Base):
     name: Mapped[str] = mapped_column(String(200))
     manager_email: Mapped[str | None] = mapped_column(String(320))
     delivery: Mapped[str] = mapped_column(String(20), default="immediate", server_default="immediate")
+    # The CSM's own Slack-style webhook, Fernet-encrypted like app_secrets (pendo_core/admin/delivery.py).
+    webhook_ciphertext: Mapped[str | None] = mapped_column(Text)
+    webhook_hint: Mapped[str | None] = mapped_column(String(20))
 
 
 class Customer(Base):
@@ -351,6 +354,9 @@ class HealthScore(Base):
     adoption: Mapped[float | None] = mapped_column(Float)
     trajectory: Mapped[float | None] = mapped_column(Float)
     onboarding: Mapped[float | None] = mapped_column(Float)
+    breadth_change: Mapped[float | None] = mapped_column(Float)
+    attrition: Mapped[float | None] = mapped_column(Float)
+    sustained_trend: Mapped[float | None] = mapped_column(Float)
     overall: Mapped[float | None] = mapped_column(Float)
     band: Mapped[str] = mapped_column(String(30))  # red | yellow | green | insufficient data
     coverage: Mapped[float] = mapped_column(Float)
@@ -426,6 +432,7 @@ class AppUser(Base):
     role: Mapped[str] = mapped_column(String(20))  # csm | leader | admin
     password_hash: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = _now()
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # set: may not sign in
 
 
 class AuditLog(Base):
@@ -437,6 +444,9 @@ class AuditLog(Base):
     actor: Mapped[str] = mapped_column(String(320))
     action: Mapped[str] = mapped_column(String(80))
     details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+
+Index("ix_app_audit_log_at", AuditLog.at)  # the access-log viewer filters and sorts by time
 
 
 # --- Secrets, audits and operations alerts (issue 6) -----------------------------------------

@@ -6,6 +6,8 @@ from collections.abc import Collection, Iterator, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from pendo_core.store.models import AccountMapping
 
@@ -52,3 +54,30 @@ def mapped(stmt: Select[Any], account_column: ColumnElement[Any],
     mapping = AccountMapping.__table__
     stmt = stmt.join(mapping, mapping.c.pendo_account_id == account_column)
     return stmt if chunk is None else stmt.where(mapping.c.customer_id.in_(chunk))
+
+
+class _Unindexed(ColumnElement[Any]):
+    """A column SQLite must not answer from an index: rendered `+column` there, plain elsewhere."""
+
+    inherit_cache = True
+    _traverse_internals = (("column", InternalTraversal.dp_clauseelement),)  # type: ignore[assignment]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(_Unindexed)
+def _plain(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(_Unindexed, "sqlite")
+def _unary_plus(element: _Unindexed, compiler: Any, **kw: Any) -> str:
+    return "+" + str(compiler.process(element.column, **kw))
+
+
+def unindexed(column: Any) -> ColumnElement[Any]:
+    """`column` for a read that covers most of a table: on SQLite a scan in primary-key order beats
+    one index lookup per row (its planner has no statistics to know); other databases decide."""
+    return _Unindexed(column)

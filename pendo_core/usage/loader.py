@@ -32,6 +32,7 @@ from pendo_core.store.models import (
     VisitorHour,
 )
 from pendo_core.store.scope import chunks, customer_chunks, keep_visitors, mapped
+from pendo_core.usage.onboarding import named_onboarding
 
 YIELD_ROWS = 50_000
 GUIDE_TYPES = ("guideSeen", "guideAdvanced", "guideDismissed")
@@ -130,12 +131,7 @@ def _onboarding_guides(engine: Engine, given: tuple[str, ...] | None) -> list[st
         return sorted(set(given))
     guides = PendoGuide.__table__
     with engine.connect() as conn:
-        rows = conn.execute(select(guides.c.guide_id, guides.c.name, guides.c.group_name))
-        return sorted(g for g, name, group in rows if _says_onboarding(name) or _says_onboarding(group))
-
-
-def _says_onboarding(text: str | None) -> bool:
-    return text is not None and "onboarding" in text.lower()
+        return named_onboarding(conn.execute(select(guides.c.guide_id, guides.c.name, guides.c.group_name)).tuples())
 
 
 def _queries(plan: LoadPlan, onboarding: list[str]) -> Iterator[tuple[str, Select[Any]]]:

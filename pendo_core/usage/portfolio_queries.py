@@ -14,8 +14,9 @@ import pandas as pd
 from sqlalchemy import Engine, Select, case, func, select
 
 from pendo_core.store import models
+from pendo_core.store.scope import unindexed
 from pendo_core.usage import measures
-from pendo_core.usage.queries import customer_measures, unindexed
+from pendo_core.usage.queries import customer_measures
 
 BANDS = ("red", "yellow", "green", "insufficient data")
 HEALTH_COLUMNS = ["customer_id", "score_date", "overall", "band", "engagement", "adoption", "trajectory", "coverage",

@@ -14,12 +14,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Engine, Select, case, func, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy import Engine, Select, case, func, select
 
 from pendo_core.store import models
-from pendo_core.store.scope import customer_chunks
+from pendo_core.store.scope import customer_chunks, unindexed
 from pendo_core.usage import measures
 
 USAGE_COLUMNS = ["dau", "wau", "mau", "active_visitors", "session_count", "avg_session_minutes",
@@ -210,33 +208,6 @@ def data_day(engine: Engine) -> date | None:
     """The newest day with stored usage metrics (what "as of" means for answers and API defaults)."""
     with engine.connect() as conn:
         return conn.execute(select(func.max(models.UsageMetric.metric_date))).scalar()
-
-
-class _Unindexed(ColumnElement[Any]):
-    """A column SQLite must not answer from an index: rendered `+column` there, plain elsewhere."""
-
-    inherit_cache = True
-    _traverse_internals = (("column", InternalTraversal.dp_clauseelement),)  # type: ignore[assignment]
-
-    def __init__(self, column: ColumnElement[Any]) -> None:
-        self.column = column
-        self.type = column.type
-
-
-@compiles(_Unindexed)
-def _plain(element: _Unindexed, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(element.column, **kw))
-
-
-@compiles(_Unindexed, "sqlite")
-def _unary_plus(element: _Unindexed, compiler: Any, **kw: Any) -> str:
-    return "+" + str(compiler.process(element.column, **kw))
-
-
-def unindexed(column: Any) -> ColumnElement[Any]:
-    """`column` for a read that covers most of a table: on SQLite a scan in primary-key order beats
-    one index lookup per row (its planner has no statistics to know); other databases decide."""
-    return _Unindexed(column)
 
 
 def _values(series: pd.Series) -> list[float | None]:

@@ -4,9 +4,7 @@ preview then saved as a version, thresholds, the connection test, the mapping qu
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -19,22 +17,13 @@ from pendo_core.store.models import AccountMapping, AuditLog, MappingRejection, 
 from pendo_core.usage import queries as read
 from pendo_sim.data import generate
 from pendo_sim.server import start_server
-from tests.support import REPO
-from tests.support.app import ADMIN, CSM, GLOBEX, INITECH, LEADER, fresh_store, labels, open_page, texts
+from tests.support.app import app, labels, open_page, run, texts
+from tests.support.app_data import ADMIN, CSM, GLOBEX, INITECH, LEADER
 
 PAGE = "pages/admin.py"
 SIM_KEY = "sim-key-0123456789abcdef"  # long enough to get an ending hint
-TABS = ["Health weights", "Thresholds", "Pendo connection", "Account mapping", "Sync"]
-
-
-@pytest.fixture
-def store(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A fresh copy of the hand-built store, as the app's DATABASE_URL."""
-    engine = fresh_store(tmp_path_factory, tmp_path)
-    monkeypatch.setenv("DATABASE_URL", str(engine.url))
-    yield engine
-    engine.dispose()
+TABS = ["Health weights", "Thresholds", "Onboarding guides", "Delivery", "Users", "API tokens", "Imports", "Access log",
+        "Pendo connection", "Account mapping", "Sync"]
 
 
 def _open_admin(store: Engine) -> AppTest:
@@ -58,8 +47,8 @@ def test_admin_sees_every_tab_and_its_controls(store: Engine) -> None:
     at = _open_admin(store)
     assert not at.exception
     assert [t.label for t in at.tabs] == TABS
-    assert labels(at, "slider")[:4] == ["Engagement", "Adoption", "Trajectory", "Onboarding"]
-    assert {"Test connection", "Test and save key", "Confirm mapping", "Unmap", "Sync now"} <= set(labels(at, "button"))
+    assert labels(at.slider)[:4] == ["Engagement", "Adoption", "Trajectory", "Onboarding"]
+    assert {"Test connection", "Test and save key", "Confirm mapping", "Unmap", "Sync now"} <= set(labels(at.button))
     metrics = {m.label for m in at.metric}
     assert {"AUC, candidate", "Customers changing band", "Unmapped accounts", "Last run"} <= metrics
 
@@ -68,16 +57,11 @@ def test_admin_sees_every_tab_and_its_controls(store: Engine) -> None:
 @pytest.mark.parametrize("how", ["through-the-frame", "page-script-alone"])
 def test_non_admins_are_refused_even_opening_the_page_directly(store: Engine, user: User, how: str) -> None:
     """Opened by URL through the frame, or as the bare page script, Admin refuses anyone but an admin."""
-    if how == "through-the-frame":
-        at = open_page(PAGE, user)
-    else:
-        at = AppTest.from_file(str(REPO / PAGE), default_timeout=30)
-        at.session_state["frame_user"] = user
-        at.run()
-    assert any("not open to your role" in t for t in texts(at, "error"))
+    at = open_page(PAGE, user) if how == "through-the-frame" else run(app(PAGE, user))
+    assert any("not open to your role" in t for t in texts(at.error))
     assert not at.tabs
     assert not at.slider
-    assert "Sync now" not in labels(at, "button")
+    assert "Sync now" not in labels(at.button)
 
 
 def test_moving_a_weight_updates_the_backtest_and_saving_makes_a_version(store: Engine) -> None:
@@ -89,6 +73,8 @@ def test_moving_a_weight_updates_the_backtest_and_saving_makes_a_version(store: 
     at.slider(key="admin_w_engagement").set_value(0).run()
     at.slider(key="admin_w_adoption").set_value(30).run()
     at.slider(key="admin_w_trajectory").set_value(0).run()
+    for name in ("breadth_change", "attrition", "sustained_trend"):
+        at.slider(key=f"admin_w_{name}").set_value(0).run()
     after = (_metric(at, "AUC, candidate"), _metric(at, "Customers changing band"))
     assert after != before
     at.text_input(key="admin_weights_note").input("adoption only, for a test")
@@ -97,7 +83,7 @@ def test_moving_a_weight_updates_the_backtest_and_saving_makes_a_version(store: 
     weights = saved.settings["health"]["weights"]
     assert (saved.created_by, saved.note, weights["engagement"], weights["adoption"]) == (
         ADMIN.email, "adoption only, for a test", 0.0, 1.0)
-    assert any(f"saved as settings version {saved.version}" in t for t in texts(at, "success"))
+    assert any(f"saved as settings version {saved.version}" in t for t in texts(at.success))
 
 
 def test_first_render_does_not_wait_for_the_backtest(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,8 +96,8 @@ def test_first_render_does_not_wait_for_the_backtest(store: Engine, monkeypatch:
 
     monkeypatch.setattr(admin_weights, "load_backtest", slow_read)
     at = open_page(PAGE, ADMIN)
-    assert any("Reading renewal outcomes" in t for t in texts(at, "info"))
-    assert "Confirm mapping" in labels(at, "button")
+    assert any("Reading renewal outcomes" in t for t in texts(at.info))
+    assert "Confirm mapping" in labels(at.button)
     release.set()
     admin_weights.backtest_loader(read.freshness(store).stamp).wait(5)
     assert "AUC, candidate" in {m.label for m in at.run().metric}
@@ -130,7 +116,7 @@ def test_thresholds_are_saved_as_a_version(store: Engine) -> None:
 def test_champion_thresholds_show_and_save_as_a_version(store: Engine) -> None:
     """The champion window and team minimum are on the thresholds tab, with the registry's label, and saved."""
     at = open_page(PAGE, ADMIN)
-    assert any("**Champion inactive**" in t for t in texts(at, "markdown"))
+    assert any("**Champion inactive**" in t for t in texts(at.markdown))
     assert at.number_input(key="admin_t_champion_inactive_days").value == 14
     at.number_input(key="admin_t_champion_inactive_days").set_value(21).run()
     at.number_input(key="admin_t_champion_inactive_min_team_active").set_value(2).run()
@@ -150,7 +136,7 @@ def test_connection_test_names_the_problem_and_forgets_the_key(store: Engine, ke
     at.text_input(key="admin_key").input(key)
     at.text_input(key="admin_base_url").input(base_url)
     at.button(key="admin_test_connection").click().run()
-    errors = " ".join(texts(at, "error"))
+    errors = " ".join(texts(at.error))
     assert message in errors
     assert at.session_state["admin_key"] == ""
     assert not key or key not in errors
@@ -167,12 +153,12 @@ def test_test_and_save_stores_the_key_encrypted(store: Engine, monkeypatch: pyte
         at.button(key="admin_save_key").click().run()
     finally:
         server.stop()
-    assert any("it is stored encrypted" in t for t in texts(at, "success"))
+    assert any("it is stored encrypted" in t for t in texts(at.success))
     with store.connect() as conn:
         stored = conn.execute(select(StoredSecret.name, StoredSecret.ciphertext, StoredSecret.updated_by)).one()
     assert (stored.name, stored.updated_by) == ("pendo_integration_key", ADMIN.email)
     assert SIM_KEY not in stored.ciphertext
-    page_text = " ".join(texts(at, "caption") + texts(at, "success") + texts(at, "markdown"))
+    page_text = " ".join(texts(at.caption) + texts(at.success) + texts(at.markdown))
     assert SIM_KEY not in page_text
     assert "the stored key ending …" in page_text
 
@@ -226,9 +212,9 @@ def test_sync_now_runs_in_the_background_and_reports(store: Engine, monkeypatch:
     monkeypatch.setattr(admin_sync, "_run_sync", fake_sync)
     at = open_page(PAGE, ADMIN)
     at.button(key="admin_sync_now").click().run()
-    assert any("Sync running since" in t for t in texts(at, "info"))
+    assert any("Sync running since" in t for t in texts(at.info))
     assert at.button(key="admin_sync_now").disabled
     release.set()
     assert admin_sync.sync_job().wait(5).status == "success"
     at.run()
-    assert "Sync 2 finished: days a → b." in texts(at, "success")
+    assert "Sync 2 finished: days a → b." in texts(at.success)

@@ -4,9 +4,7 @@ card, recorded with who and when. The inbox's filters, bulk actions and links: t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
@@ -14,20 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from pendo_core.admin.users import User
 from pendo_core.store.models import AlertEvent, UsageAlert
-from tests.support.app import ADMIN, CSM, LEADER, OTHER_CSM, fresh_store, labels, open_page, texts
-from tests.support.inbox import app_today, select_alerts, table_customers
+from tests.support.app import TODAY, labels, open_page, texts
+from tests.support.app_data import ADMIN, CSM, LEADER, OTHER_CSM
+from tests.support.inbox import select_alerts, table_customers
 
 PAGE = "pages/alerts.py"
-
-
-@pytest.fixture
-def store(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A fresh copy of the hand-built store, as the app's DATABASE_URL."""
-    engine = fresh_store(tmp_path_factory, tmp_path)
-    monkeypatch.setenv("DATABASE_URL", str(engine.url))
-    yield engine
-    engine.dispose()
 
 
 def _alert(engine: Engine, alert_id: int) -> UsageAlert:
@@ -36,7 +25,7 @@ def _alert(engine: Engine, alert_id: int) -> UsageAlert:
 
 
 def _cards(at: AppTest) -> str:
-    return " ".join(texts(at, "markdown"))
+    return " ".join(texts(at.markdown))
 
 
 def _opened(user: User, alert_id: int = 1, **state: object) -> AppTest:
@@ -59,13 +48,13 @@ def test_each_role_sees_its_alerts_with_numbers_and_action(store: Engine, user: 
     assert table_customers(at) == customers
     assert not set(hidden) & set(table_customers(at))
     assert [m.label for m in at.metric] == ["Open", "Open, high severity", "Acknowledged", "Snoozed"]
-    assert labels(at, "button").count("Acknowledge") == 0  # no card until a row is selected
+    assert labels(at.button).count("Acknowledge") == 0  # no card until a row is selected
     ids = [int(i) for i in at.dataframe[0].value["id"]]
     at = select_alerts(at, ids)
     cards = _cards(at)
     assert all(f"**{name}**" in cards for name in customers)
     assert cards.count("**Numbers:**") == cards.count("**Suggested action:**") == len(customers)
-    assert labels(at, "button").count("Acknowledge") == len(customers)
+    assert labels(at.button).count("Acknowledge") == len(customers)
 
 
 def test_acknowledge_is_one_click_and_recorded(store: Engine) -> None:
@@ -75,7 +64,7 @@ def test_acknowledge_is_one_click_and_recorded(store: Engine) -> None:
     alert = _alert(store, 1)
     assert (alert.status, alert.status_by) == ("acknowledged", CSM.email)
     assert alert.status_at is not None
-    assert texts(at, "success") == [f"Alert 1 acknowledged by {CSM.email}."]
+    assert texts(at.success) == [f"Alert 1 acknowledged by {CSM.email}."]
     with store.connect() as conn:
         assert conn.execute(select(AlertEvent.actor, AlertEvent.action)).all() == [(CSM.email, "acknowledged")]
 
@@ -96,19 +85,19 @@ def test_dismiss_as_other_without_details_is_refused(store: Engine) -> None:
     at.selectbox(key="alerts_reason_1").set_value("Other (write below)")
     at.button(key="alerts_dismiss_1").click().run()
     assert _alert(store, 1).status == "open"
-    assert any("needs a reason" in t for t in texts(at, "error"))
+    assert any("needs a reason" in t for t in texts(at.error))
 
 
 def test_snooze_until_a_date(store: Engine) -> None:
     """Snoozing keeps the chosen date and shows it on the card."""
-    until = app_today() + timedelta(days=10)
+    until = TODAY + timedelta(days=10)
     at = _opened(CSM)
     at.date_input(key="alerts_until_1").set_value(until)
     at.button(key="alerts_snooze_1").click().run()
     alert = _alert(store, 1)
     assert (alert.status, alert.snoozed_until) == ("snoozed", until)
     at = select_alerts(at, [1])
-    assert any(f"Snoozed until {until:%d %b %Y} by {CSM.email}" in t for t in texts(at, "caption"))
+    assert any(f"Snoozed until {until:%d %b %Y} by {CSM.email}" in t for t in texts(at.caption))
 
 
 def test_csm_viewing_everyone_cannot_act_on_a_colleagues_alert(store: Engine) -> None:
@@ -117,15 +106,15 @@ def test_csm_viewing_everyone_cannot_act_on_a_colleagues_alert(store: Engine) ->
     assert "Globex" in table_customers(at)
     at = select_alerts(at, [1, 2])
     assert "**Globex**" in _cards(at)
-    assert labels(at, "button").count("Acknowledge") == 1
-    assert any("Only the customer's CSM or a leader" in t for t in texts(at, "caption"))
+    assert labels(at.button).count("Acknowledge") == 1
+    assert any("Only the customer's CSM or a leader" in t for t in texts(at.caption))
 
 
 def test_no_alerts_explains_itself(store: Engine) -> None:
     """A person with nothing to act on is told what alerts are and when they appear."""
     at = open_page(PAGE, User("new@cscx.io", "New CSM", "csm"))
     assert not at.exception
-    assert any("No alerts" in t for t in texts(at, "info"))
+    assert any("No alerts" in t for t in texts(at.info))
 
 
 def test_closed_alerts_show_on_request(store: Engine) -> None:
@@ -133,9 +122,9 @@ def test_closed_alerts_show_on_request(store: Engine) -> None:
     at = _opened(CSM)
     at.selectbox(key="alerts_reason_1").set_value("Not actionable")
     at.button(key="alerts_dismiss_1").click().run()
-    assert any("No alerts" in t for t in texts(at, "info"))
+    assert any("No alerts" in t for t in texts(at.info))
     at.toggle(key="alerts_include_closed").set_value(True).run()
     assert list(at.dataframe[0].value["status"]) == ["Dismissed"]
     at = select_alerts(at, [1])
     assert "Dismissed" in _cards(at)
-    assert any("Dismissed by maya@cscx.io" in t for t in texts(at, "caption"))
+    assert any("Dismissed by maya@cscx.io" in t for t in texts(at.caption))

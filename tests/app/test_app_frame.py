@@ -3,9 +3,7 @@ refusing closed roles, and the data freshness note (the menu per role: test_regi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,39 +13,10 @@ from pages.ui.shared import describe_freshness, mapped_since_sync
 from pendo_core.admin import users as auth
 from pendo_core.store.models import AuditLog
 from pendo_core.usage.queries import Freshness
-from tests.support.app_frame import (
-    USERS,
-    Store,
-    app,
-    build_small_store,
-    copy_store,
-    customer_ids,
-    run,
-    texts,
-    use_store,
-)
+from tests.support.app import app, run, texts
+from tests.support.app_data import USERS, Store, customer_ids
 
 NOW = datetime(2026, 3, 19, 12, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def small_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    """The small synthetic store, read-only, built once for this module."""
-    return build_small_store(tmp_path_factory.mktemp("app-store") / "store.db")
-
-
-@pytest.fixture
-def app_env(small_store: Store) -> Iterator[Store]:
-    """The app pointed at the small store, in demo mode, with empty Streamlit caches."""
-    with use_store(small_store) as store:
-        yield store
-
-
-@pytest.fixture
-def writable_env(small_store: Store, tmp_path: Path) -> Iterator[Store]:
-    """Like app_env, on a copy of the store, for tests that write (users, the audit log)."""
-    with use_store(copy_store(small_store, tmp_path / "store.db")) as store:
-        yield store
 
 
 def test_nobody_signed_in_sees_the_sign_in_form_with_demo_logins(writable_env: Store) -> None:
@@ -81,10 +50,20 @@ def test_local_sign_in(writable_env: Store, password: str, signed_in: bool) -> N
     assert any("Wrong e-mail or password" in e for e in texts(at.error)) is not signed_in
 
 
+@pytest.fixture
+def landing_on_account_usage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every role lands on Account usage, so the frame draws the customer picker at once (AppTest drops
+    the frame's sidebar after `switch_page`, so these tests cannot switch there)."""
+    from pages.ui import registry
+
+    monkeypatch.setattr(registry, "LANDING", dict.fromkeys(registry.LANDING, "account_usage"))
+
+
 @pytest.mark.parametrize("role", ["csm", "leader", "admin"])
+@pytest.mark.usefixtures("landing_on_account_usage")
 def test_signed_in_frame_renders_the_sidebar(app_env: Store, role: str) -> None:
-    """Signed in, the sidebar names the user, offers sign-out, the customer picker, the date range
-    and the freshness; the first screen is Account usage."""
+    """Signed in, on Account usage, the sidebar names the user, offers sign-out, the customer picker,
+    the date range and the freshness (each role's own landing screen: test_registry.py)."""
     at = run(app(user=USERS[role]))
     sidebar = at.sidebar
     assert USERS[role].name in " ".join(texts(sidebar.markdown))
@@ -96,12 +75,14 @@ def test_signed_in_frame_renders_the_sidebar(app_env: Store, role: str) -> None:
     assert bool(sidebar.toggle) is (role == "csm")
 
 
+@pytest.mark.usefixtures("landing_on_account_usage")
 def test_csm_picks_only_among_their_own_customers(app_env: Store) -> None:
     """The customer picker of a CSM lists exactly the customers they own."""
     at = run(app(user=USERS["csm"]))
     assert at.sidebar.selectbox[0].options == [_label(app_env, c) for c in customer_ids(app_env, "csm00@bench.cscx")]
 
 
+@pytest.mark.usefixtures("landing_on_account_usage")
 def test_show_all_customers_widens_the_picker_and_is_audited(writable_env: Store) -> None:
     """A CSM who asks for every customer gets them, and the audit log records who asked."""
     at = run(app(user=USERS["csm"]))
@@ -199,7 +180,7 @@ def test_single_sign_on_when_oidc_is_configured(app_env: Store, identity: dict[s
         assert not at.text_input  # no local password form next to SSO
     elif expected == "signed in as a csm":
         assert at.session_state["frame_user"] == auth.User("csm00@bench.cscx", "Cee", "csm")
-        assert texts(at.title)[0].startswith("Account usage · ")
+        assert texts(at.title)[0] == "My customers"
     else:
         assert any("has no access to this app yet" in e for e in texts(at.error))
         assert "frame_user" not in at.session_state

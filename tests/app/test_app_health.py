@@ -3,41 +3,16 @@ what moved it, the history with settings-change markers, the insufficient-data a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from pendo_core.admin.users import User
-from tests.support import REPO
-from tests.support.app import (
-    ACME,
-    ADMIN,
-    CSM,
-    GLOBEX,
-    INITECH,
-    LEADER,
-    UMBRELLA,
-    fresh_store,
-    labels,
-    open_page,
-    texts,
-)
+from tests.support.app import app, labels, open_page, run, texts
+from tests.support.app_data import ACME, ADMIN, CSM, GLOBEX, INITECH, LEADER, UMBRELLA
 
 PAGE = "pages/health.py"
-
-
-@pytest.fixture
-def store(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A fresh copy of the hand-built store, as the app's DATABASE_URL."""
-    engine = fresh_store(tmp_path_factory, tmp_path)
-    monkeypatch.setenv("DATABASE_URL", str(engine.url))
-    yield engine
-    engine.dispose()
 
 
 def _chart_rows(at: AppTest) -> list[dict[str, object]]:
@@ -52,13 +27,13 @@ def test_health_renders_score_components_and_history(store: Engine, user: User) 
     """Every role sees the score, band, components table and history of the chosen customer."""
     at = open_page(PAGE, user, frame_customer=ACME)
     assert not at.exception
-    assert texts(at, "title") == ["Health · Acme Corp"]
+    assert texts(at.title) == ["Health · Acme Corp"]
     assert [m.label for m in at.metric] == ["Health score", "Change since 28 days ago", "Coverage", "Settings version"]
     assert at.metric[0].value == "70.0 / 100"
-    assert "Show components" in labels(at, "toggle")
-    assert any("What moved it" in t for t in texts(at, "markdown"))
+    assert "Show components" in labels(at.toggle)
+    assert any("What moved it" in t for t in texts(at.markdown))
     assert len(at.dataframe) == 2  # components and daily scores, each with a download button
-    assert labels(at, "button") == []
+    assert labels(at.button) == []
     assert len(at.get("download_button")) == 2
 
 
@@ -72,11 +47,11 @@ def test_history_marks_the_settings_change(store: Engine) -> None:
 def test_insufficient_data_is_explained(store: Engine) -> None:
     """A score below the coverage floor says so, with the floor and why each component is missing."""
     at = open_page(PAGE, CSM, frame_customer=UMBRELLA)
-    warning = " ".join(texts(at, "warning"))
+    warning = " ".join(texts(at.warning))
     assert at.metric[0].value == "No score"
     assert "Only 10% of the score's weight has data" in warning
     assert "at least 50%" in warning
-    assert any("nobody was active in the last 90 days" in t for t in texts(at, "markdown"))
+    assert any("nobody was active in the last 90 days" in t for t in texts(at.markdown))
 
 
 def test_customer_without_score_gets_an_explaining_empty_state(store: Engine) -> None:
@@ -84,14 +59,14 @@ def test_customer_without_score_gets_an_explaining_empty_state(store: Engine) ->
     at = open_page(PAGE, CSM, frame_customer=INITECH)
     assert not at.exception
     assert not at.metric
-    assert any("no health score yet" in t for t in texts(at, "info"))
+    assert any("no health score yet" in t for t in texts(at.info))
 
 
 def test_csm_cannot_see_another_csms_customer(store: Engine) -> None:
     """A CSM who asks for a colleague's customer (e.g. from an old link) gets one of their own instead."""
     at = open_page(PAGE, CSM, frame_customer=GLOBEX)
-    assert texts(at, "title") != ["Health · Globex"]
-    assert "Globex" not in " ".join(texts(at, "title") + texts(at, "markdown"))
+    assert texts(at.title) != ["Health · Globex"]
+    assert "Globex" not in " ".join(texts(at.title) + texts(at.markdown))
 
 
 def test_open_alerts_are_linked_from_health(store: Engine) -> None:
@@ -102,6 +77,6 @@ def test_open_alerts_are_linked_from_health(store: Engine) -> None:
 
 def test_signed_out_visitor_sees_no_health(store: Engine) -> None:
     """Opened directly without a session, the page script refuses and shows nothing of a customer."""
-    at = AppTest.from_file(str(REPO / PAGE)).run()
-    assert texts(at, "warning") == ["Sign in to see this page."]
+    at = run(app(PAGE))
+    assert texts(at.warning) == ["Sign in to see this page."]
     assert not at.metric

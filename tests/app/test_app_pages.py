@@ -3,8 +3,7 @@ they render without an exception, show their key widgets and numbers, and explai
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,34 +11,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pendo_core.store import models
-from tests.support.app_frame import (
-    LAST_DAY,
-    USERS,
-    Store,
-    app,
-    build_small_store,
-    copy_store,
-    customer_ids,
-    run,
-    texts,
-    use_store,
-)
+from tests.support.app import app, run, texts, use_store
+from tests.support.app_data import LAST_DAY, SYNCED_AT, USERS, Store, copy_store, customer_ids
 
 CUSTOMER_PAGES = ["pages/account_usage.py", "pages/features.py", "pages/guides.py"]
 ROLES = ["csm", "leader", "admin"]
-
-
-@pytest.fixture(scope="module")
-def small_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    """The small synthetic store, read-only, built once for this module."""
-    return build_small_store(tmp_path_factory.mktemp("app-store") / "store.db")
-
-
-@pytest.fixture
-def app_env(small_store: Store) -> Iterator[Store]:
-    """The app pointed at the small store, in demo mode, with empty Streamlit caches."""
-    with use_store(small_store) as store:
-        yield store
 
 
 def _charts(at: object) -> list[object]:
@@ -146,7 +122,7 @@ def test_portfolio_without_health_scores_explains_it(small_store: Store, tmp_pat
     store = copy_store(small_store, tmp_path / "store.db")
     with Session(store.engine) as session, session.begin():
         session.execute(delete(models.HealthScore))
-    with use_store(store):
+    with use_store(store.url):
         at = run(app("pages/portfolio.py", USERS["leader"]))
     assert sum("No health scores yet" in i for i in texts(at.info)) == 3  # adoption trend, distribution, movers
     assert at.metric[4].value == "–"
@@ -166,7 +142,7 @@ def test_pages_on_an_empty_store(tmp_path: Path, page: str) -> None:
 
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     migrate(engine)
-    with use_store(Store(tmp_path / "empty.db", engine)):
+    with use_store(Store(tmp_path / "empty.db", engine).url):
         at = run(app(page, USERS["admin"]))
     assert any("import-customers" in i for i in texts(at.info))
     assert any("No successful Pendo sync yet" in w for w in texts(at.warning))
@@ -185,8 +161,8 @@ def test_a_customer_remapped_after_the_last_sync_is_flagged(small_store: Store, 
     with Session(store.engine) as session, session.begin():
         session.add(models.PendoAccount(account_id="acct-new", name="New"))
         session.add(models.AccountMapping(pendo_account_id="acct-new", customer_id=customer, method="manual",
-                                          mapped_at=datetime.now(UTC) + timedelta(minutes=1)))
-    with use_store(store):
+                                          mapped_at=SYNCED_AT + timedelta(minutes=1)))
+    with use_store(store.url):
         flagged = run(app("pages/features.py", USERS["csm"], frame_customer=customer))
         other = run(app("pages/features.py", USERS["csm"], frame_customer=customer_ids(store, "csm00@bench.cscx")[1]))
     assert any("changed after the last sync" in i for i in texts(flagged.info))

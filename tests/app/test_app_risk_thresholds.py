@@ -3,26 +3,14 @@ with the registry's labels, and saved as a new settings version like every thres
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, select
 
 from pendo_core.store.models import SettingsVersion
-from tests.support.app import ADMIN, fresh_store, open_page, texts
+from tests.support.app import open_page, texts
+from tests.support.app_data import ADMIN
 
 PAGE = "pages/admin.py"
-
-
-@pytest.fixture
-def store(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A fresh copy of the hand-built store, as the app's DATABASE_URL."""
-    engine = fresh_store(tmp_path_factory, tmp_path)
-    monkeypatch.setenv("DATABASE_URL", str(engine.url))
-    yield engine
-    engine.dispose()
 
 
 @pytest.mark.parametrize(("label", "key", "change", "saved"), [
@@ -35,7 +23,7 @@ def test_risk_thresholds_show_and_save_as_a_version(store: Engine, label: str, k
     """Each risk kind's thresholds are inputs with their defaults; a change is saved as a new version."""
     default, new = change
     at = open_page(PAGE, ADMIN)
-    assert any(f"**{label}**" in t for t in texts(at, "markdown"))
+    assert any(f"**{label}**" in t for t in texts(at.markdown))
     assert at.number_input(key=key).value == default
     at.number_input(key=key).set_value(new).run()
     at.button(key="admin_thresholds_save").click().run()

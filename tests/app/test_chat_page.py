@@ -7,17 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import streamlit as st
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from pendo_core.admin.users import User
 from pendo_core.store.engine import make_engine, migrate
 from pendo_core.store.models import UsageMetric
-from tests.support import REPO
+from tests.support.app import app, run, use_store
 from tests.support.chat_api import ACME, ANA, BEN, LAST, build_store
 
-PAGE = str(REPO / "pages" / "chat.py")
+PAGE = "pages/chat.py"
 ANA_USER, BEN_USER = User(ANA, "Ana", "csm"), User(BEN, "Ben", "csm")
 
 
@@ -33,19 +32,14 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def page(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DATABASE_URL", store_url)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
+def page(store_url: str) -> Iterator[None]:
+    """The app pointed at the store."""
+    with use_store(store_url):
+        yield
 
 
 def _open(user: User | None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=30)
-    if user is not None:
-        at.session_state["frame_user"] = user
-    return at.run()
+    return run(app(PAGE, user))
 
 
 def _ask(at: AppTest, question: str) -> AppTest:

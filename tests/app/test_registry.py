@@ -11,29 +11,34 @@ from typing import Any
 
 import pytest
 import streamlit as st
+from sqlalchemy.orm import Session
 from streamlit.navigation.page import StreamlitPage
 from streamlit.testing.v1 import AppTest
 
 from pages.ui import registry
+from pendo_core.admin import users as auth
 from pendo_core.admin.users import ROLES, User
 from pendo_core.chat import text as chat_text
 from pendo_core.store.engine import make_engine, migrate
 from tests.support import REPO
-from tests.support.app_frame import USERS, app, quiet_apptest, run, texts
+from tests.support.app import app, quiet_apptest, run, texts
+from tests.support.app_data import USERS, Store
 from tests.support.chat_api import ANA, LEE, build_store
 
-CUSTOMER = ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask"]
+CUSTOMER = ["My customers", "Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask"]
 MENUS = {
     "csm": {"Customer": CUSTOMER},
     "leader": {"Customer": CUSTOMER, "Leadership": ["Portfolio"]},
     "admin": {"Customer": CUSTOMER, "Leadership": ["Portfolio"], "Settings": ["Admin"]},
 }
+LANDING = {"csm": "My customers", "leader": "Portfolio", "admin": "Portfolio"}
+CUSTOMER_KEYS = ["my_customers", "account_usage", "features", "guides", "health", "alerts", "chat"]
 
 
 @pytest.mark.parametrize(("role", "keys"), [
-    ("csm", ["account_usage", "features", "guides", "health", "alerts", "chat"]),
-    ("leader", ["account_usage", "features", "guides", "health", "alerts", "chat", "portfolio"]),
-    ("admin", ["account_usage", "features", "guides", "health", "alerts", "chat", "portfolio", "admin"]),
+    ("csm", CUSTOMER_KEYS),
+    ("leader", [*CUSTOMER_KEYS, "portfolio"]),
+    ("admin", [*CUSTOMER_KEYS, "portfolio", "admin"]),
     ("guest", [])], ids=["csm", "leader", "admin", "unknown-role"])
 def test_pages_each_role_may_open(role: str, keys: list[str]) -> None:
     """Portfolio is for leaders and admins, Admin for admins only, an unknown role opens nothing."""
@@ -76,6 +81,30 @@ def test_each_roles_menu_is_the_registrys(role: str, monkeypatch: pytest.MonkeyP
         declared.setdefault(spec.section, []).append(spec.title)
     assert shown == declared == MENUS[role]
     assert hidden == [p.title for p in registry.PAGES if not registry.may_open(role, p.key)]
+    assert [p.title for pages in sections.values() for p in pages if p._default] == [LANDING[role]]
+
+
+@pytest.mark.parametrize(("role", "landing"), [*LANDING.items(), ("guest", None)],
+                         ids=[*LANDING, "unknown-role"])
+def test_each_role_lands_on_its_screen(role: str, landing: str | None) -> None:
+    """A CSM's day starts from My customers, a leader's and an admin's from the Portfolio."""
+    spec = registry.landing(role)
+    assert (spec.title if spec else None) == landing
+
+
+@pytest.mark.parametrize("role", list(LANDING))
+def test_signing_in_at_the_root_opens_the_roles_landing_screen(role: str, writable_env: Store) -> None:
+    """The sign-in at / has a path of its own (no screen's), so once the role is known the frame opens
+    its landing screen there, not the screen whose path the sign-in borrowed."""
+    with Session(writable_env.engine) as session, session.begin():
+        auth.upsert_user(session, "someone@cscx.io", "Someone", role, "password-1")
+    at = run(app())
+    at.text_input(key="login_email").input("someone@cscx.io")
+    at.text_input(key="login_password").input("password-1")
+    at.button[0].click()
+    run(at)
+    run(at)  # the sign-in reruns the app; AppTest needs the next run to follow it
+    assert texts(at.title)[0].startswith(LANDING[role])
 
 
 @pytest.mark.parametrize("missing", ["pages/portfolio.py", "pages/login.py"], ids=["a-screen", "the-sign-in"])

@@ -10,10 +10,11 @@ import pytest
 
 from tests.e2e.support import open_screen, screenshot, settle, sign_in
 
+CUSTOMER = ["My customers", "Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask"]
 SCREENS = {
-    "csm": ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask"],
-    "leader": ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask", "Portfolio"],
-    "admin": ["Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask", "Portfolio", "Admin"],
+    "csm": CUSTOMER,
+    "leader": [*CUSTOMER, "Portfolio"],
+    "admin": [*CUSTOMER, "Portfolio", "Admin"],
 }
 NAV = '[data-testid="stSidebarNav"]'
 
@@ -74,16 +75,17 @@ def test_csm_opening_a_closed_screen_by_url_is_refused(browser: Any, app_url: st
 
 
 def test_a_deep_link_survives_signing_in(browser: Any, app_url: str, demo_users: dict[str, str]) -> None:
-    """A leader who opens the Portfolio URL signed out lands on the Portfolio after signing in."""
+    """A leader who opens the Health URL signed out lands on Health (not their Portfolio) after signing in."""
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    sign_in(page, f"{app_url}/portfolio", demo_users["leader"])
-    assert page.locator("h1").first.inner_text() == "Portfolio"
+    sign_in(page, f"{app_url}/health", demo_users["leader"])
+    assert page.locator("h1").first.inner_text().startswith("Health · ")
     page.close()
 
 
 def test_customer_picker_finds_a_customer_by_typing(signed_in_page: Callable[[str], Any]) -> None:
     """The sidebar picker filters thousands of names as you type; picking one changes the screen."""
     page = signed_in_page("leader")
+    open_screen(page, "Account usage")  # leaders land on the Portfolio, which has no customer picker
     before = page.locator("h1").first.inner_text()
     picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
     picker.click()
@@ -98,6 +100,7 @@ def test_customer_picker_finds_a_customer_by_typing(signed_in_page: Callable[[st
 def test_csm_show_all_customers_widens_the_picker(signed_in_page: Callable[[str], Any]) -> None:
     """A CSM's picker grows from their own customers to everyone's when they ask."""
     page = signed_in_page("csm")
+    open_screen(page, "Account usage")  # CSMs land on My customers, which has no customer picker
     label = page.locator('[data-testid="stSidebar"] [data-testid="stWidgetLabel"]', has_text="Customer (")
     own = int(label.first.inner_text().split("(")[1].split(")")[0])
     page.get_by_text("Show all customers").click()

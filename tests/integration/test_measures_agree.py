@@ -21,10 +21,8 @@ from pendo_core.admin.users import User
 from pendo_core.chat import Viewer, respond
 from pendo_core.config import Settings
 from pendo_core.store.models import HealthScore, UsageMetric
-from tests.support.app_frame import app, quiet_apptest, run
-from tests.support.chat_api import ACME, GLOBEX, LABS, LAST, LEE, NAMES, NOW, UMBRELLA, SharedStore, shared_store
-
-__all__ = ["shared_store"]  # the fixture, imported for pytest
+from tests.support.app import app, quiet_apptest, run
+from tests.support.chat_api import ACME, GLOBEX, LABS, LAST, LEE, NAMES, NOW, UMBRELLA, SharedStore
 
 CUSTOMERS = [pytest.param(ACME, id="acme-weekday-pattern"), pytest.param(UMBRELLA, id="umbrella-dropped"),
              pytest.param(LABS, id="labs-flat"), pytest.param(GLOBEX, id="globex-other-csm")]

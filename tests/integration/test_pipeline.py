@@ -28,7 +28,8 @@ from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
 from pendo_core.store import models
 from pendo_sim.data import Subscription, generate
 from pendo_sim.server import SimServer, start_server
-from tests.support.app import ADMIN, fresh_store, open_page, texts
+from tests.support.app import open_page, point_app_at, texts
+from tests.support.app_data import ADMIN, Store, copy_store
 from tests.support.sync import import_demo_customers
 
 SUMMARY = RunSummary(7, date(2024, 3, 17), date(2024, 3, 19), rows={"accounts": 3, "visitor_days": 1200},
@@ -61,11 +62,11 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> RecordingSync:
 
 
 @pytest.fixture
-def store(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def store(hand_built_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     """A fresh copy of the app's hand-built store, as DATABASE_URL, with no Pendo key in the environment."""
-    engine = fresh_store(tmp_path_factory, tmp_path)
-    monkeypatch.setenv("DATABASE_URL", str(engine.url))
+    copy = copy_store(hand_built_store, tmp_path / "store.db")
+    engine = copy.engine
+    point_app_at(monkeypatch, copy.url)
     for name in ("PENDO_INTEGRATION_KEY", "PENDO_BASE_URL", "PENDO_REGION"):
         monkeypatch.delenv(name, raising=False)
     yield engine
@@ -104,7 +105,7 @@ def _app(_engine: Engine, _capsys: pytest.CaptureFixture[str]) -> str:
     at = open_page("pages/admin.py", ADMIN)
     at.button(key="admin_sync_now").click().run()
     assert admin_sync.sync_job().wait(10).status == "success"
-    return " ".join(texts(at.run(), "success"))
+    return " ".join(texts(at.run().success))
 
 
 def _api(engine: Engine, _capsys: pytest.CaptureFixture[str]) -> str:

@@ -28,8 +28,8 @@ from pendo_core.config import Settings
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning
 from pendo_core.pendo.sync.progress import LogProgress
-from pendo_core.pendo.sync.runner import SyncError, SyncRequest, SyncRunner
-from pendo_core.pipeline import StopAwareProgress, StopRequested
+from pendo_core.pendo.sync.runner import SyncError, SyncRequest
+from pendo_core.pipeline import INGEST_STEPS, StopAwareProgress, StopRequested, sync_runner
 from pendo_core.store import models
 from pendo_sim.data import generate
 from pendo_sim.server import start_server
@@ -215,7 +215,8 @@ def test_a_stopped_sync_keeps_its_committed_windows_and_says_why(sqlite_engine: 
     try:
         with PendoClient(server.url, "demo-key", retry=RetryPolicy.for_tests()) as client, \
                 pytest.raises(SyncError, match="asked to stop"):
-            SyncRunner(settings, sqlite_engine, client, progress=StopAwareProgress(recorder, stop)).run(
+            sync_runner(settings, sqlite_engine, client, steps=INGEST_STEPS,
+                        progress=StopAwareProgress(recorder, stop)).run(
                 SyncRequest(date(2024, 3, 20), 5))
     finally:
         server.stop()

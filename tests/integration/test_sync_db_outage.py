@@ -12,11 +12,12 @@ from sqlalchemy import Engine, text
 from pendo_core.config import Settings
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.progress import LogProgress
-from pendo_core.pendo.sync.runner import SyncError, SyncRequest, SyncRunner
+from pendo_core.pendo.sync.runner import SyncError, SyncRequest
+from pendo_core.pipeline import INGEST_STEPS, sync_runner
 from pendo_core.store.engine import make_engine, migrate
 from pendo_sim.data import Subscription, generate
 from pendo_sim.server import SimServer, start_server
-from tests.conftest import _truncate
+from tests.support.store import wipe
 from tests.support.sync import import_demo_customers, run_sync, snapshot
 
 TZ = "UTC"
@@ -62,13 +63,14 @@ def test_database_outage_mid_run(pg_engine: Engine, subscription: Subscription, 
     import_demo_customers(clean_engine, subscription)
     run_sync(clean_engine, server.url, TZ, AS_OF, 7)
 
-    _truncate(pg_engine)
+    wipe(pg_engine)
     import_demo_customers(pg_engine, subscription)
     killer_engine = make_engine(pg_engine.url.render_as_string(hide_password=False))
     config = Settings(pendo_integration_key="demo-key", pendo_base_url=server.url, pendo_timezone=TZ)
     try:
         with PendoClient(server.url, "demo-key", retry=RetryPolicy.for_tests()) as client:
-            runner = SyncRunner(config, pg_engine, client, progress=CutTheDatabase(killer_engine, after))
+            runner = sync_runner(config, pg_engine, client, steps=INGEST_STEPS,
+                                 progress=CutTheDatabase(killer_engine, after))
             try:
                 runner.run(SyncRequest(AS_OF, 7))
                 reason = ""
@@ -79,4 +81,4 @@ def test_database_outage_mid_run(pg_engine: Engine, subscription: Subscription, 
         assert snapshot(pg_engine) == snapshot(clean_engine)
     finally:
         killer_engine.dispose()
-        _truncate(pg_engine)
+        wipe(pg_engine)

@@ -1,21 +1,24 @@
-"""A sync process killed (SIGKILL) at any point, then run again, ends with the store of a clean run."""
+"""A sync process killed (SIGKILL) at any point, then run again, ends with the store of a clean run.
+
+The kill points are statements, not seconds: the child stops just before the chosen statement and
+says so, then the test kills it (tests/support/kill_point.py), so every case really kills a run
+where it means to."""
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from pendo_core.store.models import SyncRun
 from pendo_sim.data import Subscription, generate
 from pendo_sim.server import SimServer, start_server
 from tests.support import REPO
+from tests.support.kill_point import KilledRun, KillPoint, kill_at
 from tests.support.sync import import_demo_customers, run_sync, snapshot
 
 ROOT = REPO
@@ -49,27 +52,40 @@ def clean(subscription: Subscription, server: SimServer, tmp_path_factory: pytes
     return snapshot(engine)
 
 
-def _killed_sync(engine: Engine, url: str, after_seconds: float) -> int | None:
-    """Start `python -m jobs sync` and SIGKILL it after `after_seconds`; None if it finished first."""
+# Each point stops the child just before one statement: a state the store must survive a kill in.
+KILL_POINTS = [
+    KillPoint("start-up", "INSERT INTO", "pendo_accounts"),  # run recorded, first entity write open
+    KillPoint("first-window", "INSERT INTO", "pendo_sync_coverage"),  # a window's rows written, not committed
+    KillPoint("later-window", "INSERT INTO", "pendo_feature_visitor_days", 4),  # many windows committed
+    KillPoint("metrics", "INSERT INTO", "pendo_usage_metrics"),  # every window in, old metrics deleted
+    KillPoint("health", "DELETE FROM", "pendo_health_scores"),  # metrics in, health scoring begun (not its
+    # INSERT: on PostgreSQL the scores go in by COPY, which no SQLAlchemy event sees)
+    KillPoint("finishing", "UPDATE", "pendo_sync_runs", 2),  # everything written, the run not marked done
+]
+
+
+def _killed_sync(engine: Engine, url: str, point: KillPoint) -> KilledRun:
+    """`python -m jobs sync`, SIGKILLed when it reaches `point`."""
     env = {**os.environ, "DATABASE_URL": engine.url.render_as_string(hide_password=False),
            "PENDO_INTEGRATION_KEY": "demo-key", "PENDO_BASE_URL": url, "PENDO_TIMEZONE": TZ}
-    proc = subprocess.Popen([sys.executable, "-m", "jobs", "sync", "--as-of", AS_OF.isoformat(),
-                             "--backfill-days", str(BACKFILL)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + after_seconds
-    while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    if proc.poll() is not None:
-        return None
-    proc.send_signal(signal.SIGKILL)
-    return proc.wait()
+    args = ["sync", "--as-of", AS_OF.isoformat(), "--backfill-days", str(BACKFILL)]
+    return kill_at(point, args, env=env, cwd=ROOT)
 
 
-@pytest.mark.parametrize("after_seconds", [1.2, 2.0, 3.0, 4.5, 6.5], ids=lambda s: f"kill-at-{s}s")
+def _run_statuses(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(SyncRun.status).order_by(SyncRun.id)).scalars())
+
+
+@pytest.mark.parametrize("point", KILL_POINTS, ids=lambda p: f"kill-at-{p.name}")
 def test_killed_run_then_rerun_equals_clean_run(engine: Engine, subscription: Subscription, server: SimServer,
-                                                clean: dict, after_seconds: float) -> None:
-    """Whatever the kill point (start-up, windows, metrics), the next run leaves the clean store."""
+                                                clean: dict, point: KillPoint) -> None:
+    """Whatever the kill point (start-up, windows, metrics, health), the next run leaves the clean store."""
     import_demo_customers(engine, subscription)
-    _killed_sync(engine, server.url, after_seconds)
+    killed = _killed_sync(engine, server.url, point)
+    assert killed.reached == point.label, f"the sync ended (exit {killed.exit_code}) before {point.label}:\n" \
+                                          f"{killed.stderr}"
+    assert killed.exit_code == -signal.SIGKILL
+    assert _run_statuses(engine) == ["running"]  # killed mid-run: nothing marked it finished
     run_sync(engine, server.url, TZ, AS_OF, BACKFILL)
     assert snapshot(engine) == clean

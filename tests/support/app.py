@@ -1,136 +1,120 @@
-"""A small hand-built store for the Health, Alerts and Admin AppTests, and a way to open a page as a
-signed-in user through the real frame (app.py)."""
+"""The one AppTest harness of the app tests (tests/app): point the app at a store, open a script or a
+page as a signed-in user, and read what it drew. The stores themselves are in app_data.py; the
+fixtures that combine the two are in tests/app/conftest.py.
+
+The app reads the clock in pages/ui (shared.py: the freshness note and the default "data through";
+panel_ui.py: today, for alert actions and snooze dates). `point_app_at` freezes those reads at NOW,
+so a screen draws the same any day the suite runs.
+"""
 
 from __future__ import annotations
 
-import shutil
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import streamlit as st
-from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from pendo_core.admin.users import User
-from pendo_core.store.engine import make_engine, migrate
+from pendo_core.timeutil import today_in
 from tests.support import REPO
-from tests.support.health_alerts import table_insert
 
-APP = str(REPO / "app.py")
-LAST = date(2026, 3, 18)
-ME, THEM = "maya@cscx.io", "jordan@cscx.io"
-CSM = User(ME, "Maya Chen", "csm")
-OTHER_CSM = User(THEM, "Jordan Ellis", "csm")
-LEADER = User("lead@cscx.io", "Lea Leader", "leader")
-ADMIN = User("admin@cscx.io", "Ada Admin", "admin")
-ACME, GLOBEX, INITECH, UMBRELLA = (f"00000000-0000-4000-8000-00000000000{i}" for i in range(1, 5))
-NAMES = {ACME: "Acme Corp", GLOBEX: "Globex", INITECH: "Initech", UMBRELLA: "Umbrella"}
-OWNERS = {ACME: ME, GLOBEX: THEM, INITECH: ME, UMBRELLA: ME}
-WEIGHTS = {"engagement": 0.45, "adoption": 0.1, "trajectory": 0.45, "onboarding": 0.0}
-PORTFOLIO = 8  # extra customers, so the back-test has outcomes of both kinds
+NOW = datetime(2026, 3, 19, 9, 0, tzinfo=UTC)  # the app's clock: 3 hours after the stores' last sync
+TODAY = NOW.date()
 
 
-def open_page(page: str, user: User | None, **state: Any) -> AppTest:
-    """Run app.py signed in as `user`, then switch to `page` (e.g. "pages/health.py")."""
+@contextmanager
+def use_store(url: str, **env: str) -> Iterator[None]:
+    """Within the block, the app runs on the store `url` (see point_app_at); caches are emptied after."""
+    with pytest.MonkeyPatch.context() as patch:
+        point_app_at(patch, url, **env)
+        yield
+        clear_caches()
+
+
+def point_app_at(patch: pytest.MonkeyPatch, url: str, **env: str) -> None:
+    """The app on the store `url`: demo mode (no Pendo key), clock frozen at NOW, fast AppTest, empty caches."""
+    patch.setenv("DATABASE_URL", url)
+    patch.delenv("PENDO_INTEGRATION_KEY", raising=False)
+    for name, value in env.items():
+        patch.setenv(name, value)
+    freeze_app_clock(patch, NOW)
+    quiet_apptest(patch)
+    clear_caches()
+
+
+def freeze_app_clock(patch: pytest.MonkeyPatch, now: datetime) -> None:
+    """Every clock the screens read (see the module docstring) reads `now` instead."""
+    from pages.ui import panel_ui, shared
+
+    patch.setattr(shared, "datetime", _frozen_datetime(now))
+    patch.setattr(shared, "date", _frozen_date(now.date()))
+    patch.setattr(panel_ui, "today_in", lambda tz, at=None: today_in(tz, at or now))
+
+
+def _frozen_datetime(now: datetime) -> type[datetime]:
+    class FrozenDatetime(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return now.astimezone(tz) if tz is not None else now.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+    return FrozenDatetime
+
+
+def _frozen_date(today: date) -> type[date]:
+    class FrozenDate(date):
+        @classmethod
+        def today(cls) -> date:
+            return today
+
+    return FrozenDate
+
+
+def quiet_apptest(patch: pytest.MonkeyPatch) -> None:
+    """Skip AppTest's scan of every installed package for components (0.4 s a test, not the app)."""
+    from streamlit.components.v2.component_manager import BidiComponentManager
+
+    patch.setattr(BidiComponentManager, "discover_and_register_components", lambda self, **_: None)
+
+
+def clear_caches() -> None:
+    """Empty Streamlit's data and resource caches, as a fresh app process has them."""
     st.cache_data.clear()
     st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=30)
+
+
+def app(script: str = "app.py", user: User | None = None, **state: Any) -> AppTest:
+    """An AppTest of `script` (app.py or a page, relative to the repo), `user` signed in, `state` set; not run."""
+    clear_caches()
+    at = AppTest.from_file(str(REPO / script), default_timeout=30)
     if user is not None:
         at.session_state["frame_user"] = user
     for key, value in state.items():
         at.session_state[key] = value
+    return at
+
+
+def run(at: AppTest) -> AppTest:
+    """Run and fail on any exception the script raised."""
     at.run()
-    return at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
 
 
-def _score(customer: str, day: date, overall: float | None, version: int = 0, **parts: float | None) -> dict[str, Any]:
-    band = "insufficient data" if overall is None else "red" if overall < 50 else "yellow" if overall < 75 else "green"
-    components = {"engagement": overall, "adoption": 80.0, "trajectory": overall, "onboarding": None} | parts
-    inputs = {"mau": 10.0, "dau_7d": 3.0, "stickiness": 0.3, "dau_28d": 3.0, "dau_prior_28d": 3.2, "trend": -0.06,
-              "breadth": 0.5, "key_features_used": 2.0, "key_features": 4, "onboarding_progress": None}
-    if overall is None:
-        inputs |= {"mau": 0.0, "dau_7d": 0.0, "dau_28d": None, "dau_prior_28d": None}
-    return {"customer_id": customer, "score_date": day, **components, "overall": overall, "band": band,
-            "coverage": 0.1 if overall is None else 1.0, "settings_version": version, "weights": WEIGHTS,
-            "inputs": inputs}
+def open_page(page: str, user: User | None, **state: Any) -> AppTest:
+    """Through the frame: run app.py as `user`, then switch to `page` (e.g. "pages/health.py")."""
+    return run(run(app("app.py", user, **state)).switch_page(page))
 
 
-def _customers(engine: Engine) -> None:
-    table_insert(engine, "csms", [{"email": ME, "name": "Maya Chen"}, {"email": THEM, "name": "Jordan Ellis"}])
-    extra = {f"00000000-0000-4000-8000-0000000001{i:02d}": f"Portfolio {i}" for i in range(PORTFOLIO)}
-    rows = [{"customer_id": c, "name": n, "csm_email": OWNERS.get(c, THEM)} for c, n in (NAMES | extra).items()]
-    table_insert(engine, "customers", rows)
-    table_insert(engine, "pendo_accounts", [{"account_id": "acct-acme", "name": "Acme"},
-                                            {"account_id": "acct-new", "name": "Globex Europe"},
-                                            {"account_id": "acct-lone", "name": "Lone Ltd"}])
-    table_insert(engine, "pendo_account_mapping", [{"pendo_account_id": "acct-acme", "customer_id": ACME,
-                                                    "method": "import"}])
-    table_insert(engine, "pendo_mapping_suggestions", [{"pendo_account_id": "acct-new", "customer_id": GLOBEX,
-                                                        "score": 0.87, "reason": "similar name"}])
-    table_insert(engine, "pendo_features", [{"feature_id": f"f{i}", "name": f"Feature {i}", "is_core_event": i < 2}
-                                            for i in range(4)])
-    outcomes = [{"customer_id": c, "outcome_date": LAST, "outcome": "churned" if i % 3 == 0 else "renewed"}
-                for i, c in enumerate(extra)]
-    table_insert(engine, "customer_outcomes", outcomes)
-    table_insert(engine, "pendo_health_scores", [
-        _score(c, LAST - timedelta(days=back), 30.0 + 8 * i if i % 3 else 20.0 + i, engagement=25.0 + 7 * i)
-        for i, c in enumerate(extra) for back in (0, 30)])
+def texts(elements: Any) -> list[str]:
+    """The text (or value) of each element of a list such as `at.error` or `at.sidebar.caption`."""
+    return [str(getattr(e, "value", "")) for e in elements]
 
 
-def build_store(engine: Engine) -> None:
-    """Customers of two CSMs, scores (with a settings change), alerts, a sync run, a mapping queue."""
-    _customers(engine)
-    scores = [_score(ACME, LAST - timedelta(days=i), 70.0 - i / 2, 1 if i >= 10 else 2) for i in range(60)]
-    scores += [_score(GLOBEX, LAST - timedelta(days=i), 40.0) for i in range(30)]
-    scores += [_score(UMBRELLA, LAST, None), _score(UMBRELLA, LAST - timedelta(days=1), 55.0)]
-    table_insert(engine, "pendo_health_scores", scores)
-    table_insert(engine, "app_settings_versions", [
-        {"version": v, "created_by": ADMIN.email, "settings": {}, "note": f"note {v}",
-         "created_at": datetime(2026, 3, 1, tzinfo=UTC)} for v in (1, 2)])
-    now = datetime(2026, 3, 19, 6, tzinfo=UTC)
-    base = {"subject": "", "status": "open", "triggered_on": LAST, "last_evaluated_on": LAST, "status_by": "system",
-            "status_at": now}
-    table_insert(engine, "pendo_usage_alerts", [
-        {**base, "id": 1, "customer_id": ACME, "kind": "no_login", "severity": "high", "assigned_csm_email": ME,
-         "details": {"window_days": 14, "days_without_login": 20, "last_active_day": "2026-02-26"},
-         "suggested_action": "Call the champion."},
-        {**base, "id": 2, "customer_id": GLOBEX, "kind": "usage_drop", "severity": "medium",
-         "assigned_csm_email": THEM, "suggested_action": "Offer a usage review.",
-         "details": {"window": "2026-03-12..2026-03-18", "avg_daily_users": 6.0, "baseline_avg_daily_users": 10.0,
-                     "drop_pct": 40.0, "baseline_weeks": 4, "held_days": 3}}])
-    table_insert(engine, "pendo_sync_runs", [{
-        "id": 1, "started_at": now, "finished_at": now + timedelta(minutes=2), "status": "success", "mode": "daily",
-        "as_of": LAST + timedelta(days=1), "requests": 40, "retries": 0, "bad_rows": 2,
-        "stats": {"rows": {"accounts": 3, "visitor_days": 120}, "report_first": "2025-12-19",
-                  "report_last": LAST.isoformat()}}])
-    table_insert(engine, "pendo_data_quality_issues", [{"run_id": 1, "stream": "visitor_days",
-                                                        "reason": "missing visitorId", "count": 2, "sample": "{}"}])
-
-
-_TEMPLATE: dict[str, Path] = {}
-
-
-def fresh_store(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Engine:
-    """A fresh copy (in tmp_path) of the hand-built store, which is built once per test session."""
-    if "path" not in _TEMPLATE:
-        path = tmp_path_factory.mktemp("app-template") / "store.db"
-        engine = make_engine(f"sqlite:///{path}")
-        migrate(engine)
-        build_store(engine)
-        engine.dispose()
-        _TEMPLATE["path"] = path
-    copy = tmp_path / "store.db"
-    shutil.copy(_TEMPLATE["path"], copy)
-    return make_engine(f"sqlite:///{copy}")
-
-
-def texts(at: AppTest, kind: str) -> list[str]:
-    """The text (or value) of every element of one kind, e.g. "error", "markdown", "caption"."""
-    return [str(getattr(e, "value", "")) for e in getattr(at, kind)]
-
-
-def labels(at: AppTest, kind: str) -> list[str]:
-    """The labels of every widget of one kind, e.g. "button", "slider"."""
-    return [str(e.label) for e in getattr(at, kind)]
+def labels(elements: Any) -> list[str]:
+    """The labels of each widget of a list such as `at.button`."""
+    return [str(e.label) for e in elements]

@@ -19,18 +19,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from pendo_core.admin.tokens import api_tokens, issue_token
 from pendo_core.alerts.job import evaluate_alerts
 from pendo_core.health import compute_health
-from pendo_core.store.engine import make_engine, migrate
-from pendo_core.store.models import AppUser, Base, UsageMetric
+from pendo_core.store.models import AppUser, UsageMetric
 from pendo_core.timeutil import local_midnight_ms
 from pendo_core.usage import compute_metrics
 from tests.support.health_alerts import table_insert
+from tests.support.store import wipe
 
 LAST = date(2026, 3, 18)  # a Wednesday
 AS_OF = LAST + timedelta(days=1)
@@ -186,12 +185,6 @@ def _intact(engine: Engine) -> bool:
             conn.execute(select(func.count()).select_from(api_tokens)).scalar() == len(ROLES)
 
 
-def _empty(engine: Engine) -> None:
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
-
-
 @dataclass
 class SharedStore:
     """A built store and its tokens; `fresh()` rebuilds it when another test emptied the database."""
@@ -202,25 +195,12 @@ class SharedStore:
     def fresh(self) -> SharedStore:
         """The store, rebuilt first if it is not whole any more (PostgreSQL is shared between modules)."""
         if not _intact(self.engine):
-            _empty(self.engine)
-            build_store(self.engine)
-            self.tokens = add_users(self.engine)
+            wipe(self.engine)
+            self.tokens = build_shared_store(self.engine).tokens
         return self
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def shared_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedStore]:
-    """A built store per backend for tests that only read; never write to it."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('shared') / 'store.db'}")
-        migrate(engine)
-    else:
-        engine = request.getfixturevalue("pg_engine")
-        _empty(engine)
+def build_shared_store(engine: Engine) -> SharedStore:
+    """The store and its users' tokens, built in a migrated, empty `engine`."""
     build_store(engine)
-    store = SharedStore(engine, add_users(engine))
-    yield store
-    if request.param == "sqlite":
-        engine.dispose()
-    else:
-        _empty(engine)
+    return SharedStore(engine, add_users(engine))

@@ -1,18 +1,9 @@
-"""Driving the Alerts inbox in an AppTest: the app's today, which customers its table lists, and
+"""Driving the Alerts inbox in an AppTest: which alerts and customers its table lists, and
 selecting rows by alert id (what a click on a row does in the browser)."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from streamlit.testing.v1 import AppTest
-
-
-def app_today() -> date:
-    """Today as the app sees it (the date actions and renewals are counted from)."""
-    from pages.ui import panel_ui
-
-    return panel_ui.today()
 
 
 def table_key(at: AppTest) -> str:

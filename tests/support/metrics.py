@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any, NamedTuple
 
-import pytest
 from sqlalchemy import Engine, Table, select
 
-from pendo_core.store.engine import make_engine, migrate
 from pendo_core.store.models import Base
 from pendo_core.usage import compute_metrics
 
@@ -133,42 +129,6 @@ OUTPUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 def table(name: str) -> Table:
     """The model's table by name."""
     return Base.metadata.tables[name]
-
-
-def wipe(engine: Engine) -> None:
-    """Empty every table, children first (DELETE: far cheaper than TRUNCATE on tiny tables)."""
-    with engine.begin() as conn:
-        for t in reversed(Base.metadata.sorted_tables):
-            conn.execute(t.delete())
-
-
-def clean_store(request: pytest.FixtureRequest) -> Engine:
-    """For a fixture parametrized "sqlite"/"postgres": a migrated, empty store, like conftest's
-    `engine` but cheaper (a copied SQLite template instead of a migration; DELETE, not TRUNCATE)."""
-    if request.param == "sqlite":
-        return _sqlite_copy(request)
-    engine: Engine = request.getfixturevalue("pg_engine")
-    wipe(engine)
-    request.addfinalizer(lambda: wipe(engine))  # leave the shared database as we found it
-    return engine
-
-
-_TEMPLATE: list[Path] = []  # one migrated SQLite file per test session
-
-
-def _sqlite_copy(request: pytest.FixtureRequest) -> Engine:
-    factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
-    if not _TEMPLATE:
-        path = factory.mktemp("template") / "store.db"
-        template = make_engine(f"sqlite:///{path}")
-        migrate(template)
-        template.dispose()
-        _TEMPLATE.append(path)
-    target = factory.mktemp("store") / "store.db"
-    shutil.copyfile(_TEMPLATE[0], target)
-    engine = make_engine(f"sqlite:///{target}")
-    request.addfinalizer(engine.dispose)
-    return engine
 
 
 def seed(engine: Engine, activity: Activity, extra_customers: tuple[str, ...] = ()) -> None:

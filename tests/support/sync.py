@@ -15,7 +15,8 @@ from pendo_core.config import Settings
 from pendo_core.customers.csv_parse import parse_customers_csv
 from pendo_core.customers.repo import upsert_customers
 from pendo_core.pendo.client import PendoClient, RetryPolicy
-from pendo_core.pendo.sync.runner import RunSummary, SyncRequest, SyncRunner
+from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
+from pendo_core.pipeline import INGEST_STEPS, sync_runner
 from pendo_core.store import models
 from pendo_core.store.engine import session_factory
 from pendo_core.timeutil import day_of_ms, local_midnight_ms
@@ -52,7 +53,7 @@ def run_sync(engine: Engine, url: str, tz: str, as_of: date, backfill_days: int 
     """One in-process sync run against `url` (no sleeping)."""
     config = Settings(pendo_integration_key="demo-key", pendo_base_url=url, pendo_timezone=tz, **settings)
     with PendoClient(url, "demo-key", retry=retry or RetryPolicy.for_tests(), timeout=30) as client:
-        return SyncRunner(config, engine, client).run(SyncRequest(as_of, backfill_days))
+        return sync_runner(config, engine, client, steps=INGEST_STEPS).run(SyncRequest(as_of, backfill_days))
 
 
 def expected_activity(engine: Engine, sub: Subscription, first: date, last: date) -> Activity:

@@ -6,6 +6,8 @@ memory holds one chunk and its rows, whatever the body size.
 
 Errors: a body that ends before its JSON does is a broken connection (retriable); a complete body
 that is not JSON, or not `{"results": [ {row}, ... ]}`, is a PendoResponseError (not retriable).
+`results` null or missing reads as no rows, unless the caller requires the list (the usage windows
+do: an answer without its list must not pass for "no activity").
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import ijson
 
-from pendo_core.pendo.client.errors import malformed_body_error, truncated_body_error
+from pendo_core.pendo.client.errors import PendoResponseError, malformed_body_error, truncated_body_error
 
 try:  # the C backend parses ~10x faster; ijson falls back to pure Python where it is missing
     _ijson: Any = ijson.get_backend("yajl2_c")
@@ -27,8 +29,9 @@ ROWS_PREFIX = "results.item"
 _PROBE_SLICE = 4096  # the shape probe sees the body only until it has decided, one slice at a time
 
 
-def iter_rows(chunks: Iterable[bytes], *, host: str) -> Iterator[dict[str, Any]]:
-    """Yield each row of `results` as its bytes arrive; `results` null or missing -> no rows."""
+def iter_rows(chunks: Iterable[bytes], *, host: str, require_results: bool = False) -> Iterator[dict[str, Any]]:
+    """Yield each row of `results` as its bytes arrive; `results` null or missing -> no rows, or an
+    error at the end of the body when `require_results`."""
     rows = ijson.sendable_list()
     parser = _ijson.items_coro(rows, ROWS_PREFIX, use_float=True)
     probe = _ShapeProbe(host)
@@ -45,6 +48,9 @@ def iter_rows(chunks: Iterable[bytes], *, host: str) -> Iterator[dict[str, Any]]
             yield row
         del rows[:]
     _finish(parser, host, count)
+    if require_results and not probe.saw_list:
+        raise PendoResponseError(f"{host} answered without a list of rows (results is {probe.results_kind})",
+                                 host=host)
 
 
 def parse_json(content: bytes, *, host: str) -> Any:
@@ -89,6 +95,7 @@ class _ShapeProbe:
         self._started = False
         self._at_results = False
         self.decided = False
+        self.results_kind = "missing"
 
     def feed(self, chunk: bytes) -> None:
         """Look at `chunk` unless the shape is already known."""
@@ -111,6 +118,7 @@ class _ShapeProbe:
             elif self._at_results:
                 if event not in ("start_array", "null"):
                     raise malformed_body_error(self._host, f"results is a {_event_kind(event)}, not a list")
+                self.results_kind = "a list" if event == "start_array" else "null"
                 self.decided = True
                 return
             elif (prefix, event) == ("", "end_map"):
@@ -118,6 +126,12 @@ class _ShapeProbe:
                 return
             self._at_results = (prefix, event, _value) == ("", "map_key", "results")
         del self._events[:]
+
+
+    @property
+    def saw_list(self) -> bool:
+        """Whether `results` was there and opened a list."""
+        return self.results_kind == "a list"
 
 
 def _event_kind(event: str) -> str:

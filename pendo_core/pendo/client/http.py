@@ -109,17 +109,19 @@ class PendoClient:
         return host_of(httpx.URL(self.base_url))
 
     def aggregate(
-        self, pipeline: Pipeline, *, request_id: str | None = None
+        self, pipeline: Pipeline, *, request_id: str | None = None, require_results: bool = False
     ) -> Generator[dict[str, Any], None, None]:
         """Stream the rows of one aggregation; no retries here (the caller retries a whole window).
 
         Lazy: the request is sent on the first `next()`. A concurrency slot is held until the
         iterator is exhausted or closed, so close it (or use `contextlib.closing`) if you stop early,
-        and do not open more than `max_concurrency` streams at once from one thread.
+        and do not open more than `max_concurrency` streams at once from one thread. With
+        `require_results`, a body whose `results` is null or missing ends in a PendoResponseError.
         """
         body = aggregation_request(pipeline, request_id=request_id)
         with self._exchange("POST", AGGREGATION_PATH, json=body) as response:
-            yield from iter_rows(self._counted(response.iter_bytes()), host=self.host)
+            yield from iter_rows(self._counted(response.iter_bytes()), host=self.host,
+                                 require_results=require_results)
 
     def aggregate_all(self, pipeline: Pipeline, *, request_id: str | None = None) -> list[dict[str, Any]]:
         """All rows of a small aggregation (entity queries), retried as a whole by the policy."""
@@ -130,7 +132,11 @@ class PendoClient:
         return self.retrying(lambda: self._get_json_once(path, params))
 
     def verify(self) -> None:
-        """One cheap read call: raises PendoAuthError (wrong key/region) or PendoConnectionError."""
+        """One cheap read call: raises PendoAuthError (wrong key/region) or PendoConnectionError.
+
+        A single attempt, so an interactive key check answers at once; a sync run wraps it in
+        `retrying` like every other request.
+        """
         schema = self._get_json_once(VERIFY_PATH, None)
         if not isinstance(schema, dict):
             raise malformed_body_error(self.host, f"{VERIFY_PATH} is not a metadata schema object")

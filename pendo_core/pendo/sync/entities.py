@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pendo_core.customers.mapping import account_name_and_domain
+from pendo_core.pendo.account_metadata import account_name_and_domain
 from pendo_core.pendo.client import PendoClient, PendoQueryError, queries
 from pendo_core.pendo.sync import store
-from pendo_core.pendo.sync.rows import BadRow, dig, optional_ms, optional_text, unstorable
+from pendo_core.pendo.sync.rows import BadRow, BadRows, dig, optional_ms, optional_text, unstorable
 from pendo_core.pendo.sync.rows import text as req_text
 from pendo_core.store import models
 from pendo_core.store.upsert import upsert
@@ -54,7 +54,7 @@ def _visitor(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _keyset_sync(
     client: PendoClient, sessions: sessionmaker[Session], *, stream: str, query: KeysetQuery,
-    id_key: str, table: Table, convert: Callable[[Mapping[str, Any]], dict[str, Any]], bad: store.BadRows,
+    id_key: str, table: Table, convert: Callable[[Mapping[str, Any]], dict[str, Any]], bad: BadRows,
 ) -> int:
     """Pages through `lastupdated >= watermark`, committing each page before moving the watermark."""
     with sessions() as session:
@@ -76,7 +76,7 @@ def _keyset_sync(
 
 
 def _convert_all(page: Sequence[Any], convert: Callable[[Mapping[str, Any]], dict[str, Any]], stream: str,
-                 bad: store.BadRows, table: Table) -> list[dict[str, Any]]:
+                 bad: BadRows, table: Table) -> list[dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for raw in page:
         try:
@@ -93,12 +93,12 @@ def _convert_all(page: Sequence[Any], convert: Callable[[Mapping[str, Any]], dic
     return list(rows.values())
 
 
-def sync_accounts(client: PendoClient, sessions: sessionmaker[Session], bad: store.BadRows) -> int:
+def sync_accounts(client: PendoClient, sessions: sessionmaker[Session], bad: BadRows) -> int:
     return _keyset_sync(client, sessions, stream="accounts", query=queries.accounts_since, id_key="accountId",
                         table=models.table_of(models.PendoAccount), convert=_account, bad=bad)
 
 
-def sync_visitors(client: PendoClient, sessions: sessionmaker[Session], bad: store.BadRows, *,
+def sync_visitors(client: PendoClient, sessions: sessionmaker[Session], bad: BadRows, *,
                   identified_only: bool = True) -> int:
     def query(since: int, after: str | None, limit: int) -> list[dict[str, Any]]:
         return queries.visitors_since(since, after, limit, identified_only)
@@ -170,7 +170,7 @@ def _steps(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def sync_definitions(client: PendoClient, sessions: sessionmaker[Session], bad: store.BadRows) -> dict[str, int]:
+def sync_definitions(client: PendoClient, sessions: sessionmaker[Session], bad: BadRows) -> dict[str, int]:
     """Features, pages and guides (with ranked steps): full refresh, upserted."""
     counts: dict[str, int] = {}
     for source, path, table, convert in (
@@ -188,7 +188,7 @@ def sync_definitions(client: PendoClient, sessions: sessionmaker[Session], bad: 
     return counts
 
 
-def _replace_steps(session: Session, guides: Sequence[Any], bad: store.BadRows) -> None:
+def _replace_steps(session: Session, guides: Sequence[Any], bad: BadRows) -> None:
     steps: list[dict[str, Any]] = []
     for guide in guides:
         try:

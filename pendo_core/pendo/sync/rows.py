@@ -1,11 +1,15 @@
-"""Validation of Pendo rows: a bad row is skipped and counted with its reason, never fatal."""
+"""Validation of Pendo rows: a bad row is skipped and counted with its reason, never fatal to the run
+(whether its window is applied is guard.py's call)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 MAX_COUNT = 2**53
+SAMPLE_LEN = 300
 
 
 class BadRow(ValueError):
@@ -14,6 +18,35 @@ class BadRow(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@dataclass
+class BadRows:
+    """Bad rows of a window or a run: counts per (stream, reason) and one sample each."""
+
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    samples: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def add(self, stream: str, reason: str, row: Any) -> None:
+        key = (stream, reason)
+        self.counts[key] += 1
+        self.samples.setdefault(key, repr(row)[:SAMPLE_LEN])
+
+    def merge(self, other: BadRows) -> None:
+        self.counts.update(other.counts)
+        for key, sample in other.samples.items():
+            self.samples.setdefault(key, sample)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def commonest(self) -> tuple[str, str | None] | None:
+        """(reason, sample) of the most frequent reason, or None without bad rows."""
+        if not self.counts:
+            return None
+        key = self.counts.most_common(1)[0][0]
+        return key[1], self.samples.get(key)
 
 
 def text(row: Mapping[str, Any], key: str) -> str:

@@ -1,35 +1,44 @@
-"""One sync run: entities, usage windows, mapping, metrics; every step recorded.
+"""One sync run: entities and usage windows, then the steps the pipeline hands in; every run recorded.
 
 Each window of each stream is fetched and written inside one transaction, so a run that dies
-leaves the store as it was before that window; the next run reads what is not final yet.
+leaves the store as it was before that window; the next run reads what is not final yet. Each of
+those transactions first proves no newer run has started (store.hold_fence), and a window whose
+answer looks broken is withheld (guard.py): the run writes the other windows, then stops before
+metrics, health and alerts and fails, naming the suspect windows, until the answer is fine again
+or an operator accepts it (`SyncRequest.accept_restatement`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pendo_core.config import Settings
-from pendo_core.pendo.client import PendoClient, PendoError, PendoTimeoutError
+from pendo_core.pendo.client import PendoClient, PendoError, PendoResponseError, PendoTimeoutError
 from pendo_core.pendo.sync import entities, store
 from pendo_core.pendo.sync.plan import Window, days_to_read, windows
 from pendo_core.pendo.sync.progress import LogProgress, Progress
+from pendo_core.pendo.sync.rows import BadRows
 from pendo_core.pendo.sync.streams import EVENT_STREAMS, EventStream
-from pendo_core.store import models
 
 log = logging.getLogger("pendo_core.pendo.sync")
 REPORT_START = "report_start"
 METRICS_RANGE = "metrics_range"
+METRICS_STALE_FROM = "metrics_stale_from"  # first day written since metrics were last computed
 
 
 class SyncError(RuntimeError):
     """A run that stopped; the message is the one-line reason shown to the operator."""
+
+
+class SuspectWindows(SyncError):
+    """Windows withheld because their answers looked broken; the stored rows were kept."""
 
 
 class _WindowTooBig(Exception):
@@ -38,8 +47,11 @@ class _WindowTooBig(Exception):
 
 @dataclass(frozen=True)
 class SyncRequest:
+    """One run's ask; `accept_restatement` applies answers the guard would withhold (guard.py)."""
+
     as_of: date
     backfill_days: int | None = None
+    accept_restatement: bool = False
 
     @property
     def mode(self) -> str:
@@ -57,6 +69,9 @@ class RunSummary:
     requests: int = 0
     retries: int = 0
     metrics_first: date | None = None
+    refetched: date | None = None  # the earliest reported day this run re-read (metrics move from it on)
+    suspect: list[str] = field(default_factory=list)  # "stream first..last: why", windows withheld
+    accepted: list[str] = field(default_factory=list)  # the same, applied on the operator's word
 
 
 PostStep = Callable[[Engine, SyncRequest, "RunSummary"], None]
@@ -66,14 +81,19 @@ class SyncRunner:
     """Runs a sync against one Pendo host into one store."""
 
     def __init__(self, settings: Settings, engine: Engine, client: PendoClient, *,
-                 progress: Progress | None = None, after_metrics: list[PostStep] | None = None) -> None:
+                 progress: Progress | None = None, after_windows: Sequence[PostStep] = (),
+                 steps: Sequence[PostStep] = ()) -> None:
+        """`after_windows` run once the windows are written, withheld ones or not (account mapping);
+        `steps` only when no window was withheld, each behind the fence (metrics, health, alerts).
+        The pipeline (pendo_core/pipeline.py) supplies both."""
         self.settings = settings
         self.engine = engine
         self.sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
         self.client = client
         self.progress = progress or LogProgress()
-        self.after_metrics = after_metrics or []
-        self.bad = store.BadRows()
+        self.after_windows = list(after_windows)
+        self.steps = list(steps)
+        self.bad = BadRows()
 
     def run(self, request: SyncRequest) -> RunSummary:
         """The whole run; raises SyncError with a one-line reason when it cannot finish."""
@@ -83,27 +103,35 @@ class SyncRunner:
         summary = RunSummary(run_id, request.as_of, request.as_of - timedelta(days=1))
         try:
             self._run(request, summary)
+            self._hold_fence(run_id)  # a run overtaken by a newer one never reports success
         except Exception as exc:
             reason = _one_line(exc)
             self._finish(summary, "failed", reason)
-            raise SyncError(reason) from exc
+            raise (SuspectWindows if isinstance(exc, SuspectWindows) else SyncError)(reason) from exc
         self._finish(summary, "success", None)
         return summary
 
     def _run(self, request: SyncRequest, summary: RunSummary) -> None:
-        self.client.verify()
+        self.client.retrying(self.client.verify)
         summary.rows["accounts"] = entities.sync_accounts(self.client, self.sessions, self.bad)
         summary.rows["visitors"] = entities.sync_visitors(
             self.client, self.sessions, self.bad, identified_only=not self.settings.include_anonymous)
         summary.rows.update(entities.sync_definitions(self.client, self.sessions, self.bad))
         summary.report_first = self._report_start(request)
-        refetched = self._sync_usage(request, summary)
+        summary.refetched = self._sync_usage(request, summary)
         with self.sessions.begin() as session:
             entities.add_accounts_seen_in_activity(session)
-        self._map_accounts()
-        self._compute_metrics(summary, refetched)
-        for step in self.after_metrics:
+        for step in self.after_windows:
             step(self.engine, request, summary)
+        if summary.suspect:  # metrics, health and alerts wait: those days are unknown, not zero
+            raise SuspectWindows(_suspect_reason(summary.suspect))
+        for step in self.steps:
+            self._hold_fence(summary.run_id)
+            step(self.engine, request, summary)
+
+    def _hold_fence(self, run_id: int) -> None:
+        with self.sessions.begin() as session:
+            store.hold_fence(session, run_id)
 
     # --- usage windows -----------------------------------------------------------------------
 
@@ -133,7 +161,7 @@ class SyncRunner:
         self.progress.start(len(plan))
         earliest: date | None = None
         for stream, window in plan:
-            rows = self._sync_window(stream, window, request, summary.run_id)
+            rows = self._sync_window(stream, window, request, summary)
             summary.rows[stream.name] = summary.rows.get(stream.name, 0) + rows
             summary.windows += 1
             affected = max(window.first, summary.report_first)  # day x moves metrics of days >= x
@@ -141,14 +169,24 @@ class SyncRunner:
         self.progress.stop()
         return earliest
 
-    def _sync_window(self, stream: EventStream, window: Window, request: SyncRequest, run_id: int) -> int:
+    def _sync_window(self, stream: EventStream, window: Window, request: SyncRequest, summary: RunSummary) -> int:
         try:
-            result = self.client.retrying(lambda: self._write_window(stream, window, request, run_id))
+            result = self.client.retrying(lambda: self._write_window(stream, window, request, summary.run_id))
         except _WindowTooBig:
             first, second = window.halves()
             self.progress.note(f"{stream.name} {window.first}..{window.last} timed out; splitting it")
-            return sum(self._sync_window(stream, half, request, run_id) for half in (first, second))
+            return sum(self._sync_window(stream, half, request, summary) for half in (first, second))
+        except PendoResponseError as exc:  # no rows at all (results null, not JSON): nothing to apply
+            result = self._withhold(stream, window, summary.run_id, store.WindowWithheld(str(exc), BadRows(), 0))
+        except store.WindowWithheld as exc:  # its transaction rolled back: the stored rows are as they were
+            result = self._withhold(stream, window, summary.run_id, exc)
         self.bad.merge(result.bad)
+        where = f"{stream.name} {window.first}..{window.last}"
+        if result.suspect:
+            summary.suspect.append(f"{where}: {result.suspect}")
+            self.progress.note(f"{where} withheld, stored rows kept: {result.suspect}")
+        if result.accepted:
+            summary.accepted.append(f"{where}: {result.accepted}")
         self.progress.window_done(stream.name, window.first.isoformat(), window.last.isoformat(), result.rows)
         return result.rows
 
@@ -156,69 +194,34 @@ class SyncRunner:
                       run_id: int) -> store.WindowResult:
         identified_only = not self.settings.include_anonymous
         pipeline = stream.pipeline(window.first, window.last, self.settings.tz, identified_only)
+        accept = request.accept_restatement
         try:
             with self.sessions.begin() as session:
-                rows = self.client.aggregate(pipeline, request_id=f"cscx-{stream.name}")
-                return store.write_window(
+                store.hold_fence(session, run_id)
+                rows = self.client.aggregate(pipeline, request_id=f"cscx-{stream.name}", require_results=not accept)
+                result = store.write_guarded(
                     session, stream, window, rows, tz=self.settings.tz, as_of=request.as_of,
-                    include_anonymous=self.settings.include_anonymous, run_id=run_id,
+                    include_anonymous=self.settings.include_anonymous, run_id=run_id, accept=accept,
                 )
+                store.lower_date_watermark(session, METRICS_STALE_FROM, window.first)
+                return result
         except PendoTimeoutError as exc:
             if window.days > 1:
                 raise _WindowTooBig from exc
             raise
 
-    # --- mapping and metrics -----------------------------------------------------------------
-
-    def _map_accounts(self) -> None:
-        from pendo_core.customers.repo import refresh_mapping
-
+    def _withhold(self, stream: EventStream, window: Window, run_id: int,
+                  withheld: store.WindowWithheld) -> store.WindowResult:
         with self.sessions.begin() as session:
-            refresh_mapping(session)
-
-    def _compute_metrics(self, summary: RunSummary, refetched: date | None) -> None:
-        from pendo_core.admin.settings import current_settings
-        from pendo_core.usage import compute_metrics
-
-        first, last = summary.report_first, summary.report_last
-        with self.sessions() as session:
-            done = store.get_watermark(session, METRICS_RANGE)
-            onboarding = current_settings(session)[1].health.onboarding_guide_ids
-        start = first
-        if done:
-            done_first, done_last = (date.fromisoformat(p) for p in done.split(".."))
-            if done_first <= first:
-                start = max(first, min(refetched or last + timedelta(days=1), done_last + timedelta(days=1)))
-        stale = self._customers_with_changed_accounts(last)
-        anonymous = self.settings.include_anonymous
-        if start <= last:
-            compute_metrics(self.engine, first_day=start, last_day=last, include_anonymous=anonymous,
-                            onboarding_guide_ids=onboarding)
-        if stale and start > first:  # a full recompute already covered them
-            compute_metrics(self.engine, first_day=first, last_day=last, customer_ids=stale,
-                            include_anonymous=anonymous, onboarding_guide_ids=onboarding)
-        with self.sessions.begin() as session:
-            store.set_watermark(session, METRICS_RANGE, f"{first.isoformat()}..{last.isoformat()}")
-        summary.metrics_first = first if stale else start
-
-    def _customers_with_changed_accounts(self, last_day: date) -> list[str]:
-        """Customers whose set of Pendo accounts differs from the one their metrics were computed on."""
-        with self.sessions() as session:
-            current: dict[str, list[str]] = {}
-            for account, customer in session.execute(
-                select(models.AccountMapping.pendo_account_id, models.AccountMapping.customer_id)
-            ):
-                current.setdefault(customer, []).append(account)
-            computed: dict[str, str] = dict(session.execute(
-                select(models.UsageMetric.customer_id, models.UsageMetric.pendo_account_id)
-                .where(models.UsageMetric.metric_date == last_day)
-            ).tuples().all())
-        return [c for c, accounts in current.items() if computed.get(c) != ";".join(sorted(accounts))]
+            store.hold_fence(session, run_id)
+            store.withhold(session, run_id, stream.name, window, withheld.why, rows=withheld.rows, bad=withheld.bad)
+        return store.WindowResult(0, withheld.bad, suspect=withheld.why)
 
     def _finish(self, summary: RunSummary, status: str, error: str | None) -> None:
         stats: dict[str, Any] = {"rows": summary.rows, "windows": summary.windows,
                                  "report_first": summary.report_first.isoformat(),
-                                 "report_last": summary.report_last.isoformat()}
+                                 "report_last": summary.report_last.isoformat(),
+                                 "suspect": summary.suspect, "accepted": summary.accepted}
         summary.requests, summary.retries = self.client.stats.requests, self.client.stats.retries
         summary.bad_rows = self.bad.total
         with self.sessions.begin() as session:
@@ -226,8 +229,16 @@ class SyncRunner:
                              retries=summary.retries, bad=self.bad, error=error)
 
 
+def _suspect_reason(suspect: list[str]) -> str:
+    """One line: what was withheld, that nothing was lost, and the way out."""
+    more = f" (and {len(suspect) - 1} more)" if len(suspect) > 1 else ""
+    return (f"{len(suspect)} suspect window(s) withheld, stored rows kept: {suspect[0]}{more}. Metrics and alerts "
+            "were not updated. See pendo_data_quality_issues; if Pendo really restated that data, run "
+            "`python -m jobs sync --accept-restatement`")
+
+
 def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, PendoError | SyncError):
+    if isinstance(exc, PendoError | SyncError | store.RunSuperseded):
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}"[:500]

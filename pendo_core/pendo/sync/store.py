@@ -2,54 +2,46 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from pendo_core.pendo.sync import guard, staging
 from pendo_core.pendo.sync.plan import CoverageRow, Window
-from pendo_core.pendo.sync.rows import BadRow, unstorable
+from pendo_core.pendo.sync.rows import BadRows
 from pendo_core.pendo.sync.streams import EventStream
 from pendo_core.store import models
 from pendo_core.store.upsert import upsert
 from pendo_core.timeutil import days_between
 
-BATCH = 5_000
-SAMPLE_LEN = 300
-
-
-@dataclass
-class BadRows:
-    """Bad rows of a window or a run: counts per (stream, reason) and one sample each."""
-
-    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
-    samples: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    def add(self, stream: str, reason: str, row: Any) -> None:
-        key = (stream, reason)
-        self.counts[key] += 1
-        self.samples.setdefault(key, repr(row)[:SAMPLE_LEN])
-
-    def merge(self, other: BadRows) -> None:
-        self.counts.update(other.counts)
-        for key, sample in other.samples.items():
-            self.samples.setdefault(key, sample)
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
+REASON_LEN = 200  # pendo_data_quality_issues.reason
 
 
 @dataclass(frozen=True)
 class WindowResult:
+    """A window's outcome: rows written, bad rows met, and why it was withheld (or accepted anyway)."""
+
     rows: int
     bad: BadRows
+    suspect: str | None = None
+    accepted: str | None = None
+
+
+class RunSuperseded(RuntimeError):
+    """A newer run started after this one (its lock was lost): it must not write another row."""
+
+
+class WindowWithheld(Exception):
+    """A window's answer is suspect: roll its transaction back, then record it with `withhold`."""
+
+    def __init__(self, why: str, bad: BadRows, rows: int) -> None:
+        super().__init__(why)
+        self.why, self.bad, self.rows = why, bad, rows
 
 
 def now_utc() -> datetime:
@@ -71,6 +63,23 @@ def start_run(session: Session, *, mode: str, as_of: date, backfill_days: int | 
     session.add(run)
     session.flush()
     return run.id
+
+
+def hold_fence(session: Session, run_id: int) -> None:
+    """Prove, inside the caller's transaction, that no newer run has started since this one.
+
+    A new run's start_run marks every older running run failed. This UPDATE locks the run's own
+    row until the caller's transaction ends, so a newer start_run waits for the window being written
+    to commit, and from then on this raises RunSuperseded: runs never write windows at once, even
+    when the run lock (an advisory lock on its own connection) was lost.
+    """
+    result = session.execute(
+        update(models.SyncRun).where(models.SyncRun.id == run_id, models.SyncRun.status == "running")
+        .values(status="running").execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise RunSuperseded(f"run {run_id} stopped: a newer run started while it was going (the run lock was "
+                            "lost); it wrote nothing more")
 
 
 def finish_run(session: Session, run_id: int, *, status: str, stats: dict[str, Any], requests: int,
@@ -110,6 +119,17 @@ def set_watermark(session: Session, stream: str, value: str) -> None:
            [{"stream": stream, "value": value, "updated_at": now_utc()}], keys=("stream",))
 
 
+def lower_date_watermark(session: Session, name: str, day: date) -> None:
+    """Keep the earliest date seen under `name` (e.g. the first day whose metrics are out of date)."""
+    current = get_watermark(session, name)
+    if not current or day < date.fromisoformat(current):
+        set_watermark(session, name, day.isoformat())
+
+
+def clear_watermark(session: Session, name: str) -> None:
+    session.execute(delete(models.SyncWatermark).where(models.SyncWatermark.stream == name))
+
+
 # --- window writes ---------------------------------------------------------------------------
 
 
@@ -124,54 +144,83 @@ def write_window(
     include_anonymous: bool,
     run_id: int,
 ) -> WindowResult:
-    """Replace one window of a stream and mark its days covered; the caller commits."""
-    table = stream.table
-    if stream.replace:
-        session.execute(delete(table).where(table.c.day.between(window.first, window.last)))
+    """Replace one window of a stream with Pendo's answer as it is (bad rows skipped, repeated keys
+    summed) and mark its days covered; the caller commits. The sync guards it: `write_guarded`."""
     bad = BadRows()
-    written = 0
-    converted = _convert(stream, window, rows, tz, bad)
-    while batch := list(islice(converted, BATCH)):
-        merged = _merge_duplicates(stream, batch)
-        upsert(session, table, merged, keys=stream.keys,
-               on_conflict="sum" if stream.replace else "ignore", sum_columns=("num_events", "num_minutes"))
-        written += len(merged)
+    staged = staging.stage(session, stream, window, rows, tz=tz, bad=bad)
+    staging.apply(session, staged)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
-    return WindowResult(written, bad)
+    return WindowResult(staged.keys, bad)
 
 
-def _convert(stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], tz: ZoneInfo,
-             bad: BadRows) -> Iterator[dict[str, Any]]:
-    for raw in rows:
-        try:
-            if not isinstance(raw, Mapping):
-                raise BadRow("row is not an object")
-            row = stream.convert(raw, tz)
-            reason = unstorable(stream.table, row) if row is not None else None
-            if reason:
-                raise BadRow(reason)
-        except BadRow as exc:
-            bad.add(stream.name, exc.reason, raw)
-            continue
-        if row is None:
-            continue
-        if stream.replace and not window.first <= row["day"] <= window.last:
-            bad.add(stream.name, "bucket outside the requested window", raw)
-            continue
-        yield row
+def write_guarded(
+    session: Session,
+    stream: EventStream,
+    window: Window,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    tz: ZoneInfo,
+    as_of: date,
+    include_anonymous: bool,
+    run_id: int,
+    accept: bool = False,
+) -> WindowResult:
+    """Replace one window like write_window, unless the answer is suspect (guard.py): then raise
+    WindowWithheld, and the caller rolls its transaction back, leaving the stored rows as they were.
+    With `accept`, a suspect answer is applied as write_window would, and recorded as accepted."""
+    if accept:
+        return _write_accepting(session, stream, window, rows, tz=tz, as_of=as_of,
+                                include_anonymous=include_anonymous, run_id=run_id)
+    bad = BadRows()
+    stored = staging.per_day(session, stream.table, window) if stream.replace else {}
+    sent = staging.replace_rows(session, stream, window, rows, tz=tz, bad=bad)
+    written = staging.per_day(session, stream.table, window) if stream.replace else {}
+    kept = sum(written.values()) if stream.replace else sent
+    why = guard.suspicion(_facts(bad, rows=sent, repeated=sent - kept, new=written, stored=stored),
+                          replaces=stream.replace)
+    if why:
+        raise WindowWithheld(why, bad, sent + bad.total)
+    _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
+    return WindowResult(kept, bad)
 
 
-def _merge_duplicates(stream: EventStream, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows sharing a key within one statement are summed (or, for raw events, kept once)."""
-    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in batch:
-        key = tuple(row[k] for k in stream.keys)
-        if key in merged and stream.replace:
-            merged[key]["num_events"] += row["num_events"]
-            merged[key]["num_minutes"] += row["num_minutes"]
-        else:
-            merged.setdefault(key, row)
-    return list(merged.values())
+def _write_accepting(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
+                     tz: ZoneInfo, as_of: date, include_anonymous: bool, run_id: int) -> WindowResult:
+    """Staged, so repeated keys are summed exactly; what the guard would have said is recorded."""
+    bad = BadRows()
+    staged = staging.stage(session, stream, window, rows, tz=tz, bad=bad)
+    new = staging.per_day(session, staged.temp, window) if stream.replace else {}
+    stored = staging.per_day(session, stream.table, window) if stream.replace else {}
+    why = guard.suspicion(_facts(bad, rows=staged.rows, repeated=staged.repeated, new=new, stored=stored),
+                          replaces=stream.replace)
+    staging.apply(session, staged)
+    _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
+    if why:
+        _record(session, run_id, stream.name, f"accepted {window.first}..{window.last}: {why}", staged.rows)
+    return WindowResult(staged.keys, bad, accepted=why)
+
+
+def withhold(session: Session, run_id: int, stream: str, window: Window, why: str, *, rows: int,
+             bad: BadRows | None = None) -> None:
+    """Record a suspect window; its days are no longer counted as synced (their rows stay)."""
+    commonest = bad.commonest() if bad else None
+    _record(session, run_id, stream, f"suspect {window.first}..{window.last}: {why}", rows,
+            sample=commonest[1] if commonest else None)
+    session.execute(delete(models.SyncCoverage).where(
+        models.SyncCoverage.stream == stream, models.SyncCoverage.day.between(window.first, window.last)))
+
+
+def _facts(bad: BadRows, *, rows: int, repeated: int, new: Mapping[date, int],
+           stored: Mapping[date, int]) -> guard.AnswerFacts:
+    commonest = bad.commonest()
+    return guard.AnswerFacts(rows=rows, bad=bad.total, bad_reason=commonest[0] if commonest else None,
+                             repeated=repeated, new_per_day=new, stored_per_day=stored)
+
+
+def _record(session: Session, run_id: int, stream: str, reason: str, count: int, *,
+            sample: str | None = None) -> None:
+    row = {"run_id": run_id, "stream": stream, "reason": reason[:REASON_LEN], "count": count, "sample": sample}
+    upsert(session, models.table_of(models.DataQualityIssue), [row], keys=("run_id", "stream", "reason"))
 
 
 def _mark_covered(session: Session, stream: str, window: Window, *, as_of: date, include_anonymous: bool,
@@ -182,4 +231,3 @@ def _mark_covered(session: Session, stream: str, window: Window, *, as_of: date,
         for day in days_between(window.first, window.last)
     ]
     upsert(session, models.table_of(models.SyncCoverage), rows, keys=("stream", "day"))
-

@@ -34,7 +34,8 @@ from pendo_core.admin.secrets import (
 from pendo_core.config import Settings
 from pendo_core.logging_setup import REDACTED, configure_logging
 from pendo_core.pendo.client import PendoClient, RetryPolicy
-from pendo_core.pendo.sync.runner import RunSummary, SyncError, SyncRequest, SyncRunner
+from pendo_core.pendo.sync.runner import RunSummary, SyncError, SyncRequest
+from pendo_core.pipeline import INGEST_STEPS, sync_runner
 from pendo_core.store import models
 from pendo_sim.data import Subscription, generate
 from pendo_sim.server import SimServer, start_server
@@ -307,7 +308,7 @@ def _sync(settings: Settings, engine: Engine, backfill_days: int | None) -> RunS
     """One run with the settings' key (taken from the store)."""
     assert settings.pendo_integration_key is not None
     with PendoClient(settings.base_url, settings.pendo_integration_key, retry=RetryPolicy.for_tests()) as client:
-        return SyncRunner(settings, engine, client).run(SyncRequest(AS_OF, backfill_days))
+        return sync_runner(settings, engine, client, steps=INGEST_STEPS).run(SyncRequest(AS_OF, backfill_days))
 
 
 def _cli_sync_output(engine: Engine, server: SimServer, tmp_path: Path) -> str:

@@ -22,9 +22,11 @@ from pendo_core.store.models import SettingsVersion
 
 
 def test_defaults_are_the_product_documents() -> None:
-    """Bands red < 50 <= yellow < 75 <= green, usage drop 20% over 4 weeks, no login 14 days, 50% of 5."""
+    """Bands red < 70 <= yellow < 85 <= green (back-tested, issue 12), usage drop 20% over 4 weeks or 28 days
+    at 90% sure, no login 14 days, 50% of 5."""
     s = AppSettings()
-    assert (s.health.red_below, s.health.green_from) == (50, 75)
+    assert (s.health.red_below, s.health.green_from) == (70, 85)
+    assert (s.alerts.usage_drop.sustained_days, s.alerts.usage_drop.confidence) == (28, 0.9)
     assert (s.alerts.usage_drop.drop_pct, s.alerts.usage_drop.baseline_weeks) == (20, 4)
     assert s.alerts.no_login.days == 14
     assert (s.alerts.guide_dismissal.min_share, s.alerts.guide_dismissal.min_seen) == (0.5, 5)
@@ -35,7 +37,8 @@ def test_defaults_are_the_product_documents() -> None:
 
 
 @pytest.mark.parametrize(("data", "fragment"), [
-    pytest.param({"health": {"weights": {"engagement": 0, "adoption": 0, "trajectory": 0, "onboarding": 0}}},
+    pytest.param({"health": {"weights": {"engagement": 0, "adoption": 0, "trajectory": 0, "onboarding": 0,
+                                         "breadth_change": 0, "attrition": 0, "sustained_trend": 0}}},
                  "health.weights: the weights sum to 0", id="weights-sum-to-zero"),
     pytest.param({"health": {"weights": {"adoption": -1}}}, "health.weights.adoption: ", id="negative-weight"),
     pytest.param({"alerts": {"no_login": {"days": -3}}}, "alerts.no_login.days: ", id="negative-threshold"),
@@ -85,7 +88,7 @@ def test_versions_record_who_when_and_what_changed(engine: Engine) -> None:
     assert [h.version for h in history] == [v2, v1]
     assert history[0].created_by == "bo@cscx.io"
     assert history[0].created_at is not None
-    assert history[0].changes == [SettingChange("health.green_from", 75.0, 80.0)]
+    assert history[0].changes == [SettingChange("health.green_from", 85.0, 80.0)]
     assert history[1].changes == [SettingChange("alerts.no_login.days", 14, 21)]
     assert history[1].note == "longer quiet period"
 
@@ -103,15 +106,15 @@ def test_unknown_version_is_a_clear_error(sqlite_engine: Engine) -> None:
 
 
 # Stored by the release before champion_inactive became a setting: no such key anywhere.
-BEFORE_CHAMPION_SETTINGS = {
-    "health": {"weights": {"engagement": 0.45, "adoption": 0.1, "trajectory": 0.45, "onboarding": 0.0},
-               "red_below": 50.0, "green_from": 75.0, "coverage_floor": 0.5, "key_feature_ids": None,
-               "onboarding_guide_ids": None},
-    "alerts": {"usage_drop": {"drop_pct": 20.0, "baseline_weeks": 4, "min_daily_users": 5.0, "hold_days": 3},
-               "feature_abandonment": {"recent_days": 14, "prior_days": 28, "min_prior_users": 3},
-               "no_login": {"days": 21}, "guide_dismissal": {"min_share": 0.5, "min_seen": 5},
-               "escalation_days": 3},
-}
+def _before_champion_settings() -> dict[str, Any]:
+    """Today's defaults as a row saved before champion_inactive existed (no such key), no_login at 21 days."""
+    saved = AppSettings().model_dump(mode="json")
+    del saved["alerts"]["champion_inactive"]
+    saved["alerts"]["no_login"]["days"] = 21
+    return saved
+
+
+BEFORE_CHAMPION_SETTINGS = _before_champion_settings()
 
 
 def test_versions_stored_before_the_champion_setting_still_load(engine: Engine) -> None:

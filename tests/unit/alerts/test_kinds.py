@@ -24,7 +24,7 @@ from tests.support.health_alerts import LAST, dropped, history
 CONTRACT_KINDS = ("usage_drop", "feature_abandonment", "no_login", "guide_dismissal", "champion_inactive",
                   "health_drop", "renewal_risk")
 OPS_KINDS = ("sync_failed", "data_stale")
-PURE = ("rules", "champions", "ops_rules", "settings", "kinds", "risk", "priority")
+PURE = ("rules", "decline", "champions", "ops_rules", "settings", "kinds", "risk", "priority")
 ALERTS = Path(kinds.__file__).parent
 NOW = datetime(2026, 3, 19, 6, 30, tzinfo=UTC)
 
@@ -197,7 +197,8 @@ def _imports(module: str) -> set[str]:
 def test_the_rules_registry_and_settings_are_pure(module: str) -> None:
     """They import nothing but the standard library, pydantic and each other: no store, client or UI."""
     outside = {name for name in _imports(module) if name.split(".")[0] not in {
-        "__future__", "bisect", "collections", "dataclasses", "datetime", "math", "statistics", "typing", "warnings",
+        "__future__", "bisect", "collections", "dataclasses", "datetime", "itertools", "math", "statistics",
+        "typing", "warnings",
         "pydantic", "pendo_core"}}
     ours = {name for name in _imports(module) if name.startswith("pendo_core.")
             and not any(name.startswith(f"pendo_core.alerts.{p}") or name == f"pendo_core.alerts.{p}" for p in PURE)}

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from pendo_core.admin.settings import AppSettings
 from pendo_core.alerts.job import evaluate_alerts
 from pendo_core.alerts.repo import act_on_alert, list_alerts
-from pendo_core.alerts.risk import HealthWindow, health_drop, renewal_risk
+from pendo_core.alerts.risk import HealthWindow, comparable, health_drop, renewal_risk
 from pendo_core.alerts.settings import AlertSettings, HealthDropSettings, RenewalRiskSettings
 from pendo_core.store.models import Customer, UsageAlert
 from tests.support.health_alerts import AS_OF, LAST, add_customer, add_usage, history, table_insert
@@ -87,6 +87,16 @@ def test_renewal_risk(health: HealthWindow | None, renewal: date | None, cfg: Re
         assert finding.details["days_to_renewal"] == (renewal - AS_OF).days  # type: ignore[operator]
 
 
+@pytest.mark.parametrize(("coverage", "version", "alike"), [
+    ((1.0, 1.0), (3, 3), True), ((0.8, 0.8), (3, 3), True), ((1.0, 0.8), (3, 3), False),
+    ((1.0, 0.998), (3, 3), True), ((1.0, 1.0), (4, 3), False),
+], ids=["same", "same-partial", "a-component-had-no-data", "rounding", "new-settings-version"])
+def test_two_scores_compare_only_when_computed_alike(coverage: tuple[float, float], version: tuple[int, int],
+                                                      alike: bool) -> None:
+    """Same settings version and the same share of the weights with data, or no change is read."""
+    assert comparable(coverage[0], version[0], coverage[1], version[1]) is alike
+
+
 def test_a_firing_alert_says_its_situation_then_what_to_do() -> None:
     """The suggested action starts with the numbers of this customer."""
     drop = health_drop(_health(45.0, "red", 66.0, "yellow"), LAST, HealthDropSettings())
@@ -98,10 +108,11 @@ def test_a_firing_alert_says_its_situation_then_what_to_do() -> None:
 # --- through the alerts job, on SQLite and PostgreSQL ----------------------------------------------
 
 
-def _score(customer: str, day: date, overall: float | None, band: str) -> dict[str, Any]:
+def _score(customer: str, day: date, overall: float | None, band: str, *, coverage: float = 1.0,
+           version: int = 0) -> dict[str, Any]:
     return {"customer_id": customer, "score_date": day, "engagement": overall, "adoption": None,
-            "trajectory": overall, "onboarding": None, "overall": overall, "band": band, "coverage": 1.0,
-            "settings_version": 0, "weights": {}, "inputs": {}}
+            "trajectory": overall, "onboarding": None, "overall": overall, "band": band, "coverage": coverage,
+            "settings_version": version, "weights": {}, "inputs": {}}
 
 
 def _customer(engine: Engine, customer: str, now: tuple[float, str], before: tuple[float, str],
@@ -169,3 +180,22 @@ def test_a_day_without_a_score_leaves_the_alert_as_it_is(engine: Engine) -> None
     add_usage(engine, "falling", {LAST + timedelta(days=1): 10})
     _evaluate(engine, as_of=AS_OF + timedelta(days=1))
     assert [status for *_, status in _risk_alerts(engine)] == ["open", "open"]
+
+
+@pytest.mark.parametrize("before", [
+    {"coverage": 0.8}, {"version": 1},
+], ids=["trajectory-had-no-data-then", "admin-changed-the-settings-since"])
+def test_a_score_computed_otherwise_28_days_ago_is_no_drop(engine: Engine, before: dict[str, Any]) -> None:
+    """A score of other components or another settings version is not compared: no health_drop, and no
+    renewal_risk for a yellow customer whose decline cannot be told (a red one still has one)."""
+    add_customer(engine, "young", csm="csm@cscx.io")
+    add_customer(engine, "red", csm="csm@cscx.io")
+    for customer, (now, band) in {"young": (62.0, "yellow"), "red": (40.0, "red")}.items():
+        add_usage(engine, customer, history(60, 10, 2))
+        table_insert(engine, "pendo_health_scores", [_score(customer, LAST, now, band),
+                                                     _score(customer, BEFORE, 100.0, "green", **before)])
+        with engine.begin() as conn:
+            conn.execute(update(Customer).where(Customer.customer_id == customer).values(
+                renewal_date=AS_OF + timedelta(days=30)))
+    _evaluate(engine)
+    assert _risk_alerts(engine) == [("red", "renewal_risk", "high", "open")]

@@ -24,10 +24,7 @@ from tests.support.chat_api import (
     UMBRELLA,
     SharedStore,
     build_store,
-    shared_store,
 )
-
-__all__ = ["shared_store"]  # the fixture, imported for pytest
 
 
 @pytest.fixture
@@ -149,7 +146,7 @@ def test_alerts_answer_counts_the_askers_active_alerts(store: Engine, viewer: Vi
             UsageAlert.status == "open", Customer.csm_email == ANA)).scalar()
     answer = respond(store, viewer, "Any usage alerts for my portfolio?")
     assert (answer.intent, _facts(answer)["Active alerts"]) == (MY_ALERTS, expected)
-    assert stored == 2  # Acme Labs' abandoned key feature and Umbrella Corp's health drop
+    assert stored == 2  # Acme Labs' abandoned feature and Umbrella's sustained usage drop
 
 
 @pytest.mark.parametrize(("viewer", "found"), [

@@ -22,11 +22,9 @@ from pendo_core.chat.model import CustomerRef
 from pendo_core.chat.people_answers import top_users
 from pendo_core.customers import people
 from pendo_core.store.models import Base
-from tests.support.chat_api import ACME, ANA, BEN, GLOBEX, LAST, LEE, SharedStore, shared_store
+from tests.support.chat_api import ACME, ANA, BEN, GLOBEX, LAST, LEE, SharedStore
 from tests.support.health_alerts import table_insert
 from tests.support.people import add_contacts
-
-__all__ = ["shared_store"]  # the fixture, imported for pytest
 
 CONTACTS = (("Ann Champion", "ann@acme.com", "champion"), ("Carl Quiet", "carl@acme.com", "champion"),
             ("Dan Decider", "dan@acme.com", "decision_maker", "VP Ops"))

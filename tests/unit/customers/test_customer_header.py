@@ -17,8 +17,8 @@ TODAY = date(2026, 3, 19)
 LAST = TODAY - timedelta(days=1)
 
 
-def _score(customer: str, day: date, overall: float | None, band: str) -> dict[str, Any]:
-    return {"customer_id": customer, "score_date": day, "overall": overall, "band": band, "coverage": 1.0,
+def _score(customer: str, day: date, overall: float | None, band: str, coverage: float = 1.0) -> dict[str, Any]:
+    return {"customer_id": customer, "score_date": day, "overall": overall, "band": band, "coverage": coverage,
             "settings_version": 0, "weights": {}}
 
 
@@ -44,7 +44,8 @@ def store(engine: Engine) -> Engine:
         _score("big", LAST, 44.6, "red"), _score("big", LAST - timedelta(days=28), 66.6, "yellow"),
         _score("big", LAST - timedelta(days=40), 80.0, "green"),
         _score("small", LAST - timedelta(days=2), None, "insufficient data"),
-        _score("nobody", LAST, 81.0, "green")])
+        _score("nobody", LAST, 81.0, "green"), _score("mid", LAST, 60.0, "yellow"),
+        _score("mid", LAST - timedelta(days=28), 100.0, "green", coverage=0.8)])
     table_insert(engine, "pendo_usage_alerts", [
         _alert(1, "big", "medium"), _alert(2, "big", "low", "acknowledged"), _alert(3, "big", "high", "snoozed"),
         _alert(4, "small", "high"), _alert(5, "small", "medium", "dismissed"), _alert(6, "small", "low", "resolved")])
@@ -63,11 +64,12 @@ def test_a_customer_with_everything(store: Engine) -> None:
 @pytest.mark.parametrize(("customer", "expected"), [
     ("small", {"arr_rank": 0.0, "days_to_renewal": -5, "score": None, "band": "insufficient data",
                "score_day": LAST - timedelta(days=2), "health_change": None, "alerts": {"medium": 1}}),
-    ("mid", {"csm_email": None, "csm_name": None, "segment": None, "arr_rank": 0.5, "band": None, "score": None,
-             "days_to_renewal": None, "alerts": {}}),
+    ("mid", {"csm_email": None, "csm_name": None, "segment": None, "arr_rank": 0.5, "band": "yellow", "score": 60.0,
+             "health_change": -40.0, "days_to_renewal": None, "alerts": {}}),
     ("nobody", {"arr": None, "arr_rank": None, "csm_name": "Sam Lee", "score": 81.0, "band": "green",
                 "health_change": None, "alerts": {}}),
-], ids=["small-renewal-passed-insufficient-data", "never-scored-no-owner", "unknown-arr-no-history"])
+], ids=["small-renewal-passed-insufficient-data", "no-owner-plain-28-day-change",
+        "unknown-arr-no-history"])
 def test_what_is_missing_stays_missing(store: Engine, customer: str, expected: dict[str, Any]) -> None:
     """Unknown facts are None, never zero; only open and acknowledged alerts count."""
     header = customer_header(store, customer, TODAY)

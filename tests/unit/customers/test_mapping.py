@@ -12,12 +12,12 @@ from pendo_core.customers.mapping import (
     AccountInfo,
     AutoMatch,
     CustomerInfo,
-    account_name_and_domain,
     match_accounts,
     normalise_domain,
     normalise_name,
 )
-from pendo_core.customers.names import domain_root
+from pendo_core.names import domain_root
+from pendo_core.pendo.account_metadata import account_name_and_domain
 
 
 @pytest.mark.parametrize(

@@ -17,11 +17,12 @@ CUSTOMER = "00000000-0000-4000-8000-000000000001"
 LATEST = pd.DataFrame({  # stored bands as an older version scored them
     "customer_id": ["a", "b", "c"], "score_date": [date(2026, 3, 18)] * 3, "band": ["green", "yellow", "yellow"],
     "engagement": [90.0, 60.0, 20.0], "adoption": [90.0, 100.0, 100.0], "trajectory": [80.0, 40.0, None],
-    "onboarding": [None, None, None]})
+    "onboarding": [None, None, None], "breadth_change": [None, None, None], "attrition": [None, None, None],
+    "sustained_trend": [None, None, None]})
 
 
 @pytest.mark.parametrize(("weights", "moves"), [
-    ({"engagement": 0.45, "adoption": 0.1, "trajectory": 0.45}, {("yellow", "red"): 1}),
+    ({"engagement": 0.45, "adoption": 0.1, "trajectory": 0.45}, {("yellow", "red"): 1}),  # the pre-issue-12 defaults
     ({"engagement": 0.0, "adoption": 1.0, "trajectory": 0.0}, {("yellow", "green"): 2}),
     ({"engagement": 0.0, "adoption": 0.0, "trajectory": 1.0}, {("yellow", "red"): 1,
                                                                ("yellow", "insufficient data"): 1}),
@@ -29,7 +30,8 @@ LATEST = pd.DataFrame({  # stored bands as an older version scored them
 def test_band_preview_counts_customers_who_change_band(weights: dict[str, float],
                                                        moves: dict[tuple[str, str], int]) -> None:
     """The preview re-scores stored components with candidate weights and counts band moves."""
-    preview = preview_bands(LATEST, HealthSettings(weights=HealthWeights(**weights, onboarding=0.0)))
+    candidate = HealthWeights(**weights, onboarding=0.0, breadth_change=0.0, attrition=0.0, sustained_trend=0.0)
+    preview = preview_bands(LATEST, HealthSettings(weights=candidate, red_below=50, green_from=75))
     found = dict(zip(zip(preview.moves["from_band"], preview.moves["to_band"], strict=True),
                      preview.moves["customers"], strict=True))
     assert (preview.customers, preview.changed, found) == (3, sum(moves.values()), moves)

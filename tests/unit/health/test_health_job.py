@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from pendo_core.admin.settings import AppSettings, parse_settings, save_settings
 from pendo_core.health.inputs import load_inputs
 from pendo_core.health.job import compute_health, health_step
-from pendo_core.health.read import explain_score
+from pendo_core.health.queries import explain_score
 from pendo_core.store.models import HealthScore
 from tests.support.health_alerts import LAST, add_customer, add_feature_use, add_features, add_usage, history
 
@@ -51,7 +51,10 @@ def test_scores_follow_the_documented_mappings(engine: Engine) -> None:
     engagement = 100 * (108 / 7 / 40) / 0.4  # 5 weekdays of 20 + 2 weekend days of 4, MAU 40
     assert steady["engagement"] == pytest.approx(engagement, abs=0.01)
     assert (steady["adoption"], steady["trajectory"], steady["coverage"]) == (100.0, 75.0, 1.0)
-    assert steady["overall"] == pytest.approx(0.45 * engagement + 0.1 * 100 + 0.45 * 75, abs=0.01)
+    attrition = 100 * (0.35 - 5 / 45) / 0.30  # 5 of the 45 90-day actives not among the 40 monthly ones
+    assert (steady["breadth_change"], steady["sustained_trend"]) == (100.0, 75.0)
+    assert steady["attrition"] == pytest.approx(attrition, abs=0.01)
+    assert steady["overall"] == pytest.approx(0.25 * engagement + 0.2 * 100 + 0.35 * attrition + 0.2 * 75, abs=0.01)
     assert steady["band"] == "green"
     assert steady["weights"] == AppSettings().health.weights.as_dict()
     assert steady["inputs"]["key_features"] == 2
@@ -85,7 +88,8 @@ def test_recomputing_gives_the_same_rows(engine: Engine) -> None:
 def test_rows_record_the_settings_version(sqlite_engine: Engine) -> None:
     """Scores computed after a save carry that version and its weights."""
     _seed(sqlite_engine)
-    custom = parse_settings({"health": {"weights": {"engagement": 1, "adoption": 0, "trajectory": 0}}})
+    custom = parse_settings({"health": {"weights": {"engagement": 1, "adoption": 0, "trajectory": 0,
+                                                    "breadth_change": 0, "attrition": 0, "sustained_trend": 0}}})
     with Session(sqlite_engine) as session, session.begin():
         version = save_settings(session, custom, "admin@cscx.io", "engagement only")
     compute_health(sqlite_engine, LAST, LAST)
@@ -147,3 +151,19 @@ def test_key_feature_breadth_counts_use_in_each_30_day_window(engine: Engine) ->
     expected = [sum(any(0 <= (day - LAST).days + i <= 29 for i in uses[f]) for f in ("reports", "export"))
                 for day in days]
     assert got == expected
+
+
+@pytest.mark.parametrize(("window", "attribute"), [(30, "key_used"), (14, "key_recent")], ids=["30-day", "14-day"])
+def test_key_feature_counts_match_brute_force(engine: Engine, window: int, attribute: str) -> None:
+    """Both window counts (30 days for adoption, 14 for breadth change) equal a brute-force count."""
+    add_features(engine, {"reports": True, "export": True})
+    add_customer(engine, "uneven", accounts=["a1"])
+    add_usage(engine, "uneven", history(150, 5, 1), mau=10, active=10)
+    uses = {"reports": [95, 80, 66, 52, 40, 39, 20, 5], "export": [70, 57, 44, 31, 16, 2]}  # days before LAST
+    for feature, days in uses.items():
+        add_feature_use(engine, "a1", feature, [(LAST - timedelta(days=i), "v1") for i in days])
+    first = LAST - timedelta(days=40)
+    inputs = load_inputs(engine, first, LAST, keys=["export", "reports"])
+    days = [first + timedelta(days=k) for k in range(41)]
+    expected = [sum(any(0 <= (day - LAST).days + i <= window - 1 for i in uses[f]) for f in uses) for day in days]
+    assert getattr(inputs, attribute)[0, -41:].tolist() == expected

@@ -11,7 +11,8 @@ from sqlalchemy import Engine, select
 
 from pendo_core.config import Settings
 from pendo_core.pendo.client import ClientStats, PendoTimeoutError, RetryPolicy
-from pendo_core.pendo.sync.runner import SyncError, SyncRequest, SyncRunner
+from pendo_core.pendo.sync.runner import SyncError, SyncRequest
+from pendo_core.pipeline import INGEST_STEPS, sync_runner
 from pendo_core.store import models
 
 DAY_MS = 86_400_000
@@ -30,7 +31,8 @@ class FakeClient:
     def verify(self) -> None:
         return None
 
-    def aggregate(self, pipeline: list[dict[str, Any]], *, request_id: str | None = None) -> Iterator[dict[str, Any]]:
+    def aggregate(self, pipeline: list[dict[str, Any]], *, request_id: str | None = None,
+                  require_results: bool = False) -> Iterator[dict[str, Any]]:
         series = pipeline[0]["source"]["timeSeries"]
         days = (series["last"] - series["first"]) // DAY_MS + 1
         self.spans.append(days)
@@ -50,7 +52,7 @@ class FakeClient:
 
 def _run(engine: Engine, client: FakeClient, backfill: int = 7, **settings: Any) -> None:
     config = Settings(pendo_integration_key="k", window_days=7, **settings)
-    SyncRunner(config, engine, client).run(SyncRequest(date(2024, 3, 20), backfill))  # type: ignore[arg-type]
+    sync_runner(config, engine, client, steps=INGEST_STEPS).run(SyncRequest(date(2024, 3, 20), backfill))  # type: ignore[arg-type]
 
 
 def test_a_window_that_times_out_is_split_until_it_fits(sqlite_engine: Engine) -> None:

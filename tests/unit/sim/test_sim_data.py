@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from typing import Any
@@ -383,10 +382,9 @@ def test_guide_events_carry_the_guide_vocabulary(big: Subscription) -> None:
 
 
 def test_twenty_thousand_accounts_are_generated_lazily() -> None:
-    """Entities come up front; activity only for the days asked for."""
-    started = time.perf_counter()
+    """Entities come up front; activity only for the days asked for (its speed is `make bench-large`'s to
+    measure, not a test's)."""
     sub = generate(seed=1, accounts=20_000, days=180, as_of=date(2024, 3, 15))
     one_day = rows(sub, "events", None, "day", date(2024, 3, 13))
     assert len(sub.visitors) > 300_000
     assert len(one_day) > 10_000
-    assert time.perf_counter() - started < 20

@@ -20,17 +20,11 @@ from pendo_core.usage import (
 )
 from pendo_core.usage import feature_queries as read_features
 from pendo_core.usage.adoption import key_features
-from tests.support.metrics import Activity, FDay, Feature, clean_store, insert_outputs, seed
+from tests.support.metrics import Activity, FDay, Feature, insert_outputs, seed
 
 D = date(2024, 6, 15)
 CATALOGUE = [Feature("core", "Export", None, True), Feature("other", "Share"),
              Feature("idle-core", "Admin", None, True), Feature("plain", "Print")]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest) -> Engine:
-    """A migrated, empty store on SQLite and on PostgreSQL."""
-    return clean_store(request)
 
 
 def ago(days: int) -> date:

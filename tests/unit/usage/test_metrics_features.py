@@ -7,17 +7,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from tests.support.metrics import Activity, FDay, Feature, PDay, clean_store, named, run_metrics
+from tests.support.metrics import Activity, FDay, Feature, PDay, named, run_metrics
 
 D = date(2024, 6, 15)
 CATALOGUE = [Feature("on-page", "Export", "p1"), Feature("no-page", "Share", None),
              Feature("blank-page", "Print", ""), Feature("quiet-page", "Help", "p9")]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest) -> Engine:
-    """A migrated, empty store on SQLite and on PostgreSQL."""
-    return clean_store(request)
 
 
 @pytest.mark.parametrize(("feature_id", "name", "views"), [

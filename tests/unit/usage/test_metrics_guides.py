@@ -7,18 +7,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from tests.support.metrics import Activity, GEvent, Guide, Step, clean_store, named, run_metrics
+from tests.support.metrics import Activity, GEvent, Guide, Step, named, run_metrics
 
 D = date(2024, 6, 15)
 STEPS = [Step("one", "single", 0),
          Step("m1", "multi", 0), Step("m2", "multi", 1), Step("m3", "multi", 2),
          Step("t-last", "tie", 7), Step("t-other", "tie", 7), Step("t-first", "tie", 1)]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest) -> Engine:
-    """A migrated, empty store on SQLite and on PostgreSQL."""
-    return clean_store(request)
 
 
 def event(guide: str, step: str, kind: str, visitor: str = "v1", *, days_ago: int = 0, account: str = "a1",

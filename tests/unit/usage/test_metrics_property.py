@@ -24,9 +24,9 @@ from tests.support.metrics import (
     insert_outputs,
     read_outputs,
     seed,
-    wipe,
 )
 from tests.support.reference_metrics import reference_metrics
+from tests.support.store import wipe
 
 FIRST = date(2024, 3, 1)
 EPOCH_FIRST_MS = 1_709_251_200_000  # 2024-03-01T00:00Z: hour buckets below are UTC

@@ -15,7 +15,6 @@ from tests.support.metrics import (
     GEvent,
     Step,
     VDay,
-    clean_store,
     insert_outputs,
     read_outputs,
     run_metrics,
@@ -25,12 +24,6 @@ from tests.support.metrics import (
 D = date(2024, 6, 15)
 DAY = timedelta(days=1)
 STALE = ("old", 9, 9, 9, 9, 9, 1.0, 9, 9, 9)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest) -> Engine:
-    """A migrated, empty store on SQLite and on PostgreSQL."""
-    return clean_store(request)
 
 
 def busy(days: list[date]) -> Activity:

@@ -9,16 +9,10 @@ import pytest
 from sqlalchemy import Engine
 
 from pendo_core.timeutil import day_of_ms, hour_starts_ms
-from tests.support.metrics import Activity, FDay, PDay, VDay, VHour, clean_store, named, run_metrics
+from tests.support.metrics import Activity, FDay, PDay, VDay, VHour, named, run_metrics
 
 D = date(2024, 6, 15)
 NY = ZoneInfo("America/New_York")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest) -> Engine:
-    """A migrated, empty store on SQLite and on PostgreSQL."""
-    return clean_store(request)
 
 
 def usage(outputs: dict, customer: str, day: date) -> dict:

@@ -1,0 +1,218 @@
+"""My customers: a CSM's book of business, most at risk first (leaders and admins: every CSM's, with a
+CSM filter). Filter, sort, page through it, open a customer by clicking its row, or download it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pages.ui import registry, shared
+from pendo_core.access import Viewer
+from pendo_core.alerts.kinds import label as kind_label
+from pendo_core.book import CURRENCY, CURRENCY_SYMBOL, ORDER_HELP, open_alerts, ranked, standing, view
+
+KEY = "my_customers"
+PAGE_KEY = f"{KEY}_page"
+SORT_KEY = f"{KEY}_sort"
+REVERSE_KEY = f"{KEY}_reverse"
+ROW_HEIGHT = 35
+ALERTS_TTL = 60  # as the Alerts screen's: a colleague's dismissal shows within a minute
+BANDS = ("red", "yellow", "green")
+ALL_CSMS = ""
+HELP = {
+    "health": "Health score (0–100) on the newest scored day and its band: red < 50 ≤ yellow < 75 ≤ green (admin "
+              "settings); no score: not scored yet, or too little data.",
+    "health_change": "Change of the health score over 28 days, in points.",
+    "usage": "Weekly active users over 12 weeks: WAU on the newest day and on every 7th day before it (days not "
+             "synced left out). Red when the last week is below the first, green when above.",
+    "usage_change": "Trend: mean DAU of the last 28 days ÷ mean DAU of the 28 days before − 1, as the health score "
+                    "computed it (synced days only; blank with too few).",
+    "mau": "Monthly active users: distinct visitors active in the 30 days ending the newest day.",
+    "breadth": "Key-feature breadth: share of the key features used by anyone in the last 30 days.",
+    "alerts": "Alerts still needing someone (open or acknowledged), by severity: 2H = two high, M medium, L low.",
+    "last_active": "Last active: the newest day with an active visitor in the last 90 days (blank: nobody in them).",
+    "arr": f"Annual recurring revenue from the customer import, in {CURRENCY}.",
+    "days": "Days to the renewal date, from the day after the newest data (today while the sync is current).",
+}
+
+
+# The whole book is read once for everyone and narrowed to each viewer (the access rule, view.visible):
+# its usage and health change only with a sync, its alerts as people act on them.
+@st.cache_data(ttl=shared.WIDE_TTL, show_spinner=False)
+def _standing(day: date) -> pd.DataFrame:
+    return standing(shared.engine(), None, day)
+
+
+@st.cache_data(ttl=ALERTS_TTL, show_spinner=False)
+def _whole_book(day: date) -> pd.DataFrame:
+    return ranked(_standing(day), open_alerts(shared.engine(), None), day)
+
+
+def _first_page() -> None:
+    st.session_state[PAGE_KEY] = 1
+
+
+def _filters(frame: pd.DataFrame, viewer: Viewer) -> view.Filters:
+    """The filter row; a leader (or a CSM showing all) also picks a CSM."""
+    sees_many = viewer.sees_all
+    cols = st.columns([2, 2, 2, 3, 2] if sees_many else [2, 2, 2, 3])
+    bands = cols[0].multiselect("Band", list(view.BANDS), key=f"{KEY}_bands", on_change=_first_page,
+                                placeholder="All bands")
+    segments = cols[1].multiselect("Segment", sorted(frame["segment"].unique(), key=str.casefold),
+                                   key=f"{KEY}_segments", on_change=_first_page, placeholder="All segments")
+    window = cols[2].selectbox("Renewal", list(view.RENEWAL_WINDOWS), key=f"{KEY}_renewal", on_change=_first_page)
+    kinds = sorted({k for ks in frame["alert_kinds"] for k in ks}, key=kind_label)
+    picked = cols[3].multiselect("Open alert", kinds, format_func=kind_label, key=f"{KEY}_kinds",
+                                 on_change=_first_page, placeholder="Any")
+    csm = None
+    if sees_many:
+        names = _csm_names(frame)
+        csm = cols[4].selectbox("CSM", [ALL_CSMS, *names], format_func=lambda e: names.get(e, "All CSMs"),
+                                key=f"{KEY}_csm", on_change=_first_page) or None
+    return view.Filters(bands, segments, view.RENEWAL_WINDOWS[window], picked, csm)
+
+
+def _csm_names(frame: pd.DataFrame) -> dict[str, str]:
+    """CSM e-mail -> name (the e-mail when the CSM has no name), by name ignoring case."""
+    owners = frame.dropna(subset=["csm_email"]).drop_duplicates("csm_email")
+    names = {e: n if isinstance(n, str) and n else e for e, n in zip(owners["csm_email"], owners["csm_name"],
+                                                                      strict=True)}
+    return dict(sorted(names.items(), key=lambda item: item[1].casefold()))
+
+
+def _sorting() -> tuple[str, bool]:
+    left, right, _ = st.columns([3, 2, 6], vertical_alignment="bottom")
+    by = left.selectbox("Sort by", list(view.SORTS), format_func=lambda k: view.SORTS[k].label, key=SORT_KEY,
+                        on_change=_first_page, help=ORDER_HELP)
+    reverse = right.toggle("Reverse order", key=REVERSE_KEY, on_change=_first_page,
+                           help="Each sort starts with the end that needs attention (lowest health, biggest fall, "
+                                "soonest renewal, largest ARR, most alerts); names A to Z. Unknown values stay last.")
+    return str(by), reverse
+
+
+def _health_text(band: str, score: float) -> str:
+    """The score and its band ("42 red"); "no score" without one."""
+    return f"{score:.0f} {band}" if pd.notna(score) and band in BANDS else "no score"
+
+
+def _short_name(name: Any, email: Any) -> str:
+    """ "Maya C." for Maya Chen (the e-mail's name part without a name), so the column stays narrow."""
+    if not isinstance(name, str) or not name.strip():
+        return str(email).split("@")[0] if isinstance(email, str) else "–"
+    first, *rest = name.split()
+    return f"{first} {rest[-1][0]}." if rest else first
+
+
+def _alerts_text(row: Any) -> str:
+    parts = [f"{n}{s}" for n, s in ((row.alerts_high, "H"), (row.alerts_medium, "M"), (row.alerts_low, "L")) if n]
+    return " ".join(parts)
+
+
+def _shown(rows: pd.DataFrame, with_csm: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The page's rows as displayed, and the column configuration (widths chosen to fit 1440 px)."""
+    cc = st.column_config
+    shown = pd.DataFrame({
+        "name": rows["name"],
+        "csm": [_short_name(n, e) for n, e in zip(rows["csm_name"], rows["csm_email"], strict=True)],
+        "health": [_health_text(b, s) for b, s in zip(rows["band"], rows["score"], strict=True)],
+        "health_change": rows["health_change"],
+        "usage": rows["usage_weeks"],
+        "usage_change": rows["usage_change"] * 100,
+        "mau": rows["mau"],
+        "breadth": rows["breadth"] * 100,
+        "alerts": [_alerts_text(r) for r in rows.itertuples(index=False)],
+        "last_active": pd.to_datetime(rows["last_active"]),
+        "arr": rows["arr"],
+        "renewal": pd.to_datetime(rows["renewal_date"]),
+        "days": rows["days_to_renewal"],
+        "segment": rows["segment"],
+    })
+    columns: dict[str, Any] = {  # widths add up to what 1440 px leaves beside the sidebar, CSM column included
+        "name": cc.TextColumn("Customer", width=140, pinned=True),
+        "csm": cc.TextColumn("CSM", width=72, help="The customer's CSM (first name and initial; in full in the CSV)."),
+        "health": cc.TextColumn("Health", width=64, help=HELP["health"]),
+        "health_change": cc.NumberColumn("Δ 28d", format="%+.0f", width=46, help=HELP["health_change"]),
+        "usage": cc.LineChartColumn("Usage", y_min=0, color="auto", width=72, help=HELP["usage"]),
+        "usage_change": cc.NumberColumn("Usage Δ", format="%+.0f%%", width=58, help=HELP["usage_change"]),
+        "mau": cc.NumberColumn("MAU", format="%d", width=44, help=HELP["mau"]),
+        "breadth": cc.NumberColumn("Breadth", format="%.0f%%", width=58, help=HELP["breadth"]),
+        "alerts": cc.TextColumn("Alerts", width=50, help=HELP["alerts"]),
+        "last_active": cc.DateColumn("Active", format="D MMM", width=58, help=HELP["last_active"]),
+        "arr": cc.NumberColumn("ARR", format=f"{CURRENCY_SYMBOL}%,d", width=76, help=HELP["arr"]),
+        "renewal": cc.DateColumn("Renewal", format="D MMM YY", width=72, help="The renewal date."),
+        "days": cc.NumberColumn("Days", format="%d", width=42, help=HELP["days"]),
+        "segment": cc.TextColumn("Segment", width=82),
+    }
+    if not with_csm:
+        del columns["csm"]
+    return shown[list(columns)], columns
+
+
+def _table(rows: pd.DataFrame, number: int, with_csm: bool) -> None:
+    """One page of rows; clicking a row opens that customer on Account usage."""
+    page = view.page_of(rows, number)
+    shown, columns = _shown(page, with_csm)
+    event = st.dataframe(shown, hide_index=True, column_config=columns, key=f"{KEY}_table", on_select="rerun",
+                         selection_mode="single-row", height=ROW_HEIGHT * (len(shown) + 1) + 3, placeholder="")
+    picked = event.selection.rows if event is not None else []
+    if picked:
+        _open(str(page["customer_id"].iloc[picked[0]]))
+
+
+def _open(customer_id: str) -> None:
+    """Make the customer the sidebar's and go to Account usage."""
+    st.session_state[shared.CUSTOMER_KEY] = customer_id
+    st.switch_page(next(p.path for p in registry.PAGES if p.key == "account_usage"))
+
+
+def _pager(rows: pd.DataFrame, day: date) -> int:
+    """The count, the page picker and the CSV export (of every row that passes the filters)."""
+    pages = view.page_count(len(rows))
+    number = min(int(st.session_state.get(PAGE_KEY, 1)), pages)
+    st.session_state[PAGE_KEY] = number
+    first = (number - 1) * view.PAGE_SIZE + 1 if len(rows) else 0
+    last = min(number * view.PAGE_SIZE, len(rows))
+    bar = st.container(horizontal=True, vertical_alignment="bottom")
+    bar.markdown(f"**{first:,}–{last:,}** of **{len(rows):,}** customers · click a row to open the customer")
+    bar.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key=PAGE_KEY, width=140)
+    bar.download_button("Download CSV", shared.csv_download(view.export(rows)), file_name=f"my-customers-{day}.csv",
+                        mime="text/csv", key=f"{KEY}_download", icon=":material/download:")
+    return number
+
+
+def _scope_caption(viewer: Viewer, frame: pd.DataFrame) -> None:
+    if viewer.role == "csm" and not viewer.show_all:
+        st.caption(f"Your {len(frame):,} customers. Switch on **Show all customers** in the sidebar to see your "
+                   "colleagues' (read-only).")
+    else:
+        read_only = " (Show all customers: read-only)" if viewer.widened else ""
+        st.caption(f"Every CSM's customers: {len(frame):,}{read_only}. Pick a CSM to see one book.")
+
+
+def render() -> None:
+    shared.require_page(KEY)
+    viewer = shared.viewer()
+    shared.page_header("My customers")
+    if viewer is None:
+        return
+    frame = view.visible(_whole_book(shared.data_through()), viewer)
+    if frame.empty:
+        shared.no_customer_message()
+        return
+    _scope_caption(viewer, frame)
+    with st.expander("How the list is ordered", icon=":material/sort:"):
+        st.markdown(ORDER_HELP)
+    filters = _filters(frame, viewer)
+    by, reverse = _sorting()
+    rows = view.sort_rows(view.filter_rows(frame, filters), by, reverse=reverse)
+    number = _pager(rows, shared.data_through())
+    if rows.empty:
+        st.info("No customer matches these filters.")
+        return
+    _table(rows, number, with_csm=viewer.sees_all and not filters.csm_email)
+
+
+render()

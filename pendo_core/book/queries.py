@@ -1,0 +1,199 @@
+"""The book of business: one row per customer a viewer sees, most at risk first. No Streamlit here.
+
+`book(engine, viewer, day)` is what the My customers page, its CSV export and the chat's "which of
+my customers are at risk?" read. A handful of queries (customers; WAU and MAU on 12 week-end days;
+the last active day; health scores on two days; open alerts), each aggregated in SQL over the
+customers the access rule lets the viewer see and none per customer, so it stays fast at thousands
+of customers; the risk order is `pendo_core.book.risk`.
+
+Health, breadth and the usage trend are the newest health score's and the inputs it was computed
+from (`pendo_health_scores.inputs`), so My customers, the Health page and the score itself quote one
+number each: the health job computes them with the product's one definition of each
+(`pendo_core.usage.measures`: `trend`, `breadth`).
+
+Columns of the frame (`COLUMNS`), one row per customer:
+
+| column | meaning |
+| --- | --- |
+| customer_id, name, segment, csm_email, csm_name | who (segment "No segment" when blank) |
+| arr | annual recurring revenue, in `view.CURRENCY` (the customer import carries no currency) |
+| renewal_date, days_to_renewal | the renewal date and the days from the as-of day (`day` + 1) to it |
+| score, band | the newest health score on or before `day` (band "not scored" without one) |
+| health_change | that score minus the score 28 days before it, in points |
+| breadth | key-feature breadth (30 days) the score was computed from, 0..1 |
+| usage_change | the 28-day trend the score was computed from: mean DAU of 28 days ÷ the 28 before - 1 |
+| mau | monthly active users on `day` |
+| usage_weeks | WAU on `day` and every 7th day before, `WEEKS` in all, oldest first (days not stored left out) |
+| last_active | the newest day with an active visitor in the `ACTIVE_DAYS` ending `day` (None: nobody) |
+| alerts_high, alerts_medium, alerts_low, alerts_open | alerts still needing someone (open or acknowledged) |
+| alert_kinds | the kinds of those alerts, sorted |
+| risk_rank, at_risk, risk_reasons | place in the risk order (1 = first), the chat's "at risk", why (words) |
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, Select, case, func, select
+
+from pendo_core.access import Viewer
+from pendo_core.access_sql import customer_filter
+from pendo_core.book import risk
+from pendo_core.book.risk import NOT_SCORED
+from pendo_core.store.models import Csm, Customer, HealthScore, UsageAlert, UsageMetric
+from pendo_core.store.scope import unindexed
+from pendo_core.usage.queries import NO_SEGMENT
+
+WEEKS = 12
+ACTIVE_DAYS = 90  # how far back "last active" looks (the store keeps the 90-day active base)
+CHANGE_DAYS = 28
+NEEDS_ATTENTION = ("open", "acknowledged")  # as the Alerts screen's count: snoozed ones are quiet on purpose
+SEVERITIES = ("high", "medium", "low")
+COLUMNS = ["customer_id", "name", "segment", "csm_email", "csm_name", "arr", "renewal_date", "days_to_renewal",
+           "score", "band", "health_change", "breadth", "mau", "usage_change", "usage_weeks", "last_active",
+           "alerts_high", "alerts_medium", "alerts_low", "alerts_open", "alert_kinds", "risk_rank", "at_risk",
+           "risk_reasons"]
+
+
+def book(engine: Engine, viewer: Viewer | None, day: date) -> pd.DataFrame:
+    """Every customer the viewer sees (None: every customer), with health, usage, open alerts, ARR and
+    renewal, most at risk first. The data day is `day`; renewals count from the day after."""
+    return ranked(standing(engine, viewer, day), open_alerts(engine, viewer), day)
+
+
+def standing(engine: Engine, viewer: Viewer | None, day: date) -> pd.DataFrame:
+    """The part that changes only with a sync: customers, usage and health (cache it until the next)."""
+    customers = _customers(engine, viewer)
+    if customers.empty:
+        return customers
+    return (customers.merge(_weekly_users(engine, viewer, day), on="customer_id", how="left")
+            .merge(_last_active(engine, viewer, day), on="customer_id", how="left")
+            .merge(_health(engine, viewer, day), on="customer_id", how="left"))
+
+
+def _customers(engine: Engine, viewer: Viewer | None) -> pd.DataFrame:
+    c = Customer
+    query = (select(c.customer_id, c.name, c.segment, c.csm_email, Csm.name, c.arr, c.renewal_date)
+             .outerjoin(Csm, Csm.email == c.csm_email))
+    if viewer is not None:
+        query = query.where(customer_filter(viewer, c.csm_email))
+    frame = _frame(engine, query, ["customer_id", "name", "segment", "csm_email", "csm_name", "arr", "renewal_date"])
+    frame["csm_email"] = frame["csm_email"].str.strip().str.lower()
+    frame["segment"] = frame["segment"].fillna(NO_SEGMENT)
+    return frame
+
+
+def _visible(query: Select[Any], viewer: Viewer | None, customer_column: Any) -> Select[Any]:
+    """`query` kept to the customers the viewer sees (no filter when they see every customer)."""
+    if viewer is None or viewer.sees_all:
+        return query
+    mine = select(Customer.customer_id).where(customer_filter(viewer, Customer.csm_email))
+    return query.where(customer_column.in_(mine))
+
+
+def _weekly_users(engine: Engine, viewer: Viewer | None, day: date) -> pd.DataFrame:
+    """Per customer: WAU at the end of each of the last WEEKS weeks (oldest first; days not stored left
+    out) and MAU on `day`. Only those 12 days' rows are read, and folded into one row per customer."""
+    t = UsageMetric
+    ends = [day - timedelta(days=7 * k) for k in reversed(range(WEEKS))]
+    weeks = [func.max(case((t.metric_date == end, t.wau))) for end in ends]
+    query = _visible(select(t.customer_id, func.max(case((t.metric_date == day, t.mau))), *weeks), viewer,
+                     t.customer_id)
+    # One scan in key order reads the 12 days' rows faster on SQLite than 12 index lookups per customer.
+    query = query.where(unindexed(t.metric_date).in_(ends)).group_by(t.customer_id)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return pd.DataFrame({"customer_id": [r[0] for r in rows], "mau": [r[1] for r in rows],
+                         "usage_weeks": [[float(v) for v in r[2:] if v is not None] for r in rows]})
+
+
+def _last_active(engine: Engine, viewer: Viewer | None, day: date) -> pd.DataFrame:
+    """Per customer active in the ACTIVE_DAYS days ending `day`: the newest day anyone was active."""
+    t = UsageMetric
+    first = day - timedelta(days=ACTIVE_DAYS - 1)
+    query = _visible(select(t.customer_id, func.max(t.metric_date)), viewer, t.customer_id)
+    query = query.where(t.dau > 0, unindexed(t.metric_date).between(first, day)).group_by(t.customer_id)
+    frame = _frame(engine, query, ["customer_id", "last_active"])
+    frame["last_active"] = pd.to_datetime(frame["last_active"]).dt.date
+    return frame
+
+
+def _health(engine: Engine, viewer: Viewer | None, day: date) -> pd.DataFrame:
+    """Per customer: the newest score on or before `day`, its band, its 28-day change, and the inputs
+    it was computed from that the book shows (key-feature breadth and the 28-day usage trend)."""
+    h = HealthScore
+    with engine.connect() as conn:
+        newest = conn.execute(select(func.max(h.score_date)).where(h.score_date <= day)).scalar()
+    columns = ["customer_id", "score", "band", "breadth", "usage_change", "score_before"]
+    if newest is None:
+        return pd.DataFrame(columns=[*columns[:-1], "health_change"])
+    before = newest - timedelta(days=CHANGE_DAYS)
+    now = h.score_date == newest
+    parts = [h.overall, h.band, h.inputs["breadth"].as_float(), h.inputs["trend"].as_float()]
+    query = _visible(select(h.customer_id, *(func.max(case((now, part))) for part in parts),
+                            func.max(case((h.score_date == before, h.overall)))), viewer, h.customer_id)
+    frame = _frame(engine, query.where(h.score_date.in_([newest, before])).group_by(h.customer_id), columns)
+    frame = frame[frame["band"].notna()]  # scored 28 days ago but not on the newest day: not scored now
+    numbers = ["score", "breadth", "usage_change", "score_before"]
+    frame[numbers] = frame[numbers].astype(float)
+    frame["health_change"] = frame["score"] - frame["score_before"]
+    return frame.drop(columns="score_before")
+
+
+def open_alerts(engine: Engine, viewer: Viewer | None) -> pd.DataFrame:
+    """The part that changes as people act: per customer with alerts still needing someone (open or
+    acknowledged), their counts by severity, the total and the kinds."""
+    a = UsageAlert
+    counts = [func.sum(case((a.severity == s, 1), else_=0)) for s in SEVERITIES]
+    query = _visible(select(a.customer_id, *counts, func.count()), viewer, a.customer_id)
+    query = query.where(a.status.in_(NEEDS_ATTENTION)).group_by(a.customer_id)
+    frame = _frame(engine, query, ["customer_id", "alerts_high", "alerts_medium", "alerts_low", "alerts_open"])
+    kinds_query = _visible(select(a.customer_id, a.kind).distinct(), viewer, a.customer_id)
+    kinds: dict[str, list[str]] = {}
+    with engine.connect() as conn:
+        for customer_id, kind in conn.execute(kinds_query.where(a.status.in_(NEEDS_ATTENTION))):
+            kinds.setdefault(customer_id, []).append(kind)
+    frame["alert_kinds"] = [tuple(sorted(kinds.get(c, ()))) for c in frame["customer_id"]]
+    return frame
+
+
+def ranked(standing: pd.DataFrame, alerts: pd.DataFrame, day: date) -> pd.DataFrame:
+    """`standing` and `open_alerts` joined, gaps filled, days to renewal counted from the day after
+    `day`, most at risk first (`risk_rank` 1 to n)."""
+    if standing.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = standing.merge(alerts, on="customer_id", how="left")
+    as_of = day + timedelta(days=1)
+    for column in ("alerts_high", "alerts_medium", "alerts_low", "alerts_open"):
+        frame[column] = pd.to_numeric(frame[column]).fillna(0).astype(int)
+    frame["alert_kinds"] = [k if isinstance(k, tuple) else () for k in frame["alert_kinds"]]  # no alert at all
+    frame["usage_weeks"] = [w if isinstance(w, list) else [] for w in frame["usage_weeks"]]
+    frame["band"] = frame["band"].fillna(NOT_SCORED)
+    numbers = ["arr", "score", "health_change", "breadth", "mau", "usage_change"]
+    frame[numbers] = frame[numbers].astype(float)
+    frame["days_to_renewal"] = [(d - as_of).days if isinstance(d, date) else None for d in frame["renewal_date"]]
+    frame["days_to_renewal"] = frame["days_to_renewal"].astype("Int64")
+    facts = _facts(frame)
+    keys = [risk.risk_key(f) for f in facts]
+    order = sorted(range(len(facts)), key=keys.__getitem__)
+    frame["risk_rank"] = pd.Series(range(1, len(order) + 1), index=order).sort_index().to_numpy()
+    frame["at_risk"] = [risk.at_risk(f) for f in facts]
+    frame["risk_reasons"] = ["; ".join(risk.reasons(f)) for f in facts]
+    return frame.sort_values("risk_rank")[COLUMNS].reset_index(drop=True)
+
+
+def _facts(frame: pd.DataFrame) -> list[risk.RiskFacts]:
+    """What the risk order reads of each row (NaN and <NA> as None)."""
+    days = [None if pd.isna(d) else int(d) for d in frame["days_to_renewal"]]
+    bands = [None if b == NOT_SCORED else b for b in frame["band"]]
+    columns = zip(frame["customer_id"], frame["name"], bands, frame["score"], frame["health_change"],
+                  frame["usage_change"], days, frame["alerts_high"], frame["arr"], strict=True)
+    return [risk.RiskFacts(cid, name, band, score, health, usage, renewal, int(high), arr)
+            for cid, name, band, score, health, usage, renewal, high, arr in columns]
+
+
+def _frame(engine: Engine, query: Select[Any], columns: list[str]) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(query).all(), columns=columns)

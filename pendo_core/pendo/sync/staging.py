@@ -1,0 +1,138 @@
+"""Writing a window's answer over the days it replaces; raw guide events are only ever added.
+
+Two ways, both keyed as Pendo groups the data and overwriting, never adding to, a stored row: two
+runs writing one window (a lost lock) leave the same rows as one run, never doubled counts.
+
+- `replace_rows` (the sync's way): delete the window's days, then upsert the rows in batches. A key
+  sent twice is not summed but shows up as fewer stored rows than rows sent, which the guard
+  (guard.py) refuses, so the caller rolls back.
+- `stage` then `apply` (write_window, and runs that accept a restatement): rows stream into a
+  temporary table first (memory stays flat, the store untouched), can be measured there, then
+  replace the window's days in one INSERT ... SELECT that sums the rows sharing a key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from itertools import islice
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Column, MetaData, Table, delete, func, insert, select, text, true
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from pendo_core.pendo.sync.plan import Window
+from pendo_core.pendo.sync.rows import BadRow, BadRows, unstorable
+from pendo_core.pendo.sync.streams import EventStream
+from pendo_core.store.upsert import upsert
+
+BATCH = 5_000
+SUMMED = ("num_events", "num_minutes")
+
+
+@dataclass(frozen=True)
+class Staged:
+    """One window's answer in its temporary table: good rows staged, distinct keys among them."""
+
+    stream: EventStream
+    window: Window
+    temp: Table
+    rows: int
+    keys: int
+
+    @property
+    def repeated(self) -> int:
+        """Rows that repeat a key another staged row already has."""
+        return self.rows - self.keys
+
+
+def stage(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
+          tz: ZoneInfo, bad: BadRows) -> Staged:
+    """Convert the answer's rows into the window's temporary table; bad ones go to `bad`."""
+    temp = _temp_table(stream)
+    session.execute(text(f"DROP TABLE IF EXISTS {temp.name}"))
+    temp.create(session.connection())
+    staged = 0
+    converted = _convert(stream, window, rows, tz, bad)
+    while batch := list(islice(converted, BATCH)):
+        session.execute(insert(temp), batch)
+        staged += len(batch)
+    columns = [temp.c[k] for k in stream.keys]
+    keys = session.scalar(select(func.count()).select_from(select(*columns).distinct().subquery())) or 0
+    return Staged(stream, window, temp, staged, keys)
+
+
+def replace_rows(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
+                 tz: ZoneInfo, bad: BadRows) -> int:
+    """Delete the window's days and upsert the good rows over them; returns how many rows were sent."""
+    target = stream.table
+    if stream.replace:
+        session.execute(delete(target).where(target.c.day.between(window.first, window.last)))
+    sent = 0
+    converted = _convert(stream, window, rows, tz, bad)
+    while batch := list(islice(converted, BATCH)):
+        unique = list({tuple(row[k] for k in stream.keys): row for row in batch}.values())  # one per statement
+        upsert(session, target, unique, keys=stream.keys, on_conflict="update" if stream.replace else "ignore")
+        sent += len(batch)
+    return sent
+
+
+def per_day(session: Session, table: Table, window: Window) -> dict[date, int]:
+    """Rows per day of the window in `table` (the store's table or a staged one)."""
+    stmt = (select(table.c.day, func.count()).where(table.c.day.between(window.first, window.last))
+            .group_by(table.c.day))
+    return {day: int(n) for day, n in session.execute(stmt)}
+
+
+def apply(session: Session, staged: Staged) -> None:
+    """Replace the window's days with the staged rows (raw guide events: add the new ones)."""
+    stream, temp, target = staged.stream, staged.temp, staged.stream.table
+    names = list(target.c.keys())
+    dialect = session.get_bind().dialect.name
+    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
+    if stream.replace:
+        session.execute(delete(target).where(target.c.day.between(staged.window.first, staged.window.last)))
+        grouped = [temp.c[n] for n in names if n not in SUMMED]
+        source = select(*grouped, *(func.sum(temp.c[n]) for n in SUMMED)).where(true()).group_by(*grouped)
+        stmt = upsert.from_select([*(c.name for c in grouped), *SUMMED], source)
+        session.execute(stmt.on_conflict_do_update(
+            index_elements=list(stream.keys), set_={n: stmt.excluded[n] for n in names if n not in stream.keys}))
+    else:
+        source = select(*(temp.c[n] for n in names)).where(true()).distinct()
+        session.execute(upsert.from_select(names, source).on_conflict_do_nothing(index_elements=list(stream.keys)))
+    discard(session, staged)
+
+
+def discard(session: Session, staged: Staged) -> None:
+    """Drop the temporary table (the store's tables are left as they are)."""
+    session.execute(text(f"DROP TABLE IF EXISTS {staged.temp.name}"))
+
+
+def _temp_table(stream: EventStream) -> Table:
+    """A keyless copy of the stream's table, private to this connection."""
+    columns = [Column(c.name, c.type) for c in stream.table.columns]
+    return Table(f"cscx_stage_{stream.name}", MetaData(), *columns, prefixes=["TEMPORARY"])
+
+
+def _convert(stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], tz: ZoneInfo,
+             bad: BadRows) -> Iterator[dict[str, Any]]:
+    for raw in rows:
+        try:
+            if not isinstance(raw, Mapping):
+                raise BadRow("row is not an object")
+            row = stream.convert(raw, tz)
+            reason = unstorable(stream.table, row) if row is not None else None
+            if reason:
+                raise BadRow(reason)
+        except BadRow as exc:
+            bad.add(stream.name, exc.reason, raw)
+            continue
+        if row is None:
+            continue
+        if stream.replace and not window.first <= row["day"] <= window.last:
+            bad.add(stream.name, "bucket outside the requested window", raw)
+            continue
+        yield row

@@ -1,0 +1,80 @@
+"""The metrics step of a sync: restate the metrics of every day the run's windows could have moved.
+
+A day re-read moves the metrics of that day and later (windows of 7, 30 and 90 days end there), so
+the step recomputes from the earliest re-read reported day (or from a day an earlier, stopped run
+wrote without computing), and recomputes the whole reported range of a customer whose set of Pendo
+accounts changed since its metrics were computed. The range done is kept as a watermark.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from pendo_core.admin.settings import current_settings
+from pendo_core.config import Settings
+from pendo_core.pendo.sync import store
+from pendo_core.pendo.sync.runner import METRICS_RANGE, METRICS_STALE_FROM, PostStep, RunSummary, SyncRequest
+from pendo_core.store import models
+from pendo_core.usage.compute import compute_metrics
+
+
+def make_metrics_step(settings: Settings) -> PostStep:
+    """The post-sync step that computes usage, feature, guide and onboarding metrics."""
+
+    def metrics_step(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
+        """Compute the metrics the run's windows moved (see the module docstring)."""
+        compute_moved_metrics(settings, engine, summary)
+
+    return metrics_step
+
+
+def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummary) -> None:
+    """Recompute from the first moved day, and whole ranges for remapped customers; record the range."""
+    first, last = summary.report_first, summary.report_last
+    with Session(engine) as session:
+        done = store.get_watermark(session, METRICS_RANGE)
+        stale_from = store.get_watermark(session, METRICS_STALE_FROM)
+        onboarding = current_settings(session)[1].health.onboarding_guide_ids
+    start = _first_moved_day(first, last, summary.refetched, done, stale_from)
+    stale = customers_with_changed_accounts(engine, last)
+    anonymous = settings.include_anonymous
+    if start <= last:
+        compute_metrics(engine, first_day=start, last_day=last, include_anonymous=anonymous,
+                        onboarding_guide_ids=onboarding)
+    if stale and start > first:  # a full recompute already covered them
+        compute_metrics(engine, first_day=first, last_day=last, customer_ids=stale,
+                        include_anonymous=anonymous, onboarding_guide_ids=onboarding)
+    with Session(engine) as session, session.begin():
+        store.set_watermark(session, METRICS_RANGE, f"{first.isoformat()}..{last.isoformat()}")
+        store.clear_watermark(session, METRICS_STALE_FROM)
+    summary.metrics_first = first if stale else start
+
+
+def _first_moved_day(first: date, last: date, refetched: date | None, done: str | None,
+                     stale_from: str | None) -> date:
+    """The first reported day whose metrics this run must compute (`last + 1`: none)."""
+    if stale_from:  # windows an earlier run wrote but never computed metrics for (it stopped)
+        refetched = min(refetched or last, max(first, date.fromisoformat(stale_from)))
+    if not done:
+        return first
+    done_first, done_last = (date.fromisoformat(p) for p in done.split(".."))
+    if done_first > first:
+        return first
+    return max(first, min(refetched or last + timedelta(days=1), done_last + timedelta(days=1)))
+
+
+def customers_with_changed_accounts(engine: Engine, last_day: date) -> list[str]:
+    """Customers whose set of Pendo accounts differs from the one their metrics were computed on."""
+    with Session(engine) as session:
+        current: dict[str, list[str]] = {}
+        mapping = select(models.AccountMapping.pendo_account_id, models.AccountMapping.customer_id)
+        for account, customer in session.execute(mapping):
+            current.setdefault(customer, []).append(account)
+        computed: dict[str, str] = dict(session.execute(
+            select(models.UsageMetric.customer_id, models.UsageMetric.pendo_account_id)
+            .where(models.UsageMetric.metric_date == last_day)
+        ).tuples().all())
+    return [c for c, accounts in current.items() if computed.get(c) != ";".join(sorted(accounts))]

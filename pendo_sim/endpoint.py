@@ -1,0 +1,30 @@
+"""Demo mode's Pendo: a simulated subscription served on loopback for the length of one sync."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+from pendo_core.config import Settings
+from pendo_sim.data import generate
+from pendo_sim.server import start_server
+
+
+@contextmanager
+def demo_server(settings: Settings, as_of: date, history_days: int) -> Iterator[str]:
+    """Serve the demo subscription (seed and size from Settings) with data up to `as_of`; yields its URL."""
+    subscription = generate(seed=settings.demo_seed, accounts=settings.demo_accounts, days=history_days,
+                            as_of=as_of, tz=settings.pendo_timezone)
+    server = start_server(subscription)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def install() -> None:
+    """Let demo mode sync from this simulator (the library itself never imports pendo_sim)."""
+    from pendo_core.compose import use_demo_server
+
+    use_demo_server(demo_server)

@@ -1,0 +1,172 @@
+"""My customers (pages/my_customers.py) for each role: the book most at risk first, its filters, sorting,
+pages of 25, a row that opens the customer, and the CSV export. Each expectation comes from the read
+model (pendo_core.book), which has its own table-driven tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+from streamlit.testing.v1 import AppTest
+
+from jobs import bench_store
+from pendo_core.access import Viewer
+from pendo_core.admin.users import User
+from pendo_core.book import book, view
+from tests.support.app import app, open_page, run, texts, use_store
+from tests.support.app_data import LAST, Store, new_store
+
+PAGE = "pages/my_customers.py"
+SHAPE = bench_store.StoreShape(customers=60, days=40, csms=2, features_per_customer=6)
+CSM = User(bench_store.csm_email(0), "CSM 00", "csm")  # 30 customers: two pages
+LEADER = User("lead@cscx.io", "Lea Leader", "leader")
+ADMIN = User("admin@cscx.io", "Ada Admin", "admin")
+# Three of CSM 00's customers renamed so that sorting by name shows whether case is ignored.
+RENAMED = {0: "APEX", 2: "Acme", 4: "AMBER Energy"}
+
+
+@pytest.fixture(scope="module")
+def book_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """60 customers of two CSMs over 40 days (jobs.bench_store), with health, alerts, ARR and renewals."""
+    store = new_store(tmp_path_factory.mktemp("my-customers") / "store.db")
+    bench_store.build_store(store.engine, SHAPE, LAST)
+    with store.engine.begin() as conn:
+        for index, name in RENAMED.items():
+            conn.execute(text("UPDATE customers SET name = :name WHERE name = :old"),
+                         {"name": name, "old": f"Customer {index:04d}"})
+    return store
+
+
+@pytest.fixture
+def on_store(book_store: Store) -> Iterator[Store]:
+    """The app pointed at the store."""
+    with use_store(book_store.url):
+        yield book_store
+
+
+def _expected(store: Store, user: User, *, show_all: bool = False) -> pd.DataFrame:
+    return view.visible(book(store.engine, None, LAST), Viewer(user.email, user.role, show_all))
+
+
+def _names(at: AppTest) -> list[str]:
+    return at.dataframe[0].value["name"].tolist()
+
+
+def _open(user: User, **state: Any) -> AppTest:
+    return open_page(PAGE, user, **state)
+
+
+@pytest.mark.parametrize(("user", "show_all", "count", "csm_column"), [
+    (CSM, False, 30, False), (CSM, True, 60, True), (LEADER, False, 60, True), (ADMIN, False, 60, True)],
+    ids=["csm-own", "csm-showing-all", "leader", "admin"])
+@pytest.mark.usefixtures("on_store")
+def test_each_role_sees_its_book_most_at_risk_first(book_store: Store, user: User, show_all: bool, count: int,
+                                                    csm_column: bool) -> None:
+    """The first page holds the first 25 of the viewer's customers in the risk order; a view of several
+    CSMs' customers has the CSM column and filter, a CSM's own book neither."""
+    at = _open(user, frame_show_all=show_all)
+    expected = _expected(book_store, user, show_all=show_all)
+    assert len(expected) == count
+    assert _names(at) == expected["name"].head(25).tolist()
+    assert f"**1–25** of **{count}** customers" in " ".join(texts(at.markdown))
+    assert ("csm" in at.dataframe[0].value.columns) is csm_column
+    assert ("CSM" in [s.label for s in at.selectbox]) is csm_column
+
+
+@pytest.mark.usefixtures("on_store")
+def test_a_leader_picks_one_csms_book(book_store: Store) -> None:
+    """With one CSM picked, the leader sees exactly that CSM's customers, and no CSM column."""
+    at = _open(LEADER)
+    at.selectbox(key="my_customers_csm").set_value(CSM.email)
+    run(at)
+    assert _names(at) == _expected(book_store, CSM)["name"].head(25).tolist()
+    assert "csm" not in at.dataframe[0].value.columns
+
+
+FILTERS = [
+    ("my_customers_bands", "multiselect", ["Red"], view.Filters(bands=["Red"])),
+    ("my_customers_segments", "multiselect", ["SMB"], view.Filters(segments=["SMB"])),
+    ("my_customers_renewal", "selectbox", "Next 90 days", view.Filters(renewal_within=90)),
+    ("my_customers_kinds", "multiselect", ["no_login"], view.Filters(alert_kinds=["no_login"])),
+]
+
+
+@pytest.mark.parametrize(("key", "widget", "value", "filters"), FILTERS, ids=["band", "segment", "renewal", "alert"])
+@pytest.mark.usefixtures("on_store")
+def test_each_filter_narrows_the_book(book_store: Store, key: str, widget: str, value: Any,
+                                      filters: view.Filters) -> None:
+    """A filter keeps the rows that pass it (as the read model's filter does), still most at risk first."""
+    at = _open(LEADER)
+    getattr(at, widget)(key=key).set_value(value)
+    run(at)
+    expected = view.filter_rows(_expected(book_store, LEADER), filters)
+    assert 0 < len(expected) < 60
+    assert _names(at) == expected["name"].head(25).tolist()
+
+
+@pytest.mark.parametrize(("reverse", "page", "where", "names"), [
+    (False, 1, slice(0, 3), ["Acme", "AMBER Energy", "APEX"]),
+    (True, 2, slice(-3, None), ["APEX", "AMBER Energy", "Acme"])], ids=["a-to-z", "z-to-a"])
+@pytest.mark.usefixtures("on_store")
+def test_sorting_by_name_ignores_case(reverse: bool, page: int, where: slice, names: list[str]) -> None:
+    """Acme, AMBER Energy, APEX: not AMBER and APEX before Acme, as a case-sensitive sort has it; the
+    sort spans every page (Z to A, the three end the second page)."""
+    at = _open(CSM)
+    at.selectbox(key="my_customers_sort").set_value("name")
+    at.toggle(key="my_customers_reverse").set_value(reverse)
+    run(at)
+    at.number_input(key="my_customers_page").set_value(page)
+    run(at)
+    assert _names(at)[where] == names
+
+
+@pytest.mark.usefixtures("on_store")
+def test_the_second_page_holds_the_rest(book_store: Store) -> None:
+    """Pages of 25: the CSM's 30 customers fill page 1 and five rows of page 2; no row is left behind a
+    scroll box (the table is as tall as its rows)."""
+    at = _open(CSM)
+    at.number_input(key="my_customers_page").set_value(2)
+    run(at)
+    assert _names(at) == _expected(book_store, CSM)["name"].iloc[25:].tolist()
+    assert "**26–30** of **30** customers" in " ".join(texts(at.markdown))
+
+
+@pytest.mark.usefixtures("on_store")
+def test_clicking_a_row_opens_that_customer(book_store: Store) -> None:
+    """Selecting a row makes it the sidebar's customer and opens Account usage on it."""
+    at = _open(CSM)
+    third = _expected(book_store, CSM).iloc[2]
+    at.session_state["my_customers_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    run(at)
+    assert at.session_state["frame_customer"] == third["customer_id"]
+    assert texts(at.title) == [f"Account usage · {third['name']}"]
+
+
+@pytest.mark.usefixtures("on_store")
+def test_the_page_offers_the_csv() -> None:
+    """A download button for the filtered list (its columns: test_book_view.py)."""
+    at = _open(CSM)
+    assert [b.proto.label for b in at.get("download_button")] == ["Download CSV"]
+
+
+@pytest.mark.parametrize(("user", "title"), [(CSM, "My customers"), (LEADER, "Portfolio"), (ADMIN, "Portfolio")],
+                         ids=["csm", "leader", "admin"])
+@pytest.mark.usefixtures("on_store")
+def test_each_role_lands_on_its_screen(user: User, title: str) -> None:
+    """Signed in, a CSM opens on My customers, a leader and an admin on the Portfolio."""
+    at = run(app(user=user))
+    assert texts(at.title)[0] == title
+
+
+def test_a_csm_without_customers_is_told_how_to_see_others(tmp_path: Path) -> None:
+    """No customer of their own: the page says so and points at "Show all customers"."""
+    store = new_store(tmp_path / "store.db")
+    bench_store.build_store(store.engine, bench_store.StoreShape(customers=3, days=10, csms=1), LAST)
+    with use_store(store.url):
+        at = _open(User("new@cscx.io", "New CSM", "csm"))
+    assert any("Show all customers" in t for t in texts(at.info))
+    assert not at.dataframe

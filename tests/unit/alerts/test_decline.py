@@ -1,0 +1,167 @@
+"""decline.py on hand-built histories: sudden and sustained declines fire at every team size; noise,
+seasonality, holidays and unsynced days stay quiet (a day missing from the history is unknown, not 0)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pytest
+
+from pendo_core.alerts.decline import Decline, Params, assess, sudden, sustained, weekly_totals
+from tests.support.health_alerts import LAST, history
+
+P = Params()
+WOBBLE = (2, 3, 4, 3, 2, 4, 3, 2, 4, 3, 3, 2, 4, 2, 3, 4, 2, 3, 4, 3, 2)  # a 3-user team, day after day
+
+
+def _weekdays(value: Callable[[int, date], int]) -> Callable[[int, date], int]:
+    """A change that sets weekdays with `value(i, day)` and keeps weekends empty."""
+    return lambda i, d: 0 if d.weekday() >= 5 else value(i, d)
+
+
+def slide(weekday: int, weekend: int, *, days: int, to: float) -> Callable[[int, date], int]:
+    """A straight slide from the usual values to `to` times them over the last `days` days."""
+    def change(i: int, day: date) -> int:
+        base = weekend if day.weekday() >= 5 else weekday
+        share = 1.0 if i >= days else to + (1 - to) * i / days
+        return round(base * share)
+    return change
+
+
+def step(weekday: int, weekend: int, *, days: int, to: float, back_after: int | None = None
+         ) -> Callable[[int, date], int]:
+    """Usage times `to` for the `days` days ending `back_after` days ago (0: still down)."""
+    def change(i: int, day: date) -> int:
+        base = weekend if day.weekday() >= 5 else weekday
+        down = (back_after or 0) <= i < (back_after or 0) + days
+        return round(base * to) if down else base
+    return change
+
+
+def month_end_peak(weekday: int, weekend: int) -> Callable[[int, date], int]:
+    """Twice the use on the last 4 days of every month (a finance team's close)."""
+    def change(i: int, day: date) -> int:
+        base = weekend if day.weekday() >= 5 else weekday
+        return 2 * base if (day + timedelta(days=4)).month != day.month else base
+    return change
+
+
+def _holidays(weekday: int, weekend: int, days_ago: set[int]) -> Callable[[int, date], int]:
+    return lambda i, d: 0 if i in days_ago else (weekend if d.weekday() >= 5 else weekday)
+
+
+def _without(dau: dict[date, int], days_ago: set[int] | range) -> dict[date, int]:
+    """The history with some days not synced (missing, not zero)."""
+    gone = {LAST - timedelta(days=i) for i in days_ago}
+    return {d: n for d, n in dau.items() if d not in gone}
+
+
+@pytest.mark.parametrize(("dau", "status"), [
+    pytest.param(history(70, 4, 0, change=_weekdays(lambda i, d: 1 if i < 28 else 4)), "fire", id="4-users-fall-to-1"),
+    pytest.param(history(70, 4, 0, change=_weekdays(lambda i, d: 1 if i < 10 else 4)), "fire",
+                 id="4-users-fall-to-1-ten-days-ago"),
+    pytest.param(history(70, 3, 0, change=_weekdays(lambda i, d: WOBBLE[i % len(WOBBLE)])), "clear",
+                 id="3-users-wobble-2-to-4"),
+    pytest.param(history(70, 1, 0, change=_weekdays(lambda i, d: 1 if i % 3 else 0)), "clear",
+                 id="1-user-most-days"),
+    pytest.param(history(70, 40, 6, change=slide(40, 6, days=42, to=0.6)), "fire", id="40pct-slide-over-6-weeks"),
+    pytest.param(history(70, 40, 6, change=slide(40, 6, days=56, to=0.6)), "fire", id="40pct-slide-over-8-weeks"),
+    pytest.param(history(70, 200, 30, change=slide(200, 30, days=56, to=0.5)), "fire", id="big-team-halves-in-8-weeks"),
+    pytest.param(history(70, 6, 1, change=slide(6, 1, days=42, to=0.5)), "fire", id="6-users-halve-over-6-weeks"),
+    pytest.param(history(70, 40, 6, change=slide(40, 6, days=56, to=0.9)), "clear", id="10pct-slide-below-threshold"),
+    pytest.param(history(70, 40, 6, change=step(40, 6, days=21, to=0.5)), "fire", id="halved-3-weeks-ago"),
+    pytest.param(history(70, 40, 6), "clear", id="steady"),
+    pytest.param(history(70, 200, 30, change=lambda i, d: (0 if d.weekday() >= 5 else 1) * (220 if (i // 7) % 2
+                                                                                            else 180)),
+                 "clear", id="big-team-swings-10pct-week-to-week"),
+])
+def test_team_sizes(dau: dict[date, int], status: str) -> None:
+    """Declines fire for a team of 4 as for a team of 200; a small team's noise stays quiet."""
+    assert assess(dau, LAST, P).status == status
+
+
+@pytest.mark.parametrize("dau", [
+    pytest.param(history(70, 40, 6, change=_holidays(40, 6, set(range(14, 21)))), id="holiday-week-recovered"),
+    pytest.param(history(70, 40, 6, change=_holidays(40, 6, {0, 1})), id="holidays-in-the-last-days"),
+    pytest.param(history(70, 40, 6, change=_holidays(40, 6, set(range(8, 17)))), id="nine-day-shutdown-recovered"),
+    pytest.param(history(70, 40, 6, change=_holidays(40, 6, {30, 31, 32, 33, 34, 40, 41})), id="holidays-before"),
+    pytest.param(history(70, 40, 0), id="weekday-only-team"),
+    pytest.param(history(70, 30, 4, change=month_end_peak(30, 4)), id="month-end-peak"),
+    pytest.param(history(70, 30, 4, last=date(2026, 3, 3), change=month_end_peak(30, 4)),
+                 id="month-end-peak-falling-back"),
+    pytest.param(history(70, 40, 6, change=step(40, 6, days=21, to=0.5, back_after=10)), id="dip-that-recovered"),
+    pytest.param(history(70, 12, 2, change=step(12, 2, days=14, to=0.5, back_after=7)), id="small-dip-recovered"),
+])
+def test_hard_negatives_stay_silent(dau: dict[date, int]) -> None:
+    """Holidays, weekend rhythm, month-end peaks and dips that recovered are not declines."""
+    last = max(dau)
+    assert assess(dau, last, P).status == "clear"
+
+
+@pytest.mark.parametrize(("dau", "status"), [
+    pytest.param(_without(history(70, 40, 6), {3, 9, 12, 20, 26, 30, 41}), "unknown", id="steady-with-gaps"),
+    pytest.param(_without(history(70, 40, 6), {9, 12, 20, 26, 30, 41, 44}), "clear", id="gaps-before-the-last-week"),
+    pytest.param(_without(history(70, 40, 6, change=slide(40, 6, days=56, to=0.6)), {9, 12, 20, 30, 44}), "fire",
+                 id="slide-with-gaps-still-fires"),
+    pytest.param(_without(history(70, 40, 6), range(8, 30)), "unknown", id="most-of-the-month-unsynced"),
+    pytest.param(history(40, 40, 6), "unknown", id="too-little-history-for-either"),
+])
+def test_unsynced_days_are_unknown_never_zero(dau: dict[date, int], status: str) -> None:
+    """Missing days are filled from their weekday, or make the verdict unknown; never read as 0."""
+    assert assess(dau, LAST, P).status == status
+
+
+def test_sustained_finding_carries_its_numbers() -> None:
+    """A sustained decline names its rule, windows, levels, change and how sure, in one line too."""
+    dau = history(70, 6, 0, change=_weekdays(lambda i, d: 4 if i < 28 else 6))
+    verdict = sustained(dau, LAST, P)
+    assert verdict.status == "fire"
+    d = verdict.decline
+    assert d is not None
+    assert (d.rule, d.window, d.before, d.after) == ("sustained", (LAST - timedelta(days=27), LAST), 30.0, 20.0)
+    assert d.baseline == (LAST - timedelta(days=55), LAST - timedelta(days=28))
+    assert d.change == pytest.approx(-1 / 3)
+    assert d.sure > 0.99
+    assert d.summary().startswith("30 visitor-days a week → 20, −33%, 28 days vs the 28 before (")
+    assert d.details()["rule"] == "sustained"
+
+
+def test_sudden_finding_compares_with_the_same_weekdays() -> None:
+    """A sudden drop reports the last 7 days against the same weekdays of the 4 weeks before."""
+    dau = history(70, 40, 6, change=step(40, 6, days=10, to=0.5))
+    verdict = sudden(dau, LAST, P)
+    assert verdict.status == "fire"
+    assert verdict.decline is not None
+    assert "the last 7 days vs the same weekdays of the 4 weeks before" in verdict.decline.summary()
+
+
+@pytest.mark.parametrize(("sure", "text"), [(0.9996, "99.9%"), (0.982, "98%"), (0.5, "50%")],
+                         ids=["never-rounds-to-certain", "whole-percent", "even"])
+def test_how_sure_reads_as_a_percentage(sure: float, text: str) -> None:
+    """How sure is shown without rounding up to a certainty the numbers do not have."""
+    d = Decline("sustained", (LAST, LAST), (LAST, LAST), 30.0, 19.0, sure)
+    assert d.summary().endswith(f"({text} sure)")
+
+
+def test_confidence_and_threshold_are_settings() -> None:
+    """A fall fires only when at least `confidence` sure; a 16% slide fires once the limit is 10%."""
+    before, after = (3, 3, 2, 3, 3), (2, 3, 2, 2, 2)  # 14 visitor-days a week, then 11 (-21%)
+    small = history(70, 1, 0, change=_weekdays(lambda i, d: (after if i < 28 else before)[d.weekday()]))
+    found = sustained(small, LAST, P).decline
+    assert found is not None
+    assert 0.9 < found.sure < 0.99
+    assert assess(small, LAST, Params(confidence=found.sure - 0.01)).status == "fire"
+    assert assess(small, LAST, Params(confidence=found.sure + 0.01)).status == "clear"
+    slight = history(70, 200, 30, change=slide(200, 30, days=56, to=0.7))
+    assert assess(slight, LAST, P).status == "clear"
+    assert assess(slight, LAST, Params(drop_pct=10)).status == "fire"
+
+
+def test_weekly_totals_fill_a_missing_day_from_its_weekday() -> None:
+    """An unsynced Monday counts as the mean of the window's synced Mondays, not as 0."""
+    dau = history(14, 10, 2)
+    first, second = sorted(d for d in dau if d.weekday() == 0)
+    dau[second] = 20
+    del dau[first]
+    assert weekly_totals(dau, LAST, 2) == [5 * 10 + 2 * 2 + 10, 5 * 10 + 2 * 2 + 10]

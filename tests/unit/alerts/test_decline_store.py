@@ -1,0 +1,44 @@
+"""usage_drop end to end on the store (SQLite and PostgreSQL): a sustained decline opens an alert with
+its numbers; a recovered dip, a weekday-only team and a tiny team's noise open nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from pendo_core.alerts.job import evaluate_alerts
+from pendo_core.alerts.repo import list_alerts
+from tests.support.health_alerts import AS_OF, LAST, add_customer, add_usage, history
+
+NOW = datetime(2026, 3, 19, 6, 30, tzinfo=UTC)
+
+
+def _slide(i: int, weekday: bool) -> int:
+    """30 visitor-days a week for the 28 days before the last 28, then about 19 (a 4-week slide)."""
+    if not weekday:
+        return 0
+    return 6 if i >= 28 else 4 if i >= 14 else 3
+
+
+def test_sustained_decline_opens_usage_drop_and_hard_negatives_do_not(engine: Engine) -> None:
+    """A team sliding from 6 to 3-4 daily users over four weeks is flagged with the numbers; others stay quiet."""
+    for customer in ("sliding", "dip", "weekdays", "tiny"):
+        add_customer(engine, customer, csm="csm@cscx.io")
+    add_usage(engine, "sliding", history(70, 6, 0, change=lambda i, d: _slide(i, d.weekday() < 5)))
+    add_usage(engine, "dip", history(70, 40, 6, change=lambda i, d: (20 if 10 <= i < 31 else 40)
+                                     if d.weekday() < 5 else 6))
+    add_usage(engine, "weekdays", history(70, 25, 0))
+    add_usage(engine, "tiny", history(70, 3, 0, change=lambda i, d: (2, 3, 4)[i % 3] if d.weekday() < 5 else 0))
+    evaluate_alerts(engine, AS_OF, clock=lambda: NOW)
+    with Session(engine) as session:
+        alerts = list_alerts(session)
+    assert [(a.customer_id, a.kind) for a in alerts] == [("sliding", "usage_drop")]
+    details = alerts[0].details
+    assert details["rule"] == "sustained"
+    assert details["window"] == f"{LAST - timedelta(days=27)}..{LAST}"
+    assert (details["baseline_visitor_days_per_week"], details["visitor_days_per_week"]) == (30.0, 17.5)
+    assert details["change_pct"] == -41.7
+    assert details["summary"].startswith("30 visitor-days a week → 18, −42%, 28 days vs the 28 before (")
+    assert "28 days vs the 28 before" in (alerts[0].suggested_action or "")

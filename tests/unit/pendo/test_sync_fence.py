@@ -1,0 +1,167 @@
+"""The run fence: once a newer run has started, an older one writes nothing more, even when the run lock
+was lost; and two writers of one window never add their counts up (PostgreSQL shows the real race)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from pendo_core.pendo.sync import store
+from pendo_core.pendo.sync.plan import Window
+from pendo_core.pendo.sync.progress import LogProgress
+from pendo_core.pendo.sync.runner import RunSummary, SyncError, SyncRequest
+from pendo_core.pendo.sync.streams import VISITOR_DAYS
+from pendo_core.store import models
+from pendo_core.store.engine import session_factory
+from pendo_core.timeutil import local_midnight_ms
+from tests.support.faults import FakePendo, run_fake
+
+DAY = date(2031, 5, 6)
+
+
+def _newer_run(engine: Engine) -> int:
+    """What a second process does when it starts a run: record it (marking older running runs failed)."""
+    with session_factory(engine).begin() as session:
+        return store.start_run(session, mode="daily", as_of=DAY, backfill_days=None, host="other")
+
+
+class NewRunAfter(LogProgress):
+    """After the Nth committed window, another run starts (the first one's lock having been lost)."""
+
+    def __init__(self, engine: Engine, after: int) -> None:
+        super().__init__()
+        self.engine, self.after, self.done = engine, after, 0
+
+    def window_done(self, stream: str, first: str, last: str, rows: int) -> None:
+        super().window_done(stream, first, last, rows)
+        self.done += 1
+        if self.done == self.after:
+            _newer_run(self.engine)
+
+
+@pytest.mark.parametrize("after", [1, 5], ids=["after-1-window", "after-5-windows"])
+def test_an_overtaken_run_stops_before_its_next_window(engine: Engine, after: int) -> None:
+    """The window after the newer run started is never written, and the run fails saying why."""
+    progress = NewRunAfter(engine, after)
+    with pytest.raises(SyncError, match="a newer run started"):
+        run_fake(engine, FakePendo(), backfill_days=7, progress=progress)
+    assert progress.done == after
+    with engine.connect() as conn:
+        runs = conn.execute(select(models.SyncRun.id, models.SyncRun.status).order_by(models.SyncRun.id)).all()
+        writers = set(conn.execute(select(models.SyncCoverage.run_id).distinct()).scalars())
+    assert [status for _id, status in runs] == ["failed", "running"]
+    assert writers == {runs[0].id}
+
+
+def test_an_overtaken_run_never_reports_success(engine: Engine) -> None:
+    """Overtaken during its last step (health, alerts), a run still ends failed, not success."""
+    def overtaken(engine_: Engine, request: SyncRequest, summary: RunSummary) -> None:
+        _newer_run(engine_)
+
+    with pytest.raises(SyncError, match="a newer run started"):
+        run_fake(engine, FakePendo(), backfill_days=7, steps=[overtaken])
+    with engine.connect() as conn:
+        assert conn.execute(select(models.SyncRun.status).order_by(models.SyncRun.id)).scalars().all() == [
+            "failed", "running"]
+
+
+# --- PostgreSQL: the real concurrency ----------------------------------------------------------------
+
+
+def _rows(events: int) -> list[dict[str, Any]]:
+    day_ms = local_midnight_ms(DAY, ZoneInfo("UTC"))
+    return [{"accountId": "acme", "visitorId": f"v{i}", "day": day_ms, "numEvents": events, "numMinutes": 1}
+            for i in range(20)]
+
+
+WRITERS = {"guarded": store.write_guarded, "as-sent": store.write_window}  # the sync's, and an accepting run's
+
+
+def _write(session: Session, writer: str) -> None:
+    WRITERS[writer](session, VISITOR_DAYS, Window(DAY, DAY), _rows(3), tz=ZoneInfo("UTC"), as_of=DAY,
+                    include_anonymous=False, run_id=1)
+
+
+def _in_thread(fn: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn()
+        except BaseException as exc:  # handed to the test, which re-raises it
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, errors
+
+
+def _wait_until_blocked(engine: Engine, thread: threading.Thread) -> None:
+    """Until another session of this database waits on a lock (polling round trips, no sleep)."""
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND wait_event_type = 'Lock'")
+    deadline = time.monotonic() + 60
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            if conn.scalar(query) or not thread.is_alive():
+                return
+    pytest.fail("the second writer never reached the lock")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+def test_two_writers_of_one_window_never_double_a_count(pg_engine: Engine, writer: str) -> None:
+    """The second writer waits for the first, then overwrites with the same values: 3 events, not 6."""
+    from tests.conftest import _truncate
+
+    _truncate(pg_engine)
+    sessions = session_factory(pg_engine)
+    with sessions.begin() as first:
+        _write(first, writer)
+        second, errors = _in_thread(lambda: _write_and_commit(sessions, writer))
+        _wait_until_blocked(pg_engine, second)
+    second.join(timeout=60)
+    assert not errors, errors
+    with pg_engine.connect() as conn:
+        counts = conn.execute(select(models.VisitorDay.num_events).where(models.VisitorDay.day == DAY)).scalars()
+        assert set(counts) == {3}
+    _truncate(pg_engine)
+
+
+def _write_and_commit(sessions: Any, writer: str) -> None:
+    with sessions.begin() as session:
+        _write(session, writer)
+
+
+def _start_run_within(sessions: Any, lock_timeout: str) -> None:
+    with sessions.begin() as starting:
+        starting.execute(text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
+        store.start_run(starting, mode="daily", as_of=DAY, backfill_days=None, host="other")
+
+
+@pytest.mark.postgres
+def test_a_newer_run_waits_for_the_window_being_written(pg_engine: Engine) -> None:
+    """While a window's transaction holds the fence, a new run cannot start; once it commits, it can,
+    and the old run's next window is refused."""
+    from tests.conftest import _truncate
+
+    _truncate(pg_engine)
+    old = _newer_run(pg_engine)
+    sessions = session_factory(pg_engine)
+    with sessions.begin() as window:
+        store.hold_fence(window, old)
+        with pytest.raises(DBAPIError, match="lock timeout"):
+            _start_run_within(sessions, "200ms")
+    _newer_run(pg_engine)
+    with pytest.raises(store.RunSuperseded), sessions.begin() as next_window:
+        store.hold_fence(next_window, old)
+    _truncate(pg_engine)

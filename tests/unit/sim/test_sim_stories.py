@@ -1,0 +1,92 @@
+"""Labelled story worlds: every account carries its story, the alerts it must raise and its renewal,
+and the simulated activity does what the story says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pendo_sim.stories import BY_NAME, STORIES, Label, World, build_world, expected_visitor_days
+
+SEED = 4
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return build_world(SEED, 120)
+
+
+def _of(world: World, story: str) -> list[tuple[int, Label]]:
+    return [(a, lab) for a, lab in enumerate(world.labels) if lab.story == story]
+
+
+def test_every_story_is_told_and_the_world_is_reproducible(world: World) -> None:
+    """Each story gets accounts in proportion to its share; the same seed gives the same labels."""
+    counts = {s.name: len(_of(world, s.name)) for s in STORIES}
+    assert all(counts[s.name] >= 3 for s in STORIES)
+    assert sum(counts.values()) == 120
+    assert build_world(SEED, 120).labels == world.labels
+
+
+@pytest.mark.parametrize(("story", "expected"), [
+    ("sudden_silence", {"no_login"}),
+    ("breadth_lost", {"feature_abandonment"}),
+    ("steady", set()),
+    ("holiday_dip", set()),
+    ("false_decline", set()),
+    ("weekday_only", set()),
+    ("silent_churner", set()),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_labels_say_which_alerts_a_story_must_raise(world: World, story: str, expected: set[str]) -> None:
+    """Silence must raise no_login, lost breadth feature_abandonment; look-alikes nothing."""
+    for _, label in _of(world, story):
+        assert set(label.expected) - {"usage_drop"} == expected
+        if BY_NAME[story].hard_negative:
+            assert "usage_drop" not in label.expected | label.allowed
+
+
+def test_declines_require_usage_drop_when_the_expected_use_fell_enough(world: World) -> None:
+    """A slide or cut of more than 25% over 28 days that still holds is a required usage_drop."""
+    declines = [lab for s in ("sustained_decline", "sudden_drop") for _, lab in _of(world, s)]
+    assert declines
+    for label in declines:
+        assert ("usage_drop" in label.expected) == (label.sustained or label.change_7d <= -0.30)
+    assert all(lab.change_28d <= -0.2 for _, lab in _of(world, "sustained_decline"))
+
+
+def test_breadth_lost_drops_key_features_the_account_used(world: World) -> None:
+    """Two or three key features the account used stop being used 16-35 days before the end."""
+    sub = world.subscription
+    ids = [f["id"] for f in sub.catalog.features]
+    for a, label in _of(world, "breadth_lost"):
+        assert 2 <= len(label.abandoned) <= 3
+        for feature_id in label.abandoned:
+            f = ids.index(feature_id)
+            assert sub.catalog.feature_core[f]
+            assert sub.adopted[a, f]
+            assert 16 <= sub.days - sub.abandon[a, f] <= 36
+
+
+def test_activity_follows_the_story(world: World) -> None:
+    """Expected visitor-days: a silent account is empty lately, weekday-only teams are empty on weekends."""
+    sub = world.subscription
+    curve = expected_visitor_days(sub, 56)
+    days = [sub.day_of_index(i) for i in range(sub.days - 56, sub.days)]
+    weekend = np.array([d.weekday() >= 5 for d in days])
+    for a, _ in _of(world, "sudden_silence"):
+        assert curve[a, -15:].sum() == 0
+    for a, _ in _of(world, "weekday_only"):
+        assert curve[a, weekend].sum() == 0
+        assert curve[a, ~weekend].sum() > 0
+    tiny = [int(((sub.visitors.account == a) & ~sub.visitors.anonymous).sum()) for a, _ in _of(world, "tiny_team")]
+    assert all(1 <= n <= 5 for n in tiny)
+
+
+def test_outcomes_and_customers_cover_every_account(world: World) -> None:
+    """One customer per account with its account id listed; silent churners all churn; renewals lie ahead."""
+    customers, outcomes = world.customers(), world.outcomes()
+    assert [c["pendo_account_ids"] for c in customers] == [lab.account_id for lab in world.labels]
+    assert {o[0] for o in outcomes} == {c["customer_id"] for c in customers}
+    assert all(lab.churned for _, lab in _of(world, "silent_churner"))
+    assert all(lab.outcome_date > world.last_day for lab in world.labels)
+    assert all(lab.unsynced for _, lab in _of(world, "unsynced_days"))
