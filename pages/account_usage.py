@@ -4,16 +4,20 @@ events for one customer, against its segment and the portfolio."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from pages.ui import charts, loaders, shared
+from pages.ui import charts, customer_header, loaders, shared
 from pages.ui.people_section import render_people
-from pendo_core.usage import measures
+from pendo_core.usage import kpis, measures
 from pendo_core.usage import queries as read
 
+KPI_DAYS = kpis.WEEK + kpis.BASELINE_DAYS  # the last 7 days and the 4 weeks before them
 HELP = {
+    "dau": "Mean DAU of the last 7 days (distinct visitors active each day), all 7 synced; against the mean of the "
+           "28 days before them.",
     "users": "DAU / WAU / MAU: distinct identified visitors active (a Pendo `events` row with numEvents > 0) on "
              "the day / in the 7 / in the 30 days ending it, counted once across all the customer's Pendo accounts. "
              "Dashed line, right axis: each day's stickiness (below). Days outside the synced data are gaps, not "
@@ -39,34 +43,49 @@ def _measures(customer_id: str, day: date) -> dict[str, float | None]:
     return {k: measures.number(row.get(k)) for k in ("stickiness", "trend")}
 
 
-def _kpis(frame: pd.DataFrame, customer_id: str) -> None:
-    known = frame.dropna(subset=["dau"])
-    week, last = known.tail(7), known.iloc[-1]
-    now = _measures(customer_id, last.metric_date.date())
-    before = _measures(customer_id, last.metric_date.date() - timedelta(days=7))
-    stick, stick_before = now["stickiness"], before["stickiness"]
-    cols = st.columns(7)
-    cols[0].metric("DAU", f"{last.dau:,.0f}", _delta(last.dau, known["dau"].iloc[-8] if len(known) > 7 else None),
-                   help="Distinct active visitors on the last day (vs the same weekday a week before).", border=True)
-    cols[1].metric("WAU", f"{last.wau:,.0f}", help="Distinct visitors active in the 7 days ending the last day.",
-                   border=True)
-    cols[2].metric("MAU", f"{last.mau:,.0f}", help="Distinct visitors active in the 30 days ending the last day.",
-                   border=True)
-    cols[3].metric("Stickiness", "–" if stick is None else f"{stick:.0%}",
-                   None if stick is None or stick_before is None else f"{(stick - stick_before) * 100:+.1f} pts",
-                   help=HELP["stickiness"], border=True)
-    cols[4].metric("DAU trend, 28 days", "–" if now["trend"] is None else f"{now['trend']:+.0%}",
-                   help=HELP["trend"], border=True)
-    cols[5].metric("Sessions a day", f"{week['session_count'].mean():,.1f}", border=True,
-                   help=HELP["sessions"] + " Mean of the last 7 days.")
-    minutes = week["time_in_app_minutes"].sum() / week["session_count"].sum() if week["session_count"].sum() else None
-    cols[6].metric("Session length", "–" if minutes is None else f"{minutes:,.0f} min", border=True,
-                   help=HELP["sessions"] + " Last 7 days.")
-    st.caption(f"Latest day with data: {last.metric_date:%a %d %b %Y}. Deltas compare with the week before.")
+def _kpis(frame: pd.DataFrame, customer_id: str, health_change: float | None) -> None:
+    """The headline numbers; each delta compares like with like (kpis.py) and is coloured by its meaning."""
+    last_day = frame.dropna(subset=["dau"])["metric_date"].iloc[-1].date()
+    recent = shared.usage_series(customer_id, last_day - timedelta(days=KPI_DAYS - 1), last_day)
+    now = _measures(customer_id, last_day)
+    dau, wau = kpis.mean_change(recent["dau"]), kpis.weekly_change(recent["wau"])
+    stick = kpis.Change(now["stickiness"], kpis.weekly_change(recent["stickiness"]).before)
+    sessions = kpis.mean_change(recent["session_count"])
+    length = kpis.ratio_change(recent["time_in_app_minutes"], recent["session_count"])
+    falling = kpis.declining(dau.relative, now["trend"], health_change)
+    top, bottom = st.columns(4), st.columns(4)
+    _metric(top[0], "DAU, 7-day mean", dau, "{:,.1f}", falling, help=HELP["dau"])
+    _metric(top[1], "WAU", wau, "{:,.0f}", falling, help="Distinct visitors active in the 7 days ending the last day.")
+    top[2].metric("MAU", f"{recent['mau'].iloc[-1]:,.0f}", border=True,
+                  help="Distinct visitors active in the 30 days ending the last day.")
+    _metric(top[3], "Stickiness", stick, "{:.0%}", falling, points=True, help=HELP["stickiness"])
+    bottom[0].metric("DAU trend, 28 days", "–" if now["trend"] is None else f"{now['trend']:+.0%}",
+                     help=HELP["trend"], border=True)
+    _metric(bottom[1], "Sessions a day", sessions, "{:,.1f}", falling,
+            help=HELP["sessions"] + " Mean of the last 7 days.")
+    _metric(bottom[2], "Session length", length, "{:,.0f} min", falling, better="neither",
+            help=HELP["sessions"] + " Last 7 days.")
+    known = frame[frame["metric_date"].dt.date <= last_day]["dau"]
+    _metric(bottom[3], "Days since login", kpis.login_change(known), "{:.0f}", falling, better="lower", unit="days",
+            help="Days since anyone at the customer was active (0: someone was, on the last day), against a week "
+                 "before; up means another silent week.")
+    st.caption(f"Latest day with data: {last_day:%a %d %b %Y}. {kpis.COMPARE_HELP}")
 
 
-def _delta(now: float, then: float | None) -> str | None:
-    return None if then is None or pd.isna(then) else f"{now - then:+,.0f}"
+def _metric(where: Any, label: str, change: kpis.Change, fmt: str, falling: bool, *, points: bool = False,
+            better: kpis.Better = "higher", unit: str | None = None, help: str) -> None:
+    """One headline card: the value now and its change against the baseline, coloured by meaning."""
+    moved = change.difference if points or unit else change.relative
+    if moved is not None:  # as shown: a change that rounds to nothing is no change
+        moved = round(moved, 3) if points else round(moved) if unit else round(moved, 2)
+    delta = None
+    if moved == 0:
+        delta = "no change"
+    elif moved is not None:
+        delta = (f"{moved * 100:+.1f} pts" if points else f"{moved:+.0f} {unit}" if unit else f"{moved:+.0%}")
+    where.metric(label, "–" if change.now is None else fmt.format(change.now), delta, border=True, help=help,
+                 delta_color=kpis.delta_color(moved, better, is_declining=falling) if moved else "off",
+                 delta_arrow="auto" if moved else "off")
 
 
 def _comparison(customer_id: str, last_day: date) -> pd.DataFrame:
@@ -125,9 +144,10 @@ def render() -> None:
     if picked is None:
         shared.no_customer_message()
         return
+    header = customer_header.render(picked.customer_id)
     first, last = shared.date_range()
     frame = shared.usage_series(picked.customer_id, first, last)
-    st.caption(f"{picked.segment} · {first:%d %b %Y} – {last:%d %b %Y}")
+    st.caption(f"{first:%d %b %Y} – {last:%d %b %Y}")
     if frame["dau"].isna().all():
         st.info(f"No usage for {picked.name} between {first:%d %b %Y} and {last:%d %b %Y}. Either its Pendo accounts "
                 "are not mapped yet (an admin maps them on the Admin page), or this range is outside the synced days.")
@@ -135,7 +155,7 @@ def render() -> None:
     missing = int(frame["dau"].isna().sum())
     if missing:
         st.caption(f":material/info: {missing} day(s) of this range are outside the synced data: they show as gaps.")
-    _kpis(frame, picked.customer_id)
+    _kpis(frame, picked.customer_id, header.health_change if header else None)
     last_known = frame.dropna(subset=["dau"])["metric_date"].iloc[-1].date()
     compare = _comparison(picked.customer_id, last_known)
     _charts(frame, compare)

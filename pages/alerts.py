@@ -1,128 +1,29 @@
-"""Alerts: recent usage alerts with the numbers behind them and a suggested action; acknowledge,
-snooze or dismiss each in one click, recorded with who and when."""
+"""Alerts: an inbox that scales. One compact table of every alert the viewer sees, grouped by customer
+with its health, ARR and renewal, filtered by kind, severity, status, CSM and customer; acknowledge or
+snooze the selected rows at once; a selected alert opens below as a card (numbers, suggested action,
+history, every action, and a way to open its customer)."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from pages.ui import loaders, panel_ui, shared
+from pages.ui import alert_card, panel_ui, shared
 from pendo_core.access import Viewer
-from pendo_core.alerts import AlertTransitionError
-from pendo_core.alerts import queries as alerts_view
+from pendo_core.alerts.inbox import InboxFilter, filter_inbox
 from pendo_core.alerts.kinds import label
+from pendo_core.alerts.priority import SEVERITIES, WEIGHTING_HELP
+from pendo_core.customers.header import ARR_FORMAT
 
-PAGE_SIZE = 10
-DISMISS_REASONS = ["Expected: seasonal or planned", "Known: the customer told us", "Not actionable",
-                   "Data looks wrong", "Other (write below)"]
-STATUS_TEXT = {"open": "Open", "acknowledged": "Acknowledged", "snoozed": "Snoozed", "dismissed": "Dismissed",
-               "resolved": "Resolved"}
-
-
-def _act(alert_id: int, action: str, viewer: Viewer) -> None:
-    """Button callback: run the action, remember the outcome for the next run, refresh the loaders."""
-    state = st.session_state
-    reason = None
-    if action == "dismiss":
-        picked = state.get(f"alerts_reason_{alert_id}", DISMISS_REASONS[0])
-        extra = state.get(f"alerts_reason_text_{alert_id}", "").strip()
-        reason = extra if picked.startswith("Other") else f"{picked}{': ' + extra if extra else ''}"
-    until = state.get(f"alerts_until_{alert_id}") if action == "snooze" else None
-    try:
-        state["alerts_flash"] = ("success", alerts_view.act(shared.engine(), alert_id, action, viewer,
-                                                            today=panel_ui.today(), reason=reason, until=until))
-    except AlertTransitionError as exc:
-        state["alerts_flash"] = ("error", f"Alert {alert_id}: {exc}")
-    loaders.visible_alerts.clear()
-    loaders.alert_trail.clear()
-
-
-def _status_line(alert: pd.Series) -> str:
-    """Who last acted on the alert, when, and why (empty while nobody has)."""
-    if not alert.status_by or alert.status_by == "system":
-        return ""
-    when = f" on {alert.status_at:%d %b %Y %H:%M} UTC" if pd.notna(alert.status_at) else ""
-    verb = STATUS_TEXT.get(alert.status, alert.status)
-    if alert.status == "snoozed" and pd.notna(alert.snoozed_until):
-        verb = f"Snoozed until {alert.snoozed_until:%d %b %Y}"
-    reason = f": {alert.dismiss_reason}" if alert.status == "dismissed" and alert.dismiss_reason else ""
-    return f"{verb} by {alert.status_by}{when}{reason}"
-
-
-STATUS_COLORS = {"open": "red", "acknowledged": "blue", "snoozed": "violet", "dismissed": "gray",
-                 "resolved": "green"}
-
-
-def _buttons(alert: pd.Series, viewer: Viewer) -> None:
-    args = {"viewer": viewer}
-    if not viewer.may_act_on(alert.customer_csm, alert.csm):
-        st.caption("Only the customer's CSM or a leader can act on this alert.")
-        return
-    active = alert.status in ("open", "acknowledged", "snoozed")
-    row = st.container(horizontal=True, gap="small")
-    row.button("Acknowledge", key=f"alerts_ack_{alert.id}", disabled=alert.status != "open", type="primary",
-               on_click=_act, args=(alert.id, "acknowledge"), kwargs=args, icon=":material/check:")
-    with row.popover("Snooze", disabled=not active or alert.status == "snoozed", icon=":material/snooze:"):
-        st.date_input("Until", value=panel_ui.today() + timedelta(days=7), min_value=panel_ui.today()
-                      + timedelta(days=1), key=f"alerts_until_{alert.id}")
-        st.button("Snooze alert", key=f"alerts_snooze_{alert.id}", on_click=_act, args=(alert.id, "snooze"),
-                  kwargs=args, type="primary")
-    with row.popover("Dismiss", disabled=not active, icon=":material/close:"):
-        st.selectbox("Reason", DISMISS_REASONS, key=f"alerts_reason_{alert.id}")
-        st.text_input("Details", key=f"alerts_reason_text_{alert.id}", placeholder="Optional; required for Other")
-        st.button("Dismiss alert", key=f"alerts_dismiss_{alert.id}", on_click=_act, args=(alert.id, "dismiss"),
-                  kwargs=args, type="primary")
-    if alert.status in ("dismissed", "snoozed", "acknowledged"):
-        row.button("Reopen", key=f"alerts_reopen_{alert.id}", on_click=_act, args=(alert.id, "reopen"),
-                   kwargs=args, icon=":material/undo:")
-    with row.popover("History", icon=":material/history:"):
-        _trail(int(alert.id))
-
-
-def _trail(alert_id: int) -> None:
-    """Who did what to the alert, and when (UTC)."""
-    columns = {"at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm"), "who": "Who",
-               "action": "What", "note": "Note"}
-    panel_ui.table(loaders.alert_trail(alert_id), key=f"alerts_trail_{alert_id}",
-                   file_name=f"alert_{alert_id}_history.csv", column_config=columns)
-
-
-def _card(alert: pd.Series, viewer: Viewer) -> None:
-    with st.container(border=True):
-        kind = label(alert.kind)
-        color = STATUS_COLORS.get(alert.status, "gray")
-        st.markdown(f"**{alert.customer}** · {kind} &nbsp; {panel_ui.severity_badge(alert.severity)} "
-                    f":{color}-badge[{STATUS_TEXT.get(alert.status, alert.status)}]")
-        acted = _status_line(alert)
-        st.caption(f"Opened {alert.triggered_on:%d %b %Y}{' · CSM ' + alert.csm if alert.csm else ''} · "
-                   f"alert #{alert.id}{' · ' + acted if acted else ''}")
-        st.markdown(f"**Numbers:** {alert.numbers}  \n**Suggested action:** {alert.suggested_action}")
-        if alert.status != "resolved":
-            _buttons(alert, viewer)
-        else:
-            with st.popover("History", icon=":material/history:"):
-                _trail(int(alert.id))
-
-
-def _filters(frame: pd.DataFrame) -> pd.DataFrame:
-    cols = st.columns([2, 2, 2, 2])
-    kinds = cols[0].multiselect("Kind", sorted(frame["kind"].unique()), key="alerts_kinds",
-                                format_func=label, placeholder="All kinds")
-    severities = cols[1].multiselect("Severity", ["high", "medium", "low"], key="alerts_severities",
-                                     placeholder="All severities")
-    search = cols[2].text_input("Customer", key="alerts_search", placeholder="Type to filter by name")
-    cols[3].toggle("Show closed alerts", key="alerts_include_closed",
-                   help="Also show alerts dismissed or resolved in the last 30 days.")
-    shown = frame
-    if kinds:
-        shown = shown[shown["kind"].isin(kinds)]
-    if severities:
-        shown = shown[shown["severity"].isin(severities)]
-    if search.strip():
-        shown = shown[shown["customer"].str.contains(search.strip(), case=False, regex=False)]
-    return shown
+PAGE_SIZE = 50
+ROW_HEIGHT = 35
+MAX_CARDS = 5
+STATUS_ORDER = ["open", "acknowledged", "snoozed", "dismissed", "resolved"]
+TABLE = "alerts_table"
 
 
 def _summary(frame: pd.DataFrame) -> None:
@@ -130,34 +31,138 @@ def _summary(frame: pd.DataFrame) -> None:
     counts = frame["status"].value_counts()
     cols[0].metric("Open", int(counts.get("open", 0)), border=True, help="New alerts nobody has acted on yet.")
     high = int(((frame["severity"] == "high") & (frame["status"] == "open")).sum())
-    cols[1].metric("Open, high severity", high, border=True, help="Open alerts rated high severity.")
+    cols[1].metric("Open, high severity", high, border=True, help="Open alerts of high severity. " + WEIGHTING_HELP)
     cols[2].metric("Acknowledged", int(counts.get("acknowledged", 0)), border=True,
                    help="Someone has seen it and is on it; it resolves itself when the condition clears.")
     cols[3].metric("Snoozed", int(counts.get("snoozed", 0)), border=True,
                    help="Hidden until the snooze date; it comes back if the condition still holds then.")
 
 
-def _inbox(shown: pd.DataFrame, viewer: Viewer) -> None:
+def _from_link(frame: pd.DataFrame) -> None:
+    """A customer header's link (?customer=ID) narrows the inbox to that customer, once."""
+    wanted = st.query_params.get("customer")
+    if wanted:
+        del st.query_params["customer"]
+        if wanted in set(frame["customer_id"]):
+            st.session_state["alerts_customers"] = [wanted]
+
+
+def _filters(frame: pd.DataFrame, viewer: Viewer) -> InboxFilter:
+    names = dict(zip(frame["customer_id"], frame["customer"], strict=False))
+    cols = st.columns([2, 2, 2, 2, 3, 3], vertical_alignment="bottom")
+    kinds = cols[0].multiselect("Kind", sorted(frame["kind"].unique(), key=label), key="alerts_kinds",
+                                format_func=label, placeholder="All kinds")
+    severities = cols[1].multiselect("Severity", list(SEVERITIES), key="alerts_severities", help=WEIGHTING_HELP,
+                                     placeholder="All severities")
+    present = [s for s in STATUS_ORDER if s in set(frame["status"])]
+    statuses = cols[2].multiselect("Status", present, key="alerts_statuses",
+                                 format_func=lambda s: alert_card.STATUS_TEXT.get(s, s),
+                                   placeholder="All statuses")
+    owners = cols[3].multiselect("CSM", sorted(o for o in frame["owner"].unique() if o), key="alerts_owners",
+                                 placeholder="All CSMs", disabled=not viewer.sees_all)
+    customers = cols[4].multiselect("Customer", sorted(names, key=lambda c: str(names[c]).casefold()),
+                                    key="alerts_customers", format_func=names.__getitem__, placeholder="All customers")
+    cols[5].toggle("Show closed alerts", key="alerts_include_closed",
+                   help="Also show alerts dismissed or resolved in the last 30 days.")
+    return InboxFilter(kinds, severities, statuses, owners, customers)
+
+
+def _view(shown: pd.DataFrame) -> pd.DataFrame:
+    """The rows as the table shows them: labels for kind and status, and the alert in one line."""
+    kind = shown["kind"].map(label)
+    return shown.assign(kind=kind, status=shown["status"].map(alert_card.STATUS_TEXT),
+                        alert=kind + " · " + shown["numbers"].astype(str))
+
+
+def _columns(viewer: Viewer) -> dict[str, Any]:
+    """The table's columns in order, with widths that fit 1440 px beside the sidebar (1280 for a CSM):
+    the customer and its facts, then the alert; its card shows the rest."""
+    columns: dict[str, Any] = {
+        "customer": st.column_config.TextColumn("Customer", width=140, pinned=True),
+        "health": st.column_config.NumberColumn("Health", width=55, format="%.0f",
+                                                help="Newest health score, 0–100."),
+        "arr": st.column_config.NumberColumn("ARR", width=90, format=ARR_FORMAT),
+        "days_to_renewal": st.column_config.NumberColumn("Renews in", width=75, format="%d d",
+                                                         help="Days from today to the renewal date."),
+        "severity": st.column_config.TextColumn("Severity", width=70, help=WEIGHTING_HELP),
+        "status": st.column_config.TextColumn("Status", width=100),
+        "alert": st.column_config.TextColumn("Alert", width=230, help="What fired and its numbers; select the row "
+                                             "for the suggested action and history."),
+    }
+    if viewer.sees_all:
+        columns["owner_name"] = st.column_config.TextColumn("CSM", width=110)
+    return columns
+
+
+CSV_COLUMNS = ["id", "customer", "health", "band", "health_change", "arr", "renewal_date", "days_to_renewal",
+               "severity", "rule_severity", "priority", "kind", "status", "numbers", "suggested_action",
+               "triggered_on", "owner"]
+
+
+def _page(shown: pd.DataFrame) -> pd.DataFrame:
     pages = max(1, -(-len(shown) // PAGE_SIZE))
-    page = 1
-    if pages > 1:
-        page = int(st.selectbox("Page", list(range(1, pages + 1)), key="alerts_page", width=160,
-                                format_func=lambda p: f"{p} of {pages}"))
-    for _, alert in shown.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
-        _card(alert, viewer)
+    if pages == 1:
+        return shown
+    page = int(st.selectbox("Page", list(range(1, pages + 1)), key="alerts_page", width=160,
+                            format_func=lambda p: f"{p} of {pages}"))
+    return shown.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
 
 
-def _table(shown: pd.DataFrame) -> None:
-    view = shown.assign(kind=shown["kind"].map(label)).drop(
-        columns=["customer_id", "customer_csm"])
-    config = {"id": st.column_config.NumberColumn("Alert", format="%d"), "customer": "Customer", "kind": "Kind",
-              "severity": "Severity", "status": "Status", "csm": "CSM", "status_by": "Last change by",
-              "snoozed_until": st.column_config.DateColumn("Snoozed until"), "dismiss_reason": "Dismiss reason",
-              "triggered_on": st.column_config.DateColumn("Opened"),
-              "status_at": st.column_config.DatetimeColumn("Last change", format="D MMM YYYY, HH:mm"),
-              "numbers": st.column_config.TextColumn("Numbers", width="large"),
-              "suggested_action": st.column_config.TextColumn("Suggested action", width="large")}
-    panel_ui.table(view, key="alerts_all", file_name="alerts.csv", column_config=config)
+def _table(rows: pd.DataFrame, viewer: Viewer) -> tuple[str, pd.DataFrame]:
+    """The page's rows as a table with row selection; (its key, the selected rows)."""
+    # The key names the rows shown, so a selection never lands on other alerts after a filter change.
+    key = f"{TABLE}_{hashlib.sha1(','.join(map(str, rows['id'])).encode()).hexdigest()[:10]}"
+    columns = _columns(viewer)
+    event = st.dataframe(_view(rows), key=key, on_select="rerun", selection_mode="multi-row", hide_index=True,
+                         column_config=columns, column_order=list(columns), placeholder="–",
+                         height=ROW_HEIGHT * (len(rows) + 1) + 3)
+    picked = list(event.selection.rows) if event is not None else []
+    return key, rows.iloc[[i for i in picked if i < len(rows)]]
+
+
+def _bulk(action: str, ids: list[int], viewer: Viewer, table: str) -> None:
+    """Bulk callback: the action on each selected alert, one by one; then clear the selection."""
+    until = st.session_state.get("alerts_bulk_until") if action == "snooze" else None
+    done, refused = alert_card.act_on(ids, action, viewer, until=until)
+    verb = {"acknowledge": "acknowledged", "snooze": f"snoozed until {until:%d %b %Y}" if until else "snoozed"}[action]
+    which = ", ".join(f"#{i}" for i in done)
+    flash = [("success", f"{len(done)} alert(s) {verb} by {viewer.key}: {which}.")] if done else []
+    st.session_state[alert_card.FLASH] = flash + [("error", text) for text in refused]
+    st.session_state.pop(table, None)
+
+
+def _bulk_bar(selected: pd.DataFrame, viewer: Viewer, table: str) -> None:
+    yours = [viewer.may_act_on(o, c) for o, c in zip(selected["customer_csm"], selected["csm"], strict=True)]
+    mine = selected[pd.Series(yours, index=selected.index, dtype=bool)]
+    to_ack = [int(i) for i in mine.loc[mine["status"] == "open", "id"]]
+    to_snooze = [int(i) for i in mine.loc[mine["status"].isin(["open", "acknowledged"]), "id"]]
+    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    if selected.empty:
+        row.caption("Select rows (the boxes on the left) to act on them together; a selected alert opens below with "
+                    "its numbers, suggested action and history.")
+    else:
+        row.caption(f"{len(selected)} selected" + (f", {len(selected) - len(mine)} not yours to act on"
+                                                   if len(mine) < len(selected) else ""))
+    row.button("Acknowledge selected", key="alerts_bulk_ack", disabled=not to_ack, type="primary",
+               on_click=_bulk, args=("acknowledge", to_ack, viewer, table), icon=":material/done_all:")
+    with row.popover("Snooze selected", disabled=not to_snooze, icon=":material/snooze:"):
+        st.date_input("Until", value=panel_ui.today() + timedelta(days=7),
+                      min_value=panel_ui.today() + timedelta(days=1), key="alerts_bulk_until")
+        st.button(f"Snooze {len(to_snooze)} alert(s)", key="alerts_bulk_snooze", type="primary", on_click=_bulk,
+                  args=("snooze", to_snooze, viewer, table))
+
+
+def _details(selected: pd.DataFrame, viewer: Viewer, table: str) -> None:
+    _bulk_bar(selected, viewer, table)
+    for _, alert in selected.head(MAX_CARDS).iterrows():
+        alert_card.render(alert, viewer)
+    if len(selected) > MAX_CARDS:
+        st.caption(f"The first {MAX_CARDS} of the {len(selected)} selected alerts are shown in full.")
+
+
+def _flash(where: st.delta_generator.DeltaGenerator) -> None:
+    for kind, text in st.session_state.pop(alert_card.FLASH, None) or []:
+        (where.success if kind == "success" else where.error)(text)
 
 
 def render() -> None:
@@ -167,31 +172,30 @@ def render() -> None:
     shared.page_header("Alerts")
     scope = ("Alerts on every customer." if viewer.sees_all
              else "Alerts on your customers (routed to you, or on customers you own).")
-    st.caption(f"{scope} Alerts are evaluated by every sync on complete days only; one alert per customer, kind "
-               "and subject while its condition holds, resolved automatically when it clears.")
-    notice = st.container()  # always drawn, so the tabs below keep their place (and their selection)
-    flash = st.session_state.pop("alerts_flash", None)
-    if flash:
-        (notice.success if flash[0] == "success" else notice.error)(flash[1])
-    include_closed = bool(st.session_state.get("alerts_include_closed", False))
-    frame = loaders.visible_alerts(viewer, include_closed, panel_ui.today())
+    st.caption(f"{scope} Evaluated by every sync on complete days only; one alert per customer, kind and subject "
+               "while its condition holds, resolved automatically when it clears. Grouped by customer, most urgent "
+               "first.")
+    _flash(st.container())
+    frame = alert_card.load_inbox(viewer, bool(st.session_state.get("alerts_include_closed", False)),
+                                  panel_ui.today())
     _summary(frame)
-    shown = _filters(frame)
+    _from_link(frame)
+    shown = filter_inbox(frame, _filters(frame, viewer))
     if frame.empty:
         where = "any customer" if viewer.sees_all else "your customers"
-        st.info(f"No alerts: nothing on {where} needs attention "
-                "right now. Alerts appear here after a sync finds a usage drop, an abandoned key feature, no login "
-                "or a guide most people dismiss.")
+        st.info(f"No alerts: nothing on {where} needs attention right now. Alerts appear here after a sync finds a "
+                "usage drop, an abandoned key feature, no login, a guide most people dismiss, a falling health "
+                "score or a renewal at risk.")
         return
     if shown.empty:
         st.info("No alert matches these filters.")
         return
-    inbox, table = st.tabs(["Inbox", "Table and download"], key="alerts_tab")
-    inbox.caption(f"{len(shown)} alert(s), most urgent first.")
-    with inbox:
-        _inbox(shown, viewer)
-    with table:
-        _table(shown)
+    st.caption(f"{len(shown)} alert(s) on {shown['customer_id'].nunique()} customer(s).")
+    rows = _page(shown)
+    table, selected = _table(rows, viewer)
+    st.download_button("Download these alerts (CSV)", shared.csv_download(_view(shown)[CSV_COLUMNS]),
+                       file_name="alerts.csv", mime="text/csv", key="alerts_download", icon=":material/download:")
+    _details(selected, viewer, table)
 
 
 render()

@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.ui import charts, loaders, shared
+from pages.ui import charts, customer_header, loaders, shared
 from pendo_core.usage import feature_queries as read_features
 from pendo_core.usage import measures
 
@@ -173,9 +173,10 @@ def render() -> None:
     if picked is None:
         shared.no_customer_message()
         return
+    customer_header.render(picked.customer_id)
     first, last = shared.date_range()
     table = loaders.feature_list(picked.customer_id, last)
-    st.caption(f"{picked.segment} · last 30 days ending {last:%d %b %Y}")
+    st.caption(f"Last 30 days ending {last:%d %b %Y}")
     if table.empty or (table["users"] == 0).all():
         st.info(f"No feature use by {picked.name} in the 30 days ending {last:%d %b %Y}. Features appear once its "
                 "Pendo accounts are mapped and visitors click tagged features.")

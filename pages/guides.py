@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.ui import charts, loaders, shared
+from pages.ui import charts, customer_header, loaders, shared
 
 HELP = {
     "guides": "Last 30 days, distinct visitors of this customer. Seen: a guideSeen event on any step. Completed: "
@@ -81,8 +81,9 @@ def render() -> None:
     if picked is None:
         shared.no_customer_message()
         return
+    customer_header.render(picked.customer_id)
     first, last = shared.date_range()
-    st.caption(f"{picked.segment} · last 30 days ending {last:%d %b %Y}")
+    st.caption(f"Last 30 days ending {last:%d %b %Y}")
     _onboarding(picked.customer_id, first, last)
     table = loaders.guide_table(picked.customer_id, last)
     st.markdown("#### Guides seen, completed and dismissed", help=HELP["guides"])

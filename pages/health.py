@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.ui import health_charts, loaders, panel_ui, shared
+from pages.ui import customer_header, health_charts, loaders, panel_ui, shared
 from pages.ui.people_section import render_champions
 from pendo_core.admin.settings import HealthSettings
 from pendo_core.health import queries as health_view
@@ -116,6 +116,7 @@ def render() -> None:
         return
     customer_id, name = picked
     shared.page_header("Health", name)
+    customer_header.render(customer_id)
     detail = loaders.latest_score(customer_id)
     if detail is None:
         st.info(f"{name} has no health score yet. Scores are computed by the daily sync once the customer's Pendo "
@@ -123,11 +124,7 @@ def render() -> None:
         return
     health = loaders.health_settings(detail.settings_version)
     explanation = loaders.explanation(customer_id, detail.day)
-    _headline(detail, explanation)
-    alerts = loaders.open_alert_count(customer_id)
-    if alerts:
-        st.page_link("pages/alerts.py", label=f"{alerts} open alert(s) on {name}: see Alerts",
-                     icon=":material/notifications_active:")
+    _headline(detail, explanation)  # the open alerts are linked from the customer header
     if detail.insufficient:
         _insufficient(detail, health)
     elif explanation is not None:

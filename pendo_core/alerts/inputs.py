@@ -4,6 +4,8 @@ Only days up to the last complete day are read. Feature use comes from the raw f
 the scoping of `pendo_core.usage.adoption.abandoned_key_features` (mapped accounts, identified
 visitors unless anonymous ones are included), grouped by customer in one query per chunk. The
 champions' and decision makers' activity is read per customer that has some (people.stakeholders).
+The risk kinds read each customer's health score on the last day and 28 days before it
+(`risk.HealthWindow`) and its renewal date.
 
 The customers evaluated are those with a usage row in the window, a champion or decision maker, or
 an active alert (so an alert whose subject is gone can resolve even when the usage is not synced).
@@ -21,6 +23,7 @@ from sqlalchemy import Engine, Select, case, distinct, func, select
 from pendo_core.alerts.champions import StakeholderWindow
 from pendo_core.alerts.kinds import CustomerData
 from pendo_core.alerts.lifecycle import ACTIVE
+from pendo_core.alerts.risk import CHANGE_DAYS, HealthWindow, comparable
 from pendo_core.alerts.rules import FeatureWindow, GuideWindow
 from pendo_core.alerts.settings import AlertSettings
 from pendo_core.customers import people
@@ -32,6 +35,7 @@ from pendo_core.store.models import (
     Customer,
     FeatureVisitorDay,
     GuideMetric,
+    HealthScore,
     PendoFeature,
     PendoGuide,
     UsageAlert,
@@ -45,6 +49,8 @@ _usage = UsageMetric.__table__
 _fvd = FeatureVisitorDay.__table__
 _guides = GuideMetric.__table__
 _mapping = AccountMapping.__table__
+_scores = HealthScore.__table__
+_customers = Customer.__table__
 
 
 @dataclass
@@ -76,6 +82,7 @@ def load_alert_inputs(engine: Engine, last_day: date, cfg: AlertSettings, *, key
     _add_guides(engine, customers, last_day)
     _add_people(engine, {c: customers[c] for c in sorted(keyed & customers.keys())}, last_day,
                 cfg.champion_inactive.days, include_anonymous)
+    _add_health(engine, customers, last_day)
     return AlertInputs(customers, _csms(engine, customers))
 
 
@@ -161,11 +168,39 @@ def _names(engine: Engine, key: Any, name: Any) -> dict[str, str | None]:
         return dict(conn.execute(select(key, name)).tuples().all())
 
 
+def _add_health(engine: Engine, customers: dict[str, CustomerData], last_day: date) -> None:
+    """Each customer's health score on last_day and CHANGE_DAYS before, and its renewal date."""
+    before = last_day - timedelta(days=CHANGE_DAYS)
+    s = _scores.c
+    scores = select(s.customer_id, s.score_date, s.overall, s.band, s.coverage, s.settings_version)
+    found: dict[str, dict[date, tuple[float | None, str, float, int]]] = {}
+    with engine.connect() as conn:
+        for chunk in chunks(sorted(customers)):
+            rows = conn.execute(scores.where(s.customer_id.in_(chunk), s.score_date.in_((last_day, before))))
+            for customer, day, overall, band, coverage, version in rows:
+                found.setdefault(customer, {})[day] = (overall, band, float(coverage), int(version))
+            renewals = select(_customers.c.customer_id, _customers.c.renewal_date).where(
+                _customers.c.customer_id.in_(chunk))
+            for customer, renewal in conn.execute(renewals):
+                customers[customer].renewal_date = renewal
+    for customer, days in found.items():
+        if last_day in days:
+            customers[customer].health = _window(last_day, days[last_day], days.get(before))
+
+
+def _window(last_day: date, now: tuple[float | None, str, float, int],
+            then: tuple[float | None, str, float, int] | None) -> HealthWindow:
+    """The window of two stored scores; the earlier one left out unless computed alike (risk.comparable)."""
+    score, band, coverage, version = now
+    if then is None or not comparable(coverage, version, then[2], then[3]):
+        return HealthWindow(last_day, score, band)
+    return HealthWindow(last_day, score, band, then[0], then[1])
+
+
 def _csms(engine: Engine, customers: dict[str, CustomerData]) -> dict[str, str | None]:
-    table = Customer.__table__
     out: dict[str, str | None] = {}
     with engine.connect() as conn:
         for chunk in chunks(sorted(customers)):
-            stmt = select(table.c.customer_id, table.c.csm_email).where(table.c.customer_id.in_(chunk))
+            stmt = select(_customers.c.customer_id, _customers.c.csm_email).where(_customers.c.customer_id.in_(chunk))
             out.update(dict(conn.execute(stmt).tuples().all()))
     return out

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Generic, TypeVar
 
-from pendo_core.alerts import champions, ops_rules, rules
+from pendo_core.alerts import champions, ops_rules, risk, rules
 from pendo_core.alerts.champions import StakeholderWindow
 from pendo_core.alerts.ops_rules import Freshness
+from pendo_core.alerts.risk import HealthWindow
 from pendo_core.alerts.rules import FeatureWindow, Finding, GuideWindow
 from pendo_core.alerts.settings import (
     AbandonmentSettings,
@@ -35,7 +36,9 @@ from pendo_core.alerts.settings import (
     ChampionSettings,
     DataStaleSettings,
     GuideDismissalSettings,
+    HealthDropSettings,
     NoLoginSettings,
+    RenewalRiskSettings,
     SettingsModel,
     SyncFailedSettings,
     UsageDropSettings,
@@ -54,6 +57,8 @@ class CustomerData:
     features: list[FeatureWindow] = field(default_factory=list)  # key features
     guides: list[GuideWindow] = field(default_factory=list)  # 30-day counts on last_day
     people: list[StakeholderWindow] = field(default_factory=list)  # champions and decision makers
+    health: HealthWindow | None = None  # the health score on last_day and 28 days before
+    renewal_date: date | None = None
 
     def synced(self, days: int) -> bool:
         """True when each of the last `days` days (ending on last_day) is synced."""
@@ -104,6 +109,14 @@ def _champion(d: CustomerData, cfg: ChampionSettings) -> list[Finding]:
     return champions.evaluate_champions(d.people, d.dau, d.last_day, cfg)
 
 
+def _health_drop(d: CustomerData, cfg: HealthDropSettings) -> list[Finding]:
+    return [risk.health_drop(d.health, d.last_day, cfg)]
+
+
+def _renewal_risk(d: CustomerData, cfg: RenewalRiskSettings) -> list[Finding]:
+    return [risk.renewal_risk(d.health, d.renewal_date, d.last_day, cfg)]
+
+
 def _sync_failed(state: Freshness, cfg: SyncFailedSettings) -> list[Finding]:
     return [ops_rules.sync_failed(state, cfg)]
 
@@ -128,6 +141,10 @@ CUSTOMER_KINDS: tuple[AlertKind[CustomerData, Any], ...] = (
     AlertKind("champion_inactive", "Champion inactive", ChampionSettings, _champion, champions.champion_numbers,
               champions.CHAMPION_ACTION, "high when quiet for twice the window or longer (or not seen in the "
               "lookback), medium below", ("no_login",)),
+    AlertKind("health_drop", "Health drop", HealthDropSettings, _health_drop, risk.health_drop_numbers,
+              risk.HEALTH_DROP_ACTION, "high when the score is red now, medium otherwise", ("no_login",)),
+    AlertKind("renewal_risk", "Renewal at risk", RenewalRiskSettings, _renewal_risk, risk.renewal_risk_numbers,
+              risk.RENEWAL_RISK_ACTION, "high when the score is red, medium when it is only declining"),
 )
 OPERATIONS_KINDS: tuple[AlertKind[Freshness, Any], ...] = (
     AlertKind(ops_rules.SYNC_FAILED, "Last sync failed", SyncFailedSettings, _sync_failed,

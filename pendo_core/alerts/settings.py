@@ -65,6 +65,21 @@ class ChampionSettings(SettingsModel):
                                  description="Fewer active colleagues: the whole team is quiet, no_login's case.")
 
 
+class HealthDropSettings(SettingsModel):
+    """The health score fell at least `points` in 28 days, or crossed into red."""
+
+    points: float = Field(15.0, gt=0, le=100, title="Score fell by (points, 28 days)",
+                          description="Crossing into red (from yellow or green 28 days before) fires too.")
+
+
+class RenewalRiskSettings(SettingsModel):
+    """The renewal is within `days` while the health score is red or declining."""
+
+    days: int = Field(90, ge=1, le=730, title="Renewal within (days)")
+    decline_points: float = Field(5.0, gt=0, le=100, title="Declining: score down by (points, 28 days)",
+                                  description="A red score fires whatever its change.")
+
+
 class AlertSettings(SettingsModel):
     """Thresholds of every customer alert kind (one field per kind) and the escalation delay (None: never)."""
 
@@ -73,6 +88,8 @@ class AlertSettings(SettingsModel):
     no_login: NoLoginSettings = NoLoginSettings()
     guide_dismissal: GuideDismissalSettings = GuideDismissalSettings()
     champion_inactive: ChampionSettings = ChampionSettings()
+    health_drop: HealthDropSettings = HealthDropSettings()
+    renewal_risk: RenewalRiskSettings = RenewalRiskSettings()
     escalation_days: int | None = Field(3, ge=1)
 
 

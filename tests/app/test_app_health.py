@@ -72,7 +72,7 @@ def test_csm_cannot_see_another_csms_customer(store: Engine) -> None:
 def test_open_alerts_are_linked_from_health(store: Engine) -> None:
     """The health page points to the customer's open alerts."""
     at = open_page(PAGE, CSM, frame_customer=ACME)
-    assert [e.proto.label for e in at.get("page_link")] == ["1 open alert(s) on Acme Corp: see Alerts"]
+    assert [e.proto.label for e in at.get("page_link")] == ["1 open alert(s): see Alerts"]
 
 
 def test_signed_out_visitor_sees_no_health(store: Engine) -> None:

@@ -24,15 +24,17 @@ def _charts(at: object) -> list[object]:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_account_usage(app_env: Store, role: str) -> None:
-    """Headline numbers of the last day, the charts and the comparison table for the chosen customer."""
+    """Headline numbers (DAU as the mean of the last 7 days), the charts and the comparison table."""
     customer = customer_ids(app_env, "csm00@bench.cscx")[0]
     at = run(app("pages/account_usage.py", USERS[role], frame_customer=customer))
     labels = [m.label for m in at.metric]
-    assert labels == ["DAU", "WAU", "MAU", "Stickiness", "DAU trend, 28 days", "Sessions a day", "Session length"]
+    assert labels == ["DAU, 7-day mean", "WAU", "MAU", "Stickiness", "DAU trend, 28 days", "Sessions a day",
+                      "Session length", "Days since login"]
     with Session(app_env.engine) as session:
-        dau = session.scalar(select(models.UsageMetric.dau).where(
-            models.UsageMetric.customer_id == customer, models.UsageMetric.metric_date == LAST_DAY))
-    assert at.metric[0].value == f"{dau:,}"
+        week = session.scalars(select(models.UsageMetric.dau).where(
+            models.UsageMetric.customer_id == customer,
+            models.UsageMetric.metric_date > LAST_DAY - timedelta(days=7))).all()
+    assert at.metric[0].value == f"{sum(week) / 7:,.1f}"
     assert len(_charts(at)) == 6  # users + stickiness, gauge, sessions, time, session length, events
     assert [d.value.shape[0] for d in at.dataframe] == [6]
     assert [b.label for b in at.get("download_button")] == ["Download daily usage (CSV)"]

@@ -45,10 +45,18 @@ def test_health_screen_shows_score_and_history(signed_in_page: OpenAs) -> None:
     screenshot(page, "csm-health-components")
 
 
+def _select_first_row(page: Any) -> None:
+    """Tick the first row's selection box in the inbox table (the grid draws on a canvas)."""
+    box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the row markers' column, under the 35 px header
+    settle(page)
+
+
 def test_csm_acknowledges_an_alert(signed_in_page: OpenAs, demo_users: dict[str, str], store: Engine) -> None:
-    """One click on Acknowledge records the CSM and the time on the alert."""
+    """A selected row opens the alert's card; one click on Acknowledge records the CSM and the time."""
     page = signed_in_page("csm")
     open_screen(page, "Alerts")
+    _select_first_row(page)
     page.get_by_role("button", name="Acknowledge", exact=True).first.click()
     _sees(page, f"acknowledged by {demo_users['csm']}")
     settle(page)

@@ -45,6 +45,7 @@ from tests.support.chat_api import (
     UMBRELLA,
     SharedStore,
 )
+from tests.support.inbox import select_alerts, table_customers, table_ids
 
 EVERYONE = frozenset(NAMES)
 ANAS = frozenset({ACME, LABS, UMBRELLA})
@@ -258,8 +259,9 @@ def test_the_pages_show_each_role_its_customers(app_on: SharedStore, who: str) -
     at.switch_page("pages/my_customers.py").run()
     book = {BY_NAME[name] for name in at.dataframe[0].value["name"]}
     at.switch_page("pages/alerts.py").run()
-    cards = " ".join(texts(at.markdown))
-    alerts = {c for c, name in NAMES.items() if f"**{name}** ·" in cards}
+    alerts = {BY_NAME[name] for name in table_customers(at)} if at.dataframe else set()
+    if at.dataframe:
+        select_alerts(at, table_ids(at))  # each selected alert opens its card
     acts = labels(at.button).count("Acknowledge") == 1
     at.switch_page("pages/chat.py").run()
     chat = {c for c in (ACME, GLOBEX) if _chat_found(at, c)}
@@ -283,6 +285,8 @@ def test_app_show_all_is_audited_and_read_only(app_on: SharedStore) -> None:
     at.switch_page("pages/alerts.py").run()
     assert (own, wide) == (False, True)
     assert "read-only" in note
+    assert table_customers(at) == ["Acme Labs"]
+    select_alerts(at, table_ids(at))
     assert "**Acme Labs** ·" in " ".join(texts(at.markdown))
     assert "Acknowledge" not in labels(at.button)
     assert any("Only the customer's CSM or a leader" in t for t in texts(at.caption))

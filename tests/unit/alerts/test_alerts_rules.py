@@ -160,4 +160,5 @@ def test_evaluate_customer_runs_every_rule() -> None:
     data = CustomerData(LAST, dau, [FeatureWindow("reports", "Reports", 8, 0)])
     findings = evaluate_customer(data, AlertSettings())
     assert {f.kind for f in findings if f.status == "fire"} == {"no_login"}
-    assert {f.kind for f in findings} == {"no_login", "usage_drop", "feature_abandonment"}
+    assert {f.kind for f in findings} == {"no_login", "usage_drop", "feature_abandonment", "health_drop",
+                                          "renewal_risk"}

@@ -16,13 +16,15 @@ from pendo_core.alerts import kinds
 from pendo_core.alerts.champions import StakeholderWindow
 from pendo_core.alerts.kinds import REGISTRY, AlertKind, CustomerData
 from pendo_core.alerts.ops_rules import Freshness
+from pendo_core.alerts.risk import HealthWindow
 from pendo_core.alerts.rules import FeatureWindow, Finding, GuideWindow
 from pendo_core.alerts.settings import AlertSettings, SettingsModel
 from tests.support.health_alerts import LAST, dropped, history
 
-CONTRACT_KINDS = ("usage_drop", "feature_abandonment", "no_login", "guide_dismissal", "champion_inactive")
+CONTRACT_KINDS = ("usage_drop", "feature_abandonment", "no_login", "guide_dismissal", "champion_inactive",
+                  "health_drop", "renewal_risk")
 OPS_KINDS = ("sync_failed", "data_stale")
-PURE = ("rules", "decline", "champions", "ops_rules", "settings", "kinds")
+PURE = ("rules", "decline", "champions", "ops_rules", "settings", "kinds", "risk", "priority")
 ALERTS = Path(kinds.__file__).parent
 NOW = datetime(2026, 3, 19, 6, 30, tzinfo=UTC)
 
@@ -32,7 +34,7 @@ def _kind(key: str) -> AlertKind[Any, Any]:
 
 
 def test_the_registry_holds_the_contract_kinds_and_the_operations_kinds() -> None:
-    """Customer kinds are the five of `pendo_usage_alerts.kind`; the operations kinds are the pipeline's two."""
+    """Customer kinds are the seven of `pendo_usage_alerts.kind`; the operations kinds are the pipeline's two."""
     assert set(kinds.KINDS) == set(CONTRACT_KINDS)
     assert tuple(k.key for k in kinds.OPERATIONS_KINDS) == OPS_KINDS
     assert set(REGISTRY) == {*CONTRACT_KINDS, *OPS_KINDS}
@@ -87,6 +89,10 @@ FIRING: list[Any] = [
                  id="guide_dismissal"),
     pytest.param("champion_inactive", CustomerData(LAST, _synced(), people=[StakeholderWindow(
         "cy@acme.com", "Cy", "champion", None, True, LAST - timedelta(days=20), 3, 90)]), id="champion_inactive"),
+    pytest.param("health_drop", CustomerData(LAST, _synced(), health=HealthWindow(LAST, 45.0, "red", 66.0, "yellow")),
+                 id="health_drop"),
+    pytest.param("renewal_risk", CustomerData(LAST, _synced(), health=HealthWindow(LAST, 45.0, "red", 46.0, "red"),
+                                              renewal_date=LAST + timedelta(days=31)), id="renewal_risk"),
     pytest.param("sync_failed", Freshness(NOW, 2.0, False, 7, "failed", "boom"), id="sync_failed"),
     pytest.param("data_stale", Freshness(None, None, True, None, None, None), id="data_stale"),
 ]
@@ -123,6 +129,12 @@ def test_a_firing_rule_speaks_the_registry_words(key: str, inputs: Any) -> None:
                            "last_active_day": "2026-02-26", "team_active_visitors": 2, "window_days": 14},
      "Cy (decision maker): no activity for 20 days (last active 2026-02-26); 2 colleague(s) active in the last "
      "14 days"),
+    ("health_drop", {"score": 44.6, "band": "red", "score_before": 66.6, "band_before": "yellow",
+                     "change_points": -22.0, "change_days": 28},
+     "Health 66.6 (yellow) → 44.6 (red): -22.0 points in 28 days"),
+    ("renewal_risk", {"renewal_date": "2026-05-01", "days_to_renewal": 43, "score": 44.6, "band": "red",
+                      "change_points": -22.0, "change_days": 28},
+     "Renewal 2026-05-01 in 43 days; health 44.6 (red), -22.0 points in 28 days"),
     ("sync_failed", {"run_id": 7, "error": "Pendo refused the integration key"},
      "Sync run 7 failed: Pendo refused the integration key"),
     ("data_stale", {"age_hours": 30.2, "max_age_hours": 24.0, "last_success_at": "2026-03-18 00:30"},
@@ -130,7 +142,7 @@ def test_a_firing_rule_speaks_the_registry_words(key: str, inputs: Any) -> None:
     ("data_stale", {}, "No sync has succeeded yet: the store holds no Pendo data"),
     ("some_future_kind", {"champion": "a@b.c", "days": 30}, "champion: a@b.c, days: 30"),
 ], ids=["usage-drop", "usage-drop-old-details", "no-login", "no-login-ever", "abandonment", "guide", "champion",
-        "sync-failed", "data-stale", "never-synced", "unregistered"])
+        "health-drop", "renewal-risk", "sync-failed", "data-stale", "never-synced", "unregistered"])
 def test_numbers_text_for_each_kind(key: str, details: dict[str, Any], text: str) -> None:
     """Each kind's triggering numbers read in one line; details it cannot read show as plain figures."""
     assert kinds.numbers_text(key, details) == text
@@ -140,6 +152,7 @@ def test_numbers_text_for_each_kind(key: str, details: dict[str, Any], text: str
     ("usage_drop", "Usage drop"), ("feature_abandonment", "Key feature abandoned"), ("no_login", "No login"),
     ("guide_dismissal", "Guide dismissed"), ("champion_inactive", "Champion inactive"),
     ("sync_failed", "Last sync failed"), ("data_stale", "Data stale"), ("health_drop", "Health drop"),
+    ("renewal_risk", "Renewal at risk"), ("some_future_kind", "Some future kind"),
 ], ids=str)
 def test_labels(key: str, text: str) -> None:
     """One wording per kind; an unregistered kind (an old row) reads as its key in words."""
@@ -147,12 +160,14 @@ def test_labels(key: str, text: str) -> None:
 
 
 def test_no_login_silences_exactly_the_kinds_that_say_so() -> None:
-    """no_login firing clears usage_drop, feature_abandonment and champion_inactive; guide_dismissal stays."""
+    """no_login firing clears usage_drop, feature_abandonment, champion_inactive and health_drop (a silent
+    customer's score falls with its usage); guide_dismissal and renewal_risk (the renewal is its own news) stay."""
     findings = [Finding(k, "fire", "s") for k in kinds.KINDS]
     got = {f.kind: (f.status, f.details) for f in kinds.suppress(findings)}
     cleared = ("clear", {"suppressed_by": "no_login"})
     assert got == {"usage_drop": cleared, "feature_abandonment": cleared, "champion_inactive": cleared,
-                   "no_login": ("fire", {}), "guide_dismissal": ("fire", {})}
+                   "health_drop": cleared, "no_login": ("fire", {}), "guide_dismissal": ("fire", {}),
+                   "renewal_risk": ("fire", {})}
 
 
 def test_an_operations_message_is_its_numbers_then_its_action() -> None:
@@ -182,8 +197,8 @@ def _imports(module: str) -> set[str]:
 def test_the_rules_registry_and_settings_are_pure(module: str) -> None:
     """They import nothing but the standard library, pydantic and each other: no store, client or UI."""
     outside = {name for name in _imports(module) if name.split(".")[0] not in {
-        "__future__", "collections", "dataclasses", "datetime", "itertools", "math", "statistics", "typing",
-        "warnings",
+        "__future__", "bisect", "collections", "dataclasses", "datetime", "itertools", "math", "statistics",
+        "typing", "warnings",
         "pydantic", "pendo_core"}}
     ours = {name for name in _imports(module) if name.startswith("pendo_core.")
             and not any(name.startswith(f"pendo_core.alerts.{p}") or name == f"pendo_core.alerts.{p}" for p in PURE)}
