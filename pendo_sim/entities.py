@@ -163,11 +163,13 @@ def _domain(word: str, suffix: str, tld: str, taken: set[str]) -> str:
     return domain
 
 
-def build_visitors(seed: int, accounts: Accounts, days: int, epoch_ms: int) -> Visitors:
-    """Visitors per account (lognormal sizes), consultants in two accounts, anonymous ones."""
+def build_visitors(seed: int, accounts: Accounts, days: int, epoch_ms: int,
+                   sizes: np.ndarray | None = None) -> Visitors:
+    """Visitors per account (lognormal sizes unless `sizes` gives them), consultants in two accounts, anonymous ones."""
     rng = np.random.default_rng([seed, 0x715])
-    sizes = np.clip(np.rint(rng.lognormal(np.log(21), 0.75, len(accounts))), 5, 400).astype(np.int64)
-    sizes = np.where(accounts.archetype == TINY, rng.integers(1, 4, len(accounts)), sizes)
+    drawn = np.clip(np.rint(rng.lognormal(np.log(21), 0.75, len(accounts))), 5, 400).astype(np.int64)
+    drawn = np.where(accounts.archetype == TINY, rng.integers(1, 4, len(accounts)), drawn)
+    sizes = drawn if sizes is None else np.asarray(sizes, np.int64)
     anon = np.where(rng.random(len(accounts)) < 0.15, rng.integers(1, 6, len(accounts)), 0)
     account = np.repeat(np.arange(len(accounts), dtype=np.int32), sizes + anon)
     anonymous = np.concatenate([np.r_[np.zeros(s, bool), np.ones(k, bool)] for s, k in zip(sizes, anon, strict=True)])
