@@ -22,7 +22,10 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -30,7 +33,7 @@ from typing import Any
 
 from jobs import bench_db
 from jobs.bench_replay import DownloadParse, Recording, download_and_parse, recording_proxy, replay_server
-from jobs.bench_report import Phase, RunFigures, phase_table, summary_table
+from jobs.bench_report import Phase, Progress, RunFigures, phase_table, progress_of, summary_table
 from jobs.bench_world import World, simulator, write_customers
 from pendo_core.config import DEMO_KEY
 
@@ -48,10 +51,15 @@ class SyncResult:
     peak_mb: float
     phases: dict[str, Any]
     log: Path
+    stopped: bool = False  # ended by the deadline
 
 
-def run_job(database_url: str, pendo_url: str, args: list[str], log: Path) -> SyncResult:
-    """`python -m jobs.bench_phases ARGS` on a store and a Pendo host; its stderr goes to `log`."""
+def run_job(database_url: str, pendo_url: str, args: list[str], log: Path,
+            deadline_s: float | None = None) -> SyncResult:
+    """`python -m jobs.bench_phases ARGS` on a store and a Pendo host; its stderr goes to `log`.
+
+    Past `deadline_s` the job gets SIGTERM (it writes its phases so far and exits), SIGKILL 2 minutes later.
+    """
     phases_file = log.with_suffix(".phases.json")
     phases_file.unlink(missing_ok=True)
     env = {**os.environ, "DATABASE_URL": database_url, "PENDO_INTEGRATION_KEY": DEMO_KEY,
@@ -60,10 +68,17 @@ def run_job(database_url: str, pendo_url: str, args: list[str], log: Path) -> Sy
     with log.open("w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "jobs.bench_phases", *args], env=env, cwd=ROOT,
                                 stdout=err, stderr=err)
+        timers = [] if deadline_s is None else [threading.Timer(deadline_s, proc.terminate),
+                                                threading.Timer(deadline_s + 120, proc.kill)]
+        for timer in timers:
+            timer.start()
         _, status, usage = os.wait4(proc.pid, 0)
+        for timer in timers:
+            timer.cancel()
     wall = time.monotonic() - started
     phases = json.loads(phases_file.read_text()) if phases_file.is_file() else {}
-    return SyncResult(os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss / 1024, phases, log)
+    stopped = deadline_s is not None and wall >= deadline_s
+    return SyncResult(os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss / 1024, phases, log, stopped)
 
 
 def import_customers(database_url: str, csv: Path, log: Path) -> None:
@@ -83,9 +98,10 @@ def figures_of(result: SyncResult, *, store: str, run: str, source: str, databas
     report_last = date.fromisoformat(info.get("report_last", "1970-01-01"))
     metrics_first = date.fromisoformat(info.get("metrics_first", "1970-01-01"))
     counts = bench_db.run_counts(database_url, metrics_first, report_last)
+    progress = progress_of(result.log.read_text()) if result.log.is_file() else None
     phase_rows = {
         "entities": sum(v for k, v in rows.items() if k not in streams),
-        "windows": sum(v for k, v in rows.items() if k in streams),
+        "windows": sum(v for k, v in rows.items() if k in streams) or (progress.rows if progress else 0),
         "mapping": counts["mapped_accounts"], "metrics": counts["metrics"], "health": counts["health"],
         "alerts": counts["alerts"] - alerts_before,
     }
@@ -97,9 +113,18 @@ def figures_of(result: SyncResult, *, store: str, run: str, source: str, databas
         store=store, run=run, source=source, wall_s=result.wall_s, exit_code=result.exit_code,
         peak_mb=result.peak_mb, baseline_s=baseline.total_s, download_s=sum(baseline.download_s.values()),
         parse_s=sum(baseline.parse_s.values()), bytes=sum(baseline.bytes.values()), requests=baseline.requests,
-        phases=phases, store_bytes=size, visitor_days=counts["visitors"] * ((report_last - first).days + 1),
+        phases=phases, store_bytes=size,
+        visitor_days=counts["visitors"] * ((report_last - first).days + 1) if info else None,
         active_visitor_days=counts["visitor_days"], tables=tables,
+        stopped=_stopped(result, progress),
     )
+
+
+def _stopped(result: SyncResult, progress: Progress | None) -> str | None:
+    if not result.stopped:
+        return None
+    where = progress.describe() if progress else "before the first usage window"
+    return f"deadline after {result.wall_s / 60:.0f} min: {where}"
 
 
 def _stream_names() -> set[str]:
@@ -117,40 +142,54 @@ class LiveRun:
     """A live run while recording: its result, the simulator's CPU seconds, the alerts before it."""
 
     run: str
+    store: str
     result: SyncResult
     simulator_cpu_s: float
     alerts_before: int
     database_url: str
 
 
-def record(world: World, csv: Path, workdir: Path, recordings: Path) -> list[LiveRun]:
-    """The live runs, answered by the simulator through the recording proxy (into a SQLite store)."""
-    url = bench_db.sqlite_store(workdir, "live")
-    import_customers(url, csv, workdir / "live-import.log")
+@dataclass(frozen=True)
+class Setup:
+    """Where a bench keeps its files, and how long a sync may take."""
+
+    world: World
+    csv: Path
+    workdir: Path
+    recordings: Path
+    deadline_s: float | None
+
+
+def record(setup: Setup, store: str, url: str) -> list[LiveRun]:
+    """The live runs, answered by the simulator through the recording proxy (into `url`, a fresh store)."""
+    import_customers(url, setup.csv, setup.workdir / "live-import.log")
     runs = []
     for run in RUNS:
-        shutil.rmtree(recordings / run, ignore_errors=True)
+        shutil.rmtree(setup.recordings / run, ignore_errors=True)
         alerts_before = _alerts(url)
-        with simulator(world, run) as sim, recording_proxy(sim.url, recordings / run) as proxy:
-            print(f"live {run}: simulator up in {sim.startup_s:.0f} s; syncing...", file=sys.stderr, flush=True)
+        with simulator(setup.world, run, setup.workdir / f"simulator-{run}.log") as sim, recording_proxy(sim.url, setup.recordings / run) as proxy:
+            print(f"live {run} on {store}: simulator up in {sim.startup_s:.0f} s; syncing...", file=sys.stderr,
+                  flush=True)
             cpu_before = sim.cpu_s()
-            result = run_job(url, proxy, ["sync", *world.sync_args(run)], workdir / f"live-{run}.log")
-            runs.append(LiveRun(run, result, sim.cpu_s() - cpu_before, alerts_before, url))
+            result = run_job(url, proxy, ["sync", *setup.world.sync_args(run)], setup.workdir / f"live-{run}.log",
+                             setup.deadline_s)
+            runs.append(LiveRun(run, store, result, sim.cpu_s() - cpu_before, alerts_before, url))
         if result.exit_code:
-            raise SystemExit(f"the live {run} sync failed, see {result.log}")
+            print(f"the live {run} sync ended with exit code {result.exit_code}, see {result.log}", file=sys.stderr)
+            break
     return runs
 
 
-def replay(store: str, database_url: str, world: World, *, csv: Path, workdir: Path, recordings: Path,
-           baselines: dict[str, DownloadParse]) -> list[RunFigures]:
+def replay(setup: Setup, store: str, database_url: str, baselines: dict[str, DownloadParse]) -> list[RunFigures]:
     """Backfill then daily on one fresh store, answered from the recordings."""
-    import_customers(database_url, csv, workdir / f"{store}-import.log")
+    import_customers(database_url, setup.csv, setup.workdir / f"{store}-import.log")
     figures = []
     for run in RUNS:
         alerts_before = _alerts(database_url)
-        with replay_server(recordings / run) as (url, misses):
+        with replay_server(setup.recordings / run) as (url, misses):
             print(f"{store} {run}: replaying...", file=sys.stderr, flush=True)
-            result = run_job(database_url, url, ["sync", *world.sync_args(run)], workdir / f"{store}-{run}.log")
+            result = run_job(database_url, url, ["sync", *setup.world.sync_args(run)],
+                             setup.workdir / f"{store}-{run}.log", setup.deadline_s)
         if misses:
             print(f"{store} {run}: {len(misses)} request(s) not in the recording, first: {misses[0]}",
                   file=sys.stderr)
@@ -166,6 +205,8 @@ def measure_baselines(recordings: Path) -> dict[str, DownloadParse]:
     """Download + parse of each run's recorded answers (best of two: the first warms the page cache)."""
     out = {}
     for run in RUNS:
+        if not (recordings / run / "index.json").is_file():
+            continue
         recording = Recording(recordings / run)
         with replay_server(recordings / run) as (url, _):
             tries = [download_and_parse(url, recording, DEMO_KEY) for _ in range(2)]
@@ -180,12 +221,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--backfill-days", type=int, default=90)
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2024, 3, 20))
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--stores", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql")
+    parser.add_argument("--stores", default="sqlite,postgresql",
+                        help="stores the replays run on, comma-separated: sqlite, postgresql (or none)")
+    parser.add_argument("--live-store", default="sqlite", choices=("sqlite", "postgresql"),
+                        help="the store of the live (recording) runs")
     parser.add_argument("--server-url", default=os.environ.get("BENCH_DATABASE_URL", bench_db.DEFAULT_SERVER),
                         help="PostgreSQL server to create the cscx_bench database on")
     parser.add_argument("--reuse-recording", action="store_true",
                         help="replay the recording of an earlier run of this world (no live runs)")
-    parser.add_argument("--keep", action="store_true", help="keep the stores (default: dropped at the end)")
+    parser.add_argument("--deadline-min", type=float, default=None,
+                        help="stop a sync after this many minutes and report how far it got")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (default: dropped)")
     parser.add_argument("--out", type=Path, default=RESULTS / "sync.json")
     return parser
 
@@ -195,28 +241,42 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     world = World(args.accounts, args.visitors, args.backfill_days, args.as_of, args.seed)
     workdir = RESULTS / "work" / world.tag
-    recordings = workdir / "recordings"
     workdir.mkdir(parents=True, exist_ok=True)
-    csv = write_customers(world, workdir / "customers.csv")
-    live: list[LiveRun] = [] if args.reuse_recording and (recordings / RUNS[-1] / "index.json").is_file() \
-        else record(world, csv, workdir, recordings)
-    baselines = measure_baselines(recordings)
-    figures = [_live_figures(run, baselines[run.run]) for run in live]
-    for store in args.stores.split(","):
-        url = bench_db.sqlite_store(workdir, store) if store == "sqlite" else bench_db.postgres_store(args.server_url)
-        try:
-            figures += replay(store, url, world, csv=csv, workdir=workdir, recordings=recordings,
-                              baselines=baselines)
-        finally:
-            if store != "sqlite" and not args.keep:
-                bench_db.drop_postgres(args.server_url)
+    setup = Setup(world, write_customers(world, workdir / "customers.csv"), workdir, workdir / "recordings",
+                  None if args.deadline_min is None else args.deadline_min * 60)
+    stores = [s for s in args.stores.split(",") if s and s != "none"]
+    live: list[LiveRun] = []
+    if not (args.reuse_recording and (setup.recordings / RUNS[-1] / "index.json").is_file()):
+        with _store(args.live_store, "live", workdir, args.server_url, args.keep) as url:
+            live = record(setup, args.live_store, url)
+            baselines = measure_baselines(setup.recordings)
+            figures = [_live_figures(run, baselines[run.run]) for run in live if run.run in baselines]
+    else:
+        baselines, figures = measure_baselines(setup.recordings), []
+    for store in stores:
+        with _store(store, store, workdir, args.server_url, args.keep) as url:
+            figures += replay(setup, store, url, baselines)
     _report(world, figures, args.out)
     return 0 if figures and all(f.exit_code == 0 for f in figures) else 1
 
 
+@contextmanager
+def _store(kind: str, name: str, workdir: Path, server_url: str, keep: bool) -> Iterator[str]:
+    """A fresh store: a SQLite file under `workdir`, or the cscx_bench database (dropped after unless `keep`)."""
+    if kind == "sqlite":
+        yield bench_db.sqlite_store(workdir, name)
+        return
+    url = bench_db.postgres_store(server_url)
+    try:
+        yield url
+    finally:
+        if not keep:
+            bench_db.drop_postgres(server_url)
+
+
 def _live_figures(live: LiveRun, baseline: DownloadParse) -> RunFigures:
-    figures = figures_of(live.result, store="sqlite", run=live.run, source="live", database_url=live.database_url,
-                         baseline=baseline, alerts_before=live.alerts_before)
+    figures = figures_of(live.result, store=live.store, run=live.run, source="live",
+                         database_url=live.database_url, baseline=baseline, alerts_before=live.alerts_before)
     figures.simulator_cpu_s = live.simulator_cpu_s
     return figures
 

@@ -19,6 +19,7 @@ import importlib
 import json
 import os
 import resource
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -137,6 +138,11 @@ def _wrap_post_steps(clock: PhaseClock) -> list[str]:
     return []
 
 
+def _stop(signum: int, _frame: Any) -> None:
+    """SIGTERM (the bench's deadline) ends the run through SystemExit, so the phases so far are written."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run `python -m jobs ARGS` with the phase stopwatch; writes BENCH_PHASES_FILE at exit."""
     clock = PhaseClock()
@@ -144,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     target = os.environ.get("BENCH_PHASES_FILE")
     if target:
         atexit.register(lambda: Path(target).write_text(json.dumps({**clock.as_dict(), "missing": missing})))
+    signal.signal(signal.SIGTERM, _stop)
     from jobs.cli import main as jobs_main
 
     return jobs_main(argv)

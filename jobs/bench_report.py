@@ -8,10 +8,13 @@ whole sync command. Entities and windows also get the ratio to their own answers
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 PHASES = ("entities", "windows", "mapping", "metrics", "health", "alerts")
+# The sync's progress line (pendo_core.pendo.sync.progress.LogProgress), plain or inside a JSON log line.
+_PROGRESS = re.compile(r"(\w+) \S+\.\.\S+: (\d+) rows \| windows (\d+)/(\d+) \| (\d+) rows/s \| ETA (\d+)s")
 DOWNLOADED = ("entities", "windows")  # the phases that read the recorded answers
 
 
@@ -23,6 +26,31 @@ def ratio(seconds: float, baseline_s: float) -> float | None:
 def per_second(rows: int, seconds: float) -> float | None:
     """Rows per second (None for a phase that took no measurable time)."""
     return rows / seconds if seconds > 0 else None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the usage windows of a run got, from its log: windows done of all, rows, rate, ETA."""
+
+    done: int
+    total: int
+    rows: int
+    rows_per_s: int
+    eta_s: int
+
+    def describe(self) -> str:
+        """One line for a run stopped before its end."""
+        return (f"windows {self.done}/{self.total}, {self.rows:,} rows at {self.rows_per_s:,} rows/s, "
+                f"ETA of the windows {self.eta_s:,} s more")
+
+
+def progress_of(log_text: str) -> Progress | None:
+    """The last progress line of a sync log, with the rows of every window logged (None: no window yet)."""
+    found = _PROGRESS.findall(log_text)
+    if not found:
+        return None
+    *_, (_, _, done, total, rate, eta) = found
+    return Progress(int(done), int(total), sum(int(rows) for _, rows, *_ in found), int(rate), int(eta))
 
 
 @dataclass
@@ -67,6 +95,7 @@ class RunFigures:
     active_visitor_days: int | None = None
     simulator_cpu_s: float | None = None
     tables: dict[str, int] = field(default_factory=dict)
+    stopped: str | None = None  # why and where a run was stopped before its end (the bench's deadline)
 
     @property
     def ratio(self) -> float | None:
@@ -106,7 +135,7 @@ class RunFigures:
             "store_bytes": self.store_bytes, "visitor_days": self.visitor_days,
             "bytes_per_visitor_day": _round(self.bytes_per_visitor_day, 1),
             "bytes_per_active_visitor_day": _round(self.bytes_per_active_visitor_day, 1),
-            "simulator_cpu_s": _round(self.simulator_cpu_s, 1), "tables": self.tables,
+            "simulator_cpu_s": _round(self.simulator_cpu_s, 1), "tables": self.tables, "stopped": self.stopped,
             "phases": [{"name": p.name, "seconds": round(p.seconds, 2), "rows": p.rows,
                         "rows_per_s": _round(p.rows_per_s, 0), "peak_mb": round(p.peak_mb, 1),
                         "x_baseline": _round(ratio(p.seconds, self.baseline_s)),
@@ -144,7 +173,8 @@ def phase_table(f: RunFigures) -> str:
     """The phases of one run: seconds, rows, rows/s, peak MB, share of the ratio, own ratio."""
     lines = [f"{f.store} {f.run} ({f.source}): {f.wall_s:.1f} s = {_fmt(f.ratio, '.1f')}x download + parse "
              f"({f.baseline_s:.1f} s)" + ("" if f.simulator_cpu_s is None
-                                         else f"; the simulator used {f.simulator_cpu_s:.0f} s of CPU"),
+                                         else f"; the simulator used {f.simulator_cpu_s:.0f} s of CPU")
+             + ("" if f.stopped is None else f"; STOPPED: {f.stopped}"),
              "| phase | s | rows | rows/s | peak MB | x d+p (adds up to the ratio) | x own d+p |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for p in f.phases:

@@ -76,8 +76,8 @@ class Simulator:
 
 
 @contextmanager
-def simulator(world: World, run: str, startup_timeout_s: float = 1800) -> Iterator[Simulator]:
-    """Start `python -m pendo_sim` on the world as of the run's day; stop it afterwards."""
+def simulator(world: World, run: str, log: Path, startup_timeout_s: float = 1800) -> Iterator[Simulator]:
+    """Start `python -m pendo_sim` on the world as of the run's day (its output to `log`); stop it afterwards."""
     port = _free_port()
     command = [sys.executable, "-m", "pendo_sim", "--port", str(port), "--accounts", str(world.accounts),
                "--days", str(HISTORY_DAYS), "--as-of", world.clock(run).isoformat(),
@@ -85,7 +85,8 @@ def simulator(world: World, run: str, startup_timeout_s: float = 1800) -> Iterat
     if world.visitors:
         command += ["--visitors", str(world.visitors)]
     started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=out)
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_until_up(url, process, started + startup_timeout_s)

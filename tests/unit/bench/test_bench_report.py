@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.bench_report import Phase, RunFigures, per_second, phase_table, ratio, summary_table
+from jobs.bench_report import Phase, Progress, RunFigures, per_second, phase_table, progress_of, ratio, summary_table
 
 
 def _figures(wall_s: float = 20.0, baseline_s: float = 4.0, store_bytes: int | None = 1_000_000) -> RunFigures:
@@ -64,3 +64,20 @@ def test_tables_show_the_ratio_and_every_phase() -> None:
     assert "| 5.0x |" in summary_table([f])
     assert [line.split("|")[1].strip() for line in phase_table(f).splitlines()[3:]] == \
         ["entities", "windows", "metrics", "other"]
+
+
+LOG = "\n".join([
+    '{"level": "INFO", "msg": "visitor_days 2023-11-22..2023-11-28: 2758 rows | windows 1/47 | 15302 rows/s | ETA 8s"}',
+    '{"level": "INFO", "msg": "visitors page 2 committed"}',
+    "2026-12-04 16:22:46 INFO pendo_core.pendo.sync: visitor_days 2023-11-29..2023-12-05: 3174 rows | windows 2/47 "
+    "| 12211 rows/s | ETA 11s",
+])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (LOG, Progress(done=2, total=47, rows=5932, rows_per_s=12211, eta_s=11)),
+    ('{"msg": "sync started"}', None),
+], ids=["json-and-human-lines", "no-window-yet"])
+def test_progress_of_a_stopped_run(text: str, expected: Progress | None) -> None:
+    """A run stopped at the deadline reports the last window line: windows done, rows so far, rate and ETA."""
+    assert progress_of(text) == expected
