@@ -52,6 +52,7 @@ class SyncResult:
     phases: dict[str, Any]
     log: Path
     stopped: bool = False  # ended by the deadline
+    cpu_s: float = 0.0  # user + system
 
 
 def run_job(database_url: str, pendo_url: str, args: list[str], log: Path,
@@ -78,7 +79,8 @@ def run_job(database_url: str, pendo_url: str, args: list[str], log: Path,
     wall = time.monotonic() - started
     phases = json.loads(phases_file.read_text()) if phases_file.is_file() else {}
     stopped = deadline_s is not None and wall >= deadline_s
-    return SyncResult(os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss / 1024, phases, log, stopped)
+    return SyncResult(os.waitstatus_to_exitcode(status), wall, usage.ru_maxrss / 1024, phases, log, stopped,
+                      usage.ru_utime + usage.ru_stime)
 
 
 def import_customers(database_url: str, csv: Path, log: Path) -> None:
@@ -105,8 +107,9 @@ def figures_of(result: SyncResult, *, store: str, run: str, source: str, databas
         "mapping": counts["mapped_accounts"], "metrics": counts["metrics"], "health": counts["health"],
         "alerts": counts["alerts"] - alerts_before,
     }
+    cpu = result.phases.get("cpu_s", {})
     phases = [Phase(name, seconds.get(name, 0.0), phase_rows[name], peaks.get(name, 0.0),
-                    baseline.phase_s(name)) for name in phase_rows]
+                    baseline.phase_s(name), cpu.get(name)) for name in phase_rows]
     size, tables = bench_db.store_size(database_url)
     first = date.fromisoformat(info.get("report_first", "1970-01-01"))
     return RunFigures(
@@ -116,7 +119,7 @@ def figures_of(result: SyncResult, *, store: str, run: str, source: str, databas
         phases=phases, store_bytes=size,
         visitor_days=counts["visitors"] * ((report_last - first).days + 1) if info else None,
         active_visitor_days=counts["visitor_days"], tables=tables,
-        stopped=_stopped(result, progress),
+        stopped=_stopped(result, progress), cpu_s=result.cpu_s, baseline_cpu_s=baseline.cpu_s,
     )
 
 
@@ -167,7 +170,8 @@ def record(setup: Setup, store: str, url: str) -> list[LiveRun]:
     for run in RUNS:
         shutil.rmtree(setup.recordings / run, ignore_errors=True)
         alerts_before = _alerts(url)
-        with simulator(setup.world, run, setup.workdir / f"simulator-{run}.log") as sim, recording_proxy(sim.url, setup.recordings / run) as proxy:
+        sim_log = setup.workdir / f"simulator-{run}.log"
+        with simulator(setup.world, run, sim_log) as sim, recording_proxy(sim.url, setup.recordings / run) as proxy:
             print(f"live {run} on {store}: simulator up in {sim.startup_s:.0f} s; syncing...", file=sys.stderr,
                   flush=True)
             cpu_before = sim.cpu_s()

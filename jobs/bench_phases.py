@@ -47,12 +47,13 @@ class PhaseClock:
     def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
         self.clock = clock
         self.seconds: dict[str, float] = {}
+        self.cpu_s: dict[str, float] = {}
         self.peak_mb: dict[str, float] = {}
         self.run: dict[str, Any] = {}
         self._depth = 0
 
     def timed(self, phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """`fn` that adds its wall time to `phase` (nested calls count once, in the outer phase)."""
+        """`fn` that adds its wall and CPU time to `phase` (nested calls count once, in the outer phase)."""
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -60,19 +61,20 @@ class PhaseClock:
                 return fn(*args, **kwargs)
             self._depth += 1
             _reset_peak()
-            started = self.clock()
+            started, cpu = self.clock(), time.process_time()
             try:
                 return fn(*args, **kwargs)
             finally:
                 self._depth -= 1
                 self.seconds[phase] = self.seconds.get(phase, 0.0) + self.clock() - started
+                self.cpu_s[phase] = self.cpu_s.get(phase, 0.0) + time.process_time() - cpu
                 self.peak_mb[phase] = max(self.peak_mb.get(phase, 0.0), peak_rss_mb())
 
         return wrapper
 
     def as_dict(self) -> dict[str, Any]:
         """The figures as JSON-ready values."""
-        return {"seconds": self.seconds, "peak_mb": self.peak_mb, "run": self.run,
+        return {"seconds": self.seconds, "cpu_s": self.cpu_s, "peak_mb": self.peak_mb, "run": self.run,
                 "process_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 

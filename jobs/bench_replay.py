@@ -226,6 +226,7 @@ class DownloadParse:
     parse_s: dict[str, float]
     bytes: dict[str, int]
     requests: int
+    cpu_s: float = 0.0  # CPU of the whole measurement (client, replay thread, json.loads): for a loaded machine
 
     @property
     def total_s(self) -> float:
@@ -242,6 +243,7 @@ def download_and_parse(url: str, recording: Recording, key: str) -> DownloadPars
     download: dict[str, float] = {}
     parse: dict[str, float] = {}
     sizes: dict[str, int] = {}
+    cpu = time.process_time()
     with httpx.Client(base_url=url, timeout=3600, headers={"x-pendo-integration-key": key,
                                                            "content-type": "application/json"}) as client:
         for entry in recording.entries.values():
@@ -253,4 +255,4 @@ def download_and_parse(url: str, recording: Recording, key: str) -> DownloadPars
                 json.loads(content)
             parse[entry.phase] = parse.get(entry.phase, 0.0) + time.perf_counter() - started
             sizes[entry.phase] = sizes.get(entry.phase, 0) + len(content)
-    return DownloadParse(download, parse, sizes, len(recording.entries))
+    return DownloadParse(download, parse, sizes, len(recording.entries), time.process_time() - cpu)

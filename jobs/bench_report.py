@@ -62,6 +62,7 @@ class Phase:
     rows: int
     peak_mb: float
     own_baseline_s: float = 0.0  # d+p of the answers this phase read (entities, windows)
+    cpu_s: float | None = None
 
     @property
     def rows_per_s(self) -> float | None:
@@ -96,6 +97,13 @@ class RunFigures:
     simulator_cpu_s: float | None = None
     tables: dict[str, int] = field(default_factory=dict)
     stopped: str | None = None  # why and where a run was stopped before its end (the bench's deadline)
+    cpu_s: float | None = None  # user + system CPU of the sync process
+    baseline_cpu_s: float | None = None  # CPU of download + parse
+
+    @property
+    def cpu_ratio(self) -> float | None:
+        """The command's CPU over the CPU of download + parse (steadier than wall time on a busy machine)."""
+        return None if self.cpu_s is None or self.baseline_cpu_s is None else ratio(self.cpu_s, self.baseline_cpu_s)
 
     @property
     def ratio(self) -> float | None:
@@ -131,12 +139,13 @@ class RunFigures:
             "exit_code": self.exit_code, "peak_mb": round(self.peak_mb, 1), "rows": self.rows,
             "requests": self.requests, "bytes": self.bytes, "download_s": round(self.download_s, 2),
             "parse_s": round(self.parse_s, 2), "baseline_s": round(self.baseline_s, 2),
-            "ratio": _round(self.ratio), "other_s": round(self.other_s, 2),
+            "ratio": _round(self.ratio), "other_s": round(self.other_s, 2), "cpu_s": _round(self.cpu_s),
+            "baseline_cpu_s": _round(self.baseline_cpu_s), "cpu_ratio": _round(self.cpu_ratio),
             "store_bytes": self.store_bytes, "visitor_days": self.visitor_days,
             "bytes_per_visitor_day": _round(self.bytes_per_visitor_day, 1),
             "bytes_per_active_visitor_day": _round(self.bytes_per_active_visitor_day, 1),
             "simulator_cpu_s": _round(self.simulator_cpu_s, 1), "tables": self.tables, "stopped": self.stopped,
-            "phases": [{"name": p.name, "seconds": round(p.seconds, 2), "rows": p.rows,
+            "phases": [{"name": p.name, "seconds": round(p.seconds, 2), "cpu_s": _round(p.cpu_s), "rows": p.rows,
                         "rows_per_s": _round(p.rows_per_s, 0), "peak_mb": round(p.peak_mb, 1),
                         "x_baseline": _round(ratio(p.seconds, self.baseline_s)),
                         "own_ratio": _round(p.own_ratio)} for p in self.phases],
@@ -154,17 +163,18 @@ def _fmt(value: float | None, spec: str) -> str:
 def summary_table(figures: list[RunFigures]) -> str:
     """One line per run: wall time, the d+p yardstick, the ratio, memory and store size."""
     lines = [
-        "| store | run | source | wall s | rows | rows/s | MB downloaded | download s | json.loads s | ratio "
-        "| peak MB | store MB | B per visitor-day | B per active visitor-day |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| store | run | source | wall s | CPU s | rows | rows/s | MB downloaded | download s | json.loads s "
+        "| ratio | CPU ratio | peak MB | store MB | B per visitor-day | B per active visitor-day |",
+        "| --- | --- | --- " + "| ---: " * 13 + "|",
     ]
     for f in figures:
         store_mb = None if f.store_bytes is None else f.store_bytes / 1e6
         lines.append(
-            f"| {f.store} | {f.run} | {f.source} | {f.wall_s:.1f} | {f.rows:,} | "
+            f"| {f.store} | {f.run} | {f.source} | {f.wall_s:.1f} | {_fmt(f.cpu_s, '.1f')} | {f.rows:,} | "
             f"{_fmt(per_second(f.rows, f.wall_s), ',.0f')} | {f.bytes / 1e6:,.0f} | {f.download_s:.1f} | "
-            f"{f.parse_s:.1f} | {_fmt(f.ratio, '.1f')}x | {f.peak_mb:.0f} | {_fmt(store_mb, ',.0f')} | "
-            f"{_fmt(f.bytes_per_visitor_day, ',.0f')} | {_fmt(f.bytes_per_active_visitor_day, ',.0f')} |"
+            f"{f.parse_s:.1f} | {_fmt(f.ratio, '.1f')}x | {_fmt(f.cpu_ratio, '.1f')}x | {f.peak_mb:.0f} | "
+            f"{_fmt(store_mb, ',.0f')} | {_fmt(f.bytes_per_visitor_day, ',.0f')} | "
+            f"{_fmt(f.bytes_per_active_visitor_day, ',.0f')} |"
         )
     return "\n".join(lines)
 
@@ -175,10 +185,11 @@ def phase_table(f: RunFigures) -> str:
              f"({f.baseline_s:.1f} s)" + ("" if f.simulator_cpu_s is None
                                          else f"; the simulator used {f.simulator_cpu_s:.0f} s of CPU")
              + ("" if f.stopped is None else f"; STOPPED: {f.stopped}"),
-             "| phase | s | rows | rows/s | peak MB | x d+p (adds up to the ratio) | x own d+p |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| phase | s | CPU s | rows | rows/s | peak MB | x d+p (adds up to the ratio) | x own d+p |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for p in f.phases:
-        lines.append(f"| {p.name} | {p.seconds:.1f} | {p.rows:,} | {_fmt(p.rows_per_s, ',.0f')} | {p.peak_mb:.0f} | "
+        lines.append(f"| {p.name} | {p.seconds:.1f} | {_fmt(p.cpu_s, '.1f')} | {p.rows:,} | "
+                     f"{_fmt(p.rows_per_s, ',.0f')} | {p.peak_mb:.0f} | "
                      f"{_fmt(ratio(p.seconds, f.baseline_s), '.2f')} | {_fmt(p.own_ratio, '.1f')} |")
-    lines.append(f"| other | {f.other_s:.1f} | | | | {_fmt(ratio(f.other_s, f.baseline_s), '.2f')} | |")
+    lines.append(f"| other | {f.other_s:.1f} | | | | | {_fmt(ratio(f.other_s, f.baseline_s), '.2f')} | |")
     return "\n".join(lines)
