@@ -28,9 +28,11 @@ bench: $(STAMP)
 	$(BIN)/python -m jobs.bench
 	$(BIN)/python -m jobs.bench_pages
 
-# 20,000 accounts / 1,000,000 visitors / 90 days on PostgreSQL (BENCH_DATABASE_URL names the server).
+# 20,000 accounts / 1,000,000 visitors / 90 days on PostgreSQL (BENCH_DATABASE_URL names the server):
+# recorded live into PostgreSQL, then replayed into a fresh database. DEADLINE=N stops each sync after N minutes.
 bench-large: $(STAMP)
-	$(BIN)/python -m jobs.bench --accounts 20000 --visitors 1000000 --stores postgresql --out bench-results/sync-large.json
+	$(BIN)/python -m jobs.bench --accounts 20000 --visitors 1000000 --live-store postgresql --stores postgresql \
+		--out bench-results/sync-large.json $(if $(DEADLINE),--deadline-min $(DEADLINE))
 
 api: $(STAMP)
 	$(BIN)/python -m jobs.api

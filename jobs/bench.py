@@ -188,7 +188,7 @@ def replay(setup: Setup, store: str, database_url: str, baselines: dict[str, Dow
     """Backfill then daily on one fresh store, answered from the recordings."""
     import_customers(database_url, setup.csv, setup.workdir / f"{store}-import.log")
     figures = []
-    for run in RUNS:
+    for run in (r for r in RUNS if r in baselines):  # a live run stopped early leaves no daily recording
         alerts_before = _alerts(database_url)
         with replay_server(setup.recordings / run) as (url, misses):
             print(f"{store} {run}: replaying...", file=sys.stderr, flush=True)
@@ -199,6 +199,9 @@ def replay(setup: Setup, store: str, database_url: str, baselines: dict[str, Dow
                   file=sys.stderr)
         figures.append(figures_of(result, store=store, run=run, source="replay", database_url=database_url,
                                   baseline=baselines[run], alerts_before=alerts_before))
+        if misses and figures[-1].stopped is None:  # a recording cut short by the live run's deadline
+            progress = progress_of(result.log.read_text())
+            figures[-1].stopped = "at the end of the recording: " + (progress.describe() if progress else "no window")
         if result.exit_code:
             print(f"{store} {run}: the sync failed (exit {result.exit_code}), see {result.log}", file=sys.stderr)
             break
