@@ -166,9 +166,9 @@ class Setup:
 def record(setup: Setup, store: str, url: str) -> list[LiveRun]:
     """The live runs, answered by the simulator through the recording proxy (into `url`, a fresh store)."""
     import_customers(url, setup.csv, setup.workdir / "live-import.log")
+    shutil.rmtree(setup.recordings, ignore_errors=True)
     runs = []
     for run in RUNS:
-        shutil.rmtree(setup.recordings / run, ignore_errors=True)
         alerts_before = _alerts(url)
         sim_log = setup.workdir / f"simulator-{run}.log"
         with simulator(setup.world, run, sim_log) as sim, recording_proxy(sim.url, setup.recordings / run) as proxy:
