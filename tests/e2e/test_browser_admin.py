@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from pendo_core.admin.settings import HealthWeights
 from pendo_core.store.engine import make_engine
 from pendo_core.store.models import AccountMapping, Customer, SettingsVersion, UsageAlert
 from tests.e2e.support import SETTLE_TIMEOUT_MS, open_screen, screenshot, settle
@@ -88,7 +89,7 @@ def test_admin_moves_a_weight_and_saves_a_version(signed_in_page: OpenAs, demo_u
         saved = conn.execute(select(SettingsVersion).order_by(SettingsVersion.version.desc())).first()
     assert saved is not None
     assert (saved.created_by, saved.note) == (demo_users["admin"], "browser test: more engagement")
-    assert saved.settings["health"]["weights"]["engagement"] > 0.45
+    assert saved.settings["health"]["weights"]["engagement"] > HealthWeights().engagement  # the default
 
 
 def test_admin_confirms_a_mapping(signed_in_page: OpenAs, demo_users: dict[str, str], store: Engine) -> None:

@@ -57,7 +57,7 @@ KILL_POINTS = [
     KillPoint("start-up", "INSERT INTO", "pendo_accounts"),  # run recorded, first entity write open
     KillPoint("first-window", "INSERT INTO", "pendo_sync_coverage"),  # a window's rows written, not committed
     KillPoint("later-window", "INSERT INTO", "pendo_feature_visitor_days", 4),  # many windows committed
-    KillPoint("metrics", "INSERT INTO", "pendo_usage_metrics"),  # every window in, old metrics deleted
+    KillPoint("metrics", "DELETE FROM", "pendo_usage_metrics"),  # every window in, metrics about to be restated
     KillPoint("health", "DELETE FROM", "pendo_health_scores"),  # metrics in, health scoring begun (not its
     # INSERT: on PostgreSQL the scores go in by COPY, which no SQLAlchemy event sees)
     KillPoint("finishing", "UPDATE", "pendo_sync_runs", 2),  # everything written, the run not marked done

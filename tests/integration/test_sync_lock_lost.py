@@ -5,6 +5,7 @@ and the store equals a clean run's cell by cell: no count is doubled."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import date
 
@@ -40,6 +41,18 @@ class LoseTheLock(LogProgress):
         self.killer, self.after, self.windows = killer, after, 0
         self.lock_lost, self.second_started = lock_lost, second_started
 
+    def _wait_until_released(self, key: int) -> None:
+        """pg_terminate_backend only signals: the lock is free once the backend has gone."""
+        deadline = time.monotonic() + WAIT_S
+        with self.killer.connect() as conn:
+            while conn.scalar(text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                    "AND classid::bigint = :hi AND objid::bigint = :lo"),
+                    {"hi": (key >> 32) & 0xFFFFFFFF, "lo": key & 0xFFFFFFFF}):
+                assert time.monotonic() < deadline, "the terminated backend kept the lock"
+                time.sleep(0.05)
+
     def window_done(self, stream: str, first: str, last: str, rows: int) -> None:
         super().window_done(stream, first, last, rows)
         self.windows += 1
@@ -52,6 +65,7 @@ class LoseTheLock(LogProgress):
                     "AND classid::bigint = :hi AND objid::bigint = :lo"), {"hi": (key >> 32) & 0xFFFFFFFF,
                                                                            "lo": key & 0xFFFFFFFF})
             assert killed == 1
+            self._wait_until_released(key)
             self.lock_lost.set()
             assert self.second_started.wait(WAIT_S)
 
