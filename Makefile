@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench api demo audit-demo lint clean
+.PHONY: run test bench bench-large api demo audit-demo lint clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests
 
+# The sync (2,000 accounts, recorded then replayed, on SQLite and PostgreSQL) and the page server times.
 bench: $(STAMP)
 	$(BIN)/python -m jobs.bench
 	$(BIN)/python -m jobs.bench_pages
 	$(BIN)/python -m jobs.bench_api
+
+# 20,000 accounts / 1,000,000 visitors / 90 days on PostgreSQL (BENCH_DATABASE_URL names the server):
+# recorded live into PostgreSQL, then replayed into a fresh database. DEADLINE=N stops each sync after N minutes.
+bench-large: $(STAMP)
+	$(BIN)/python -m jobs.bench --accounts 20000 --visitors 1000000 --live-store postgresql --stores postgresql \
+		--out bench-results/sync-large.json $(if $(DEADLINE),--deadline-min $(DEADLINE))
 
 api: $(STAMP)
 	$(BIN)/python -m api

@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -26,7 +25,7 @@ from api.context import Connect, pipeline_sync
 from pendo_core.admin.secrets import KeyCheck
 from pendo_core.admin.tokens import TokenInfo
 from pendo_core.compose import open_store
-from pendo_core.config import Settings
+from pendo_core.config import Settings, SettingsError, load_settings
 from pendo_core.errors import PipelineError
 from pendo_sim import endpoint as demo_endpoint
 
@@ -83,7 +82,9 @@ def _key_connector(settings: Settings, engine: Engine) -> Connect:
     def connect(key: str, region: str, base_url: str | None, by: str) -> KeyCheck:
         from pendo_core.admin.secrets import load_cipher, validate_and_store_key
 
-        return validate_and_store_key(engine, key, region, base_url, by=by, cipher=load_cipher(settings))
+        # create=False: a key stored through the API is no demo; it needs CSCX_SECRET_KEY (503 without).
+        cipher = load_cipher(settings, create=False)
+        return validate_and_store_key(engine, key, region, base_url, by=by, cipher=cipher)
 
     return connect
 
@@ -144,10 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        print(f"error: bad setting {'.'.join(map(str, first['loc'])).upper()}: {first['msg']}", file=sys.stderr)
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     demo_endpoint.install()
     try:

@@ -9,7 +9,8 @@ PostgreSQL). Each page runs in Streamlit's AppTest, as the role that would open 
 - interaction: one widget change on the page, then the rerun.
 
 Times are the wall time of `AppTest.run()` (the script runs in-process, so that is server time; no
-browser, no network), the median of `--repeats` runs. The target is under 1 s each.
+browser, no network) over `--repeats` runs: the median and the 95th percentile. The target (issue 14)
+is under 300 ms at the 95th percentile, cold and warm.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STORE = ROOT / "bench-results" / "pages-store.db"
-TARGET_S = 1.0
+TARGET_S = 0.3  # p95 of every render
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,25 @@ class Timing:
     page: str
     role: str
     interaction: str
-    cold_s: float
+    cold_s: float  # medians
     warm_s: float
     interaction_s: float
+    cold_p95_s: float = 0.0
+    warm_p95_s: float = 0.0
+    interaction_p95_s: float = 0.0
+    samples: list[tuple[float, float, float]] | None = None
+
+    @property
+    def worst_p95_s(self) -> float:
+        """The slowest of the three renders at the 95th percentile."""
+        return max(self.cold_p95_s, self.warm_p95_s, self.interaction_p95_s)
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile (inclusive method; the largest value for fewer than 2 samples)."""
+    if len(values) < 2:
+        return max(values)
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
 
 def _set(key: str, value_of: Callable[[dict[str, Any]], Any]) -> Callable[[Any, dict[str, Any]], None]:
@@ -123,29 +140,40 @@ def _quiet_apptest() -> None:
     BidiComponentManager.discover_and_register_components = lambda self, **_: None  # type: ignore[method-assign]
 
 
-def _timed_run(at: Any) -> float:
+def _timed_run(at: Any, page: str | None = None) -> float:
+    """Wall time of one script run (of `page` when given: a switch from the running app)."""
     started = time.perf_counter()
-    at.run(timeout=120)
+    (at.switch_page(page) if page else at).run(timeout=120)
     elapsed = time.perf_counter() - started
     if at.exception:
-        raise RuntimeError(f"{at.exception[0].value}")
+        raise RuntimeError(f"{page or 'app.py'}: {at.exception[0].message}")
     return elapsed
 
 
 def _measure(case: Case, ctx: dict[str, Any]) -> tuple[float, float, float]:
+    """Cold, warm and interaction times of one case.
+
+    A page runs inside the app (app.py's navigation, then a switch to the page), as it does in a
+    browser: the app's first run is not timed; for "cold" every data cache is emptied after it.
+    """
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    def fresh() -> Any:
-        at = AppTest.from_file(str(ROOT / case.page), default_timeout=120)
+    page = None if case.page == "app.py" else case.page
+
+    def opened() -> Any:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.session_state["frame_user"] = ctx["users"][case.role]
         at.session_state["frame_customer"] = ctx["customer"]
+        if page:
+            _timed_run(at)
         return at
 
+    at = opened()
     st.cache_data.clear()
-    cold = _timed_run(fresh())
-    at = fresh()
-    warm = _timed_run(at)
+    cold = _timed_run(at, page)
+    at = opened()
+    warm = _timed_run(at, page)
     case.act(at, ctx)
     return cold, warm, _timed_run(at)
 
@@ -172,25 +200,30 @@ def run(args: argparse.Namespace) -> list[Timing]:
             continue
         runs = [_measure(case, ctx) for _ in range(args.repeats)]
         cold, warm, act = (statistics.median(r[i] for r in runs) for i in range(3))
-        timings.append(Timing(case.page, case.role, case.interaction, cold, warm, act))
-        print(f"{case.page}: cold {cold:.2f} s, warm {warm:.2f} s, {case.interaction} {act:.2f} s", file=sys.stderr)
+        tails = [p95([r[i] for r in runs]) for i in range(3)]
+        timings.append(Timing(case.page, case.role, case.interaction, cold, warm, act, tails[0], tails[1], tails[2],
+                              runs))
+        print(f"{case.page}: cold {cold:.2f} s (p95 {tails[0]:.2f}), warm {warm:.2f} s (p95 {tails[1]:.2f}), "
+              f"{case.interaction} {act:.2f} s (p95 {tails[2]:.2f})", file=sys.stderr)
     return timings
 
 
 def _table(timings: list[Timing]) -> str:
-    lines = ["| page | role | first render, cold s | first render, warm s | interaction | interaction s |",
+    lines = ["| page | role | cold s (median / p95) | warm s (median / p95) | interaction | "
+             "interaction s (median / p95) |",
              "| --- | --- | ---: | ---: | --- | ---: |"]
     for t in timings:
-        flag = "" if max(t.cold_s, t.warm_s, t.interaction_s) < TARGET_S else " (over 1 s)"
-        lines.append(f"| {t.page}{flag} | {t.role} | {t.cold_s:.2f} | {t.warm_s:.2f} | {t.interaction} | "
-                     f"{t.interaction_s:.2f} |")
+        flag = "" if t.worst_p95_s < TARGET_S else f" (p95 over {TARGET_S * 1000:.0f} ms)"
+        lines.append(f"| {t.page}{flag} | {t.role} | {t.cold_s:.2f} / {t.cold_p95_s:.2f} | "
+                     f"{t.warm_s:.2f} / {t.warm_p95_s:.2f} | {t.interaction} | "
+                     f"{t.interaction_s:.2f} / {t.interaction_p95_s:.2f} |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.bench_pages", description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=5_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=20, help="runs per page (the p95 needs about 20)")
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE, help="SQLite file of the synthetic store")
     parser.add_argument("--rebuild", action="store_true", help="build the store again")
     args = parser.parse_args(argv)
@@ -199,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     print(_table(timings))
     out = ROOT / "bench-results" / "pages.json"
     out.write_text(json.dumps([asdict(t) for t in timings], indent=2))
-    return 0 if all(max(t.cold_s, t.warm_s, t.interaction_s) < TARGET_S for t in timings) else 1
+    return 0 if all(t.worst_p95_s < TARGET_S for t in timings) else 1
 
 
 if __name__ == "__main__":

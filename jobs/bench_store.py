@@ -127,7 +127,7 @@ def _usage(put: Any, customers: np.ndarray, day_text: np.ndarray, rng: np.random
     columns = [ids, days, np.char.add("acct-", index.astype(str)), dau.ravel(), wau.ravel(), mau.ravel(),
                active.ravel(), sessions.ravel(), avg.ravel(), dau.ravel() * 9, dau.ravel() * 14, minutes.ravel()]
     put(models.UsageMetric, _rows(columns))
-    return dau
+    return np.asarray(dau)
 
 
 def _features(put: Any, customers: np.ndarray, dau: np.ndarray, day_text: np.ndarray, *, per_customer: int,

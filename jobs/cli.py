@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from pendo_core.config import Settings
+from pendo_core.config import SettingsError, load_settings
 from pendo_core.errors import PipelineError
 from pendo_core.logging_setup import configure_logging
 from pendo_sim import endpoint as demo_endpoint
@@ -33,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="apply answers the sync would withhold as suspect (Pendo really restated the data)")
     customers = commands.add_parser("import-customers", help="upsert CSCX customers and CSMs from a CSV")
     customers.add_argument("file", type=Path)
+    customers.add_argument("--reassign", action="store_true",
+                           help="move Pendo accounts already mapped to another customer (else reported as conflicts)")
     outcomes = commands.add_parser("import-outcomes", help="upsert renewal outcomes for the health back-test")
     outcomes.add_argument("file", type=Path)
     contacts = commands.add_parser("import-contacts", help="upsert customer stakeholders from a CSV")
@@ -54,10 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        print(f"error: bad setting {'.'.join(map(str, first['loc'])).upper()}: {first['msg']}", file=sys.stderr)
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings)
     demo_endpoint.install()

@@ -50,10 +50,13 @@ def _sync(settings: Settings, engine: Engine, as_of: date | None, backfill_days:
 
 
 def read_csv(path: Path, parse: Callable[[Iterable[str]], T]) -> T:
-    """Parse a CSV file line by line (UTF-8, a BOM tolerated), or a JobError when it is not there."""
+    """Parse a CSV file line by line (UTF-8, a BOM tolerated), or a JobError when it is not there.
+
+    Bytes that are not UTF-8 are passed on as lone surrogates (surrogateescape), so the parser
+    reports them on their own line and keeps the good lines around them."""
     if not path.is_file():
         raise JobError(f"no such file: {path}")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         return parse(handle)
 
 
@@ -70,10 +73,13 @@ def import_customers(settings: Settings, args: argparse.Namespace) -> int:
     if not result.rows and result.errors:
         raise JobError(f"{path}: no customer imported ({len(result.errors)} problem(s) above)")
     with Session(engine) as session, session.begin():
-        counts = upsert_customers(session, result.rows)
+        counts = upsert_customers(session, result.rows, reassign=getattr(args, "reassign", False))
+    for move in counts.moves:
+        print(f"{path}: {move}", file=sys.stderr)
     _map_accounts(engine)
+    held = f"; {len(counts.conflicts)} account move(s) held (pass --reassign)" if counts.conflicts else ""
     print(f"{len(result.rows)} customers imported ({counts.inserted} new, {counts.updated} updated); "
-          f"{len(result.bad_lines)} line(s) rejected")
+          f"{len(result.bad_lines)} line(s) rejected{held}")
     return 0
 
 

@@ -14,10 +14,10 @@ import streamlit as st
 
 from pages.ui import alert_card, panel_ui, shared
 from pendo_core.access import Viewer
-from pendo_core.alerts.inbox import InboxFilter, filter_inbox
 from pendo_core.alerts.kinds import label
 from pendo_core.alerts.priority import SEVERITIES, WEIGHTING_HELP
-from pendo_core.customers.header import ARR_FORMAT
+from pendo_core.book.header import ARR_FORMAT
+from pendo_core.book.inbox import InboxFilter, filter_inbox
 
 PAGE_SIZE = 50
 ROW_HEIGHT = 35

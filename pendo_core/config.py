@@ -1,4 +1,9 @@
-"""The one validated settings object, built at the edge and passed down."""
+"""The one validated settings object, built at the edge and passed down.
+
+`load_settings()` is how a command builds it: any setting that cannot be used (a database URL that
+is not SQLite or PostgreSQL, an empty Pendo key, a `.streamlit/secrets.toml` that is not TOML...)
+becomes one `SettingsError` line naming the setting and the fix, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 Region = Literal["us", "eu", "us1", "jpn", "au"]
 
@@ -27,6 +34,12 @@ DEMO_KEY = "demo-key"
 
 
 SECRETS_TOML = Path(".streamlit") / "secrets.toml"
+DATABASES = ("sqlite", "postgresql", "postgres")
+URL_EXAMPLES = "sqlite:///data/cscx_pendo.db or postgresql://user:password@host:5432/dbname"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message is one line naming it and the fix."""
 
 
 class StreamlitSecretsSource(PydanticBaseSettingsSource):
@@ -41,8 +54,12 @@ class StreamlitSecretsSource(PydanticBaseSettingsSource):
     def _values(self) -> dict[str, Any]:
         if not SECRETS_TOML.is_file():
             return {}
-        with SECRETS_TOML.open("rb") as handle:
-            data = tomllib.load(handle)
+        try:
+            with SECRETS_TOML.open("rb") as handle:
+                data = tomllib.load(handle)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{SECRETS_TOML} is not valid TOML ({exc}): fix the file, or remove it and use "
+                                "environment variables") from None
         return {key.lower(): value for key, value in data.items() if not isinstance(value, dict)}
 
 
@@ -90,6 +107,28 @@ class Settings(BaseSettings):
     freshness_max_hours: float = Field(default=24.0, gt=0)
     log_format: Literal["auto", "json", "human"] = "auto"
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        # The URL may hold a password: messages name only its scheme.
+        scheme = value.split("://", 1)[0].strip().lower() if "://" in value else ""
+        if not scheme:
+            raise ValueError(f"not a database URL: use {URL_EXAMPLES}")
+        if scheme.split("+", 1)[0] not in DATABASES:
+            raise ValueError(f"{scheme}:// databases are not supported: use {URL_EXAMPLES}")
+        try:
+            make_url(value.strip())
+        except (ArgumentError, ValueError):
+            raise ValueError(f"the {scheme}:// URL cannot be read: use the form {URL_EXAMPLES}") from None
+        return value.strip()
+
+    @field_validator("pendo_integration_key")
+    @classmethod
+    def _key_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("is empty: set the key, or unset the variable to use the demo simulator")
+        return value
+
     @field_validator("schedule_time")
     @classmethod
     def _clock_time(cls, value: str) -> str:
@@ -130,3 +169,14 @@ class Settings(BaseSettings):
     def schedule_tz(self) -> str:
         """The scheduler's timezone name: its own setting, else the subscription's."""
         return self.schedule_timezone or self.pendo_timezone
+
+
+def load_settings() -> Settings:
+    """The settings from the environment and secrets.toml, or SettingsError: one line, never a value."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(map(str, first["loc"])).upper()
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"bad setting {name}: {message}") from None

@@ -3,7 +3,9 @@
 
 Secrets are registered once (`register_secrets(settings)`, and the secret store registers what it
 decrypts); every line a configured handler writes has each of them replaced by `<redacted>`, in
-the message, its arguments, extra fields and tracebacks alike.
+the message, its arguments, extra fields and tracebacks alike. A value shorter than MIN_SECRET_LEN
+is never redacted by substring (a one-letter "key" would turn "checked" into "chec<redacted>ed");
+the places that take a key refuse such a value as not a key at all (`admin.secrets.key_problem`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pydantic import SecretStr
 from pendo_core.config import Settings
 
 REDACTED = "<redacted>"
-MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
+MIN_SECRET_LEN = 8  # shorter values would redact ordinary words; no real key or password is this short
 CHATTY = ("httpx", "httpcore", "alembic")
 HUMAN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -42,6 +44,12 @@ def register_secrets(settings: Settings) -> None:
     for value in (settings.pendo_integration_key, settings.alert_webhook_url, settings.smtp_password,
                   settings.cscx_secret_key):
         register_secret(value)
+
+
+def redact_secret(text: str, secret: str | None) -> str:
+    """`text` with one secret replaced, unless it is too short to be told from ordinary text."""
+    value = (secret or "").strip()
+    return text.replace(value, REDACTED) if len(value) >= MIN_SECRET_LEN else text
 
 
 def redact(text: str) -> str:

@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--accounts", type=int, default=300)
+    p.add_argument("--visitors", type=int, default=None,
+                   help="about this many visitors in all (default: ~25 per account)")
     p.add_argument("--days", type=int, default=180, help="days of history before --as-of")
     p.add_argument("--as-of", type=date.fromisoformat, default=None, help="simulated today (YYYY-MM-DD)")
     p.add_argument("--history-end", type=date.fromisoformat, default=None,
@@ -71,9 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.history_end:
         # The timeline ends at --history-end (and --days counts back from it); the clock stands at --as-of.
         sub = generate(seed=args.seed, accounts=args.accounts, days=args.days, as_of=args.history_end,
-                       tz=args.timezone, now=args.as_of)
+                       tz=args.timezone, now=args.as_of, visitors=args.visitors)
     else:
-        sub = generate(seed=args.seed, accounts=args.accounts, days=args.days, as_of=args.as_of, tz=args.timezone)
+        sub = generate(seed=args.seed, accounts=args.accounts, days=args.days, as_of=args.as_of, tz=args.timezone,
+                       visitors=args.visitors)
     server = start_server(sub, host=args.host, port=args.port, faults=faults_from(args), key=args.key)
     stop = threading.Event()
 

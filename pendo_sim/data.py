@@ -129,9 +129,13 @@ class Subscription:
 
 def generate(
     seed: int = 7, accounts: int = 300, days: int = 180, as_of: date | None = None, tz: str = "UTC",
-    *, now: date | None = None,
+    *, now: date | None = None, visitors: int | None = None,
 ) -> Subscription:
-    """Build a subscription; activity is generated lazily, one day at a time."""
+    """Build a subscription; activity is generated lazily, one day at a time.
+
+    `visitors` asks for about that many visitors in all (team sizes scaled to match; the benchmark's
+    million-visitor world), instead of the usual ~25 per account.
+    """
     if accounts < 1 or days < 1:
         raise ValueError("a subscription needs at least one account and one day of history")
     zone = ZoneInfo(tz)
@@ -141,11 +145,27 @@ def generate(
     epoch = int(midnights[1])
     catalog = build_catalog(seed, epoch)
     accts = entities.build_accounts(seed, accounts, days, epoch)
-    visitors = entities.build_visitors(seed, accts, days, epoch)
+    sizes = None if visitors is None else team_sizes(seed, accts, visitors)
+    people = entities.build_visitors(seed, accts, days, epoch, sizes)
     adopted, abandon = _adoption(seed, accts, catalog, days)
     if now is not None and not first_day < now <= as_of:
         raise ValueError(f"now {now} must fall inside the history ({first_day} .. {as_of})")
-    return Subscription(seed, days, as_of, zone, catalog, accts, visitors, adopted, abandon, midnights, now)
+    return Subscription(seed, days, as_of, zone, catalog, accts, people, adopted, abandon, midnights, now)
+
+
+def team_sizes(seed: int, accounts: Accounts, total: int) -> np.ndarray:
+    """Identified visitors per account adding up to about `total` (anonymous ones come on top, ~1%).
+
+    Lognormal like the default sizes (tiny teams stay at 1-3), with the median scaled to the target.
+    """
+    rng = np.random.default_rng([seed, 0x715, 1])
+    tiny = accounts.archetype == entities.TINY
+    tiny_sizes = rng.integers(1, 4, len(accounts))
+    shape = rng.lognormal(0.0, 0.75, len(accounts))
+    room = max(total - int(tiny_sizes[tiny].sum()), 0)
+    scale = room / max(float(shape[~tiny].sum()), 1e-9)
+    sizes = np.maximum(np.rint(shape * scale), 1).astype(np.int64)
+    return np.where(tiny, tiny_sizes, sizes)
 
 
 def _adoption(seed: int, accounts: Accounts, catalog: Catalog, days: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,10 +15,10 @@ import streamlit as st
 from pages.ui import customer_header, loaders, panel_ui, shared
 from pendo_core.access import Viewer
 from pendo_core.alerts import AlertTransitionError
-from pendo_core.alerts import inbox as read_inbox
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.alerts.kinds import label
-from pendo_core.customers.header import format_arr
+from pendo_core.book import inbox as read_inbox
+from pendo_core.book.header import format_arr
 
 DISMISS_REASONS = ["Expected: seasonal or planned", "Known: the customer told us", "Not actionable",
                    "Data looks wrong", "Other (write below)"]

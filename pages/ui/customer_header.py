@@ -1,7 +1,7 @@
 """The customer header, drawn at the top of every per-customer screen (Account usage with its People
 section, Feature adoption, Guides, Health): name, owner, segment, ARR, renewal, health score with its
 band and 28-day change, and the open alerts by severity, linked to the Alerts inbox filtered to the
-customer. Its data is one read, `pendo_core.customers.header`; this module only draws it.
+customer. Its data is one read, `pendo_core.book.header`; this module only draws it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from pages.ui import panel_ui, shared
 from pendo_core.alerts.priority import WEIGHTING_HELP
-from pendo_core.customers import header as read
-from pendo_core.customers.header import CustomerHeader
+from pendo_core.book import header as read
+from pendo_core.book.header import CustomerHeader
 
 TTL = 60  # alerts change when people act on them: a short TTL shows a colleague's action soon
 RENEWAL_SOON_DAYS = 90

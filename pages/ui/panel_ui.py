@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.ui import shared
+from pendo_core import csv_export
 from pendo_core.admin import users as auth
 from pendo_core.config import Settings
 from pendo_core.timeutil import today_in
@@ -55,7 +56,7 @@ def table(frame: pd.DataFrame, *, key: str, file_name: str, column_config: dict[
                  placeholder="–")
     row = st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="distribute")
     row.caption(caption or f"{len(frame):,} row(s). Click a column header to sort.")
-    row.download_button("Download CSV", frame.to_csv(index=False).encode("utf-8"), file_name=file_name,
+    row.download_button("Download CSV", csv_export.to_csv_bytes(frame), file_name=file_name,
                         mime="text/csv", key=f"{key}_download", icon=":material/download:")
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from pendo_core import csv_export
 from pendo_core.customers import people
 
 EngineSource = Engine | Callable[[], Engine]
@@ -133,8 +134,7 @@ def _export(engine: Engine, customer_id: str, as_of: date, *, sort: str, search:
             rows.extend(page)
             if not page or len(rows) >= total:
                 break
-        text: str = people_frame(rows).drop(columns=["activity"]).to_csv(index=False)
-        return text.encode("utf-8")
+        return csv_export.to_csv_bytes(people_frame(rows).drop(columns=["activity"]))
 
     return build
 
@@ -204,7 +204,7 @@ def render_champions(source: EngineSource, customer_id: str, as_of: date) -> Non
         "minutes_30": st.column_config.NumberColumn("Minutes (30)"), "state": "State"})
     weekly = people.champion_engagement(status)
     st.altair_chart(_weekly_chart(weekly), width="stretch")
-    st.download_button("Download champion activity (CSV)", lambda: weekly.to_csv(index=False).encode("utf-8"),
+    st.download_button("Download champion activity (CSV)", lambda: csv_export.to_csv_bytes(weekly),
                        file_name="champion_activity.csv", mime="text/csv", key="people_champions_download",
                        icon=":material/download:")
 

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from pages.ui import registry
-from pendo_core import access
+from pendo_core import access, csv_export
 from pendo_core.admin import users as auth
 from pendo_core.config import Settings
 from pendo_core.store.engine import make_engine
@@ -58,12 +58,12 @@ class CustomerRow:
     csm_email: str | None
 
 
-@st.cache_resource
 def now() -> datetime:
     """The app's clock (aware, UTC): every screen reads the time through this, so tests can freeze it."""
     return datetime.now(UTC)
 
 
+@st.cache_resource  # (it had slipped onto now(), freezing the app's clock for the life of the process)
 def settings() -> Settings:
     """The operator settings, read once per app process."""
     return Settings()
@@ -292,8 +292,9 @@ def no_customer_message() -> None:
 
 
 def csv_download(frame: pd.DataFrame) -> Callable[[], bytes]:
-    """UTF-8 CSV of a frame for a download button, written only when someone clicks it."""
-    return lambda: frame.to_csv(index=False).encode("utf-8")
+    """UTF-8 CSV of a frame for a download button, written only when someone clicks it (formula-safe:
+    pendo_core.csv_export)."""
+    return lambda: csv_export.to_csv_bytes(frame)
 
 
 def percent_column(label: str, *, progress: bool = False, help: str | None = None) -> Any:

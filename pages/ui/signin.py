@@ -1,14 +1,23 @@
 """The sign-in screen: single sign-on when OIDC is configured, else e-mail and password (scrypt
-hashes), with the demo sign-ins listed in demo mode. pages/login.py draws it; app.py also serves it
-at every screen's URL while nobody is signed in, so a deep link survives signing in."""
+hashes, with back-off and lockout per account and per client: pendo_core.admin.lockout), with the
+demo sign-ins listed in demo mode. pages/login.py draws it; app.py also serves it at every screen's
+URL while nobody is signed in, so a deep link survives signing in."""
 
 from __future__ import annotations
+
+import uuid
 
 import streamlit as st
 from sqlalchemy.orm import Session
 
 from pages.ui import frame, shared
-from pendo_core.admin import users as auth
+from pendo_core.admin import sign_in
+
+
+def _client() -> str:
+    """The client's address when Streamlit knows it (not on localhost), else this browser session."""
+    browser = st.session_state.setdefault("login_client", uuid.uuid4().hex)
+    return sign_in.client_subject(st.context.ip_address, browser)
 
 
 def _local_form() -> None:
@@ -18,12 +27,13 @@ def _local_form() -> None:
         submitted = st.form_submit_button("Sign in", type="primary", width="stretch")
     if not submitted:
         return
-    with Session(shared.engine()) as session:
-        user = auth.authenticate(session, email, password)
-    if user is None:
-        st.error("Wrong e-mail or password. Users are created with `python -m jobs create-user EMAIL --role ...`.")
+    with Session(shared.engine()) as session, session.begin():
+        outcome = sign_in.sign_in(session, email, password, client=_client(), now=shared.now())
+    if outcome.user is None:
+        hint = " Users are created with `python -m jobs create-user EMAIL --role ...`." if not outcome.retry_at else ""
+        st.error(outcome.message + hint)
         return
-    st.session_state[shared.USER_KEY] = user
+    st.session_state[shared.USER_KEY] = outcome.user
     st.rerun()
 
 

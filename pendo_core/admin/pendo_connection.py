@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pendo_core.admin.secrets import explain_key_error
+from pendo_core.admin.secrets import explain_key_error, key_problem
 from pendo_core.config import REGION_HOSTS
+from pendo_core.logging_setup import redact_secret
 from pendo_core.pendo.client import PendoClient, PendoError
 
 __all__ = ["CONNECT_TIMEOUT_S", "ConnectionCheck", "check_connection", "pendo_host"]
@@ -30,13 +31,13 @@ def check_connection(key: str, region: str, base_url: str | None = None, *,
                      timeout: float = CONNECT_TIMEOUT_S) -> ConnectionCheck:
     """Try one cheap authenticated read against Pendo without storing anything; name the problem."""
     key = key.strip()
-    if not key:
-        return ConnectionCheck(False, "Enter the integration key first (Pendo: Settings → Integrations → "
-                                      "Integration Keys).")
+    problem = key_problem(key)
+    if problem is not None:
+        return ConnectionCheck(False, problem)
     url = pendo_host(region, base_url)
     try:
         with PendoClient(url, key, timeout=timeout, max_concurrency=1) as client:
             client.verify()
     except (PendoError, ValueError) as exc:  # ValueError: a key or URL httpx cannot even send
-        return ConnectionCheck(False, explain_key_error(exc, url, region).replace(key, "<redacted>"))
+        return ConnectionCheck(False, redact_secret(explain_key_error(exc, url, region), key))
     return ConnectionCheck(True, f"Connected to {url}: Pendo accepted the key.")

@@ -7,7 +7,11 @@ first found wins, from:
 1. the setting `CSCX_SECRET_KEY` (environment), several keys comma-separated for rotation: the
    first encrypts, any decrypts (`SecretStore.rotate()` re-encrypts everything with the first);
 2. `CSCX_SECRET_KEY` in `.streamlit/secrets.toml`;
-3. the key file `data/secret.key`, created (mode 0600) on first use in demo mode only.
+3. the key file `data/secret.key` (under the working directory), created (mode 0600) on first use
+   in demo mode only, and never to read secrets already stored: a new key could not decrypt them,
+   so reading without a key says to set CSCX_SECRET_KEY (`with_stored_secrets`).
+
+A value that cannot be decrypted is reported with where the key in use came from.
 
 A value set in the environment always wins over a stored one (`with_stored_secrets`). Values are
 never logged: each one read is registered with the log redactor. Every write is in the access log.
@@ -30,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from pendo_core.admin import access_log
 from pendo_core.config import REGION_HOSTS, Settings
-from pendo_core.logging_setup import REDACTED, register_secret
+from pendo_core.logging_setup import MIN_SECRET_LEN, redact_secret, register_secret
 from pendo_core.pendo.client import (
     PendoAuthError,
     PendoClient,
@@ -59,6 +63,14 @@ class SecretsError(RuntimeError):
     """A secret cannot be read or written; the message names the cause and the fix, never a value."""
 
 
+class Cipher(MultiFernet):
+    """The Fernet keys in use, and where they came from (for messages)."""
+
+    def __init__(self, fernets: list[Fernet], source: str) -> None:
+        super().__init__(fernets)
+        self.source = source
+
+
 @dataclass(frozen=True)
 class SecretInfo:
     """What may be shown about a stored secret: never its value."""
@@ -73,31 +85,36 @@ class SecretInfo:
 # --- the encryption key ------------------------------------------------------------------------
 
 
-def load_cipher(settings: Settings, *, root: Path = Path(".")) -> MultiFernet:
-    """The Fernet cipher from CSCX_SECRET_KEY, secrets.toml or the key file (made in demo mode)."""
-    raw = _configured_keys(settings, root)
-    if raw is None:
-        if not settings.demo_mode:
-            raise SecretsError(f"no encryption key for stored secrets: set {KEY_VARIABLE} (generate one with "
-                               f"{GENERATE_HINT})")
-        raw = _create_key_file(root / KEY_FILE)
-    return _cipher(raw)
+def load_cipher(settings: Settings, *, root: Path = Path("."), create: bool = True) -> Cipher:
+    """The Fernet cipher from CSCX_SECRET_KEY, secrets.toml or the key file; the key file is made only
+    in demo mode and when `create` (never to read what is already stored)."""
+    found = _configured_keys(settings, root)
+    if found is not None:
+        return _cipher(*found)
+    if not (settings.demo_mode and create):
+        raise SecretsError(f"no encryption key for stored secrets: set {KEY_VARIABLE} to the key they were saved "
+                           f"with, or to a new one for new secrets (generate one with {GENERATE_HINT})")
+    path = root / KEY_FILE
+    return _cipher(_create_key_file(path), f"the key file {path.resolve()}")
 
 
-def _configured_keys(settings: Settings, root: Path) -> str | None:
+def _configured_keys(settings: Settings, root: Path) -> tuple[str, str] | None:
+    """(keys, where they came from), first found wins."""
     if settings.cscx_secret_key is not None:
-        return settings.cscx_secret_key.get_secret_value()
+        return settings.cscx_secret_key.get_secret_value(), f"the configured {KEY_VARIABLE}"
     toml_path = root / SECRETS_TOML
     if toml_path.is_file():
         try:
             table = tomllib.loads(toml_path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SecretsError(f"{toml_path} is not valid TOML ({exc}): fix the file") from None
         value = table.get(KEY_VARIABLE) or table.get(KEY_VARIABLE.lower())
         if isinstance(value, str) and value.strip():
-            return value
+            return value, f"{KEY_VARIABLE} in {toml_path}"
     key_file = root / KEY_FILE
-    return key_file.read_text(encoding="ascii").strip() if key_file.is_file() else None
+    if not key_file.is_file():
+        return None
+    return key_file.read_text(encoding="ascii").strip(), f"the key file {key_file.resolve()}"
 
 
 def _create_key_file(path: Path) -> str:
@@ -113,7 +130,7 @@ def _create_key_file(path: Path) -> str:
     return key
 
 
-def _cipher(raw: str) -> MultiFernet:
+def _cipher(raw: str, source: str) -> Cipher:
     keys = [part.strip() for part in raw.split(",") if part.strip()]
     try:
         fernets = [Fernet(key.encode("ascii")) for key in keys]
@@ -124,7 +141,7 @@ def _cipher(raw: str) -> MultiFernet:
         raise SecretsError(f"{KEY_VARIABLE} is empty: generate a key with {GENERATE_HINT}")
     for key in keys:
         register_secret(key)
-    return MultiFernet(fernets)
+    return Cipher(fernets, source)
 
 
 # --- the store ---------------------------------------------------------------------------------
@@ -158,8 +175,9 @@ class SecretStore:
         try:
             value = self.cipher.decrypt(token.encode("ascii")).decode()
         except InvalidToken:
-            raise SecretsError(f"the stored {name} cannot be decrypted with the configured {KEY_VARIABLE}: "
-                               "restore the key it was saved with, or enter the secret again") from None
+            source = getattr(self.cipher, "source", f"the configured {KEY_VARIABLE}")
+            raise SecretsError(f"the stored {name} cannot be decrypted with {source}: set {KEY_VARIABLE} to the "
+                               "key it was saved with, or enter the secret again") from None
         register_secret(value)
         return SecretStr(value)
 
@@ -221,7 +239,7 @@ def with_stored_secrets(settings: Settings, engine: Engine, *, root: Path = Path
     wanted = {n for n in stored_names(engine) if getattr(settings, n) is None}
     if not wanted:
         return settings
-    store = SecretStore(engine, load_cipher(settings, root=root))
+    store = SecretStore(engine, load_cipher(settings, root=root, create=False))  # a new key could not read them
     update: dict[str, Any] = {name: store.get(name) for name in wanted}
     if PENDO_KEY in wanted:  # the stored key came with the region it was validated against
         info = store.info(PENDO_KEY)
@@ -247,8 +265,9 @@ def validate_and_store_key(engine: Engine, key: str, region: str, base_url: str 
                            transport: httpx.BaseTransport | None = None) -> KeyCheck:
     """Check the key with one cheap Pendo read; store it encrypted (with its region) only if it works."""
     key = key.strip()
-    if not key:
-        return KeyCheck(False, "Enter the integration key (Pendo: Settings → Integrations → Integration Keys).")
+    problem = key_problem(key)
+    if problem is not None:
+        return KeyCheck(False, problem)
     if region not in REGION_HOSTS:
         return KeyCheck(False, f"Unknown region {region!r}: choose one of {', '.join(REGION_HOSTS)}.")
     host = (base_url or REGION_HOSTS[region]).strip().rstrip("/")
@@ -256,11 +275,22 @@ def validate_and_store_key(engine: Engine, key: str, region: str, base_url: str 
         with PendoClient(host, key, timeout=timeout, transport=transport, max_concurrency=1) as client:
             client.verify()
     except (PendoError, ValueError) as exc:
-        return KeyCheck(False, explain_key_error(exc, host, region).replace(key, REDACTED))
+        return KeyCheck(False, redact_secret(explain_key_error(exc, host, region), key))
     details = {"region": region, "base_url": base_url.strip().rstrip("/") if base_url else None}
     info = SecretStore(engine, cipher).put(PENDO_KEY, key, by=by, details=details)
     ending = f" (ending {info.hint})" if info.hint else ""
     return KeyCheck(True, f"Connected to {host}: Pendo accepted the key{ending}; it is stored encrypted.")
+
+
+def key_problem(key: str) -> str | None:
+    """Why a typed key cannot be a Pendo integration key (empty, or too short to be one), else None."""
+    where = "Pendo: Settings → Integrations → Integration Keys"
+    if not key:
+        return f"Enter the integration key ({where})."
+    if len(key) < MIN_SECRET_LEN:
+        return (f"That is not a Pendo integration key: it is only {len(key)} character(s) long. Copy the whole key "
+                f"({where}).")
+    return None
 
 
 def explain_key_error(exc: Exception, host: str, region: str) -> str:

@@ -24,6 +24,7 @@ from pendo_core.store.models import ApiToken, AppUser, AuditLog
 PREFIX = "cscx_"
 SHOWN_CHARS = 10  # "cscx_" and 5 more characters identify a token in a list without revealing it
 TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often per token
+MAX_DAYS = 3650  # ten years: a longer expiry is a typo, and far ones overflow the date type
 
 api_tokens: Table = ApiToken.__table__  # type: ignore[assignment]
 
@@ -74,6 +75,9 @@ def issue_token(session: Session, email: str, name: str, *, by: str, now: dateti
         raise TokenError(f"no app user {email}: create the user first (their role is the token's role)")
     if days is not None and days < 1:
         raise TokenError("a token must be valid for at least 1 day")
+    if days is not None and days > MAX_DAYS:
+        raise TokenError(f"a token may be valid for at most {MAX_DAYS} days (ten years); leave --days out for one "
+                         "valid until revoked")
     token = PREFIX + secrets.token_urlsafe(32)
     expires = now + timedelta(days=days) if days is not None else None
     prefix, label = token[:SHOWN_CHARS], name.strip() or "API token"

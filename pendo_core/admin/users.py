@@ -5,7 +5,9 @@ sees is `pendo_core.access`, which screens each may open is declared with the sc
 pages/ui/registry.py. Admins manage users on the Admin screen: invite (a one-time password shown
 once), change a role, reset a password, deactivate (no sign-in, tokens revoked) and reactivate; each
 change is in the access log, and the last active admin can be neither demoted nor deactivated.
-No Streamlit here.
+No Streamlit here. The sign-in screen goes through `pendo_core.admin.sign_in` (back-off and lockout,
+the access log), which checks the password here (`authenticate`); a new password set by an admin
+also lifts a lock.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from pendo_core.access import normalise_email
 from pendo_core.admin import access_log
 from pendo_core.admin.checks import check_email
+from pendo_core.admin.lockout import account_subject
 from pendo_core.admin.tokens import revoke_token
-from pendo_core.store.models import ApiToken, AppUser, Csm, Customer
+from pendo_core.store.models import ApiToken, AppUser, Csm, Customer, SignInFailure
 
 ROLES = ("csm", "leader", "admin")
 DEMO_PASSWORD = "demo"
@@ -34,6 +37,7 @@ DEMO_ADMIN = "admin@demo.cscx"
 # scrypt cost: n=2**14, r=8 (16 MiB, ~50 ms a check), the interactive-login figures of RFC 7914.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 8
+MAX_EMAIL = 254  # RFC 5321's longest address; anything typed beyond it is cut, never stored whole
 
 
 class AuthError(ValueError):
@@ -70,9 +74,15 @@ def verify_password(password: str, stored: str | None) -> bool:
     return hmac.compare_digest(digest, expected)
 
 
+def clean_email(email: str) -> str:
+    """A typed e-mail as compared and recorded: normalised, control characters (a NUL, which PostgreSQL
+    refuses in text) dropped, at most MAX_EMAIL characters."""
+    return "".join(c for c in normalise_email(email) if c.isprintable())[:MAX_EMAIL]
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user when the e-mail is known and the password matches, else None (never says which)."""
-    row = session.get(AppUser, normalise_email(email))
+    row = session.get(AppUser, clean_email(email))
     if row is None:
         verify_password(password, _dummy_hash())  # same work either way, so timing does not tell
         return None
@@ -90,6 +100,8 @@ def upsert_user(session: Session, email: str, name: str, role: str, password: st
         raise AuthError(f"the password is too short: use at least {MIN_PASSWORD} characters")
     row = session.get(AppUser, email)
     hashed = hash_password(password) if password is not None else None
+    if hashed is not None:
+        _unlock(session, email)
     if row is None:
         session.add(AppUser(email=email, name=name, role=role, password_hash=hashed))
         return True
@@ -184,6 +196,7 @@ def reset_password(session: Session, email: str, *, by: str) -> str:
         raise AuthError(f"{row.email} is deactivated: reactivate them instead (that sets a new password)")
     password = one_time_password()
     row.password_hash = hash_password(password)
+    _unlock(session, row.email)
     access_log.record(session, by, "user.password_reset", {"email": row.email})
     return password
 
@@ -224,8 +237,14 @@ def reactivate_user(session: Session, email: str, *, by: str) -> str:
         raise AuthError(f"{row.email} is active: reset their password instead")
     password = one_time_password()
     row.deactivated_at, row.password_hash = None, hash_password(password)
+    _unlock(session, row.email)
     access_log.record(session, by, "user.reactivate", {"email": row.email})
     return password
+
+
+def _unlock(session: Session, email: str) -> None:
+    """Forget the account's failed sign-ins: a new password from an admin is the way back in."""
+    session.execute(delete(SignInFailure).where(SignInFailure.subject == account_subject(email)))
 
 
 def _existing(session: Session, email: str) -> AppUser:

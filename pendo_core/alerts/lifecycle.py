@@ -13,11 +13,12 @@ subject): a dismissed alert stays dismissed and a snoozed one snoozed until its 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 ACTIVE = ("open", "acknowledged", "dismissed", "snoozed")
 STATUSES = (*ACTIVE, "resolved")
 ACTIONS = ("acknowledge", "dismiss", "snooze", "reopen")
+MAX_SNOOZE = timedelta(days=365)  # longer is a typo (9999-12-31) or a dismissal in disguise
 
 
 class AlertTransitionError(ValueError):
@@ -90,6 +91,9 @@ def _dismiss(state: AlertState, reason: str | None) -> AlertState:
 def _snooze(state: AlertState, today: date, until: date | None) -> AlertState:
     if until is None or until <= today:
         raise AlertTransitionError(f"snooze needs a date after today ({today.isoformat()})")
+    if until > today + MAX_SNOOZE:
+        raise AlertTransitionError(f"snooze at most a year, until {(today + MAX_SNOOZE).isoformat()}; dismiss the "
+                                   "alert (with a reason) to silence it for longer")
     if state.status == "dismissed":
         raise AlertTransitionError("the alert is dismissed; reopen it before snoozing it")
     return AlertState("snoozed", until)

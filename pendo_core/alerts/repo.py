@@ -2,6 +2,10 @@
 
 Functions take a Session and never commit; the caller owns the transaction. Every change of
 status is written to `pendo_alert_events` with who and when ("system" for the evaluator).
+
+A person's action is one conditional UPDATE (`WHERE status = <the state it was decided on>`): of
+two people acting at once, exactly one succeeds and records its event; the other is told the alert
+changed (or that it is already in the state they wanted).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pendo_core.alerts.kinds import KINDS
@@ -142,13 +146,30 @@ def act_on_alert(session: Session, alert_id: int, action: str, by: str, *, today
         raise AlertTransitionError(f"alert {alert_id} does not exist")
     if not by.strip():
         raise AlertTransitionError("an action on an alert needs who takes it")
-    state = on_action(AlertState(alert.status, alert.snoozed_until), action, today, reason=reason, until=until)
-    alert.snoozed_until = state.snoozed_until
-    if action == "dismiss":
-        alert.dismiss_reason = (reason or "").strip()
-    note = alert.dismiss_reason if action == "dismiss" else f"until {until.isoformat()}" if until else None
-    _set_status(session, alert, state.status, by=by.strip(), now=now, event=_EVENTS[action], note=note)
+    before = AlertState(alert.status, alert.snoozed_until)
+    state = on_action(before, action, today, reason=reason, until=until)
+    dismissed = (reason or "").strip() if action == "dismiss" else alert.dismiss_reason
+    changes = {"status": state.status, "snoozed_until": state.snoozed_until, "dismiss_reason": dismissed,
+               "status_by": by.strip(), "status_at": now}
+    if not _claim(session, alert_id, before, changes):
+        session.refresh(alert)  # someone acted first: say what they did, in the lifecycle's words if it applies
+        on_action(AlertState(alert.status, alert.snoozed_until), action, today, reason=reason, until=until)
+        raise AlertTransitionError(f"the alert changed while you acted on it (now {alert.status}); look again")
+    session.refresh(alert)
+    note = dismissed if action == "dismiss" else f"until {until.isoformat()}" if until else None
+    record_event(session, alert_id, by.strip(), _EVENTS[action], note=note, at=now)
     return alert
+
+
+def _claim(session: Session, alert_id: int, before: AlertState, changes: dict[str, Any]) -> bool:
+    """Apply `changes` only if the alert is still in the state they were decided on; True when it was.
+
+    The row's lock (PostgreSQL) or the write lock (SQLite) makes a second, simultaneous claim wait and
+    then find the state changed, so exactly one of them wins."""
+    still = (UsageAlert.id == alert_id, UsageAlert.status == before.status,
+             UsageAlert.snoozed_until.is_not_distinct_from(before.snoozed_until))
+    stmt = update(UsageAlert).where(*still).values(**changes).execution_options(synchronize_session=False)
+    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

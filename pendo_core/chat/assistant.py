@@ -3,7 +3,10 @@ facts, build the answer, and (optionally) let a language model reword it.
 
 Questions about one customer need a customer found among the viewer's customers (a CSM's own;
 everyone's for leaders and admins): an ambiguous name gets a short choice, an unknown one the
-closest names. Asking again with `customer_id` (a choice clicked) pins the customer.
+closest names (the asker's own only). A name that is another CSM's customer is said to be not
+theirs, with the "Show all customers" toggle to ask about it, and nothing else about it. An answer
+about a customer the question wrote differently says which customer it read the name as.
+Asking again with `customer_id` (a choice clicked) pins the customer.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pendo_core.chat import (
     window_answers,
 )
 from pendo_core.chat import window_facts as wf
-from pendo_core.chat.entities import AMBIGUOUS, FOUND, UNKNOWN, Resolution, exact, loose
+from pendo_core.chat.entities import AMBIGUOUS, FOUND, UNKNOWN, Resolution, exact, loose, read_as
 from pendo_core.chat.model import Answer, CustomerRef, Viewer
 from pendo_core.chat.phrasing import Phraser, rephrase
 from pendo_core.health.facts import health_facts
@@ -151,6 +154,27 @@ def _optional_customer(intent: str, resolution: Resolution) -> tuple[CustomerRef
     return None, resolution.status != AMBIGUOUS
 
 
+def _customer(intent: str, resolution: Resolution) -> tuple[CustomerRef | None, bool]:
+    """(customer, go on): a question about one customer needs it found; others see _optional_customer."""
+    if intent in intents.NEEDS_CUSTOMER:
+        return resolution.customer, resolution.status == FOUND
+    return _optional_customer(intent, resolution)
+
+
+BOOK_WIDE = frozenset({intents.TOP_DROPS, intents.AT_RISK})  # never about one named customer
+
+
+def _another_csms(engine: Engine, viewer: Viewer, question: str, resolution: Resolution,
+                  visible: list[CustomerRef]) -> bool:
+    """True when a name unknown among the viewer's customers names one of another CSM's: found as
+    surely as the viewer's own would be (exactly, or loosely at or above the acceptance score)."""
+    if resolution.status != UNKNOWN or viewer.sees_all:
+        return False
+    mine = {c.customer_id for c in visible}
+    others = [c for c in visible_customers(engine, replace(viewer, show_all=True)) if c.customer_id not in mine]
+    return bool(others) and understand(question, others)[1].status in (FOUND, AMBIGUOUS)
+
+
 def respond(engine: Engine, viewer: Viewer, question: str, *, customer_id: str | None = None,
             include_anonymous: bool = False, phraser: Phraser | None = None, today: date | None = None) -> Answer:
     """The answer to a question, as the viewer is allowed to see it (`today` anchors a named window;
@@ -166,17 +190,16 @@ def respond(engine: Engine, viewer: Viewer, question: str, *, customer_id: str |
         return replies.help_text(question, visible)
     if day is None:
         return replies.no_data()
-    if intent in intents.NEEDS_CUSTOMER:
-        if resolution.status != FOUND:
-            return replies.choose(intent, resolution, visible)
-        customer = resolution.customer
-    else:
-        customer, certain = _optional_customer(intent, resolution)
-        if not certain:
-            return replies.choose(intent, resolution, visible)
+    if customer_id is None and intent not in BOOK_WIDE and _another_csms(engine, viewer, intents.normalise(rest),
+                                                                          resolution, visible):
+        return replies.not_yours(intent, resolution)
+    customer, certain = _customer(intent, resolution)
+    if not certain:
+        return replies.choose(intent, resolution, visible)
     ask = Ask(engine, viewer, customer, day, parsed, include_anonymous, named.through(day) if named else None)
     answer = replies.also_meant(_answer(intent, ask, named), resolution.alternatives if customer else ())
-    return rephrase(question, answer, phraser)
+    return replies.read_as(rephrase(question, answer, phraser), resolution.query,
+                           read_as(resolution) if customer else None)
 
 
 # --- windows, status and the questions about a window (issue 13) ---------------------------------

@@ -7,8 +7,14 @@ Two passes over the customers the asker may see (never others, so nothing leaks 
    so "Orion Foods" beats "Orion"; customers whose names extend the hit are offered as alternatives.
 2. **Loose**: the runs of words no intent claims are scored against every name with rapidfuzz
    (whole name, spaces ignored, or the name's beginning: "silverline" is the start of two names).
+   A name of several words scores no better than its weakest word, so a shared word cannot carry a
+   different name: "glacier logistics" is not "Helix Logistics" (75 as a whole, 33 for
+   glacier/helix), "canyon capitl" is "Canyon Capital" (92) and never "Canyon Retail" (50).
    One clear best at or above ACCEPT is the customer; several within MARGIN of it are a short
    choice; nothing that close is unknown, with the closest names as suggestions.
+
+`read_as` says which customer a loosely written name was read as, so an answer never silently
+speaks about a customer other than the one the question named.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from rapidfuzz import fuzz
 from pendo_core.chat.model import CustomerRef
 from pendo_core.names import LEGAL_SUFFIXES, normalise_name
 
-ACCEPT = 75.0  # a one-letter slip in a four-letter name still scores 75
+ACCEPT = 75.0  # a one-letter slip in a four-letter word still scores 75; below it a name is not accepted
 MARGIN = 4.0  # scores closer than this to the best are a tie: ask which one
 SUGGEST = 55.0  # below this a name is not worth suggesting
 PARTIAL = 0.9  # a match on the start of a longer name counts a little less than a whole one
@@ -121,12 +127,25 @@ def _written_extension(words: Sequence[str], span: tuple[int, int], hit: Custome
 
 
 def similarity(query: str, name: str) -> float:
-    """0-100: how well a normal query matches a normal name, as a whole or as its beginning."""
+    """0-100: how well a normal query matches a normal name, as a whole or as its beginning, and no
+    better than its weakest word when both have several."""
     compact_query, compact_name = query.replace(" ", ""), name.replace(" ", "")
     score = max(fuzz.ratio(query, name), fuzz.ratio(compact_query, compact_name))
     if len(compact_query) >= MIN_HEAD and len(compact_name) > len(compact_query):
         score = max(score, PARTIAL * fuzz.ratio(compact_query, compact_name[:len(compact_query)]))
-    return float(score)
+    weakest = _weakest_word(query.split(), name.split())
+    return float(score if weakest is None or compact_query == compact_name else min(score, weakest))
+
+
+def _weakest_word(query: list[str], name: list[str]) -> float | None:
+    """The lowest score of the query's words against the name's words in order (the last may be the
+    beginning of its word); None unless the query has several words and the name at least as many."""
+    if len(query) < 2 or len(query) > len(name):
+        return None
+    scores = [fuzz.ratio(q, n) for q, n in zip(query[:-1], name, strict=False)]
+    last, word = query[-1], name[len(query) - 1]
+    head = PARTIAL * fuzz.ratio(last, word[:len(last)]) if MIN_HEAD <= len(last) < len(word) else 0
+    return float(min(*scores, max(fuzz.ratio(last, word), head)))
 
 
 def rank(query: str, customers: Sequence[CustomerRef]) -> list[tuple[float, CustomerRef]]:
@@ -157,3 +176,11 @@ def loose(runs: Sequence[str], customers: Sequence[CustomerRef]) -> Resolution:
 def resolve(words: Sequence[str], runs: Sequence[str], customers: Sequence[CustomerRef]) -> Resolution:
     """The customer a question names: an exact name first, else the closest loose reading."""
     return exact(words, customers) or loose(runs, customers)
+
+
+def read_as(resolution: Resolution) -> str | None:
+    """The customer a differently written name was taken for ("canyon capitl" -> Canyon Capital), else None."""
+    customer = resolution.customer
+    if customer is None or not resolution.query or resolution.query == customer.customer_id:
+        return None  # nothing found, or a clicked choice: the asker picked the customer itself
+    return None if normalise_name(resolution.query) == normalise_name(customer.name) else customer.name

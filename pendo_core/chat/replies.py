@@ -117,6 +117,27 @@ def choose(intent: str, resolution: Resolution, visible: list[CustomerRef]) -> A
     return Answer(intent, text, choices=tuple(Choice(c.customer_id, _label(c)) for c in options))
 
 
+def not_yours(intent: str, resolution: Resolution) -> Answer:
+    """A name that is another CSM's customer: said to be not the asker's, nothing more about it (no
+    name, CSM or number), the way to ask about it, and only the asker's own close names as choices."""
+    text = (f"I don't know a customer called “{resolution.query}” among your customers: it is not one of yours "
+            "(it belongs to another CSM). To ask about colleagues' customers, switch on **Show all customers** "
+            "in the sidebar (read-only).")
+    if resolution.customers:
+        text += " Or did you mean one of yours below?"
+    return Answer(intent, text, choices=tuple(Choice(c.customer_id, _label(c)) for c in resolution.customers))
+
+
+def read_as(answer: Answer, query: str, name: str | None) -> Answer:
+    """Say first which customer a differently written name was read as, so the answer cannot pass
+    for one about the customer the asker named."""
+    if name is None:
+        return answer
+    from dataclasses import replace
+
+    return replace(answer, text=f"_Reading “{query}” as **{name}**._\n\n{answer.text}")
+
+
 def help_text(question: str, visible: Sequence[CustomerRef] = ()) -> Answer:
     """What the chat can answer, for a question it does not understand (examples about the asker's own
     customers when given)."""

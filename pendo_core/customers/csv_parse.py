@@ -4,13 +4,18 @@ Its reading pieces (`csv_records`, `read_header`, `parse_fields`, `parse_custome
 `Invalid`, `LineError`, `Parsed`, `show`) serve the contacts and outcomes imports too, so all three
 read, number and report alike.
 
-Pure: give it any iterable of lines (an open file: `open(path, encoding="utf-8", newline="")`);
-it holds one record at a time, never the whole file. Line numbers are physical (header = line 1;
+Pure: give it any iterable of lines (an open file: `open(path, encoding="utf-8-sig",
+errors="surrogateescape", newline="")`, as `jobs` does, so a byte that is not UTF-8 costs only its
+line); it holds one record at a time, never the whole file. Line numbers are physical (header = line 1;
 a record with a quoted newline is reported by the line it starts on). Choices:
 
 - **Header**: the nine columns of interfaces.md in any order, names trimmed and case-insensitive. A
   missing or unknown column is one error and nothing else is read. A UTF-8 BOM is ignored; a file
-  with no header at all is one error, and so is text that is not UTF-8 (reading stops there).
+  with no header at all is one error.
+- **Bytes the store cannot hold**: a record with a byte that is not UTF-8 (read as a lone surrogate
+  through `errors="surrogateescape"`) or a NUL byte (PostgreSQL refuses it in text, and would fail
+  the whole batch with it) is one error naming the line and field; the other lines still land. A
+  reader without surrogateescape stops at the first bad byte, reported at or after its line.
 - **customer_id**: a UUID in any form Python reads (`{...}`, no hyphens, upper case), stored in the
   lowercase canonical form. **name** is required; every other column is optional (empty = none).
 - **arr**: digits, optionally grouped by commas in threes, optionally with a decimal point:
@@ -145,8 +150,27 @@ def csv_records(lines: Iterable[str], errors: list[LineError]) -> Iterator[_Reco
             errors.append(LineError(start, f"line {start}: {_csv_problem(exc)}"))
             yield start, None
             continue
-        if any(f.strip() for f in fields):  # blank lines and lines of bare commas carry nothing
+        unstorable = _unstorable(fields)
+        if unstorable is not None:
+            errors.append(LineError(start, f"line {start}: {unstorable}"))
+            yield start, None
+        elif any(f.strip() for f in fields):  # blank lines and lines of bare commas carry nothing
             yield start, fields
+
+
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of a byte that is not UTF-8
+
+
+def _unstorable(fields: list[str]) -> str | None:
+    """Why a record's text cannot be stored (a byte that is not UTF-8, a NUL byte), or None."""
+    for number, value in enumerate(fields, start=1):
+        bad = _NOT_UTF8.search(value)
+        if bad is not None:
+            byte = ord(bad.group()) - 0xDC00
+            return f"field {number} is not valid UTF-8 (byte 0x{byte:02X}); save the file as UTF-8 CSV"
+        if "\x00" in value:
+            return f"field {number} holds a NUL byte (\\x00), which cannot be stored; remove it"
+    return None
 
 
 def _csv_problem(exc: csv.Error) -> str:

@@ -4,7 +4,10 @@ Upserts use the dialect's `INSERT ... ON CONFLICT` (SQLite and PostgreSQL) in ba
 import twice changes nothing. Who wins for a Pendo account's mapping:
 
 - the customer import (`import`) and a person (`manual`) replace any earlier mapping of the account
-  and remove its suggestions;
+  and remove its suggestions; but the import moves an account a person or an earlier import mapped
+  to another customer (and with it the account's usage and who sees it) only when asked to
+  (`reassign`, `python -m jobs import-customers --reassign`): otherwise the move is reported as a
+  conflict and the mapping stays. Settling an automatic mapping is not a conflict, only reported;
 - matching (`auto_domain`, `auto_name`) only fills accounts that have no mapping yet.
 """
 
@@ -37,6 +40,7 @@ from pendo_core.store.upsert import upsert
 
 __all__ = [
     "ApplyCounts",
+    "MappingMove",
     "SuggestionView",
     "UnmappedAccount",
     "UpsertCounts",
@@ -53,6 +57,7 @@ __all__ = [
 ]
 
 BATCH = 500  # rows per statement: 500 x 9 parameters stays far below SQLite's variable limit
+DELIBERATE = frozenset({"import", "manual"})  # mappings someone chose; auto_* ones were the matcher's guess
 
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 CSMS: Table = Csm.__table__  # type: ignore[assignment]
@@ -76,11 +81,36 @@ LineT = TypeVar("LineT", bound=CustomerLine)
 
 
 @dataclass(frozen=True, slots=True)
+class MappingMove:
+    """An account the import maps to another customer than the store does: moved, or held (a conflict)."""
+
+    line_no: int
+    account_id: str
+    from_customer: str
+    to_customer: str
+    method: str
+    moved: bool
+
+    def __str__(self) -> str:
+        where = f"line {self.line_no}: pendo_account_ids {self.account_id!r}"
+        if not self.moved:
+            return (f"{where} is mapped to customer {self.from_customer} ({self.method}); not moved to "
+                    f"{self.to_customer}: pass --reassign to move it (its usage and who sees it move too)")
+        return f"{where} moved from customer {self.from_customer} ({self.method}) to {self.to_customer}"
+
+
+@dataclass(frozen=True, slots=True)
 class UpsertCounts:
-    """Customers new to the store, and customers that were already there (rewritten)."""
+    """Customers new to the store, customers that were already there (rewritten), and mapping moves."""
 
     inserted: int
     updated: int
+    moves: tuple[MappingMove, ...] = ()
+
+    @property
+    def conflicts(self) -> tuple[MappingMove, ...]:
+        """The moves held back (not `reassign`)."""
+        return tuple(m for m in self.moves if not m.moved)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +146,12 @@ class SuggestionView:
 # --- the customer import ---------------------------------------------------------------------
 
 
-def upsert_customers(session: Session, rows: Iterable[CustomerRow]) -> UpsertCounts:
-    """Insert or update customers, their CSMs and their explicit Pendo accounts (method `import`)."""
+def upsert_customers(session: Session, rows: Iterable[CustomerRow], *, reassign: bool = False) -> UpsertCounts:
+    """Insert or update customers, their CSMs and their explicit Pendo accounts (method `import`).
+
+    An account mapped by a person or an earlier import to another customer moves only with `reassign`;
+    otherwise it stays and the move is returned as a conflict (`UpsertCounts.conflicts`).
+    """
     latest = list({row.customer_id: row for row in rows}.values())  # the later row wins
     inserted = 0
     for batch in _batches(latest, BATCH):
@@ -125,9 +159,22 @@ def upsert_customers(session: Session, rows: Iterable[CustomerRow]) -> UpsertCou
         _upsert_csms(session, batch)
         _upsert(session, CUSTOMERS, [_customer_values(r) for r in batch], ["customer_id"],
                 {"updated_at": func.now()})
-    _map_explicitly(session, [(a, r.customer_id) for r in latest for a in r.pendo_account_ids],
-                    "import", None)
-    return UpsertCounts(inserted=inserted, updated=len(latest) - inserted)
+    wanted = [(a, r.customer_id, r.line_no) for r in latest for a in r.pendo_account_ids]
+    moves = _moves(session, wanted, reassign=reassign)
+    held = {m.account_id for m in moves if not m.moved}
+    _map_explicitly(session, [(a, c) for a, c, _ in wanted if a not in held], "import", None)
+    return UpsertCounts(inserted=inserted, updated=len(latest) - inserted, moves=tuple(moves))
+
+
+def _moves(session: Session, wanted: list[tuple[str, str, int]], *, reassign: bool) -> list[MappingMove]:
+    """The wanted (account, customer, line) whose account the store maps to another customer."""
+    current: dict[str, tuple[str, str]] = {}
+    for chunk in chunks(sorted({a for a, _, _ in wanted})):
+        query = select(MAPPING.c.pendo_account_id, MAPPING.c.customer_id, MAPPING.c.method).where(
+            MAPPING.c.pendo_account_id.in_(chunk))
+        current.update({a: (c, m) for a, c, m in session.execute(query)})
+    return [MappingMove(line, a, current[a][0], c, current[a][1], reassign or current[a][1] not in DELIBERATE)
+            for a, c, line in wanted if a in current and current[a][0] != c]
 
 
 def _customer_values(row: CustomerRow) -> dict[str, Any]:

@@ -37,6 +37,7 @@ class UploadReport:
     updated: int | None = None
     errors: list[LineError] = field(default_factory=list)
     warnings: list[LineError] = field(default_factory=list)
+    held: int = 0  # account moves to another customer held back (the import needs --reassign for them)
 
     @property
     def rejected(self) -> list[int]:
@@ -52,12 +53,14 @@ class UploadReport:
         """The CLI's closing line: how many landed, new and updated, and how many lines were rejected."""
         noun = {"customers": "customers", "contacts": "contact(s)", "outcomes": "outcome(s)"}[self.kind]
         split = f" ({self.inserted} new, {self.updated} updated)" if self.inserted is not None else ""
-        return f"{self.imported} {noun} imported{split}; {len(self.rejected)} line(s) rejected"
+        held = f"; {self.held} account move(s) held (pass --reassign)" if self.held else ""
+        return f"{self.imported} {noun} imported{split}; {len(self.rejected)} line(s) rejected{held}"
 
 
 def text_lines(data: bytes) -> Iterator[str]:
-    """An uploaded file's lines as the CLI reads a file: UTF-8, a BOM tolerated, newlines kept in quotes."""
-    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    """An uploaded file's lines as the CLI reads a file: UTF-8, a BOM tolerated, newlines kept in quotes,
+    a byte that is not UTF-8 passed on (surrogateescape) for the parser to report on its own line."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 def upload_csv(engine: Engine, kind: str, lines: Iterable[str], *, by: str, file_name: str = "") -> UploadReport:
@@ -73,10 +76,11 @@ def upload_csv(engine: Engine, kind: str, lines: Iterable[str], *, by: str, file
 
 def _customers(session: Session, lines: Iterable[str]) -> UploadReport:
     parsed = parse_customers_csv(lines)
-    counts = upsert_customers(session, parsed.rows)
+    counts = upsert_customers(session, parsed.rows)  # a mapping move is held, as the CLI holds it without --reassign
     refresh_mapping(session)  # as the CLI does: new names and domains may match unmapped Pendo accounts
+    moves = [LineError(m.line_no, str(m)) for m in counts.moves]
     return UploadReport("customers", len(parsed.rows), counts.inserted, counts.updated, parsed.errors,
-                        parsed.warnings)
+                        [*parsed.warnings, *moves], held=len(counts.conflicts))
 
 
 def _contacts(session: Session, lines: Iterable[str]) -> UploadReport:

@@ -449,6 +449,16 @@ class AuditLog(Base):
 Index("ix_app_audit_log_at", AuditLog.at)  # the access-log viewer filters and sorts by time
 
 
+class SignInFailure(Base):
+    """Consecutive failed sign-ins per subject (`account:<e-mail>`, `address:<ip>`, `session:<id>`),
+    for the back-off and lockout of pendo_core.admin.lockout (issue 11)."""
+
+    __tablename__ = "app_sign_in_failures"
+    subject: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # --- Secrets, audits and operations alerts (issue 6) -----------------------------------------
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import duckdb
+import pyarrow as pa
 from sqlalchemy import Connection, Engine, Table
 
 from pendo_core.store.models import Base, FeatureUsage, GuideMetric, OnboardingProgress, UsageMetric
@@ -90,13 +91,46 @@ def _delete_range(conn: Connection, table: Table, plan: LoadPlan) -> None:
 
 
 def _insert(conn: Connection, duck: duckdb.DuckDBPyConnection, table: Table, source: str) -> int:
-    """Stream `source` out of DuckDB into `table` in batches; returns the row count."""
-    columns = ", ".join(c.name for c in table.columns)
-    reader = duck.execute(f"SELECT {columns} FROM {source}").to_arrow_reader(WRITE_ROWS)
+    """Stream `source` out of DuckDB into `table` in batches; returns the row count.
+
+    On SQLite and PostgreSQL the rows go through the driver's own bulk path (executemany of plain
+    tuples; COPY), inside the caller's transaction: SQLAlchemy's per-row parameter processing cost
+    more than computing the metrics.
+    """
+    names = [c.name for c in table.columns]
+    reader = duck.execute(f"SELECT {', '.join(names)} FROM {source}").to_arrow_reader(WRITE_ROWS)
+    write = _BULK.get(conn.dialect.name, _insert_generic)
     written = 0
     for batch in reader:
-        rows = batch.to_pylist()
-        if rows:
-            conn.execute(table.insert(), rows)
-            written += len(rows)
+        if batch.num_rows:
+            write(conn, table, names, batch)
+            written += batch.num_rows
     return written
+
+
+def _insert_generic(conn: Connection, table: Table, names: list[str], batch: pa.RecordBatch) -> None:
+    conn.execute(table.insert(), batch.to_pylist())
+
+
+def _insert_sqlite(conn: Connection, table: Table, names: list[str], batch: pa.RecordBatch) -> None:
+    # Dates as ISO text, what SQLAlchemy's SQLite Date type stores.
+    columns = [c.cast(pa.string()) if c.type == pa.date32() else c for c in batch.columns]
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, zip(*(c.to_pylist() for c in columns), strict=True))
+    finally:
+        cursor.close()
+
+
+def _insert_postgresql(conn: Connection, table: Table, names: list[str], batch: pa.RecordBatch) -> None:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+                copy.write_row(row)
+    finally:
+        cursor.close()
+
+
+_BULK = {"sqlite": _insert_sqlite, "postgresql": _insert_postgresql}

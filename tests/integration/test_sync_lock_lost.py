@@ -21,7 +21,7 @@ from pendo_core.store import models
 from pendo_core.store.engine import make_engine, migrate
 from pendo_sim.data import Subscription, generate
 from pendo_sim.server import SimServer, start_server
-from tests.conftest import _truncate
+from tests.support.store import wipe
 from tests.support.sync import import_demo_customers, run_sync, snapshot
 
 TZ = "UTC"
@@ -48,6 +48,7 @@ class LoseTheLock(LogProgress):
             with self.killer.connect() as conn:
                 killed = conn.scalar(text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                     "AND classid::bigint = :hi AND objid::bigint = :lo"), {"hi": (key >> 32) & 0xFFFFFFFF,
                                                                            "lo": key & 0xFFFFFFFF})
             assert killed == 1
@@ -98,7 +99,7 @@ def _locked_run(engine: Engine, url: str, progress: LogProgress) -> None:
 def test_a_run_whose_lock_was_lost_stops_and_the_store_stays_exact(
         pg_engine: Engine, subscription: Subscription, server: SimServer, clean: dict, after: int) -> None:
     """The first run fails saying a newer run started; the second succeeds; every table is a clean run's."""
-    _truncate(pg_engine)
+    wipe(pg_engine)
     import_demo_customers(pg_engine, subscription)
     killer = make_engine(pg_engine.url.render_as_string(hide_password=False))
     lock_lost, second_started = threading.Event(), threading.Event()
@@ -128,4 +129,4 @@ def test_a_run_whose_lock_was_lost_stops_and_the_store_stays_exact(
         second_started.set()
         first.join(WAIT_S)
         killer.dispose()
-        _truncate(pg_engine)
+        wipe(pg_engine)

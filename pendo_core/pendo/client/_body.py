@@ -8,6 +8,11 @@ Errors: a body that ends before its JSON does is a broken connection (retriable)
 that is not JSON, or not `{"results": [ {row}, ... ]}`, is a PendoResponseError (not retriable).
 `results` null or missing reads as no rows, unless the caller requires the list (the usage windows
 do: an answer without its list must not pass for "no activity").
+
+Big numbers: the fast C parser (yajl) stops at an integer beyond 64 bits ("integer overflow"), which
+is valid JSON (a numeric id of 30 digits). The stream cannot be resumed, so that body is reported as
+retriable (BigNumberError, a PendoConnectionError); the client then reads its answers with ijson's
+exact pure-Python backend (`exact=True`), and the retry gets the row with the whole number.
 """
 
 from __future__ import annotations
@@ -18,23 +23,36 @@ from typing import Any
 
 import ijson
 
-from pendo_core.pendo.client.errors import PendoResponseError, malformed_body_error, truncated_body_error
+from pendo_core.pendo.client.errors import (
+    PendoConnectionError,
+    PendoResponseError,
+    malformed_body_error,
+    truncated_body_error,
+)
 
 try:  # the C backend parses ~10x faster; ijson falls back to pure Python where it is missing
     _ijson: Any = ijson.get_backend("yajl2_c")
 except ImportError:  # pragma: no cover - depends on the installed wheel
     _ijson = ijson
 
+_exact: Any = ijson.get_backend("python")
+
 ROWS_PREFIX = "results.item"
 _PROBE_SLICE = 4096  # the shape probe sees the body only until it has decided, one slice at a time
 
 
-def iter_rows(chunks: Iterable[bytes], *, host: str, require_results: bool = False) -> Iterator[dict[str, Any]]:
+class BigNumberError(PendoConnectionError):
+    """An integer beyond 64 bits stopped the fast parser: read the answer again with `exact=True`."""
+
+
+def iter_rows(chunks: Iterable[bytes], *, host: str, require_results: bool = False,
+              exact: bool = False) -> Iterator[dict[str, Any]]:
     """Yield each row of `results` as its bytes arrive; `results` null or missing -> no rows, or an
-    error at the end of the body when `require_results`."""
+    error at the end of the body when `require_results`. `exact` parses with the pure-Python backend,
+    which holds integers of any size (slower)."""
     rows = ijson.sendable_list()
-    parser = _ijson.items_coro(rows, ROWS_PREFIX, use_float=True)
-    probe = _ShapeProbe(host)
+    parser = (_exact if exact else _ijson).items_coro(rows, ROWS_PREFIX, use_float=True)
+    probe = _ShapeProbe(host, exact)
     count = 0
     for chunk in chunks:
         if not chunk:  # an empty send means end-of-input to ijson
@@ -71,6 +89,9 @@ def _send(parser: Any, chunk: bytes, host: str) -> None:
     try:
         parser.send(chunk)
     except ijson.JSONError as exc:  # mid-body: the bytes themselves are not JSON
+        if "integer overflow" in str(exc):
+            raise BigNumberError(f"{host} sent an integer beyond 64 bits, which the fast JSON parser cannot hold: "
+                                 "reading the answer again with the exact parser", host=host) from exc
         raise malformed_body_error(host, "invalid JSON") from exc
 
 
@@ -88,10 +109,10 @@ class _ShapeProbe:
     first slice; it then costs nothing more.
     """
 
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, exact: bool = False) -> None:
         self._host = host
         self._events = ijson.sendable_list()
-        self._parser = _ijson.parse_coro(self._events, use_float=True)
+        self._parser = (_exact if exact else _ijson).parse_coro(self._events, use_float=True)
         self._started = False
         self._at_results = False
         self.decided = False

@@ -45,7 +45,7 @@ def _closed_port() -> int:
     ("demo-key", "closed", (False, "Cannot reach http://127.0.0.1")),
     ("demo-key", "silent", (False, "did not answer in time")),
     ("   ", "simulator", (False, "Enter the integration key")),
-    ("bad\nkey", "simulator", (False, "could not be checked")),
+    ("bad\nkey-0123", "simulator", (False, "could not be checked")),
 ], ids=["good-key", "wrong-key", "unreachable", "hangs", "no-key", "unsendable-key"])
 def test_connection_test_names_the_problem(simulator: SimServer, silent_port: int, key: str, where: str,
                                            outcome: tuple[bool, str]) -> None:

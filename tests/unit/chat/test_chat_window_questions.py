@@ -99,7 +99,8 @@ def test_no_dismissal_says_so(store: Engine) -> None:
 
 
 @pytest.mark.parametrize(("question", "customer", "alerts"), [
-    pytest.param("How is Umbrella using the product?", UMBRELLA, 0, id="red-without-alerts"),
+    pytest.param("How is Umbrella using the product?", UMBRELLA, 1, id="red-with-a-usage-drop"),
+    pytest.param("How is Acme Corp using the product?", ACME, 0, id="without-alerts"),
     pytest.param("How is Acme Labs using the product?", LABS, 1, id="with-an-abandonment-alert"),
 ])
 def test_how_is_x_adds_health_with_its_28_day_change_and_active_alerts(store: Engine, question: str, customer: str,

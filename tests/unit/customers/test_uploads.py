@@ -96,7 +96,7 @@ def test_uploaded_customers_map_their_accounts(engine: Engine) -> None:
 @pytest.mark.parametrize(("data", "first_problem"), [
     (b"\xef\xbb\xbfcustomer_id,outcome,outcome_date\n" + f"{ACME},churned,2026-02-01\n".encode(), None),
     (b"customer_id,outcome,outcome_date\n" + f"{ACME},churned,2026-02-01\n".encode() + b"\xff\xfe,bad\n",
-     "line 1: the file is not valid UTF-8 at or after this line"),  # decoded in blocks, as the CLI reads
+     "line 3: field 1 is not valid UTF-8 (byte 0xFF)"),  # on its own line, as the CLI reads (issue 11)
     (b"", "line 1: the file is empty"),
     (b"customer,result\n", "line 1: header lacks"),
 ], ids=["bom", "not-utf8-midway", "empty", "wrong-header"])

@@ -121,9 +121,9 @@ def _wait_until_blocked(engine: Engine, thread: threading.Thread) -> None:
 @pytest.mark.parametrize("writer", sorted(WRITERS))
 def test_two_writers_of_one_window_never_double_a_count(pg_engine: Engine, writer: str) -> None:
     """The second writer waits for the first, then overwrites with the same values: 3 events, not 6."""
-    from tests.conftest import _truncate
+    from tests.support.store import wipe
 
-    _truncate(pg_engine)
+    wipe(pg_engine)
     sessions = session_factory(pg_engine)
     with sessions.begin() as first:
         _write(first, writer)
@@ -134,7 +134,7 @@ def test_two_writers_of_one_window_never_double_a_count(pg_engine: Engine, write
     with pg_engine.connect() as conn:
         counts = conn.execute(select(models.VisitorDay.num_events).where(models.VisitorDay.day == DAY)).scalars()
         assert set(counts) == {3}
-    _truncate(pg_engine)
+    wipe(pg_engine)
 
 
 def _write_and_commit(sessions: Any, writer: str) -> None:
@@ -152,9 +152,9 @@ def _start_run_within(sessions: Any, lock_timeout: str) -> None:
 def test_a_newer_run_waits_for_the_window_being_written(pg_engine: Engine) -> None:
     """While a window's transaction holds the fence, a new run cannot start; once it commits, it can,
     and the old run's next window is refused."""
-    from tests.conftest import _truncate
+    from tests.support.store import wipe
 
-    _truncate(pg_engine)
+    wipe(pg_engine)
     old = _newer_run(pg_engine)
     sessions = session_factory(pg_engine)
     with sessions.begin() as window:
@@ -164,4 +164,4 @@ def test_a_newer_run_waits_for_the_window_being_written(pg_engine: Engine) -> No
     _newer_run(pg_engine)
     with pytest.raises(store.RunSuperseded), sessions.begin() as next_window:
         store.hold_fence(next_window, old)
-    _truncate(pg_engine)
+    wipe(pg_engine)

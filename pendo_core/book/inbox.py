@@ -1,5 +1,5 @@
 """The Alerts inbox's read model: the alerts a viewer sees (`queries.visible_alerts`), each with its
-customer's health, ARR and renewal (`customers.header`, the header's one read) and its priority
+customer's health, ARR and renewal (`book.header`, the header's one read) and its priority
 (`priority.py`), grouped by customer. No Streamlit here.
 
 Order: customers by their most urgent alert still active (highest priority first; a customer whose
@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from pendo_core.access import Viewer
 from pendo_core.alerts import priority
 from pendo_core.alerts import queries as alerts_view
-from pendo_core.customers.header import CustomerHeader, customer_headers
+from pendo_core.book.header import CustomerHeader, customer_headers
 
 CUSTOMER_COLUMNS = ["health", "band", "health_change", "arr", "renewal_date", "days_to_renewal", "csm_name"]
 COLUMNS = [*alerts_view.COLUMNS, "rule_severity", "priority", "owner", "owner_name", *CUSTOMER_COLUMNS]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from pendo_core.access import Viewer
-from pendo_core.alerts.inbox import InboxFilter, filter_inbox, inbox
+from pendo_core.book.inbox import InboxFilter, filter_inbox, inbox
 from tests.support.health_alerts import table_insert
 
 TODAY = date(2026, 3, 19)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from pendo_core.customers.header import CustomerHeader, customer_header, customer_headers, format_arr
+from pendo_core.book.header import CustomerHeader, customer_header, customer_headers, format_arr
 from tests.support.health_alerts import table_insert
 
 TODAY = date(2026, 3, 19)

@@ -1,0 +1,120 @@
+"""The simulated subscription the sync benchmark runs against: its simulator process and its customers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+
+from pendo_core.config import DEMO_KEY
+
+HISTORY_DAYS = 200  # the simulator's history: 90 reported days + the 89 days the metric windows reach back
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@dataclass(frozen=True)
+class World:
+    """A simulated subscription: size, seed and the clock of the backfill (the daily run is the day after)."""
+
+    accounts: int
+    visitors: int | None  # target total; None keeps the simulator's own sizes (~25 per account)
+    backfill_days: int
+    as_of: date
+    seed: int = 7
+
+    @property
+    def history_end(self) -> date:
+        """The simulator's timeline ends on the daily run's day, so both runs see the same history."""
+        return self.as_of + timedelta(days=1)
+
+    def clock(self, run: str) -> date:
+        """The simulated today of a run ("backfill" or "daily")."""
+        return self.as_of if run == "backfill" else self.as_of + timedelta(days=1)
+
+    def sync_args(self, run: str) -> list[str]:
+        """`python -m jobs sync` arguments of a run."""
+        args = ["--as-of", self.clock(run).isoformat()]
+        return args + (["--backfill-days", str(self.backfill_days)] if run == "backfill" else [])
+
+    @property
+    def tag(self) -> str:
+        """A name for files of this world."""
+        size = f"{self.accounts}a" + (f"-{self.visitors}v" if self.visitors else "")
+        return f"{size}-{self.backfill_days}d-{self.as_of.isoformat()}-s{self.seed}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Simulator:
+    """A running simulator process."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    startup_s: float
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the simulator has used so far."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+@contextmanager
+def simulator(world: World, run: str, log: Path, startup_timeout_s: float = 1800) -> Iterator[Simulator]:
+    """Start `python -m pendo_sim` on the world as of the run's day (its output to `log`); stop it afterwards."""
+    port = _free_port()
+    command = [sys.executable, "-m", "pendo_sim", "--port", str(port), "--accounts", str(world.accounts),
+               "--days", str(HISTORY_DAYS), "--as-of", world.clock(run).isoformat(),
+               "--history-end", world.history_end.isoformat(), "--seed", str(world.seed)]
+    if world.visitors:
+        command += ["--visitors", str(world.visitors)]
+    started = time.monotonic()
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=out)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_up(url, process, started + startup_timeout_s)
+        yield Simulator(process, url, time.monotonic() - started)
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the simulator exited with code {process.returncode} before serving")
+        try:
+            if httpx.get(f"{url}/api/v1/metadata/schema/account", headers={"x-pendo-integration-key": DEMO_KEY},
+                         timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("the simulator did not start in time")
+
+
+def write_customers(world: World, target: Path) -> Path:
+    """The demo's customer CSV for the world's accounts (about 90% of them mapped)."""
+    from pendo_sim.data import generate
+    from pendo_sim.demo import demo_customers, write_customers_csv
+
+    sub = generate(seed=world.seed, accounts=world.accounts, days=HISTORY_DAYS, as_of=world.history_end,
+                   now=world.as_of, visitors=world.visitors)
+    return write_customers_csv(demo_customers(sub), target)

@@ -1,0 +1,85 @@
+"""The benchmark's replay server and recording proxy, observed through a real HTTP client on loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jobs.bench_replay import Entry, Recording, phase_of, recording_proxy, replay_server, request_key
+
+AGG = "/api/v1/aggregation"
+EVENTS = json.dumps({"request": {"pipeline": [{"source": {"events": None, "timeSeries": {}}}]}})
+VISITORS = json.dumps({"request": {"pipeline": [{"source": {"visitors": None}}, {"limit": 10}]}})
+
+
+def _recorded(root: Path, method: str, path: str, body: str, answer: bytes, *, status: int = 200) -> None:
+    recording = Recording(root)
+    key = request_key(method, path, body.encode())
+    recording.body_path(key).write_bytes(answer)
+    recording.add(key, Entry(method, path, body, status, "application/json", len(answer),
+                             phase_of(method, body.encode())))
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> Path:
+    root = tmp_path / "rec"
+    root.mkdir()
+    _recorded(root, "POST", AGG, EVENTS, b'{"results": [{"numEvents": 1}]}' + b" " * 300_000)
+    _recorded(root, "GET", "/api/v1/page?expand=*", "", b"[]")
+    _recorded(root, "POST", AGG, VISITORS, b"rate limited", status=429)
+    return root
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", AGG, EVENTS),
+    ("GET", "/api/v1/page?expand=*", ""),
+    ("POST", AGG, VISITORS),
+], ids=["aggregation", "get-with-query", "recorded-error-status"])
+def test_replay_answers_the_recorded_bytes(recorded: Path, method: str, path: str, body: str) -> None:
+    """The same request (method, path, body) gets back the recorded status and exactly the recorded bytes."""
+    entry = Recording(recorded).entries[request_key(method, path, body.encode())]
+    with replay_server(recorded) as (url, misses):
+        answer = httpx.request(method, url + path, content=body.encode() or None)
+    assert (answer.status_code, answer.content) == (entry.status, Recording(recorded).body_path(
+        request_key(method, path, body.encode())).read_bytes())
+    assert misses == []
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", AGG, EVENTS.replace("events", "pageEvents")),
+    ("GET", "/api/v1/feature?expand=*", ""),
+    ("POST", "/api/v1/aggregation/", EVENTS),
+], ids=["other-body", "other-path", "same-body-other-path"])
+def test_replay_refuses_an_unknown_request(recorded: Path, method: str, path: str, body: str) -> None:
+    """A request that was never recorded gets 404 and is listed among the misses."""
+    with replay_server(recorded) as (url, misses):
+        answer = httpx.request(method, url + path, content=body.encode() or None)
+    assert answer.status_code == 404
+    assert len(misses) == 1
+    assert misses[0].startswith(f"{method} {path}")
+
+
+def test_the_proxy_records_what_it_relays(recorded: Path, tmp_path: Path) -> None:
+    """Through the recording proxy a client gets the upstream's bytes, and the recording holds the same."""
+    upstream_bytes = Recording(recorded).body_path(request_key("POST", AGG, EVENTS.encode())).read_bytes()
+    with replay_server(recorded) as (upstream, _), recording_proxy(upstream, tmp_path / "copy") as proxy:
+        relayed = httpx.post(proxy + AGG, content=EVENTS.encode()).content
+    copy = Recording(tmp_path / "copy")
+    key = request_key("POST", AGG, EVENTS.encode())
+    assert relayed == upstream_bytes == copy.body_path(key).read_bytes()
+    assert (copy.entries[key].size, copy.entries[key].phase) == (len(upstream_bytes), "windows")
+
+
+@pytest.mark.parametrize(("method", "body", "phase"), [
+    ("POST", EVENTS, "windows"),
+    ("POST", EVENTS.replace("events", "guideEvents"), "windows"),
+    ("POST", VISITORS, "entities"),
+    ("GET", "", "entities"),
+    ("POST", "not json", "entities"),
+], ids=["events", "guide-events", "visitors", "get", "not-json"])
+def test_requests_are_sorted_into_phases(method: str, body: str, phase: str) -> None:
+    """Aggregations over an event source belong to the windows; every other request to the entities."""
+    assert phase_of(method, body.encode()) == phase
