@@ -24,6 +24,7 @@ ROW_HEIGHT = 35
 MAX_CARDS = 5
 STATUS_ORDER = ["open", "acknowledged", "snoozed", "dismissed", "resolved"]
 TABLE = "alerts_table"
+GENERATION = "alerts_table_generation"
 
 
 def _summary(frame: pd.DataFrame) -> None:
@@ -48,23 +49,30 @@ def _from_link(frame: pd.DataFrame) -> None:
 
 
 def _filters(frame: pd.DataFrame, viewer: Viewer) -> InboxFilter:
-    names = dict(zip(frame["customer_id"], frame["customer"], strict=False))
-    cols = st.columns([2, 2, 2, 2, 3, 3], vertical_alignment="bottom")
+    cols = st.columns([2, 2, 2, 3, 3, 3], vertical_alignment="bottom")
     kinds = cols[0].multiselect("Kind", sorted(frame["kind"].unique(), key=label), key="alerts_kinds",
                                 format_func=label, placeholder="All kinds")
     severities = cols[1].multiselect("Severity", list(SEVERITIES), key="alerts_severities", help=WEIGHTING_HELP,
                                      placeholder="All severities")
     present = [s for s in STATUS_ORDER if s in set(frame["status"])]
     statuses = cols[2].multiselect("Status", present, key="alerts_statuses",
-                                 format_func=lambda s: alert_card.STATUS_TEXT.get(s, s),
-                                   placeholder="All statuses")
-    owners = cols[3].multiselect("CSM", sorted(o for o in frame["owner"].unique() if o), key="alerts_owners",
+                                   format_func=lambda s: alert_card.STATUS_TEXT.get(s, s), placeholder="All statuses")
+    csms = _names(frame["owner"], frame["owner_name"])
+    owners = cols[3].multiselect("CSM", list(csms), key="alerts_owners", format_func=csms.__getitem__,
                                  placeholder="All CSMs", disabled=not viewer.sees_all)
-    customers = cols[4].multiselect("Customer", sorted(names, key=lambda c: str(names[c]).casefold()),
-                                    key="alerts_customers", format_func=names.__getitem__, placeholder="All customers")
+    names = _names(frame["customer_id"], frame["customer"])
+    customers = cols[4].multiselect("Customer", list(names), key="alerts_customers", format_func=names.__getitem__,
+                                    placeholder="All customers")
     cols[5].toggle("Show closed alerts", key="alerts_include_closed",
                    help="Also show alerts dismissed or resolved in the last 30 days.")
     return InboxFilter(kinds, severities, statuses, owners, customers)
+
+
+def _names(keys: pd.Series, names: pd.Series) -> dict[str, str]:
+    """Filter options: each key once, shown by its name (the key when it has none), by name ignoring case."""
+    found = {str(k): str(n) if isinstance(n, str) and n else str(k)
+             for k, n in zip(keys, names, strict=True) if isinstance(k, str) and k}
+    return dict(sorted(found.items(), key=lambda item: item[1].casefold()))
 
 
 def _view(shown: pd.DataFrame) -> pd.DataFrame:
@@ -110,8 +118,10 @@ def _page(shown: pd.DataFrame) -> pd.DataFrame:
 
 def _table(rows: pd.DataFrame, viewer: Viewer) -> tuple[str, pd.DataFrame]:
     """The page's rows as a table with row selection; (its key, the selected rows)."""
-    # The key names the rows shown, so a selection never lands on other alerts after a filter change.
-    key = f"{TABLE}_{hashlib.sha1(','.join(map(str, rows['id'])).encode()).hexdigest()[:10]}"
+    # The key names the rows shown, so a selection never lands on other alerts after a filter change, and
+    # a generation that a bulk action moves on, so the browser drops the selection it acted on.
+    shown = hashlib.sha1(",".join(map(str, rows["id"])).encode()).hexdigest()[:10]
+    key = f"{TABLE}_{st.session_state.get(GENERATION, 0)}_{shown}"
     columns = _columns(viewer)
     event = st.dataframe(_view(rows), key=key, on_select="rerun", selection_mode="multi-row", hide_index=True,
                          column_config=columns, column_order=list(columns), placeholder="–",
@@ -129,6 +139,7 @@ def _bulk(action: str, ids: list[int], viewer: Viewer, table: str) -> None:
     flash = [("success", f"{len(done)} alert(s) {verb} by {viewer.key}: {which}.")] if done else []
     st.session_state[alert_card.FLASH] = flash + [("error", text) for text in refused]
     st.session_state.pop(table, None)
+    st.session_state[GENERATION] = st.session_state.get(GENERATION, 0) + 1
 
 
 def _bulk_bar(selected: pd.DataFrame, viewer: Viewer, table: str) -> None:
