@@ -40,7 +40,8 @@ def test_health_screen_shows_score_and_history(signed_in_page: OpenAs) -> None:
     open_screen(page, "Health")
     _sees(page, "What the score is made of")
     assert page.get_by_text("Health score").count() >= 1
-    assert page.locator('[data-testid="stVegaLiteChart"]').count() >= 2
+    # the history chart comes after the components chart; wait for it rather than count a half-drawn page
+    page.locator('[data-testid="stVegaLiteChart"]').nth(1).wait_for(timeout=SETTLE_TIMEOUT_MS)
     page.get_by_text("Show components").click()
     settle(page)
     screenshot(page, "csm-health-components")
