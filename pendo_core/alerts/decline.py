@@ -13,8 +13,9 @@ and both say "fire", "clear" or "unknown" (not enough synced days to judge).
   down and the latest days (at least `hold_days`, back far enough to carry 40% of a usual week's
   use, so a weekend alone never decides) are still below the limit: a dip that recovered is quiet.
 - **sustained**: the last `sustained_days` (28) complete days against the 28 before, as weekly
-  totals. The level before is the median of its weeks (one holiday or month-end week moves
-  nothing); the level now is the mean of the recent weeks. It fires when the level now is more
+  totals, each level the mean of its weeks (a count's most exact estimate: the median of four weeks
+  threw away half of them, and a holiday week before only makes the rule more careful; a month-end
+  peak is not big enough to matter, on the labelled worlds). It fires when the level now is more
   than `drop_pct` below the level before, at least half of the recent weeks are below that limit
   (a slide, not one bad week), the last week still is (not recovered), and the fall is beyond
   noise: here, the least-squares trend of all 8 weekly totals against its standard error, so one
@@ -208,7 +209,7 @@ def _sustained_on(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict
     before = weekly_totals(dau, last_day - span, weeks)
     if now is None or before is None:
         return UNKNOWN
-    level_before, level_now = statistics.median(before), statistics.fmean(now)
+    level_before, level_now = statistics.fmean(before), statistics.fmean(now)
     decline = Decline("sustained", (last_day - span + timedelta(days=1), last_day),
                       (last_day - 2 * span + timedelta(days=1), last_day - span), level_before, level_now,
                       trend_sure(before + now))
