@@ -16,13 +16,15 @@ A story is what happens to an account and what a CSM should hear about it:
 | stickiness_fading | the same users come less and less (to 40-55% in 12-16 weeks) | usage_drop if big | 70% |
 | attrition | 40-60% of the users leave over the last 11 weeks | usage_drop if big | 80% |
 | breadth_lost | 2-3 well-used key features dropped one by one, 16-40 days ago | feature_abandonment | 65% |
+| guide_rejection | flat; a web guide shown a lot for 10-25 days, 70% of views closed | guide_dismissal | 10% |
 | sudden_silence | nobody at all for the last 16-45 days | no_login | 95% |
 | silent_churner | flat use to the end | none | 100% |
 
 Decline stories draw a quarter of their teams small (4-8 users), and may raise feature_abandonment
 without it counting as false: as their users fade, a key feature a few of them used can go quiet for
 real. Every account also gets day-to-day noise (lognormal, 3-20%) and the subscription's weekends and
-public holidays. No story injects guide rejection: any guide_dismissal alert counts as false.
+public holidays. Only guide_rejection's guide may raise guide_dismissal: any other one counts as false
+(every account sees the catalogue's guides, and dismisses some of them, as the simulator always does).
 
 Whether a decline is big enough is read from the *expected* visitor-days (the simulator's own
 activity probabilities, no sampling): usage_drop is required when the last 28 days are down more
@@ -46,7 +48,7 @@ from pendo_sim.catalog import FEATURES, build_catalog
 from pendo_sim.data import Subscription, _adoption
 from pendo_sim.demo import CSMS
 
-DROP, ABANDON, SILENCE = "usage_drop", "feature_abandonment", "no_login"
+DROP, ABANDON, SILENCE, DISMISS = "usage_drop", "feature_abandonment", "no_login", "guide_dismissal"
 HISTORY_DAYS = 180
 SUSTAINED = -0.25  # a decline of more than 25% over 28 days must be flagged
 QUIET = (-0.10, -0.15)  # within these (28-day, last-week) changes, a usage_drop is a false alert
@@ -87,6 +89,7 @@ STORIES: tuple[Story, ...] = (
     _s("stickiness_fading", 0.07, 0.70, allowed=(DROP, ABANDON)),
     _s("attrition", 0.07, 0.80, allowed=(DROP, ABANDON)),
     _s("breadth_lost", 0.07, 0.65, expected=(ABANDON,), sizes=(12, 40)),
+    _s("guide_rejection", 0.04, 0.10, expected=(DISMISS,)),
     _s("sudden_silence", 0.06, 0.95, expected=(SILENCE,), allowed=(DROP, ABANDON)),
     _s("silent_churner", 0.05, 1.00),
 )
@@ -111,6 +114,7 @@ class Label:
     change_held: float  # the last 7 days vs the 28 days before the last 28 (still down?)
     abandoned: tuple[str, ...] = ()  # feature ids the story dropped (feature_abandonment subjects)
     unsynced: tuple[date, ...] = ()  # days whose stored metrics the evaluator removes
+    rejected: tuple[str, ...] = ()  # guide ids the account's users reject (guide_dismissal subjects)
 
     @property
     def sustained(self) -> bool:
@@ -191,7 +195,9 @@ def _subscription(seed: int, stories: list[str], rng: np.random.Generator, as_of
     visitors.start[hard], visitors.end[hard] = 0, entities.NEVER
     adopted, abandon = _adoption(seed, accts, catalog, days)
     abandon[:] = entities.NEVER  # only stories drop features, so every abandonment is labelled
-    return Subscription(seed, days, as_of, zone, catalog, accts, visitors, adopted, abandon, midnights)
+    rejects = np.full((len(stories), len(catalog.guides)), entities.NEVER, np.int64)
+    return Subscription(seed, days, as_of, zone, catalog, accts, visitors, adopted, abandon, midnights,
+                        rejects=rejects)
 
 
 def _sizes(rng: np.random.Generator, stories: list[str]) -> np.ndarray:
@@ -218,6 +224,7 @@ class Plan:
 
     abandoned: tuple[int, ...] = ()
     unsynced: tuple[int, ...] = ()
+    rejected: tuple[int, ...] = ()
 
 
 def _apply(sub: Subscription, a: int, story: Story, rng: np.random.Generator) -> Plan:
@@ -291,6 +298,17 @@ def _breadth_lost(sub: Subscription, a: int, shape: np.ndarray, rng: np.random.G
     return Plan(abandoned=tuple(int(f) for f in dropped))
 
 
+def _guide_rejection(sub: Subscription, a: int, shape: np.ndarray, rng: np.random.Generator) -> Plan | None:
+    """A web guide launched 10-25 days ago is shown to the account's users often, and they dismiss most views.
+    Not an onboarding tour: new visitors everywhere already dismiss those most of the time (a guide everyone
+    dismisses is the guide's problem, which guide_dismissal leaves alone on purpose)."""
+    assert sub.rejects is not None
+    web = np.flatnonzero((sub.catalog.guide_app == 0) & ~sub.catalog.guide_onboarding)
+    guide = int(rng.choice(web))
+    sub.rejects[a, guide] = _last(sub) - int(rng.integers(10, 26)) + 1
+    return Plan(rejected=(guide,))
+
+
 def _sudden_silence(sub: Subscription, a: int, shape: np.ndarray, rng: np.random.Generator) -> Plan | None:
     sub.accounts.churn[a] = _last(sub) - int(rng.integers(15, 45))
     return None
@@ -307,7 +325,7 @@ _WRITERS = {"growing": _growing, "weekday_only": _weekday_only, "holiday_dip": _
             "month_end_peak": _month_end_peak, "false_decline": _false_decline,
             "sustained_decline": _sustained_decline, "sudden_drop": _sudden_drop,
             "stickiness_fading": _stickiness_fading, "attrition": _attrition, "breadth_lost": _breadth_lost,
-            "sudden_silence": _sudden_silence, "unsynced_days": _unsynced_days}
+            "sudden_silence": _sudden_silence, "unsynced_days": _unsynced_days, "guide_rejection": _guide_rejection}
 
 
 def _days(sub: Subscription) -> np.ndarray:
@@ -366,10 +384,11 @@ def _label(sub: Subscription, a: int, story: Story, plan: Plan, *, curve: np.nda
     last = sub.day_of_index(_last(sub))
     account_id = sub.accounts.ids[a]
     features = tuple(str(sub.catalog.features[f]["id"]) for f in plan.abandoned)
+    guides = tuple(str(sub.catalog.guides[g]["id"]) for g in plan.rejected)
     return Label(account_id, str(uuid.uuid5(_NAMESPACE, f"{sub.seed}:{account_id}")), story.name,
                  frozenset(expected), frozenset(allowed - expected), bool(rng.random() < story.churn),
                  last + timedelta(days=int(rng.integers(20, 81))), story.hard_negative, c28, c7, held, features,
-                 tuple(sub.day_of_index(i) for i in plan.unsynced))
+                 tuple(sub.day_of_index(i) for i in plan.unsynced), guides)
 
 
 def _drop_label(story: Story, curve: np.ndarray) -> tuple[set[str], set[str]]:
