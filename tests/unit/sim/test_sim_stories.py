@@ -80,7 +80,8 @@ def test_guide_rejection_labels_a_web_guide_its_users_dismiss(world: World) -> N
     rejecting = _of(world, "guide_rejection")
     for a, label in rejecting:
         (guide,) = (ids.index(g) for g in label.rejected)
-        assert sub.catalog.guide_app[guide] == 0 and not sub.catalog.guide_onboarding[guide]
+        assert sub.catalog.guide_app[guide] == 0
+        assert not sub.catalog.guide_onboarding[guide]
         assert 10 <= sub.days - sub.rejects[a, guide] <= 25
     day = sub.days - 1
     act = generate_origin_day(sub, day)
@@ -88,7 +89,8 @@ def test_guide_rejection_labels_a_web_guide_its_users_dismiss(world: World) -> N
     theirs = np.isin(account, [a for a, _ in rejecting])
     rejected = np.isin(act.g_guide, [ids.index(lab.rejected[0]) for _, lab in rejecting]) & theirs
     seen, dismissed = (int((rejected & (act.g_type == t)).sum()) for t in (SEEN, DISMISSED))
-    assert seen > 0 and dismissed >= 0.5 * seen
+    assert seen > 0
+    assert dismissed >= 0.5 * seen
     plain = generate_origin_day(replace(sub, rejects=None), day)
     plain_account = sub.account_of(plain.v[plain.g_cell], plain.slot[plain.g_cell])
     others, plain_others = ~theirs, ~np.isin(plain_account, [a for a, _ in rejecting])
