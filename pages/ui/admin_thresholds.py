@@ -36,6 +36,9 @@ def _other_rules(alerts: dict[str, Any]) -> None:
                                               key="admin_t_prior_users")
     fa["prior_days"] = c[1].number_input("Days before", 1, 90, int(fa["prior_days"]), key="admin_t_prior_days")
     fa["recent_days"] = c[2].number_input("Unused for (days)", 1, 60, int(fa["recent_days"]), key="admin_t_recent")
+    fa["confidence"] = c[3].number_input("Sure it is not chance (%)", 0.0, 99.9, 100 * float(fa["confidence"]), 0.5,
+                                         key="admin_t_abandon_sure", help="How unlikely the silence must be, "
+                                         "given how often the feature was used before.") / 100
     st.markdown(f"**{label('no_login')}** and **{label('guide_dismissal')}**")
     c = st.columns(4)
     nl["days"] = c[0].number_input("No visitor active for (days)", 1, 89, int(nl["days"]), key="admin_t_no_login")
@@ -43,6 +46,12 @@ def _other_rules(alerts: dict[str, Any]) -> None:
                                         key="admin_t_share") / 100
     gd["min_seen"] = c[2].number_input("Of at least (viewers, 30 days)", 1, 10_000, int(gd["min_seen"]),
                                        key="admin_t_seen")
+    gd["min_excess"] = c[3].number_input("Above other customers by (points)", 0, 100, round(100 * gd["min_excess"]),
+                                         key="admin_t_excess", help="Against the guide's dismissal share across "
+                                         "the other customers.") / 100
+    c = st.columns(4)
+    gd["confidence"] = c[1].number_input("Sure it is above them (%)", 0.0, 99.9, 100 * float(gd["confidence"]), 0.5,
+                                         key="admin_t_dismiss_sure") / 100
 
 
 def _escalation(alerts: dict[str, Any]) -> None:

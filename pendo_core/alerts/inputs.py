@@ -131,19 +131,22 @@ def _add_features(engine: Engine, customers: dict[str, CustomerData], last_day: 
         for chunk in chunks(sorted(customers)):
             for features in chunks(list(keys)):
                 for row in conn.execute(_feature_query(chunk, features, last_day, cfg, include_anonymous)):
-                    customer, feature, prior, recent, last_used = row
-                    customers[customer].features.append(
-                        FeatureWindow(feature, names.get(feature), int(prior), int(recent), last_used))
+                    customer, feature, prior, recent, last_used, prior_uses = row
+                    customers[customer].features.append(FeatureWindow(
+                        feature, names.get(feature), int(prior), int(recent), last_used, int(prior_uses)))
 
 
 def _feature_query(customers: tuple[str, ...], features: tuple[str, ...], last_day: date, cfg: AlertSettings,
                    include_anonymous: bool) -> Select[Any]:
-    """(customer, feature, distinct users before the recent window, rows in it, last day used)."""
+    """(customer, feature, distinct users before the recent window, rows in it, last day used, visitor-days
+    of use before the recent window)."""
     recent_from = last_day - timedelta(days=cfg.feature_abandonment.recent_days - 1)
     prior_from = recent_from - timedelta(days=cfg.feature_abandonment.prior_days)
     prior_users = func.count(distinct(case((_fvd.c.day < recent_from, _fvd.c.visitor_id))))
     recent_rows = func.count(case((_fvd.c.day >= recent_from, 1)))
-    stmt = (select(_mapping.c.customer_id, _fvd.c.feature_id, prior_users, recent_rows, func.max(_fvd.c.day))
+    prior_uses = func.count(case((_fvd.c.day < recent_from, 1)))
+    stmt = (select(_mapping.c.customer_id, _fvd.c.feature_id, prior_users, recent_rows, func.max(_fvd.c.day),
+                   prior_uses)
             .join(_mapping, _mapping.c.pendo_account_id == _fvd.c.account_id)
             .where(_mapping.c.customer_id.in_(customers), _fvd.c.feature_id.in_(features),
                    _fvd.c.day.between(prior_from, last_day)))
@@ -152,15 +155,23 @@ def _feature_query(customers: tuple[str, ...], features: tuple[str, ...], last_d
 
 
 def _add_guides(engine: Engine, customers: dict[str, CustomerData], last_day: date) -> None:
+    """Each customer's 30-day guide counts on last_day, with the guide's counts at the other customers
+    (every customer's counts are read: the comparison spans all of them)."""
     if not customers:
         return
     names = _names(engine, PendoGuide.__table__.c.guide_id, PendoGuide.__table__.c.name)
-    stmt = select(_guides.c.customer_id, _guides.c.guide_id, _guides.c.seen_visitors, _guides.c.dismissed_visitors)
+    stmt = select(_guides.c.guide_id, _guides.c.customer_id, _guides.c.seen_visitors, _guides.c.dismissed_visitors)
+    counts: dict[str, dict[str, tuple[int, int]]] = {}
     with engine.connect() as conn:
-        for chunk in chunks(sorted(customers)):
-            rows = conn.execute(stmt.where(_guides.c.metric_date == last_day, _guides.c.customer_id.in_(chunk)))
-            for customer, guide, seen, dismissed in rows:
-                customers[customer].guides.append(GuideWindow(guide, names.get(guide), int(seen), int(dismissed)))
+        for guide, customer, seen, dismissed in conn.execute(stmt.where(_guides.c.metric_date == last_day)):
+            counts.setdefault(guide, {})[customer] = (int(seen), int(dismissed))
+    for guide, by_customer in sorted(counts.items()):
+        viewers = sum(seen for seen, _ in by_customer.values())
+        dismissers = sum(dismissed for _, dismissed in by_customer.values())
+        for customer, (seen, dismissed) in sorted(by_customer.items()):
+            if customer in customers:
+                customers[customer].guides.append(GuideWindow(guide, names.get(guide), seen, dismissed,
+                                                              viewers - seen, dismissers - dismissed))
 
 
 def _names(engine: Engine, key: Any, name: Any) -> dict[str, str | None]:

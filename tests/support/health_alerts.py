@@ -82,9 +82,12 @@ def add_feature_use(engine: Engine, account: str, feature: str, uses: Iterable[t
          "num_minutes": 1} for day, visitor in uses])
 
 
-def add_guide_counts(engine: Engine, customer_id: str, guide: str, day: date, *, seen: int, dismissed: int) -> None:
-    """A pendo_guide_metrics row (30-day counts ending on `day`) and the guide's catalogue entry."""
-    table_insert(engine, "pendo_guides", [{"guide_id": guide, "name": guide.title()}])
+def add_guide_counts(engine: Engine, customer_id: str, guide: str, day: date, *, seen: int, dismissed: int,
+                     catalogue: bool = True) -> None:
+    """A pendo_guide_metrics row (30-day counts ending on `day`) and, unless `catalogue` is False (a guide
+    already added for another customer), the guide's catalogue entry."""
+    if catalogue:
+        table_insert(engine, "pendo_guides", [{"guide_id": guide, "name": guide.title()}])
     table_insert(engine, "pendo_guide_metrics", [{
         "customer_id": customer_id, "guide_id": guide, "metric_date": day, "seen_visitors": seen,
         "completed_visitors": 0, "dismissed_visitors": dismissed, "completion_rate": 0.0,
