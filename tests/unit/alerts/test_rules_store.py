@@ -81,3 +81,13 @@ def test_guide_dismissal_compares_with_other_customers(engine: Engine, counts: d
         add_guide_counts(engine, customer, "tour", LAST, seen=seen, dismissed=dismissed, catalogue=k == 0)
     evaluate_alerts(engine, AS_OF, clock=lambda: NOW)
     assert _open(engine, "guide_dismissal") == [(c, "tour") for c in alerted]
+
+
+def test_guide_dismissal_is_unknown_when_the_last_day_is_not_synced(engine: Engine) -> None:
+    """The 30-day counts of a day that was not synced prove nothing: no alert."""
+    for k, (customer, (seen, dismissed)) in enumerate({"acme": (9, 8), "b": (200, 50)}.items()):
+        add_customer(engine, customer)
+        add_usage(engine, customer, {d: n for d, n in history(10, 20, 4).items() if d != LAST})
+        add_guide_counts(engine, customer, "tour", LAST, seen=seen, dismissed=dismissed, catalogue=k == 0)
+    evaluate_alerts(engine, AS_OF, clock=lambda: NOW)
+    assert _open(engine, "guide_dismissal") == []
