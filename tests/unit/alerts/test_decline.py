@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from pendo_core.alerts.decline import Decline, Params, assess, sudden, sustained, weekly_totals
-from tests.support.health_alerts import LAST, history
+from tests.support.health_alerts import LAST, history, month_end_peak, slide, step
 
 P = Params()
 WOBBLE = (2, 3, 4, 3, 2, 4, 3, 2, 4, 3, 3, 2, 4, 2, 3, 4, 2, 3, 4, 3, 2)  # a 3-user team, day after day
@@ -18,33 +18,6 @@ WOBBLE = (2, 3, 4, 3, 2, 4, 3, 2, 4, 3, 3, 2, 4, 2, 3, 4, 2, 3, 4, 3, 2)  # a 3-
 def _weekdays(value: Callable[[int, date], int]) -> Callable[[int, date], int]:
     """A change that sets weekdays with `value(i, day)` and keeps weekends empty."""
     return lambda i, d: 0 if d.weekday() >= 5 else value(i, d)
-
-
-def slide(weekday: int, weekend: int, *, days: int, to: float) -> Callable[[int, date], int]:
-    """A straight slide from the usual values to `to` times them over the last `days` days."""
-    def change(i: int, day: date) -> int:
-        base = weekend if day.weekday() >= 5 else weekday
-        share = 1.0 if i >= days else to + (1 - to) * i / days
-        return round(base * share)
-    return change
-
-
-def step(weekday: int, weekend: int, *, days: int, to: float, back_after: int | None = None
-         ) -> Callable[[int, date], int]:
-    """Usage times `to` for the `days` days ending `back_after` days ago (0: still down)."""
-    def change(i: int, day: date) -> int:
-        base = weekend if day.weekday() >= 5 else weekday
-        down = (back_after or 0) <= i < (back_after or 0) + days
-        return round(base * to) if down else base
-    return change
-
-
-def month_end_peak(weekday: int, weekend: int) -> Callable[[int, date], int]:
-    """Twice the use on the last 4 days of every month (a finance team's close)."""
-    def change(i: int, day: date) -> int:
-        base = weekend if day.weekday() >= 5 else weekday
-        return 2 * base if (day + timedelta(days=4)).month != day.month else base
-    return change
 
 
 def _holidays(weekday: int, weekend: int, days_ago: set[int]) -> Callable[[int, date], int]:
