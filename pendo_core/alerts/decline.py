@@ -19,8 +19,9 @@ and both say "fire", "clear" or "unknown" (not enough synced days to judge).
   than `drop_pct` below the level before, at least half of the recent weeks are below that limit
   (a slide, not one bad week), the last week still is (not recovered), and the fall is beyond
   noise: here, the least-squares trend of all 8 weekly totals against its standard error, so one
-  odd week (a holiday in either window) barely tilts it. Like the sudden rule, it must hold on each
-  of the last `hold_days` days (the windows ending on each), so one noisy day does not decide.
+  odd week (a holiday in either window) barely tilts it. It must hold: the windows ending on the
+  latest day and on at least `hold_days` + 1 of the last 2 x `hold_days` days (4 of 6) fire, so one
+  noisy day neither raises it nor vetoes it.
 - **noise** ("how sure"): a week's visitor-days are a count whose variance is phi times its mean
   (quasi-Poisson). phi comes from the week-to-week variation of weekly totals, read robustly (the
   median absolute deviation of successive differences, so a step, a slide or one odd week is not
@@ -193,12 +194,27 @@ def weekly_totals(dau: Mapping[date, int], last: date, weeks: int) -> list[float
 
 
 def sustained(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict:
-    """The last `sustained_days` against the same span before, held on each of the last hold_days days."""
-    verdicts = [_sustained_on(dau, last_day - timedelta(days=k), p) for k in range(p.hold_days)]
+    """The last `sustained_days` against the same span before, held: the windows ending on the latest day
+    and on most of the days before it fire (see held_windows)."""
+    verdicts = [_sustained_on(dau, last_day - timedelta(days=k), p) for k in range(held_windows(p)[0])]
     now = verdicts[0]
-    if now.status == "unknown" or all(v.status == "fire" for v in verdicts):
+    if now.status == "unknown" or held(verdicts, p):
         return now
     return Verdict("clear", now.decline)
+
+
+def held_windows(p: Params) -> tuple[int, int]:
+    """(windows read, windows that must fire) for the sustained rule: the windows ending on each of the
+    last 2 x hold_days days, hold_days + 1 of them (4 of 6), the latest among them. A majority, not all:
+    with all three of the last three days required, one noisy day vetoed a real slide as easily as one
+    could raise a false one (on the labelled training worlds recall 0.80 -> 0.83, precision 0.97 kept)."""
+    return 2 * p.hold_days, p.hold_days + 1
+
+
+def held(verdicts: Sequence[Verdict], p: Params) -> bool:
+    """True when the latest verdict fires and enough of the others do (held_windows)."""
+    need = held_windows(p)[1]
+    return verdicts[0].status == "fire" and sum(v.status == "fire" for v in verdicts) >= need
 
 
 def _sustained_on(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict:
