@@ -16,7 +16,8 @@ HAND_MADE = ("usage_drop", "feature_abandonment", "no_login", "guide_dismissal")
 
 
 def _usage_drop(cfg: dict[str, Any]) -> None:
-    st.markdown(f"**{label('usage_drop')}**: the last 7 complete days against the same weekdays of the weeks before.")
+    st.markdown(f"**{label('usage_drop')}**: sudden (the last 7 complete days against the same weekdays of the weeks "
+                "before) or sustained (the last 28 days against the 28 before), beyond the team's own noise.")
     c = st.columns(4)
     cfg["drop_pct"] = c[0].number_input("Drop of more than (%)", 1.0, 100.0, float(cfg["drop_pct"]), 5.0,
                                         key="admin_t_drop_pct")
@@ -26,6 +27,9 @@ def _usage_drop(cfg: dict[str, Any]) -> None:
                                                1.0, key="admin_t_min_daily", help="Below this baseline the "
                                                "account is too small for a drop to mean anything.")
     cfg["hold_days"] = c[3].number_input("Must hold for (days)", 1, 14, int(cfg["hold_days"]), key="admin_t_hold")
+    c = st.columns(4)
+    cfg["confidence"] = c[0].number_input("Sure it is beyond noise (%)", 50.0, 99.9, 100 * float(cfg["confidence"]),
+                                          1.0, key="admin_t_drop_sure") / 100
 
 
 def _other_rules(alerts: dict[str, Any]) -> None:

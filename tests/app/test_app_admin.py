@@ -114,16 +114,17 @@ def test_thresholds_are_saved_as_a_version(store: Engine) -> None:
 
 
 def test_abandonment_and_guide_tests_are_thresholds(store: Engine) -> None:
-    """How sure feature_abandonment and guide_dismissal must be, and how far above other customers a guide's
-    dismissals must be, are set on the thresholds tab and saved."""
+    """How sure usage_drop, feature_abandonment and guide_dismissal must be, and how far above other customers a
+    guide's dismissals must be, are set on the thresholds tab and saved."""
     at = open_page(PAGE, ADMIN)
     assert at.number_input(key="admin_t_abandon_sure").value == 99.0
     at.number_input(key="admin_t_abandon_sure").set_value(95.0).run()
+    at.number_input(key="admin_t_drop_sure").set_value(80.0).run()
     at.number_input(key="admin_t_excess").set_value(30).run()
     at.number_input(key="admin_t_dismiss_sure").set_value(95.0).run()
     at.button(key="admin_thresholds_save").click().run()
     alerts = _newest_settings(store).settings["alerts"]
-    assert alerts["feature_abandonment"]["confidence"] == 0.95
+    assert (alerts["feature_abandonment"]["confidence"], alerts["usage_drop"]["confidence"]) == (0.95, 0.8)
     assert (alerts["guide_dismissal"]["min_excess"], alerts["guide_dismissal"]["confidence"]) == (0.3, 0.95)
 
 
