@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from pendo_core.alerts import decline
 from pendo_core.alerts.decline import (
     Decline,
     Params,
@@ -15,6 +16,7 @@ from pendo_core.alerts.decline import (
     assess,
     held,
     held_windows,
+    rebounded,
     sudden,
     sustained,
     weekly_totals,
@@ -155,6 +157,33 @@ def test_sustained_holds_on_most_of_the_last_six_windows(fires: str, status: boo
     verdicts = [Verdict({"F": "fire", "C": "clear", "U": "unknown"}[c]) for c in fires]  # type: ignore[arg-type]
     assert held_windows(P) == (6, 4)
     assert held(verdicts, P) is status
+
+
+def _shutdown_coming_back(i: int, day: date) -> int:
+    """Two weeks at a fifth of the usual use (a long shutdown), then the last week back at 75%."""
+    base = 6 if day.weekday() >= 5 else 40
+    return round(base * (0.75 if i < 7 else 0.2 if i < 21 else 1.0))
+
+
+@pytest.mark.parametrize(("weeks", "expected"), [
+    pytest.param([212, 42, 42, 159], True, id="back-from-a-trough"),
+    pytest.param([200, 170, 150, 120], False, id="a-slide-ends-at-its-lowest"),
+    pytest.param([20, 14, 4, 10], False, id="small-team-within-noise"),
+    pytest.param([20, 14, 2, 19], True, id="small-team-clearly-back"),
+    pytest.param([5], False, id="one-week"),
+])
+def test_rebounded(weeks: list[float], expected: bool) -> None:
+    """The last week clearly above the recent trough (3 Poisson standard deviations) is a recovery."""
+    assert rebounded(weeks) is expected
+
+
+def test_a_shutdown_coming_back_is_not_a_slide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """28 days 46% down, the last week still under the limit, but well up from the shutdown: quiet.
+    Without the rebound check the sustained rule would fire."""
+    dau = history(70, 40, 6, change=_shutdown_coming_back)
+    assert assess(dau, LAST, P).status == "clear"
+    monkeypatch.setattr(decline, "REBOUND_Z", 1e9)
+    assert sustained(dau, LAST, P).status == "fire"
 
 
 def test_weekly_totals_fill_a_missing_day_from_its_weekday() -> None:
