@@ -24,7 +24,7 @@ from pendo_core.alerts.champions import StakeholderWindow
 from pendo_core.alerts.kinds import CustomerData
 from pendo_core.alerts.lifecycle import ACTIVE
 from pendo_core.alerts.risk import CHANGE_DAYS, HealthWindow, comparable
-from pendo_core.alerts.rules import FeatureWindow, GuideWindow
+from pendo_core.alerts.rules import FeatureWindow, GuideWindow, counts_elsewhere
 from pendo_core.alerts.settings import AlertSettings
 from pendo_core.customers import people
 from pendo_core.customers import people_queries as pq
@@ -81,7 +81,7 @@ def load_alert_inputs(engine: Engine, last_day: date, cfg: AlertSettings, *, key
         if customer_ids is None or customer in customer_ids:
             customers[customer] = CustomerData(last_day)
     _add_features(engine, customers, last_day, cfg, keys=key_features, include_anonymous=include_anonymous)
-    _add_guides(engine, customers, last_day)
+    _add_guides(engine, customers, last_day, cfg)
     _add_people(engine, {c: customers[c] for c in sorted(keyed & customers.keys())}, last_day,
                 cfg.champion_inactive.days, include_anonymous)
     _add_health(engine, customers, last_day)
@@ -156,9 +156,9 @@ def _feature_query(customers: tuple[str, ...], features: tuple[str, ...], last_d
     return stmt.group_by(_mapping.c.customer_id, _fvd.c.feature_id)
 
 
-def _add_guides(engine: Engine, customers: dict[str, CustomerData], last_day: date) -> None:
+def _add_guides(engine: Engine, customers: dict[str, CustomerData], last_day: date, cfg: AlertSettings) -> None:
     """Each customer's 30-day guide counts on last_day, with the guide's counts at the other customers
-    (every customer's counts are read: the comparison spans all of them)."""
+    (every customer's counts are read: the comparison spans all of them; rules.counts_elsewhere)."""
     if not customers:
         return
     names = _names(engine, PendoGuide.__table__.c.guide_id, PendoGuide.__table__.c.name)
@@ -168,12 +168,11 @@ def _add_guides(engine: Engine, customers: dict[str, CustomerData], last_day: da
         for guide, customer, seen, dismissed in conn.execute(stmt.where(_guides.c.metric_date == last_day)):
             counts.setdefault(guide, {})[customer] = (int(seen), int(dismissed))
     for guide, by_customer in sorted(counts.items()):
-        viewers = sum(seen for seen, _ in by_customer.values())
-        dismissers = sum(dismissed for _, dismissed in by_customer.values())
+        elsewhere = counts_elsewhere(by_customer, cfg.guide_dismissal)
         for customer, (seen, dismissed) in sorted(by_customer.items()):
             if customer in customers:
-                customers[customer].guides.append(GuideWindow(guide, names.get(guide), seen, dismissed,
-                                                              viewers - seen, dismissers - dismissed))
+                customers[customer].guides.append(
+                    GuideWindow(guide, names.get(guide), seen, dismissed, *elsewhere[customer]))
 
 
 def _names(engine: Engine, key: Any, name: Any) -> dict[str, str | None]:

@@ -20,9 +20,10 @@ missing from a history was not synced: it is never read as zero, and a rule that
   do: of at least `min_seen` visitors who saw it in the 30 days ending on the last day, at least
   `min_share` dismissed it, that share is at least `min_excess` above the guide's usual share, and it
   is at least `confidence` sure to be above it (a binomial test). The usual share is the guide's
-  dismissal share across the other customers (their dismissers over their viewers), or even odds when
-  fewer than `min_seen` visitors of other customers saw it. A guide everyone dismisses is the guide's
-  problem, not one customer's: it alerts nobody.
+  dismissal share across the other customers (their dismissers over their viewers), leaving out the
+  other customers who reject it themselves (`counts_elsewhere`), or even odds when fewer than
+  `min_seen` visitors of other customers saw it. A guide everyone dismisses is the guide's problem,
+  not one customer's: it alerts nobody.
 """
 
 from __future__ import annotations
@@ -200,21 +201,57 @@ def binomial_tail(k: int, n: int, p: float) -> float:
     return min(1.0, sum(math.exp(t) for t in terms))
 
 
+@dataclass(frozen=True)
+class DismissalTest:
+    """One customer's dismissals of a guide against the share elsewhere: the figures and the verdict."""
+
+    share: float  # this customer's dismissers / viewers
+    usual: float  # the share it is compared with (even odds when too few viewers elsewhere)
+    compared: bool  # False: too few viewers elsewhere, judged against even odds
+    sure: float  # 1 - P(at least this many dismissers if each viewer dismissed with the usual share)
+    fires: bool
+
+
+def dismissal_test(seen: int, dismissed: int, others_seen: int, others_dismissed: int,
+                   cfg: GuideDismissalSettings) -> DismissalTest:
+    """The guide_dismissal test for one customer's counts against the other customers' (see the module doc)."""
+    share = dismissed / seen if seen else 0.0
+    compared = others_seen >= cfg.min_seen
+    usual = others_dismissed / others_seen if compared else 0.5
+    sure = 1 - binomial_tail(dismissed, seen, usual)
+    fires = (seen >= cfg.min_seen and share >= cfg.min_share and share - usual >= cfg.min_excess
+             and sure >= cfg.confidence)
+    return DismissalTest(share, usual, compared, sure, fires)
+
+
+def counts_elsewhere(counts: Mapping[str, tuple[int, int]],
+                     cfg: GuideDismissalSettings) -> dict[str, tuple[int, int]]:
+    """Per customer, the guide's (viewers, dismissers) at the other customers, leaving out those others
+    who reject it themselves (whose own test against everyone else fires), so that two or three
+    rejecting customers do not lift the share each of them is compared with. `counts` is customer ->
+    (viewers, dismissers) of one guide. A guide everyone dismisses has no such customers: it stays the
+    guide's share everywhere, and alerts nobody."""
+    viewers = sum(s for s, _ in counts.values())
+    dismissers = sum(d for _, d in counts.values())
+    rejecting = {c: (s, d) for c, (s, d) in counts.items()
+                 if dismissal_test(s, d, viewers - s, dismissers - d, cfg).fires}
+    left_s = viewers - sum(s for s, _ in rejecting.values())
+    left_d = dismissers - sum(d for _, d in rejecting.values())
+    return {c: (left_s - (0 if c in rejecting else s), left_d - (0 if c in rejecting else d))
+            for c, (s, d) in counts.items()}
+
+
 def _dismissal(g: GuideWindow, cfg: GuideDismissalSettings) -> Finding:
-    share = g.dismissed / g.seen if g.seen else 0.0
-    compared = g.others_seen >= cfg.min_seen
-    usual = g.others_dismissed / g.others_seen if compared else 0.5
-    sure = 1 - binomial_tail(g.dismissed, g.seen, usual)
-    if (g.seen < cfg.min_seen or share < cfg.min_share or share - usual < cfg.min_excess
-            or sure < cfg.confidence):
+    t = dismissal_test(g.seen, g.dismissed, g.others_seen, g.others_dismissed, cfg)
+    if not t.fires:
         return Finding("guide_dismissal", "clear", g.guide_id)
     details = {"guide_id": g.guide_id, "guide_name": g.name, "seen_visitors": g.seen,
-               "dismissed_visitors": g.dismissed, "dismissal_rate": round(share, 3), "window_days": 30,
-               "others_seen_visitors": g.others_seen if compared else 0,
-               "others_dismissed_visitors": g.others_dismissed if compared else 0,
-               "others_dismissal_rate": round(usual, 3), "sure": round(sure, 4)}
+               "dismissed_visitors": g.dismissed, "dismissal_rate": round(t.share, 3), "window_days": 30,
+               "others_seen_visitors": g.others_seen if t.compared else 0,
+               "others_dismissed_visitors": g.others_dismissed if t.compared else 0,
+               "others_dismissal_rate": round(t.usual, 3), "sure": round(t.sure, 4)}
     action = f"{dismissal_numbers(details)}. {DISMISSAL_ACTION}"
-    return Finding("guide_dismissal", "fire", g.guide_id, "medium" if share >= 0.8 else "low", details, action)
+    return Finding("guide_dismissal", "fire", g.guide_id, "medium" if t.share >= 0.8 else "low", details, action)
 
 
 # --- the numbers in words ---------------------------------------------------------------------

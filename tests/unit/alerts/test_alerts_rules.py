@@ -14,6 +14,7 @@ from pendo_core.alerts.rules import (
     Finding,
     GuideWindow,
     binomial_tail,
+    counts_elsewhere,
     feature_abandonment,
     guide_dismissal,
     no_login,
@@ -181,6 +182,23 @@ def test_guide_dismissal_says_the_numbers() -> None:
     assert finding.details["sure"] == pytest.approx(1 - binomial_tail(7, 9, 115 / 412), abs=1e-4)
     assert finding.action == ("7 of 9 viewers dismissed “Setup tour” in 30 days (78%), against 28% across the other "
                               "customers (412 viewers). " + DISMISSAL_ACTION)
+
+
+@pytest.mark.parametrize(("counts", "elsewhere"), [
+    pytest.param({"a": (10, 3), "b": (20, 6), "c": (30, 9)}, {"a": (50, 15), "b": (40, 12), "c": (30, 9)},
+                 id="nobody-rejects-it-everyone-else-counts"),
+    pytest.param({"a": (10, 8), "b": (40, 36), "c": (60, 15)}, {"a": (60, 15), "b": (60, 15), "c": (0, 0)},
+                 id="rejecting-customers-are-left-out-for-the-others"),
+    pytest.param({"a": (10, 5), "b": (40, 36), "c": (60, 15)}, {"a": (60, 15), "b": (70, 20), "c": (10, 5)},
+                 id="only-the-rejecting-one-is-left-out"),
+    pytest.param({"a": (10, 9), "b": (100, 85), "c": (100, 85)}, {"a": (200, 170), "b": (110, 94),
+                                                                 "c": (110, 94)}, id="everyone-dismisses-it"),
+    pytest.param({"a": (10, 10)}, {"a": (0, 0)}, id="one-customer"),
+])
+def test_counts_elsewhere_leave_out_other_rejecting_customers(counts: dict[str, tuple[int, int]],
+                                                              elsewhere: dict[str, tuple[int, int]]) -> None:
+    """Each customer is compared with the other customers, without those who reject the guide themselves."""
+    assert counts_elsewhere(counts, GuideDismissalSettings()) == elsewhere
 
 
 @pytest.mark.parametrize(("k", "n", "p", "expected"), [

@@ -70,6 +70,8 @@ def test_abandonment_is_unknown_with_unsynced_recent_days(engine: Engine) -> Non
     pytest.param({"acme": (8, 4), "b": (200, 50)}, [], id="within-chance"),
     pytest.param({"acme": (10, 10), "b": (3, 0)}, ["acme"], id="too-few-elsewhere-even-odds"),
     pytest.param({"acme": (12, 11), "b": (12, 11), "c": (400, 100)}, ["acme", "b"], id="two-of-three-reject-it"),
+    pytest.param({"acme": (10, 8), "b": (40, 36), "d": (40, 36), "c": (60, 15)}, ["acme", "b", "d"],
+                 id="judged-against-those-who-do-not-reject-it"),
 ])
 def test_guide_dismissal_compares_with_other_customers(engine: Engine, counts: dict[str, tuple[int, int]],
                                                        alerted: list[str]) -> None:
