@@ -3,16 +3,18 @@ never widen what a caller may see; verified tokens are kept by their hash."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, insert, select
 
 from api import ApiContext, create_app
 from api.cache import TtlCache
 from pendo_core.admin.tokens import hash_token
 from pendo_core.config import Settings
+from pendo_core.store.models import UsageMetric
 from tests.integration.test_api_endpoints import _alert_id
 from tests.support.chat_api import ACME, ANA, BEN, GLOBEX, LEE, NOW, SharedStore, add_users, build_store
 
@@ -70,10 +72,27 @@ def test_a_kept_answer_is_the_fresh_one_and_never_shown_outside_scope(shared_sto
     cached, ctx = _client(store, 60)
     fresh, _ = _client(store, 0)
     first = _get(cached, store.tokens[BEN], path)
-    assert len(ctx.answers) == 1
+    assert len(ctx.answers) == 2  # the answer, and the newest synced day its range defaulted to
     assert _get(cached, store.tokens[BEN], path).json() == first.json() == _get(fresh, store.tokens[BEN], path).json()
     assert _get(cached, store.tokens[ANA], path).status_code == 404
     assert _get(cached, store.tokens[ANA], path.replace("globex-1", "acme-1").replace(GLOBEX, ACME)).status_code == 200
+
+
+@pytest.mark.parametrize(("seconds", "moves"), [(60, False), (0, True)], ids=["kept", "not-cached"])
+def test_the_newest_day_is_kept_with_the_answers(shared_store: SharedStore, seconds: float, moves: bool) -> None:
+    """The default end of a range (the newest synced day) is read once per `--cache-seconds`, not per
+    request: a day synced meanwhile shows once the kept answers expire (at once without a cache)."""
+    store = shared_store.fresh()
+    client, _ = _client(store, seconds)
+    path = f"/api/pendo/customer/{ACME}/metrics"
+    before = _get(client, store.tokens[LEE], path).json()["last"]
+    with store.engine.begin() as conn:
+        last = conn.scalar(select(func.max(UsageMetric.metric_date)))
+        row = conn.execute(select(UsageMetric).where(UsageMetric.metric_date == last).limit(1)).mappings().one()
+        conn.execute(insert(UsageMetric).values({**row, "metric_date": last + timedelta(days=1)}))
+    after = _get(client, store.tokens[LEE], path).json()["last"]
+    assert after == (last + timedelta(days=1) if moves else last).isoformat()
+    assert before == last.isoformat()
 
 
 def test_verified_tokens_are_kept_by_hash_and_bad_ones_not_at_all(shared_store: SharedStore) -> None:
