@@ -8,9 +8,9 @@ users leaving, sudden silence, and the look-alikes that must stay quiet. From th
   renewal date (20-80 days after the last complete day);
 - the renewal outcomes: each customer's story decides whether it churned or renewed, dated on that
   renewal date, so the admin back-test shows what the health score makes of the stories;
-- the contacts: a champion (the team's most engaged user) and a decision maker (the next one) per
-  customer with a team of two or more, four or more, matched to their Pendo visitors by e-mail. Whoever
-  the story makes leave leaves: a champion among them raises `champion_inactive`.
+- the contacts: of the users there from the start, the most engaged as champion (teams of two or more)
+  and the next as decision maker (teams of four or more), matched to their Pendo visitors by e-mail.
+  Whoever the story makes leave leaves: a champion among them raises `champion_inactive`.
 """
 
 from __future__ import annotations
