@@ -3,6 +3,9 @@ never widen what a caller may see; verified tokens are kept by their hash."""
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -38,6 +41,35 @@ def test_an_answer_is_kept_for_its_seconds_only(seconds: float, wait: float, exp
     cache.get_or_compute("k", lambda: calls.append(1) or "answer")
     clock.now += wait
     assert (cache.get_or_compute("k", lambda: calls.append(1) or "answer"), len(calls)) == ("answer", expected_calls)
+
+
+@pytest.mark.parametrize("first_fails", [False, True], ids=["one-computation", "first-fails"])
+def test_callers_missing_one_key_at_once_share_one_computation(first_fails: bool) -> None:
+    """Ten threads asking for an expired key at once: one computes and the others get its answer; when that
+    computation fails, each waiting caller computes for itself (the failure is not kept)."""
+    cache, calls, lock = TtlCache(60), [], threading.Lock()
+    start = threading.Barrier(10)
+
+    def compute() -> str:
+        with lock:
+            calls.append(1)
+            failing = first_fails and len(calls) == 1
+        time.sleep(0.2)  # long enough for every other thread to arrive and wait
+        if failing:
+            raise RuntimeError("the first computation fails")
+        return "answer"
+
+    def ask() -> str:
+        start.wait()
+        try:
+            return cache.get_or_compute("k", compute)
+        except RuntimeError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda _: ask(), range(10)))
+    assert sorted(set(answers)) == (["answer", "the first computation fails"] if first_fails else ["answer"])
+    assert len(calls) == (answers.count("answer") + 1 if first_fails else 1)
 
 
 def test_the_least_recently_used_answer_goes_first() -> None:
