@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from pendo_core.alerts.operations import SYNC_FAILED, SYNC_SUSPECT, check_operations
+from pendo_core.alerts.operations import SYNC_FAILED, SYNC_SUSPECT, check_operations, open_ops_alerts
 from pendo_core.store import models
 from pendo_core.store.engine import make_engine, migrate
 from pendo_sim.data import Subscription, generate
@@ -109,6 +109,7 @@ def test_a_broken_rerun_changes_nothing_and_fails_loudly(store: tuple[Path, Engi
     assert "--accept-restatement" in line
     assert snapshot(engine) == before
     assert _alerts(engine) == alerts
+    assert [a.kind for a in open_ops_alerts(engine)] == [SYNC_SUSPECT]  # opened by the run's own check
     check = check_operations(engine, datetime.now(UTC))
     [held] = [a for a in check.open if a.kind == SYNC_SUSPECT]
     assert SYNC_FAILED not in {a.kind for a in check.open}  # one alert for one event
