@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, String, cast, select
 
 from pendo_core.health import naive, score
 from pendo_core.store.models import HealthScore, Outcome, UsageMetric
@@ -248,11 +248,13 @@ def _read_usage(engine: Engine, customers: list[str], first: date, last: date) -
 
 def _read(engine: Engine, columns: list[Any], customer_col: Any, day_col: Any, *, customers: list[str],
           first: date, last: date) -> pd.DataFrame:
+    """The columns for the customers and days as one frame; days as ISO text (no date object per row)."""
     names = ["customer_id", "day", *(c.name for c in columns[2:])]
     parts = []
     with engine.connect() as conn:
         for chunk in chunks(customers):
-            stmt = select(*columns).where(customer_col.in_(chunk), day_col.between(first, last))
+            stmt = select(columns[0], cast(day_col, String), *columns[2:]).where(customer_col.in_(chunk),
+                                                                                 day_col.between(first, last))
             parts.append(pd.DataFrame(conn.execute(stmt).all(), columns=names))
     filled = [p for p in parts if not p.empty]
     return pd.concat(filled, ignore_index=True) if filled else pd.DataFrame(columns=names)
@@ -263,7 +265,7 @@ def _grid(frame: pd.DataFrame, column: str, customers: list[str], first: date, d
     if frame.empty:
         return out
     rows = pd.Index(customers).get_indexer(frame["customer_id"])
-    cols = (pd.to_datetime(frame["day"]).to_numpy().astype("datetime64[D]") - np.datetime64(first, "D")).astype(int)
+    cols = (frame["day"].to_numpy(dtype="datetime64[D]") - np.datetime64(first, "D")).astype(int)  # ISO text
     keep = (rows >= 0) & (cols >= 0) & (cols < days)
     out[rows[keep], cols[keep]] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)[keep]
     return out
