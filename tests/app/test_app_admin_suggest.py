@@ -4,6 +4,7 @@ way or a naive signal ranks churners better. Admins only, as the whole page."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,12 +15,20 @@ from pages.ui import admin_weights
 from pendo_core.admin.users import User
 from pendo_core.store.models import AuditLog, SettingsVersion
 from pendo_core.usage import queries as read
-from tests.support.app import open_page, texts
-from tests.support.app_data import ADMIN, CSM, LAST, LEADER
+from tests.support.app import open_page, texts, use_store
+from tests.support.app_data import ADMIN, CSM, LAST, LEADER, build_hand_built_store
 from tests.support.health_alerts import add_customer, table_insert
 
 PAGE = "pages/admin.py"
 LEAD_DAY = LAST - timedelta(days=30)  # the back-test's default lead time
+
+
+@pytest.fixture
+def any_store(engine: Engine) -> Iterator[Engine]:
+    """The hand-built store on SQLite and on PostgreSQL, with the app pointed at it."""
+    build_hand_built_store(engine)
+    with use_store(engine.url.render_as_string(hide_password=False)):
+        yield engine
 
 
 def _outcomes(engine: Engine, rows: list[tuple[float, float, bool]]) -> None:
@@ -57,9 +66,10 @@ def test_suggest_refuses_below_the_minimum_of_churned_customers(store: Engine) -
     assert not [b for b in at.button if b.key == "admin_suggest_apply"]
 
 
-def test_suggested_weights_show_and_apply_as_a_new_version(store: Engine) -> None:
+def test_suggested_weights_show_and_apply_as_a_new_version(any_store: Engine) -> None:
     """Engagement separates the churners, attrition points the wrong way: the suggestion puts its weight
     on engagement, beats the saved weights' AUC, and one click saves it as an audited version."""
+    store = any_store
     _outcomes(store, [(10.0 + 3 * i, 60.0 + 3 * i, True) for i in range(12)]  # every churner's attrition above
               + [(40.0 + 4 * i, 10.0 + 3 * i, False) for i in range(12)])  # every renewal's
     at = _open(store)
