@@ -99,7 +99,7 @@ class BacktestReport:
 
 
 def load_backtest(engine: Engine, max_lead_days: int = 120) -> BacktestData:
-    """Read every outcome and the stored scores and MAU it can need, once."""
+    """Read every outcome and the stored scores, DAU and MAU it can need, once."""
     with engine.connect() as conn:
         outcomes = conn.execute(select(Outcome.customer_id, Outcome.outcome_date, Outcome.outcome)
                                 .order_by(Outcome.customer_id, Outcome.outcome_date)).all()
