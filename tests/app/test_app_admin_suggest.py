@@ -117,3 +117,19 @@ def test_non_admins_see_neither_the_button_nor_the_warnings(store: Engine, user:
     assert any("not open to your role" in t for t in texts(at.error))
     assert not [b for b in at.button if b.key in ("admin_suggest", "admin_suggest_apply")]
     assert not [t for t in texts(at.warning) if "Saved score" in t]
+
+
+def test_outcomes_imported_on_the_page_reach_the_suggestion_at_once(store: Engine) -> None:
+    """The back-test data is kept per sync; an outcomes upload reads it again, so the fit sees the new churners."""
+    _outcomes(store, [(10.0 + 3 * i, 50.0, False) for i in range(24)])  # scores, all renewed so far
+    at = _open(store)
+    at.button(key="admin_suggest").click().run()
+    assert any("there are 3 churned" in t for t in texts(at.warning))
+    rows = "".join(f"00000000-0000-4000-8000-0000000002{i:02d},churned,{LAST}\n" for i in range(12))
+    at.radio(key="admin_imp_kind").set_value("outcomes").run()
+    at.file_uploader(key="admin_imp_file_outcomes").set_value(
+        ("outcomes.csv", f"customer_id,outcome,outcome_date\n{rows}".encode(), "text/csv")).run()
+    at.button(key="admin_imp_run").click().run()
+    assert admin_weights.backtest_loader(read.freshness(store).stamp).wait(10) is not None
+    at.run().button(key="admin_suggest").click().run()
+    assert float(_metric(at, "AUC, suggested weights (cross-validated)")) > 0.5
