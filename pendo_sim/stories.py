@@ -16,15 +16,22 @@ A story is what happens to an account and what a CSM should hear about it:
 | stickiness_fading | the same users come less and less (to 40-55% in 12-16 weeks) | usage_drop if big | 70% |
 | attrition | 40-60% of the users leave over the last 11 weeks | usage_drop if big | 80% |
 | breadth_lost | 2-3 well-used key features dropped one by one, 16-40 days ago | feature_abandonment | 65% |
-| guide_rejection | flat; a web guide shown a lot for 10-25 days, 70% of views closed | guide_dismissal | 10% |
 | sudden_silence | nobody at all for the last 16-45 days | no_login | 95% |
 | silent_churner | flat use to the end | none | 100% |
 
 Decline stories draw a quarter of their teams small (4-8 users), and may raise feature_abandonment
 without it counting as false: as their users fade, a key feature a few of them used can go quiet for
 real. Every account also gets day-to-day noise (lognormal, 3-20%) and the subscription's weekends and
-public holidays. Only guide_rejection's guide may raise guide_dismissal: any other one counts as false
-(every account sees the catalogue's guides, and dismisses some of them, as the simulator always does).
+public holidays.
+
+Guide rejection rides on the flat stories: a fifth of the steady, big steady and growing accounts
+also have one web guide (not an onboarding tour) shown to their users a lot from 10-25 days before
+the end, 70% of its views dismissed at once; their label requires guide_dismissal on that guide
+(`Label.rejected`). Any other guide_dismissal counts as false (every account sees the catalogue's
+guides and dismisses some of them, as the simulator always does). Onboarding tours are left out:
+new visitors everywhere dismiss them most of the time, and a guide everyone dismisses is the guide's
+problem, which the rule leaves alone. The overlay draws from an RNG of its own, so every other draw
+of a world (stories, teams, outcomes, activity) is what it would be without it.
 
 Whether a decline is big enough is read from the *expected* visitor-days (the simulator's own
 activity probabilities, no sampling): usage_drop is required when the last 28 days are down more
@@ -52,6 +59,7 @@ DROP, ABANDON, SILENCE, DISMISS = "usage_drop", "feature_abandonment", "no_login
 HISTORY_DAYS = 180
 SUSTAINED = -0.25  # a decline of more than 25% over 28 days must be flagged
 QUIET = (-0.10, -0.15)  # within these (28-day, last-week) changes, a usage_drop is a false alert
+REJECTING, REJECT_SHARE = ("steady", "big_steady", "growing"), 0.2  # which accounts may reject a guide
 POPULAR_KEYS = ("Create Task", "New Project", "Export CSV", "Run Analysis", "Create Report")
 _NAMESPACE = uuid.UUID("0b6c6c0e-5d8f-4a53-9a43-5f7e3c1d2a90")
 
@@ -89,7 +97,6 @@ STORIES: tuple[Story, ...] = (
     _s("stickiness_fading", 0.07, 0.70, allowed=(DROP, ABANDON)),
     _s("attrition", 0.07, 0.80, allowed=(DROP, ABANDON)),
     _s("breadth_lost", 0.07, 0.65, expected=(ABANDON,), sizes=(12, 40)),
-    _s("guide_rejection", 0.04, 0.10, expected=(DISMISS,)),
     _s("sudden_silence", 0.06, 0.95, expected=(SILENCE,), allowed=(DROP, ABANDON)),
     _s("silent_churner", 0.05, 1.00),
 )
@@ -162,6 +169,8 @@ def build_world(seed: int, accounts: int = 150, *, as_of: date | None = None, da
     stories = _assign(rng, accounts)
     sub = _subscription(seed, stories, rng, as_of, days, tz=tz)
     plans = [_apply(sub, a, BY_NAME[name], rng) for a, name in enumerate(stories)]
+    rejected = _guide_rejections(sub, stories)
+    plans = [replace(plan, rejected=(rejected[a],)) if a in rejected else plan for a, plan in enumerate(plans)]
     curve = expected_visitor_days(sub, 60)
     labels = [_label(sub, a, BY_NAME[name], plan, curve=curve[a], rng=rng)
               for a, (name, plan) in enumerate(zip(stories, plans, strict=True))]
@@ -301,15 +310,17 @@ def _breadth_lost(sub: Subscription, a: int, shape: np.ndarray, rng: np.random.G
     return Plan(abandoned=tuple(int(f) for f in dropped))
 
 
-def _guide_rejection(sub: Subscription, a: int, shape: np.ndarray, rng: np.random.Generator) -> Plan | None:
-    """A web guide launched 10-25 days ago is shown to the account's users often, and they dismiss most views.
-    Not an onboarding tour: new visitors everywhere already dismiss those most of the time (a guide everyone
-    dismisses is the guide's problem, which guide_dismissal leaves alone on purpose)."""
+def _guide_rejections(sub: Subscription, stories: list[str]) -> dict[int, int]:
+    """Account -> the guide its users reject (see the module doc), from an RNG of its own."""
     assert sub.rejects is not None
+    rng = np.random.default_rng([sub.seed, 0x6D15])
     web = np.flatnonzero((sub.catalog.guide_app == 0) & ~sub.catalog.guide_onboarding)
-    guide = int(rng.choice(web))
-    sub.rejects[a, guide] = _last(sub) - int(rng.integers(10, 26)) + 1
-    return Plan(rejected=(guide,))
+    out = {}
+    for a, name in enumerate(stories):
+        if name in REJECTING and rng.random() < REJECT_SHARE:
+            out[a] = int(rng.choice(web))
+            sub.rejects[a, out[a]] = _last(sub) - int(rng.integers(10, 26)) + 1
+    return out
 
 
 def _sudden_silence(sub: Subscription, a: int, shape: np.ndarray, rng: np.random.Generator) -> Plan | None:
@@ -328,7 +339,7 @@ _WRITERS = {"growing": _growing, "weekday_only": _weekday_only, "holiday_dip": _
             "month_end_peak": _month_end_peak, "false_decline": _false_decline,
             "sustained_decline": _sustained_decline, "sudden_drop": _sudden_drop,
             "stickiness_fading": _stickiness_fading, "attrition": _attrition, "breadth_lost": _breadth_lost,
-            "sudden_silence": _sudden_silence, "unsynced_days": _unsynced_days, "guide_rejection": _guide_rejection}
+            "sudden_silence": _sudden_silence, "unsynced_days": _unsynced_days}
 
 
 def _days(sub: Subscription) -> np.ndarray:
@@ -381,6 +392,8 @@ def _rel(now: float, before: float) -> float:
 def _label(sub: Subscription, a: int, story: Story, plan: Plan, *, curve: np.ndarray,
            rng: np.random.Generator) -> Label:
     expected, allowed = _drop_label(story, curve)
+    if plan.rejected:
+        expected.add(DISMISS)
     if SILENCE not in expected and _plausibly_quiet(curve[-14:]):
         allowed.add(SILENCE)
     c28, c7, held = changes(curve)
