@@ -20,9 +20,8 @@ and both say "fire", "clear" or "unknown" (not enough synced days to judge).
   (a slide, not one bad week), the last week still is and is not clearly back up from the lowest
   recent week (not recovered, not recovering: `rebounded`), and the fall is beyond
   noise: here, the least-squares trend of all 8 weekly totals against its standard error, so one
-  odd week (a holiday in either window) barely tilts it. It must hold: the windows ending on the
-  latest day and on at least `hold_days` + 1 of the last 2 x `hold_days` days (4 of 6) fire, so one
-  noisy day neither raises it nor vetoes it.
+  odd week (a holiday in either window) barely tilts it. Like the sudden rule, it must hold on each
+  of the last `hold_days` days (the windows ending on each), so one noisy day does not decide.
 - **noise** ("how sure"): a week's visitor-days are a count whose variance is phi times its mean
   (quasi-Poisson). phi comes from the week-to-week variation of weekly totals, read robustly (the
   median absolute deviation of successive differences, so a step, a slide or one odd week is not
@@ -196,27 +195,12 @@ def weekly_totals(dau: Mapping[date, int], last: date, weeks: int) -> list[float
 
 
 def sustained(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict:
-    """The last `sustained_days` against the same span before, held: the windows ending on the latest day
-    and on most of the days before it fire (see held_windows)."""
-    verdicts = [_sustained_on(dau, last_day - timedelta(days=k), p) for k in range(held_windows(p)[0])]
+    """The last `sustained_days` against the same span before, held on each of the last hold_days days."""
+    verdicts = [_sustained_on(dau, last_day - timedelta(days=k), p) for k in range(p.hold_days)]
     now = verdicts[0]
-    if now.status == "unknown" or held(verdicts, p):
+    if now.status == "unknown" or all(v.status == "fire" for v in verdicts):
         return now
     return Verdict("clear", now.decline)
-
-
-def held_windows(p: Params) -> tuple[int, int]:
-    """(windows read, windows that must fire) for the sustained rule: the windows ending on each of the
-    last 2 x hold_days days, hold_days + 1 of them (4 of 6), the latest among them. A majority, not all:
-    with all three of the last three days required, one noisy day vetoed a real slide as easily as one
-    could raise a false one (on the labelled training worlds recall 0.80 -> 0.83, precision 0.97 kept)."""
-    return 2 * p.hold_days, p.hold_days + 1
-
-
-def held(verdicts: Sequence[Verdict], p: Params) -> bool:
-    """True when the latest verdict fires and enough of the others do (held_windows)."""
-    need = held_windows(p)[1]
-    return verdicts[0].status == "fire" and sum(v.status == "fire" for v in verdicts) >= need
 
 
 def _sustained_on(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict:
@@ -242,7 +226,7 @@ def rebounded(weeks: Sequence[float]) -> bool:
     """True when the last weekly total is clearly above the lowest of the weeks before it (more than
     REBOUND_Z times the Poisson noise of their difference): a dip on its way back, not a slide, whose
     last week is its lowest or near it. On the labelled training worlds this silenced the recovered
-    holiday shutdowns (3 of 64 -> 0) at the cost of one real decline in 213."""
+    holiday shutdowns (3 of 64 -> 1) at the cost of one real decline in 213."""
     if len(weeks) < 2:
         return False
     last, trough = weeks[-1], min(weeks[:-1])

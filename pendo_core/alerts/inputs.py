@@ -64,9 +64,7 @@ class AlertInputs:
 def history_days(cfg: AlertSettings) -> int:
     """How many days back (from the last day) the rules can look."""
     drop = cfg.usage_drop
-    sudden = drop.hold_days - 1 + 6 + 7 * drop.baseline_weeks
-    sustained = 2 * drop.hold_days - 1 + 2 * 7 * (drop.sustained_days // 7)  # decline.held_windows
-    needed = max(sudden, sustained)
+    needed = drop.hold_days - 1 + max(6 + 7 * drop.baseline_weeks, 2 * 7 * (drop.sustained_days // 7))
     return max(needed + 1, cfg.no_login.days, cfg.feature_abandonment.recent_days, cfg.champion_inactive.days,
                HISTORY_DAYS)
 
