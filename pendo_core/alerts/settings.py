@@ -57,7 +57,7 @@ class GuideDismissalSettings(SettingsModel):
     min_share: float = Field(0.5, ge=0, le=1)
     min_seen: int = Field(5, ge=1)
     min_excess: float = Field(0.2, ge=0, le=1)
-    confidence: float = Field(0.9, ge=0, lt=1)  # chosen on the labelled training worlds (README)
+    confidence: float = Field(0.95, ge=0, lt=1)  # chosen on the labelled training worlds (README)
 
 
 class ChampionSettings(SettingsModel):

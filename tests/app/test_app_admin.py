@@ -121,11 +121,11 @@ def test_abandonment_and_guide_tests_are_thresholds(store: Engine) -> None:
     at.number_input(key="admin_t_abandon_sure").set_value(95.0).run()
     at.number_input(key="admin_t_drop_sure").set_value(80.0).run()
     at.number_input(key="admin_t_excess").set_value(30).run()
-    at.number_input(key="admin_t_dismiss_sure").set_value(95.0).run()
+    at.number_input(key="admin_t_dismiss_sure").set_value(99.0).run()
     at.button(key="admin_thresholds_save").click().run()
     alerts = _newest_settings(store).settings["alerts"]
     assert (alerts["feature_abandonment"]["confidence"], alerts["usage_drop"]["confidence"]) == (0.95, 0.8)
-    assert (alerts["guide_dismissal"]["min_excess"], alerts["guide_dismissal"]["confidence"]) == (0.3, 0.95)
+    assert (alerts["guide_dismissal"]["min_excess"], alerts["guide_dismissal"]["confidence"]) == (0.3, 0.99)
 
 
 def test_champion_thresholds_show_and_save_as_a_version(store: Engine) -> None:

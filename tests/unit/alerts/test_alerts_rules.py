@@ -168,7 +168,7 @@ def test_abandonment_suggests_enablement() -> None:
 ])
 def test_guide_dismissal(guide: GuideWindow, synced: bool, status: str) -> None:
     """A guide this customer's viewers dismiss clearly more than other customers' (>= 5 viewers, >= 50%,
-    20 points above the others' share, 90% sure by a binomial test)."""
+    20 points above the others' share, 95% sure by a binomial test)."""
     (finding,) = guide_dismissal([guide], synced, GuideDismissalSettings())
     assert finding.status == status
 
@@ -187,7 +187,7 @@ def test_guide_dismissal_says_the_numbers() -> None:
 @pytest.mark.parametrize(("counts", "elsewhere"), [
     pytest.param({"a": (10, 3), "b": (20, 6), "c": (30, 9)}, {"a": (50, 15), "b": (40, 12), "c": (30, 9)},
                  id="nobody-rejects-it-everyone-else-counts"),
-    pytest.param({"a": (10, 8), "b": (40, 36), "c": (60, 15)}, {"a": (60, 15), "b": (60, 15), "c": (0, 0)},
+    pytest.param({"a": (10, 9), "b": (40, 36), "c": (60, 15)}, {"a": (60, 15), "b": (60, 15), "c": (0, 0)},
                  id="rejecting-customers-are-left-out-for-the-others"),
     pytest.param({"a": (10, 5), "b": (40, 36), "c": (60, 15)}, {"a": (60, 15), "b": (70, 20), "c": (10, 5)},
                  id="only-the-rejecting-one-is-left-out"),
