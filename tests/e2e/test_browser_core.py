@@ -1,5 +1,7 @@
-"""In a real browser: sign in as each role, open every screen the role may open (saving a screenshot
-of each), stay out of screens the role may not open even by URL, pick a customer by typing, sign out."""
+"""In a real browser: sign in as each role at 1440x900 and at 1280x800, open every screen the role may open
+(every Admin tab too, and an Ask answer) and check that no visible table has a column cut off (measured in the
+DOM: `support.cut_off_columns`), saving a screenshot of each; stay out of screens the role may not open even by
+URL, pick a customer by typing, sign out."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.support import open_screen, screenshot, settle, sign_in
+from tests.e2e.support import SETTLE_TIMEOUT_MS, cut_off_columns, open_screen, screenshot, settle, sign_in
 
 CUSTOMER = ["My customers", "Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask"]
 SCREENS = {
@@ -17,6 +19,9 @@ SCREENS = {
     "admin": [*CUSTOMER, "Portfolio", "Admin"],
 }
 NAV = '[data-testid="stSidebarNav"]'
+SIZES = [(1440, 900), (1280, 800)]
+ADMIN_TABS = ["Health weights", "Thresholds", "Onboarding guides", "Delivery", "Users", "API tokens", "Imports",
+              "Access log", "Pendo connection", "Account mapping", "Sync"]
 
 
 def _menu(page: Any) -> list[str]:
@@ -32,17 +37,45 @@ def _slug(text: str) -> str:
     return text.lower().replace(" ", "-")
 
 
+def _check(page: Any, where: str, name: str) -> None:
+    """No error on the screen, no table column cut off; then its screenshot."""
+    assert _problems(page) == [], where
+    assert cut_off_columns(page) == [], where
+    screenshot(page, name)
+
+
+def _ask_an_example(page: Any) -> None:
+    """Click Ask's first example question and wait for its answer (its facts table is checked too)."""
+    page.locator('[data-testid="stButton"] button').filter(has_text="?").first.click()
+    page.locator('[data-testid="stChatMessage"]').nth(1).wait_for(timeout=SETTLE_TIMEOUT_MS)
+    settle(page)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 @pytest.mark.parametrize("role", ["csm", "leader", "admin"])
-def test_every_screen_of_each_role(signed_in_page: Callable[[str], Any], role: str) -> None:
-    """Each role's menu lists exactly its screens; every one renders without an error and with the
-    data freshness, and is saved as screenshots/<role>-<screen>.png."""
-    page = signed_in_page(role)
+def test_every_screen_of_each_role(browser: Any, app_url: str, demo_users: dict[str, str], role: str,
+                                   size: tuple[int, int]) -> None:
+    """Each role's menu lists exactly its screens; every one (and every Admin tab) renders without an error,
+    with the data freshness and without a table column cut off at this window size, and is saved as
+    screenshots/<role>-<width>-<screen>.png."""
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    sign_in(page, app_url, demo_users[role])
     assert _menu(page) == SCREENS[role]
     for title in SCREENS[role]:
         open_screen(page, title)
-        assert _problems(page) == [], f"{role} / {title}"
         assert page.get_by_text("Data through", exact=False).first.is_visible()
-        screenshot(page, f"{role}-{_slug(title)}")
+        if title == "Ask":
+            _ask_an_example(page)
+        if title != "Admin":
+            _check(page, f"{role} / {title} at {width} px", f"{role}-{width}-{_slug(title)}")
+            continue
+        for tab in ADMIN_TABS:
+            page.get_by_role("tab", name=tab, exact=True).click()
+            settle(page)
+            _check(page, f"{role} / Admin / {tab} at {width} px", f"{role}-{width}-admin-{_slug(tab)}")
+    context.close()
 
 
 def test_sign_in_screen_lists_demo_logins_and_refuses_a_wrong_password(browser: Any, app_url: str,
