@@ -65,7 +65,7 @@ def lines(frame: pd.DataFrame, series: Mapping[str, str], y_title: str, *, fmt: 
                 color=alt.Color("series:N", title=None, sort=order,
                                 scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
                                 legend=alt.Legend(orient="top") if shown else None),
-                opacity=alt.condition(alt.FieldOneOfPredicate("series", [series[c] for c in faint]),
+                opacity=alt.condition(alt.FieldOneOfPredicate("series", [series[c] for c in faint if c in series]),
                                       alt.value(0.35), alt.value(1.0)),
                 tooltip=[alt.Tooltip(f"{x}:T", title="Day", format="%a %d %b %Y"),
                          alt.Tooltip("series:N", title="Metric"), alt.Tooltip("value:Q", title=y_title, format=fmt)])
