@@ -149,9 +149,9 @@ def _gauge_scale(angle: Callable[[float], float]) -> alt.LayerChart:
     steps["theta"] = [angle(v) for v in steps["share"]]
     steps["start"], steps["end"] = steps["theta"] - 0.008, steps["theta"] + 0.008
     steps["label"] = [f"{v:.0%}" for v in steps["share"]]
-    ticks = alt.Chart(steps).mark_arc(innerRadius=105, outerRadius=111, color="#7f8c8d").encode(
+    ticks = alt.Chart(steps).mark_arc(innerRadius=105, outerRadius=109, color="#7f8c8d").encode(
         theta=alt.Theta("start:Q", scale=None), theta2="end:Q")
-    labels = alt.Chart(steps).mark_text(radius=124, fontSize=10, color="#555").encode(
+    labels = alt.Chart(steps).mark_text(radius=117, fontSize=10, color="#555", baseline="middle").encode(
         theta=alt.Theta("theta:Q", scale=None), text="label:N")
     return alt.LayerChart(layer=[ticks, labels])
 
