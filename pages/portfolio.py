@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.ui import charts, loaders, shared
+from pages.ui import charts, loaders, samples, shared
 from pages.ui.panel_ui import BAND_COLORS
 from pendo_core.book.header import ARR_FORMAT
 from pendo_core.usage import feature_queries as read_features
@@ -161,6 +161,10 @@ def _segments_and_csms(table: pd.DataFrame) -> None:
     with left:
         st.markdown("#### Adoption by segment", help=HELP["segment"])
         segments = read_portfolio.by_segment(table)
+        few = segments[segments["customers"].map(samples.too_few)]
+        if not few.empty:  # a median of 1 to 4 customers is no segment's picture
+            st.caption(f"{', '.join(few['segment'])}: {samples.TOO_FEW} (fewer than {samples.MIN_SAMPLE} customers).")
+            segments = segments[~segments["customers"].map(samples.too_few)]
         long = segments.melt(id_vars="segment", value_vars=["breadth", "stickiness"], var_name="measure")
         long["measure"] = long["measure"].map({"breadth": "Key-feature breadth", "stickiness": "Stickiness"})
         chart = (alt.Chart(long).mark_bar(cornerRadiusEnd=3)

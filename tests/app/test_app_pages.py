@@ -75,6 +75,17 @@ def test_feature_adoption(app_env: Store, role: str) -> None:
     assert len(_charts(at)) == (5 if samples.too_few(peers) else 6)  # 2 heatmaps, 2 daily lines, gaps, percentiles
 
 
+def _few_segments_are_said(store: Store, at: object) -> None:
+    """Segments of fewer than 5 customers are named as too few to say, not drawn as a median."""
+    from pendo_core.usage.queries import customers
+
+    counts = customers(store.engine)["segment"].value_counts()
+    few = [s for s, n in counts.items() if samples.too_few(n)]
+    said = [c for c in texts(at.caption) if samples.TOO_FEW in c]  # type: ignore[attr-defined]
+    assert all(any(str(s) in c for c in said) for s in few)
+    assert bool(said) == bool(few)
+
+
 def _peers(store: Store, name: str) -> int:
     """The other customers of the named customer's segment."""
     from pendo_core.usage.queries import customers
@@ -128,6 +139,7 @@ def test_portfolio(app_env: Store, role: str) -> None:
                                             "Median 28-day trend", "Customers in red"]
     assert at.metric[0].value == "12"
     assert len(_charts(at)) == 5
+    _few_segments_are_said(app_env, at)
     drops, movers, csms, everyone = (d.value for d in at.dataframe)
     assert "trend" in drops.columns
     assert "health_change" in movers.columns
