@@ -118,6 +118,7 @@ def _drill_down(customer_id: str, usage: pd.DataFrame, first: date, last: date, 
     inside = daily["metric_date"].map(synced).eq(True)
     for column in ("clicks", "unique_visitors"):
         daily[column] = daily[column].astype(float).fillna(0.0).where(inside)
+    daily = charts.smoothed(daily, ["clicks", "unique_visitors", "views"], charts.smoothing_toggle("features_smooth"))
     left, right = st.columns(2)
     left.altair_chart(charts.lines(daily, {"clicks": "Clicks"}, "Clicks a day", height=220), width="stretch")
     right.altair_chart(charts.lines(daily, {"unique_visitors": "Users", "views": "Page views"}, "Users / views a day",
