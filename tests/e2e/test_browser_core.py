@@ -1,7 +1,19 @@
 """In a real browser: sign in as each role at 1440x900 and at 1280x800, open every screen the role may open
-(every Admin tab too, and an Ask answer) and check that no visible table has a column cut off (measured in the
-DOM: `support.cut_off_columns`), saving a screenshot of each; stay out of screens the role may not open even by
-URL, pick a customer by typing, sign out."""
+(every Admin tab too, and an Ask answer) and check that no visible table has a column cut off, saving a
+screenshot of each; stay out of screens the role may not open even by URL, pick a customer by typing, sign out.
+
+How a cut-off column is measured (`support.cut_off_columns`): Streamlit's dataframe is glide-data-grid, which
+paints on a canvas, so no DOM box holds a column's width and clipped text leaves no trace in the DOM; comparing
+screenshots would be fragile. The grid component's own React props do hold both: `columns[i].width` is the width
+the column is drawn at and `getCellContent([col, row])` the text drawn in a cell. Each visible table is scrolled
+into view (a grid draws only then) and each column is cut off when
+- its header title, measured with the grid's canvas font (`--gdg-header-font-style`, `--gdg-font-family`) plus
+  the 8 px cell padding each side (glide's own auto-size rule), is wider than the column;
+- a one-line text cell of any row (not only the visible ones) is wider than the column the same way;
+- a wrapping cell (a table whose row height is above 64 px, where Streamlit wraps) needs more lines than the row
+  holds (greedy word wrap at 1.4 line height, as glide draws it), or holds a word wider than the column;
+- or the columns together are wider than the grid shows (its scroller scrolls sideways, hiding the last ones).
+Charts, sparklines and checkboxes are not text and are not measured."""
 
 from __future__ import annotations
 
