@@ -50,6 +50,14 @@ def open_screen(page: Any, title: str) -> None:
     settle(page)
 
 
+def click_cell(page: Any, x: float, y: float) -> None:
+    """Click a grid cell as a person does: the pointer rests on it first, the button is held a moment (glide
+    ignores a bare instant click on a cell it has not hovered)."""
+    page.mouse.move(x, y)
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y, delay=80)
+
+
 def screenshot(page: Any, name: str) -> Path:
     """A full-page PNG of the app (the main area scrolls inside Streamlit, so grow the viewport first)."""
     SCREENSHOTS.mkdir(exist_ok=True)
