@@ -27,6 +27,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m jobs.bench
 	$(BIN)/python -m jobs.bench_pages
+	$(BIN)/python -m jobs.bench_backtest
 	$(BIN)/python -m jobs.bench_api
 
 # 20,000 accounts / 1,000,000 visitors / 90 days on PostgreSQL (BENCH_DATABASE_URL names the server):

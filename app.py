@@ -11,6 +11,7 @@ import logging
 import streamlit as st
 
 from pages.ui import frame, registry, shared, signin
+from pendo_core.config import SettingsError
 from pendo_sim import endpoint as demo_endpoint
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def main() -> None:
     st.set_page_config(page_title="CSCX · Pendo Usage", page_icon=":material/insights:", layout="wide")
     frame.compact_layout()
     _check_pages()
+    _check_settings()
     demo_endpoint.install()  # demo mode's "Sync now" syncs from the simulator
     shared.refresh_after_sync()
     user = frame.signed_in_user()
@@ -55,6 +57,17 @@ def _check_pages() -> None:
     except registry.MissingPageError as exc:
         log.error("%s", exc)
         st.error(f"The app is incomplete: {exc}", icon=":material/error:")
+        st.stop()
+
+
+def _check_settings() -> None:
+    """Stop with the one-line reason, for everyone, when a setting cannot be used (DATABASE_URL=garbage, a
+    `.streamlit/secrets.toml` that is not TOML...), instead of a traceback on the first screen."""
+    try:
+        shared.settings()
+    except SettingsError as exc:
+        log.error("%s", exc)
+        st.error(f"The app cannot start: {exc}", icon=":material/error:")
         st.stop()
 
 

@@ -91,7 +91,10 @@ def _key_connector(settings: Settings, engine: Engine) -> Connect:
 
 def worker_app() -> FastAPI:
     """The app as each worker process builds it (`--workers` > 1: uvicorn imports this factory)."""
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:  # main() checked them; the environment could still differ for a worker
+        raise SystemExit(f"error: {exc}") from None
     demo_endpoint.install()
     return build_app(settings, open_store(settings), float(os.environ.get(CACHE_ENV, "0")))
 

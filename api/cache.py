@@ -7,7 +7,8 @@ by `create_app` without one caches nothing, so every answer is read fresh (the t
 
 Who may see what is never cached: the routes check visibility on every request and look up only
 answers that do not depend on the caller, or key lists by the caller's view (e-mail, role, scope).
-Answers are kept as their JSON bytes, so a hit costs no query and no serialisation. An alert action
+Answers are kept as their JSON bytes, so a hit costs no query and no serialisation; callers missing the
+same key at once (20 clients when a popular answer expires) wait for one computation of it. An alert action
 through the API clears this process's answers; another worker's may lag by those few seconds.
 Verified tokens are cached by their SHA-256 (never the token), so a revoked token or a changed role
 takes effect within the same few seconds.
@@ -27,6 +28,7 @@ from pydantic import BaseModel
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 MAX_ENTRIES = 2048
+WAIT_SECONDS = 30.0  # how long a caller waits for another's computation of the same key before its own
 
 
 class TtlCache:
@@ -39,6 +41,7 @@ class TtlCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._flights: dict[Hashable, threading.Event] = {}  # keys being computed now
 
     def get(self, key: Hashable) -> Any:
         """The kept value of `key` while fresh, else None."""
@@ -52,14 +55,31 @@ class TtlCache:
             return found[1]
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The kept value of `key` while fresh, else `compute()` (kept unless caching is off)."""
+        """The kept value of `key` while fresh, else `compute()` (kept unless caching is off). Callers that
+        miss the same key at once wait for the first one's answer instead of computing it again."""
         found = self.get(key)
         if found is not None:
             return found  # type: ignore[no-any-return]
-        now = self._clock()
-        value = compute()  # outside the lock: a slow read must not hold up the other keys
-        self.put(key, value, now=now)
-        return value
+        if self.seconds <= 0:
+            return compute()
+        with self._lock:
+            flight = self._flights.get(key)
+            first = flight is None
+            if flight is None:
+                flight = self._flights[key] = threading.Event()
+        if not first:
+            flight.wait(WAIT_SECONDS)
+            found = self.get(key)
+            return found if found is not None else compute()  # the first one failed: compute it here
+        try:
+            now = self._clock()
+            value = compute()  # outside the lock: a slow read must not hold up the other keys
+            self.put(key, value, now=now)
+            return value
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+            flight.set()
 
     def put(self, key: Hashable, value: object, *, now: float | None = None) -> None:
         """Keep `value` for `key` from `now` (default: the clock)."""

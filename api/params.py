@@ -18,6 +18,7 @@ EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000
+NEWEST_DAY = ("newest_day",)  # its key among the kept answers
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,7 @@ def date_range(default_days: int) -> Callable[..., DateRange]:
     def dependency(request: Request, date_from: FromDay = None, date_to: ToDay = None) -> DateRange:
         first, last = _checked("from", date_from), _checked("to", date_to)
         if last is None:
-            ctx = context(request)
-            last = data_day(ctx.engine) or ctx.today() - timedelta(days=1)
+            last = newest_day(request)
         if first is None:
             first = max(EARLIEST, last - timedelta(days=default_days - 1))
         if first > last:
@@ -83,7 +83,12 @@ Span90 = Annotated[DateRange, Depends(date_range(90))]
 def one_day(request: Request, day: date | None) -> date:
     """A single day parameter (default: the newest synced day), checked like a range's ends."""
     checked = _checked("date", day)
-    if checked is not None:
-        return checked
+    return checked if checked is not None else newest_day(request)
+
+
+def newest_day(request: Request) -> date:
+    """The newest day with synced metrics (else yesterday): the default end of every range. Kept with the
+    answers (`--cache-seconds`), as it moves only when a sync commits."""
     ctx = context(request)
-    return data_day(ctx.engine) or ctx.today() - timedelta(days=1)
+    day: date | None = ctx.answers.get_or_compute(NEWEST_DAY, lambda: data_day(ctx.engine))
+    return day or ctx.today() - timedelta(days=1)

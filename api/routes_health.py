@@ -19,7 +19,7 @@ from api.params import PageParams, Paging, Span90, one_day
 from api.security import ScopedViewerDep, ViewerDep, visible_customer
 from pendo_core.access import Viewer
 from pendo_core.access_sql import customer_filter
-from pendo_core.alerts import AlertTransitionError
+from pendo_core.alerts import AlertTransitionError, snooze_date_problem
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.store.models import Customer, HealthScore, UsageAlert
 
@@ -174,10 +174,11 @@ def dismiss_alert(request: Request, body: Annotated[schemas.DismissBody, Body()]
              summary="Snooze an alert")
 def snooze_alert(request: Request, body: Annotated[schemas.SnoozeBody, Body()], alert_id: AlertId,
                  viewer: ViewerDep) -> schemas.AlertActionResult:
-    """Hide an alert until a day after today; it reopens then if its condition still holds."""
-    today = context(request).today()
-    if body.until <= today:
-        raise ApiError(422, f"body.until: snooze needs a day after today ({today})")
+    """Hide an alert until a day after today and at most a year away; it reopens then if its condition
+    still holds."""
+    problem = snooze_date_problem(context(request).today(), body.until)
+    if problem:
+        raise ApiError(422, f"body.until: {problem}")
     return _act(request, viewer, alert_id, "snooze", until=body.until)
 
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import null, select
+from sqlalchemy import bindparam, null, select
 from sqlalchemy.orm import Session
 
 from api.context import context
@@ -99,20 +99,26 @@ def visible_customer(request: Request, viewer: Viewer, customer_id: str) -> Cust
     return customer
 
 
+# Built once: every account request runs them, and a prebuilt statement skips SQLAlchemy's per-call
+# construction and cache-key work (the visibility decision itself is made on every request).
+_ACCOUNT_OWNER = (select(PendoAccount.name, AccountMapping.customer_id, Customer.csm_email).select_from(PendoAccount)
+                  .outerjoin(AccountMapping, AccountMapping.pendo_account_id == PendoAccount.account_id)
+                  .outerjoin(Customer, Customer.customer_id == AccountMapping.customer_id)
+                  .where(PendoAccount.account_id == bindparam("account_id")))
+_MAPPED_OWNER = (select(null(), AccountMapping.customer_id, Customer.csm_email)
+                 .join(Customer, Customer.customer_id == AccountMapping.customer_id)
+                 .where(AccountMapping.pendo_account_id == bindparam("account_id")))
+
+
 def visible_account(request: Request, viewer: Viewer, account_id: str) -> tuple[str | None, str | None]:
     """(account name, owning customer id) when the viewer may see the Pendo account; 404 otherwise.
 
     Who sees every customer sees every synced account, mapped or not; a CSM the accounts of their customers.
     """
-    a, m, c = PendoAccount, AccountMapping, Customer
-    stmt = (select(a.name, m.customer_id, c.csm_email).select_from(a)
-            .outerjoin(m, m.pendo_account_id == a.account_id).outerjoin(c, c.customer_id == m.customer_id)
-            .where(a.account_id == account_id))
     with context(request).engine.connect() as conn:
-        row: Any = conn.execute(stmt).first()
+        row: Any = conn.execute(_ACCOUNT_OWNER, {"account_id": account_id}).first()
         if row is None:  # mapped but not (yet) in pendo_accounts
-            row = conn.execute(select(null(), m.customer_id, c.csm_email).join(c, c.customer_id == m.customer_id)
-                               .where(m.pendo_account_id == account_id)).first()
+            row = conn.execute(_MAPPED_OWNER, {"account_id": account_id}).first()
     if row is None or not viewer.sees(row[2]):  # an unmapped account has no CSM: only seen by who sees all
         raise ApiError(404, f"no Pendo account {account_id} among the accounts you may see")
     return row[0], row[1]

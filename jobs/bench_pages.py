@@ -75,10 +75,6 @@ def _set(key: str, value_of: Callable[[dict[str, Any]], Any]) -> Callable[[Any, 
     return act
 
 
-def _rerun(_at: Any, _ctx: dict[str, Any]) -> None:
-    """No page-specific widget known: a plain rerun (what any widget change costs at least)."""
-
-
 def _month(ctx: dict[str, Any]) -> tuple[date, date]:
     last: date = ctx["last"]
     return last - timedelta(days=29), last
@@ -92,7 +88,7 @@ CASES = (
     Case("pages/health.py", "csm", "show components", _set("health_show_components", lambda c: True)),
     Case("pages/alerts.py", "csm", "show closed alerts", _set("alerts_include_closed", lambda c: True)),
     Case("pages/portfolio.py", "leader", "date range to 30 days", _set("frame_range", _month)),
-    Case("pages/admin.py", "admin", "rerun", _rerun),
+    Case("pages/admin.py", "admin", "move a health weight slider", _set("admin_w_engagement", lambda c: 40)),
 )
 
 
@@ -196,7 +192,7 @@ def run(args: argparse.Namespace) -> list[Timing]:
                      "admin": User("admin@bench.cscx", "Admin", "admin")}}
     timings = []
     for case in CASES:
-        if not (ROOT / case.page).is_file():
+        if not (ROOT / case.page).is_file() or (args.only and args.only not in case.page):
             continue
         runs = [_measure(case, ctx) for _ in range(args.repeats)]
         cold, warm, act = (statistics.median(r[i] for r in runs) for i in range(3))
@@ -226,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=20, help="runs per page (the p95 needs about 20)")
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE, help="SQLite file of the synthetic store")
     parser.add_argument("--rebuild", action="store_true", help="build the store again")
+    parser.add_argument("--only", default="", help="only the pages whose file name contains this (e.g. admin)")
     args = parser.parse_args(argv)
     args.store.parent.mkdir(parents=True, exist_ok=True)
     timings = run(args)

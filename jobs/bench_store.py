@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine, Table, insert, select
 
 from pendo_core.store import models
 
@@ -227,3 +227,20 @@ def _insert(cursor: Any, model: Any, rows: Iterable[Sequence[Any]], engine: Engi
         cursor.executemany(sql, batch)
         written += len(batch)
     return written
+
+
+def add_outcomes(engine: Engine, last_day: date, seed: int = 11) -> int:
+    """A renewal outcome for every customer in the last 30 days, churn likelier the lower its stored score 45
+    days before (for the back-test benchmark); returns how many were written."""
+    h = models.HealthScore
+    with engine.connect() as conn:
+        rows = conn.execute(select(h.customer_id, h.overall).where(h.score_date == last_day - timedelta(days=45))).all()
+    rng = np.random.default_rng(seed)
+    overall = np.array([np.nan if r.overall is None else r.overall for r in rows], dtype=float)
+    churned = rng.random(len(rows)) < 1 / (1 + np.exp((np.nan_to_num(overall, nan=50.0) - 45) / 8))
+    back = rng.integers(0, 30, len(rows))
+    outcomes = [{"customer_id": r.customer_id, "outcome_date": last_day - timedelta(days=int(b)),
+                 "outcome": "churned" if c else "renewed"} for r, c, b in zip(rows, churned, back, strict=True)]
+    with engine.begin() as conn:
+        conn.execute(insert(models.Outcome), outcomes)
+    return len(outcomes)

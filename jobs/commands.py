@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -20,9 +20,6 @@ from pendo_core.pendo.sync.progress import default_progress
 from pendo_core.pendo.sync.runner import SyncRequest
 from pendo_core.store import models
 from pendo_core.timeutil import today_in
-
-if TYPE_CHECKING:
-    from pendo_sim.data import Subscription
 
 log = logging.getLogger("jobs")
 T = TypeVar("T")
@@ -106,35 +103,35 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_demo(settings: Settings, engine: Engine) -> None:
+def _load_demo(settings: Settings, engine: Engine, as_of: date | None = None) -> None:
+    """The demo's story world (pendo_sim/demo_world.py): its customers, contacts and renewal outcomes,
+    written as import files under data/ and loaded as the importers would, then the 90-day backfill."""
     from pendo_core.admin.users import ensure_demo_users
+    from pendo_core.customers.contacts import parse_contacts_csv
+    from pendo_core.customers.contacts_repo import upsert_contacts
     from pendo_core.customers.csv_parse import parse_customers_csv
-    from pendo_core.customers.repo import upsert_customers
-    from pendo_sim.data import generate
-    from pendo_sim.demo import demo_customers, write_customers_csv
+    from pendo_core.customers.outcomes import parse_outcomes_csv
+    from pendo_core.customers.repo import known_customers, upsert_customers, upsert_outcomes
+    from pendo_sim import demo_world as world_data
+    from pendo_sim.demo import HEADER, write_csv
 
-    as_of = today_in(settings.tz)
-    subscription = generate(seed=settings.demo_seed, accounts=settings.demo_accounts, days=DEMO_HISTORY_DAYS,
-                            as_of=as_of, tz=settings.pendo_timezone)
-    path = Path("data") / "demo_customers.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_customers_csv(demo_customers(subscription), path)
-    result = read_csv(path, parse_customers_csv)
+    as_of = as_of or today_in(settings.tz)
+    world = world_data.demo_world(settings.demo_seed, settings.demo_accounts, as_of, settings.pendo_timezone,
+                                  DEMO_HISTORY_DAYS)
+    listed = world_data.world_customers(world)
+    data = Path("data")
+    path = write_csv([row for _, row in listed], HEADER, data / "demo_customers.csv")
+    customers = read_csv(path, parse_customers_csv)
+    contacts = read_csv(write_csv(world_data.world_contacts(world, listed), world_data.CONTACT_HEADER,
+                                  data / "demo_contacts.csv"), parse_contacts_csv)
+    outcomes = read_csv(write_csv(world_data.world_outcomes(world, listed), world_data.OUTCOME_HEADER,
+                                  data / "demo_outcomes.csv"), parse_outcomes_csv)
     with Session(engine) as session, session.begin():
-        upsert_customers(session, result.rows)
+        upsert_customers(session, customers.rows)
+        upsert_contacts(session, known_customers(session, contacts.rows, []))
+        upsert_outcomes(session, known_customers(session, outcomes.rows, []))
         logins = ensure_demo_users(session)
-    _import_demo_outcomes(engine, subscription)
     print(f"demo: sign in as {', '.join(logins)} (password: demo)")
-    print(f"demo: {len(result.rows)} customers from {path}; syncing 90 days from the simulator...")
+    print(f"demo: {len(customers.rows)} customers from {path}, {len(contacts.rows)} contacts and "
+          f"{len(outcomes.rows)} renewal outcomes from the same stories; syncing 90 days from the simulator...")
     _sync(settings, engine, as_of, settings.backfill_days)
-
-
-def _import_demo_outcomes(engine: Engine, subscription: Subscription) -> None:
-    """Renewal outcomes from the simulator's account fates, so the admin back-test has something to show."""
-    from pendo_core.customers.outcomes import OutcomeRow
-    from pendo_core.customers.repo import known_customers, upsert_outcomes
-    from pendo_sim.demo import demo_outcomes
-
-    rows = [OutcomeRow(c, o, d, i + 2) for i, (c, o, d) in enumerate(demo_outcomes(subscription))]
-    with Session(engine) as session, session.begin():
-        upsert_outcomes(session, known_customers(session, rows, []))

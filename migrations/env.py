@@ -1,10 +1,11 @@
-"""Alembic environment: uses a connection handed in by `migrate()`, else DATABASE_URL."""
+"""Alembic environment: uses a connection handed in by `migrate()`, else DATABASE_URL (a bad setting stops
+`alembic` with its one `error:` line, as every command does)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from pendo_core.config import Settings
+from pendo_core.config import SettingsError, load_settings
 from pendo_core.store.engine import make_engine
 from pendo_core.store.models import Base
 
@@ -16,7 +17,11 @@ def run() -> None:
     if connection is not None:
         _run_with(connection)
         return
-    engine = make_engine(Settings().database_url)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    engine = make_engine(settings.database_url)
     with engine.begin() as conn:
         _run_with(conn)
 

@@ -6,7 +6,6 @@ history, every action, and a way to open its customer)."""
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -159,8 +158,7 @@ def _bulk_bar(selected: pd.DataFrame, viewer: Viewer, table: str) -> None:
     row.button("Acknowledge selected", key="alerts_bulk_ack", disabled=not to_ack, type="primary",
                on_click=_bulk, args=("acknowledge", to_ack, viewer, table), icon=":material/done_all:")
     with row.popover("Snooze selected", disabled=not to_snooze, icon=":material/snooze:"):
-        st.date_input("Until", value=panel_ui.today() + timedelta(days=7),
-                      min_value=panel_ui.today() + timedelta(days=1), key="alerts_bulk_until")
+        alert_card.snooze_until_input("alerts_bulk_until")
         st.button(f"Snooze {len(to_snooze)} alert(s)", key="alerts_bulk_snooze", type="primary", on_click=_bulk,
                   args=("snooze", to_snooze, viewer, table))
 

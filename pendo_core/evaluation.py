@@ -16,21 +16,15 @@ Plain records in, a report out (the simulator's labelled worlds feed it, see `pe
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from pendo_core.health.backtest import auc
+from pendo_core.health.backtest import auc, falling
+from pendo_core.health.naive import LABELS as NAIVE
+from pendo_core.health.naive import RISK_SIGN
 
-NAIVE = {
-    "mau_change_30d": "30-day MAU change",
-    "dau_recent_vs_baseline": "recent-vs-baseline DAU",
-    "dau_last_week": "last week's DAU",
-    "days_since_login": "days since last login",
-}
-RISK_SIGN = {"mau_change_30d": -1.0, "dau_recent_vs_baseline": -1.0, "dau_last_week": -1.0, "days_since_login": 1.0}
 BANDS = ("red", "yellow", "green")
 
 
@@ -137,8 +131,7 @@ def churn_by_band(cases: Iterable[Case]) -> list[BandChurn]:
 
 def monotone(bands: Sequence[BandChurn]) -> bool:
     """True when churn falls from red to yellow to green (empty bands are skipped)."""
-    rates = [b.rate for b in bands if b.rate is not None]
-    return all(a > b for a, b in itertools.pairwise(rates))
+    return falling([b.rate for b in bands])
 
 
 def report(cases: Sequence[Case], kinds: Sequence[str]) -> list[str]:

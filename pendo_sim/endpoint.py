@@ -7,16 +7,15 @@ from contextlib import contextmanager
 from datetime import date
 
 from pendo_core.config import Settings
-from pendo_sim.data import generate
+from pendo_sim.demo_world import demo_world
 from pendo_sim.server import start_server
 
 
 @contextmanager
 def demo_server(settings: Settings, as_of: date, history_days: int) -> Iterator[str]:
-    """Serve the demo subscription (seed and size from Settings) with data up to `as_of`; yields its URL."""
-    subscription = generate(seed=settings.demo_seed, accounts=settings.demo_accounts, days=history_days,
-                            as_of=as_of, tz=settings.pendo_timezone)
-    server = start_server(subscription)
+    """Serve the demo's story world (seed and size from Settings) with data up to `as_of`; yields its URL."""
+    world = demo_world(settings.demo_seed, settings.demo_accounts, as_of, settings.pendo_timezone, history_days)
+    server = start_server(world.subscription)
     try:
         yield server.url
     finally:

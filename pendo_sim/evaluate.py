@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, delete, select
 
 from pendo_core.alerts.job import evaluate_alerts
@@ -23,6 +24,7 @@ from pendo_core.config import DEMO_KEY, Settings
 from pendo_core.customers.csv_parse import parse_customers_csv
 from pendo_core.customers.repo import upsert_customers
 from pendo_core.evaluation import Case
+from pendo_core.health import naive
 from pendo_core.health.job import compute_health
 from pendo_core.health.score import COMPONENTS
 from pendo_core.pendo.client import PendoClient, RetryPolicy
@@ -152,17 +154,12 @@ def _usage(engine: Engine, last_day: date) -> dict[str, dict[date, tuple[int, in
 
 
 def naive_signals(days: dict[date, tuple[int, int]], last_day: date) -> dict[str, float]:
-    """The single signals a CSM could read off the usage table, each defined for every customer."""
-    def mean_dau(first: int, last: int) -> float:
-        values = [days[d][0] for k in range(first, last + 1) if (d := last_day - timedelta(days=k)) in days]
-        return sum(values) / len(values) if values else 0.0
-
-    mau_now = days.get(last_day, (0, 0))[1]
-    mau_then = days.get(last_day - timedelta(days=30), (0, 0))[1]
-    recent, prior = mean_dau(0, 27), mean_dau(28, 55)
-    active = [d for d, (dau, _) in days.items() if dau > 0]
-    return {"mau_change_30d": (mau_now - mau_then) / max(mau_then, 1),
-            "dau_recent_vs_baseline": (recent - prior) / prior if prior else 0.0,
-            "dau_last_week": mean_dau(0, 6),
-            "days_since_login": float((last_day - max(active)).days if active else 90)}
-
+    """The naive single signals (`pendo_core.health.naive`) of one customer on its last day."""
+    span = naive.HISTORY_DAYS
+    grid = np.full((2, span), np.nan)
+    for day, (dau, mau) in days.items():
+        col = span - 1 - (last_day - day).days
+        if 0 <= col < span:
+            grid[:, col] = (dau, mau)
+    signals = naive.naive_signals(grid[:1], grid[1:], np.array([span - 1]))
+    return {name: float(values[0]) for name, values in signals.items()}

@@ -149,12 +149,14 @@ def world_as_of(seed: int) -> date:
     return (date(2026, 3, 19), date(2026, 12, 10), date(2027, 1, 14))[seed % 3]
 
 
-def build_world(seed: int, accounts: int = 150, *, as_of: date | None = None, days: int = HISTORY_DAYS) -> World:
-    """A seeded world of `accounts` accounts, each with a story, a renewal outcome and its label."""
+def build_world(seed: int, accounts: int = 150, *, as_of: date | None = None, days: int = HISTORY_DAYS,
+                tz: str = "UTC") -> World:
+    """A seeded world of `accounts` accounts, each with a story, a renewal outcome and its label; days are
+    local to `tz` (the demo's subscription timezone)."""
     rng = np.random.default_rng([seed, 0x5707])
     as_of = as_of or world_as_of(seed)
     stories = _assign(rng, accounts)
-    sub = _subscription(seed, stories, rng, as_of, days)
+    sub = _subscription(seed, stories, rng, as_of, days, tz=tz)
     plans = [_apply(sub, a, BY_NAME[name], rng) for a, name in enumerate(stories)]
     curve = expected_visitor_days(sub, 60)
     labels = [_label(sub, a, BY_NAME[name], plan, curve=curve[a], rng=rng)
@@ -172,9 +174,10 @@ def _assign(rng: np.random.Generator, accounts: int) -> list[str]:
     return [names[i] for i in rng.permutation(len(names))]
 
 
-def _subscription(seed: int, stories: list[str], rng: np.random.Generator, as_of: date, days: int) -> Subscription:
+def _subscription(seed: int, stories: list[str], rng: np.random.Generator, as_of: date, days: int, *,
+                  tz: str = "UTC") -> Subscription:
     """A plain subscription built from the usual parts, with every account steady and team sizes set."""
-    zone = ZoneInfo("UTC")
+    zone = ZoneInfo(tz)
     first = as_of - timedelta(days=days)
     midnights = np.array([local_midnight_ms(first + timedelta(days=i), zone) for i in range(-1, days + 3)])
     epoch = int(midnights[1])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.ui import shared
+from pages.ui import admin_weights, shared
 from pendo_core.admin import users as auth
 from pendo_core.customers.uploads import HEADERS, KINDS, UploadReport, text_lines, upload_csv
 
@@ -30,6 +30,8 @@ def _import(kind: str, by: str) -> None:
         return
     report = upload_csv(shared.engine(), kind, text_lines(upload.getvalue()), by=by, file_name=upload.name)
     st.cache_data.clear()  # customers, contacts and outcomes feed every page
+    if kind == "outcomes":
+        admin_weights.backtest_loader.clear()  # read again now, so Suggest weights sees them at once
     st.session_state[REPORT] = (upload.name, report)
 
 

@@ -9,12 +9,13 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from pages.ui import admin_settings, panel_ui, shared
+from pages.ui import admin_settings, admin_suggest, health_charts, panel_ui, shared
 from pages.ui.backtest_columns import DECILE_COLUMNS, MOVE_COLUMNS
 from pendo_core.admin import users as auth
 from pendo_core.admin.background import BackgroundValue
 from pendo_core.admin.settings import HealthSettings
-from pendo_core.health import BacktestData, BacktestReport, band_preview, load_backtest, run_backtest
+from pendo_core.health import BacktestData, BacktestReport, band_preview, load_backtest, naive, run_backtest
+from pendo_core.health.backtest import score_warnings
 from pendo_core.health.queries import DEFINITIONS, LABELS
 
 LEAD_TIMES = [0, 14, 30, 60, 90]
@@ -22,7 +23,8 @@ BACKTEST_TTL = 3600  # scores change with a sync (the stamp key); an import of o
 HELP = {
     "auc": "AUC: the probability that a customer who churned scored below one who renewed, using the score "
            "`lead time` days before the outcome. 0.5 is a coin toss, 1.0 is perfect.",
-    "baseline": "The same AUC for the naive signal: the change in MAU over the 30 days before the lead date.",
+    "baseline": "The same AUC for the best of the naive single signals read on the day of the score: "
+                + ", ".join(naive.LABELS.values()) + " (as `python -m jobs evaluate` reports them).",
     "churn": "Churn rate per band: of the customers whose score (at the lead time) fell in the band, the share "
              "that churned. A good score has high churn in red and low churn in green.",
     "preview": "Re-scores every customer's newest stored components with these settings and counts who would land "
@@ -77,39 +79,26 @@ def _report(data: BacktestData, health: HealthSettings, lead: int) -> BacktestRe
                         green_from=health.green_from, coverage_floor=health.coverage_floor)
 
 
-def _churn_chart(now: BacktestReport, candidate: BacktestReport) -> alt.LayerChart:
-    rows = [{"settings": label, "band": b.band, "churn_rate": b.churn_rate or 0.0, "customers": b.customers,
-             "churned": b.churned, "label": f"{b.churned} of {b.customers}"}
-            for label, report in (("Saved", now), ("Candidate", candidate)) for b in report.bands if b.customers]
-    base = alt.Chart(pd.DataFrame(rows)).encode(
-        x=alt.X("band:N", title=None, sort=panel_ui.BAND_ORDER, axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("settings:N", sort=["Saved", "Candidate"]),
-        y=alt.Y("churn_rate:Q", title="Churn rate", axis=alt.Axis(format="%")),
-        tooltip=[alt.Tooltip("settings:N", title="Settings"), alt.Tooltip("band:N", title="Band"),
-                 alt.Tooltip("churn_rate:Q", title="Churn rate", format=".0%"),
-                 alt.Tooltip("customers:Q", title="Customers"), alt.Tooltip("churned:Q", title="Churned")],
-    )
-    bars = base.mark_bar().encode(color=alt.Color("settings:N", title=None, sort=["Saved", "Candidate"],
-                                                  scale=alt.Scale(range=["#b0bec5", "#1565c0"])))
-    labels = base.mark_text(dy=-7, fontSize=11, color="#333").encode(text="label:N")
-    return alt.LayerChart(layer=[bars, labels]).properties(height=260)
-
-
-def _backtest(saved: HealthSettings, candidate: HealthSettings, lead: int) -> None:
+def _backtest(saved: HealthSettings, candidate: HealthSettings, lead: int) -> BacktestData | None:
+    """The back-test of the saved and candidate settings, with the saved score's warnings; the data, once read."""
     st.markdown("#### Back-test against renewal outcomes", help=HELP["auc"])
     loader = backtest_loader(shared.freshness().stamp)
     if not loader.ready:
         st.fragment(_wait_for_backtest, run_every=1.0)()
-        return
+        return None
     data = loader.wait(0)
     if data is None:
         st.error(f"The back-test data could not be read: {loader.error}")
-        return
+        return None
     if not data.customer_ids:
         st.info("No renewal outcomes imported yet, so there is nothing to back-test against. Import them with "
                 "`python -m jobs import-outcomes FILE.csv` (header `customer_id,outcome,outcome_date`).")
-        return
-    _backtest_results(_report(data, saved, lead), _report(data, candidate, lead))
+        return None
+    now = _report(data, saved, lead)
+    for warning in score_warnings(now):
+        st.warning(f"Saved score, {lead}-day lead time: {warning}", icon=":material/warning:")
+    _backtest_results(now, _report(data, candidate, lead))
+    return data
 
 
 def _wait_for_backtest() -> None:
@@ -126,12 +115,14 @@ def _backtest_results(now: BacktestReport, new: BacktestReport) -> None:
     delta = f"{new.auc - now.auc:+.3f} vs saved" if moved else None  # type: ignore[operator]
     cols[0].metric("AUC, candidate", "–" if new.auc is None else f"{new.auc:.3f}", delta, help=HELP["auc"],
                    border=True)
-    cols[1].metric("AUC, naive MAU change", "–" if new.baseline_auc is None else f"{new.baseline_auc:.3f}",
+    best = new.best_naive
+    cols[1].metric("AUC, best naive signal", "–" if best is None else f"{best[1]:.3f}",
+                   None if best is None else naive.LABELS[best[0]], delta_color="off", delta_arrow="off",
                    help=HELP["baseline"], border=True)
     cols[2].metric("Outcomes scored", f"{new.scored} of {new.outcomes}", border=True,
                    help="Outcomes with a stored score within 7 days of the lead date; the rest are skipped.")
     cols[3].metric("Churned", new.churned, border=True, help="Churned outcomes among all imported outcomes.")
-    st.altair_chart(_churn_chart(now, new), width="stretch")
+    st.altair_chart(health_charts.churn_by_band_chart([("Saved", now), ("Candidate", new)]), width="stretch")
     st.caption(HELP["churn"])
     with st.expander("Decile lift (candidate)"):
         deciles = pd.DataFrame([vars(d) for d in new.deciles])
@@ -181,7 +172,9 @@ def render(user: auth.User) -> None:
     except ValidationError as exc:
         st.error(f"These settings cannot be used: {exc.errors()[0]['msg'].removeprefix('Value error, ')}")
         return
-    _backtest(saved.health, candidate, lead)
+    data = _backtest(saved.health, candidate, lead)
+    if data is not None:
+        admin_suggest.render(data, saved, lead, user)
     _preview(candidate)
     note = st.text_input("Note for this version", key="admin_weights_note",
                          placeholder="Why the change, e.g. 'more weight on trajectory after Q3 churn review'")

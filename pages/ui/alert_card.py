@@ -14,7 +14,7 @@ import streamlit as st
 
 from pages.ui import customer_header, loaders, panel_ui, shared
 from pendo_core.access import Viewer
-from pendo_core.alerts import AlertTransitionError
+from pendo_core.alerts import AlertTransitionError, latest_snooze
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.alerts.kinds import label
 from pendo_core.book import inbox as read_inbox
@@ -114,6 +114,15 @@ def render(alert: pd.Series, viewer: Viewer) -> None:
             st.switch_page(CUSTOMER_PAGE)
 
 
+def snooze_until_input(key: str) -> None:
+    """The snooze date picker: a week ahead by default, from tomorrow to a year from today (the lifecycle's
+    limit), so a date the action would refuse cannot be picked."""
+    today = panel_ui.today()
+    st.date_input("Until", value=today + timedelta(days=7), min_value=today + timedelta(days=1),
+                  max_value=latest_snooze(today), key=key, help="At most a year ahead; dismiss the alert to "
+                  "silence it for longer.")
+
+
 def _buttons(row: st.delta_generator.DeltaGenerator, alert: pd.Series, viewer: Viewer) -> None:
     args = {"viewer": viewer}
     if not viewer.may_act_on(alert.customer_csm, alert.csm):
@@ -123,8 +132,7 @@ def _buttons(row: st.delta_generator.DeltaGenerator, alert: pd.Series, viewer: V
     row.button("Acknowledge", key=f"alerts_ack_{alert.id}", disabled=alert.status != "open", type="primary",
                on_click=_act, args=(alert.id, "acknowledge"), kwargs=args, icon=":material/check:")
     with row.popover("Snooze", disabled=not active or alert.status == "snoozed", icon=":material/snooze:"):
-        st.date_input("Until", value=panel_ui.today() + timedelta(days=7), min_value=panel_ui.today()
-                      + timedelta(days=1), key=f"alerts_until_{alert.id}")
+        snooze_until_input(f"alerts_until_{alert.id}")
         st.button("Snooze alert", key=f"alerts_snooze_{alert.id}", on_click=_act, args=(alert.id, "snooze"),
                   kwargs=args, type="primary")
     with row.popover("Dismiss", disabled=not active, icon=":material/close:"):

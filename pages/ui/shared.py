@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from pages.ui import registry
 from pendo_core import access, csv_export
 from pendo_core.admin import users as auth
-from pendo_core.config import Settings
+from pendo_core.config import Settings, load_settings
 from pendo_core.store.engine import make_engine
 from pendo_core.usage import feature_queries as read_features
 from pendo_core.usage import portfolio_queries as read_portfolio
@@ -65,8 +65,8 @@ def now() -> datetime:
 
 @st.cache_resource  # (it had slipped onto now(), freezing the app's clock for the life of the process)
 def settings() -> Settings:
-    """The operator settings, read once per app process."""
-    return Settings()
+    """The operator settings, read once per app process; SettingsError (one line) when one is unusable."""
+    return load_settings()
 
 
 @st.cache_resource

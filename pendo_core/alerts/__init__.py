@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pendo_core.alerts.kinds import KINDS
-from pendo_core.alerts.lifecycle import AlertTransitionError
+from pendo_core.alerts.lifecycle import AlertTransitionError, latest_snooze, snooze_date_problem
 from pendo_core.alerts.repo import act_on_alert, alert_events, list_alerts
 
 if TYPE_CHECKING:
@@ -23,8 +23,10 @@ __all__ = [
     "alert_events",
     "alerts_step",
     "evaluate_alerts",
+    "latest_snooze",
     "list_alerts",
     "make_alerts_step",
+    "snooze_date_problem",
 ]
 _FROM_JOB = ("AlertRun", "alerts_step", "evaluate_alerts", "make_alerts_step")
 

@@ -41,6 +41,7 @@ from pendo_core.alerts.settings import (
     RenewalRiskSettings,
     SettingsModel,
     SyncFailedSettings,
+    SyncSuspectSettings,
     UsageDropSettings,
 )
 
@@ -125,6 +126,10 @@ def _data_stale(state: Freshness, cfg: DataStaleSettings) -> list[Finding]:
     return [ops_rules.data_stale(state, cfg)]
 
 
+def _sync_suspect(state: Freshness, cfg: SyncSuspectSettings) -> list[Finding]:
+    return [ops_rules.sync_suspect(state, cfg)]
+
+
 # --- the registry ----------------------------------------------------------------------------
 
 # Registry order is evaluation order (and so the order alerts of one run are opened in).
@@ -151,6 +156,8 @@ OPERATIONS_KINDS: tuple[AlertKind[Freshness, Any], ...] = (
               ops_rules.sync_failed_numbers, ops_rules.SYNC_FAILED_ACTION, "always high"),
     AlertKind(ops_rules.DATA_STALE, "Data stale", DataStaleSettings, _data_stale, ops_rules.data_stale_numbers,
               ops_rules.DATA_STALE_ACTION, "always high"),
+    AlertKind(ops_rules.SYNC_SUSPECT, "Sync held back suspect data", SyncSuspectSettings, _sync_suspect,
+              ops_rules.sync_suspect_numbers, ops_rules.SYNC_SUSPECT_ACTION, "always high"),
 )
 REGISTRY: dict[str, AlertKind[Any, Any]] = {k.key: k for k in CUSTOMER_KINDS} | {k.key: k for k in OPERATIONS_KINDS}
 KINDS = tuple(k.key for k in CUSTOMER_KINDS)  # what `pendo_usage_alerts.kind` holds

@@ -88,12 +88,26 @@ def _dismiss(state: AlertState, reason: str | None) -> AlertState:
     return AlertState("dismissed")
 
 
-def _snooze(state: AlertState, today: date, until: date | None) -> AlertState:
+def latest_snooze(today: date) -> date:
+    """The last day a snooze started today may run to: a year from today."""
+    return today + MAX_SNOOZE
+
+
+def snooze_date_problem(today: date, until: date | None) -> str | None:
+    """Why `until` cannot end a snooze started today, in one line; None when it can (after today, at most
+    a year away). The one rule: the lifecycle, the API's validation and the pages' date pickers use it."""
     if until is None or until <= today:
-        raise AlertTransitionError(f"snooze needs a date after today ({today.isoformat()})")
-    if until > today + MAX_SNOOZE:
-        raise AlertTransitionError(f"snooze at most a year, until {(today + MAX_SNOOZE).isoformat()}; dismiss the "
-                                   "alert (with a reason) to silence it for longer")
+        return f"snooze needs a date after today ({today.isoformat()})"
+    if until > latest_snooze(today):
+        return (f"snooze at most a year, until {latest_snooze(today).isoformat()}; dismiss the alert (with a "
+                "reason) to silence it for longer")
+    return None
+
+
+def _snooze(state: AlertState, today: date, until: date | None) -> AlertState:
+    problem = snooze_date_problem(today, until)
+    if problem:
+        raise AlertTransitionError(problem)
     if state.status == "dismissed":
         raise AlertTransitionError("the alert is dismissed; reopen it before snoozing it")
     return AlertState("snoozed", until)

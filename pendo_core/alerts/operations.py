@@ -1,4 +1,5 @@
-"""Operations alerts for admins: the last sync run failed, or the data is older than it should be.
+"""Operations alerts for admins: the last sync run failed, the data is older than it should be, or usage
+windows are held back as suspect.
 
 The customer usage alerts (pendo_core/alerts) are about one customer each; these are about the
 pipeline, so they live in their own small table, `pendo_ops_alerts`: at most one open alert per
@@ -26,13 +27,14 @@ from sqlalchemy.orm import Session
 
 from pendo_core.alerts.delivery import Channel, Message, send_with_retry
 from pendo_core.alerts.kinds import OPERATIONS_KINDS, evaluate_operations, label, message
-from pendo_core.alerts.ops_rules import DATA_STALE, SYNC_FAILED, Freshness
+from pendo_core.alerts.ops_rules import DATA_STALE, SYNC_FAILED, SYNC_SUSPECT, Freshness, Suspect, SuspectWindow
 from pendo_core.alerts.rules import Finding
 from pendo_core.alerts.settings import DataStaleSettings
+from pendo_core.pendo.sync.store import SUSPECT, parse_suspect
 from pendo_core.store import models
 
-__all__ = ["DATA_STALE", "KINDS", "SYNC_FAILED", "CustomerFreshness", "Freshness", "OpsCheck", "admin_emails",
-           "check_operations", "customer_freshness", "freshness", "notify_admins", "open_ops_alerts",
+__all__ = ["DATA_STALE", "KINDS", "SYNC_FAILED", "SYNC_SUSPECT", "CustomerFreshness", "Freshness", "OpsCheck",
+           "admin_emails", "check_operations", "customer_freshness", "freshness", "notify_admins", "open_ops_alerts",
            "operations_step"]
 
 KINDS = tuple(k.key for k in OPERATIONS_KINDS)
@@ -73,10 +75,25 @@ def freshness(engine: Engine, now: datetime, max_age_hours: float = 24.0) -> Fre
         latest = session.execute(select(runs.id, runs.status, runs.error)
                                  .where(runs.status != "running", _not_stopped(runs.error))
                                  .order_by(runs.id.desc()).limit(1)).first()
+        suspect = _held_back(session)
     age = None if success is None else (now - _aware(success)).total_seconds() / 3600
     stale = age is None or age > max_age_hours
-    return Freshness(None if success is None else _aware(success), age, stale,
-                     *(tuple(latest) if latest else (None, None, None)))
+    run_id, status, error = tuple(latest) if latest else (None, None, None)
+    return Freshness(None if success is None else _aware(success), age, stale, run_id, status, error, suspect)
+
+
+def _held_back(session: Session) -> Suspect | None:
+    """The windows the newest run that withheld any held back as suspect, unless a run succeeded after it."""
+    runs, issues = models.SyncRun, models.DataQualityIssue
+    succeeded = session.scalar(select(func.max(runs.id)).where(runs.status == "success")) or 0
+    run_id = session.scalar(select(func.max(issues.run_id)).where(issues.reason.startswith(f"{SUSPECT} "),
+                                                                   issues.run_id > succeeded))
+    if run_id is None:
+        return None
+    rows = session.execute(select(issues.stream, issues.reason).where(issues.run_id == run_id)
+                           .order_by(issues.stream, issues.reason)).all()
+    windows = [SuspectWindow(stream, *parsed) for stream, reason in rows if (parsed := parse_suspect(reason))]
+    return Suspect(run_id, tuple(windows)) if windows else None
 
 
 def _not_stopped(error: Any) -> Any:

@@ -97,6 +97,10 @@ class SyncFailedSettings(SettingsModel):
     """The last finished sync run failed (nothing to set: a stop on purpose is never a failure)."""
 
 
+class SyncSuspectSettings(SettingsModel):
+    """Usage windows held back as suspect since the last successful run (nothing to set)."""
+
+
 class DataStaleSettings(SettingsModel):
     """The last successful sync started more than `max_age_hours` ago (or none ever succeeded)."""
 

@@ -1,40 +1,41 @@
 """Back-test of the health score against renewal outcomes, fast enough to follow a slider.
 
-`load_backtest` reads the stored components (and MAU, for the naive baseline) of every customer
+`load_backtest` reads the stored components (and DAU and MAU, for the naive signals) of every customer
 with an outcome once; `run_backtest` then re-weights them for any candidate weights and lead time
 in milliseconds. The score "at lead time L" of an outcome on day o is the newest stored score in
 [o - L - 6, o - L]; outcomes without one are skipped and counted.
 
 - AUC: the probability that a churned customer scores below a renewed one (ties count half),
   i.e. the Mann-Whitney statistic of the score as a churn predictor; None without both outcomes.
-- Baseline: the same AUC for the naive 30-day MAU change (MAU on o - L vs 30 days before).
+- Naive signals: the same AUC for each naive single signal (`naive.py`, as `jobs evaluate` reads
+  them), read on the day of the score, on the same customers.
 - Churn rate per band; decile lift: customers sorted by score, riskiest first, cut in ten equal
   groups; lift = the group's churn rate ÷ the overall churn rate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, String, cast, select
 
-from pendo_core.health import score
+from pendo_core.health import naive, score
 from pendo_core.store.models import HealthScore, Outcome, UsageMetric
 from pendo_core.store.scope import chunks
 
 TOLERANCE_DAYS = 7
-BASELINE_DAYS = 30
 BANDS = ("red", "yellow", "green", score.INSUFFICIENT)
 
 
 @dataclass
 class BacktestData:
-    """Per outcome (rows) and day (columns from `start`): stored components, MAU, a score-row flag."""
+    """Per outcome (rows) and day (columns from `start`): stored components, a score-row flag, DAU and MAU."""
 
     customer_ids: list[str]
     outcome_dates: list[date]
@@ -44,6 +45,8 @@ class BacktestData:
     components: dict[str, np.ndarray]
     has_score: np.ndarray
     mau: np.ndarray
+    dau: np.ndarray
+    lead_cache: dict[int, tuple[np.ndarray, dict[str, np.ndarray]]] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -79,22 +82,33 @@ class BacktestReport:
     skipped: int
     churned: int
     auc: float | None
-    baseline_auc: float | None
+    naive_aucs: dict[str, float | None]
     bands: list[BandRate]
     deciles: list[DecileRow]
 
+    @property
+    def best_naive(self) -> tuple[str, float] | None:
+        """(signal, AUC) of the naive single signal that ranks churners best; None without any AUC."""
+        known = [(name, value) for name, value in self.naive_aucs.items() if value is not None]
+        return max(known, key=lambda item: item[1]) if known else None
+
+    @property
+    def monotone(self) -> bool:
+        """True when churn falls from red to yellow to green (bands without customers are skipped)."""
+        return falling([b.churn_rate for b in self.bands if b.band != score.INSUFFICIENT])
+
 
 def load_backtest(engine: Engine, max_lead_days: int = 120) -> BacktestData:
-    """Read every outcome and the stored scores and MAU it can need, once."""
+    """Read every outcome and the stored scores, DAU and MAU it can need, once."""
     with engine.connect() as conn:
         outcomes = conn.execute(select(Outcome.customer_id, Outcome.outcome_date, Outcome.outcome)
                                 .order_by(Outcome.customer_id, Outcome.outcome_date)).all()
     if not outcomes:
         return _empty()
-    first = min(o.outcome_date for o in outcomes) - timedelta(days=max_lead_days + TOLERANCE_DAYS + BASELINE_DAYS)
+    first = min(o.outcome_date for o in outcomes) - timedelta(days=max_lead_days + TOLERANCE_DAYS + naive.HISTORY_DAYS)
     last = max(o.outcome_date for o in outcomes)
     customers = sorted({o.customer_id for o in outcomes})
-    scores, usage = _read_scores(engine, customers, first, last), _read_mau(engine, customers, first, last)
+    scores, usage = _read_scores(engine, customers, first, last), _read_usage(engine, customers, first, last)
     index = {c: i for i, c in enumerate(customers)}
     rows = np.array([index[o.customer_id] for o in outcomes])
     days = (last - first).days + 1
@@ -103,27 +117,68 @@ def load_backtest(engine: Engine, max_lead_days: int = 120) -> BacktestData:
     return BacktestData([o.customer_id for o in outcomes], [o.outcome_date for o in outcomes],
                         np.array([o.outcome == "churned" for o in outcomes]),
                         np.array([(o.outcome_date - first).days for o in outcomes]), first, comp, flag,
-                        _grid(usage, "mau", customers, first, days)[rows])
+                        *(_grid(usage, n, customers, first, days)[rows] for n in ("mau", "dau")))
 
 
 def run_backtest(data: BacktestData, weights: Mapping[str, float], lead_days: int = 30, *,
                  red_below: float = 50.0, green_from: float = 75.0, coverage_floor: float = 0.5) -> BacktestReport:
-    """AUC, baseline AUC, churn rate per band and decile lift for candidate weights at a lead time."""
+    """AUC, the naive signals' AUCs, churn rate per band and decile lift for candidate weights at a lead time."""
     if not data.customer_ids:
-        return BacktestReport(lead_days, 0, 0, 0, 0, None, None, [BandRate(b, 0, 0, None) for b in BANDS], [])
-    cols = _score_columns(data, lead_days)
-    rows = np.arange(len(data.customer_ids))
-    picked = {n: np.where(cols >= 0, grid[rows, np.clip(cols, 0, None)], np.nan)
-              for n, grid in data.components.items()}
+        return BacktestReport(lead_days, 0, 0, 0, 0, None, dict.fromkeys(naive.LABELS),
+                              [BandRate(b, 0, 0, None) for b in BANDS], [])
+    cols, picked = components_at(data, lead_days)
     overall, _ = score.combine(picked, weights, coverage_floor)
     band = score.bands(overall, red_below, green_from)
     ok = ~np.isnan(overall)
-    target = np.clip(data.outcome_col - lead_days, 0, None)
     return BacktestReport(
-        lead_days, len(rows), int(ok.sum()), int((~ok).sum()), int(data.churned.sum()),
-        auc(-overall[ok], data.churned[ok]), _baseline_auc(data, target, lead_days),
+        lead_days, len(cols), int(ok.sum()), int((~ok).sum()), int(data.churned.sum()),
+        auc(-overall[ok], data.churned[ok]), naive_aucs(data, lead_days, ok),
         [_band_rate(b, band, data.churned) for b in BANDS], deciles(overall[ok], data.churned[ok]),
     )
+
+
+def components_at(data: BacktestData, lead_days: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(column of each outcome's score at the lead time, -1 when none; its stored components, NaN when none)."""
+    cols = _lead(data, lead_days)[0]
+    rows = np.arange(len(data.customer_ids))
+    picked = {n: np.where(cols >= 0, grid[rows, np.clip(cols, 0, None)], np.nan)
+              for n, grid in data.components.items()}
+    return cols, picked
+
+
+def naive_aucs(data: BacktestData, lead_days: int, scored: np.ndarray) -> dict[str, float | None]:
+    """Churn AUC of each naive signal read on the day of each outcome's score, over the `scored` outcomes."""
+    signals = _lead(data, lead_days)[1]
+    return {name: auc(naive.RISK_SIGN[name] * values[scored], data.churned[scored]) for name, values in signals.items()}
+
+
+def _lead(data: BacktestData, lead_days: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(score column, naive signals on it) per outcome at a lead time, computed once per loaded data."""
+    if lead_days not in data.lead_cache:
+        cols = _score_columns(data, lead_days)
+        data.lead_cache[lead_days] = (cols, naive.naive_signals(data.dau, data.mau, cols))
+    return data.lead_cache[lead_days]
+
+
+def falling(rates: Sequence[float | None]) -> bool:
+    """True when the known rates fall strictly, first to last (unknown ones are skipped)."""
+    known = [r for r in rates if r is not None]
+    return all(a > b for a, b in itertools.pairwise(known))
+
+
+def score_warnings(report: BacktestReport) -> list[str]:
+    """What is wrong with a score by its back-test: bands pointing the wrong way, or a naive signal ranking better."""
+    out = []
+    if not report.monotone:
+        rates = ", ".join(f"{b.band} {b.churn_rate:.0%} ({b.churned} of {b.customers})" for b in report.bands
+                          if b.churn_rate is not None and b.band != score.INSUFFICIENT)
+        out.append(f"The bands do not mean what they say: churn should fall from red to yellow to green, but it is "
+                   f"{rates}.")
+    best = report.best_naive
+    if best is not None and report.auc is not None and report.auc < best[1]:
+        out.append(f"The score ranks churners worse than a single naive signal: AUC {report.auc:.3f} against "
+                   f"{best[1]:.3f} for {naive.LABELS[best[0]]}.")
+    return out
 
 
 def auc(risk: np.ndarray, positive: np.ndarray) -> float | None:
@@ -173,18 +228,6 @@ def _score_columns(data: BacktestData, lead_days: int) -> np.ndarray:
     return chosen
 
 
-def _baseline_auc(data: BacktestData, target: np.ndarray, lead_days: int) -> float | None:
-    rows = np.arange(len(target))
-    before = target - BASELINE_DAYS
-    valid = (before >= 0) & (data.outcome_col - lead_days >= 0)
-    now = np.where(valid, data.mau[rows, target], np.nan)
-    then = np.where(valid, data.mau[rows, np.clip(before, 0, None)], np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        change = np.where(then > 0, (now - then) / then, np.nan)
-    ok = ~np.isnan(change)
-    return auc(-change[ok], data.churned[ok])
-
-
 def _band_rate(band: str, bands: np.ndarray, churned: np.ndarray) -> BandRate:
     inside = bands == band
     n, c = int(inside.sum()), int(churned[inside].sum())
@@ -197,19 +240,21 @@ def _read_scores(engine: Engine, customers: list[str], first: date, last: date) 
     return _read(engine, columns, t.c.customer_id, t.c.score_date, customers=customers, first=first, last=last)
 
 
-def _read_mau(engine: Engine, customers: list[str], first: date, last: date) -> pd.DataFrame:
+def _read_usage(engine: Engine, customers: list[str], first: date, last: date) -> pd.DataFrame:
     t = UsageMetric.__table__
-    return _read(engine, [t.c.customer_id, t.c.metric_date, t.c.mau], t.c.customer_id, t.c.metric_date,
+    return _read(engine, [t.c.customer_id, t.c.metric_date, t.c.dau, t.c.mau], t.c.customer_id, t.c.metric_date,
                  customers=customers, first=first, last=last)
 
 
 def _read(engine: Engine, columns: list[Any], customer_col: Any, day_col: Any, *, customers: list[str],
           first: date, last: date) -> pd.DataFrame:
+    """The columns for the customers and days as one frame; days as ISO text (no date object per row)."""
     names = ["customer_id", "day", *(c.name for c in columns[2:])]
     parts = []
     with engine.connect() as conn:
         for chunk in chunks(customers):
-            stmt = select(*columns).where(customer_col.in_(chunk), day_col.between(first, last))
+            stmt = select(columns[0], cast(day_col, String), *columns[2:]).where(customer_col.in_(chunk),
+                                                                                 day_col.between(first, last))
             parts.append(pd.DataFrame(conn.execute(stmt).all(), columns=names))
     filled = [p for p in parts if not p.empty]
     return pd.concat(filled, ignore_index=True) if filled else pd.DataFrame(columns=names)
@@ -220,7 +265,7 @@ def _grid(frame: pd.DataFrame, column: str, customers: list[str], first: date, d
     if frame.empty:
         return out
     rows = pd.Index(customers).get_indexer(frame["customer_id"])
-    cols = (pd.to_datetime(frame["day"]).to_numpy().astype("datetime64[D]") - np.datetime64(first, "D")).astype(int)
+    cols = (frame["day"].to_numpy(dtype="datetime64[D]") - np.datetime64(first, "D")).astype(int)  # ISO text
     keep = (rows >= 0) & (cols >= 0) & (cols < days)
     out[rows[keep], cols[keep]] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)[keep]
     return out
@@ -229,4 +274,4 @@ def _grid(frame: pd.DataFrame, column: str, customers: list[str], first: date, d
 def _empty() -> BacktestData:
     none = np.zeros((0, 0))
     return BacktestData([], [], np.zeros(0, bool), np.zeros(0, int), date.min, dict.fromkeys(score.COMPONENTS, none),
-                        np.zeros((0, 0), bool), none)
+                        np.zeros((0, 0), bool), none, none)

@@ -498,7 +498,7 @@ class OpsAlert(Base):
 
     __tablename__ = "pendo_ops_alerts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(40), index=True)  # sync_failed | data_stale
+    kind: Mapped[str] = mapped_column(String(40), index=True)  # sync_failed | data_stale | sync_suspect
     status: Mapped[str] = mapped_column(String(20), index=True)  # open | resolved
     message: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)

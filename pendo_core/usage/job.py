@@ -39,7 +39,7 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
         stale_from = store.get_watermark(session, METRICS_STALE_FROM)
         onboarding = current_settings(session)[1].health.onboarding_guide_ids
     start = _first_moved_day(first, last, summary.refetched, done, stale_from)
-    stale = customers_with_changed_accounts(engine, last)
+    stale = customers_with_changed_accounts(engine, date.fromisoformat(done.split("..")[1])) if done else []
     anonymous = settings.include_anonymous
     if start <= last:
         compute_metrics(engine, first_day=start, last_day=last, include_anonymous=anonymous,
@@ -66,8 +66,12 @@ def _first_moved_day(first: date, last: date, refetched: date | None, done: str 
     return max(first, min(refetched or last + timedelta(days=1), done_last + timedelta(days=1)))
 
 
-def customers_with_changed_accounts(engine: Engine, last_day: date) -> list[str]:
-    """Customers whose set of Pendo accounts differs from the one their metrics were computed on."""
+def customers_with_changed_accounts(engine: Engine, computed_day: date) -> list[str]:
+    """Customers whose set of Pendo accounts differs from the one their metrics were computed on.
+
+    `computed_day` is the last day the previous runs computed (the watermark's end): a daily run's
+    new last day has no metrics yet, and reading it would call every customer remapped.
+    """
     with Session(engine) as session:
         current: dict[str, list[str]] = {}
         mapping = select(models.AccountMapping.pendo_account_id, models.AccountMapping.customer_id)
@@ -75,6 +79,6 @@ def customers_with_changed_accounts(engine: Engine, last_day: date) -> list[str]
             current.setdefault(customer, []).append(account)
         computed: dict[str, str] = dict(session.execute(
             select(models.UsageMetric.customer_id, models.UsageMetric.pendo_account_id)
-            .where(models.UsageMetric.metric_date == last_day)
+            .where(models.UsageMetric.metric_date == computed_day)
         ).tuples().all())
     return [c for c, accounts in current.items() if computed.get(c) != ";".join(sorted(accounts))]

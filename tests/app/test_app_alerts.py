@@ -100,6 +100,13 @@ def test_snooze_until_a_date(store: Engine) -> None:
     assert any(f"Snoozed until {until:%d %b %Y} by {CSM.email}" in t for t in texts(at.caption))
 
 
+def test_the_snooze_picker_offers_tomorrow_to_a_year_ahead(store: Engine) -> None:
+    """The card's date picker stops where the lifecycle does: a date beyond a year cannot be picked."""
+    picker = _opened(CSM).date_input(key="alerts_until_1")
+    assert (picker.min, picker.value, picker.max) == (TODAY + timedelta(days=1), TODAY + timedelta(days=7),
+                                                      TODAY + timedelta(days=365))
+
+
 def test_csm_viewing_everyone_cannot_act_on_a_colleagues_alert(store: Engine) -> None:
     """With "show all customers" a CSM sees colleagues' alerts but gets no buttons for them."""
     at = open_page(PAGE, CSM, frame_show_all=True)

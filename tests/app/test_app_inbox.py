@@ -108,6 +108,12 @@ def test_bulk_snooze_until_a_date(inbox_store: Engine) -> None:
     assert sorted(rows) == [(2, "snoozed", until), (4, "snoozed", until)]
 
 
+def test_bulk_snooze_picker_stops_a_year_ahead(inbox_store: Engine) -> None:
+    """The bulk picker has the same limits as the card's and the lifecycle's: tomorrow to a year ahead."""
+    picker = select_alerts(open_page(PAGE, LEADER), [2, 4]).date_input(key="alerts_bulk_until")
+    assert (picker.min, picker.max) == (TODAY + timedelta(days=1), TODAY + timedelta(days=365))
+
+
 def test_bulk_acts_only_on_what_the_csm_may_act_on(inbox_store: Engine) -> None:
     """A CSM showing all customers may select a colleague's alert, but only theirs is acknowledged."""
     at = select_alerts(open_page(PAGE, CSM, frame_show_all=True), [3, 2])

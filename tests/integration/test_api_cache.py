@@ -3,16 +3,21 @@ never widen what a caller may see; verified tokens are kept by their hash."""
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, insert, select
 
 from api import ApiContext, create_app
 from api.cache import TtlCache
 from pendo_core.admin.tokens import hash_token
 from pendo_core.config import Settings
+from pendo_core.store.models import UsageMetric
 from tests.integration.test_api_endpoints import _alert_id
 from tests.support.chat_api import ACME, ANA, BEN, GLOBEX, LEE, NOW, SharedStore, add_users, build_store
 
@@ -36,6 +41,35 @@ def test_an_answer_is_kept_for_its_seconds_only(seconds: float, wait: float, exp
     cache.get_or_compute("k", lambda: calls.append(1) or "answer")
     clock.now += wait
     assert (cache.get_or_compute("k", lambda: calls.append(1) or "answer"), len(calls)) == ("answer", expected_calls)
+
+
+@pytest.mark.parametrize("first_fails", [False, True], ids=["one-computation", "first-fails"])
+def test_callers_missing_one_key_at_once_share_one_computation(first_fails: bool) -> None:
+    """Ten threads asking for an expired key at once: one computes and the others get its answer; when that
+    computation fails, each waiting caller computes for itself (the failure is not kept)."""
+    cache, calls, lock = TtlCache(60), [], threading.Lock()
+    start = threading.Barrier(10)
+
+    def compute() -> str:
+        with lock:
+            calls.append(1)
+            failing = first_fails and len(calls) == 1
+        time.sleep(0.2)  # long enough for every other thread to arrive and wait
+        if failing:
+            raise RuntimeError("the first computation fails")
+        return "answer"
+
+    def ask() -> str:
+        start.wait()
+        try:
+            return cache.get_or_compute("k", compute)
+        except RuntimeError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(lambda _: ask(), range(10)))
+    assert sorted(set(answers)) == (["answer", "the first computation fails"] if first_fails else ["answer"])
+    assert len(calls) == (answers.count("answer") + 1 if first_fails else 1)
 
 
 def test_the_least_recently_used_answer_goes_first() -> None:
@@ -70,10 +104,27 @@ def test_a_kept_answer_is_the_fresh_one_and_never_shown_outside_scope(shared_sto
     cached, ctx = _client(store, 60)
     fresh, _ = _client(store, 0)
     first = _get(cached, store.tokens[BEN], path)
-    assert len(ctx.answers) == 1
+    assert len(ctx.answers) == 2  # the answer, and the newest synced day its range defaulted to
     assert _get(cached, store.tokens[BEN], path).json() == first.json() == _get(fresh, store.tokens[BEN], path).json()
     assert _get(cached, store.tokens[ANA], path).status_code == 404
     assert _get(cached, store.tokens[ANA], path.replace("globex-1", "acme-1").replace(GLOBEX, ACME)).status_code == 200
+
+
+@pytest.mark.parametrize(("seconds", "moves"), [(60, False), (0, True)], ids=["kept", "not-cached"])
+def test_the_newest_day_is_kept_with_the_answers(shared_store: SharedStore, seconds: float, moves: bool) -> None:
+    """The default end of a range (the newest synced day) is read once per `--cache-seconds`, not per
+    request: a day synced meanwhile shows once the kept answers expire (at once without a cache)."""
+    store = shared_store.fresh()
+    client, _ = _client(store, seconds)
+    path = f"/api/pendo/customer/{ACME}/metrics"
+    before = _get(client, store.tokens[LEE], path).json()["last"]
+    with store.engine.begin() as conn:
+        last = conn.scalar(select(func.max(UsageMetric.metric_date)))
+        row = conn.execute(select(UsageMetric).where(UsageMetric.metric_date == last).limit(1)).mappings().one()
+        conn.execute(insert(UsageMetric).values({**row, "metric_date": last + timedelta(days=1)}))
+    after = _get(client, store.tokens[LEE], path).json()["last"]
+    assert after == (last + timedelta(days=1) if moves else last).isoformat()
+    assert before == last.isoformat()
 
 
 def test_verified_tokens_are_kept_by_hash_and_bad_ones_not_at_all(shared_store: SharedStore) -> None:

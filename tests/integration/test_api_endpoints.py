@@ -239,15 +239,22 @@ def _alert_id(engine: Engine) -> int:
     (ANA, "dismiss", {}, 422),
     (ANA, "snooze", {"until": LAST.isoformat()}, 422),
     (ANA, "snooze", {"until": "soon"}, 422),
-], ids=["other-csm", "blank-reason", "no-reason", "past-date", "not-a-date"])
+    (ANA, "snooze", {"until": "2027-03-20"}, 422),
+    (ANA, "snooze", {"until": "9999-12-31"}, 422),
+], ids=["other-csm", "blank-reason", "no-reason", "past-date", "not-a-date", "a-year-and-a-day", "year-9999"])
 def test_alert_actions_refuse_bad_requests(shared_store: SharedStore, who: str, path: str, body: Any,
                                            status: int) -> None:
-    """Someone else's alert is not found; a dismissal needs a reason; a snooze needs a later day."""
+    """Someone else's alert is not found; a dismissal needs a reason; a snooze needs a later day, at most
+    a year away (a validation error naming the limit, not a conflict); the alert stays as it was."""
     store = shared_store.fresh()
-    path = f"/api/pendo/alerts/{_alert_id(store.engine)}/{path}"
-    response = Api(app_client(store.engine), store.tokens).post(who, path, body)
+    alert = _alert_id(store.engine)
+    response = Api(app_client(store.engine), store.tokens).post(who, f"/api/pendo/alerts/{alert}/{path}", body)
     assert response.status_code == status
     assert response.json()["error"]["message"]
+    if body and body.get("until", "").startswith(("2027", "9999")):
+        assert response.json()["error"]["message"].startswith("body.until: snooze at most a year, until 2027-03-19")
+    with store.engine.connect() as conn:
+        assert conn.scalar(select(UsageAlert.status).where(UsageAlert.id == alert)) == "open"
 
 
 def test_an_unknown_alert_is_not_found(api: Api) -> None:

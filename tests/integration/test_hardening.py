@@ -4,6 +4,9 @@ atomic. Storage tests run on SQLite and PostgreSQL (`engine`); commands run in-p
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -40,6 +43,7 @@ from pendo_core.logging_setup import REDACTED, redact_secret
 from pendo_core.pendo.client import PendoClient, RetryPolicy, queries
 from pendo_core.pendo.client._body import BigNumberError, iter_rows
 from pendo_core.store.models import AccountMapping, AlertEvent, Customer, UsageAlert
+from tests.support import REPO
 from tests.support.health_alerts import table_insert
 
 HEADER = "customer_id,name,domain,segment,arr,renewal_date,csm_name,csm_email,pendo_account_ids\n"
@@ -125,6 +129,29 @@ def test_a_malformed_secrets_toml_is_one_line(monkeypatch: pytest.MonkeyPatch, c
     err = capsys.readouterr().err
     assert err.startswith("error: .streamlit/secrets.toml is not valid TOML (")
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize(("env", "toml", "expected"), [
+    ({"DATABASE_URL": "garbage"}, None, "error: bad setting DATABASE_URL: not a database URL: use sqlite:///"),
+    ({"DATABASE_URL": "mysql://root:hunter2-secret@db/cscx"}, None,
+     "error: bad setting DATABASE_URL: mysql:// databases are not supported"),
+    ({}, b"x = = 1\n", "error: .streamlit/secrets.toml is not valid TOML ("),
+], ids=["garbage-url", "mysql-url", "malformed-secrets-toml"])
+def test_alembic_prints_a_bad_setting_in_one_line(tmp_path: Path, env: dict[str, str], toml: bytes | None,
+                                                  expected: str) -> None:
+    """`alembic upgrade head` (migrations/env.py) reads the settings as the commands do: one line, exit 1."""
+    (tmp_path / "alembic.ini").write_text(f"[alembic]\nscript_location = {REPO / 'migrations'}\n"
+                                          f"prepend_sys_path = {REPO}\n")
+    if toml is not None:
+        (tmp_path / ".streamlit").mkdir()
+        (tmp_path / ".streamlit" / "secrets.toml").write_bytes(toml)
+    environ = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PENDO_INTEGRATION_KEY")}
+    done = subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=tmp_path, capture_output=True,
+                          text=True, env={**environ, **env}, timeout=120, check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith(expected)
+    assert len(done.stderr.splitlines()) == 1
+    assert "hunter2" not in done.stderr
 
 
 @pytest.mark.parametrize(("days", "code", "expected"), [

@@ -133,6 +133,9 @@ def test_daily_run_after_backfill_matches_the_spec(engine: Engine) -> None:
         second.stop()
     assert (summary.report_first, summary.report_last) == (date(2024, 2, 28), AS_OF)
     assert summary.rows["visitor_days"] > 0
+    # only the re-read days' metrics are restated, not the whole range (no customer was remapped)
+    assert summary.refetched is not None
+    assert summary.metrics_first == summary.refetched > summary.report_first
     _assert_matches_reference(engine, today_view, summary.report_first, summary.report_last)
 
 
@@ -152,4 +155,5 @@ def test_mapping_change_recomputes_that_customer_over_the_whole_range(
         assert owner is not None
         confirm_mapping(session, unmapped[0], owner, by="admin@test")
     summary = run_sync(engine, server.url, TZ, AS_OF, None)
+    assert summary.metrics_first == summary.report_first
     _assert_matches_reference(engine, subscription, summary.report_first, summary.report_last)

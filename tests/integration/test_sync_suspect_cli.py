@@ -1,6 +1,6 @@
 """Issue 11's report, end to end through `python -m jobs sync`: on a daily rerun whose `events` answers are
 broken, the stored activity, the metrics and the alerts stay as they were, the command exits non-zero
-with one line, and the operations check opens a sync_failed alert saying what happened. Once the answer
+with one line, and the operations check opens a sync_suspect alert saying what happened. Once the answer
 is fine again the next run succeeds; an operator can accept a real restatement."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
-from pendo_core.alerts.operations import SYNC_FAILED, check_operations
+from pendo_core.alerts.operations import SYNC_FAILED, SYNC_SUSPECT, check_operations, open_ops_alerts
 from pendo_core.store import models
 from pendo_core.store.engine import make_engine, migrate
 from pendo_sim.data import Subscription, generate
@@ -109,9 +109,12 @@ def test_a_broken_rerun_changes_nothing_and_fails_loudly(store: tuple[Path, Engi
     assert "--accept-restatement" in line
     assert snapshot(engine) == before
     assert _alerts(engine) == alerts
+    assert [a.kind for a in open_ops_alerts(engine)] == [SYNC_SUSPECT]  # opened by the run's own check
     check = check_operations(engine, datetime.now(UTC))
-    [failed] = [a for a in check.open if a.kind == SYNC_FAILED]
-    assert "suspect window" in failed.message
+    [held] = [a for a in check.open if a.kind == SYNC_SUSPECT]
+    assert SYNC_FAILED not in {a.kind for a in check.open}  # one alert for one event
+    assert held.message.startswith("Sync run 2 held back 2 window(s) as suspect: 10 day(s), 2024-03-10..2024-03-19")
+    assert "--accept-restatement" in held.message
 
 
 def test_the_next_good_run_succeeds_and_changes_nothing(store: tuple[Path, Engine], server: SimServer) -> None:
@@ -145,3 +148,4 @@ def test_an_operator_accepts_a_restatement(store: tuple[Path, Engine], server: S
                                 .where(models.DataQualityIssue.reason.startswith("accepted"))).all()
     assert kept == 0
     assert len(accepted) == 2
+    assert check_operations(engine, datetime.now(UTC)).open == []  # sync_suspect resolved by the accepted run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,6 +21,8 @@ from pendo_core.store.upsert import upsert
 from pendo_core.timeutil import days_between
 
 REASON_LEN = 200  # pendo_data_quality_issues.reason
+SUSPECT = "suspect"  # a withheld window's reason starts so: "suspect FIRST..LAST: why"
+_SUSPECT_REASON = re.compile(rf"{SUSPECT} (\d{{4}}-\d\d-\d\d)\.\.(\d{{4}}-\d\d-\d\d): (.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -204,10 +207,18 @@ def withhold(session: Session, run_id: int, stream: str, window: Window, why: st
              bad: BadRows | None = None) -> None:
     """Record a suspect window; its days are no longer counted as synced (their rows stay)."""
     commonest = bad.commonest() if bad else None
-    _record(session, run_id, stream, f"suspect {window.first}..{window.last}: {why}", rows,
+    _record(session, run_id, stream, f"{SUSPECT} {window.first}..{window.last}: {why}", rows,
             sample=commonest[1] if commonest else None)
     session.execute(delete(models.SyncCoverage).where(
         models.SyncCoverage.stream == stream, models.SyncCoverage.day.between(window.first, window.last)))
+
+
+def parse_suspect(reason: str) -> tuple[date, date, str] | None:
+    """A withheld window's first day, last day and why, from its recorded reason; None for other reasons."""
+    found = _SUSPECT_REASON.fullmatch(reason)
+    if not found:
+        return None
+    return date.fromisoformat(found[1]), date.fromisoformat(found[2]), found[3]
 
 
 def _facts(bad: BadRows, *, rows: int, repeated: int, new: Mapping[date, int],

@@ -8,7 +8,15 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pendo_core.alerts.lifecycle import AlertState, AlertTransitionError, Transition, on_action, on_evaluation
+from pendo_core.alerts.lifecycle import (
+    AlertState,
+    AlertTransitionError,
+    Transition,
+    latest_snooze,
+    on_action,
+    on_evaluation,
+    snooze_date_problem,
+)
 from pendo_core.alerts.repo import act_on_alert, alert_events, list_alerts, reconcile
 from pendo_core.alerts.rules import Finding
 
@@ -54,6 +62,8 @@ def test_actions(state: AlertState, action: str, kwargs: dict[str, object], expe
     pytest.param(AlertState("open"), "dismiss", {"reason": " "}, "needs a reason", id="dismiss-without-reason"),
     pytest.param(AlertState("open"), "snooze", {"until": TODAY}, "date after today", id="snooze-to-today"),
     pytest.param(AlertState("open"), "snooze", {}, "date after today", id="snooze-without-date"),
+    pytest.param(AlertState("open"), "snooze", {"until": TODAY + timedelta(days=366)},
+                 "at most a year, until 2027-03-19", id="snooze-a-year-and-a-day"),
     pytest.param(AlertState("resolved"), "acknowledge", {}, "is resolved", id="resolved-is-final"),
     pytest.param(AlertState("acknowledged"), "acknowledge", {}, "already acknowledged", id="twice"),
     pytest.param(AlertState("open"), "delete", {}, "unknown action", id="unknown-action"),
@@ -62,6 +72,19 @@ def test_actions_that_do_not_apply(state: AlertState, action: str, kwargs: dict[
     """Actions that do not fit the state are refused with a one-line reason."""
     with pytest.raises(AlertTransitionError, match=message):
         on_action(state, action, TODAY, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("until", "problem"), [
+    (None, "date after today"), (TODAY, "date after today"), (TODAY + timedelta(days=1), None),
+    (date(2027, 3, 19), None), (date(2027, 3, 20), "at most a year, until 2027-03-19"),
+    (date(9999, 12, 31), "at most a year, until 2027-03-19"),
+], ids=["none", "today", "tomorrow", "a-year", "a-year-and-a-day", "9999-12-31"])
+def test_the_snooze_date_rule(until: date | None, problem: str | None) -> None:
+    """A snooze ends after today and at most a year away (latest_snooze); the reason names the last day."""
+    found = snooze_date_problem(TODAY, until)
+    assert found is None if problem is None else (found is not None and problem in found)
+    assert latest_snooze(TODAY) == date(2027, 3, 19)
+    assert latest_snooze(date(2028, 2, 29)) == date(2029, 2, 28)  # 365 days, across a leap day
 
 
 def _open_one(session: Session) -> int:

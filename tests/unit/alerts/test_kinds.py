@@ -15,7 +15,7 @@ import pytest
 from pendo_core.alerts import kinds
 from pendo_core.alerts.champions import StakeholderWindow
 from pendo_core.alerts.kinds import REGISTRY, AlertKind, CustomerData
-from pendo_core.alerts.ops_rules import Freshness
+from pendo_core.alerts.ops_rules import Freshness, Suspect, SuspectWindow
 from pendo_core.alerts.risk import HealthWindow
 from pendo_core.alerts.rules import FeatureWindow, Finding, GuideWindow
 from pendo_core.alerts.settings import AlertSettings, SettingsModel
@@ -23,7 +23,7 @@ from tests.support.health_alerts import LAST, dropped, history
 
 CONTRACT_KINDS = ("usage_drop", "feature_abandonment", "no_login", "guide_dismissal", "champion_inactive",
                   "health_drop", "renewal_risk")
-OPS_KINDS = ("sync_failed", "data_stale")
+OPS_KINDS = ("sync_failed", "data_stale", "sync_suspect")
 PURE = ("rules", "decline", "champions", "ops_rules", "settings", "kinds", "risk", "priority")
 ALERTS = Path(kinds.__file__).parent
 NOW = datetime(2026, 3, 19, 6, 30, tzinfo=UTC)
@@ -95,6 +95,9 @@ FIRING: list[Any] = [
                                               renewal_date=LAST + timedelta(days=31)), id="renewal_risk"),
     pytest.param("sync_failed", Freshness(NOW, 2.0, False, 7, "failed", "boom"), id="sync_failed"),
     pytest.param("data_stale", Freshness(None, None, True, None, None, None), id="data_stale"),
+    pytest.param("sync_suspect", Freshness(NOW, 2.0, False, 7, "failed", "2 suspect window(s)", Suspect(7, (
+        SuspectWindow("visitor_days", date(2026, 3, 10), date(2026, 3, 16), "all 1,204 rows unusable"),))),
+        id="sync_suspect"),
 ]
 
 
@@ -140,9 +143,15 @@ def test_a_firing_rule_speaks_the_registry_words(key: str, inputs: Any) -> None:
     ("data_stale", {"age_hours": 30.2, "max_age_hours": 24.0, "last_success_at": "2026-03-18 00:30"},
      "The data is 30 hours old (more than 24): the last successful sync started 2026-03-18 00:30 UTC"),
     ("data_stale", {}, "No sync has succeeded yet: the store holds no Pendo data"),
+    ("sync_suspect", {"run_id": 9, "days": 10, "first_day": "2026-03-10", "last_day": "2026-03-19", "windows": [
+        {"stream": "visitor_days", "first": "2026-03-10", "last": "2026-03-16", "why": "results is not a list"},
+        {"stream": "visitor_days", "first": "2026-03-17", "last": "2026-03-19", "why": "results is not a list"}]},
+     "Sync run 9 held back 2 window(s) as suspect: 10 day(s), 2026-03-10..2026-03-19, stored rows kept, metrics and "
+     "alerts wait for them: visitor_days 2026-03-10..2026-03-16: results is not a list; visitor_days "
+     "2026-03-17..2026-03-19: results is not a list"),
     ("some_future_kind", {"champion": "a@b.c", "days": 30}, "champion: a@b.c, days: 30"),
 ], ids=["usage-drop", "usage-drop-old-details", "no-login", "no-login-ever", "abandonment", "guide", "champion",
-        "health-drop", "renewal-risk", "sync-failed", "data-stale", "never-synced", "unregistered"])
+        "health-drop", "renewal-risk", "sync-failed", "data-stale", "never-synced", "sync-suspect", "unregistered"])
 def test_numbers_text_for_each_kind(key: str, details: dict[str, Any], text: str) -> None:
     """Each kind's triggering numbers read in one line; details it cannot read show as plain figures."""
     assert kinds.numbers_text(key, details) == text
@@ -152,7 +161,8 @@ def test_numbers_text_for_each_kind(key: str, details: dict[str, Any], text: str
     ("usage_drop", "Usage drop"), ("feature_abandonment", "Key feature abandoned"), ("no_login", "No login"),
     ("guide_dismissal", "Guide dismissed"), ("champion_inactive", "Champion inactive"),
     ("sync_failed", "Last sync failed"), ("data_stale", "Data stale"), ("health_drop", "Health drop"),
-    ("renewal_risk", "Renewal at risk"), ("some_future_kind", "Some future kind"),
+    ("renewal_risk", "Renewal at risk"), ("sync_suspect", "Sync held back suspect data"),
+    ("some_future_kind", "Some future kind"),
 ], ids=str)
 def test_labels(key: str, text: str) -> None:
     """One wording per kind; an unregistered kind (an old row) reads as its key in words."""
@@ -172,11 +182,29 @@ def test_no_login_silences_exactly_the_kinds_that_say_so() -> None:
 
 def test_an_operations_message_is_its_numbers_then_its_action() -> None:
     """What the admins read: the numbers and what to do, as before the registry."""
-    (failed, stale) = kinds.evaluate_operations(Freshness(NOW, 30.0, True, 7, "failed", "boom"))
+    (failed, stale, suspect) = kinds.evaluate_operations(Freshness(NOW, 30.0, True, 7, "failed", "boom"))
+    assert suspect.status == "clear"
     assert kinds.message(failed) == ("Sync run 7 failed: boom. See the sync history; the next scheduled run "
                                      "retries, or run `python -m jobs sync`.")
     assert kinds.message(stale).startswith("The data is 30 hours old (more than 24): the last successful sync "
                                            f"started {NOW:%Y-%m-%d %H:%M} UTC. Check the scheduler")
+
+
+def test_a_run_that_failed_for_its_suspect_windows_raises_sync_suspect_alone() -> None:
+    """One alert for one event: sync_suspect names the days, the reason and the restatement flag; sync_failed
+    stays for other failures, also when a later run fails for another reason while days are still held back."""
+    held = Suspect(7, (SuspectWindow("visitor_days", date(2026, 3, 10), date(2026, 3, 16), "bad numEvents"),
+                       SuspectWindow("visitor_hours", date(2026, 3, 14), date(2026, 3, 19), "bad numEvents")))
+    failed, _, suspect = kinds.evaluate_operations(Freshness(NOW, 3.0, False, 7, "failed", "2 suspect", held))
+    assert (failed.status, suspect.status, suspect.severity) == ("clear", "fire", "high")
+    assert (suspect.details["days"], suspect.details["first_day"], suspect.details["last_day"]) == (
+        10, "2026-03-10", "2026-03-19")
+    text = kinds.message(suspect)
+    assert text.startswith("Sync run 7 held back 2 window(s) as suspect: 10 day(s), 2026-03-10..2026-03-19")
+    assert "visitor_days 2026-03-10..2026-03-16: bad numEvents" in text
+    assert "`python -m jobs sync --accept-restatement`" in text
+    later, _, still = kinds.evaluate_operations(Freshness(NOW, 3.0, False, 8, "failed", "timeout", held))
+    assert (later.status, still.status) == ("fire", "fire")
 
 
 def _imports(module: str) -> set[str]:

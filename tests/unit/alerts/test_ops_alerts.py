@@ -1,5 +1,5 @@
-"""Operations alerts: a failed run or data older than 24 hours opens one alert for admins, refreshed
-while it holds and resolved when it clears; each opened alert reaches the admins once."""
+"""Operations alerts: a failed run, data older than 24 hours or windows held back as suspect open one alert
+for admins, refreshed while it holds and resolved when it clears; each opened alert reaches the admins once."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pendo_core.alerts.delivery import DeliveryError, Message
 from pendo_core.alerts.operations import (
     DATA_STALE,
     SYNC_FAILED,
+    SYNC_SUSPECT,
     check_operations,
     customer_freshness,
     freshness,
@@ -159,3 +160,47 @@ def test_a_failed_notification_is_kept_and_retried(sqlite_engine: Engine) -> Non
     webhook.failing = False
     assert notify_admins(sqlite_engine, {"webhook": webhook}, now=NOW, sleep=lambda _s: None) == 1
     assert len(webhook.sent) == 1
+
+
+def _suspect_run(engine: Engine, hours: float, *windows: tuple[str, str]) -> int:
+    """A run that failed `hours` ago holding back `windows` ((stream, "FIRST..LAST: why")), recorded as
+    the runner does; returns its id."""
+    _runs(engine, (hours, "failed"))
+    with Session(engine) as session, session.begin():
+        run_id = session.scalar(select(func.max(models.SyncRun.id)))
+        assert run_id is not None
+        session.get_one(models.SyncRun, run_id).error = f"{len(windows)} suspect window(s) withheld"
+        for stream, reason in windows:
+            session.add(models.DataQualityIssue(run_id=run_id, stream=stream, reason=f"suspect {reason}", count=0))
+        session.add(models.DataQualityIssue(run_id=run_id, stream="features", reason="bad id", count=3))
+    return run_id
+
+
+def test_held_back_windows_open_sync_suspect_until_a_run_succeeds(engine: Engine) -> None:
+    """A run that withheld windows opens sync_suspect (not sync_failed too) naming the days and the way out;
+    a later run failing for another reason adds sync_failed and keeps it; a successful run resolves both."""
+    _runs(engine, (30, "success"))
+    run_id = _suspect_run(engine, 3, ("visitor_days", "2024-03-10..2024-03-16: all 1,204 rows unusable (bad "
+                                                      "numEvents)"),
+                          ("visitor_hours", "2024-03-17..2024-03-19: results is not a list"))
+    check = check_operations(engine, NOW, max_age_hours=48)
+    assert check.opened == [SYNC_SUSPECT]
+    (alert,) = check.open
+    assert alert.message.startswith(f"Sync run {run_id} held back 2 window(s) as suspect: 10 day(s), "
+                                    "2024-03-10..2024-03-19, stored rows kept")
+    assert "visitor_days 2024-03-10..2024-03-16: all 1,204 rows unusable (bad numEvents)" in alert.message
+    assert "--accept-restatement" in alert.message
+    assert alert.details["windows"][1] == {"stream": "visitor_hours", "first": "2024-03-17", "last": "2024-03-19",
+                                           "why": "results is not a list"}
+    _runs(engine, (2, "failed"))
+    assert check_operations(engine, NOW, max_age_hours=48).opened == [SYNC_FAILED]
+    assert {a.kind for a in open_ops_alerts(engine)} == {SYNC_SUSPECT, SYNC_FAILED}
+    _runs(engine, (1, "success"))
+    assert sorted(check_operations(engine, NOW, max_age_hours=48).resolved) == [SYNC_FAILED, SYNC_SUSPECT]
+
+
+def test_suspect_windows_before_the_last_success_raise_nothing(engine: Engine) -> None:
+    """Windows withheld by a run that a successful run followed (the answer came back sound) are settled."""
+    _suspect_run(engine, 5, ("visitor_days", "2024-03-10..2024-03-16: results is not a list"))
+    _runs(engine, (2, "success"))
+    assert check_operations(engine, NOW).opened == []

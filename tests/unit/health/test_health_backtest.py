@@ -10,7 +10,16 @@ import pytest
 from sqlalchemy import Engine
 
 from pendo_core.health import score
-from pendo_core.health.backtest import BacktestData, auc, deciles, load_backtest, run_backtest
+from pendo_core.health.backtest import (
+    BacktestData,
+    BacktestReport,
+    BandRate,
+    auc,
+    deciles,
+    load_backtest,
+    run_backtest,
+    score_warnings,
+)
 from tests.support.health_alerts import add_customer, table_insert
 
 OUTCOME = date(2026, 6, 30)
@@ -93,10 +102,34 @@ def test_reweighting_five_thousand_customers_is_fast() -> None:
                   for name in score.COMPONENTS}
     data = BacktestData([f"c{i}" for i in range(n)], [date(2026, 1, 1)] * n, churned,
                         rng.integers(120, days, n), date(2025, 6, 1), components, np.ones((n, days), bool),
-                        rng.integers(10, 50, (n, days)).astype(float))
+                        rng.integers(10, 50, (n, days)).astype(float), rng.integers(0, 10, (n, days)).astype(float))
     started = time.perf_counter()
     for weights in ({"engagement": 0.5, "trajectory": 0.5}, {"engagement": 0.2, "adoption": 0.8}):
         report = run_backtest(data, weights, lead_days=30)
     elapsed = (time.perf_counter() - started) / 2
     assert report.scored > 4_000
     assert elapsed < 0.25
+
+
+def _report(rates: dict[str, tuple[int, int]], health_auc: float | None, naive_auc: float | None) -> BacktestReport:
+    bands = [BandRate(b, n, c, c / n if n else None) for b, (n, c) in rates.items()]
+    return BacktestReport(30, 100, 100, 0, 30, health_auc, {"dau_last_week": naive_auc, "days_since_login": None},
+                          bands, [])
+
+
+@pytest.mark.parametrize(("rates", "health_auc", "naive_auc", "expected"), [
+    pytest.param({"red": (23, 2), "yellow": (67, 14), "green": (10, 1)}, 0.7, 0.6, ["bands"],
+                 id="demo-red-below-yellow"),
+    pytest.param({"red": (20, 10), "yellow": (40, 8), "green": (40, 2)}, 0.7, 0.75, ["naive"], id="naive-ranks-better"),
+    pytest.param({"red": (20, 10), "yellow": (40, 8), "green": (40, 2)}, 0.8, 0.75, [], id="good-score"),
+    pytest.param({"red": (0, 0), "yellow": (40, 8), "green": (40, 8)}, 0.8, None, ["bands"], id="equal-is-not-falling"),
+    pytest.param({"red": (0, 0), "yellow": (40, 8), "green": (60, 2)}, None, 0.6, [], id="empty-band-skipped"),
+])
+def test_warnings_name_wrong_bands_and_a_better_naive_signal(rates: dict[str, tuple[int, int]],
+                                                              health_auc: float | None, naive_auc: float | None,
+                                                              expected: list[str]) -> None:
+    """Churn must fall strictly red > yellow > green (empty bands skipped); the AUC must reach the best naive one."""
+    warnings = score_warnings(_report(rates, health_auc, naive_auc))
+    found = [kind for kind, words in (("bands", "bands do not mean"), ("naive", "naive signal"))
+             if any(words in w for w in warnings)]
+    assert found == expected
