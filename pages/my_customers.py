@@ -107,11 +107,11 @@ def _short_name(name: Any, email: Any) -> str:
 
 
 def _renewal_text(day: Any, days: Any) -> str:
-    """The renewal date and the days to it in one cell ("20 Dec 26 · 16 d"); blank without a date."""
+    """The renewal date and the days to it in one cell ("20 Dec 26 · 16"); blank without a date."""
     if day is None or pd.isna(day):
         return ""
     when = pd.Timestamp(day).strftime("%d %b %y").lstrip("0")
-    return when if days is None or pd.isna(days) else f"{when} · {int(days)} d"
+    return when if days is None or pd.isna(days) else f"{when} · {int(days)}"
 
 
 def _alerts_text(row: Any) -> str:
@@ -146,10 +146,11 @@ def _shown(rows: pd.DataFrame, with_csm: bool) -> tuple[pd.DataFrame, dict[str, 
         "usage_change": cc.NumberColumn("Usage Δ", format="%+.0f%%", width=64, help=HELP["usage_change"]),
         "mau": cc.NumberColumn("MAU", format="%d", width=46, help=HELP["mau"]),
         "breadth": cc.NumberColumn("Breadth", format="%.0f%%", width=62, help=HELP["breadth"]),
-        "alerts": cc.TextColumn("Alerts", width=58, help=HELP["alerts"]),
+        "alerts": cc.TextColumn("Alerts", width=72, help=HELP["alerts"]),
         "last_active": cc.DateColumn("Active", format="D MMM", width=56, help=HELP["last_active"]),
         "arr": cc.NumberColumn("ARR", format=f"{CURRENCY_SYMBOL}%,d", width=74, help=HELP["arr"]),
-        "renewal": cc.TextColumn("Renewal", width=118, help="The renewal date and the days to it. " + HELP["days"]),
+        "renewal": cc.TextColumn("Renewal · days", width=108, help="The renewal date and the days to it. "
+                                 + HELP["days"]),
         "segment": cc.TextColumn("Segment", width=86),
     }
     if not with_csm:

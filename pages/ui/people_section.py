@@ -183,6 +183,18 @@ def _data_to_fix(engine: Engine, url: str, customer_id: str, as_of: date) -> Non
 # --- champions -------------------------------------------------------------------------------
 
 
+CHAMPION_COLUMNS = {
+    "name": st.column_config.TextColumn("Person", width=170, help="Name, then role and title."),
+    "email": st.column_config.TextColumn("E-mail", width=272),
+    "last_active": st.column_config.DateColumn("Last active", format="D MMM YY", width=84),
+    "days_quiet": st.column_config.NumberColumn("Quiet", width=60, help="Days since active."),
+    "active_days_window": None,  # labelled with the window, below
+    "active_days_30": st.column_config.NumberColumn("Days (30)", width=72, help="Days active in the last 30 days."),
+    "minutes_30": st.column_config.NumberColumn("Minutes", width=66, help="Minutes in the last 30 days."),
+    "state": st.column_config.TextColumn("State", width=140),
+}
+
+
 def champions_frame(status: people.ChampionStatus) -> pd.DataFrame:
     """One row per champion or decision maker: last active, days quiet, active days, minutes, state."""
     return pd.DataFrame([{
@@ -221,13 +233,13 @@ def render_champions(source: EngineSource, customer_id: str, as_of: date) -> Non
     cols[2].metric("Decision makers", f"{sum(1 for p in makers if p.active_days_window)} of {len(makers)} active",
                    border=True)
     frame = champions_frame(status)
-    st.dataframe(frame, hide_index=True, width="stretch", key="people_champions", column_config={
-        "name": "Name", "role": "Role", "title": "Title", "email": "E-mail",
-        "last_active": st.column_config.DateColumn("Last active", format="D MMM YYYY"),
-        "days_quiet": st.column_config.NumberColumn("Days since active"),
-        "active_days_window": st.column_config.NumberColumn(f"Active days ({status.window_days})"),
-        "active_days_30": st.column_config.NumberColumn("Active days (30)"),
-        "minutes_30": st.column_config.NumberColumn("Minutes (30)"), "state": "State"})
+    who = [f"{n}\n{' · '.join(p for p in (r, t) if p)}" for n, r, t in zip(frame["name"], frame["role"],
+                                                                          frame["title"], strict=True)]
+    cc = st.column_config  # fits 1280 px: the person's role and title under the name, the state wrapped
+    st.dataframe(frame.assign(name=who), hide_index=True, width="stretch", key="people_champions",
+                 row_height=SCREEN_ROW, column_order=list(CHAMPION_COLUMNS), column_config={
+        **CHAMPION_COLUMNS, "active_days_window": cc.NumberColumn(f"Days ({status.window_days})", width=70,
+                                                                  help=f"Days active in {status.window_days} days.")})
     weekly = people.champion_engagement(status)
     st.altair_chart(_weekly_chart(weekly), width="stretch")
     st.download_button("Download champion activity (CSV)", lambda: csv_export.to_csv_bytes(weekly),

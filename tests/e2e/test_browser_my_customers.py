@@ -14,7 +14,7 @@ from pendo_core.access import Viewer
 from pendo_core.book import book, view
 from pendo_core.store.engine import make_engine
 from pendo_core.usage.queries import data_day
-from tests.e2e.support import click_cell, open_screen, screenshot, settle
+from tests.e2e.support import SETTLE_TIMEOUT_MS, click_cell, open_screen, screenshot, settle
 
 LANDING = {"csm": "My customers", "leader": "Portfolio", "admin": "Portfolio"}
 NAMES = """() => [...document.querySelectorAll('[data-testid="stDataFrame"] tbody [role="row"]')]
@@ -38,6 +38,12 @@ def _grid_ready(page: Any) -> None:
     """Wait for the table's rows (the grid draws on a canvas; its hidden accessibility table holds the text)."""
     page.locator('[data-testid="stDataFrame"] tbody [role="row"]').first.wait_for(state="attached")
     settle(page)
+
+
+def _rows_shown(page: Any, count: int) -> None:
+    """Wait until the grid's accessibility table holds `count` rows (it follows the count line a moment later)."""
+    page.wait_for_function("n => document.querySelectorAll('[data-testid=\"stDataFrame\"] tbody [role=\"row\"]')"
+                           ".length === n", arg=count, timeout=SETTLE_TIMEOUT_MS)
 
 
 def _count_line(page: Any) -> str:
@@ -74,11 +80,13 @@ def test_order_filter_paging_and_a_row_link(signed_in_page: Callable[[str], Any]
     page.keyboard.press("Escape")
     settle(page)
     assert f"of {len(red)} customers" in _count_line(page)
+    _rows_shown(page, min(len(red), view.PAGE_SIZE))
     assert page.evaluate(NAMES) == red["name"].head(view.PAGE_SIZE).tolist()
 
     if len(red) > view.PAGE_SIZE:
         page.locator('[data-testid="stNumberInput"] [data-testid="stNumberInputStepUp"]').click()
         settle(page)
+        _rows_shown(page, min(len(red) - view.PAGE_SIZE, view.PAGE_SIZE))
         assert page.evaluate(NAMES) == red["name"].iloc[view.PAGE_SIZE:2 * view.PAGE_SIZE].tolist()
 
     first = page.evaluate(NAMES)[0]
