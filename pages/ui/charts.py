@@ -140,7 +140,7 @@ def gauge(value: float | None, marks: Mapping[str, float | None], title: str = "
         tooltip=[alt.Tooltip("who:N", title="Median of"), alt.Tooltip("share:Q", title="DAU ÷ MAU", format=".0%")])
     chart: alt.LayerChart = alt.LayerChart(layer=[ring, _gauge_scale(angle), rims, text, caption]).resolve_scale(
         color="independent")
-    return chart.properties(height=260)
+    return chart.properties(height=260, padding={"top": 20, "bottom": 5, "left": 5, "right": 5})  # room for 50%
 
 
 def _gauge_scale(angle: Callable[[float], float]) -> alt.LayerChart:
