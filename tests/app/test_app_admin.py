@@ -3,6 +3,7 @@ preview then saved as a version, thresholds, the connection test, the mapping qu
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date
 
@@ -233,3 +234,15 @@ def test_sync_now_runs_in_the_background_and_reports(store: Engine, monkeypatch:
     assert admin_sync.sync_job().wait(5).status == "success"
     at.run()
     assert "Sync 2 finished: days a → b." in texts(at.success)
+
+
+def test_mapping_scores_show_on_their_0_to_100_scale(store: Engine) -> None:
+    """The queue's Score bar runs to 100, the scale suggestions are scored on (a 71 is not a full bar)."""
+    at = open_page(PAGE, ADMIN)
+    queue = next(d for d in at.dataframe if "score" in d.value.columns)
+    config = json.loads(queue.proto.columns)["score"]
+    assert (config["type_config"]["min_value"], config["type_config"]["max_value"]) == (0, 100)
+    scores = queue.value["score"].dropna()
+    assert not scores.empty
+    assert scores.between(0, 100).all()
+    assert scores.max() > 1  # on 0-100, not shares
