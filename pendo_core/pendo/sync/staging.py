@@ -3,8 +3,9 @@
 Two ways, both keyed as Pendo groups the data and overwriting, never adding to, a stored row: two
 runs writing one window (a lost lock) leave the same rows as one run, never doubled counts.
 
-- `replace_rows` (the sync's way): delete the window's days, then upsert the rows in batches. A key
-  sent twice is not summed but shows up as fewer stored rows than rows sent, which the guard
+- `replace_rows` (the sync's way): delete the window's days, then upsert the rows (SQLite: in
+  batches; PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT DISTINCT ON the keys).
+  A key sent twice is not summed but shows up as fewer stored rows than rows sent, which the guard
   (guard.py) refuses, so the caller rolls back.
 - `stage` then `apply` (write_window, and runs that accept a restatement): rows stream into a
   temporary table first (memory stays flat, the store untouched), can be measured there, then
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.rows import BadRow, BadRows, unstorable
 from pendo_core.pendo.sync.streams import EventStream
+from pendo_core.store.bulk import copy_rows
 from pendo_core.store.upsert import upsert
 
 BATCH = 5_000
@@ -71,12 +74,32 @@ def replace_rows(session: Session, stream: EventStream, window: Window, rows: It
     target = stream.table
     if stream.replace:
         session.execute(delete(target).where(target.c.day.between(window.first, window.last)))
-    sent = 0
     converted = _convert(stream, window, rows, tz, bad)
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy_upsert(session, stream, converted)
+    sent = 0
     while batch := list(islice(converted, BATCH)):
         unique = list({tuple(row[k] for k in stream.keys): row for row in batch}.values())  # one per statement
         upsert(session, target, unique, keys=stream.keys, on_conflict="update" if stream.replace else "ignore")
         sent += len(batch)
+    return sent
+
+
+def _copy_upsert(session: Session, stream: EventStream, rows: Iterable[dict[str, Any]]) -> int:
+    """COPY the rows into a keyless temporary table, then upsert one row per key into the stream's
+    table in one statement (a key sent twice lands once); returns how many rows were sent."""
+    target, temp = stream.table.name, f"cscx_copy_{stream.name}"
+    names = [c.name for c in stream.table.columns]
+    columns, keys, values = ", ".join(names), ", ".join(stream.keys), itemgetter(*names)
+    session.execute(text(f"DROP TABLE IF EXISTS {temp}"))
+    session.execute(text(f"CREATE TEMPORARY TABLE {temp} (LIKE {target})"))
+    sent = copy_rows(session.connection(), temp, list(stream.table.columns), map(values, rows))
+    updated = [n for n in names if n not in stream.keys]
+    on_conflict = ("DO UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in updated)) if stream.replace \
+        else "DO NOTHING"
+    session.execute(text(f"INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) {columns} FROM {temp} "
+                         f"ON CONFLICT ({keys}) {on_conflict}"))
+    session.execute(text(f"DROP TABLE {temp}"))
     return sent
 
 
