@@ -3,8 +3,9 @@
 Two ways, both keyed as Pendo groups the data and overwriting, never adding to, a stored row: two
 runs writing one window (a lost lock) leave the same rows as one run, never doubled counts.
 
-- `replace_rows` (the sync's way): delete the window's days, then upsert the rows (SQLite: in
-  batches; PostgreSQL: COPY into a temporary table, then one INSERT ... SELECT DISTINCT ON the keys).
+- `replace_rows` (the sync's way): delete the window's days, then upsert the rows in batches (SQLite);
+  on PostgreSQL, COPY into a temporary table, one INSERT ... SELECT DISTINCT ON the keys that
+  rewrites only changed rows, then delete the window's rows the answer no longer has.
   A key sent twice is not summed but shows up as fewer stored rows than rows sent, which the guard
   (guard.py) refuses, so the caller rolls back.
 - `stage` then `apply` (write_window, and runs that accept a restatement): rows stream into a
@@ -72,11 +73,11 @@ def replace_rows(session: Session, stream: EventStream, window: Window, rows: It
                  tz: ZoneInfo, bad: BadRows) -> int:
     """Delete the window's days and upsert the good rows over them; returns how many rows were sent."""
     target = stream.table
-    if stream.replace:
-        session.execute(delete(target).where(target.c.day.between(window.first, window.last)))
     converted = _convert(stream, window, rows, tz, bad)
     if session.get_bind().dialect.name == "postgresql":
-        return _copy_upsert(session, stream, converted)
+        return _copy_upsert(session, stream, window, converted)
+    if stream.replace:
+        session.execute(delete(target).where(target.c.day.between(window.first, window.last)))
     sent = 0
     while batch := list(islice(converted, BATCH)):
         unique = list({tuple(row[k] for k in stream.keys): row for row in batch}.values())  # one per statement
@@ -85,9 +86,10 @@ def replace_rows(session: Session, stream: EventStream, window: Window, rows: It
     return sent
 
 
-def _copy_upsert(session: Session, stream: EventStream, rows: Iterable[dict[str, Any]]) -> int:
-    """COPY the rows into a keyless temporary table, then upsert one row per key into the stream's
-    table in one statement (a key sent twice lands once); returns how many rows were sent."""
+def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: Iterable[dict[str, Any]]) -> int:
+    """COPY the rows into a keyless temporary table, upsert one row per key into the stream's table
+    (a key sent twice lands once), then delete the window's stored rows the answer no longer has.
+    A re-read row that did not change is not written again. Returns how many rows were sent."""
     target, temp = stream.table.name, f"cscx_copy_{stream.name}"
     names = [c.name for c in stream.table.columns]
     columns, keys, values = ", ".join(names), ", ".join(stream.keys), itemgetter(*names)
@@ -95,10 +97,17 @@ def _copy_upsert(session: Session, stream: EventStream, rows: Iterable[dict[str,
     session.execute(text(f"CREATE TEMPORARY TABLE {temp} (LIKE {target})"))
     sent = copy_rows(session.connection(), temp, list(stream.table.columns), map(values, rows))
     updated = [n for n in names if n not in stream.keys]
-    on_conflict = ("DO UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in updated)) if stream.replace \
-        else "DO NOTHING"
+    on_conflict = "DO NOTHING"
+    if stream.replace:
+        changed = " OR ".join(f"{target}.{n} IS DISTINCT FROM EXCLUDED.{n}" for n in updated)
+        on_conflict = f"DO UPDATE SET {', '.join(f'{n} = EXCLUDED.{n}' for n in updated)} WHERE {changed}"
     session.execute(text(f"INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) {columns} FROM {temp} "
                          f"ON CONFLICT ({keys}) {on_conflict}"))
+    if stream.replace:
+        same_key = " AND ".join(f"s.{k} = t.{k}" for k in stream.keys)
+        session.execute(text(f"DELETE FROM {target} t WHERE t.day BETWEEN :first AND :last "
+                             f"AND NOT EXISTS (SELECT 1 FROM {temp} s WHERE {same_key})"),
+                        {"first": window.first, "last": window.last})
     session.execute(text(f"DROP TABLE {temp}"))
     return sent
 
