@@ -35,6 +35,7 @@ def menu(role: str) -> dict[str, list[st.Page]]:
 def main() -> None:
     """Run the frame: check the screens, sign in, draw the navigation and the sidebar, run the page."""
     st.set_page_config(page_title="CSCX · Pendo Usage", page_icon=":material/insights:", layout="wide")
+    frame.compact_layout()
     _check_pages()
     _check_settings()
     demo_endpoint.install()  # demo mode's "Sync now" syncs from the simulator

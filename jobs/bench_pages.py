@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     timings = run(args)
     print(_table(timings))
     out = ROOT / "bench-results" / "pages.json"
+    out.parent.mkdir(exist_ok=True)  # a --store elsewhere leaves bench-results/ uncreated
     out.write_text(json.dumps([asdict(t) for t in timings], indent=2))
     return 0 if all(t.worst_p95_s < TARGET_S for t in timings) else 1
 

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages.ui import charts, customer_header, loaders, shared
+from pages.ui import charts, customer_header, loaders, samples, shared
 from pages.ui.people_section import render_people
 from pendo_core.usage import kpis, measures
 from pendo_core.usage import queries as read
@@ -93,22 +93,38 @@ def _comparison(customer_id: str, last_day: date) -> pd.DataFrame:
     return read.compare_rates(week, shared.customers(), customer_id)
 
 
-def _compare_table(table: pd.DataFrame) -> None:
-    shown = table.copy()
+def _compare_table(table: pd.DataFrame, peers: int) -> None:
+    """The customer's last-7-day rates beside its segment's and everyone's; the percentile among fewer than 5
+    segment peers reads 'too few to say'."""
+    shown = table.assign(rank=samples.share_texts(table["percentile"], [peers] * len(table), fmt="{:.0f}"))
     is_share = shown["rate"] == "stickiness"  # a share: shown in percent like everywhere else
     shown.loc[is_share, ["customer", "segment", "portfolio"]] *= 100
     shown.loc[is_share, "label"] = "Stickiness, % (7-day mean DAU ÷ MAU)"
     fmt = "%.2f"
     shared.table(shown, key="usage_compare_table", columns={
-        "label": st.column_config.TextColumn("Measure (last 7 days)", width="medium"),
+        "label": st.column_config.TextColumn("Measure (last 7 days)", width=260),
         "customer": st.column_config.NumberColumn("This customer", format=fmt),
         "segment": st.column_config.NumberColumn("Segment median", format=fmt),
         "portfolio": st.column_config.NumberColumn("All customers median", format=fmt),
-        "percentile": st.column_config.ProgressColumn("Percentile in segment", format="%.0f", min_value=0,
-                                                      max_value=100)})
+        "rank": st.column_config.TextColumn("Percentile in segment", help=samples.HELP)})
+
+
+DAILY = ("dau", "session_count", "time_in_app_minutes", "page_views", "feature_events")  # WAU, MAU: windows already
+
+
+def _smoothed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The daily series as 7-day averages when the switch is on; session length as the week's minutes ÷ its
+    sessions (not a mean of daily ratios)."""
+    if not charts.smoothing_toggle("usage_smooth"):
+        return frame
+    week = {c: frame[c].astype(float).rolling(charts.SMOOTH_DAYS, min_periods=charts.SMOOTH_DAYS).sum()
+            for c in ("time_in_app_minutes", "session_count")}
+    length = week["time_in_app_minutes"] / week["session_count"].where(week["session_count"] > 0)
+    return charts.smoothed(frame, DAILY).assign(avg_session_minutes=length)
 
 
 def _charts(frame: pd.DataFrame, compare: pd.DataFrame) -> None:
+    frame = _smoothed(frame)
     left, right = st.columns([3, 1])
     with left:
         st.markdown("#### Active users and stickiness", help=HELP["users"])
@@ -160,7 +176,7 @@ def render() -> None:
     compare = _comparison(picked.customer_id, last_known)
     _charts(frame, compare)
     st.markdown("#### Compared with its segment and all customers", help=HELP["compare"])
-    _compare_table(compare)
+    _compare_table(compare, int((shared.customers()["segment"] == picked.segment).sum()) - 1)
     st.download_button("Download daily usage (CSV)", shared.csv_download(frame), file_name="account_usage.csv",
                        mime="text/csv", key="usage_download", icon=":material/download:")
     render_people(shared.engine, picked.customer_id, last_known)

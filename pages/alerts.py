@@ -19,7 +19,8 @@ from pendo_core.book.header import ARR_FORMAT
 from pendo_core.book.inbox import InboxFilter, filter_inbox
 
 PAGE_SIZE = 50
-ROW_HEIGHT = 35
+HEADER_HEIGHT = 35
+ROW_HEIGHT = 88  # four lines: the Alert column wraps (Streamlit wraps text only in rows taller than 64 px)
 MAX_CARDS = 5
 STATUS_ORDER = ["open", "acknowledged", "snoozed", "dismissed", "resolved"]
 TABLE = "alerts_table"
@@ -75,9 +76,11 @@ def _names(keys: pd.Series, names: pd.Series) -> dict[str, str]:
 
 
 def _view(shown: pd.DataFrame) -> pd.DataFrame:
-    """The rows as the table shows them: labels for kind and status, and the alert in one line."""
+    """The rows as the table shows them: labels for kind and status, the severity and status in one column, and
+    the alert in one (wrapped) cell."""
     kind = shown["kind"].map(label)
-    return shown.assign(kind=kind, status=shown["status"].map(alert_card.STATUS_TEXT),
+    status = shown["status"].map(alert_card.STATUS_TEXT)
+    return shown.assign(kind=kind, status=status, state=shown["severity"].str.capitalize() + " · " + status.str.lower(),
                         alert=kind + " · " + shown["numbers"].astype(str))
 
 
@@ -91,10 +94,9 @@ def _columns(viewer: Viewer) -> dict[str, Any]:
         "arr": st.column_config.NumberColumn("ARR", width=90, format=ARR_FORMAT),
         "days_to_renewal": st.column_config.NumberColumn("Renews in", width=75, format="%d d",
                                                          help="Days from today to the renewal date."),
-        "severity": st.column_config.TextColumn("Severity", width=70, help=WEIGHTING_HELP),
-        "status": st.column_config.TextColumn("Status", width=100),
-        "alert": st.column_config.TextColumn("Alert", width=230, help="What fired and its numbers; select the row "
-                                             "for the suggested action and history."),
+        "state": st.column_config.TextColumn("Severity · status", width=150, help=WEIGHTING_HELP),
+        "alert": st.column_config.TextColumn("Alert", width=290, help="What fired and its numbers (wrapped over four "
+                                             "lines); select the row for the suggested action and history."),
     }
     if viewer.sees_all:
         columns["owner_name"] = st.column_config.TextColumn("CSM", width=110)
@@ -124,7 +126,7 @@ def _table(rows: pd.DataFrame, viewer: Viewer) -> tuple[str, pd.DataFrame]:
     columns = _columns(viewer)
     event = st.dataframe(_view(rows), key=key, on_select="rerun", selection_mode="multi-row", hide_index=True,
                          column_config=columns, column_order=list(columns), placeholder="–",
-                         height=ROW_HEIGHT * (len(rows) + 1) + 3)
+                         row_height=ROW_HEIGHT, height=HEADER_HEIGHT + ROW_HEIGHT * len(rows) + 3)
     picked = list(event.selection.rows) if event is not None else []
     return key, rows.iloc[[i for i in picked if i < len(rows)]]
 

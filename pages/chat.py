@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from pages.ui import registry, shared
+from pages.ui import charts, registry, shared
 from pendo_core import access
-from pendo_core.chat import Answer, Viewer, altair_chart, example_questions, respond
+from pendo_core.chat import Answer, Chart, Viewer, example_questions, respond
 
 HISTORY_KEY = "chat_history"
 OPEN_KEY = "chat_open"
@@ -82,13 +82,21 @@ def _actions(turn: Turn) -> None:
                    args=(link.page, link.customer_id), icon=":material/open_in_new:")
 
 
+def _chart(chart: Chart, number: int) -> None:
+    """An answer's trend chart, in the pages' theme, with the 7-day-average switch of every daily chart."""
+    smooth = charts.smoothing_toggle(f"chat_smooth_{number}")
+    frame = pd.DataFrame(list(chart.rows))
+    st.altair_chart(charts.chat_chart(frame, x=chart.x, y=chart.y, series=chart.series, title=chart.title,
+                                      y_title=chart.y_title, smooth=smooth), key=f"chat_chart_{number}")
+
+
 def _render(turn: Turn) -> None:
     with st.chat_message("user"):
         st.markdown(turn.question)
     with st.chat_message("assistant"):
         st.markdown(turn.answer.text)
         if turn.answer.chart is not None:
-            st.altair_chart(altair_chart(turn.answer.chart), key=f"chat_chart_{turn.number}")
+            _chart(turn.answer.chart, turn.number)
         _details(turn.answer, turn.number)
         _actions(turn)
 

@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.ui import charts, customer_header, loaders, shared
+from pages.ui import charts, customer_header, loaders, samples, shared
 from pendo_core.usage import feature_queries as read_features
 from pendo_core.usage import measures
 
@@ -44,24 +44,28 @@ def _kpis(table: pd.DataFrame, mine: pd.Series) -> None:
     cols[2].metric("Key features unused", f"{unused}", border=True,
                    help="Key features nobody at this customer used in 30 days: listed first under 'Not using'.")
     rank = mine.get("breadth_pct")
-    cols[3].metric("Breadth percentile", "–" if rank is None or pd.isna(rank) else f"{rank:.0f}",
-                   help=HELP["peers"], border=True)
+    cols[3].metric("Breadth percentile", samples.share_text(rank, mine.get("peers"), fmt="{:.0f}"),
+                   help=HELP["peers"] + " " + samples.HELP, border=True)
 
 
-def _feature_table(table: pd.DataFrame, peers: pd.DataFrame) -> None:
+def _feature_table(table: pd.DataFrame, peers: pd.DataFrame, mau: float | None, peer_count: int) -> None:
+    """One row per feature; adoption reads 'too few to say' below 5 MAU, the peer columns below 5 peers."""
     shown = table.merge(peers[["feature_id", "percentile", "peer_share"]], on="feature_id", how="left")
-    shown = shown.assign(key=shown["is_key"].map({True: "★", False: ""}))
-    shared.table(shown, key="features_table", percent=("adoption_pct", "peer_share"),
-                 height=min(35 * len(shown) + 38, 560), columns={
-                     "key": st.column_config.TextColumn("Key", width="small", help="★ = key feature"),
-                     "name": st.column_config.TextColumn("Feature", width="medium"),
-                     "adoption_pct": shared.percent_column("Adoption", progress=True),
-                     "users": st.column_config.NumberColumn("Users", format="%d"),
-                     "clicks": st.column_config.NumberColumn("Clicks", format="localized"),
-                     "days_used": st.column_config.NumberColumn("Days used", format="%d"),
-                     "seconds_per_user_day": st.column_config.NumberColumn("Sec / user-day", format="%.0f"),
-                     "percentile": st.column_config.NumberColumn("Peer percentile", format="%.0f"),
-                     "peer_share": shared.percent_column("Peers using it", progress=True)})
+    shown = shown.assign(key=shown["is_key"].map({True: "★", False: ""}),
+                         adoption=samples.share_texts(shown["adoption_pct"], [mau] * len(shown)),
+                         peers=samples.share_texts(shown["peer_share"], [peer_count] * len(shown)),
+                         rank=samples.share_texts(shown["percentile"], [peer_count] * len(shown), fmt="{:.0f}"))
+    shared.table(shown, key="features_table", height=min(35 * len(shown) + 38, 560), columns={
+        "key": st.column_config.TextColumn("Key", width=40, help="★ = key feature"),
+        "name": st.column_config.TextColumn("Feature", width=220),
+        "adoption": st.column_config.TextColumn("Adoption", help="Users ÷ MAU. " + samples.HELP),
+        "users": st.column_config.NumberColumn("Users", format="%d"),
+        "clicks": st.column_config.NumberColumn("Clicks", format="localized"),
+        "days_used": st.column_config.NumberColumn("Days used", format="%d"),
+        "seconds_per_user_day": st.column_config.NumberColumn("Sec / user-day", format="%.0f"),
+        "rank": st.column_config.TextColumn("Peer percentile", help=HELP["peers"] + " " + samples.HELP),
+        "peers": st.column_config.TextColumn("Peers using it", help="Share of the segment's other customers that "
+                                                                     "used it. " + samples.HELP)})
 
 
 def _week_heatmap(customer_id: str, usage: pd.DataFrame, last: date, weeks: int, names: dict[str, str]) -> None:
@@ -114,6 +118,7 @@ def _drill_down(customer_id: str, usage: pd.DataFrame, first: date, last: date, 
     inside = daily["metric_date"].map(synced).eq(True)
     for column in ("clicks", "unique_visitors"):
         daily[column] = daily[column].astype(float).fillna(0.0).where(inside)
+    daily = charts.smoothed(daily, ["clicks", "unique_visitors", "views"], charts.smoothing_toggle("features_smooth"))
     left, right = st.columns(2)
     left.altair_chart(charts.lines(daily, {"clicks": "Clicks"}, "Clicks a day", height=220), width="stretch")
     right.altair_chart(charts.lines(daily, {"unique_visitors": "Users", "views": "Page views"}, "Users / views a day",
@@ -130,14 +135,16 @@ def _gaps_and_peers(peers: pd.DataFrame, mine: pd.Series) -> None:
         else:
             gaps = gaps.head(10).assign(label=lambda f: f["name"] + f["is_key"].map({True: " ★", False: ""}))
             st.altair_chart(charts.bars(gaps, x="peer_share", y="label", x_title="Share of peers using it", fmt=".0%",
-                                        color="#f29c38", domain=(0, 1)), width="stretch")
+                                        color=charts.PALETTE[2], domain=(0, 1)), width="stretch")
     with right:
         st.markdown("#### Percentile among peers", help=HELP["peers"])
         ranks = pd.DataFrame({"measure": ["Key-feature breadth", "Features used", "Stickiness",
                                           "Feature events per user"],
                               "percentile": [mine.get(k) for k in ("breadth_pct", "features_pct", "stickiness_pct",
                                                                    "events_pct")]}).dropna()
-        if ranks.empty:
+        if samples.too_few(mine.get("peers")):
+            st.info(f"Percentiles among {int(mine.get('peers') or 0)} peer(s) in this segment: {samples.TOO_FEW}.")
+        elif ranks.empty:
             st.info("No peers in this segment to compare with.")
         else:
             bars = charts.bars(ranks, x="percentile", y="measure", x_title="Percentile among peers (50 = median)",
@@ -155,10 +162,12 @@ def _peer_ranks(picked: shared.CustomerRow, last: date) -> pd.Series:
     spread = read_features.breadth(shared.feature_days(last, picked.segment), shared.feature_catalogue(), segment)
     week = shared.customer_week(last)[["customer_id", "stickiness", "feature_events_per_user"]]
     spread = spread.merge(week, on="customer_id", how="left").set_index("customer_id")
-    if picked.customer_id not in spread.index or len(spread) < 2:
+    if picked.customer_id not in spread.index:
         return pd.Series(dtype=float)
     mine, others = spread.loc[picked.customer_id], spread.drop(picked.customer_id)
-    ranks = {}
+    ranks: dict[str, float | None] = {"peers": float(len(others))}
+    if samples.too_few(len(others)):  # a percentile among 1 to 4 peers is not a rank to act on
+        return pd.Series(ranks)
     for column, key in (("breadth", "breadth_pct"), ("features_used", "features_pct"),
                         ("stickiness", "stickiness_pct"), ("feature_events_per_user", "events_pct")):
         known = others[column].dropna().tolist()
@@ -187,9 +196,11 @@ def render() -> None:
     mine = _peer_ranks(picked, last)
     _kpis(table, mine)
     st.markdown("#### Features, last 30 days", help=HELP["list"])
-    _feature_table(table, peers)
-    names = dict(zip(catalogue["feature_id"], catalogue["name"], strict=True))
     usage = shared.usage_series(picked.customer_id, first, last)
+    known = usage["mau"].dropna()
+    peer_count = int((shared.customers()["segment"] == picked.segment).sum()) - 1
+    _feature_table(table, peers, float(known.iloc[-1]) if len(known) else None, peer_count)
+    names = dict(zip(catalogue["feature_id"], catalogue["name"], strict=True))
     weeks = max(1, min(13, ((last - first).days + 1) // 7))
     by_week, by_customer, detail = st.tabs(["By week", "Across customers", "One feature, day by day"])
     with by_week:

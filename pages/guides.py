@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.ui import charts, customer_header, loaders, shared
+from pages.ui import charts, customer_header, loaders, samples, shared
 
 HELP = {
     "guides": "Last 30 days, distinct visitors of this customer. Seen: a guideSeen event on any step. Completed: "
@@ -32,7 +32,7 @@ def _onboarding(customer_id: str, first: date, last: date) -> None:
     left.metric("Onboarding guides completed", f"{int(now.completed_guides)} of {int(now.onboarding_guides)}",
                 help=HELP["onboarding"], border=True)
     left.progress(progress, text=f"{progress:.0%} complete")
-    chart = (alt.Chart(series).mark_area(line={"color": "#1f5fbf"}, color="#dbe7f8", interpolate="step-after")
+    chart = (alt.Chart(series).mark_area(line={"color": charts.PALETTE[0]}, color="#dbe7f8", interpolate="step-after")
              .encode(x=charts.DAY, y=alt.Y("progress:Q", title="Onboarding progress", axis=alt.Axis(format=".0%"),
                                            scale=alt.Scale(domain=[0, 1])),
                      tooltip=[alt.Tooltip("metric_date:T", title="Day", format="%d %b %Y"),
@@ -53,7 +53,7 @@ def _rates_chart(table: pd.DataFrame) -> alt.Chart:
                             scale=alt.Scale(domain=[0, 1])),
                     yOffset="rate:N",
                     color=alt.Color("rate:N", title=None, scale=alt.Scale(domain=["Completed", "Dismissed"],
-                                                                        range=["#2ea39b", "#d14b5a"]),
+                                                                        range=[charts.PALETTE[1], charts.PALETTE[4]]),
                                     legend=alt.Legend(orient="top")),
                     tooltip=["name:N", "rate:N", alt.Tooltip("share:Q", format=".0%")])
             .properties(height=44 * len(table) + 70))
@@ -62,16 +62,35 @@ def _rates_chart(table: pd.DataFrame) -> alt.Chart:
 
 def _guide_table(table: pd.DataFrame) -> None:
     shown = table.assign(onboarding=table["name"].str.contains("onboarding", case=False)
-                         | table["group"].fillna("").str.contains("onboarding", case=False))
-    shared.table(shown, key="guides_table", percent=("completion_rate", "dismissal_rate"), columns={
-        "name": st.column_config.TextColumn("Guide", width="medium"), "group": "Group",
+                         | table["group"].fillna("").str.contains("onboarding", case=False),
+                         completion=samples.share_texts(table["completion_rate"], table["seen"]),
+                         dismissal=samples.share_texts(table["dismissal_rate"], table["seen"]))
+    shared.table(shown, key="guides_table", columns={
+        "name": st.column_config.TextColumn("Guide", width=232), "group": st.column_config.TextColumn("Group"),
         "onboarding": st.column_config.CheckboxColumn("Onboarding", help="Name or group contains \"onboarding\""),
-        "multi_step": st.column_config.CheckboxColumn("Multi-step"),
         "seen": st.column_config.NumberColumn("Saw it", format="%d"),
         "completed": st.column_config.NumberColumn("Completed", format="%d"),
         "dismissed": st.column_config.NumberColumn("Dismissed", format="%d"),
-        "completion_rate": shared.percent_column("Completion rate", progress=True),
-        "dismissal_rate": shared.percent_column("Dismissal rate", progress=True)})
+        "completion": st.column_config.TextColumn("Completion", help="Completed ÷ saw it. " + samples.HELP),
+        "dismissal": st.column_config.TextColumn("Dismissal", help="Dismissed ÷ saw it. " + samples.HELP)})
+
+
+def _rates(table: pd.DataFrame) -> None:
+    """The overall rates and the chart of the guides seen by enough visitors to say."""
+    cols = st.columns(3)
+    cols[0].metric("Guides seen", f"{len(table)}", help="Guides at least one visitor saw in 30 days.", border=True)
+    seen = int(table["seen"].sum())
+    cols[1].metric("Completion rate", samples.share_text(table["completed"].sum() / seen if seen else None, seen),
+                   border=True, help="Completions ÷ visitors who saw, summed over guides (a visitor counts once per "
+                                     "guide). " + samples.HELP)
+    cols[2].metric("Dismissal rate", samples.share_text(table["dismissed"].sum() / seen if seen else None, seen),
+                   border=True, help="Dismissals ÷ visitors who saw, summed over guides. " + samples.HELP)
+    enough = table[~table["seen"].map(samples.too_few)]
+    if len(enough) < len(table):
+        st.caption(f"The chart leaves out {len(table) - len(enough)} guide(s) seen by fewer than "
+                   f"{samples.MIN_SAMPLE} visitors: {samples.TOO_FEW}.")
+    if not enough.empty:
+        st.altair_chart(_rates_chart(enough), width="stretch")
 
 
 def render() -> None:
@@ -90,14 +109,7 @@ def render() -> None:
     if table.empty:
         st.info(f"No visitor of {picked.name} saw a guide in the 30 days ending {last:%d %b %Y}.")
         return
-    cols = st.columns(3)
-    cols[0].metric("Guides seen", f"{len(table)}", help="Guides at least one visitor saw in 30 days.", border=True)
-    seen = table["seen"].sum()
-    cols[1].metric("Completion rate", f"{table['completed'].sum() / seen:.0%}" if seen else "–", border=True,
-                   help="Completions ÷ visitors who saw, summed over guides (a visitor counts once per guide).")
-    cols[2].metric("Dismissal rate", f"{table['dismissed'].sum() / seen:.0%}" if seen else "–", border=True,
-                   help="Dismissals ÷ visitors who saw, summed over guides.")
-    st.altair_chart(_rates_chart(table), width="stretch")
+    _rates(table)
     _guide_table(table)
 
 

@@ -20,6 +20,9 @@ HELP = {
 }
 
 
+COMPONENT_ROW = 68  # two to three lines: 'Measured' wraps (Streamlit wraps text only above 64 px)
+
+
 def _headline(detail: health_view.ScoreDetail, explanation: Explanation | None) -> None:
     cols = st.columns(4)
     score = "No score" if detail.insufficient else f"{detail.overall:.1f} / 100"
@@ -51,15 +54,18 @@ def _components(explanation: Explanation, detail: health_view.ScoreDetail) -> No
                 "× its renormalised weight, so the points add up to the overall score.")
     if not detail.insufficient:  # no score, nothing to decompose: the table still shows what there is
         st.altair_chart(health_charts.contributions_chart(table), width="stretch")
-    config = {"component": st.column_config.TextColumn("Component"),
-              "score": st.column_config.NumberColumn("Score (0–100)", format="%.1f"),
-              "weight": st.column_config.NumberColumn("Weight", format="percent",
+    config = {"component": st.column_config.TextColumn("Component", width=120),
+              "score": st.column_config.NumberColumn("Score", format="%.1f", width=60, help="0–100."),
+              "weight": st.column_config.NumberColumn("Weight", format="percent", width=64,
                                                       help="Renormalised over the components with data."),
-              "points": st.column_config.NumberColumn("Points", format="%.1f"),
-              "change_7d": st.column_config.NumberColumn("Δ points, 7 days", format="%+.1f"),
-              "change_28d": st.column_config.NumberColumn("Δ points, 28 days", format="%+.1f"),
-              "measured": st.column_config.TextColumn("Measured", width="large")}
-    panel_ui.table(table, key="health_components", file_name="health_components.csv", column_config=config)
+              "points": st.column_config.NumberColumn("Points", format="%.1f", width=60),
+              "change_7d": st.column_config.NumberColumn("Δ 7 d", format="%+.1f", width=56,
+                                                         help="Change of the component's points in 7 days."),
+              "change_28d": st.column_config.NumberColumn("Δ 28 d", format="%+.1f", width=60,
+                                                          help="Change of the component's points in 28 days."),
+              "measured": st.column_config.TextColumn("Measured", width=400, help="What the component read.")}
+    panel_ui.table(table, key="health_components", file_name="health_components.csv", column_config=config,
+                   row_height=COMPONENT_ROW, height=35 + COMPONENT_ROW * len(table) + 3)
 
 
 def _history(customer_id: str, health: HealthSettings) -> None:

@@ -106,6 +106,14 @@ def _short_name(name: Any, email: Any) -> str:
     return f"{first} {rest[-1][0]}." if rest else first
 
 
+def _renewal_text(day: Any, days: Any) -> str:
+    """The renewal date and the days to it in one cell ("20 Dec 26 · 16"); blank without a date."""
+    if day is None or pd.isna(day):
+        return ""
+    when = pd.Timestamp(day).strftime("%d %b %y").lstrip("0")
+    return when if days is None or pd.isna(days) else f"{when} · {int(days)}"
+
+
 def _alerts_text(row: Any) -> str:
     parts = [f"{n}{s}" for n, s in ((row.alerts_high, "H"), (row.alerts_medium, "M"), (row.alerts_low, "L")) if n]
     return " ".join(parts)
@@ -126,25 +134,24 @@ def _shown(rows: pd.DataFrame, with_csm: bool) -> tuple[pd.DataFrame, dict[str, 
         "alerts": [_alerts_text(r) for r in rows.itertuples(index=False)],
         "last_active": pd.to_datetime(rows["last_active"]),
         "arr": rows["arr"],
-        "renewal": pd.to_datetime(rows["renewal_date"]),
-        "days": rows["days_to_renewal"],
+        "renewal": [_renewal_text(d, n) for d, n in zip(rows["renewal_date"], rows["days_to_renewal"], strict=True)],
         "segment": rows["segment"],
     })
-    columns: dict[str, Any] = {  # widths add up to what 1440 px leaves beside the sidebar, CSM column included
-        "name": cc.TextColumn("Customer", width=140, pinned=True),
+    columns: dict[str, Any] = {  # widths add up to what 1280 px leaves beside the sidebar, CSM column included
+        "name": cc.TextColumn("Customer", width=136, pinned=True),
         "csm": cc.TextColumn("CSM", width=72, help="The customer's CSM (first name and initial; in full in the CSV)."),
-        "health": cc.TextColumn("Health", width=64, help=HELP["health"]),
-        "health_change": cc.NumberColumn("Δ 28d", format="%+.0f", width=46, help=HELP["health_change"]),
-        "usage": cc.LineChartColumn("Usage", y_min=0, color="auto", width=72, help=HELP["usage"]),
-        "usage_change": cc.NumberColumn("Usage Δ", format="%+.0f%%", width=58, help=HELP["usage_change"]),
-        "mau": cc.NumberColumn("MAU", format="%d", width=44, help=HELP["mau"]),
-        "breadth": cc.NumberColumn("Breadth", format="%.0f%%", width=58, help=HELP["breadth"]),
-        "alerts": cc.TextColumn("Alerts", width=50, help=HELP["alerts"]),
-        "last_active": cc.DateColumn("Active", format="D MMM", width=58, help=HELP["last_active"]),
-        "arr": cc.NumberColumn("ARR", format=f"{CURRENCY_SYMBOL}%,d", width=76, help=HELP["arr"]),
-        "renewal": cc.DateColumn("Renewal", format="D MMM YY", width=72, help="The renewal date."),
-        "days": cc.NumberColumn("Days", format="%d", width=42, help=HELP["days"]),
-        "segment": cc.TextColumn("Segment", width=82),
+        "health": cc.TextColumn("Health", width=72, help=HELP["health"]),
+        "health_change": cc.NumberColumn("Δ 28d", format="%+.0f", width=50, help=HELP["health_change"]),
+        "usage": cc.LineChartColumn("Usage", y_min=0, color="auto", width=52, help=HELP["usage"]),
+        "usage_change": cc.NumberColumn("Usage Δ", format="%+.0f%%", width=64, help=HELP["usage_change"]),
+        "mau": cc.NumberColumn("MAU", format="%d", width=46, help=HELP["mau"]),
+        "breadth": cc.NumberColumn("Breadth", format="%.0f%%", width=62, help=HELP["breadth"]),
+        "alerts": cc.TextColumn("Alerts", width=72, help=HELP["alerts"]),
+        "last_active": cc.DateColumn("Active", format="D MMM", width=56, help=HELP["last_active"]),
+        "arr": cc.NumberColumn("ARR", format=f"{CURRENCY_SYMBOL}%,d", width=74, help=HELP["arr"]),
+        "renewal": cc.TextColumn("Renewal · days", width=108, help="The renewal date and the days to it. "
+                                 + HELP["days"]),
+        "segment": cc.TextColumn("Segment", width=86),
     }
     if not with_csm:
         del columns["csm"]
@@ -155,9 +162,11 @@ def _table(rows: pd.DataFrame, number: int, with_csm: bool) -> None:
     """One page of rows; clicking a row opens that customer on Account usage."""
     page = view.page_of(rows, number)
     shown, columns = _shown(page, with_csm)
+    # a click on any cell opens the row's customer: no row-marker column, so the 13 columns fit 1280 px
     event = st.dataframe(shown, hide_index=True, column_config=columns, key=f"{KEY}_table", on_select="rerun",
-                         selection_mode="single-row", height=ROW_HEIGHT * (len(shown) + 1) + 3, placeholder="")
-    picked = event.selection.rows if event is not None else []
+                         selection_mode="single-cell", height=ROW_HEIGHT * (len(shown) + 1) + 3,
+                         placeholder="")
+    picked = (list(event.selection.rows) or [cell[0] for cell in event.selection.cells]) if event is not None else []
     if picked:
         _open(str(page["customer_id"].iloc[picked[0]]))
 

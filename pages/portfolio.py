@@ -10,7 +10,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.ui import charts, loaders, shared
+from pages.ui import charts, loaders, samples, shared
+from pages.ui.panel_ui import BAND_COLORS
+from pendo_core.book.header import ARR_FORMAT
 from pendo_core.usage import feature_queries as read_features
 from pendo_core.usage import measures
 from pendo_core.usage import portfolio_queries as read_portfolio
@@ -87,17 +89,20 @@ def _totals(first: date, last: date) -> pd.DataFrame:
 
 
 def _trends(totals: pd.DataFrame, first: date, health_day: date | None) -> None:
+    smooth = charts.smoothing_toggle("portfolio_smooth")
     left, right = st.columns(2)
     with left:
         st.markdown("#### Active users, all customers", help=HELP["users"])
-        st.altair_chart(charts.lines(totals, {"dau": "DAU", "wau": "WAU", "mau": "MAU"}, "Active visitors"),
+        st.altair_chart(charts.lines(charts.smoothed(totals, ["dau"], smooth), {"dau": "DAU", "wau": "WAU",
+                                                                                 "mau": "MAU"}, "Active visitors"),
                         width="stretch")
     with right:
         st.markdown("#### DAU ÷ MAU, all customers", help=HELP["pooled"])
         week = {c: totals[c].rolling(7, min_periods=4).sum() for c in ("dau", "mau")}
-        smooth = totals.assign(avg7=measures.pooled_dau_mau(week["dau"], week["mau"]))
-        st.altair_chart(charts.lines(smooth, {"avg7": "7 days", "pooled_dau_mau": "Each day"}, "DAU ÷ MAU",
-                                     fmt=".0%", faint=("pooled_dau_mau",)), width="stretch")
+        pooled = totals.assign(avg7=measures.pooled_dau_mau(week["dau"], week["mau"]))
+        series = {"avg7": "7 days"} if smooth else {"avg7": "7 days", "pooled_dau_mau": "Each day"}
+        st.altair_chart(charts.lines(pooled, series, "DAU ÷ MAU", fmt=".0%", faint=("pooled_dau_mau",), legend=True),
+                        width="stretch")
     health = read_portfolio.no_weekly_health()
     if health_day is not None:  # the last 13 weeks of scores, shown from the range's start
         health = loaders.weekly_health(health_day, WEEKS)
@@ -108,7 +113,7 @@ def _trends(totals: pd.DataFrame, first: date, health_day: date | None) -> None:
         if health.empty:
             st.info(NO_HEALTH)
         else:
-            chart = (alt.Chart(health).mark_line(point=True, color="#2ea39b")
+            chart = (alt.Chart(health).mark_line(point=True, color=charts.PALETTE[1])
                      .encode(x=alt.X("score_date:T", title="Week ending", axis=alt.Axis(format="%d %b")),
                              y=alt.Y("breadth:Q", title="Mean key-feature breadth", axis=alt.Axis(format=".0%")),
                              tooltip=[alt.Tooltip("score_date:T", title="Day", format="%d %b %Y"),
@@ -123,7 +128,7 @@ def _trends(totals: pd.DataFrame, first: date, health_day: date | None) -> None:
             now = health.iloc[-1]
             bands = pd.DataFrame({"band": list(read_portfolio.BANDS), "customers": [int(now[b]) for b in
                                                                                      read_portfolio.BANDS]})
-            colors = alt.Scale(domain=list(read_portfolio.BANDS), range=["#c62828", "#f2a900", "#2e7d32", "#9e9e9e"])
+            colors = alt.Scale(domain=list(read_portfolio.BANDS), range=[BAND_COLORS[b] for b in read_portfolio.BANDS])
             chart = (alt.Chart(bands).mark_bar(cornerRadiusEnd=3)
                      .encode(x=alt.X("customers:Q", title=f"Customers on {now.score_date:%d %b %Y}"),
                              y=alt.Y("band:N", title=None, sort=list(read_portfolio.BANDS)),
@@ -133,31 +138,33 @@ def _trends(totals: pd.DataFrame, first: date, health_day: date | None) -> None:
 
 
 def _movers_and_drops(table: pd.DataFrame) -> None:
-    columns: dict[str, Any] = {"name": st.column_config.TextColumn("Customer", width="medium"), "csm_name": "CSM"}
-    left, right = st.columns(2)
-    with left:
-        st.markdown("#### Top drops in usage", help=HELP["drops"])
-        drops = read_portfolio.top_drops(table)
-        shared.table(drops, key="portfolio_drops", percent=("trend",), columns={
-            **columns, "trend": shared.percent_column("28-day trend"),
-            "dau_28d": st.column_config.NumberColumn("DAU, 28-day mean", format="%.1f"), "band": "Band"})
-    with right:
-        st.markdown("#### Health movers", help=HELP["movers"])
-        moved = table.dropna(subset=["health_change"])
-        if moved.empty:
-            st.info(NO_HEALTH)
-        else:
-            ranked = moved.reindex(moved["health_change"].abs().sort_values(ascending=False).index).head(10)
-            shared.table(ranked, key="portfolio_movers", columns={
-                **columns, "overall": st.column_config.NumberColumn("Health", format="%.0f"),
-                "health_change": st.column_config.NumberColumn("Change, 7 days", format="%+.1f"), "band": "Band"})
+    """The biggest usage drops, then the biggest health moves (one under the other: each needs the width)."""
+    columns: dict[str, Any] = {"name": st.column_config.TextColumn("Customer", width=200), "csm_name": "CSM"}
+    st.markdown("#### Top drops in usage", help=HELP["drops"])
+    drops = read_portfolio.top_drops(table)
+    shared.table(drops, key="portfolio_drops", percent=("trend",), columns={
+        **columns, "trend": shared.percent_column("28-day trend"),
+        "dau_28d": st.column_config.NumberColumn("DAU, 28-day mean", format="%.1f"), "band": "Band"})
+    st.markdown("#### Health movers", help=HELP["movers"])
+    moved = table.dropna(subset=["health_change"])
+    if moved.empty:
+        st.info(NO_HEALTH)
+        return
+    ranked = moved.reindex(moved["health_change"].abs().sort_values(ascending=False).index).head(10)
+    shared.table(ranked, key="portfolio_movers", columns={
+        **columns, "overall": st.column_config.NumberColumn("Health", format="%.0f"),
+        "health_change": st.column_config.NumberColumn("Change, 7 days", format="%+.1f"), "band": "Band"})
 
 
 def _segments_and_csms(table: pd.DataFrame) -> None:
-    left, right = st.columns([2, 3])
+    left, right = st.columns([1, 3])
     with left:
         st.markdown("#### Adoption by segment", help=HELP["segment"])
         segments = read_portfolio.by_segment(table)
+        few = segments[segments["customers"].map(samples.too_few)]
+        if not few.empty:  # a median of 1 to 4 customers is no segment's picture
+            st.caption(f"{', '.join(few['segment'])}: {samples.TOO_FEW} (fewer than {samples.MIN_SAMPLE} customers).")
+            segments = segments[~segments["customers"].map(samples.too_few)]
         long = segments.melt(id_vars="segment", value_vars=["breadth", "stickiness"], var_name="measure")
         long["measure"] = long["measure"].map({"breadth": "Key-feature breadth", "stickiness": "Stickiness"})
         chart = (alt.Chart(long).mark_bar(cornerRadiusEnd=3)
@@ -172,7 +179,7 @@ def _segments_and_csms(table: pd.DataFrame) -> None:
         st.markdown("#### Customers by CSM", help=HELP["csm"])
         csms = read_portfolio.by_csm(table)
         shared.table(csms, key="portfolio_csms", percent=("stickiness", "trend"), columns={
-            "csm": "CSM", "customers": "Customers", "arr": st.column_config.NumberColumn("ARR", format="compact"),
+            "csm": "CSM", "customers": "Customers", "arr": st.column_config.NumberColumn("ARR", format=ARR_FORMAT),
             "mau": st.column_config.NumberColumn("MAU", format="localized"),
             "stickiness": shared.percent_column("Stickiness"), "trend": shared.percent_column("28-day trend"),
             **{band: st.column_config.NumberColumn(band.capitalize() if band != "insufficient data" else "No score")
@@ -182,13 +189,16 @@ def _segments_and_csms(table: pd.DataFrame) -> None:
 def _export(table: pd.DataFrame, last: date) -> None:
     st.markdown("#### All customers")
     shared.table(table, key="portfolio_all", percent=("stickiness", "trend", "breadth"), height=420, columns={
-        "name": st.column_config.TextColumn("Customer", width="medium"), "segment": "Segment", "csm_name": "CSM",
-        "arr": st.column_config.NumberColumn("ARR", format="compact"), "renewal_date": "Renewal",
+        "name": st.column_config.TextColumn("Customer", width=150), "segment": "Segment",
+        "csm_name": st.column_config.TextColumn("CSM", width=110),
+        "arr": st.column_config.NumberColumn("ARR", format=ARR_FORMAT), "renewal_date": "Renewal",
         "mau": st.column_config.NumberColumn("MAU", format="%d"), "stickiness": shared.percent_column("DAU ÷ MAU"),
         "trend": shared.percent_column("28-day trend"),
-        "breadth": shared.percent_column("Key-feature breadth", progress=True),
+        "breadth": shared.percent_column("Breadth", help="Key-feature breadth: key features used in 30 days ÷ key "
+                                                         "features."),
         "overall": st.column_config.NumberColumn("Health", format="%.0f"),
-        "health_change": st.column_config.NumberColumn("Health, 7-day change", format="%+.1f"), "band": "Band"})
+        "health_change": st.column_config.NumberColumn("Δ 7 d", format="%+.1f", help="Health score change in 7 days."),
+        "band": "Band"})
     st.download_button("Download all customers (CSV)", shared.csv_download(table), file_name=f"portfolio-{last}.csv",
                        mime="text/csv", key="portfolio_download", icon=":material/download:", type="primary")
 

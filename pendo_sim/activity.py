@@ -259,6 +259,28 @@ def _guide_events(sub: Subscription, i: int, act: Activity, rng: np.random.Gener
         start = int(act.first[cell]) + int(rng.integers(0, 90_000))
         out.extend(_walk(cell, guide, len(cat.guide_steps[guide]), start, web=bool(app[cell] == 0), rng=rng))
     _store_guides(act, out, rng)
+    if sub.rejects is not None and (sub.rejects <= i).any():
+        rejects = np.random.default_rng([sub.seed, sub.day_of_index(i).toordinal(), 3])
+        _store_guides(act, _rejections(sub, i, act, rejects), rejects)
+
+
+REJECT_SHOWN, REJECT_DISMISSED = 0.25, 0.7  # a rejected guide: shown in a quarter of web cells, dismissed 70%
+
+
+def _rejections(sub: Subscription, i: int, act: Activity,
+                rng: np.random.Generator) -> list[tuple[int, int, int, int, bool, int]]:
+    """Views of a guide an account's users reject (`Subscription.rejects`): shown often on the web, most
+    views dismissed at once. Drawn from a stream of their own, so every other account's events stay as they were."""
+    assert sub.rejects is not None
+    accounts = sub.account_of(act.v, act.slot)
+    out = []
+    for cell in np.flatnonzero((act.ua != 2) & (rng.random(len(act.v)) < REJECT_SHOWN)).tolist():
+        for guide in np.flatnonzero(sub.rejects[accounts[cell]] <= i).tolist():
+            t = int(act.first[cell]) + int(rng.integers(2_000, 90_000))
+            out.append((cell, guide, 0, SEEN, False, t))
+            kind, lag = (DISMISSED, 3_000) if rng.random() < REJECT_DISMISSED else (ADVANCED, 4_000)
+            out.append((cell, guide, 0, kind, False, t + lag))
+    return out
 
 
 def _walk(
@@ -286,14 +308,17 @@ def _walk(
 
 
 def _store_guides(act: Activity, out: list[tuple[int, int, int, int, bool, int]], rng: np.random.Generator) -> None:
+    """Append raw guide events (cell, guide, step, type, prefixed, time) to the activity's guide columns."""
     if not out:
         return
     cols = list(zip(*out, strict=True))
-    act.g_cell = np.array(cols[0], np.int64)
-    act.g_guide, act.g_step, act.g_type = (np.array(c, np.int64) for c in cols[1:4])
-    act.g_prefixed = np.array(cols[4], bool)
-    hour_end = act.hour[act.g_cell] + HOUR_MS
-    act.g_lag = rng.integers(20, 900, len(out))
+    cell = np.array(cols[0], np.int64)
+    lag = rng.integers(20, 900, len(out))
     # Events stay inside their cell's hour, so a raw event sits in the bucket of its cell.
-    act.g_time = np.minimum(np.array(cols[5], np.int64), hour_end - 1_000 - act.g_lag)
-    act.g_load = np.where(rng.random(len(out)) < 0.6, 0, rng.integers(80, 2_500, len(out)))
+    time = np.minimum(np.array(cols[5], np.int64), act.hour[cell] + HOUR_MS - 1_000 - lag)
+    load = np.where(rng.random(len(out)) < 0.6, 0, rng.integers(80, 2_500, len(out)))
+    new = {"g_cell": cell, "g_guide": np.array(cols[1], np.int64), "g_step": np.array(cols[2], np.int64),
+           "g_type": np.array(cols[3], np.int64), "g_prefixed": np.array(cols[4], bool), "g_time": time,
+           "g_lag": lag, "g_load": load}
+    for name, values in new.items():
+        setattr(act, name, np.concatenate([getattr(act, name), values]))

@@ -44,6 +44,9 @@ class Subscription:
     abandon: np.ndarray  # (accounts, features) day index from which it stops using it
     midnights: np.ndarray = field(repr=False)  # local midnight of day index -1 .. days + 2
     now_day: date | None = None  # the clock's day when earlier than as_of (the timeline's end)
+    # (accounts, guides) day index from which the account's users are shown the guide often and reject
+    # it (the labelled worlds' guide_rejection story); None: nobody does
+    rejects: np.ndarray | None = field(default=None, repr=False)
     daybook: DayBook = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -34,12 +34,12 @@ from pendo_core.store.engine import make_engine, migrate, session_factory
 from pendo_core.store.models import HealthScore, UsageAlert, UsageMetric
 from pendo_sim.demo import HEADER
 from pendo_sim.server import start_server
-from pendo_sim.stories import ABANDON, DROP, Label, World, build_world
+from pendo_sim.stories import ABANDON, DISMISS, DROP, Label, World, build_world
 
 BACKFILL_DAYS = 63  # the sustained rule and the trajectory read 56 days back from the last day
 ACCOUNTS = 150  # seeds 101-108 chose the defaults (health weights and bands, usage_drop confidence); 1-3 report
 OPEN = ("open", "acknowledged", "snoozed", "dismissed")  # raised at some point and still holding
-KINDS = (DROP, ABANDON, "no_login", "guide_dismissal")
+KINDS = (DROP, ABANDON, "no_login", DISMISS)
 
 
 def evaluate_seeds(seeds: Sequence[int], accounts: int = ACCOUNTS, *, workdir: Path | None = None,
@@ -120,8 +120,10 @@ def _cases(engine: Engine, world: World) -> list[Case]:
 
 
 def _expected(label: Label) -> dict[str, frozenset[str]]:
-    """Kind -> required subjects: the dropped features for feature_abandonment, the customer otherwise."""
-    return {kind: frozenset(label.abandoned) if kind == ABANDON else frozenset({""}) for kind in label.expected}
+    """Kind -> required subjects: the dropped features for feature_abandonment, the rejected guides for
+    guide_dismissal, the customer otherwise."""
+    subjects = {ABANDON: frozenset(label.abandoned), DISMISS: frozenset(label.rejected)}
+    return {kind: subjects.get(kind, frozenset({""})) for kind in label.expected}
 
 
 def _open_alerts(engine: Engine) -> dict[str, set[tuple[str, str]]]:

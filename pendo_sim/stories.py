@@ -22,7 +22,16 @@ A story is what happens to an account and what a CSM should hear about it:
 Decline stories draw a quarter of their teams small (4-8 users), and may raise feature_abandonment
 without it counting as false: as their users fade, a key feature a few of them used can go quiet for
 real. Every account also gets day-to-day noise (lognormal, 3-20%) and the subscription's weekends and
-public holidays. No story injects guide rejection: any guide_dismissal alert counts as false.
+public holidays.
+
+Guide rejection rides on the flat stories: a fifth of the steady, big steady and growing accounts
+also have one web guide (not an onboarding tour) shown to their users a lot from 10-25 days before
+the end, 70% of its views dismissed at once; their label requires guide_dismissal on that guide
+(`Label.rejected`). Any other guide_dismissal counts as false (every account sees the catalogue's
+guides and dismisses some of them, as the simulator always does). Onboarding tours are left out:
+new visitors everywhere dismiss them most of the time, and a guide everyone dismisses is the guide's
+problem, which the rule leaves alone. The overlay draws from an RNG of its own, so every other draw
+of a world (stories, teams, outcomes, activity) is what it would be without it.
 
 Whether a decline is big enough is read from the *expected* visitor-days (the simulator's own
 activity probabilities, no sampling): usage_drop is required when the last 28 days are down more
@@ -46,10 +55,11 @@ from pendo_sim.catalog import FEATURES, build_catalog
 from pendo_sim.data import Subscription, _adoption
 from pendo_sim.demo import CSMS
 
-DROP, ABANDON, SILENCE = "usage_drop", "feature_abandonment", "no_login"
+DROP, ABANDON, SILENCE, DISMISS = "usage_drop", "feature_abandonment", "no_login", "guide_dismissal"
 HISTORY_DAYS = 180
 SUSTAINED = -0.25  # a decline of more than 25% over 28 days must be flagged
 QUIET = (-0.10, -0.15)  # within these (28-day, last-week) changes, a usage_drop is a false alert
+REJECTING, REJECT_SHARE = ("steady", "big_steady", "growing"), 0.2  # which accounts may reject a guide
 POPULAR_KEYS = ("Create Task", "New Project", "Export CSV", "Run Analysis", "Create Report")
 _NAMESPACE = uuid.UUID("0b6c6c0e-5d8f-4a53-9a43-5f7e3c1d2a90")
 
@@ -111,6 +121,7 @@ class Label:
     change_held: float  # the last 7 days vs the 28 days before the last 28 (still down?)
     abandoned: tuple[str, ...] = ()  # feature ids the story dropped (feature_abandonment subjects)
     unsynced: tuple[date, ...] = ()  # days whose stored metrics the evaluator removes
+    rejected: tuple[str, ...] = ()  # guide ids the account's users reject (guide_dismissal subjects)
 
     @property
     def sustained(self) -> bool:
@@ -158,6 +169,8 @@ def build_world(seed: int, accounts: int = 150, *, as_of: date | None = None, da
     stories = _assign(rng, accounts)
     sub = _subscription(seed, stories, rng, as_of, days, tz=tz)
     plans = [_apply(sub, a, BY_NAME[name], rng) for a, name in enumerate(stories)]
+    rejected = _guide_rejections(sub, stories)
+    plans = [replace(plan, rejected=(rejected[a],)) if a in rejected else plan for a, plan in enumerate(plans)]
     curve = expected_visitor_days(sub, 60)
     labels = [_label(sub, a, BY_NAME[name], plan, curve=curve[a], rng=rng)
               for a, (name, plan) in enumerate(zip(stories, plans, strict=True))]
@@ -194,7 +207,9 @@ def _subscription(seed: int, stories: list[str], rng: np.random.Generator, as_of
     visitors.start[hard], visitors.end[hard] = 0, entities.NEVER
     adopted, abandon = _adoption(seed, accts, catalog, days)
     abandon[:] = entities.NEVER  # only stories drop features, so every abandonment is labelled
-    return Subscription(seed, days, as_of, zone, catalog, accts, visitors, adopted, abandon, midnights)
+    rejects = np.full((len(stories), len(catalog.guides)), entities.NEVER, np.int64)
+    return Subscription(seed, days, as_of, zone, catalog, accts, visitors, adopted, abandon, midnights,
+                        rejects=rejects)
 
 
 def _sizes(rng: np.random.Generator, stories: list[str]) -> np.ndarray:
@@ -221,6 +236,7 @@ class Plan:
 
     abandoned: tuple[int, ...] = ()
     unsynced: tuple[int, ...] = ()
+    rejected: tuple[int, ...] = ()
 
 
 def _apply(sub: Subscription, a: int, story: Story, rng: np.random.Generator) -> Plan:
@@ -294,6 +310,19 @@ def _breadth_lost(sub: Subscription, a: int, shape: np.ndarray, rng: np.random.G
     return Plan(abandoned=tuple(int(f) for f in dropped))
 
 
+def _guide_rejections(sub: Subscription, stories: list[str]) -> dict[int, int]:
+    """Account -> the guide its users reject (see the module doc), from an RNG of its own."""
+    assert sub.rejects is not None
+    rng = np.random.default_rng([sub.seed, 0x6D15])
+    web = np.flatnonzero((sub.catalog.guide_app == 0) & ~sub.catalog.guide_onboarding)
+    out = {}
+    for a, name in enumerate(stories):
+        if name in REJECTING and rng.random() < REJECT_SHARE:
+            out[a] = int(rng.choice(web))
+            sub.rejects[a, out[a]] = _last(sub) - int(rng.integers(10, 26)) + 1
+    return out
+
+
 def _sudden_silence(sub: Subscription, a: int, shape: np.ndarray, rng: np.random.Generator) -> Plan | None:
     sub.accounts.churn[a] = _last(sub) - int(rng.integers(15, 45))
     return None
@@ -363,16 +392,19 @@ def _rel(now: float, before: float) -> float:
 def _label(sub: Subscription, a: int, story: Story, plan: Plan, *, curve: np.ndarray,
            rng: np.random.Generator) -> Label:
     expected, allowed = _drop_label(story, curve)
+    if plan.rejected:
+        expected.add(DISMISS)
     if SILENCE not in expected and _plausibly_quiet(curve[-14:]):
         allowed.add(SILENCE)
     c28, c7, held = changes(curve)
     last = sub.day_of_index(_last(sub))
     account_id = sub.accounts.ids[a]
     features = tuple(str(sub.catalog.features[f]["id"]) for f in plan.abandoned)
+    guides = tuple(str(sub.catalog.guides[g]["id"]) for g in plan.rejected)
     return Label(account_id, str(uuid.uuid5(_NAMESPACE, f"{sub.seed}:{account_id}")), story.name,
                  frozenset(expected), frozenset(allowed - expected), bool(rng.random() < story.churn),
                  last + timedelta(days=int(rng.integers(20, 81))), story.hard_negative, c28, c7, held, features,
-                 tuple(sub.day_of_index(i) for i in plan.unsynced))
+                 tuple(sub.day_of_index(i) for i in plan.unsynced), guides)
 
 
 def _drop_label(story: Story, curve: np.ndarray) -> tuple[set[str], set[str]]:

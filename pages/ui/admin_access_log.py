@@ -56,10 +56,16 @@ def _page(where: LogFilter) -> LogPage:
     return result
 
 
+DETAILS_ROW = 88  # four lines: the details wrap (Streamlit wraps text only in rows taller than 64 px)
+
+
 def _table(result: LogPage) -> None:
-    st.dataframe(result.rows, hide_index=True, key="admin_log_table", column_config={
-        "at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm:ss"),
-        "actor": "Who", "action": "Action", "details": st.column_config.TextColumn("Details", width="large")})
+    st.dataframe(result.rows, hide_index=True, key="admin_log_table", row_height=DETAILS_ROW, column_config={
+        "at": st.column_config.DatetimeColumn("When (UTC)", format="D MMM YYYY, HH:mm:ss", width=150),
+        "actor": st.column_config.TextColumn("Who", width=200),
+        "action": st.column_config.TextColumn("Action", width=170),
+        "details": st.column_config.TextColumn("Details", width=400, help="Wrapped over four lines; whole in the "
+                                                                          "CSV.")})
 
 
 def _pager(result: LogPage, where: LogFilter, by: str) -> None:

@@ -66,8 +66,9 @@ UNMAPPED_COLUMNS = {
     "domain": st.column_config.TextColumn("Domain"),
     "last_visit": st.column_config.DateColumn("Last visit"),
     "best_match": st.column_config.TextColumn("Best suggestion"),
-    "score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=1.0, format="%.2f",
-                                             help="How closely the name or domain matches, 0–1."),
+    "score": st.column_config.ProgressColumn("Score", min_value=0.0, max_value=100.0, format="%.0f",
+                                             help="How closely the name or domain matches, 0–100 (suggestions "
+                                                  "start at 70; 100 is an exact name or domain)."),
 }
 
 
@@ -95,7 +96,7 @@ def _options(account: str) -> dict[str, str]:
     """The account's suggestions (best first, with score and reason), then "pick by hand"."""
     mine = load_suggestions()
     mine = mine[mine["account_id"] == account]
-    options = {r.customer_id: f"{r.customer_name} · score {r.score:.2f} ({r.reason})" for r in mine.itertuples()}
+    options = {r.customer_id: f"{r.customer_name} · score {r.score:.0f} of 100 ({r.reason})" for r in mine.itertuples()}
     options[BY_HAND] = "Pick a customer by hand" if options else "Pick a customer by hand (no suggestion found)"
     return options
 
@@ -123,7 +124,7 @@ def render(user: auth.User) -> None:
     cols = st.columns(3)
     cols[0].metric("Unmapped accounts", len(unmapped), border=True)
     cols[1].metric("With a suggestion", int(unmapped["best_match"].astype(bool).sum()), border=True,
-                   help="Accounts whose name or domain resembles a customer's, scored 0–1.")
+                   help="Accounts whose name or domain resembles a customer's, scored 0–100.")
     cols[2].metric("Mapped accounts", len(load_mapped()), border=True)
     if unmapped.empty:
         st.success("Every synced Pendo account is mapped to a customer.")

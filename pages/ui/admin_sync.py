@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages.ui import panel_ui, shared
+from pages.ui import charts, panel_ui, shared
 from pendo_core import pipeline
 from pendo_core.admin import sync_history
 from pendo_core.admin import users as auth
@@ -94,7 +94,7 @@ def _run_detail(runs: pd.DataFrame) -> None:
         st.caption("This run wrote no rows.")
     else:
         chart, table = st.columns([3, 2])
-        chart.altair_chart(alt.Chart(streams).mark_bar(color="#4c78a8").encode(
+        chart.altair_chart(alt.Chart(streams).mark_bar(color=charts.PALETTE[0]).encode(
             y=alt.Y("stream:N", title=None, sort="-x"), x=alt.X("rows:Q", title="Rows written (count)"),
             tooltip=[alt.Tooltip("stream:N", title="Stream"), alt.Tooltip("rows:Q", title="Rows", format=","),
                      alt.Tooltip("bad_rows:Q", title="Bad rows skipped")],
@@ -125,14 +125,17 @@ def render(user: auth.User) -> None:
         return
     st.markdown("#### History")
     panel_ui.table(runs, key="admin_runs", file_name="sync_runs.csv", column_config={
-        "run": st.column_config.NumberColumn("Run", format="%d"), "status": "Status", "mode": "Mode",
-        "started": st.column_config.DatetimeColumn("Started (UTC)", format="D MMM YYYY, HH:mm"),
-        "finished": st.column_config.DatetimeColumn("Finished (UTC)", format="D MMM YYYY, HH:mm"),
+        "run": st.column_config.NumberColumn("Run", format="%d", width=44), "status": "Status", "mode": "Mode",
+        "started": st.column_config.DatetimeColumn("Started", format="D MMM, HH:mm", help="UTC; the finish time "
+                                                   "is in the CSV."),
         "minutes": st.column_config.NumberColumn("Minutes", format="%.1f"),
-        "as_of": st.column_config.DateColumn("As of"), "days": "Days reported",
+        "as_of": st.column_config.DateColumn("As of", format="D MMM YY"),
+        "days": st.column_config.NumberColumn("Days", help="Days reported."),
         "requests": st.column_config.NumberColumn("Requests", format="%d"),
         "retries": st.column_config.NumberColumn("Retries", format="%d"),
         "bad_rows": st.column_config.NumberColumn("Bad rows", format="%d"),
-        "error": st.column_config.TextColumn("Error", width="large")})
+        "finished": None,
+        "error": st.column_config.TextColumn("Error", width=200, help="Wrapped over three lines; whole in the CSV.")},
+                   row_height=68)
     st.markdown("#### Rows per stream")
     _run_detail(runs)

@@ -16,7 +16,8 @@ HAND_MADE = ("usage_drop", "feature_abandonment", "no_login", "guide_dismissal")
 
 
 def _usage_drop(cfg: dict[str, Any]) -> None:
-    st.markdown(f"**{label('usage_drop')}**: the last 7 complete days against the same weekdays of the weeks before.")
+    st.markdown(f"**{label('usage_drop')}**: sudden (the last 7 complete days against the same weekdays of the weeks "
+                "before) or sustained (the last 28 days against the 28 before), beyond the team's own noise.")
     c = st.columns(4)
     cfg["drop_pct"] = c[0].number_input("Drop of more than (%)", 1.0, 100.0, float(cfg["drop_pct"]), 5.0,
                                         key="admin_t_drop_pct")
@@ -26,6 +27,9 @@ def _usage_drop(cfg: dict[str, Any]) -> None:
                                                1.0, key="admin_t_min_daily", help="Below this baseline the "
                                                "account is too small for a drop to mean anything.")
     cfg["hold_days"] = c[3].number_input("Must hold for (days)", 1, 14, int(cfg["hold_days"]), key="admin_t_hold")
+    c = st.columns(4)
+    cfg["confidence"] = c[0].number_input("Sure it is beyond noise (%)", 50.0, 99.9, 100 * float(cfg["confidence"]),
+                                          1.0, key="admin_t_drop_sure") / 100
 
 
 def _other_rules(alerts: dict[str, Any]) -> None:
@@ -36,6 +40,9 @@ def _other_rules(alerts: dict[str, Any]) -> None:
                                               key="admin_t_prior_users")
     fa["prior_days"] = c[1].number_input("Days before", 1, 90, int(fa["prior_days"]), key="admin_t_prior_days")
     fa["recent_days"] = c[2].number_input("Unused for (days)", 1, 60, int(fa["recent_days"]), key="admin_t_recent")
+    fa["confidence"] = c[3].number_input("Sure it is not chance (%)", 0.0, 99.9, 100 * float(fa["confidence"]), 0.5,
+                                         key="admin_t_abandon_sure", help="How unlikely the silence must be, "
+                                         "given how often the feature was used before.") / 100
     st.markdown(f"**{label('no_login')}** and **{label('guide_dismissal')}**")
     c = st.columns(4)
     nl["days"] = c[0].number_input("No visitor active for (days)", 1, 89, int(nl["days"]), key="admin_t_no_login")
@@ -43,6 +50,12 @@ def _other_rules(alerts: dict[str, Any]) -> None:
                                         key="admin_t_share") / 100
     gd["min_seen"] = c[2].number_input("Of at least (viewers, 30 days)", 1, 10_000, int(gd["min_seen"]),
                                        key="admin_t_seen")
+    gd["min_excess"] = c[3].number_input("Above other customers by (points)", 0, 100, round(100 * gd["min_excess"]),
+                                         key="admin_t_excess", help="Against the guide's dismissal share across "
+                                         "the other customers.") / 100
+    c = st.columns(4)
+    gd["confidence"] = c[1].number_input("Sure it is above them (%)", 0.0, 99.9, 100 * float(gd["confidence"]), 0.5,
+                                         key="admin_t_dismiss_sure") / 100
 
 
 def _escalation(alerts: dict[str, Any]) -> None:

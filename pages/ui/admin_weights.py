@@ -10,6 +10,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from pages.ui import admin_settings, admin_suggest, health_charts, panel_ui, shared
+from pages.ui.backtest_columns import DECILE_COLUMNS, MOVE_COLUMNS
 from pendo_core.admin import users as auth
 from pendo_core.admin.background import BackgroundValue
 from pendo_core.admin.settings import HealthSettings
@@ -125,7 +126,7 @@ def _backtest_results(now: BacktestReport, new: BacktestReport) -> None:
     st.caption(HELP["churn"])
     with st.expander("Decile lift (candidate)"):
         deciles = pd.DataFrame([vars(d) for d in new.deciles])
-        panel_ui.table(deciles, key="admin_deciles", file_name="backtest_deciles.csv",
+        panel_ui.table(deciles, key="admin_deciles", file_name="backtest_deciles.csv", column_config=DECILE_COLUMNS,
                        caption="Customers sorted by score, riskiest tenth first; lift = its churn rate ÷ the "
                                "overall churn rate.")
 
@@ -138,7 +139,7 @@ def _preview(candidate: HealthSettings) -> None:
         return
     st.metric("Customers changing band", f"{preview.changed} of {preview.customers}", help=HELP["preview"])
     if preview.changed:
-        panel_ui.table(preview.moves, key="admin_moves", file_name="band_moves.csv")
+        panel_ui.table(preview.moves, key="admin_moves", file_name="band_moves.csv", column_config=MOVE_COLUMNS)
     counts = preview.counts.melt(id_vars="band", var_name="settings", value_name="customers")
     counts["settings"] = counts["settings"].map({"now": "Today", "candidate": "Candidate"})
     st.altair_chart(alt.Chart(counts).mark_bar().encode(

@@ -1,43 +1,71 @@
-"""Altair charts the pages share: lines that break at missing days, a gauge, heatmaps, bars.
+"""Altair charts the pages and the chat share, and their one theme: lines that break at missing days
+(with a 7-day-average switch for daily series), a gauge with its scale, heatmaps, bars.
 
-Every chart names its units on the axes and in the tooltips; the pages put the metric's
-definition in the help text next to the chart's title. Altair's mark_* and resolve_* methods are
-untyped (they return Any), so each chart is bound to its declared type before it is returned.
+The theme is PALETTE (series in order), ACCENT (the second-axis series) and the band colours
+(`panel_ui.BAND_COLORS`); every chart on every page takes its colours from here. Every chart names its
+units on the axes and in the tooltips; the pages put the metric's definition in the help text next to
+the chart's title. Altair's mark_* and resolve_* methods are untyped (they return Any), so each chart
+is bound to its declared type before it is returned.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 import altair as alt
 import pandas as pd
+import streamlit as st
 
 # Validate each spec once when it is drawn, not every piece as it is built: 5x faster chart building.
 alt.utils.schemapi.disable_debug_mode()
 
-PALETTE = ["#1f5fbf", "#2ea39b", "#f29c38", "#8a5cc7", "#d14b5a", "#7f8c8d"]
+PALETTE = ["#1f5fbf", "#2ea39b", "#f29c38", "#8a5cc7", "#d14b5a", "#7f8c8d", "#3d9bd6", "#a2672d"]
+ACCENT = "#d14b5a"  # a series on the second axis (stickiness beside active users)
+SMOOTH_DAYS = 7
+SMOOTH_LABEL = "7-day average"
+SMOOTH_HELP = ("Each day shows the mean of that day and the 6 before (all 7 needed, so a gap in the synced days "
+               "stays a gap): weekends no longer zig-zag the line. Off: each day's own value.")
 DAY = alt.X("metric_date:T", title=None, axis=alt.Axis(format="%d %b", labelOverlap=True))
 # Missing values break the line instead of joining across the gap (days outside the synced data).
 BREAK: Final = "break-paths-show-domains"
 
 
+def smoothing_toggle(key: str) -> bool:
+    """The switch every daily chart has: draw 7-day averages instead of each day's value."""
+    return bool(st.toggle(SMOOTH_LABEL, key=key, help=SMOOTH_HELP))
+
+
+def smoothed(frame: pd.DataFrame, columns: Sequence[str], on: bool = True) -> pd.DataFrame:
+    """The frame with each of `columns` replaced by its trailing 7-day mean (rows are consecutive days; a
+    window with a missing day has no mean); unchanged when `on` is false. From the frame the page already
+    has: no query."""
+    if not on:
+        return frame
+    means = {c: frame[c].astype(float).rolling(SMOOTH_DAYS, min_periods=SMOOTH_DAYS).mean() for c in columns}
+    return frame.assign(**means)
+
+
 def lines(frame: pd.DataFrame, series: Mapping[str, str], y_title: str, *, fmt: str = ",.0f",
-          height: int = 260, x: str = "metric_date", points: bool = False, faint: Sequence[str] = ()) -> alt.Chart:
+          height: int = 260, x: str = "metric_date", points: bool = False, faint: Sequence[str] = (),
+          legend: bool | None = None) -> alt.Chart:
     """One line per column of `series` (column -> legend label) over days; `points` marks each value,
-    for sparse series whose isolated days would not show as a line; `faint` columns draw thin and pale."""
+    for sparse series whose isolated days would not show as a line; `faint` columns draw thin and pale;
+    the legend shows with more than one series unless `legend` says otherwise."""
     long = frame.melt(id_vars=x, value_vars=list(series), var_name="series", value_name="value")
     long["series"] = long["series"].map(series)
     order = list(series.values())
+    shown = len(series) > 1 if legend is None else legend
     chart: alt.Chart = (
         alt.Chart(long).mark_line(strokeWidth=2, invalid=BREAK, interpolate="monotone",
                                   point=alt.OverlayMarkDef(size=14) if points else False)
         .encode(x=DAY if x == "metric_date" else alt.X(f"{x}:T", title=None),
                 y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=fmt)),
-                color=alt.Color("series:N", title=None, sort=order, scale=alt.Scale(range=PALETTE),
-                                legend=alt.Legend(orient="top") if len(series) > 1 else None),
-                opacity=alt.condition(alt.FieldOneOfPredicate("series", [series[c] for c in faint]),
+                color=alt.Color("series:N", title=None, sort=order,
+                                scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
+                                legend=alt.Legend(orient="top") if shown else None),
+                opacity=alt.condition(alt.FieldOneOfPredicate("series", [series[c] for c in faint if c in series]),
                                       alt.value(0.35), alt.value(1.0)),
                 tooltip=[alt.Tooltip(f"{x}:T", title="Day", format="%a %d %b %Y"),
                          alt.Tooltip("series:N", title="Metric"), alt.Tooltip("value:Q", title=y_title, format=fmt)])
@@ -48,18 +76,41 @@ def lines(frame: pd.DataFrame, series: Mapping[str, str], y_title: str, *, fmt: 
 
 def users_with_stickiness(frame: pd.DataFrame, height: int = 300) -> alt.LayerChart:
     """DAU, WAU and MAU (left axis, visitors) with each day's stickiness, the frame's `stickiness`
-    column (right axis, %, dashed)."""
-    users = lines(frame, {"dau": "DAU", "wau": "WAU", "mau": "MAU"}, "Active visitors", height=height)
+    column (right axis, %, dashed); all four in one legend."""
+    labels = {"dau": "DAU", "wau": "WAU", "mau": "MAU"}
+    stickiness = "Stickiness (right axis)"
+    domain = [*labels.values(), stickiness]
+    colors = alt.Scale(domain=domain, range=[*PALETTE[:3], ACCENT])
+    dashes = alt.Scale(domain=domain, range=[[1, 0]] * 3 + [[5, 3]])
+    legend = alt.Legend(orient="top", symbolType="stroke", symbolStrokeWidth=2)
+    users = lines(frame, labels, "Active visitors", height=height).encode(
+        color=alt.Color("series:N", title=None, scale=colors, legend=legend),
+        strokeDash=alt.StrokeDash("series:N", title=None, scale=dashes, legend=legend))
     stick = (
-        alt.Chart(frame).mark_line(strokeDash=[5, 3], color="#d14b5a", strokeWidth=2, invalid=BREAK)
+        alt.Chart(frame.assign(series=stickiness)).mark_line(strokeWidth=2, invalid=BREAK)
         .encode(x=DAY, y=alt.Y("stickiness:Q", title="Stickiness, 7-day mean DAU ÷ MAU",
-                                axis=alt.Axis(format=".0%", titleColor="#d14b5a", labelColor="#d14b5a"),
+                                axis=alt.Axis(format=".0%", titleColor=ACCENT, labelColor=ACCENT),
                                 scale=alt.Scale(domainMin=0)),
+                color=alt.Color("series:N", title=None, scale=colors, legend=legend),
+                strokeDash=alt.StrokeDash("series:N", title=None, scale=dashes, legend=legend),
                 tooltip=[alt.Tooltip("metric_date:T", title="Day", format="%a %d %b %Y"),
                          alt.Tooltip("stickiness:Q", title="Stickiness", format=".1%"),
                          alt.Tooltip("dau_mau:Q", title="DAU ÷ MAU that day", format=".1%")])
     )
     chart: alt.LayerChart = alt.LayerChart(layer=[users, stick]).resolve_scale(y="independent")
+    return chart
+
+
+def chat_chart(frame: pd.DataFrame, *, x: str, y: str, series: str, title: str, y_title: str,
+               smooth: bool = False) -> alt.Chart:
+    """The chat's trend chart (long form: one row per day and series) in the pages' theme, each series as
+    7-day averages when `smooth`."""
+    order = list(dict.fromkeys(frame[series]))
+    wide = (frame.assign(**{x: pd.to_datetime(frame[x])})
+            .pivot_table(index=x, columns=series, values=y, aggfunc="first", dropna=False)
+            .reset_index().rename(columns={x: "metric_date"}).sort_values("metric_date"))
+    wide = smoothed(wide, order, smooth)
+    chart: alt.Chart = lines(wide, {name: name for name in order}, y_title, legend=True).properties(title=title)
     return chart
 
 
@@ -87,8 +138,22 @@ def gauge(value: float | None, marks: Mapping[str, float | None], title: str = "
         color=alt.Color("who:N", title=None, scale=alt.Scale(range=["#f29c38", "#2ea39b"]),
                         legend=alt.Legend(orient="bottom", direction="vertical")),
         tooltip=[alt.Tooltip("who:N", title="Median of"), alt.Tooltip("share:Q", title="DAU ÷ MAU", format=".0%")])
-    chart: alt.LayerChart = alt.LayerChart(layer=[ring, rims, text, caption]).resolve_scale(color="independent")
-    return chart.properties(height=260)
+    chart: alt.LayerChart = alt.LayerChart(layer=[ring, _gauge_scale(angle), rims, text, caption]).resolve_scale(
+        color="independent")
+    return chart.properties(height=260, padding={"top": 20, "bottom": 5, "left": 5, "right": 5})  # room for 50%
+
+
+def _gauge_scale(angle: Callable[[float], float]) -> alt.LayerChart:
+    """The gauge's scale: a tick and its label at 0, 25, 50, 75 and 100% outside the ring."""
+    steps = pd.DataFrame({"share": [0.0, 0.25, 0.5, 0.75, 1.0]})
+    steps["theta"] = [angle(v) for v in steps["share"]]
+    steps["start"], steps["end"] = steps["theta"] - 0.008, steps["theta"] + 0.008
+    steps["label"] = [f"{v:.0%}" for v in steps["share"]]
+    ticks = alt.Chart(steps).mark_arc(innerRadius=105, outerRadius=109, color="#7f8c8d").encode(
+        theta=alt.Theta("start:Q", scale=None), theta2="end:Q")
+    labels = alt.Chart(steps).mark_text(radius=117, fontSize=10, color="#555", baseline="middle").encode(
+        theta=alt.Theta("theta:Q", scale=None), text="label:N")
+    return alt.LayerChart(layer=[ticks, labels])
 
 
 def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, x_title: str, y_title: str, value_title: str,

@@ -16,6 +16,10 @@ from pendo_core.admin import users as auth
 ROLE_LABELS = {"csm": "Customer success manager", "leader": "CS leader", "admin": "Admin"}
 OIDC_KEY = "frame_oidc_user"
 MAX_RANGE_DAYS = 365
+# Streamlit's wide layout keeps 5rem either side of the main area: 160 px that a 1280 px screen needs for
+# tables (My customers' 13 columns fit 1280 px only without it). 0.75rem still separates the sidebar.
+COMPACT_LAYOUT = ('<style>[data-testid="stMainBlockContainer"] {padding-left: 0.75rem; padding-right: 0.75rem;}'
+                  '</style>')
 
 
 def oidc_configured() -> bool:
@@ -58,6 +62,11 @@ def _audit_scope() -> None:
         return
     with Session(shared.engine()) as session, session.begin():
         access_sql.record_scope(session, viewer)
+
+
+def compact_layout() -> None:
+    """Narrow the main area's side margins (a style element: it takes no room on the page)."""
+    st.html(COMPACT_LAYOUT)
 
 
 def sidebar(user: auth.User, *, customer: bool, dates: bool) -> None:

@@ -9,12 +9,12 @@ from datetime import date
 import altair as alt
 import pandas as pd
 
+from pages.ui.charts import PALETTE
 from pages.ui.panel_ui import BAND_COLORS, BAND_ORDER
 from pendo_core.health import BacktestReport
 from pendo_core.health.queries import LABELS
 
-COMPONENT_COLORS = {"Engagement": "#4c78a8", "Adoption": "#72b7b2", "Trajectory": "#b279a2",
-                    "Onboarding": "#9d755d"}
+COMPONENT_COLORS = dict(zip(LABELS.values(), PALETTE, strict=False))  # every component, in the pages' palette
 
 
 def contributions_chart(table: pd.DataFrame) -> alt.LayerChart:

@@ -50,10 +50,11 @@ def require_admin(user: auth.User) -> None:
 
 
 def table(frame: pd.DataFrame, *, key: str, file_name: str, column_config: dict[str, Any] | None = None,
-          height: int | Literal["auto", "stretch", "content"] = "auto", caption: str | None = None) -> None:
-    """A sortable table with a CSV download of exactly what it shows."""
+          height: int | Literal["auto", "stretch", "content"] = "auto", caption: str | None = None,
+          row_height: int | None = None) -> None:
+    """A sortable table with a CSV download of exactly what it shows; a `row_height` above 64 px wraps text."""
     st.dataframe(frame, hide_index=True, column_config=column_config, height=height, key=f"{key}_table",
-                 placeholder="–")
+                 placeholder="–", row_height=row_height)
     row = st.container(horizontal=True, vertical_alignment="center", horizontal_alignment="distribute")
     row.caption(caption or f"{len(frame):,} row(s). Click a column header to sort.")
     row.download_button("Download CSV", csv_export.to_csv_bytes(frame), file_name=file_name,

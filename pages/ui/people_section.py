@@ -71,7 +71,7 @@ def people_frame(rows: list[people.PersonRow]) -> pd.DataFrame:
                  "features", "trend", "activity", "top_features"])
 
 
-COLUMNS = {
+COLUMNS = {  # the whole row in the CSV; on screen the columns that fit 1280 px, the features wrapped
     "name": st.column_config.TextColumn("Contact"),
     "visitor_id": st.column_config.TextColumn("Visitor"),
     "email": st.column_config.TextColumn("E-mail"),
@@ -87,6 +87,32 @@ COLUMNS = {
     "activity": st.column_config.BarChartColumn("Events a day, 28 d", y_min=0),
     "top_features": st.column_config.TextColumn("Most used features"),
 }
+SCREEN_ROW = 68  # three lines: the person and the features wrap (Streamlit wraps text only above 64 px)
+SCREEN_COLUMNS = {
+    "person": st.column_config.TextColumn("Person", width=290, help="The contact's name, else the visitor's e-mail "
+                                                                   "or id (all three in the CSV); under it the "
+                                                                   "contact's role and title."),
+    "last_active": st.column_config.DateColumn("Last active", format="D MMM YY", width=78),
+    "active_days": st.column_config.NumberColumn("Days", width=48, help="Days active in the last 30 days."),
+    "minutes": st.column_config.NumberColumn("Minutes", format="%d", width=66, help="Minutes in the last 30 days."),
+    "sessions": st.column_config.NumberColumn("Sessions", width=68, help="Sessions in the last 30 days."),
+    "trend": st.column_config.NumberColumn("Trend", format="%+.0f%%", width=64,
+                                           help="Active days of the last 28 days vs the 28 before."),
+    "activity": st.column_config.BarChartColumn("Events, 28 d", y_min=0, width=88),
+    "top_features": st.column_config.TextColumn("Most used features", width=240,
+                                                help="Up to three, most used first (all in the CSV)."),
+}
+
+
+def screen_frame(rows: list[people.PersonRow]) -> pd.DataFrame:
+    """The table's rows as shown: one person column (name, else e-mail, else visitor id, with the role and
+    title on a second line) and the three most used features."""
+    frame = people_frame(rows)
+    person = frame["name"].where(frame["name"] != "", frame["email"].where(frame["email"] != "", frame["visitor_id"]))
+    role = [" · ".join(p for p in (r, t) if p) for r, t in zip(frame["role"], frame["title"], strict=True)]
+    top = [", ".join(r.top_features[:3]) for r in rows]
+    person = [f"{who}\n{what}" if what else who for who, what in zip(person, role, strict=True)]
+    return frame.assign(person=person, top_features=top)[list(SCREEN_COLUMNS)]
 
 
 def _controls() -> tuple[str, str, str, int]:
@@ -115,8 +141,8 @@ def render_people(source: EngineSource, customer_id: str, as_of: date) -> None:
                                             search=search, only=only)
     start = (number - 1) * size
     st.caption(f"{start + 1:,}–{start + len(shown.rows):,} of {shown.total:,} · 30 days ending {as_of:%d %b %Y}")
-    st.dataframe(people_frame(shown.rows), hide_index=True, width="stretch", key="people_table",
-                 column_config=COLUMNS, column_order=list(COLUMNS))
+    st.dataframe(screen_frame(shown.rows), hide_index=True, width="stretch", key="people_table",
+                 column_config=SCREEN_COLUMNS, row_height=SCREEN_ROW)
     export = _export(engine, customer_id, as_of, sort=sort, search=search, only=only)
     st.download_button("Download the whole list (CSV)", export, "people.csv", mime="text/csv", key="people_download",
                        icon=":material/download:")
@@ -157,6 +183,18 @@ def _data_to_fix(engine: Engine, url: str, customer_id: str, as_of: date) -> Non
 # --- champions -------------------------------------------------------------------------------
 
 
+CHAMPION_COLUMNS = {
+    "name": st.column_config.TextColumn("Person", width=170, help="Name, then role and title."),
+    "email": st.column_config.TextColumn("E-mail", width=272),
+    "last_active": st.column_config.DateColumn("Last active", format="D MMM YY", width=84),
+    "days_quiet": st.column_config.NumberColumn("Quiet", width=60, help="Days since active."),
+    "active_days_window": None,  # labelled with the window, below
+    "active_days_30": st.column_config.NumberColumn("Days (30)", width=72, help="Days active in the last 30 days."),
+    "minutes_30": st.column_config.NumberColumn("Minutes", width=66, help="Minutes in the last 30 days."),
+    "state": st.column_config.TextColumn("State", width=140),
+}
+
+
 def champions_frame(status: people.ChampionStatus) -> pd.DataFrame:
     """One row per champion or decision maker: last active, days quiet, active days, minutes, state."""
     return pd.DataFrame([{
@@ -195,13 +233,13 @@ def render_champions(source: EngineSource, customer_id: str, as_of: date) -> Non
     cols[2].metric("Decision makers", f"{sum(1 for p in makers if p.active_days_window)} of {len(makers)} active",
                    border=True)
     frame = champions_frame(status)
-    st.dataframe(frame, hide_index=True, width="stretch", key="people_champions", column_config={
-        "name": "Name", "role": "Role", "title": "Title", "email": "E-mail",
-        "last_active": st.column_config.DateColumn("Last active", format="D MMM YYYY"),
-        "days_quiet": st.column_config.NumberColumn("Days since active"),
-        "active_days_window": st.column_config.NumberColumn(f"Active days ({status.window_days})"),
-        "active_days_30": st.column_config.NumberColumn("Active days (30)"),
-        "minutes_30": st.column_config.NumberColumn("Minutes (30)"), "state": "State"})
+    who = [f"{n}\n{' · '.join(p for p in (r, t) if p)}" for n, r, t in zip(frame["name"], frame["role"],
+                                                                          frame["title"], strict=True)]
+    cc = st.column_config  # fits 1280 px: the person's role and title under the name, the state wrapped
+    st.dataframe(frame.assign(name=who), hide_index=True, width="stretch", key="people_champions",
+                 row_height=SCREEN_ROW, column_order=list(CHAMPION_COLUMNS), column_config={
+        **CHAMPION_COLUMNS, "active_days_window": cc.NumberColumn(f"Days ({status.window_days})", width=70,
+                                                                  help=f"Days active in {status.window_days} days.")})
     weekly = people.champion_engagement(status)
     st.altair_chart(_weekly_chart(weekly), width="stretch")
     st.download_button("Download champion activity (CSV)", lambda: csv_export.to_csv_bytes(weekly),

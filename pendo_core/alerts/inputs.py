@@ -24,7 +24,7 @@ from pendo_core.alerts.champions import StakeholderWindow
 from pendo_core.alerts.kinds import CustomerData
 from pendo_core.alerts.lifecycle import ACTIVE
 from pendo_core.alerts.risk import CHANGE_DAYS, HealthWindow, comparable
-from pendo_core.alerts.rules import FeatureWindow, GuideWindow
+from pendo_core.alerts.rules import FeatureWindow, GuideWindow, counts_elsewhere
 from pendo_core.alerts.settings import AlertSettings
 from pendo_core.customers import people
 from pendo_core.customers import people_queries as pq
@@ -79,7 +79,7 @@ def load_alert_inputs(engine: Engine, last_day: date, cfg: AlertSettings, *, key
         if customer_ids is None or customer in customer_ids:
             customers[customer] = CustomerData(last_day)
     _add_features(engine, customers, last_day, cfg, keys=key_features, include_anonymous=include_anonymous)
-    _add_guides(engine, customers, last_day)
+    _add_guides(engine, customers, last_day, cfg)
     _add_people(engine, {c: customers[c] for c in sorted(keyed & customers.keys())}, last_day,
                 cfg.champion_inactive.days, include_anonymous)
     _add_health(engine, customers, last_day)
@@ -131,19 +131,22 @@ def _add_features(engine: Engine, customers: dict[str, CustomerData], last_day: 
         for chunk in chunks(sorted(customers)):
             for features in chunks(list(keys)):
                 for row in conn.execute(_feature_query(chunk, features, last_day, cfg, include_anonymous)):
-                    customer, feature, prior, recent, last_used = row
-                    customers[customer].features.append(
-                        FeatureWindow(feature, names.get(feature), int(prior), int(recent), last_used))
+                    customer, feature, prior, recent, last_used, prior_uses = row
+                    customers[customer].features.append(FeatureWindow(
+                        feature, names.get(feature), int(prior), int(recent), last_used, int(prior_uses)))
 
 
 def _feature_query(customers: tuple[str, ...], features: tuple[str, ...], last_day: date, cfg: AlertSettings,
                    include_anonymous: bool) -> Select[Any]:
-    """(customer, feature, distinct users before the recent window, rows in it, last day used)."""
+    """(customer, feature, distinct users before the recent window, rows in it, last day used, visitor-days
+    of use before the recent window)."""
     recent_from = last_day - timedelta(days=cfg.feature_abandonment.recent_days - 1)
     prior_from = recent_from - timedelta(days=cfg.feature_abandonment.prior_days)
     prior_users = func.count(distinct(case((_fvd.c.day < recent_from, _fvd.c.visitor_id))))
     recent_rows = func.count(case((_fvd.c.day >= recent_from, 1)))
-    stmt = (select(_mapping.c.customer_id, _fvd.c.feature_id, prior_users, recent_rows, func.max(_fvd.c.day))
+    prior_uses = func.count(case((_fvd.c.day < recent_from, 1)))
+    stmt = (select(_mapping.c.customer_id, _fvd.c.feature_id, prior_users, recent_rows, func.max(_fvd.c.day),
+                   prior_uses)
             .join(_mapping, _mapping.c.pendo_account_id == _fvd.c.account_id)
             .where(_mapping.c.customer_id.in_(customers), _fvd.c.feature_id.in_(features),
                    _fvd.c.day.between(prior_from, last_day)))
@@ -151,16 +154,23 @@ def _feature_query(customers: tuple[str, ...], features: tuple[str, ...], last_d
     return stmt.group_by(_mapping.c.customer_id, _fvd.c.feature_id)
 
 
-def _add_guides(engine: Engine, customers: dict[str, CustomerData], last_day: date) -> None:
+def _add_guides(engine: Engine, customers: dict[str, CustomerData], last_day: date, cfg: AlertSettings) -> None:
+    """Each customer's 30-day guide counts on last_day, with the guide's counts at the other customers
+    (every customer's counts are read: the comparison spans all of them; rules.counts_elsewhere)."""
     if not customers:
         return
     names = _names(engine, PendoGuide.__table__.c.guide_id, PendoGuide.__table__.c.name)
-    stmt = select(_guides.c.customer_id, _guides.c.guide_id, _guides.c.seen_visitors, _guides.c.dismissed_visitors)
+    stmt = select(_guides.c.guide_id, _guides.c.customer_id, _guides.c.seen_visitors, _guides.c.dismissed_visitors)
+    counts: dict[str, dict[str, tuple[int, int]]] = {}
     with engine.connect() as conn:
-        for chunk in chunks(sorted(customers)):
-            rows = conn.execute(stmt.where(_guides.c.metric_date == last_day, _guides.c.customer_id.in_(chunk)))
-            for customer, guide, seen, dismissed in rows:
-                customers[customer].guides.append(GuideWindow(guide, names.get(guide), int(seen), int(dismissed)))
+        for guide, customer, seen, dismissed in conn.execute(stmt.where(_guides.c.metric_date == last_day)):
+            counts.setdefault(guide, {})[customer] = (int(seen), int(dismissed))
+    for guide, by_customer in sorted(counts.items()):
+        elsewhere = counts_elsewhere(by_customer, cfg.guide_dismissal)
+        for customer, (seen, dismissed) in sorted(by_customer.items()):
+            if customer in customers:
+                customers[customer].guides.append(
+                    GuideWindow(guide, names.get(guide), seen, dismissed, *elsewhere[customer]))
 
 
 def _names(engine: Engine, key: Any, name: Any) -> dict[str, str | None]:

@@ -99,7 +99,7 @@ def _no_login(d: CustomerData, cfg: NoLoginSettings) -> list[Finding]:
 
 
 def _abandonment(d: CustomerData, cfg: AbandonmentSettings) -> list[Finding]:
-    return rules.feature_abandonment(d.features, d.synced(cfg.recent_days), cfg)
+    return rules.feature_abandonment(d.features, d.synced(cfg.recent_days), cfg, d.last_day)
 
 
 def _dismissal(d: CustomerData, cfg: GuideDismissalSettings) -> list[Finding]:

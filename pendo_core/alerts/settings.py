@@ -35,11 +35,13 @@ class UsageDropSettings(SettingsModel):
 
 
 class AbandonmentSettings(SettingsModel):
-    """A key feature with >= min_prior_users in the prior_days before the last recent_days, none since."""
+    """A key feature with >= min_prior_users in the prior_days before the last recent_days, none since, and a
+    silence its prior use makes unlikely: at most a 1 - `confidence` chance (rules.py)."""
 
     recent_days: int = Field(14, ge=1, le=60)
     prior_days: int = Field(28, ge=1, le=90)
     min_prior_users: int = Field(3, ge=1)
+    confidence: float = Field(0.99, ge=0, lt=1)  # chosen on the labelled training worlds (README)
 
 
 class NoLoginSettings(SettingsModel):
@@ -49,10 +51,13 @@ class NoLoginSettings(SettingsModel):
 
 
 class GuideDismissalSettings(SettingsModel):
-    """A guide dismissed by >= min_share of >= min_seen visitors who saw it in 30 days."""
+    """A guide dismissed by >= min_share of >= min_seen visitors who saw it in 30 days, a share at least
+    min_excess above the guide's share across the other customers and `confidence` sure to be (rules.py)."""
 
     min_share: float = Field(0.5, ge=0, le=1)
     min_seen: int = Field(5, ge=1)
+    min_excess: float = Field(0.2, ge=0, le=1)
+    confidence: float = Field(0.95, ge=0, lt=1)  # chosen on the labelled training worlds (README)
 
 
 class ChampionSettings(SettingsModel):

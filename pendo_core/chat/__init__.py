@@ -7,7 +7,6 @@ an optional language model that may only reword an answer (see phrasing.py).
 from __future__ import annotations
 
 from pendo_core.chat.assistant import example_questions, respond, understand
-from pendo_core.chat.charts import altair_chart
 from pendo_core.chat.model import Answer, Chart, Choice, CustomerRef, Fact, Link, Viewer
 from pendo_core.chat.phrasing import Phraser
 
@@ -20,7 +19,6 @@ __all__ = [
     "Link",
     "Phraser",
     "Viewer",
-    "altair_chart",
     "example_questions",
     "respond",
     "understand",

@@ -107,7 +107,7 @@ def portfolio_table(customers: pd.DataFrame, trends: pd.DataFrame, health_now: p
     table[["overall", "overall_before"]] = table[["overall", "overall_before"]].astype(float)
     table["health_change"] = table["overall"] - table["overall_before"]
     table["band"] = table["band"].fillna("not scored")
-    return table
+    return table.sort_values("name", key=lambda names: names.str.casefold(), kind="stable", ignore_index=True)
 
 
 def by_csm(table: pd.DataFrame) -> pd.DataFrame:

@@ -51,7 +51,8 @@ class Freshness:
 
 
 def customers(engine: Engine) -> pd.DataFrame:
-    """Customers with their CSM and how many Pendo accounts they own, by name."""
+    """Customers with their CSM and how many Pendo accounts they own, by name ignoring case (Acme before
+    AMBER), as every list and picker shows them."""
     accounts = (select(models.AccountMapping.customer_id, func.count().label("accounts"))
                 .group_by(models.AccountMapping.customer_id).subquery())
     c = models.Customer
@@ -60,7 +61,7 @@ def customers(engine: Engine) -> pd.DataFrame:
                models.Csm.name.label("csm_name"), func.coalesce(accounts.c.accounts, 0).label("accounts"))
         .outerjoin(accounts, accounts.c.customer_id == c.customer_id)
         .outerjoin(models.Csm, models.Csm.email == c.csm_email)
-        .order_by(c.name, c.customer_id)
+        .order_by(func.lower(c.name), c.name, c.customer_id)
     )
     frame = _frame(engine, query, CUSTOMER_COLUMNS)
     frame["csm_email"] = frame["csm_email"].str.strip().str.lower()

@@ -3,6 +3,7 @@ preview then saved as a version, thresholds, the connection test, the mapping qu
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date
 
@@ -113,6 +114,21 @@ def test_thresholds_are_saved_as_a_version(store: Engine) -> None:
     assert (alerts["usage_drop"]["drop_pct"], alerts["escalation_days"], alerts["no_login"]["days"]) == (30.0, None, 14)
 
 
+def test_abandonment_and_guide_tests_are_thresholds(store: Engine) -> None:
+    """How sure usage_drop, feature_abandonment and guide_dismissal must be, and how far above other customers a
+    guide's dismissals must be, are set on the thresholds tab and saved."""
+    at = open_page(PAGE, ADMIN)
+    assert at.number_input(key="admin_t_abandon_sure").value == 99.0
+    at.number_input(key="admin_t_abandon_sure").set_value(95.0).run()
+    at.number_input(key="admin_t_drop_sure").set_value(80.0).run()
+    at.number_input(key="admin_t_excess").set_value(30).run()
+    at.number_input(key="admin_t_dismiss_sure").set_value(99.0).run()
+    at.button(key="admin_thresholds_save").click().run()
+    alerts = _newest_settings(store).settings["alerts"]
+    assert (alerts["feature_abandonment"]["confidence"], alerts["usage_drop"]["confidence"]) == (0.95, 0.8)
+    assert (alerts["guide_dismissal"]["min_excess"], alerts["guide_dismissal"]["confidence"]) == (0.3, 0.99)
+
+
 def test_champion_thresholds_show_and_save_as_a_version(store: Engine) -> None:
     """The champion window and team minimum are on the thresholds tab, with the registry's label, and saved."""
     at = open_page(PAGE, ADMIN)
@@ -218,3 +234,15 @@ def test_sync_now_runs_in_the_background_and_reports(store: Engine, monkeypatch:
     assert admin_sync.sync_job().wait(5).status == "success"
     at.run()
     assert "Sync 2 finished: days a → b." in texts(at.success)
+
+
+def test_mapping_scores_show_on_their_0_to_100_scale(store: Engine) -> None:
+    """The queue's Score bar runs to 100, the scale suggestions are scored on (a 71 is not a full bar)."""
+    at = open_page(PAGE, ADMIN)
+    queue = next(d for d in at.dataframe if "score" in d.value.columns)
+    config = json.loads(queue.proto.columns)["score"]
+    assert (config["type_config"]["min_value"], config["type_config"]["max_value"]) == (0, 100)
+    scores = queue.value["score"].dropna()
+    assert not scores.empty
+    assert scores.between(0, 100).all()
+    assert scores.max() > 1  # on 0-100, not shares

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from pages.ui import samples
 from pendo_core.store import models
 from tests.support.app import app, run, texts, use_store
 from tests.support.app_data import LAST_DAY, SYNCED_AT, USERS, Store, copy_store, customer_ids
@@ -62,11 +63,36 @@ def test_feature_adoption(app_env: Store, role: str) -> None:
     assert [m.label for m in at.metric] == ["Features used, 30 days", "Key features used", "Key features unused",
                                             "Breadth percentile"]
     table = at.dataframe[0].value
-    assert list(table.columns)[:3] == ["key", "name", "adoption_pct"]
+    assert list(table.columns)[:3] == ["key", "name", "adoption"]
     assert len(table) >= 1
+    assert table["adoption"].str.fullmatch(r"\d+%|too few to say \(n = \d\)").all()
     assert [t.label for t in at.tabs] == ["By week", "Across customers", "One feature, day by day"]
     assert at.selectbox(key="features_drill").options
-    assert len(_charts(at)) == 6  # week heatmap, customer heatmap, 2 daily lines, gaps, percentiles
+    peers = _peers(app_env, texts(at.title)[0].split(" · ", 1)[1])
+    if samples.too_few(peers):  # percentiles among 1 to 4 peers are no ranks: said, not drawn
+        assert at.metric[3].value == f"too few to say (n = {peers})"
+        assert any("too few to say" in t for t in texts(at.info))
+    assert len(_charts(at)) == (5 if samples.too_few(peers) else 6)  # 2 heatmaps, 2 daily lines, gaps, percentiles
+
+
+def _few_segments_are_said(store: Store, at: object) -> None:
+    """Segments of fewer than 5 customers are named as too few to say, not drawn as a median."""
+    from pendo_core.usage.queries import customers
+
+    counts = customers(store.engine)["segment"].value_counts()
+    few = [s for s, n in counts.items() if samples.too_few(n)]
+    said = [c for c in texts(at.caption) if samples.TOO_FEW in c]  # type: ignore[attr-defined]
+    assert all(any(str(s) in c for c in said) for s in few)
+    assert bool(said) == bool(few)
+
+
+def _peers(store: Store, name: str) -> int:
+    """The other customers of the named customer's segment."""
+    from pendo_core.usage.queries import customers
+
+    frame = customers(store.engine)
+    segment = frame.set_index("name").loc[name, "segment"]
+    return int((frame["segment"] == segment).sum()) - 1
 
 
 def test_feature_drill_down_to_another_feature(app_env: Store) -> None:
@@ -96,8 +122,12 @@ def test_guides(app_env: Store, role: str) -> None:
     labels = [m.label for m in at.metric]
     assert labels == ["Onboarding guides completed", "Guides seen", "Completion rate", "Dismissal rate"]
     table = at.dataframe[0].value
-    assert {"seen", "completed", "dismissed", "completion_rate", "dismissal_rate"} <= set(table.columns)
-    assert table["completion_rate"].between(0, 100).all()  # shown as percents
+    assert {"seen", "completed", "dismissed", "completion", "dismissal"} <= set(table.columns)
+    for row in table.itertuples():  # a rate from fewer than 5 viewers is no rate
+        expected = (f"too few to say (n = {row.seen})" if row.seen < 5
+                    else f"{row.completed / row.seen:.0%}", f"too few to say (n = {row.seen})" if row.seen < 5
+                    else f"{row.dismissed / row.seen:.0%}")
+        assert (row.completion, row.dismissal) == expected
 
 
 @pytest.mark.parametrize("role", ["leader", "admin"])
@@ -109,6 +139,7 @@ def test_portfolio(app_env: Store, role: str) -> None:
                                             "Median 28-day trend", "Customers in red"]
     assert at.metric[0].value == "12"
     assert len(_charts(at)) == 5
+    _few_segments_are_said(app_env, at)
     drops, movers, csms, everyone = (d.value for d in at.dataframe)
     assert "trend" in drops.columns
     assert "health_change" in movers.columns

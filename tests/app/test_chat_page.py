@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
@@ -14,6 +15,7 @@ from pendo_core.admin.users import User
 from pendo_core.store.engine import make_engine, migrate
 from pendo_core.store.models import UsageMetric
 from tests.support.app import app, run, use_store
+from tests.support.charts import datasets, series
 from tests.support.chat_api import ACME, ANA, BEN, LAST, build_store
 
 PAGE = "pages/chat.py"
@@ -72,6 +74,20 @@ def test_a_trend_question_draws_a_chart() -> None:
     at = _ask(_open(ANA_USER), "Show usage trend for Acme")
     assert not at.exception
     assert len(at.get("vega_lite_chart")) == 1
+
+
+@pytest.mark.parametrize("user", [ANA_USER, User("lead@cscx.io", "Lee", "leader"),
+                                  User("root@cscx.io", "Ada", "admin")], ids=["csm", "leader", "admin"])
+def test_the_trend_chart_has_the_7_day_switch(user: User) -> None:
+    """The chat's trend chart is drawn as the pages draw theirs, with the switch: on, each day of every
+    series is the mean of it and the 6 days before."""
+    at = _ask(_open(user), "Show usage trend for Acme")
+    chart = at.get("vega_lite_chart")[0]
+    label = next(iter(datasets(chart)[0]["series"]))
+    daily = series(chart, label)
+    at.toggle[0].set_value(True)
+    smooth = series(run(at).get("vega_lite_chart")[0], label)
+    pd.testing.assert_series_equal(smooth, daily.rolling(7, min_periods=7).mean(), check_names=False)
 
 
 def test_an_ambiguous_name_offers_buttons_that_answer() -> None:

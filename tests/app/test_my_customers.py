@@ -136,11 +136,16 @@ def test_the_second_page_holds_the_rest(book_store: Store) -> None:
 
 
 @pytest.mark.usefixtures("on_store")
-def test_clicking_a_row_opens_that_customer(book_store: Store) -> None:
-    """Selecting a row makes it the sidebar's customer and opens Account usage on it."""
+@pytest.mark.parametrize("selection", [
+    {"rows": [2], "columns": [], "cells": []},
+    {"rows": [], "columns": [], "cells": [[2, "segment"]]},
+], ids=["row", "any-cell"])
+def test_clicking_a_row_opens_that_customer(book_store: Store, selection: dict[str, list[Any]]) -> None:
+    """Selecting a row, or clicking any cell of it (the table has no row markers), makes it the sidebar's
+    customer and opens Account usage on it."""
     at = _open(CSM)
     third = _expected(book_store, CSM).iloc[2]
-    at.session_state["my_customers_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.session_state["my_customers_table"] = {"selection": selection}
     run(at)
     assert at.session_state["frame_customer"] == third["customer_id"]
     assert texts(at.title) == [f"Account usage · {third['name']}"]

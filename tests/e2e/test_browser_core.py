@@ -1,5 +1,19 @@
-"""In a real browser: sign in as each role, open every screen the role may open (saving a screenshot
-of each), stay out of screens the role may not open even by URL, pick a customer by typing, sign out."""
+"""In a real browser: sign in as each role at 1440x900 and at 1280x800, open every screen the role may open
+(every Admin tab too, and an Ask answer) and check that no visible table has a column cut off, saving a
+screenshot of each; stay out of screens the role may not open even by URL, pick a customer by typing, sign out.
+
+How a cut-off column is measured (`support.cut_off_columns`): Streamlit's dataframe is glide-data-grid, which
+paints on a canvas, so no DOM box holds a column's width and clipped text leaves no trace in the DOM; comparing
+screenshots would be fragile. The grid component's own React props do hold both: `columns[i].width` is the width
+the column is drawn at and `getCellContent([col, row])` the text drawn in a cell. Each visible table is scrolled
+into view (a grid draws only then) and each column is cut off when
+- its header title, measured with the grid's canvas font (`--gdg-header-font-style`, `--gdg-font-family`) plus
+  the 8 px cell padding each side (glide's own auto-size rule), is wider than the column;
+- a one-line text cell of any row (not only the visible ones) is wider than the column the same way;
+- a wrapping cell (a table whose row height is above 64 px, where Streamlit wraps) needs more lines than the row
+  holds (greedy word wrap at 1.4 line height, as glide draws it), or holds a word wider than the column;
+- or the columns together are wider than the grid shows (its scroller scrolls sideways, hiding the last ones).
+Charts, sparklines and checkboxes are not text and are not measured."""
 
 from __future__ import annotations
 
@@ -8,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.support import open_screen, screenshot, settle, sign_in
+from tests.e2e.support import SETTLE_TIMEOUT_MS, cut_off_columns, open_screen, screenshot, settle, sign_in
 
 CUSTOMER = ["My customers", "Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask"]
 SCREENS = {
@@ -17,6 +31,9 @@ SCREENS = {
     "admin": [*CUSTOMER, "Portfolio", "Admin"],
 }
 NAV = '[data-testid="stSidebarNav"]'
+SIZES = [(1440, 900), (1280, 800)]
+ADMIN_TABS = ["Health weights", "Thresholds", "Onboarding guides", "Delivery", "Users", "API tokens", "Imports",
+              "Access log", "Pendo connection", "Account mapping", "Sync"]
 
 
 def _menu(page: Any) -> list[str]:
@@ -32,17 +49,45 @@ def _slug(text: str) -> str:
     return text.lower().replace(" ", "-")
 
 
+def _check(page: Any, where: str, name: str) -> None:
+    """No error on the screen, no table column cut off; then its screenshot."""
+    assert _problems(page) == [], where
+    assert cut_off_columns(page) == [], where
+    screenshot(page, name)
+
+
+def _ask_an_example(page: Any) -> None:
+    """Click Ask's first example question and wait for its answer (its facts table is checked too)."""
+    page.locator('[data-testid="stButton"] button').filter(has_text="?").first.click()
+    page.locator('[data-testid="stChatMessage"]').nth(1).wait_for(timeout=SETTLE_TIMEOUT_MS)
+    settle(page)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 @pytest.mark.parametrize("role", ["csm", "leader", "admin"])
-def test_every_screen_of_each_role(signed_in_page: Callable[[str], Any], role: str) -> None:
-    """Each role's menu lists exactly its screens; every one renders without an error and with the
-    data freshness, and is saved as screenshots/<role>-<screen>.png."""
-    page = signed_in_page(role)
+def test_every_screen_of_each_role(browser: Any, app_url: str, demo_users: dict[str, str], role: str,
+                                   size: tuple[int, int]) -> None:
+    """Each role's menu lists exactly its screens; every one (and every Admin tab) renders without an error,
+    with the data freshness and without a table column cut off at this window size, and is saved as
+    screenshots/<role>-<width>-<screen>.png."""
+    width, height = size
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    sign_in(page, app_url, demo_users[role])
     assert _menu(page) == SCREENS[role]
     for title in SCREENS[role]:
         open_screen(page, title)
-        assert _problems(page) == [], f"{role} / {title}"
         assert page.get_by_text("Data through", exact=False).first.is_visible()
-        screenshot(page, f"{role}-{_slug(title)}")
+        if title == "Ask":
+            _ask_an_example(page)
+        if title != "Admin":
+            _check(page, f"{role} / {title} at {width} px", f"{role}-{width}-{_slug(title)}")
+            continue
+        for tab in ADMIN_TABS:
+            page.get_by_role("tab", name=tab, exact=True).click()
+            settle(page)
+            _check(page, f"{role} / Admin / {tab} at {width} px", f"{role}-{width}-admin-{_slug(tab)}")
+    context.close()
 
 
 def test_sign_in_screen_lists_demo_logins_and_refuses_a_wrong_password(browser: Any, app_url: str,

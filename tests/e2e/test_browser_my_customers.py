@@ -14,7 +14,7 @@ from pendo_core.access import Viewer
 from pendo_core.book import book, view
 from pendo_core.store.engine import make_engine
 from pendo_core.usage.queries import data_day
-from tests.e2e.support import open_screen, screenshot, settle
+from tests.e2e.support import SETTLE_TIMEOUT_MS, click_cell, open_screen, screenshot, settle
 
 LANDING = {"csm": "My customers", "leader": "Portfolio", "admin": "Portfolio"}
 NAMES = """() => [...document.querySelectorAll('[data-testid="stDataFrame"] tbody [role="row"]')]
@@ -40,6 +40,12 @@ def _grid_ready(page: Any) -> None:
     settle(page)
 
 
+def _rows_shown(page: Any, count: int) -> None:
+    """Wait until the grid's accessibility table holds `count` rows (it follows the count line a moment later)."""
+    page.wait_for_function("n => document.querySelectorAll('[data-testid=\"stDataFrame\"] tbody [role=\"row\"]')"
+                           ".length === n", arg=count, timeout=SETTLE_TIMEOUT_MS)
+
+
 def _count_line(page: Any) -> str:
     return str(page.get_by_text("click a row to open the customer").first.inner_text())
 
@@ -61,7 +67,7 @@ def test_each_role_lands_on_its_screen_and_my_customers_fits(signed_in_page: Cal
 def test_order_filter_paging_and_a_row_link(signed_in_page: Callable[[str], Any], demo_store_url: str,
                                             demo_users: dict[str, str]) -> None:
     """The leader's rows are the read model's risk order; "Red" keeps the red ones; the second page
-    follows the first; clicking a row's box opens that customer on Account usage."""
+    follows the first; clicking a row's cell opens that customer on Account usage."""
     expected = _book(demo_store_url, demo_users["leader"], "leader")
     page = signed_in_page("leader")
     open_screen(page, "My customers")
@@ -74,15 +80,17 @@ def test_order_filter_paging_and_a_row_link(signed_in_page: Callable[[str], Any]
     page.keyboard.press("Escape")
     settle(page)
     assert f"of {len(red)} customers" in _count_line(page)
+    _rows_shown(page, min(len(red), view.PAGE_SIZE))
     assert page.evaluate(NAMES) == red["name"].head(view.PAGE_SIZE).tolist()
 
     if len(red) > view.PAGE_SIZE:
         page.locator('[data-testid="stNumberInput"] [data-testid="stNumberInputStepUp"]').click()
         settle(page)
+        _rows_shown(page, min(len(red) - view.PAGE_SIZE, view.PAGE_SIZE))
         assert page.evaluate(NAMES) == red["name"].iloc[view.PAGE_SIZE:2 * view.PAGE_SIZE].tolist()
 
     first = page.evaluate(NAMES)[0]
     grid = page.locator('[data-testid="stDataFrame"] canvas').first.bounding_box()
-    page.mouse.click(grid["x"] + 18, grid["y"] + 35 + 17)  # the first row's selection box
+    click_cell(page, grid["x"] + 18, grid["y"] + 35 + 17)  # the first row's name: any cell opens the customer
     page.wait_for_function("t => [...document.querySelectorAll('h1')].some(h => h.innerText === t)",
                            arg=f"Account usage · {first}")

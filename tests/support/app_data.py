@@ -93,7 +93,7 @@ def _customers(engine: Engine) -> None:
     table_insert(engine, "pendo_account_mapping", [{"pendo_account_id": "acct-acme", "customer_id": ACME,
                                                     "method": "import"}])
     table_insert(engine, "pendo_mapping_suggestions", [{"pendo_account_id": "acct-new", "customer_id": GLOBEX,
-                                                        "score": 0.87, "reason": "similar name"}])
+                                                        "score": 87.0, "reason": "similar name"}])  # 0-100
     table_insert(engine, "pendo_features", [{"feature_id": f"f{i}", "name": f"Feature {i}", "is_core_event": i < 2}
                                             for i in range(4)])
     outcomes = [{"customer_id": c, "outcome_date": LAST, "outcome": "churned" if i % 3 == 0 else "renewed"}

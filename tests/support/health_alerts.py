@@ -82,10 +82,40 @@ def add_feature_use(engine: Engine, account: str, feature: str, uses: Iterable[t
          "num_minutes": 1} for day, visitor in uses])
 
 
-def add_guide_counts(engine: Engine, customer_id: str, guide: str, day: date, *, seen: int, dismissed: int) -> None:
-    """A pendo_guide_metrics row (30-day counts ending on `day`) and the guide's catalogue entry."""
-    table_insert(engine, "pendo_guides", [{"guide_id": guide, "name": guide.title()}])
+def add_guide_counts(engine: Engine, customer_id: str, guide: str, day: date, *, seen: int, dismissed: int,
+                     catalogue: bool = True) -> None:
+    """A pendo_guide_metrics row (30-day counts ending on `day`) and, unless `catalogue` is False (a guide
+    already added for another customer), the guide's catalogue entry."""
+    if catalogue:
+        table_insert(engine, "pendo_guides", [{"guide_id": guide, "name": guide.title()}])
     table_insert(engine, "pendo_guide_metrics", [{
         "customer_id": customer_id, "guide_id": guide, "metric_date": day, "seen_visitors": seen,
         "completed_visitors": 0, "dismissed_visitors": dismissed, "completion_rate": 0.0,
         "dismissal_rate": dismissed / seen if seen else None}])
+
+
+def slide(weekday: int, weekend: int, *, days: int, to: float) -> Callable[[int, date], int]:
+    """A straight slide from the usual values to `to` times them over the last `days` days."""
+    def change(i: int, day: date) -> int:
+        base = weekend if day.weekday() >= 5 else weekday
+        share = 1.0 if i >= days else to + (1 - to) * i / days
+        return round(base * share)
+    return change
+
+
+def step(weekday: int, weekend: int, *, days: int, to: float, back_after: int | None = None
+         ) -> Callable[[int, date], int]:
+    """Usage times `to` for the `days` days ending `back_after` days ago (0: still down)."""
+    def change(i: int, day: date) -> int:
+        base = weekend if day.weekday() >= 5 else weekday
+        down = (back_after or 0) <= i < (back_after or 0) + days
+        return round(base * to) if down else base
+    return change
+
+
+def month_end_peak(weekday: int, weekend: int) -> Callable[[int, date], int]:
+    """Twice the use on the last 4 days of every month (a finance team's close)."""
+    def change(i: int, day: date) -> int:
+        base = weekend if day.weekday() >= 5 else weekday
+        return 2 * base if (day + timedelta(days=4)).month != day.month else base
+    return change

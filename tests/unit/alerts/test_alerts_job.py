@@ -55,9 +55,11 @@ def test_each_kind_fires_once_per_subject(engine: Engine) -> None:
     add_usage(engine, "silent", history(60, 8, 0, change=lambda i, d: 0 if i < 15 else 8))
     add_usage(engine, "steady", history(60, 40, 6))
     add_features(engine, {"reports": True, "export": True})
-    add_feature_use(engine, "a-steady", "reports", [(LAST - timedelta(days=20 + i), f"v{i}") for i in range(4)])
+    # 4 people on 12 visitor-days, silent for 16: a 0.3% chance if nothing had changed.
+    add_feature_use(engine, "a-steady", "reports", [(LAST - timedelta(days=16 + i), f"v{i % 4}") for i in range(12)])
     add_feature_use(engine, "a-steady", "export", [(LAST - timedelta(days=i), "v1") for i in range(30)])
-    add_guide_counts(engine, "steady", "tour", LAST, seen=10, dismissed=7)
+    add_guide_counts(engine, "steady", "tour", LAST, seen=10, dismissed=8)
+    add_guide_counts(engine, "drop", "tour", LAST, seen=40, dismissed=10, catalogue=False)  # 25% elsewhere
     _evaluate(engine)
     _evaluate(engine)  # the next run while everything still holds: no duplicates
     assert _alerts(engine) == [("drop", "usage_drop", "", "open"), ("silent", "no_login", "", "open"),

@@ -8,9 +8,13 @@ import pytest
 
 from pendo_core.alerts.kinds import CustomerData, evaluate_customer, suppress
 from pendo_core.alerts.rules import (
+    ABANDONMENT_ACTION,
+    DISMISSAL_ACTION,
     FeatureWindow,
     Finding,
     GuideWindow,
+    binomial_tail,
+    counts_elsewhere,
     feature_abandonment,
     guide_dismissal,
     no_login,
@@ -112,37 +116,97 @@ def test_no_login_says_since_when() -> None:
 
 
 @pytest.mark.parametrize(("feature", "synced", "status"), [
-    pytest.param(FeatureWindow("reports", "Reports", 4, 0, LAST - timedelta(days=20)), True, "fire", id="abandoned"),
-    pytest.param(FeatureWindow("reports", "Reports", 3, 0), True, "fire", id="exactly-three-users"),
-    pytest.param(FeatureWindow("reports", "Reports", 2, 0), True, "clear", id="tiny-two-users"),
-    pytest.param(FeatureWindow("reports", "Reports", 9, 1), True, "clear", id="still-used"),
-    pytest.param(FeatureWindow("reports", "Reports", 9, 0), False, "unknown", id="recent-days-not-synced"),
+    pytest.param(FeatureWindow("reports", "Reports", 4, 0, LAST - timedelta(days=20), 12), True, "fire",
+                 id="used-12-visitor-days-silent-20"),
+    pytest.param(FeatureWindow("reports", "Reports", 3, 0, LAST - timedelta(days=14), 12), True, "fire",
+                 id="exactly-three-users"),
+    pytest.param(FeatureWindow("reports", "Reports", 2, 0, LAST - timedelta(days=30), 30), True, "clear",
+                 id="tiny-two-users"),
+    pytest.param(FeatureWindow("reports", "Reports", 9, 1, LAST - timedelta(days=1), 40), True, "clear",
+                 id="still-used"),
+    pytest.param(FeatureWindow("reports", "Reports", 9, 0, LAST - timedelta(days=20), 40), False, "unknown",
+                 id="recent-days-not-synced"),
+    # (1 - S/42) ** n against 1%: n = 11 visitor-days silent 14 days is 1.2%, n = 12 is 0.8%.
+    pytest.param(FeatureWindow("reports", "Reports", 5, 0, LAST - timedelta(days=14), 11), True, "clear",
+                 id="rarely-used-14-quiet-days-by-chance"),
+    pytest.param(FeatureWindow("reports", "Reports", 3, 0, LAST - timedelta(days=14), 4), True, "clear",
+                 id="three-users-four-visitor-days"),
+    pytest.param(FeatureWindow("reports", "Reports", 3, 0, LAST - timedelta(days=35), 4), True, "fire",
+                 id="same-use-silent-35-days"),
+    pytest.param(FeatureWindow("reports", "Reports", 3, 0, None, 12), True, "fire", id="no-last-use-date"),
 ])
 def test_feature_abandonment(feature: FeatureWindow, synced: bool, status: str) -> None:
-    """A key feature with >= 3 users in the 28 days before the last 14 and no use since."""
-    (finding,) = feature_abandonment([feature], synced, AbandonmentSettings())
+    """A key feature with >= 3 users in the 28 days before the last 14, no use since, and a silence its own
+    prior use makes unlikely (at most 1%)."""
+    (finding,) = feature_abandonment([feature], synced, AbandonmentSettings(), LAST)
     assert finding.status == status
 
 
 def test_abandonment_suggests_enablement() -> None:
-    """The action for an abandoned feature is enablement content; the subject is the feature."""
-    (finding,) = feature_abandonment([FeatureWindow("reports", "Reports", 12, 0)], True, AbandonmentSettings())
+    """The action for an abandoned feature is enablement content with the numbers; the subject is the feature."""
+    feature = FeatureWindow("reports", "Reports", 12, 0, LAST - timedelta(days=20), 30)
+    (finding,) = feature_abandonment([feature], True, AbandonmentSettings(), LAST)
     assert (finding.subject, finding.severity) == ("reports", "high")
-    assert finding.action is not None
-    assert "enablement" in finding.action
+    assert finding.details["silent_days"] == 20
+    assert finding.details["chance"] == pytest.approx((1 - 20 / 42) ** 30, abs=1e-4)
+    assert finding.action == ('12 people used the key feature "Reports" on 30 visitor-days in the 28 days before, '
+                              "and nobody has in 20 days (<0.1% likely by chance). " + ABANDONMENT_ACTION)
 
 
 @pytest.mark.parametrize(("guide", "synced", "status"), [
-    pytest.param(GuideWindow("tour", "Tour", 10, 6), True, "fire", id="most-dismiss"),
-    pytest.param(GuideWindow("tour", "Tour", 10, 5), True, "fire", id="exactly-half"),
-    pytest.param(GuideWindow("tour", "Tour", 10, 4), True, "clear", id="under-half"),
-    pytest.param(GuideWindow("tour", "Tour", 4, 4), True, "clear", id="too-few-saw-it"),
-    pytest.param(GuideWindow("tour", "Tour", 10, 6), False, "unknown", id="day-not-synced"),
+    pytest.param(GuideWindow("tour", "Tour", 10, 8, 300, 90), True, "fire", id="8-of-10-vs-30pct-elsewhere"),
+    pytest.param(GuideWindow("tour", "Tour", 5, 5, 300, 90), True, "fire", id="all-5-of-the-fewest"),
+    pytest.param(GuideWindow("tour", "Tour", 4, 4, 300, 90), True, "clear", id="too-few-saw-it"),
+    pytest.param(GuideWindow("tour", "Tour", 10, 5, 300, 90), True, "clear", id="5-of-10-could-be-chance"),
+    pytest.param(GuideWindow("tour", "Tour", 10, 9, 300, 249), True, "clear", id="everyone-dismisses-it"),
+    pytest.param(GuideWindow("tour", "Tour", 200, 95, 1000, 200), True, "clear", id="big-team-under-half"),
+    pytest.param(GuideWindow("tour", "Tour", 200, 110, 1000, 200), True, "fire", id="big-team-over-half"),
+    pytest.param(GuideWindow("tour", "Tour", 10, 10), True, "fire", id="nobody-else-saw-it-all-dismiss"),
+    pytest.param(GuideWindow("tour", "Tour", 10, 7), True, "clear", id="nobody-else-saw-it-7-of-10"),
+    pytest.param(GuideWindow("tour", "Tour", 10, 10, 4, 0), True, "fire", id="too-few-elsewhere-even-odds"),
+    pytest.param(GuideWindow("tour", "Tour", 10, 8, 300, 90), False, "unknown", id="day-not-synced"),
 ])
 def test_guide_dismissal(guide: GuideWindow, synced: bool, status: str) -> None:
-    """A guide dismissed by at least 50% of at least 5 visitors who saw it in 30 days."""
+    """A guide this customer's viewers dismiss clearly more than other customers' (>= 5 viewers, >= 50%,
+    20 points above the others' share, 95% sure by a binomial test)."""
     (finding,) = guide_dismissal([guide], synced, GuideDismissalSettings())
     assert finding.status == status
+
+
+def test_guide_dismissal_says_the_numbers() -> None:
+    """The alert names the guide, its viewers and dismissers, and the share across the other customers."""
+    (finding,) = guide_dismissal([GuideWindow("tour", "Setup tour", 9, 7, 412, 115)], True,
+                                 GuideDismissalSettings())
+    assert finding.status == "fire"
+    assert finding.details["others_dismissal_rate"] == 0.279
+    assert finding.details["sure"] == pytest.approx(1 - binomial_tail(7, 9, 115 / 412), abs=1e-4)
+    assert finding.action == ("7 of 9 viewers dismissed “Setup tour” in 30 days (78%), against 28% across the other "
+                              "customers (412 viewers). " + DISMISSAL_ACTION)
+
+
+@pytest.mark.parametrize(("counts", "elsewhere"), [
+    pytest.param({"a": (10, 3), "b": (20, 6), "c": (30, 9)}, {"a": (50, 15), "b": (40, 12), "c": (30, 9)},
+                 id="nobody-rejects-it-everyone-else-counts"),
+    pytest.param({"a": (10, 9), "b": (40, 36), "c": (60, 15)}, {"a": (60, 15), "b": (60, 15), "c": (0, 0)},
+                 id="rejecting-customers-are-left-out-for-the-others"),
+    pytest.param({"a": (10, 5), "b": (40, 36), "c": (60, 15)}, {"a": (60, 15), "b": (70, 20), "c": (10, 5)},
+                 id="only-the-rejecting-one-is-left-out"),
+    pytest.param({"a": (10, 9), "b": (100, 85), "c": (100, 85)}, {"a": (200, 170), "b": (110, 94),
+                                                                 "c": (110, 94)}, id="everyone-dismisses-it"),
+    pytest.param({"a": (10, 10)}, {"a": (0, 0)}, id="one-customer"),
+])
+def test_counts_elsewhere_leave_out_other_rejecting_customers(counts: dict[str, tuple[int, int]],
+                                                              elsewhere: dict[str, tuple[int, int]]) -> None:
+    """Each customer is compared with the other customers, without those who reject the guide themselves."""
+    assert counts_elsewhere(counts, GuideDismissalSettings()) == elsewhere
+
+
+@pytest.mark.parametrize(("k", "n", "p", "expected"), [
+    (0, 5, 0.3, 1.0), (6, 5, 0.3, 0.0), (5, 5, 0.5, 1 / 32), (9, 10, 0.5, 11 / 1024), (1, 3, 0.0, 0.0),
+])
+def test_binomial_tail(k: int, n: int, p: float, expected: float) -> None:
+    """P(X >= k) for a binomial count, exact on small cases."""
+    assert binomial_tail(k, n, p) == pytest.approx(expected)
 
 
 def test_no_login_suppresses_drop_and_abandonment() -> None:
@@ -157,7 +221,7 @@ def test_no_login_suppresses_drop_and_abandonment() -> None:
 def test_evaluate_customer_runs_every_rule() -> None:
     """A customer gone quiet gets no_login only; its old feature use does not also alert."""
     dau = history(60, 30, 4, change=lambda i, d: 0 if i < 20 else (4 if d.weekday() >= 5 else 30))
-    data = CustomerData(LAST, dau, [FeatureWindow("reports", "Reports", 8, 0)])
+    data = CustomerData(LAST, dau, [FeatureWindow("reports", "Reports", 8, 0, LAST - timedelta(days=30), 40)])
     findings = evaluate_customer(data, AlertSettings())
     assert {f.kind for f in findings if f.status == "fire"} == {"no_login"}
     assert {f.kind for f in findings} == {"no_login", "usage_drop", "feature_abandonment", "health_drop",

@@ -8,8 +8,17 @@ from datetime import date, timedelta
 
 import pytest
 
-from pendo_core.alerts.decline import Decline, Params, assess, sudden, sustained, weekly_totals
-from tests.support.health_alerts import LAST, history
+from pendo_core.alerts import decline
+from pendo_core.alerts.decline import (
+    Decline,
+    Params,
+    assess,
+    rebounded,
+    sudden,
+    sustained,
+    weekly_totals,
+)
+from tests.support.health_alerts import LAST, history, month_end_peak, slide, step
 
 P = Params()
 WOBBLE = (2, 3, 4, 3, 2, 4, 3, 2, 4, 3, 3, 2, 4, 2, 3, 4, 2, 3, 4, 3, 2)  # a 3-user team, day after day
@@ -18,33 +27,6 @@ WOBBLE = (2, 3, 4, 3, 2, 4, 3, 2, 4, 3, 3, 2, 4, 2, 3, 4, 2, 3, 4, 3, 2)  # a 3-
 def _weekdays(value: Callable[[int, date], int]) -> Callable[[int, date], int]:
     """A change that sets weekdays with `value(i, day)` and keeps weekends empty."""
     return lambda i, d: 0 if d.weekday() >= 5 else value(i, d)
-
-
-def slide(weekday: int, weekend: int, *, days: int, to: float) -> Callable[[int, date], int]:
-    """A straight slide from the usual values to `to` times them over the last `days` days."""
-    def change(i: int, day: date) -> int:
-        base = weekend if day.weekday() >= 5 else weekday
-        share = 1.0 if i >= days else to + (1 - to) * i / days
-        return round(base * share)
-    return change
-
-
-def step(weekday: int, weekend: int, *, days: int, to: float, back_after: int | None = None
-         ) -> Callable[[int, date], int]:
-    """Usage times `to` for the `days` days ending `back_after` days ago (0: still down)."""
-    def change(i: int, day: date) -> int:
-        base = weekend if day.weekday() >= 5 else weekday
-        down = (back_after or 0) <= i < (back_after or 0) + days
-        return round(base * to) if down else base
-    return change
-
-
-def month_end_peak(weekday: int, weekend: int) -> Callable[[int, date], int]:
-    """Twice the use on the last 4 days of every month (a finance team's close)."""
-    def change(i: int, day: date) -> int:
-        base = weekend if day.weekday() >= 5 else weekday
-        return 2 * base if (day + timedelta(days=4)).month != day.month else base
-    return change
 
 
 def _holidays(weekday: int, weekend: int, days_ago: set[int]) -> Callable[[int, date], int]:
@@ -156,6 +138,33 @@ def test_confidence_and_threshold_are_settings() -> None:
     slight = history(70, 200, 30, change=slide(200, 30, days=56, to=0.7))
     assert assess(slight, LAST, P).status == "clear"
     assert assess(slight, LAST, Params(drop_pct=10)).status == "fire"
+
+
+def _shutdown_coming_back(i: int, day: date) -> int:
+    """Two weeks at a fifth of the usual use (a long shutdown), then the last week back at 75%."""
+    base = 6 if day.weekday() >= 5 else 40
+    return round(base * (0.75 if i < 7 else 0.2 if i < 21 else 1.0))
+
+
+@pytest.mark.parametrize(("weeks", "expected"), [
+    pytest.param([212, 42, 42, 159], True, id="back-from-a-trough"),
+    pytest.param([200, 170, 150, 120], False, id="a-slide-ends-at-its-lowest"),
+    pytest.param([20, 14, 4, 10], False, id="small-team-within-noise"),
+    pytest.param([20, 14, 2, 19], True, id="small-team-clearly-back"),
+    pytest.param([5], False, id="one-week"),
+])
+def test_rebounded(weeks: list[float], expected: bool) -> None:
+    """The last week clearly above the recent trough (3 Poisson standard deviations) is a recovery."""
+    assert rebounded(weeks) is expected
+
+
+def test_a_shutdown_coming_back_is_not_a_slide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """28 days 46% down, the last week still under the limit, but well up from the shutdown: quiet.
+    Without the rebound check the sustained rule would fire."""
+    dau = history(70, 40, 6, change=_shutdown_coming_back)
+    assert assess(dau, LAST, P).status == "clear"
+    monkeypatch.setattr(decline, "REBOUND_Z", 1e9)
+    assert sustained(dau, LAST, P).status == "fire"
 
 
 def test_weekly_totals_fill_a_missing_day_from_its_weekday() -> None:

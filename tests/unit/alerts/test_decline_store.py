@@ -1,16 +1,27 @@
 """usage_drop end to end on the store (SQLite and PostgreSQL): a sustained decline opens an alert with
-its numbers; a recovered dip, a weekday-only team and a tiny team's noise open nothing."""
+its numbers; a recovered dip, a weekday-only team and a tiny team's noise open nothing; and the edges
+(team sizes, seasonality, unsynced days) read through the store as they do on plain histories."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from pendo_core.alerts.job import evaluate_alerts
 from pendo_core.alerts.repo import list_alerts
-from tests.support.health_alerts import AS_OF, LAST, add_customer, add_usage, history
+from tests.support.health_alerts import (
+    AS_OF,
+    LAST,
+    add_customer,
+    add_usage,
+    history,
+    month_end_peak,
+    slide,
+    step,
+)
 
 NOW = datetime(2026, 3, 19, 6, 30, tzinfo=UTC)
 
@@ -42,3 +53,38 @@ def test_sustained_decline_opens_usage_drop_and_hard_negatives_do_not(engine: En
     assert details["change_pct"] == -41.7
     assert details["summary"].startswith("30 visitor-days a week → 18, −42%, 28 days vs the 28 before (")
     assert "28 days vs the 28 before" in (alerts[0].suggested_action or "")
+
+
+MONTH_START = date(2026, 3, 3)  # the peak of February's close is 4-7 days back
+
+
+def _gaps(dau: dict[date, int], days_ago: set[int]) -> dict[date, int]:
+    """The history without some days: no row at all, as for a day never synced."""
+    return {d: n for d, n in dau.items() if (LAST - d).days not in days_ago}
+
+
+@pytest.mark.parametrize(("dau", "alerted"), [
+    pytest.param(history(70, 4, 0, change=lambda i, d: 0 if d.weekday() >= 5 else (1 if i < 28 else 4)), True,
+                 id="4-users-fall-to-1"),
+    pytest.param(history(70, 200, 30, change=slide(200, 30, days=56, to=0.5)), True, id="200-users-halve"),
+    pytest.param(history(70, 40, 6, change=step(40, 6, days=10, to=0.5)), True, id="halved-10-days-ago"),
+    pytest.param(history(70, 40, 6, change=lambda i, d: 0 if 8 <= i < 17 else (6 if d.weekday() >= 5 else 40)),
+                 False, id="nine-day-shutdown-recovered"),
+    pytest.param(history(70, 30, 4, last=MONTH_START, change=month_end_peak(30, 4)), False,
+                 id="month-end-peak-falling-back"),
+    pytest.param(history(70, 40, 6, change=step(40, 6, days=21, to=0.5, back_after=10)), False,
+                 id="dip-that-recovered"),
+    pytest.param(_gaps(history(70, 40, 6, change=slide(40, 6, days=56, to=0.6)), {9, 12, 20, 30, 44}), True,
+                 id="slide-with-unsynced-days"),
+    pytest.param(_gaps(history(70, 40, 6, change=step(40, 6, days=10, to=0.5)), {0, 1}), False,
+                 id="drop-but-latest-days-unsynced"),
+])
+def test_usage_drop_edges_through_the_store(engine: Engine, dau: dict[date, int], alerted: bool) -> None:
+    """Each edge gives the same verdict when its DAU is read back from the store."""
+    add_customer(engine, "acme")
+    add_usage(engine, "acme", dau)
+    last = MONTH_START if max(dau) == MONTH_START else LAST  # unsynced latest days stay unknown, not skipped
+    evaluate_alerts(engine, last + timedelta(days=1), clock=lambda: NOW)
+    with Session(engine) as session:
+        kinds = [a.kind for a in list_alerts(session)]
+    assert ("usage_drop" in kinds) is alerted

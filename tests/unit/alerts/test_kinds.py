@@ -83,9 +83,10 @@ FIRING: list[Any] = [
                  id="usage_drop"),
     pytest.param("no_login", CustomerData(LAST, history(40, 5, 0, change=lambda i, d: 0 if i < 20 else 5)),
                  id="no_login"),
-    pytest.param("feature_abandonment", CustomerData(LAST, _synced(), [FeatureWindow("reports", "Reports", 4, 0)]),
+    pytest.param("feature_abandonment",
+                 CustomerData(LAST, _synced(), [FeatureWindow("reports", "Reports", 4, 0, prior_uses=20)]),
                  id="feature_abandonment"),
-    pytest.param("guide_dismissal", CustomerData(LAST, _synced(), guides=[GuideWindow("tour", "Tour", 10, 6)]),
+    pytest.param("guide_dismissal", CustomerData(LAST, _synced(), guides=[GuideWindow("tour", "Tour", 10, 8, 300, 90)]),
                  id="guide_dismissal"),
     pytest.param("champion_inactive", CustomerData(LAST, _synced(), people=[StakeholderWindow(
         "cy@acme.com", "Cy", "champion", None, True, LAST - timedelta(days=20), 3, 90)]), id="champion_inactive"),
@@ -126,8 +127,20 @@ def test_a_firing_rule_speaks_the_registry_words(key: str, inputs: Any) -> None:
     ("feature_abandonment", {"feature_name": "Export", "prior_users": 5, "prior_days": 28, "recent_days": 14,
                              "last_used": "2026-03-01"},
      "“Export”: 5 users in the 28 days before, none in the last 14 days; last used 2026-03-01"),
+    ("feature_abandonment", {"feature_name": "Export", "prior_users": 5, "prior_visitor_days": 23, "prior_days": 28,
+                             "recent_days": 14, "last_used": "2026-03-01", "chance": 0.0004},
+     "“Export”: 5 users on 23 visitor-days in the 28 days before, none in the last 14 days; last used 2026-03-01 "
+     "(<0.1% likely by chance)"),
     ("guide_dismissal", {"guide_name": "Tour", "seen_visitors": 10, "dismissed_visitors": 6, "dismissal_rate": 0.6},
      "“Tour”: 6 of 10 viewers dismissed it (60%) in 30 days"),
+    ("guide_dismissal", {"guide_name": "Setup tour", "seen_visitors": 9, "dismissed_visitors": 7,
+                         "dismissal_rate": 0.778, "others_seen_visitors": 412, "others_dismissal_rate": 0.28},
+     "7 of 9 viewers dismissed “Setup tour” in 30 days (78%), against 28% across the other customers "
+     "(412 viewers)"),
+    ("guide_dismissal", {"guide_name": "Setup tour", "seen_visitors": 9, "dismissed_visitors": 9,
+                         "dismissal_rate": 1.0, "others_seen_visitors": 0, "others_dismissal_rate": 0.5},
+     "9 of 9 viewers dismissed “Setup tour” in 30 days (100%); too few viewers at other customers to compare, so "
+     "judged against even odds"),
     ("champion_inactive", {"contact_name": "Cy", "role": "decision_maker", "days_inactive": 20,
                            "last_active_day": "2026-02-26", "team_active_visitors": 2, "window_days": 14},
      "Cy (decision maker): no activity for 20 days (last active 2026-02-26); 2 colleague(s) active in the last "
@@ -150,7 +163,8 @@ def test_a_firing_rule_speaks_the_registry_words(key: str, inputs: Any) -> None:
      "alerts wait for them: visitor_days 2026-03-10..2026-03-16: results is not a list; visitor_days "
      "2026-03-17..2026-03-19: results is not a list"),
     ("some_future_kind", {"champion": "a@b.c", "days": 30}, "champion: a@b.c, days: 30"),
-], ids=["usage-drop", "usage-drop-old-details", "no-login", "no-login-ever", "abandonment", "guide", "champion",
+], ids=["usage-drop", "usage-drop-old-details", "no-login", "no-login-ever", "abandonment-old-details",
+        "abandonment", "guide-old-details", "guide", "guide-seen-nowhere-else", "champion",
         "health-drop", "renewal-risk", "sync-failed", "data-stale", "never-synced", "sync-suspect", "unregistered"])
 def test_numbers_text_for_each_kind(key: str, details: dict[str, Any], text: str) -> None:
     """Each kind's triggering numbers read in one line; details it cannot read show as plain figures."""

@@ -3,9 +3,12 @@ and the simulated activity does what the story says."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from pendo_sim.activity import DISMISSED, SEEN, generate_origin_day
 from pendo_sim.stories import BY_NAME, STORIES, Label, World, build_world, expected_visitor_days
 
 SEED = 4
@@ -40,7 +43,8 @@ def test_every_story_is_told_and_the_world_is_reproducible(world: World) -> None
 def test_labels_say_which_alerts_a_story_must_raise(world: World, story: str, expected: set[str]) -> None:
     """Silence must raise no_login, lost breadth feature_abandonment; look-alikes nothing."""
     for _, label in _of(world, story):
-        assert set(label.expected) - {"usage_drop"} == expected
+        rejects = {"guide_dismissal"} if label.rejected else set()  # the guide overlay on flat stories
+        assert set(label.expected) - {"usage_drop"} - rejects == expected
         if BY_NAME[story].hard_negative:
             assert "usage_drop" not in label.expected | label.allowed
 
@@ -65,6 +69,37 @@ def test_breadth_lost_drops_key_features_the_account_used(world: World) -> None:
             assert sub.catalog.feature_core[f]
             assert sub.adopted[a, f]
             assert 16 <= sub.days - sub.abandon[a, f] <= 36
+
+
+def test_guide_rejection_labels_a_web_guide_its_users_dismiss(world: World) -> None:
+    """Some flat accounts' users are shown one web guide (not a tour) since 10-25 days ago and dismiss most
+    views; their label requires guide_dismissal on it; every other account's guide events are exactly what
+    they would be without the overlay."""
+    sub = world.subscription
+    assert sub.rejects is not None
+    ids = [g["id"] for g in sub.catalog.guides]
+    rejecting = [(a, lab) for a, lab in enumerate(world.labels) if lab.rejected]
+    assert len(rejecting) >= 2
+    assert {lab.story for _, lab in rejecting} <= {"steady", "big_steady", "growing"}
+    for a, label in rejecting:
+        assert "guide_dismissal" in label.expected
+        (guide,) = (ids.index(g) for g in label.rejected)
+        assert sub.catalog.guide_app[guide] == 0
+        assert not sub.catalog.guide_onboarding[guide]
+        assert 10 <= sub.days - sub.rejects[a, guide] <= 25
+    day = sub.days - 1
+    act = generate_origin_day(sub, day)
+    account = sub.account_of(act.v[act.g_cell], act.slot[act.g_cell])
+    theirs = np.isin(account, [a for a, _ in rejecting])
+    rejected = np.isin(act.g_guide, [ids.index(lab.rejected[0]) for _, lab in rejecting]) & theirs
+    seen, dismissed = (int((rejected & (act.g_type == t)).sum()) for t in (SEEN, DISMISSED))
+    assert seen > 0
+    assert dismissed >= 0.5 * seen
+    plain = generate_origin_day(replace(sub, rejects=None), day)
+    plain_account = sub.account_of(plain.v[plain.g_cell], plain.slot[plain.g_cell])
+    others, plain_others = ~theirs, ~np.isin(plain_account, [a for a, _ in rejecting])
+    for column in ("g_cell", "g_guide", "g_type", "g_time"):
+        assert np.array_equal(getattr(act, column)[others], getattr(plain, column)[plain_others])
 
 
 def test_activity_follows_the_story(world: World) -> None:

@@ -1,0 +1,77 @@
+"""The daily charts' 7-day-average switch on Account usage, Portfolio and the chat, for each role that opens
+them, and the one legend of active users and stickiness. The charts are read back from what the page sent
+(the Vega-Lite spec and its Arrow datasets)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from pages.ui import charts
+from tests.support.app import app, run
+from tests.support.app_data import USERS, Store, customer_ids
+from tests.support.charts import datasets as _datasets
+from tests.support.charts import series as _series
+
+
+def _spec(chart: Any) -> str:
+    return str(chart.proto.spec)
+
+
+@pytest.mark.parametrize("role", ["csm", "leader", "admin"])
+def test_account_usage_switch_draws_7_day_averages(app_env: Store, role: str) -> None:
+    """Off, the DAU line is each day's DAU; on, each day is the mean of it and the 6 days before."""
+    customer = customer_ids(app_env, "csm00@bench.cscx")[0]
+    at = run(app("pages/account_usage.py", USERS[role], frame_customer=customer))
+    daily = _series(at.get("vega_lite_chart")[0], "DAU")
+    at.toggle(key="usage_smooth").set_value(True)
+    smooth = _series(run(at).get("vega_lite_chart")[0], "DAU")
+    expected = daily.rolling(7, min_periods=7).mean()
+    pd.testing.assert_series_equal(smooth, expected, check_names=False)
+    assert smooth.iloc[:6].isna().all()
+
+
+def test_users_and_stickiness_share_one_legend(app_env: Store) -> None:
+    """The stickiness line (right axis) is a legend entry beside DAU, WAU and MAU."""
+    customer = customer_ids(app_env, "csm00@bench.cscx")[0]
+    at = run(app("pages/account_usage.py", USERS["csm"], frame_customer=customer))
+    spec = json.loads(_spec(at.get("vega_lite_chart")[0]))
+    domains = [layer["encoding"]["color"]["scale"]["domain"] for layer in spec["layer"]]
+    assert domains == [["DAU", "WAU", "MAU", "Stickiness (right axis)"]] * 2
+
+
+@pytest.mark.parametrize("role", ["leader", "admin"])
+def test_portfolio_switch_smooths_dau_and_keeps_the_7_day_ratio(app_env: Store, role: str) -> None:
+    """On, Portfolio's DAU is the 7-day mean and DAU ÷ MAU shows only its 7-day line."""
+    at = run(app("pages/portfolio.py", USERS[role]))
+    daily = _series(at.get("vega_lite_chart")[0], "DAU")
+    assert "Each day" in _spec(at.get("vega_lite_chart")[1]) or any(
+        "Each day" in set(f.get("series", [])) for f in _datasets(at.get("vega_lite_chart")[1]))
+    at.toggle(key="portfolio_smooth").set_value(True)
+    at = run(at)
+    smooth = _series(at.get("vega_lite_chart")[0], "DAU")
+    pd.testing.assert_series_equal(smooth, daily.rolling(7, min_periods=7).mean(), check_names=False)
+    assert not any("Each day" in set(f.get("series", [])) for f in _datasets(at.get("vega_lite_chart")[1]))
+
+
+def test_smoothed_keeps_a_gap_a_gap() -> None:
+    """A week with a day outside the synced data has no 7-day mean; the weekday zig-zag flattens."""
+    days = pd.date_range("2026-11-01", periods=16)
+    values = [10.0, 10, 10, 10, 10, 2, 2] * 2 + [None, 10.0]
+    out = charts.smoothed(pd.DataFrame({"metric_date": days, "dau": values}), ["dau"])["dau"]
+    assert out.iloc[6] == pytest.approx(54 / 7)
+    assert out.iloc[13] == pytest.approx(54 / 7)
+    assert out.iloc[14:].isna().all()
+
+
+@pytest.mark.parametrize("role", ["csm", "leader", "admin"])
+def test_feature_drill_down_switch_draws_7_day_averages(app_env: Store, role: str) -> None:
+    """The one-feature daily chart has the switch too: on, each day's clicks are the mean of 7 days."""
+    at = run(app("pages/features.py", USERS[role]))
+    daily = _series(at.get("vega_lite_chart")[2], "Clicks")
+    at.toggle(key="features_smooth").set_value(True)
+    smooth = _series(run(at).get("vega_lite_chart")[2], "Clicks")
+    pd.testing.assert_series_equal(smooth, daily.rolling(7, min_periods=7).mean(), check_names=False)
