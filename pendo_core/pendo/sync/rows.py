@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 MAX_COUNT = 2**53
@@ -111,11 +112,18 @@ def dig(row: Mapping[str, Any], path: str) -> Any:
 
 def unstorable(table: Any, row: Mapping[str, Any]) -> str | None:
     """Why a converted row cannot be stored as is (NUL bytes, longer than its column), else None."""
+    lengths = _lengths(table)
     for name, value in row.items():
         if isinstance(value, str):
             if "\x00" in value:
                 return f"NUL byte in {name}"
-            length = getattr(table.c[name].type, "length", None)
+            length = lengths[name]
             if length is not None and len(value) > length:
                 return f"{name} longer than {length} characters"
     return None
+
+
+@cache
+def _lengths(table: Any) -> dict[str, int | None]:
+    """Each column's maximum length (None: unbounded), looked up once per table."""
+    return {c.name: getattr(c.type, "length", None) for c in table.columns}

@@ -3,8 +3,10 @@
 Two ways, both keyed as Pendo groups the data and overwriting, never adding to, a stored row: two
 runs writing one window (a lost lock) leave the same rows as one run, never doubled counts.
 
-- `replace_rows` (the sync's way): delete the window's days, then upsert the rows in batches. A key
-  sent twice is not summed but shows up as fewer stored rows than rows sent, which the guard
+- `replace_rows` (the sync's way): delete the window's days, then upsert the rows in batches (SQLite);
+  on PostgreSQL, COPY into a temporary table, one INSERT ... SELECT DISTINCT ON the keys that
+  rewrites only changed rows, then delete the window's rows the answer no longer has.
+  A key sent twice is not summed but shows up as fewer stored rows than rows sent, which the guard
   (guard.py) refuses, so the caller rolls back.
 - `stage` then `apply` (write_window, and runs that accept a restatement): rows stream into a
   temporary table first (memory stays flat, the store untouched), can be measured there, then
@@ -17,6 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +30,7 @@ from sqlalchemy.orm import Session
 from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.rows import BadRow, BadRows, unstorable
 from pendo_core.pendo.sync.streams import EventStream
+from pendo_core.store.bulk import copy_rows
 from pendo_core.store.upsert import upsert
 
 BATCH = 5_000
@@ -69,14 +73,42 @@ def replace_rows(session: Session, stream: EventStream, window: Window, rows: It
                  tz: ZoneInfo, bad: BadRows) -> int:
     """Delete the window's days and upsert the good rows over them; returns how many rows were sent."""
     target = stream.table
+    converted = _convert(stream, window, rows, tz, bad)
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy_upsert(session, stream, window, converted)
     if stream.replace:
         session.execute(delete(target).where(target.c.day.between(window.first, window.last)))
     sent = 0
-    converted = _convert(stream, window, rows, tz, bad)
     while batch := list(islice(converted, BATCH)):
         unique = list({tuple(row[k] for k in stream.keys): row for row in batch}.values())  # one per statement
         upsert(session, target, unique, keys=stream.keys, on_conflict="update" if stream.replace else "ignore")
         sent += len(batch)
+    return sent
+
+
+def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: Iterable[dict[str, Any]]) -> int:
+    """COPY the rows into a keyless temporary table, upsert one row per key into the stream's table
+    (a key sent twice lands once), then delete the window's stored rows the answer no longer has.
+    A re-read row that did not change is not written again. Returns how many rows were sent."""
+    target, temp = stream.table.name, f"cscx_copy_{stream.name}"
+    names = [c.name for c in stream.table.columns]
+    columns, keys, values = ", ".join(names), ", ".join(stream.keys), itemgetter(*names)
+    session.execute(text(f"DROP TABLE IF EXISTS {temp}"))
+    session.execute(text(f"CREATE TEMPORARY TABLE {temp} (LIKE {target})"))
+    sent = copy_rows(session.connection(), temp, list(stream.table.columns), map(values, rows))
+    updated = [n for n in names if n not in stream.keys]
+    on_conflict = "DO NOTHING"
+    if stream.replace:
+        changed = " OR ".join(f"{target}.{n} IS DISTINCT FROM EXCLUDED.{n}" for n in updated)
+        on_conflict = f"DO UPDATE SET {', '.join(f'{n} = EXCLUDED.{n}' for n in updated)} WHERE {changed}"
+    session.execute(text(f"INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) {columns} FROM {temp} "
+                         f"ON CONFLICT ({keys}) {on_conflict}"))
+    if stream.replace:
+        same_key = " AND ".join(f"s.{k} = t.{k}" for k in stream.keys)
+        session.execute(text(f"DELETE FROM {target} t WHERE t.day BETWEEN :first AND :last "
+                             f"AND NOT EXISTS (SELECT 1 FROM {temp} s WHERE {same_key})"),
+                        {"first": window.first, "last": window.last})
+    session.execute(text(f"DROP TABLE {temp}"))
     return sent
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -56,10 +57,18 @@ class EventStream:
 
 
 def _bucket_day(row: Mapping[str, Any], key: str, tz: ZoneInfo) -> date:
-    ms = epoch_ms(row, key)
+    return _local_day(epoch_ms(row, key), tz, "day" if key == "day" else None)
+
+
+@lru_cache(maxsize=4096)
+def _local_day(ms: int, tz: ZoneInfo, bucket: Literal["day", "hour"] | None) -> date:
+    """The local day of an instant; a `day` or `hour` bucket must start its period (else BadRow).
+    Cached: a window's rows share a few buckets, and the time-zone arithmetic cost more than the rest."""
     day = day_of_ms(ms, tz)
-    if key == "day" and local_midnight_ms(day, tz) != ms:
+    if bucket == "day" and local_midnight_ms(day, tz) != ms:
         raise BadRow("day bucket not at local midnight (check PENDO_TIMEZONE)")
+    if bucket == "hour" and (ms - local_midnight_ms(day, tz)) % HOUR_MS:
+        raise BadRow("hour bucket not at an hour start")
     return day
 
 
@@ -75,13 +84,11 @@ def _visitor_day(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
 
 def _visitor_hour(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     hour = epoch_ms(row, "hour")
-    if (hour - local_midnight_ms(day_of_ms(hour, tz), tz)) % HOUR_MS:
-        raise BadRow("hour bucket not at an hour start")
     return {
         "account_id": text(row, "accountId"),
         "visitor_id": text(row, "visitorId"),
         "hour_start": hour,
-        "day": day_of_ms(hour, tz),
+        "day": _local_day(hour, tz, "hour"),
         "num_events": count(row, "numEvents"),
         "num_minutes": count(row, "numMinutes"),
     }

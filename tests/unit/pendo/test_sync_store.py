@@ -106,3 +106,38 @@ def test_guide_events_keep_subtype_and_ignore_repeats(engine: Engine) -> None:
     with engine.connect() as conn:
         assert conn.execute(select(models.GuideEvent.event_type, func.count()).group_by(
             models.GuideEvent.event_type)).all() == [("guideSeen", 1)]
+
+
+def _write_guarded(engine: Engine, stream: Any, window: Window, rows: list[Any]) -> store.WindowResult:
+    with session_factory(engine).begin() as session:
+        return store.write_guarded(session, stream, window, rows, tz=UTC, as_of=date(2024, 3, 20),
+                                   include_anonymous=False, run_id=1)
+
+
+@pytest.mark.parametrize("first", [0, 5_999], ids=["same-batch", "another-batch"])
+def test_guarded_window_refuses_a_key_sent_twice_and_keeps_the_stored_rows(engine: Engine, first: int) -> None:
+    """The sync's bulk write (batches on SQLite, COPY on PostgreSQL) lands a repeated key once, never
+    summed and never an error: the guard sees fewer stored rows than rows sent and withholds the window."""
+    _write_guarded(engine, VISITOR_DAYS, Window(D1, D1), [_vd(D1, "kept@x.com")])
+    answer = [_vd(D1, f"v{i}@x.com") for i in range(6_000)] + [_vd(D1, f"v{first}@x.com", events=9)]
+    with pytest.raises(store.WindowWithheld, match="1 rows repeat a key"):
+        _write_guarded(engine, VISITOR_DAYS, Window(D1, D1), answer)
+    assert _visitor_days(engine) == [(D1, "kept@x.com", 3, 2)]
+
+
+def test_guarded_window_writes_every_row_once(engine: Engine) -> None:
+    """A clean answer replaces the window's days row for row, values as sent."""
+    _write_guarded(engine, VISITOR_DAYS, Window(D1, D2), [_vd(D1, "gone@x.com"), _vd(D2)])
+    result = _write_guarded(engine, VISITOR_DAYS, Window(D1, D1), [_vd(D1, events=7, minutes=4), _vd(D1, "w@x.com")])
+    assert result.rows == 2
+    assert _visitor_days(engine) == [(D1, "v@x.com", 7, 4), (D1, "w@x.com", 3, 2), (D2, "v@x.com", 3, 2)]
+
+
+def test_guarded_guide_events_store_a_repeat_once(engine: Engine) -> None:
+    """Raw guide events are only added: a repeat, in one answer or a later one, is stored once."""
+    seen = {"guideId": "g", "guideStepId": "s1", "type": "guideSeen", "browserTime": 1709300000000,
+            "visitorId": "v", "accountId": "a"}
+    _write_guarded(engine, GUIDE_EVENTS, Window(D1, D1), [seen, seen])
+    _write_guarded(engine, GUIDE_EVENTS, Window(D1, D1), [seen, {**seen, "guideStepId": "s2"}])
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(models.GuideEvent)) == 2
