@@ -22,6 +22,7 @@ from pendo_core.admin.settings import AppSettings, current_settings
 from pendo_core.health.grid import ScoredGrid, score_grid
 from pendo_core.health.inputs import HealthInputs, key_feature_ids, load_inputs
 from pendo_core.health.score import COMPONENTS
+from pendo_core.store.bulk import copy_text_rows
 from pendo_core.store.models import HealthScore
 from pendo_core.store.scope import customer_chunks
 
@@ -146,7 +147,7 @@ def _insert(conn: Connection, columns: dict[str, list[Any]]) -> int:
     """Write the rows: COPY on PostgreSQL, batched executemany elsewhere."""
     rows = list(zip(*columns.values(), strict=True))
     if conn.dialect.name == "postgresql":
-        return _copy(conn, list(columns), rows)
+        return copy_text_rows(conn, _scores.name, list(columns), rows)  # JSON text parsed into jsonb there
     # JSON columns arrive as text: bind them as text so they are not serialised a second time.
     json_text = {name: bindparam(f"{name}_text", type_=Text) for name in _JSON_COLUMNS}
     stmt = _scores.insert().values(**json_text)
@@ -155,12 +156,3 @@ def _insert(conn: Connection, columns: dict[str, list[Any]]) -> int:
         conn.execute(stmt, [dict(zip(keys, row, strict=True)) for row in rows[start : start + WRITE_ROWS]])
     return len(rows)
 
-
-def _copy(conn: Connection, names: list[str], rows: list[tuple[Any, ...]]) -> int:
-    """PostgreSQL COPY inside the caller's transaction (JSON text is parsed into jsonb by the server)."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(f"COPY {_scores.name} ({', '.join(names)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    return len(rows)

@@ -11,12 +11,23 @@ from sqlalchemy import Column, Connection
 def copy_rows(conn: Connection, table: str, columns: Sequence[Column[Any]], rows: Iterable[Sequence[Any]]) -> int:
     """`COPY table (columns) FROM STDIN (FORMAT BINARY)` of the rows, streamed (memory stays flat);
     each row holds one value per column, in order. Returns how many rows were copied."""
+    return _copy(conn, f"COPY {table} ({', '.join(c.name for c in columns)}) FROM STDIN (FORMAT BINARY)", rows,
+                 types=[pg_type(conn, c) for c in columns])
+
+
+def copy_text_rows(conn: Connection, table: str, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """`COPY table (names) FROM STDIN` in text format: the server parses each value (JSON text into
+    jsonb, for one), so rows may carry values whose binary type psycopg cannot guess."""
+    return _copy(conn, f"COPY {table} ({', '.join(names)}) FROM STDIN", rows, types=None)
+
+
+def _copy(conn: Connection, statement: str, rows: Iterable[Sequence[Any]], *, types: list[str] | None) -> int:
     driver = conn.connection.driver_connection
     assert driver is not None
-    names = ", ".join(c.name for c in columns)
     copied = 0
-    with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types([pg_type(conn, c) for c in columns])
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        if types is not None:
+            copy.set_types(types)
         for row in rows:
             copy.write_row(row)
             copied += 1

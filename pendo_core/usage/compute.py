@@ -16,6 +16,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, Table
 
+from pendo_core.store.bulk import copy_text_rows
 from pendo_core.store.models import Base, FeatureUsage, GuideMetric, OnboardingProgress, UsageMetric
 from pendo_core.store.scope import customer_chunks
 from pendo_core.usage.features import build_features
@@ -124,13 +125,7 @@ def _insert_sqlite(conn: Connection, table: Table, names: list[str], batch: pa.R
 
 
 def _insert_postgresql(conn: Connection, table: Table, names: list[str], batch: pa.RecordBatch) -> None:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-            for row in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                copy.write_row(row)
-    finally:
-        cursor.close()
+    copy_text_rows(conn, table.name, names, zip(*(c.to_pylist() for c in batch.columns), strict=True))
 
 
 _BULK = {"sqlite": _insert_sqlite, "postgresql": _insert_postgresql}
