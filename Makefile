@@ -23,12 +23,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup tests
 
-# The sync (2,000 accounts, recorded then replayed, on SQLite and PostgreSQL) and the page server times.
+# The sync (2,000 accounts, recorded then replayed, on SQLite and PostgreSQL), the page server times, the
+# back-test, the API under load, and the judgments on the held-out labelled worlds (jobs evaluate).
 bench: $(STAMP)
 	$(BIN)/python -m jobs.bench
 	$(BIN)/python -m jobs.bench_pages
 	$(BIN)/python -m jobs.bench_backtest
 	$(BIN)/python -m jobs.bench_api
+	$(BIN)/python -m jobs evaluate --seeds 3
 
 # 20,000 accounts / 1,000,000 visitors / 90 days on PostgreSQL (BENCH_DATABASE_URL names the server):
 # recorded live into PostgreSQL, then replayed into a fresh database. DEADLINE=N stops each sync after N minutes.
