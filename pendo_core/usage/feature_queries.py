@@ -52,7 +52,7 @@ def feature_list(engine: Engine, customer_id: str, as_of: date) -> pd.DataFrame:
              .group_by(_fu.feature_id))
     time = _frame(engine, query, ["feature_id", "days_used", "seconds", "user_days"])
     frame = frame.merge(time, on="feature_id", how="left")
-    frame["days_used"] = frame["days_used"].fillna(0).astype(int)
+    frame["days_used"] = pd.to_numeric(frame["days_used"]).fillna(0).astype(int)  # object dtype when nothing was used
     frame["minutes"] = frame["seconds"].astype(float).fillna(0.0) / 60
     frame["seconds_per_user_day"] = frame["seconds"].astype(float) / frame["user_days"].where(frame["user_days"] > 0)
     frame["name"] = frame["name"].fillna(frame["feature_id"])
