@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -252,11 +253,22 @@ def test_concurrent_requests_get_identical_answers() -> None:
     assert all(answer == answers[0] for answer in answers)
 
 
+def _logged(server: SimServer, count: int) -> list[Any]:
+    """The server's request log once it holds `count` entries: the server logs a request after it has
+    answered, so the client can read the answer a moment before the entry is there."""
+    deadline = time.monotonic() + 5
+    while len(server.requests) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return list(server.requests)
+
+
 def test_requests_are_logged(client: httpx.Client, server: SimServer) -> None:
     """Tests can see each request's method, path, JSON body and status."""
+    before = len(server.requests)
     client.post(AGG, json=VISITORS)
     client.get("/api/v1/page?expand=*")
-    assert server.requests[-2:] == [("POST", AGG, VISITORS, 200), ("GET", "/api/v1/page?expand=*", None, 200)]
+    assert _logged(server, before + 2)[-2:] == [
+        ("POST", AGG, VISITORS, 200), ("GET", "/api/v1/page?expand=*", None, 200)]
 
 
 def test_rate_limit_answers_429_until_the_second_is_over(
@@ -333,7 +345,7 @@ def test_reset_closes_the_connection_without_an_answer(client: httpx.Client, ser
     with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
         client.get("/api/v1/token/verify")
     assert client.get("/api/v1/token/verify").status_code == 200
-    assert [entry[3] for entry in server.requests] == [200, 0, 200]
+    assert [entry[3] for entry in _logged(server, 3)] == [200, 0, 200]
 
 
 def _tap(client: httpx.Client, body: dict[str, Any]) -> list[dict[str, Any]]:
