@@ -11,7 +11,7 @@ import logging
 import streamlit as st
 
 from pages.ui import frame, registry, shared, signin
-from pendo_core.config import SettingsError
+from pendo_core.common.config import SettingsError
 from pendo_sim import endpoint as demo_endpoint
 
 log = logging.getLogger(__name__)

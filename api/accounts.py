@@ -25,8 +25,9 @@ import pandas as pd
 from sqlalchemy import Engine, Select, func, or_, select
 
 from api.params import Paging
-from pendo_core.access import Viewer
-from pendo_core.access_sql import customer_filter
+from pendo_core.access.rules import Viewer
+from pendo_core.access.sql import customer_filter
+from pendo_core.common.timeutil import days_between
 from pendo_core.store.models import (
     AccountMapping,
     Customer,
@@ -41,7 +42,6 @@ from pendo_core.store.models import (
     VisitorDay,
 )
 from pendo_core.store.scope import keep_visitors
-from pendo_core.timeutil import days_between
 
 MONTH = 30
 WEEK = 7

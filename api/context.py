@@ -14,8 +14,8 @@ from api.cache import TtlCache
 from pendo_core import pipeline
 from pendo_core.admin.background import BackgroundSync
 from pendo_core.admin.secrets import KeyCheck
-from pendo_core.config import Settings
-from pendo_core.timeutil import today_in
+from pendo_core.common.config import Settings
+from pendo_core.common.timeutil import today_in
 
 # (key, region, base_url or None, who) -> outcome; the default validates with Pendo and stores it encrypted.
 Connect = Callable[[str, str, str | None, str], KeyCheck]

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import Engine
 
 from api import schemas
-from pendo_core.access import CustomerRef
+from pendo_core.access.rules import CustomerRef
 from pendo_core.health.facts import health_facts
 
 

@@ -17,8 +17,8 @@ from api.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from api.health_detail import health_detail
 from api.params import PageParams, Paging, Span90, one_day
 from api.security import ScopedViewerDep, ViewerDep, visible_customer
-from pendo_core.access import Viewer
-from pendo_core.access_sql import customer_filter
+from pendo_core.access.rules import Viewer
+from pendo_core.access.sql import customer_filter
 from pendo_core.alerts import AlertTransitionError, snooze_date_problem
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.store.models import Customer, HealthScore, UsageAlert

@@ -18,7 +18,7 @@ from api.errors import ERROR_RESPONSES
 from api.health_detail import health_detail
 from api.params import DateRange, PageParams, Paging, Span30
 from api.security import ScopedViewerDep, visible_account, visible_customer
-from pendo_core.access import CustomerRef, Viewer
+from pendo_core.access.rules import CustomerRef, Viewer
 from pendo_core.glossary import DEFINITIONS
 from pendo_core.store.models import AccountMapping
 from pendo_core.usage import feature_adoption, measures

@@ -1,6 +1,6 @@
 """Bearer-token auth with the app's roles, and the scope checks every route applies.
 
-Who sees what is the access rule (`pendo_core.access`): a CSM sees the customers they own (and the
+Who sees what is the access rule (`pendo_core.access.rules`): a CSM sees the customers they own (and the
 Pendo accounts mapped to them); leaders and admins see every customer and account, mapped or not.
 A read endpoint given `?scope=all` shows a CSM every customer too: read-only, and recorded in the
 audit log, as the app's "show all customers". Something outside the caller's scope answers 404, as
@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from api.context import context
 from api.errors import ApiError
-from pendo_core import access_sql
-from pendo_core.access import CustomerRef, Viewer
+from pendo_core.access import sql as access_sql
+from pendo_core.access.rules import CustomerRef, Viewer
 from pendo_core.admin.tokens import TokenUser, authenticate_token, hash_token
 from pendo_core.store.models import AccountMapping, Customer, PendoAccount
 

@@ -35,7 +35,7 @@ from jobs import bench_db
 from jobs.bench_replay import DownloadParse, Recording, download_and_parse, recording_proxy, replay_server
 from jobs.bench_report import Phase, Progress, RunFigures, phase_table, progress_of, summary_table
 from jobs.bench_world import World, simulator, write_customers
-from pendo_core.config import DEMO_KEY
+from pendo_core.common.config import DEMO_KEY
 
 RUNS = ("backfill", "daily")
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from pendo_core.config import DEMO_KEY
+from pendo_core.common.config import DEMO_KEY
 
 HISTORY_DAYS = 200  # the simulator's history: 90 reported days + the 89 days the metric windows reach back
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

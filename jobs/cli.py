@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from pendo_core.config import SettingsError, load_settings
+from pendo_core.common.config import SettingsError, load_settings
+from pendo_core.common.logging_setup import configure_logging
 from pendo_core.errors import PipelineError
-from pendo_core.logging_setup import configure_logging
 from pendo_sim import endpoint as demo_endpoint
 
 

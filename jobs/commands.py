@@ -14,12 +14,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from pendo_core import pipeline
+from pendo_core.common.config import Settings
+from pendo_core.common.timeutil import today_in
 from pendo_core.compose import DEMO_HISTORY_DAYS, open_store
-from pendo_core.config import Settings
 from pendo_core.pendo.sync.progress import default_progress
 from pendo_core.pendo.sync.runner import SyncRequest
 from pendo_core.store import models
-from pendo_core.timeutil import today_in
 
 log = logging.getLogger("jobs")
 T = TypeVar("T")

@@ -17,13 +17,13 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from pendo_core.common.config import Settings
+from pendo_core.common.timeutil import today_in
 from pendo_core.compose import open_store
-from pendo_core.config import Settings
 from pendo_core.customers.contacts import ContactRow, parse_contacts_csv
 from pendo_core.customers.contacts_repo import upsert_contacts
 from pendo_core.customers.people import contact_matches
 from pendo_core.customers.repo import known_customers
-from pendo_core.timeutil import today_in
 
 SHOW_UNMATCHED = 10
 

@@ -12,7 +12,7 @@ import argparse
 import logging
 from typing import Any
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:

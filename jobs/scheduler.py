@@ -35,7 +35,7 @@ import schedule
 from sqlalchemy import Engine
 
 from pendo_core import pipeline
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning
 from pendo_core.pendo.sync.progress import LogProgress
 from pendo_core.pendo.sync.runner import SyncRequest

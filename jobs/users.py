@@ -16,10 +16,10 @@ from typing import TextIO
 from sqlalchemy.orm import Session
 
 from jobs.commands import JobError
-from pendo_core.access import normalise_email
+from pendo_core.access.rules import normalise_email
 from pendo_core.admin import users as auth
+from pendo_core.common.config import Settings
 from pendo_core.compose import open_store
-from pendo_core.config import Settings
 
 
 def read_password(stdin: TextIO, ask: Callable[[str], str] = getpass.getpass) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from pendo_core.config import SettingsError, load_settings
+from pendo_core.common.config import SettingsError, load_settings
 from pendo_core.store.engine import make_engine
 from pendo_core.store.models import Base
 

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.ui import alert_card, panel_ui, shared
-from pendo_core.access import Viewer
+from pendo_core.access.rules import Viewer
 from pendo_core.alerts.kinds import label
 from pendo_core.alerts.priority import SEVERITIES, WEIGHTING_HELP
 from pendo_core.book.header import ARR_FORMAT

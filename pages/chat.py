@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from pages.ui import charts, registry, shared
-from pendo_core import access
+from pendo_core.access import rules as access
 from pendo_core.chat import Answer, Chart, Viewer, example_questions, respond
 
 HISTORY_KEY = "chat_history"

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.ui import registry, shared
-from pendo_core.access import Viewer
+from pendo_core.access.rules import Viewer
 from pendo_core.alerts.kinds import label as kind_label
 from pendo_core.book import CURRENCY, CURRENCY_SYMBOL, ORDER_HELP, open_alerts, ranked, standing, view
 

@@ -27,8 +27,9 @@ from sqlalchemy import Engine
 from pendo_core.admin.secrets import SecretsError, with_stored_secrets
 from pendo_core.alerts.job import channels_from_settings, make_alerts_step
 from pendo_core.alerts.operations import OpsCheck, operations_step
+from pendo_core.common.config import Settings
+from pendo_core.common.timeutil import today_in
 from pendo_core.compose import pendo_client
-from pendo_core.config import Settings
 from pendo_core.customers.job import make_mapping_step
 from pendo_core.errors import PipelineError, SyncBusy
 from pendo_core.health.job import make_health_step
@@ -36,7 +37,6 @@ from pendo_core.pendo.client import PendoClient
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning, run_lock
 from pendo_core.pendo.sync.progress import LogProgress, Progress
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncError, SyncRequest, SyncRunner
-from pendo_core.timeutil import today_in
 from pendo_core.usage.job import make_metrics_step
 
 __all__ = ["AFTER_WINDOWS", "INGEST_STEPS", "STEPS", "StopAwareProgress", "StopRequested", "brief",

@@ -10,7 +10,7 @@ from datetime import date
 from types import FrameType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pendo_core.config import DEMO_KEY
+from pendo_core.common.config import DEMO_KEY
 from pendo_sim.data import generate
 from pendo_sim.faults import Faults
 from pendo_sim.server import start_server

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pendo_core.timeutil import HOUR_MS
+from pendo_core.common.timeutil import HOUR_MS
 
 if TYPE_CHECKING:
     from pendo_sim.data import Subscription

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from pendo_core.timeutil import HOUR_MS, day_of_ms, local_midnight_ms
+from pendo_core.common.timeutil import HOUR_MS, day_of_ms, local_midnight_ms
 from pendo_sim import entities
 from pendo_sim.activity import active_mask
 from pendo_sim.catalog import Catalog, build_catalog

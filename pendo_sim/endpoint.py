@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_sim.demo_world import demo_world
 from pendo_sim.server import start_server
 

@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import Engine, delete, select
 
 from pendo_core.alerts.job import evaluate_alerts
-from pendo_core.config import DEMO_KEY, Settings
+from pendo_core.common.config import DEMO_KEY, Settings
 from pendo_core.customers.csv_parse import parse_customers_csv
 from pendo_core.customers.repo import upsert_customers
 from pendo_core.evaluation import Case

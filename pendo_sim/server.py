@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pendo_core.config import DEMO_KEY
+from pendo_core.common.config import DEMO_KEY
 from pendo_sim.context import EvalContext, QueryError
 from pendo_sim.data import Subscription
 from pendo_sim.fastpath import fast_rows

@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from pendo_core.timeutil import local_midnight_ms
+from pendo_core.common.timeutil import local_midnight_ms
 from pendo_sim import entities
 from pendo_sim.activity import visitor_day_probability
 from pendo_sim.catalog import FEATURES, build_catalog

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from pendo_core.timeutil import HOUR_MS, day_of_ms, local_midnight_ms
+from pendo_core.common.timeutil import HOUR_MS, day_of_ms, local_midnight_ms
 from pendo_sim.context import EvalContext, QueryError
 from pendo_sim.expr import eval_text
 from pendo_sim.expr_functions import to_local

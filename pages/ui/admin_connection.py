@@ -19,7 +19,7 @@ from pendo_core.admin.secrets import (
     stored_names,
     validate_and_store_key,
 )
-from pendo_core.config import REGION_HOSTS
+from pendo_core.common.config import REGION_HOSTS
 
 REGION_NAMES = {"us": "US (app.pendo.io)", "eu": "EU (app.eu.pendo.io)", "us1": "US1 (us1.app.pendo.io)",
                 "jpn": "Japan (app.jpn.pendo.io)", "au": "Australia (app.au.pendo.io)"}

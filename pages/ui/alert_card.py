@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.ui import customer_header, loaders, panel_ui, shared
-from pendo_core.access import Viewer
+from pendo_core.access.rules import Viewer
 from pendo_core.alerts import AlertTransitionError, latest_snooze
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.alerts.kinds import label

@@ -10,7 +10,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from pages.ui import shared
-from pendo_core import access_sql
+from pendo_core.access import sql as access_sql
 from pendo_core.admin import users as auth
 
 ROLE_LABELS = {"csm": "Customer success manager", "leader": "CS leader", "admin": "Admin"}

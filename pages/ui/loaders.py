@@ -14,7 +14,7 @@ import streamlit as st
 from sqlalchemy.orm import Session
 
 from pages.ui.shared import TTL, WIDE_TTL, engine
-from pendo_core.access import Viewer
+from pendo_core.access.rules import Viewer
 from pendo_core.admin import settings_versions as versions
 from pendo_core.admin.settings import HealthSettings, SettingsError, settings_at
 from pendo_core.alerts import queries as alerts_view

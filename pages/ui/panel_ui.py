@@ -10,10 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from pages.ui import shared
-from pendo_core import csv_export
 from pendo_core.admin import users as auth
-from pendo_core.config import Settings
-from pendo_core.timeutil import today_in
+from pendo_core.common import csv_export
+from pendo_core.common.config import Settings
+from pendo_core.common.timeutil import today_in
 
 BAND_COLORS = {"green": "#2e7d32", "yellow": "#f2a900", "red": "#c62828", "insufficient data": "#9e9e9e"}
 BAND_ORDER = ["red", "yellow", "green", "insufficient data"]

@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from pendo_core import csv_export
+from pendo_core.common import csv_export
 from pendo_core.customers import people
 
 EngineSource = Engine | Callable[[], Engine]

@@ -6,7 +6,7 @@ For page authors (app.py renders the sidebar; pages only read what it chose):
 - `pick_customer()` -> `(customer_id, name) | None`: the sidebar's customer, always one the user may
   see; `selected_customer()` gives the whole row (segment, CSM...). `date_range()` -> (first, last).
 - `viewer()` -> `access.Viewer | None`: the signed-in user with the sidebar's "show all customers";
-  `visible_customers()`: the customers they see (`pendo_core.access`: a CSM's own unless they asked
+  `visible_customers()`: the customers they see (`pendo_core.access.rules`: a CSM's own unless they asked
   for everyone, read-only). `page_header(title, customer_row_or_name)` draws the title with the data freshness
   under it (and, given the row, a note when the customer was remapped since the last sync).
 - Loaders are `st.cache_data` functions with a TTL; every cache is cleared when a new sync lands.
@@ -27,9 +27,10 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from pages.ui import registry
-from pendo_core import access, csv_export
+from pendo_core.access import rules as access
 from pendo_core.admin import users as auth
-from pendo_core.config import Settings, load_settings
+from pendo_core.common import csv_export
+from pendo_core.common.config import Settings, load_settings
 from pendo_core.store.engine import make_engine
 from pendo_core.usage import feature_queries as read_features
 from pendo_core.usage import portfolio_queries as read_portfolio
@@ -293,7 +294,7 @@ def no_customer_message() -> None:
 
 def csv_download(frame: pd.DataFrame) -> Callable[[], bytes]:
     """UTF-8 CSV of a frame for a download button, written only when someone clicks it (formula-safe:
-    pendo_core.csv_export)."""
+    pendo_core.common.csv_export)."""
     return lambda: csv_export.to_csv_bytes(frame)
 
 

@@ -12,8 +12,8 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Engine, Select, func, select
 from sqlalchemy.orm import Session
 
-from pendo_core import csv_export
 from pendo_core.admin import access_log
+from pendo_core.common import csv_export
 from pendo_core.store.models import AuditLog
 
 __all__ = ["COLUMNS", "EXPORT_MAX", "LogFilter", "LogPage", "describe", "export_csv", "log_choices", "log_page"]

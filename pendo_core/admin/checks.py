@@ -10,7 +10,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from pendo_core.access import normalise_email
+from pendo_core.access.rules import normalise_email
 
 __all__ = ["InvalidInput", "check_email", "check_webhook_url"]
 

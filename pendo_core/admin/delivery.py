@@ -17,11 +17,11 @@ from cryptography.fernet import InvalidToken, MultiFernet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pendo_core.access import normalise_email
+from pendo_core.access.rules import normalise_email
 from pendo_core.admin import access_log
 from pendo_core.admin.checks import InvalidInput, check_email, check_webhook_url
 from pendo_core.admin.secrets import hint_of
-from pendo_core.logging_setup import register_secret
+from pendo_core.common.logging_setup import register_secret
 from pendo_core.store.models import Csm, Customer
 
 __all__ = ["MODES", "CsmDelivery", "InvalidInput", "clear_webhook", "csm_deliveries", "rotate_webhooks",

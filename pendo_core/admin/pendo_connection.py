@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pendo_core.admin.secrets import explain_key_error, key_problem
-from pendo_core.config import REGION_HOSTS
-from pendo_core.logging_setup import redact_secret
+from pendo_core.common.config import REGION_HOSTS
+from pendo_core.common.logging_setup import redact_secret
 from pendo_core.pendo.client import PendoClient, PendoError
 
 __all__ = ["CONNECT_TIMEOUT_S", "ConnectionCheck", "check_connection", "pendo_host"]

@@ -33,8 +33,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pendo_core.admin import access_log
-from pendo_core.config import REGION_HOSTS, Settings
-from pendo_core.logging_setup import MIN_SECRET_LEN, redact_secret, register_secret
+from pendo_core.common.config import REGION_HOSTS, Settings
+from pendo_core.common.logging_setup import MIN_SECRET_LEN, redact_secret, register_secret
 from pendo_core.pendo.client import (
     PendoAuthError,
     PendoClient,

@@ -18,7 +18,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Table, select
 from sqlalchemy.orm import Session
 
-from pendo_core.access import normalise_email
+from pendo_core.access.rules import normalise_email
 from pendo_core.store.models import ApiToken, AppUser, AuditLog
 
 PREFIX = "cscx_"

@@ -1,7 +1,7 @@
 """Who may sign in and with which role: scrypt password hashes, users, the roles.
 
 Roles: `csm`, `leader` (also the portfolio) and `admin` (also the settings); which customers each
-sees is `pendo_core.access`, which screens each may open is declared with the screens in
+sees is `pendo_core.access.rules`, which screens each may open is declared with the screens in
 pages/ui/registry.py. Admins manage users on the Admin screen: invite (a one-time password shown
 once), change a role, reset a password, deactivate (no sign-in, tokens revoked) and reactivate; each
 change is in the access log, and the last active admin can be neither demoted nor deactivated.
@@ -23,7 +23,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from pendo_core.access import normalise_email
+from pendo_core.access.rules import normalise_email
 from pendo_core.admin import access_log
 from pendo_core.admin.checks import check_email
 from pendo_core.admin.lockout import account_subject

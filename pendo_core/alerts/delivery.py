@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from pendo_core.access import normalise_email
+from pendo_core.access.rules import normalise_email
 from pendo_core.alerts import kinds
 
 MAX_RETRY_AFTER = 30.0

@@ -27,7 +27,7 @@ from pendo_core.alerts.inputs import load_alert_inputs
 from pendo_core.alerts.kinds import evaluate_customer
 from pendo_core.alerts.repo import ReconcileCounts, reconcile
 from pendo_core.alerts.routing import DeliveryStats, deliver, plan_deliveries, plan_escalations
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.health.inputs import key_feature_ids
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """What the Alerts screen reads and writes, without Streamlit: the alerts a person may see, the
 numbers behind each in words, people's actions (recorded with who and when) and the audit trail.
 
-Who sees and may act on which alert is the access rule (`pendo_core.access`) applied to both the
+Who sees and may act on which alert is the access rule (`pendo_core.access.rules`) applied to both the
 customer's CSM and the CSM the alert is routed to: a CSM sees the alerts routed to them or raised on
 their customers (every alert, read-only, when they show all customers); leaders and admins all.
 The lifecycle and its rules are `pendo_core.alerts` (this module only calls it).
@@ -16,8 +16,8 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from pendo_core.access import Viewer
-from pendo_core.access_sql import customer_filter
+from pendo_core.access.rules import Viewer
+from pendo_core.access.sql import customer_filter
 from pendo_core.alerts import AlertTransitionError, act_on_alert, alert_events
 from pendo_core.alerts.kinds import numbers_text
 from pendo_core.store.models import Customer, UsageAlert

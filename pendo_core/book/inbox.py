@@ -16,7 +16,7 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import Engine
 
-from pendo_core.access import Viewer
+from pendo_core.access.rules import Viewer
 from pendo_core.alerts import priority
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.book.header import CustomerHeader, customer_headers

@@ -38,8 +38,8 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, Select, case, func, select
 
-from pendo_core.access import Viewer
-from pendo_core.access_sql import customer_filter
+from pendo_core.access.rules import Viewer
+from pendo_core.access.sql import customer_filter
 from pendo_core.book import risk
 from pendo_core.book.risk import NOT_SCORED
 from pendo_core.store.models import Csm, Customer, HealthScore, UsageAlert, UsageMetric

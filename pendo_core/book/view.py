@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from pendo_core.access import Viewer, visible_customer_ids
+from pendo_core.access.rules import Viewer, visible_customer_ids
 from pendo_core.alerts.kinds import label
 from pendo_core.book.risk import NOT_SCORED
 

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Engine
 
-from pendo_core.access_sql import visible_customers
+from pendo_core.access.sql import visible_customers
 from pendo_core.book import book
 from pendo_core.chat import (
     answers,

@@ -2,7 +2,7 @@
 
 Two passes over the customers the asker may see (never others, so nothing leaks by name):
 
-1. **Exact**: a customer's normal name (pendo_core.names: casefolded, punctuation and legal form
+1. **Exact**: a customer's normal name (pendo_core.common.names: casefolded, punctuation and legal form
    dropped, so "ACME Corp." is "acme") appears word for word in the question. The longest wins,
    so "Orion Foods" beats "Orion"; customers whose names extend the hit are offered as alternatives.
 2. **Loose**: the runs of words no intent claims are scored against every name with rapidfuzz
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from pendo_core.chat.model import CustomerRef
-from pendo_core.names import LEGAL_SUFFIXES, normalise_name
+from pendo_core.common.names import LEGAL_SUFFIXES, normalise_name
 
 ACCEPT = 75.0  # a one-letter slip in a four-letter word still scores 75; below it a name is not accepted
 MARGIN = 4.0  # scores closer than this to the best are a tie: ask which one
@@ -57,7 +57,7 @@ class Resolution:
 
 
 def name_tokens(name: str) -> tuple[str, ...]:
-    """A customer name as comparable tokens (see pendo_core.names.normalise_name)."""
+    """A customer name as comparable tokens (see pendo_core.common.names.normalise_name)."""
     return tuple(normalise_name(name).split())
 
 

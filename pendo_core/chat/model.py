@@ -1,7 +1,7 @@
 """The plain values the chat passes around: who asks, which customer, and the answer it gives.
 
 Who asks (`Viewer`) and the customers they see (`CustomerRef`) are the access rule's
-(`pendo_core.access`), re-exported here for the chat's callers.
+(`pendo_core.access.rules`), re-exported here for the chat's callers.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pendo_core.access import CustomerRef, Viewer
+from pendo_core.access.rules import CustomerRef, Viewer
 
 __all__ = ["Answer", "Chart", "Choice", "CustomerRef", "Fact", "Link", "Viewer"]
 

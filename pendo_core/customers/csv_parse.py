@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Generic, TypeVar
 
-from pendo_core.names import normalise_domain
+from pendo_core.common.names import normalise_domain
 
 __all__ = ["COLUMNS", "CustomerRow", "Invalid", "LineError", "ParseResult", "Parsed", "csv_records", "iso_date",
            "parse_customer_id", "parse_customers_csv", "parse_fields", "read_header", "show"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.customers.repo import refresh_mapping
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
 

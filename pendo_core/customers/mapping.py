@@ -26,7 +26,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from pendo_core.names import (
+from pendo_core.common.names import (
     FREE_MAIL_DOMAINS,
     compact_name,
     domain_root,

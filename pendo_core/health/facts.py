@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 from sqlalchemy import Engine
 
-from pendo_core.access import CustomerRef
+from pendo_core.access.rules import CustomerRef
 from pendo_core.health import queries as health_view
 from pendo_core.health.queries import explain_score
 from pendo_core.health.score import Explanation

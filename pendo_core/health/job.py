@@ -27,7 +27,7 @@ from pendo_core.store.models import HealthScore
 from pendo_core.store.scope import customer_chunks
 
 if TYPE_CHECKING:
-    from pendo_core.config import Settings
+    from pendo_core.common.config import Settings
     from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
 
 WRITE_ROWS = 5_000

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pendo_core.names import normalise_domain
+from pendo_core.common.names import normalise_domain
 
 NAME_KEYS = ("name", "accountname", "companyname", "company", "customername", "organizationname",
              "organisationname", "organization", "organisation", "orgname", "displayname")

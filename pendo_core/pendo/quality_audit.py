@@ -29,12 +29,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.orm import Session
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
+from pendo_core.common.timeutil import day_of_ms, days_between, local_midnight_ms
 from pendo_core.pendo.client import PendoClient, queries
 from pendo_core.pendo.sync.plan import windows
 from pendo_core.pendo.sync.rows import BadRow, count, epoch_ms, text
 from pendo_core.store import models
-from pendo_core.timeutil import day_of_ms, days_between, local_midnight_ms
 
 TARGET = 0.99  # the product document's target match rate
 MAX_RECORDED = 200  # mismatches kept on the audit's row (all are printed)

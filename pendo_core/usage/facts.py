@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from pendo_core.access import CustomerRef
+from pendo_core.access.rules import CustomerRef
 from pendo_core.store.models import UsageMetric
 from pendo_core.usage import adoption
 from pendo_core.usage.adoption import feature_breadth

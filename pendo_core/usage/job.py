@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pendo_core.admin.settings import current_settings
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.runner import METRICS_RANGE, METRICS_STALE_FROM, PostStep, RunSummary, SyncRequest
 from pendo_core.store import models

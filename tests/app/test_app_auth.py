@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from jobs.commands import JobError
 from jobs.users import create_user, read_password
 from pendo_core.admin import users as auth
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.store.models import AppUser, Csm, Customer
 
 

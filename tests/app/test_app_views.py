@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from pendo_core.access import Viewer
+from pendo_core.access.rules import Viewer
 from pendo_core.alerts import AlertTransitionError
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.health import queries as health_view

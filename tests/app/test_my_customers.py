@@ -14,7 +14,7 @@ from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from jobs import bench_store
-from pendo_core.access import Viewer
+from pendo_core.access.rules import Viewer
 from pendo_core.admin.users import User
 from pendo_core.book import book, view
 from tests.support.app import app, open_page, run, texts, use_store

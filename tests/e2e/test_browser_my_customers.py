@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from pendo_core.access import Viewer
+from pendo_core.access.rules import Viewer
 from pendo_core.book import book, view
 from pendo_core.store.engine import make_engine
 from pendo_core.usage.queries import data_day

@@ -22,12 +22,12 @@ from streamlit.testing.v1 import AppTest
 
 from api import ApiContext, create_app
 from pages.ui import registry
-from pendo_core.access import Viewer
+from pendo_core.access.rules import Viewer
 from pendo_core.admin.users import User
 from pendo_core.alerts import AlertTransitionError
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.chat import respond
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.store.models import AlertDelivery, AlertEvent, AuditLog, Csm, Customer, UsageAlert
 from tests.support import REPO
 from tests.support.app import labels, quiet_apptest, texts

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, insert, select
 from api import ApiContext, create_app
 from api.cache import TtlCache
 from pendo_core.admin.tokens import hash_token
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.store.models import UsageMetric
 from tests.integration.test_api_endpoints import _alert_id
 from tests.support.chat_api import ACME, ANA, BEN, GLOBEX, LEE, NOW, SharedStore, add_users, build_store

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 
 from api import ApiContext, create_app
 from pendo_core.admin.secrets import KeyCheck
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.store.models import HealthScore, UsageAlert, UsageMetric
 from tests.support.chat_api import (
     ACME,

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 
 from api import ApiContext, create_app
 from pendo_core.admin.secrets import KeyCheck
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.store.models import UsageAlert
 from tests.support.chat_api import ACME, ADA, ANA, NOW, add_users, build_store
 

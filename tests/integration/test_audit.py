@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, select, update
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.quality_audit import AuditError, Mismatch, compare, last_audit, run_audit, synced_range
 from pendo_core.store import models

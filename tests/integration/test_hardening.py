@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api import __main__ as api_cli
 from jobs import cli as jobs_cli
-from pendo_core.access import Viewer
+from pendo_core.access.rules import Viewer
 from pendo_core.admin.pendo_connection import check_connection
 from pendo_core.admin.secrets import (
     KEY_FILE,
@@ -35,11 +35,11 @@ from pendo_core.admin.secrets import (
 from pendo_core.admin.users import upsert_user
 from pendo_core.alerts import queries as alerts_view
 from pendo_core.alerts.lifecycle import AlertState, AlertTransitionError, on_action
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
+from pendo_core.common.logging_setup import REDACTED, redact_secret
 from pendo_core.customers import repo
 from pendo_core.customers.csv_parse import CustomerRow
 from pendo_core.customers.uploads import text_lines, upload_csv
-from pendo_core.logging_setup import REDACTED, redact_secret
 from pendo_core.pendo.client import PendoClient, RetryPolicy, queries
 from pendo_core.pendo.client._body import BigNumberError, iter_rows
 from pendo_core.store.models import AccountMapping, AlertEvent, Customer, UsageAlert

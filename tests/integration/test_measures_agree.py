@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from api import ApiContext, create_app
 from pendo_core.admin.users import User
 from pendo_core.chat import Viewer, respond
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.store.models import HealthScore, UsageMetric
 from tests.support.app import app, quiet_apptest, run
 from tests.support.chat_api import ACME, GLOBEX, LABS, LAST, LEE, NAMES, NOW, UMBRELLA, SharedStore

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from pendo_core import pipeline
 from pendo_core.admin.tokens import issue_token
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.errors import PipelineError, SyncBusy
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning, run_lock
 from pendo_core.pendo.sync.runner import RunSummary, SyncRequest

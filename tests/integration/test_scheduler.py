@@ -24,7 +24,7 @@ from jobs.scheduler import (
     missed_run,
     run_scheduler,
 )
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning
 from pendo_core.pendo.sync.progress import LogProgress

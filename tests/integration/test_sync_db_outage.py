@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, text
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.progress import LogProgress
 from pendo_core.pendo.sync.runner import SyncError, SyncRequest

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, select, text
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.lock import advisory_key, run_lock
 from pendo_core.pendo.sync.progress import LogProgress

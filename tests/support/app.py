@@ -20,7 +20,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from pendo_core.admin.users import User
-from pendo_core.timeutil import today_in
+from pendo_core.common.timeutil import today_in
 from tests.support import REPO
 
 NOW = datetime(2026, 3, 19, 9, 0, tzinfo=UTC)  # the app's clock: 3 hours after the stores' last sync

@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from pendo_core.admin.tokens import api_tokens, issue_token
 from pendo_core.alerts.job import evaluate_alerts
+from pendo_core.common.timeutil import local_midnight_ms
 from pendo_core.health import compute_health
 from pendo_core.store.models import AppUser, UsageMetric
-from pendo_core.timeutil import local_midnight_ms
 from pendo_core.usage import compute_metrics
 from tests.support.health_alerts import table_insert
 from tests.support.store import wipe

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.customers.job import make_mapping_step
 from pendo_core.pendo.client import ClientStats, RetryPolicy
 from pendo_core.pendo.client._body import iter_rows

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select, text
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
+from pendo_core.common.timeutil import day_of_ms, local_midnight_ms
 from pendo_core.customers.csv_parse import parse_customers_csv
 from pendo_core.customers.repo import upsert_customers
 from pendo_core.pendo.client import PendoClient, RetryPolicy
@@ -19,7 +20,6 @@ from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
 from pendo_core.pipeline import INGEST_STEPS, sync_runner
 from pendo_core.store import models
 from pendo_core.store.engine import session_factory
-from pendo_core.timeutil import day_of_ms, local_midnight_ms
 from pendo_sim.data import Subscription
 from pendo_sim.demo import demo_customers
 from pendo_sim.expr import EvalContext

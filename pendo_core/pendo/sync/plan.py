@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from pendo_core.timeutil import days_between
+from pendo_core.common.timeutil import days_between
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.pendo.client import PendoClient, PendoError, PendoResponseError, PendoTimeoutError
 from pendo_core.pendo.sync import entities, store
 from pendo_core.pendo.sync.plan import Window, days_to_read, windows

@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from pendo_core.common.timeutil import days_between
 from pendo_core.pendo.sync import guard, staging
 from pendo_core.pendo.sync.plan import CoverageRow, Window
 from pendo_core.pendo.sync.rows import BadRows
 from pendo_core.pendo.sync.streams import EventStream
 from pendo_core.store import models
 from pendo_core.store.upsert import upsert
-from pendo_core.timeutil import days_between
 
 REASON_LEN = 200  # pendo_data_quality_issues.reason
 SUSPECT = "suspect"  # a withheld window's reason starts so: "suspect FIRST..LAST: why"

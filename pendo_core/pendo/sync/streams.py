@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table
 
+from pendo_core.common.timeutil import HOUR_MS, day_of_ms, local_midnight_ms
 from pendo_core.pendo.client import queries
 from pendo_core.pendo.sync.rows import BadRow, count, epoch_ms, text
 from pendo_core.store import models
-from pendo_core.timeutil import HOUR_MS, day_of_ms, local_midnight_ms
 
 GUIDE_TYPES = frozenset({"guideSeen", "guideAdvanced", "guideDismissed"})
 

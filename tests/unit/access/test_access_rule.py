@@ -1,4 +1,4 @@
-"""The access rule (pendo_core.access): who sees and may act on which customer, one e-mail
+"""The access rule (pendo_core.access.rules): who sees and may act on which customer, one e-mail
 normalisation, the same answer in Python and in SQL, and the audit line of a widened view."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from pendo_core.access import Viewer, normalise_email, visible_customer_ids
-from pendo_core.access_sql import customer_filter, record_scope, visible_customers
+from pendo_core.access.rules import Viewer, normalise_email, visible_customer_ids
+from pendo_core.access.sql import customer_filter, record_scope, visible_customers
 from pendo_core.store.models import AuditLog, Csm, Customer
 
 ALICE = Viewer("alice@cscx.io", "csm")

@@ -148,7 +148,7 @@ def test_cli_refuses_a_token_for_an_unknown_user(cli_store: Engine, capsys: pyte
 
 def test_the_served_app_has_every_endpoint(cli_store: Engine) -> None:
     """`make api` serves the app build_app composes: the issue's endpoints, sync and key storage wired."""
-    from pendo_core.config import Settings
+    from pendo_core.common.config import Settings
 
     app = api_cli.build_app(Settings(), cli_store)
     paths = set(app.openapi()["paths"])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from pendo_core.config import Settings
-from pendo_core.logging_setup import REDACTED, configure_logging, redact, register_secret, use_json
+from pendo_core.common.config import Settings
+from pendo_core.common.logging_setup import REDACTED, configure_logging, redact, register_secret, use_json
 
 
 class Tty(io.StringIO):

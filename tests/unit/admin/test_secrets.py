@@ -31,8 +31,8 @@ from pendo_core.admin.secrets import (
     validate_and_store_key,
     with_stored_secrets,
 )
-from pendo_core.config import Settings
-from pendo_core.logging_setup import REDACTED, configure_logging
+from pendo_core.common.config import Settings
+from pendo_core.common.logging_setup import REDACTED, configure_logging
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.runner import RunSummary, SyncError, SyncRequest
 from pendo_core.pipeline import INGEST_STEPS, sync_runner

@@ -24,7 +24,7 @@ from pendo_core.alerts.job import evaluate_alerts, make_alerts_step
 from pendo_core.alerts.kinds import CustomerData, evaluate_customer, numbers_text
 from pendo_core.alerts.repo import act_on_alert, list_alerts
 from pendo_core.alerts.settings import AlertSettings, ChampionSettings, NoLoginSettings
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.customers.people_queries import LOOKBACK_DAYS
 from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
 from tests.support.health_alerts import AS_OF, LAST, add_customer, add_usage

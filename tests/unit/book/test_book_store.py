@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from pendo_core.access import Viewer
+from pendo_core.access.rules import Viewer
 from pendo_core.book import book, view
 from tests.support.health_alerts import table_insert
 

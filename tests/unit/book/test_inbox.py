@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from pendo_core.access import Viewer
+from pendo_core.access.rules import Viewer
 from pendo_core.book.inbox import InboxFilter, filter_inbox, inbox
 from tests.support.health_alerts import table_insert
 

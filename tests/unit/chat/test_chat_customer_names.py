@@ -15,7 +15,7 @@ from pendo_core.chat.assistant import understand
 from pendo_core.chat.entities import ACCEPT, FOUND, SUGGEST, UNKNOWN, read_as, similarity
 from pendo_core.chat.intents import MY_ALERTS, USAGE_SUMMARY
 from pendo_core.chat.model import CustomerRef
-from pendo_core.names import normalise_name
+from pendo_core.common.names import normalise_name
 from tests.support.health_alerts import table_insert
 
 DAY = date(2026, 3, 18)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from jobs.commands import JobError
 from jobs.contacts import import_contacts
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.customers.contacts import normalise_role, parse_contacts_csv
 from pendo_core.customers.contacts_repo import contacts_of, remove_contact, upsert_contacts
 from pendo_core.customers.people import contact_matches, unmatched_contacts

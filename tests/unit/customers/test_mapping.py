@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pendo_core.common.names import domain_root
 from pendo_core.customers.mapping import (
     AccountInfo,
     AutoMatch,
@@ -16,7 +17,6 @@ from pendo_core.customers.mapping import (
     normalise_domain,
     normalise_name,
 )
-from pendo_core.names import domain_root
 from pendo_core.pendo.account_metadata import account_name_and_domain
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from jobs.commands import JobError
 from jobs.outcomes import import_outcomes
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.customers.outcomes import parse_outcomes_csv
 from pendo_core.customers.repo import known_customers, upsert_outcomes
 from pendo_core.store.engine import make_engine, migrate

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from jobs.commands import import_customers
 from jobs.contacts import import_contacts
 from jobs.outcomes import import_outcomes
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.customers.uploads import text_lines, upload_csv
 from pendo_core.store.engine import make_engine, migrate
 from pendo_core.store.models import AccountMapping, AuditLog, Contact, Customer, Outcome

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pendo_core.common.timeutil import HOUR_MS, local_midnight_ms
 from pendo_core.pendo.client import PendoConnectionError, PendoError, PendoResponseError
 from pendo_core.pendo.client._body import iter_rows
 from pendo_core.pendo.sync import store
@@ -37,7 +38,6 @@ from pendo_core.pendo.sync.streams import (
     EventStream,
 )
 from pendo_core.store.engine import make_engine, migrate
-from pendo_core.timeutil import HOUR_MS, local_midnight_ms
 
 UTC = ZoneInfo("UTC")
 WINDOW = Window(date(2031, 7, 14), date(2031, 7, 16))  # days no other test writes, on a shared database

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from pendo_core.common.timeutil import local_midnight_ms
 from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.progress import LogProgress
@@ -22,7 +23,6 @@ from pendo_core.pendo.sync.runner import RunSummary, SyncError, SyncRequest
 from pendo_core.pendo.sync.streams import VISITOR_DAYS
 from pendo_core.store import models
 from pendo_core.store.engine import session_factory
-from pendo_core.timeutil import local_midnight_ms
 from tests.support.faults import FakePendo, run_fake
 
 DAY = date(2031, 5, 6)

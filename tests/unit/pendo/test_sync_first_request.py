@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.client.http import VERIFY_PATH
 from pendo_core.pendo.sync.runner import SyncError, SyncRequest, SyncRunner

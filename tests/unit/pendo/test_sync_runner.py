@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import Engine, select
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 from pendo_core.pendo.client import ClientStats, PendoTimeoutError, RetryPolicy
 from pendo_core.pendo.sync.runner import SyncError, SyncRequest
 from pendo_core.pipeline import INGEST_STEPS, sync_runner

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select
 
+from pendo_core.common.timeutil import local_midnight_ms
 from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.streams import GUIDE_EVENTS, VISITOR_DAYS, VISITOR_HOURS
 from pendo_core.store import models
 from pendo_core.store.engine import session_factory
-from pendo_core.timeutil import local_midnight_ms
 
 UTC = ZoneInfo("UTC")
 NY = ZoneInfo("America/New_York")

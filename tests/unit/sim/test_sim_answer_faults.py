@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from pendo_core.common.timeutil import local_midnight_ms
 from pendo_core.pendo.client import PendoClient, PendoResponseError, RetryPolicy, queries
-from pendo_core.timeutil import local_midnight_ms
 from pendo_sim.data import generate
 from pendo_sim.faults import AnswerFault, corrupt
 from pendo_sim.server import SimServer, start_server

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pendo_core.timeutil import HOUR_MS, day_of_ms, hour_starts_ms, local_midnight_ms
+from pendo_core.common.timeutil import HOUR_MS, day_of_ms, hour_starts_ms, local_midnight_ms
 from pendo_sim import entities
 from pendo_sim.catalog import DEFAULT_APP_ID, MOBILE_APP_ID
 from pendo_sim.context import EvalContext, QueryError

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from pendo_core.common.timeutil import local_midnight_ms
 from pendo_core.pendo.client import queries
-from pendo_core.timeutil import local_midnight_ms
 from pendo_sim.context import EvalContext
 from pendo_sim.data import Subscription, generate
 from pendo_sim.entities import WEIRD_ACCOUNT_ID

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from pendo_core.timeutil import local_midnight_ms
+from pendo_core.common.timeutil import local_midnight_ms
 from pendo_sim.__main__ import build_parser, faults_from
 from pendo_sim.data import Subscription, generate
 from pendo_sim.entities import WEIRD_ACCOUNT_ID

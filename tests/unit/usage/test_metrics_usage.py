@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
-from pendo_core.timeutil import day_of_ms, hour_starts_ms
+from pendo_core.common.timeutil import day_of_ms, hour_starts_ms
 from tests.support.metrics import Activity, FDay, PDay, VDay, VHour, named, run_metrics
 
 D = date(2024, 6, 15)

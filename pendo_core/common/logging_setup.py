@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from pydantic import SecretStr
 
-from pendo_core.config import Settings
+from pendo_core.common.config import Settings
 
 REDACTED = "<redacted>"
 MIN_SECRET_LEN = 8  # shorter values would redact ordinary words; no real key or password is this short

@@ -1,4 +1,4 @@
-"""The access rule (`pendo_core.access`) in SQL: a filter for queries, the visible customers, and
+"""The access rule (`pendo_core.access.rules`) in SQL: a filter for queries, the visible customers, and
 the audit line a widened view leaves."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, Select, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from pendo_core.access import CustomerRef, Viewer
+from pendo_core.access.rules import CustomerRef, Viewer
 from pendo_core.store.models import AuditLog, Customer
 
 VIEW_ALL = "view_all_customers"
