@@ -6,7 +6,7 @@
 2. takes the run lock, so two runs never overlap (SyncBusy when another holds it);
 3. opens the Pendo client (`pendo_core.compose`: the configured host, or the demo simulator);
 4. runs the SyncRunner: entities and usage windows, then `AFTER_WINDOWS` (mapping) and `STEPS` in order
-   (metrics, health, alerts);
+   (metrics, health, alerts, then the retention of raw rows);
 5. once the run has ended, successfully or not, the operations check (a failed run, stale data)
    with its notices to the admins; not after a run stopped on purpose or one that never started.
 
@@ -36,6 +36,7 @@ from pendo_core.health.job import make_health_step
 from pendo_core.pendo.client import PendoClient
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning, run_lock
 from pendo_core.pendo.sync.progress import LogProgress, Progress
+from pendo_core.pendo.sync.retention import make_retention_step
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncError, SyncRequest, SyncRunner
 from pendo_core.usage.job import make_metrics_step
 
@@ -61,6 +62,7 @@ STEPS: tuple[StepFactory, ...] = (
     *INGEST_STEPS,
     make_health_step,    # health scores from the new metrics
     make_alerts_step,    # every registered alert kind, then routing and delivery on the configured channels
+    make_retention_step,  # raw rows past RAW_RETENTION_DAYS purged (metrics stay)
 )
 
 

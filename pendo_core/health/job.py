@@ -22,6 +22,7 @@ from pendo_core.admin.settings import AppSettings, current_settings
 from pendo_core.health.grid import ScoredGrid, score_grid
 from pendo_core.health.inputs import HealthInputs, key_feature_ids, load_inputs
 from pendo_core.health.score import COMPONENTS
+from pendo_core.pendo.sync.retention import clamp_restatement
 from pendo_core.store.bulk import copy_text_rows
 from pendo_core.store.models import HealthScore
 from pendo_core.store.scope import customer_chunks
@@ -82,7 +83,9 @@ def _score_run(engine: Engine, summary: RunSummary, *, include_anonymous: bool) 
     if last < first:
         return
     start = min(summary.metrics_first or first, _first_unscored(engine, first, last) or last)
-    compute_health(engine, max(start, first), last, include_anonymous=include_anonymous)
+    start = clamp_restatement(engine, max(start, first), last, "health scores")
+    if start <= last:
+        compute_health(engine, start, last, include_anonymous=include_anonymous)
 
 
 def _settings(engine: Engine, given: AppSettings | None, version: int | None) -> tuple[int, AppSettings]:

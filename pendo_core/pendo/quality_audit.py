@@ -33,6 +33,7 @@ from pendo_core.common.config import Settings
 from pendo_core.common.timeutil import day_of_ms, days_between, local_midnight_ms
 from pendo_core.pendo.client import PendoClient, queries
 from pendo_core.pendo.sync.plan import windows
+from pendo_core.pendo.sync.retention import kept_from_day
 from pendo_core.pendo.sync.rows import BadRow, count, epoch_ms, text
 from pendo_core.store import models
 
@@ -245,13 +246,15 @@ def compare(check: str, pendo: Figures, stored: Figures) -> tuple[int, int, list
 
 
 def synced_range(engine: Engine) -> tuple[date, date] | None:
-    """The reported days the store holds metrics for (the last sync's range), or None before any."""
+    """The reported days the store holds metrics and raw rows for (the last sync's range from the first
+    day whose raw rows were kept), or None before any."""
     with Session(engine) as session:
         value = session.scalar(select(models.SyncWatermark.value).where(models.SyncWatermark.stream == "metrics_range"))
+        kept_from = kept_from_day(session)
     if not value:
         return None
     first, last = (date.fromisoformat(part) for part in value.split(".."))
-    return first, last
+    return max(first, kept_from or first), last
 
 
 def run_audit(engine: Engine, client: PendoClient, settings: Settings, first: date, last: date, *,

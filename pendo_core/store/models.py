@@ -329,9 +329,6 @@ class OnboardingProgress(Base):
     progress: Mapped[float | None] = mapped_column(Float)
 
 
-Index("ix_pendo_visitor_days_visitor", VisitorDay.visitor_id)
-
-
 # --- Health, alerts, settings and users (issue 3 and 4) --------------------------------------
 
 
