@@ -176,8 +176,10 @@ def _check_after_run(settings: Settings, engine: Engine, clock: Clock) -> None:
 def describe(summary: RunSummary) -> str:
     """The run in one line with the rows per stream (what `python -m jobs sync` prints)."""
     rows = ", ".join(f"{name} {count:,}" for name, count in summary.rows.items())
+    purged = sum(summary.purged.values())
     return (f"sync {summary.run_id} ok: days {summary.report_first}..{summary.report_last}; {rows}; "
-            f"{summary.requests} requests, {summary.retries} retries, {summary.bad_rows} bad rows skipped")
+            f"{summary.requests} requests, {summary.retries} retries, {summary.bad_rows} bad rows skipped"
+            + (f"; {purged:,} raw rows past RAW_RETENTION_DAYS purged" if purged else ""))
 
 
 def brief(summary: RunSummary) -> str:

@@ -79,7 +79,7 @@ def test_sync_purges_rows_past_retention_and_metrics_stay_exact(
     import_demo_customers(engine, subscription)
     summary = _sync(engine, server.url, 70, raw_retention_days=RETENTION)
     cutoff = AS_OF - timedelta(days=RETENTION)
-    assert summary.rows["purged_visitor_days"] > 0
+    assert summary.purged["visitor_days"] > 0
     assert _first_day(engine, models.VisitorDay) == cutoff
     assert _first_day(engine, models.FeatureVisitorDay) > cutoff  # read 111 days back: nothing to purge
     first, last = summary.report_first, summary.report_last

@@ -41,8 +41,7 @@ def make_retention_step(settings: Settings) -> PostStep:
     def retention_step(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
         """Purge the raw rows older than the retention (see the module docstring)."""
         if settings.raw_retention_days is not None:
-            deleted = purge(engine, request.as_of - timedelta(days=settings.raw_retention_days))
-            summary.rows.update({f"purged_{name}": n for name, n in deleted.items() if n})
+            summary.purged = purge(engine, request.as_of - timedelta(days=settings.raw_retention_days))
 
     return retention_step
 
