@@ -58,7 +58,7 @@ def _kpis(frame: pd.DataFrame, customer_id: str, health_change: float | None) ->
     _metric(top[1], "WAU", wau, "{:,.0f}", falling, help="Distinct visitors active in the 7 days ending the last day.")
     top[2].metric("MAU", f"{recent['mau'].iloc[-1]:,.0f}", border=True,
                   help="Distinct visitors active in the 30 days ending the last day.")
-    _metric(top[3], "Stickiness", stick, "{:.0%}", falling, points=True, help=HELP["stickiness"])
+    _metric(top[3], "Stickiness", stick, measures.STICKINESS_FORMAT, falling, points=True, help=HELP["stickiness"])
     bottom[0].metric("DAU trend, 28 days", "–" if now["trend"] is None else f"{now['trend']:+.0%}",
                      help=HELP["trend"], border=True)
     _metric(bottom[1], "Sessions a day", sessions, "{:,.1f}", falling,
