@@ -28,8 +28,19 @@ SMOOTH_LABEL = "7-day average"
 SMOOTH_HELP = ("Each day shows the mean of that day and the 6 before (all 7 needed, so a gap in the synced days "
                "stays a gap): weekends no longer zig-zag the line. Off: each day's own value.")
 DAY = alt.X("metric_date:T", title=None, axis=alt.Axis(format="%d %b", labelOverlap=True))
+MAX_DAY_TICKS = 10
 # Missing values break the line instead of joining across the gap (days outside the synced data).
 BREAK: Final = "break-paths-show-domains"
+
+
+def day_axis(days: pd.Series, field: str = "metric_date") -> alt.X:
+    """The x axis of a daily chart: ticks on whole days only, every k-th day so at most MAX_DAY_TICKS
+    labels show (left to Vega, a week-long axis ticks every 12 hours and prints each date twice)."""
+    known = pd.to_datetime(days).dropna()
+    span = int((known.max() - known.min()).days) + 1 if len(known) else 1
+    step = max(1, math.ceil(span / MAX_DAY_TICKS))
+    return alt.X(f"{field}:T", title=None, axis=alt.Axis(format="%d %b", labelOverlap=True,
+                                                          tickCount={"interval": "day", "step": step}))
 
 
 def smoothing_toggle(key: str) -> bool:
@@ -60,7 +71,7 @@ def lines(frame: pd.DataFrame, series: Mapping[str, str], y_title: str, *, fmt: 
     chart: alt.Chart = (
         alt.Chart(long).mark_line(strokeWidth=2, invalid=BREAK, interpolate="monotone",
                                   point=alt.OverlayMarkDef(size=14) if points else False)
-        .encode(x=DAY if x == "metric_date" else alt.X(f"{x}:T", title=None),
+        .encode(x=day_axis(frame[x], x),
                 y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=fmt)),
                 color=alt.Color("series:N", title=None, sort=order,
                                 scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
@@ -88,7 +99,7 @@ def users_with_stickiness(frame: pd.DataFrame, height: int = 300) -> alt.LayerCh
         strokeDash=alt.StrokeDash("series:N", title=None, scale=dashes, legend=legend))
     stick = (
         alt.Chart(frame.assign(series=stickiness)).mark_line(strokeWidth=2, invalid=BREAK)
-        .encode(x=DAY, y=alt.Y("stickiness:Q", title="Stickiness, 7-day mean DAU ÷ MAU",
+        .encode(x=day_axis(frame["metric_date"]), y=alt.Y("stickiness:Q", title="Stickiness, 7-day mean DAU ÷ MAU",
                                 axis=alt.Axis(format=".0%", titleColor=ACCENT, labelColor=ACCENT),
                                 scale=alt.Scale(domainMin=0)),
                 color=alt.Color("series:N", title=None, scale=colors, legend=legend),
