@@ -33,7 +33,11 @@ def make_metrics_step(settings: Settings) -> PostStep:
 
 
 def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummary) -> None:
-    """Recompute from the first moved day, and whole ranges for remapped customers; record the range."""
+    """Recompute from the first moved day, and whole ranges for remapped customers; record the range.
+
+    Leaves on the summary what moved for the health step: every customer from `metrics_first` on, and
+    the customers in `metrics_stale` over the whole reported range.
+    """
     first, last = summary.report_first, summary.report_last
     with Session(engine) as session:
         done = parse_day_range(store.get_watermark(session, METRICS_RANGE))
@@ -51,7 +55,8 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
     with Session(engine) as session, session.begin():
         store.set_watermark(session, METRICS_RANGE, format_day_range(first, last))
         store.clear_watermark(session, METRICS_STALE_FROM)
-    summary.metrics_first = first if stale else start
+    summary.metrics_first = start
+    summary.metrics_stale = stale if start > first else []
 
 
 def _first_moved_day(first: date, last: date, refetched: date | None, done: DayRange | None,
