@@ -95,8 +95,8 @@ def _comparison(customer_id: str, last_day: date) -> pd.DataFrame:
 
 def _compare_table(table: pd.DataFrame, peers: int) -> None:
     """The customer's last-7-day rates beside its segment's and everyone's; the percentile among fewer than 5
-    segment peers reads 'too few to say'."""
-    shown = table.assign(rank=samples.share_texts(table["percentile"], [peers] * len(table), fmt="{:.0f}"))
+    segment peers is left empty ('too few to say', in a caption)."""
+    shown = table.assign(rank=samples.shares(table["percentile"], [peers] * len(table)))
     is_share = shown["rate"] == "stickiness"  # a share: shown in percent like everywhere else
     shown.loc[is_share, ["customer", "segment", "portfolio"]] *= 100
     shown.loc[is_share, "label"] = "Stickiness, % (7-day mean DAU ÷ MAU)"
@@ -106,7 +106,10 @@ def _compare_table(table: pd.DataFrame, peers: int) -> None:
         "customer": st.column_config.NumberColumn("This customer", format=fmt),
         "segment": st.column_config.NumberColumn("Segment median", format=fmt),
         "portfolio": st.column_config.NumberColumn("All customers median", format=fmt),
-        "rank": st.column_config.TextColumn("Percentile in segment", help=samples.HELP)})
+        "rank": st.column_config.NumberColumn("Percentile in segment", format="%.0f", help=samples.HELP)})
+    note = samples.left_empty("Percentile in segment", peers, "other customers in the segment")
+    if note:
+        st.caption(note)
 
 
 DAILY = ("dau", "session_count", "time_in_app_minutes", "page_views", "feature_events")  # WAU, MAU: windows already

@@ -20,7 +20,8 @@ from pendo_core.book.inbox import InboxFilter, filter_inbox
 
 PAGE_SIZE = 50
 HEADER_HEIGHT = 35
-ROW_HEIGHT = 88  # four lines: the Alert column wraps (Streamlit wraps text only in rows taller than 64 px)
+ROW_HEIGHT = 35  # one line: the Alert column holds a headline; the selected alert's card has the whole text
+ALERT_WIDTH = 290  # holds alert_card.HEADLINE_CHARS characters
 MAX_CARDS = 5
 STATUS_ORDER = ["open", "acknowledged", "snoozed", "dismissed", "resolved"]
 TABLE = "alerts_table"
@@ -77,11 +78,11 @@ def _names(keys: pd.Series, names: pd.Series) -> dict[str, str]:
 
 def _view(shown: pd.DataFrame) -> pd.DataFrame:
     """The rows as the table shows them: labels for kind and status, the severity and status in one column, and
-    the alert in one (wrapped) cell."""
+    the alert as a one-line headline."""
     kind = shown["kind"].map(label)
     status = shown["status"].map(alert_card.STATUS_TEXT)
     return shown.assign(kind=kind, status=status, state=shown["severity"].str.capitalize() + " · " + status.str.lower(),
-                        alert=kind + " · " + shown["numbers"].astype(str))
+                        alert=[alert_card.headline(k, str(n)) for k, n in zip(kind, shown["numbers"], strict=True)])
 
 
 def _columns(viewer: Viewer) -> dict[str, Any]:
@@ -95,8 +96,9 @@ def _columns(viewer: Viewer) -> dict[str, Any]:
         "days_to_renewal": st.column_config.NumberColumn("Renews in", width=75, format="%d d",
                                                          help="Days from today to the renewal date."),
         "state": st.column_config.TextColumn("Severity · status", width=150, help=WEIGHTING_HELP),
-        "alert": st.column_config.TextColumn("Alert", width=290, help="What fired and its numbers (wrapped over four "
-                                             "lines); select the row for the suggested action and history."),
+        "alert": st.column_config.TextColumn("Alert", width=ALERT_WIDTH, help="What fired and the start of its "
+                                             "numbers; select the row for all of them, the suggested action and "
+                                             "history."),
     }
     if viewer.sees_all:
         columns["owner_name"] = st.column_config.TextColumn("CSM", width=110)

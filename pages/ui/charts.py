@@ -23,6 +23,8 @@ alt.utils.schemapi.disable_debug_mode()
 
 PALETTE = ["#1f5fbf", "#2ea39b", "#f29c38", "#8a5cc7", "#d14b5a", "#7f8c8d", "#3d9bd6", "#a2672d"]
 ACCENT = "#d14b5a"  # a series on the second axis (stickiness beside active users)
+COMPARED = (PALETTE[5], PALETTE[0])  # a comparison's two series: what is (grey), then what would be
+TEXT = "#1c2433"  # values written on a chart
 SMOOTH_DAYS = 7
 SMOOTH_LABEL = "7-day average"
 SMOOTH_HELP = ("Each day shows the mean of that day and the 6 before (all 7 needed, so a gap in the synced days "
@@ -198,5 +200,19 @@ def bars(frame: pd.DataFrame, *, x: str, y: str, x_title: str, fmt: str = ",.0f"
     base = alt.Chart(frame).encode(x=alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(format=fmt), scale=scale), y=y_axis)
     bar = base.mark_bar(color=color, cornerRadiusEnd=3, height={"band": 0.7}).encode(
         tooltip=[alt.Tooltip(f"{y}:N", title="Name"), alt.Tooltip(f"{x}:Q", title=x_title, format=fmt)])
-    text = base.mark_text(align="left", dx=4, color="#1c2433", fontSize=11).encode(text=alt.Text(f"{x}:Q", format=fmt))
+    text = base.mark_text(align="left", dx=4, color=TEXT, fontSize=11).encode(text=alt.Text(f"{x}:Q", format=fmt))
     return alt.LayerChart(layer=[bar, text]).properties(height=32 * max(1, len(frame)) + 50)
+
+
+def compared_bars(frame: pd.DataFrame, *, x: str, x_order: Sequence[str], series: str, order: Sequence[str],
+                  y: alt.Y, tooltip: Sequence[alt.Tooltip | str], label: str | None = None,
+                  height: int = 240) -> alt.LayerChart:
+    """Bars of two series side by side per `x` category (saved and candidate settings): the first in the
+    theme's grey, the second in its first colour (COMPARED); `label` names a column written above each bar."""
+    base = alt.Chart(frame).encode(x=alt.X(f"{x}:N", title=None, sort=list(x_order), axis=alt.Axis(labelAngle=0)),
+                                   xOffset=alt.XOffset(f"{series}:N", sort=list(order)), y=y, tooltip=list(tooltip))
+    bar = base.mark_bar(cornerRadiusEnd=3).encode(color=alt.Color(
+        f"{series}:N", title=None, sort=list(order), scale=alt.Scale(domain=list(order), range=list(COMPARED)),
+        legend=alt.Legend(orient="top")))
+    layers = [bar] if label is None else [bar, base.mark_text(dy=-7, fontSize=11, color=TEXT).encode(text=f"{label}:N")]
+    return alt.LayerChart(layer=layers).properties(height=height)
