@@ -66,7 +66,7 @@ def test_the_inbox_table_fits_1440_px(signed_in_page: OpenAs, role: str) -> None
 def test_a_leader_acknowledges_two_selected_alerts(signed_in_page: OpenAs, demo_users: dict[str, str],
                                                    store: Engine) -> None:
     """Narrowed to another CSM's alerts (the CSM's own test acknowledges theirs), two ticked rows are
-    acknowledged with one click, each recorded with the leader's e-mail."""
+    acknowledged with one click on the button above the table, each recorded with the leader's e-mail."""
     with store.connect() as conn:
         owners = sorted(set(conn.execute(select(UsageAlert.assigned_csm_email).where(
             UsageAlert.status == "open", UsageAlert.assigned_csm_email != demo_users["csm"])).scalars()) - {None})
@@ -78,7 +78,11 @@ def test_a_leader_acknowledges_two_selected_alerts(signed_in_page: OpenAs, demo_
     _grid_ready(page)
     _tick(page, 0)
     _tick(page, 1)
-    page.get_by_role("button", name="Acknowledge selected").click()
+    button = page.get_by_role("button", name="Acknowledge selected")
+    grid = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+    assert button.bounding_box()["y"] < grid["y"]  # the actions sit above the table, in sight of the ticks
+    assert grid["height"] < 600  # the table scrolls inside, so the selected cards below it stay near
+    button.click()
     page.get_by_text(f"2 alert(s) acknowledged by {demo_users['leader']}").first.wait_for(timeout=SETTLE_TIMEOUT_MS)
     settle(page)
     screenshot(page, "leader-bulk-acknowledged")
