@@ -30,7 +30,7 @@ from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.orm import Session
 
 from pendo_core.common.config import Settings
-from pendo_core.common.timeutil import day_of_ms, days_between, local_midnight_ms
+from pendo_core.common.timeutil import DayRange, day_of_ms, days_between, local_midnight_ms, parse_day_range
 from pendo_core.pendo.client import PendoClient, queries
 from pendo_core.pendo.sync.plan import windows
 from pendo_core.pendo.sync.retention import kept_from_day
@@ -251,10 +251,8 @@ def synced_range(engine: Engine) -> tuple[date, date] | None:
     with Session(engine) as session:
         value = session.scalar(select(models.SyncWatermark.value).where(models.SyncWatermark.stream == "metrics_range"))
         kept_from = kept_from_day(session)
-    if not value:
-        return None
-    first, last = (date.fromisoformat(part) for part in value.split(".."))
-    return max(first, kept_from or first), last
+    span = parse_day_range(value)
+    return None if span is None else DayRange(max(span.first, kept_from or span.first), span.last)
 
 
 def run_audit(engine: Engine, client: PendoClient, settings: Settings, first: date, last: date, *,

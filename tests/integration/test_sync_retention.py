@@ -117,7 +117,7 @@ def test_remap_after_a_purge_keeps_the_metrics_of_purged_days(
     for table, rows in before.items():
         old = {k: v for k, v in rows.items() if k[-1] < restatable}
         assert {k: v for k, v in after[table].items() if k[-1] < restatable} == old, table
-    assert daily.metrics_first == restatable
+    assert daily.metrics_stale == [owner]
     assert "keep their stored figures" in caplog.text
     _assert_matches_reference(engine, subscription, first, last, restatable)
     owner_rows = {k: v for k, v in after["pendo_usage_metrics"].items() if k[0] == owner and k[-1] >= restatable}
