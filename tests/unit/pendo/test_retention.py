@@ -98,6 +98,19 @@ def test_purge_again_deletes_nothing_and_the_watermark_never_goes_back(engine: E
     assert retention.restatable_from(engine) == CUTOFF + timedelta(days=METRICS_REACH_DAYS)
 
 
+def test_the_account_api_counts_purged_days_as_unknown_not_idle(engine: Engine) -> None:
+    """Coverage stays after a purge (so the sync never fetches those days again), but the API's synced
+    days stop at the cut-off: a purged day has no figures, not zero activity."""
+    from api.accounts import synced_days
+
+    with session_factory(engine).begin() as session:
+        session.execute(insert(models.SyncCoverage), [
+            {"stream": "visitor_days", "day": d, "synced_as_of": DAYS[-1], "include_anonymous": False} for d in DAYS])
+    assert synced_days(engine, "visitor_days", DAYS[0], DAYS[-1]) == set(DAYS)
+    retention.purge(engine, CUTOFF)
+    assert synced_days(engine, "visitor_days", DAYS[0], DAYS[-1]) == {d for d in DAYS if d >= CUTOFF}
+
+
 def test_nothing_purged_means_every_day_is_restatable(engine: Engine) -> None:
     """Before any purge no restatement is clamped."""
     assert retention.restatable_from(engine) is None
