@@ -16,12 +16,13 @@ and both say "fire", "clear" or "unknown" (not enough synced days to judge).
   (8) weeks before them (when under 75% of their days are synced, a young history, the 28 days
   before), as weekly totals, each level the mean of its weeks (a count's most exact estimate: the
   median of four weeks threw away half of them; eight weeks before halve the noise of the level a
-  small team is judged against, and a slide that began before the last 8 weeks still counts; a
-  holiday week before only makes the rule more careful; a month-end peak is not big enough to
-  matter, on the labelled worlds). It fires when the level now is more than `drop_pct` below the
-  level before, at least half of the recent weeks are below that limit (a slide, not one bad
-  week), the last week still is and is not clearly back up from the lowest recent week (not
-  recovered, not recovering: `rebounded`), and the fall is beyond noise: here, the least-squares
+  small team is judged against, and a slide that began before the 4 weeks before the window is
+  measured against more of the level it fell from; a holiday week before only makes the rule more
+  careful; a month-end peak is not big enough to matter, on the labelled worlds). It fires when
+  the level now is more than `drop_pct` below the level before, at least half of the recent weeks
+  are below that limit (a slide, not one bad week), the last week still is and is not clearly back
+  up from the lowest recent week (not recovered, not recovering: `rebounded`), and the fall is
+  beyond noise: here, the least-squares
   trend of the last 8 weekly totals (the window and the 4 weeks before it) against its standard
   error, so one odd week (a holiday in either window) barely tilts it. Like the sudden rule, it
   must hold on each of the last `hold_days` days (the windows ending on each), so one noisy day
@@ -231,8 +232,8 @@ def _sustained_on(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict
 def _weeks_before(dau: Mapping[date, int], last: date, fewest: int, most: int) -> list[float] | None:
     """Weekly totals of the `most` weeks ending on `last` when they are synced enough (weekly_totals:
     75% of their days), else of the `fewest` weeks ending on it (a young history: the span before, as
-    long as the window); None when neither is. Nothing in between: the labelled worlds compared 4 and
-    8 weeks only."""
+    long as the window); None when neither is. Nothing in between, so a history a few days short of
+    the `most` weeks is judged as it always was."""
     return weekly_totals(dau, last, most) or weekly_totals(dau, last, fewest)
 
 
