@@ -157,7 +157,7 @@ def _bulk_bar(where: st.delta_generator.DeltaGenerator, selected: pd.DataFrame, 
         row.caption("Select rows (the boxes on the left) to act on them together; a selected alert opens below the "
                     "table with its numbers, suggested action and history.")
     else:
-        row.caption(f"**{len(selected)} selected**" + (f", {len(selected) - len(mine)} not yours to act on"
+        row.caption(f"{len(selected)} selected" + (f", {len(selected) - len(mine)} not yours to act on"
                                                        if len(mine) < len(selected) else "")
                     + ": the card" + ("s are" if len(selected) > 1 else " is") + " below the table.")
     row.button("Acknowledge selected", key="alerts_bulk_ack", disabled=not to_ack, type="primary",

@@ -144,11 +144,14 @@ def test_abandonment_and_guide_tests_are_thresholds(store: Engine) -> None:
     assert at.number_input(key="admin_t_abandon_sure").value == 99.0
     at.number_input(key="admin_t_abandon_sure").set_value(95.0).run()
     at.number_input(key="admin_t_drop_sure").set_value(80.0).run()
+    assert at.number_input(key="admin_t_sustained_weeks").value == 8
+    at.number_input(key="admin_t_sustained_weeks").set_value(6).run()
     at.number_input(key="admin_t_excess").set_value(30).run()
     at.number_input(key="admin_t_dismiss_sure").set_value(99.0).run()
     at.button(key="admin_thresholds_save").click().run()
     alerts = _newest_settings(store).settings["alerts"]
     assert (alerts["feature_abandonment"]["confidence"], alerts["usage_drop"]["confidence"]) == (0.95, 0.8)
+    assert alerts["usage_drop"]["sustained_baseline_weeks"] == 6
     assert (alerts["guide_dismissal"]["min_excess"], alerts["guide_dismissal"]["confidence"]) == (0.3, 0.99)
 
 
