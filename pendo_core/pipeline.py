@@ -38,6 +38,7 @@ from pendo_core.pendo.sync.lock import SyncAlreadyRunning, run_lock
 from pendo_core.pendo.sync.progress import LogProgress, Progress
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncError, SyncRequest, SyncRunner
 from pendo_core.usage.job import make_metrics_step
+from pendo_core.usage.snapshot_job import make_snapshot_step
 
 __all__ = ["AFTER_WINDOWS", "INGEST_STEPS", "STEPS", "StopAwareProgress", "StopRequested", "brief",
            "check_operations", "describe", "run_sync", "sync_runner"]
@@ -59,6 +60,7 @@ INGEST_STEPS: tuple[StepFactory, ...] = (
 # ... and the judgments on them.
 STEPS: tuple[StepFactory, ...] = (
     *INGEST_STEPS,
+    make_snapshot_step,  # the pages' read model of the newest day (pendo_core/usage/snapshot.py)
     make_health_step,    # health scores from the new metrics
     make_alerts_step,    # every registered alert kind, then routing and delivery on the configured channels
 )
