@@ -331,6 +331,26 @@ class CustomerSnapshot(Base):
     last_active: Mapped[date | None] = mapped_column(Date)  # newest day with DAU > 0 in 90 days
 
 
+class PortfolioDay(Base):
+    """Read model (pendo_core/usage/portfolio_days.py): per day, the Portfolio's totals over every
+    customer (usage sums; health means and customers per band), as its live queries compute them;
+    rewritten by the sync's portfolio step after the health scores."""
+
+    __tablename__ = "pendo_portfolio_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    usage_customers: Mapped[int] = mapped_column(Integer)  # customers with a usage row (0: no usage row)
+    dau: Mapped[int | None] = mapped_column(BigInteger)
+    wau: Mapped[int | None] = mapped_column(BigInteger)
+    mau: Mapped[int | None] = mapped_column(BigInteger)
+    scored: Mapped[int] = mapped_column(Integer)  # customers with a health score row (0: none)
+    overall: Mapped[float | None] = mapped_column(Float)  # mean score
+    breadth: Mapped[float | None] = mapped_column(Float)  # mean key-feature breadth of the score's inputs
+    red: Mapped[int | None] = mapped_column(Integer)
+    yellow: Mapped[int | None] = mapped_column(Integer)
+    green: Mapped[int | None] = mapped_column(Integer)
+    insufficient: Mapped[int | None] = mapped_column(Integer)  # band "insufficient data"
+
+
 class FeatureUsage(Base):
     __tablename__ = "pendo_feature_usage"
     customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -57,11 +57,11 @@ def _book(viewer: Viewer | None) -> Callable[[Engine, date], pd.DataFrame]:
 
 
 READERS: dict[str, Callable[[Engine, date], pd.DataFrame]] = {
-    "customer_measures": lambda engine, day: queries.customer_measures(engine, day),
+    "customer_measures": queries.customer_measures,
     "customer_trends": portfolio_queries.customer_trends,
     "customer_week": queries.customer_week,
-    "weekly_wau": lambda engine, day: queries.weekly_wau(engine, day),
-    "last_active_days": lambda engine, day: queries.last_active_days(engine, day),
+    "weekly_wau": queries.weekly_wau,
+    "last_active_days": queries.last_active_days,
     "book_all": _book(None),
     "book_of_a_csm": _book(Viewer(csm_email(1), "csm")),
 }
@@ -105,10 +105,17 @@ def test_the_snapshot_holds_its_edge_cases(engine: Engine) -> None:
     s = CustomerSnapshot
     with engine.connect() as conn:
         rows = {r.customer_id: r for r in conn.execute(select(s))}
-    assert rows[ids[0]].mau is None and rows[ids[0]].in_measures and rows[ids[0]].week_n == 6
-    assert rows[ids[2]].in_weeks and not rows[ids[2]].in_measures and rows[ids[2]].week_n == 0
-    assert rows[ids[3]].last_active is None and rows[ids[3]].in_week
-    assert rows[ids[4]].in_measures and rows[ids[4]].recent_n == 0 and rows[ids[4]].prior_n == 28
+    assert rows[ids[0]].mau is None
+    assert rows[ids[0]].in_measures
+    assert rows[ids[0]].week_n == 6
+    assert rows[ids[2]].in_weeks
+    assert not rows[ids[2]].in_measures
+    assert rows[ids[2]].week_n == 0
+    assert rows[ids[3]].last_active is None
+    assert rows[ids[3]].in_week
+    assert rows[ids[4]].in_measures
+    assert rows[ids[4]].recent_n == 0
+    assert rows[ids[4]].prior_n == 28
     assert ids[5] not in rows
 
 
@@ -133,7 +140,8 @@ def test_a_refresh_replaces_the_older_day(engine: Engine) -> None:
     refresh_snapshot(engine, LAST)
     with engine.connect() as conn:
         days = conn.execute(select(func.count(func.distinct(CustomerSnapshot.as_of)))).scalar_one()
-    assert days == 1 and not snapshot.holds(engine, LAST - timedelta(days=1))
+    assert days == 1
+    assert not snapshot.holds(engine, LAST - timedelta(days=1))
     measures = queries.customer_measures(engine, LAST).set_index("customer_id")
     assert measures.loc[ids[6], "mau"] == 999
 
