@@ -1,7 +1,8 @@
 """`python -m jobs.bench_pages`: server time of every app page on a store of 5,000 customers x 90 days.
 
-The store is synthetic (jobs.bench_store, metric rows inserted directly, not through the sync) and
-kept under bench-results/ between runs (`--rebuild` to make it again; BENCH_DATABASE_URL to use
+The store is synthetic (jobs.bench_store, metric rows inserted directly, not through the sync, then
+the read models the sync's steps would write: the customer snapshot and the portfolio days) and kept
+under bench-results/ between runs (`--rebuild` to make it again; BENCH_DATABASE_URL to use
 PostgreSQL). Each page runs in Streamlit's AppTest, as the role that would open it:
 
 - cold: the first render with every data cache empty (what the first visitor after a sync waits for);
