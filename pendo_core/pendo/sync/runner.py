@@ -11,7 +11,7 @@ or an operator accepts it (`SyncRequest.accept_restatement`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from pendo_core.common.config import Settings
 from pendo_core.pendo.client import PendoClient, PendoError, PendoResponseError, PendoTimeoutError
 from pendo_core.pendo.sync import entities, store
 from pendo_core.pendo.sync.plan import Window, days_to_read, windows
+from pendo_core.pendo.sync.prefetch import Prefetch
 from pendo_core.pendo.sync.progress import LogProgress, Progress
 from pendo_core.pendo.sync.rows import BadRows
 from pendo_core.pendo.sync.streams import EVENT_STREAMS, EventStream
@@ -160,18 +161,45 @@ class SyncRunner:
             plan.extend((stream, w) for w in windows(needed, self.settings.window_days))
         self.progress.start(len(plan))
         earliest: date | None = None
-        for stream, window in plan:
-            rows = self._sync_window(stream, window, request, summary)
-            summary.rows[stream.name] = summary.rows.get(stream.name, 0) + rows
-            summary.windows += 1
-            affected = max(window.first, summary.report_first)  # day x moves metrics of days >= x
-            earliest = min(earliest or affected, affected)
+        ahead = _ReadAhead(self, plan, request)
+        try:
+            for index, (stream, window) in enumerate(plan):
+                rows = self._sync_window(stream, window, request, summary, (ahead, index))
+                summary.rows[stream.name] = summary.rows.get(stream.name, 0) + rows
+                summary.windows += 1
+                affected = max(window.first, summary.report_first)  # day x moves metrics of days >= x
+                earliest = min(earliest or affected, affected)
+        finally:
+            ahead.cancel()
         self.progress.stop()
         return earliest
 
-    def _sync_window(self, stream: EventStream, window: Window, request: SyncRequest, summary: RunSummary) -> int:
+    def _rows(self, stream: EventStream, window: Window, request: SyncRequest) -> Iterator[dict[str, Any]]:
+        """The window's answer, streamed (the request is sent on the first row)."""
+        pipeline = stream.pipeline(window.first, window.last, self.settings.tz, not self.settings.include_anonymous)
+        return self.client.aggregate(pipeline, request_id=f"cscx-{stream.name}",
+                                     require_results=not request.accept_restatement)
+
+    def _sync_window(self, stream: EventStream, window: Window, request: SyncRequest, summary: RunSummary,
+                     planned: tuple[_ReadAhead, int] | None = None) -> int:
+        read_ahead = planned is not None  # the read-ahead serves a planned window's first attempt only
+
+        def attempt() -> store.WindowResult:
+            nonlocal read_ahead
+            if not read_ahead:
+                return self._write_window(stream, window, request, summary.run_id,
+                                          lambda: self._rows(stream, window, request))
+            read_ahead = False
+            assert planned is not None
+            ahead, index = planned
+            try:
+                return self._write_window(stream, window, request, summary.run_id, lambda: ahead.take(index).rows())
+            except BaseException:
+                ahead.cancel()  # a retry or split reads afresh, never behind a paused stream
+                raise
+
         try:
-            result = self.client.retrying(lambda: self._write_window(stream, window, request, summary.run_id))
+            result = self.client.retrying(attempt)
         except _WindowTooBig:
             first, second = window.halves()
             self.progress.note(f"{stream.name} {window.first}..{window.last} timed out; splitting it")
@@ -191,17 +219,14 @@ class SyncRunner:
         return result.rows
 
     def _write_window(self, stream: EventStream, window: Window, request: SyncRequest,
-                      run_id: int) -> store.WindowResult:
-        identified_only = not self.settings.include_anonymous
-        pipeline = stream.pipeline(window.first, window.last, self.settings.tz, identified_only)
-        accept = request.accept_restatement
+                      run_id: int, open_rows: Callable[[], Iterator[dict[str, Any]]]) -> store.WindowResult:
         try:
             with self.sessions.begin() as session:
                 store.hold_fence(session, run_id)
-                rows = self.client.aggregate(pipeline, request_id=f"cscx-{stream.name}", require_results=not accept)
                 result = store.write_guarded(
-                    session, stream, window, rows, tz=self.settings.tz, as_of=request.as_of,
-                    include_anonymous=self.settings.include_anonymous, run_id=run_id, accept=accept,
+                    session, stream, window, open_rows(), tz=self.settings.tz, as_of=request.as_of,
+                    include_anonymous=self.settings.include_anonymous, run_id=run_id,
+                    accept=request.accept_restatement,
                 )
                 store.lower_date_watermark(session, METRICS_STALE_FROM, window.first)
                 return result
@@ -227,6 +252,44 @@ class SyncRunner:
         with self.sessions.begin() as session:
             store.finish_run(session, summary.run_id, status=status, stats=stats, requests=summary.requests,
                              retries=summary.retries, bad=self.bad, error=error)
+
+
+class _ReadAhead:
+    """Reads window N+1 while window N is written: at most one answer ahead, started only once N's
+    answer is fully read, so one HTTP stream is open at a time. Any failure cancels what is ahead
+    (the retry reads afresh), so a retry never waits behind a paused stream."""
+
+    def __init__(self, runner: SyncRunner, plan: Sequence[tuple[EventStream, Window]], request: SyncRequest) -> None:
+        self.runner, self.plan, self.request = runner, plan, request
+        self.current: Prefetch | None = None
+        self.next: tuple[int, Prefetch] | None = None
+
+    def take(self, index: int) -> Prefetch:
+        """The read of plan[index] (started now unless it ran ahead), with plan[index + 1] to follow it."""
+        if self.current is not None:
+            self.current.cancel()  # finished by now, unless the window failed part-way
+        ready = self.next[1] if self.next and self.next[0] == index else None
+        if ready is None:
+            self.cancel()
+            ready = self._start(index)
+        self.current, self.next = ready, None
+        if index + 1 < len(self.plan):
+            ready.when_read(lambda: self._ahead(index + 1))
+        return ready
+
+    def cancel(self) -> None:
+        """Stop every read still running (the current one first, so it cannot start another)."""
+        for read in (self.current, self.next[1] if self.next else None):
+            if read is not None:
+                read.cancel()
+        self.current = self.next = None
+
+    def _ahead(self, index: int) -> None:
+        self.next = (index, self._start(index))
+
+    def _start(self, index: int) -> Prefetch:
+        stream, window = self.plan[index]
+        return Prefetch(lambda: self.runner._rows(stream, window, self.request))
 
 
 def _suspect_reason(suspect: list[str]) -> str:
