@@ -30,7 +30,7 @@ from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.orm import Session
 
 from pendo_core.common.config import Settings
-from pendo_core.common.timeutil import day_of_ms, days_between, local_midnight_ms
+from pendo_core.common.timeutil import day_of_ms, days_between, local_midnight_ms, parse_day_range
 from pendo_core.pendo.client import PendoClient, queries
 from pendo_core.pendo.sync.plan import windows
 from pendo_core.pendo.sync.rows import BadRow, count, epoch_ms, text
@@ -248,10 +248,7 @@ def synced_range(engine: Engine) -> tuple[date, date] | None:
     """The reported days the store holds metrics for (the last sync's range), or None before any."""
     with Session(engine) as session:
         value = session.scalar(select(models.SyncWatermark.value).where(models.SyncWatermark.stream == "metrics_range"))
-    if not value:
-        return None
-    first, last = (date.fromisoformat(part) for part in value.split(".."))
-    return first, last
+    return parse_day_range(value)
 
 
 def run_audit(engine: Engine, client: PendoClient, settings: Settings, first: date, last: date, *,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from pendo_core.admin.settings import current_settings
 from pendo_core.common.config import Settings
+from pendo_core.common.timeutil import DayRange, format_day_range, parse_day_range
 from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.runner import METRICS_RANGE, METRICS_STALE_FROM, PostStep, RunSummary, SyncRequest
 from pendo_core.store import models
@@ -32,14 +33,18 @@ def make_metrics_step(settings: Settings) -> PostStep:
 
 
 def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummary) -> None:
-    """Recompute from the first moved day, and whole ranges for remapped customers; record the range."""
+    """Recompute from the first moved day, and whole ranges for remapped customers; record the range.
+
+    Leaves on the summary what moved for the health step: every customer from `metrics_first` on, and
+    the customers in `metrics_stale` over the whole reported range.
+    """
     first, last = summary.report_first, summary.report_last
     with Session(engine) as session:
-        done = store.get_watermark(session, METRICS_RANGE)
+        done = parse_day_range(store.get_watermark(session, METRICS_RANGE))
         stale_from = store.get_watermark(session, METRICS_STALE_FROM)
         onboarding = current_settings(session)[1].health.onboarding_guide_ids
     start = _first_moved_day(first, last, summary.refetched, done, stale_from)
-    stale = customers_with_changed_accounts(engine, date.fromisoformat(done.split("..")[1])) if done else []
+    stale = customers_with_changed_accounts(engine, done.last) if done else []
     anonymous = settings.include_anonymous
     if start <= last:
         compute_metrics(engine, first_day=start, last_day=last, include_anonymous=anonymous,
@@ -48,22 +53,20 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
         compute_metrics(engine, first_day=first, last_day=last, customer_ids=stale,
                         include_anonymous=anonymous, onboarding_guide_ids=onboarding)
     with Session(engine) as session, session.begin():
-        store.set_watermark(session, METRICS_RANGE, f"{first.isoformat()}..{last.isoformat()}")
+        store.set_watermark(session, METRICS_RANGE, format_day_range(first, last))
         store.clear_watermark(session, METRICS_STALE_FROM)
-    summary.metrics_first = first if stale else start
+    summary.metrics_first = start
+    summary.metrics_stale = stale if start > first else []
 
 
-def _first_moved_day(first: date, last: date, refetched: date | None, done: str | None,
+def _first_moved_day(first: date, last: date, refetched: date | None, done: DayRange | None,
                      stale_from: str | None) -> date:
     """The first reported day whose metrics this run must compute (`last + 1`: none)."""
     if stale_from:  # windows an earlier run wrote but never computed metrics for (it stopped)
         refetched = min(refetched or last, max(first, date.fromisoformat(stale_from)))
-    if not done:
+    if done is None or done.first > first:
         return first
-    done_first, done_last = (date.fromisoformat(p) for p in done.split(".."))
-    if done_first > first:
-        return first
-    return max(first, min(refetched or last + timedelta(days=1), done_last + timedelta(days=1)))
+    return max(first, min(refetched or last + timedelta(days=1), done.last + timedelta(days=1)))
 
 
 def customers_with_changed_accounts(engine: Engine, computed_day: date) -> list[str]:

@@ -69,7 +69,8 @@ class RunSummary:
     bad_rows: int = 0
     requests: int = 0
     retries: int = 0
-    metrics_first: date | None = None
+    metrics_first: date | None = None  # metrics moved from this day on for every customer (report_last + 1: none)
+    metrics_stale: list[str] = field(default_factory=list)  # ... and over the whole range for these (remapped)
     refetched: date | None = None  # the earliest reported day this run re-read (metrics move from it on)
     suspect: list[str] = field(default_factory=list)  # "stream first..last: why", windows withheld
     accepted: list[str] = field(default_factory=list)  # the same, applied on the operator's word

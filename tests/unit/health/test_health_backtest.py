@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
 import numpy as np
@@ -93,8 +92,9 @@ def test_empty_store_backtests_to_nothing(sqlite_engine: Engine) -> None:
     assert (report.outcomes, report.auc, report.deciles) == (0, None, [])
 
 
-def test_reweighting_five_thousand_customers_is_fast() -> None:
-    """Once loaded, a candidate set of weights is evaluated for 5,000 outcomes well under a second."""
+def test_reweighting_five_thousand_customers_scores_them() -> None:
+    """Once loaded, each candidate set of weights is evaluated over all 5,000 outcomes (its speed is
+    measured by `python -m jobs.bench_backtest` in `make bench`, not by a timed test)."""
     rng = np.random.default_rng(3)
     n, days = 5_000, 200
     churned = rng.random(n) < 0.15
@@ -103,12 +103,10 @@ def test_reweighting_five_thousand_customers_is_fast() -> None:
     data = BacktestData([f"c{i}" for i in range(n)], [date(2026, 1, 1)] * n, churned,
                         rng.integers(120, days, n), date(2025, 6, 1), components, np.ones((n, days), bool),
                         rng.integers(10, 50, (n, days)).astype(float), rng.integers(0, 10, (n, days)).astype(float))
-    started = time.perf_counter()
     for weights in ({"engagement": 0.5, "trajectory": 0.5}, {"engagement": 0.2, "adoption": 0.8}):
         report = run_backtest(data, weights, lead_days=30)
-    elapsed = (time.perf_counter() - started) / 2
-    assert report.scored > 4_000
-    assert elapsed < 0.25
+        assert report.scored > 4_000
+        assert report.auc is not None
 
 
 def _report(rates: dict[str, tuple[int, int]], health_auc: float | None, naive_auc: float | None) -> BacktestReport:
