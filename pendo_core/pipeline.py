@@ -39,6 +39,8 @@ from pendo_core.pendo.sync.progress import LogProgress, Progress
 from pendo_core.pendo.sync.retention import make_retention_step
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncError, SyncRequest, SyncRunner
 from pendo_core.usage.job import make_metrics_step
+from pendo_core.usage.portfolio_days import make_portfolio_step
+from pendo_core.usage.snapshot_job import make_snapshot_step
 
 __all__ = ["AFTER_WINDOWS", "INGEST_STEPS", "STEPS", "StopAwareProgress", "StopRequested", "brief",
            "check_operations", "describe", "run_sync", "sync_runner"]
@@ -60,7 +62,9 @@ INGEST_STEPS: tuple[StepFactory, ...] = (
 # ... and the judgments on them.
 STEPS: tuple[StepFactory, ...] = (
     *INGEST_STEPS,
+    make_snapshot_step,  # the pages' read model of the newest day (pendo_core/usage/snapshot.py)
     make_health_step,    # health scores from the new metrics
+    make_portfolio_step,  # the Portfolio's per-day totals of metrics and scores (pendo_core/usage/portfolio_days.py)
     make_alerts_step,    # every registered alert kind, then routing and delivery on the configured channels
     make_retention_step,  # raw rows past RAW_RETENTION_DAYS purged (metrics stay)
 )
