@@ -4,8 +4,8 @@ Every read of pendo_visitor_days names the customer's accounts and a day range, 
 key (account_id, day, visitor_id) answers; a list of visitors is a filter on those rows. The index
 cost a write per row in every window (4 MB on PostgreSQL, 16 MB on SQLite for the 300-account demo).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-04 22:40:00.000000
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0009'
-down_revision = '0008'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
