@@ -30,15 +30,15 @@ demo_endpoint.install()  # demo mode syncs from the simulator in every test, as 
 
 def _worker_pg_url(worker: str) -> str:
     """One database per checkout and xdist worker, so parallel tests (and runs from two checkouts on one
-    machine) never share tables."""
+    machine) never share tables; made afresh for each session, so a schema an earlier run left (another
+    branch's migrations) never meets this one's."""
     base = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
     checkout = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
     name = f"cscx_test_{checkout}_{worker}"
     try:
         with base.connect() as conn:
-            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         base.dispose()
     return make_url(make_engine(PG_URL).url).set(database=name).render_as_string(hide_password=False)
