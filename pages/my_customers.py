@@ -32,7 +32,8 @@ HELP = {
                     "computed it (synced days only; blank with too few).",
     "mau": "Monthly active users: distinct visitors active in the 30 days ending the newest day.",
     "breadth": "Key-feature breadth: share of the key features used by anyone in the last 30 days.",
-    "alerts": "Alerts still needing someone (open or acknowledged), by severity: 2H = two high, M medium, L low.",
+    "alerts": "Alerts still needing someone (open or acknowledged), by severity as on the Alerts page and the "
+              "customer header (the rule's weighed with ARR and renewal): 2H = two high, M medium, L low.",
     "last_active": "Last active: the newest day with an active visitor in the last 90 days (blank: nobody in them).",
     "arr": f"Annual recurring revenue from the customer import, in {CURRENCY}.",
     "days": "Days to the renewal date, from the day after the newest data (today while the sync is current).",
