@@ -13,6 +13,7 @@ import streamlit as st
 from pages.ui import charts, loaders, samples, shared
 from pages.ui.panel_ui import BAND_COLORS
 from pendo_core.book.header import ARR_FORMAT
+from pendo_core.health.score import CHANGE_DAYS
 from pendo_core.usage import feature_queries as read_features
 from pendo_core.usage import measures
 from pendo_core.usage import portfolio_queries as read_portfolio
@@ -25,7 +26,8 @@ HELP = {
                 "least one visitor in the 30 days ending that day), from the daily health scoring.",
     "health": "Customers per health band on the newest scored day: red below 50, yellow below 75, green from 75 "
               "(admin settings). 'Insufficient data' when too few components had data.",
-    "movers": "Change of the overall health score over the last 7 days, in points.",
+    "movers": f"Change of the overall health score over {CHANGE_DAYS} days, in points (as on My customers, the "
+              "customer header and the chat).",
     "segment": "Per segment: the median customer's key-feature breadth (30 days) and stickiness. "
                + measures.STICKINESS_DEFINITION,
     "drops": measures.trend_definition() + " Listed: customers whose mean DAU fell from at least "
@@ -45,10 +47,10 @@ def _table(last: date, health_day: date | None) -> pd.DataFrame:
     customers = shared.customers()
     now = before = read_portfolio.no_health()
     if health_day is not None:
-        week_ago = health_day - timedelta(days=7)
-        health = loaders.health_on((health_day, week_ago))
+        then = health_day - timedelta(days=CHANGE_DAYS)
+        health = loaders.health_on((health_day, then))
         now = health[health["score_date"] == pd.Timestamp(health_day)]
-        before = health[health["score_date"] == pd.Timestamp(week_ago)]
+        before = health[health["score_date"] == pd.Timestamp(then)]
     table = read_portfolio.portfolio_table(customers, shared.customer_trends(last), now, before)
     if health_day is not None:
         return table.merge(now[["customer_id", "breadth"]].astype({"breadth": float}), on="customer_id", how="left")
@@ -153,7 +155,8 @@ def _movers_and_drops(table: pd.DataFrame) -> None:
     ranked = moved.reindex(moved["health_change"].abs().sort_values(ascending=False).index).head(10)
     shared.table(ranked, key="portfolio_movers", columns={
         **columns, "overall": st.column_config.NumberColumn("Health", format="%.0f"),
-        "health_change": st.column_config.NumberColumn("Change, 7 days", format="%+.1f"), "band": "Band"})
+        "health_change": st.column_config.NumberColumn(f"Change, {CHANGE_DAYS} days", format="%+.1f",
+                                                       help=HELP["movers"]), "band": "Band"})
 
 
 def _segments_and_csms(table: pd.DataFrame) -> None:
@@ -197,7 +200,7 @@ def _export(table: pd.DataFrame, last: date) -> None:
         "breadth": shared.percent_column("Breadth", help="Key-feature breadth: key features used in 30 days ÷ key "
                                                          "features."),
         "overall": st.column_config.NumberColumn("Health", format="%.0f"),
-        "health_change": st.column_config.NumberColumn("Δ 7 d", format="%+.1f", help="Health score change in 7 days."),
+        "health_change": st.column_config.NumberColumn(f"Δ {CHANGE_DAYS} d", format="%+.1f", help=HELP["movers"]),
         "band": "Band"})
     st.download_button("Download all customers (CSV)", shared.csv_download(table), file_name=f"portfolio-{last}.csv",
                        mime="text/csv", key="portfolio_download", icon=":material/download:", type="primary")

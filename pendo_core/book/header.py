@@ -8,7 +8,7 @@ the Alerts inbox read (the inbox for its health, ARR and renewal columns and its
 - ARR (in `CURRENCY`: the customer import carries no currency) and its rank among all customers;
 - the renewal date and the days from `today` to it (negative once it has passed);
 - the newest health score with its band and day, and its change in points against the score 28
-  days before that day (`risk.CHANGE_DAYS`; the Health page, My customers and the chat say the same);
+  days before that day (`pendo_core.health.score.CHANGE_DAYS`; the Health page, My customers and the chat say the same);
 - the alerts that still need someone (open or acknowledged), counted by their weighted severity
   (`pendo_core.alerts.priority`, as the inbox shows them).
 """
@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from pendo_core.alerts import priority
-from pendo_core.alerts.risk import CHANGE_DAYS, HealthWindow
+from pendo_core.alerts.risk import HealthWindow
+from pendo_core.health.score import CHANGE_DAYS
 from pendo_core.store.models import Csm, Customer, HealthScore, UsageAlert
 from pendo_core.store.scope import chunks
 

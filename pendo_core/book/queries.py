@@ -48,13 +48,13 @@ from pendo_core.alerts import priority
 from pendo_core.book import risk
 from pendo_core.book.header import all_arr
 from pendo_core.book.risk import NOT_SCORED
+from pendo_core.health.score import CHANGE_DAYS
 from pendo_core.store.models import Csm, Customer, HealthScore, UsageAlert, UsageMetric
 from pendo_core.store.scope import unindexed
 from pendo_core.usage.queries import NO_SEGMENT
 
 WEEKS = 12
 ACTIVE_DAYS = 90  # how far back "last active" looks (the store keeps the 90-day active base)
-CHANGE_DAYS = 28
 NEEDS_ATTENTION = ("open", "acknowledged")  # as the Alerts screen's count: snoozed ones are quiet on purpose
 COLUMNS = ["customer_id", "name", "segment", "csm_email", "csm_name", "arr", "renewal_date", "days_to_renewal",
            "score", "band", "health_change", "breadth", "mau", "usage_change", "usage_weeks", "last_active",

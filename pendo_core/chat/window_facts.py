@@ -19,13 +19,14 @@ from pendo_core.customers import people
 from pendo_core.customers.people import PersonRow
 from pendo_core.customers.people_queries import LOOKBACK_DAYS
 from pendo_core.health import queries as health_view
+from pendo_core.health.score import CHANGE_DAYS
 from pendo_core.store.models import UsageMetric
 from pendo_core.store.scope import chunks
 from pendo_core.usage import feature_queries
 from pendo_core.usage.facts import UsageFacts, number, usage_facts
 from pendo_core.usage.queries import customer_measures
 
-HEALTH_CHANGE_DAYS = 28
+HEALTH_CHANGE_DAYS = CHANGE_DAYS  # the one health-change window (pendo_core.health.score)
 MAX_LAST_SEEN = 5
 
 
