@@ -9,17 +9,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages.ui import registry, shared
+from pages.ui import loaders, registry, shared
 from pendo_core.access.rules import Viewer
 from pendo_core.alerts.kinds import label as kind_label
-from pendo_core.book import CURRENCY, CURRENCY_SYMBOL, ORDER_HELP, open_alerts, ranked, standing, view
+from pendo_core.book import CURRENCY, CURRENCY_SYMBOL, ORDER_HELP, view
 
 KEY = "my_customers"
 PAGE_KEY = f"{KEY}_page"
 SORT_KEY = f"{KEY}_sort"
 REVERSE_KEY = f"{KEY}_reverse"
 ROW_HEIGHT = 35
-ALERTS_TTL = 60  # as the Alerts screen's: a colleague's dismissal shows within a minute
 BANDS = ("red", "yellow", "green")
 ALL_CSMS = ""
 HELP = {
@@ -38,18 +37,6 @@ HELP = {
     "arr": f"Annual recurring revenue from the customer import, in {CURRENCY}.",
     "days": "Days to the renewal date, from the day after the newest data (today while the sync is current).",
 }
-
-
-# The whole book is read once for everyone and narrowed to each viewer (the access rule, view.visible):
-# its usage and health change only with a sync, its alerts as people act on them.
-@st.cache_data(ttl=shared.WIDE_TTL, show_spinner=False)
-def _standing(day: date) -> pd.DataFrame:
-    return standing(shared.engine(), None, day)
-
-
-@st.cache_data(ttl=ALERTS_TTL, show_spinner=False)
-def _whole_book(day: date) -> pd.DataFrame:
-    return ranked(_standing(day), open_alerts(shared.engine(), None), day)
 
 
 def _first_page() -> None:
@@ -208,7 +195,7 @@ def render() -> None:
     shared.page_header("My customers")
     if viewer is None:
         return
-    frame = view.visible(_whole_book(shared.data_through()), viewer)
+    frame = view.visible(loaders.whole_book(shared.data_through()), viewer)
     if frame.empty:
         shared.no_customer_message()
         return

@@ -297,6 +297,7 @@ HANDLERS |= {
 }
 
 
-def example_questions(engine: Engine, viewer: Viewer) -> tuple[str, ...]:
-    """The example questions, about the customers this viewer may ask about (never another CSM's)."""
-    return replies.examples(visible_customers(engine, viewer))
+def example_questions(engine: Engine, viewer: Viewer, first: str | None = None) -> tuple[str, ...]:
+    """The example questions, about the customers this viewer may ask about (never another CSM's), the
+    customer named `first` in the first one."""
+    return replies.examples(visible_customers(engine, viewer), first)
