@@ -51,12 +51,15 @@ def _insufficient(detail: health_view.ScoreDetail, health: HealthSettings) -> No
         st.markdown("Missing components:\n" + "\n".join(f"- {line}" for line in missing))
 
 
-def _components(explanation: Explanation, detail: health_view.ScoreDetail) -> None:
+def _components(explanation: Explanation, detail: health_view.ScoreDetail, health: HealthSettings) -> None:
     table = health_view.component_table(explanation, detail)
     st.markdown("#### What the score is made of", help="Each component is scored 0–100; its points are its score "
-                "× its renormalised weight, so the points add up to the overall score.")
+                "× its renormalised weight, so the points add up to the overall score. A bar's colour is the "
+                f"component's own score on the bands: red below {health.red_below:g}, yellow below "
+                f"{health.green_from:g}, green from there.")
     if not detail.insufficient:  # no score, nothing to decompose: the table still shows what there is
-        st.altair_chart(health_charts.contributions_chart(table), width="stretch")
+        st.altair_chart(health_charts.contributions_chart(table, red_below=health.red_below,
+                                                                 green_from=health.green_from), width="stretch")
     config = {"component": st.column_config.TextColumn("Component", width=120),
               "score": st.column_config.NumberColumn("Score", format="%.1f", width=60, help="0–100."),
               "weight": st.column_config.NumberColumn("Weight", format="percent", width=64,
@@ -139,7 +142,7 @@ def render() -> None:
     elif explanation is not None:
         st.markdown("**What moved it:** " + " ".join(health_view.what_moved(explanation)))
     if explanation is not None and explanation.components:
-        _components(explanation, detail)
+        _components(explanation, detail, health)
     _history(customer_id, health)
     render_champions(shared.engine, customer_id, detail.day)
     _how_it_works(health)
