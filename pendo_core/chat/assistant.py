@@ -94,7 +94,8 @@ def _champions(ask: Ask) -> Answer:
 
 def _alerts(ask: Ask) -> Answer:
     customer_id = ask.customer.customer_id if ask.customer else None
-    return replies.alerts(facts.open_alerts(ask.engine, ask.viewer, customer_id), ask.viewer, ask.customer)
+    alerts = facts.open_alerts(ask.engine, ask.viewer, customer_id, today=ask.day + timedelta(days=1))
+    return replies.alerts(alerts, ask.viewer, ask.customer)
 
 
 def _drops(ask: Ask) -> Answer:

@@ -114,7 +114,8 @@ def status(engine: Engine, viewer: Viewer, customer: CustomerRef, day: date) -> 
                                        on_or_before=now.day - timedelta(days=HEALTH_CHANGE_DAYS)) if now else None)
     change = (now.overall - before.overall if now and before and now.overall is not None
               and before.overall is not None else None)
-    return Status(now, change, facts.open_alerts(engine, viewer, customer.customer_id))
+    return Status(now, change, facts.open_alerts(engine, viewer, customer.customer_id,
+                                                 today=day + timedelta(days=1)))
 
 
 def usage_over(engine: Engine, customer: CustomerRef, period: Period, *,

@@ -1,5 +1,5 @@
 """One severity: on one store (SQLite and PostgreSQL), the customer header, My customers (its read model
-and the page's Alerts column), the risk order and the Alerts inbox count a customer's alerts by the same
+and the page's Alerts column), the risk order, the Alerts inbox and the chat's alert list count a customer's alerts by the same
 weighted severity (`pendo_core.alerts.priority`), also where it differs from the rule's.
 
 Big Co's rule-medium alert weighs high (largest ARR, renewal 100 days ahead: 30 + 25 + 13.3 points);
@@ -19,6 +19,8 @@ from pendo_core.admin.users import User
 from pendo_core.book import book
 from pendo_core.book.header import customer_headers
 from pendo_core.book.inbox import inbox
+from pendo_core.chat import Viewer as ChatViewer
+from pendo_core.chat import respond
 from tests.support.app import TODAY, open_page, use_store
 from tests.support.health_alerts import table_insert
 
@@ -85,3 +87,17 @@ def test_the_my_customers_page_shows_the_weighted_severity(engine: Engine) -> No
         at = open_page("pages/my_customers.py", User(ANA, "Ana Lima", "csm"))
     shown = at.dataframe[0].value.set_index("name")["alerts"].to_dict()
     assert shown == {"Big Co": "1H", "Small Co": "1M", "Mid Co": "1L"}
+
+
+def test_the_chat_lists_the_alerts_by_the_same_severity(engine: Engine) -> None:
+    """The chat's alert list says "high" for Big Co's alert and "medium" for Small Co's, as the inbox."""
+    _build(engine)
+    table_insert(engine, "pendo_usage_metrics", [  # the chat's as-of day is the newest day of usage
+        {"customer_id": cid, "metric_date": DAY, "pendo_account_id": "a", "dau": 1, "wau": 1, "mau": 1,
+         "active_visitors": 1, "session_count": 1, "avg_session_minutes": 1.0, "page_views": 1,
+         "feature_events": 1, "time_in_app_minutes": 1} for cid in CUSTOMERS])
+    answer = respond(engine, ChatViewer(ANA, "csm"), "Any usage alerts for my portfolio?")
+    rows = {row["customer"]: row["severity"] for row in answer.table}
+    assert rows == {"Big Co": "high", "Small Co": "medium", "Mid Co": "low"}
+    lines = [line for line in answer.text.splitlines() if line.startswith("- **")]
+    assert lines[0].startswith("- **Big Co**") and " · high · " in lines[0]
