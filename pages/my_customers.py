@@ -23,6 +23,7 @@ SORT_KEY = f"{KEY}_sort"
 REVERSE_KEY = f"{KEY}_reverse"
 ROW_HEIGHT = 35
 VISIBLE_ROWS = 25  # the grid is as tall as 25 rows and scrolls past them
+NAME_WIDTH = 200  # px: about 28 characters of a name
 BANDS = ("red", "yellow", "green")
 ALL_CSMS = ""
 HELP = {
@@ -126,7 +127,7 @@ def _shown(rows: pd.DataFrame, with_csm: bool) -> tuple[pd.DataFrame, dict[str, 
         "segment": rows["segment"],
     })
     columns: dict[str, Any] = {  # widths add up to what 1280 px leaves beside the sidebar, CSM column included
-        "name": cc.TextColumn("Customer", width=136, pinned=True),
+        "name": cc.TextColumn("Customer", width=NAME_WIDTH, pinned=True),
         "csm": cc.TextColumn("CSM", width=72, help="The customer's CSM (first name and initial; in full in the CSV)."),
         "health": cc.TextColumn("Health", width=72, help=HELP["health"]),
         "health_change": cc.NumberColumn("Δ 28d", format="%+.0f", width=50, help=HELP["health_change"]),
@@ -141,8 +142,10 @@ def _shown(rows: pd.DataFrame, with_csm: bool) -> tuple[pd.DataFrame, dict[str, 
                                  + HELP["days"]),
         "segment": cc.TextColumn("Segment", width=86),
     }
-    if not with_csm:
-        del columns["csm"]
+    # the name column is wide enough for the demo's long names ("Contoso Manufacturing", "Yarrow
+    # Technologies, Inc."); a view with the CSM column leaves the segment out to make room (it stays a
+    # filter and in the CSV)
+    del columns["segment" if with_csm else "csm"]
     return shown[list(columns)], columns
 
 

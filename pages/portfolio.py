@@ -65,7 +65,7 @@ def _kpis(table: pd.DataFrame, totals: pd.DataFrame) -> None:
                    help="MAU on the last day, summed over customers.")
     recent = totals.tail(7)
     pooled = measures.number(measures.pooled_dau_mau(recent["dau"].sum(), recent["mau"].sum()))
-    cols[2].metric("DAU ÷ MAU, all customers, 7 days", "–" if pooled is None else f"{pooled:.0%}",
+    cols[2].metric("DAU ÷ MAU, 7 days", "–" if pooled is None else f"{pooled:.0%}",
                    help=HELP["pooled"], border=True)
     trends = table["trend"].dropna()  # none when no customer has 14 synced days in both windows yet
     cols[3].metric("Median 28-day trend", _pct(trends.median() if len(trends) else float("nan")), help=HELP["trend"],
@@ -174,7 +174,7 @@ def _segments_and_csms(table: pd.DataFrame) -> None:
                  .encode(y=alt.Y("segment:N", title=None), yOffset="measure:N",
                          x=alt.X("value:Q", title="Median customer", axis=alt.Axis(format=".0%")),
                          color=alt.Color("measure:N", title=None, scale=alt.Scale(range=charts.PALETTE[1:]),
-                                         legend=alt.Legend(orient="top")),
+                                         legend=alt.Legend(orient="bottom", direction="vertical")),
                          tooltip=["segment:N", "measure:N", alt.Tooltip("value:Q", format=".0%")])
                  .properties(height=60 * max(1, len(segments)) + 40))
         st.altair_chart(chart, width="stretch")
@@ -192,7 +192,9 @@ def _segments_and_csms(table: pd.DataFrame) -> None:
 def _export(table: pd.DataFrame, last: date) -> None:
     st.markdown("#### All customers")
     shared.table(table, key="portfolio_all", percent=("stickiness", "trend", "breadth"), height=420, columns={
-        "name": st.column_config.TextColumn("Customer", width=150), "segment": "Segment",
+        # the name wide enough for the demo's long names ("Yarrow Technologies, Inc."); the segment stays in
+        # the CSV below and in Adoption by segment, so the columns fit 1280 px
+        "name": st.column_config.TextColumn("Customer", width=200),
         "csm_name": st.column_config.TextColumn("CSM", width=110),
         "arr": st.column_config.NumberColumn("ARR", format=ARR_FORMAT), "renewal_date": "Renewal",
         "mau": st.column_config.NumberColumn("MAU", format="%d"), "stickiness": shared.percent_column("DAU ÷ MAU"),
