@@ -1,6 +1,7 @@
 """One severity: on one store (SQLite and PostgreSQL), the customer header, My customers (its read model
-and the page's Alerts column), the risk order, the Alerts inbox and the chat's alert list count a customer's alerts by the same
-weighted severity (`pendo_core.alerts.priority`), also where it differs from the rule's.
+and the page's Alerts column), the risk order, the Alerts inbox and the chat's alert list count a
+customer's alerts by the same weighted severity (`pendo_core.alerts.priority`), also where it differs
+from the rule's.
 
 Big Co's rule-medium alert weighs high (largest ARR, renewal 100 days ahead: 30 + 25 + 13.3 points);
 Small Co's rule-high alert weighs medium (smallest ARR, no renewal: 50 points). Both are red, neither is
@@ -100,4 +101,5 @@ def test_the_chat_lists_the_alerts_by_the_same_severity(engine: Engine) -> None:
     rows = {row["customer"]: row["severity"] for row in answer.table}
     assert rows == {"Big Co": "high", "Small Co": "medium", "Mid Co": "low"}
     lines = [line for line in answer.text.splitlines() if line.startswith("- **")]
-    assert lines[0].startswith("- **Big Co**") and " · high · " in lines[0]
+    assert lines[0].startswith("- **Big Co**")
+    assert " · high · " in lines[0]
