@@ -23,11 +23,13 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Engine, Select, func, or_, select
+from sqlalchemy.orm import Session
 
 from api.params import Paging
 from pendo_core.access.rules import Viewer
 from pendo_core.access.sql import customer_filter
 from pendo_core.common.timeutil import days_between
+from pendo_core.pendo.sync.retention import kept_from_day
 from pendo_core.store.models import (
     AccountMapping,
     Customer,
@@ -88,10 +90,13 @@ def account_list(engine: Engine, viewer: Viewer, paging: Paging, *, mapped: bool
 
 
 def synced_days(engine: Engine, stream: str, first: date, last: date) -> set[date]:
-    """Days of [first, last] whose window of `stream` committed."""
+    """Days of [first, last] whose window of `stream` committed and whose raw rows were not purged since
+    (RAW_RETENTION_DAYS): a purged day is unknown here, not a day without activity."""
     stmt = select(SyncCoverage.day).where(SyncCoverage.stream == stream, SyncCoverage.day.between(first, last))
-    with engine.connect() as conn:
-        return set(conn.execute(stmt).scalars())
+    with Session(engine) as session:
+        kept_from = kept_from_day(session)
+        days = set(session.execute(stmt).scalars())
+    return days if kept_from is None else {d for d in days if d >= kept_from}
 
 
 def _daily_sum(engine: Engine, stmt: Select[Any]) -> dict[date, int]:

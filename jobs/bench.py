@@ -105,7 +105,7 @@ def figures_of(result: SyncResult, *, store: str, run: str, source: str, databas
         "entities": sum(v for k, v in rows.items() if k not in streams),
         "windows": sum(v for k, v in rows.items() if k in streams) or (progress.rows if progress else 0),
         "mapping": counts["mapped_accounts"], "metrics": counts["metrics"], "health": counts["health"],
-        "alerts": counts["alerts"] - alerts_before,
+        "alerts": counts["alerts"] - alerts_before, "retention": sum(info.get("purged", {}).values()),
     }
     cpu = result.phases.get("cpu_s", {})
     phases = [Phase(name, seconds.get(name, 0.0), phase_rows[name], peaks.get(name, 0.0),

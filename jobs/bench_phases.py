@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-PHASES = ("entities", "windows", "mapping", "metrics", "health", "alerts")
+PHASES = ("entities", "windows", "mapping", "metrics", "health", "alerts", "retention")
 # (module, attribute, phase): module-level functions and SyncRunner methods the run calls by name.
 TARGETS = (
     ("pendo_core.pendo.sync.entities", "sync_accounts", "entities"),
@@ -97,7 +97,8 @@ def peak_rss_mb() -> float:
 def step_phase(step: Callable[..., Any]) -> str:
     """The phase of a post-sync step, from the package that made it (mapping and metrics are timed inside)."""
     module = f"{getattr(step, '__module__', '') or ''}."
-    for package, phase in ((".customers.", "mapping"), (".usage.", "metrics"), (".health.", "health")):
+    for package, phase in ((".customers.", "mapping"), (".usage.", "metrics"), (".health.", "health"),
+                           (".retention.", "retention")):
         if package in module:
             return phase
     return "alerts"
@@ -137,6 +138,7 @@ def _wrap_post_steps(clock: PhaseClock) -> list[str]:
         clock.run = {"run_id": summary.run_id, "report_first": str(summary.report_first),
                      "report_last": str(summary.report_last), "rows": dict(summary.rows),
                      "metrics_first": str(summary.metrics_first or summary.report_first),
+                     "purged": dict(getattr(summary, "purged", {})),
                      "requests": summary.requests, "retries": summary.retries}
         return summary
 

@@ -58,7 +58,7 @@ def _kpis(frame: pd.DataFrame, customer_id: str, health_change: float | None) ->
     _metric(top[1], "WAU", wau, "{:,.0f}", falling, help="Distinct visitors active in the 7 days ending the last day.")
     top[2].metric("MAU", f"{recent['mau'].iloc[-1]:,.0f}", border=True,
                   help="Distinct visitors active in the 30 days ending the last day.")
-    _metric(top[3], "Stickiness", stick, "{:.0%}", falling, points=True, help=HELP["stickiness"])
+    _metric(top[3], "Stickiness", stick, measures.STICKINESS_FORMAT, falling, points=True, help=HELP["stickiness"])
     bottom[0].metric("DAU trend, 28 days", "–" if now["trend"] is None else f"{now['trend']:+.0%}",
                      help=HELP["trend"], border=True)
     _metric(bottom[1], "Sessions a day", sessions, "{:,.1f}", falling,
@@ -95,8 +95,8 @@ def _comparison(customer_id: str, last_day: date) -> pd.DataFrame:
 
 def _compare_table(table: pd.DataFrame, peers: int) -> None:
     """The customer's last-7-day rates beside its segment's and everyone's; the percentile among fewer than 5
-    segment peers reads 'too few to say'."""
-    shown = table.assign(rank=samples.share_texts(table["percentile"], [peers] * len(table), fmt="{:.0f}"))
+    segment peers is left empty ('too few to say', in a caption)."""
+    shown = table.assign(rank=samples.shares(table["percentile"], [peers] * len(table)))
     is_share = shown["rate"] == "stickiness"  # a share: shown in percent like everywhere else
     shown.loc[is_share, ["customer", "segment", "portfolio"]] *= 100
     shown.loc[is_share, "label"] = "Stickiness, % (7-day mean DAU ÷ MAU)"
@@ -106,7 +106,10 @@ def _compare_table(table: pd.DataFrame, peers: int) -> None:
         "customer": st.column_config.NumberColumn("This customer", format=fmt),
         "segment": st.column_config.NumberColumn("Segment median", format=fmt),
         "portfolio": st.column_config.NumberColumn("All customers median", format=fmt),
-        "rank": st.column_config.TextColumn("Percentile in segment", help=samples.HELP)})
+        "rank": st.column_config.NumberColumn("Percentile in segment", format="%.0f", help=samples.HELP)})
+    note = samples.left_empty("Percentile in segment", peers, "other customers in the segment")
+    if note:
+        st.caption(note)
 
 
 DAILY = ("dau", "session_count", "time_in_app_minutes", "page_views", "feature_events")  # WAU, MAU: windows already

@@ -20,7 +20,9 @@ from pendo_core.book.inbox import InboxFilter, filter_inbox
 
 PAGE_SIZE = 50
 HEADER_HEIGHT = 35
-ROW_HEIGHT = 88  # four lines: the Alert column wraps (Streamlit wraps text only in rows taller than 64 px)
+ROW_HEIGHT = 35  # one line: the Alert column holds a headline; the selected alert's card has the whole text
+VISIBLE_ROWS = 12  # the table scrolls inside past this, so the actions above it and the card below stay in reach
+ALERT_WIDTH = 290  # holds alert_card.HEADLINE_CHARS characters
 MAX_CARDS = 5
 STATUS_ORDER = ["open", "acknowledged", "snoozed", "dismissed", "resolved"]
 TABLE = "alerts_table"
@@ -77,11 +79,11 @@ def _names(keys: pd.Series, names: pd.Series) -> dict[str, str]:
 
 def _view(shown: pd.DataFrame) -> pd.DataFrame:
     """The rows as the table shows them: labels for kind and status, the severity and status in one column, and
-    the alert in one (wrapped) cell."""
+    the alert as a one-line headline."""
     kind = shown["kind"].map(label)
     status = shown["status"].map(alert_card.STATUS_TEXT)
     return shown.assign(kind=kind, status=status, state=shown["severity"].str.capitalize() + " · " + status.str.lower(),
-                        alert=kind + " · " + shown["numbers"].astype(str))
+                        alert=[alert_card.headline(k, str(n)) for k, n in zip(kind, shown["numbers"], strict=True)])
 
 
 def _columns(viewer: Viewer) -> dict[str, Any]:
@@ -95,8 +97,9 @@ def _columns(viewer: Viewer) -> dict[str, Any]:
         "days_to_renewal": st.column_config.NumberColumn("Renews in", width=75, format="%d d",
                                                          help="Days from today to the renewal date."),
         "state": st.column_config.TextColumn("Severity · status", width=150, help=WEIGHTING_HELP),
-        "alert": st.column_config.TextColumn("Alert", width=290, help="What fired and its numbers (wrapped over four "
-                                             "lines); select the row for the suggested action and history."),
+        "alert": st.column_config.TextColumn("Alert", width=ALERT_WIDTH, help="What fired and the start of its "
+                                             "numbers; select the row for all of them, the suggested action and "
+                                             "history."),
     }
     if viewer.sees_all:
         columns["owner_name"] = st.column_config.TextColumn("CSM", width=110)
@@ -126,7 +129,7 @@ def _table(rows: pd.DataFrame, viewer: Viewer) -> tuple[str, pd.DataFrame]:
     columns = _columns(viewer)
     event = st.dataframe(_view(rows), key=key, on_select="rerun", selection_mode="multi-row", hide_index=True,
                          column_config=columns, column_order=list(columns), placeholder="–",
-                         row_height=ROW_HEIGHT, height=HEADER_HEIGHT + ROW_HEIGHT * len(rows) + 3)
+                         row_height=ROW_HEIGHT, height=HEADER_HEIGHT + ROW_HEIGHT * min(len(rows), VISIBLE_ROWS) + 3)
     picked = list(event.selection.rows) if event is not None else []
     return key, rows.iloc[[i for i in picked if i < len(rows)]]
 
@@ -143,18 +146,20 @@ def _bulk(action: str, ids: list[int], viewer: Viewer, table: str) -> None:
     st.session_state[GENERATION] = st.session_state.get(GENERATION, 0) + 1
 
 
-def _bulk_bar(selected: pd.DataFrame, viewer: Viewer, table: str) -> None:
+def _bulk_bar(where: st.delta_generator.DeltaGenerator, selected: pd.DataFrame, viewer: Viewer, table: str) -> None:
+    """The actions on the selected rows, drawn above the table (in `where`) so a tick shows its effect at once."""
     yours = [viewer.may_act_on(o, c) for o, c in zip(selected["customer_csm"], selected["csm"], strict=True)]
     mine = selected[pd.Series(yours, index=selected.index, dtype=bool)]
     to_ack = [int(i) for i in mine.loc[mine["status"] == "open", "id"]]
     to_snooze = [int(i) for i in mine.loc[mine["status"].isin(["open", "acknowledged"]), "id"]]
-    row = st.container(horizontal=True, vertical_alignment="center", gap="small")
+    row = where.container(horizontal=True, vertical_alignment="center", gap="small")
     if selected.empty:
-        row.caption("Select rows (the boxes on the left) to act on them together; a selected alert opens below with "
-                    "its numbers, suggested action and history.")
+        row.caption("Select rows (the boxes on the left) to act on them together; a selected alert opens below the "
+                    "table with its numbers, suggested action and history.")
     else:
         row.caption(f"{len(selected)} selected" + (f", {len(selected) - len(mine)} not yours to act on"
-                                                   if len(mine) < len(selected) else ""))
+                                                       if len(mine) < len(selected) else "")
+                    + ": the card" + ("s are" if len(selected) > 1 else " is") + " below the table.")
     row.button("Acknowledge selected", key="alerts_bulk_ack", disabled=not to_ack, type="primary",
                on_click=_bulk, args=("acknowledge", to_ack, viewer, table), icon=":material/done_all:")
     with row.popover("Snooze selected", disabled=not to_snooze, icon=":material/snooze:"):
@@ -163,8 +168,7 @@ def _bulk_bar(selected: pd.DataFrame, viewer: Viewer, table: str) -> None:
                   args=("snooze", to_snooze, viewer, table))
 
 
-def _details(selected: pd.DataFrame, viewer: Viewer, table: str) -> None:
-    _bulk_bar(selected, viewer, table)
+def _cards(selected: pd.DataFrame, viewer: Viewer) -> None:
     for _, alert in selected.head(MAX_CARDS).iterrows():
         alert_card.render(alert, viewer)
     if len(selected) > MAX_CARDS:
@@ -203,10 +207,12 @@ def render() -> None:
         return
     st.caption(f"{len(shown)} alert(s) on {shown['customer_id'].nunique()} customer(s).")
     rows = _page(shown)
+    actions = st.container()
     table, selected = _table(rows, viewer)
+    _bulk_bar(actions, selected, viewer, table)
+    _cards(selected, viewer)
     st.download_button("Download these alerts (CSV)", shared.csv_download(_view(shown)[CSV_COLUMNS]),
                        file_name="alerts.csv", mime="text/csv", key="alerts_download", icon=":material/download:")
-    _details(selected, viewer, table)
 
 
 render()

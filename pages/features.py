@@ -49,23 +49,30 @@ def _kpis(table: pd.DataFrame, mine: pd.Series) -> None:
 
 
 def _feature_table(table: pd.DataFrame, peers: pd.DataFrame, mau: float | None, peer_count: int) -> None:
-    """One row per feature; adoption reads 'too few to say' below 5 MAU, the peer columns below 5 peers."""
+    """One row per feature; adoption is empty below 5 MAU, the peer columns below 5 peers (numbers, so each
+    column sorts by them; a caption says which column is empty and why)."""
     shown = table.merge(peers[["feature_id", "percentile", "peer_share"]], on="feature_id", how="left")
     shown = shown.assign(key=shown["is_key"].map({True: "★", False: ""}),
-                         adoption=samples.share_texts(shown["adoption_pct"], [mau] * len(shown)),
-                         peers=samples.share_texts(shown["peer_share"], [peer_count] * len(shown)),
-                         rank=samples.share_texts(shown["percentile"], [peer_count] * len(shown), fmt="{:.0f}"))
-    shared.table(shown, key="features_table", height=min(35 * len(shown) + 38, 560), columns={
-        "key": st.column_config.TextColumn("Key", width=40, help="★ = key feature"),
-        "name": st.column_config.TextColumn("Feature", width=220),
-        "adoption": st.column_config.TextColumn("Adoption", help="Users ÷ MAU. " + samples.HELP),
-        "users": st.column_config.NumberColumn("Users", format="%d"),
-        "clicks": st.column_config.NumberColumn("Clicks", format="localized"),
-        "days_used": st.column_config.NumberColumn("Days used", format="%d"),
-        "seconds_per_user_day": st.column_config.NumberColumn("Sec / user-day", format="%.0f"),
-        "rank": st.column_config.TextColumn("Peer percentile", help=HELP["peers"] + " " + samples.HELP),
-        "peers": st.column_config.TextColumn("Peers using it", help="Share of the segment's other customers that "
-                                                                     "used it. " + samples.HELP)})
+                         adoption=samples.shares(shown["adoption_pct"], [mau] * len(shown)),
+                         peers=samples.shares(shown["peer_share"], [peer_count] * len(shown)),
+                         rank=samples.shares(shown["percentile"], [peer_count] * len(shown)))
+    cc = st.column_config
+    shared.table(shown, key="features_table", height=min(35 * len(shown) + 38, 560), percent=("adoption", "peers"),
+                 columns={
+        "key": cc.TextColumn("Key", width=40, help="★ = key feature"),
+        "name": cc.TextColumn("Feature", width=220),
+        "adoption": shared.percent_column("Adoption", help="Users ÷ MAU. " + samples.HELP),
+        "users": cc.NumberColumn("Users", format="%d"),
+        "clicks": cc.NumberColumn("Clicks", format="localized"),
+        "days_used": cc.NumberColumn("Days used", format="%d"),
+        "seconds_per_user_day": cc.NumberColumn("Sec / user-day", format="%.0f"),
+        "rank": cc.NumberColumn("Peer percentile", format="%.0f", help=HELP["peers"] + " " + samples.HELP),
+        "peers": shared.percent_column("Peers using it", help="Share of the segment's other customers that used it. "
+                                                               + samples.HELP)})
+    notes = [samples.left_empty("Adoption", mau, "monthly active users"),
+             samples.left_empty("Peer percentile and peers using it", peer_count, "peers in the segment")]
+    for note in filter(None, notes):
+        st.caption(note)
 
 
 def _week_heatmap(customer_id: str, usage: pd.DataFrame, last: date, weeks: int, names: dict[str, str]) -> None:

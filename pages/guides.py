@@ -61,18 +61,24 @@ def _rates_chart(table: pd.DataFrame) -> alt.Chart:
 
 
 def _guide_table(table: pd.DataFrame) -> None:
+    """One row per guide; completion and dismissal are numbers (they sort as such), empty below 5 viewers."""
     shown = table.assign(onboarding=table["name"].str.contains("onboarding", case=False)
                          | table["group"].fillna("").str.contains("onboarding", case=False),
-                         completion=samples.share_texts(table["completion_rate"], table["seen"]),
-                         dismissal=samples.share_texts(table["dismissal_rate"], table["seen"]))
-    shared.table(shown, key="guides_table", columns={
+                         completion=samples.shares(table["completion_rate"], table["seen"]),
+                         dismissal=samples.shares(table["dismissal_rate"], table["seen"]))
+    few = " Its n is 'Saw it'. " + samples.HELP
+    shared.table(shown, key="guides_table", percent=("completion", "dismissal"), columns={
         "name": st.column_config.TextColumn("Guide", width=232), "group": st.column_config.TextColumn("Group"),
         "onboarding": st.column_config.CheckboxColumn("Onboarding", help="Name or group contains \"onboarding\""),
         "seen": st.column_config.NumberColumn("Saw it", format="%d"),
         "completed": st.column_config.NumberColumn("Completed", format="%d"),
         "dismissed": st.column_config.NumberColumn("Dismissed", format="%d"),
-        "completion": st.column_config.TextColumn("Completion", help="Completed ÷ saw it. " + samples.HELP),
-        "dismissal": st.column_config.TextColumn("Dismissal", help="Dismissed ÷ saw it. " + samples.HELP)})
+        "completion": shared.percent_column("Completion", help="Completed ÷ saw it." + few),
+        "dismissal": shared.percent_column("Dismissal", help="Dismissed ÷ saw it." + few)})
+    hidden = int(table["seen"].map(samples.too_few).sum())
+    if hidden:
+        st.caption(f"Completion and dismissal are left empty for {hidden} guide(s) seen by fewer than "
+                   f"{samples.MIN_SAMPLE} visitors ('Saw it'): {samples.TOO_FEW}.")
 
 
 def _rates(table: pd.DataFrame) -> None:

@@ -51,8 +51,9 @@ def _insufficient(detail: health_view.ScoreDetail, health: HealthSettings) -> No
         st.markdown("Missing components:\n" + "\n".join(f"- {line}" for line in missing))
 
 
-def _components(explanation: Explanation, detail: health_view.ScoreDetail, health: HealthSettings) -> None:
-    table = health_view.component_table(explanation, detail)
+def _components(customer_id: str, explanation: Explanation, detail: health_view.ScoreDetail,
+                health: HealthSettings) -> None:
+    table = health_view.component_table(explanation, detail, loaders.weekly_visitor_days(customer_id, detail.day))
     st.markdown("#### What the score is made of", help="Each component is scored 0–100; its points are its score "
                 "× its renormalised weight, so the points add up to the overall score. A bar's colour is the "
                 f"component's own score on the bands: red below {health.red_below:g}, yellow below "
@@ -142,7 +143,7 @@ def render() -> None:
     elif explanation is not None:
         st.markdown("**What moved it:** " + " ".join(health_view.what_moved(explanation)))
     if explanation is not None and explanation.components:
-        _components(explanation, detail, health)
+        _components(customer_id, explanation, detail, health)
     _history(customer_id, health)
     render_champions(shared.engine, customer_id, detail.day)
     _how_it_works(health)

@@ -6,7 +6,7 @@
 2. takes the run lock, so two runs never overlap (SyncBusy when another holds it);
 3. opens the Pendo client (`pendo_core.compose`: the configured host, or the demo simulator);
 4. runs the SyncRunner: entities and usage windows, then `AFTER_WINDOWS` (mapping) and `STEPS` in order
-   (metrics, health, alerts);
+   (metrics, health, alerts, then the retention of raw rows);
 5. once the run has ended, successfully or not, the operations check (a failed run, stale data)
    with its notices to the admins; not after a run stopped on purpose or one that never started.
 
@@ -36,8 +36,11 @@ from pendo_core.health.job import make_health_step
 from pendo_core.pendo.client import PendoClient
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning, run_lock
 from pendo_core.pendo.sync.progress import LogProgress, Progress
+from pendo_core.pendo.sync.retention import make_retention_step
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncError, SyncRequest, SyncRunner
 from pendo_core.usage.job import make_metrics_step
+from pendo_core.usage.portfolio_days import make_portfolio_step
+from pendo_core.usage.snapshot_job import make_snapshot_step
 
 __all__ = ["AFTER_WINDOWS", "INGEST_STEPS", "STEPS", "StopAwareProgress", "StopRequested", "brief",
            "check_operations", "describe", "run_sync", "sync_runner"]
@@ -59,8 +62,11 @@ INGEST_STEPS: tuple[StepFactory, ...] = (
 # ... and the judgments on them.
 STEPS: tuple[StepFactory, ...] = (
     *INGEST_STEPS,
+    make_snapshot_step,  # the pages' read model of the newest day (pendo_core/usage/snapshot.py)
     make_health_step,    # health scores from the new metrics
+    make_portfolio_step,  # the Portfolio's per-day totals of metrics and scores (pendo_core/usage/portfolio_days.py)
     make_alerts_step,    # every registered alert kind, then routing and delivery on the configured channels
+    make_retention_step,  # raw rows past RAW_RETENTION_DAYS purged (metrics stay)
 )
 
 
@@ -174,8 +180,10 @@ def _check_after_run(settings: Settings, engine: Engine, clock: Clock) -> None:
 def describe(summary: RunSummary) -> str:
     """The run in one line with the rows per stream (what `python -m jobs sync` prints)."""
     rows = ", ".join(f"{name} {count:,}" for name, count in summary.rows.items())
+    purged = sum(summary.purged.values())
     return (f"sync {summary.run_id} ok: days {summary.report_first}..{summary.report_last}; {rows}; "
-            f"{summary.requests} requests, {summary.retries} retries, {summary.bad_rows} bad rows skipped")
+            f"{summary.requests} requests, {summary.retries} retries, {summary.bad_rows} bad rows skipped"
+            + (f"; {purged:,} raw rows past RAW_RETENTION_DAYS purged" if purged else ""))
 
 
 def brief(summary: RunSummary) -> str:

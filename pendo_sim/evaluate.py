@@ -36,7 +36,7 @@ from pendo_sim.demo import HEADER
 from pendo_sim.server import start_server
 from pendo_sim.stories import ABANDON, DISMISS, DROP, Label, World, build_world
 
-BACKFILL_DAYS = 63  # the sustained rule and the trajectory read 56 days back from the last day
+BACKFILL_DAYS = 90  # production's default; the sustained rule reads 84 days back from the last day (+2 held)
 ACCOUNTS = 150  # seeds 101-108 chose the defaults (health weights and bands, usage_drop confidence); 1-3 report
 OPEN = ("open", "acknowledged", "snoozed", "dismissed")  # raised at some point and still holding
 KINDS = (DROP, ABANDON, "no_login", DISMISS)

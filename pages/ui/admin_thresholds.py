@@ -17,7 +17,7 @@ HAND_MADE = ("usage_drop", "feature_abandonment", "no_login", "guide_dismissal")
 
 def _usage_drop(cfg: dict[str, Any]) -> None:
     st.markdown(f"**{label('usage_drop')}**: sudden (the last 7 complete days against the same weekdays of the weeks "
-                "before) or sustained (the last 28 days against the 28 before), beyond the team's own noise.")
+                "before) or sustained (the last 28 days against the 8 weeks before), beyond the team's own noise.")
     c = st.columns(4)
     cfg["drop_pct"] = c[0].number_input("Drop of more than (%)", 1.0, 100.0, float(cfg["drop_pct"]), 5.0,
                                         key="admin_t_drop_pct")
@@ -30,6 +30,10 @@ def _usage_drop(cfg: dict[str, Any]) -> None:
     c = st.columns(4)
     cfg["confidence"] = c[0].number_input("Sure it is beyond noise (%)", 50.0, 99.9, 100 * float(cfg["confidence"]),
                                           1.0, key="admin_t_drop_sure") / 100
+    cfg["sustained_baseline_weeks"] = c[1].number_input(
+        "Sustained: weeks before", 1, 12, int(cfg["sustained_baseline_weeks"]), key="admin_t_sustained_weeks",
+        help="The last 28 days are compared with this many weeks before them (the 28 days before while "
+        "the history is shorter).")
 
 
 def _other_rules(alerts: dict[str, Any]) -> None:

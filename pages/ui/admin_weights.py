@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from pages.ui import admin_settings, admin_suggest, health_charts, panel_ui, shared
+from pages.ui import admin_settings, admin_suggest, charts, health_charts, panel_ui, shared
 from pages.ui.backtest_columns import DECILE_COLUMNS, MOVE_COLUMNS
 from pendo_core.admin import users as auth
 from pendo_core.admin.background import BackgroundValue
@@ -142,14 +142,11 @@ def _preview(candidate: HealthSettings) -> None:
         panel_ui.table(preview.moves, key="admin_moves", file_name="band_moves.csv", column_config=MOVE_COLUMNS)
     counts = preview.counts.melt(id_vars="band", var_name="settings", value_name="customers")
     counts["settings"] = counts["settings"].map({"now": "Today", "candidate": "Candidate"})
-    st.altair_chart(alt.Chart(counts).mark_bar().encode(
-        x=alt.X("band:N", sort=panel_ui.BAND_ORDER, title=None, axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("settings:N", sort=["Today", "Candidate"]),
-        y=alt.Y("customers:Q", title="Customers"),
-        color=alt.Color("settings:N", title=None, sort=["Today", "Candidate"],
-                        scale=alt.Scale(range=["#b0bec5", "#1565c0"])),
-        tooltip=["band:N", "settings:N", alt.Tooltip("customers:Q", title="Customers")],
-    ).properties(height=220), width="stretch")
+    tooltip = [alt.Tooltip("band:N", title="Band"), alt.Tooltip("settings:N", title="Settings"),
+               alt.Tooltip("customers:Q", title="Customers")]
+    st.altair_chart(charts.compared_bars(counts, x="band", x_order=panel_ui.BAND_ORDER, series="settings",
+                                         order=["Today", "Candidate"], y=alt.Y("customers:Q", title="Customers"),
+                                         tooltip=tooltip, label="customers", height=220), width="stretch")
 
 
 def _same(a: HealthSettings, b: HealthSettings) -> bool:

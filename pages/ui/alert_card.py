@@ -70,6 +70,21 @@ def _act(alert_id: int, action: str, viewer: Viewer) -> None:
     state[FLASH] = [("success", text) for text in done.values()] + [("error", text) for text in refused]
 
 
+HEADLINE_CHARS = 44  # what the inbox's Alert column (290 px, so 1280 px still fits) holds at the grid's font
+
+
+def headline(kind_label: str, numbers: str, limit: int = HEADLINE_CHARS) -> str:
+    """An alert in one line of at most `limit` characters: its kind, then its numbers up to the first clause
+    ("; "), shortened with "…" when longer, at a word unless that loses a third of the line (its card shows
+    the numbers in full)."""
+    text = f"{kind_label} · {numbers.split('; ', maxsplit=1)[0]}"
+    if len(text) <= limit:
+        return text
+    room = text[: limit - 1]
+    at_word = room.rsplit(" ", 1)[0].rstrip(" ,;:(·–")
+    return (at_word if len(at_word) >= 2 * len(room) // 3 else room) + "…"
+
+
 def status_line(alert: pd.Series) -> str:
     """Who last acted on the alert, when, and why (empty while nobody has)."""
     if not alert.status_by or alert.status_by == "system":

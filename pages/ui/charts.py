@@ -23,13 +23,26 @@ alt.utils.schemapi.disable_debug_mode()
 
 PALETTE = ["#1f5fbf", "#2ea39b", "#f29c38", "#8a5cc7", "#d14b5a", "#7f8c8d", "#3d9bd6", "#a2672d"]
 ACCENT = "#d14b5a"  # a series on the second axis (stickiness beside active users)
+COMPARED = (PALETTE[5], PALETTE[0])  # a comparison's two series: what is (grey), then what would be
+TEXT = "#1c2433"  # values written on a chart
 SMOOTH_DAYS = 7
 SMOOTH_LABEL = "7-day average"
 SMOOTH_HELP = ("Each day shows the mean of that day and the 6 before (all 7 needed, so a gap in the synced days "
                "stays a gap): weekends no longer zig-zag the line. Off: each day's own value.")
 DAY = alt.X("metric_date:T", title=None, axis=alt.Axis(format="%d %b", labelOverlap=True))
+MAX_DAY_TICKS = 10
 # Missing values break the line instead of joining across the gap (days outside the synced data).
 BREAK: Final = "break-paths-show-domains"
+
+
+def day_axis(days: pd.Series, field: str = "metric_date") -> alt.X:
+    """The x axis of a daily chart: ticks on whole days only, every k-th day so at most MAX_DAY_TICKS
+    labels show (left to Vega, a week-long axis ticks every 12 hours and prints each date twice)."""
+    known = pd.to_datetime(days).dropna()
+    span = int((known.max() - known.min()).days) + 1 if len(known) else 1
+    step = max(1, math.ceil(span / MAX_DAY_TICKS))
+    return alt.X(f"{field}:T", title=None, axis=alt.Axis(format="%d %b", labelOverlap=True,
+                                                          tickCount={"interval": "day", "step": step}))
 
 
 def smoothing_toggle(key: str) -> bool:
@@ -60,7 +73,7 @@ def lines(frame: pd.DataFrame, series: Mapping[str, str], y_title: str, *, fmt: 
     chart: alt.Chart = (
         alt.Chart(long).mark_line(strokeWidth=2, invalid=BREAK, interpolate="monotone",
                                   point=alt.OverlayMarkDef(size=14) if points else False)
-        .encode(x=DAY if x == "metric_date" else alt.X(f"{x}:T", title=None),
+        .encode(x=day_axis(frame[x], x),
                 y=alt.Y("value:Q", title=y_title, axis=alt.Axis(format=fmt)),
                 color=alt.Color("series:N", title=None, sort=order,
                                 scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
@@ -88,7 +101,7 @@ def users_with_stickiness(frame: pd.DataFrame, height: int = 300) -> alt.LayerCh
         strokeDash=alt.StrokeDash("series:N", title=None, scale=dashes, legend=legend))
     stick = (
         alt.Chart(frame.assign(series=stickiness)).mark_line(strokeWidth=2, invalid=BREAK)
-        .encode(x=DAY, y=alt.Y("stickiness:Q", title="Stickiness, 7-day mean DAU ÷ MAU",
+        .encode(x=day_axis(frame["metric_date"]), y=alt.Y("stickiness:Q", title="Stickiness, 7-day mean DAU ÷ MAU",
                                 axis=alt.Axis(format=".0%", titleColor=ACCENT, labelColor=ACCENT),
                                 scale=alt.Scale(domainMin=0)),
                 color=alt.Color("series:N", title=None, scale=colors, legend=legend),
@@ -187,5 +200,19 @@ def bars(frame: pd.DataFrame, *, x: str, y: str, x_title: str, fmt: str = ",.0f"
     base = alt.Chart(frame).encode(x=alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(format=fmt), scale=scale), y=y_axis)
     bar = base.mark_bar(color=color, cornerRadiusEnd=3, height={"band": 0.7}).encode(
         tooltip=[alt.Tooltip(f"{y}:N", title="Name"), alt.Tooltip(f"{x}:Q", title=x_title, format=fmt)])
-    text = base.mark_text(align="left", dx=4, color="#1c2433", fontSize=11).encode(text=alt.Text(f"{x}:Q", format=fmt))
+    text = base.mark_text(align="left", dx=4, color=TEXT, fontSize=11).encode(text=alt.Text(f"{x}:Q", format=fmt))
     return alt.LayerChart(layer=[bar, text]).properties(height=32 * max(1, len(frame)) + 50)
+
+
+def compared_bars(frame: pd.DataFrame, *, x: str, x_order: Sequence[str], series: str, order: Sequence[str],
+                  y: alt.Y, tooltip: Sequence[alt.Tooltip | str], label: str | None = None,
+                  height: int = 240) -> alt.LayerChart:
+    """Bars of two series side by side per `x` category (saved and candidate settings): the first in the
+    theme's grey, the second in its first colour (COMPARED); `label` names a column written above each bar."""
+    base = alt.Chart(frame).encode(x=alt.X(f"{x}:N", title=None, sort=list(x_order), axis=alt.Axis(labelAngle=0)),
+                                   xOffset=alt.XOffset(f"{series}:N", sort=list(order)), y=y, tooltip=list(tooltip))
+    bar = base.mark_bar(cornerRadiusEnd=3).encode(color=alt.Color(
+        f"{series}:N", title=None, sort=list(order), scale=alt.Scale(domain=list(order), range=list(COMPARED)),
+        legend=alt.Legend(orient="top")))
+    layers = [bar] if label is None else [bar, base.mark_text(dy=-7, fontSize=11, color=TEXT).encode(text=f"{label}:N")]
+    return alt.LayerChart(layer=layers).properties(height=height)

@@ -9,6 +9,7 @@ from datetime import date
 import altair as alt
 import pandas as pd
 
+from pages.ui import charts
 from pages.ui.charts import PALETTE
 from pages.ui.panel_ui import BAND_COLORS, BAND_ORDER
 from pendo_core.health import BacktestReport
@@ -96,20 +97,13 @@ def _component_lines(history: pd.DataFrame, x: alt.X) -> alt.Chart:
 
 
 def churn_by_band_chart(reports: Sequence[tuple[str, BacktestReport]]) -> alt.LayerChart:
-    """Grouped bars: the churn rate per band of each labelled back-test (the first grey, the second blue)."""
-    order = [label for label, _ in reports]
+    """Grouped bars: the churn rate per band of each labelled back-test (the theme's comparison colours)."""
     rows = [{"settings": label, "band": b.band, "churn_rate": b.churn_rate or 0.0, "customers": b.customers,
              "churned": b.churned, "label": f"{b.churned} of {b.customers}"}
             for label, report in reports for b in report.bands if b.customers]
-    base = alt.Chart(pd.DataFrame(rows)).encode(
-        x=alt.X("band:N", title=None, sort=BAND_ORDER, axis=alt.Axis(labelAngle=0)),
-        xOffset=alt.XOffset("settings:N", sort=order),
-        y=alt.Y("churn_rate:Q", title="Churn rate", axis=alt.Axis(format="%")),
-        tooltip=[alt.Tooltip("settings:N", title="Settings"), alt.Tooltip("band:N", title="Band"),
-                 alt.Tooltip("churn_rate:Q", title="Churn rate", format=".0%"),
-                 alt.Tooltip("customers:Q", title="Customers"), alt.Tooltip("churned:Q", title="Churned")],
-    )
-    bars = base.mark_bar().encode(color=alt.Color("settings:N", title=None, sort=order,
-                                                  scale=alt.Scale(range=["#b0bec5", "#1565c0"])))
-    labels = base.mark_text(dy=-7, fontSize=11, color="#333").encode(text="label:N")
-    return alt.LayerChart(layer=[bars, labels]).properties(height=260)
+    tooltip = [alt.Tooltip("settings:N", title="Settings"), alt.Tooltip("band:N", title="Band"),
+               alt.Tooltip("churn_rate:Q", title="Churn rate", format=".0%"),
+               alt.Tooltip("customers:Q", title="Customers"), alt.Tooltip("churned:Q", title="Churned")]
+    return charts.compared_bars(pd.DataFrame(rows), x="band", x_order=BAND_ORDER, series="settings",
+                                order=[label for label, _ in reports], label="label", height=260, tooltip=tooltip,
+                                y=alt.Y("churn_rate:Q", title="Churn rate", axis=alt.Axis(format="%")))

@@ -128,6 +128,12 @@ def explanation(customer_id: str, day: date) -> Explanation | None:
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
+def weekly_visitor_days(customer_id: str, day: date) -> list[float | None]:
+    """The weekly visitor-day totals the score's sustained trend is fitted to (oldest first)."""
+    return health_view.weekly_visitor_days(engine(), customer_id, day)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
 def health_settings(version: int) -> HealthSettings:
     """The health settings a score was computed with."""
     with Session(engine()) as session:

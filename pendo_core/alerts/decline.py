@@ -12,21 +12,26 @@ and both say "fire", "clear" or "unknown" (not enough synced days to judge).
   beyond noise (below). It fires when the weeks ending on each of the last `hold_days` days are
   down and the latest days (at least `hold_days`, back far enough to carry 40% of a usual week's
   use, so a weekend alone never decides) are still below the limit: a dip that recovered is quiet.
-- **sustained**: the last `sustained_days` (28) complete days against the 28 before, as weekly
-  totals, each level the mean of its weeks (a count's most exact estimate: the median of four weeks
-  threw away half of them, and a holiday week before only makes the rule more careful; a month-end
-  peak is not big enough to matter, on the labelled worlds). It fires when the level now is more
-  than `drop_pct` below the level before, at least half of the recent weeks are below that limit
-  (a slide, not one bad week), the last week still is and is not clearly back up from the lowest
-  recent week (not recovered, not recovering: `rebounded`), and the fall is beyond
-  noise: here, the least-squares trend of all 8 weekly totals against its standard error, so one
-  odd week (a holiday in either window) barely tilts it. Like the sudden rule, it must hold on each
-  of the last `hold_days` days (the windows ending on each), so one noisy day does not decide.
+- **sustained**: the last `sustained_days` (28) complete days against the `sustained_baseline_weeks`
+  (8) weeks before them (when under 75% of their days are synced, a young history, the 28 days
+  before), as weekly totals, each level the mean of its weeks (a count's most exact estimate: the
+  median of four weeks threw away half of them; eight weeks before halve the noise of the level a
+  small team is judged against, and a slide that began before the 4 weeks before the window is
+  measured against more of the level it fell from; a holiday week before only makes the rule more
+  careful; a month-end peak is not big enough to matter, on the labelled worlds). It fires when
+  the level now is more than `drop_pct` below the level before, at least half of the recent weeks
+  are below that limit (a slide, not one bad week), the last week still is and is not clearly back
+  up from the lowest recent week (not recovered, not recovering: `rebounded`), and the fall is
+  beyond noise: here, the least-squares
+  trend of the last 8 weekly totals (the window and the 4 weeks before it) against its standard
+  error, so one odd week (a holiday in either window) barely tilts it. Like the sudden rule, it
+  must hold on each of the last `hold_days` days (the windows ending on each), so one noisy day
+  does not decide.
 - **noise** ("how sure"): a week's visitor-days are a count whose variance is phi times its mean
   (quasi-Poisson). phi comes from the week-to-week variation of weekly totals, read robustly (the
   median absolute deviation of successive differences, so a step, a slide or one odd week is not
-  noise): the 8 weeks before the current one for the sudden rule, the 8 compared weeks for the
-  sustained one. Eight weeks say little about noise, so the estimate is pulled towards Poisson's
+  noise): the 8 weeks before the current one for the sudden rule, the 8 weeks of its trend for
+  the sustained one. Eight weeks say little about noise, so the estimate is pulled towards Poisson's
   phi = 1 with the weight of 4 weeks. For the sustained trend it may fall to 0.5 and no lower (a
   team's daily users are capped by its size, so they vary less than a Poisson count); the sudden
   rule, judging one week that one person's absence can move, keeps phi >= 1. Its
@@ -68,6 +73,7 @@ class Params:
     sustained_days: int = 28
     confidence: float = 0.9
     min_daily_users: float = 0.0  # an optional floor on the baseline's daily users; 0 lets the test decide
+    sustained_baseline_weeks: int = 8  # weeks before the sustained window its level before is read from
 
 
 @dataclass(frozen=True)
@@ -90,12 +96,13 @@ class Decline:
         """Which windows were compared, in words."""
         if self.rule == "sustained":
             days = (self.window[1] - self.window[0]).days + 1
-            return f"{days} days vs the {days} before"
+            before = (self.baseline[1] - self.baseline[0]).days + 1
+            return f"{days} days vs the {before} before"
         weeks = ((self.baseline[1] - self.baseline[0]).days + 1) // 7
         return f"the last 7 days vs the same weekdays of the {weeks} weeks before"
 
     def summary(self) -> str:
-        """One line, e.g. "30 visitor-days a week → 19, -37%, 28 days vs the 28 before (98% sure)"."""
+        """One line, e.g. "30 visitor-days a week → 19, -37%, 28 days vs the 56 before (98% sure)"."""
         return (f"{self.before:.0f} visitor-days a week → {self.after:.0f}, −{-100 * self.change:.0f}%, "
                 f"{self.compared()} ({_percent(self.sure)} sure)")
 
@@ -208,18 +215,26 @@ def _sustained_on(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict
     weeks = max(1, p.sustained_days // 7)
     span = timedelta(days=7 * weeks)
     now = weekly_totals(dau, last_day, weeks)
-    before = weekly_totals(dau, last_day - span, weeks)
+    before = _weeks_before(dau, last_day - span, weeks, max(weeks, p.sustained_baseline_weeks))
     if now is None or before is None:
         return UNKNOWN
     level_before, level_now = statistics.fmean(before), statistics.fmean(now)
-    decline = Decline("sustained", (last_day - span + timedelta(days=1), last_day),
-                      (last_day - 2 * span + timedelta(days=1), last_day - span), level_before, level_now,
-                      trend_sure(before + now))
+    start = last_day - span + timedelta(days=1)
+    decline = Decline("sustained", (start, last_day), (start - timedelta(weeks=len(before)), start - timedelta(days=1)),
+                      level_before, level_now, trend_sure(before[-weeks:] + now))
     limit = (1 - p.drop_pct / 100) * level_before
     slid = level_now < limit and sum(w < limit for w in now) >= weeks // 2 and now[-1] < limit
     slid = slid and not rebounded(now)
     big_enough = level_before > 0 and level_before >= 7 * p.min_daily_users
     return Verdict("fire" if slid and big_enough and decline.sure >= p.confidence else "clear", decline)
+
+
+def _weeks_before(dau: Mapping[date, int], last: date, fewest: int, most: int) -> list[float] | None:
+    """Weekly totals of the `most` weeks ending on `last` when they are synced enough (weekly_totals:
+    75% of their days), else of the `fewest` weeks ending on it (a young history: the span before, as
+    long as the window); None when neither is. Nothing in between, so a history a few days short of
+    the `most` weeks is judged as it always was."""
+    return weekly_totals(dau, last, most) or weekly_totals(dau, last, fewest)
 
 
 def rebounded(weeks: Sequence[float]) -> bool:

@@ -65,7 +65,9 @@ class AlertInputs:
 def history_days(cfg: AlertSettings) -> int:
     """How many days back (from the last day) the rules can look."""
     drop = cfg.usage_drop
-    needed = drop.hold_days - 1 + max(6 + 7 * drop.baseline_weeks, 2 * 7 * (drop.sustained_days // 7))
+    weeks = drop.sustained_days // 7
+    sustained = 7 * (weeks + max(weeks, drop.sustained_baseline_weeks))  # the window and the weeks before it
+    needed = drop.hold_days - 1 + max(6 + 7 * drop.baseline_weeks, sustained)
     return max(needed + 1, cfg.no_login.days, cfg.feature_abandonment.recent_days, cfg.champion_inactive.days,
                HISTORY_DAYS)
 

@@ -5,7 +5,7 @@ missing from a history was not synced: it is never read as zero, and a rule that
 "unknown", which leaves any existing alert as it is.
 
 - **usage_drop** fires on a sudden decline (the last 7 days against the same weekdays of the weeks
-  before, held for `hold_days`) or a sustained one (the last 28 days against the 28 before), each
+  before, held for `hold_days`) or a sustained one (the last 28 days against the 8 weeks before), each
   more than `drop_pct` and beyond the counting noise of the team's size; see `decline.py`.
 - **no_login** fires when every one of the last `days` days is synced with DAU 0.
 - **feature_abandonment** fires per key feature with at least `min_prior_users` distinct users in
@@ -96,7 +96,7 @@ class GuideWindow:
 def usage_drop(dau: Mapping[date, int], last_day: date, cfg: UsageDropSettings) -> Finding:
     """Fire on a sudden or a sustained decline beyond noise (the rules are in decline.py)."""
     params = decline.Params(cfg.drop_pct, cfg.baseline_weeks, cfg.hold_days, cfg.sustained_days, cfg.confidence,
-                            cfg.min_daily_users)
+                            cfg.min_daily_users, cfg.sustained_baseline_weeks)
     verdict = decline.assess(dau, last_day, params)
     if verdict.status != "fire" or verdict.decline is None:
         return Finding("usage_drop", verdict.status)

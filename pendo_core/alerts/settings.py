@@ -24,13 +24,17 @@ class SettingsModel(BaseModel):
 
 class UsageDropSettings(SettingsModel):
     """Sudden (last 7 days vs the same weekdays of `baseline_weeks`) or sustained (last `sustained_days` vs
-    the same span before) declines of more than drop_pct, fired when at least `confidence` sure (decline.py)."""
+    the `sustained_baseline_weeks` before) declines of more than drop_pct, fired when at least `confidence`
+    sure (decline.py)."""
 
     drop_pct: float = Field(20.0, ge=0, le=100)
     baseline_weeks: int = Field(4, ge=1, le=12)
     min_daily_users: float = Field(0.0, ge=0)  # an optional floor; the noise test already handles small teams
     hold_days: int = Field(3, ge=1, le=14)
     sustained_days: int = Field(28, ge=7, le=56)
+    # Weeks before the sustained window its level before is read from (fewer while the history is shorter):
+    # 8 against 4 caught more declines with fewer false alerts on the labelled training worlds (README).
+    sustained_baseline_weeks: int = Field(8, ge=1, le=12)
     confidence: float = Field(0.9, ge=0.5, lt=1)
 
 

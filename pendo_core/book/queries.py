@@ -49,12 +49,12 @@ from pendo_core.book import risk
 from pendo_core.book.header import all_arr
 from pendo_core.book.risk import NOT_SCORED
 from pendo_core.health.score import CHANGE_DAYS
-from pendo_core.store.models import Csm, Customer, HealthScore, UsageAlert, UsageMetric
-from pendo_core.store.scope import unindexed
-from pendo_core.usage.queries import NO_SEGMENT
+from pendo_core.store.models import Csm, Customer, HealthScore, UsageAlert
+from pendo_core.usage import queries as usage_queries
+from pendo_core.usage.queries import NO_SEGMENT, Keep, last_active_days, weekly_wau
 
-WEEKS = 12
-ACTIVE_DAYS = 90  # how far back "last active" looks (the store keeps the 90-day active base)
+WEEKS = usage_queries.WEEKS
+ACTIVE_DAYS = usage_queries.ACTIVE_DAYS  # how far back "last active" looks
 NEEDS_ATTENTION = ("open", "acknowledged")  # as the Alerts screen's count: snoozed ones are quiet on purpose
 COLUMNS = ["customer_id", "name", "segment", "csm_email", "csm_name", "arr", "renewal_date", "days_to_renewal",
            "score", "band", "health_change", "breadth", "mau", "usage_change", "usage_weeks", "last_active",
@@ -104,29 +104,20 @@ def _visible(query: Select[Any], viewer: Viewer | None, customer_column: Any) ->
 
 def _weekly_users(engine: Engine, viewer: Viewer | None, day: date) -> pd.DataFrame:
     """Per customer: WAU at the end of each of the last WEEKS weeks (oldest first; days not stored left
-    out) and MAU on `day`. Only those 12 days' rows are read, and folded into one row per customer."""
-    t = UsageMetric
-    ends = [day - timedelta(days=7 * k) for k in reversed(range(WEEKS))]
-    weeks = [func.max(case((t.metric_date == end, t.wau))) for end in ends]
-    query = _visible(select(t.customer_id, func.max(case((t.metric_date == day, t.mau))), *weeks), viewer,
-                     t.customer_id)
-    # One scan in key order reads the 12 days' rows faster on SQLite than 12 index lookups per customer.
-    query = query.where(unindexed(t.metric_date).in_(ends)).group_by(t.customer_id)
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return pd.DataFrame({"customer_id": [r[0] for r in rows], "mau": [r[1] for r in rows],
-                         "usage_weeks": [[float(v) for v in r[2:] if v is not None] for r in rows]})
+    out) and MAU on `day` (`usage.queries.weekly_wau`)."""
+    return weekly_wau(engine, day, _keeper(viewer))
 
 
 def _last_active(engine: Engine, viewer: Viewer | None, day: date) -> pd.DataFrame:
     """Per customer active in the ACTIVE_DAYS days ending `day`: the newest day anyone was active."""
-    t = UsageMetric
-    first = day - timedelta(days=ACTIVE_DAYS - 1)
-    query = _visible(select(t.customer_id, func.max(t.metric_date)), viewer, t.customer_id)
-    query = query.where(t.dau > 0, unindexed(t.metric_date).between(first, day)).group_by(t.customer_id)
-    frame = _frame(engine, query, ["customer_id", "last_active"])
-    frame["last_active"] = pd.to_datetime(frame["last_active"]).dt.date
-    return frame
+    return last_active_days(engine, day, _keeper(viewer))
+
+
+def _keeper(viewer: Viewer | None) -> Keep:
+    def keep(query: Select[Any], customer_column: Any) -> Select[Any]:
+        return _visible(query, viewer, customer_column)
+
+    return keep
 
 
 def _health(engine: Engine, viewer: Viewer | None, day: date) -> pd.DataFrame:

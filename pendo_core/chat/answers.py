@@ -19,7 +19,7 @@ from pendo_core.chat.windows import prior_span, recent_span
 from pendo_core.glossary import DEFINITIONS
 from pendo_core.health.facts import HealthFacts
 from pendo_core.usage.facts import UsageFacts
-from pendo_core.usage.measures import STICKINESS_DEFINITION, trend_definition
+from pendo_core.usage.measures import STICKINESS_DEFINITION, stickiness_text, trend_definition
 
 MAX_GAPS = 8
 NOT_SYNCED = ("has no stored usage for {day}: it has no mapped Pendo account yet, or that day is not synced. "
@@ -30,15 +30,45 @@ def _trend_window(facts: UsageFacts) -> str:
     return (f"{recent_span(facts.day, facts.days).text} vs {prior_span(facts.day, facts.days).text}")
 
 
+def is_quiet(facts: UsageFacts) -> bool:
+    """True when nobody at the customer was active in the 7 days ending the last synced day looked at."""
+    return facts.last_active is not None and facts.last_active.is_quiet
+
+
+def quiet_sentence(facts: UsageFacts) -> str:
+    """The silence an answer must lead with: "No one ... has been active since <day> (N days)"; empty when
+    someone was active in the 7 days ending the last synced day looked at."""
+    found = facts.last_active
+    if found is None or not found.is_quiet:
+        return ""
+    name = facts.customer.name
+    if found.day is None:
+        return f"**No one at {name} has been active** on any synced day up to {found.through}."
+    return (f"**No one at {name} has been active since {found.day}** ({found.quiet_days} days without an "
+            f"active visitor, up to {found.through}).")
+
+
+def _quiet_numbers(facts: UsageFacts) -> list[Fact]:
+    found = facts.last_active
+    if found is None or not found.is_quiet:
+        return []
+    day = None if found.day is None else found.day.isoformat()
+    return [t.fact("Last active day", day or "–", day),
+            t.fact(f"Days without an active visitor, up to {found.through}", t.count(found.quiet_days),
+                   found.quiet_days)]
+
+
 def usage_summary(facts: UsageFacts) -> Answer:
-    """How a customer is using the product: the day's active users, sessions, trend and breadth."""
+    """How a customer is using the product: the day's active users, sessions, trend and breadth; led by the
+    silence when nobody was active in the last 7 days."""
     name, row = facts.customer.name, facts.row
     if row is None:
         return Answer(USAGE_SUMMARY, f"**{name}** " + NOT_SYNCED.format(day=facts.day), customer=facts.customer,
                       link=t.page("usage", facts.customer.customer_id))
-    numbers = _usage_numbers(facts, row)
+    numbers = _usage_numbers(facts, row) + _quiet_numbers(facts)
     shown = {f.label: f.shown for f in numbers}
     lines = [
+        quiet_sentence(facts),
         f"**{name}** on {facts.day}: **{shown['DAU']}** daily active users, **{shown['WAU']}** weekly and "
         f"**{shown['MAU']}** monthly; stickiness **{shown['Stickiness']}**.",
         f"Sessions that day: **{shown['Sessions']}** (average **{shown['Average session (min)']}** min).",
@@ -55,7 +85,7 @@ def usage_summary(facts: UsageFacts) -> Answer:
 def _usage_numbers(facts: UsageFacts, row: dict[str, Any]) -> list[Fact]:
     numbers = [t.fact("DAU", t.count(row["dau"]), row["dau"]), t.fact("WAU", t.count(row["wau"]), row["wau"]),
                t.fact("MAU", t.count(row["mau"]), row["mau"]),
-               t.fact("Stickiness", t.decimal(facts.stickiness, 2), facts.stickiness),
+               t.fact("Stickiness", stickiness_text(facts.stickiness), facts.stickiness),
                t.fact("Sessions", t.count(row["session_count"]), row["session_count"]),
                t.fact("Average session (min)", t.decimal(row["avg_session_minutes"]), row["avg_session_minutes"]),
                t.fact(f"Mean DAU, last {facts.days} days", t.decimal(facts.recent_mean), facts.recent_mean),
@@ -71,6 +101,9 @@ def _usage_numbers(facts: UsageFacts, row: dict[str, Any]) -> list[Fact]:
 def _trend_sentence(facts: UsageFacts, shown: dict[str, str]) -> str:
     if facts.recent_mean is None or facts.prior_mean is None:
         return f"Not enough synced days for a {facts.days}-day trend."
+    if facts.prior_mean == 0 and facts.recent_mean == 0:
+        return (f"Nobody was active in the last {facts.days} days nor in the {facts.days} days before, so there "
+                "is no trend to show.")
     if facts.prior_mean == 0:
         recent = shown[f"Mean DAU, last {facts.days} days"]
         return (f"Over the last {facts.days} days DAU averaged **{recent}**; nobody was "
@@ -96,7 +129,8 @@ def usage_trend(facts: UsageFacts, history: pd.DataFrame) -> Answer:
     first, last = history["metric_date"].min().date(), history["metric_date"].max().date()
     synced = int(history["dau"].notna().sum())
     shown = {f.label: f.shown for f in base.facts}
-    lines = [f"**{facts.customer.name}**, daily, weekly and monthly active users from {first} to {last} "
+    lines = [quiet_sentence(facts),
+             f"**{facts.customer.name}**, daily, weekly and monthly active users from {first} to {last} "
              f"({synced} of {len(history)} days synced; gaps are days without data, not zeros).",
              _trend_sentence(facts, shown) if shown else ""]
     numbers = (*base.facts, t.fact("Synced days in the chart", str(synced), synced))
@@ -218,7 +252,7 @@ def peer_compare(facts: PeerFacts) -> Answer:
 
 def _measure(key: str, value: float | None) -> str:
     if key in ("stickiness",):
-        return t.decimal(value, 2)
+        return stickiness_text(value)
     if key in ("trend",):
         return t.percent(value, signed=True)
     if key == "breadth":

@@ -19,7 +19,9 @@ from sqlalchemy import Engine
 
 from pendo_core.access.sql import visible_customers
 from pendo_core.book import book
+from pendo_core.book.inbox import inbox
 from pendo_core.chat import (
+    action_answers,
     answers,
     facts,
     intents,
@@ -35,7 +37,7 @@ from pendo_core.chat.entities import AMBIGUOUS, FOUND, UNKNOWN, Resolution, exac
 from pendo_core.chat.model import Answer, CustomerRef, Viewer
 from pendo_core.chat.phrasing import Phraser, rephrase
 from pendo_core.health.facts import health_facts
-from pendo_core.usage.facts import usage_facts
+from pendo_core.usage.facts import UsageFacts, last_active, usage_facts
 from pendo_core.usage.queries import data_day
 
 
@@ -234,13 +236,23 @@ def _summary_with_status(ask: Ask) -> Answer:
     if (empty := _period_or_empty(ask)) is not None:
         return empty
     if ask.period is None:
-        base = _summary(ask)
+        usage = usage_facts(ask.engine, ask.customer, ask.day, include_anonymous=ask.include_anonymous)
+        base = answers.usage_summary(usage)
     else:
-        base = answers.usage_summary(wf.usage_over(ask.engine, ask.customer, ask.period,
-                                                   include_anonymous=ask.include_anonymous))
+        usage = _to_now(ask, wf.usage_over(ask.engine, ask.customer, ask.period,
+                                           include_anonymous=ask.include_anonymous))
+        base = answers.usage_summary(usage)
         base = window_answers.with_sessions(replace(base, window=_joined(ask.period, base.window)),
                                             wf.sessions(ask.engine, [ask.customer.customer_id], ask.period))
-    return window_answers.with_status(base, wf.status(ask.engine, ask.viewer, ask.customer, ask.day))
+    return window_answers.with_status(base, wf.status(ask.engine, ask.viewer, ask.customer, ask.day),
+                                      lead=answers.is_quiet(usage))
+
+
+def _to_now(ask: Ask, usage: UsageFacts) -> UsageFacts:
+    """A window's usage facts with the last active day looked up to the last synced day (not the window's
+    end), so "no one has been active since" stays true today."""
+    assert ask.customer is not None
+    return replace(usage, last_active=last_active(ask.engine, ask.customer.customer_id, ask.day))
 
 
 def _trend_over(ask: Ask) -> Answer:
@@ -249,7 +261,7 @@ def _trend_over(ask: Ask) -> Answer:
         return _trend(ask)
     if (empty := _period_or_empty(ask)) is not None:
         return empty
-    usage = wf.usage_over(ask.engine, ask.customer, ask.period, include_anonymous=ask.include_anonymous)
+    usage = _to_now(ask, wf.usage_over(ask.engine, ask.customer, ask.period, include_anonymous=ask.include_anonymous))
     history = facts.usage_history(ask.engine, ask.customer.customer_id, ask.period.last, ask.period.days)
     answer = answers.usage_trend(usage, history)
     return replace(answer, window=_joined(ask.period, answer.window))
@@ -296,6 +308,17 @@ HANDLERS |= {
     intents.LAST_LOGIN: _last_login,
     intents.GUIDE_DISMISSALS: _guide_dismissals,
 }
+
+
+def _next_steps(ask: Ask) -> Answer:
+    """The suggested actions of the alerts that need someone, in the Alerts inbox's order."""
+    found = inbox(ask.engine, ask.viewer, include_closed=False, today=ask.day + timedelta(days=1))
+    if ask.customer is not None:
+        found = found[found["customer_id"] == ask.customer.customer_id]
+    return action_answers.next_steps(found, ask.viewer, ask.customer)
+
+
+HANDLERS[intents.NEXT_STEPS] = _next_steps
 
 
 def example_questions(engine: Engine, viewer: Viewer, first: str | None = None) -> tuple[str, ...]:

@@ -235,3 +235,21 @@ def normalise(text: str) -> str:
     for pattern, word in _PHRASES:
         text = pattern.sub(word, text)
     return text
+
+
+# --- what to do about a customer: the suggested actions of its alerts (appended; checked first) ---
+
+NEXT_STEPS = "next_steps"
+
+_ADVICE = {"suggest", "suggested", "suggestion", "suggestions", "recommend", "recommended", "recommendation",
+           "recommendations", "advice", "advise", "playbook", "action", "actions"}
+_VOCABULARY = _VOCABULARY | _ADVICE | {"should", "next", "step", "steps", "fix", "save", "tackle", "handle"}
+
+
+def _is_next_steps(found: set[str], text: str) -> bool:
+    """"What should I do about X", "what to do", "next steps", "suggested actions", "any advice"."""
+    asks_to_do = "should" in found and _has(found, {"do", "fix", "save", "tackle", "handle"})
+    return asks_to_do or "what to do" in text or "next step" in text or _has(found, _ADVICE)
+
+
+RULES = ((NEXT_STEPS, _is_next_steps), *RULES)

@@ -106,17 +106,29 @@ def champion_status(facts: ChampionFacts) -> Answer:
 
 
 def _verdict(facts: ChampionFacts) -> str:
+    """Yes / No / Partly about the champions (a lone champion in the singular), then who is listed."""
     status, name = facts.status, facts.customer.name
     end = f"in the {status.window_days} days ending {status.as_of}"
     if not status.champions:
-        return f"**{name}** has no champion on record, only decision makers; {end}:"
-    share = t.percent(status.share_active)
-    if status.champions_active == status.champions:
-        return f"**Yes**: all **{status.champions}** of **{name}**'s champions were active {end} (**{share}**)."
-    if status.champions_active == 0:
-        return f"**No**: none of **{name}**'s **{status.champions}** champions was active {end} (**{share}**)."
-    return (f"**Partly**: **{status.champions_active} of {status.champions}** of **{name}**'s champions were "
-            f"active {end} (**{share}**).")
+        return f"**{name}** has no champion on record, only {_counted(len(status.people), 'decision maker')}; {end}:"
+    share, n = t.percent(status.share_active), status.champions
+    if status.champions_active == n:
+        verdict = (f"**Yes**: **{name}**'s only champion was active {end} (**{share}**)." if n == 1 else
+                   f"**Yes**: all **{n}** of **{name}**'s champions were active {end} (**{share}**).")
+    elif status.champions_active == 0:
+        verdict = (f"**No**: **{name}**'s only champion was not active {end} (**{share}**)." if n == 1 else
+                   f"**No**: none of **{name}**'s **{n}** champions was active {end} (**{share}**).")
+    else:
+        verdict = (f"**Partly**: **{status.champions_active} of {n}** of **{name}**'s champions were "
+                   f"active {end} (**{share}**).")
+    makers = len(status.people) - n
+    return verdict + (f" Listed: {_counted(n, 'champion')} and {_counted(makers, 'decision maker')}."
+                      if makers else "")
+
+
+def _counted(n: int, noun: str) -> str:
+    """"1 champion", "2 champions"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _person_numbers(person: Stakeholder, days: int) -> list[Fact]:

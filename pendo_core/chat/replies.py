@@ -175,6 +175,7 @@ WINDOW_EXAMPLES = (
     "When did Acme last log in?",
     "Which guides did Acme dismiss?",
     "Sessions last week?",
+    "What should I do about Acme?",
 )
 EXAMPLE_NAME = "Acme"
 

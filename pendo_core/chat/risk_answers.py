@@ -12,7 +12,7 @@ from pendo_core.chat import text as t
 from pendo_core.chat.intents import AT_RISK
 from pendo_core.chat.model import Answer, Choice, Viewer
 
-MAX_LISTED = 10
+MAX_LISTED = 5  # the answer leads with these; the count and the rest follow
 
 
 def _line(rank: int, row: pd.Series) -> str:
@@ -23,6 +23,14 @@ def _line(rank: int, row: pd.Series) -> str:
     if not pd.isna(row["arr"]):
         parts.append(f"ARR {CURRENCY_SYMBOL}{row['arr']:,.0f}")
     return f"{rank}. **{row['name']}**: " + " · ".join(parts)
+
+
+def _count_line(risky: int, listed: int, scope: str) -> str:
+    """How many are at risk in all, after the list: "**31** of your **50** customers are at risk: ..."."""
+    verb = "is" if risky == 1 else "are"
+    rest = (f"the {listed} above and {risky - listed:,} more on My customers" if risky > listed else
+            "all listed above" if risky > 1 else "the one above")
+    return f"\n**{risky:,}** of {scope} {verb} at risk: {rest}."
 
 
 def at_risk(book: pd.DataFrame, viewer: Viewer, day: date) -> Answer:
@@ -40,11 +48,9 @@ def at_risk(book: pd.DataFrame, viewer: Viewer, day: date) -> Answer:
                       "yellow one is renewing within 90 days, falling or carrying a high-severity alert.",
                       tuple(numbers), window, definitions, link)
     top = risky.head(MAX_LISTED)
-    verb = "is" if len(risky) == 1 else "are"
-    lines = [f"**{len(risky):,}** of {scope} {verb} at risk, most at risk first (as on My customers):"]
+    lines = ["Most at risk first (the My customers order), and why:" if len(risky) > 1 else "At risk, and why:"]
     lines += [_line(rank, row) for rank, (_, row) in enumerate(top.iterrows(), start=1)]
-    if len(risky) > MAX_LISTED:
-        lines.append(f"…and {len(risky) - MAX_LISTED} more on My customers.")
+    lines.append(_count_line(len(risky), len(top), scope))
     numbers += [t.fact(f"{row['name']} health", t.decimal(row["score"], 1) if not pd.isna(row["score"]) else "–",
                        None if pd.isna(row["score"]) else float(row["score"])) for _, row in top.iterrows()]
     table = tuple({"customer": row["name"], "customer_id": row["customer_id"], "band": row["band"],

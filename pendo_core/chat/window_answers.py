@@ -82,8 +82,10 @@ def guide_dismissals(found: GuideFacts) -> Answer:
                   table=tuple(frame.to_dict("records")))
 
 
-def with_status(answer: Answer, found: Status) -> Answer:
-    """The answer with the customer's health (score, band, 28-day change) and active alerts added."""
+def with_status(answer: Answer, found: Status, *, lead: bool = False) -> Answer:
+    """The answer with the customer's health (score, band, 28-day change) and active alerts (their kinds)
+    added: at the end, or right after the answer's first paragraph when `lead` (the answer leads with the
+    customer's silence, so what the alerts say comes before the numbers)."""
     lines, numbers = [_health_line(found)], list(answer.facts)
     if found.score is not None and found.score.overall is not None:
         numbers += [t.fact("Health score", t.decimal(found.score.overall, 0), found.score.overall),
@@ -98,8 +100,16 @@ def with_status(answer: Answer, found: Status) -> Answer:
         listed = ", ".join(f"{label(k)}{f' ×{n}' if n > 1 else ''}" for k, n in kinds.items())
         opened = int((alerts["status"] == "open").sum())
         lines.append(f"**{len(alerts)}** active alert{'s' if len(alerts) != 1 else ''} ({opened} open): {listed}.")
-    return replace(answer, text=f"{answer.text}\n\n" + " ".join(lines), facts=tuple(numbers),
+    return replace(answer, text=_placed(answer.text, " ".join(lines), lead=lead), facts=tuple(numbers),
                    definitions=(*answer.definitions, DEFINITIONS["health"], DEFINITIONS["alerts"]))
+
+
+def _placed(text: str, status: str, *, lead: bool) -> str:
+    """The status paragraph at the end of the text, or second when `lead`."""
+    if not lead:
+        return f"{text}\n\n{status}"
+    first, _, rest = text.partition("\n\n")
+    return "\n\n".join(part for part in (first, status, rest) if part)
 
 
 def _health_line(found: Status) -> str:

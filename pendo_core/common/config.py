@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -36,6 +36,18 @@ DEMO_KEY = "demo-key"
 SECRETS_TOML = Path(".streamlit") / "secrets.toml"
 DATABASES = ("sqlite", "postgresql", "postgres")
 URL_EXAMPLES = "sqlite:///data/cscx_pendo.db or postgresql://user:password@host:5432/dbname"
+
+# How far back raw usage rows are read, in days ending on a day whose figures are computed or shown
+# (tests/unit/pendo/test_retention.py checks each against the code that reads them):
+METRICS_REACH_DAYS = 89  # a day's active_visitors reads visitor-days from 89 days before it
+LONGEST_RAW_READ_DAYS = 150  # feature_abandonment at its bounds: 60 recent + 90 prior days of feature rows
+
+
+def raw_retention_floor(lookback_days: int) -> int:
+    """The fewest days of raw rows a store may keep: the daily run restates the metrics of its lookback
+    days, the first of which reads METRICS_REACH_DAYS further back, and no page or rule may look past
+    the rows kept (the 90-day people lookback, the 13-week feature heatmap, the abandonment windows)."""
+    return max(lookback_days + METRICS_REACH_DAYS, LONGEST_RAW_READ_DAYS)
 
 
 class SettingsError(ValueError):
@@ -86,6 +98,9 @@ class Settings(BaseSettings):
     lookback_days: int = Field(default=10, ge=1, le=30)
     backfill_days: int = Field(default=90, ge=1, le=400)
     window_days: int = Field(default=7, ge=1, le=30)
+    # Days of raw usage rows kept, ending on the last reported day (None: all); older ones are purged
+    # after each successful sync (pendo_core/pendo/sync/retention.py). Metrics are never purged.
+    raw_retention_days: int | None = Field(default=None, ge=1)
     request_timeout_s: float = Field(default=120.0, gt=0)
     max_attempts: int = Field(default=6, ge=1)
     max_retry_seconds: float = Field(default=600.0, gt=0)
@@ -150,6 +165,15 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {value!r}: use an IANA name such as America/New_York") from exc
         return value
 
+    @model_validator(mode="after")
+    def _retention_above_floor(self) -> Settings:
+        floor = raw_retention_floor(self.lookback_days)
+        if self.raw_retention_days is not None and self.raw_retention_days < floor:
+            raise ValueError(f"RAW_RETENTION_DAYS={self.raw_retention_days} is below {floor}, the longest look-back "
+                             f"of the metrics and alerts (LOOKBACK_DAYS + {METRICS_REACH_DAYS}, at least "
+                             f"{LONGEST_RAW_READ_DAYS}): set it to {floor} or more, or unset it to keep every row")
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         """The subscription's timezone; Pendo's day buckets follow it."""
@@ -179,4 +203,4 @@ def load_settings() -> Settings:
         first = exc.errors()[0]
         name = ".".join(map(str, first["loc"])).upper()
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"bad setting {name}: {message}") from None
+        raise SettingsError(f"bad setting {name}: {message}" if name else f"bad setting: {message}") from None

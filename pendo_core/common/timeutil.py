@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 HOUR_MS = 3_600_000
@@ -37,3 +38,30 @@ def days_between(first: date, last: date) -> list[date]:
 def today_in(tz: ZoneInfo, now: datetime | None = None) -> date:
     """Today's date in `tz` (the incomplete day)."""
     return (now or datetime.now(UTC)).astimezone(tz).date()
+
+
+class DayRange(NamedTuple):
+    """An inclusive range of calendar days, as stored in a range watermark ("first..last")."""
+
+    first: date
+    last: date
+
+
+def format_day_range(first: date, last: date) -> str:
+    """The stored form of [first, last]: "2024-03-01..2024-03-19"."""
+    return f"{first.isoformat()}..{last.isoformat()}"
+
+
+def parse_day_range(value: str | None) -> DayRange | None:
+    """The range a watermark holds ("first..last"), or None when there is none (unset or empty).
+
+    Raises ValueError naming the value when it is not two ISO days joined by "..". The order is not
+    checked: a run whose reported range is empty (an `--as-of` before the stored start) stores one.
+    """
+    if not value:
+        return None
+    try:  # a wrong number of parts fails the unpacking with a ValueError too
+        first, last = (date.fromisoformat(part) for part in value.split(".."))
+    except ValueError:
+        raise ValueError(f"day range {value!r} is not 'YYYY-MM-DD..YYYY-MM-DD'") from None
+    return DayRange(first, last)

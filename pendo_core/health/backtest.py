@@ -27,7 +27,7 @@ from sqlalchemy import Engine, String, cast, select
 
 from pendo_core.health import naive, score
 from pendo_core.store.models import HealthScore, Outcome, UsageMetric
-from pendo_core.store.scope import chunks
+from pendo_core.store.scope import IN_CHUNK, chunks, unindexed
 
 TOLERANCE_DAYS = 7
 BANDS = ("red", "yellow", "green", score.INSUFFICIENT)
@@ -111,13 +111,13 @@ def load_backtest(engine: Engine, max_lead_days: int = 120) -> BacktestData:
     scores, usage = _read_scores(engine, customers, first, last), _read_usage(engine, customers, first, last)
     index = {c: i for i, c in enumerate(customers)}
     rows = np.array([index[o.customer_id] for o in outcomes])
-    days = (last - first).days + 1
-    comp = {n: _grid(scores, n, customers, first, days)[rows] for n in score.COMPONENTS}
-    flag = _grid(scores.assign(flag=1.0), "flag", customers, first, days)[rows] == 1.0
+    days, n = (last - first).days + 1, len(customers)
+    comp = {name: _grid(scores, name, n, days)[rows] for name in score.COMPONENTS}
+    flag = _grid(scores, None, n, days)[rows] == 1.0
     return BacktestData([o.customer_id for o in outcomes], [o.outcome_date for o in outcomes],
                         np.array([o.outcome == "churned" for o in outcomes]),
                         np.array([(o.outcome_date - first).days for o in outcomes]), first, comp, flag,
-                        *(_grid(usage, n, customers, first, days)[rows] for n in ("mau", "dau")))
+                        *(_grid(usage, name, n, days)[rows] for name in ("mau", "dau")))
 
 
 def run_backtest(data: BacktestData, weights: Mapping[str, float], lead_days: int = 30, *,
@@ -234,40 +234,60 @@ def _band_rate(band: str, bands: np.ndarray, churned: np.ndarray) -> BandRate:
     return BandRate(band, n, c, (c / n) if n else None)
 
 
-def _read_scores(engine: Engine, customers: list[str], first: date, last: date) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Cells:
+    """Stored cells of (customer, day): their row (customer index) and column (day offset), and the values."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    values: dict[str, np.ndarray]
+
+
+def _read_scores(engine: Engine, customers: list[str], first: date, last: date) -> _Cells:
     t = HealthScore.__table__
     columns = [t.c.customer_id, t.c.score_date, *(t.c[n] for n in score.COMPONENTS)]
-    return _read(engine, columns, t.c.customer_id, t.c.score_date, customers=customers, first=first, last=last)
+    # every row of the range wanted: on SQLite a scan beats a lookup per row (its index does not cover it)
+    return _read(engine, columns, customers=customers, first=first, last=last, scan=True)
 
 
-def _read_usage(engine: Engine, customers: list[str], first: date, last: date) -> pd.DataFrame:
+def _read_usage(engine: Engine, customers: list[str], first: date, last: date) -> _Cells:
     t = UsageMetric.__table__
-    return _read(engine, [t.c.customer_id, t.c.metric_date, t.c.dau, t.c.mau], t.c.customer_id, t.c.metric_date,
-                 customers=customers, first=first, last=last)
+    return _read(engine, [t.c.customer_id, t.c.metric_date, t.c.dau, t.c.mau], customers=customers, first=first,
+                 last=last)
 
 
-def _read(engine: Engine, columns: list[Any], customer_col: Any, day_col: Any, *, customers: list[str],
-          first: date, last: date) -> pd.DataFrame:
-    """The columns for the customers and days as one frame; days as ISO text (no date object per row)."""
-    names = ["customer_id", "day", *(c.name for c in columns[2:])]
-    parts = []
+def _read(engine: Engine, columns: list[Any], *, customers: list[str], first: date, last: date,
+          scan: bool = False) -> _Cells:
+    """The value columns of the customers' cells in [first, last], column by column (no frame of rows).
+
+    Many customers (every outcome's, typically most of the store) are read as one range of days (`scan`:
+    without its index on SQLite) and the others dropped here; a few by their ids. Rows come as the driver's
+    tuples (days as ISO text, numbers as numbers): SQLAlchemy's row objects and a frame of 10^5 rows cost
+    seconds at 5,000 customers."""
+    customer_col, day_col, values = columns[0], columns[1], columns[2:]
+    stmt = select(customer_col, cast(day_col, String), *values)
+    if len(customers) > IN_CHUNK:
+        stmts = [stmt.where((unindexed(day_col) if scan else day_col).between(first, last))]
+    else:
+        stmts = [stmt.where(day_col.between(first, last), customer_col.in_(chunk)) for chunk in chunks(customers)]
+    fetched: list[Any] = []
     with engine.connect() as conn:
-        for chunk in chunks(customers):
-            stmt = select(columns[0], cast(day_col, String), *columns[2:]).where(customer_col.in_(chunk),
-                                                                                 day_col.between(first, last))
-            parts.append(pd.DataFrame(conn.execute(stmt).all(), columns=names))
-    filled = [p for p in parts if not p.empty]
-    return pd.concat(filled, ignore_index=True) if filled else pd.DataFrame(columns=names)
+        for each in stmts:
+            fetched.extend(conn.execute(each).cursor.fetchall())  # the DBAPI cursor's plain tuples
+    if not fetched:
+        return _Cells(np.zeros(0, int), np.zeros(0, int), {c.name: np.zeros(0) for c in values})
+    ids, days, *numbers = zip(*fetched, strict=True)
+    iso = pd.Index([(first + timedelta(days=k)).isoformat() for k in range((last - first).days + 1)])
+    rows, cols = pd.Index(customers).get_indexer(ids), iso.get_indexer(days)
+    keep = (rows >= 0) & (cols >= 0)
+    return _Cells(rows[keep], cols[keep], {c.name: np.array(n, dtype=float)[keep]
+                                           for c, n in zip(values, numbers, strict=True)})
 
 
-def _grid(frame: pd.DataFrame, column: str, customers: list[str], first: date, days: int) -> np.ndarray:
-    out = np.full((len(customers), days), np.nan)
-    if frame.empty:
-        return out
-    rows = pd.Index(customers).get_indexer(frame["customer_id"])
-    cols = (frame["day"].to_numpy(dtype="datetime64[D]") - np.datetime64(first, "D")).astype(int)  # ISO text
-    keep = (rows >= 0) & (cols >= 0) & (cols < days)
-    out[rows[keep], cols[keep]] = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)[keep]
+def _grid(cells: _Cells, column: str | None, customers: int, days: int) -> np.ndarray:
+    """customers x days of a column's values (NaN where no cell); None: 1.0 on every stored cell."""
+    out = np.full((customers, days), np.nan)
+    out[cells.rows, cells.cols] = 1.0 if column is None else cells.values[column]
     return out
 
 

@@ -38,12 +38,17 @@ def change_components(inputs: HealthInputs, cut: slice) -> tuple[dict[str, np.nd
 
 def trend_change(dau: np.ndarray, weeks: int = TREND_WEEKS) -> np.ndarray:
     """Per customer and day: 4 weeks of the least-squares slope of the weekly totals, over their mean."""
-    totals = np.stack([_week_total(dau, 7 * k) for k in range(weeks - 1, -1, -1)])  # oldest week first
+    totals = weekly_totals(dau, weeks)
     t = np.arange(weeks) - (weeks - 1) / 2
     level = totals.mean(axis=0)
     slope = np.tensordot(t, totals, axes=1) / (t * t).sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(level > 0, 4 * slope / level, np.where(level == 0, 0.0, np.nan))
+
+
+def weekly_totals(dau: np.ndarray, weeks: int = TREND_WEEKS) -> np.ndarray:
+    """weeks x customers x days: the weekly visitor-day totals the trend is fitted to, oldest week first."""
+    return np.stack([_week_total(dau, 7 * k) for k in range(weeks - 1, -1, -1)])
 
 
 def _week_total(values: np.ndarray, lag: int) -> np.ndarray:

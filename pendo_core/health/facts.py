@@ -31,5 +31,6 @@ def health_facts(engine: Engine, customer: CustomerRef, day: date) -> HealthFact
     explanation = explain_score(engine, customer.customer_id, detail.day) if detail else None
     if detail is None or explanation is None:
         return HealthFacts(customer, detail, None, pd.DataFrame(), ())
-    return HealthFacts(customer, detail, explanation, health_view.component_table(explanation, detail),
+    weekly = health_view.weekly_visitor_days(engine, customer.customer_id, detail.day)
+    return HealthFacts(customer, detail, explanation, health_view.component_table(explanation, detail, weekly),
                        tuple(health_view.what_moved(explanation)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from pendo_core.admin.settings import AppSettings, current_settings
 from pendo_core.health.grid import ScoredGrid, score_grid
 from pendo_core.health.inputs import HealthInputs, key_feature_ids, load_inputs
 from pendo_core.health.score import COMPONENTS
+from pendo_core.pendo.sync.retention import clamp_restatement
 from pendo_core.store.bulk import copy_text_rows
 from pendo_core.store.models import HealthScore
 from pendo_core.store.scope import customer_chunks
@@ -45,22 +46,44 @@ class HealthResult:
     settings_version: int
 
 
+@dataclass(frozen=True)
+class ScoreRange:
+    """Days [first, last] to score for some customers (None: every customer)."""
+
+    first: date
+    last: date
+    customer_ids: Collection[str] | None = None
+
+
 def compute_health(engine: Engine, first_day: date, last_day: date, *, app_settings: AppSettings | None = None,
                    settings_version: int | None = None, customer_ids: Collection[str] | None = None,
                    include_anonymous: bool = False) -> HealthResult:
     """Score [first_day, last_day] (default settings: the newest saved version) and replace the rows."""
-    if last_day < first_day:
-        raise ValueError(f"last_day {last_day} is before first_day {first_day}: pass an ordered range")
+    part = ScoreRange(first_day, last_day, customer_ids)
+    rows, version = score_ranges(engine, [part], app_settings=app_settings, settings_version=settings_version,
+                                 include_anonymous=include_anonymous)
+    return HealthResult(rows, first_day, last_day, version)
+
+
+def score_ranges(engine: Engine, parts: Sequence[ScoreRange], *, app_settings: AppSettings | None = None,
+                 settings_version: int | None = None, include_anonymous: bool = False) -> tuple[int, int]:
+    """Score each part and replace its rows, all in one transaction; (rows written, settings version)."""
+    for part in parts:
+        if part.last < part.first:
+            raise ValueError(f"last_day {part.last} is before first_day {part.first}: pass an ordered range")
     version, settings = _settings(engine, app_settings, settings_version)
     keys = key_feature_ids(engine, settings.health.key_feature_ids)
-    inputs = load_inputs(engine, first_day, last_day, keys=keys, customer_ids=customer_ids,
-                         include_anonymous=include_anonymous)
-    scored = score_grid(inputs, settings.health)
     weights = settings.health.weights.as_dict()
+    columns = []
+    for part in parts:
+        inputs = load_inputs(engine, part.first, part.last, keys=keys, customer_ids=part.customer_ids,
+                             include_anonymous=include_anonymous)
+        columns.append(_columns(inputs, score_grid(inputs, settings.health), version, weights))
     with engine.begin() as conn:
-        _delete_range(conn, first_day, last_day, customer_ids)
-        written = _insert(conn, _columns(inputs, scored, version, weights))
-    return HealthResult(written, first_day, last_day, version)
+        for part in parts:
+            _delete_range(conn, part.first, part.last, part.customer_ids)
+        written = sum(_insert(conn, part_columns) for part_columns in columns)
+    return written, version
 
 
 def health_step(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
@@ -78,11 +101,24 @@ def make_health_step(settings: Settings) -> PostStep:
 
 
 def _score_run(engine: Engine, summary: RunSummary, *, include_anonymous: bool) -> None:
+    """Every customer from the first moved (or unscored) day; the remapped ones over the whole range."""
+    score_ranges(engine, run_ranges(engine, summary), include_anonymous=include_anonymous)
+
+
+def run_ranges(engine: Engine, summary: RunSummary) -> list[ScoreRange]:
+    """What a run's health step scores (none when the reported range is empty)."""
     first, last = summary.report_first, summary.report_last
     if last < first:
-        return
-    start = min(summary.metrics_first or first, _first_unscored(engine, first, last) or last)
-    compute_health(engine, max(start, first), last, include_anonymous=include_anonymous)
+        return []
+    start = max(first, min(summary.metrics_first or first, _first_unscored(engine, first, last) or last))
+    start = clamp_restatement(engine, start, last, "health scores")
+    parts = [ScoreRange(start, last)] if start <= last else []
+    stale = summary.metrics_stale
+    since = clamp_restatement(engine, first, last, f"health scores of {len(stale)} remapped customer(s)") \
+        if stale else first
+    if stale and start > since:  # their metrics moved over the whole (restatable) range
+        parts.append(ScoreRange(since, start - timedelta(days=1), stale))
+    return parts
 
 
 def _settings(engine: Engine, given: AppSettings | None, version: int | None) -> tuple[int, AppSettings]:

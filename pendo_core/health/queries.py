@@ -7,23 +7,26 @@ itself is `explain_score` below. Definitions are in `pendo_core/health/score.py`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pendo_core.health.changes import TREND_WEEKS, weekly_totals
 from pendo_core.health.score import CHANGE_DAYS, COMPONENTS, INSUFFICIENT, Explanation, ScoreParts, explain
-from pendo_core.store.models import HealthScore
+from pendo_core.store.models import HealthScore, UsageMetric
+from pendo_core.usage.measures import stickiness_text
 
 HISTORY_COLUMNS = ["score_date", "overall", "band", "coverage", *COMPONENTS, "settings_version"]
 LABELS = {"engagement": "Engagement", "adoption": "Adoption", "trajectory": "Trajectory", "onboarding": "Onboarding",
           "breadth_change": "Breadth change", "attrition": "Attrition", "sustained_trend": "Sustained trend"}
 DEFINITIONS = {
-    "engagement": "Stickiness = mean DAU of the last 7 days ÷ MAU; 0.4 or more scores 100 (linear below).",
+    "engagement": "Stickiness = mean DAU of the last 7 days ÷ MAU; 40% or more scores 100 (linear below).",
     "adoption": "Share of the key features used by anyone in the last 30 days; 80% or more scores 100.",
     "trajectory": "Mean DAU of the last 28 days ÷ the 28 days before: flat scores 75, +20% scores 100, "
                   "−20% scores 50, −60% or worse scores 0.",
@@ -33,7 +36,8 @@ DEFINITIONS = {
     "attrition": "Share of the visitors active in the last 90 days not seen in the last 30; 5% or less scores 100, "
                  "35% or more scores 0.",
     "sustained_trend": "Least-squares trend of the last 8 weekly visitor-day totals, as a change over 4 weeks: "
-                       "flat scores 75, +20% scores 100, −20% scores 50, −60% or worse scores 0.",
+                       "flat scores 75, +20% scores 100, −20% scores 50, −60% or worse scores 0 (a line falling "
+                       "faster than that reads as falling to zero).",
 }
 
 
@@ -122,7 +126,7 @@ def measured(name: str, inputs: dict[str, Any]) -> str:
         return None if value is None else float(value)
 
     if name == "engagement" and num("stickiness") is not None:
-        return (f"stickiness {num('stickiness'):.2f} (7-day mean DAU {num('dau_7d') or 0:.1f} ÷ "
+        return (f"stickiness {stickiness_text(num('stickiness'))} (7-day mean DAU {num('dau_7d') or 0:.1f} ÷ "
                 f"MAU {num('mau') or 0:.0f})")
     if name == "adoption" and num("breadth") is not None:
         return (f"{num('key_features_used') or 0:.0f} of {inputs.get('key_features', 0)} key features used in 30 "
@@ -145,21 +149,62 @@ def _change_measured(name: str, num: Callable[[str], float | None]) -> str:
     if name == "attrition" and gone is not None:
         return f"{gone:.0%} of the last 90 days' active visitors not seen in the last 30 days"
     if name == "sustained_trend" and trend is not None:
-        return f"weekly visitor-days trending {trend:+.0%} over 4 weeks (8-week least-squares line)"
+        return sustained_trend_text(trend)
     return ""
 
 
-def component_table(explanation: Explanation, detail: ScoreDetail) -> pd.DataFrame:
-    """Per component: value, weight, contribution in points, changes, the measurement or why it is missing.
+def sustained_trend_text(trend: float, weekly: Sequence[float | None] = ()) -> str:
+    """The sustained trend in words, with the weekly totals the line is fitted to when given (oldest
+    first). The score's input is the 8-week least-squares slope x 4 weeks ÷ the weeks' mean (score.py),
+    which a steep fall takes below -100%: a change no count can make, so from -100% on it is said as a
+    line reaching zero, never as a percentage."""
+    if trend <= -1:
+        said = ("weekly visitor-days falling to zero: the 8-week least-squares line reaches zero within 4 weeks "
+                "(down 100% over 4 weeks, at that pace)")
+    else:
+        said = f"weekly visitor-days trending {trend:+.0%} over 4 weeks (8-week least-squares line)"
+    if not weekly:
+        return said
+    totals = " → ".join("–" if v is None else f"{v:,.0f}" for v in weekly)
+    return f"{said}; visitor-days a week, oldest first: {totals}"
+
+
+def weekly_visitor_days(engine: Engine, customer_id: str, day: date,
+                        weeks: int = TREND_WEEKS) -> list[float | None]:
+    """The weekly visitor-day totals the sustained trend is fitted to (weeks ending `day`, `day` - 7, …;
+    oldest first): each week's DAU sum, its unsynced days filled with the mean of its synced ones, None
+    with fewer than MIN_WEEK_DAYS synced (`changes._week_total`, the score's own rule)."""
+    first = day - timedelta(days=7 * weeks - 1)
+    u = UsageMetric
+    stmt = select(u.metric_date, u.dau).where(u.customer_id == customer_id, u.metric_date.between(first, day))
+    with engine.connect() as conn:
+        stored = {_day(d): v for d, v in conn.execute(stmt)}
+    grid = np.array([[np.nan if (v := stored.get(first + timedelta(days=i))) is None else float(v)
+                      for i in range(7 * weeks)]])
+    totals = weekly_totals(grid, weeks)[:, 0, -1]
+    return [None if np.isnan(v) else float(v) for v in totals]
+
+
+def _day(value: Any) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def component_table(explanation: Explanation, detail: ScoreDetail,
+                    weekly: Sequence[float | None] = ()) -> pd.DataFrame:
+    """Per component: value, weight, contribution in points, changes, the measurement or why it is missing
+    (the sustained trend with its weekly totals when `weekly` is given, `weekly_visitor_days`).
 
     A component with data carries its renormalised weight; one without shows its nominal share of all
     the weights (it is left out of the score) and no points. No points at all when there is no score.
     """
     nominal_total = sum(w for w in detail.weights.values() if w > 0) or 1.0
+    trend = detail.inputs.get("trend_4w")
     rows = []
     for c in explanation.components:
         has = c.value is not None
         why = measured(c.name, detail.inputs) if has else f"no data: {missing_reason(c.name, detail.inputs)}"
+        if has and c.name == "sustained_trend" and trend is not None and weekly:
+            why = sustained_trend_text(float(trend), weekly)
         rows.append({
             "component": LABELS.get(c.name, c.name), "score": c.value,
             "weight": c.weight if has else round(detail.weights.get(c.name, 0.0) / nominal_total, 4),

@@ -30,9 +30,10 @@ from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.orm import Session
 
 from pendo_core.common.config import Settings
-from pendo_core.common.timeutil import day_of_ms, days_between, local_midnight_ms
+from pendo_core.common.timeutil import DayRange, day_of_ms, days_between, local_midnight_ms, parse_day_range
 from pendo_core.pendo.client import PendoClient, queries
 from pendo_core.pendo.sync.plan import windows
+from pendo_core.pendo.sync.retention import kept_from_day
 from pendo_core.pendo.sync.rows import BadRow, count, epoch_ms, text
 from pendo_core.store import models
 
@@ -245,13 +246,13 @@ def compare(check: str, pendo: Figures, stored: Figures) -> tuple[int, int, list
 
 
 def synced_range(engine: Engine) -> tuple[date, date] | None:
-    """The reported days the store holds metrics for (the last sync's range), or None before any."""
+    """The reported days the store holds metrics and raw rows for (the last sync's range from the first
+    day whose raw rows were kept), or None before any."""
     with Session(engine) as session:
         value = session.scalar(select(models.SyncWatermark.value).where(models.SyncWatermark.stream == "metrics_range"))
-    if not value:
-        return None
-    first, last = (date.fromisoformat(part) for part in value.split(".."))
-    return first, last
+        kept_from = kept_from_day(session)
+    span = parse_day_range(value)
+    return None if span is None else DayRange(max(span.first, kept_from or span.first), span.last)
 
 
 def run_audit(engine: Engine, client: PendoClient, settings: Settings, first: date, last: date, *,

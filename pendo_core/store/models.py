@@ -294,6 +294,63 @@ class UsageMetric(Base):
     time_in_app_minutes: Mapped[int] = mapped_column(BigInteger)
 
 
+# Every read across customers by day (the Portfolio's daily totals, the usage windows of a day)
+# answered from the index alone, without visiting the table's rows.
+Index("ix_pendo_usage_metrics_day_customer", UsageMetric.metric_date, UsageMetric.customer_id, UsageMetric.dau,
+      UsageMetric.wau, UsageMetric.mau, UsageMetric.active_visitors)
+
+
+class CustomerSnapshot(Base):
+    """Read model (pendo_core/usage/snapshot.py): per customer, the windows ending `as_of` that the wide
+    pages read (measures, the 7-day week, 12 week-end WAUs, the last active day), as the live queries
+    compute them; written by the sync's snapshot step for the newest day with metrics."""
+
+    __tablename__ = "pendo_customer_snapshots"
+    as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    in_measures: Mapped[bool] = mapped_column(Boolean)  # a row in the measures' windows
+    in_week: Mapped[bool] = mapped_column(Boolean)  # a row in the 7 days ending as_of
+    in_weeks: Mapped[bool] = mapped_column(Boolean)  # a row on one of the week-end days
+    dau: Mapped[int | None] = mapped_column(Integer)  # as_of's
+    wau: Mapped[int | None] = mapped_column(Integer)
+    mau: Mapped[int | None] = mapped_column(Integer)
+    active_visitors: Mapped[int | None] = mapped_column(Integer)
+    week_sum: Mapped[int | None] = mapped_column(BigInteger)  # DAU summed over the stickiness week, and its rows
+    week_n: Mapped[int] = mapped_column(Integer)
+    recent_sum: Mapped[int | None] = mapped_column(BigInteger)  # the trend's windows
+    recent_n: Mapped[int] = mapped_column(Integer)
+    prior_sum: Mapped[int | None] = mapped_column(BigInteger)
+    prior_n: Mapped[int] = mapped_column(Integer)
+    week_dau: Mapped[float | None] = mapped_column(Float)  # customer_week: means and sums over 7 days
+    week_wau: Mapped[float | None] = mapped_column(Float)
+    sessions: Mapped[int | None] = mapped_column(BigInteger)
+    minutes: Mapped[int | None] = mapped_column(BigInteger)
+    page_views: Mapped[int | None] = mapped_column(BigInteger)
+    feature_events: Mapped[int | None] = mapped_column(BigInteger)
+    usage_weeks: Mapped[str | None] = mapped_column(Text)  # JSON list: WAU of the week ends, oldest first
+    last_active: Mapped[date | None] = mapped_column(Date)  # newest day with DAU > 0 in 90 days
+
+
+class PortfolioDay(Base):
+    """Read model (pendo_core/usage/portfolio_days.py): per day, the Portfolio's totals over every
+    customer (usage sums; health means and customers per band), as its live queries compute them;
+    rewritten by the sync's portfolio step after the health scores."""
+
+    __tablename__ = "pendo_portfolio_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    usage_customers: Mapped[int] = mapped_column(Integer)  # customers with a usage row (0: no usage row)
+    dau: Mapped[int | None] = mapped_column(BigInteger)
+    wau: Mapped[int | None] = mapped_column(BigInteger)
+    mau: Mapped[int | None] = mapped_column(BigInteger)
+    scored: Mapped[int] = mapped_column(Integer)  # customers with a health score row (0: none)
+    overall: Mapped[float | None] = mapped_column(Float)  # mean score
+    breadth: Mapped[float | None] = mapped_column(Float)  # mean key-feature breadth of the score's inputs
+    red: Mapped[int | None] = mapped_column(Integer)
+    yellow: Mapped[int | None] = mapped_column(Integer)
+    green: Mapped[int | None] = mapped_column(Integer)
+    insufficient: Mapped[int | None] = mapped_column(Integer)  # band "insufficient data"
+
+
 class FeatureUsage(Base):
     __tablename__ = "pendo_feature_usage"
     customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -327,9 +384,6 @@ class OnboardingProgress(Base):
     onboarding_guides: Mapped[int] = mapped_column(Integer)
     completed_guides: Mapped[int] = mapped_column(Integer)
     progress: Mapped[float | None] = mapped_column(Float)
-
-
-Index("ix_pendo_visitor_days_visitor", VisitorDay.visitor_id)
 
 
 # --- Health, alerts, settings and users (issue 3 and 4) --------------------------------------

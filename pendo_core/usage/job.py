@@ -3,7 +3,9 @@
 A day re-read moves the metrics of that day and later (windows of 7, 30 and 90 days end there), so
 the step recomputes from the earliest re-read reported day (or from a day an earlier, stopped run
 wrote without computing), and recomputes the whole reported range of a customer whose set of Pendo
-accounts changed since its metrics were computed. The range done is kept as a watermark.
+accounts changed since its metrics were computed. The range done is kept as a watermark. Days whose
+raw rows were purged (RAW_RETENTION_DAYS, `pendo_core.pendo.sync.retention`) are never restated:
+they keep their stored metrics, and the run logs it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from sqlalchemy.orm import Session
 
 from pendo_core.admin.settings import current_settings
 from pendo_core.common.config import Settings
+from pendo_core.common.timeutil import DayRange, format_day_range, parse_day_range
 from pendo_core.pendo.sync import store
+from pendo_core.pendo.sync.retention import clamp_restatement
 from pendo_core.pendo.sync.runner import METRICS_RANGE, METRICS_STALE_FROM, PostStep, RunSummary, SyncRequest
 from pendo_core.store import models
 from pendo_core.usage.compute import compute_metrics
@@ -32,38 +36,43 @@ def make_metrics_step(settings: Settings) -> PostStep:
 
 
 def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummary) -> None:
-    """Recompute from the first moved day, and whole ranges for remapped customers; record the range."""
+    """Recompute from the first moved day, and whole ranges for remapped customers; record the range.
+
+    Leaves on the summary what moved for the health step: every customer from `metrics_first` on, and
+    the customers in `metrics_stale` over the whole reported range (from its first restatable day).
+    """
     first, last = summary.report_first, summary.report_last
     with Session(engine) as session:
-        done = store.get_watermark(session, METRICS_RANGE)
+        done = parse_day_range(store.get_watermark(session, METRICS_RANGE))
         stale_from = store.get_watermark(session, METRICS_STALE_FROM)
         onboarding = current_settings(session)[1].health.onboarding_guide_ids
-    start = _first_moved_day(first, last, summary.refetched, done, stale_from)
-    stale = customers_with_changed_accounts(engine, date.fromisoformat(done.split("..")[1])) if done else []
+    start = clamp_restatement(engine, _first_moved_day(first, last, summary.refetched, done, stale_from), last,
+                              "metrics")
+    stale = customers_with_changed_accounts(engine, done.last) if done else []
     anonymous = settings.include_anonymous
     if start <= last:
         compute_metrics(engine, first_day=start, last_day=last, include_anonymous=anonymous,
                         onboarding_guide_ids=onboarding)
-    if stale and start > first:  # a full recompute already covered them
-        compute_metrics(engine, first_day=first, last_day=last, customer_ids=stale,
+    stale_first = (clamp_restatement(engine, first, last, f"metrics of {len(stale)} remapped customer(s)")
+                   if stale else first)
+    if stale and start > stale_first:  # else the recompute from `start` covered them
+        compute_metrics(engine, first_day=stale_first, last_day=last, customer_ids=stale,
                         include_anonymous=anonymous, onboarding_guide_ids=onboarding)
     with Session(engine) as session, session.begin():
-        store.set_watermark(session, METRICS_RANGE, f"{first.isoformat()}..{last.isoformat()}")
+        store.set_watermark(session, METRICS_RANGE, format_day_range(first, last))
         store.clear_watermark(session, METRICS_STALE_FROM)
-    summary.metrics_first = first if stale else start
+    summary.metrics_first = start
+    summary.metrics_stale = stale if start > stale_first else []
 
 
-def _first_moved_day(first: date, last: date, refetched: date | None, done: str | None,
+def _first_moved_day(first: date, last: date, refetched: date | None, done: DayRange | None,
                      stale_from: str | None) -> date:
     """The first reported day whose metrics this run must compute (`last + 1`: none)."""
     if stale_from:  # windows an earlier run wrote but never computed metrics for (it stopped)
         refetched = min(refetched or last, max(first, date.fromisoformat(stale_from)))
-    if not done:
+    if done is None or done.first > first:
         return first
-    done_first, done_last = (date.fromisoformat(p) for p in done.split(".."))
-    if done_first > first:
-        return first
-    return max(first, min(refetched or last + timedelta(days=1), done_last + timedelta(days=1)))
+    return max(first, min(refetched or last + timedelta(days=1), done.last + timedelta(days=1)))
 
 
 def customers_with_changed_accounts(engine: Engine, computed_day: date) -> list[str]:

@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Engine, Select, func, select
 
+from pendo_core.pendo.sync.streams import COMPLETION_TYPES
 from pendo_core.store.models import (
     AccountMapping,
     FeatureVisitorDay,
@@ -36,7 +37,6 @@ from pendo_core.usage.onboarding import named_onboarding
 
 YIELD_ROWS = 50_000
 GUIDE_TYPES = ("guideSeen", "guideAdvanced", "guideDismissed")
-COMPLETION_TYPES = ("guideSeen", "guideAdvanced")
 
 _ARROW = {"VARCHAR": pa.string(), "DATE": pa.date32(), "BIGINT": pa.int64(), "INTEGER": pa.int32()}
 

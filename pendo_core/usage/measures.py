@@ -19,6 +19,8 @@ column of the daily rows) and `pooled_dau_mau` (summed over customers, the portf
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -37,6 +39,7 @@ BREADTH_DEFINITION = ("Key-feature breadth = share of the key features (Pendo Co
                       "others) used by at least one visitor in the 30 days ending on the day.")
 ADOPTION_DEFINITION = ("Feature adoption = distinct users of the feature in the 30 days ending on the day ÷ MAU of "
                        "the day.")
+STICKINESS_FORMAT = "{:.0%}"  # a share, shown in whole percent on every page and in every answer ("18%")
 DAU_MAU_DEFINITION = "DAU ÷ MAU of the day (null when MAU is 0); stickiness is its 7-day form."
 POOLED_DAU_MAU_DEFINITION = ("Portfolio DAU ÷ MAU = DAU summed over customers ÷ MAU summed over customers (big "
                              "customers weigh more; not a customer's stickiness).")
@@ -46,6 +49,11 @@ def trend_definition(days: int = TREND_DAYS) -> str:
     """The trend's definition in words, for windows of `days`."""
     return (f"Trend = mean DAU of the last {days} days ÷ mean DAU of the {days} days before − 1 (synced days "
             f"only; at least {min_synced(days)} synced days in each window; none when the earlier mean is 0).")
+
+
+def stickiness_text(value: float | None) -> str:
+    """Stickiness as every page and answer shows it (STICKINESS_FORMAT, "18%"); an en dash when missing."""
+    return "–" if value is None or math.isnan(value) else STICKINESS_FORMAT.format(value)
 
 
 def min_synced(days: int) -> int:

@@ -11,14 +11,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, Select, case, func, select
+from sqlalchemy import Engine, Select, func, select
 
 from pendo_core.store import models
-from pendo_core.store.scope import unindexed
-from pendo_core.usage import measures
+from pendo_core.usage import measures, portfolio_days
 from pendo_core.usage.queries import customer_measures
 
-BANDS = ("red", "yellow", "green", "insufficient data")
+BANDS = portfolio_days.BANDS
 HEALTH_COLUMNS = ["customer_id", "score_date", "overall", "band", "engagement", "adoption", "trajectory", "coverage",
                   "breadth"]
 
@@ -29,11 +28,11 @@ _health = models.HealthScore
 def daily_totals(engine: Engine, first: date, last: date) -> pd.DataFrame:
     """Per day: DAU, WAU and MAU summed over customers, customers with a row, and the portfolio's
     `pooled_dau_mau` (summed DAU ÷ summed MAU: not a stickiness). Days without any row are absent."""
-    t = _usage
-    day = unindexed(t.metric_date)  # every row of the range: one scan and a sort beat a lookup per row
-    query = (select(t.metric_date, func.sum(t.dau), func.sum(t.wau), func.sum(t.mau), func.count())
-             .where(day.between(first, last)).group_by(day).order_by(day))
-    frame = _frame(engine, query, ["metric_date", "dau", "wau", "mau", "customers"])
+    if portfolio_days.filled(engine):  # the sync's read model (portfolio_days.py)
+        frame = portfolio_days.stored_usage(engine, first, last)
+    else:
+        frame = portfolio_days.usage_by_day(engine, _usage.metric_date.between(first, last))
+    frame = frame.rename(columns={"day": "metric_date"})
     frame["metric_date"] = pd.to_datetime(frame["metric_date"])
     frame[["dau", "wau", "mau"]] = frame[["dau", "wau", "mau"]].astype(float)
     frame["pooled_dau_mau"] = measures.pooled_dau_mau(frame["dau"], frame["mau"])
@@ -80,11 +79,11 @@ def weekly_health(engine: Engine, last: date, weeks: int) -> pd.DataFrame:
     """Per week end (every 7th day back from `last`): customers per band, mean score and mean
     key-feature breadth (adoption) over the scored customers."""
     days = [last - timedelta(days=7 * k) for k in range(weeks)]
-    h = _health
-    bands = [func.sum(case((h.band == band, 1), else_=0)) for band in BANDS]
-    query = (select(h.score_date, func.avg(h.overall), func.avg(h.inputs["breadth"].as_float()), *bands)
-             .where(h.score_date.in_(days)).group_by(h.score_date).order_by(h.score_date))
-    frame = _frame(engine, query, ["score_date", "overall", "breadth", *BANDS])
+    if portfolio_days.filled(engine):  # the sync's read model (portfolio_days.py)
+        frame = portfolio_days.stored_health(engine, days)
+    else:
+        frame = portfolio_days.health_by_day(engine, _health.score_date.in_(days))
+    frame = frame.rename(columns={"day": "score_date"})
     frame["score_date"] = pd.to_datetime(frame["score_date"])
     frame[["overall", "breadth"]] = frame[["overall", "breadth"]].astype(float)
     return frame

@@ -8,7 +8,8 @@ in a fraction of a second on 5,000 customers (see jobs/bench_pages.py).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import json
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -18,13 +19,17 @@ from sqlalchemy import Engine, Select, case, func, select
 
 from pendo_core.store import models
 from pendo_core.store.scope import customer_chunks, unindexed
-from pendo_core.usage import measures
+from pendo_core.usage import measures, snapshot
 
 USAGE_COLUMNS = ["dau", "wau", "mau", "active_visitors", "session_count", "avg_session_minutes",
                  "page_views", "feature_events", "time_in_app_minutes"]
 CUSTOMER_COLUMNS = ["customer_id", "name", "domain", "segment", "arr", "renewal_date", "csm_email", "csm_name",
                     "accounts"]
 WEEK_DAYS = measures.STICKINESS_DAYS
+WEEKS = 12  # week ends of My customers' usage sparkline
+ACTIVE_DAYS = 90  # how far back "last active" looks (the store keeps the 90-day active base)
+# Narrows a query to the customers a viewer sees, given the query's customer column (the access rule).
+Keep = Callable[[Select[Any], Any], Select[Any]]
 MEASURE_COLUMNS = ["customer_id", "dau", "wau", "mau", "active_visitors", "dau_7d", "stickiness", "recent_mean",
                    "prior_mean", "trend"]
 NO_SEGMENT = "No segment"  # how customers() labels a customer without a segment
@@ -90,14 +95,30 @@ def usage_series(engine: Engine, customer_id: str, first: date, last: date) -> p
     return frame[frame["metric_date"] >= pd.Timestamp(first)].reset_index(drop=True)
 
 
+SUM_COLUMNS = ["customer_id", "dau", "wau", "mau", "active_visitors", "week_sum", "week_n", "recent_sum", "recent_n",
+               "prior_sum", "prior_n"]
+WEEK_COLUMNS = ["customer_id", "dau", "wau", "mau", "active_visitors", "user_days", "sessions", "minutes",
+                "page_views", "feature_events", "days"]
+
+
 def customer_measures(engine: Engine, day: date, customer_ids: Collection[str] | None = None, *,
                       trend_days: int = measures.TREND_DAYS) -> pd.DataFrame:
     """Per customer (None: every customer with a row in the windows): the stored DAU, WAU, MAU and
     90-day actives of `day`, and the window measures ending on it (`measures`): the 7-day mean DAU
     and stickiness, the trend's recent and prior mean DAU (windows of `trend_days`) and the trend.
 
-    One grouped read of the rows of [day - 2 * trend_days + 1, day]; the arithmetic is measures'.
+    The window sums of every customer come from the sync's snapshot when it is of `day`
+    (`snapshot.py`), else from `measure_sums`; the arithmetic is measures'.
     """
+    wide = customer_ids is None and trend_days == measures.TREND_DAYS and snapshot.holds(engine, day)
+    frame = _snapshot_sums(engine, day) if wide else measure_sums(engine, day, customer_ids, trend_days=trend_days)
+    return _with_measures(frame, trend_days)
+
+
+def measure_sums(engine: Engine, day: date, customer_ids: Collection[str] | None = None, *,
+                 trend_days: int = measures.TREND_DAYS) -> pd.DataFrame:
+    """The live window sums of `customer_measures` (SUM_COLUMNS): one grouped read of the rows of
+    [day - 2 * trend_days + 1, day]."""
     t = models.UsageMetric
     split = day - timedelta(days=trend_days)
     prior_first = split - timedelta(days=trend_days - 1)
@@ -108,12 +129,17 @@ def customer_measures(engine: Engine, day: date, customer_ids: Collection[str] |
     sums = [f(_when(w, t.dau)) for w in windows for f in (func.sum, func.count)]
     query = (select(t.customer_id, *on_day, *sums).where(unindexed(t.metric_date).between(first, day))
              .group_by(t.customer_id))
-    columns = ["customer_id", "dau", "wau", "mau", "active_visitors", "week_sum", "week_n", "recent_sum",
-               "recent_n", "prior_sum", "prior_n"]
-    parts = [_frame(engine, query.where(t.customer_id.in_(chunk)) if chunk else query, columns)
+    parts = [_frame(engine, query.where(t.customer_id.in_(chunk)) if chunk else query, SUM_COLUMNS)
              for chunk in customer_chunks(customer_ids)]
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-    return _with_measures(frame, trend_days)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=SUM_COLUMNS)
+
+
+def _snapshot_sums(engine: Engine, day: date) -> pd.DataFrame:
+    s = snapshot.TABLE
+    query = (select(s.customer_id, s.dau, s.wau, s.mau, s.active_visitors, s.week_sum, s.week_n, s.recent_sum,
+                    s.recent_n, s.prior_sum, s.prior_n)
+             .where(s.as_of == day, s.in_measures).order_by(s.customer_id))
+    return _frame(engine, query, SUM_COLUMNS)
 
 
 def _with_measures(frame: pd.DataFrame, trend_days: int) -> pd.DataFrame:
@@ -133,8 +159,16 @@ def customer_week(engine: Engine, last: date) -> pd.DataFrame:
     """Per customer, means over the 7 days ending `last` and the per-user rates of RATES.
 
     Stickiness is `measures.stickiness` of `last`; rates are NaN for a customer with no active user
-    that week. One indexed read of 7 x customers rows.
+    that week. The sums are the sync's snapshot when it is of `last` (`snapshot.py`), else `week_sums`.
     """
+    frame = _snapshot_week(engine, last) if snapshot.holds(engine, last) else week_sums(engine, last)
+    numbers = WEEK_COLUMNS[1:]
+    frame[numbers] = frame[numbers].astype(float)
+    return add_rates(frame)
+
+
+def week_sums(engine: Engine, last: date) -> pd.DataFrame:
+    """The live sums of `customer_week` (WEEK_COLUMNS): one indexed read of 7 x customers rows."""
     t = models.UsageMetric
     first = last - timedelta(days=WEEK_DAYS - 1)
     on_last = [func.max(_when(t.metric_date == last, c)) for c in (t.mau, t.active_visitors)]
@@ -142,12 +176,75 @@ def customer_week(engine: Engine, last: date) -> pd.DataFrame:
                     func.sum(t.session_count), func.sum(t.time_in_app_minutes), func.sum(t.page_views),
                     func.sum(t.feature_events), func.count())
              .where(t.metric_date.between(first, last)).group_by(t.customer_id))
-    columns = ["customer_id", "dau", "wau", "mau", "active_visitors", "user_days", "sessions", "minutes",
-               "page_views", "feature_events", "days"]
-    frame = _frame(engine, query, columns)
-    numbers = columns[1:]
-    frame[numbers] = frame[numbers].astype(float)
-    return add_rates(frame)
+    return _frame(engine, query, WEEK_COLUMNS)
+
+
+def _snapshot_week(engine: Engine, last: date) -> pd.DataFrame:
+    s = snapshot.TABLE
+    query = (select(s.customer_id, s.week_dau, s.week_wau, s.mau, s.active_visitors, s.week_sum, s.sessions,
+                    s.minutes, s.page_views, s.feature_events, s.week_n)
+             .where(s.as_of == last, s.in_week).order_by(s.customer_id))
+    return _frame(engine, query, WEEK_COLUMNS)
+
+
+def weekly_wau(engine: Engine, day: date, keep: Keep | None = None) -> pd.DataFrame:
+    """Per customer with a row on one of the week ends: MAU on `day` and `usage_weeks`, the WAU of the
+    WEEKS week ends (`day` and every 7th day before; oldest first, days not stored left out).
+
+    `keep` narrows the customers (the access rule's filter); from the snapshot when it is of `day`."""
+    if snapshot.holds(engine, day):
+        s = snapshot.TABLE
+        query = (keep or _all)(select(s.customer_id, s.mau, s.usage_weeks).where(s.as_of == day, s.in_weeks),
+                                s.customer_id)
+        with engine.connect() as conn:
+            rows = conn.execute(query.order_by(s.customer_id)).all()
+        return pd.DataFrame({"customer_id": [r[0] for r in rows], "mau": [r[1] for r in rows],
+                             "usage_weeks": [json.loads(r[2]) for r in rows]})
+    return weekly_wau_live(engine, day, keep)
+
+
+def weekly_wau_live(engine: Engine, day: date, keep: Keep | None = None
+                    ) -> pd.DataFrame:
+    """`weekly_wau` from the daily rows: only the week ends' rows are read, one row per customer."""
+    t = models.UsageMetric
+    ends = [day - timedelta(days=7 * k) for k in reversed(range(WEEKS))]
+    weeks = [func.max(case((t.metric_date == end, t.wau))) for end in ends]
+    query = (keep or _all)(select(t.customer_id, func.max(case((t.metric_date == day, t.mau))), *weeks), t.customer_id)
+    # One scan in key order reads the 12 days' rows faster on SQLite than 12 index lookups per customer.
+    query = query.where(unindexed(t.metric_date).in_(ends)).group_by(t.customer_id)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return pd.DataFrame({"customer_id": [r[0] for r in rows], "mau": [r[1] for r in rows],
+                         "usage_weeks": [[float(v) for v in r[2:] if v is not None] for r in rows]})
+
+
+def last_active_days(engine: Engine, day: date, keep: Keep | None = None
+                     ) -> pd.DataFrame:
+    """Per customer active in the ACTIVE_DAYS days ending `day`: the newest day anyone was active
+    (`keep` narrows the customers; from the snapshot when it is of `day`)."""
+    if snapshot.holds(engine, day):
+        s = snapshot.TABLE
+        query = (keep or _all)(select(s.customer_id, s.last_active).where(s.as_of == day, s.last_active.is_not(None)),
+                                s.customer_id)
+        frame = _frame(engine, query.order_by(s.customer_id), ["customer_id", "last_active"])
+    else:
+        frame = last_active_live(engine, day, keep)
+    frame["last_active"] = pd.to_datetime(frame["last_active"]).dt.date
+    return frame
+
+
+def last_active_live(engine: Engine, day: date, keep: Keep | None = None
+                     ) -> pd.DataFrame:
+    """`last_active_days` from the daily rows (the day as the driver returns it)."""
+    t = models.UsageMetric
+    first = day - timedelta(days=ACTIVE_DAYS - 1)
+    query = (keep or _all)(select(t.customer_id, func.max(t.metric_date)), t.customer_id)
+    query = query.where(t.dau > 0, unindexed(t.metric_date).between(first, day)).group_by(t.customer_id)
+    return _frame(engine, query, ["customer_id", "last_active"])
+
+
+def _all(query: Select[Any], _customer_column: Any) -> Select[Any]:
+    return query
 
 
 def add_rates(frame: pd.DataFrame) -> pd.DataFrame:

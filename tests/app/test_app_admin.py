@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import threading
 from datetime import date
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-from pages.ui import admin_sync, admin_weights
+from pages.ui import admin_sync, admin_weights, charts
 from pendo_core.admin.users import User
 from pendo_core.store.models import AccountMapping, AuditLog, MappingRejection, SettingsVersion, StoredSecret
 from pendo_core.usage import queries as read
@@ -87,6 +88,28 @@ def test_moving_a_weight_updates_the_backtest_and_saving_makes_a_version(store: 
     assert any(f"saved as settings version {saved.version}" in t for t in texts(at.success))
 
 
+def _colour_ranges(node: Any) -> list[list[str]]:
+    """Every colour scale's range in a Vega-Lite spec."""
+    if isinstance(node, list):
+        return [r for item in node for r in _colour_ranges(item)]
+    if not isinstance(node, dict):
+        return []
+    colour = node.get("color")
+    scale = colour.get("scale") if isinstance(colour, dict) else None
+    found = [scale["range"]] if isinstance(scale, dict) and "range" in scale else []
+    return found + [r for value in node.values() for r in _colour_ranges(value)]
+
+
+def test_weights_charts_are_on_the_shared_palette(store: Engine) -> None:
+    """The back-test's churn by band and the band preview draw saved and candidate in the pages' theme."""
+    at = _open_admin(store)
+    specs = [json.loads(str(chart.proto.spec)) for chart in at.get("vega_lite_chart")]
+    ranges = [r for spec in specs for r in _colour_ranges(spec)]
+    assert len(ranges) >= 2  # the churn-by-band chart and the band preview
+    assert all(r == list(charts.COMPARED) for r in ranges), ranges
+    assert set(charts.COMPARED) <= set(charts.PALETTE)
+
+
 def test_first_render_does_not_wait_for_the_backtest(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """While the back-test data is still being read, the page draws everything else and says so."""
     release, real_read = threading.Event(), admin_weights.load_backtest
@@ -121,11 +144,14 @@ def test_abandonment_and_guide_tests_are_thresholds(store: Engine) -> None:
     assert at.number_input(key="admin_t_abandon_sure").value == 99.0
     at.number_input(key="admin_t_abandon_sure").set_value(95.0).run()
     at.number_input(key="admin_t_drop_sure").set_value(80.0).run()
+    assert at.number_input(key="admin_t_sustained_weeks").value == 8
+    at.number_input(key="admin_t_sustained_weeks").set_value(6).run()
     at.number_input(key="admin_t_excess").set_value(30).run()
     at.number_input(key="admin_t_dismiss_sure").set_value(99.0).run()
     at.button(key="admin_thresholds_save").click().run()
     alerts = _newest_settings(store).settings["alerts"]
     assert (alerts["feature_abandonment"]["confidence"], alerts["usage_drop"]["confidence"]) == (0.95, 0.8)
+    assert alerts["usage_drop"]["sustained_baseline_weeks"] == 6
     assert (alerts["guide_dismissal"]["min_excess"], alerts["guide_dismissal"]["confidence"]) == (0.3, 0.99)
 
 

@@ -75,3 +75,21 @@ def test_feature_drill_down_switch_draws_7_day_averages(app_env: Store, role: st
     at.toggle(key="features_smooth").set_value(True)
     smooth = _series(run(at).get("vega_lite_chart")[2], "Clicks")
     pd.testing.assert_series_equal(smooth, daily.rolling(7, min_periods=7).mean(), check_names=False)
+
+
+@pytest.mark.parametrize(("days", "step"), [(7, 1), (10, 1), (28, 3), (90, 9)],
+                         ids=["week", "ten-days", "four-weeks", "quarter"])
+def test_daily_axes_tick_on_whole_days(days: int, step: int) -> None:
+    """The chat's chart (and every daily line chart) ticks on whole days, at most 10 labels: left to Vega,
+    a week-long axis ticked every 12 hours and printed each date twice ("23 Nov 23 Nov ...")."""
+    first = pd.Timestamp("2026-11-23")
+    rows = [{"day": (first + pd.Timedelta(days=i)).date().isoformat(), "metric": m, "visitors": 0}
+            for i in range(days) for m in ("DAU", "WAU", "MAU")]
+    chat = charts.chat_chart(pd.DataFrame(rows), x="day", y="visitors", series="metric", title="t", y_title="y")
+    frame = pd.DataFrame({"metric_date": pd.date_range(first, periods=days), "dau": 1, "wau": 2, "mau": 3,
+                          "stickiness": 0.5, "dau_mau": 0.5})
+    usage = charts.users_with_stickiness(frame).to_dict()
+    for spec in (chat.to_dict(), *usage["layer"]):
+        axis = spec["encoding"]["x"]["axis"]
+        assert axis["tickCount"] == {"interval": "day", "step": step}
+        assert axis["format"] == "%d %b"

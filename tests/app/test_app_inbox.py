@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 from streamlit.testing.v1 import AppTest
 
+from pages.ui import alert_card
 from pendo_core.admin.users import User
 from pendo_core.store.models import AlertEvent, Customer, UsageAlert
 from tests.support.app import TODAY, app, labels, open_page, texts
@@ -76,6 +77,35 @@ def test_the_table_shows_each_customers_health_arr_and_renewal(inbox_store: Engi
     assert frame.loc[3, ["customer", "arr", "days_to_renewal"]].tolist() == ["Initech", 900_000.0, 60]
     assert frame["severity"].to_dict() == {3: "high", 2: "high", 4: "medium", 1: "medium"}
     assert frame["rule_severity"].to_dict() == {3: "medium", 2: "medium", 4: "low", 1: "high"}
+
+
+@pytest.mark.parametrize(("numbers", "limit", "expected"), [
+    ("Nobody active for 19 days (last active 2026-11-14)", 61,
+     "No login · Nobody active for 19 days (last active 2026-11-14)"),
+    ("Renewal 2026-12-31 in 27 days; health 17.5 (red)", 40, "No login · Renewal 2026-12-31 in 27 days"),
+    ("“Tour”: 6 of 10 viewers dismissed it (60%) in 30 days", 40, "No login · “Tour”: 6 of 10 viewers…"),
+    ("x" * 80, 40, "No login · " + "x" * 28 + "…"),
+], ids=["fits", "first-clause", "cut-at-a-word", "one-long-word"])
+def test_headline_is_one_line_of_the_kind_and_its_first_numbers(numbers: str, limit: int, expected: str) -> None:
+    """The inbox's one-line alert: the kind, the numbers up to the first "; ", cut with "…" within the limit."""
+    got = alert_card.headline("No login", numbers, limit)
+    assert got == expected
+    assert len(got) <= limit
+
+
+def test_each_row_is_one_line_and_the_card_has_all_the_numbers(inbox_store: Engine) -> None:
+    """Rows are one line tall: the alert's kind and the start of its numbers; a selected alert's card holds them all."""
+    at = open_page(PAGE, LEADER)
+    assert at.dataframe[0].proto.row_height == 35  # one line of text (the grid wraps only above 64 px)
+    frame = at.dataframe[0].value.set_index("id")
+    for alert_id, row in frame.iterrows():
+        assert row["alert"] == alert_card.headline(str(row["kind"]), str(row["numbers"])), alert_id
+        assert len(row["alert"]) <= alert_card.HEADLINE_CHARS
+    assert frame.loc[3, "alert"].endswith("…")  # the usage drop's numbers are longer than a line
+    full = str(frame.loc[3, "numbers"])
+    assert full.startswith(frame.loc[3, "alert"].removesuffix("…").removeprefix("Usage drop · "))
+    at = select_alerts(at, [3])
+    assert any(f"**Numbers:** {full}" in t for t in texts(at.markdown))
 
 
 @pytest.mark.parametrize(("role", "picked"), [

@@ -3,9 +3,11 @@ they render without an exception, show their key widgets and numbers, and explai
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -38,6 +40,17 @@ def test_account_usage(app_env: Store, role: str) -> None:
     assert at.metric[0].value == f"{sum(week) / 7:,.1f}"
     assert len(_charts(at)) == 6  # users + stickiness, gauge, sessions, time, session length, events
     assert [d.value.shape[0] for d in at.dataframe] == [6]
+    rank = at.dataframe[0].value["rank"]  # numbers, so the column sorts by them; empty among fewer than 5 peers
+    assert pd.api.types.is_float_dtype(rank)
+    peers = _peers(app_env, texts(at.title)[0].split(" · ", 1)[1])
+    said = [c for c in texts(at.caption) if c.startswith("Percentile in segment: too few to say")]
+    if samples.too_few(peers):
+        assert rank.isna().all()
+        assert said == [f"Percentile in segment: too few to say (n = {peers} other customers in the segment, "
+                        "fewer than 5), so it is left empty."]
+    else:
+        assert rank.dropna().between(0, 100).all()
+        assert not said
     assert [b.label for b in at.get("download_button")] == ["Download daily usage (CSV)"]
 
 
@@ -65,13 +78,17 @@ def test_feature_adoption(app_env: Store, role: str) -> None:
     table = at.dataframe[0].value
     assert list(table.columns)[:3] == ["key", "name", "adoption"]
     assert len(table) >= 1
-    assert table["adoption"].str.fullmatch(r"\d+%|too few to say \(n = \d\)").all()
+    for column in ("adoption", "peers", "rank"):  # numbers, so each sorts by them; empty where too few to say
+        assert pd.api.types.is_float_dtype(table[column]), column
+        assert table[column].dropna().between(0, 100).all(), column
     assert [t.label for t in at.tabs] == ["By week", "Across customers", "One feature, day by day"]
     assert at.selectbox(key="features_drill").options
     peers = _peers(app_env, texts(at.title)[0].split(" · ", 1)[1])
     if samples.too_few(peers):  # percentiles among 1 to 4 peers are no ranks: said, not drawn
         assert at.metric[3].value == f"too few to say (n = {peers})"
         assert any("too few to say" in t for t in texts(at.info))
+        assert table[["peers", "rank"]].isna().all().all()
+        assert any(c.startswith("Peer percentile and peers using it: too few to say") for c in texts(at.caption))
     assert len(_charts(at)) == (5 if samples.too_few(peers) else 6)  # 2 heatmaps, 2 daily lines, gaps, percentiles
 
 
@@ -123,11 +140,19 @@ def test_guides(app_env: Store, role: str) -> None:
     assert labels == ["Onboarding guides completed", "Guides seen", "Completion rate", "Dismissal rate"]
     table = at.dataframe[0].value
     assert {"seen", "completed", "dismissed", "completion", "dismissal"} <= set(table.columns)
-    for row in table.itertuples():  # a rate from fewer than 5 viewers is no rate
-        expected = (f"too few to say (n = {row.seen})" if row.seen < 5
-                    else f"{row.completed / row.seen:.0%}", f"too few to say (n = {row.seen})" if row.seen < 5
-                    else f"{row.dismissed / row.seen:.0%}")
-        assert (row.completion, row.dismissal) == expected
+    assert pd.api.types.is_float_dtype(table["completion"])  # numbers (in percent), so they sort as such
+    assert pd.api.types.is_float_dtype(table["dismissal"])
+    for row in table.itertuples():  # a rate from fewer than 5 viewers is no rate: left empty
+        if row.seen < 5:
+            assert math.isnan(row.completion)
+            assert math.isnan(row.dismissal)
+        else:
+            assert (row.completion, row.dismissal) == pytest.approx(
+                (100 * row.completed / row.seen, 100 * row.dismissed / row.seen))
+    few = int((table["seen"] < 5).sum())
+    said = [c for c in texts(at.caption) if c.startswith("Completion and dismissal are left empty")]
+    assert said == ([f"Completion and dismissal are left empty for {few} guide(s) seen by fewer than 5 visitors "
+                     "('Saw it'): too few to say."] if few else [])
 
 
 @pytest.mark.parametrize("role", ["leader", "admin"])

@@ -69,14 +69,19 @@ def test_missing_component_says_why(name: str, inputs: dict[str, Any], reason: s
 
 
 @pytest.mark.parametrize(("name", "inputs", "text"), [
-    ("engagement", {"stickiness": 0.25, "dau_7d": 4.0, "mau": 16.0}, "stickiness 0.25 (7-day mean DAU 4.0 ÷ MAU 16)"),
+    ("engagement", {"stickiness": 0.25, "dau_7d": 4.0, "mau": 16.0}, "stickiness 25% (7-day mean DAU 4.0 ÷ MAU 16)"),
     ("adoption", {"breadth": 0.5, "key_features_used": 3.0, "key_features": 6},
      "3 of 6 key features used in 30 days (50%)"),
     ("trajectory", {"dau_28d": 4.0, "dau_prior_28d": 5.0, "trend": -0.2}, "mean DAU 4.0 vs 5.0 in the 28 days "
                                                                            "before (-20%)"),
     ("onboarding", {"onboarding_progress": 0.5}, "50% of onboarding guides completed"),
     ("trajectory", {"dau_28d": None}, ""),
-], ids=["engagement", "adoption", "trajectory", "onboarding", "missing"])
+    ("sustained_trend", {"trend_4w": -0.35}, "weekly visitor-days trending -35% over 4 weeks (8-week least-squares "
+                                             "line)"),
+    ("sustained_trend", {"trend_4w": -1.61}, "weekly visitor-days falling to zero: the 8-week least-squares line "
+                                             "reaches zero within 4 weeks (down 100% over 4 weeks, at that pace)"),
+], ids=["engagement", "adoption", "trajectory", "onboarding", "missing", "sustained-trend",
+        "sustained-trend-beyond-zero"])
 def test_measurement_behind_each_component(name: str, inputs: dict[str, Any], text: str) -> None:
     """Each component names the raw measurement it was computed from."""
     assert health_view.measured(name, inputs) == text

@@ -1,4 +1,5 @@
-"""The small-sample rule of every page: a share from fewer than 5 reads "too few to say (n = ...)"."""
+"""The small-sample rule of every page: a share from fewer than 5 reads "too few to say (n = ...)" as a figure,
+and is an empty cell of a numeric table column (which sorts by the number), with the count in a caption."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pages.ui.samples import share_text, share_texts, too_few
+from pages.ui.samples import left_empty, share_text, shares, too_few
 
 
 @pytest.mark.parametrize(("share", "n", "fmt", "expected"), [
@@ -27,8 +28,24 @@ def test_share_text(share: Any, n: Any, fmt: str, expected: str) -> None:
     assert share_text(share, n, fmt) == expected
 
 
-def test_share_texts_pairs_each_share_with_its_count() -> None:
-    """A table column: each share with its own count."""
-    assert share_texts([0.5, 0.5], [2, 10]) == ["too few to say (n = 2)", "50%"]
+def test_shares_keep_numbers_and_leave_too_few_empty() -> None:
+    """A table column: each share with its own count, NaN (an empty cell) below 5 or without a share."""
+    got = shares([0.5, 0.5, None, 0.25, 62.4], [2, 10, 12, None, 7.0])
+    assert math.isnan(got[0])
+    assert got[1] == 0.5
+    assert math.isnan(got[2])
+    assert math.isnan(got[3])
+    assert got[4] == 62.4
+    assert sorted(v for v in got if not math.isnan(v)) == [0.5, 62.4]  # numbers: they sort as numbers
     assert too_few(4)
     assert not too_few(5)
+
+
+@pytest.mark.parametrize(("n", "expected"), [
+    (3, "Adoption: too few to say (n = 3 monthly active users, fewer than 5), so it is left empty."),
+    (None, "Adoption: too few to say (n = 0 monthly active users, fewer than 5), so it is left empty."),
+    (5, None),
+], ids=["three", "unknown", "five-is-enough"])
+def test_left_empty_says_why_a_column_is_empty(n: Any, expected: str | None) -> None:
+    """The caption under a column whose one count is too small names the column and the count."""
+    assert left_empty("Adoption", n, "monthly active users") == expected

@@ -20,7 +20,7 @@ from api import ApiContext, create_app
 from pendo_core.admin.users import User
 from pendo_core.book import book
 from pendo_core.book.header import customer_headers
-from pendo_core.chat import Viewer, respond
+from pendo_core.chat import Answer, Viewer, respond
 from pendo_core.common.config import Settings
 from pendo_core.health.score import CHANGE_DAYS
 from pendo_core.store.models import HealthScore, UsageMetric
@@ -83,11 +83,15 @@ def _api(engine: Engine, tokens: dict[str, str], customer: str) -> dict[str, Any
     return dict(response.json()["summary"])
 
 
-def _chat(engine: Engine, customer: str) -> dict[str, Any]:
+def _chat_answer(engine: Engine, customer: str) -> Answer:
     answer = respond(engine, Viewer(LEE, "leader"), f"How is {NAMES[customer]} using the product?")
     assert answer.customer is not None
     assert answer.customer.customer_id == customer
-    return {f.label: f.value for f in answer.facts}
+    return answer
+
+
+def _chat(engine: Engine, customer: str) -> dict[str, Any]:
+    return {f.label: f.value for f in _chat_answer(engine, customer).facts}
 
 
 def _health(engine: Engine, customer: str) -> dict[str, Any]:
@@ -114,6 +118,16 @@ def test_every_surface_shows_the_same_stickiness_and_trend(shared_store: SharedS
         assert health[name] == pytest.approx(number, abs=1e-4), f"health score input {name}"
         assert row[name] == pytest.approx(100 * number), f"Portfolio {name} (shown in %)"
         assert page[label] == (f"{number:.0%}" if name == "stickiness" else f"{number:+.0%}"), f"Account usage {name}"
+
+
+@pytest.mark.parametrize("customer", CUSTOMERS)
+def test_the_chat_writes_stickiness_as_the_page_does(shared_store: SharedStore, seen: dict[str, Any],
+                                                     customer: str) -> None:
+    """One format too: the chat's stickiness reads as the Account usage card's ("18%", not "0.18")."""
+    answer = _chat_answer(shared_store.fresh().engine, customer)
+    shown = {f.label: f.shown for f in answer.facts}["Stickiness"]
+    assert shown == seen["usage"][customer]["Stickiness"]
+    assert f"stickiness **{shown}**" in answer.text
 
 
 def test_the_store_has_the_cases_the_agreement_is_about(shared_store: SharedStore) -> None:

@@ -18,3 +18,33 @@ def test_usage_metrics_columns(engine: Engine) -> None:
     expected = {"customer_id", "pendo_account_id", "metric_date", "dau", "wau", "mau", "session_count",
                 "avg_session_minutes", "page_views", "feature_events", "active_visitors"}
     assert expected <= columns
+
+
+def test_the_read_paths_of_the_wide_pages_are_migrated(engine: Engine) -> None:
+    """Migrations 0009 and 0010: the covering index of the daily metrics and the pages' read models, on
+    both stores; they downgrade and upgrade again cleanly."""
+    from alembic import command
+    from alembic.config import Config
+
+    from pendo_core.store.engine import ROOT
+
+    def present() -> tuple[bool, set[str]]:
+        inspector = inspect(engine)
+        indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("pendo_usage_metrics")}
+        covering = indexes.get("ix_pendo_usage_metrics_day_customer") == ["metric_date", "customer_id", "dau", "wau",
+                                                                          "mau", "active_visitors"]
+        return covering, {"pendo_customer_snapshots", "pendo_portfolio_days"} & set(inspector.get_table_names())
+
+    assert present() == (True, {"pendo_customer_snapshots", "pendo_portfolio_days"})
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0008")
+        assert present() == (False, set())
+    finally:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    assert present() == (True, {"pendo_customer_snapshots", "pendo_portfolio_days"})

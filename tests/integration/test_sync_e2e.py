@@ -13,8 +13,10 @@ from datetime import date
 import pytest
 from sqlalchemy import Engine, func, select
 
+from pendo_core.health import make_health_step
 from pendo_core.pendo.client import FakeClock, RetryPolicy
 from pendo_core.pendo.sync.runner import SyncError
+from pendo_core.pipeline import INGEST_STEPS
 from pendo_core.store import models
 from pendo_sim.data import Subscription, generate
 from pendo_sim.faults import Faults
@@ -26,6 +28,7 @@ from tests.support.sync import expected_activity, import_demo_customers, run_syn
 TZ = "America/New_York"
 AS_OF = date(2024, 3, 20)
 BACKFILL = 21
+WITH_HEALTH = (*INGEST_STEPS, make_health_step)
 
 pytestmark = pytest.mark.slow
 
@@ -142,18 +145,42 @@ def test_daily_run_after_backfill_matches_the_spec(engine: Engine) -> None:
 def test_mapping_change_recomputes_that_customer_over_the_whole_range(
     engine: Engine, subscription: Subscription, server: SimServer
 ) -> None:
-    """An account newly mapped to a customer: the next run restates all its days, exactly."""
+    """An account newly mapped to a customer: the next run restates all its days, exactly, metrics and
+    health (the other customers only from the re-read days on)."""
     from pendo_core.customers.repo import confirm_mapping, list_unmapped_accounts
     from pendo_core.store.engine import session_factory
 
     import_demo_customers(engine, subscription)
-    run_sync(engine, server.url, TZ, AS_OF, BACKFILL)
+    run_sync(engine, server.url, TZ, AS_OF, BACKFILL, steps=WITH_HEALTH)
     with session_factory(engine).begin() as session:
         unmapped = [a.account_id for a in list_unmapped_accounts(session)]
         owner = session.scalars(select(models.AccountMapping.customer_id)).first()
         assert unmapped
         assert owner is not None
         confirm_mapping(session, unmapped[0], owner, by="admin@test")
-    summary = run_sync(engine, server.url, TZ, AS_OF, None)
-    assert summary.metrics_first == summary.report_first
+    summary = run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_HEALTH)
+    # the remapped customer is restated over the whole range, the others only from the re-read days
+    assert summary.metrics_stale == [owner]
+    assert summary.metrics_first == summary.refetched
+    assert summary.refetched is not None
+    assert summary.refetched > summary.report_first
     _assert_matches_reference(engine, subscription, summary.report_first, summary.report_last)
+    _assert_health_as_a_full_recompute(engine, summary.report_first, summary.report_last)
+
+
+def _health_rows(engine: Engine) -> dict[tuple[str, date], dict[str, object]]:
+    table = models.HealthScore.__table__
+    with engine.connect() as conn:
+        return {(r.customer_id, r.score_date): dict(r._mapping) for r in conn.execute(select(table))}
+
+
+def _assert_health_as_a_full_recompute(engine: Engine, first: date, last: date) -> None:
+    """The stored health scores equal scoring every customer over the whole range again, row for row."""
+    from pendo_core.health import compute_health
+
+    stored = _health_rows(engine)
+    compute_health(engine, first, last)
+    full = _health_rows(engine)
+    assert stored.keys() == full.keys()
+    for key, row in full.items():
+        assert stored[key] == row, key

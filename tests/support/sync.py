@@ -17,7 +17,7 @@ from pendo_core.customers.csv_parse import parse_customers_csv
 from pendo_core.customers.repo import upsert_customers
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
-from pendo_core.pipeline import INGEST_STEPS, sync_runner
+from pendo_core.pipeline import INGEST_STEPS, StepFactory, sync_runner
 from pendo_core.store import models
 from pendo_core.store.engine import session_factory
 from pendo_sim.data import Subscription
@@ -49,11 +49,12 @@ def _csv(value: Any) -> str:
 
 
 def run_sync(engine: Engine, url: str, tz: str, as_of: date, backfill_days: int | None,
-             *, retry: RetryPolicy | None = None, **settings: Any) -> RunSummary:
-    """One in-process sync run against `url` (no sleeping)."""
+             *, retry: RetryPolicy | None = None, steps: tuple[StepFactory, ...] = INGEST_STEPS,
+             **settings: Any) -> RunSummary:
+    """One in-process sync run against `url` (no sleeping); by default the data steps only."""
     config = Settings(pendo_integration_key="demo-key", pendo_base_url=url, pendo_timezone=tz, **settings)
     with PendoClient(url, "demo-key", retry=retry or RetryPolicy.for_tests(), timeout=30) as client:
-        return sync_runner(config, engine, client, steps=INGEST_STEPS).run(SyncRequest(as_of, backfill_days))
+        return sync_runner(config, engine, client, steps=steps).run(SyncRequest(as_of, backfill_days))
 
 
 def expected_activity(engine: Engine, sub: Subscription, first: date, last: date) -> Activity:

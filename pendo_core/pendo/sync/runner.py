@@ -69,10 +69,12 @@ class RunSummary:
     bad_rows: int = 0
     requests: int = 0
     retries: int = 0
-    metrics_first: date | None = None
+    metrics_first: date | None = None  # metrics moved from this day on for every customer (report_last + 1: none)
+    metrics_stale: list[str] = field(default_factory=list)  # ... and over the whole range for these (remapped)
     refetched: date | None = None  # the earliest reported day this run re-read (metrics move from it on)
     suspect: list[str] = field(default_factory=list)  # "stream first..last: why", windows withheld
     accepted: list[str] = field(default_factory=list)  # the same, applied on the operator's word
+    purged: dict[str, int] = field(default_factory=dict)  # raw rows past RAW_RETENTION_DAYS deleted, per stream
 
 
 PostStep = Callable[[Engine, SyncRequest, "RunSummary"], None]
@@ -246,7 +248,7 @@ class SyncRunner:
         stats: dict[str, Any] = {"rows": summary.rows, "windows": summary.windows,
                                  "report_first": summary.report_first.isoformat(),
                                  "report_last": summary.report_last.isoformat(),
-                                 "suspect": summary.suspect, "accepted": summary.accepted}
+                                 "suspect": summary.suspect, "accepted": summary.accepted, "purged": summary.purged}
         summary.requests, summary.retries = self.client.stats.requests, self.client.stats.retries
         summary.bad_rows = self.bad.total
         with self.sessions.begin() as session:

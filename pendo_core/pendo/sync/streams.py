@@ -21,6 +21,7 @@ from pendo_core.pendo.sync.rows import BadRow, count, epoch_ms, text
 from pendo_core.store import models
 
 GUIDE_TYPES = frozenset({"guideSeen", "guideAdvanced", "guideDismissed"})
+COMPLETION_TYPES = ("guideSeen", "guideAdvanced")  # the events that can complete a guide step
 
 Builder = Callable[[int, int, bool], list[dict[str, Any]]]
 Converter = Callable[[Mapping[str, Any], ZoneInfo], "dict[str, Any] | None"]

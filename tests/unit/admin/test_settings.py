@@ -28,6 +28,7 @@ def test_defaults_are_the_product_documents() -> None:
     assert (s.health.red_below, s.health.green_from) == (70, 85)
     assert (s.alerts.usage_drop.sustained_days, s.alerts.usage_drop.confidence) == (28, 0.9)
     assert (s.alerts.usage_drop.drop_pct, s.alerts.usage_drop.baseline_weeks) == (20, 4)
+    assert s.alerts.usage_drop.sustained_baseline_weeks == 8
     assert s.alerts.no_login.days == 14
     assert (s.alerts.guide_dismissal.min_share, s.alerts.guide_dismissal.min_seen) == (0.5, 5)
     assert (s.alerts.feature_abandonment.recent_days, s.alerts.feature_abandonment.prior_days,

@@ -96,13 +96,13 @@ def test_unsynced_days_are_unknown_never_zero(dau: dict[date, int], status: str)
 
 def test_sustained_finding_carries_its_numbers() -> None:
     """A sustained decline names its rule, windows, levels, change and how sure, in one line too."""
-    dau = history(70, 6, 0, change=_weekdays(lambda i, d: 4 if i < 28 else 6))
+    dau = history(60, 6, 0, change=_weekdays(lambda i, d: 4 if i < 28 else 6))
     verdict = sustained(dau, LAST, P)
     assert verdict.status == "fire"
     d = verdict.decline
     assert d is not None
     assert (d.rule, d.window, d.before, d.after) == ("sustained", (LAST - timedelta(days=27), LAST), 30.0, 20.0)
-    assert d.baseline == (LAST - timedelta(days=55), LAST - timedelta(days=28))
+    assert d.baseline == (LAST - timedelta(days=55), LAST - timedelta(days=28))  # 60 days: the 28 before
     assert d.change == pytest.approx(-1 / 3)
     assert d.sure > 0.99
     assert d.summary().startswith("30 visitor-days a week → 20, −33%, 28 days vs the 28 before (")
@@ -174,3 +174,73 @@ def test_weekly_totals_fill_a_missing_day_from_its_weekday() -> None:
     dau[second] = 20
     del dau[first]
     assert weekly_totals(dau, LAST, 2) == [5 * 10 + 2 * 2 + 10, 5 * 10 + 2 * 2 + 10]
+
+
+# --- the sustained rule's eight weeks before -------------------------------------------------
+
+LONG = 90  # days: the 28 of the window, the 56 before it, the days the rule is held on, and spare
+
+
+def _weekday_levels(levels: tuple[int, int, int]) -> Callable[[int, date], int]:
+    """Weekday-only DAU: levels[0] in weeks 12-9 back, levels[1] in weeks 8-5, levels[2] in the last 4."""
+    return _weekdays(lambda i, d: levels[0] if i >= 56 else levels[1] if i >= 28 else levels[2])
+
+
+def test_sustained_compares_with_eight_weeks_before_when_synced() -> None:
+    """With 12 weeks synced the level before is the mean of the 8 weeks before the window, and says so."""
+    dau = history(LONG, 6, 0, change=_weekday_levels((6, 5, 4)))
+    d = sustained(dau, LAST, P).decline
+    assert d is not None
+    assert d.baseline == (LAST - timedelta(days=83), LAST - timedelta(days=28))
+    assert (d.before, d.after) == (27.5, 20.0)
+    assert d.summary().startswith("28 visitor-days a week → 20, −27%, 28 days vs the 56 before (")
+
+
+def test_a_slide_that_began_before_the_four_weeks_before_fires() -> None:
+    """6 → 5 → 4 daily users over 12 weeks: only 20% below the 4 weeks before (not more than the limit),
+    27% below the 8 weeks before: fires; with a 4-week baseline it does not."""
+    dau = history(LONG, 6, 0, change=_weekday_levels((6, 5, 4)))
+    assert assess(dau, LAST, P).status == "fire"
+    assert assess(dau, LAST, Params(sustained_baseline_weeks=4)).status == "clear"
+
+
+@pytest.mark.parametrize(("dau", "weeks"), [
+    pytest.param(history(60, 6, 0, change=_weekday_levels((6, 6, 4))), 4, id="young-history-60-days"),
+    pytest.param(history(70, 6, 0, change=_weekday_levels((6, 6, 4))), 8, id="three-quarters-of-8-weeks-synced"),
+    pytest.param(_without(history(LONG, 6, 0, change=_weekday_levels((6, 6, 4))), range(60, 75)), 4,
+                 id="weeks-9-to-12-half-unsynced"),
+    pytest.param(_without(history(LONG, 6, 0, change=_weekday_levels((6, 6, 4))), {33, 47, 61, 75}), 8,
+                 id="a-few-old-days-unsynced"),
+])
+def test_a_short_or_gappy_history_falls_back_to_the_28_days_before(dau: dict[date, int], weeks: int) -> None:
+    """Under three quarters of the 8 weeks before the window synced (as for any window, the rest is
+    filled from its weekdays): the 4 weeks before it instead, never unknown for that alone."""
+    verdict = sustained(dau, LAST, P)
+    assert verdict.status == "fire"
+    assert verdict.decline is not None
+    assert verdict.decline.baseline == (LAST - timedelta(days=27 + 7 * weeks), LAST - timedelta(days=28))
+
+
+@pytest.mark.parametrize(("dau", "status"), [
+    pytest.param(history(LONG, 4, 0, change=_weekdays(lambda i, d: 1 if i < 28 else 4)), "fire",
+                 id="4-users-fall-to-1"),
+    pytest.param(history(LONG, 3, 0, change=_weekdays(lambda i, d: WOBBLE[i % len(WOBBLE)])), "clear",
+                 id="3-users-wobble-2-to-4"),
+    pytest.param(history(LONG, 1, 0, change=_weekdays(lambda i, d: 1 if i % 3 else 0)), "clear",
+                 id="1-user-most-days"),
+    pytest.param(history(LONG, 200, 30, change=slide(200, 30, days=56, to=0.5)), "fire", id="big-team-halves"),
+    pytest.param(history(LONG, 40, 6, change=slide(40, 6, days=84, to=0.9)), "clear", id="10pct-slide-in-12-weeks"),
+    pytest.param(history(LONG, 40, 6, change=_holidays(40, 6, set(range(14, 21)))), "clear",
+                 id="holiday-week-recovered"),
+    pytest.param(history(LONG, 40, 6, change=_holidays(40, 6, set(range(60, 67)) | set(range(35, 40)))), "clear",
+                 id="holiday-weeks-in-the-weeks-before"),
+    pytest.param(history(LONG, 40, 0), "clear", id="weekday-only-team"),
+    pytest.param(history(LONG, 30, 4, last=date(2026, 3, 3), change=month_end_peak(30, 4)), "clear",
+                 id="month-end-peak-falling-back"),
+    pytest.param(history(LONG, 40, 6, change=step(40, 6, days=21, to=0.5, back_after=10)), "clear",
+                 id="dip-that-recovered"),
+    pytest.param(_without(history(LONG, 40, 6), {3, 9, 12, 20, 26, 30, 41}), "unknown", id="recent-gaps-unknown"),
+])
+def test_edges_with_twelve_weeks_of_history(dau: dict[date, int], status: str) -> None:
+    """Sizes, seasonality and unsynced days give the same verdicts with the longer history as with 10 weeks."""
+    assert assess(dau, max(dau), P).status == status

@@ -51,8 +51,8 @@ def test_sustained_decline_opens_usage_drop_and_hard_negatives_do_not(engine: En
     assert details["window"] == f"{LAST - timedelta(days=27)}..{LAST}"
     assert (details["baseline_visitor_days_per_week"], details["visitor_days_per_week"]) == (30.0, 17.5)
     assert details["change_pct"] == -41.7
-    assert details["summary"].startswith("30 visitor-days a week → 18, −42%, 28 days vs the 28 before (")
-    assert "28 days vs the 28 before" in (alerts[0].suggested_action or "")
+    assert details["summary"].startswith("30 visitor-days a week → 18, −42%, 28 days vs the 56 before (")
+    assert "28 days vs the 56 before" in (alerts[0].suggested_action or "")
 
 
 MONTH_START = date(2026, 3, 3)  # the peak of February's close is 4-7 days back
@@ -88,3 +88,35 @@ def test_usage_drop_edges_through_the_store(engine: Engine, dau: dict[date, int]
     with Session(engine) as session:
         kinds = [a.kind for a in list_alerts(session)]
     assert ("usage_drop" in kinds) is alerted
+
+
+def _twelve_week_slide(i: int, day: date) -> int:
+    """Weekday-only: 6 daily users 12-9 weeks back, 5 in weeks 8-5, 4 in the last 4 (weekends empty)."""
+    if day.weekday() >= 5:
+        return 0
+    return 6 if i >= 56 else 5 if i >= 28 else 4
+
+
+@pytest.mark.parametrize(("dau", "alerted"), [
+    pytest.param(history(90, 6, 0, change=_twelve_week_slide), True, id="slide-that-began-12-weeks-ago"),
+    pytest.param(history(90, 40, 6, change=lambda i, d: 0 if 60 <= i < 67 else (6 if d.weekday() >= 5 else 40)),
+                 False, id="holiday-week-in-the-weeks-before"),
+    pytest.param(history(90, 3, 0, change=lambda i, d: (2, 3, 4)[i % 3] if d.weekday() < 5 else 0), False,
+                 id="tiny-team-noise"),
+    pytest.param(_gaps(history(90, 6, 0, change=_twelve_week_slide), set(range(58, 74))), False,
+                 id="weeks-before-unsynced-fall-back-to-the-28-days-before"),
+])
+def test_usage_drop_reads_twelve_weeks_from_the_store(engine: Engine, dau: dict[date, int], alerted: bool) -> None:
+    """The alert job loads enough history for the 8 weeks before the sustained window, and the alert says
+    which span it compared; with those weeks unsynced the rule compares with the 28 days before."""
+    add_customer(engine, "acme")
+    add_usage(engine, "acme", dau)
+    evaluate_alerts(engine, AS_OF, clock=lambda: NOW)
+    with Session(engine) as session:
+        alerts = [a for a in list_alerts(session) if a.kind == "usage_drop"]
+    assert bool(alerts) is alerted
+    if alerted:
+        details = alerts[0].details
+        assert details["baseline_window"] == f"{LAST - timedelta(days=83)}..{LAST - timedelta(days=28)}"
+        assert (details["baseline_visitor_days_per_week"], details["visitor_days_per_week"]) == (27.5, 20.0)
+        assert details["summary"].startswith("28 visitor-days a week → 20, −27%, 28 days vs the 56 before (")

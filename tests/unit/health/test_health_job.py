@@ -11,10 +11,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pendo_core.admin.settings import AppSettings, parse_settings, save_settings
+from pendo_core.health import job
 from pendo_core.health.inputs import load_inputs
 from pendo_core.health.job import compute_health, health_step
 from pendo_core.health.queries import explain_score
-from pendo_core.store.models import HealthScore
+from pendo_core.store.models import HealthScore, UsageMetric
 from tests.support.health_alerts import LAST, add_customer, add_feature_use, add_features, add_usage, history
 
 FIRST = LAST - timedelta(days=9)
@@ -123,7 +124,8 @@ def test_sync_step_scores_changed_and_unscored_days(sqlite_engine: Engine) -> No
     """The post-metrics step fills days never scored, then rescores only from the first changed day."""
     _seed(sqlite_engine)
     request = SimpleNamespace(as_of=LAST + timedelta(days=1))
-    summary = SimpleNamespace(report_first=FIRST, report_last=LAST, metrics_first=LAST - timedelta(days=1))
+    summary = SimpleNamespace(report_first=FIRST, report_last=LAST, metrics_first=LAST - timedelta(days=1),
+                              metrics_stale=[])
     health_step(sqlite_engine, request, summary)  # type: ignore[arg-type]
     assert {d for c, d in _rows(sqlite_engine) if c == "steady"} == {FIRST + timedelta(days=i) for i in range(10)}
     with sqlite_engine.begin() as conn:
@@ -132,6 +134,43 @@ def test_sync_step_scores_changed_and_unscored_days(sqlite_engine: Engine) -> No
     overall = {d: r["overall"] for (c, d), r in _rows(sqlite_engine).items() if c == "steady"}
     assert overall[FIRST] == 1.0
     assert overall[LAST - timedelta(days=1)] > 50
+
+
+def _move_metrics(engine: Engine, customer: str, since: date) -> None:
+    """What a metrics run restating `customer` from `since` leaves: other numbers on those days."""
+    table = UsageMetric.__table__
+    with engine.begin() as conn:
+        conn.execute(table.update().where(table.c.customer_id == customer, table.c.metric_date >= since)
+                     .values(dau=table.c.dau + 3, mau=table.c.mau + 5, active_visitors=table.c.active_visitors + 9))
+
+
+def test_sync_step_rescores_remapped_customers_whole_range_and_others_from_the_moved_day(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remapped customer's rows are rewritten over the whole range, everyone else's only from the moved
+    day on; the stored scores then equal a full recompute, row for row."""
+    _seed(engine)
+    compute_health(engine, FIRST, LAST)
+    moved = LAST - timedelta(days=2)
+    _move_metrics(engine, "declining", FIRST)  # remapped: its metrics moved over the whole reported range
+    _move_metrics(engine, "steady", moved)  # re-read days: moved from `moved` on
+    written: list[tuple[str, date]] = []
+    insert = job._insert
+
+    def spy(conn: Any, columns: dict[str, list[Any]]) -> int:
+        written.extend(zip(columns["customer_id"], columns["score_date"], strict=True))
+        return insert(conn, columns)
+
+    monkeypatch.setattr(job, "_insert", spy)
+    summary = SimpleNamespace(report_first=FIRST, report_last=LAST, metrics_first=moved, metrics_stale=["declining"])
+    health_step(engine, SimpleNamespace(as_of=LAST + timedelta(days=1)), summary)  # type: ignore[arg-type]
+    partial = _rows(engine)
+    assert sorted(written) == sorted(key for key in partial if key[1] >= moved or key[0] == "declining")
+    assert len(written) == 4 * 3 + 7  # the last 3 days of all 4 customers, and the remapped one's 7 days before
+    compute_health(engine, FIRST, LAST)
+    full = _rows(engine)
+    assert partial.keys() == full.keys()
+    for key, row in full.items():
+        assert partial[key] == row, key
 
 
 def test_key_feature_breadth_counts_use_in_each_30_day_window(engine: Engine) -> None:

@@ -1,0 +1,70 @@
+"""The Portfolio's per-day read model (pendo_core/usage/portfolio_days.py) answers exactly as the live
+grouped queries, on SQLite and PostgreSQL, and is a sync step after the health scores."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import Engine, delete, update
+
+from jobs.bench_store import StoreShape, build_store
+from pendo_core.health.job import make_health_step
+from pendo_core.pipeline import STEPS
+from pendo_core.store.models import HealthScore, UsageMetric
+from pendo_core.usage import portfolio_days, portfolio_queries
+from pendo_core.usage.portfolio_days import make_portfolio_step, refresh_portfolio_days
+
+LAST = date(2026, 3, 18)
+SHAPE = StoreShape(customers=30, days=70, csms=3, features_per_customer=2)
+
+
+def _store(engine: Engine) -> None:
+    """The bench's synthetic store, small, with days that have usage and no scores and the reverse."""
+    build_store(engine, SHAPE, LAST)
+    with engine.begin() as conn:
+        conn.execute(delete(HealthScore).where(HealthScore.score_date > LAST - timedelta(days=3)))
+        conn.execute(delete(UsageMetric).where(UsageMetric.metric_date == LAST - timedelta(days=14)))
+        conn.execute(update(HealthScore).where(HealthScore.score_date == LAST - timedelta(days=21))
+                     .values(overall=None, band="insufficient data"))
+
+
+def _reads(engine: Engine) -> list[pd.DataFrame]:
+    """The Portfolio's reads over ranges that start before the data, skip days and end after it."""
+    first = LAST - timedelta(days=89)
+    return [portfolio_queries.daily_totals(engine, first, LAST),
+            portfolio_queries.daily_totals(engine, LAST - timedelta(days=20), LAST + timedelta(days=3)),
+            portfolio_queries.weekly_health(engine, LAST, 12),
+            portfolio_queries.weekly_health(engine, LAST - timedelta(days=3), 12),
+            portfolio_queries.weekly_health(engine, LAST - timedelta(days=21), 4)]
+
+
+def test_the_read_model_answers_as_the_live_queries(engine: Engine) -> None:
+    """daily_totals and weekly_health give the same frames from the read model as from the rows."""
+    _store(engine)
+    live = _reads(engine)
+    assert not portfolio_days.filled(engine)
+    assert refresh_portfolio_days(engine) == SHAPE.days
+    assert portfolio_days.filled(engine)
+    for got, expected in zip(_reads(engine), live, strict=True):
+        assert not expected.empty
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12, check_dtype=False)
+
+
+def test_a_refresh_follows_the_stored_rows(engine: Engine) -> None:
+    """The step rewrites every day: a changed metric and a removed score show after the next refresh."""
+    _store(engine)
+    refresh_portfolio_days(engine)
+    with engine.begin() as conn:
+        conn.execute(update(UsageMetric).where(UsageMetric.metric_date == LAST).values(dau=1))
+        conn.execute(delete(HealthScore).where(HealthScore.score_date == LAST - timedelta(days=7)))
+    refresh_portfolio_days(engine)
+    totals = portfolio_queries.daily_totals(engine, LAST, LAST)
+    assert totals["dau"].tolist() == [float(SHAPE.customers)]
+    weeks = portfolio_queries.weekly_health(engine, LAST - timedelta(days=7), 1)
+    assert weeks.empty
+
+
+def test_the_sync_writes_it_after_the_health_scores() -> None:
+    """The portfolio step runs right after the health step."""
+    assert STEPS.index(make_portfolio_step) == STEPS.index(make_health_step) + 1

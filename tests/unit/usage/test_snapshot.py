@@ -1,0 +1,155 @@
+"""The customer snapshot (pendo_core/usage/snapshot.py) answers exactly as the live queries it stands for,
+on SQLite and PostgreSQL: every reader, every customer, with gaps, customers gone quiet, customers only
+seen weeks ago and a viewer's narrowed book; and only for the day it was taken."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, delete, func, select, update
+
+from jobs.bench_store import StoreShape, build_store, csm_email
+from pendo_core.access.rules import Viewer
+from pendo_core.book import book
+from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
+from pendo_core.pipeline import STEPS
+from pendo_core.store.models import CustomerSnapshot, UsageMetric
+from pendo_core.usage import portfolio_queries, queries, snapshot
+from pendo_core.usage.job import make_metrics_step
+from pendo_core.usage.snapshot_job import make_snapshot_step, refresh_snapshot, snapshot_step
+
+LAST = date(2026, 3, 18)
+SHAPE = StoreShape(customers=40, days=100, csms=4, features_per_customer=3)
+
+
+def _customers(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(UsageMetric.customer_id).distinct()).scalars())
+
+
+def _store(engine: Engine) -> list[str]:
+    """The bench's synthetic store, small, with the cases a snapshot could get wrong."""
+    build_store(engine, SHAPE, LAST)
+    ids = _customers(engine)
+    t = UsageMetric
+    with engine.begin() as conn:
+        # no row on the day itself (its DAU, WAU, MAU unknown), and gaps inside every window
+        conn.execute(delete(t).where(t.customer_id == ids[0], t.metric_date == LAST))
+        conn.execute(delete(t).where(t.customer_id == ids[1], t.metric_date.in_(
+            [LAST - timedelta(days=k) for k in (2, 9, 30, 40, 77)])))
+        # only seen long ago: on week ends 60+ days back, outside the trend windows
+        conn.execute(delete(t).where(t.customer_id == ids[2], t.metric_date > LAST - timedelta(days=60)))
+        # nobody active for 90 days: rows, but no last active day
+        conn.execute(update(t).where(t.customer_id == ids[3]).values(dau=0))
+        # rows only in the prior trend window
+        conn.execute(delete(t).where(t.customer_id == ids[4], t.metric_date > LAST - timedelta(days=28)))
+        # nothing at all in the windows
+        conn.execute(delete(t).where(t.customer_id == ids[5]))
+    return ids
+
+
+def _book(viewer: Viewer | None) -> Callable[[Engine, date], pd.DataFrame]:
+    return lambda engine, day: book(engine, viewer, day)
+
+
+READERS: dict[str, Callable[[Engine, date], pd.DataFrame]] = {
+    "customer_measures": queries.customer_measures,
+    "customer_trends": portfolio_queries.customer_trends,
+    "customer_week": queries.customer_week,
+    "weekly_wau": queries.weekly_wau,
+    "last_active_days": queries.last_active_days,
+    "book_all": _book(None),
+    "book_of_a_csm": _book(Viewer(csm_email(1), "csm")),
+}
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("customer_id", ignore_index=True)
+
+
+def _same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Equal frames; floats to 1e-12 relative (PostgreSQL's numeric avg rounds once more than a double)."""
+    got, expected = _sorted(got), _sorted(expected)
+    assert list(got.columns) == list(expected.columns)
+    assert got["customer_id"].tolist() == expected["customer_id"].tolist()
+    for column in got.columns:
+        left, right = got[column].tolist(), expected[column].tolist()
+        if pd.api.types.is_float_dtype(expected[column]):
+            pd.testing.assert_series_equal(got[column], expected[column], check_exact=False, rtol=1e-12,
+                                           check_dtype=False)
+        else:
+            assert left == right, column
+
+
+@pytest.mark.parametrize("reader", list(READERS), ids=list(READERS))
+def test_the_snapshot_answers_as_the_live_query(engine: Engine, reader: str) -> None:
+    """Each reader gives the same frame from the snapshot of its day as from the daily rows."""
+    ids = _store(engine)
+    read = READERS[reader]
+    live = read(engine, LAST)
+    assert not snapshot.holds(engine, LAST)
+    written = refresh_snapshot(engine, LAST)
+    assert snapshot.holds(engine, LAST)
+    assert written == len(ids) - 1  # everyone but the customer without a row in 90 days
+    _same(read(engine, LAST), live)
+
+
+def test_the_snapshot_holds_its_edge_cases(engine: Engine) -> None:
+    """The flags say which live query returns each customer (the cases of `_store`)."""
+    ids = _store(engine)
+    refresh_snapshot(engine, LAST)
+    s = CustomerSnapshot
+    with engine.connect() as conn:
+        rows = {r.customer_id: r for r in conn.execute(select(s))}
+    assert rows[ids[0]].mau is None
+    assert rows[ids[0]].in_measures
+    assert rows[ids[0]].week_n == 6
+    assert rows[ids[2]].in_weeks
+    assert not rows[ids[2]].in_measures
+    assert rows[ids[2]].week_n == 0
+    assert rows[ids[3]].last_active is None
+    assert rows[ids[3]].in_week
+    assert rows[ids[4]].in_measures
+    assert rows[ids[4]].recent_n == 0
+    assert rows[ids[4]].prior_n == 28
+    assert ids[5] not in rows
+
+
+def test_another_day_reads_the_daily_rows(engine: Engine) -> None:
+    """A snapshot of one day leaves every other day to the live queries (a date range ending earlier)."""
+    _store(engine)
+    earlier = LAST - timedelta(days=20)
+    live = {name: read(engine, earlier) for name, read in READERS.items()}
+    refresh_snapshot(engine, LAST)
+    assert not snapshot.holds(engine, earlier)
+    for name, read in READERS.items():
+        _same(read(engine, earlier), live[name])
+
+
+def test_a_refresh_replaces_the_older_day(engine: Engine) -> None:
+    """Only the newest snapshot is kept, and it follows the metrics it was taken from."""
+    ids = _store(engine)
+    refresh_snapshot(engine, LAST - timedelta(days=1))
+    t = UsageMetric
+    with engine.begin() as conn:
+        conn.execute(update(t).where(t.customer_id == ids[6], t.metric_date == LAST).values(mau=999))
+    refresh_snapshot(engine, LAST)
+    with engine.connect() as conn:
+        days = conn.execute(select(func.count(func.distinct(CustomerSnapshot.as_of)))).scalar_one()
+    assert days == 1
+    assert not snapshot.holds(engine, LAST - timedelta(days=1))
+    measures = queries.customer_measures(engine, LAST).set_index("customer_id")
+    assert measures.loc[ids[6], "mau"] == 999
+
+
+def test_the_sync_takes_the_snapshot_after_the_metrics(engine: Engine) -> None:
+    """The snapshot step is a sync step right after the metrics, taken for the run's last reported day."""
+    assert STEPS.index(make_snapshot_step) == STEPS.index(make_metrics_step) + 1
+    _store(engine)
+    summary: Any = RunSummary(run_id=1, report_first=LAST - timedelta(days=9), report_last=LAST)
+    snapshot_step(engine, SyncRequest(as_of=LAST + timedelta(days=1)), summary)
+    assert snapshot.holds(engine, LAST)
