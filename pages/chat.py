@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from pages.ui import charts, registry, shared
+from pages.ui import charts, loaders, registry, shared
 from pendo_core.access import rules as access
 from pendo_core.chat import Answer, Chart, Viewer, example_questions, respond
 
@@ -127,7 +127,10 @@ def _examples(viewer: Viewer | None) -> None:
         return
     st.markdown("Ask about a customer or your portfolio, for example:")
     row = st.container(horizontal=True, gap="small")
-    for number, example in enumerate(example_questions(shared.engine(), viewer)):
+    visible = shared.visible_customers()  # the first example names the most at risk, as the customer pages open
+    first = loaders.most_at_risk(visible["customer_id"].tolist(), shared.data_through())
+    name = visible.loc[visible["customer_id"] == first, "name"]
+    for number, example in enumerate(example_questions(shared.engine(), viewer, name.iloc[0] if len(name) else None)):
         row.button(example, key=f"chat_example_{number}", on_click=_ask, args=(example,),
                    icon=":material/chat_bubble:")
 

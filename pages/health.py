@@ -9,7 +9,7 @@ from pages.ui import customer_header, health_charts, loaders, panel_ui, shared
 from pages.ui.people_section import render_champions
 from pendo_core.admin.settings import HealthSettings
 from pendo_core.health import queries as health_view
-from pendo_core.health.score import Explanation
+from pendo_core.health.score import CHANGE_DAYS, Explanation
 
 HELP = {
     "score": "Weighted mean of the components that have data (weights renormalised over them), 0–100.",
@@ -26,13 +26,16 @@ COMPONENT_ROW = 68  # two to three lines: 'Measured' wraps (Streamlit wraps text
 def _headline(detail: health_view.ScoreDetail, explanation: Explanation | None) -> None:
     cols = st.columns(4)
     score = "No score" if detail.insufficient else f"{detail.overall:.1f} / 100"
-    change_7 = explanation.change_7d if explanation else None
-    delta = None if change_7 is None else f"{change_7:+.1f} pts vs 7 days ago"
-    cols[0].metric("Health score", score, delta, help=HELP["score"], border=True)
+    # The score's change is the one window every screen uses (CHANGE_DAYS, as the header above); the
+    # 7-day change beside it is named as such.
     change_28 = explanation.change_28d if explanation else None
-    cols[1].metric("Change since 28 days ago", panel_ui.fmt_points(change_28, signed=True) + " pts"
-                   if change_28 is not None else "–", border=True,
-                   help="Overall score today minus the score 28 days earlier, in points.")
+    delta = None if change_28 is None else f"{change_28:+.1f} pts in {CHANGE_DAYS} days"
+    cols[0].metric("Health score", score, delta, help=HELP["score"], border=True)
+    change_7 = explanation.change_7d if explanation else None
+    cols[1].metric("Health change, 7 days", panel_ui.fmt_points(change_7, signed=True) + " pts"
+                   if change_7 is not None else "–", border=True,
+                   help=f"Overall score today minus the score 7 days earlier, in points (the {CHANGE_DAYS}-day "
+                        "change is under the score, as in the header).")
     cols[2].metric("Coverage", f"{detail.coverage:.0%}", help=HELP["coverage"], border=True)
     cols[3].metric("Settings version", f"v{detail.settings_version}" if detail.settings_version else "defaults",
                    help="The admin settings (weights, bands) this score was computed with.", border=True)
@@ -48,12 +51,16 @@ def _insufficient(detail: health_view.ScoreDetail, health: HealthSettings) -> No
         st.markdown("Missing components:\n" + "\n".join(f"- {line}" for line in missing))
 
 
-def _components(customer_id: str, explanation: Explanation, detail: health_view.ScoreDetail) -> None:
+def _components(customer_id: str, explanation: Explanation, detail: health_view.ScoreDetail,
+                health: HealthSettings) -> None:
     table = health_view.component_table(explanation, detail, loaders.weekly_visitor_days(customer_id, detail.day))
     st.markdown("#### What the score is made of", help="Each component is scored 0–100; its points are its score "
-                "× its renormalised weight, so the points add up to the overall score.")
+                "× its renormalised weight, so the points add up to the overall score. A bar's colour is the "
+                f"component's own score on the bands: red below {health.red_below:g}, yellow below "
+                f"{health.green_from:g}, green from there.")
     if not detail.insufficient:  # no score, nothing to decompose: the table still shows what there is
-        st.altair_chart(health_charts.contributions_chart(table), width="stretch")
+        st.altair_chart(health_charts.contributions_chart(table, red_below=health.red_below,
+                                                                 green_from=health.green_from), width="stretch")
     config = {"component": st.column_config.TextColumn("Component", width=120),
               "score": st.column_config.NumberColumn("Score", format="%.1f", width=60, help="0–100."),
               "weight": st.column_config.NumberColumn("Weight", format="percent", width=64,
@@ -136,7 +143,7 @@ def render() -> None:
     elif explanation is not None:
         st.markdown("**What moved it:** " + " ".join(health_view.what_moved(explanation)))
     if explanation is not None and explanation.components:
-        _components(customer_id, explanation, detail)
+        _components(customer_id, explanation, detail, health)
     _history(customer_id, health)
     render_champions(shared.engine, customer_id, detail.day)
     _how_it_works(health)

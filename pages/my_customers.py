@@ -1,5 +1,9 @@
 """My customers: a CSM's book of business, most at risk first (leaders and admins: every CSM's, with a
-CSM filter). Filter, sort, page through it, open a customer by clicking its row, or download it."""
+CSM filter). Filter, sort, scroll through it, open a customer by clicking its row, or download it.
+
+Every filtered row is in the one grid (it scrolls past VISIBLE_ROWS): Streamlit's grid sorts only the
+rows it holds when a column header is clicked, and it cannot be told not to, so a paged grid sorted
+only its page while "Sort by" sorted them all. Holding every row, both sort the whole list."""
 
 from __future__ import annotations
 
@@ -9,17 +13,17 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages.ui import registry, shared
+from pages.ui import loaders, registry, shared
 from pendo_core.access.rules import Viewer
 from pendo_core.alerts.kinds import label as kind_label
-from pendo_core.book import CURRENCY, CURRENCY_SYMBOL, ORDER_HELP, open_alerts, ranked, standing, view
+from pendo_core.book import CURRENCY, CURRENCY_SYMBOL, ORDER_HELP, view
 
 KEY = "my_customers"
-PAGE_KEY = f"{KEY}_page"
 SORT_KEY = f"{KEY}_sort"
 REVERSE_KEY = f"{KEY}_reverse"
 ROW_HEIGHT = 35
-ALERTS_TTL = 60  # as the Alerts screen's: a colleague's dismissal shows within a minute
+VISIBLE_ROWS = 25  # the grid is as tall as 25 rows and scrolls past them
+NAME_WIDTH = 200  # px: about 28 characters of a name
 BANDS = ("red", "yellow", "green")
 ALL_CSMS = ""
 HELP = {
@@ -32,46 +36,31 @@ HELP = {
                     "computed it (synced days only; blank with too few).",
     "mau": "Monthly active users: distinct visitors active in the 30 days ending the newest day.",
     "breadth": "Key-feature breadth: share of the key features used by anyone in the last 30 days.",
-    "alerts": "Alerts still needing someone (open or acknowledged), by severity: 2H = two high, M medium, L low.",
+    "alerts": "Alerts still needing someone (open or acknowledged), by severity as on the Alerts page and the "
+              "customer header (the rule's weighed with ARR and renewal): 2H = two high, M medium, L low.",
     "last_active": "Last active: the newest day with an active visitor in the last 90 days (blank: nobody in them).",
     "arr": f"Annual recurring revenue from the customer import, in {CURRENCY}.",
     "days": "Days to the renewal date, from the day after the newest data (today while the sync is current).",
 }
 
 
-# The whole book is read once for everyone and narrowed to each viewer (the access rule, view.visible):
-# its usage and health change only with a sync, its alerts as people act on them.
-@st.cache_data(ttl=shared.WIDE_TTL, show_spinner=False)
-def _standing(day: date) -> pd.DataFrame:
-    return standing(shared.engine(), None, day)
-
-
-@st.cache_data(ttl=ALERTS_TTL, show_spinner=False)
-def _whole_book(day: date) -> pd.DataFrame:
-    return ranked(_standing(day), open_alerts(shared.engine(), None), day)
-
-
-def _first_page() -> None:
-    st.session_state[PAGE_KEY] = 1
-
-
 def _filters(frame: pd.DataFrame, viewer: Viewer) -> view.Filters:
     """The filter row; a leader (or a CSM showing all) also picks a CSM."""
     sees_many = viewer.sees_all
     cols = st.columns([2, 2, 2, 3, 2] if sees_many else [2, 2, 2, 3])
-    bands = cols[0].multiselect("Band", list(view.BANDS), key=f"{KEY}_bands", on_change=_first_page,
+    bands = cols[0].multiselect("Band", list(view.BANDS), key=f"{KEY}_bands",
                                 placeholder="All bands")
     segments = cols[1].multiselect("Segment", sorted(frame["segment"].unique(), key=str.casefold),
-                                   key=f"{KEY}_segments", on_change=_first_page, placeholder="All segments")
-    window = cols[2].selectbox("Renewal", list(view.RENEWAL_WINDOWS), key=f"{KEY}_renewal", on_change=_first_page)
+                                   key=f"{KEY}_segments", placeholder="All segments")
+    window = cols[2].selectbox("Renewal", list(view.RENEWAL_WINDOWS), key=f"{KEY}_renewal")
     kinds = sorted({k for ks in frame["alert_kinds"] for k in ks}, key=kind_label)
     picked = cols[3].multiselect("Open alert", kinds, format_func=kind_label, key=f"{KEY}_kinds",
-                                 on_change=_first_page, placeholder="Any")
+                                 placeholder="Any")
     csm = None
     if sees_many:
         names = _csm_names(frame)
         csm = cols[4].selectbox("CSM", [ALL_CSMS, *names], format_func=lambda e: names.get(e, "All CSMs"),
-                                key=f"{KEY}_csm", on_change=_first_page) or None
+                                key=f"{KEY}_csm") or None
     return view.Filters(bands, segments, view.RENEWAL_WINDOWS[window], picked, csm)
 
 
@@ -86,8 +75,8 @@ def _csm_names(frame: pd.DataFrame) -> dict[str, str]:
 def _sorting() -> tuple[str, bool]:
     left, right, _ = st.columns([3, 2, 6], vertical_alignment="bottom")
     by = left.selectbox("Sort by", list(view.SORTS), format_func=lambda k: view.SORTS[k].label, key=SORT_KEY,
-                        on_change=_first_page, help=ORDER_HELP)
-    reverse = right.toggle("Reverse order", key=REVERSE_KEY, on_change=_first_page,
+                        help=ORDER_HELP)
+    reverse = right.toggle("Reverse order", key=REVERSE_KEY,
                            help="Each sort starts with the end that needs attention (lowest health, biggest fall, "
                                 "soonest renewal, largest ARR, most alerts); names A to Z. Unknown values stay last.")
     return str(by), reverse
@@ -138,7 +127,7 @@ def _shown(rows: pd.DataFrame, with_csm: bool) -> tuple[pd.DataFrame, dict[str, 
         "segment": rows["segment"],
     })
     columns: dict[str, Any] = {  # widths add up to what 1280 px leaves beside the sidebar, CSM column included
-        "name": cc.TextColumn("Customer", width=136, pinned=True),
+        "name": cc.TextColumn("Customer", width=NAME_WIDTH, pinned=True),
         "csm": cc.TextColumn("CSM", width=72, help="The customer's CSM (first name and initial; in full in the CSV)."),
         "health": cc.TextColumn("Health", width=72, help=HELP["health"]),
         "health_change": cc.NumberColumn("Δ 28d", format="%+.0f", width=50, help=HELP["health_change"]),
@@ -153,22 +142,25 @@ def _shown(rows: pd.DataFrame, with_csm: bool) -> tuple[pd.DataFrame, dict[str, 
                                  + HELP["days"]),
         "segment": cc.TextColumn("Segment", width=86),
     }
-    if not with_csm:
-        del columns["csm"]
+    # the name column is wide enough for the demo's long names ("Contoso Manufacturing", "Yarrow
+    # Technologies, Inc."); a view with the CSM column leaves the segment out to make room (it stays a
+    # filter and in the CSV)
+    del columns["segment" if with_csm else "csm"]
     return shown[list(columns)], columns
 
 
-def _table(rows: pd.DataFrame, number: int, with_csm: bool) -> None:
-    """One page of rows; clicking a row opens that customer on Account usage."""
-    page = view.page_of(rows, number)
-    shown, columns = _shown(page, with_csm)
-    # a click on any cell opens the row's customer: no row-marker column, so the 13 columns fit 1280 px
+def _table(rows: pd.DataFrame, with_csm: bool) -> None:
+    """Every row in one grid (a header click sorts them all); clicking a row opens that customer on
+    Account usage."""
+    shown, columns = _shown(rows, with_csm)
+    # a click on any cell opens the row's customer: no row-marker column, so the 13 columns fit 1280 px;
+    # the selection gives the row's position in `shown` whatever order the grid shows it in
     event = st.dataframe(shown, hide_index=True, column_config=columns, key=f"{KEY}_table", on_select="rerun",
-                         selection_mode="single-cell", height=ROW_HEIGHT * (len(shown) + 1) + 3,
+                         selection_mode="single-cell", height=ROW_HEIGHT * (min(len(shown), VISIBLE_ROWS) + 1) + 3,
                          placeholder="")
     picked = (list(event.selection.rows) or [cell[0] for cell in event.selection.cells]) if event is not None else []
     if picked:
-        _open(str(page["customer_id"].iloc[picked[0]]))
+        _open(str(rows["customer_id"].iloc[picked[0]]))
 
 
 def _open(customer_id: str) -> None:
@@ -177,19 +169,14 @@ def _open(customer_id: str) -> None:
     st.switch_page(next(p.path for p in registry.PAGES if p.key == "account_usage"))
 
 
-def _pager(rows: pd.DataFrame, day: date) -> int:
-    """The count, the page picker and the CSV export (of every row that passes the filters)."""
-    pages = view.page_count(len(rows))
-    number = min(int(st.session_state.get(PAGE_KEY, 1)), pages)
-    st.session_state[PAGE_KEY] = number
-    first = (number - 1) * view.PAGE_SIZE + 1 if len(rows) else 0
-    last = min(number * view.PAGE_SIZE, len(rows))
+def _count_bar(rows: pd.DataFrame, day: date) -> None:
+    """The count and the CSV export (of every row that passes the filters)."""
     bar = st.container(horizontal=True, vertical_alignment="bottom")
-    bar.markdown(f"**{first:,}–{last:,}** of **{len(rows):,}** customers · click a row to open the customer")
-    bar.number_input(f"Page (of {pages})", min_value=1, max_value=pages, step=1, key=PAGE_KEY, width=140)
+    scroll = f" · scroll for all {len(rows):,}" if len(rows) > VISIBLE_ROWS else ""
+    bar.markdown(f"**{len(rows):,}** customers{scroll} · click a row to open the customer · a column header "
+                 "sorts the whole list")
     bar.download_button("Download CSV", shared.csv_download(view.export(rows)), file_name=f"my-customers-{day}.csv",
                         mime="text/csv", key=f"{KEY}_download", icon=":material/download:")
-    return number
 
 
 def _scope_caption(viewer: Viewer, frame: pd.DataFrame) -> None:
@@ -207,7 +194,7 @@ def render() -> None:
     shared.page_header("My customers")
     if viewer is None:
         return
-    frame = view.visible(_whole_book(shared.data_through()), viewer)
+    frame = view.visible(loaders.whole_book(shared.data_through()), viewer)
     if frame.empty:
         shared.no_customer_message()
         return
@@ -217,11 +204,11 @@ def render() -> None:
     filters = _filters(frame, viewer)
     by, reverse = _sorting()
     rows = view.sort_rows(view.filter_rows(frame, filters), by, reverse=reverse)
-    number = _pager(rows, shared.data_through())
+    _count_bar(rows, shared.data_through())
     if rows.empty:
         st.info("No customer matches these filters.")
         return
-    _table(rows, number, with_csm=viewer.sees_all and not filters.csm_email)
+    _table(rows, with_csm=viewer.sees_all and not filters.csm_email)
 
 
 render()

@@ -13,6 +13,7 @@ import streamlit as st
 from pages.ui import charts, loaders, samples, shared
 from pages.ui.panel_ui import BAND_COLORS
 from pendo_core.book.header import ARR_FORMAT
+from pendo_core.health.score import CHANGE_DAYS
 from pendo_core.usage import feature_queries as read_features
 from pendo_core.usage import measures
 from pendo_core.usage import portfolio_queries as read_portfolio
@@ -25,7 +26,8 @@ HELP = {
                 "least one visitor in the 30 days ending that day), from the daily health scoring.",
     "health": "Customers per health band on the newest scored day: red below 50, yellow below 75, green from 75 "
               "(admin settings). 'Insufficient data' when too few components had data.",
-    "movers": "Change of the overall health score over the last 7 days, in points.",
+    "movers": f"Change of the overall health score over {CHANGE_DAYS} days, in points (as on My customers, the "
+              "customer header and the chat).",
     "segment": "Per segment: the median customer's key-feature breadth (30 days) and stickiness. "
                + measures.STICKINESS_DEFINITION,
     "drops": measures.trend_definition() + " Listed: customers whose mean DAU fell from at least "
@@ -45,10 +47,10 @@ def _table(last: date, health_day: date | None) -> pd.DataFrame:
     customers = shared.customers()
     now = before = read_portfolio.no_health()
     if health_day is not None:
-        week_ago = health_day - timedelta(days=7)
-        health = loaders.health_on((health_day, week_ago))
+        then = health_day - timedelta(days=CHANGE_DAYS)
+        health = loaders.health_on((health_day, then))
         now = health[health["score_date"] == pd.Timestamp(health_day)]
-        before = health[health["score_date"] == pd.Timestamp(week_ago)]
+        before = health[health["score_date"] == pd.Timestamp(then)]
     table = read_portfolio.portfolio_table(customers, shared.customer_trends(last), now, before)
     if health_day is not None:
         return table.merge(now[["customer_id", "breadth"]].astype({"breadth": float}), on="customer_id", how="left")
@@ -63,7 +65,7 @@ def _kpis(table: pd.DataFrame, totals: pd.DataFrame) -> None:
                    help="MAU on the last day, summed over customers.")
     recent = totals.tail(7)
     pooled = measures.number(measures.pooled_dau_mau(recent["dau"].sum(), recent["mau"].sum()))
-    cols[2].metric("DAU ÷ MAU, all customers, 7 days", "–" if pooled is None else f"{pooled:.0%}",
+    cols[2].metric("DAU ÷ MAU, 7 days", "–" if pooled is None else f"{pooled:.0%}",
                    help=HELP["pooled"], border=True)
     trends = table["trend"].dropna()  # none when no customer has 14 synced days in both windows yet
     cols[3].metric("Median 28-day trend", _pct(trends.median() if len(trends) else float("nan")), help=HELP["trend"],
@@ -153,7 +155,8 @@ def _movers_and_drops(table: pd.DataFrame) -> None:
     ranked = moved.reindex(moved["health_change"].abs().sort_values(ascending=False).index).head(10)
     shared.table(ranked, key="portfolio_movers", columns={
         **columns, "overall": st.column_config.NumberColumn("Health", format="%.0f"),
-        "health_change": st.column_config.NumberColumn("Change, 7 days", format="%+.1f"), "band": "Band"})
+        "health_change": st.column_config.NumberColumn(f"Change, {CHANGE_DAYS} days", format="%+.1f",
+                                                       help=HELP["movers"]), "band": "Band"})
 
 
 def _segments_and_csms(table: pd.DataFrame) -> None:
@@ -171,7 +174,7 @@ def _segments_and_csms(table: pd.DataFrame) -> None:
                  .encode(y=alt.Y("segment:N", title=None), yOffset="measure:N",
                          x=alt.X("value:Q", title="Median customer", axis=alt.Axis(format=".0%")),
                          color=alt.Color("measure:N", title=None, scale=alt.Scale(range=charts.PALETTE[1:]),
-                                         legend=alt.Legend(orient="top")),
+                                         legend=alt.Legend(orient="bottom", direction="vertical")),
                          tooltip=["segment:N", "measure:N", alt.Tooltip("value:Q", format=".0%")])
                  .properties(height=60 * max(1, len(segments)) + 40))
         st.altair_chart(chart, width="stretch")
@@ -189,7 +192,9 @@ def _segments_and_csms(table: pd.DataFrame) -> None:
 def _export(table: pd.DataFrame, last: date) -> None:
     st.markdown("#### All customers")
     shared.table(table, key="portfolio_all", percent=("stickiness", "trend", "breadth"), height=420, columns={
-        "name": st.column_config.TextColumn("Customer", width=150), "segment": "Segment",
+        # the name wide enough for the demo's long names ("Yarrow Technologies, Inc."); the segment stays in
+        # the CSV below and in Adoption by segment, so the columns fit 1280 px
+        "name": st.column_config.TextColumn("Customer", width=200),
         "csm_name": st.column_config.TextColumn("CSM", width=110),
         "arr": st.column_config.NumberColumn("ARR", format=ARR_FORMAT), "renewal_date": "Renewal",
         "mau": st.column_config.NumberColumn("MAU", format="%d"), "stickiness": shared.percent_column("DAU ÷ MAU"),
@@ -197,7 +202,7 @@ def _export(table: pd.DataFrame, last: date) -> None:
         "breadth": shared.percent_column("Breadth", help="Key-feature breadth: key features used in 30 days ÷ key "
                                                          "features."),
         "overall": st.column_config.NumberColumn("Health", format="%.0f"),
-        "health_change": st.column_config.NumberColumn("Δ 7 d", format="%+.1f", help="Health score change in 7 days."),
+        "health_change": st.column_config.NumberColumn(f"Δ {CHANGE_DAYS} d", format="%+.1f", help=HELP["movers"]),
         "band": "Band"})
     st.download_button("Download all customers (CSV)", shared.csv_download(table), file_name=f"portfolio-{last}.csv",
                        mime="text/csv", key="portfolio_download", icon=":material/download:", type="primary")

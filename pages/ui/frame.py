@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 from sqlalchemy.orm import Session
 
-from pages.ui import shared
+from pages.ui import loaders, shared
 from pendo_core.access import sql as access_sql
 from pendo_core.admin import users as auth
 
@@ -100,19 +100,25 @@ def _customer_picker() -> None:
         st.caption("No customer to pick.")
         return
     ids = visible["customer_id"].tolist()
-    labels = _labels(visible)
-    if st.session_state.get(shared.CUSTOMER_KEY) not in labels:
-        st.session_state[shared.CUSTOMER_KEY] = ids[0]
+    day = shared.data_through()
+    labels = _labels(visible, loaders.bands(day))
+    if st.session_state.get(shared.CUSTOMER_KEY) not in labels:  # first visit: the most at risk, as My customers
+        st.session_state[shared.CUSTOMER_KEY] = loaders.most_at_risk(ids, day)
     st.selectbox(f"Customer ({len(ids):,})", ids, format_func=labels.__getitem__, key=shared.CUSTOMER_KEY,
-                 persist_state="session", help="Type part of a name to search.")
+                 persist_state="session", help="Type part of a name to search. Each name shows its health band; "
+                 "the first customer shown is the top of the risk order (My customers).")
 
 
-def _labels(visible: Any) -> dict[str, str]:
-    """Customer names, with the domain added where two customers share a name."""
+def _labels(visible: Any, bands: dict[str, str]) -> dict[str, str]:
+    """Customer names with their health band ("Cobalt Industries · red"), the domain added where two
+    customers share a name."""
     names = visible["name"]
     twins = set(names[names.duplicated(keep=False)])
-    return {row.customer_id: f"{row.name} ({row.domain or row.customer_id[:8]})" if row.name in twins else row.name
-            for row in visible.itertuples(index=False)}
+    out = {}
+    for row in visible.itertuples(index=False):
+        name = f"{row.name} ({row.domain or row.customer_id[:8]})" if row.name in twins else row.name
+        out[row.customer_id] = f"{name} · {bands.get(row.customer_id, 'not scored')}"
+    return out
 
 
 def _date_range() -> None:

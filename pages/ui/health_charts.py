@@ -18,9 +18,19 @@ from pendo_core.health.queries import LABELS
 COMPONENT_COLORS = dict(zip(LABELS.values(), PALETTE, strict=False))  # every component, in the pages' palette
 
 
-def contributions_chart(table: pd.DataFrame) -> alt.LayerChart:
-    """Horizontal bars: points each component adds to the overall score (score times its renormalised weight)."""
-    data = table.assign(points=table["points"].fillna(0.0), label=[
+def component_band(score: float | None, *, red_below: float, green_from: float) -> str:
+    """How good a component is, by its own 0-100 score on the score's bands (grey "insufficient data"
+    without one): the colour of its bar, whatever its name or the sign of what it measures."""
+    if score is None or pd.isna(score):
+        return "insufficient data"
+    return "red" if score < red_below else "yellow" if score < green_from else "green"
+
+
+def contributions_chart(table: pd.DataFrame, *, red_below: float = 50.0, green_from: float = 75.0) -> alt.LayerChart:
+    """Horizontal bars: points each component adds to the overall score (score times its renormalised
+    weight), each coloured by the component's own score on the bands (a perfect score is green)."""
+    data = table.assign(points=table["points"].fillna(0.0), quality=[
+        component_band(s, red_below=red_below, green_from=green_from) for s in table["score"]], label=[
         f"{p:.1f} pts  (score {s:.0f} × {w:.0%})" if pd.notna(s) and w > 0 else "no data" if pd.isna(s)
         else "not weighted" for p, s, w in zip(table["points"], table["score"], table["weight"], strict=True)])
     base = alt.Chart(data).encode(
@@ -30,8 +40,8 @@ def contributions_chart(table: pd.DataFrame) -> alt.LayerChart:
                  format=".1f"), alt.Tooltip("weight:Q", title="Weight", format=".0%"),
                  alt.Tooltip("points:Q", title="Points", format=".1f"), alt.Tooltip("measured:N", title="Measured")],
     )
-    colors = alt.Scale(domain=list(COMPONENT_COLORS), range=list(COMPONENT_COLORS.values()))
-    bars = base.mark_bar(height=22).encode(color=alt.Color("component:N", scale=colors, legend=None))
+    colors = alt.Scale(domain=BAND_ORDER, range=[BAND_COLORS[b] for b in BAND_ORDER])
+    bars = base.mark_bar(height=22).encode(color=alt.Color("quality:N", scale=colors, legend=None))
     text = base.mark_text(align="left", dx=6, color="#333").encode(text="label:N")
     return alt.LayerChart(layer=[bars, text]).properties(height=42 * max(1, len(data)) + 30)
 

@@ -18,6 +18,7 @@ from pendo_core.access.rules import Viewer
 from pendo_core.admin import settings_versions as versions
 from pendo_core.admin.settings import HealthSettings, SettingsError, settings_at
 from pendo_core.alerts import queries as alerts_view
+from pendo_core.book import open_alerts, ranked, standing
 from pendo_core.health import explain_score
 from pendo_core.health import queries as health_view
 from pendo_core.health.score import Explanation
@@ -31,6 +32,34 @@ def customer_measures(customer_id: str, day: date) -> pd.DataFrame:
     return read.customer_measures(engine(), day, [customer_id])
 
 ALERTS_TTL = 60  # people act on alerts from the page: a short TTL shows a colleague's action soon
+
+
+# The whole book (pendo_core.book) is read once for everyone and narrowed to each viewer (the access
+# rule, book.view.visible): its usage and health change only with a sync, its alerts as people act.
+@st.cache_data(ttl=WIDE_TTL, show_spinner=False)
+def book_standing(day: date) -> pd.DataFrame:
+    return standing(engine(), None, day)
+
+
+@st.cache_data(ttl=ALERTS_TTL, show_spinner=False)
+def whole_book(day: date) -> pd.DataFrame:
+    return ranked(book_standing(day), open_alerts(engine(), None), day)
+
+
+def bands(day: date) -> dict[str, str]:
+    """Each customer's health band on `day` as the book has it ("not scored" without a score)."""
+    frame = book_standing(day)
+    if frame.empty:
+        return {}
+    return {cid: band if isinstance(band, str) else "not scored" for cid, band in zip(frame["customer_id"],
+                                                                                     frame["band"], strict=True)}
+
+
+def most_at_risk(customer_ids: list[str], day: date) -> str | None:
+    """The first of `customer_ids` in the risk order (My customers' default order); None when empty."""
+    wanted = set(customer_ids)
+    return next((str(c) for c in whole_book(day)["customer_id"] if c in wanted),
+                customer_ids[0] if customer_ids else None)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

@@ -23,12 +23,13 @@ from sqlalchemy import Engine, Select, case, distinct, func, select
 from pendo_core.alerts.champions import StakeholderWindow
 from pendo_core.alerts.kinds import CustomerData
 from pendo_core.alerts.lifecycle import ACTIVE
-from pendo_core.alerts.risk import CHANGE_DAYS, HealthWindow, comparable
+from pendo_core.alerts.risk import HealthWindow, comparable
 from pendo_core.alerts.rules import FeatureWindow, GuideWindow, counts_elsewhere
 from pendo_core.alerts.settings import AlertSettings
 from pendo_core.customers import people
 from pendo_core.customers import people_queries as pq
 from pendo_core.customers.contacts import KEY_ROLES
+from pendo_core.health.score import CHANGE_DAYS
 from pendo_core.store.models import (
     AccountMapping,
     Contact,

@@ -1,7 +1,8 @@
 """An alert's priority: its rule's severity weighed with what is at stake (ARR) and when (renewal).
 
 Pure: plain values in, plain values out. The Alerts inbox sorts and filters by it, and the customer
-header counts open alerts by its severity, so both say the same. The rule that fired still grades
+header, My customers and its risk order count open alerts by its severity (`weighted_counts`), so
+every screen that says high, medium or low for an alert says the same. The rule that fired still grades
 the situation itself (`kinds.py`, each kind's `severity`); the stored alert keeps that grade as its
 rule severity. The weighting (also in `WEIGHTING_HELP`, the inbox's help and the README):
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 SEVERITIES = ("high", "medium", "low")
@@ -82,6 +83,17 @@ def priority(rule_severity: str, *, arr_rank: float | None, days_to_renewal: int
     rank = UNKNOWN_ARR_RANK if arr_rank is None or math.isnan(arr_rank) else min(max(arr_rank, 0.0), 1.0)
     points = SEVERITY_POINTS[rule] + ARR_POINTS * rank + RENEWAL_POINTS * renewal_weight(days_to_renewal)
     return Priority(round(points, 1), _within_one_step(_tier(points), rule), rule)
+
+
+def weighted_counts(rule_severities: Iterable[str], *, arr_rank: float | None,
+                    days_to_renewal: int | None) -> dict[str, int]:
+    """One customer's alerts counted by weighted severity, high to low (severities with none left out):
+    what the customer header, My customers, the risk order and the inbox's filter all count by."""
+    counts: dict[str, int] = {}
+    for rule in rule_severities:
+        weighted = priority(rule, arr_rank=arr_rank, days_to_renewal=days_to_renewal).severity
+        counts[weighted] = counts.get(weighted, 0) + 1
+    return {s: counts[s] for s in SEVERITIES if s in counts}
 
 
 def _tier(points: float) -> str:

@@ -25,8 +25,11 @@ from typing import Any
 from pendo_core.alerts.rules import Finding
 from pendo_core.alerts.settings import HealthDropSettings, RenewalRiskSettings
 
-CHANGE_DAYS = 28  # the health score's change is over 28 days, as on the customer header
 RED = "red"
+# The health_drop alert's window: pendo_core.health.score.CHANGE_DAYS, the one health-change window of every
+# screen. Repeated here because the alert rules stay pure (they import only each other); a test holds the two
+# equal (tests/unit/alerts/test_kinds.py).
+CHANGE_DAYS = 28
 COVERAGE_TOLERANCE = 0.005  # coverage is a share of the weights: equal up to rounding
 SCORED_NOT_RED = ("yellow", "green")  # "crossed into red" starts from a score, not from insufficient data
 

@@ -8,7 +8,7 @@ the Alerts inbox read (the inbox for its health, ARR and renewal columns and its
 - ARR (in `CURRENCY`: the customer import carries no currency) and its rank among all customers;
 - the renewal date and the days from `today` to it (negative once it has passed);
 - the newest health score with its band and day, and its change in points against the score 28
-  days before that day (`risk.CHANGE_DAYS`; the Health page, My customers and the chat say the same);
+  days before that day (`pendo_core.health.score.CHANGE_DAYS`; the Health page, My customers and the chat say the same);
 - the alerts that still need someone (open or acknowledged), counted by their weighted severity
   (`pendo_core.alerts.priority`, as the inbox shows them).
 """
@@ -24,7 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from pendo_core.alerts import priority
-from pendo_core.alerts.risk import CHANGE_DAYS, HealthWindow
+from pendo_core.alerts.risk import HealthWindow
+from pendo_core.health.score import CHANGE_DAYS
 from pendo_core.store.models import Csm, Customer, HealthScore, UsageAlert
 from pendo_core.store.scope import chunks
 
@@ -70,13 +71,13 @@ def customer_headers(engine: Engine, customer_ids: Collection[str], today: date)
     base = _customers(engine, ids, today)
     if not base:
         return {}
-    all_arr = _all_arr(engine)
+    arr_of_all = all_arr(engine)
     health = _health(engine, list(base))
     alerts = _alert_severities(engine, list(base))
     out = {}
     for cid, row in base.items():
-        rank = priority.arr_rank(row["arr"], all_arr)
-        counts = _weighted_counts(alerts.get(cid, []), rank, row["days_to_renewal"])
+        rank = priority.arr_rank(row["arr"], arr_of_all)
+        counts = priority.weighted_counts(alerts.get(cid, []), arr_rank=rank, days_to_renewal=row["days_to_renewal"])
         out[cid] = CustomerHeader(**row, arr_rank=rank, **health.get(cid, {}), alerts=counts)
     return out
 
@@ -102,7 +103,7 @@ def _customers(engine: Engine, ids: list[str], today: date) -> dict[str, dict[st
     return out
 
 
-def _all_arr(engine: Engine) -> list[float]:
+def all_arr(engine: Engine) -> list[float]:
     """Every customer's known ARR, ascending (the rank is among all customers, whoever looks)."""
     stmt = select(Customer.arr).where(Customer.arr.is_not(None)).order_by(Customer.arr)
     with engine.connect() as conn:
@@ -167,11 +168,3 @@ def _alert_severities(engine: Engine, ids: list[str]) -> dict[str, list[str]]:
             for cid, severity in conn.execute(stmt.where(a.customer_id.in_(chunk))):
                 out.setdefault(cid, []).append(severity)
     return out
-
-
-def _weighted_counts(severities: list[str], rank: float | None, days: int | None) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for severity in severities:
-        weighted = priority.priority(severity, arr_rank=rank, days_to_renewal=days).severity
-        counts[weighted] = counts.get(weighted, 0) + 1
-    return {s: counts[s] for s in priority.SEVERITIES if s in counts}

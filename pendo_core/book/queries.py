@@ -25,9 +25,13 @@ Columns of the frame (`COLUMNS`), one row per customer:
 | mau | monthly active users on `day` |
 | usage_weeks | WAU on `day` and every 7th day before, `WEEKS` in all, oldest first (days not stored left out) |
 | last_active | the newest day with an active visitor in the `ACTIVE_DAYS` ending `day` (None: nobody) |
-| alerts_high, alerts_medium, alerts_low, alerts_open | alerts still needing someone (open or acknowledged) |
+| alerts_high, alerts_medium, alerts_low, alerts_open | alerts needing someone (open, acknowledged), weighted severity |
 | alert_kinds | the kinds of those alerts, sorted |
 | risk_rank, at_risk, risk_reasons | place in the risk order (1 = first), the chat's "at risk", why (words) |
+
+An alert's severity here is its weighted severity (`pendo_core.alerts.priority.weighted_counts`: the
+rule's weighed with the customer's ARR rank and renewal), as the customer header and the Alerts inbox
+count it; the risk order's "high-severity alert" is the same.
 """
 
 from __future__ import annotations
@@ -40,17 +44,18 @@ from sqlalchemy import Engine, Select, case, func, select
 
 from pendo_core.access.rules import Viewer
 from pendo_core.access.sql import customer_filter
+from pendo_core.alerts import priority
 from pendo_core.book import risk
+from pendo_core.book.header import all_arr
 from pendo_core.book.risk import NOT_SCORED
+from pendo_core.health.score import CHANGE_DAYS
 from pendo_core.store.models import Csm, Customer, HealthScore, UsageAlert
 from pendo_core.usage import queries as usage_queries
 from pendo_core.usage.queries import NO_SEGMENT, Keep, last_active_days, weekly_wau
 
 WEEKS = usage_queries.WEEKS
 ACTIVE_DAYS = usage_queries.ACTIVE_DAYS  # how far back "last active" looks
-CHANGE_DAYS = 28
 NEEDS_ATTENTION = ("open", "acknowledged")  # as the Alerts screen's count: snoozed ones are quiet on purpose
-SEVERITIES = ("high", "medium", "low")
 COLUMNS = ["customer_id", "name", "segment", "csm_email", "csm_name", "arr", "renewal_date", "days_to_renewal",
            "score", "band", "health_change", "breadth", "mau", "usage_change", "usage_weeks", "last_active",
            "alerts_high", "alerts_medium", "alerts_low", "alerts_open", "alert_kinds", "risk_rank", "at_risk",
@@ -64,10 +69,14 @@ def book(engine: Engine, viewer: Viewer | None, day: date) -> pd.DataFrame:
 
 
 def standing(engine: Engine, viewer: Viewer | None, day: date) -> pd.DataFrame:
-    """The part that changes only with a sync: customers, usage and health (cache it until the next)."""
+    """The part that changes only with a sync: customers, usage and health (cache it until the next).
+    Its `arr_rank` (among all customers, whoever looks) weighs the alerts' severity in `ranked`."""
     customers = _customers(engine, viewer)
     if customers.empty:
         return customers
+    arr_of_all = all_arr(engine)
+    customers["arr_rank"] = [priority.arr_rank(None if pd.isna(a) else float(a), arr_of_all)
+                             for a in customers["arr"]]
     return (customers.merge(_weekly_users(engine, viewer, day), on="customer_id", how="left")
             .merge(_last_active(engine, viewer, day), on="customer_id", how="left")
             .merge(_health(engine, viewer, day), on="customer_id", how="left"))
@@ -135,19 +144,20 @@ def _health(engine: Engine, viewer: Viewer | None, day: date) -> pd.DataFrame:
 
 def open_alerts(engine: Engine, viewer: Viewer | None) -> pd.DataFrame:
     """The part that changes as people act: per customer with alerts still needing someone (open or
-    acknowledged), their counts by severity, the total and the kinds."""
+    acknowledged), their rule severities (`ranked` weighs them), the total and the kinds."""
     a = UsageAlert
-    counts = [func.sum(case((a.severity == s, 1), else_=0)) for s in SEVERITIES]
-    query = _visible(select(a.customer_id, *counts, func.count()), viewer, a.customer_id)
-    query = query.where(a.status.in_(NEEDS_ATTENTION)).group_by(a.customer_id)
-    frame = _frame(engine, query, ["customer_id", "alerts_high", "alerts_medium", "alerts_low", "alerts_open"])
-    kinds_query = _visible(select(a.customer_id, a.kind).distinct(), viewer, a.customer_id)
-    kinds: dict[str, list[str]] = {}
+    query = _visible(select(a.customer_id, a.severity, a.kind), viewer, a.customer_id)
+    severities: dict[str, list[str]] = {}
+    kinds: dict[str, set[str]] = {}
     with engine.connect() as conn:
-        for customer_id, kind in conn.execute(kinds_query.where(a.status.in_(NEEDS_ATTENTION))):
-            kinds.setdefault(customer_id, []).append(kind)
-    frame["alert_kinds"] = [tuple(sorted(kinds.get(c, ()))) for c in frame["customer_id"]]
-    return frame
+        for customer_id, severity, kind in conn.execute(query.where(a.status.in_(NEEDS_ATTENTION))):
+            severities.setdefault(customer_id, []).append(severity)
+            kinds.setdefault(customer_id, set()).add(kind)
+    return pd.DataFrame({"customer_id": list(severities),
+                         "rule_severities": [tuple(v) for v in severities.values()],
+                         "alerts_open": [len(v) for v in severities.values()],
+                         "alert_kinds": [tuple(sorted(kinds[c])) for c in severities]},
+                        columns=["customer_id", "rule_severities", "alerts_open", "alert_kinds"])
 
 
 def ranked(standing: pd.DataFrame, alerts: pd.DataFrame, day: date) -> pd.DataFrame:
@@ -157,8 +167,7 @@ def ranked(standing: pd.DataFrame, alerts: pd.DataFrame, day: date) -> pd.DataFr
         return pd.DataFrame(columns=COLUMNS)
     frame = standing.merge(alerts, on="customer_id", how="left")
     as_of = day + timedelta(days=1)
-    for column in ("alerts_high", "alerts_medium", "alerts_low", "alerts_open"):
-        frame[column] = pd.to_numeric(frame[column]).fillna(0).astype(int)
+    frame["alerts_open"] = pd.to_numeric(frame["alerts_open"]).fillna(0).astype(int)
     frame["alert_kinds"] = [k if isinstance(k, tuple) else () for k in frame["alert_kinds"]]  # no alert at all
     frame["usage_weeks"] = [w if isinstance(w, list) else [] for w in frame["usage_weeks"]]
     frame["band"] = frame["band"].fillna(NOT_SCORED)
@@ -166,6 +175,7 @@ def ranked(standing: pd.DataFrame, alerts: pd.DataFrame, day: date) -> pd.DataFr
     frame[numbers] = frame[numbers].astype(float)
     frame["days_to_renewal"] = [(d - as_of).days if isinstance(d, date) else None for d in frame["renewal_date"]]
     frame["days_to_renewal"] = frame["days_to_renewal"].astype("Int64")
+    frame = _weighted_alerts(frame)
     facts = _facts(frame)
     keys = [risk.risk_key(f) for f in facts]
     order = sorted(range(len(facts)), key=keys.__getitem__)
@@ -173,6 +183,19 @@ def ranked(standing: pd.DataFrame, alerts: pd.DataFrame, day: date) -> pd.DataFr
     frame["at_risk"] = [risk.at_risk(f) for f in facts]
     frame["risk_reasons"] = ["; ".join(risk.reasons(f)) for f in facts]
     return frame.sort_values("risk_rank")[COLUMNS].reset_index(drop=True)
+
+
+def _weighted_alerts(frame: pd.DataFrame) -> pd.DataFrame:
+    """`alerts_high`, `alerts_medium` and `alerts_low`: the rule severities weighed with the customer's
+    ARR rank and days to renewal, as the customer header and the Alerts inbox weigh them."""
+    counts = [priority.weighted_counts(rules if isinstance(rules, tuple) else (),
+                                       arr_rank=None if pd.isna(rank) else float(rank),
+                                       days_to_renewal=None if pd.isna(days) else int(days))
+              for rules, rank, days in zip(frame["rule_severities"], frame["arr_rank"], frame["days_to_renewal"],
+                                           strict=True)]
+    for severity in priority.SEVERITIES:
+        frame[f"alerts_{severity}"] = [c.get(severity, 0) for c in counts]
+    return frame
 
 
 def _facts(frame: pd.DataFrame) -> list[risk.RiskFacts]:

@@ -9,7 +9,8 @@ Pure: plain values in, plain values out. The My customers page, its CSV export a
    a. **renewal soon**: the renewal date is 0 to `RENEWAL_SOON_DAYS` (90) days ahead;
    b. **falling**: the health score fell `FALLING_POINTS` (5) points or more in 28 days, or usage
       (mean DAU of the last 28 days against the 28 before) fell `FALLING_USAGE` (20%) or more;
-   c. **a high-severity alert** open or acknowledged.
+   c. **a high-severity alert** open or acknowledged, by the weighted severity the Alerts inbox and the
+      customer header show (`pendo_core.alerts.priority`: the rule's severity weighed with ARR and renewal).
    So red, renewing soon and falling comes first; red and renewing soon before red and only falling.
 3. Then the lower health score, the sooner renewal, the larger ARR, and the name (A to Z, ignoring case).
 
@@ -33,8 +34,9 @@ NO_SCORE_RANK = 2  # not scored yet: as unknown as insufficient data
 ORDER_HELP = (
     "Most at risk first: **red**, then **yellow**, then **no score**, then **green**. Within a band, first a "
     f"renewal in the next {RENEWAL_SOON_DAYS} days, then **falling** (health down {FALLING_POINTS:.0f}+ points in "
-    f"28 days, or usage down {FALLING_USAGE:.0%}+ against the 28 days before), then a **high-severity alert** open. "
-    "Then the lower health score, the sooner renewal, the larger ARR, and the name A–Z."
+    f"28 days, or usage down {FALLING_USAGE:.0%}+ against the 28 days before), then a **high-severity alert** "
+    "open (severity as on Alerts: the rule's weighed with ARR and renewal). Then the lower health score, the "
+    "sooner renewal, the larger ARR, and the name A–Z."
 )
 AT_RISK_HELP = "At risk = red, or yellow and renewing within 90 days, falling, or with a high-severity alert open."
 
@@ -50,7 +52,7 @@ class RiskFacts:
     health_change: float | None = None  # points over 28 days
     usage_change: float | None = None  # 28-day trend: recent mean DAU ÷ prior mean DAU - 1
     days_to_renewal: int | None = None
-    high_alerts: int = 0
+    high_alerts: int = 0  # open or acknowledged alerts of weighted severity high (`priority.weighted_counts`)
     arr: float | None = None
 
 

@@ -96,7 +96,8 @@ def _champions(ask: Ask) -> Answer:
 
 def _alerts(ask: Ask) -> Answer:
     customer_id = ask.customer.customer_id if ask.customer else None
-    return replies.alerts(facts.open_alerts(ask.engine, ask.viewer, customer_id), ask.viewer, ask.customer)
+    alerts = facts.open_alerts(ask.engine, ask.viewer, customer_id, today=ask.day + timedelta(days=1))
+    return replies.alerts(alerts, ask.viewer, ask.customer)
 
 
 def _drops(ask: Ask) -> Answer:
@@ -320,6 +321,7 @@ def _next_steps(ask: Ask) -> Answer:
 HANDLERS[intents.NEXT_STEPS] = _next_steps
 
 
-def example_questions(engine: Engine, viewer: Viewer) -> tuple[str, ...]:
-    """The example questions, about the customers this viewer may ask about (never another CSM's)."""
-    return replies.examples(visible_customers(engine, viewer))
+def example_questions(engine: Engine, viewer: Viewer, first: str | None = None) -> tuple[str, ...]:
+    """The example questions, about the customers this viewer may ask about (never another CSM's), the
+    customer named `first` in the first one."""
+    return replies.examples(visible_customers(engine, viewer), first)

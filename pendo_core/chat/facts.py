@@ -16,7 +16,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from pendo_core.alerts import priority
 from pendo_core.alerts import queries as alerts_view
+from pendo_core.book.header import customer_headers
+from pendo_core.book.inbox import with_customers
 from pendo_core.chat.model import CustomerRef, Viewer
 from pendo_core.customers import people
 from pendo_core.customers.people import ChampionStatus, PersonRow
@@ -122,13 +125,22 @@ def drops(engine: Engine, customers: list[CustomerRef], day: date, days: int, *,
     return sorted(out, key=lambda d: (d.change, d.customer.name.casefold()))
 
 
-def open_alerts(engine: Engine, viewer: Viewer, customer_id: str | None = None) -> pd.DataFrame:
+def open_alerts(engine: Engine, viewer: Viewer, customer_id: str | None = None, *,
+                today: date | None = None) -> pd.DataFrame:
     """The alerts the viewer sees that are active (open, acknowledged, snoozed), most urgent first; one
-    customer's if given."""
-    frame = alerts_view.visible_alerts(engine, viewer)
+    customer's if given. "severity" is the weighted one the Alerts inbox and the customer header show
+    (renewals counted from `today`), the rule's own "rule_severity"."""
+    frame = alerts_view.visible_alerts(engine, viewer, today=today)
     if customer_id is not None:
         frame = frame[frame["customer_id"] == customer_id]
-    return frame.reset_index(drop=True)
+    if frame.empty:
+        return frame.assign(rule_severity=frame["severity"]).reset_index(drop=True)
+    headers = customer_headers(engine, frame["customer_id"].dropna().unique().tolist(), today or date.today())
+    weighed = with_customers(frame, headers)
+    frame = frame.assign(severity=weighed["severity"], rule_severity=weighed["rule_severity"],
+                         _rank=weighed["severity"].map(priority.severity_rank), _points=-weighed["priority"])
+    return frame.sort_values(["_rank", "_points"], kind="mergesort").drop(columns=["_rank", "_points"]) \
+        .reset_index(drop=True)
 
 
 

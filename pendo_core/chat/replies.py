@@ -180,10 +180,14 @@ WINDOW_EXAMPLES = (
 EXAMPLE_NAME = "Acme"
 
 
-def examples(visible: Sequence[CustomerRef]) -> tuple[str, ...]:
+def examples(visible: Sequence[CustomerRef], first: str | None = None) -> tuple[str, ...]:
     """The example questions about the asker's own customers: "Acme" becomes one of them, a different
-    one per example in name order (so a CSM never sees a customer they cannot ask about)."""
+    one per example in name order (so a CSM never sees a customer they cannot ask about), starting
+    with the customer named `first` when it is among them (the screens' most-at-risk customer)."""
     names = sorted({c.name for c in visible}, key=str.casefold)
+    if first in names:
+        names.remove(first)
+        names.insert(0, first)
     if not names:
         return tuple(e for e in (*EXAMPLES, *WINDOW_EXAMPLES) if EXAMPLE_NAME not in e)
     found = []

@@ -19,13 +19,14 @@ from pendo_core.customers import people
 from pendo_core.customers.people import PersonRow
 from pendo_core.customers.people_queries import LOOKBACK_DAYS
 from pendo_core.health import queries as health_view
+from pendo_core.health.score import CHANGE_DAYS
 from pendo_core.store.models import UsageMetric
 from pendo_core.store.scope import chunks
 from pendo_core.usage import feature_queries
 from pendo_core.usage.facts import UsageFacts, number, usage_facts
 from pendo_core.usage.queries import customer_measures
 
-HEALTH_CHANGE_DAYS = 28
+HEALTH_CHANGE_DAYS = CHANGE_DAYS  # the one health-change window (pendo_core.health.score)
 MAX_LAST_SEEN = 5
 
 
@@ -113,7 +114,8 @@ def status(engine: Engine, viewer: Viewer, customer: CustomerRef, day: date) -> 
                                        on_or_before=now.day - timedelta(days=HEALTH_CHANGE_DAYS)) if now else None)
     change = (now.overall - before.overall if now and before and now.overall is not None
               and before.overall is not None else None)
-    return Status(now, change, facts.open_alerts(engine, viewer, customer.customer_id))
+    return Status(now, change, facts.open_alerts(engine, viewer, customer.customer_id,
+                                                 today=day + timedelta(days=1)))
 
 
 def usage_over(engine: Engine, customer: CustomerRef, period: Period, *,

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pendo_core.health.changes import TREND_WEEKS, weekly_totals
-from pendo_core.health.score import COMPONENTS, INSUFFICIENT, Explanation, ScoreParts, explain
+from pendo_core.health.score import CHANGE_DAYS, COMPONENTS, INSUFFICIENT, Explanation, ScoreParts, explain
 from pendo_core.store.models import HealthScore, UsageMetric
 from pendo_core.usage.measures import stickiness_text
 
@@ -244,7 +244,7 @@ def score_parts(row: HealthScore) -> ScoreParts:
 def explain_score(engine: Engine, customer_id: str, day: date) -> Explanation | None:
     """The explanation of a customer's score on `day` (changes against 7 and 28 days before); None
     when the day has no score."""
-    wanted = [day, day - timedelta(days=7), day - timedelta(days=28)]
+    wanted = [day, day - timedelta(days=7), day - timedelta(days=CHANGE_DAYS)]
     stmt = select(HealthScore).where(HealthScore.customer_id == customer_id, HealthScore.score_date.in_(wanted))
     with Session(engine) as session:
         rows = {r.score_date: score_parts(r) for r in session.execute(stmt).scalars()}

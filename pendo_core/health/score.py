@@ -53,6 +53,10 @@ FULL_BREADTH = 0.8
 FLAT_TRAJECTORY = 75.0
 TRAJECTORY_SLOPE = 125.0
 INSUFFICIENT = "insufficient data"
+# A score's change is over CHANGE_DAYS: the score on a day against the one 28 days before. Every screen
+# that says "health change" (My customers, the customer header, Portfolio, the chat, the health_drop
+# alert) uses this window; the Health page also shows a 7-day change, labelled as such.
+CHANGE_DAYS = 28
 
 Floats = NDArray[np.float64]
 

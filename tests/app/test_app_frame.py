@@ -10,11 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pages.ui.shared import describe_freshness, mapped_since_sync
+from pendo_core.access.rules import Viewer
 from pendo_core.admin import users as auth
+from pendo_core.book import book, view
 from pendo_core.store.models import AuditLog
 from pendo_core.usage.queries import Freshness
 from tests.support.app import app, run, texts
-from tests.support.app_data import USERS, Store, customer_ids
+from tests.support.app_data import LAST, USERS, Store, customer_ids
 
 NOW = datetime(2026, 3, 19, 12, tzinfo=UTC)
 
@@ -83,6 +85,19 @@ def test_csm_picks_only_among_their_own_customers(app_env: Store) -> None:
 
 
 @pytest.mark.usefixtures("landing_on_account_usage")
+def test_the_picker_opens_on_the_top_of_the_risk_order(app_env: Store) -> None:
+    """A first visit picks the CSM's most-at-risk customer (My customers' first row), not the first A to Z,
+    and the label shows its band."""
+    at = run(app(user=USERS["csm"]))
+    mine = view.visible(book(app_env.engine, None, LAST), Viewer(USERS["csm"].email, "csm"))
+    first_by_name = min(mine["name"], key=str.casefold)
+    assert mine["name"].iloc[0] != first_by_name  # the store tells the two orders apart
+    picker = at.sidebar.selectbox[0]
+    assert picker.value == mine["customer_id"].iloc[0]
+    assert picker.options[picker.index] == f"{mine['name'].iloc[0]} · {mine['band'].iloc[0]}"
+
+
+@pytest.mark.usefixtures("landing_on_account_usage")
 def test_show_all_customers_widens_the_picker_and_is_audited(writable_env: Store) -> None:
     """A CSM who asks for every customer gets them, and the audit log records who asked."""
     at = run(app(user=USERS["csm"]))
@@ -98,7 +113,7 @@ def test_a_csm_cannot_open_another_csms_customer_by_session_state(app_env: Store
     """Forcing another CSM's customer into the session shows one of the CSM's own instead."""
     theirs = customer_ids(app_env, "csm01@bench.cscx")[0]
     at = run(app("pages/account_usage.py", USERS["csm"], frame_customer=theirs))
-    own_names = {_label(app_env, c) for c in customer_ids(app_env, "csm00@bench.cscx")}
+    own_names = {_label(app_env, c).split(" · ")[0] for c in customer_ids(app_env, "csm00@bench.cscx")}
     assert texts(at.title)[0].split(" · ")[1] in own_names
 
 
@@ -153,10 +168,9 @@ def test_freshness_note(fresh: Freshness, caption: str, warning: str | None) -> 
 
 
 def _label(store: Store, customer_id: str) -> str:
-    from pendo_core.usage.queries import customers
-
-    frame = customers(store.engine)
-    return str(frame.loc[frame["customer_id"] == customer_id, "name"].iloc[0])
+    """The picker's label: the name and the health band (as the book has it)."""
+    row = book(store.engine, None, LAST).set_index("customer_id").loc[customer_id]
+    return f"{row['name']} · {row['band']}"
 
 
 OIDC_SECRETS = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,

@@ -28,7 +28,8 @@ def test_health_renders_score_components_and_history(store: Engine, user: User) 
     at = open_page(PAGE, user, frame_customer=ACME)
     assert not at.exception
     assert texts(at.title) == ["Health · Acme Corp"]
-    assert [m.label for m in at.metric] == ["Health score", "Change since 28 days ago", "Coverage", "Settings version"]
+    assert [m.label for m in at.metric] == ["Health score", "Health change, 7 days", "Coverage",
+                                              "Settings version"]
     assert at.metric[0].value == "70.0 / 100"
     assert "Show components" in labels(at.toggle)
     assert any("What moved it" in t for t in texts(at.markdown))

@@ -160,7 +160,7 @@ def test_portfolio(app_env: Store, role: str) -> None:
     """Trends, health distribution and movers, drops, segments, CSMs and the CSV export of every customer."""
     at = run(app("pages/portfolio.py", USERS[role]))
     assert texts(at.title) == ["Portfolio"]
-    assert [m.label for m in at.metric] == ["Customers", "Monthly active users", "DAU ÷ MAU, all customers, 7 days",
+    assert [m.label for m in at.metric] == ["Customers", "Monthly active users", "DAU ÷ MAU, 7 days",
                                             "Median 28-day trend", "Customers in red"]
     assert at.metric[0].value == "12"
     assert len(_charts(at)) == 5

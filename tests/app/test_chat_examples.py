@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from pendo_core.access.rules import Viewer
+from pendo_core.book import book, view
 from pendo_core.usage.queries import customers
 from tests.support.app import app, labels, run
-from tests.support.app_data import USERS, Store
+from tests.support.app_data import LAST, USERS, Store
 
 PAGE = "pages/chat.py"
 
@@ -34,6 +36,13 @@ def test_the_examples_name_only_the_askers_customers(app_env: Store, role: str) 
     assert any(name in example for example in shown for name in mine)
     assert not any(name in example for example in shown for name in others)
     assert not any("Acme" in example for example in shown)
+
+
+def test_the_first_example_names_the_most_at_risk_customer(app_env: Store) -> None:
+    """The first example names the top of the asker's risk order, the customer the customer pages open on."""
+    at = run(app(PAGE, USERS["csm"]))
+    mine = view.visible(book(app_env.engine, None, LAST), Viewer(USERS["csm"].email, "csm"))
+    assert _examples(at)[0] == f"How is {mine['name'].iloc[0]} using the product?"
 
 
 def test_clicking_an_example_asks_and_answers_it(app_env: Store) -> None:

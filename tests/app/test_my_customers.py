@@ -1,6 +1,7 @@
 """My customers (pages/my_customers.py) for each role: the book most at risk first, its filters, sorting,
-pages of 25, a row that opens the customer, and the CSV export. Each expectation comes from the read
-model (pendo_core.book), which has its own table-driven tests."""
+every row in one grid (so a column header sorts them all), a row that opens the customer, and the CSV
+export. Each expectation comes from the read model (pendo_core.book), which has its own table-driven
+tests."""
 
 from __future__ import annotations
 
@@ -66,13 +67,13 @@ def _open(user: User, **state: Any) -> AppTest:
 @pytest.mark.usefixtures("on_store")
 def test_each_role_sees_its_book_most_at_risk_first(book_store: Store, user: User, show_all: bool, count: int,
                                                     csm_column: bool) -> None:
-    """The first page holds the first 25 of the viewer's customers in the risk order; a view of several
-    CSMs' customers has the CSM column and filter, a CSM's own book neither."""
+    """The grid holds every one of the viewer's customers in the risk order; a view of several CSMs'
+    customers has the CSM column and filter, a CSM's own book neither."""
     at = _open(user, frame_show_all=show_all)
     expected = _expected(book_store, user, show_all=show_all)
     assert len(expected) == count
-    assert _names(at) == expected["name"].head(25).tolist()
-    assert f"**1–25** of **{count}** customers" in " ".join(texts(at.markdown))
+    assert _names(at) == expected["name"].tolist()
+    assert f"**{count}** customers · scroll for all {count}" in " ".join(texts(at.markdown))
     assert ("csm" in at.dataframe[0].value.columns) is csm_column
     assert ("CSM" in [s.label for s in at.selectbox]) is csm_column
 
@@ -83,7 +84,7 @@ def test_a_leader_picks_one_csms_book(book_store: Store) -> None:
     at = _open(LEADER)
     at.selectbox(key="my_customers_csm").set_value(CSM.email)
     run(at)
-    assert _names(at) == _expected(book_store, CSM)["name"].head(25).tolist()
+    assert _names(at) == _expected(book_store, CSM)["name"].tolist()
     assert "csm" not in at.dataframe[0].value.columns
 
 
@@ -105,34 +106,31 @@ def test_each_filter_narrows_the_book(book_store: Store, key: str, widget: str, 
     run(at)
     expected = view.filter_rows(_expected(book_store, LEADER), filters)
     assert 0 < len(expected) < 60
-    assert _names(at) == expected["name"].head(25).tolist()
+    assert _names(at) == expected["name"].tolist()
 
 
-@pytest.mark.parametrize(("reverse", "page", "where", "names"), [
-    (False, 1, slice(0, 3), ["Acme", "AMBER Energy", "APEX"]),
-    (True, 2, slice(-3, None), ["APEX", "AMBER Energy", "Acme"])], ids=["a-to-z", "z-to-a"])
+@pytest.mark.parametrize(("reverse", "where", "names"), [
+    (False, slice(0, 3), ["Acme", "AMBER Energy", "APEX"]),
+    (True, slice(-3, None), ["APEX", "AMBER Energy", "Acme"])], ids=["a-to-z", "z-to-a"])
 @pytest.mark.usefixtures("on_store")
-def test_sorting_by_name_ignores_case(reverse: bool, page: int, where: slice, names: list[str]) -> None:
+def test_sorting_by_name_ignores_case(reverse: bool, where: slice, names: list[str]) -> None:
     """Acme, AMBER Energy, APEX: not AMBER and APEX before Acme, as a case-sensitive sort has it; the
-    sort spans every page (Z to A, the three end the second page)."""
+    sort spans the whole list (Z to A, the three end it)."""
     at = _open(CSM)
     at.selectbox(key="my_customers_sort").set_value("name")
     at.toggle(key="my_customers_reverse").set_value(reverse)
-    run(at)
-    at.number_input(key="my_customers_page").set_value(page)
     run(at)
     assert _names(at)[where] == names
 
 
 @pytest.mark.usefixtures("on_store")
-def test_the_second_page_holds_the_rest(book_store: Store) -> None:
-    """Pages of 25: the CSM's 30 customers fill page 1 and five rows of page 2; no row is left behind a
-    scroll box (the table is as tall as its rows)."""
+def test_the_grid_holds_every_row_so_a_header_sort_sorts_them_all(book_store: Store) -> None:
+    """No pages: the CSM's 30 customers are all in the grid (it scrolls past 25 rows), so sorting from a
+    column header, which the grid does over the rows it holds, sorts the whole list; no page picker."""
     at = _open(CSM)
-    at.number_input(key="my_customers_page").set_value(2)
-    run(at)
-    assert _names(at) == _expected(book_store, CSM)["name"].iloc[25:].tolist()
-    assert "**26–30** of **30** customers" in " ".join(texts(at.markdown))
+    assert _names(at) == _expected(book_store, CSM)["name"].tolist()
+    assert len(_names(at)) == 30
+    assert not [n for n in at.number_input if "Page" in n.label]
 
 
 @pytest.mark.usefixtures("on_store")

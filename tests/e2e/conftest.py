@@ -83,6 +83,27 @@ def demo_store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+# Names the full demo (`jobs demo` with its default size) gives and a 136 px Customer column clipped; the
+# small demo of these tests draws shorter ones, so two of its customers are renamed to them, the demo CSM's
+# and another CSM's, and the cut-off checks meet them on every screen that lists customers.
+LONG_NAMES = ("Contoso Manufacturing", "Yarrow Technologies, Inc.", "Wingtip Manufacturing")
+
+
+def _long_names(session: Any) -> None:
+    from sqlalchemy import select
+
+    from pendo_core.admin.users import demo_logins
+    from pendo_core.store import models
+
+    session.flush()  # the demo users just ensured
+    csm = next(u.email for u in demo_logins(session) if u.role == "csm")  # as `demo_users` picks it
+    c = models.Customer
+    mine = session.scalars(select(c).where(c.csm_email == csm).order_by(c.name)).all()
+    others = session.scalars(select(c).where(c.csm_email != csm).order_by(c.name)).all()
+    for customer, name in zip([*mine[:2], *others[:1]], LONG_NAMES, strict=False):
+        customer.name = name
+
+
 def _complete_demo(url: str) -> None:
     """Demo users, and health scores and alerts when the demo load did not compute them."""
     from datetime import date, timedelta
@@ -99,6 +120,7 @@ def _complete_demo(url: str) -> None:
     engine = make_engine(url)
     with Session(engine) as session, session.begin():
         ensure_demo_users(session)
+        _long_names(session)
     with Session(engine) as session:
         first, last = session.execute(select(func.min(models.UsageMetric.metric_date),
                                              func.max(models.UsageMetric.metric_date))).one()

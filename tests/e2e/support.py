@@ -148,3 +148,38 @@ def cut_off_columns(page: Any) -> list[str]:
         grid.locator('canvas[data-testid="data-grid-canvas"]').wait_for(timeout=SETTLE_TIMEOUT_MS)
         problems += grid.evaluate(CUT_OFF_COLUMNS)
     return problems
+
+
+# Text outside the grids that the page cuts: a metric's label (Streamlit ends a label that does not fit its
+# column with an ellipsis: its text box scrolls wider than it shows), and a chart's text (Vega-Lite draws SVG
+# here: it shortens a legend or axis label that passes its limit to "...", and a legend label wider than the
+# chart runs past the SVG's edge, where it is clipped; axis titles sit in the padding and are not measured).
+CUT_OFF_TEXT = r"""() => {
+  const problems = [];
+  for (const label of document.querySelectorAll('[data-testid="stMetricLabel"]')) {
+    const boxes = [label, ...label.querySelectorAll('*')];
+    if (boxes.some(b => b.scrollWidth > b.clientWidth + 1 && getComputedStyle(b).overflow !== 'visible'))
+      problems.push(`metric label "${label.innerText}" is cut off`);
+  }
+  for (const svg of document.querySelectorAll('[data-testid="stVegaLiteChart"] svg')) {
+    const frame = svg.getBoundingClientRect();
+    for (const text of svg.querySelectorAll('text')) {
+      const words = text.textContent || '';
+      const box = text.getBoundingClientRect();
+      if (!words.trim() || box.width === 0) continue;
+      const legend = text.closest('.role-legend-label, .role-legend-title') !== null;
+      if (words.endsWith('…') || (legend && (box.right > frame.right + 1 || box.left < frame.left - 1)))
+        problems.push(`chart text "${words}" is cut off`);
+    }
+  }
+  return problems;
+}"""
+
+
+def cut_off_text(page: Any) -> list[str]:
+    """Metric labels and chart texts (legends, axes) the page cuts off (empty: none); see CUT_OFF_TEXT."""
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    for index in range(charts.count()):  # a chart draws once scrolled into view
+        if charts.nth(index).is_visible():
+            charts.nth(index).scroll_into_view_if_needed()
+    return list(page.evaluate(CUT_OFF_TEXT))

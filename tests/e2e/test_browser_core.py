@@ -13,7 +13,14 @@ into view (a grid draws only then) and each column is cut off when
 - a wrapping cell (a table whose row height is above 64 px, where Streamlit wraps) needs more lines than the row
   holds (greedy word wrap at 1.4 line height, as glide draws it), or holds a word wider than the column;
 - or the columns together are wider than the grid shows (its scroller scrolls sideways, hiding the last ones).
-Charts, sparklines and checkboxes are not text and are not measured."""
+Charts, sparklines and checkboxes in a table are not text and are not measured. Outside the tables
+(`support.cut_off_text`), a metric label is cut off when its text box scrolls wider than it shows (Streamlit's
+ellipsis), and a chart's text when Vega-Lite shortened it to "…" or it runs past the chart's SVG edge (a legend
+wider than a narrow chart).
+
+Why the check missed the newcomer's cut-offs: My customers held one page of 25 rows, so the names on later pages
+("Contoso Manufacturing") were never in the grid it measures; and it measured tables only, not metric labels
+("DAU ÷ MAU, all customers, 7 days") or chart legends ("Stickiness")."""
 
 from __future__ import annotations
 
@@ -22,7 +29,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.support import SETTLE_TIMEOUT_MS, cut_off_columns, open_screen, screenshot, settle, sign_in
+from tests.e2e.support import (
+    SETTLE_TIMEOUT_MS,
+    cut_off_columns,
+    cut_off_text,
+    open_screen,
+    screenshot,
+    settle,
+    sign_in,
+)
 
 CUSTOMER = ["My customers", "Account usage", "Feature adoption", "Guides", "Health", "Alerts", "Ask"]
 SCREENS = {
@@ -53,6 +68,7 @@ def _check(page: Any, where: str, name: str) -> None:
     """No error on the screen, no table column cut off; then its screenshot."""
     assert _problems(page) == [], where
     assert cut_off_columns(page) == [], where
+    assert cut_off_text(page) == [], where
     screenshot(page, name)
 
 
@@ -135,11 +151,15 @@ def test_customer_picker_finds_a_customer_by_typing(signed_in_page: Callable[[st
     picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first
     picker.click()
     options = page.locator('[role="option"]')
-    target = options.nth(options.count() - 1).inner_text().strip()
+    labels = [t.strip() for t in options.all_inner_texts()]
+    # the last name that is not the one shown (the picker opens on the top of the risk order, any name)
+    target = next(t for t in reversed(labels) if before != f"Account usage · {t.rsplit(' · ', 1)[0]}")
     page.keyboard.type(target[:5])
     page.locator('[role="option"]', has_text=target).first.click()
     settle(page)
-    assert page.locator("h1").first.inner_text() == f"Account usage · {target}" != before
+    name = target.rsplit(" · ", 1)[0]  # the picker shows each name with its band ("Cobalt Industries · red")
+    assert target != name
+    assert page.locator("h1").first.inner_text() == f"Account usage · {name}" != before
 
 
 def test_csm_show_all_customers_widens_the_picker(signed_in_page: Callable[[str], Any]) -> None:

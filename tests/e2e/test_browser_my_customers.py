@@ -40,12 +40,6 @@ def _grid_ready(page: Any) -> None:
     settle(page)
 
 
-def _rows_shown(page: Any, count: int) -> None:
-    """Wait until the grid's accessibility table holds `count` rows (it follows the count line a moment later)."""
-    page.wait_for_function("n => document.querySelectorAll('[data-testid=\"stDataFrame\"] tbody [role=\"row\"]')"
-                           ".length === n", arg=count, timeout=SETTLE_TIMEOUT_MS)
-
-
 def _count_line(page: Any) -> str:
     return str(page.get_by_text("click a row to open the customer").first.inner_text())
 
@@ -64,30 +58,33 @@ def test_each_role_lands_on_its_screen_and_my_customers_fits(signed_in_page: Cal
     screenshot(page, f"{role}-my-customers")
 
 
-def test_order_filter_paging_and_a_row_link(signed_in_page: Callable[[str], Any], demo_store_url: str,
-                                            demo_users: dict[str, str]) -> None:
-    """The leader's rows are the read model's risk order; "Red" keeps the red ones; the second page
-    follows the first; clicking a row's cell opens that customer on Account usage."""
+def _shown_names(page: Any, expected: pd.DataFrame) -> None:
+    """The grid's drawn rows (it scrolls past 25) are the first of the expected list, in order."""
+    names = page.evaluate(NAMES)
+    assert len(names) >= min(len(expected), 20)
+    assert names == expected["name"].head(len(names)).tolist()
+
+
+def test_order_filter_and_a_row_link(signed_in_page: Callable[[str], Any], demo_store_url: str,
+                                     demo_users: dict[str, str]) -> None:
+    """The leader's rows are the read model's risk order, every one in the grid; "Red" keeps the red ones;
+    clicking a row's cell opens that customer on Account usage."""
     expected = _book(demo_store_url, demo_users["leader"], "leader")
     page = signed_in_page("leader")
     open_screen(page, "My customers")
     _grid_ready(page)
-    assert page.evaluate(NAMES) == expected["name"].head(view.PAGE_SIZE).tolist()
+    _shown_names(page, expected)
+    assert _count_line(page).startswith(f"{len(expected):,} customers")
 
     red = view.filter_rows(expected, view.Filters(bands=["Red"]))
     page.locator('[data-testid="stMultiSelect"]', has_text="Band").click()
     page.get_by_role("option", name="Red").click()
     page.keyboard.press("Escape")
     settle(page)
-    assert f"of {len(red)} customers" in _count_line(page)
-    _rows_shown(page, min(len(red), view.PAGE_SIZE))
-    assert page.evaluate(NAMES) == red["name"].head(view.PAGE_SIZE).tolist()
-
-    if len(red) > view.PAGE_SIZE:
-        page.locator('[data-testid="stNumberInput"] [data-testid="stNumberInputStepUp"]').click()
-        settle(page)
-        _rows_shown(page, min(len(red) - view.PAGE_SIZE, view.PAGE_SIZE))
-        assert page.evaluate(NAMES) == red["name"].iloc[view.PAGE_SIZE:2 * view.PAGE_SIZE].tolist()
+    page.wait_for_function("t => document.body.innerText.includes(t)", arg=f"{len(red):,} customers",
+                           timeout=SETTLE_TIMEOUT_MS)
+    assert _count_line(page).startswith(f"{len(red):,} customers")
+    _shown_names(page, red)
 
     first = page.evaluate(NAMES)[0]
     grid = page.locator('[data-testid="stDataFrame"] canvas').first.bounding_box()

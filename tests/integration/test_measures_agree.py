@@ -18,8 +18,11 @@ from sqlalchemy import Engine, select
 
 from api import ApiContext, create_app
 from pendo_core.admin.users import User
+from pendo_core.book import book
+from pendo_core.book.header import customer_headers
 from pendo_core.chat import Answer, Viewer, respond
 from pendo_core.common.config import Settings
+from pendo_core.health.score import CHANGE_DAYS
 from pendo_core.store.models import HealthScore, UsageMetric
 from tests.support.app import app, quiet_apptest, run
 from tests.support.chat_api import ACME, GLOBEX, LABS, LAST, LEE, NAMES, NOW, UMBRELLA, SharedStore
@@ -137,3 +140,22 @@ def test_the_store_has_the_cases_the_agreement_is_about(shared_store: SharedStor
     last = acme.set_index("day").loc[LAST]
     assert _by_hand(engine, ACME, LAST)["stickiness"] != pytest.approx(last["dau"] / last["mau"])
     assert _by_hand(engine, UMBRELLA, LAST)["trend"] < -0.5
+
+
+def test_every_surface_shows_the_same_health_change(shared_store: SharedStore, seen: dict[str, Any]) -> None:
+    """Portfolio, My customers' book and the customer header quote one health change: the score against
+    the one CHANGE_DAYS (28) days before, so a leader and a CSM never see opposite signs."""
+    engine = shared_store.fresh().engine
+    ids = [ACME, UMBRELLA, LABS, GLOBEX]
+    headers = customer_headers(engine, ids, LAST + timedelta(days=1))
+    whole = book(engine, None, LAST).set_index("customer_id")
+    h = HealthScore
+    with engine.connect() as conn:
+        scores = dict(conn.execute(select(h.score_date, h.overall).where(h.customer_id == UMBRELLA)).all())
+    by_hand = scores[LAST] - scores[LAST - timedelta(days=CHANGE_DAYS)]
+    assert by_hand != pytest.approx(scores[LAST] - scores[LAST - timedelta(days=7)])  # the windows tell apart
+    assert whole.loc[UMBRELLA, "health_change"] == pytest.approx(by_hand, abs=0.05)
+    for customer in ids:
+        change = whole.loc[customer, "health_change"]
+        assert headers[customer].health_change == pytest.approx(change, abs=0.05), f"header {customer}"
+        assert seen["portfolio"].loc[NAMES[customer], "health_change"] == pytest.approx(change), f"Portfolio {customer}"

@@ -257,3 +257,12 @@ def test_any_module_can_be_imported_first(statement: str) -> None:
     done = subprocess.run([sys.executable, "-c", statement], capture_output=True, text=True, check=False,
                           cwd=ALERTS.parents[1])
     assert done.returncode == 0, done.stderr
+
+
+def test_the_health_drop_window_is_the_health_change_window() -> None:
+    """The health_drop alert (pure, so it keeps its own constant) measures the change over the same days
+    as every screen's "health change" (pendo_core.health.score.CHANGE_DAYS)."""
+    from pendo_core.alerts import risk
+    from pendo_core.health import score
+
+    assert risk.CHANGE_DAYS == score.CHANGE_DAYS == 28

@@ -48,6 +48,14 @@ def test_examples_name_only_the_askers_customers() -> None:
     assert "When did apex labs last log in?" in found or "When did Northstar Corp last log in?" in found
 
 
+def test_the_first_example_names_the_customer_asked_for() -> None:
+    """The screens' most-at-risk customer leads the examples; the rest follow in name order; a name that
+    is not the asker's is ignored."""
+    assert examples(MINE, "Northstar Corp")[:2] == ("How is Northstar Corp using the product?",
+                                                    "What features is apex labs not using?")
+    assert examples(MINE, "Globex") == examples(MINE)
+
+
 def test_without_customers_the_examples_name_none() -> None:
     """An asker with no customers gets only the examples that name no customer."""
     assert all("Acme" not in e for e in examples([]))
