@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from pendo_core.common.config import Settings
 from pendo_core.pendo.client import ClientStats, PendoTimeoutError, RetryPolicy
-from pendo_core.pendo.sync import prefetch
+from pendo_core.pendo.sync import prefetch, runner
 from pendo_core.pendo.sync.runner import SyncError, SyncRequest
 from pendo_core.pipeline import INGEST_STEPS, sync_runner
 from pendo_core.store import models
@@ -109,6 +109,7 @@ def test_a_retried_window_never_waits_behind_the_read_ahead(sqlite_engine: Engin
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Window N+1 is read while N is written; when N fails its retry still gets the one stream (the
     read-ahead, paused on its full queue, is dropped), and every day is written once."""
+    monkeypatch.setattr(runner, "READ_AHEAD_DIALECTS", frozenset({"sqlite"}))  # PostgreSQL's only, by default
     monkeypatch.setattr(prefetch, "BATCH_ROWS", 10)
     monkeypatch.setattr(prefetch, "DEPTH", 1)  # a read-ahead pauses after 20 rows, holding its stream
     client = OneStreamClient(rows_per_answer=100, flaky=3)
