@@ -22,7 +22,7 @@ PAGE_SIZE = 50
 HEADER_HEIGHT = 35
 ROW_HEIGHT = 35  # one line: the Alert column holds a headline; the selected alert's card has the whole text
 VISIBLE_ROWS = 12  # the table scrolls inside past this, so the actions above it and the card below stay in reach
-ALERT_WIDTH = 290  # holds alert_card.HEADLINE_CHARS characters
+ALERT_WIDTH = 242  # holds alert_card.HEADLINE_CHARS characters
 MAX_CARDS = 5
 STATUS_ORDER = ["open", "acknowledged", "snoozed", "dismissed", "resolved"]
 TABLE = "alerts_table"
@@ -90,13 +90,13 @@ def _columns(viewer: Viewer) -> dict[str, Any]:
     """The table's columns in order, with widths that fit 1440 px beside the sidebar (1280 for a CSM):
     the customer and its facts, then the alert; its card shows the rest."""
     columns: dict[str, Any] = {
-        "customer": st.column_config.TextColumn("Customer", width=140, pinned=True),
+        "customer": st.column_config.TextColumn("Customer", width=200, pinned=True),
         "health": st.column_config.NumberColumn("Health", width=55, format="%.0f",
                                                 help="Newest health score, 0–100."),
-        "arr": st.column_config.NumberColumn("ARR", width=90, format=ARR_FORMAT),
-        "days_to_renewal": st.column_config.NumberColumn("Renews in", width=75, format="%d d",
+        "arr": st.column_config.NumberColumn("ARR", width=80, format=ARR_FORMAT),
+        "days_to_renewal": st.column_config.NumberColumn("Renews in", width=78, format="%d d",
                                                          help="Days from today to the renewal date."),
-        "state": st.column_config.TextColumn("Severity · status", width=150, help=WEIGHTING_HELP),
+        "state": st.column_config.TextColumn("Severity · status", width=145, help=WEIGHTING_HELP),
         "alert": st.column_config.TextColumn("Alert", width=ALERT_WIDTH, help="What fired and the start of its "
                                              "numbers; select the row for all of them, the suggested action and "
                                              "history."),

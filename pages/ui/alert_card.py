@@ -70,7 +70,7 @@ def _act(alert_id: int, action: str, viewer: Viewer) -> None:
     state[FLASH] = [("success", text) for text in done.values()] + [("error", text) for text in refused]
 
 
-HEADLINE_CHARS = 44  # what the inbox's Alert column (290 px, so 1280 px still fits) holds at the grid's font
+HEADLINE_CHARS = 36  # what the inbox's Alert column (242 px, so 1280 px still fits) holds at the grid's font
 
 
 def headline(kind_label: str, numbers: str, limit: int = HEADLINE_CHARS) -> str:
