@@ -255,7 +255,7 @@ def test_the_pages_show_each_role_its_customers(app_on: SharedStore, who: str) -
     Ask chat follow the rule, for the same customers as the API and the chat."""
     role = ROLES[who]
     at = _frame(role.user, frame_show_all=role.show_all)
-    picker = {BY_NAME[o] for o in at.sidebar.selectbox[0].options}
+    picker = {BY_NAME[o.rsplit(" · ", 1)[0]] for o in at.sidebar.selectbox[0].options}  # "Name · band"
     at.switch_page("pages/my_customers.py").run()
     book = {BY_NAME[name] for name in at.dataframe[0].value["name"]}
     at.switch_page("pages/alerts.py").run()
