@@ -18,7 +18,6 @@ from pendo_core.alerts.priority import SEVERITIES, WEIGHTING_HELP
 from pendo_core.book.header import ARR_FORMAT
 from pendo_core.book.inbox import InboxFilter, filter_inbox
 
-PAGE_SIZE = 50
 HEADER_HEIGHT = 35
 ROW_HEIGHT = 35  # one line: the Alert column holds a headline; the selected alert's card has the whole text
 VISIBLE_ROWS = 12  # the table scrolls inside past this, so the actions above it and the card below stay in reach
@@ -111,15 +110,6 @@ CSV_COLUMNS = ["id", "customer", "health", "band", "health_change", "arr", "rene
                "triggered_on", "owner"]
 
 
-def _page(shown: pd.DataFrame) -> pd.DataFrame:
-    pages = max(1, -(-len(shown) // PAGE_SIZE))
-    if pages == 1:
-        return shown
-    page = int(st.selectbox("Page", list(range(1, pages + 1)), key="alerts_page", width=160,
-                            format_func=lambda p: f"{p} of {pages}"))
-    return shown.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-
-
 def _table(rows: pd.DataFrame, viewer: Viewer) -> tuple[str, pd.DataFrame]:
     """The page's rows as a table with row selection; (its key, the selected rows)."""
     # The key names the rows shown, so a selection never lands on other alerts after a filter change, and
@@ -206,7 +196,7 @@ def render() -> None:
         st.info("No alert matches these filters.")
         return
     st.caption(f"{len(shown)} alert(s) on {shown['customer_id'].nunique()} customer(s).")
-    rows = _page(shown)
+    rows = shown  # one grid that scrolls inside, so sorting from a column header sorts every alert, not one page
     actions = st.container()
     table, selected = _table(rows, viewer)
     _bulk_bar(actions, selected, viewer, table)
