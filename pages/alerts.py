@@ -143,19 +143,19 @@ def _bulk_bar(where: st.delta_generator.DeltaGenerator, selected: pd.DataFrame, 
     to_ack = [int(i) for i in mine.loc[mine["status"] == "open", "id"]]
     to_snooze = [int(i) for i in mine.loc[mine["status"].isin(["open", "acknowledged"]), "id"]]
     row = where.container(horizontal=True, vertical_alignment="center", gap="small")
-    if selected.empty:
-        row.caption("Select rows (the boxes on the left) to act on them together; a selected alert opens below the "
-                    "table with its numbers, suggested action and history.")
-    else:
-        row.caption(f"{len(selected)} selected" + (f", {len(selected) - len(mine)} not yours to act on"
-                                                       if len(mine) < len(selected) else "")
-                    + ": the card" + ("s are" if len(selected) > 1 else " is") + " below the table.")
     row.button("Acknowledge selected", key="alerts_bulk_ack", disabled=not to_ack, type="primary",
                on_click=_bulk, args=("acknowledge", to_ack, viewer, table), icon=":material/done_all:")
     with row.popover("Snooze selected", disabled=not to_snooze, icon=":material/snooze:"):
         alert_card.snooze_until_input("alerts_bulk_until")
         st.button(f"Snooze {len(to_snooze)} alert(s)", key="alerts_bulk_snooze", type="primary", on_click=_bulk,
                   args=("snooze", to_snooze, viewer, table))
+    if selected.empty:  # after the buttons, so a long line wraps beside them instead of pushing one down
+        row.caption("Tick rows to act on them together; a selected alert opens below the table with its numbers, "
+                    "suggested action and history.")
+    else:
+        row.caption(f"{len(selected)} selected" + (f", {len(selected) - len(mine)} not yours to act on"
+                                                   if len(mine) < len(selected) else "")
+                    + ": the card" + ("s are" if len(selected) > 1 else " is") + " below the table.")
 
 
 def _cards(selected: pd.DataFrame, viewer: Viewer) -> None:
