@@ -8,12 +8,14 @@ is still written inside its window's own transaction, so a killed run resumes ex
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+log = logging.getLogger(__name__)
 Row = dict[str, Any]
 BATCH_ROWS = 2_000
 DEPTH = 16  # batches held at most: about 32,000 parsed rows
@@ -62,8 +64,7 @@ class Prefetch:
             if not self._read:
                 self._when_read = callback
                 return
-        if not self._stop.is_set():
-            callback()
+        self._call(callback)
 
     def cancel(self) -> None:
         """Stop reading, close the answer and wait for the worker; a no-op once it has finished."""
@@ -104,8 +105,16 @@ class Prefetch:
         with self._lock:
             self._read = True
             callback, self._when_read = self._when_read, None
-        if callback is not None and not self._stop.is_set():
+        if callback is not None:
+            self._call(callback)
+
+    def _call(self, callback: Callable[[], None]) -> None:
+        if self._stop.is_set():
+            return
+        try:
             callback()
+        except Exception:  # the next read simply starts later; this answer must still reach its writer
+            log.warning("could not start reading the next window ahead", exc_info=True)
 
     def _put(self, item: object) -> bool:
         while not self._stop.is_set():

@@ -109,3 +109,15 @@ def test_the_rows_can_be_taken_once() -> None:
     list(read.rows())
     with pytest.raises(RuntimeError, match="once"):
         list(read.rows())
+
+
+def test_a_failing_next_read_does_not_stop_this_one() -> None:
+    """If the read-ahead of the next window cannot start, this window's rows still all arrive (the
+    next window is then read when its turn comes)."""
+
+    def broken() -> None:
+        raise RuntimeError("no thread left")
+
+    read = Prefetch(Answer(7).open, batch_rows=2, depth=8)
+    read.when_read(broken)
+    assert [row["i"] for row in read.rows()] == list(range(7))
