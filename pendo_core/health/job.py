@@ -26,6 +26,7 @@ from pendo_core.pendo.sync.retention import clamp_restatement
 from pendo_core.store.bulk import copy_text_rows
 from pendo_core.store.models import HealthScore
 from pendo_core.store.scope import customer_chunks
+from pendo_core.usage import read_models
 
 if TYPE_CHECKING:
     from pendo_core.common.config import Settings
@@ -80,6 +81,7 @@ def score_ranges(engine: Engine, parts: Sequence[ScoreRange], *, app_settings: A
                              include_anonymous=include_anonymous)
         columns.append(_columns(inputs, score_grid(inputs, settings.health), version, weights))
     with engine.begin() as conn:
+        read_models.mark_stale(conn, read_models.PORTFOLIO)  # the Portfolio days average these scores
         for part in parts:
             _delete_range(conn, part.first, part.last, part.customer_ids)
         written = sum(_insert(conn, part_columns) for part_columns in columns)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, Table
 from pendo_core.store.bulk import copy_text_rows
 from pendo_core.store.models import Base, FeatureUsage, GuideMetric, OnboardingProgress, UsageMetric
 from pendo_core.store.scope import customer_chunks
+from pendo_core.usage import read_models
 from pendo_core.usage.features import build_features
 from pendo_core.usage.guides import build_guides, build_onboarding
 from pendo_core.usage.loader import LoadPlan, duckdb_session, load
@@ -77,6 +78,7 @@ _TARGETS: tuple[Table, ...] = tuple(Base.metadata.tables[model.__tablename__] fo
 def _replace(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
              sources: tuple[str, str, str, str]) -> MetricsResult:
     with engine.begin() as conn:
+        read_models.mark_stale(conn, read_models.SNAPSHOT, read_models.PORTFOLIO)  # rebuilt by their steps
         for table in _TARGETS:
             _delete_range(conn, table, plan)
         pairs = zip(_TARGETS, sources, strict=True)

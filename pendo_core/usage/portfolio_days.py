@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Engine, case, delete, func, insert, select
 from pendo_core.common.config import Settings
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
 from pendo_core.store import models
+from pendo_core.usage import read_models
 
 TABLE = models.PortfolioDay
 BANDS = ("red", "yellow", "green", "insufficient data")
@@ -28,8 +29,11 @@ HEALTH_COLUMNS = ["day", "overall", "breadth", *BANDS]
 
 
 def filled(engine: Engine) -> bool:
-    """True once a sync has written the read model (the readers then use it)."""
+    """True once a sync has written the read model and no metrics or scores were replaced since (the
+    readers then use it; see read_models.py)."""
     with engine.connect() as conn:
+        if read_models.is_stale(conn, read_models.PORTFOLIO):
+            return False
         return conn.execute(select(TABLE.day).limit(1)).first() is not None
 
 
@@ -76,6 +80,7 @@ def refresh_portfolio_days(engine: Engine) -> int:
         conn.execute(delete(TABLE))
         if rows:
             conn.execute(insert(TABLE), rows)
+        read_models.mark_fresh(conn, read_models.PORTFOLIO)
     return len(rows)
 
 

@@ -26,11 +26,15 @@ from datetime import date
 from sqlalchemy import Engine, select
 
 from pendo_core.store.models import CustomerSnapshot
+from pendo_core.usage import read_models
 
 TABLE = CustomerSnapshot
 
 
 def holds(engine: Engine, day: date) -> bool:
-    """True when the snapshot is of `day` (the readers then read it instead of the live query)."""
+    """True when the snapshot is of `day` and no metrics were replaced since it was built (the readers
+    then read it instead of the live query; see read_models.py)."""
     with engine.connect() as conn:
+        if read_models.is_stale(conn, read_models.SNAPSHOT):
+            return False
         return conn.execute(select(TABLE.as_of).where(TABLE.as_of == day).limit(1)).first() is not None

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete, insert
 
 from pendo_core.common.config import Settings
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
-from pendo_core.usage import queries, snapshot
+from pendo_core.usage import queries, read_models, snapshot
 
 _ON_DAY = ("dau", "wau", "mau", "active_visitors")
 _SUMS = ("week_sum", "week_n", "recent_sum", "recent_n", "prior_sum", "prior_n")
@@ -33,6 +33,7 @@ def refresh_snapshot(engine: Engine, day: date) -> int:
         conn.execute(delete(snapshot.TABLE))
         if rows:
             conn.execute(insert(snapshot.TABLE), rows)
+        read_models.mark_fresh(conn, read_models.SNAPSHOT)
     return len(rows)
 
 

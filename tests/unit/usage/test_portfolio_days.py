@@ -9,10 +9,11 @@ import pandas as pd
 from sqlalchemy import Engine, delete, update
 
 from jobs.bench_store import StoreShape, build_store
-from pendo_core.health.job import make_health_step
+from pendo_core.health.job import compute_health, make_health_step
 from pendo_core.pipeline import STEPS
 from pendo_core.store.models import HealthScore, UsageMetric
-from pendo_core.usage import portfolio_days, portfolio_queries
+from pendo_core.usage import portfolio_days, portfolio_queries, read_models
+from pendo_core.usage.compute import compute_metrics
 from pendo_core.usage.portfolio_days import make_portfolio_step, refresh_portfolio_days
 
 LAST = date(2026, 3, 18)
@@ -68,3 +69,27 @@ def test_a_refresh_follows_the_stored_rows(engine: Engine) -> None:
 def test_the_sync_writes_it_after_the_health_scores() -> None:
     """The portfolio step runs right after the health step."""
     assert STEPS.index(make_portfolio_step) == STEPS.index(make_health_step) + 1
+
+
+def test_replaced_scores_or_metrics_send_the_portfolio_live_until_its_rebuild(engine: Engine) -> None:
+    """A run that replaces scores (or metrics) and stops before the portfolio step leaves the Portfolio on
+    the live rows, with the new numbers, not on the model built before them; the rebuild serves again."""
+    _store(engine)
+    refresh_portfolio_days(engine)
+    with engine.begin() as conn:  # what the health step's transaction does: new scores, the model marked
+        conn.execute(update(HealthScore).where(HealthScore.score_date == LAST - timedelta(days=7)).values(overall=1))
+        read_models.mark_stale(conn, read_models.PORTFOLIO)
+    assert not portfolio_days.filled(engine)
+    live = _reads(engine)
+    assert (live[2]["overall"] < 50).any()  # the live read shows the new score
+    refresh_portfolio_days(engine)
+    assert portfolio_days.filled(engine)
+    for got, expected in zip(_reads(engine), live, strict=True):
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12, check_dtype=False)
+    compute_metrics(engine, first_day=LAST, last_day=LAST)  # the metrics' own transaction marks it
+    assert not portfolio_days.filled(engine)
+    compute_health(engine, LAST - timedelta(days=1), LAST)  # and so does the health step's
+    refresh_portfolio_days(engine)
+    assert portfolio_days.filled(engine)
+    compute_health(engine, LAST - timedelta(days=1), LAST)
+    assert not portfolio_days.filled(engine)

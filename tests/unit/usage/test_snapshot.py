@@ -18,7 +18,7 @@ from pendo_core.book import book
 from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
 from pendo_core.pipeline import STEPS
 from pendo_core.store.models import CustomerSnapshot, UsageMetric
-from pendo_core.usage import portfolio_queries, queries, snapshot
+from pendo_core.usage import portfolio_queries, queries, read_models, snapshot
 from pendo_core.usage.job import make_metrics_step
 from pendo_core.usage.snapshot_job import make_snapshot_step, refresh_snapshot, snapshot_step
 
@@ -153,3 +153,20 @@ def test_the_sync_takes_the_snapshot_after_the_metrics(engine: Engine) -> None:
     summary: Any = RunSummary(run_id=1, report_first=LAST - timedelta(days=9), report_last=LAST)
     snapshot_step(engine, SyncRequest(as_of=LAST + timedelta(days=1)), summary)
     assert snapshot.holds(engine, LAST)
+
+
+def test_metrics_replaced_after_the_snapshot_are_read_live_until_the_next(engine: Engine) -> None:
+    """A same-day run that replaces the metrics and stops before the snapshot step: the pages read the
+    new numbers live, not the snapshot of the old ones; the next snapshot serves again."""
+    ids = _store(engine)
+    refresh_snapshot(engine, LAST)
+    assert snapshot.holds(engine, LAST)
+    t = UsageMetric
+    with engine.begin() as conn:  # what the metrics' transaction does: new rows, the models marked
+        conn.execute(update(t).where(t.customer_id == ids[3], t.metric_date == LAST).values(mau=777))
+        read_models.mark_stale(conn, read_models.SNAPSHOT, read_models.PORTFOLIO)
+    assert not snapshot.holds(engine, LAST)
+    assert queries.customer_measures(engine, LAST).set_index("customer_id").loc[ids[3], "mau"] == 777
+    refresh_snapshot(engine, LAST)
+    assert snapshot.holds(engine, LAST)
+    assert queries.customer_measures(engine, LAST).set_index("customer_id").loc[ids[3], "mau"] == 777
