@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ Row = dict[str, Any]
 BATCH_ROWS = 2_000
 DEPTH = 16  # batches held at most: about 32,000 parsed rows
 _POLL_S = 0.05
+CANCEL_WAIT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Prefetch:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._read = False  # the reader has finished (all rows queued, or failed)
+        self._failed = False
         self._when_read: Callable[[], None] | None = None
         self._taken = False
         self._thread = threading.Thread(target=self._produce, args=(open_rows,), name="pendo-prefetch", daemon=True)
@@ -64,12 +67,16 @@ class Prefetch:
             if not self._read:
                 self._when_read = callback
                 return
+            if self._failed:
+                return
         self._call(callback)
 
     def cancel(self) -> None:
-        """Stop reading, close the answer and wait for the worker; a no-op once it has finished."""
+        """Stop reading: the worker closes the answer at its next row, and is waited for at most
+        `CANCEL_WAIT_S` (a read blocked on a slow server then ends on its own, starting nothing)."""
         self._stop.set()
-        while self._thread.is_alive():
+        deadline = time.monotonic() + CANCEL_WAIT_S
+        while self._thread.is_alive() and time.monotonic() < deadline:
             self._drain()
             self._thread.join(_POLL_S)
         self._drain()
@@ -78,11 +85,11 @@ class Prefetch:
         try:
             finished = self._read_all(open_rows)
         except BaseException as exc:  # handed to the writer, which decides (retry, split, stop)
-            self._finish_reading()
+            self._finish_reading(read_ahead=False)  # a failed answer starts nothing: its retry reads next
             self._put(_Failure(exc))
             return
         if finished:
-            self._finish_reading()
+            self._finish_reading(read_ahead=True)
             self._put(_END)
 
     def _read_all(self, open_rows: Callable[[], Iterator[Row]]) -> bool:
@@ -90,6 +97,8 @@ class Prefetch:
         try:
             batch: list[Row] = []
             for row in rows:
+                if self._stop.is_set():
+                    return False
                 batch.append(row)
                 if len(batch) >= self._batch_rows:
                     if not self._put(batch):
@@ -101,11 +110,11 @@ class Prefetch:
             if close is not None:
                 close()  # releases the HTTP stream and its concurrency slot
 
-    def _finish_reading(self) -> None:
+    def _finish_reading(self, *, read_ahead: bool) -> None:
         with self._lock:
-            self._read = True
+            self._read, self._failed = True, not read_ahead
             callback, self._when_read = self._when_read, None
-        if callback is not None:
+        if callback is not None and read_ahead:
             self._call(callback)
 
     def _call(self, callback: Callable[[], None]) -> None:

@@ -285,10 +285,12 @@ class _ReadAhead:
         return ready
 
     def cancel(self) -> None:
-        """Stop every read still running (the current one first, so it cannot start another)."""
-        for read in (self.current, self.next[1] if self.next else None):
-            if read is not None:
-                read.cancel()
+        """Stop every read still running: the current one first, so it cannot start another, then the
+        one it may have started meanwhile."""
+        if self.current is not None:
+            self.current.cancel()
+        if self.next is not None:
+            self.next[1].cancel()
         self.current = self.next = None
 
     def _ahead(self, index: int) -> None:

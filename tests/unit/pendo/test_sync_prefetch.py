@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from pendo_core.pendo.client import PendoTimeoutError
+from pendo_core.pendo.sync import prefetch
 from pendo_core.pendo.sync.prefetch import Prefetch
 
 Row = dict[str, Any]
@@ -121,3 +123,32 @@ def test_a_failing_next_read_does_not_stop_this_one() -> None:
     read = Prefetch(Answer(7).open, batch_rows=2, depth=8)
     read.when_read(broken)
     assert [row["i"] for row in read.rows()] == list(range(7))
+
+
+def test_a_failed_read_starts_no_read_ahead() -> None:
+    """A window whose answer failed is retried or split next: reading the window after it now would only
+    send one more request (during a 429 storm) and hold the stream its retry needs."""
+    read = Prefetch(Answer(12, fail_after=3).open, batch_rows=2, depth=8)
+    started = threading.Event()
+    read.when_read(started.set)
+    with pytest.raises(PendoTimeoutError):
+        list(read.rows())
+    read.when_read(started.set)  # asked again after the failure
+    assert not started.wait(0.2)
+
+
+def test_cancel_does_not_wait_for_a_stalled_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read blocked on a server that does not answer is left to end on its own: a stop or a failure
+    is not held up until the read timeout."""
+    monkeypatch.setattr(prefetch, "CANCEL_WAIT_S", 0.2)
+    release = threading.Event()
+
+    def stalled() -> Iterator[Row]:
+        release.wait(10)
+        yield {"i": 0}
+
+    read = Prefetch(stalled)
+    started = time.monotonic()
+    read.cancel()
+    assert time.monotonic() - started < 2
+    release.set()
