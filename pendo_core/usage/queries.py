@@ -111,7 +111,9 @@ def customer_measures(engine: Engine, day: date, customer_ids: Collection[str] |
     (`snapshot.py`), else from `measure_sums`; the arithmetic is measures'.
     """
     wide = customer_ids is None and trend_days == measures.TREND_DAYS and snapshot.holds(engine, day)
-    frame = _snapshot_sums(engine, day) if wide else measure_sums(engine, day, customer_ids, trend_days=trend_days)
+    frame = _snapshot_sums(engine, day) if wide else None
+    if frame is None or frame.empty:  # not held, or moved on to the next day since `holds` said it was
+        frame = measure_sums(engine, day, customer_ids, trend_days=trend_days)
     return _with_measures(frame, trend_days)
 
 
@@ -161,7 +163,9 @@ def customer_week(engine: Engine, last: date) -> pd.DataFrame:
     Stickiness is `measures.stickiness` of `last`; rates are NaN for a customer with no active user
     that week. The sums are the sync's snapshot when it is of `last` (`snapshot.py`), else `week_sums`.
     """
-    frame = _snapshot_week(engine, last) if snapshot.holds(engine, last) else week_sums(engine, last)
+    frame = _snapshot_week(engine, last) if snapshot.holds(engine, last) else None
+    if frame is None or frame.empty:  # not held, or moved on to the next day since `holds` said it was
+        frame = week_sums(engine, last)
     numbers = WEEK_COLUMNS[1:]
     frame[numbers] = frame[numbers].astype(float)
     return add_rates(frame)
@@ -198,8 +202,9 @@ def weekly_wau(engine: Engine, day: date, keep: Keep | None = None) -> pd.DataFr
                                 s.customer_id)
         with engine.connect() as conn:
             rows = conn.execute(query.order_by(s.customer_id)).all()
-        return pd.DataFrame({"customer_id": [r[0] for r in rows], "mau": [r[1] for r in rows],
-                             "usage_weeks": [json.loads(r[2]) for r in rows]})
+        if rows:  # else the snapshot may have moved on to the next day since `holds` said it was of `day`
+            return pd.DataFrame({"customer_id": [r[0] for r in rows], "mau": [r[1] for r in rows],
+                                 "usage_weeks": [json.loads(r[2]) for r in rows]})
     return weekly_wau_live(engine, day, keep)
 
 
@@ -227,6 +232,8 @@ def last_active_days(engine: Engine, day: date, keep: Keep | None = None
         query = (keep or _all)(select(s.customer_id, s.last_active).where(s.as_of == day, s.last_active.is_not(None)),
                                 s.customer_id)
         frame = _frame(engine, query.order_by(s.customer_id), ["customer_id", "last_active"])
+        if frame.empty:  # the snapshot may have moved on to the next day since `holds` said it was of `day`
+            frame = last_active_live(engine, day, keep)
     else:
         frame = last_active_live(engine, day, keep)
     frame["last_active"] = pd.to_datetime(frame["last_active"]).dt.date

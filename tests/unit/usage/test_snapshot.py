@@ -170,3 +170,23 @@ def test_metrics_replaced_after_the_snapshot_are_read_live_until_the_next(engine
     refresh_snapshot(engine, LAST)
     assert snapshot.holds(engine, LAST)
     assert queries.customer_measures(engine, LAST).set_index("customer_id").loc[ids[3], "mau"] == 777
+
+
+def test_a_snapshot_moved_on_between_the_check_and_the_read_is_read_live(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When a sync moves the snapshot to the next day between a reader's `holds` and its read, the reader
+    answers from the daily rows instead of with an empty list."""
+    _store(engine)
+    day = LAST - timedelta(days=1)
+
+    def reads() -> list[pd.DataFrame]:
+        return [queries.customer_measures(engine, day), queries.customer_week(engine, day),
+                queries.weekly_wau(engine, day), queries.last_active_days(engine, day)]
+
+    live = reads()
+    refresh_snapshot(engine, LAST)
+    monkeypatch.setattr(snapshot, "holds", lambda _engine, _day: True)  # it held `day` a moment ago
+    for got, expected in zip(reads(), live, strict=True):
+        assert not expected.empty
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True),
+                                      check_dtype=False)
