@@ -110,11 +110,18 @@ def customer_measures(engine: Engine, day: date, customer_ids: Collection[str] |
     The window sums of every customer come from the sync's snapshot when it is of `day`
     (`snapshot.py`), else from `measure_sums`; the arithmetic is measures'.
     """
-    wide = customer_ids is None and trend_days == measures.TREND_DAYS and snapshot.holds(engine, day)
-    frame = _snapshot_sums(engine, day) if wide else None
-    if frame is None or frame.empty:  # not held, or moved on to the next day since `holds` said it was
-        frame = measure_sums(engine, day, customer_ids, trend_days=trend_days)
+    wide = customer_ids is None and trend_days == measures.TREND_DAYS
+    frame = _held_or_live(engine, day, lambda: _snapshot_sums(engine, day),
+                          lambda: measure_sums(engine, day, customer_ids, trend_days=trend_days), usable=wide)
     return _with_measures(frame, trend_days)
+
+
+def _held_or_live(engine: Engine, day: date, stored: Callable[[], pd.DataFrame], live: Callable[[], pd.DataFrame],
+                  *, usable: bool = True) -> pd.DataFrame:
+    """`stored()` (the snapshot's rows) when the snapshot holds `day`, else `live()`; also live when the
+    stored read is empty, as when a sync moved the snapshot on to the next day after `holds` said yes."""
+    frame = stored() if usable and snapshot.holds(engine, day) else None
+    return live() if frame is None or frame.empty else frame
 
 
 def measure_sums(engine: Engine, day: date, customer_ids: Collection[str] | None = None, *,
@@ -163,9 +170,7 @@ def customer_week(engine: Engine, last: date) -> pd.DataFrame:
     Stickiness is `measures.stickiness` of `last`; rates are NaN for a customer with no active user
     that week. The sums are the sync's snapshot when it is of `last` (`snapshot.py`), else `week_sums`.
     """
-    frame = _snapshot_week(engine, last) if snapshot.holds(engine, last) else None
-    if frame is None or frame.empty:  # not held, or moved on to the next day since `holds` said it was
-        frame = week_sums(engine, last)
+    frame = _held_or_live(engine, last, lambda: _snapshot_week(engine, last), lambda: week_sums(engine, last))
     numbers = WEEK_COLUMNS[1:]
     frame[numbers] = frame[numbers].astype(float)
     return add_rates(frame)
@@ -196,16 +201,18 @@ def weekly_wau(engine: Engine, day: date, keep: Keep | None = None) -> pd.DataFr
     WEEKS week ends (`day` and every 7th day before; oldest first, days not stored left out).
 
     `keep` narrows the customers (the access rule's filter); from the snapshot when it is of `day`."""
-    if snapshot.holds(engine, day):
-        s = snapshot.TABLE
-        query = (keep or _all)(select(s.customer_id, s.mau, s.usage_weeks).where(s.as_of == day, s.in_weeks),
-                                s.customer_id)
-        with engine.connect() as conn:
-            rows = conn.execute(query.order_by(s.customer_id)).all()
-        if rows:  # else the snapshot may have moved on to the next day since `holds` said it was of `day`
-            return pd.DataFrame({"customer_id": [r[0] for r in rows], "mau": [r[1] for r in rows],
-                                 "usage_weeks": [json.loads(r[2]) for r in rows]})
-    return weekly_wau_live(engine, day, keep)
+    return _held_or_live(engine, day, lambda: _snapshot_weeks(engine, day, keep),
+                         lambda: weekly_wau_live(engine, day, keep))
+
+
+def _snapshot_weeks(engine: Engine, day: date, keep: Keep | None) -> pd.DataFrame:
+    s = snapshot.TABLE
+    query = (keep or _all)(select(s.customer_id, s.mau, s.usage_weeks).where(s.as_of == day, s.in_weeks),
+                            s.customer_id)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(s.customer_id)).all()
+    return pd.DataFrame({"customer_id": [r[0] for r in rows], "mau": [r[1] for r in rows],
+                         "usage_weeks": [json.loads(r[2]) for r in rows]})
 
 
 def weekly_wau_live(engine: Engine, day: date, keep: Keep | None = None
@@ -227,17 +234,17 @@ def last_active_days(engine: Engine, day: date, keep: Keep | None = None
                      ) -> pd.DataFrame:
     """Per customer active in the ACTIVE_DAYS days ending `day`: the newest day anyone was active
     (`keep` narrows the customers; from the snapshot when it is of `day`)."""
-    if snapshot.holds(engine, day):
-        s = snapshot.TABLE
-        query = (keep or _all)(select(s.customer_id, s.last_active).where(s.as_of == day, s.last_active.is_not(None)),
-                                s.customer_id)
-        frame = _frame(engine, query.order_by(s.customer_id), ["customer_id", "last_active"])
-        if frame.empty:  # the snapshot may have moved on to the next day since `holds` said it was of `day`
-            frame = last_active_live(engine, day, keep)
-    else:
-        frame = last_active_live(engine, day, keep)
+    frame = _held_or_live(engine, day, lambda: _snapshot_last_active(engine, day, keep),
+                          lambda: last_active_live(engine, day, keep))
     frame["last_active"] = pd.to_datetime(frame["last_active"]).dt.date
     return frame
+
+
+def _snapshot_last_active(engine: Engine, day: date, keep: Keep | None) -> pd.DataFrame:
+    s = snapshot.TABLE
+    query = (keep or _all)(select(s.customer_id, s.last_active).where(s.as_of == day, s.last_active.is_not(None)),
+                            s.customer_id)
+    return _frame(engine, query.order_by(s.customer_id), ["customer_id", "last_active"])
 
 
 def last_active_live(engine: Engine, day: date, keep: Keep | None = None
