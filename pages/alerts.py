@@ -196,9 +196,9 @@ def render() -> None:
         st.info("No alert matches these filters.")
         return
     st.caption(f"{len(shown)} alert(s) on {shown['customer_id'].nunique()} customer(s).")
-    rows = shown  # one grid that scrolls inside, so sorting from a column header sorts every alert, not one page
-    actions = st.container()
-    table, selected = _table(rows, viewer)
+    actions = st.container()  # drawn above the table, filled once the table says what is selected
+    # One grid for every alert, scrolling inside: a column-header sort orders them all, not one page.
+    table, selected = _table(shown, viewer)
     _bulk_bar(actions, selected, viewer, table)
     _cards(selected, viewer)
     st.download_button("Download these alerts (CSV)", shared.csv_download(_view(shown)[CSV_COLUMNS]),
