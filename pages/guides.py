@@ -108,10 +108,12 @@ def render() -> None:
         return
     customer_header.render(picked.customer_id)
     first, last = shared.date_range()
-    st.caption(f"Last 30 days ending {last:%d %b %Y}")
     _onboarding(picked.customer_id, first, last)
     table = loaders.guide_table(picked.customer_id, last)
     st.markdown("#### Guides seen, completed and dismissed", help=HELP["guides"])
+    st.caption(f"The 30 days ending {last:%d %b %Y}, the end of the sidebar's range: guide rates always cover "
+               "30 days (the metric's window), whatever the range's start; the onboarding chart above follows the "
+               "whole range.")
     if table.empty:
         st.info(f"No visitor of {picked.name} saw a guide in the 30 days ending {last:%d %b %Y}.")
         return

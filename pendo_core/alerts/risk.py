@@ -124,10 +124,10 @@ def health_drop_numbers(d: Mapping[str, Any]) -> str:
 
 
 def renewal_risk_numbers(d: Mapping[str, Any]) -> str:
-    """A renewal_risk alert's numbers in one line."""
+    """A renewal_risk alert's numbers in one line; it starts with the days left, as the kind already says "Renewal"."""
     if d.get("renewal_date") is None:
         return ""
     health = f"health {float(d['score']):.1f} ({d.get('band')})" if d.get("score") is not None else "health unknown"
     change = d.get("change_points")
     moved = f", {float(change):+.1f} points in {d.get('change_days', CHANGE_DAYS)} days" if change is not None else ""
-    return f"Renewal {d['renewal_date']} in {d.get('days_to_renewal')} days; {health}{moved}"
+    return f"In {d.get('days_to_renewal')} days ({d['renewal_date']}); {health}{moved}"

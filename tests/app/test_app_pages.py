@@ -153,6 +153,9 @@ def test_guides(app_env: Store, role: str) -> None:
     said = [c for c in texts(at.caption) if c.startswith("Completion and dismissal are left empty")]
     assert said == ([f"Completion and dismissal are left empty for {few} guide(s) seen by fewer than 5 visitors "
                      "('Saw it'): too few to say."] if few else [])
+    window = [c for c in texts(at.caption) if c.startswith("The 30 days ending")]  # not the sidebar's whole range
+    assert len(window) == 1
+    assert "whatever the range's start" in window[0]
 
 
 @pytest.mark.parametrize("role", ["leader", "admin"])

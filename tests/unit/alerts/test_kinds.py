@@ -150,7 +150,7 @@ def test_a_firing_rule_speaks_the_registry_words(key: str, inputs: Any) -> None:
      "Health 66.6 (yellow) → 44.6 (red): -22.0 points in 28 days"),
     ("renewal_risk", {"renewal_date": "2026-05-01", "days_to_renewal": 43, "score": 44.6, "band": "red",
                       "change_points": -22.0, "change_days": 28},
-     "Renewal 2026-05-01 in 43 days; health 44.6 (red), -22.0 points in 28 days"),
+     "In 43 days (2026-05-01); health 44.6 (red), -22.0 points in 28 days"),
     ("sync_failed", {"run_id": 7, "error": "Pendo refused the integration key"},
      "Sync run 7 failed: Pendo refused the integration key"),
     ("data_stale", {"age_hours": 30.2, "max_age_hours": 24.0, "last_success_at": "2026-03-18 00:30"},
