@@ -21,6 +21,8 @@ from pendo_core.access.rules import Viewer
 from pendo_core.access.sql import customer_filter
 from pendo_core.alerts import AlertTransitionError, snooze_date_problem
 from pendo_core.alerts import queries as alerts_view
+from pendo_core.book import inbox
+from pendo_core.book.header import customer_headers
 from pendo_core.store.models import Customer, HealthScore, UsageAlert
 
 router = APIRouter(prefix="/api/pendo", tags=["Health and alerts"], responses=ERROR_RESPONSES)
@@ -96,7 +98,9 @@ def _alert(row: dict[str, Any]) -> schemas.Alert:
         return None if item is None or (not isinstance(item, str) and pd.isna(item)) else item
 
     return schemas.Alert(id=int(row["id"]), customer_id=row["customer_id"], customer=row["customer"], kind=row["kind"],
-                         severity=row["severity"], status=row["status"], triggered_on=row["triggered_on"],
+                         severity=row["rule_severity"], weighted_severity=row["severity"],
+                         priority=round(float(row["priority"]), 2), status=row["status"],
+                         triggered_on=row["triggered_on"],
                          numbers=row["numbers"], suggested_action=row["suggested_action"] or "",
                          assigned_csm_email=value("csm") or None, snoozed_until=value("snoozed_until"),
                          dismiss_reason=value("dismiss_reason") or None)
@@ -123,14 +127,21 @@ def _alerts(request: Request, viewer: Viewer, page: Paging, wanted: frozenset[st
         frame = frame[frame["kind"] == kind]
     if customer_id is not None:
         frame = frame[frame["customer_id"] == customer_id]
-    rows = frame.iloc[page.offset:page.offset + page.limit].to_dict("records")
+    rows = _weighed(request, frame.iloc[page.offset:page.offset + page.limit]).to_dict("records")
     return schemas.AlertPage(items=[_alert(r) for r in rows], total=len(frame), limit=page.limit, offset=page.offset)
+
+
+def _weighed(request: Request, alerts: pd.DataFrame) -> pd.DataFrame:
+    """The alerts with the app's weighted severity and priority beside the rule's severity (`book.inbox`)."""
+    ctx = context(request)
+    headers = customer_headers(ctx.engine, alerts["customer_id"].dropna().unique().tolist(), ctx.today())
+    return inbox.with_customers(alerts, headers)
 
 
 def _one_alert(request: Request, viewer: Viewer, alert_id: int) -> schemas.Alert:
     frame = alerts_view.visible_alerts(context(request).engine, viewer, include_closed=True,
                                        today=context(request).today())
-    rows = frame[frame["id"] == alert_id].to_dict("records")
+    rows = _weighed(request, frame[frame["id"] == alert_id]).to_dict("records")
     if not rows:
         raise ApiError(404, f"no alert {alert_id} among the alerts you may see")
     return _alert(rows[0])

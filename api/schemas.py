@@ -205,7 +205,11 @@ class Alert(BaseModel):
     customer_id: str
     customer: str
     kind: str
-    severity: str
+    severity: str = Field(description="The rule's own severity (high, medium or low).")
+    weighted_severity: str = Field(description="The severity the app shows: the rule's, weighted by the customer's "
+                                               "ARR and days to renewal (the Alerts inbox, My customers, the header).")
+    priority: float = Field(description="The alert's priority points, from which weighted_severity is read; the "
+                                        "app's inbox puts higher first.")
     status: AlertStatus
     triggered_on: date
     numbers: str = Field(description="The numbers that triggered the alert, in words.")

@@ -227,6 +227,21 @@ def test_alert_list_is_scoped_and_filtered(api: Api, who: str, params: dict[str,
     assert [a["customer_id"] for a in body["items"]] == expected
 
 
+def test_alert_carries_the_apps_weighted_severity(api: Api, shared_store: SharedStore) -> None:
+    """Each alert has the rule's severity and the severity and priority the app's inbox shows for it."""
+    from pendo_core.access.rules import Viewer
+    from pendo_core.book.inbox import inbox
+
+    items = api.get(LEE, "/api/pendo/alerts").json()["items"]
+    shown = inbox(shared_store.fresh().engine, Viewer(LEE, "leader"), include_closed=False,
+                  today=NOW.date()).set_index("id")
+    assert items
+    for item in items:
+        row = shown.loc[item["id"]]
+        assert (item["severity"], item["weighted_severity"]) == (row["rule_severity"], row["severity"])
+        assert item["priority"] == pytest.approx(row["priority"], abs=0.005)
+
+
 def _alert_id(engine: Engine) -> int:
     """Acme Labs' alert (its abandoned Export feature), owned by Ana."""
     with engine.connect() as conn:
