@@ -81,7 +81,8 @@ def score_ranges(engine: Engine, parts: Sequence[ScoreRange], *, app_settings: A
                              include_anonymous=include_anonymous)
         columns.append(_columns(inputs, score_grid(inputs, settings.health), version, weights))
     with engine.begin() as conn:
-        read_models.mark_stale(conn, read_models.PORTFOLIO)  # the Portfolio days average these scores
+        # the Portfolio days average these scores
+        read_models.mark_stale(conn, read_models.PORTFOLIO, first_day=min(part.first for part in parts))
         for part in parts:
             _delete_range(conn, part.first, part.last, part.customer_ids)
         written = sum(_insert(conn, part_columns) for part_columns in columns)

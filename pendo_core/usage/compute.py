@@ -78,7 +78,8 @@ _TARGETS: tuple[Table, ...] = tuple(Base.metadata.tables[model.__tablename__] fo
 def _replace(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
              sources: tuple[str, str, str, str]) -> MetricsResult:
     with engine.begin() as conn:
-        read_models.mark_stale(conn, read_models.SNAPSHOT, read_models.PORTFOLIO)  # rebuilt by their steps
+        read_models.mark_stale(conn, read_models.SNAPSHOT, read_models.PORTFOLIO,  # rebuilt by their steps
+                               first_day=plan.first_day)
         for table in _TARGETS:
             _delete_range(conn, table, plan)
         pairs = zip(_TARGETS, sources, strict=True)

@@ -1,11 +1,13 @@
-"""The Portfolio's per-day totals: a read model rewritten by every sync after the health scores.
+"""The Portfolio's per-day totals: a read model kept by every sync after the health scores.
 
 The Portfolio's daily chart sums DAU, WAU and MAU over every customer for each of 90 days, and its
 health trend averages 12 days of scores over every customer: at 5,000 customers half a million rows
-read on each cold visit. The sync's portfolio step (`refresh_portfolio_days`, in `pipeline.STEPS`
-after health) runs the same grouped queries (`usage_by_day`, `health_by_day`) over every day and keeps
-one row per day in `pendo_portfolio_days`; `portfolio_queries.daily_totals` and `weekly_health` read
-it once it has rows, else the live queries (a store no sync has refreshed since the upgrade).
+read on each cold visit. The sync's portfolio step (`refresh_moved_days`, in `pipeline.STEPS` after
+health) runs the same grouped queries (`usage_by_day`, `health_by_day`) and keeps one row per day in
+`pendo_portfolio_days`: over the days whose metrics or scores moved since its last rebuild
+(`read_models.stale_since`; a daily run's few re-read days), every day when the table is empty.
+`portfolio_queries.daily_totals` and `weekly_health` read it once it has rows, else the live queries
+(a store no sync has refreshed since the upgrade).
 """
 
 from __future__ import annotations
@@ -71,22 +73,36 @@ def stored_health(engine: Engine, days: list[date]) -> pd.DataFrame:
     return _frame(engine, query, HEALTH_COLUMNS)
 
 
-def refresh_portfolio_days(engine: Engine) -> int:
-    """Rewrite every day's row from the live queries; returns the days written."""
-    usage = {r["day"]: r for r in usage_by_day(engine).to_dict("records")}
-    health = {r["day"]: r for r in health_by_day(engine).to_dict("records")}
+def refresh_portfolio_days(engine: Engine, since: date | None = None) -> int:
+    """Rewrite the rows of every day from `since` on (None: every day) from the live queries; returns
+    the days written."""
+    usage_rows = usage_by_day(engine, None if since is None else models.UsageMetric.metric_date >= since)
+    health_rows = health_by_day(engine, None if since is None else models.HealthScore.score_date >= since)
+    usage = {r["day"]: r for r in usage_rows.to_dict("records")}
+    health = {r["day"]: r for r in health_rows.to_dict("records")}
     rows = [_row(day, usage.get(day), health.get(day)) for day in sorted(usage.keys() | health.keys())]
     with engine.begin() as conn:
-        conn.execute(delete(TABLE))
+        conn.execute(delete(TABLE) if since is None else delete(TABLE).where(TABLE.day >= since))
         if rows:
             conn.execute(insert(TABLE), rows)
         read_models.mark_fresh(conn, read_models.PORTFOLIO)
     return len(rows)
 
 
+def refresh_moved_days(engine: Engine) -> int:
+    """Rewrite the days whose metrics or scores moved since the last rebuild (every day when the table is
+    empty or a write did not say which days); none when nothing moved. Returns the days written."""
+    with engine.connect() as conn:
+        since = read_models.stale_since(conn, read_models.PORTFOLIO)
+        empty = conn.execute(select(TABLE.day).limit(1)).first() is None
+    if empty or since == read_models.EVERY_DAY:
+        return refresh_portfolio_days(engine)
+    return 0 if since is None else refresh_portfolio_days(engine, since)
+
+
 def portfolio_step(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
-    """Post-health sync step: the per-day totals of every day (metrics and scores may have moved)."""
-    refresh_portfolio_days(engine)
+    """Post-health sync step: `refresh_moved_days`."""
+    refresh_moved_days(engine)
 
 
 def make_portfolio_step(settings: Settings) -> PostStep:

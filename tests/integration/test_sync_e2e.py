@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from pandas.testing import assert_frame_equal
 from sqlalchemy import Engine, func, select
 
 from pendo_core.health import make_health_step
@@ -18,6 +19,8 @@ from pendo_core.pendo.client import FakeClock, RetryPolicy
 from pendo_core.pendo.sync.runner import SyncError
 from pendo_core.pipeline import INGEST_STEPS
 from pendo_core.store import models
+from pendo_core.usage import portfolio_days
+from pendo_core.usage.portfolio_days import make_portfolio_step
 from pendo_sim.data import Subscription, generate
 from pendo_sim.faults import Faults
 from pendo_sim.server import SimServer, start_server
@@ -29,6 +32,7 @@ TZ = "America/New_York"
 AS_OF = date(2024, 3, 20)
 BACKFILL = 21
 WITH_HEALTH = (*INGEST_STEPS, make_health_step)
+WITH_PORTFOLIO = (*WITH_HEALTH, make_portfolio_step)
 
 pytestmark = pytest.mark.slow
 
@@ -126,12 +130,12 @@ def test_daily_run_after_backfill_matches_the_spec(engine: Engine) -> None:
     import_demo_customers(engine, yesterday_view)
     first = start_server(yesterday_view)
     try:
-        run_sync(engine, first.url, TZ, AS_OF, BACKFILL)
+        run_sync(engine, first.url, TZ, AS_OF, BACKFILL, steps=WITH_PORTFOLIO)
     finally:
         first.stop()
     second = start_server(today_view)
     try:
-        summary = run_sync(engine, second.url, TZ, next_day, None)
+        summary = run_sync(engine, second.url, TZ, next_day, None, steps=WITH_PORTFOLIO)
     finally:
         second.stop()
     assert (summary.report_first, summary.report_last) == (date(2024, 2, 28), AS_OF)
@@ -140,6 +144,7 @@ def test_daily_run_after_backfill_matches_the_spec(engine: Engine) -> None:
     assert summary.refetched is not None
     assert summary.metrics_first == summary.refetched > summary.report_first
     _assert_matches_reference(engine, today_view, summary.report_first, summary.report_last)
+    _assert_portfolio_as_the_live_rows(engine)  # its days from the re-read one on rewritten, the rest kept
 
 
 def test_mapping_change_recomputes_that_customer_over_the_whole_range(
@@ -151,21 +156,34 @@ def test_mapping_change_recomputes_that_customer_over_the_whole_range(
     from pendo_core.store.engine import session_factory
 
     import_demo_customers(engine, subscription)
-    run_sync(engine, server.url, TZ, AS_OF, BACKFILL, steps=WITH_HEALTH)
+    run_sync(engine, server.url, TZ, AS_OF, BACKFILL, steps=WITH_PORTFOLIO)
     with session_factory(engine).begin() as session:
         unmapped = [a.account_id for a in list_unmapped_accounts(session)]
         owner = session.scalars(select(models.AccountMapping.customer_id)).first()
         assert unmapped
         assert owner is not None
         confirm_mapping(session, unmapped[0], owner, by="admin@test")
-    summary = run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_HEALTH)
+    summary = run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_PORTFOLIO)
     # the remapped customer is restated over the whole range, the others only from the re-read days
     assert summary.metrics_stale == [owner]
     assert summary.metrics_first == summary.refetched
     assert summary.refetched is not None
     assert summary.refetched > summary.report_first
     _assert_matches_reference(engine, subscription, summary.report_first, summary.report_last)
+    _assert_portfolio_as_the_live_rows(engine)
     _assert_health_as_a_full_recompute(engine, summary.report_first, summary.report_last)
+
+
+def _assert_portfolio_as_the_live_rows(engine: Engine) -> None:
+    """The Portfolio's read model, rewritten by the sync only from the days that moved, holds what the live
+    queries give on every day."""
+    assert portfolio_days.filled(engine)
+    first, last = date(2000, 1, 1), date(2100, 1, 1)
+    assert_frame_equal(portfolio_days.stored_usage(engine, first, last), portfolio_days.usage_by_day(engine),
+                       check_exact=False, rtol=1e-12, check_dtype=False)
+    health = portfolio_days.health_by_day(engine)
+    assert_frame_equal(portfolio_days.stored_health(engine, health["day"].tolist()), health,
+                       check_exact=False, rtol=1e-12, check_dtype=False)
 
 
 def _health_rows(engine: Engine) -> dict[tuple[str, date], dict[str, object]]:

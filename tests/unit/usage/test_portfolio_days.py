@@ -93,3 +93,41 @@ def test_replaced_scores_or_metrics_send_the_portfolio_live_until_its_rebuild(en
     assert portfolio_days.filled(engine)
     compute_health(engine, LAST - timedelta(days=1), LAST)
     assert not portfolio_days.filled(engine)
+
+
+def test_the_step_rewrites_only_the_days_that_moved(engine: Engine) -> None:
+    """After a rebuild, a write marked from a day sends the step over that day on only; nothing marked, nothing
+    written; an empty table or a mark without a day rewrites every day. Each time the model reads as the rows."""
+    _store(engine)
+    refresh_portfolio_days(engine)
+    day30 = LAST - timedelta(days=30)
+    kept = portfolio_queries.daily_totals(engine, day30, day30)["dau"].tolist()
+    with engine.begin() as conn:  # a change no writer marked: the step must not see it, so it shows what it rewrote
+        conn.execute(update(UsageMetric).where(UsageMetric.metric_date == LAST - timedelta(days=30)).values(dau=0))
+    compute_health(engine, LAST - timedelta(days=5), LAST)  # marks the portfolio from LAST - 5
+    with engine.connect() as conn:
+        assert read_models.stale_since(conn, read_models.PORTFOLIO) == LAST - timedelta(days=5)
+    assert _step(engine) == 6
+    assert portfolio_days.filled(engine)
+    assert portfolio_queries.daily_totals(engine, day30, day30)["dau"].tolist() == kept  # unmarked: kept its row
+    assert kept != [0.0]
+    assert _step(engine) == 0  # fresh: nothing to write
+    with engine.begin() as conn:
+        read_models.mark_stale(conn, read_models.PORTFOLIO, first_day=LAST - timedelta(days=2))
+        read_models.mark_stale(conn, read_models.PORTFOLIO, first_day=LAST - timedelta(days=9))
+        read_models.mark_stale(conn, read_models.PORTFOLIO, first_day=LAST)  # the earliest mark wins
+    assert _step(engine) == 10
+    with engine.begin() as conn:
+        read_models.mark_stale(conn, read_models.PORTFOLIO)  # a write that did not say which days
+    assert _step(engine) == SHAPE.days
+    live = _reads(engine)
+    with engine.begin() as conn:
+        conn.execute(delete(portfolio_days.TABLE))
+    assert _step(engine) == SHAPE.days  # empty: every day
+    for got, expected in zip(_reads(engine), live, strict=True):
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12, check_dtype=False)
+
+
+
+def _step(engine: Engine) -> int:
+    return portfolio_days.refresh_moved_days(engine)
