@@ -34,13 +34,6 @@ def subscription() -> Subscription:
     return generate(seed=21, accounts=8, days=100, as_of=AS_OF, tz=TZ)
 
 
-@pytest.fixture(scope="module")
-def server(subscription: Subscription) -> Iterator[SimServer]:
-    sim = start_server(subscription)
-    yield sim
-    sim.stop()
-
-
 def _settings(url: str) -> Settings:
     return Settings(pendo_integration_key="demo-key", pendo_base_url=url, pendo_timezone=TZ, window_days=30)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from pendo_core.pendo.sync.streams import FEATURE_DAYS, GUIDE_EVENTS, PAGE_DAYS,
 from pendo_core.store.engine import make_engine, migrate
 from pendo_sim.data import Subscription, generate
 from pendo_sim.faults import AnswerFault, corrupt
-from pendo_sim.server import SimServer, start_server
+from pendo_sim.server import SimServer
 from tests.support.sync import import_demo_customers, run_sync, snapshot
 
 pytestmark = pytest.mark.slow
@@ -71,13 +70,6 @@ WRONG: dict[str, list[Any]] = {
 @pytest.fixture(scope="module")
 def subscription() -> Subscription:
     return generate(seed=5, accounts=8, days=130, as_of=AS_OF, tz=TZ)
-
-
-@pytest.fixture(scope="module")
-def server(subscription: Subscription) -> Iterator[SimServer]:
-    sim = start_server(subscription)
-    yield sim
-    sim.stop()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -16,7 +15,7 @@ from sqlalchemy import Engine, select
 
 from pendo_core.store.models import SyncRun
 from pendo_sim.data import Subscription, generate
-from pendo_sim.server import SimServer, start_server
+from pendo_sim.server import SimServer
 from tests.support import REPO
 from tests.support.kill_point import KilledRun, KillPoint, kill_at
 from tests.support.sync import import_demo_customers, run_sync, snapshot
@@ -32,13 +31,6 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def subscription() -> Subscription:
     return generate(seed=23, accounts=16, days=130, as_of=AS_OF, tz=TZ)
-
-
-@pytest.fixture(scope="module")
-def server(subscription: Subscription) -> Iterator[SimServer]:
-    sim = start_server(subscription)
-    yield sim
-    sim.stop()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -21,7 +20,7 @@ from pendo_core.pipeline import INGEST_STEPS, sync_runner
 from pendo_core.store import models
 from pendo_core.store.engine import make_engine, migrate
 from pendo_sim.data import Subscription, generate
-from pendo_sim.server import SimServer, start_server
+from pendo_sim.server import SimServer
 from tests.support.store import wipe
 from tests.support.sync import import_demo_customers, run_sync, snapshot
 
@@ -85,13 +84,6 @@ class Started(LogProgress):
 @pytest.fixture(scope="module")
 def subscription() -> Subscription:
     return generate(seed=31, accounts=10, days=120, as_of=AS_OF, tz=TZ)
-
-
-@pytest.fixture(scope="module")
-def server(subscription: Subscription) -> Iterator[SimServer]:
-    sim = start_server(subscription)
-    yield sim
-    sim.stop()
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from pendo_core.store import models
 from pendo_core.store.engine import make_engine, migrate
 from pendo_sim.data import Subscription, generate
 from pendo_sim.faults import AnswerFault
-from pendo_sim.server import SimServer, start_server
+from pendo_sim.server import SimServer
 from tests.support import REPO
 from tests.support.sync import import_demo_customers, snapshot
 
@@ -40,13 +40,6 @@ def _events(kind: str, **fields: Any) -> AnswerFault:
 @pytest.fixture(scope="module")
 def subscription() -> Subscription:
     return generate(seed=17, accounts=16, days=130, as_of=AS_OF, tz=TZ)
-
-
-@pytest.fixture(scope="module")
-def server(subscription: Subscription) -> Iterator[SimServer]:
-    sim = start_server(subscription)
-    yield sim
-    sim.stop()
 
 
 def _cli(database: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
