@@ -29,11 +29,11 @@ from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.guard import KEEP_SHARE, MIN_STORED_ROWS
 from pendo_core.pendo.sync.runner import SuspectWindows
 from pendo_core.pendo.sync.streams import FEATURE_DAYS, GUIDE_EVENTS, PAGE_DAYS, VISITOR_DAYS, VISITOR_HOURS
-from pendo_core.store.engine import make_engine, migrate
+from pendo_core.store.engine import make_engine
 from pendo_sim.data import Subscription, generate
 from pendo_sim.faults import AnswerFault, corrupt
 from pendo_sim.server import SimServer
-from tests.support.sync import import_demo_customers, run_sync, snapshot
+from tests.support.sync import run_sync, snapshot, synced_sqlite
 
 pytestmark = pytest.mark.slow
 
@@ -76,11 +76,7 @@ def subscription() -> Subscription:
 def stored(subscription: Subscription, server: SimServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite store after a clean 14-day backfill; a clean daily rerun leaves it as it is."""
     path = tmp_path_factory.mktemp("before") / "before.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate(engine)
-    import_demo_customers(engine, subscription)
-    run_sync(engine, server.url, TZ, AS_OF, 14)
-    engine.dispose()
+    synced_sqlite(path, subscription, server.url, tz=TZ, as_of=AS_OF, backfill_days=14).dispose()
     return path
 
 

@@ -18,7 +18,7 @@ from pendo_sim.data import Subscription, generate
 from pendo_sim.server import SimServer
 from tests.support import REPO
 from tests.support.kill_point import KilledRun, KillPoint, kill_at
-from tests.support.sync import import_demo_customers, run_sync, snapshot
+from tests.support.sync import import_demo_customers, run_sync, snapshot, synced_sqlite
 
 ROOT = REPO
 TZ = "America/New_York"
@@ -35,13 +35,8 @@ def subscription() -> Subscription:
 
 @pytest.fixture(scope="module")
 def clean(subscription: Subscription, server: SimServer, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from pendo_core.store.engine import make_engine, migrate
-
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('clean') / 'clean.db'}")
-    migrate(engine)
-    import_demo_customers(engine, subscription)
-    run_sync(engine, server.url, TZ, AS_OF, BACKFILL)
-    return snapshot(engine)
+    path = tmp_path_factory.mktemp("clean") / "clean.db"
+    return snapshot(synced_sqlite(path, subscription, server.url, tz=TZ, as_of=AS_OF, backfill_days=BACKFILL))
 
 
 # Each point stops the child just before one statement: a state the store must survive a kill in.

@@ -18,11 +18,11 @@ from pendo_core.pendo.sync.progress import LogProgress
 from pendo_core.pendo.sync.runner import SyncError, SyncRequest
 from pendo_core.pipeline import INGEST_STEPS, sync_runner
 from pendo_core.store import models
-from pendo_core.store.engine import make_engine, migrate
+from pendo_core.store.engine import make_engine
 from pendo_sim.data import Subscription, generate
 from pendo_sim.server import SimServer
 from tests.support.store import wipe
-from tests.support.sync import import_demo_customers, run_sync, snapshot
+from tests.support.sync import import_demo_customers, snapshot, synced_sqlite
 
 TZ = "UTC"
 AS_OF = date(2024, 3, 20)
@@ -88,11 +88,8 @@ def subscription() -> Subscription:
 
 @pytest.fixture(scope="module")
 def clean(subscription: Subscription, server: SimServer, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('clean') / 'clean.db'}")
-    migrate(engine)
-    import_demo_customers(engine, subscription)
-    run_sync(engine, server.url, TZ, AS_OF, BACKFILL)
-    return snapshot(engine)
+    path = tmp_path_factory.mktemp("clean") / "clean.db"
+    return snapshot(synced_sqlite(path, subscription, server.url, tz=TZ, as_of=AS_OF, backfill_days=BACKFILL))
 
 
 def _locked_run(engine: Engine, url: str, progress: LogProgress) -> None:

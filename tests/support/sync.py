@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
 from pendo_core.pipeline import INGEST_STEPS, StepFactory, sync_runner
 from pendo_core.store import models
-from pendo_core.store.engine import session_factory
+from pendo_core.store.engine import make_engine, migrate, session_factory
 from pendo_sim.data import Subscription
 from pendo_sim.demo import demo_customers
 from pendo_sim.expr import EvalContext
@@ -55,6 +56,15 @@ def run_sync(engine: Engine, url: str, tz: str, as_of: date, backfill_days: int 
     config = Settings(pendo_integration_key="demo-key", pendo_base_url=url, pendo_timezone=tz, **settings)
     with PendoClient(url, "demo-key", retry=retry or RetryPolicy.for_tests(), timeout=30) as client:
         return sync_runner(config, engine, client, steps=steps).run(SyncRequest(as_of, backfill_days))
+
+
+def synced_sqlite(path: Path, sub: Subscription, url: str, *, tz: str, as_of: date, backfill_days: int) -> Engine:
+    """A new SQLite store at `path`: migrated, the demo customers of `sub` imported, one clean backfill synced."""
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    import_demo_customers(engine, sub)
+    run_sync(engine, url, tz, as_of, backfill_days)
+    return engine
 
 
 def expected_activity(engine: Engine, sub: Subscription, first: date, last: date) -> Activity:
