@@ -36,7 +36,8 @@ __all__ = [
     "settings_history",
 ]
 
-COMPONENTS = ("engagement", "adoption", "trajectory", "onboarding", "breadth_change", "attrition", "sustained_trend")
+COMPONENTS = ("engagement", "adoption", "trajectory", "onboarding", "breadth_change", "attrition", "sustained_trend",
+              "champion")
 
 
 class SettingsError(ValueError):
@@ -63,6 +64,7 @@ class HealthWeights(_Model):
     breadth_change: float = Field(0.2, ge=0)
     attrition: float = Field(0.35, ge=0)
     sustained_trend: float = Field(0.2, ge=0)
+    champion: float = Field(0.0, ge=0)
 
     @model_validator(mode="after")
     def _some_weight(self) -> HealthWeights:
