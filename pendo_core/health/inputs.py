@@ -107,8 +107,9 @@ def key_contacts_active(engine: Engine, grid: Grid, first_day: date,
 
 
 def _runs(grid: Grid, days: pd.DataFrame, gap: int) -> pd.DataFrame:
-    """(row, feature, first, last) runs of each (customer, item)'s days, days at most `gap` apart (numpy,
-    where the key features use SQL window functions: here every day's row is read anyway)."""
+    """(row, feature, first, last) runs of each (customer, item)'s days, days at most `gap` apart. In numpy,
+    where the key features use SQL window functions: every contact day is read anyway, and SQLite's window
+    functions over them took twice as long (README, "Judgments on labelled worlds")."""
     rows, cols, keep = _positions(grid, days) if not days.empty else (np.zeros(0, int),) * 3
     frame = pd.DataFrame({"row": rows, "feature": days["feature_id"].to_numpy() if len(days) else [],
                           "day": cols})[keep.astype(bool)].sort_values(["row", "feature", "day"], kind="stable")
@@ -219,20 +220,16 @@ def _run_queries(dialect: str, until: date, since: date, *, keys: Sequence[str],
     uses are at most `gap` days apart."""
     for customers in customer_chunks(customer_ids):  # one pass over the rows when scoring everyone
         for features in chunks(list(keys)):
-            yield runs_query(dialect, _days_used(customers, features, since, until, include_anonymous), gap)
-
-
-def runs_query(dialect: str, used: Any, gap: int) -> Select[Any]:
-    """(customer, item, day, opens a run, closes a run) of the days of `used` (a subquery of distinct
-    customer_id, feature_id, day) that open or close a run of days at most `gap` apart."""
-    order: dict[str, Any] = {"partition_by": (used.c.customer_id, used.c.feature_id), "order_by": used.c.day}
-    marked = select(used, func.lag(used.c.day).over(**order).label("prev"),
-                    func.lead(used.c.day).over(**order).label("next")).subquery("marked")
-    m = marked.c
-    opens = or_(m.prev.is_(None), _days_between(dialect, m.prev, m.day) > gap)
-    closes = or_(m.next.is_(None), _days_between(dialect, m.day, m.next) > gap)
-    return (select(m.customer_id, m.feature_id, cast(m.day, String), opens, closes)
-            .where(or_(opens, closes)).order_by(m.customer_id, m.feature_id, m.day))
+            used = _days_used(customers, features, since, until, include_anonymous)
+            order: dict[str, Any] = {"partition_by": (used.c.customer_id, used.c.feature_id),
+                                     "order_by": used.c.day}
+            marked = select(used, func.lag(used.c.day).over(**order).label("prev"),
+                            func.lead(used.c.day).over(**order).label("next")).subquery("marked")
+            m = marked.c
+            opens = or_(m.prev.is_(None), _days_between(dialect, m.prev, m.day) > gap)
+            closes = or_(m.next.is_(None), _days_between(dialect, m.day, m.next) > gap)
+            yield (select(m.customer_id, m.feature_id, cast(m.day, String), opens, closes)
+                   .where(or_(opens, closes)).order_by(m.customer_id, m.feature_id, m.day))
 
 
 def _days_used(customers: tuple[str, ...] | None, features: tuple[str, ...], since: date, until: date,
