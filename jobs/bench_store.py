@@ -185,6 +185,7 @@ def _health(put: Any, customers: np.ndarray, dau: np.ndarray, day_text: np.ndarr
     count = len(ids)
     put(models.HealthScore, _rows([ids, days, overall, overall, overall, np.full(count, np.nan),
                                    overall, overall, overall,  # breadth change, attrition, sustained trend
+                                   np.full(count, np.nan),  # champion: the bench store has no contacts
                                    overall, band, np.ones(count), np.zeros(count, dtype=int),
                                    np.full(count, _WEIGHTS), np.array(inputs)]))
 

@@ -20,10 +20,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from pendo_core.health.backtest import auc, falling
 from pendo_core.health.naive import LABELS as NAIVE
 from pendo_core.health.naive import RISK_SIGN
+from pendo_core.health.score import COMPONENTS
 
 BANDS = ("red", "yellow", "green")
 
@@ -132,6 +134,13 @@ def churn_by_band(cases: Iterable[Case]) -> list[BandChurn]:
 def monotone(bands: Sequence[BandChurn]) -> bool:
     """True when churn falls from red to yellow to green (empty bands are skipped)."""
     return falling([b.rate for b in bands])
+
+
+def case_frame(cases: Sequence[Case]) -> pd.DataFrame:
+    """One row per case: story, churned, health, band, each component (NaN: no data) and naive signal."""
+    return pd.DataFrame([{"customer_id": c.customer_id, "story": c.story, "churned": c.churned, "health": c.health,
+                          "band": c.band, **{n: c.components.get(n) for n in COMPONENTS},
+                          **{n: c.signals.get(n) for n in RISK_SIGN}} for c in cases], dtype=object)
 
 
 def report(cases: Sequence[Case], kinds: Sequence[str]) -> list[str]:

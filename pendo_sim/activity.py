@@ -70,6 +70,17 @@ class Activity:
 
 def visitor_day_probability(sub: Subscription, i: int) -> np.ndarray:
     """Probability that each visitor is active on origin day index `i`."""
+    chance: np.ndarray = _drawn_probability(sub, i) * present(sub, i)
+    return chance
+
+
+def present(sub: Subscription, i: int) -> np.ndarray:
+    """Which visitors have not departed (`Subscription.departed`) by day index `i`."""
+    return np.ones(len(sub.visitors), bool) if sub.departed is None else sub.departed > i
+
+
+def _drawn_probability(sub: Subscription, i: int) -> np.ndarray:
+    """The probability each visitor's day is drawn with (departed ones included, dropped after drawing)."""
     vis, day = sub.visitors, sub.day_of_index(i)
     factor = sub.accounts.factor(i, sub.days)
     f1 = factor[vis.account]
@@ -82,8 +93,13 @@ def visitor_day_probability(sub: Subscription, i: int) -> np.ndarray:
 
 def active_mask(sub: Subscription, i: int) -> np.ndarray:
     """Which visitors start at least one session on origin day index `i` (cheap: no session detail)."""
+    mask: np.ndarray = _drawn(sub, i) & present(sub, i)
+    return mask
+
+
+def _drawn(sub: Subscription, i: int) -> np.ndarray:
     rng = np.random.default_rng([sub.seed, sub.day_of_index(i).toordinal(), 1])
-    return rng.random(len(sub.visitors)) < visitor_day_probability(sub, i)
+    return rng.random(len(sub.visitors)) < _drawn_probability(sub, i)
 
 
 def is_holiday(day: date) -> bool:
@@ -103,13 +119,35 @@ def generate_origin_day(sub: Subscription, i: int) -> Activity:
     if i < 0 or i > sub.days:
         return Activity()
     rng = np.random.default_rng([sub.seed, sub.day_of_index(i).toordinal(), 2])
-    active = np.flatnonzero(active_mask(sub, i))
+    active = np.flatnonzero(_drawn(sub, i))
     act = _cells(sub, i, active, rng)
     keep = act.hour < sub.now_ms
-    for name in ("v", "slot", "ua", "hour", "events", "minutes", "first", "last"):
+    for name in CELL_COLUMNS:
         setattr(act, name, getattr(act, name)[keep])
     _pages_and_features(sub, i, act, rng)
     _guide_events(sub, i, act, rng)
+    return act if sub.departed is None else _drop_departed(act, present(sub, i))
+
+
+CELL_COLUMNS = ("v", "slot", "ua", "hour", "events", "minutes", "first", "last")
+SUB_COLUMNS = {  # rows that point at a cell: their cell column first
+    "page": ("page_cell", "page", "page_events", "page_minutes"),
+    "feat": ("feat_cell", "feat", "feat_events", "feat_minutes"),
+    "g": ("g_cell", "g_guide", "g_step", "g_type", "g_prefixed", "g_time", "g_lag", "g_load"),
+}
+
+
+def _drop_departed(act: Activity, here: np.ndarray) -> Activity:
+    """`act` without the cells (and their page, feature and guide rows) of visitors no longer `here`."""
+    kept = here[act.v]
+    renumber = np.cumsum(kept) - 1
+    for cell, *columns in SUB_COLUMNS.values():
+        rows = kept[getattr(act, cell)]
+        for name in columns:
+            setattr(act, name, getattr(act, name)[rows])
+        setattr(act, cell, renumber[getattr(act, cell)[rows]])
+    for name in CELL_COLUMNS:
+        setattr(act, name, getattr(act, name)[kept])
     return act
 
 

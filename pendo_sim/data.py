@@ -47,6 +47,9 @@ class Subscription:
     # (accounts, guides) day index from which the account's users are shown the guide often and reject
     # it (the labelled worlds' guide_rejection story); None: nobody does
     rejects: np.ndarray | None = field(default=None, repr=False)
+    # per visitor, the day index from which they are gone (the champion_left story): their sessions are
+    # still drawn, then dropped, so no other visitor's draws move; None: nobody leaves this way
+    departed: np.ndarray | None = field(default=None, repr=False)
     daybook: DayBook = field(init=False, repr=False)
 
     def __post_init__(self) -> None:

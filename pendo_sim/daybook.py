@@ -9,17 +9,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pendo_sim.activity import CELL_COLUMNS as _CELL_COLS
+from pendo_sim.activity import SUB_COLUMNS as _SUB_COLS
 from pendo_sim.activity import Activity, generate_origin_day
 
 if TYPE_CHECKING:
     from pendo_sim.data import Subscription
 
-_CELL_COLS = ("v", "slot", "ua", "hour", "events", "minutes", "first", "last")
-_SUB_COLS = {
-    "page": ("page_cell", "page", "page_events", "page_minutes"),
-    "feat": ("feat_cell", "feat", "feat_events", "feat_minutes"),
-    "g": ("g_cell", "g_guide", "g_step", "g_type", "g_prefixed", "g_time", "g_lag", "g_load"),
-}
 
 
 class _Lru:

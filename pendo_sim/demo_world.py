@@ -10,18 +10,16 @@ users leaving, sudden silence, and the look-alikes that must stay quiet. From th
   renewal date, so the admin back-test shows what the health score makes of the stories;
 - the contacts: of the users there from the start, the most engaged as champion (teams of two or more)
   and the next as decision maker (teams of four or more), matched to their Pendo visitors by e-mail.
-  Whoever the story makes leave leaves: a champion among them raises `champion_inactive`.
+  Whoever the story makes leave leaves: a champion among them raises `champion_inactive`, and so does
+  every champion_left customer's (the overlay of `stories.py`: the champion leaves, the team stays).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
-
-from pendo_sim import names
 from pendo_sim.demo import customer_id_of, demo_customer_accounts
-from pendo_sim.stories import World, build_world
+from pendo_sim.stories import World, build_world, contact_rows
 
 CONTACT_HEADER = ("customer_id", "name", "email", "title", "role")
 OUTCOME_HEADER = ("customer_id", "outcome", "outcome_date")
@@ -49,22 +47,8 @@ def world_outcomes(world: World, customers: CustomerAccounts) -> list[dict[str, 
 
 
 def world_contacts(world: World, customers: CustomerAccounts) -> list[dict[str, str]]:
-    """Contact rows: per customer, its first account's most engaged identified user as champion and the
-    next one as decision maker (teams of 2+ and 4+), matched by e-mail (Pendo visitor ids are e-mails)."""
-    sub, vis = world.subscription, world.subscription.visitors
-    rows = []
-    for accounts, _ in customers:
-        a = accounts[0]
-        team = np.flatnonzero((vis.account == a) & ~vis.anonymous & ~vis.dnp & (vis.start == 0))
-        ranked = team[np.argsort(-vis.engagement[team], kind="stable")].tolist()
-        roles = ("champion", "decision_maker") if len(ranked) >= 4 else ("champion",) if len(ranked) >= 2 else ()
-        for role, v in zip(roles, ranked, strict=False):
-            email = vis.ids[v]
-            rows.append({"customer_id": customer_id_of(sub, a), "name": _name_of(email),
-                         "email": email, "title": names.TITLES[int(vis.title[v])], "role": role})
-    return rows
-
-
-def _name_of(email: str) -> str:
-    """"Ada.Lovelace2@acme.com" -> "Ada Lovelace"."""
-    return " ".join(part.rstrip("0123456789").capitalize() for part in email.split("@", 1)[0].split("."))
+    """Contact rows: per customer, its first account's key contacts (`stories.key_contacts`: the most engaged
+    identified user as champion, the next as decision maker, teams of 2+ and 4+), matched by e-mail."""
+    sub = world.subscription
+    firsts = [accounts[0] for accounts, _ in customers]
+    return [row for a in firsts for row in contact_rows(sub, a, customer_id_of(sub, a))]

@@ -2,6 +2,7 @@
 
 Each world (`stories.build_world`) is served by the simulator on loopback and synced into a fresh
 SQLite store exactly as a customer's Pendo would be (a backfill of `BACKFILL_DAYS` reported days);
+its key contacts (champions and decision makers, `World.contacts`) are imported as the demo's are;
 the days the `unsynced_days` story names are then removed from the stored metrics (not synced:
 unknown, not zero). The health score is computed for the last complete day and the alert rules
 run as the next morning's sync would. What is open at the end, the score and the naive signals
@@ -21,6 +22,8 @@ from sqlalchemy import Engine, delete, select
 
 from pendo_core.alerts.job import evaluate_alerts
 from pendo_core.common.config import DEMO_KEY, Settings
+from pendo_core.customers.contacts import parse_contacts_csv
+from pendo_core.customers.contacts_repo import upsert_contacts
 from pendo_core.customers.csv_parse import parse_customers_csv
 from pendo_core.customers.repo import upsert_customers
 from pendo_core.evaluation import Case
@@ -33,22 +36,23 @@ from pendo_core.pipeline import INGEST_STEPS, sync_runner
 from pendo_core.store.engine import make_engine, migrate, session_factory
 from pendo_core.store.models import HealthScore, UsageAlert, UsageMetric
 from pendo_sim.demo import HEADER
+from pendo_sim.demo_world import CONTACT_HEADER
 from pendo_sim.server import start_server
-from pendo_sim.stories import ABANDON, DISMISS, DROP, Label, World, build_world
+from pendo_sim.stories import ABANDON, CHAMPION, DISMISS, DROP, Label, World, build_world
 
 BACKFILL_DAYS = 90  # production's default; the sustained rule reads 84 days back from the last day (+2 held)
 ACCOUNTS = 150  # seeds 101-108 chose the defaults (health weights and bands, usage_drop confidence); 1-3 report
 OPEN = ("open", "acknowledged", "snoozed", "dismissed")  # raised at some point and still holding
-KINDS = (DROP, ABANDON, "no_login", DISMISS)
+KINDS = (DROP, ABANDON, "no_login", DISMISS, CHAMPION)
 
 
 def evaluate_seeds(seeds: Sequence[int], accounts: int = ACCOUNTS, *, workdir: Path | None = None,
-                   progress: Callable[[str], None] = print) -> list[Case]:
-    """Every account of every seed's world as a scored case."""
+                   progress: Callable[[str], None] = print, champion_left: bool = True) -> list[Case]:
+    """Every account of every seed's world as a scored case (`champion_left=False`: worlds without that story)."""
     cases: list[Case] = []
     with tempfile.TemporaryDirectory(prefix="cscx-evaluate-") as scratch:
         for seed in seeds:
-            world = build_world(seed, accounts)
+            world = build_world(seed, accounts, champion_left=champion_left)
             started = datetime.now(UTC)
             cases.extend(run_world(world, Path(workdir or scratch) / f"world-{seed}.db"))
             seconds = (datetime.now(UTC) - started).total_seconds()
@@ -63,6 +67,7 @@ def run_world(world: World, store: Path) -> list[Case]:
     try:
         migrate(engine)
         _import_customers(engine, world)
+        _import_contacts(engine, world)
         _sync(engine, world)
         _unsync(engine, world.labels)
         compute_health(engine, world.last_day, world.last_day)
@@ -79,6 +84,13 @@ def _import_customers(engine: Engine, world: World) -> None:
     parsed = parse_customers_csv(lines)
     with session_factory(engine).begin() as session:
         upsert_customers(session, parsed.rows)
+
+
+def _import_contacts(engine: Engine, world: World) -> None:
+    lines = [",".join(CONTACT_HEADER) + "\n"] + [",".join(_csv(r[h]) for h in CONTACT_HEADER) + "\n"
+                                                  for r in world.contacts()]
+    with session_factory(engine).begin() as session:
+        upsert_contacts(session, parse_contacts_csv(lines).rows)
 
 
 def _csv(value: str) -> str:
@@ -121,8 +133,9 @@ def _cases(engine: Engine, world: World) -> list[Case]:
 
 def _expected(label: Label) -> dict[str, frozenset[str]]:
     """Kind -> required subjects: the dropped features for feature_abandonment, the rejected guides for
-    guide_dismissal, the customer otherwise."""
-    subjects = {ABANDON: frozenset(label.abandoned), DISMISS: frozenset(label.rejected)}
+    guide_dismissal, the departed key contacts' e-mails for champion_inactive, the customer otherwise."""
+    subjects = {ABANDON: frozenset(label.abandoned), DISMISS: frozenset(label.rejected),
+                CHAMPION: frozenset(label.gone)}
     return {kind: subjects.get(kind, frozenset({""})) for kind in label.expected}
 
 

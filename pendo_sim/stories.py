@@ -18,6 +18,7 @@ A story is what happens to an account and what a CSM should hear about it:
 | breadth_lost | 2-3 well-used key features dropped one by one, 16-40 days ago | feature_abandonment | 65% |
 | sudden_silence | nobody at all for the last 16-45 days | no_login | 95% |
 | silent_churner | flat use to the end | none | 100% |
+| champion_left (overlay) | a flat account's champion leaves 21-49 days ago; the team stays | champion_inactive | 55% |
 
 Decline stories draw a quarter of their teams small (4-8 users), and may raise feature_abandonment
 without it counting as false: as their users fade, a key feature a few of them used can go quiet for
@@ -32,6 +33,19 @@ guides and dismisses some of them, as the simulator always does). Onboarding tou
 new visitors everywhere dismiss them most of the time, and a guide everyone dismisses is the guide's
 problem, which the rule leaves alone. The overlay draws from an RNG of its own, so every other draw
 of a world (stories, teams, outcomes, activity) is what it would be without it.
+
+Contacts come from the teams as the demo's do (`key_contacts`): of the identified users there from the
+start, the most engaged is the champion (teams of two or more) and the next the decision maker (four
+or more). **champion_left** rides on the flat stories like guide rejection: 30% of the steady, big
+steady and growing accounts lose their champion (they leave the company) 21-49 days before the end,
+while the rest of the team carries on, so usage falls only by one user's share (within the noise of
+a team of 9 or more). Its churn chance is 55%: a champion's departure is the classic warning that
+usage hides, so it churns far more than the flat stories it rides on (3-5%), yet less than the
+stories whose whole team fades (65-95%), because the team still depends on the product and a new
+champion can be found. The overlay draws from an RNG of its own and redraws only its accounts'
+churn outcome with it, so every other account is what it would be without it. champion_inactive is
+required for every key contact whose expected activity in the last 14 days is nil (who left) while
+the team works, and allowed when 14 quiet days are plausible for one (at least a 1% chance).
 
 Whether a decline is big enough is read from the *expected* visitor-days (the simulator's own
 activity probabilities, no sampling): usage_drop is required when the last 28 days are down more
@@ -49,17 +63,21 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from pendo_core.common.timeutil import local_midnight_ms
-from pendo_sim import entities
+from pendo_sim import entities, names
 from pendo_sim.activity import visitor_day_probability
 from pendo_sim.catalog import FEATURES, build_catalog
 from pendo_sim.data import Subscription, _adoption
 from pendo_sim.demo import CSMS
 
 DROP, ABANDON, SILENCE, DISMISS = "usage_drop", "feature_abandonment", "no_login", "guide_dismissal"
+CHAMPION = "champion_inactive"
 HISTORY_DAYS = 180
 SUSTAINED = -0.25  # a decline of more than 25% over 28 days must be flagged
 QUIET = (-0.10, -0.15)  # within these (28-day, last-week) changes, a usage_drop is a false alert
 REJECTING, REJECT_SHARE = ("steady", "big_steady", "growing"), 0.2  # which accounts may reject a guide
+LOSING, LOSE_SHARE, LOSE_CHURN = ("steady", "big_steady", "growing"), 0.3, 0.55  # champion_left (module doc)
+CHAMPION_LEFT = "champion_left"
+QUIET_DAYS = 14  # champion_inactive's default window
 POPULAR_KEYS = ("Create Task", "New Project", "Export CSV", "Run Analysis", "Create Report")
 _NAMESPACE = uuid.UUID("0b6c6c0e-5d8f-4a53-9a43-5f7e3c1d2a90")
 
@@ -122,6 +140,7 @@ class Label:
     abandoned: tuple[str, ...] = ()  # feature ids the story dropped (feature_abandonment subjects)
     unsynced: tuple[date, ...] = ()  # days whose stored metrics the evaluator removes
     rejected: tuple[str, ...] = ()  # guide ids the account's users reject (guide_dismissal subjects)
+    gone: tuple[str, ...] = ()  # key contacts' e-mails with no expected activity in 14 days (champion_inactive)
 
     @property
     def sustained(self) -> bool:
@@ -150,6 +169,10 @@ class World:
                  "csm_name": CSMS[a % len(CSMS)][0], "csm_email": CSMS[a % len(CSMS)][1],
                  "pendo_account_ids": lab.account_id} for a, lab in enumerate(self.labels)]
 
+    def contacts(self) -> list[dict[str, str]]:
+        """Contact rows in the import format: each account's champion and decision maker (`key_contacts`)."""
+        return [row for a, lab in enumerate(self.labels) for row in contact_rows(self.subscription, a, lab.customer_id)]
+
     def outcomes(self) -> list[tuple[str, str, date]]:
         """(customer_id, "churned" or "renewed", renewal date) of every account."""
         return [(lab.customer_id, "churned" if lab.churned else "renewed", lab.outcome_date) for lab in self.labels]
@@ -161,9 +184,10 @@ def world_as_of(seed: int) -> date:
 
 
 def build_world(seed: int, accounts: int = 150, *, as_of: date | None = None, days: int = HISTORY_DAYS,
-                tz: str = "UTC") -> World:
+                tz: str = "UTC", champion_left: bool = True) -> World:
     """A seeded world of `accounts` accounts, each with a story, a renewal outcome and its label; days are
-    local to `tz` (the demo's subscription timezone)."""
+    local to `tz` (the demo's subscription timezone). `champion_left=False` leaves that overlay out (the
+    same world otherwise), to show what the story adds."""
     rng = np.random.default_rng([seed, 0x5707])
     as_of = as_of or world_as_of(seed)
     stories = _assign(rng, accounts)
@@ -171,9 +195,13 @@ def build_world(seed: int, accounts: int = 150, *, as_of: date | None = None, da
     plans = [_apply(sub, a, BY_NAME[name], rng) for a, name in enumerate(stories)]
     rejected = _guide_rejections(sub, stories)
     plans = [replace(plan, rejected=(rejected[a],)) if a in rejected else plan for a, plan in enumerate(plans)]
+    leaving = _champions_leaving(sub, stories) if champion_left else None
     curve = expected_visitor_days(sub, 60)
-    labels = [_label(sub, a, BY_NAME[name], plan, curve=curve[a], rng=rng)
+    quiet = _quiet_chance(sub, QUIET_DAYS)
+    labels = [_label(sub, a, BY_NAME[name], plan, curve=curve[a], rng=rng, quiet=quiet)
               for a, (name, plan) in enumerate(zip(stories, plans, strict=True))]
+    if leaving is not None:
+        labels = [_champion_left(lab, leaving) if a in leaving.accounts else lab for a, lab in enumerate(labels)]
     return World(seed, sub, labels)
 
 
@@ -323,6 +351,66 @@ def _guide_rejections(sub: Subscription, stories: list[str]) -> dict[int, int]:
     return out
 
 
+def key_contacts(sub: Subscription, a: int) -> list[tuple[str, int]]:
+    """(role, visitor) of account `a`'s key contacts: of its identified users there from the start, the most
+    engaged as champion (teams of 2+) and the next as decision maker (teams of 4+)."""
+    vis = sub.visitors
+    team = np.flatnonzero((vis.account == a) & ~vis.anonymous & ~vis.dnp & (vis.start == 0))
+    ranked = team[np.argsort(-vis.engagement[team], kind="stable")].tolist()
+    roles = ("champion", "decision_maker") if len(ranked) >= 4 else ("champion",) if len(ranked) >= 2 else ()
+    return list(zip(roles, ranked, strict=False))
+
+
+def contact_rows(sub: Subscription, a: int, customer_id: str) -> list[dict[str, str]]:
+    """Account `a`'s key contacts as import rows, matched by e-mail (Pendo visitor ids are e-mails)."""
+    return [{"customer_id": customer_id, "name": _name_of(sub.visitors.ids[v]), "email": sub.visitors.ids[v],
+             "title": names.TITLES[int(sub.visitors.title[v])], "role": role} for role, v in key_contacts(sub, a)]
+
+
+def _name_of(email: str) -> str:
+    """"Ada.Lovelace2@acme.com" -> "Ada Lovelace"."""
+    return " ".join(part.rstrip("0123456789").capitalize() for part in email.split("@", 1)[0].split("."))
+
+
+@dataclass(frozen=True)
+class Leaving:
+    """The champion_left overlay: its accounts and the RNG that redraws their outcomes."""
+
+    accounts: frozenset[int]
+    rng: np.random.Generator
+
+
+def _champions_leaving(sub: Subscription, stories: list[str]) -> Leaving:
+    """Accounts whose champion leaves (see the module doc), from an RNG of its own; sets their leaving day
+    (`Subscription.departed`: their sessions are still drawn and then dropped, so no other draw moves)."""
+    rng = np.random.default_rng([sub.seed, 0xC4A3])
+    chosen = set()
+    for a, name in enumerate(stories):
+        if name in LOSING and rng.random() < LOSE_SHARE:
+            left = _last(sub) - int(rng.integers(21, 50)) + 1
+            contacts = key_contacts(sub, a)
+            # A consultant champion also works for another account, whose use must not move.
+            if contacts and sub.visitors.account2[contacts[0][1]] < 0:
+                if sub.departed is None:
+                    sub.departed = np.full(len(sub.visitors), entities.NEVER, np.int64)
+                sub.departed[contacts[0][1]] = left
+                chosen.add(a)
+    return Leaving(frozenset(chosen), rng)
+
+
+def _champion_left(label: Label, leaving: Leaving) -> Label:
+    """The label of an account whose champion left: that story, churn redrawn, champion_inactive required."""
+    return replace(label, story=CHAMPION_LEFT, churned=bool(leaving.rng.random() < LOSE_CHURN))
+
+
+def _quiet_chance(sub: Subscription, days: int) -> np.ndarray:
+    """Per visitor, the chance of no active day in the last `days` complete days (the simulator's own odds)."""
+    quiet = np.ones(len(sub.visitors))
+    for i in range(sub.days - days, sub.days):
+        quiet *= 1.0 - visitor_day_probability(sub, i)
+    return quiet
+
+
 def _sudden_silence(sub: Subscription, a: int, shape: np.ndarray, rng: np.random.Generator) -> Plan | None:
     sub.accounts.churn[a] = _last(sub) - int(rng.integers(15, 45))
     return None
@@ -390,10 +478,11 @@ def _rel(now: float, before: float) -> float:
 
 
 def _label(sub: Subscription, a: int, story: Story, plan: Plan, *, curve: np.ndarray,
-           rng: np.random.Generator) -> Label:
+           rng: np.random.Generator, quiet: np.ndarray) -> Label:
     expected, allowed = _drop_label(story, curve)
     if plan.rejected:
         expected.add(DISMISS)
+    gone = _champion_label(sub, a, quiet, expected, allowed)
     if SILENCE not in expected and _plausibly_quiet(curve[-14:]):
         allowed.add(SILENCE)
     c28, c7, held = changes(curve)
@@ -404,7 +493,20 @@ def _label(sub: Subscription, a: int, story: Story, plan: Plan, *, curve: np.nda
     return Label(account_id, str(uuid.uuid5(_NAMESPACE, f"{sub.seed}:{account_id}")), story.name,
                  frozenset(expected), frozenset(allowed - expected), bool(rng.random() < story.churn),
                  last + timedelta(days=int(rng.integers(20, 81))), story.hard_negative, c28, c7, held, features,
-                 tuple(sub.day_of_index(i) for i in plan.unsynced), guides)
+                 tuple(sub.day_of_index(i) for i in plan.unsynced), guides, gone)
+
+
+def _champion_label(sub: Subscription, a: int, quiet: np.ndarray, expected: set[str],
+                    allowed: set[str]) -> tuple[str, ...]:
+    """The key contacts champion_inactive must name (gone: no expected activity in 14 days); it is allowed
+    when one of them may plausibly be quiet, or when the whole team falls silent (no_login's to say)."""
+    contacts = [v for _, v in key_contacts(sub, a)]
+    gone = tuple(sub.visitors.ids[v] for v in contacts if quiet[v] >= 1.0 - 1e-12)
+    if SILENCE in expected or any(quiet[v] >= 0.01 for v in contacts):
+        allowed.add(CHAMPION)
+    if gone and SILENCE not in expected:
+        expected.add(CHAMPION)
+    return gone if CHAMPION in expected else ()
 
 
 def _drop_label(story: Story, curve: np.ndarray) -> tuple[set[str], set[str]]:

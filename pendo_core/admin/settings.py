@@ -36,7 +36,8 @@ __all__ = [
     "settings_history",
 ]
 
-COMPONENTS = ("engagement", "adoption", "trajectory", "onboarding", "breadth_change", "attrition", "sustained_trend")
+COMPONENTS = ("engagement", "adoption", "trajectory", "onboarding", "breadth_change", "attrition", "sustained_trend",
+              "champion")
 
 
 class SettingsError(ValueError):
@@ -53,16 +54,18 @@ class HealthWeights(_Model):
 
     # Defaults chosen by back-test on the simulator's labelled training worlds (seeds 101-108, README
     # "Health score"; `python -m jobs evaluate` reports held-out seeds): the changes (users leaving,
-    # key features dropped, a sustained slide) and stickiness carry the churn signal; breadth and the
-    # 28-day trajectory add nothing beside them; onboarding is opt-in because accounts onboarded
-    # before the synced history would read as 0% onboarded.
-    engagement: float = Field(0.25, ge=0)
+    # key features dropped, a sustained slide), stickiness and the champions' activity carry the churn
+    # signal; breadth and the 28-day trajectory add nothing beside them; onboarding is opt-in because
+    # accounts onboarded before the synced history would read as 0% onboarded. A customer without
+    # contacts has no champion value, so its score is the other four renormalised.
+    engagement: float = Field(0.22, ge=0)
     adoption: float = Field(0.0, ge=0)
     trajectory: float = Field(0.0, ge=0)
     onboarding: float = Field(0.0, ge=0)
-    breadth_change: float = Field(0.2, ge=0)
-    attrition: float = Field(0.35, ge=0)
-    sustained_trend: float = Field(0.2, ge=0)
+    breadth_change: float = Field(0.14, ge=0)
+    attrition: float = Field(0.26, ge=0)
+    sustained_trend: float = Field(0.15, ge=0)
+    champion: float = Field(0.23, ge=0)
 
     @model_validator(mode="after")
     def _some_weight(self) -> HealthWeights:

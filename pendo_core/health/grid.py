@@ -9,6 +9,7 @@ import numpy as np
 from pendo_core.admin.settings import HealthSettings
 from pendo_core.health import score
 from pendo_core.health.changes import change_components
+from pendo_core.health.contacts import CONTACT_DAYS
 from pendo_core.health.inputs import READ_BACK, HealthInputs
 from pendo_core.usage import measures as m
 
@@ -46,9 +47,21 @@ def score_grid(inputs: HealthInputs, settings: HealthSettings) -> ScoredGrid:
     }
     moved, moved_inputs = change_components(inputs, cut)
     components.update(moved)
+    contacts_active, contacts = _contacts(inputs, cut)
+    team_sum, team_n = (a[:, cut] for a in m.trailing_window(inputs.dau, CONTACT_DAYS))
+    components["champion"] = score.champion(contacts_active, contacts, (team_n == CONTACT_DAYS) & (team_sum > 0))
     overall, coverage = score.combine(components, settings.weights.as_dict(), settings.coverage_floor)
     band = score.bands(overall, settings.red_below, settings.green_from)
     raw = {"stickiness": stickiness, "mau": mau, "dau_7d": dau_7, "dau_28d": recent, "dau_prior_28d": prior,
            "trend": trend, "breadth": breadth, "key_features_used": inputs.key_used[:, cut],
-           "onboarding_progress": inputs.onboarding[:, cut], **moved_inputs}
+           "onboarding_progress": inputs.onboarding[:, cut], "key_contacts": contacts,
+           "key_contacts_active": np.where(contacts > 0, contacts_active, np.nan), **moved_inputs}
     return ScoredGrid(components, overall, coverage, band, ~np.isnan(mau), raw)
+
+
+def _contacts(inputs: HealthInputs, cut: slice) -> tuple[np.ndarray, np.ndarray]:
+    """(key contacts active in the 14 days ending each scored day, matched key contacts) as scored-day grids."""
+    shape = inputs.dau[:, cut].shape
+    if inputs.contacts is None or inputs.contacts_active is None:
+        return np.zeros(shape), np.zeros(shape)
+    return inputs.contacts_active[:, cut], np.broadcast_to(inputs.contacts[:, None], shape).astype(float)

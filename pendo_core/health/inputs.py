@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, Select, String, cast, func, or_, select
 
+from pendo_core.health.contacts import CONTACT_DAYS, contact_days, matched_contacts
 from pendo_core.store.models import AccountMapping, FeatureVisitorDay, OnboardingProgress, PendoFeature, UsageMetric
 from pendo_core.store.scope import chunks, customer_chunks, keep_visitors, mapped
 from pendo_core.usage.measures import TREND_DAYS, WINDOW_DAYS
@@ -61,6 +62,8 @@ class HealthInputs:
     key_recent: np.ndarray  # key features used in the RECENT_WINDOW days ending each day
     key_count: int
     onboarding: np.ndarray
+    contacts_active: np.ndarray | None = None  # key contacts active in the CONTACT_DAYS ending each day
+    contacts: np.ndarray | None = None  # per customer: champions and decision makers matched to a visitor
 
 
 def key_feature_ids(engine: Engine, override: Collection[str] | None) -> list[str]:
@@ -83,7 +86,37 @@ def load_inputs(engine: Engine, first_day: date, last_day: date, *, keys: Sequen
     key_used, key_recent = _key_features_used(engine, grid, first_day, keys=keys, include_anonymous=include_anonymous,
                                               customer_ids=customer_ids)
     onb = _frame(engine, _onboarding_queries(first_day, last_day, customer_ids), ["customer_id", "day", "progress"])
-    return HealthInputs(grid, dau, mau, active, key_used, key_recent, len(keys), _fill(grid, onb, "progress"))
+    contacts_active, contacts = key_contacts_active(engine, grid, first_day, customer_ids)
+    return HealthInputs(grid, dau, mau, active, key_used, key_recent, len(keys), _fill(grid, onb, "progress"),
+                        contacts_active, contacts)
+
+
+def key_contacts_active(engine: Engine, grid: Grid, first_day: date,
+                        customer_ids: Collection[str] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(how many of each customer's champions and decision makers were active in the CONTACT_DAYS ending
+    each day, how many of them a visitor matches): one grouped query per chunk of customers for each."""
+    since = max(grid.start, first_day - timedelta(days=CONTACT_DAYS - 1))
+    until = grid.day(grid.days - 1)
+    days = _frame(engine, (select(contact_days(chunk, since, until)) for chunk in customer_chunks(customer_ids)),
+                  ["customer_id", "feature_id", "day"])
+    matched = _frame(engine, (matched_contacts(chunk) for chunk in customer_chunks(customer_ids)),
+                     ["customer_id", "contacts"])
+    counts = pd.Series(matched["contacts"].to_numpy(dtype=float), index=matched["customer_id"], dtype=float)
+    per_customer = counts.reindex(grid.customers).fillna(0.0).to_numpy(dtype=float)
+    return _coverage(grid, _runs(grid, days, CONTACT_DAYS - 1), CONTACT_DAYS), per_customer
+
+
+def _runs(grid: Grid, days: pd.DataFrame, gap: int) -> pd.DataFrame:
+    """(row, feature, first, last) runs of each (customer, item)'s days, days at most `gap` apart. In numpy,
+    where the key features use SQL window functions: every contact day is read anyway, and SQLite's window
+    functions over them took twice as long (README, "Judgments on labelled worlds")."""
+    rows, cols, keep = _positions(grid, days) if not days.empty else (np.zeros(0, int),) * 3
+    frame = pd.DataFrame({"row": rows, "feature": days["feature_id"].to_numpy() if len(days) else [],
+                          "day": cols})[keep.astype(bool)].sort_values(["row", "feature", "day"], kind="stable")
+    same = (frame["row"] == frame["row"].shift()) & (frame["feature"] == frame["feature"].shift())
+    run = (~same | (frame["day"] - frame["day"].shift() > gap)).cumsum()
+    return frame.groupby(run).agg(row=("row", "first"), feature=("feature", "first"), first=("day", "min"),
+                                  last=("day", "max"))
 
 
 def _frame(engine: Engine, queries: Iterator[Select[Any]], columns: list[str]) -> pd.DataFrame:

@@ -24,7 +24,8 @@ from pendo_core.usage.measures import stickiness_text
 
 HISTORY_COLUMNS = ["score_date", "overall", "band", "coverage", *COMPONENTS, "settings_version"]
 LABELS = {"engagement": "Engagement", "adoption": "Adoption", "trajectory": "Trajectory", "onboarding": "Onboarding",
-          "breadth_change": "Breadth change", "attrition": "Attrition", "sustained_trend": "Sustained trend"}
+          "breadth_change": "Breadth change", "attrition": "Attrition", "sustained_trend": "Sustained trend",
+          "champion": "Champion"}
 DEFINITIONS = {
     "engagement": "Stickiness = mean DAU of the last 7 days ÷ MAU; 40% or more scores 100 (linear below).",
     "adoption": "Share of the key features used by anyone in the last 30 days; 80% or more scores 100.",
@@ -38,6 +39,8 @@ DEFINITIONS = {
     "sustained_trend": "Least-squares trend of the last 8 weekly visitor-day totals, as a change over 4 weeks: "
                        "flat scores 75, +20% scores 100, −20% scores 50, −60% or worse scores 0 (a line falling "
                        "faster than that reads as falling to zero).",
+    "champion": "Share of the champions and decision makers (from the imported contacts) active in the last 14 "
+                "days × 100; a champion gone quiet while the team works lowers it.",
 }
 
 
@@ -116,6 +119,8 @@ _CHANGE_MISSING = {
     "breadth_change": "no key feature was used in the 14 days ending 4 weeks ago",
     "attrition": "nobody was active in the last 90 days",
     "sustained_trend": "one of the last 8 weeks has fewer than 5 synced days",
+    "champion": "no champion or decision maker matched to a Pendo visitor, a day of the last 14 not synced, or "
+                "nobody active in them",
 }
 
 
@@ -150,6 +155,9 @@ def _change_measured(name: str, num: Callable[[str], float | None]) -> str:
         return f"{gone:.0%} of the last 90 days' active visitors not seen in the last 30 days"
     if name == "sustained_trend" and trend is not None:
         return sustained_trend_text(trend)
+    active, contacts = num("key_contacts_active"), num("key_contacts")
+    if name == "champion" and active is not None and contacts:
+        return f"{active:.0f} of {contacts:.0f} champions and decision makers active in the last 14 days"
     return ""
 
 

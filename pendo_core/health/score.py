@@ -27,6 +27,15 @@ Components, each on 0..100 for customer c on day d (windows end on d, only synce
   alert's sustained rule tests): ``clip(75 + 125 * c, 0, 100)``, like trajectory but one odd week
   (a holiday) moves it less. No data when a week has fewer than 5 synced days.
 
+- **champion** from the customer's key contacts (champions and decision makers from ``import-contacts``,
+  those a Pendo visitor matches): ``100 * (key contacts active in [d-13, d]) / (matched key contacts)``;
+  every one active scores 100, a champion gone quiet for 14 days while the rest of the team works
+  lowers it (one of two: 50). No data when the customer has no matched key contact (so a customer
+  without contacts scores as before, its weight renormalised away), when a day of the 14 is not
+  synced (unknown, not quiet), or when nobody at all was active in them (the whole team's silence
+  is no_login's to say, and engagement already scores it). The champion_inactive alert's rule, as
+  a share: a departed champion is the churn warning usage hides (in a team of 10 it is a 10% fall).
+
 A customer with no active visitor in the 90 days ending on d (a mapped account not in use yet)
 has no engagement and no adoption either: its score is "insufficient data", not 0.
 
@@ -45,7 +54,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-COMPONENTS = ("engagement", "adoption", "trajectory", "onboarding", "breadth_change", "attrition", "sustained_trend")
+COMPONENTS = ("engagement", "adoption", "trajectory", "onboarding", "breadth_change", "attrition", "sustained_trend",
+              "champion")
 FULL_STICKINESS = 0.4
 FULL_BREADTH_LOSS = 0.5
 USUAL_ATTRITION, FULL_ATTRITION = 0.05, 0.35
@@ -106,6 +116,15 @@ def sustained_trend(change: ArrayLike) -> Floats:
     """Sustained trend 0..100 from the 8-week least-squares change over 4 weeks (-0.2 = down 20%); NaN stays NaN."""
     c = np.asarray(change, dtype=float)
     return np.asarray(np.clip(FLAT_TRAJECTORY + TRAJECTORY_SLOPE * c, 0.0, 100.0), dtype=float)
+
+
+def champion(active: ArrayLike, contacts: ArrayLike, team_known: ArrayLike) -> Floats:
+    """Champion 0..100: the share of matched key contacts active in the last 14 days; NaN without a matched
+    contact or where `team_known` is False (a day unsynced, or nobody active at all)."""
+    act, n = np.asarray(active, dtype=float), np.asarray(contacts, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.clip(act / n, 0.0, 1.0) * 100.0
+    return np.asarray(np.where((n > 0) & np.asarray(team_known, dtype=bool), share, np.nan), dtype=float)
 
 
 def combine(components: Mapping[str, ArrayLike], weights: Mapping[str, float],

@@ -411,6 +411,7 @@ class HealthScore(Base):
     breadth_change: Mapped[float | None] = mapped_column(Float)
     attrition: Mapped[float | None] = mapped_column(Float)
     sustained_trend: Mapped[float | None] = mapped_column(Float)
+    champion: Mapped[float | None] = mapped_column(Float)
     overall: Mapped[float | None] = mapped_column(Float)
     band: Mapped[str] = mapped_column(String(30))  # red | yellow | green | insufficient data
     coverage: Mapped[float] = mapped_column(Float)

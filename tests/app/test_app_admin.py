@@ -75,7 +75,7 @@ def test_moving_a_weight_updates_the_backtest_and_saving_makes_a_version(store: 
     at.slider(key="admin_w_engagement").set_value(0).run()
     at.slider(key="admin_w_adoption").set_value(30).run()
     at.slider(key="admin_w_trajectory").set_value(0).run()
-    for name in ("breadth_change", "attrition", "sustained_trend"):
+    for name in ("breadth_change", "attrition", "sustained_trend", "champion"):
         at.slider(key=f"admin_w_{name}").set_value(0).run()
     after = (_metric(at, "AUC, candidate"), _metric(at, "Customers changing band"))
     assert after != before

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from pendo_core.evaluation import BandChurn, Case, churn_aucs, churn_by_band, monotone, score_kind, sustained_recall
+from pendo_core.evaluation import (
+    BandChurn,
+    Case,
+    case_frame,
+    churn_aucs,
+    churn_by_band,
+    monotone,
+    score_kind,
+    sustained_recall,
+)
+from pendo_core.health.score import COMPONENTS
 
 SIGNALS = {"mau_change_30d": 0.0, "dau_recent_vs_baseline": 0.0, "dau_last_week": 5.0, "days_since_login": 1.0}
 
@@ -45,3 +55,15 @@ def test_auc_bands_and_sustained_recall() -> None:
     assert not monotone(churn_by_band(cases))
     assert monotone([BandChurn("red", 4, 3), BandChurn("yellow", 4, 1), BandChurn("green", 4, 0)])
     assert sustained_recall(cases) == (1, 2)
+
+
+def test_the_dump_has_a_row_per_case_with_every_component_and_signal() -> None:
+    """case_frame: one row per case; a component the case lacks is empty, not 0 (so a refit renormalises)."""
+    c = Case("c1", "champion_left", {}, frozenset(), True, False, False, frozenset(), 61.0, "red", SIGNALS,
+             {"engagement": 50.0, "champion": None})
+    frame = case_frame([c])
+    assert frame.columns.tolist() == ["customer_id", "story", "churned", "health", "band", *COMPONENTS, *SIGNALS]
+    row = frame.iloc[0]
+    assert (row["story"], row["churned"], row["engagement"], row["dau_last_week"]) == ("champion_left", True, 50.0, 5.0)
+    assert row["champion"] is None
+    assert row["attrition"] is None

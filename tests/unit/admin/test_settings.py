@@ -39,7 +39,8 @@ def test_defaults_are_the_product_documents() -> None:
 
 @pytest.mark.parametrize(("data", "fragment"), [
     pytest.param({"health": {"weights": {"engagement": 0, "adoption": 0, "trajectory": 0, "onboarding": 0,
-                                         "breadth_change": 0, "attrition": 0, "sustained_trend": 0}}},
+                                         "breadth_change": 0, "attrition": 0, "sustained_trend": 0,
+                                         "champion": 0}}},
                  "health.weights: the weights sum to 0", id="weights-sum-to-zero"),
     pytest.param({"health": {"weights": {"adoption": -1}}}, "health.weights.adoption: ", id="negative-weight"),
     pytest.param({"alerts": {"no_login": {"days": -3}}}, "alerts.no_login.days: ", id="negative-threshold"),

@@ -18,6 +18,6 @@ def test_saving_settings_makes_a_new_audited_version(engine: Engine) -> None:
     assert second == first + 1
     assert history[["version", "saved_by", "note"]].values.tolist() == [[second, "b@cscx.io", ""],
                                                                         [first, "a@cscx.io", "v1"]]
-    assert "health.weights.engagement: 0.25 → 0.5" in history.loc[1, "changes"]
+    assert "health.weights.engagement: 0.22 → 0.5" in history.loc[1, "changes"]
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(AuditLog)).scalar() == 2

@@ -18,7 +18,7 @@ LATEST = pd.DataFrame({  # stored bands as an older version scored them
     "customer_id": ["a", "b", "c"], "score_date": [date(2026, 3, 18)] * 3, "band": ["green", "yellow", "yellow"],
     "engagement": [90.0, 60.0, 20.0], "adoption": [90.0, 100.0, 100.0], "trajectory": [80.0, 40.0, None],
     "onboarding": [None, None, None], "breadth_change": [None, None, None], "attrition": [None, None, None],
-    "sustained_trend": [None, None, None]})
+    "sustained_trend": [None, None, None], "champion": [None, None, None]})
 
 
 @pytest.mark.parametrize(("weights", "moves"), [
@@ -30,7 +30,8 @@ LATEST = pd.DataFrame({  # stored bands as an older version scored them
 def test_band_preview_counts_customers_who_change_band(weights: dict[str, float],
                                                        moves: dict[tuple[str, str], int]) -> None:
     """The preview re-scores stored components with candidate weights and counts band moves."""
-    candidate = HealthWeights(**weights, onboarding=0.0, breadth_change=0.0, attrition=0.0, sustained_trend=0.0)
+    candidate = HealthWeights(**weights, onboarding=0.0, breadth_change=0.0, attrition=0.0, sustained_trend=0.0,
+                              champion=0.0)
     preview = preview_bands(LATEST, HealthSettings(weights=candidate, red_below=50, green_from=75))
     found = dict(zip(zip(preview.moves["from_band"], preview.moves["to_band"], strict=True),
                      preview.moves["customers"], strict=True))

@@ -51,11 +51,14 @@ def test_scores_follow_the_documented_mappings(engine: Engine) -> None:
     steady = rows[("steady", LAST)]
     engagement = 100 * (108 / 7 / 40) / 0.4  # 5 weekdays of 20 + 2 weekend days of 4, MAU 40
     assert steady["engagement"] == pytest.approx(engagement, abs=0.01)
-    assert (steady["adoption"], steady["trajectory"], steady["coverage"]) == (100.0, 75.0, 1.0)
+    assert (steady["adoption"], steady["trajectory"], steady["coverage"]) == (100.0, 75.0, 0.77)  # no champion
     attrition = 100 * (0.35 - 5 / 45) / 0.30  # 5 of the 45 90-day actives not among the 40 monthly ones
     assert (steady["breadth_change"], steady["sustained_trend"]) == (100.0, 75.0)
     assert steady["attrition"] == pytest.approx(attrition, abs=0.01)
-    assert steady["overall"] == pytest.approx(0.25 * engagement + 0.2 * 100 + 0.35 * attrition + 0.2 * 75, abs=0.01)
+    # No contacts, so no champion value: the other weights renormalised over their 0.77.
+    with_data = 0.22 * engagement + 0.14 * 100 + 0.26 * attrition + 0.15 * 75
+    assert steady["champion"] is None
+    assert steady["overall"] == pytest.approx(with_data / 0.77, abs=0.01)
     assert steady["band"] == "green"
     assert steady["weights"] == AppSettings().health.weights.as_dict()
     assert steady["inputs"]["key_features"] == 2

@@ -9,7 +9,17 @@ import numpy as np
 import pytest
 
 from pendo_sim.activity import DISMISSED, SEEN, generate_origin_day
-from pendo_sim.stories import BY_NAME, STORIES, Label, World, build_world, expected_visitor_days
+from pendo_sim.stories import (
+    BY_NAME,
+    CHAMPION_LEFT,
+    LOSING,
+    STORIES,
+    Label,
+    World,
+    build_world,
+    expected_visitor_days,
+    key_contacts,
+)
 
 SEED = 4
 
@@ -27,7 +37,7 @@ def test_every_story_is_told_and_the_world_is_reproducible(world: World) -> None
     """Each story gets accounts in proportion to its share; the same seed gives the same labels."""
     counts = {s.name: len(_of(world, s.name)) for s in STORIES}
     assert all(counts[s.name] >= 3 for s in STORIES)
-    assert sum(counts.values()) == 120
+    assert sum(counts.values()) + len(_of(world, CHAMPION_LEFT)) == 120
     assert build_world(SEED, 120).labels == world.labels
 
 
@@ -41,10 +51,14 @@ def test_every_story_is_told_and_the_world_is_reproducible(world: World) -> None
     ("silent_churner", set()),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_labels_say_which_alerts_a_story_must_raise(world: World, story: str, expected: set[str]) -> None:
-    """Silence must raise no_login, lost breadth feature_abandonment; look-alikes nothing."""
+    """Silence must raise no_login, lost breadth feature_abandonment; look-alikes nothing; champion_inactive
+    exactly when a key contact left (users of any story but the look-alikes may leave)."""
     for _, label in _of(world, story):
         rejects = {"guide_dismissal"} if label.rejected else set()  # the guide overlay on flat stories
-        assert set(label.expected) - {"usage_drop"} - rejects == expected
+        left = {"champion_inactive"} if label.gone else set()
+        assert set(label.expected) - {"usage_drop"} - rejects == expected | left
+        if BY_NAME[story].hard_negative:
+            assert not label.gone
         if BY_NAME[story].hard_negative:
             assert "usage_drop" not in label.expected | label.allowed
 
@@ -80,7 +94,7 @@ def test_guide_rejection_labels_a_web_guide_its_users_dismiss(world: World) -> N
     ids = [g["id"] for g in sub.catalog.guides]
     rejecting = [(a, lab) for a, lab in enumerate(world.labels) if lab.rejected]
     assert len(rejecting) >= 2
-    assert {lab.story for _, lab in rejecting} <= {"steady", "big_steady", "growing"}
+    assert {lab.story for _, lab in rejecting} <= {"steady", "big_steady", "growing", CHAMPION_LEFT}  # both overlays
     for a, label in rejecting:
         assert "guide_dismissal" in label.expected
         (guide,) = (ids.index(g) for g in label.rejected)
@@ -100,6 +114,49 @@ def test_guide_rejection_labels_a_web_guide_its_users_dismiss(world: World) -> N
     others, plain_others = ~theirs, ~np.isin(plain_account, [a for a, _ in rejecting])
     for column in ("g_cell", "g_guide", "g_type", "g_time"):
         assert np.array_equal(getattr(act, column)[others], getattr(plain, column)[plain_others])
+
+
+def test_champion_left_takes_the_champion_and_nothing_else(world: World) -> None:
+    """Some flat accounts' champion leaves 21-49 days before the end and their label requires champion_inactive
+    on that e-mail; without the overlay the world is the same but for those accounts' churn, their champion and
+    their own story: every other label, team, curve and drawn session is unchanged."""
+    plain = build_world(SEED, 120, champion_left=False)
+    sub = world.subscription
+    left = [a for a, lab in enumerate(world.labels) if lab.story == CHAMPION_LEFT]
+    assert len(left) >= 3
+    assert {plain.labels[a].story for a in left} <= set(LOSING)
+    assert sub.departed is not None
+    gone = [key_contacts(sub, a)[0][1] for a in left]
+    for a, champion in zip(left, gone, strict=True):
+        assert 21 <= sub.days - sub.departed[champion] <= 49
+        assert sub.visitors.ids[champion] in world.labels[a].gone  # (its decision maker may have left too)
+        assert "champion_inactive" in world.labels[a].expected
+    others = [a for a in range(120) if a not in left]
+    assert [world.labels[a] for a in others] == [plain.labels[a] for a in others]
+    curve, plain_curve = expected_visitor_days(sub, 56), expected_visitor_days(plain.subscription, 56)
+    assert np.array_equal(curve[others], plain_curve[others])
+    act, before = generate_origin_day(sub, sub.days - 1), generate_origin_day(plain.subscription, sub.days - 1)
+    assert not np.isin(act.v, gone).any()
+    assert np.isin(before.v, gone).any()
+    kept = ~np.isin(before.v, gone)
+    for column in ("v", "events", "minutes", "hour"):
+        assert np.array_equal(getattr(act, column), getattr(before, column)[kept])
+    plain_features = before.feat[kept[before.feat_cell]]
+    assert np.array_equal(act.feat, plain_features)
+
+
+def test_contacts_are_the_most_engaged_users_there_from_the_start(world: World) -> None:
+    """Every account of two or more users has a champion; four or more, a decision maker too; both among its
+    identified users there from the start, the champion the most engaged."""
+    vis = world.subscription.visitors
+    rows = world.contacts()
+    for a, label in enumerate(world.labels):
+        mine = [r for r in rows if r["customer_id"] == label.customer_id]
+        team = np.flatnonzero((vis.account == a) & ~vis.anonymous & ~vis.dnp & (vis.start == 0))
+        assert len(mine) == (2 if len(team) >= 4 else 1 if len(team) >= 2 else 0)
+        if mine:
+            assert mine[0]["role"] == "champion"
+            assert vis.ids.index(mine[0]["email"]) == team[np.argmax(vis.engagement[team])]
 
 
 def test_activity_follows_the_story(world: World) -> None:
