@@ -39,7 +39,7 @@ def _onboarding(customer_id: str, first: date, last: date) -> None:
                               alt.Tooltip("progress:Q", title="Progress", format=".0%"),
                               alt.Tooltip("completed_guides:Q", title="Guides completed")])
              .properties(height=200))
-    right.altair_chart(chart, width="stretch")
+    charts.show(chart, right, width="stretch")
 
 
 def _rates_chart(table: pd.DataFrame) -> alt.Chart:
@@ -96,7 +96,7 @@ def _rates(table: pd.DataFrame) -> None:
         st.caption(f"The chart leaves out {len(table) - len(enough)} guide(s) seen by fewer than "
                    f"{samples.MIN_SAMPLE} visitors: {samples.TOO_FEW}.")
     if not enough.empty:
-        st.altair_chart(_rates_chart(enough), width="stretch")
+        charts.show(_rates_chart(enough), width="stretch")
 
 
 def render() -> None:

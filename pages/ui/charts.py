@@ -6,17 +6,27 @@ The theme is PALETTE (series in order), ACCENT (the second-axis series) and the 
 units on the axes and in the tooltips; the pages put the metric's definition in the help text next to
 the chart's title. Altair's mark_* and resolve_* methods are untyped (they return Any), so each chart
 is bound to its declared type before it is returned.
+
+Every chart is drawn through `show`: st.altair_chart checks each spec against the Vega-Lite JSON schema
+(jsonschema over the whole spec, a third of a page's render); `show` builds the same spec without that
+check and draws it with st.vega_lite_chart. The tests switch the check on (`VALIDATE`), so every chart a
+test draws is still checked.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from contextlib import nullcontext
+from typing import Any, Final
 
 import altair as alt
 import pandas as pd
 import streamlit as st
+from streamlit import dataframe_util
+from streamlit.delta_generator import DeltaGenerator
+from streamlit.util import calc_hash
 
 # Validate each spec once when it is drawn, not every piece as it is built: 5x faster chart building.
 alt.utils.schemapi.disable_debug_mode()
@@ -33,6 +43,38 @@ DAY = alt.X("metric_date:T", title=None, axis=alt.Axis(format="%d %b", labelOver
 MAX_DAY_TICKS = 10
 # Missing values break the line instead of joining across the gap (days outside the synced data).
 BREAK: Final = "break-paths-show-domains"
+VALIDATE = False  # check each spec against the Vega-Lite schema when drawn (the tests switch it on)
+# Altair's theme and data transformer are process-wide settings: one conversion at a time.
+_ALTAIR_SETTINGS = threading.Lock()
+
+
+def _arrow_dataset(data: Any, datasets: dict[str, bytes]) -> dict[str, str]:
+    """Altair data transformer: the frame as Arrow bytes, named by their hash (what st.altair_chart does,
+    so the spec stays the same across reruns while the data does)."""
+    payload = dataframe_util.convert_anything_to_arrow_bytes(data)
+    name = calc_hash(payload)
+    datasets[name] = payload
+    return {"name": name}
+
+
+alt.data_transformers.register("cscx_arrow", _arrow_dataset)
+
+
+def spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's Vega-Lite spec as st.altair_chart makes it (no default theme, data as Arrow datasets),
+    checked against the schema only when VALIDATE is on."""
+    datasets: dict[str, bytes] = {}
+    with _ALTAIR_SETTINGS:
+        theme = alt.theme.enable("none") if alt.theme.active == "default" else nullcontext()
+        with theme, alt.data_transformers.enable("cscx_arrow", datasets=datasets):
+            out: dict[str, Any] = chart.to_dict(validate=VALIDATE)
+    out["datasets"] = {**out.get("datasets", {}), **datasets}
+    return out
+
+
+def show(chart: alt.TopLevelMixin, where: DeltaGenerator | None = None, **kwargs: Any) -> None:
+    """Draw the chart in `where` (the page by default); `kwargs` are st.vega_lite_chart's (width, key...)."""
+    (where or st).vega_lite_chart(spec(chart), **kwargs)
 
 
 def day_axis(days: pd.Series, field: str = "metric_date") -> alt.X:
