@@ -91,7 +91,8 @@ def _month(ctx: dict[str, Any]) -> tuple[date, date]:
 CASES = (
     Case("app.py", "csm", "pick another customer", _set("frame_customer", lambda c: c["other_customer"])),
     Case("pages/account_usage.py", "csm", "date range to 30 days", _set("frame_range", _month)),
-    Case("pages/features.py", "csm", "drill down to another feature", _set("features_drill", lambda c: "feat-01")),
+    Case("pages/features.py", "csm", "open the day-by-day tab",
+         _set("features_tab", lambda c: "One feature, day by day")),
     Case("pages/guides.py", "csm", "pick another customer", _set("frame_customer", lambda c: c["other_customer"])),
     Case("pages/health.py", "csm", "show components", _set("health_show_components", lambda c: True)),
     Case("pages/alerts.py", "csm", "show closed alerts", _set("alerts_include_closed", lambda c: True)),

@@ -31,6 +31,8 @@ HELP = {
              "share of key features used in 30 days. " + measures.STICKINESS_DEFINITION,
 }
 MAX_FEATURES = 25
+TABS = ("By week", "Across customers", "One feature, day by day")
+TAB_KEY = "features_tab"
 
 
 def _kpis(table: pd.DataFrame, mine: pd.Series) -> None:
@@ -99,7 +101,7 @@ def _week_heatmap(customer_id: str, usage: pd.DataFrame, last: date, weeks: int,
 def _customer_heatmap(picked: shared.CustomerRow, last: date, names: dict[str, str]) -> None:
     visible = shared.visible_customers()
     scope = st.segmented_control("Customers", ["Same segment", "All I can see"], default="Same segment",
-                                 key="features_heatmap_scope", required=True)
+                                 key="features_heatmap_scope", required=True, persist_state="session")
     group = visible[visible["segment"] == picked.segment] if scope == "Same segment" else visible
     week = shared.customer_week(last).set_index("customer_id")["mau"]
     top = group.assign(mau=group["customer_id"].map(week)).sort_values("mau", ascending=False).head(25)
@@ -209,16 +211,20 @@ def render() -> None:
     _feature_table(table, peers, float(known.iloc[-1]) if len(known) else None, peer_count)
     names = dict(zip(catalogue["feature_id"], catalogue["name"], strict=True))
     weeks = max(1, min(13, ((last - first).days + 1) // 7))
-    by_week, by_customer, detail = st.tabs(["By week", "Across customers", "One feature, day by day"])
-    with by_week:
-        st.markdown(f"#### Adoption by week, last {weeks} weeks", help=HELP["weeks"])
-        _week_heatmap(picked.customer_id, usage, last, weeks, names)
-    with by_customer:
-        st.markdown("#### Adoption across customers", help=HELP["customers"])
-        _customer_heatmap(picked, last, names)
-    with detail:
-        st.markdown("#### Daily detail", help=HELP["detail"])
-        _drill_down(picked.customer_id, usage, first, last, table)
+    # Only the open tab runs (a tab switch reruns the page): each tab reads and draws its own charts.
+    by_week, by_customer, detail = st.tabs(list(TABS), key=TAB_KEY, on_change="rerun")
+    if by_week.open:
+        with by_week:
+            st.markdown(f"#### Adoption by week, last {weeks} weeks", help=HELP["weeks"])
+            _week_heatmap(picked.customer_id, usage, last, weeks, names)
+    if by_customer.open:
+        with by_customer:
+            st.markdown("#### Adoption across customers", help=HELP["customers"])
+            _customer_heatmap(picked, last, names)
+    if detail.open:
+        with detail:
+            st.markdown("#### Daily detail", help=HELP["detail"])
+            _drill_down(picked.customer_id, usage, first, last, table)
     _gaps_and_peers(peers, mine)
 
 

@@ -74,10 +74,10 @@ def test_smoothed_keeps_a_gap_a_gap() -> None:
 @pytest.mark.parametrize("role", ["csm", "leader", "admin"])
 def test_feature_drill_down_switch_draws_7_day_averages(app_env: Store, role: str) -> None:
     """The one-feature daily chart has the switch too: on, each day's clicks are the mean of 7 days."""
-    at = run(app("pages/features.py", USERS[role]))
-    daily = _series(at.get("vega_lite_chart")[2], "Clicks")
+    at = run(app("pages/features.py", USERS[role], features_tab="One feature, day by day"))
+    daily = _series(at.get("vega_lite_chart")[0], "Clicks")
     at.toggle(key="features_smooth").set_value(True)
-    smooth = _series(run(at).get("vega_lite_chart")[2], "Clicks")
+    smooth = _series(run(at).get("vega_lite_chart")[0], "Clicks")
     pd.testing.assert_series_equal(smooth, daily.rolling(7, min_periods=7).mean(), check_names=False)
 
 
