@@ -158,7 +158,8 @@ def _gaps_and_peers(peers: pd.DataFrame, mine: pd.Series) -> None:
         else:
             bars = charts.bars(ranks, x="percentile", y="measure", x_title="Percentile among peers (50 = median)",
                                sort=ranks["measure"].tolist(), domain=(0, 100))
-            rule = alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(strokeDash=[4, 3], color="#555").encode(x="x:Q")
+            rule = (alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(strokeDash=[4, 3], color="#555")
+                    .encode(x=alt.X("x:Q")))
             charts.show(alt.layer(bars, rule), width="stretch")
 
 
