@@ -51,11 +51,11 @@ def _rates_chart(table: pd.DataFrame) -> alt.Chart:
                             axis=alt.Axis(labelLimit=260, labelOverlap=False)),
                     x=alt.X("share:Q", title="Share of visitors who saw it", axis=alt.Axis(format=".0%"),
                             scale=alt.Scale(domain=[0, 1])),
-                    yOffset="rate:N",
+                    yOffset=alt.YOffset("rate:N"),
                     color=alt.Color("rate:N", title=None, scale=alt.Scale(domain=["Completed", "Dismissed"],
                                                                         range=[charts.PALETTE[1], charts.PALETTE[4]]),
                                     legend=alt.Legend(orient="top")),
-                    tooltip=["name:N", "rate:N", alt.Tooltip("share:Q", format=".0%")])
+                    tooltip=[alt.Tooltip("name:N"), alt.Tooltip("rate:N"), alt.Tooltip("share:Q", format=".0%")])
             .properties(height=44 * len(table) + 70))
     return chart
 

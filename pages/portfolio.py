@@ -134,7 +134,8 @@ def _trends(totals: pd.DataFrame, first: date, health_day: date | None) -> None:
             chart = (alt.Chart(bands).mark_bar(cornerRadiusEnd=3)
                      .encode(x=alt.X("customers:Q", title=f"Customers on {now.score_date:%d %b %Y}"),
                              y=alt.Y("band:N", title=None, sort=list(read_portfolio.BANDS)),
-                             color=alt.Color("band:N", scale=colors, legend=None), tooltip=["band:N", "customers:Q"])
+                             color=alt.Color("band:N", scale=colors, legend=None),
+                             tooltip=[alt.Tooltip("band:N"), alt.Tooltip("customers:Q")])
                      .properties(height=180))
             charts.show(chart, width="stretch")
 
@@ -171,11 +172,12 @@ def _segments_and_csms(table: pd.DataFrame) -> None:
         long = segments.melt(id_vars="segment", value_vars=["breadth", "stickiness"], var_name="measure")
         long["measure"] = long["measure"].map({"breadth": "Key-feature breadth", "stickiness": "Stickiness"})
         chart = (alt.Chart(long).mark_bar(cornerRadiusEnd=3)
-                 .encode(y=alt.Y("segment:N", title=None), yOffset="measure:N",
+                 .encode(y=alt.Y("segment:N", title=None), yOffset=alt.YOffset("measure:N"),
                          x=alt.X("value:Q", title="Median customer", axis=alt.Axis(format=".0%")),
                          color=alt.Color("measure:N", title=None, scale=alt.Scale(range=charts.PALETTE[1:]),
                                          legend=alt.Legend(orient="bottom", direction="vertical")),
-                         tooltip=["segment:N", "measure:N", alt.Tooltip("value:Q", format=".0%")])
+                         tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("measure:N"),
+                                  alt.Tooltip("value:Q", format=".0%")])
                  .properties(height=60 * max(1, len(segments)) + 40))
         charts.show(chart, width="stretch")
     with right:
