@@ -36,6 +36,7 @@ def main() -> None:
     """Run the frame: check the screens, sign in, draw the navigation and the sidebar, run the page."""
     st.set_page_config(page_title="CSCX · Pendo Usage", page_icon=":material/insights:", layout="wide")
     frame.compact_layout()
+    frame.settle_heap()
     _check_pages()
     _check_settings()
     demo_endpoint.install()  # demo mode's "Sync now" syncs from the simulator

@@ -131,29 +131,29 @@ def _charts(frame: pd.DataFrame, compare: pd.DataFrame) -> None:
     left, right = st.columns([3, 1])
     with left:
         st.markdown("#### Active users and stickiness", help=HELP["users"])
-        st.altair_chart(charts.users_with_stickiness(frame), width="stretch")
+        charts.show(charts.users_with_stickiness(frame), width="stretch")
     with right:
         st.markdown("#### Stickiness, 7 days", help=HELP["stickiness"])
         rates = compare.set_index("rate") if not compare.empty else None
         value = rates.loc["stickiness", "customer"] if rates is not None else None
         marks = {} if rates is None else {"Segment": rates.loc["stickiness", "segment"],
                                           "All customers": rates.loc["stickiness", "portfolio"]}
-        st.altair_chart(charts.gauge(value, marks, title="Stickiness"), width="stretch")
+        charts.show(charts.gauge(value, marks, title="Stickiness"), width="stretch")
     left, right = st.columns(2)
     with left:
         st.markdown("#### Sessions", help=HELP["sessions"])
-        st.altair_chart(charts.lines(frame, {"session_count": "Sessions"}, "Sessions a day", height=220),
-                        width="stretch")
+        charts.show(charts.lines(frame, {"session_count": "Sessions"}, "Sessions a day", height=220),
+                    width="stretch")
         st.markdown("#### Time in app", help=HELP["time"])
-        st.altair_chart(charts.lines(frame, {"time_in_app_minutes": "Minutes in app"}, "Minutes a day", height=220),
-                        width="stretch")
+        charts.show(charts.lines(frame, {"time_in_app_minutes": "Minutes in app"}, "Minutes a day", height=220),
+                    width="stretch")
     with right:
         st.markdown("#### Average session length", help=HELP["sessions"])
-        st.altair_chart(charts.lines(frame, {"avg_session_minutes": "Minutes per session"}, "Minutes", fmt=",.0f",
-                                     height=220, points=True), width="stretch")
+        charts.show(charts.lines(frame, {"avg_session_minutes": "Minutes per session"}, "Minutes", fmt=",.0f",
+                                 height=220, points=True), width="stretch")
         st.markdown("#### Page views and feature events", help=HELP["events"])
-        st.altair_chart(charts.lines(frame, {"page_views": "Page views", "feature_events": "Feature events"},
-                                     "Events a day", height=220), width="stretch")
+        charts.show(charts.lines(frame, {"page_views": "Page views", "feature_events": "Feature events"},
+                                 "Events a day", height=220), width="stretch")
 
 
 def render() -> None:

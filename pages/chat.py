@@ -86,8 +86,8 @@ def _chart(chart: Chart, number: int) -> None:
     """An answer's trend chart, in the pages' theme, with the 7-day-average switch of every daily chart."""
     smooth = charts.smoothing_toggle(f"chat_smooth_{number}")
     frame = pd.DataFrame(list(chart.rows))
-    st.altair_chart(charts.chat_chart(frame, x=chart.x, y=chart.y, series=chart.series, title=chart.title,
-                                      y_title=chart.y_title, smooth=smooth), key=f"chat_chart_{number}")
+    charts.show(charts.chat_chart(frame, x=chart.x, y=chart.y, series=chart.series, title=chart.title,
+                                  y_title=chart.y_title, smooth=smooth), key=f"chat_chart_{number}")
 
 
 def _render(turn: Turn) -> None:

@@ -31,6 +31,8 @@ HELP = {
              "share of key features used in 30 days. " + measures.STICKINESS_DEFINITION,
 }
 MAX_FEATURES = 25
+TABS = ("By week", "Across customers", "One feature, day by day")
+TAB_KEY = "features_tab"
 
 
 def _kpis(table: pd.DataFrame, mine: pd.Series) -> None:
@@ -88,18 +90,18 @@ def _week_heatmap(customer_id: str, usage: pd.DataFrame, last: date, weeks: int,
     frame = frame[frame["feature"].isin(order)].sort_values("week_end")
     frame["week"] = frame["week_end"].dt.strftime("%d %b")
     columns = [f"{last - timedelta(days=7 * k):%d %b}" for k in reversed(range(weeks))]
-    st.altair_chart(charts.heatmap(frame, x="week", y="feature", value="share", x_title="Week ending",
-                                   y_title="Feature", value_title="Users ÷ WAU", x_sort=columns,
-                                   y_sort=order,
-                                   extra_tooltips=[alt.Tooltip("users:Q", title="Users"),
-                                                   alt.Tooltip("clicks:Q", title="Clicks", format=",")]),
-                    width="stretch")
+    charts.show(charts.heatmap(frame, x="week", y="feature", value="share", x_title="Week ending",
+                               y_title="Feature", value_title="Users ÷ WAU", x_sort=columns,
+                               y_sort=order,
+                               extra_tooltips=[alt.Tooltip("users:Q", title="Users"),
+                                               alt.Tooltip("clicks:Q", title="Clicks", format=",")]),
+                width="stretch")
 
 
 def _customer_heatmap(picked: shared.CustomerRow, last: date, names: dict[str, str]) -> None:
     visible = shared.visible_customers()
     scope = st.segmented_control("Customers", ["Same segment", "All I can see"], default="Same segment",
-                                 key="features_heatmap_scope", required=True)
+                                 key="features_heatmap_scope", required=True, persist_state="session")
     group = visible[visible["segment"] == picked.segment] if scope == "Same segment" else visible
     week = shared.customer_week(last).set_index("customer_id")["mau"]
     top = group.assign(mau=group["customer_id"].map(week)).sort_values("mau", ascending=False).head(25)
@@ -111,9 +113,9 @@ def _customer_heatmap(picked: shared.CustomerRow, last: date, names: dict[str, s
     frame["feature"] = frame["feature_id"].map(names).fillna(frame["feature_id"])
     order = frame.groupby("feature")["users"].sum().sort_values(ascending=False).index[:MAX_FEATURES].tolist()
     frame = frame[frame["feature"].isin(order)]
-    st.altair_chart(charts.heatmap(frame, x="customer", y="feature", value="adoption_pct", x_title="Customer",
-                                   y_title="Feature", value_title="Adoption (users ÷ MAU)", y_sort=order,
-                                   extra_tooltips=[alt.Tooltip("users:Q", title="Users")]), width="stretch")
+    charts.show(charts.heatmap(frame, x="customer", y="feature", value="adoption_pct", x_title="Customer",
+                               y_title="Feature", value_title="Adoption (users ÷ MAU)", y_sort=order,
+                               extra_tooltips=[alt.Tooltip("users:Q", title="Users")]), width="stretch")
 
 
 def _drill_down(customer_id: str, usage: pd.DataFrame, first: date, last: date, table: pd.DataFrame) -> None:
@@ -127,9 +129,9 @@ def _drill_down(customer_id: str, usage: pd.DataFrame, first: date, last: date, 
         daily[column] = daily[column].astype(float).fillna(0.0).where(inside)
     daily = charts.smoothed(daily, ["clicks", "unique_visitors", "views"], charts.smoothing_toggle("features_smooth"))
     left, right = st.columns(2)
-    left.altair_chart(charts.lines(daily, {"clicks": "Clicks"}, "Clicks a day", height=220), width="stretch")
-    right.altair_chart(charts.lines(daily, {"unique_visitors": "Users", "views": "Page views"}, "Users / views a day",
-                                    height=220), width="stretch")
+    charts.show(charts.lines(daily, {"clicks": "Clicks"}, "Clicks a day", height=220), left, width="stretch")
+    charts.show(charts.lines(daily, {"unique_visitors": "Users", "views": "Page views"}, "Users / views a day",
+                             height=220), right, width="stretch")
 
 
 def _gaps_and_peers(peers: pd.DataFrame, mine: pd.Series) -> None:
@@ -141,8 +143,8 @@ def _gaps_and_peers(peers: pd.DataFrame, mine: pd.Series) -> None:
             st.success("This customer uses every feature its peers use.")
         else:
             gaps = gaps.head(10).assign(label=lambda f: f["name"] + f["is_key"].map({True: " ★", False: ""}))
-            st.altair_chart(charts.bars(gaps, x="peer_share", y="label", x_title="Share of peers using it", fmt=".0%",
-                                        color=charts.PALETTE[2], domain=(0, 1)), width="stretch")
+            charts.show(charts.bars(gaps, x="peer_share", y="label", x_title="Share of peers using it", fmt=".0%",
+                                    color=charts.PALETTE[2], domain=(0, 1)), width="stretch")
     with right:
         st.markdown("#### Percentile among peers", help=HELP["peers"])
         ranks = pd.DataFrame({"measure": ["Key-feature breadth", "Features used", "Stickiness",
@@ -156,8 +158,9 @@ def _gaps_and_peers(peers: pd.DataFrame, mine: pd.Series) -> None:
         else:
             bars = charts.bars(ranks, x="percentile", y="measure", x_title="Percentile among peers (50 = median)",
                                sort=ranks["measure"].tolist(), domain=(0, 100))
-            rule = alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(strokeDash=[4, 3], color="#555").encode(x="x:Q")
-            st.altair_chart(alt.layer(bars, rule), width="stretch")
+            rule = (alt.Chart(pd.DataFrame({"x": [50]})).mark_rule(strokeDash=[4, 3], color="#555")
+                    .encode(x=alt.X("x:Q")))
+            charts.show(alt.layer(bars, rule), width="stretch")
 
 
 def _peer_ranks(picked: shared.CustomerRow, last: date) -> pd.Series:
@@ -209,16 +212,20 @@ def render() -> None:
     _feature_table(table, peers, float(known.iloc[-1]) if len(known) else None, peer_count)
     names = dict(zip(catalogue["feature_id"], catalogue["name"], strict=True))
     weeks = max(1, min(13, ((last - first).days + 1) // 7))
-    by_week, by_customer, detail = st.tabs(["By week", "Across customers", "One feature, day by day"])
-    with by_week:
-        st.markdown(f"#### Adoption by week, last {weeks} weeks", help=HELP["weeks"])
-        _week_heatmap(picked.customer_id, usage, last, weeks, names)
-    with by_customer:
-        st.markdown("#### Adoption across customers", help=HELP["customers"])
-        _customer_heatmap(picked, last, names)
-    with detail:
-        st.markdown("#### Daily detail", help=HELP["detail"])
-        _drill_down(picked.customer_id, usage, first, last, table)
+    # Only the open tab runs (a tab switch reruns the page): each tab reads and draws its own charts.
+    by_week, by_customer, detail = st.tabs(list(TABS), key=TAB_KEY, on_change="rerun")
+    if by_week.open:
+        with by_week:
+            st.markdown(f"#### Adoption by week, last {weeks} weeks", help=HELP["weeks"])
+            _week_heatmap(picked.customer_id, usage, last, weeks, names)
+    if by_customer.open:
+        with by_customer:
+            st.markdown("#### Adoption across customers", help=HELP["customers"])
+            _customer_heatmap(picked, last, names)
+    if detail.open:
+        with detail:
+            st.markdown("#### Daily detail", help=HELP["detail"])
+            _drill_down(picked.customer_id, usage, first, last, table)
     _gaps_and_peers(peers, mine)
 
 

@@ -39,7 +39,7 @@ def _onboarding(customer_id: str, first: date, last: date) -> None:
                               alt.Tooltip("progress:Q", title="Progress", format=".0%"),
                               alt.Tooltip("completed_guides:Q", title="Guides completed")])
              .properties(height=200))
-    right.altair_chart(chart, width="stretch")
+    charts.show(chart, right, width="stretch")
 
 
 def _rates_chart(table: pd.DataFrame) -> alt.Chart:
@@ -51,11 +51,11 @@ def _rates_chart(table: pd.DataFrame) -> alt.Chart:
                             axis=alt.Axis(labelLimit=260, labelOverlap=False)),
                     x=alt.X("share:Q", title="Share of visitors who saw it", axis=alt.Axis(format=".0%"),
                             scale=alt.Scale(domain=[0, 1])),
-                    yOffset="rate:N",
+                    yOffset=alt.YOffset("rate:N"),
                     color=alt.Color("rate:N", title=None, scale=alt.Scale(domain=["Completed", "Dismissed"],
                                                                         range=[charts.PALETTE[1], charts.PALETTE[4]]),
                                     legend=alt.Legend(orient="top")),
-                    tooltip=["name:N", "rate:N", alt.Tooltip("share:Q", format=".0%")])
+                    tooltip=[alt.Tooltip("name:N"), alt.Tooltip("rate:N"), alt.Tooltip("share:Q", format=".0%")])
             .properties(height=44 * len(table) + 70))
     return chart
 
@@ -96,7 +96,7 @@ def _rates(table: pd.DataFrame) -> None:
         st.caption(f"The chart leaves out {len(table) - len(enough)} guide(s) seen by fewer than "
                    f"{samples.MIN_SAMPLE} visitors: {samples.TOO_FEW}.")
     if not enough.empty:
-        st.altair_chart(_rates_chart(enough), width="stretch")
+        charts.show(_rates_chart(enough), width="stretch")
 
 
 def render() -> None:

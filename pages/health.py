@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.ui import customer_header, health_charts, loaders, panel_ui, shared
+from pages.ui import charts, customer_header, health_charts, loaders, panel_ui, shared
 from pages.ui.people_section import render_champions
 from pendo_core.admin.settings import HealthSettings
 from pendo_core.health import queries as health_view
@@ -59,8 +59,8 @@ def _components(customer_id: str, explanation: Explanation, detail: health_view.
                 f"component's own score on the bands: red below {health.red_below:g}, yellow below "
                 f"{health.green_from:g}, green from there.")
     if not detail.insufficient:  # no score, nothing to decompose: the table still shows what there is
-        st.altair_chart(health_charts.contributions_chart(table, red_below=health.red_below,
-                                                                 green_from=health.green_from), width="stretch")
+        charts.show(health_charts.contributions_chart(table, red_below=health.red_below,
+                                                             green_from=health.green_from), width="stretch")
     config = {"component": st.column_config.TextColumn("Component", width=120),
               "score": st.column_config.NumberColumn("Score", format="%.1f", width=60, help="0–100."),
               "weight": st.column_config.NumberColumn("Weight", format="percent", width=64,
@@ -86,9 +86,9 @@ def _history(customer_id: str, health: HealthSettings) -> None:
         st.info("No scored day in this date range: widen the range in the sidebar.")
         return
     changes = _described_changes(health_view.version_changes(history))
-    st.altair_chart(health_charts.history_chart(history, changes, red_below=health.red_below,
-                                                green_from=health.green_from, show_components=show, first=first,
-                                                last=last), width="stretch")
+    charts.show(health_charts.history_chart(history, changes, red_below=health.red_below,
+                                            green_from=health.green_from, show_components=show, first=first,
+                                            last=last), width="stretch")
     gaps, thin = days - len(history), int(history["overall"].isna().sum())
     note = f" {gaps} day(s) without a score (not synced) are left out." if gaps > 0 else ""
     note += f" {thin} day(s) with insufficient data show as grey marks at the bottom." if thin else ""

@@ -95,16 +95,16 @@ def _trends(totals: pd.DataFrame, first: date, health_day: date | None) -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("#### Active users, all customers", help=HELP["users"])
-        st.altair_chart(charts.lines(charts.smoothed(totals, ["dau"], smooth), {"dau": "DAU", "wau": "WAU",
-                                                                                 "mau": "MAU"}, "Active visitors"),
-                        width="stretch")
+        charts.show(charts.lines(charts.smoothed(totals, ["dau"], smooth), {"dau": "DAU", "wau": "WAU",
+                                                                             "mau": "MAU"}, "Active visitors"),
+                    width="stretch")
     with right:
         st.markdown("#### DAU ÷ MAU, all customers", help=HELP["pooled"])
         week = {c: totals[c].rolling(7, min_periods=4).sum() for c in ("dau", "mau")}
         pooled = totals.assign(avg7=measures.pooled_dau_mau(week["dau"], week["mau"]))
         series = {"avg7": "7 days"} if smooth else {"avg7": "7 days", "pooled_dau_mau": "Each day"}
-        st.altair_chart(charts.lines(pooled, series, "DAU ÷ MAU", fmt=".0%", faint=("pooled_dau_mau",), legend=True),
-                        width="stretch")
+        charts.show(charts.lines(pooled, series, "DAU ÷ MAU", fmt=".0%", faint=("pooled_dau_mau",), legend=True),
+                    width="stretch")
     health = read_portfolio.no_weekly_health()
     if health_day is not None:  # the last 13 weeks of scores, shown from the range's start
         health = loaders.weekly_health(health_day, WEEKS)
@@ -121,7 +121,7 @@ def _trends(totals: pd.DataFrame, first: date, health_day: date | None) -> None:
                              tooltip=[alt.Tooltip("score_date:T", title="Day", format="%d %b %Y"),
                                       alt.Tooltip("breadth:Q", title="Breadth", format=".1%")])
                      .properties(height=260))
-            st.altair_chart(chart, width="stretch")
+            charts.show(chart, width="stretch")
     with right:
         st.markdown("#### Health distribution", help=HELP["health"])
         if health.empty:
@@ -134,9 +134,10 @@ def _trends(totals: pd.DataFrame, first: date, health_day: date | None) -> None:
             chart = (alt.Chart(bands).mark_bar(cornerRadiusEnd=3)
                      .encode(x=alt.X("customers:Q", title=f"Customers on {now.score_date:%d %b %Y}"),
                              y=alt.Y("band:N", title=None, sort=list(read_portfolio.BANDS)),
-                             color=alt.Color("band:N", scale=colors, legend=None), tooltip=["band:N", "customers:Q"])
+                             color=alt.Color("band:N", scale=colors, legend=None),
+                             tooltip=[alt.Tooltip("band:N"), alt.Tooltip("customers:Q")])
                      .properties(height=180))
-            st.altair_chart(chart, width="stretch")
+            charts.show(chart, width="stretch")
 
 
 def _movers_and_drops(table: pd.DataFrame) -> None:
@@ -171,13 +172,14 @@ def _segments_and_csms(table: pd.DataFrame) -> None:
         long = segments.melt(id_vars="segment", value_vars=["breadth", "stickiness"], var_name="measure")
         long["measure"] = long["measure"].map({"breadth": "Key-feature breadth", "stickiness": "Stickiness"})
         chart = (alt.Chart(long).mark_bar(cornerRadiusEnd=3)
-                 .encode(y=alt.Y("segment:N", title=None), yOffset="measure:N",
+                 .encode(y=alt.Y("segment:N", title=None), yOffset=alt.YOffset("measure:N"),
                          x=alt.X("value:Q", title="Median customer", axis=alt.Axis(format=".0%")),
                          color=alt.Color("measure:N", title=None, scale=alt.Scale(range=charts.PALETTE[1:]),
                                          legend=alt.Legend(orient="bottom", direction="vertical")),
-                         tooltip=["segment:N", "measure:N", alt.Tooltip("value:Q", format=".0%")])
+                         tooltip=[alt.Tooltip("segment:N"), alt.Tooltip("measure:N"),
+                                  alt.Tooltip("value:Q", format=".0%")])
                  .properties(height=60 * max(1, len(segments)) + 40))
-        st.altair_chart(chart, width="stretch")
+        charts.show(chart, width="stretch")
     with right:
         st.markdown("#### Customers by CSM", help=HELP["csm"])
         csms = read_portfolio.by_csm(table)

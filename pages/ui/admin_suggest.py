@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages.ui import admin_settings, health_charts, panel_ui, shared
+from pages.ui import admin_settings, charts, health_charts, panel_ui, shared
 from pendo_core.admin import users as auth
 from pendo_core.admin.settings import AppSettings, HealthWeights
 from pendo_core.health import BacktestData, run_backtest
@@ -61,7 +61,7 @@ def _compare(data: BacktestData, saved: AppSettings, lead: int, suggestion: Sugg
     reports = [(label, run_backtest(data, weights, lead, red_below=h.red_below, green_from=h.green_from,
                                     coverage_floor=h.coverage_floor))
                for label, weights in (("Saved", now), ("Suggested", suggestion.weights))]
-    st.altair_chart(health_charts.churn_by_band_chart(reports), width="stretch")
+    charts.show(health_charts.churn_by_band_chart(reports), width="stretch")
     st.caption(f"Churn rate per band at a {lead}-day lead time, with the saved bands (red below {h.red_below:g}, "
                f"green from {h.green_from:g}), over {suggestion.churned} churned and {suggestion.renewed} renewed "
                "outcomes.")

@@ -94,11 +94,12 @@ def _run_detail(runs: pd.DataFrame) -> None:
         st.caption("This run wrote no rows.")
     else:
         chart, table = st.columns([3, 2])
-        chart.altair_chart(alt.Chart(streams).mark_bar(color=charts.PALETTE[0]).encode(
+        bar = alt.Chart(streams).mark_bar(color=charts.PALETTE[0]).encode(
             y=alt.Y("stream:N", title=None, sort="-x"), x=alt.X("rows:Q", title="Rows written (count)"),
             tooltip=[alt.Tooltip("stream:N", title="Stream"), alt.Tooltip("rows:Q", title="Rows", format=","),
                      alt.Tooltip("bad_rows:Q", title="Bad rows skipped")],
-        ).properties(height=28 * len(streams) + 40), width="stretch")
+        ).properties(height=28 * len(streams) + 40)
+        charts.show(bar, chart, width="stretch")
         chart.caption("Rows written per stream in this run (entities and activity). Re-read days count again.")
         with table:
             panel_ui.table(streams, key="admin_streams", file_name=f"sync_{run_id}_streams.csv", column_config={

@@ -122,7 +122,7 @@ def _backtest_results(now: BacktestReport, new: BacktestReport) -> None:
     cols[2].metric("Outcomes scored", f"{new.scored} of {new.outcomes}", border=True,
                    help="Outcomes with a stored score within 7 days of the lead date; the rest are skipped.")
     cols[3].metric("Churned", new.churned, border=True, help="Churned outcomes among all imported outcomes.")
-    st.altair_chart(health_charts.churn_by_band_chart([("Saved", now), ("Candidate", new)]), width="stretch")
+    charts.show(health_charts.churn_by_band_chart([("Saved", now), ("Candidate", new)]), width="stretch")
     st.caption(HELP["churn"])
     with st.expander("Decile lift (candidate)"):
         deciles = pd.DataFrame([vars(d) for d in new.deciles])
@@ -144,9 +144,9 @@ def _preview(candidate: HealthSettings) -> None:
     counts["settings"] = counts["settings"].map({"now": "Today", "candidate": "Candidate"})
     tooltip = [alt.Tooltip("band:N", title="Band"), alt.Tooltip("settings:N", title="Settings"),
                alt.Tooltip("customers:Q", title="Customers")]
-    st.altair_chart(charts.compared_bars(counts, x="band", x_order=panel_ui.BAND_ORDER, series="settings",
-                                         order=["Today", "Candidate"], y=alt.Y("customers:Q", title="Customers"),
-                                         tooltip=tooltip, label="customers", height=220), width="stretch")
+    charts.show(charts.compared_bars(counts, x="band", x_order=panel_ui.BAND_ORDER, series="settings",
+                                     order=["Today", "Candidate"], y=alt.Y("customers:Q", title="Customers"),
+                                     tooltip=tooltip, label="customers", height=220), width="stretch")
 
 
 def _same(a: HealthSettings, b: HealthSettings) -> bool:

@@ -6,17 +6,33 @@ The theme is PALETTE (series in order), ACCENT (the second-axis series) and the 
 units on the axes and in the tooltips; the pages put the metric's definition in the help text next to
 the chart's title. Altair's mark_* and resolve_* methods are untyped (they return Any), so each chart
 is bound to its declared type before it is returned.
+
+Encodings are channel objects (alt.Text("t:N"), not "t:N"; alt.OpacityValue, not alt.condition): Altair 6
+turns a string or a dict into a channel with `from_dict`, which hashes its ~570 schema classes on every
+call (3-8 ms each; vega/altair#3547); the spec is the same. Layers that draw one frame take it on the
+layer chart, not on each layer: Altair would lift it there itself, after hashing each layer with the
+frame printed as text.
+
+Every chart is drawn through `show`: st.altair_chart checks each spec against the Vega-Lite JSON schema
+(jsonschema over the whole spec, a third of a page's render); `show` builds the same spec without that
+check and draws it with st.vega_lite_chart. The tests switch the check on (`VALIDATE`), so every chart a
+test draws is still checked.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from contextlib import nullcontext
+from typing import Any, Final
 
 import altair as alt
 import pandas as pd
 import streamlit as st
+from streamlit import dataframe_util
+from streamlit.delta_generator import DeltaGenerator
+from streamlit.util import calc_hash
 
 # Validate each spec once when it is drawn, not every piece as it is built: 5x faster chart building.
 alt.utils.schemapi.disable_debug_mode()
@@ -33,6 +49,38 @@ DAY = alt.X("metric_date:T", title=None, axis=alt.Axis(format="%d %b", labelOver
 MAX_DAY_TICKS = 10
 # Missing values break the line instead of joining across the gap (days outside the synced data).
 BREAK: Final = "break-paths-show-domains"
+VALIDATE = False  # check each spec against the Vega-Lite schema when drawn (the tests switch it on)
+# Altair's theme and data transformer are process-wide settings: one conversion at a time.
+_ALTAIR_SETTINGS = threading.Lock()
+
+
+def _arrow_dataset(data: Any, datasets: dict[str, bytes]) -> dict[str, str]:
+    """Altair data transformer: the frame as Arrow bytes, named by their hash (what st.altair_chart does,
+    so the spec stays the same across reruns while the data does)."""
+    payload = dataframe_util.convert_anything_to_arrow_bytes(data)
+    name = calc_hash(payload)
+    datasets[name] = payload
+    return {"name": name}
+
+
+alt.data_transformers.register("cscx_arrow", _arrow_dataset)
+
+
+def spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """The chart's Vega-Lite spec as st.altair_chart makes it (no default theme, data as Arrow datasets),
+    checked against the schema only when VALIDATE is on."""
+    datasets: dict[str, bytes] = {}
+    with _ALTAIR_SETTINGS:
+        theme = alt.theme.enable("none") if alt.theme.active == "default" else nullcontext()
+        with theme, alt.data_transformers.enable("cscx_arrow", datasets=datasets):
+            out: dict[str, Any] = chart.to_dict(validate=VALIDATE)
+    out["datasets"] = {**out.get("datasets", {}), **datasets}
+    return out
+
+
+def show(chart: alt.TopLevelMixin, where: DeltaGenerator | None = None, **kwargs: Any) -> None:
+    """Draw the chart in `where` (the page by default); `kwargs` are st.vega_lite_chart's (width, key...)."""
+    (where or st).vega_lite_chart(spec(chart), **kwargs)
 
 
 def day_axis(days: pd.Series, field: str = "metric_date") -> alt.X:
@@ -70,6 +118,7 @@ def lines(frame: pd.DataFrame, series: Mapping[str, str], y_title: str, *, fmt: 
     long["series"] = long["series"].map(series)
     order = list(series.values())
     shown = len(series) > 1 if legend is None else legend
+    pale = [series[c] for c in faint if c in series]
     chart: alt.Chart = (
         alt.Chart(long).mark_line(strokeWidth=2, invalid=BREAK, interpolate="monotone",
                                   point=alt.OverlayMarkDef(size=14) if points else False)
@@ -78,8 +127,7 @@ def lines(frame: pd.DataFrame, series: Mapping[str, str], y_title: str, *, fmt: 
                 color=alt.Color("series:N", title=None, sort=order,
                                 scale=alt.Scale(domain=order, range=PALETTE[:len(order)]),
                                 legend=alt.Legend(orient="top") if shown else None),
-                opacity=alt.condition(alt.FieldOneOfPredicate("series", [series[c] for c in faint if c in series]),
-                                      alt.value(0.35), alt.value(1.0)),
+                opacity=alt.OpacityValue(1.0, condition={"test": {"field": "series", "oneOf": pale}, "value": 0.35}),
                 tooltip=[alt.Tooltip(f"{x}:T", title="Day", format="%a %d %b %Y"),
                          alt.Tooltip("series:N", title="Metric"), alt.Tooltip("value:Q", title=y_title, format=fmt)])
         .properties(height=height)
@@ -137,17 +185,19 @@ def gauge(value: float | None, marks: Mapping[str, float | None], title: str = "
     arcs = pd.DataFrame({"part": ["track", "value"], "start": [angle(0), angle(0)],
                          "end": [angle(1), angle(shown or 0.0)]})
     ring = alt.Chart(arcs).mark_arc(innerRadius=70, outerRadius=105).encode(
-        theta=alt.Theta("start:Q", scale=None), theta2="end:Q",
+        theta=alt.Theta("start:Q", scale=None), theta2=alt.Theta2("end:Q"),
         color=alt.Color("part:N", scale=alt.Scale(domain=["track", "value"], range=["#e6ebf2", "#1f5fbf"]),
                         legend=None))
     label = f"{shown:.0%}" if shown is not None else "–"
-    text = alt.Chart(pd.DataFrame({"t": [label]})).mark_text(fontSize=30, fontWeight="bold", dy=-14).encode(text="t:N")
-    caption = alt.Chart(pd.DataFrame({"t": [title]})).mark_text(fontSize=12, dy=10, color="#555").encode(text="t:N")
+    text = (alt.Chart(pd.DataFrame({"t": [label]})).mark_text(fontSize=30, fontWeight="bold", dy=-14)
+            .encode(text=alt.Text("t:N")))
+    caption = (alt.Chart(pd.DataFrame({"t": [title]})).mark_text(fontSize=12, dy=10, color="#555")
+               .encode(text=alt.Text("t:N")))
     refs = {k: v for k, v in marks.items() if v is not None and not math.isnan(v)}
     ticks = pd.DataFrame({"who": list(refs), "share": list(refs.values())})
     ticks["start"], ticks["end"] = [angle(v) - 0.025 for v in refs.values()], [angle(v) + 0.025 for v in refs.values()]
     rims = alt.Chart(ticks).mark_arc(innerRadius=64, outerRadius=114).encode(
-        theta=alt.Theta("start:Q", scale=None), theta2="end:Q",
+        theta=alt.Theta("start:Q", scale=None), theta2=alt.Theta2("end:Q"),
         color=alt.Color("who:N", title=None, scale=alt.Scale(range=["#f29c38", "#2ea39b"]),
                         legend=alt.Legend(orient="bottom", direction="vertical")),
         tooltip=[alt.Tooltip("who:N", title="Median of"), alt.Tooltip("share:Q", title="DAU ÷ MAU", format=".0%")])
@@ -162,11 +212,11 @@ def _gauge_scale(angle: Callable[[float], float]) -> alt.LayerChart:
     steps["theta"] = [angle(v) for v in steps["share"]]
     steps["start"], steps["end"] = steps["theta"] - 0.008, steps["theta"] + 0.008
     steps["label"] = [f"{v:.0%}" for v in steps["share"]]
-    ticks = alt.Chart(steps).mark_arc(innerRadius=105, outerRadius=109, color="#7f8c8d").encode(
-        theta=alt.Theta("start:Q", scale=None), theta2="end:Q")
-    labels = alt.Chart(steps).mark_text(radius=117, fontSize=10, color="#555", baseline="middle").encode(
-        theta=alt.Theta("theta:Q", scale=None), text="label:N")
-    return alt.LayerChart(layer=[ticks, labels])
+    ticks = alt.Chart().mark_arc(innerRadius=105, outerRadius=109, color="#7f8c8d").encode(
+        theta=alt.Theta("start:Q", scale=None), theta2=alt.Theta2("end:Q"))
+    labels = alt.Chart().mark_text(radius=117, fontSize=10, color="#555", baseline="middle").encode(
+        theta=alt.Theta("theta:Q", scale=None), text=alt.Text("label:N"))
+    return alt.LayerChart(data=steps, layer=[ticks, labels])  # the frame on the layer chart (module docstring)
 
 
 def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, x_title: str, y_title: str, value_title: str,
@@ -197,11 +247,11 @@ def bars(frame: pd.DataFrame, *, x: str, y: str, x_title: str, fmt: str = ",.0f"
     scale = alt.Scale(domain=list(domain)) if domain else alt.Scale()
     y_axis = alt.Y(f"{y}:N", title=None, sort=sort if isinstance(sort, str) else list(sort),
                    axis=alt.Axis(labelOverlap=False, labelLimit=260))
-    base = alt.Chart(frame).encode(x=alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(format=fmt), scale=scale), y=y_axis)
+    base = alt.Chart().encode(x=alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(format=fmt), scale=scale), y=y_axis)
     bar = base.mark_bar(color=color, cornerRadiusEnd=3, height={"band": 0.7}).encode(
         tooltip=[alt.Tooltip(f"{y}:N", title="Name"), alt.Tooltip(f"{x}:Q", title=x_title, format=fmt)])
     text = base.mark_text(align="left", dx=4, color=TEXT, fontSize=11).encode(text=alt.Text(f"{x}:Q", format=fmt))
-    return alt.LayerChart(layer=[bar, text]).properties(height=32 * max(1, len(frame)) + 50)
+    return alt.LayerChart(data=frame, layer=[bar, text]).properties(height=32 * max(1, len(frame)) + 50)
 
 
 def compared_bars(frame: pd.DataFrame, *, x: str, x_order: Sequence[str], series: str, order: Sequence[str],
@@ -209,10 +259,11 @@ def compared_bars(frame: pd.DataFrame, *, x: str, x_order: Sequence[str], series
                   height: int = 240) -> alt.LayerChart:
     """Bars of two series side by side per `x` category (saved and candidate settings): the first in the
     theme's grey, the second in its first colour (COMPARED); `label` names a column written above each bar."""
-    base = alt.Chart(frame).encode(x=alt.X(f"{x}:N", title=None, sort=list(x_order), axis=alt.Axis(labelAngle=0)),
+    base = alt.Chart().encode(x=alt.X(f"{x}:N", title=None, sort=list(x_order), axis=alt.Axis(labelAngle=0)),
                                    xOffset=alt.XOffset(f"{series}:N", sort=list(order)), y=y, tooltip=list(tooltip))
     bar = base.mark_bar(cornerRadiusEnd=3).encode(color=alt.Color(
         f"{series}:N", title=None, sort=list(order), scale=alt.Scale(domain=list(order), range=list(COMPARED)),
         legend=alt.Legend(orient="top")))
-    layers = [bar] if label is None else [bar, base.mark_text(dy=-7, fontSize=11, color=TEXT).encode(text=f"{label}:N")]
-    return alt.LayerChart(layer=layers).properties(height=height)
+    written = base.mark_text(dy=-7, fontSize=11, color=TEXT).encode(text=alt.Text(f"{label}:N"))
+    layers = [bar] if label is None else [bar, written]
+    return alt.LayerChart(data=frame, layer=layers).properties(height=height)

@@ -33,7 +33,7 @@ def contributions_chart(table: pd.DataFrame, *, red_below: float = 50.0, green_f
         component_band(s, red_below=red_below, green_from=green_from) for s in table["score"]], label=[
         f"{p:.1f} pts  (score {s:.0f} × {w:.0%})" if pd.notna(s) and w > 0 else "no data" if pd.isna(s)
         else "not weighted" for p, s, w in zip(table["points"], table["score"], table["weight"], strict=True)])
-    base = alt.Chart(data).encode(
+    base = alt.Chart().encode(  # the frame on the layer chart (charts.py's docstring)
         y=alt.Y("component:N", title=None, sort=list(COMPONENT_COLORS)),
         x=alt.X("points:Q", title="Points contributed to the score (of 100)", scale=alt.Scale(domain=[0, 100])),
         tooltip=[alt.Tooltip("component:N", title="Component"), alt.Tooltip("score:Q", title="Score (0–100)",
@@ -42,8 +42,8 @@ def contributions_chart(table: pd.DataFrame, *, red_below: float = 50.0, green_f
     )
     colors = alt.Scale(domain=BAND_ORDER, range=[BAND_COLORS[b] for b in BAND_ORDER])
     bars = base.mark_bar(height=22).encode(color=alt.Color("quality:N", scale=colors, legend=None))
-    text = base.mark_text(align="left", dx=6, color="#333").encode(text="label:N")
-    return alt.LayerChart(layer=[bars, text]).properties(height=42 * max(1, len(data)) + 30)
+    text = base.mark_text(align="left", dx=6, color="#333").encode(text=alt.Text("label:N"))
+    return alt.LayerChart(data=data, layer=[bars, text]).properties(height=42 * max(1, len(data)) + 30)
 
 
 def _band_areas(red_below: float, green_from: float) -> alt.Chart:

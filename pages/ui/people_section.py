@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from pages.ui import charts
 from pendo_core.common import csv_export
 from pendo_core.customers import people
 
@@ -241,7 +242,7 @@ def render_champions(source: EngineSource, customer_id: str, as_of: date) -> Non
         **CHAMPION_COLUMNS, "active_days_window": cc.NumberColumn(f"Days ({status.window_days})", width=70,
                                                                   help=f"Days active in {status.window_days} days.")})
     weekly = people.champion_engagement(status)
-    st.altair_chart(_weekly_chart(weekly), width="stretch")
+    charts.show(_weekly_chart(weekly), width="stretch")
     st.download_button("Download champion activity (CSV)", lambda: csv_export.to_csv_bytes(weekly),
                        file_name="champion_activity.csv", mime="text/csv", key="people_champions_download",
                        icon=":material/download:")

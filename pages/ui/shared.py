@@ -184,8 +184,15 @@ def visible_customers() -> pd.DataFrame:
     frame, who = customers(), viewer()
     if who is None:
         return frame.iloc[0:0]
-    ids = access.visible_customer_ids(zip(frame["customer_id"], frame["csm_email"], strict=True), who)
-    return frame[frame["customer_id"].isin(ids)]
+    return frame[frame["customer_id"].isin(_visible_ids(who))]
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _visible_ids(who: access.Viewer) -> frozenset[str]:
+    """The access rule over every customer, once per viewer (the sidebar, the page and its parts ask).
+    Only an import changes who owns a customer, and it clears every cache."""
+    frame = customers()
+    return frozenset(access.visible_customer_ids(zip(frame["customer_id"], frame["csm_email"], strict=True), who))
 
 
 def selected_customer() -> CustomerRow | None:

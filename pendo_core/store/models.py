@@ -331,6 +331,17 @@ class CustomerSnapshot(Base):
     last_active: Mapped[date | None] = mapped_column(Date)  # newest day with DAU > 0 in 90 days
 
 
+class FeatureSnapshot(Base):
+    """Read model (pendo_core/usage/snapshot.py): per customer and feature, the days of use in the 30 days
+    ending `as_of` (`feature_queries.feature_days`); written with the customer snapshot, same day."""
+
+    __tablename__ = "pendo_feature_snapshots"
+    as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    feature_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    days_used: Mapped[int] = mapped_column(Integer)
+
+
 class PortfolioDay(Base):
     """Read model (pendo_core/usage/portfolio_days.py): per day, the Portfolio's totals over every
     customer (usage sums; health means and customers per band), as its live queries compute them;

@@ -15,10 +15,10 @@ from sqlalchemy import Date, Engine, Integer, Select, cast, distinct, func, lite
 
 from pendo_core.store import models
 from pendo_core.store.scope import chunks, keep_visitors
-from pendo_core.usage import measures
+from pendo_core.usage import measures, snapshot
 from pendo_core.usage.adoption import feature_adoption, key_features, percentile_rank
 from pendo_core.usage.measures import WINDOW_DAYS
-from pendo_core.usage.queries import NO_SEGMENT
+from pendo_core.usage.queries import NO_SEGMENT, held_or_live
 
 WEEK = 7
 HEATMAP_CUSTOMERS = 25
@@ -26,6 +26,7 @@ HEATMAP_CUSTOMERS = 25
 _fvd = models.FeatureVisitorDay.__table__
 _mapping = models.AccountMapping.__table__
 _fu = models.FeatureUsage
+DAYS_COLUMNS = ["customer_id", "feature_id", "days_used"]
 
 
 def features(engine: Engine) -> pd.DataFrame:
@@ -61,7 +62,14 @@ def feature_list(engine: Engine, customer_id: str, as_of: date) -> pd.DataFrame:
 
 def feature_days(engine: Engine, as_of: date, segment: str | None = None) -> pd.DataFrame:
     """Days of use per (customer, feature) in the 30 days ending `as_of`, for the customers of one
-    segment (NO_SEGMENT: those without one) or, without a segment, for every customer.
+    segment (NO_SEGMENT: those without one) or, without a segment, for every customer; from the sync's
+    snapshot when it is of `as_of` (`snapshot.py`), else `feature_days_live`."""
+    return held_or_live(engine, as_of, lambda: _snapshot_days(engine, as_of, segment),
+                        lambda: feature_days_live(engine, as_of, segment))
+
+
+def feature_days_live(engine: Engine, as_of: date, segment: str | None = None) -> pd.DataFrame:
+    """`feature_days` from the daily rows of pendo_feature_usage.
 
     The read walks the primary key (customer, feature, day), which covers it; without a segment,
     `customer_id > ''` keeps SQLite's planner off the date index, which would need a lookup per row.
@@ -69,12 +77,24 @@ def feature_days(engine: Engine, as_of: date, segment: str | None = None) -> pd.
     since = as_of - timedelta(days=WINDOW_DAYS - 1)
     who: Any = _fu.customer_id > ""
     if segment is not None:  # IN (subquery): the planner seeks each customer's rows in the key
-        c = models.Customer
-        members = select(c.customer_id).where(c.segment.is_(None) if segment == NO_SEGMENT else c.segment == segment)
-        who = _fu.customer_id.in_(members)
+        who = _fu.customer_id.in_(_members(segment))
     query = (select(_fu.customer_id, _fu.feature_id, func.count())
              .where(who, _fu.metric_date.between(since, as_of)).group_by(_fu.customer_id, _fu.feature_id))
-    return _frame(engine, query, ["customer_id", "feature_id", "days_used"])
+    return _frame(engine, query, DAYS_COLUMNS)
+
+
+def _snapshot_days(engine: Engine, as_of: date, segment: str | None) -> pd.DataFrame:
+    s = snapshot.FEATURES
+    query = select(s.customer_id, s.feature_id, s.days_used).where(s.as_of == as_of)
+    if segment is not None:
+        query = query.where(s.customer_id.in_(_members(segment)))
+    return _frame(engine, query, DAYS_COLUMNS)
+
+
+def _members(segment: str) -> Select[Any]:
+    """The ids of the segment's customers (NO_SEGMENT: those without one)."""
+    c = models.Customer
+    return select(c.customer_id).where(c.segment.is_(None) if segment == NO_SEGMENT else c.segment == segment)
 
 
 def peer_features(days: pd.DataFrame, customers: pd.DataFrame, catalogue: pd.DataFrame,

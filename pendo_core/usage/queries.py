@@ -111,15 +111,16 @@ def customer_measures(engine: Engine, day: date, customer_ids: Collection[str] |
     (`snapshot.py`), else from `measure_sums`; the arithmetic is measures'.
     """
     wide = customer_ids is None and trend_days == measures.TREND_DAYS
-    frame = _held_or_live(engine, day, lambda: _snapshot_sums(engine, day),
+    frame = held_or_live(engine, day, lambda: _snapshot_sums(engine, day),
                           lambda: measure_sums(engine, day, customer_ids, trend_days=trend_days), usable=wide)
     return _with_measures(frame, trend_days)
 
 
-def _held_or_live(engine: Engine, day: date, stored: Callable[[], pd.DataFrame], live: Callable[[], pd.DataFrame],
+def held_or_live(engine: Engine, day: date, stored: Callable[[], pd.DataFrame], live: Callable[[], pd.DataFrame],
                   *, usable: bool = True) -> pd.DataFrame:
     """`stored()` (the snapshot's rows) when the snapshot holds `day`, else `live()`; also live when the
-    stored read is empty, as when a sync moved the snapshot on to the next day after `holds` said yes."""
+    stored read is empty, as when a sync moved the snapshot on to the next day after `holds` said yes.
+    Every reader of the snapshot (here and in feature_queries) decides through this one function."""
     frame = stored() if usable and snapshot.holds(engine, day) else None
     return live() if frame is None or frame.empty else frame
 
@@ -170,7 +171,7 @@ def customer_week(engine: Engine, last: date) -> pd.DataFrame:
     Stickiness is `measures.stickiness` of `last`; rates are NaN for a customer with no active user
     that week. The sums are the sync's snapshot when it is of `last` (`snapshot.py`), else `week_sums`.
     """
-    frame = _held_or_live(engine, last, lambda: _snapshot_week(engine, last), lambda: week_sums(engine, last))
+    frame = held_or_live(engine, last, lambda: _snapshot_week(engine, last), lambda: week_sums(engine, last))
     numbers = WEEK_COLUMNS[1:]
     frame[numbers] = frame[numbers].astype(float)
     return add_rates(frame)
@@ -201,7 +202,7 @@ def weekly_wau(engine: Engine, day: date, keep: Keep | None = None) -> pd.DataFr
     WEEKS week ends (`day` and every 7th day before; oldest first, days not stored left out).
 
     `keep` narrows the customers (the access rule's filter); from the snapshot when it is of `day`."""
-    return _held_or_live(engine, day, lambda: _snapshot_weeks(engine, day, keep),
+    return held_or_live(engine, day, lambda: _snapshot_weeks(engine, day, keep),
                          lambda: weekly_wau_live(engine, day, keep))
 
 
@@ -234,7 +235,7 @@ def last_active_days(engine: Engine, day: date, keep: Keep | None = None
                      ) -> pd.DataFrame:
     """Per customer active in the ACTIVE_DAYS days ending `day`: the newest day anyone was active
     (`keep` narrows the customers; from the snapshot when it is of `day`)."""
-    frame = _held_or_live(engine, day, lambda: _snapshot_last_active(engine, day, keep),
+    frame = held_or_live(engine, day, lambda: _snapshot_last_active(engine, day, keep),
                           lambda: last_active_live(engine, day, keep))
     frame["last_active"] = pd.to_datetime(frame["last_active"]).dt.date
     return frame

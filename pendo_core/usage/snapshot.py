@@ -14,6 +14,10 @@ customer, for that one day (`pendo_customer_snapshots`, the newest `as_of` only)
 | usage_weeks (JSON list), mau | `queries.weekly_wau` (WAU of 12 week ends) | `in_weeks` |
 | last_active | `queries.last_active_days` | last_active not NULL |
 
+Beside it, `pendo_feature_snapshots` holds `feature_queries.feature_days` of the same day (one row per
+customer and feature used in the 30 days), written in the same transaction and read under the same
+`holds` (Feature adoption's peer ranks: days of use of every customer of a segment).
+
 Readers ask `holds(engine, day)` first and read the live query when the snapshot is of another day
 (a date range ending earlier, a store the sync has not snapshotted yet), so an answer never depends
 on which path served it; tests compare both paths on both stores.
@@ -25,10 +29,11 @@ from datetime import date
 
 from sqlalchemy import Engine, select
 
-from pendo_core.store.models import CustomerSnapshot
+from pendo_core.store.models import CustomerSnapshot, FeatureSnapshot
 from pendo_core.usage import read_models
 
 TABLE = CustomerSnapshot
+FEATURES = FeatureSnapshot
 
 
 def holds(engine: Engine, day: date) -> bool:

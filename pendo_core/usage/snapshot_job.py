@@ -1,8 +1,9 @@
 """The snapshot step of a sync: refresh the customer snapshot (`snapshot.py`) for the run's last day.
 
 It runs the live queries the wide pages would run (`queries.measure_sums`, `week_sums`,
-`weekly_wau_live`, `last_active_live`) once, after the metrics, and replaces the table's rows with
-their results for that day, in one transaction: the pages then read one row per customer.
+`weekly_wau_live`, `last_active_live`, and `feature_queries.feature_days_live`) once, after the metrics,
+and replaces the tables' rows with their results for that day, in one transaction: the pages then read
+one row per customer (and per customer and feature).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import Engine, delete, insert
 
 from pendo_core.common.config import Settings
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
-from pendo_core.usage import queries, read_models, snapshot
+from pendo_core.usage import feature_queries, queries, read_models, snapshot
 
 _ON_DAY = ("dau", "wau", "mau", "active_visitors")
 _SUMS = ("week_sum", "week_n", "recent_sum", "recent_n", "prior_sum", "prior_n")
@@ -29,10 +30,14 @@ _FLOATS = {"week_dau", "week_wau"}
 def refresh_snapshot(engine: Engine, day: date) -> int:
     """Replace the snapshot with the live windows ending `day`; returns the customers written."""
     rows = snapshot_rows(engine, day)
+    features = feature_queries.feature_days_live(engine, day).assign(as_of=day).to_dict("records")
     with engine.begin() as conn:
         conn.execute(delete(snapshot.TABLE))
+        conn.execute(delete(snapshot.FEATURES))
         if rows:
             conn.execute(insert(snapshot.TABLE), rows)
+        if features:
+            conn.execute(insert(snapshot.FEATURES), features)
         read_models.mark_fresh(conn, read_models.SNAPSHOT)
     return len(rows)
 

@@ -5,12 +5,16 @@ them, and the one legend of active users and stickiness. The charts are read bac
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+import altair as alt
 import pandas as pd
 import pytest
+from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
 
 from pages.ui import charts
+from tests.support import REPO
 from tests.support.app import app, run
 from tests.support.app_data import USERS, Store, customer_ids
 from tests.support.charts import datasets as _datasets
@@ -70,10 +74,10 @@ def test_smoothed_keeps_a_gap_a_gap() -> None:
 @pytest.mark.parametrize("role", ["csm", "leader", "admin"])
 def test_feature_drill_down_switch_draws_7_day_averages(app_env: Store, role: str) -> None:
     """The one-feature daily chart has the switch too: on, each day's clicks are the mean of 7 days."""
-    at = run(app("pages/features.py", USERS[role]))
-    daily = _series(at.get("vega_lite_chart")[2], "Clicks")
+    at = run(app("pages/features.py", USERS[role], features_tab="One feature, day by day"))
+    daily = _series(at.get("vega_lite_chart")[0], "Clicks")
     at.toggle(key="features_smooth").set_value(True)
-    smooth = _series(run(at).get("vega_lite_chart")[2], "Clicks")
+    smooth = _series(run(at).get("vega_lite_chart")[0], "Clicks")
     pd.testing.assert_series_equal(smooth, daily.rolling(7, min_periods=7).mean(), check_names=False)
 
 
@@ -93,3 +97,47 @@ def test_daily_axes_tick_on_whole_days(days: int, step: int) -> None:
         axis = spec["encoding"]["x"]["axis"]
         assert axis["tickCount"] == {"interval": "day", "step": step}
         assert axis["format"] == "%d %b"
+
+
+_DAYS = pd.DataFrame({"metric_date": pd.date_range("2026-11-01", periods=30), "dau": range(30), "wau": range(30),
+                      "mau": range(30, 60), "stickiness": 0.25, "dau_mau": 0.2})
+_BARS = pd.DataFrame({"name": ["Export", "Search"], "share": [0.4, 0.7], "settings": ["Today", "Candidate"],
+                      "band": ["red", "red"], "customers": [3, 5]})
+_CHARTS = {
+    "lines": lambda: charts.lines(_DAYS, {"dau": "DAU", "wau": "WAU"}, "Visitors", faint=("wau",), points=True),
+    "users-with-stickiness": lambda: charts.users_with_stickiness(_DAYS),
+    "gauge": lambda: charts.gauge(0.31, {"Segment": 0.2, "All": None}),
+    "heatmap": lambda: charts.heatmap(_BARS, x="band", y="name", value="share", x_title="Band", y_title="Feature",
+                                      value_title="Share", x_sort=["red", "green"]),
+    "bars": lambda: charts.bars(_BARS, x="share", y="name", x_title="Share", fmt=".0%", domain=(0, 1)),
+    "compared-bars": lambda: charts.compared_bars(_BARS, x="band", x_order=["red"], series="settings",
+                                                  order=["Today", "Candidate"], y=alt.Y("customers:Q"),
+                                                  tooltip=["customers:Q"], label="customers"),
+}
+
+
+@pytest.mark.parametrize("make", list(_CHARTS.values()), ids=list(_CHARTS))
+@pytest.mark.parametrize("validate", [False, True], ids=["unchecked", "checked"])
+def test_show_draws_the_spec_st_altair_chart_draws(make: Any, validate: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """charts.spec (what charts.show draws) is the spec Streamlit's own Altair conversion makes, datasets and
+    their names included, whether or not it checks the schema."""
+    monkeypatch.setattr(charts, "VALIDATE", validate)
+    chart = make()
+    assert charts.spec(chart) == _convert_altair_to_vega_lite_spec(chart)
+
+
+def test_a_spec_outside_the_schema_fails_only_when_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With VALIDATE on (the tests), a chart Vega-Lite would not draw raises instead of drawing blank."""
+    broken = alt.Chart(_DAYS).mark_line().encode(x="metric_date:T", y=alt.Y("dau:Q", axis=alt.Axis(format=3)))
+    monkeypatch.setattr(charts, "VALIDATE", False)
+    assert charts.spec(broken)["encoding"]["y"]["axis"]["format"] == 3
+    monkeypatch.setattr(charts, "VALIDATE", True)
+    with pytest.raises(alt.utils.schemapi.SchemaValidationError):
+        charts.spec(broken)
+
+
+def test_every_chart_goes_through_show() -> None:
+    """No page draws an Altair chart with st.altair_chart (it checks the schema on every render)."""
+    callers = [str(p.relative_to(REPO)) for p in [*(REPO / "pages").rglob("*.py"), REPO / "app.py"]
+               if re.search(r"\.altair_chart\(", p.read_text())]
+    assert callers == []

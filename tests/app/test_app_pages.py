@@ -18,6 +18,7 @@ from tests.support.app import app, run, texts, use_store
 from tests.support.app_data import LAST_DAY, SYNCED_AT, USERS, Store, copy_store, customer_ids
 
 CUSTOMER_PAGES = ["pages/account_usage.py", "pages/features.py", "pages/guides.py"]
+DETAIL = "One feature, day by day"  # Feature adoption's third tab
 ROLES = ["csm", "leader", "admin"]
 
 
@@ -82,14 +83,34 @@ def test_feature_adoption(app_env: Store, role: str) -> None:
         assert pd.api.types.is_float_dtype(table[column]), column
         assert table[column].dropna().between(0, 100).all(), column
     assert [t.label for t in at.tabs] == ["By week", "Across customers", "One feature, day by day"]
-    assert at.selectbox(key="features_drill").options
+    opened = run(app("pages/features.py", USERS[role], features_tab=DETAIL))
+    assert opened.selectbox(key="features_drill").options
     peers = _peers(app_env, texts(at.title)[0].split(" · ", 1)[1])
     if samples.too_few(peers):  # percentiles among 1 to 4 peers are no ranks: said, not drawn
         assert at.metric[3].value == f"too few to say (n = {peers})"
         assert any("too few to say" in t for t in texts(at.info))
         assert table[["peers", "rank"]].isna().all().all()
         assert any(c.startswith("Peer percentile and peers using it: too few to say") for c in texts(at.caption))
-    assert len(_charts(at)) == (5 if samples.too_few(peers) else 6)  # 2 heatmaps, 2 daily lines, gaps, percentiles
+    below = 1 if samples.too_few(peers) else 2  # gaps, and percentiles among enough peers
+    assert len(_charts(at)) == 1 + below  # the open tab's weekly heatmap
+    assert len(_charts(opened)) == 2 + below  # the day-by-day tab's clicks and users / views
+
+
+@pytest.mark.parametrize(("tab", "drawn"), [("By week", ["weekly heatmap"]),
+                                            ("Across customers", ["customer heatmap"]),
+                                            (DETAIL, ["feature picker"])],
+                         ids=["by-week", "across-customers", "day-by-day"])
+def test_feature_adoption_runs_only_the_open_tab(app_env: Store, tab: str, drawn: list[str]) -> None:
+    """Each tab reads and draws only while it is open (a tab switch reruns the page)."""
+    at = run(app("pages/features.py", USERS["csm"], features_tab=tab))
+    seen = {"feature picker": _has(at, "features_drill"), "customer heatmap": _has(at, "features_heatmap_scope"),
+            "weekly heatmap": any("Week ending" in c.proto.spec for c in _charts(at))}
+    assert sorted(k for k, v in seen.items() if v) == sorted(drawn)
+
+
+def _has(at: object, key: str) -> bool:
+    """True when the run drew the widget with this key."""
+    return any(getattr(w, "key", None) == key for w in at.main)  # type: ignore[attr-defined]
 
 
 def _few_segments_are_said(store: Store, at: object) -> None:
@@ -114,7 +135,7 @@ def _peers(store: Store, name: str) -> int:
 
 def test_feature_drill_down_to_another_feature(app_env: Store) -> None:
     """Picking another feature redraws its daily detail without an error."""
-    at = run(app("pages/features.py", USERS["csm"]))
+    at = run(app("pages/features.py", USERS["csm"], features_tab=DETAIL))
     last = len(at.selectbox(key="features_drill").options) - 1
     at.selectbox(key="features_drill").select_index(last)
     run(at)
@@ -123,7 +144,7 @@ def test_feature_drill_down_to_another_feature(app_env: Store) -> None:
 
 def test_adoption_heatmap_across_customers_stays_in_the_users_scope(app_env: Store) -> None:
     """A CSM's customer heatmap shows only customers they may see."""
-    at = run(app("pages/features.py", USERS["csm"]))
+    at = run(app("pages/features.py", USERS["csm"], features_tab="Across customers"))
     at.get("button_group")[0].set_value("All I can see")
     run(at)
     rows = [r for c in _charts(at) for d in c.proto.datasets for r in _rows(d)]

@@ -20,8 +20,12 @@ def test_usage_metrics_columns(engine: Engine) -> None:
     assert expected <= columns
 
 
+# the pages' read models (migrations 0009, 0010, 0012)
+MODELS = {"pendo_customer_snapshots", "pendo_feature_snapshots", "pendo_portfolio_days"}
+
+
 def test_the_read_paths_of_the_wide_pages_are_migrated(engine: Engine) -> None:
-    """Migrations 0009 and 0010: the covering index of the daily metrics and the pages' read models, on
+    """Migrations 0009, 0010 and 0012: the covering index of the daily metrics and the pages' read models, on
     both stores; they downgrade and upgrade again cleanly."""
     from alembic import command
     from alembic.config import Config
@@ -33,9 +37,9 @@ def test_the_read_paths_of_the_wide_pages_are_migrated(engine: Engine) -> None:
         indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("pendo_usage_metrics")}
         covering = indexes.get("ix_pendo_usage_metrics_day_customer") == ["metric_date", "customer_id", "dau", "wau",
                                                                           "mau", "active_visitors"]
-        return covering, {"pendo_customer_snapshots", "pendo_portfolio_days"} & set(inspector.get_table_names())
+        return covering, MODELS & set(inspector.get_table_names())
 
-    assert present() == (True, {"pendo_customer_snapshots", "pendo_portfolio_days"})
+    assert present() == (True, MODELS)
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
     try:
@@ -47,4 +51,4 @@ def test_the_read_paths_of_the_wide_pages_are_migrated(engine: Engine) -> None:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-    assert present() == (True, {"pendo_customer_snapshots", "pendo_portfolio_days"})
+    assert present() == (True, MODELS)

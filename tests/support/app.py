@@ -37,7 +37,11 @@ def use_store(url: str, **env: str) -> Iterator[None]:
 
 
 def point_app_at(patch: pytest.MonkeyPatch, url: str, **env: str) -> None:
-    """The app on the store `url`: demo mode (no Pendo key), clock frozen at NOW, fast AppTest, empty caches."""
+    """The app on the store `url`: demo mode (no Pendo key), clock frozen at NOW, fast AppTest, empty caches,
+    every chart drawn checked against the Vega-Lite schema (charts.VALIDATE)."""
+    from pages.ui import charts
+
+    patch.setattr(charts, "VALIDATE", True)
     patch.setenv("DATABASE_URL", url)
     patch.delenv("PENDO_INTEGRATION_KEY", raising=False)
     for name, value in env.items():

@@ -1,6 +1,7 @@
 """The customer snapshot (pendo_core/usage/snapshot.py) answers exactly as the live queries it stands for,
 on SQLite and PostgreSQL: every reader, every customer, with gaps, customers gone quiet, customers only
-seen weeks ago and a viewer's narrowed book; and only for the day it was taken."""
+seen weeks ago and a viewer's narrowed book, and the days of use per feature of a segment or of everyone;
+and only for the day it was taken."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from pendo_core.access.rules import Viewer
 from pendo_core.book import book
 from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
 from pendo_core.pipeline import STEPS
-from pendo_core.store.models import CustomerSnapshot, UsageMetric
-from pendo_core.usage import portfolio_queries, queries, read_models, snapshot
+from pendo_core.store.models import Customer, CustomerSnapshot, FeatureUsage, UsageMetric
+from pendo_core.usage import feature_queries, portfolio_queries, queries, read_models, snapshot
 from pendo_core.usage.job import make_metrics_step
 from pendo_core.usage.snapshot_job import make_snapshot_step, refresh_snapshot, snapshot_step
 
@@ -56,6 +57,22 @@ def _book(viewer: Viewer | None) -> Callable[[Engine, date], pd.DataFrame]:
     return lambda engine, day: book(engine, viewer, day)
 
 
+def _feature_days(segment: str | None) -> Callable[[Engine, date], pd.DataFrame]:
+    return lambda engine, day: feature_queries.feature_days(engine, day, segment)
+
+
+def _store_with_features(engine: Engine) -> list[str]:
+    """`_store`, plus feature use the 30-day window must cut: a customer whose features were used only
+    31 days ago, one with a gap on the window's first day, and a customer without a segment."""
+    ids = _store(engine)
+    f = FeatureUsage
+    with engine.begin() as conn:
+        conn.execute(delete(f).where(f.customer_id == ids[6], f.metric_date > LAST - timedelta(days=31)))
+        conn.execute(delete(f).where(f.customer_id == ids[7], f.metric_date == LAST - timedelta(days=29)))
+        conn.execute(update(Customer).where(Customer.customer_id == ids[8]).values(segment=None))
+    return ids
+
+
 READERS: dict[str, Callable[[Engine, date], pd.DataFrame]] = {
     "customer_measures": queries.customer_measures,
     "customer_trends": portfolio_queries.customer_trends,
@@ -64,11 +81,14 @@ READERS: dict[str, Callable[[Engine, date], pd.DataFrame]] = {
     "last_active_days": queries.last_active_days,
     "book_all": _book(None),
     "book_of_a_csm": _book(Viewer(csm_email(1), "csm")),
+    "feature_days_of_everyone": _feature_days(None),
+    "feature_days_of_a_segment": _feature_days("Enterprise"),
+    "feature_days_without_a_segment": _feature_days(queries.NO_SEGMENT),
 }
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.sort_values("customer_id", ignore_index=True)
+    return frame.sort_values([c for c in ("customer_id", "feature_id") if c in frame.columns], ignore_index=True)
 
 
 def _same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -88,14 +108,29 @@ def _same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
 @pytest.mark.parametrize("reader", list(READERS), ids=list(READERS))
 def test_the_snapshot_answers_as_the_live_query(engine: Engine, reader: str) -> None:
     """Each reader gives the same frame from the snapshot of its day as from the daily rows."""
-    ids = _store(engine)
+    ids = _store_with_features(engine)
     read = READERS[reader]
     live = read(engine, LAST)
+    assert not live.empty
     assert not snapshot.holds(engine, LAST)
     written = refresh_snapshot(engine, LAST)
     assert snapshot.holds(engine, LAST)
     assert written == len(ids) - 1  # everyone but the customer without a row in 90 days
     _same(read(engine, LAST), live)
+
+
+def test_the_feature_snapshot_holds_the_live_days_of_use(engine: Engine) -> None:
+    """The feature rows are the live days of use of every customer and feature, for the snapshot's day
+    only (the readers above would fall back to the live query on an empty table)."""
+    _store_with_features(engine)
+    live = feature_queries.feature_days_live(engine, LAST)
+    refresh_snapshot(engine, LAST)
+    f = snapshot.FEATURES
+    with engine.connect() as conn:
+        held = conn.execute(select(f.as_of, f.customer_id, f.feature_id, f.days_used)).all()
+    assert {r.as_of for r in held} == {LAST}
+    assert sorted((r.customer_id, r.feature_id, r.days_used) for r in held) == sorted(
+        live.itertuples(index=False, name=None))
 
 
 def test_the_snapshot_holds_its_edge_cases(engine: Engine) -> None:
@@ -181,7 +216,8 @@ def test_a_snapshot_moved_on_between_the_check_and_the_read_is_read_live(
 
     def reads() -> list[pd.DataFrame]:
         return [queries.customer_measures(engine, day), queries.customer_week(engine, day),
-                queries.weekly_wau(engine, day), queries.last_active_days(engine, day)]
+                queries.weekly_wau(engine, day), queries.last_active_days(engine, day),
+                feature_queries.feature_days(engine, day)]
 
     live = reads()
     refresh_snapshot(engine, LAST)
