@@ -20,12 +20,12 @@ def test_usage_metrics_columns(engine: Engine) -> None:
     assert expected <= columns
 
 
-# the pages' read models (migrations 0009, 0010, 0012)
+# the pages' read models (migrations 0009, 0010, 0013)
 MODELS = {"pendo_customer_snapshots", "pendo_feature_snapshots", "pendo_portfolio_days"}
 
 
 def test_the_read_paths_of_the_wide_pages_are_migrated(engine: Engine) -> None:
-    """Migrations 0009, 0010 and 0012: the covering index of the daily metrics and the pages' read models, on
+    """Migrations 0009, 0010 and 0013: the covering index of the daily metrics and the pages' read models, on
     both stores; they downgrade and upgrade again cleanly."""
     from alembic import command
     from alembic.config import Config

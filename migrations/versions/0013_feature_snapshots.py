@@ -5,8 +5,8 @@ Feature adoption ranks a customer among its segment by days of use per feature: 
 snapshot step writes the result beside the customer snapshot; readers fall back to the live query
 for any other day, as for pendo_customer_snapshots.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05 01:30:00.000000
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
