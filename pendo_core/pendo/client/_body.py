@@ -33,6 +33,7 @@ from pendo_core.pendo.client.errors import (
 )
 
 _SPACE = re.compile(r"[ \t\n\r]*")
+_WHITESPACE = frozenset(" \t\n\r")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _TOKEN_END = frozenset(' \t\n\r,:]}"')
 _LONGEST_TOKEN = 64  # an unfinished number, literal or escape longer than this is not cut, it is wrong
@@ -121,6 +122,8 @@ class _Walker:
                     if row is not None:
                         self.count += 1
                         yield row
+                elif self.state == "after_row":  # the other per-row step: no look-up by name
+                    self._after_row()
                 else:
                     getattr(self, f"_{self.state}")()
         except _More:
@@ -192,7 +195,10 @@ class _Walker:
         if not isinstance(row, dict):
             self._followed(end, ",]")  # `12` may be the start of `123`: still not a row, but say so once whole
             raise _Bad(f"results holds a {_kind(first)}, not row objects")
-        self.pos, self.state = end, "after_row"
+        if self.text.startswith(",", end):  # the usual separator, taken at once (else `_after_row` decides)
+            self.pos, self.first_row = end + 1, False
+        else:
+            self.pos, self.state = end, "after_row"
         return _without_lone_surrogates(row) if self.text.find("\\u", at, end) >= 0 else row
 
     def _after_row(self) -> None:
@@ -241,6 +247,8 @@ class _Walker:
 
 def _skip(text: str, at: int) -> int:
     """The first position at or after `at` that is not JSON whitespace."""
+    if at < len(text) and text[at] not in _WHITESPACE:  # compact bodies: no regex call per row
+        return at
     return _SPACE.match(text, at).end()  # type: ignore[union-attr]
 
 
