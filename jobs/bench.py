@@ -5,9 +5,9 @@
 2. Live, recording: a 90-day backfill then the next day's daily run against the simulator, through a
    proxy that records every answer (jobs.bench_replay). These figures include the simulator's work;
    its CPU seconds are printed beside them.
-3. Replay: the same two runs on a fresh SQLite file and a fresh PostgreSQL database (`cscx_bench`,
-   created and dropped on the server of BENCH_DATABASE_URL), answered with the recorded bytes by a
-   server that does no work.
+3. Replay: the same two runs on a fresh SQLite file and a fresh PostgreSQL database (`--pg-database`,
+   by default `cscx_bench`, created and dropped on the server of BENCH_DATABASE_URL), answered with
+   the recorded bytes by a server that does no work.
 4. The yardstick: downloading every recorded answer from the replay server and `json.loads`-ing it.
 
 Each sync is `python -m jobs sync` in its own process (through jobs.bench_phases, which times its
@@ -238,6 +238,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="replay the recording of an earlier run of this world (no live runs)")
     parser.add_argument("--deadline-min", type=float, default=None,
                         help="stop a sync after this many minutes and report how far it got")
+    parser.add_argument("--pg-database", default=bench_db.BENCH_DATABASE,
+                        help="the database created (and dropped) on that server for the replays")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database (default: dropped)")
     parser.add_argument("--out", type=Path, default=RESULTS / "sync.json")
     return parser
@@ -254,31 +256,31 @@ def main(argv: list[str] | None = None) -> int:
     stores = [s for s in args.stores.split(",") if s and s != "none"]
     live: list[LiveRun] = []
     if not (args.reuse_recording and (setup.recordings / RUNS[-1] / "index.json").is_file()):
-        with _store(args.live_store, "live", workdir, args.server_url, args.keep) as url:
+        with _store(args.live_store, "live", workdir, args.server_url, args.pg_database, keep=args.keep) as url:
             live = record(setup, args.live_store, url)
             baselines = measure_baselines(setup.recordings)
             figures = [_live_figures(run, baselines[run.run]) for run in live if run.run in baselines]
     else:
         baselines, figures = measure_baselines(setup.recordings), []
     for store in stores:
-        with _store(store, store, workdir, args.server_url, args.keep) as url:
+        with _store(store, store, workdir, args.server_url, args.pg_database, keep=args.keep) as url:
             figures += replay(setup, store, url, baselines)
     _report(world, figures, args.out)
     return 0 if figures and all(f.exit_code == 0 for f in figures) else 1
 
 
 @contextmanager
-def _store(kind: str, name: str, workdir: Path, server_url: str, keep: bool) -> Iterator[str]:
-    """A fresh store: a SQLite file under `workdir`, or the cscx_bench database (dropped after unless `keep`)."""
+def _store(kind: str, name: str, workdir: Path, server_url: str, database: str, *, keep: bool) -> Iterator[str]:
+    """A fresh store: a SQLite file under `workdir`, or `database` on the server (dropped after unless `keep`)."""
     if kind == "sqlite":
         yield bench_db.sqlite_store(workdir, name)
         return
-    url = bench_db.postgres_store(server_url)
+    url = bench_db.postgres_store(server_url, database)
     try:
         yield url
     finally:
         if not keep:
-            bench_db.drop_postgres(server_url)
+            bench_db.drop_postgres(server_url, database)
 
 
 def _live_figures(live: LiveRun, baseline: DownloadParse) -> RunFigures:

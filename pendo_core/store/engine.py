@@ -37,6 +37,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=60000")
+    # A window's transaction writes tens of MB: copying the WAL back every 1,000 pages (the default)
+    # rewrote the same index pages window after window. 64 MB between checkpoints cut the windows phase
+    # by about 1 s of CPU on the 300-account replay (README, Benchmark); a commit is as durable as before.
+    cursor.execute("PRAGMA wal_autocheckpoint=16384")
     cursor.close()
 
 

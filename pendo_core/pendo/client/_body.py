@@ -1,74 +1,273 @@
 """Turning Pendo response bodies into Python values: aggregation rows as a stream, GET bodies whole.
 
-Aggregation bodies can be gigabytes (§9.3 of pendo-api.md), so rows are parsed incrementally with
-ijson's push interface: each network chunk is fed in and the rows it completes are yielded at once;
-memory holds one chunk and its rows, whatever the body size.
+Aggregation bodies can be gigabytes (§9.3 of pendo-api.md), so rows are parsed incrementally: each
+network chunk is decoded and appended to what is left of the previous one, and every row it completes
+is parsed by the standard library's C scanner (`json`'s `scan_once`, one call per row) and yielded at
+once; memory holds one chunk and the start of the row it cuts, whatever the body size. A small walker
+over the top-level object finds `results`; everything else goes through the same scanner. On a
+recorded 6.8 MB answer of 38,309 rows this takes half the CPU of ijson's C backend (yajl2_c), which
+it replaced (0.09 s against 0.17 s; `json.loads` of the whole body: 0.04 s), and integers of any size
+are read exactly.
 
 Errors: a body that ends before its JSON does is a broken connection (retriable); a complete body
 that is not JSON, or not `{"results": [ {row}, ... ]}`, is a PendoResponseError (not retriable).
 `results` null or missing reads as no rows, unless the caller requires the list (the usage windows
-do: an answer without its list must not pass for "no activity").
-
-Big numbers: the fast C parser (yajl) stops at an integer beyond 64 bits ("integer overflow"), which
-is valid JSON (a numeric id of 30 digits). The stream cannot be resumed, so that body is reported as
-retriable (BigNumberError, a PendoConnectionError); the client then reads its answers with ijson's
-exact pure-Python backend (`exact=True`), and the retry gets the row with the whole number.
+do: an answer without its list must not pass for "no activity"). NaN, Infinity and floats beyond
+the double range are not JSON and are refused; an escaped lone surrogate becomes "?".
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import math
+import re
 from collections.abc import Iterable, Iterator
-from typing import Any
-
-import ijson
+from json.decoder import scanstring  # type: ignore[attr-defined]
+from typing import Any, NoReturn
 
 from pendo_core.pendo.client.errors import (
-    PendoConnectionError,
     PendoResponseError,
     malformed_body_error,
     truncated_body_error,
 )
 
-try:  # the C backend parses ~10x faster; ijson falls back to pure Python where it is missing
-    _ijson: Any = ijson.get_backend("yajl2_c")
-except ImportError:  # pragma: no cover - depends on the installed wheel
-    _ijson = ijson
-
-_exact: Any = ijson.get_backend("python")
-
-ROWS_PREFIX = "results.item"
-_PROBE_SLICE = 4096  # the shape probe sees the body only until it has decided, one slice at a time
+_SPACE = re.compile(r"[ \t\n\r]*")
+_WHITESPACE = frozenset(" \t\n\r")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_TOKEN_END = frozenset(' \t\n\r,:]}"')
+_LONGEST_TOKEN = 64  # an unfinished number, literal or escape longer than this is not cut, it is wrong
+_KINDS = {"{": "object", "[": "array", '"': "string", "t": "boolean", "f": "boolean", "n": "null"}
 
 
-class BigNumberError(PendoConnectionError):
-    """An integer beyond 64 bits stopped the fast parser: read the answer again with `exact=True`."""
+class _NotJson(ValueError):
+    """A value JSON does not allow (NaN, Infinity, a float beyond the double range)."""
 
 
-def iter_rows(chunks: Iterable[bytes], *, host: str, require_results: bool = False,
-              exact: bool = False) -> Iterator[dict[str, Any]]:
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotJson(text)
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    raise _NotJson(text)
+
+
+_scan = json.JSONDecoder(parse_float=_finite, parse_constant=_no_constant).scan_once  # type: ignore[attr-defined]
+
+
+class _More(Exception):
+    """The buffered text stops inside the current step: read more of the body, then take it again."""
+
+
+class _Bad(Exception):
+    """The body is not what it should be; `detail` names how."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def iter_rows(chunks: Iterable[bytes], *, host: str, require_results: bool = False) -> Iterator[dict[str, Any]]:
     """Yield each row of `results` as its bytes arrive; `results` null or missing -> no rows, or an
-    error at the end of the body when `require_results`. `exact` parses with the pure-Python backend,
-    which holds integers of any size (slower)."""
-    rows = ijson.sendable_list()
-    parser = (_exact if exact else _ijson).items_coro(rows, ROWS_PREFIX, use_float=True)
-    probe = _ShapeProbe(host, exact)
-    count = 0
-    for chunk in chunks:
-        if not chunk:  # an empty send means end-of-input to ijson
-            continue
-        probe.feed(chunk)
-        _send(parser, chunk, host)
-        for row in rows:
-            if not isinstance(row, dict):
-                raise malformed_body_error(host, f"results holds a {_kind(row)}, not row objects")
-            count += 1
-            yield row
-        del rows[:]
-    _finish(parser, host, count)
-    if require_results and not probe.saw_list:
-        raise PendoResponseError(f"{host} answered without a list of rows (results is {probe.results_kind})",
+    error at the end of the body when `require_results`."""
+    walker = _Walker()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for chunk in chunks:
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                raise _Bad("not UTF-8 text") from exc
+            yield from walker.feed(text)
+        try:
+            text = decoder.decode(b"", final=True)
+        except UnicodeDecodeError:  # the body stopped inside a character
+            raise _More from None
+        yield from walker.finish(text)
+    except _Bad as exc:
+        raise malformed_body_error(host, exc.detail) from None
+    except _More:  # only `finish` lets this out: the body ended mid-way
+        raise truncated_body_error(host, walker.count) from None
+    if require_results and walker.results_kind != "a list":
+        raise PendoResponseError(f"{host} answered without a list of rows (results is {walker.results_kind})",
                                  host=host)
+
+
+class _Walker:
+    """The top-level object, one step at a time. A step (the opening brace, a key, a value and what
+    follows it, a row, what follows a row) either completes or raises `_More` and is taken again, whole,
+    with the next chunk's text: nothing is taken from a value that may be cut short (a number, a
+    literal) until the character after it is in."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.pos = 0
+        self.state = "start"  # start, key, value, row, after_row, end
+        self.key = ""
+        self.first_row = False  # `]` may close the list here
+        self.results_kind = "missing"
+        self.count = 0
+
+    def feed(self, text: str) -> Iterator[dict[str, Any]]:
+        """Take more of the body's text; yields the rows it completes."""
+        self.text = self.text[self.pos:] + text
+        self.pos = 0
+        try:
+            while self.state != "end":
+                if self.state == "row":
+                    row = self._row()
+                    if row is not None:
+                        self.count += 1
+                        yield row
+                elif self.state == "after_row":  # the other per-row step: no look-up by name
+                    self._after_row()
+                else:
+                    getattr(self, f"_{self.state}")()
+        except _More:
+            pass
+
+    def finish(self, text: str) -> Iterator[dict[str, Any]]:
+        """The last of the text: the body must end here, its JSON complete (else `_More`: truncated)."""
+        yield from self.feed(text)
+        if self.state != "end":
+            raise _More
+        if _skip(self.text, self.pos) < len(self.text):
+            raise _Bad("invalid JSON")
+
+    def _start(self) -> None:
+        at = _skip(self.text, self.pos)
+        first = self._char(at)
+        if first != "{":
+            kind = _kind(first)
+            raise _Bad("invalid JSON" if kind is None else f"the body is a JSON {kind}")
+        self._next_member(at + 1, first=True)
+
+    def _next_member(self, at: int, *, first: bool = False) -> None:
+        """After `{` or a member: `}` ends the object, else (after a comma, unless first) a key follows."""
+        at = _skip(self.text, at)
+        char = self._char(at)
+        if char == "}":
+            self.pos, self.state = at + 1, "end"
+        elif first or char == ",":
+            self.pos, self.state = (at if first else _skip(self.text, at + 1)), "key"
+        else:
+            raise _Bad("invalid JSON")
+
+    def _key(self) -> None:
+        at = _skip(self.text, self.pos)
+        if self._char(at) != '"':
+            raise _Bad("invalid JSON")
+        try:
+            key, at = scanstring(self.text, at + 1, True)
+        except json.JSONDecodeError as exc:
+            self._failed(exc.pos, exc.msg)
+        at = _skip(self.text, at)
+        if self._char(at) != ":":
+            raise _Bad("invalid JSON")
+        self.key, self.pos, self.state = key, _skip(self.text, at + 1), "value"
+
+    def _value(self) -> None:
+        at = _skip(self.text, self.pos)
+        first = self._char(at)
+        if self.key == "results" and first == "[":
+            self.results_kind = "a list" if self.results_kind == "missing" else self.results_kind
+            self.pos, self.state, self.first_row = at + 1, "row", True
+            return
+        _value, end = self._scan(at)
+        self._followed(end, ",}")
+        if self.key == "results" and self.results_kind == "missing":
+            if first != "n":
+                raise _Bad(f"results is a {_kind(first)}, not a list")
+            self.results_kind = "null"
+        self._next_member(end)
+
+    def _row(self) -> dict[str, Any] | None:
+        """The next row (handed out as soon as its closing brace is in), or None at the list's end."""
+        at = _skip(self.text, self.pos)
+        first = self._char(at)
+        if first == "]" and self.first_row:
+            self._next_member(at + 1)
+            return None
+        row, end = self._scan(at)
+        if not isinstance(row, dict):
+            self._followed(end, ",]")  # `12` may be the start of `123`: still not a row, but say so once whole
+            raise _Bad(f"results holds a {_kind(first)}, not row objects")
+        if self.text.startswith(",", end):  # the usual separator, taken at once (else `_after_row` decides)
+            self.pos, self.first_row = end + 1, False
+        else:
+            self.pos, self.state = end, "after_row"
+        return _without_lone_surrogates(row) if self.text.find("\\u", at, end) >= 0 else row
+
+    def _after_row(self) -> None:
+        at = _skip(self.text, self.pos)
+        if self._char(at) == "]":
+            self._next_member(at + 1)
+        elif self.text[at] == ",":
+            self.pos, self.state, self.first_row = at + 1, "row", False
+        else:
+            raise _Bad("invalid JSON")
+
+    def _scan(self, at: int) -> tuple[Any, int]:
+        try:
+            return _scan(self.text, at)  # type: ignore[no-any-return]
+        except StopIteration as exc:
+            self._failed(exc.value, "Expecting value")
+        except json.JSONDecodeError as exc:
+            self._failed(exc.pos, exc.msg)
+        except _NotJson as exc:
+            raise _Bad("invalid JSON") from exc
+        except RecursionError as exc:
+            raise _Bad("nested too deeply") from exc
+
+    def _followed(self, end: int, allowed: str) -> int:
+        """Where the character after the value ending at `end` is; it must be one of `allowed`. Until
+        it has arrived the value may be cut short (`-0.` of `-0.5`), so the step waits for it."""
+        at = _skip(self.text, end)
+        if self._char(at) not in allowed:
+            self._failed(end, "")
+        return at
+
+    def _failed(self, where: int, why: str) -> NoReturn:
+        """A scan stopped at `where`: more text can mend it only if what follows is all cut off there
+        (a string still open, or one unfinished token and nothing after it)."""
+        rest = self.text[where:]
+        if why.startswith("Unterminated string") or (len(rest) < _LONGEST_TOKEN
+                                                      and not any(c in _TOKEN_END for c in rest)):
+            raise _More
+        raise _Bad("invalid JSON")
+
+    def _char(self, at: int) -> str:
+        if at >= len(self.text):
+            raise _More
+        return self.text[at]
+
+
+def _skip(text: str, at: int) -> int:
+    """The first position at or after `at` that is not JSON whitespace."""
+    if at < len(text) and text[at] not in _WHITESPACE:  # compact bodies: no regex call per row
+        return at
+    return _SPACE.match(text, at).end()  # type: ignore[union-attr]
+
+
+def _kind(first: str) -> str | None:
+    """What JSON value starts with `first` (None: none does)."""
+    if first in _KINDS:
+        return _KINDS[first]
+    return "number" if first == "-" or first.isdigit() else None
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """An escaped half of a surrogate pair cannot be stored as text: it becomes "?"."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("?", value)
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    return value
 
 
 def parse_json(content: bytes, *, host: str) -> Any:
@@ -83,81 +282,3 @@ def parse_json(content: bytes, *, host: str) -> Any:
         if exc.pos >= len(text.rstrip()):  # failed only because the text stopped
             raise truncated_body_error(host, 0) from exc
         raise malformed_body_error(host, f"invalid JSON at character {exc.pos}") from exc
-
-
-def _send(parser: Any, chunk: bytes, host: str) -> None:
-    try:
-        parser.send(chunk)
-    except ijson.JSONError as exc:  # mid-body: the bytes themselves are not JSON
-        if "integer overflow" in str(exc):
-            raise BigNumberError(f"{host} sent an integer beyond 64 bits, which the fast JSON parser cannot hold: "
-                                 "reading the answer again with the exact parser", host=host) from exc
-        raise malformed_body_error(host, "invalid JSON") from exc
-
-
-def _finish(parser: Any, host: str, count: int) -> None:
-    try:
-        parser.close()
-    except ijson.JSONError as exc:  # at end of input: the JSON stopped short
-        raise truncated_body_error(host, count) from exc
-
-
-class _ShapeProbe:
-    """Checks the top of the body is an object whose `results` is a list or null.
-
-    Fed from the start of the body until it can decide, which for Pendo's bodies is within the
-    first slice; it then costs nothing more.
-    """
-
-    def __init__(self, host: str, exact: bool = False) -> None:
-        self._host = host
-        self._events = ijson.sendable_list()
-        self._parser = (_exact if exact else _ijson).parse_coro(self._events, use_float=True)
-        self._started = False
-        self._at_results = False
-        self.decided = False
-        self.results_kind = "missing"
-
-    def feed(self, chunk: bytes) -> None:
-        """Look at `chunk` unless the shape is already known."""
-        for start in range(0, len(chunk), _PROBE_SLICE):
-            if self.decided:
-                return
-            try:
-                self._parser.send(chunk[start : start + _PROBE_SLICE])
-            except ijson.JSONError:  # the row parser reports syntax errors; the probe just stops
-                self.decided = True
-                return
-            self._inspect()
-
-    def _inspect(self) -> None:
-        for prefix, event, _value in self._events:
-            if not self._started:
-                self._started = True
-                if (prefix, event) != ("", "start_map"):
-                    raise malformed_body_error(self._host, f"the body is a JSON {_event_kind(event)}")
-            elif self._at_results:
-                if event not in ("start_array", "null"):
-                    raise malformed_body_error(self._host, f"results is a {_event_kind(event)}, not a list")
-                self.results_kind = "a list" if event == "start_array" else "null"
-                self.decided = True
-                return
-            elif (prefix, event) == ("", "end_map"):
-                self.decided = True  # no `results` key at all: no rows
-                return
-            self._at_results = (prefix, event, _value) == ("", "map_key", "results")
-        del self._events[:]
-
-
-    @property
-    def saw_list(self) -> bool:
-        """Whether `results` was there and opened a list."""
-        return self.results_kind == "a list"
-
-
-def _event_kind(event: str) -> str:
-    return {"start_map": "object", "start_array": "array", "map_key": "object"}.get(event, event)
-
-
-def _kind(value: object) -> str:
-    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")

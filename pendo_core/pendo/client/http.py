@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import SecretStr
 
-from pendo_core.pendo.client._body import BigNumberError, iter_rows, parse_json
+from pendo_core.pendo.client._body import iter_rows, parse_json
 from pendo_core.pendo.client.errors import (
     KEY_HEADER,
     PendoRetriableError,
@@ -76,7 +76,6 @@ class PendoClient:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.stats = ClientStats()
-        self._exact_numbers = False  # set once Pendo sends an integer the fast parser cannot hold
         self._gate = threading.BoundedSemaphore(max_concurrency)
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -121,12 +120,8 @@ class PendoClient:
         """
         body = aggregation_request(pipeline, request_id=request_id)
         with self._exchange("POST", AGGREGATION_PATH, json=body) as response:
-            try:
-                yield from iter_rows(self._counted(response.iter_bytes()), host=self.host,
-                                     require_results=require_results, exact=self._exact_numbers)
-            except BigNumberError:
-                self._exact_numbers = True  # the retry, and every later answer, use the exact parser
-                raise
+            yield from iter_rows(self._counted(response.iter_bytes()), host=self.host,
+                                 require_results=require_results)
 
     def aggregate_all(self, pipeline: Pipeline, *, request_id: str | None = None) -> list[dict[str, Any]]:
         """All rows of a small aggregation (entity queries), retried as a whole by the policy."""

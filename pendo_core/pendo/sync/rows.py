@@ -53,6 +53,8 @@ class BadRows:
 def text(row: Mapping[str, Any], key: str) -> str:
     """A required, non-empty id; numbers are accepted as their decimal text."""
     value = row.get(key)
+    if type(value) is str and value:  # the common case first: this runs for every id of every row
+        return value
     if isinstance(value, bool) or value is None:
         raise BadRow(f"missing {key}")
     if isinstance(value, int):
@@ -65,6 +67,8 @@ def text(row: Mapping[str, Any], key: str) -> str:
 def count(row: Mapping[str, Any], key: str) -> int:
     """A required non-negative whole number (events, minutes)."""
     value = row.get(key)
+    if type(value) is int and 0 <= value < MAX_COUNT:  # the common case first (bool is not `int` here)
+        return value
     if isinstance(value, bool) or value is None:
         raise BadRow(f"missing {key}")
     if isinstance(value, float) and value.is_integer():
@@ -108,6 +112,25 @@ def dig(row: Mapping[str, Any], path: str) -> Any:
             return None
         value = value.get(part)
     return value
+
+
+def unstorable_values(table: Any, names: tuple[str, ...], values: tuple[Any, ...]) -> str | None:
+    """`unstorable` for a row given as values in the order of `names` (the usage streams' rows)."""
+    for index, name, length in _text_columns(table, names):
+        value = values[index]
+        if "\x00" in value:
+            return f"NUL byte in {name}"
+        if length is not None and len(value) > length:
+            return f"{name} longer than {length} characters"
+    return None
+
+
+@cache
+def _text_columns(table: Any, names: tuple[str, ...]) -> tuple[tuple[int, str, int | None], ...]:
+    """(position, name, maximum length) of each text column among `names`, looked up once per stream."""
+    lengths = _lengths(table)
+    return tuple((i, name, lengths[name]) for i, name in enumerate(names)
+                 if getattr(table.c[name].type, "python_type", None) is str)
 
 
 def unstorable(table: Any, row: Mapping[str, Any]) -> str | None:

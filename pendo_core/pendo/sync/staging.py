@@ -3,7 +3,8 @@
 Two ways, both keyed as Pendo groups the data and overwriting, never adding to, a stored row: two
 runs writing one window (a lost lock) leave the same rows as one run, never doubled counts.
 
-- `replace_rows` (the sync's way): delete the window's days, then upsert the rows in batches (SQLite);
+- `replace_rows` (the sync's way): delete the window's days, then upsert the rows in batches of plain
+  tuples, one executemany each on SQLite's own connection (no per-row SQLAlchemy processing);
   on PostgreSQL, COPY into a temporary table, one INSERT ... SELECT DISTINCT ON the keys that
   rewrites only changed rows, then delete the window's rows the answer no longer has.
   A key sent twice is not summed but shows up as fewer stored rows than rows sent, which the guard
@@ -19,7 +20,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
-from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,10 +28,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pendo_core.pendo.sync.plan import Window
-from pendo_core.pendo.sync.rows import BadRow, BadRows, unstorable
-from pendo_core.pendo.sync.streams import EventStream
+from pendo_core.pendo.sync.rows import BadRow, BadRows, unstorable_values
+from pendo_core.pendo.sync.streams import EventStream, Row
 from pendo_core.store.bulk import copy_rows
-from pendo_core.store.upsert import upsert
 
 BATCH = 5_000
 SUMMED = ("num_events", "num_minutes")
@@ -62,7 +61,7 @@ def stage(session: Session, stream: EventStream, window: Window, rows: Iterable[
     staged = 0
     converted = _convert(stream, window, rows, tz, bad)
     while batch := list(islice(converted, BATCH)):
-        session.execute(insert(temp), batch)
+        session.execute(insert(temp), [dict(zip(stream.columns, row, strict=True)) for row in batch])
         staged += len(batch)
     columns = [temp.c[k] for k in stream.keys]
     keys = session.scalar(select(func.count()).select_from(select(*columns).distinct().subquery())) or 0
@@ -78,24 +77,34 @@ def replace_rows(session: Session, stream: EventStream, window: Window, rows: It
         return _copy_upsert(session, stream, window, converted)
     if stream.replace:
         session.execute(delete(target).where(target.c.day.between(window.first, window.last)))
-    sent = 0
-    while batch := list(islice(converted, BATCH)):
-        unique = list({tuple(row[k] for k in stream.keys): row for row in batch}.values())  # one per statement
-        upsert(session, target, unique, keys=stream.keys, on_conflict="update" if stream.replace else "ignore")
+    return _insert_many(session, stream, converted)
+
+
+def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> int:
+    """SQLite: one upsert statement executed over batches of tuples through the driver (days as the ISO
+    text SQLAlchemy stores them as); a key sent twice keeps its last row, as separate statements would.
+    Returns how many rows were sent."""
+    updated = [n for n in stream.columns if n not in stream.keys]
+    action = f"DO UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in updated)}" if stream.replace else "DO NOTHING"
+    sql = (f"INSERT INTO {stream.table.name} ({', '.join(stream.columns)}) "
+           f"VALUES ({', '.join('?' for _ in stream.columns)}) ON CONFLICT ({', '.join(stream.keys)}) {action}")
+    conn, day, sent = session.connection(), stream.day_index, 0
+    while batch := [(*row[:day], row[day].isoformat(), *row[day + 1:]) for row in islice(rows, BATCH)]:
+        conn.exec_driver_sql(sql, batch)
         sent += len(batch)
     return sent
 
 
-def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: Iterable[dict[str, Any]]) -> int:
+def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: Iterable[Row]) -> int:
     """COPY the rows into a keyless temporary table, upsert one row per key into the stream's table
     (a key sent twice lands once), then delete the window's stored rows the answer no longer has.
     A re-read row that did not change is not written again. Returns how many rows were sent."""
     target, temp = stream.table.name, f"cscx_copy_{stream.name}"
-    names = [c.name for c in stream.table.columns]
-    columns, keys, values = ", ".join(names), ", ".join(stream.keys), itemgetter(*names)
+    names = stream.columns
+    columns, keys = ", ".join(names), ", ".join(stream.keys)
     session.execute(text(f"DROP TABLE IF EXISTS {temp}"))
     session.execute(text(f"CREATE TEMPORARY TABLE {temp} (LIKE {target})"))
-    sent = copy_rows(session.connection(), temp, list(stream.table.columns), map(values, rows))
+    sent = copy_rows(session.connection(), temp, [stream.table.c[n] for n in names], rows)
     updated = [n for n in names if n not in stream.keys]
     on_conflict = "DO NOTHING"
     if stream.replace:
@@ -150,13 +159,14 @@ def _temp_table(stream: EventStream) -> Table:
 
 
 def _convert(stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], tz: ZoneInfo,
-             bad: BadRows) -> Iterator[dict[str, Any]]:
+             bad: BadRows) -> Iterator[Row]:
+    table, columns, convert, day = stream.table, stream.columns, stream.convert, stream.day_index
     for raw in rows:
         try:
-            if not isinstance(raw, Mapping):
+            if type(raw) is not dict and not isinstance(raw, Mapping):  # the ABC check costs, dicts skip it
                 raise BadRow("row is not an object")
-            row = stream.convert(raw, tz)
-            reason = unstorable(stream.table, row) if row is not None else None
+            row = convert(raw, tz)
+            reason = unstorable_values(table, columns, row) if row is not None else None
             if reason:
                 raise BadRow(reason)
         except BadRow as exc:
@@ -164,7 +174,7 @@ def _convert(stream: EventStream, window: Window, rows: Iterable[Mapping[str, An
             continue
         if row is None:
             continue
-        if stream.replace and not window.first <= row["day"] <= window.last:
+        if stream.replace and not window.first <= row[day] <= window.last:
             bad.add(stream.name, "bucket outside the requested window", raw)
             continue
         yield row

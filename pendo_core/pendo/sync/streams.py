@@ -24,16 +24,18 @@ GUIDE_TYPES = frozenset({"guideSeen", "guideAdvanced", "guideDismissed"})
 COMPLETION_TYPES = ("guideSeen", "guideAdvanced")  # the events that can complete a guide step
 
 Builder = Callable[[int, int, bool], list[dict[str, Any]]]
-Converter = Callable[[Mapping[str, Any], ZoneInfo], "dict[str, Any] | None"]
+Row = tuple[Any, ...]  # one value per column of the stream's `columns`, in that order
+Converter = Callable[[Mapping[str, Any], ZoneInfo], "Row | None"]
 
 
 @dataclass(frozen=True)
 class EventStream:
     """A windowed usage stream.
 
-    `reach_back` is how many days before the first reported day the metric windows need;
-    `replace` streams delete the window's days before writing (Pendo may restate them),
-    the raw guide events are only ever added (their day comes from the browser clock).
+    `convert` turns an answer's row into a tuple of `columns` (plain tuples: the writers hand them to
+    the driver as they are, no dict per row); `reach_back` is how many days before the first reported
+    day the metric windows need; `replace` streams delete the window's days before writing (Pendo may
+    restate them), the raw guide events are only ever added (their day comes from the browser clock).
     """
 
     name: str
@@ -41,9 +43,15 @@ class EventStream:
     period: Literal["dayRange", "hourRange"]
     build: Builder
     convert: Converter
+    columns: tuple[str, ...]
     reach_back: int
     keys: tuple[str, ...]
     replace: bool = True
+
+    @property
+    def day_index(self) -> int:
+        """Where `day` is in a converted row."""
+        return self.columns.index("day")
 
     def time_bounds(self, first: date, last: date, tz: ZoneInfo) -> tuple[int, int]:
         """`first`/`last` integers for timeSeries: the period containing `last` is included."""
@@ -73,47 +81,25 @@ def _local_day(ms: int, tz: ZoneInfo, bucket: Literal["day", "hour"] | None) -> 
     return day
 
 
-def _visitor_day(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
-    return {
-        "account_id": text(row, "accountId"),
-        "visitor_id": text(row, "visitorId"),
-        "day": _bucket_day(row, "day", tz),
-        "num_events": count(row, "numEvents"),
-        "num_minutes": count(row, "numMinutes"),
-    }
+def _visitor_day(row: Mapping[str, Any], tz: ZoneInfo) -> Row:
+    return (text(row, "accountId"), text(row, "visitorId"), _bucket_day(row, "day", tz),
+            count(row, "numEvents"), count(row, "numMinutes"))
 
 
-def _visitor_hour(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
+def _visitor_hour(row: Mapping[str, Any], tz: ZoneInfo) -> Row:
     hour = epoch_ms(row, "hour")
-    return {
-        "account_id": text(row, "accountId"),
-        "visitor_id": text(row, "visitorId"),
-        "hour_start": hour,
-        "day": _local_day(hour, tz, "hour"),
-        "num_events": count(row, "numEvents"),
-        "num_minutes": count(row, "numMinutes"),
-    }
+    return (text(row, "accountId"), text(row, "visitorId"), hour, _local_day(hour, tz, "hour"),
+            count(row, "numEvents"), count(row, "numMinutes"))
 
 
-def _page_day(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
-    return {
-        "account_id": text(row, "accountId"),
-        "page_id": text(row, "pageId"),
-        "day": _bucket_day(row, "day", tz),
-        "num_events": count(row, "numEvents"),
-        "num_minutes": count(row, "numMinutes"),
-    }
+def _page_day(row: Mapping[str, Any], tz: ZoneInfo) -> Row:
+    return (text(row, "accountId"), text(row, "pageId"), _bucket_day(row, "day", tz),
+            count(row, "numEvents"), count(row, "numMinutes"))
 
 
-def _feature_day(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any]:
-    return {
-        "account_id": text(row, "accountId"),
-        "visitor_id": text(row, "visitorId"),
-        "feature_id": text(row, "featureId"),
-        "day": _bucket_day(row, "day", tz),
-        "num_events": count(row, "numEvents"),
-        "num_minutes": count(row, "numMinutes"),
-    }
+def _feature_day(row: Mapping[str, Any], tz: ZoneInfo) -> Row:
+    return (text(row, "accountId"), text(row, "visitorId"), text(row, "featureId"), _bucket_day(row, "day", tz),
+            count(row, "numEvents"), count(row, "numMinutes"))
 
 
 def event_sub_type(value: str) -> str:
@@ -121,41 +107,39 @@ def event_sub_type(value: str) -> str:
     return value.rsplit(":", 1)[-1]
 
 
-def _guide_event(row: Mapping[str, Any], tz: ZoneInfo) -> dict[str, Any] | None:
+def _guide_event(row: Mapping[str, Any], tz: ZoneInfo) -> Row | None:
     kind = event_sub_type(text(row, "type"))
     if kind not in GUIDE_TYPES:
         return None
     browser_time = epoch_ms(row, "browserTime")
-    return {
-        "visitor_id": text(row, "visitorId"),
-        "account_id": text(row, "accountId"),
-        "guide_id": text(row, "guideId"),
-        "step_id": text(row, "guideStepId"),
-        "event_type": kind,
-        "browser_time": browser_time,
-        "day": day_of_ms(browser_time, tz),
-    }
+    return (text(row, "visitorId"), text(row, "accountId"), text(row, "guideId"), text(row, "guideStepId"), kind,
+            browser_time, day_of_ms(browser_time, tz))
 
 
 VISITOR_DAYS = EventStream(
     "visitor_days", models.table_of(models.VisitorDay), "dayRange", queries.events_by_visitor_day,
-    _visitor_day, reach_back=89, keys=("account_id", "day", "visitor_id"),
+    _visitor_day, ("account_id", "visitor_id", "day", "num_events", "num_minutes"), reach_back=89,
+    keys=("account_id", "day", "visitor_id"),
 )
 VISITOR_HOURS = EventStream(
     "visitor_hours", models.table_of(models.VisitorHour), "hourRange", queries.events_by_visitor_hour,
-    _visitor_hour, reach_back=1, keys=("account_id", "visitor_id", "hour_start"),
+    _visitor_hour, ("account_id", "visitor_id", "hour_start", "day", "num_events", "num_minutes"), reach_back=1,
+    keys=("account_id", "visitor_id", "hour_start"),
 )
 PAGE_DAYS = EventStream(
     "page_days", models.table_of(models.PageDay), "dayRange", queries.page_events_by_account_day,
-    _page_day, reach_back=0, keys=("account_id", "day", "page_id"),
+    _page_day, ("account_id", "page_id", "day", "num_events", "num_minutes"), reach_back=0,
+    keys=("account_id", "day", "page_id"),
 )
 FEATURE_DAYS = EventStream(
     "feature_days", models.table_of(models.FeatureVisitorDay), "dayRange", queries.feature_events_by_visitor_day,
-    _feature_day, reach_back=41, keys=("account_id", "day", "feature_id", "visitor_id"),
+    _feature_day, ("account_id", "visitor_id", "feature_id", "day", "num_events", "num_minutes"), reach_back=41,
+    keys=("account_id", "day", "feature_id", "visitor_id"),
 )
 GUIDE_EVENTS = EventStream(
     "guide_events", models.table_of(models.GuideEvent), "dayRange", queries.guide_events,
-    _guide_event, reach_back=29,
+    _guide_event,
+    ("visitor_id", "account_id", "guide_id", "step_id", "event_type", "browser_time", "day"), reach_back=29,
     keys=("visitor_id", "guide_id", "step_id", "event_type", "browser_time", "account_id"), replace=False,
 )
 

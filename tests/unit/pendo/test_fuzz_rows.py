@@ -314,16 +314,45 @@ def _parse_or_error(body: bytes) -> list[dict[str, Any]] | PendoError:
     (b'["a list"]', PendoResponseError),
     (b'{"results": "text"}', PendoResponseError),
     (b'{"results": [1, 2]}', PendoResponseError),
-    (b'{"results": [{"numEvents": 18446744073709551616}]}', PendoConnectionError),  # re-read exactly (issue 11)
     (b'{"results": [{"numEvents": 1e400}]}', PendoResponseError),
+    (b'{"results": [{"numEvents": NaN}]}', PendoResponseError),
+    (b'{"results": [{"a": 1},]}', PendoResponseError),
+    (b'{"results": [{"a": 1}]} {}', PendoResponseError),
     (b'{"results": [{"a": 1}', PendoConnectionError),
-], ids=["top-level-list", "results-not-a-list", "rows-not-objects", "beyond-64-bit", "float-overflow", "truncated"])
+], ids=["top-level-list", "results-not-a-list", "rows-not-objects", "float-overflow", "nan", "trailing-comma",
+        "trailing-value", "truncated"])
 def test_bodies_that_cannot_be_rows_fail_the_request_clearly(body: bytes, error: type[PendoError]) -> None:
-    """Shapes no row can come from fail the whole answer with one clear line; a number beyond 64 bits (valid
-    JSON) fails the fast parser's read with one retriable line, and the retry reads it exactly."""
+    """Shapes no row can come from fail the whole answer with one clear line (a number beyond 64 bits is
+    valid JSON and read exactly: tests/integration/test_hardening.py)."""
     with pytest.raises(error) as caught:
         list(iter_rows([body], host="pendo"))
     assert "\n" not in str(caught.value)
+
+
+CUT_BODIES = [
+    {"startTime": 1, "results": [{"a": "x\u00e9\U0001f600 \\\"q", "b": -12, "c": -0.5, "d": None, "e": [True, False],
+                                  "n": 2**70, "f": 1.5e3}, {}], "after": {"k": [1, 2]}},
+    {"results": None},
+    {"results": []},
+]
+
+
+@pytest.mark.parametrize("body", [json.dumps(b, ensure_ascii=a, indent=i).encode() for b in CUT_BODIES
+                                  for a, i in ((True, 1), (False, None))], ids=lambda b: b[:24].decode())
+def test_every_cut_of_a_body(body: bytes) -> None:
+    """Cut into chunks at every position, a body gives the same rows; stopped at any position, it is a
+    retriable cut-off (never "not JSON", which would withhold the window instead of reading it again)."""
+    rows = json.loads(body)["results"] or []
+    for cut in range(len(body)):
+        assert list(iter_rows([body[:cut], body[cut:cut + 3], body[cut + 3:]], host="pendo")) == rows
+        with pytest.raises(PendoConnectionError):
+            list(iter_rows([body[:cut]], host="pendo"))
+
+
+def test_an_escaped_lone_surrogate_becomes_a_question_mark() -> None:
+    """Half a surrogate pair cannot be stored as text; a whole pair is the character it encodes."""
+    body = b'{"results": [{"a": "x\\ud800y", "b": "\\ud83d\\ude00"}]}'
+    assert list(iter_rows([body], host="pendo")) == [{"a": "x?y", "b": "\U0001f600"}]
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 2**64, -(2**63)], ids=repr)
