@@ -90,7 +90,7 @@ def _columns(viewer: Viewer) -> dict[str, Any]:
     the customer and its facts, then the alert; its card shows the rest."""
     columns: dict[str, Any] = {
         "customer": st.column_config.TextColumn("Customer", width=200, pinned=True),
-        "health": st.column_config.NumberColumn("Health", width=55, format="%.0f",
+        "health": st.column_config.NumberColumn("Health", width=55, format="%.1f",
                                                 help="Newest health score, 0–100."),
         "arr": st.column_config.NumberColumn("ARR", width=80, format=ARR_FORMAT),
         "days_to_renewal": st.column_config.NumberColumn("Renews in", width=78, format="%d d",

@@ -27,8 +27,9 @@ NAME_WIDTH = 200  # px: about 28 characters of a name
 BANDS = ("red", "yellow", "green")
 ALL_CSMS = ""
 HELP = {
-    "health": "Health score (0–100) on the newest scored day and its band: red < 50 ≤ yellow < 75 ≤ green (admin "
-              "settings); no score: not scored yet, or too little data.",
+    "health": "Health score (0–100) on the newest scored day, in whole points rounded down (so 69.8 shows 69, as "
+              "its band says it is below 70), and its band (the admin's cut-offs: Health page); no score: not "
+              "scored yet, or too little data.",
     "health_change": "Change of the health score over 28 days, in points.",
     "usage": "Weekly active users over 12 weeks: WAU on the newest day and on every 7th day before it (days not "
              "synced left out). Red when the last week is below the first, green when above.",
@@ -82,11 +83,6 @@ def _sorting() -> tuple[str, bool]:
     return str(by), reverse
 
 
-def _health_text(band: str, score: float) -> str:
-    """The score and its band ("42 red"); "no score" without one."""
-    return f"{score:.0f} {band}" if pd.notna(score) and band in BANDS else "no score"
-
-
 def _short_name(name: Any, email: Any) -> str:
     """ "Maya C." for Maya Chen (the e-mail's name part without a name), so the column stays narrow."""
     if not isinstance(name, str) or not name.strip():
@@ -114,7 +110,7 @@ def _shown(rows: pd.DataFrame, with_csm: bool) -> tuple[pd.DataFrame, dict[str, 
     shown = pd.DataFrame({
         "name": rows["name"],
         "csm": [_short_name(n, e) for n, e in zip(rows["csm_name"], rows["csm_email"], strict=True)],
-        "health": [_health_text(b, s) for b, s in zip(rows["band"], rows["score"], strict=True)],
+        "health": [view.health_text(b, s) for b, s in zip(rows["band"], rows["score"], strict=True)],
         "health_change": rows["health_change"],
         "usage": rows["usage_weeks"],
         "usage_change": rows["usage_change"] * 100,

@@ -155,7 +155,7 @@ def _movers_and_drops(table: pd.DataFrame) -> None:
         return
     ranked = moved.reindex(moved["health_change"].abs().sort_values(ascending=False).index).head(10)
     shared.table(ranked, key="portfolio_movers", columns={
-        **columns, "overall": st.column_config.NumberColumn("Health", format="%.0f"),
+        **columns, "overall": st.column_config.NumberColumn("Health", format="%.1f"),
         "health_change": st.column_config.NumberColumn(f"Change, {CHANGE_DAYS} days", format="%+.1f",
                                                        help=HELP["movers"]), "band": "Band"})
 
@@ -203,7 +203,7 @@ def _export(table: pd.DataFrame, last: date) -> None:
         "trend": shared.percent_column("28-day trend"),
         "breadth": shared.percent_column("Breadth", help="Key-feature breadth: key features used in 30 days ÷ key "
                                                          "features."),
-        "overall": st.column_config.NumberColumn("Health", format="%.0f"),
+        "overall": st.column_config.NumberColumn("Health", format="%.1f"),
         "health_change": st.column_config.NumberColumn(f"Δ {CHANGE_DAYS} d", format="%+.1f", help=HELP["movers"]),
         "band": "Band"})
     st.download_button("Download all customers (CSV)", shared.csv_download(table), file_name=f"portfolio-{last}.csv",

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pendo_core.admin.settings import HealthSettings
 from pendo_core.usage.measures import BREADTH_DEFINITION
+
+_HEALTH = HealthSettings()  # the defaults an admin starts from
+_WEIGHTED = ", ".join(name.replace("_", " ") for name, w in _HEALTH.weights.as_dict().items() if w > 0)
 
 DEFINITIONS = {
     "dau": "DAU = distinct identified visitors active on the day (a Pendo events row with numEvents > 0), "
@@ -20,7 +24,8 @@ DEFINITIONS = {
              "equal.",
     "abandoned": "Abandoned key feature = a key feature with at least 3 distinct users in the 28 days before "
                  "the last 14, and no use at all in the last 14 days.",
-    "health": "Health = weighted mean of engagement, adoption, trajectory and onboarding (0–100) over the "
-              "components with data; bands red < 50 ≤ yellow < 75 ≤ green unless an admin changed them.",
+    "health": f"Health = weighted mean (0–100) of the components with data, weights renormalised over them (by "
+              f"default {_WEIGHTED}; admins set the weights); bands red < {_HEALTH.red_below:g} ≤ yellow < "
+              f"{_HEALTH.green_from:g} ≤ green unless an admin changed them.",
     "alerts": "Active alerts = open, acknowledged or snoozed; dismissed and resolved ones are left out.",
 }

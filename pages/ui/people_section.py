@@ -222,8 +222,9 @@ def render_champions(source: EngineSource, customer_id: str, as_of: date) -> Non
     status = _status(engine, engine.url.render_as_string(hide_password=True), customer_id, as_of)
     st.markdown("#### Champion engagement", help=CHAMPION_HELP)
     if not status.people:
-        st.info("No champion or decision maker is imported for this customer. Add them with "
-                "`python -m jobs import-contacts FILE.csv` (role `champion` or `decision_maker`).")
+        st.info("No champion or decision maker is on record for this customer, so its health score leaves the key "
+                "contacts out. An admin adds them in Admin → Imports (a contacts CSV with role `champion` or "
+                "`decision_maker`).")
         return
     share = status.share_active
     cols = st.columns(3)

@@ -112,15 +112,16 @@ def _health_details(health: HealthWindow) -> dict[str, Any]:
 
 
 def health_drop_numbers(d: Mapping[str, Any]) -> str:
-    """A health_drop alert's numbers in one line a CSM can read."""
+    """A health_drop alert's numbers in one line a CSM can read, the fall first (the inbox shows the first
+    clause)."""
     if d.get("score") is None:
         return ""
     now = f"{float(d['score']):.1f} ({d.get('band')})"
     if d.get("score_before") is None:
-        return f"Health {now}, into red"
+        return f"Into red; health {now}"
     before = f"{float(d['score_before']):.1f} ({d.get('band_before')})"
     change = float(d.get("change_points") or 0)
-    return f"Health {before} → {now}: {change:+.1f} points in {d.get('change_days', CHANGE_DAYS)} days"
+    return f"{change:+.1f} in {d.get('change_days', CHANGE_DAYS)} days; health {before} → {now}"
 
 
 def renewal_risk_numbers(d: Mapping[str, Any]) -> str:

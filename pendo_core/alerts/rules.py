@@ -271,9 +271,9 @@ def usage_drop_numbers(d: Mapping[str, Any]) -> str:
 
 
 def no_login_numbers(d: Mapping[str, Any]) -> str:
-    """A no_login alert's numbers in one line."""
+    """A no_login alert's numbers in one line, the days first (the inbox shows its start)."""
     if d.get("last_active_day"):
-        return f"Nobody active for {d.get('days_without_login')} days (last active {d['last_active_day']})"
+        return f"{d.get('days_without_login')} days, nobody active (last active {d['last_active_day']})"
     return f"Nobody active in any of the {d.get('synced_days_read', d.get('window_days'))} synced days"
 
 

@@ -9,6 +9,7 @@ is paged, so a page is always a slice of the whole sorted, filtered list.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -63,6 +64,12 @@ class Filters:
     renewal_within: int | None = None
     alert_kinds: Collection[str] = ()
     csm_email: str | None = None
+
+
+def health_text(band: str, score: float) -> str:
+    """The score in whole points rounded down and its band ("69 red" for 69.8: rounding up could cross the
+    band's cut-off of 70); "no score" without one."""
+    return f"{math.floor(score):d} {band}" if pd.notna(score) and band in ("red", "yellow", "green") else "no score"
 
 
 def visible(book: pd.DataFrame, viewer: Viewer) -> pd.DataFrame:

@@ -88,8 +88,9 @@ def champion_status(facts: ChampionFacts) -> Answer:
                    f"days ending on the day; share = active champions ÷ champions.", DEFINITIONS["last_active"],
                    DEFINITIONS["matching"])
     if not status.people:
-        return Answer(CHAMPION_STATUS, f"**{name}** has no champions or decision makers on record. Import them "
-                      "with `python -m jobs import-contacts FILE.csv` (role `champion` or `decision_maker`).",
+        return Answer(CHAMPION_STATUS, f"**{name}** has no champions or decision makers on record, so its health "
+                      "score leaves the key contacts out. An admin adds them in Admin → Imports (a contacts CSV "
+                      "with role `champion` or `decision_maker`).",
                       (t.fact("Champions", "0", 0),), window, definitions, link, facts.customer)
     numbers = [t.fact("Champions", str(status.champions), status.champions),
                t.fact(f"Champions active, last {days} days", str(status.champions_active), status.champions_active),

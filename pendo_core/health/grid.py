@@ -48,8 +48,8 @@ def score_grid(inputs: HealthInputs, settings: HealthSettings) -> ScoredGrid:
     moved, moved_inputs = change_components(inputs, cut)
     components.update(moved)
     contacts_active, contacts = _contacts(inputs, cut)
-    team_sum, team_n = (a[:, cut] for a in m.trailing_window(inputs.dau, CONTACT_DAYS))
-    components["champion"] = score.champion(contacts_active, contacts, (team_n == CONTACT_DAYS) & (team_sum > 0))
+    _, synced_n = (a[:, cut] for a in m.trailing_window(inputs.dau, CONTACT_DAYS))
+    components["champion"] = score.champion(contacts_active, contacts, synced_n == CONTACT_DAYS)
     overall, coverage = score.combine(components, settings.weights.as_dict(), settings.coverage_floor)
     band = score.bands(overall, settings.red_below, settings.green_from)
     raw = {"stickiness": stickiness, "mau": mau, "dau_7d": dau_7, "dau_28d": recent, "dau_prior_28d": prior,

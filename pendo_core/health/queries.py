@@ -25,7 +25,7 @@ from pendo_core.usage.measures import stickiness_text
 HISTORY_COLUMNS = ["score_date", "overall", "band", "coverage", *COMPONENTS, "settings_version"]
 LABELS = {"engagement": "Engagement", "adoption": "Adoption", "trajectory": "Trajectory", "onboarding": "Onboarding",
           "breadth_change": "Breadth change", "attrition": "Attrition", "sustained_trend": "Sustained trend",
-          "champion": "Champion"}
+          "champion": "Key contacts"}
 DEFINITIONS = {
     "engagement": "Stickiness = mean DAU of the last 7 days ÷ MAU; 40% or more scores 100 (linear below).",
     "adoption": "Share of the key features used by anyone in the last 30 days; 80% or more scores 100.",
@@ -39,8 +39,9 @@ DEFINITIONS = {
     "sustained_trend": "Least-squares trend of the last 8 weekly visitor-day totals, as a change over 4 weeks: "
                        "flat scores 75, +20% scores 100, −20% scores 50, −60% or worse scores 0 (a line falling "
                        "faster than that reads as falling to zero).",
-    "champion": "Share of the champions and decision makers (from the imported contacts) active in the last 14 "
-                "days × 100; a champion gone quiet while the team works lowers it.",
+    "champion": "Key contacts = the champions and decision makers (from the imported contacts). Share of them "
+                "active in the last 14 days × 100; one gone quiet while the team works lowers it, a team all "
+                "silent scores 0. A customer without key contacts is scored on the other components.",
 }
 
 
@@ -111,6 +112,9 @@ def missing_reason(name: str, inputs: dict[str, Any]) -> str:
         short = inputs.get("dau_28d") is None or inputs.get("dau_prior_28d") is None
         return ("fewer than 14 synced days in the last 28 days or in the 28 before" if short
                 else "nobody was active in either 28-day window, so there is no trend")
+    if name == "champion":
+        return (NO_KEY_CONTACTS if not inputs.get("key_contacts")
+                else "a day of the last 14 is not synced, so who was quiet is unknown")
     return _CHANGE_MISSING.get(name) or \
         "no onboarding guide is defined (by default, guides whose name or group contains \"onboarding\")"
 
@@ -119,9 +123,9 @@ _CHANGE_MISSING = {
     "breadth_change": "no key feature was used in the 14 days ending 4 weeks ago",
     "attrition": "nobody was active in the last 90 days",
     "sustained_trend": "one of the last 8 weeks has fewer than 5 synced days",
-    "champion": "no champion or decision maker matched to a Pendo visitor, a day of the last 14 not synced, or "
-                "nobody active in them",
 }
+NO_KEY_CONTACTS = ("no champion or decision maker on record (or none matches a Pendo visitor), so the score uses "
+                   "the other components; an admin adds them in Admin → Imports (contacts CSV)")
 
 
 def measured(name: str, inputs: dict[str, Any]) -> str:
@@ -202,20 +206,23 @@ def component_table(explanation: Explanation, detail: ScoreDetail,
     """Per component: value, weight, contribution in points, changes, the measurement or why it is missing
     (the sustained trend with its weekly totals when `weekly` is given, `weekly_visitor_days`).
 
-    A component with data carries its renormalised weight; one without shows its nominal share of all
-    the weights (it is left out of the score) and no points. No points at all when there is no score.
+    A component with data carries its renormalised weight; one without has no weight and no points (it is
+    left out of the score, so the weights shown add up to 100%), and says what share of the weights went to
+    the others. No points at all when there is no score.
     """
     nominal_total = sum(w for w in detail.weights.values() if w > 0) or 1.0
     trend = detail.inputs.get("trend_4w")
     rows = []
     for c in explanation.components:
         has = c.value is not None
-        why = measured(c.name, detail.inputs) if has else f"no data: {missing_reason(c.name, detail.inputs)}"
+        share = detail.weights.get(c.name, 0.0) / nominal_total
+        given = f"; its {share:.0%} of the weights goes to the others" if share > 0 else ""
+        why = measured(c.name, detail.inputs) if has else f"no data: {missing_reason(c.name, detail.inputs)}{given}"
         if has and c.name == "sustained_trend" and trend is not None and weekly:
             why = sustained_trend_text(float(trend), weekly)
         rows.append({
             "component": LABELS.get(c.name, c.name), "score": c.value,
-            "weight": c.weight if has else round(detail.weights.get(c.name, 0.0) / nominal_total, 4),
+            "weight": c.weight if has else None,
             "points": c.contribution if has and not detail.insufficient else None,
             "change_7d": c.change_7d, "change_28d": c.change_28d,
             "measured": why})
@@ -224,16 +231,19 @@ def component_table(explanation: Explanation, detail: ScoreDetail,
 
 
 def what_moved(explanation: Explanation) -> list[str]:
-    """Plain lines: the overall change since 7 and 28 days ago and which component drove it."""
+    """Plain lines: the overall change since 7 and 28 days ago and which component drove it (the one whose
+    points moved most in the score's direction)."""
     lines = []
     for days, change, attr in ((7, explanation.change_7d, "change_7d"), (28, explanation.change_28d, "change_28d")):
         if change is None:
             lines.append(f"No score {days} days earlier to compare with.")
             continue
+        # the component that moved most the way the score moved (a fall is never "mostly" a rising part)
+        sign = 1.0 if change > 0 else -1.0
         movers = sorted((c for c in explanation.components if getattr(c, attr) is not None),
-                        key=lambda c: -abs(getattr(c, attr)))
+                        key=lambda c: -sign * getattr(c, attr))
         driver = ""
-        if movers and abs(getattr(movers[0], attr)) >= 0.5:
+        if change and movers and sign * getattr(movers[0], attr) >= 0.5:
             top = movers[0]
             driver = f", mostly {LABELS.get(top.name, top.name).lower()} ({getattr(top, attr):+.1f} points)"
         verb = "Up" if change > 0 else "Down" if change < 0 else "Unchanged"

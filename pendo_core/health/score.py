@@ -30,11 +30,12 @@ Components, each on 0..100 for customer c on day d (windows end on d, only synce
 - **champion** from the customer's key contacts (champions and decision makers from ``import-contacts``,
   those a Pendo visitor matches): ``100 * (key contacts active in [d-13, d]) / (matched key contacts)``;
   every one active scores 100, a champion gone quiet for 14 days while the rest of the team works
-  lowers it (one of two: 50). No data when the customer has no matched key contact (so a customer
-  without contacts scores as before, its weight renormalised away), when a day of the 14 is not
-  synced (unknown, not quiet), or when nobody at all was active in them (the whole team's silence
-  is no_login's to say, and engagement already scores it). The champion_inactive alert's rule, as
-  a share: a departed champion is the churn warning usage hides (in a team of 10 it is a 10% fall).
+  lowers it (one of two: 50), and a team all silent scores 0 (its champions are quiet too, as the
+  page's "0 of 1 active" says). No data when the customer has no matched key contact (so a customer
+  without contacts scores as before, its weight renormalised away) or when a day of the 14 is not
+  synced (unknown, not quiet). The champion_inactive alert's rule as a share, except that the alert
+  leaves a silent team to no_login: a departed champion is the churn warning usage hides (in a team
+  of 10 it is a 10% fall).
 
 A customer with no active visitor in the 90 days ending on d (a mapped account not in use yet)
 has no engagement and no adoption either: its score is "insufficient data", not 0.
@@ -120,7 +121,7 @@ def sustained_trend(change: ArrayLike) -> Floats:
 
 def champion(active: ArrayLike, contacts: ArrayLike, team_known: ArrayLike) -> Floats:
     """Champion 0..100: the share of matched key contacts active in the last 14 days; NaN without a matched
-    contact or where `team_known` is False (a day unsynced, or nobody active at all)."""
+    contact or where `team_known` is False (a day of the 14 unsynced)."""
     act, n = np.asarray(active, dtype=float), np.asarray(contacts, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.clip(act / n, 0.0, 1.0) * 100.0

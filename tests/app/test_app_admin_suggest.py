@@ -35,14 +35,16 @@ def any_store(engine: Engine) -> Iterator[Engine]:
         yield engine
 
 
-def _outcomes(engine: Engine, rows: list[tuple[float, float, bool]]) -> None:
-    """Customers with an outcome on LAST and a score 30 days before: (engagement, attrition, churned)."""
+def _outcomes(engine: Engine, rows: list[tuple[float, float, bool]], *, trend_too: bool = False) -> None:
+    """Customers with an outcome on LAST and a score 30 days before: (engagement, attrition, churned); with
+    `trend_too` the sustained trend equals engagement (so the default weights cover more than the floor)."""
     scores, outcomes = [], []
     for i, (engagement, attrition, churned) in enumerate(rows):
         customer = f"00000000-0000-4000-8000-0000000002{i:02d}"
         add_customer(engine, customer)
         scores.append({"customer_id": customer, "score_date": LEAD_DAY, "engagement": engagement,
-                       "attrition": attrition, "overall": None, "band": "red", "coverage": 1.0,
+                       "attrition": attrition, "sustained_trend": engagement if trend_too else None,
+                       "overall": None, "band": "red", "coverage": 1.0,
                        "settings_version": 0, "weights": {}, "inputs": None})
         outcomes.append({"customer_id": customer, "outcome_date": LAST, "outcome": "churned" if churned else "renewed"})
     table_insert(engine, "pendo_health_scores", scores)
@@ -99,8 +101,9 @@ def test_suggested_weights_show_and_apply_as_a_new_version(any_store: Engine) ->
 
 def test_warns_when_bands_point_the_wrong_way_and_a_naive_signal_ranks_better(store: Engine) -> None:
     """Churners scoring higher than renewals: churn rises from red to green and the AUC is below the naive
-    signals' (a coin toss here, without usage rows); both are said on the page."""
-    _outcomes(store, [(90.0, 90.0, True)] * 10 + [(20.0, 20.0, False)] * 10)
+    signals' (a coin toss here, without usage rows); both are said on the page. (Engagement and attrition alone
+    are 48% of the default weights, under the coverage floor, so the sustained trend is stored too.)"""
+    _outcomes(store, [(90.0, 90.0, True)] * 10 + [(20.0, 20.0, False)] * 10, trend_too=True)
     at = _open(store)
     warnings = texts(at.warning)
     assert any("bands do not mean what they say" in t for t in warnings)

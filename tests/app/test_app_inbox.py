@@ -80,8 +80,8 @@ def test_the_table_shows_each_customers_health_arr_and_renewal(inbox_store: Engi
 
 
 @pytest.mark.parametrize(("numbers", "limit", "expected"), [
-    ("Nobody active for 19 days (last active 2026-11-14)", 61,
-     "No login · Nobody active for 19 days (last active 2026-11-14)"),
+    ("19 days, nobody active (last active 2026-11-14)", 61,
+     "No login · 19 days, nobody active (last active 2026-11-14)"),
     ("In 27 days (2026-12-31); health 17.5 (red)", 40, "No login · In 27 days (2026-12-31)"),
     ("“Tour”: 6 of 10 viewers dismissed it (60%) in 30 days", 40, "No login · “Tour”: 6 of 10 viewers…"),
     ("x" * 80, 40, "No login · " + "x" * 28 + "…"),

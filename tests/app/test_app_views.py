@@ -100,7 +100,14 @@ def _component(name: str, c7: float | None, c28: float | None) -> ComponentExpla
      ["Up 0.1 points since 7 days ago.", "No score 28 days earlier to compare with."]),
     (Explanation(60.0, [_component("engagement", 0.0, 0.0)], 0.0, 0.0, None),
      ["Unchanged since 7 days ago.", "Unchanged since 28 days ago."]),
-], ids=["drivers-named", "small-move-no-history", "flat"])
+    (Explanation(60.0, [_component("breadth_change", 14.0, 14.0), _component("attrition", -9.0, -9.0),
+                        _component("engagement", -6.5, -6.5)], -1.5, -1.5, "attrition"),
+     ["Down 1.5 points since 7 days ago, mostly attrition (-9.0 points).",
+      "Down 1.5 points since 28 days ago, mostly attrition (-9.0 points)."]),
+    (Explanation(60.0, [_component("breadth_change", 14.0, 14.0), _component("attrition", 0.2, 0.2)], -1.0, -1.0,
+                 None),
+     ["Down 1.0 points since 7 days ago.", "Down 1.0 points since 28 days ago."]),
+], ids=["drivers-named", "small-move-no-history", "flat", "a-fall-is-not-mostly-a-rise", "no-part-fell"])
 def test_what_moved_names_the_driver(explanation: Explanation, lines: list[str]) -> None:
     """The change since 7 and 28 days ago is stated with the component that moved it most."""
     assert health_view.what_moved(explanation) == lines
@@ -113,19 +120,20 @@ def _detail(overall: float | None, components: dict[str, float | None]) -> healt
 
 
 @pytest.mark.parametrize(("overall", "weights", "points"), [
-    (60.0, [0.8182, 0.1818, 0.45], [49.09, 10.91, None]),
-    (None, [0.8182, 0.1818, 0.45], [None, None, None]),
+    (60.0, [0.8182, 0.1818, None], [49.09, 10.91, None]),
+    (None, [0.8182, 0.1818, None], [None, None, None]),
 ], ids=["scored-missing-trajectory", "insufficient-no-points"])
 def test_component_table_weights_and_points(overall: float | None, weights: list[float],
                                             points: list[float | None]) -> None:
-    """Components with data carry renormalised weights and points; a missing one its nominal share, no
-    points; and without a score no component claims points."""
+    """Components with data carry renormalised weights and points; a missing one no weight and no points, and
+    says what share of the weights went to the others; without a score no component claims points."""
     components = {"engagement": 60.0, "adoption": 60.0, "trajectory": None, "onboarding": None}
     parts = ScoreParts(components, _detail(overall, components).weights, overall)
     table = health_view.component_table(explain(parts, None, None), _detail(overall, components))
-    assert table["weight"].tolist() == weights
+    assert [None if pd.isna(w) else w for w in table["weight"]] == weights
     assert [None if pd.isna(p) else p for p in table["points"]] == points
     assert table["measured"].iloc[2].startswith("no data: ")
+    assert table["measured"].iloc[2].endswith("; its 45% of the weights goes to the others")
 
 
 # --- alerts ----------------------------------------------------------------------------------
@@ -196,7 +204,7 @@ def test_refused_actions_say_why(engine: Engine, request_: tuple[int, str, Viewe
      "Daily users 10.0 → 6.0 (−40%) in 2026-03-12..2026-03-18 vs the same weekdays of the 4 weeks before; "
      "held 3 days"),
     ("no_login", {"days_without_login": 20, "last_active_day": "2026-02-27"},
-     "Nobody active for 20 days (last active 2026-02-27)"),
+     "20 days, nobody active (last active 2026-02-27)"),
     ("no_login", {"last_active_day": None, "synced_days_read": 76}, "Nobody active in any of the 76 synced days"),
     ("feature_abandonment", {"feature_name": "Export", "prior_users": 5, "prior_days": 28, "recent_days": 14,
                              "last_used": "2026-03-01"},

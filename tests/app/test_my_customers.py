@@ -173,3 +173,14 @@ def test_a_csm_without_customers_is_told_how_to_see_others(tmp_path: Path) -> No
         at = _open(User("new@cscx.io", "New CSM", "csm"))
     assert any("Show all customers" in t for t in texts(at.info))
     assert not at.dataframe
+
+
+@pytest.mark.parametrize(("band", "score", "text"), [
+    ("red", 69.8, "69 red"), ("yellow", 70.0, "70 yellow"), ("green", 99.99, "99 green"),
+    ("red", float("nan"), "no score"), ("insufficient data", 40.0, "no score")],
+    ids=["below-a-cut-off", "on-it", "near-100", "nan", "no-band"])
+def test_a_whole_point_never_crosses_its_band(band: str, score: float, text: str) -> None:
+    """The list rounds down: 69.8 red shows 69, not 70 beside a legend that says red is below 70."""
+    from pendo_core.book.view import health_text
+
+    assert health_text(band, score) == text

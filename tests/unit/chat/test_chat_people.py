@@ -110,11 +110,12 @@ def test_champion_answer_links_to_health_engagement(store: Engine) -> None:
 
 
 def test_a_customer_without_champions_is_told_how_to_add_them(store: Engine) -> None:
-    """Globex has no contacts: the answer says so and how to import them."""
+    """Globex has no contacts: the answer says so, that the score leaves them out, and where an admin adds them."""
     answer = respond(store, Viewer(BEN, "csm"), "is globex's champion still active?")
     assert (answer.intent, answer.customer.customer_id, _facts(answer)["Champions"]) == (  # type: ignore[union-attr]
         CHAMPION_STATUS, GLOBEX, 0)
-    assert "import-contacts" in answer.text
+    assert "Admin → Imports" in answer.text
+    assert "score leaves the key contacts out" in answer.text
 
 
 @pytest.mark.parametrize(("viewer", "question", "found"), [

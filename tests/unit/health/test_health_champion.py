@@ -98,15 +98,16 @@ def test_an_unsynced_day_in_the_window_is_unknown_not_quiet(engine: Engine) -> N
     assert _scores(engine)[("acme", LAST)]["champion"] is None
 
 
-def test_a_silent_team_leaves_it_to_the_other_components(engine: Engine) -> None:
-    """Nobody active in the 14 days (DAU 0 on synced days): no data, as champion_inactive stays quiet too."""
+def test_a_silent_team_scores_its_quiet_champion_0(engine: Engine) -> None:
+    """Nobody active in the 14 days (DAU 0 on synced days): the champion is quiet too, so 0 of 1 active scores
+    0 (the page says "0 of 1 active"; it was "no data" while the page said the champion was quiet)."""
     add_customer(engine, "acme", accounts=["acct-acme"])
     add_usage(engine, "acme", history(70, 3, 1, change=lambda i, d: 0 if i < 20 else 3), mau=0, active=3)
     add_visitors(engine, {"champ@acme.com": "champ@acme.com"}, ["acct-acme"])
     add_days(engine, "acct-acme", "champ@acme.com", _every_day(69, 20))
     add_contacts(engine, "acme", [("Cam Champ", "champ@acme.com", "champion")])
     compute_health(engine, LAST, LAST)
-    assert _scores(engine)[("acme", LAST)]["champion"] is None
+    assert _scores(engine)[("acme", LAST)]["champion"] == 0.0
 
 
 def test_a_contact_matches_a_visitor_id_in_other_case(engine: Engine) -> None:
