@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import streamlit as st
@@ -77,11 +78,17 @@ def _registered(alerts: dict[str, Any]) -> None:
     for kind in CUSTOMER_KINDS:
         if kind.key in HAND_MADE:
             continue
-        st.markdown(f"**{kind.label}**: {' '.join((kind.settings.__doc__ or '').split())}")
+        st.markdown(f"**{kind.label}**: {described(kind.settings.__doc__ or '', alerts[kind.key])}")
         fields = [(n, f) for n, f in kind.settings.model_fields.items() if f.annotation in (int, float)]
         cols = st.columns(4)
         for i, (name, info) in enumerate(fields):
             alerts[kind.key][name] = _number(cols[i % 4], info, alerts[kind.key][name], f"admin_t_{kind.key}_{name}")
+
+
+def described(doc: str, values: dict[str, Any]) -> str:
+    """A settings model's docstring on one line, each `field` replaced by its saved value ("no activity for 14
+    complete days"), so an admin reads the rule, not the code's names."""
+    return re.sub(r"`(\w+)`", lambda m: f"{values[m[1]]:g}" if m[1] in values else m[1], " ".join(doc.split()))
 
 
 def _number(where: Any, info: FieldInfo, value: float, key: str) -> float:
@@ -89,7 +96,7 @@ def _number(where: Any, info: FieldInfo, value: float, key: str) -> float:
     cast = int if info.annotation is int else float
     bounds = {k: cast(getattr(m, k)) for m in info.metadata for k in ("ge", "gt", "le") if hasattr(m, k)}
     picked = where.number_input(info.title or key, bounds.get("ge", bounds.get("gt")), bounds.get("le"), cast(value),
-                                help=info.description, key=key)
+                                help=info.description, key=key, format=None if cast is int else "%.1f")
     return float(picked)
 
 

@@ -39,8 +39,9 @@ class UsageDropSettings(SettingsModel):
 
 
 class AbandonmentSettings(SettingsModel):
-    """A key feature with >= min_prior_users in the prior_days before the last recent_days, none since, and a
-    silence its prior use makes unlikely: at most a 1 - `confidence` chance (rules.py)."""
+    """A key feature used by at least `min_prior_users` people in the `prior_days` days before the last
+    `recent_days` days, unused since, and a silence its prior use makes unlikely: at most a 1 − `confidence`
+    chance (rules.py)."""
 
     recent_days: int = Field(14, ge=1, le=60)
     prior_days: int = Field(28, ge=1, le=90)
@@ -55,8 +56,9 @@ class NoLoginSettings(SettingsModel):
 
 
 class GuideDismissalSettings(SettingsModel):
-    """A guide dismissed by >= min_share of >= min_seen visitors who saw it in 30 days, a share at least
-    min_excess above the guide's share across the other customers and `confidence` sure to be (rules.py)."""
+    """A guide dismissed by at least a share `min_share` of at least `min_seen` visitors who saw it in 30 days,
+    at least `min_excess` above the guide's share across the other customers, and `confidence` sure to be
+    (rules.py)."""
 
     min_share: float = Field(0.5, ge=0, le=1)
     min_seen: int = Field(5, ge=1)
@@ -75,14 +77,15 @@ class ChampionSettings(SettingsModel):
 
 
 class HealthDropSettings(SettingsModel):
-    """The health score fell at least `points` in 28 days, or crossed into red."""
+    """The health score fell at least `points` points in 28 days, or crossed into red."""
 
     points: float = Field(15.0, gt=0, le=100, title="Score fell by (points, 28 days)",
                           description="Crossing into red (from yellow or green 28 days before) fires too.")
 
 
 class RenewalRiskSettings(SettingsModel):
-    """The renewal is within `days` while the health score is red or declining."""
+    """The renewal is within `days` days while the health score is red or declining (down `decline_points`
+    points or more in 28 days)."""
 
     days: int = Field(90, ge=1, le=730, title="Renewal within (days)")
     decline_points: float = Field(5.0, gt=0, le=100, title="Declining: score down by (points, 28 days)",

@@ -137,6 +137,15 @@ def test_thresholds_are_saved_as_a_version(store: Engine) -> None:
     assert (alerts["usage_drop"]["drop_pct"], alerts["escalation_days"], alerts["no_login"]["days"]) == (30.0, None, 14)
 
 
+def test_each_registered_rule_reads_in_words_with_its_values(store: Engine) -> None:
+    """The thresholds tab states each registered kind's rule with its saved values, not the code's field names."""
+    at = open_page(PAGE, ADMIN)
+    said = " ".join(m.value for m in at.markdown)
+    assert "no activity for 14 complete days while at least 1 colleagues were active" in said
+    assert "fell at least 15 points in 28 days" in said
+    assert "`" not in said.split("**Health drop**")[1].split("\n")[0]
+
+
 def test_abandonment_and_guide_tests_are_thresholds(store: Engine) -> None:
     """How sure usage_drop, feature_abandonment and guide_dismissal must be, and how far above other customers a
     guide's dismissals must be, are set on the thresholds tab and saved."""
