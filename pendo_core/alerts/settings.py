@@ -40,7 +40,7 @@ class UsageDropSettings(SettingsModel):
 
 class AbandonmentSettings(SettingsModel):
     """A key feature used by at least `min_prior_users` people in the `prior_days` days before the last
-    `recent_days` days, unused since, and a silence its prior use makes unlikely: at most a 1 − `confidence`
+    `recent_days` days, unused since, and a silence its prior use makes unlikely: at most a 1 - `confidence`
     chance (rules.py)."""
 
     recent_days: int = Field(14, ge=1, le=60)
