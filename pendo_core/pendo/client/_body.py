@@ -38,6 +38,8 @@ from pendo_core.pendo.client.errors import (
 _SPACE = re.compile(r"[ \t\n\r]*")
 _WHITESPACE = frozenset(" \t\n\r")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CUT_TOKEN = re.compile(r"-?[0-9]*\.?[0-9]*(?:[eE][+-]?[0-9]*)?|t(?:r(?:ue?)?)?|f(?:a(?:l(?:se?)?)?)?|n(?:u(?:ll?)?)?")
+_CUT_ESCAPE = re.compile(r"u[0-9a-fA-F]{0,4}(?:\\u?[0-9a-fA-F]{0,3})?")
 _TOKEN_END = frozenset(' \t\n\r,:]}"')
 _LONGEST_TOKEN = 64  # an unfinished number, literal or escape longer than this is not cut, it is wrong
 _TOO_LONG = f"an integer of more than {sys.get_int_max_str_digits()} digits"
@@ -283,10 +285,25 @@ def parse_json(content: bytes, *, host: str) -> Any:
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":  # the body stopped inside a character
+            raise truncated_body_error(host, 0) from exc
         raise malformed_body_error(host, "not UTF-8 text") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()):  # failed only because the text stopped
+        if _stopped(text, exc):
             raise truncated_body_error(host, 0) from exc
         raise malformed_body_error(host, f"invalid JSON at character {exc.pos}") from exc
+    except ValueError as exc:  # int() of more digits than the limit
+        raise malformed_body_error(host, _TOO_LONG) from exc
+    except RecursionError as exc:
+        raise malformed_body_error(host, "nested too deeply") from exc
+
+
+def _stopped(text: str, exc: json.JSONDecodeError) -> bool:
+    """json.loads failed only because the text stopped: inside a string, or in a token (a number, a
+    literal, the escape json reports from its `u`) that runs to the end of the text."""
+    if exc.msg.startswith("Unterminated string"):
+        return True
+    cut = _CUT_ESCAPE if exc.msg.startswith("Invalid \\uXXXX") else _CUT_TOKEN
+    return exc.msg != "Extra data" and cut.fullmatch(text, exc.pos) is not None

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pendo_core.pendo.client import PendoConnectionError, PendoError, PendoResponseError
-from pendo_core.pendo.client._body import iter_rows
+from pendo_core.pendo.client._body import iter_rows, parse_json
 
 PROBE = settings(max_examples=150, deadline=None, derandomize=os.environ.get("CI") == "true",
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -240,3 +240,43 @@ def test_an_integer_too_long_to_read_is_a_clear_pendo_error(body: bytes) -> None
     for chunks in ([body], split(body, list(range(0, len(body), 7)))):
         with pytest.raises(PendoResponseError, match="digits"):
             list(iter_rows(chunks, host="pendo"))
+
+
+# --- whole bodies (the GET answers: accounts, visitors, features) -------------------------------------------
+
+GET_BODY = '[{"id": "acme \\"q\\" \\u00e9\\ud83d\\ude00", "n": -12.5e-3, "ok": true, "none": null, "big": 2e+2}, {}]'
+
+
+def test_a_whole_body_cut_anywhere_is_a_retriable_cut_off() -> None:
+    """parse_json on a GET body stopped at any character (inside a string, an escape, a number or a
+    literal) is a PendoConnectionError, as iter_rows says of a cut answer; whole, it is the value."""
+    body = GET_BODY.encode()
+    assert parse_json(body, host="pendo") == json.loads(body)
+    for cut in range(len(body)):
+        with pytest.raises(PendoConnectionError):
+            parse_json(body[:cut], host="pendo")
+
+
+@pytest.mark.parametrize("body", [b'{"results": [{"numEvents": ' + HUGE + b"}]}", b"[" * 100_000 + b"]" * 100_000,
+                                  b"Forbidden", b'{"a": tru}', b"<html>", b'[1] x', b'{"a": "\\x"}'],
+                         ids=["integer-too-long", "nested-too-deeply", "plain-text", "bad-literal", "html",
+                              "trailing-garbage", "bad-escape"])
+def test_a_whole_body_that_is_not_json_is_a_clear_pendo_error(body: bytes) -> None:
+    """Complete bodies that are not JSON: a PendoResponseError (not retried), never a bare ValueError or
+    RecursionError escaping the client's error tree, never taken for a cut-off."""
+    with pytest.raises(PendoResponseError):
+        parse_json(body, host="pendo")
+
+
+@PROBE
+@given(text=bodies(), data=st.data())
+def test_any_whole_body_cut_anywhere_is_a_retriable_cut_off(text: str, data: st.DataObject) -> None:
+    """The same for any JSON text a body can carry: whole it is json.loads' value, cut it is a cut-off."""
+    body = text.encode()
+    try:
+        want = json.loads(body)
+    except ValueError:  # an integer beyond the digit limit: the test above
+        return
+    assert repr(parse_json(body, host="pendo")) == repr(want)
+    with pytest.raises(PendoConnectionError):
+        parse_json(body[:data.draw(st.integers(0, _complete_at(body) - 1))], host="pendo")
