@@ -40,7 +40,7 @@ from pendo_core.common.logging_setup import REDACTED, redact_secret
 from pendo_core.customers import repo
 from pendo_core.customers.csv_parse import CustomerRow
 from pendo_core.customers.uploads import text_lines, upload_csv
-from pendo_core.pendo.client import PendoClient, RetryPolicy, queries
+from pendo_core.pendo.client import PendoClient, PendoResponseError, RetryPolicy, queries
 from pendo_core.pendo.client._body import iter_rows
 from pendo_core.store.models import AccountMapping, AlertEvent, Customer, UsageAlert
 from tests.support import REPO
@@ -245,6 +245,16 @@ def test_a_thirty_digit_integer_is_read_not_called_invalid_json() -> None:
         rows = client.aggregate_all(queries.accounts_since(0, None, 10))
         assert rows == [{"accountId": big, "numEvents": 3}]
         assert client.stats.retries == 0
+
+
+def test_an_integer_beyond_the_digit_limit_fails_that_answer_not_the_run() -> None:
+    """More than 4,300 digits (Python's limit) is a PendoResponseError, which the sync meets by
+    withholding that one window; a bare ValueError used to escape and fail the whole run."""
+    body = b'{"results": [{"accountId": ' + b"9" * 5000 + b', "numEvents": 3}]}'
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
+    with PendoClient("https://big-numbers.example", "k" * 36, transport=transport,
+                     retry=RetryPolicy.for_tests()) as client, pytest.raises(PendoResponseError, match="4300 digits"):
+        client.aggregate_all(queries.accounts_since(0, None, 10))
 
 
 @pytest.mark.parametrize("cut", [0, 20, 30, 40], ids=lambda c: f"chunk-cut-at-{c}")

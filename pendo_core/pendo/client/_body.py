@@ -6,14 +6,16 @@ is parsed by the standard library's C scanner (`json`'s `scan_once`, one call pe
 once; memory holds one chunk and the start of the row it cuts, whatever the body size. A small walker
 over the top-level object finds `results`; everything else goes through the same scanner. On a
 recorded 6.8 MB answer of 38,309 rows this takes half the CPU of ijson's C backend (yajl2_c), which
-it replaced (0.09 s against 0.17 s; `json.loads` of the whole body: 0.04 s), and integers of any size
-are read exactly.
+it replaced (0.09 s against 0.17 s; `json.loads` of the whole body: 0.04 s), and integers are read
+exactly up to Python's limit of 4,300 digits (`sys.get_int_max_str_digits`).
 
 Errors: a body that ends before its JSON does is a broken connection (retriable); a complete body
 that is not JSON, or not `{"results": [ {row}, ... ]}`, is a PendoResponseError (not retriable).
 `results` null or missing reads as no rows, unless the caller requires the list (the usage windows
-do: an answer without its list must not pass for "no activity"). NaN, Infinity and floats beyond
-the double range are not JSON and are refused; an escaped lone surrogate becomes "?".
+do: an answer without its list must not pass for "no activity"). `results` given twice is refused
+(json.loads would keep the last; a stream has already handed out the first). NaN, Infinity, floats
+beyond the double range and integers beyond the digit limit are refused; an escaped lone surrogate
+becomes "?".
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import codecs
 import json
 import math
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, NoReturn
@@ -35,8 +38,11 @@ from pendo_core.pendo.client.errors import (
 _SPACE = re.compile(r"[ \t\n\r]*")
 _WHITESPACE = frozenset(" \t\n\r")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CUT_TOKEN = re.compile(r"-?[0-9]*\.?[0-9]*(?:[eE][+-]?[0-9]*)?|t(?:r(?:ue?)?)?|f(?:a(?:l(?:se?)?)?)?|n(?:u(?:ll?)?)?")
+_CUT_ESCAPE = re.compile(r"u[0-9a-fA-F]{0,4}(?:\\u?[0-9a-fA-F]{0,3})?")
 _TOKEN_END = frozenset(' \t\n\r,:]}"')
 _LONGEST_TOKEN = 64  # an unfinished number, literal or escape longer than this is not cut, it is wrong
+_TOO_LONG = f"an integer of more than {sys.get_int_max_str_digits()} digits"
 _KINDS = {"{": "object", "[": "array", '"': "string", "t": "boolean", "f": "boolean", "n": "null"}
 
 
@@ -164,6 +170,8 @@ class _Walker:
             key, at = scanstring(self.text, at + 1, True)
         except json.JSONDecodeError as exc:
             self._failed(exc.pos, exc.msg)
+        if key == "results" and self.results_kind != "missing":  # json.loads keeps the last, rows came from the first
+            raise _Bad("results given twice")
         at = _skip(self.text, at)
         if self._char(at) != ":":
             raise _Bad("invalid JSON")
@@ -219,6 +227,8 @@ class _Walker:
             self._failed(exc.pos, exc.msg)
         except _NotJson as exc:
             raise _Bad("invalid JSON") from exc
+        except ValueError as exc:  # only int() raises it here: more digits than sys.get_int_max_str_digits()
+            raise _Bad(_TOO_LONG) from exc
         except RecursionError as exc:
             raise _Bad("nested too deeply") from exc
 
@@ -275,10 +285,25 @@ def parse_json(content: bytes, *, host: str) -> Any:
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":  # the body stopped inside a character
+            raise truncated_body_error(host, 0) from exc
         raise malformed_body_error(host, "not UTF-8 text") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()):  # failed only because the text stopped
+        if _stopped(text, exc):
             raise truncated_body_error(host, 0) from exc
         raise malformed_body_error(host, f"invalid JSON at character {exc.pos}") from exc
+    except ValueError as exc:  # int() of more digits than the limit
+        raise malformed_body_error(host, _TOO_LONG) from exc
+    except RecursionError as exc:
+        raise malformed_body_error(host, "nested too deeply") from exc
+
+
+def _stopped(text: str, exc: json.JSONDecodeError) -> bool:
+    """json.loads failed only because the text stopped: inside a string, or in a token (a number, a
+    literal, the escape json reports from its `u`) that runs to the end of the text."""
+    if exc.msg.startswith("Unterminated string"):
+        return True
+    cut = _CUT_ESCAPE if exc.msg.startswith("Invalid \\uXXXX") else _CUT_TOKEN
+    return exc.msg != "Extra data" and cut.fullmatch(text, exc.pos) is not None

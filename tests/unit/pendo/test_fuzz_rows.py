@@ -37,7 +37,6 @@ from pendo_core.pendo.sync.streams import (
     VISITOR_HOURS,
     EventStream,
 )
-from pendo_core.store.engine import make_engine, migrate
 
 UTC = ZoneInfo("UTC")
 WINDOW = Window(date(2031, 7, 14), date(2031, 7, 16))  # days no other test writes, on a shared database
@@ -185,18 +184,6 @@ def stored_table(session: Session, stream: EventStream) -> dict[tuple[Any, ...],
 
 
 # --- the store under fuzzing ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def fuzz_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """A migrated store; each example writes in a transaction that is rolled back."""
-    if request.param == "postgres":
-        yield request.getfixturevalue("pg_engine")
-        return
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def _write_and_read(engine: Engine, stream: EventStream, rows: Any) -> tuple[store.WindowResult, dict[Any, Any]]:
