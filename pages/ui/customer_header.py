@@ -15,6 +15,7 @@ from pages.ui import panel_ui, shared
 from pendo_core.alerts.priority import WEIGHTING_HELP
 from pendo_core.book import header as read
 from pendo_core.book.header import CustomerHeader
+from pendo_core.usage.facts import LastActive, last_active
 
 TTL = 60  # alerts change when people act on them: a short TTL shows a colleague's action soon
 RENEWAL_SOON_DAYS = 90
@@ -33,11 +34,21 @@ def load(customer_id: str, today: date) -> CustomerHeader | None:
     return read.customer_header(shared.engine(), customer_id, today)
 
 
+@st.cache_data(ttl=TTL, show_spinner=False)
+def load_last_active(customer_id: str, through: date) -> LastActive:
+    """The customer's last day with anyone active, up to the last synced day (one indexed read)."""
+    return last_active(shared.engine(), customer_id, through)
+
+
 def render(customer_id: str) -> CustomerHeader | None:
-    """Draw the header of the customer; returns its data (None when the customer does not exist)."""
+    """Draw the header of the customer; returns its data (None when the customer does not exist). A customer
+    nobody used for a week or more gets that said first, above the numbers that still count older days."""
     data = load(customer_id, panel_ui.today())
     if data is None:
         return None
+    silence = silence_text(data.name, load_last_active(customer_id, shared.data_through()))
+    if silence:
+        st.warning(silence, icon=":material/person_off:")
     with st.container(border=True, key="customer_header"):
         cols = st.columns([3, 3, 2, 2, 4], vertical_alignment="top")
         cols[0].markdown(f"**{data.name}**  \n:gray[{data.segment or 'No segment'} · Owner: {owner_text(data)}]")
@@ -59,6 +70,15 @@ def _alerts(data: CustomerHeader) -> None:
                      query_params={"customer": data.customer_id})
     except StreamlitPageNotFoundError:  # a page script run on its own, outside the app's navigation
         st.caption(label)
+
+
+def silence_text(name: str, found: LastActive) -> str | None:
+    """"No one at X has been active since <day> (N days) ..." when nobody was in the last week; else None (also
+    when nobody ever was: a customer with no usage yet, whose pages say so themselves)."""
+    if found.day is None or not found.is_quiet:
+        return None
+    return (f"No one at {name} has been active since {found.day:%d %b %Y} ({found.quiet_days} days): figures over "
+            "30 or 90 days below still count the days before.")
 
 
 def owner_text(data: CustomerHeader) -> str:

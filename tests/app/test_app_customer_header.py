@@ -13,6 +13,7 @@ from sqlalchemy import Engine, update
 from streamlit.proto.Metric_pb2 import Metric
 from streamlit.testing.v1 import AppTest
 
+from pages.ui import customer_header
 from pendo_core.admin.users import User
 from pendo_core.store.models import Customer
 from tests.support.app import TODAY, open_page, texts
@@ -113,3 +114,19 @@ def test_a_silent_customer_shows_its_silence_growing_in_red(acme_store: Engine) 
     at = open_page("pages/account_usage.py", CSM, frame_customer=ACME)
     card = next(m.proto for m in at.metric if m.label == "Days since login")
     assert (card.body, card.delta, card.color) == ("10", "+7 days", Metric.MetricColor.RED)
+    said = [w for w in texts(at.warning) if w.startswith("No one at Acme")]
+    assert len(said) == 1
+    assert "(10 days)" in said[0]
+
+
+@pytest.mark.parametrize("silent_days", [0, 6, 10])
+@pytest.mark.parametrize("page", ["pages/features.py", "pages/guides.py", "pages/health.py"])
+def test_every_customer_page_says_a_silence_above_its_numbers(acme_store: Engine, page: str, silent_days: int) -> None:
+    """Nobody active for a week or more (10 days): each customer page says so under the header; 6 quiet days or
+    an active customer: nothing said."""
+    _declining_usage(acme_store, silent_days=silent_days)
+    customer_header.load_last_active.clear()
+    at = open_page(page, CSM, frame_customer=ACME)
+    said = [w for w in texts(at.warning) if w.startswith("No one at")]
+    assert said == ([f"No one at Acme Corp has been active since {LAST - timedelta(days=10):%d %b %Y} (10 days): "
+                     "figures over 30 or 90 days below still count the days before."] if silent_days >= 7 else [])
