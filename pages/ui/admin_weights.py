@@ -121,7 +121,13 @@ def _backtest_results(now: BacktestReport, new: BacktestReport) -> None:
                    help=HELP["baseline"], border=True)
     cols[2].metric("Outcomes scored", f"{new.scored} of {new.outcomes}", border=True,
                    help="Outcomes with a stored score within 7 days of the lead date; the rest are skipped.")
-    cols[3].metric("Churned", new.churned, border=True, help="Churned outcomes among all imported outcomes.")
+    cols[3].metric("Churned (all outcomes)", new.churned, border=True,
+                   help="Churned outcomes among all imported outcomes, scored or not.")
+    if new.no_score:
+        st.caption(f"{new.no_score} of {new.outcomes} outcomes have no score stored at their lead date "
+                   f"({lead_text(new.lead_days)} before the outcome): it falls after the last synced day (a renewal "
+                   "still ahead) or before the first, so they are in no band; "
+                   f"{new.skipped - new.no_score} had a score with too little data (the 'insufficient data' band).")
     charts.show(health_charts.churn_by_band_chart([("Saved", now), ("Candidate", new)]), width="stretch")
     st.caption(HELP["churn"])
     with st.expander("Decile lift (candidate)"):
@@ -129,6 +135,10 @@ def _backtest_results(now: BacktestReport, new: BacktestReport) -> None:
         panel_ui.table(deciles, key="admin_deciles", file_name="backtest_deciles.csv", column_config=DECILE_COLUMNS,
                        caption="Customers sorted by score, riskiest tenth first; lift = its churn rate ÷ the "
                                "overall churn rate.")
+
+
+def lead_text(days: int) -> str:
+    return f"{days} day" + ("" if days == 1 else "s")
 
 
 def _preview(candidate: HealthSettings) -> None:

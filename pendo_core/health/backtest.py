@@ -79,12 +79,14 @@ class BacktestReport:
     lead_days: int
     outcomes: int
     scored: int
-    skipped: int
+    skipped: int  # outcomes without a score at the lead time: no stored score there, or insufficient data
     churned: int
     auc: float | None
     naive_aucs: dict[str, float | None]
     bands: list[BandRate]
     deciles: list[DecileRow]
+    no_score: int = 0  # of `skipped`: no stored score within TOLERANCE_DAYS of the lead date (e.g. renewals
+    # after the last synced day), counted in no band; the rest are the "insufficient data" band
 
     @property
     def best_naive(self) -> tuple[str, float] | None:
@@ -128,12 +130,14 @@ def run_backtest(data: BacktestData, weights: Mapping[str, float], lead_days: in
                               [BandRate(b, 0, 0, None) for b in BANDS], [])
     cols, picked = components_at(data, lead_days)
     overall, _ = score.combine(picked, weights, coverage_floor)
-    band = score.bands(overall, red_below, green_from)
+    unscored = cols < 0  # nothing stored at the lead date: not "insufficient data", just not known yet
+    band = np.where(unscored, "", score.bands(overall, red_below, green_from))
     ok = ~np.isnan(overall)
     return BacktestReport(
         lead_days, len(cols), int(ok.sum()), int((~ok).sum()), int(data.churned.sum()),
         auc(-overall[ok], data.churned[ok]), naive_aucs(data, lead_days, ok),
         [_band_rate(b, band, data.churned) for b in BANDS], deciles(overall[ok], data.churned[ok]),
+        int(unscored.sum()),
     )
 
 

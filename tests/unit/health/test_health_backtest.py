@@ -84,6 +84,9 @@ def test_backtest_on_a_known_portfolio(engine: Engine) -> None:
     assert run_backtest(data, {"engagement": 1.0}, lead_days=0).auc == 0.5  # every score ties at 0
     too_early = run_backtest(data, {"engagement": 1.0}, lead_days=60)
     assert (too_early.scored, too_early.skipped, too_early.auc) == (0, 4, None)
+    assert too_early.no_score == 4  # nothing stored 60 days before: in no band, not "insufficient data"
+    assert all(b.customers == 0 for b in too_early.bands)
+    assert engagement_only.no_score == 0
 
 
 def test_empty_store_backtests_to_nothing(sqlite_engine: Engine) -> None:
