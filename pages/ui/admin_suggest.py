@@ -49,6 +49,12 @@ def _compare(data: BacktestData, saved: AppSettings, lead: int, suggestion: Sugg
                    help="The saved weights are not fitted to these outcomes, so their AUC is already out of sample.")
     cols[1].metric("AUC, suggested weights (cross-validated)", _auc(suggestion.suggested_auc), border=True,
                    help=HELP)
+    if suggestion.within_noise and suggestion.gain_interval is not None:
+        low, high = suggestion.gain_interval
+        st.warning(f"The gain is within the noise of {suggestion.churned} churned and {suggestion.renewed} renewed "
+                   f"outcomes: the AUC difference could be anywhere from {low:+.3f} to {high:+.3f} (95%), so on the "
+                   "next customers the suggested weights may do no better than the saved ones. Apply them only with "
+                   "a reason beyond this fit, or wait for more outcomes.", icon=":material/info:")
     assert suggestion.weights is not None
     now = saved.health.weights.as_dict()
     total = sum(now.values()) or 1.0

@@ -34,6 +34,7 @@ from pendo_core.health.backtest import BacktestData, auc, components_at
 __all__ = ["MIN_CHURNED", "Suggestion", "fit_weights", "simplex_grid", "suggest_weights"]
 
 MIN_CHURNED = 10  # and as many renewed
+BOOTSTRAP_DRAWS = 200  # for the gain's interval: its 2.5% quantile moves about 0.005 between seeds
 FOLDS = 5
 GRID_STEPS = 4  # the coarse grid's weights are multiples of 1/4
 REFINE_STEPS = (0.1, 0.05, 0.02, 0.01)  # so every weight is a whole percent, as the sliders show
@@ -54,6 +55,12 @@ class Suggestion:
     current_auc: float | None
     suggested_auc: float | None
     folds: int
+    gain_interval: tuple[float, float] | None = None  # 95% bootstrap interval of suggested - current AUC
+
+    @property
+    def within_noise(self) -> bool:
+        """True when the gain's interval reaches 0: on other customers the suggestion may do no better."""
+        return self.gain_interval is not None and self.gain_interval[0] <= 0.0
 
 
 def suggest_weights(data: BacktestData, current: Mapping[str, float], lead_days: int, *,
@@ -73,8 +80,26 @@ def suggest_weights(data: BacktestData, current: Mapping[str, float], lead_days:
     now = np.array([[max(0.0, current.get(n, 0.0)) for n in names]])
     fitted = fit_weights(x, churned)
     weights = dict.fromkeys(score.COMPONENTS, 0.0) | {n: round(float(w), 4) for n, w in zip(names, fitted, strict=True)}
-    return Suggestion(weights, None, n_churned, n_renewed, auc(-scores(x, now)[:, 0], churned),
-                      auc(-held_out, churned), folds)
+    current_scores = scores(x, now)[:, 0]
+    return Suggestion(weights, None, n_churned, n_renewed, auc(-current_scores, churned), auc(-held_out, churned),
+                      folds, gain_interval(current_scores, held_out, churned, seed=seed))
+
+
+def gain_interval(current: Floats, suggested: Floats, churned: NDArray[np.bool_], *, draws: int = BOOTSTRAP_DRAWS,
+                  seed: int = 0) -> tuple[float, float] | None:
+    """The 95% interval of AUC(suggested) - AUC(current) over customers drawn again with replacement (both
+    scored on the same draw, so what the two share cancels); None when too few draws have both outcomes."""
+    rng = np.random.default_rng(seed)
+    gains = []
+    for _ in range(draws):
+        pick = rng.integers(0, len(churned), len(churned))
+        now, new = auc(-current[pick], churned[pick]), auc(-suggested[pick], churned[pick])
+        if now is not None and new is not None:
+            gains.append(new - now)
+    if len(gains) < draws // 2:
+        return None
+    low, high = np.quantile(gains, [0.025, 0.975])
+    return float(low), float(high)
 
 
 def fit_weights(x: Floats, churned: NDArray[np.bool_]) -> Floats:

@@ -82,6 +82,7 @@ def test_suggested_weights_show_and_apply_as_a_new_version(any_store: Engine) ->
     at.button(key="admin_suggest").click().run()
     suggested = float(_metric(at, "AUC, suggested weights (cross-validated)"))
     assert suggested > float(_metric(at, "AUC, saved weights (cross-validated)"))
+    assert not [w for w in texts(at.warning) if "within the noise" in w]  # the churners are told apart clearly
     at.button(key="admin_suggest_apply").click().run()
     with store.connect() as conn:
         saved = conn.execute(select(SettingsVersion).order_by(SettingsVersion.version.desc())).first()
@@ -108,6 +109,15 @@ def test_warns_when_bands_point_the_wrong_way_and_a_naive_signal_ranks_better(st
     warnings = texts(at.warning)
     assert any("bands do not mean what they say" in t for t in warnings)
     assert any("ranks churners worse than a single naive signal" in t for t in warnings)
+
+
+def test_a_gain_within_the_noise_is_said(store: Engine) -> None:
+    """Outcomes the components barely tell apart: the suggestion comes with the warning that its gain may be noise."""
+    rows = [(50.0 + (i % 5), 50.0 + ((i * 7) % 11), i % 2 == 0) for i in range(24)]
+    _outcomes(store, rows, trend_too=True)
+    at = _open(store)
+    at.button(key="admin_suggest").click().run()
+    assert [w for w in texts(at.warning) if "The gain is within the noise of" in w]
 
 
 def test_no_warning_when_the_saved_score_ranks_well(store: Engine) -> None:

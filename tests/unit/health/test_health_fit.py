@@ -125,3 +125,21 @@ def test_folds_keep_a_customer_together_and_spread_churners() -> None:
     for c in np.unique(customers):
         assert len(set(fold[customers == c])) == 1
     assert np.bincount(fold[churned], minlength=5).tolist() == [8] * 5
+
+
+def test_the_gains_interval_says_when_it_is_noise() -> None:
+    """Two scorings alike: the interval of the AUC gain straddles 0 (within noise). A scoring that separates the
+    churners against one that does not: the interval sits above 0."""
+    from pendo_core.health.fit import gain_interval
+
+    rng = np.random.default_rng(3)
+    churned = np.arange(200) < 60
+    random = rng.random(200) * 100
+    alike = gain_interval(random, random + rng.normal(0, 1, 200), churned)
+    assert alike is not None
+    assert alike[0] <= 0.0 <= alike[1]
+    separating = np.where(churned, 20.0, 80.0) + rng.normal(0, 5, 200)
+    better = gain_interval(random, separating, churned)
+    assert better is not None
+    assert better[0] > 0.2
+    assert gain_interval(random[:4], separating[:4], np.array([False] * 4)) is None  # no churner: no AUC at all
