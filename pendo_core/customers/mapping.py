@@ -10,7 +10,9 @@ Rules (what operators see in the mapping queue):
   under another suffix, `acme.com` vs `acme.co.uk` (90), the name equal to the other side's domain
   label, `Acme` vs `acme.io` (85), or fuzzy name similarity (rapidfuzz `token_sort_ratio` against every
   customer; `WRatio` against customers whose first name token starts with the same 3 characters, which
-  also catches one name extending the other, `Acme` vs `Acmee Labs`).
+  also catches one name extending the other, `Acme` vs `Acmee Labs`). A fuzzy name match loses
+  `DOMAIN_CONFLICT` (20) points when both sides have a domain and the domains share no root
+  (`Birch Technologies`, birch.net, is not `Coho Technologies`, coho.com, however alike the names read).
 - Free-mail domains (`gmail.com`, ...) never count as evidence; domain roots and names shorter than
   3 characters only count when they are equal exactly.
 - Accounts in `already_mapped` are left alone: no automatic mapping, no suggestion.
@@ -53,6 +55,7 @@ MatchMethod = Literal["auto_domain", "auto_name"]
 SCORE_EXACT = 100.0
 SCORE_SAME_ROOT = 90.0
 SCORE_NAME_IS_DOMAIN = 85.0
+DOMAIN_CONFLICT = 20.0  # off a fuzzy name score when both sides' domains are known and unrelated
 _MIN_FUZZY_LEN = 3
 _CHUNK = 1000  # account names per rapidfuzz cdist call: bounds the score matrix to ~20 MB
 
@@ -109,6 +112,7 @@ class _Index:
     """Customers looked up by exact domain, name, domain root and compact name; fuzzy choices."""
 
     names: dict[str, str]  # customer_id -> casefolded display name (deterministic tie-breaks)
+    domains: dict[str, str]  # customer_id -> usable domain, for customers that have one
     by_domain: dict[str, list[str]]
     by_name: dict[str, list[str]]
     by_root: dict[str, list[str]]
@@ -119,12 +123,13 @@ class _Index:
 
 
 def _build_index(customers: Iterable[CustomerInfo]) -> _Index:
-    index = _Index({}, defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list),
+    index = _Index({}, {}, defaultdict(list), defaultdict(list), defaultdict(list), defaultdict(list),
                    [], [], defaultdict(list))
     for customer in customers:
         index.names[customer.customer_id] = (customer.name or "").casefold()
         domain = _usable_domain(customer.domain)
         if domain:
+            index.domains[customer.customer_id] = domain
             index.by_domain[domain].append(customer.customer_id)
             _add_root(index.by_root, domain, customer.customer_id)
         name = normalise_name(customer.name)
@@ -227,7 +232,11 @@ def _candidates(
         for cid in _root_ids(index.by_root, compact_name(name)):
             yield cid, SCORE_NAME_IS_DOMAIN, "name matches the customer's domain"
     for cid, score in fuzzy.items():
-        yield cid, score, f"name {score:.0f}% similar"
+        other = index.domains.get(cid)
+        if domain and other and domain_root(domain) != domain_root(other):
+            yield cid, score - DOMAIN_CONFLICT, f"name {score:.0f}% similar, but domain {domain} is not {other}"
+        else:
+            yield cid, score, f"name {score:.0f}% similar"
 
 
 def _domain_candidates(domain: str, index: _Index) -> Iterator[tuple[str, float, str]]:
