@@ -199,7 +199,8 @@ def _export(table: pd.DataFrame, last: date) -> None:
         "name": st.column_config.TextColumn("Customer", width=200),
         "csm_name": st.column_config.TextColumn("CSM", width=110),
         "arr": st.column_config.NumberColumn("ARR", format=ARR_FORMAT), "renewal_date": "Renewal",
-        "mau": st.column_config.NumberColumn("MAU", format="%d"), "stickiness": shared.percent_column("DAU ÷ MAU"),
+        "mau": st.column_config.NumberColumn("MAU", format="%d"),
+        "stickiness": shared.percent_column("Stickiness", help="7-day mean DAU ÷ MAU"),
         "trend": shared.percent_column("28-day trend"),
         "breadth": shared.percent_column("Breadth", help="Key-feature breadth: key features used in 30 days ÷ key "
                                                          "features."),

@@ -88,6 +88,8 @@ COLUMNS = {  # the whole row in the CSV; on screen the columns that fit 1280 px,
     "activity": st.column_config.BarChartColumn("Events a day, 28 d", y_min=0),
     "top_features": st.column_config.TextColumn("Most used features"),
 }
+ROLE_SEPARATOR = " — "  # between a person and their role and title: the grid shows a line break as a space,
+# which read "Chris Martinez Champion · Finance Lead" as a surname
 SCREEN_ROW = 68  # three lines: the person and the features wrap (Streamlit wraps text only above 64 px)
 SCREEN_COLUMNS = {
     "person": st.column_config.TextColumn("Person", width=290, help="The contact's name, else the visitor's e-mail "
@@ -112,7 +114,7 @@ def screen_frame(rows: list[people.PersonRow]) -> pd.DataFrame:
     person = frame["name"].where(frame["name"] != "", frame["email"].where(frame["email"] != "", frame["visitor_id"]))
     role = [" · ".join(p for p in (r, t) if p) for r, t in zip(frame["role"], frame["title"], strict=True)]
     top = [", ".join(r.top_features[:3]) for r in rows]
-    person = [f"{who}\n{what}" if what else who for who, what in zip(person, role, strict=True)]
+    person = [f"{who}{ROLE_SEPARATOR}{what}" if what else who for who, what in zip(person, role, strict=True)]
     return frame.assign(person=person, top_features=top)[list(SCREEN_COLUMNS)]
 
 
@@ -168,7 +170,9 @@ def _export(engine: Engine, customer_id: str, as_of: date, *, sort: str, search:
 
 def _data_to_fix(engine: Engine, url: str, customer_id: str, as_of: date) -> None:
     contacts, visitors = _unmatched(engine, url, customer_id, as_of)
-    with st.expander(f"Data to fix: {len(contacts)} contact(s) without a Pendo visitor", icon=":material/link_off:"):
+    label = (f"Data to fix: {len(contacts)} contact(s) without a Pendo visitor" if contacts
+             else "Active visitors who are not contacts (every contact matches a visitor)")
+    with st.expander(label, icon=":material/link_off:"):
         st.caption("A contact matches a visitor whose id or Pendo e-mail is the contact's e-mail (case ignored). "
                    "Fix a misspelt e-mail in the contacts file and import it again.")
         if contacts:
@@ -235,8 +239,8 @@ def render_champions(source: EngineSource, customer_id: str, as_of: date) -> Non
     cols[2].metric("Decision makers", f"{sum(1 for p in makers if p.active_days_window)} of {len(makers)} active",
                    border=True)
     frame = champions_frame(status)
-    who = [f"{n}\n{' · '.join(p for p in (r, t) if p)}" for n, r, t in zip(frame["name"], frame["role"],
-                                                                          frame["title"], strict=True)]
+    who = [f"{n}{ROLE_SEPARATOR}{' · '.join(p for p in (r, t) if p)}" for n, r, t in zip(
+        frame["name"], frame["role"], frame["title"], strict=True)]
     cc = st.column_config  # fits 1280 px: the person's role and title under the name, the state wrapped
     st.dataframe(frame.assign(name=who), hide_index=True, width="stretch", key="people_champions",
                  row_height=SCREEN_ROW, column_order=list(CHAMPION_COLUMNS), column_config={

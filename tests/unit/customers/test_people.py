@@ -213,11 +213,12 @@ def test_sections_render_search_and_show_champions(sqlite_engine: Engine) -> Non
     script = SECTIONS.format(url=url, customer=ACME, day=AS_OF.isoformat())
     at = AppTest.from_string(script, default_timeout=30).run()
     assert not at.exception
-    shown = [cell.split("\n")[0] for cell in at.dataframe[0].value["person"]]  # the name, else the e-mail
+    shown = [cell.split(" — ")[0] for cell in at.dataframe[0].value["person"]]  # the name, else the e-mail
     assert shown == ["Ann Lee", BOB, "Jane Doe"]
-    champions = at.dataframe[-1].value  # the role and title sit under the name
-    names = [name.split("\n")[0] for name in champions["name"]]
+    champions = at.dataframe[-1].value  # the role and title follow the name after a dash
+    assert list(champions["name"]) == ["Jane Doe — Champion", "Ann Lee — Decision maker · VP Ops"]
+    names = [name.split(" — ")[0] for name in champions["name"]]
     assert list(zip(names, champions["state"], strict=True)) == [
         ("Jane Doe", "Not active in 90 days"), ("Ann Lee", "Active")]
     at.text_input(key="people_search").input("vp").run()
-    assert [cell.split("\n")[0] for cell in at.dataframe[0].value["person"]] == ["Ann Lee"]
+    assert [cell.split(" — ")[0] for cell in at.dataframe[0].value["person"]] == ["Ann Lee"]
