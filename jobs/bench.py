@@ -31,9 +31,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from jobs import bench_db
 from jobs.bench_replay import DownloadParse, Recording, download_and_parse, recording_proxy, replay_server
 from jobs.bench_report import Phase, Progress, RunFigures, phase_table, progress_of, summary_table
+from jobs.bench_server import server_cpu
 from jobs.bench_world import World, simulator, write_customers
 from pendo_core.common.config import DEMO_KEY
 
@@ -190,7 +193,7 @@ def replay(setup: Setup, store: str, database_url: str, baselines: dict[str, Dow
     figures = []
     for run in (r for r in RUNS if r in baselines):  # a live run stopped early leaves no daily recording
         alerts_before = _alerts(database_url)
-        with replay_server(setup.recordings / run) as (url, misses):
+        with replay_server(setup.recordings / run) as (url, misses), server_cpu(_pg_database(database_url)) as server:
             print(f"{store} {run}: replaying...", file=sys.stderr, flush=True)
             result = run_job(database_url, url, ["sync", *setup.world.sync_args(run)],
                              setup.workdir / f"{store}-{run}.log", setup.deadline_s)
@@ -199,6 +202,7 @@ def replay(setup: Setup, store: str, database_url: str, baselines: dict[str, Dow
                   file=sys.stderr)
         figures.append(figures_of(result, store=store, run=run, source="replay", database_url=database_url,
                                   baseline=baselines[run], alerts_before=alerts_before))
+        figures[-1].server_cpu_s = server()
         if misses and figures[-1].stopped is None:  # a recording cut short by the live run's deadline
             progress = progress_of(result.log.read_text())
             figures[-1].stopped = "at the end of the recording: " + (progress.describe() if progress else "no window")
@@ -206,6 +210,12 @@ def replay(setup: Setup, store: str, database_url: str, baselines: dict[str, Dow
             print(f"{store} {run}: the sync failed (exit {result.exit_code}), see {result.log}", file=sys.stderr)
             break
     return figures
+
+
+def _pg_database(database_url: str) -> str | None:
+    """The PostgreSQL database a store URL names (None for SQLite)."""
+    url = make_url(database_url)
+    return url.database if url.get_backend_name() == "postgresql" else None
 
 
 def measure_baselines(recordings: Path) -> dict[str, DownloadParse]:

@@ -99,6 +99,7 @@ class RunFigures:
     stopped: str | None = None  # why and where a run was stopped before its end (the bench's deadline)
     cpu_s: float | None = None  # user + system CPU of the sync process
     baseline_cpu_s: float | None = None  # CPU of download + parse
+    server_cpu_s: float | None = None  # the PostgreSQL backends' CPU, when the server is on this machine
 
     @property
     def cpu_ratio(self) -> float | None:
@@ -141,6 +142,7 @@ class RunFigures:
             "parse_s": round(self.parse_s, 2), "baseline_s": round(self.baseline_s, 2),
             "ratio": _round(self.ratio), "other_s": round(self.other_s, 2), "cpu_s": _round(self.cpu_s),
             "baseline_cpu_s": _round(self.baseline_cpu_s), "cpu_ratio": _round(self.cpu_ratio),
+            "server_cpu_s": _round(self.server_cpu_s),
             "store_bytes": self.store_bytes, "visitor_days": self.visitor_days,
             "bytes_per_visitor_day": _round(self.bytes_per_visitor_day, 1),
             "bytes_per_active_visitor_day": _round(self.bytes_per_active_visitor_day, 1),
@@ -163,14 +165,15 @@ def _fmt(value: float | None, spec: str) -> str:
 def summary_table(figures: list[RunFigures]) -> str:
     """One line per run: wall time, the d+p yardstick, the ratio, memory and store size."""
     lines = [
-        "| store | run | source | wall s | CPU s | rows | rows/s | MB downloaded | download s | json.loads s "
-        "| ratio | CPU ratio | peak MB | store MB | B per visitor-day | B per active visitor-day |",
-        "| --- | --- | --- " + "| ---: " * 13 + "|",
+        "| store | run | source | wall s | CPU s | server CPU s | rows | rows/s | MB downloaded | download s "
+        "| json.loads s | ratio | CPU ratio | peak MB | store MB | B per visitor-day | B per active visitor-day |",
+        "| --- | --- | --- " + "| ---: " * 14 + "|",
     ]
     for f in figures:
         store_mb = None if f.store_bytes is None else f.store_bytes / 1e6
         lines.append(
-            f"| {f.store} | {f.run} | {f.source} | {f.wall_s:.1f} | {_fmt(f.cpu_s, '.1f')} | {f.rows:,} | "
+            f"| {f.store} | {f.run} | {f.source} | {f.wall_s:.1f} | {_fmt(f.cpu_s, '.1f')} | "
+            f"{_fmt(f.server_cpu_s, '.1f')} | {f.rows:,} | "
             f"{_fmt(per_second(f.rows, f.wall_s), ',.0f')} | {f.bytes / 1e6:,.0f} | {f.download_s:.1f} | "
             f"{f.parse_s:.1f} | {_fmt(f.ratio, '.1f')}x | {_fmt(f.cpu_ratio, '.1f')}x | {f.peak_mb:.0f} | "
             f"{_fmt(store_mb, ',.0f')} | {_fmt(f.bytes_per_visitor_day, ',.0f')} | "

@@ -1,4 +1,8 @@
-"""PostgreSQL bulk loading: binary COPY through psycopg, inside the caller's transaction."""
+"""PostgreSQL bulk loading: binary COPY through psycopg, inside the caller's transaction.
+
+A COPY that breaks a unique key raises DuplicateKey (the one place psycopg's error becomes ours);
+the transaction is then failed and the caller rolls it back.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Connection
+
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
+
+
+class DuplicateKey(Exception):
+    """A copied row repeats a unique key: one already stored, or one sent earlier in the same COPY."""
 
 
 def copy_rows(conn: Connection, table: str, columns: Sequence[Column[Any]], rows: Iterable[Sequence[Any]]) -> int:
@@ -25,12 +35,17 @@ def _copy(conn: Connection, statement: str, rows: Iterable[Sequence[Any]], *, ty
     driver = conn.connection.driver_connection
     assert driver is not None
     copied = 0
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        if types is not None:
-            copy.set_types(types)
-        for row in rows:
-            copy.write_row(row)
-            copied += 1
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            if types is not None:
+                copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+                copied += 1
+    except Exception as exc:
+        if getattr(exc, "sqlstate", None) == UNIQUE_VIOLATION:
+            raise DuplicateKey(str(exc).splitlines()[0]) from exc
+        raise
     return copied
 
 

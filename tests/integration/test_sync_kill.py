@@ -43,7 +43,8 @@ def clean(subscription: Subscription, server: SimServer, tmp_path_factory: pytes
 KILL_POINTS = [
     KillPoint("start-up", "INSERT INTO", "pendo_accounts"),  # run recorded, first entity write open
     KillPoint("first-window", "INSERT INTO", "pendo_sync_coverage"),  # a window's rows written, not committed
-    KillPoint("later-window", "INSERT INTO", "pendo_feature_visitor_days", 4),  # many windows committed
+    KillPoint("later-window", "INSERT INTO", "pendo_sync_coverage", 24),  # 23 windows committed, the 24th's
+    # rows written, not committed (not its INSERT: on PostgreSQL a backfill's rows go in by COPY, unseen)
     KillPoint("metrics", "DELETE FROM", "pendo_usage_metrics"),  # every window in, metrics about to be restated
     KillPoint("health", "DELETE FROM", "pendo_health_scores"),  # metrics in, health scoring begun (not its
     # INSERT: on PostgreSQL the scores go in by COPY, which no SQLAlchemy event sees)

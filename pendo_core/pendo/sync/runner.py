@@ -27,6 +27,7 @@ from pendo_core.pendo.sync.prefetch import Prefetch
 from pendo_core.pendo.sync.progress import LogProgress, Progress
 from pendo_core.pendo.sync.rows import BadRows
 from pendo_core.pendo.sync.streams import EVENT_STREAMS, EventStream
+from pendo_core.store.bulk import DuplicateKey
 
 log = logging.getLogger("pendo_core.pendo.sync")
 REPORT_START = "report_start"
@@ -190,20 +191,30 @@ class SyncRunner:
     def _sync_window(self, stream: EventStream, window: Window, request: SyncRequest, summary: RunSummary,
                      planned: tuple[_ReadAhead, int] | None = None) -> int:
         read_ahead = planned is not None  # the read-ahead serves a planned window's first attempt only
+        straight = True  # until an answer copied straight into the table repeats a key
 
-        def attempt() -> store.WindowResult:
+        def read_and_write() -> store.WindowResult:
             nonlocal read_ahead
             if not read_ahead:
                 return self._write_window(stream, window, request, summary.run_id,
-                                          lambda: self._rows(stream, window, request))
+                                          lambda: self._rows(stream, window, request), straight=straight)
             read_ahead = False
             assert planned is not None
             ahead, index = planned
             try:
-                return self._write_window(stream, window, request, summary.run_id, lambda: ahead.take(index).rows())
+                return self._write_window(stream, window, request, summary.run_id, lambda: ahead.take(index).rows(),
+                                          straight=straight)
             except BaseException:
                 ahead.cancel()  # a retry or split reads afresh, never behind a paused stream
                 raise
+
+        def attempt() -> store.WindowResult:
+            nonlocal straight
+            try:
+                return read_and_write()
+            except DuplicateKey:  # rolled back; read again and staged, so the guard sees the repeat and withholds
+                straight = False
+                return read_and_write()
 
         try:
             result = self.client.retrying(attempt)
@@ -226,14 +237,15 @@ class SyncRunner:
         return result.rows
 
     def _write_window(self, stream: EventStream, window: Window, request: SyncRequest,
-                      run_id: int, open_rows: Callable[[], Iterator[dict[str, Any]]]) -> store.WindowResult:
+                      run_id: int, open_rows: Callable[[], Iterator[dict[str, Any]]], *,
+                      straight: bool) -> store.WindowResult:
         try:
             with self.sessions.begin() as session:
                 store.hold_fence(session, run_id)
                 result = store.write_guarded(
                     session, stream, window, open_rows(), tz=self.settings.tz, as_of=request.as_of,
                     include_anonymous=self.settings.include_anonymous, run_id=run_id,
-                    accept=request.accept_restatement,
+                    accept=request.accept_restatement, straight=straight,
                 )
                 store.lower_date_watermark(session, METRICS_STALE_FROM, window.first)
                 return result

@@ -6,7 +6,10 @@ runs writing one window (a lost lock) leave the same rows as one run, never doub
 - `replace_rows` (the sync's way): delete the window's days, then upsert the rows in batches of plain
   tuples, one executemany each on SQLite's own connection (no per-row SQLAlchemy processing);
   on PostgreSQL, COPY into a temporary table, one INSERT ... SELECT DISTINCT ON the keys that
-  rewrites only changed rows, then delete the window's rows the answer no longer has.
+  rewrites only changed rows, then delete the window's rows the answer no longer has. When the
+  window's days hold no rows yet (a backfill's windows, a daily run's new day) the caller may ask
+  for `straight`: COPY into the stream's table itself; a key sent twice then raises DuplicateKey,
+  the transaction is rolled back and the caller reads the window again the staged way.
   A key sent twice is not summed but shows up as fewer stored rows than rows sent, which the guard
   (guard.py) refuses, so the caller rolls back.
 - `stage` then `apply` (write_window, and runs that accept a restatement): rows stream into a
@@ -69,11 +72,15 @@ def stage(session: Session, stream: EventStream, window: Window, rows: Iterable[
 
 
 def replace_rows(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
-                 tz: ZoneInfo, bad: BadRows) -> int:
-    """Delete the window's days and upsert the good rows over them; returns how many rows were sent."""
+                 tz: ZoneInfo, bad: BadRows, straight: bool = False) -> int:
+    """Delete the window's days and upsert the good rows over them; returns how many rows were sent.
+    `straight` (the window's days hold no rows): on PostgreSQL, COPY into the table itself, raising
+    DuplicateKey if the answer repeats a key."""
     target = stream.table
     converted = _convert(stream, window, rows, tz, bad)
     if session.get_bind().dialect.name == "postgresql":
+        if straight:
+            return copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], converted)
         return _copy_upsert(session, stream, window, converted)
     if stream.replace:
         session.execute(delete(target).where(target.c.day.between(window.first, window.last)))

@@ -167,16 +167,20 @@ def write_guarded(
     include_anonymous: bool,
     run_id: int,
     accept: bool = False,
+    straight: bool = True,
 ) -> WindowResult:
     """Replace one window like write_window, unless the answer is suspect (guard.py): then raise
     WindowWithheld, and the caller rolls its transaction back, leaving the stored rows as they were.
-    With `accept`, a suspect answer is applied as write_window would, and recorded as accepted."""
+    With `accept`, a suspect answer is applied as write_window would, and recorded as accepted.
+    With `straight`, days holding no rows yet are copied straight into the table (staging.py): an
+    answer repeating a key then raises DuplicateKey, and the caller reads it again with straight=False."""
     if accept:
         return _write_accepting(session, stream, window, rows, tz=tz, as_of=as_of,
                                 include_anonymous=include_anonymous, run_id=run_id)
     bad = BadRows()
     stored = staging.per_day(session, stream.table, window) if stream.replace else {}
-    sent = staging.replace_rows(session, stream, window, rows, tz=tz, bad=bad)
+    sent = staging.replace_rows(session, stream, window, rows, tz=tz, bad=bad,
+                                straight=straight and stream.replace and not stored)
     written = staging.per_day(session, stream.table, window) if stream.replace else {}
     kept = sum(written.values()) if stream.replace else sent
     why = guard.suspicion(_facts(bad, rows=sent, repeated=sent - kept, new=written, stored=stored),

@@ -3,13 +3,14 @@ fails, metrics and alerts wait; a small restatement still lands; an operator can
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from pendo_core.pendo.sync import store
+from pendo_core.pendo.sync import runner, store
 from pendo_core.pendo.sync.runner import METRICS_STALE_FROM, SuspectWindows
 from pendo_core.store import models
 from pendo_sim.faults import AnswerFault
@@ -126,3 +127,27 @@ def _visitor_days(engine: Engine, day: date) -> int:
 def _watermark(engine: Engine, name: str) -> str | None:
     with Session(engine) as session:
         return store.get_watermark(session, name)
+
+
+
+def _requests(engine: Engine, client: FakePendo) -> int:
+    """How many answers a fresh 7-day backfill asked of `client` (the run may withhold windows)."""
+    import_acme(engine)
+    with contextlib.suppress(SuspectWindows):
+        run_fake(engine, client, backfill_days=7)
+    return client.stats.requests
+
+
+def test_a_backfill_answer_repeating_a_key_is_withheld_on_both_stores(engine: Engine, sqlite_engine: Engine,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Days holding no rows are copied straight into the table on PostgreSQL; an answer repeating a key
+    there is read again and staged, so, as on SQLite, the guard withholds it and none of its rows land."""
+    monkeypatch.setattr(runner, "READ_AHEAD_DIALECTS", ())  # its cancelled reads ahead would add requests
+    asked = _requests(engine, FakePendo(AnswerFault("events", "duplicate", period="dayRange", every=1000)))
+    withheld = [r for s, r, _n in issues(engine) if s == "visitor_days"]
+    assert withheld
+    assert all(r.startswith("suspect ") and "repeat a key" in r for r in withheld)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(models.VisitorDay)) == 0
+    again = len(withheld) if engine.dialect.name == "postgresql" else 0  # each straight COPY read once more
+    assert asked == _requests(sqlite_engine, FakePendo()) + again
