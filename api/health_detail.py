@@ -26,7 +26,7 @@ def health_detail(engine: Engine, customer: CustomerRef, day: date) -> schemas.H
     if detail is None:
         return None
     components = [schemas.HealthComponent(name=str(r["component"]), score=_number(r["score"]),
-                                          weight=float(r["weight"]), points=_number(r["points"]),
+                                          weight=_number(r["weight"]), points=_number(r["points"]),
                                           measured=str(r["measured"]))
                   for r in facts.components.to_dict("records")]
     return schemas.HealthDetail(customer_id=customer.customer_id, day=detail.day, overall=detail.overall,

@@ -146,7 +146,8 @@ class GuideMetric(BaseModel):
 class HealthComponent(BaseModel):
     name: str
     score: float | None
-    weight: float
+    weight: float | None = Field(description="Its share of the score, renormalised over the components with data; "
+                                             "null when it had no data (left out of the score).")
     points: float | None
     measured: str
 

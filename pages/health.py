@@ -71,7 +71,8 @@ def _components(customer_id: str, explanation: Explanation, detail: health_view.
               "change_28d": st.column_config.NumberColumn("Δ 28 d", format="%+.1f", width=60,
                                                           help="Change of the component's points in 28 days."),
               "measured": st.column_config.TextColumn("Measured", width=400, help="What the component read.")}
-    panel_ui.table(table, key="health_components", file_name="health_components.csv", column_config=config,
+    panel_ui.table(table.drop(columns=["nominal"]), key="health_components", file_name="health_components.csv",
+                   column_config=config,
                    row_height=COMPONENT_ROW, height=35 + COMPONENT_ROW * len(table) + 3)
 
 

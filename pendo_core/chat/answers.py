@@ -204,20 +204,20 @@ def health_why(facts: HealthFacts) -> Answer:
     lines = [head, "", *_component_lines(facts, numbers), "", *facts.moved]
     return Answer(HEALTH_WHY, "\n".join(lines).strip(), tuple(numbers), f"score of {detail.day}",
                   (DEFINITIONS["health"], *(d for d in _component_definitions())), link, facts.customer,
-                  table=tuple(facts.components.to_dict("records")))
+                  table=tuple(facts.components.drop(columns=["nominal"]).to_dict("records")))
 
 
 def _component_lines(facts: HealthFacts, numbers: list[Fact]) -> list[str]:
     """Weighted components, those costing the most points first, each with the measurement behind it."""
-    frame = facts.components[facts.components["weight"] > 0]
-    lost = frame["weight"] * (100 - frame["score"].fillna(100))
+    frame = facts.components[facts.components["nominal"] > 0]  # weighted, with data or not
+    lost = frame["weight"].fillna(0.0) * (100 - frame["score"].fillna(100))
     lines = []
     for row in frame.assign(_lost=lost).sort_values("_lost", ascending=False).itertuples():
         score = None if pd.isna(row.score) else float(row.score)
         numbers.append(t.fact(f"{row.component} score", t.decimal(score, 0), score))
         points = "" if pd.isna(row.points) else f", {float(row.points):.1f} points"
-        lines.append(f"- **{row.component}** {t.decimal(score, 0)} (weight {float(row.weight):.0%}{points}): "
-                     f"{row.measured}")
+        weight = "no weight" if pd.isna(row.weight) else f"weight {float(row.weight):.0%}"
+        lines.append(f"- **{row.component}** {t.decimal(score, 0)} ({weight}{points}): {row.measured}")
     return lines
 
 

@@ -208,7 +208,8 @@ def component_table(explanation: Explanation, detail: ScoreDetail,
 
     A component with data carries its renormalised weight; one without has no weight and no points (it is
     left out of the score, so the weights shown add up to 100%), and says what share of the weights went to
-    the others. No points at all when there is no score.
+    the others. No points at all when there is no score. "nominal" is each component's share of all the
+    saved weights, with data or not (what the chat lists by; the page leaves it out).
     """
     nominal_total = sum(w for w in detail.weights.values() if w > 0) or 1.0
     trend = detail.inputs.get("trend_4w")
@@ -222,12 +223,12 @@ def component_table(explanation: Explanation, detail: ScoreDetail,
             why = sustained_trend_text(float(trend), weekly)
         rows.append({
             "component": LABELS.get(c.name, c.name), "score": c.value,
-            "weight": c.weight if has else None,
+            "weight": c.weight if has else None, "nominal": detail.weights.get(c.name, 0.0) / nominal_total,
             "points": c.contribution if has and not detail.insufficient else None,
             "change_7d": c.change_7d, "change_28d": c.change_28d,
             "measured": why})
     return pd.DataFrame(rows, columns=["component", "score", "weight", "points", "change_7d", "change_28d",
-                                       "measured"])
+                                       "measured", "nominal"])
 
 
 def what_moved(explanation: Explanation) -> list[str]:

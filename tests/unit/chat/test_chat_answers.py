@@ -111,6 +111,8 @@ def test_health_answer_quotes_the_stored_score(store: Engine) -> None:
     assert f"is low: **{overall:.0f}** (red)" in answer.text
     assert answer.link is not None
     assert answer.link.page == "pages/health.py"
+    # Umbrella has no key contacts: the weighted component without data is still listed, with no weight and why
+    assert "- **Key contacts** – (no weight): no data: no champion or decision maker on record" in answer.text
 
 
 def test_peer_comparison_ranks_against_the_stored_values_of_the_segment(store: Engine) -> None:
