@@ -225,11 +225,15 @@ def heatmap(frame: pd.DataFrame, *, x: str, y: str, value: str, x_title: str, y_
     """Cells coloured by `value` (blues), one row per `y` and one column per `x` (both categories);
     `x_sort` also fixes the columns, so a column without data shows empty instead of vanishing."""
     rows = max(1, frame[y].nunique())
+    columns = len(x_sort) if x_sort is not None else frame[x].nunique()
+    # every column named (Vega-Lite hides every other label that would overlap: the newcomer could not tell
+    # which customer a column was); many columns stand their labels steeper so they do not overlap
+    angle = -35 if columns <= 12 else -60
     chart: alt.Chart = (
         alt.Chart(frame).mark_rect(stroke="white", strokeWidth=1.5, cornerRadius=2)
         .encode(x=alt.X(f"{x}:N", title=x_title, sort=list(x_sort) if x_sort is not None else "ascending",
                         scale=alt.Scale(domain=list(x_sort)) if x_sort is not None else alt.Scale(),
-                        axis=alt.Axis(labelAngle=-35, labelLimit=160, orient="top")),
+                        axis=alt.Axis(labelAngle=angle, labelLimit=160, labelOverlap=False, orient="top")),
                 y=alt.Y(f"{y}:N", title=None, sort=list(y_sort) if y_sort is not None else "ascending",
                         axis=alt.Axis(labelOverlap=False, labelLimit=240)),
                 color=alt.Color(f"{value}:Q", title=value_title, scale=alt.Scale(scheme="blues", domainMin=0),

@@ -141,3 +141,14 @@ def test_every_chart_goes_through_show() -> None:
     callers = [str(p.relative_to(REPO)) for p in [*(REPO / "pages").rglob("*.py"), REPO / "app.py"]
                if re.search(r"\.altair_chart\(", p.read_text())]
     assert callers == []
+
+
+@pytest.mark.parametrize(("columns", "angle"), [(12, -35), (25, -60)])
+def test_a_heatmap_names_every_column(columns: int, angle: int) -> None:
+    """Every column label is drawn (Vega-Lite's default hid every other overlapping one), steeper past 12 columns."""
+    frame = pd.DataFrame({"customer": [f"Customer {i}" for i in range(columns)], "feature": "Export",
+                          "share": 0.5})
+    spec = charts.heatmap(frame, x="customer", y="feature", value="share", x_title="Customer", y_title="Feature",
+                          value_title="Share").to_dict(validate=False)
+    axis = spec["encoding"]["x"]["axis"]
+    assert (axis["labelOverlap"], axis["labelAngle"]) == (False, angle)
