@@ -29,6 +29,7 @@ GENERATION = "alerts_table_generation"
 
 
 def _summary(frame: pd.DataFrame) -> None:
+    """The counts of the alerts the filters leave (all of them when nothing is filtered)."""
     cols = st.columns(4)
     counts = frame["status"].value_counts()
     cols[0].metric("Open", int(counts.get("open", 0)), border=True, help="New alerts nobody has acted on yet.")
@@ -183,9 +184,11 @@ def render() -> None:
     _flash(st.container())
     frame = alert_card.load_inbox(viewer, bool(st.session_state.get("alerts_include_closed", False)),
                                   panel_ui.today())
-    _summary(frame)
+    summary = st.container()  # drawn above the filters, counting what they leave
     _from_link(frame)
     shown = filter_inbox(frame, _filters(frame, viewer))
+    with summary:
+        _summary(shown)
     if frame.empty:
         where = "any customer" if viewer.sees_all else "your customers"
         st.info(f"No alerts: nothing on {where} needs attention right now. Alerts appear here after a sync finds a "

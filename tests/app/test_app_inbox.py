@@ -176,6 +176,14 @@ def test_filters(inbox_store: Engine, key: str, value: list[object], ids: list[i
     assert _filtered(open_page(PAGE, LEADER), key, value) == ids
 
 
+def test_the_counts_follow_the_filters(inbox_store: Engine) -> None:
+    """The cards above the filters count the alerts the filters leave: four open, then Acme's one."""
+    at = open_page(PAGE, LEADER)
+    assert next(m.value for m in at.metric if m.label == "Open") == "4"
+    at.multiselect(key="alerts_customers").set_value([ACME]).run()
+    assert next(m.value for m in at.metric if m.label == "Open") == "1"
+
+
 def test_status_filter_finds_acknowledged_alerts(inbox_store: Engine) -> None:
     """After an acknowledgement the status filter lists it apart; combined filters narrow further."""
     at = select_alerts(open_page(PAGE, LEADER), [3])
