@@ -18,6 +18,8 @@ from pendo_core.health.queries import LABELS
 COMPONENT_COLORS = dict(zip(LABELS.values(), PALETTE, strict=False))  # every component, in the pages' palette
 
 
+SCORE_DAY_TIP = alt.Tooltip("score_date:T", title="Day", format="%d %b %Y")  # dates as every chart writes them
+
 def component_band(score: float | None, *, red_below: float, green_from: float) -> str:
     """How good a component is, by its own 0-100 score on the score's bands (grey "insufficient data"
     without one): the colour of its bar, whatever its name or the sign of what it measures."""
@@ -61,8 +63,9 @@ def _band_areas(red_below: float, green_from: float) -> alt.Chart:
 def history_chart(history: pd.DataFrame, changes: pd.DataFrame, *, red_below: float, green_from: float,
                   show_components: bool, first: date, last: date) -> alt.LayerChart:
     """The overall score per day on its bands; dashed rules where the settings version changed."""
-    x = alt.X("score_date:T", title="Day", scale=alt.Scale(domain=[first.isoformat(), last.isoformat()]))
-    tips = [alt.Tooltip("score_date:T", title="Day"), alt.Tooltip("overall:Q", title="Score", format=".1f"),
+    x = alt.X("score_date:T", title="Day", scale=alt.Scale(domain=[first.isoformat(), last.isoformat()]),
+              axis=alt.Axis(format="%d %b", labelOverlap=True))  # one date format, as every day axis
+    tips = [SCORE_DAY_TIP, alt.Tooltip("overall:Q", title="Score", format=".1f"),
             alt.Tooltip("band:N", title="Band"), alt.Tooltip("coverage:Q", title="Coverage", format=".0%"),
             alt.Tooltip("settings_version:Q", title="Settings version")]
     overall = alt.Chart(history).mark_line(color="#1f2d3d", strokeWidth=2.5, point=alt.OverlayMarkDef(size=14)).encode(
@@ -75,11 +78,11 @@ def history_chart(history: pd.DataFrame, changes: pd.DataFrame, *, red_below: fl
     if not missing.empty:
         layers.append(alt.Chart(missing.assign(y=2.0, note="insufficient data")).mark_tick(
             color=BAND_COLORS["insufficient data"], thickness=3, size=14).encode(
-            x=x, y="y:Q", tooltip=[alt.Tooltip("score_date:T", title="Day"), alt.Tooltip("note:N", title="Score"),
+            x=x, y="y:Q", tooltip=[SCORE_DAY_TIP, alt.Tooltip("note:N", title="Score"),
                                    alt.Tooltip("coverage:Q", title="Coverage", format=".0%")]))
     if not changes.empty:
         layers.append(alt.Chart(changes).mark_rule(color="#555", strokeDash=[4, 3], strokeWidth=1.5).encode(
-            x="score_date:T", tooltip=[alt.Tooltip("score_date:T", title="Settings changed on"),
+            x="score_date:T", tooltip=[alt.Tooltip("score_date:T", title="Settings changed on", format="%d %b %Y"),
                                        alt.Tooltip("what:N", title="Change")]))
     return alt.LayerChart(layer=layers).properties(height=320)
 
@@ -91,7 +94,7 @@ def _component_lines(history: pd.DataFrame, x: alt.X) -> alt.Chart:
     lines = alt.Chart(long.dropna(subset=["score"])).mark_line(strokeWidth=1.3, opacity=0.8, strokeDash=[5, 2])
     chart: alt.Chart = lines.encode(
         x=x, y=alt.Y("score:Q"), color=alt.Color("component:N", scale=colors, title="Component"),
-        tooltip=[alt.Tooltip("score_date:T", title="Day"), alt.Tooltip("component:N", title="Component"),
+        tooltip=[SCORE_DAY_TIP, alt.Tooltip("component:N", title="Component"),
                  alt.Tooltip("score:Q", title="Score", format=".1f")])
     return chart
 

@@ -152,3 +152,18 @@ def test_a_heatmap_names_every_column(columns: int, angle: int) -> None:
                           value_title="Share").to_dict(validate=False)
     axis = spec["encoding"]["x"]["axis"]
     assert (axis["labelOverlap"], axis["labelAngle"]) == (False, angle)
+
+
+def test_the_health_history_writes_days_as_every_day_axis() -> None:
+    """Its day axis and tooltips use the charts' one date format, not Vega-Lite's mix ("Mon 07", "October")."""
+    from datetime import date
+
+    from pages.ui import health_charts
+
+    history = pd.DataFrame({"score_date": pd.to_datetime(["2026-11-01", "2026-11-02"]), "overall": [60.0, 62.0],
+                            "band": ["red", "red"], "coverage": [1.0, 1.0], "settings_version": [1, 1]})
+    chart = health_charts.history_chart(history, pd.DataFrame(), red_below=70, green_from=85, show_components=False,
+                                        first=date(2026, 11, 1), last=date(2026, 11, 2))
+    spec = json.dumps(chart.to_dict(validate=False))
+    assert '"format": "%d %b"' in spec
+    assert '"format": "%d %b %Y"' in spec
