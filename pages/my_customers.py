@@ -24,7 +24,6 @@ REVERSE_KEY = f"{KEY}_reverse"
 ROW_HEIGHT = 35
 VISIBLE_ROWS = 25  # the grid is as tall as 25 rows and scrolls past them
 NAME_WIDTH = 200  # px: about 28 characters of a name
-BANDS = ("red", "yellow", "green")
 ALL_CSMS = ""
 HELP = {
     "health": "Health score (0–100) on the newest scored day, in whole points rounded down (so 69.8 shows 69, as "

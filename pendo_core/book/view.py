@@ -23,6 +23,7 @@ PAGE_SIZE = 25
 CURRENCY = "USD"  # the customer import carries ARR without a currency
 CURRENCY_SYMBOL = "$"
 NO_SCORE = "No score"
+SCORED_BANDS = ("red", "yellow", "green")
 BANDS = {"Red": ("red",), "Yellow": ("yellow",), "Green": ("green",), NO_SCORE: ("insufficient data", NOT_SCORED)}
 RENEWAL_WINDOWS = {"Any time": None, "Next 30 days": 30, "Next 60 days": 60, "Next 90 days": 90,
                    "Next 180 days": 180, "Next 365 days": 365}
@@ -69,7 +70,7 @@ class Filters:
 def health_text(band: str, score: float) -> str:
     """The score in whole points rounded down and its band ("69 red" for 69.8: rounding up could cross the
     band's cut-off of 70); "no score" without one."""
-    return f"{math.floor(score):d} {band}" if pd.notna(score) and band in ("red", "yellow", "green") else "no score"
+    return f"{math.floor(score):d} {band}" if pd.notna(score) and band in SCORED_BANDS else "no score"
 
 
 def visible(book: pd.DataFrame, viewer: Viewer) -> pd.DataFrame:

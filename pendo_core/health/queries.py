@@ -223,7 +223,7 @@ def component_table(explanation: Explanation, detail: ScoreDetail,
             why = sustained_trend_text(float(trend), weekly)
         rows.append({
             "component": LABELS.get(c.name, c.name), "score": c.value,
-            "weight": c.weight if has else None, "nominal": detail.weights.get(c.name, 0.0) / nominal_total,
+            "weight": c.weight if has else None, "nominal": share,
             "points": c.contribution if has and not detail.insufficient else None,
             "change_7d": c.change_7d, "change_28d": c.change_28d,
             "measured": why})

@@ -119,13 +119,13 @@ def sustained_trend(change: ArrayLike) -> Floats:
     return np.asarray(np.clip(FLAT_TRAJECTORY + TRAJECTORY_SLOPE * c, 0.0, 100.0), dtype=float)
 
 
-def champion(active: ArrayLike, contacts: ArrayLike, team_known: ArrayLike) -> Floats:
+def champion(active: ArrayLike, contacts: ArrayLike, synced: ArrayLike) -> Floats:
     """Champion 0..100: the share of matched key contacts active in the last 14 days; NaN without a matched
-    contact or where `team_known` is False (a day of the 14 unsynced)."""
+    contact or where `synced` is False (a day of the 14 unsynced)."""
     act, n = np.asarray(active, dtype=float), np.asarray(contacts, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.clip(act / n, 0.0, 1.0) * 100.0
-    return np.asarray(np.where((n > 0) & np.asarray(team_known, dtype=bool), share, np.nan), dtype=float)
+    return np.asarray(np.where((n > 0) & np.asarray(synced, dtype=bool), share, np.nan), dtype=float)
 
 
 def combine(components: Mapping[str, ArrayLike], weights: Mapping[str, float],

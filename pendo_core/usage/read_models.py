@@ -53,4 +53,4 @@ def mark_fresh(conn: Connection, model: str) -> None:
 
 def is_stale(conn: Connection, model: str) -> bool:
     """True while a write the model depends on has committed without its rebuild."""
-    return conn.execute(select(SyncWatermark.value).where(SyncWatermark.stream == model)).first() is not None
+    return stale_since(conn, model) is not None
