@@ -2,7 +2,8 @@
 
 Rows travel in chunks (`yield_per`) as Arrow tables, so Python never holds a whole table; DuckDB runs
 under a memory limit with a temp directory to spill to. Day ranges follow the windows:
-visitor days from `first_day - 89` (the 90-day base), active hours from `first_day - 1` (a session
+visitor days from `first_day`, and before it (back to `first_day - 89`, the 90-day base) only each
+visitor's last active day (see `_last_active_before`), active hours from `first_day - 1` (a session
 running across first_day's midnight started the day before), guide events from `first_day - 29`,
 and, for onboarding guides only, the first day of each completion-type event since ever.
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import BigInteger, Engine, Select, func, literal, select
 
 from pendo_core.pendo.sync.streams import COMPLETION_TYPES
 from pendo_core.store.models import (
@@ -171,8 +172,9 @@ def _activity_queries(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Iterator
     acct = select(mapping.c.pendo_account_id, mapping.c.customer_id)
     yield "acct", acct if chunk is None else acct.where(mapping.c.customer_id.in_(chunk))
     vd, vh = VisitorDay.__table__, VisitorHour.__table__
-    yield "vd", _scoped(plan, chunk, vd, plan.back(89), select(
+    yield "vd", _scoped(plan, chunk, vd, plan.first_day, select(
         vd.c.account_id, vd.c.visitor_id, vd.c.day, vd.c.num_events, vd.c.num_minutes))
+    yield "vd", _last_active_before(plan, chunk)
     yield "vh", _scoped(plan, chunk, vh, plan.back(1), select(
         vh.c.account_id, vh.c.visitor_id, vh.c.hour_start, vh.c.day).where(vh.c.num_events > 0))
     pd, fvd = PageDay.__table__, FeatureVisitorDay.__table__
@@ -185,6 +187,21 @@ def _activity_queries(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Iterator
     yield "ge", _scoped(plan, chunk, ge, plan.back(29), select(
         ge.c.account_id, ge.c.visitor_id, ge.c.guide_id, ge.c.step_id, ge.c.event_type, ge.c.day,
     ).where(ge.c.event_type.in_(GUIDE_TYPES)).distinct())
+
+
+def _last_active_before(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Select[Any]:
+    """Per account and visitor, its last active day of [first_day - 89, first_day - 1], as one visitor-day row.
+
+    Before first_day only the distinct-visitor windows read visitor days, and a window ending on a
+    reported day reaches a visitor's earlier activity exactly when it reaches the last of it; so one row
+    (1 event, 0 minutes: never summed) stands for all of them, and the store does the grouping.
+    """
+    vd = VisitorDay.__table__
+    last = func.max(vd.c.day)
+    stmt = select(vd.c.account_id, vd.c.visitor_id, last, literal(1, BigInteger), literal(0, BigInteger))
+    stmt = mapped(stmt, vd.c.account_id, chunk).where(
+        vd.c.day.between(plan.back(89), plan.first_day - timedelta(days=1)), vd.c.num_events > 0)
+    return keep_visitors(stmt, vd.c.visitor_id, plan.include_anonymous).group_by(vd.c.account_id, vd.c.visitor_id)
 
 
 def _scoped(plan: LoadPlan, chunk: tuple[str, ...] | None, table: Any, since: date,
