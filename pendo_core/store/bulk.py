@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from sqlalchemy import Column, Connection
 
 UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
@@ -29,6 +31,23 @@ def copy_text_rows(conn: Connection, table: str, names: Sequence[str], rows: Ite
     """`COPY table (names) FROM STDIN` in text format: the server parses each value (JSON text into
     jsonb, for one), so rows may carry values whose binary type psycopg cannot guess."""
     return _copy(conn, f"COPY {table} ({', '.join(names)}) FROM STDIN", rows, types=None)
+
+
+def copy_arrow(conn: Connection, table: str, names: Sequence[str], batches: Iterable[pa.RecordBatch]) -> int:
+    """One `COPY table (names) FROM STDIN (FORMAT csv)` of Arrow batches (columns in `names`' order),
+    written as CSV by Arrow in C: no Python object per value. Arrow quotes every string and leaves a
+    null unquoted and empty, which is PostgreSQL's CSV reading of text and NULL; floats round-trip."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    copied = 0
+    options = pa_csv.WriteOptions(include_header=False)
+    with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN (FORMAT csv)") as copy:
+        for batch in batches:
+            out = pa.BufferOutputStream()
+            pa_csv.write_csv(batch, out, options)
+            copy.write(out.getvalue())
+            copied += batch.num_rows
+    return copied
 
 
 def _copy(conn: Connection, statement: str, rows: Iterable[Sequence[Any]], *, types: list[str] | None) -> int:

@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, Table
 
-from pendo_core.store.bulk import copy_text_rows
+from pendo_core.store.bulk import copy_arrow
 from pendo_core.store.models import Base, FeatureUsage, GuideMetric, OnboardingProgress, UsageMetric
 from pendo_core.store.scope import customer_chunks
 from pendo_core.usage import read_models
@@ -97,13 +97,15 @@ def _delete_range(conn: Connection, table: Table, plan: LoadPlan) -> None:
 def _insert(conn: Connection, duck: duckdb.DuckDBPyConnection, table: Table, source: str) -> int:
     """Stream `source` out of DuckDB into `table` in batches; returns the row count.
 
-    On SQLite and PostgreSQL the rows go through the driver's own bulk path (executemany of plain
-    tuples; COPY), inside the caller's transaction: SQLAlchemy's per-row parameter processing cost
-    more than computing the metrics.
+    On PostgreSQL the batches go by one COPY of the CSV Arrow writes; on SQLite by executemany of plain
+    tuples through the driver, inside the caller's transaction: SQLAlchemy's per-row parameter
+    processing cost more than computing the metrics.
     """
     names = [c.name for c in table.columns]
     reader = duck.execute(f"SELECT {', '.join(names)} FROM {source}").to_arrow_reader(WRITE_ROWS)
-    write = _BULK.get(conn.dialect.name, _insert_generic)
+    if conn.dialect.name == "postgresql":
+        return copy_arrow(conn, table.name, names, reader)
+    write = _insert_sqlite if conn.dialect.name == "sqlite" else _insert_generic
     written = 0
     for batch in reader:
         if batch.num_rows:
@@ -125,10 +127,3 @@ def _insert_sqlite(conn: Connection, table: Table, names: list[str], batch: pa.R
         cursor.executemany(sql, zip(*(c.to_pylist() for c in columns), strict=True))
     finally:
         cursor.close()
-
-
-def _insert_postgresql(conn: Connection, table: Table, names: list[str], batch: pa.RecordBatch) -> None:
-    copy_text_rows(conn, table.name, names, zip(*(c.to_pylist() for c in batch.columns), strict=True))
-
-
-_BULK = {"sqlite": _insert_sqlite, "postgresql": _insert_postgresql}

@@ -1,6 +1,6 @@
 """Stream the store's activity into DuckDB: only mapped accounts, identified visitors, needed days.
 
-Rows travel in chunks (`yield_per`) as Arrow tables, so Python never holds a whole table; DuckDB runs
+Rows travel in Arrow batches read by the store's ADBC driver, so Python never holds a whole table; DuckDB runs
 under a memory limit with a temp directory to spill to. Day ranges follow the windows:
 visitor days from `first_day`, and before it (back to `first_day - 89`, the 90-day base) only each
 visitor's last active day (see `_last_active_before`), active hours from `first_day - 1` (a session
@@ -22,6 +22,7 @@ import pyarrow as pa
 from sqlalchemy import BigInteger, Engine, Select, func, literal, select
 
 from pendo_core.pendo.sync.streams import COMPLETION_TYPES
+from pendo_core.store.arrow import record_batches
 from pendo_core.store.models import (
     AccountMapping,
     FeatureVisitorDay,
@@ -36,7 +37,6 @@ from pendo_core.store.models import (
 from pendo_core.store.scope import chunks, customer_chunks, keep_visitors, mapped
 from pendo_core.usage.onboarding import named_onboarding
 
-YIELD_ROWS = 50_000
 GUIDE_TYPES = ("guideSeen", "guideAdvanced", "guideDismissed")
 
 _ARROW = {"VARCHAR": pa.string(), "DATE": pa.date32(), "BIGINT": pa.int64(), "INTEGER": pa.int32()}
@@ -103,46 +103,37 @@ def load(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> dic
 
 
 def copy(engine: Engine, duck: duckdb.DuckDBPyConnection, stmt: Select[Any], table: str) -> int:
-    """Stream the rows of `stmt` into DuckDB table `table` in chunks; returns the row count.
+    """Stream the rows of `stmt` into DuckDB table `table` as Arrow batches; returns the row count.
 
-    The rows come straight off the driver's cursor, as the driver gives them (SQLite dates are ISO
-    text, cast by Arrow), not through SQLAlchemy's per-value result processing: on a metrics run
-    that conversion cost more than DuckDB's whole computation.
+    The batches come from the store's ADBC driver (`store.arrow`): no Python object per value, which
+    through the Python driver cost more than DuckDB's whole computation.
     """
-    compiled = stmt.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    args: Any = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
     count = 0
-    with engine.connect() as conn:
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(str(compiled), args)
-            while rows := cursor.fetchmany(YIELD_ROWS):
-                count += _insert_rows(duck, table, rows)
-        finally:
-            cursor.close()
+    for batch in record_batches(engine, stmt, _schema(table)):
+        _insert_batch(duck, table, batch)
+        count += batch.num_rows
     return count
 
 
-def _column(values: Any, kind: pa.DataType) -> pa.Array:
-    """One column as Arrow: dates may arrive as ISO text (SQLite) or as date objects (PostgreSQL)."""
-    if kind == pa.date32():
-        array = pa.array(values)
-        return array if array.type == kind else array.cast(kind)
-    return pa.array(values, type=kind)
+def _schema(table: str) -> pa.Schema:
+    return pa.schema([(c, _ARROW[t]) for c, t in TABLES[table]])
 
 
-def _insert_rows(duck: duckdb.DuckDBPyConnection, table: str, rows: Any) -> int:
-    if not rows:
-        return 0
-    schema = pa.schema([(c, _ARROW[t]) for c, t in TABLES[table]])
-    values = zip(*rows, strict=True)  # row tuples -> column tuples
-    columns = [_column(column, field.type) for column, field in zip(values, schema, strict=True)]
-    duck.register("chunk", pa.Table.from_arrays(columns, schema=schema))
+def _insert_batch(duck: duckdb.DuckDBPyConnection, table: str, batch: pa.RecordBatch) -> None:
+    duck.register("chunk", batch)
     try:
         duck.execute(f"INSERT INTO {table} SELECT * FROM chunk")
     finally:
         duck.unregister("chunk")
+
+
+def _insert_rows(duck: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ...]]) -> int:
+    if rows:
+        schema = _schema(table)
+        columns = zip(*rows, strict=True)  # row tuples -> column tuples
+        _insert_batch(duck, table, pa.RecordBatch.from_arrays(
+            [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)],
+            schema=schema))
     return len(rows)
 
 

@@ -1,0 +1,77 @@
+"""Query results as Arrow record batches; on PostgreSQL read by ADBC, with no Python object per value.
+
+The metrics load moves millions of raw rows from the store into DuckDB. Through the Python driver each
+row became a tuple of Python objects that Arrow then took apart again; that cost more CPU than DuckDB's
+whole computation. Apache Arrow's ADBC driver for PostgreSQL (`adbc-driver-postgresql`) reads the
+server's binary COPY into columns in C, on a connection of its own, so it reads what is committed, as the
+loader's own connection did.
+
+SQLite is read through the Python driver: ADBC's SQLite driver carries its own copy of the SQLite
+library, and two copies in one process break each other's file locks (SQLite's "How To Corrupt An
+SQLite Database File", 2.2.1); seen here as a reader that kept answering from a stale WAL snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import closing
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Engine, Select
+from sqlalchemy.dialects.postgresql import psycopg
+
+BATCH_ROWS = 50_000
+_DOLLAR = psycopg.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]  # ADBC binds $1, $2, ...
+
+
+def record_batches(engine: Engine, stmt: Select[Any], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """The rows of `stmt`, one column per field of `schema` (in order, cast to its types), in batches."""
+    if engine.dialect.name == "postgresql":
+        batches = _adbc_postgresql(engine, stmt)
+    else:
+        batches = _python_driver(engine, stmt, schema)
+    for batch in batches:
+        if batch.num_rows:
+            yield _conform(batch, schema)
+
+
+def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """`batch` under `schema`'s names and types (SQLite's dates are ISO text; Arrow parses them)."""
+    columns = [column if column.type == field.type else column.cast(field.type)
+               for column, field in zip(batch.columns, schema, strict=True)]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _adbc_postgresql(engine: Engine, stmt: Select[Any]) -> Iterator[pa.RecordBatch]:
+    import adbc_driver_postgresql.dbapi as adbc
+
+    sql, params = _compiled(stmt, _DOLLAR)
+    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with closing(adbc.connect(uri)) as conn, closing(conn.cursor()) as cursor:
+        cursor.execute(sql, params)
+        yield from cursor.fetch_record_batch()
+
+
+def _python_driver(engine: Engine, stmt: Select[Any], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    sql, params = _compiled(stmt, engine.dialect)
+    with engine.connect() as conn:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(BATCH_ROWS):
+                columns = zip(*rows, strict=True)
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(values, type=None if field.type == pa.date32() else field.type)
+                     for values, field in zip(columns, schema, strict=True)], names=schema.names)
+        finally:
+            cursor.close()
+
+
+def _compiled(stmt: Select[Any], dialect: Any) -> tuple[str, Sequence[Any]]:
+    """SQL text and its positional parameters, IN lists expanded."""
+    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    if not compiled.positional:
+        raise ValueError(f"the {dialect.name} dialect binds by name; a positional one is needed here")
+    return str(compiled), tuple(params[name] for name in compiled.positiontup or ())
