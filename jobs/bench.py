@@ -261,11 +261,15 @@ def main(argv: list[str] | None = None) -> int:
     world = World(args.accounts, args.visitors, args.backfill_days, args.as_of, args.seed)
     workdir = RESULTS / "work" / world.tag
     workdir.mkdir(parents=True, exist_ok=True)
+    stores = [s for s in args.stores.split(",") if s and s != "none"]
+    recording = not (args.reuse_recording and (workdir / "recordings" / RUNS[-1] / "index.json").is_file())
+    if refused := disk_refusal(world, [args.live_store, *stores] if recording else stores, workdir):
+        print(refused, file=sys.stderr)
+        return 1
     setup = Setup(world, write_customers(world, workdir / "customers.csv"), workdir, workdir / "recordings",
                   None if args.deadline_min is None else args.deadline_min * 60)
-    stores = [s for s in args.stores.split(",") if s and s != "none"]
     live: list[LiveRun] = []
-    if not (args.reuse_recording and (setup.recordings / RUNS[-1] / "index.json").is_file()):
+    if recording:
         with _store(args.live_store, "live", workdir, args.server_url, args.pg_database, keep=args.keep) as url:
             live = record(setup, args.live_store, url)
             baselines = measure_baselines(setup.recordings)
@@ -277,6 +281,19 @@ def main(argv: list[str] | None = None) -> int:
             figures += replay(setup, store, url, baselines)
     _report(world, figures, args.out)
     return 0 if figures and all(f.exit_code == 0 for f in figures) else 1
+
+
+def disk_refusal(world: World, stores: list[str], workdir: Path) -> str | None:
+    """A one-line refusal when the bench would fill the disk it writes to (the recording, SQLite stores
+    and, for a server on this machine, PostgreSQL's; not checked for a remote server), else None."""
+    if not stores:
+        return None
+    need, free = world.disk_gb(stores), shutil.disk_usage(workdir).free / 1e9
+    if need <= free:
+        return None
+    return (f"this bench needs about {need:,.0f} GB of disk (the recorded answers and two stores) and "
+            f"{workdir} has {free:,.0f} GB free: free some, or run a smaller world (--accounts, --visitors, "
+            "--backfill-days)")
 
 
 @contextmanager

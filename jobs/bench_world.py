@@ -18,6 +18,14 @@ import httpx
 from pendo_core.common.config import DEMO_KEY
 
 HISTORY_DAYS = 200  # the simulator's history: 90 reported days + the 89 days the metric windows reach back
+# Raw rows per visitor and day of a backfill (visitor days reach 89 days further back), and bytes per
+# row: the recorded answers, then each store with its indexes. 2,000 accounts / 49,542 visitors / 90 days:
+# 9.56 M rows, 1.5 GB of answers, 2.4 GB on SQLite, 3.2 GB on PostgreSQL; 20,000 accounts / 1 M visitors:
+# 172 M rows in 69 of 88 windows, 45 GB on PostgreSQL (2026-12-05).
+VISITOR_DAY_ROWS = 0.22
+OTHER_ROWS = 1.9
+RECORDING_BYTES_PER_ROW = 160
+STORE_BYTES_PER_ROW = {"sqlite": 250, "postgresql": 340}
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -44,6 +52,15 @@ class World:
         """`python -m jobs sync` arguments of a run."""
         args = ["--as-of", self.clock(run).isoformat()]
         return args + (["--backfill-days", str(self.backfill_days)] if run == "backfill" else [])
+
+    def disk_gb(self, stores: list[str]) -> float:
+        """About how many GB a bench of this world writes at its peak, `stores` being the stores it fills
+        in turn: the recording and at most two stores at once (the live one and a replay's), at the sizes
+        measured on the 2,000- and 20,000-account worlds."""
+        visitors = self.visitors or 25 * self.accounts
+        rows = visitors * (VISITOR_DAY_ROWS * (self.backfill_days + 89) + OTHER_ROWS * self.backfill_days)
+        per_row = RECORDING_BYTES_PER_ROW + min(len(stores), 2) * max(STORE_BYTES_PER_ROW[s] for s in stores)
+        return rows * per_row / 1e9
 
     @property
     def tag(self) -> str:

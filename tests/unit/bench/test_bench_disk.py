@@ -1,0 +1,38 @@
+"""The bench refuses, in one line, a world that would fill its disk, before it records anything."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from jobs import bench
+from jobs.bench_world import World
+
+AS_OF = date(2024, 3, 20)
+
+
+def test_the_estimate_follows_the_measured_worlds() -> None:
+    two_thousand = World(2000, 49_542, 90, AS_OF)
+    # 9.56 M rows were measured; 1.5 GB of answers and 3.2 GB on PostgreSQL.
+    assert 4.7 < two_thousand.disk_gb(["postgresql"]) < 6
+    assert two_thousand.disk_gb(["postgresql", "postgresql"]) > two_thousand.disk_gb(["postgresql"])
+    assert World(20_000, 1_000_000, 90, AS_OF).disk_gb(["postgresql", "postgresql"]) > 150
+
+
+def test_a_world_too_big_for_the_disk_is_refused_before_any_work(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    monkeypatch.setattr(bench, "record", lambda *a: pytest.fail("recorded despite the refusal"))
+    assert bench.main(["--accounts", "20000", "--visitors", "100000000000", "--stores", "postgresql"]) == 1
+
+
+def test_the_refusal_names_need_and_room(tmp_path: Path) -> None:
+    line = bench.disk_refusal(World(20_000, 10 ** 11, 90, AS_OF), ["postgresql"], tmp_path)
+    assert line is not None
+    assert "\n" not in line
+    assert "GB of disk" in line
+    assert "GB free" in line
+    assert bench.disk_refusal(World(3, 10, 1, AS_OF), ["sqlite"], tmp_path) is None
+    assert bench.disk_refusal(World(3, 10 ** 11, 90, AS_OF), [], tmp_path) is None  # nothing written
