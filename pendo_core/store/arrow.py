@@ -47,10 +47,23 @@ def _adbc_postgresql(engine: Engine, stmt: Select[Any]) -> Iterator[pa.RecordBat
     import adbc_driver_postgresql.dbapi as adbc
 
     sql, params = _compiled(stmt, _DOLLAR)
-    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with closing(adbc.connect(uri)) as conn, closing(conn.cursor()) as cursor:
+    with closing(adbc.connect(_conninfo(engine))) as conn, closing(conn.cursor()) as cursor:
         cursor.execute(sql, params)
         yield from cursor.fetch_record_batch()
+
+
+def _conninfo(engine: Engine) -> str:
+    """The libpq connection string psycopg gets from the engine's URL, as `key='value'` pairs.
+
+    Not the URL rendered again as a libpq URI: libpq rejects a space there (say in a password) and
+    reads SQLAlchemy's multi-host form (`?host=a:5432&host=b:5432`) as one host named `b:5432`;
+    SQLAlchemy's own translation to psycopg's arguments handles both. Arguments that are not
+    libpq's (psycopg's adapters context) are left out."""
+    from psycopg import conninfo, pq
+
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    libpq = {option.keyword.decode() for option in pq.Conninfo.get_defaults()}
+    return conninfo.make_conninfo(*args, **{k: v for k, v in kwargs.items() if k in libpq})
 
 
 def _python_driver(engine: Engine, stmt: Select[Any], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
