@@ -22,7 +22,11 @@ from sqlalchemy import Engine, Select
 from sqlalchemy.dialects.postgresql import psycopg
 
 BATCH_ROWS = 50_000
-_DOLLAR = psycopg.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]  # ADBC binds $1, $2, ...
+# Values are written into the SQL as literals, not bound: ADBC runs a query with parameters as a prepared
+# statement and converts its whole result at once (one batch of every row, held twice); a query without
+# them it reads by COPY, in batches. Backslashes are left alone in literals, and the session reads them so.
+_LITERAL = psycopg.dialect()  # type: ignore[no-untyped-call]
+_LITERAL._backslash_escapes = False
 
 
 def record_batches(engine: Engine, stmt: Select[Any], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
@@ -46,9 +50,10 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 def _adbc_postgresql(engine: Engine, stmt: Select[Any]) -> Iterator[pa.RecordBatch]:
     import adbc_driver_postgresql.dbapi as adbc
 
-    sql, params = _compiled(stmt, _DOLLAR)
+    sql = str(stmt.compile(dialect=_LITERAL, compile_kwargs={"literal_binds": True, "render_postcompile": True}))
     with closing(adbc.connect(_conninfo(engine))) as conn, closing(conn.cursor()) as cursor:
-        cursor.execute(sql, params)
+        cursor.execute("SET standard_conforming_strings = on")
+        cursor.execute(sql)
         yield from cursor.fetch_record_batch()
 
 
