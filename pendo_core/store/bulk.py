@@ -36,7 +36,8 @@ def copy_text_rows(conn: Connection, table: str, names: Sequence[str], rows: Ite
 def copy_arrow(conn: Connection, table: str, names: Sequence[str], batches: Iterable[pa.RecordBatch]) -> int:
     """One `COPY table (names) FROM STDIN (FORMAT csv)` of Arrow batches (columns in `names`' order),
     written as CSV by Arrow in C: no Python object per value. Arrow quotes every string and leaves a
-    null unquoted and empty, which is PostgreSQL's CSV reading of text and NULL; floats round-trip."""
+    null unquoted and empty, which is PostgreSQL's CSV reading of text and NULL; floats round-trip.
+    A failure (a repeated key among them) is psycopg's error, and the caller's transaction is failed."""
     driver = conn.connection.driver_connection
     assert driver is not None
     copied = 0
