@@ -291,7 +291,7 @@ def disk_refusal(world: World, stores: list[str], workdir: Path) -> str | None:
     need, free = world.disk_gb(stores), shutil.disk_usage(workdir).free / 1e9
     if need <= free:
         return None
-    return (f"this bench needs about {need:,.0f} GB of disk (the recorded answers and two stores) and "
+    return (f"this bench needs about {need:,.0f} GB of disk (the recorded answers and its stores) and "
             f"{workdir} has {free:,.0f} GB free: free some, or run a smaller world (--accounts, --visitors, "
             "--backfill-days)")
 

@@ -1,11 +1,12 @@
 """Stream the store's activity into DuckDB: only mapped accounts, identified visitors, needed days.
 
-Rows travel in Arrow batches read by the store's ADBC driver, so Python never holds a whole table; DuckDB runs
-under a memory limit with a temp directory to spill to. Day ranges follow the windows:
-visitor days from `first_day`, and before it (back to `first_day - 89`, the 90-day base) only each
-visitor's last active day (see `_last_active_before`), active hours from `first_day - 1` (a session
-running across first_day's midnight started the day before), guide events from `first_day - 29`,
-and, for onboarding guides only, the first day of each completion-type event since ever.
+Rows travel in Arrow batches (`store.arrow`: ADBC on PostgreSQL, the Python driver on SQLite), so Python
+never holds a whole table; DuckDB runs under a memory limit with a temp directory to spill to. Day
+ranges follow the windows: visitor days from `first_day`, and before it (back to `first_day - 89`, the
+90-day base) only each visitor's last active day (see `_last_active_before`), active hours from
+`first_day - 1` (a session running across first_day's midnight started the day before), guide events
+from `first_day - 29`, and, for onboarding guides only, the first day of each completion-type event
+since ever.
 """
 
 from __future__ import annotations
@@ -105,8 +106,8 @@ def load(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> dic
 def copy(engine: Engine, duck: duckdb.DuckDBPyConnection, stmt: Select[Any], table: str) -> int:
     """Stream the rows of `stmt` into DuckDB table `table` as Arrow batches; returns the row count.
 
-    The batches come from the store's ADBC driver (`store.arrow`): no Python object per value, which
-    through the Python driver cost more than DuckDB's whole computation.
+    The batches come from `store.arrow`: on PostgreSQL from ADBC, with no Python object per value (through
+    the Python driver that conversion cost more than DuckDB's whole computation); on SQLite from its driver.
     """
     count = 0
     for batch in record_batches(engine, stmt, _schema(table)):
