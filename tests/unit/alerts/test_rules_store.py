@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
+from pendo_core.alerts.inputs import load_alert_inputs
 from pendo_core.alerts.job import evaluate_alerts
 from pendo_core.alerts.repo import list_alerts
+from pendo_core.alerts.settings import AlertSettings
+from pendo_core.store.scope import IN_CHUNK
 from tests.support.health_alerts import (
     AS_OF,
     LAST,
@@ -93,3 +96,35 @@ def test_guide_dismissal_is_unknown_when_the_last_day_is_not_synced(engine: Engi
         add_guide_counts(engine, customer, "tour", LAST, seen=seen, dismissed=dismissed, catalogue=k == 0)
     evaluate_alerts(engine, AS_OF, clock=lambda: NOW)
     assert _open(engine, "guide_dismissal") == []
+
+
+def _feature_reads(engine: Engine) -> list[str]:
+    """Every statement the engine runs that reads the raw feature rows (appended as they run)."""
+    reads: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_a: reads.append(sql) if "pendo_feature_visitor_days" in sql else None)
+    return reads
+
+
+def test_abandonment_reads_the_raw_feature_rows_once_however_many_customers(engine: Engine) -> None:
+    """A run over more customers than one IN list holds reads the raw rows in one query (a query per chunk
+    of customers reread the whole window each time), with the verdicts of a run given the same customers."""
+    customers = [f"c{k:04d}" for k in range(IN_CHUNK + 3)]
+    for customer in customers:
+        add_customer(engine, customer, accounts=[f"a-{customer}"])
+    add_customer(engine, "not-evaluated", accounts=["a-quiet"])  # rows, but no usage row in the window
+    for customer in customers:  # every one evaluated
+        add_usage(engine, customer, history(60 if customer in (customers[0], customers[-1]) else 1, 20, 4))
+    add_features(engine, {"reports": True})
+    add_feature_use(engine, f"a-{customers[0]}", "reports", _uses(4, range(15, 42, 2)))
+    add_feature_use(engine, f"a-{customers[-1]}", "reports", _uses(4, range(15, 42, 2)))
+    add_feature_use(engine, "a-quiet", "reports", _uses(4, range(15, 42, 2)))
+    reads = _feature_reads(engine)
+    evaluate_alerts(engine, AS_OF, clock=lambda: NOW)
+    assert len(reads) == 1
+    assert _open(engine, "feature_abandonment") == [(customers[0], "reports"), (customers[-1], "reports")]
+    everyone = load_alert_inputs(engine, LAST, AlertSettings(), key_features=["reports"]).customers
+    some = load_alert_inputs(engine, LAST, AlertSettings(), key_features=["reports"],
+                             customer_ids=[customers[-1], "not-evaluated"]).customers
+    assert some.keys() == {customers[-1]}
+    assert some[customers[-1]].features == everyone[customers[-1]].features != []
