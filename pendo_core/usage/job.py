@@ -1,15 +1,21 @@
 """The metrics step of a sync: restate the metrics of every day the run's windows could have moved.
 
-A day re-read moves the metrics of that day and later (windows of 7, 30 and 90 days end there), so
-the step recomputes from the earliest re-read reported day (or from a day an earlier, stopped run
-wrote without computing), and recomputes the whole reported range of a customer whose set of Pendo
-accounts changed since its metrics were computed. The range done is kept as a watermark. Days whose
-raw rows were purged (RAW_RETENTION_DAYS, `pendo_core.pendo.sync.retention`) are never restated:
-they keep their stored metrics, and the run logs it.
+A day whose raw rows changed moves the metrics of that day and later (windows of 7, 30 and 90 days
+end there), so the step recomputes from the earliest such reported day (or from a day an earlier,
+stopped run wrote without computing), and recomputes the whole reported range of a customer whose
+set of Pendo accounts changed since its metrics were computed. A daily run re-reads its lookback
+days, and most come back as they were: they move nothing (on PostgreSQL, which tells whether a
+re-read changed a row; on SQLite every re-read day counts as changed). When what else the metrics
+read has changed since they were computed (the feature and guide catalogue, the onboarding guides,
+the anonymous-visitor rule: `inputs_digest`), every re-read day counts as changed. The range done
+is kept as a watermark. Days whose raw rows were purged (RAW_RETENTION_DAYS,
+`pendo_core.pendo.sync.retention`) are never restated: they keep their stored metrics, and the run
+logs it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 
 from sqlalchemy import Engine, select
@@ -23,6 +29,11 @@ from pendo_core.pendo.sync.retention import clamp_restatement
 from pendo_core.pendo.sync.runner import METRICS_RANGE, METRICS_STALE_FROM, PostStep, RunSummary, SyncRequest
 from pendo_core.store import models
 from pendo_core.usage.compute import compute_metrics
+
+METRICS_INPUTS = "metrics_inputs"  # inputs_digest of the last metrics computed
+_CATALOGUE = ((models.PendoFeature, ("feature_id", "name", "page_id")),
+              (models.PendoGuide, ("guide_id", "name", "group_name")),
+              (models.PendoGuideStep, ("step_id", "guide_id", "rank")))
 
 
 def make_metrics_step(settings: Settings) -> PostStep:
@@ -46,8 +57,10 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
         done = parse_day_range(store.get_watermark(session, METRICS_RANGE))
         stale_from = store.get_watermark(session, METRICS_STALE_FROM)
         onboarding = current_settings(session)[1].health.onboarding_guide_ids
-    start = clamp_restatement(engine, _first_moved_day(first, last, summary.refetched, done, stale_from), last,
-                              "metrics")
+        inputs = inputs_digest(session, onboarding, settings.include_anonymous)
+        same_inputs = store.get_watermark(session, METRICS_INPUTS) == inputs
+    moved = summary.changed_from if same_inputs else summary.refetched
+    start = clamp_restatement(engine, _first_moved_day(first, last, moved, done, stale_from), last, "metrics")
     stale = customers_with_changed_accounts(engine, done.last) if done else []
     anonymous = settings.include_anonymous
     if start <= last:
@@ -60,19 +73,35 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
                         include_anonymous=anonymous, onboarding_guide_ids=onboarding)
     with Session(engine) as session, session.begin():
         store.set_watermark(session, METRICS_RANGE, format_day_range(first, last))
+        store.set_watermark(session, METRICS_INPUTS, inputs)
         store.clear_watermark(session, METRICS_STALE_FROM)
     summary.metrics_first = start
     summary.metrics_stale = stale if start > stale_first else []
 
 
-def _first_moved_day(first: date, last: date, refetched: date | None, done: DayRange | None,
+def inputs_digest(session: Session, onboarding: tuple[str, ...] | None, include_anonymous: bool) -> str:
+    """A digest of what the metrics read besides the raw rows and the mapping: the features' names and
+    pages, the guides' names, groups and ranked steps, the onboarding guides setting, the visitor rule."""
+    digest = hashlib.sha256(repr((sorted(onboarding) if onboarding is not None else None,
+                                  include_anonymous)).encode())
+    for model, columns in _CATALOGUE:
+        table = models.table_of(model)
+        rows = session.execute(select(*(table.c[c] for c in columns)).order_by(*(table.c[c] for c in columns)))
+        for row in rows:
+            digest.update(repr(tuple(row)).encode())
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+def _first_moved_day(first: date, last: date, moved: date | None, done: DayRange | None,
                      stale_from: str | None) -> date:
-    """The first reported day whose metrics this run must compute (`last + 1`: none)."""
+    """The first reported day whose metrics this run must compute (`last + 1`: none), given the first
+    day whose raw rows this run changed (`moved`)."""
     if stale_from:  # windows an earlier run wrote but never computed metrics for (it stopped)
-        refetched = min(refetched or last, max(first, date.fromisoformat(stale_from)))
+        moved = min(moved or last, max(first, date.fromisoformat(stale_from)))
     if done is None or done.first > first:
         return first
-    return max(first, min(refetched or last + timedelta(days=1), done.last + timedelta(days=1)))
+    return max(first, min(moved or last + timedelta(days=1), done.last + timedelta(days=1)))
 
 
 def customers_with_changed_accounts(engine: Engine, computed_day: date) -> list[str]:

@@ -76,7 +76,8 @@ class RunSummary:
     retries: int = 0
     metrics_first: date | None = None  # metrics moved from this day on for every customer (report_last + 1: none)
     metrics_stale: list[str] = field(default_factory=list)  # ... and over the whole range for these (remapped)
-    refetched: date | None = None  # the earliest reported day this run re-read (metrics move from it on)
+    refetched: date | None = None  # the earliest reported day this run re-read
+    changed_from: date | None = None  # ... and of those, the earliest whose stored rows changed (metrics move)
     suspect: list[str] = field(default_factory=list)  # "stream first..last: why", windows withheld
     accepted: list[str] = field(default_factory=list)  # the same, applied on the operator's word
     purged: dict[str, int] = field(default_factory=dict)  # raw rows past RAW_RETENTION_DAYS deleted, per stream
@@ -126,7 +127,7 @@ class SyncRunner:
             self.client, self.sessions, self.bad, identified_only=not self.settings.include_anonymous)
         summary.rows.update(entities.sync_definitions(self.client, self.sessions, self.bad))
         summary.report_first = self._report_start(request)
-        summary.refetched = self._sync_usage(request, summary)
+        summary.refetched, summary.changed_from = self._sync_usage(request, summary)
         with self.sessions.begin() as session:
             entities.add_accounts_seen_in_activity(session)
         for step in self.after_windows:
@@ -154,8 +155,9 @@ class SyncRunner:
             store.set_watermark(session, REPORT_START, start.isoformat())
         return start
 
-    def _sync_usage(self, request: SyncRequest, summary: RunSummary) -> date | None:
-        """Reads every window that is missing or not final; returns the earliest day re-read."""
+    def _sync_usage(self, request: SyncRequest, summary: RunSummary) -> tuple[date | None, date | None]:
+        """Reads every window that is missing or not final; returns the earliest reported day re-read,
+        and the earliest whose window changed the stored rows (None: none did)."""
         plan: list[tuple[EventStream, Window]] = []
         for stream in EVENT_STREAMS:
             with self.sessions() as session:
@@ -168,19 +170,22 @@ class SyncRunner:
             plan.extend((stream, w) for w in windows(needed, self.settings.window_days))
         self.progress.start(len(plan))
         earliest: date | None = None
+        changed: date | None = None
         ahead = _ReadAhead(self, plan, request)
         read_ahead = self.engine.dialect.name in READ_AHEAD_DIALECTS
         try:
             for index, (stream, window) in enumerate(plan):
-                rows = self._sync_window(stream, window, request, summary, (ahead, index) if read_ahead else None)
+                rows, moved = self._sync_window(stream, window, request, summary,
+                                                (ahead, index) if read_ahead else None)
                 summary.rows[stream.name] = summary.rows.get(stream.name, 0) + rows
                 summary.windows += 1
-                affected = max(window.first, summary.report_first)  # day x moves metrics of days >= x
-                earliest = min(earliest or affected, affected)
+                earliest = _earliest(earliest, max(window.first, summary.report_first))
+                if moved is not None:  # day x moves metrics of days >= x
+                    changed = _earliest(changed, max(moved, summary.report_first))
         finally:
             ahead.cancel()
         self.progress.stop()
-        return earliest
+        return earliest, changed
 
     def _rows(self, stream: EventStream, window: Window, request: SyncRequest) -> Iterator[dict[str, Any]]:
         """The window's answer, streamed (the request is sent on the first row)."""
@@ -189,7 +194,8 @@ class SyncRunner:
                                      require_results=not request.accept_restatement)
 
     def _sync_window(self, stream: EventStream, window: Window, request: SyncRequest, summary: RunSummary,
-                     planned: tuple[_ReadAhead, int] | None = None) -> int:
+                     planned: tuple[_ReadAhead, int] | None = None) -> tuple[int, date | None]:
+        """Read and write one window: (rows written, its first day if the stored rows may have changed)."""
         read_ahead = planned is not None  # the read-ahead serves a planned window's first attempt only
         straight = True  # until an answer copied straight into the table repeats a key
 
@@ -221,7 +227,8 @@ class SyncRunner:
         except _WindowTooBig:
             first, second = window.halves()
             self.progress.note(f"{stream.name} {window.first}..{window.last} timed out; splitting it")
-            return sum(self._sync_window(stream, half, request, summary) for half in (first, second))
+            halves = [self._sync_window(stream, half, request, summary) for half in (first, second)]
+            return sum(rows for rows, _ in halves), min((d for _, d in halves if d is not None), default=None)
         except PendoResponseError as exc:  # no rows at all (results null, not JSON): nothing to apply
             result = self._withhold(stream, window, summary.run_id, store.WindowWithheld(str(exc), BadRows(), 0))
         except store.WindowWithheld as exc:  # its transaction rolled back: the stored rows are as they were
@@ -234,7 +241,7 @@ class SyncRunner:
         if result.accepted:
             summary.accepted.append(f"{where}: {result.accepted}")
         self.progress.window_done(stream.name, window.first.isoformat(), window.last.isoformat(), result.rows)
-        return result.rows
+        return result.rows, window.first if result.changed else None
 
     def _write_window(self, stream: EventStream, window: Window, request: SyncRequest,
                       run_id: int, open_rows: Callable[[], Iterator[dict[str, Any]]], *,
@@ -247,7 +254,8 @@ class SyncRunner:
                     include_anonymous=self.settings.include_anonymous, run_id=run_id,
                     accept=request.accept_restatement, straight=straight,
                 )
-                store.lower_date_watermark(session, METRICS_STALE_FROM, window.first)
+                if result.changed:  # committed with the rows: a run that dies before the metrics leaves the mark
+                    store.lower_date_watermark(session, METRICS_STALE_FROM, window.first)
                 return result
         except PendoTimeoutError as exc:
             if window.days > 1:
@@ -311,6 +319,10 @@ class _ReadAhead:
     def _start(self, index: int) -> Prefetch:
         stream, window = self.plan[index]
         return Prefetch(lambda: self.runner._rows(stream, window, self.request))
+
+
+def _earliest(current: date | None, day: date) -> date:
+    return day if current is None else min(current, day)
 
 
 def _suspect_reason(suspect: list[str]) -> str:

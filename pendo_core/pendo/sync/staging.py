@@ -6,7 +6,8 @@ runs writing one window (a lost lock) leave the same rows as one run, never doub
 - `replace_rows` (the sync's way): delete the window's days, then upsert the rows in batches of plain
   tuples, one executemany each on SQLite's own connection (no per-row SQLAlchemy processing);
   on PostgreSQL, COPY into a temporary table, one INSERT ... SELECT DISTINCT ON the keys that
-  rewrites only changed rows, then delete the window's rows the answer no longer has. When the
+  rewrites only changed rows, then delete the window's rows the answer no longer has, so it knows
+  whether the answer changed anything (a daily run's re-read days mostly do not). When the
   window's days hold no rows yet (a backfill's windows, a daily run's new day) the caller may ask
   for `straight`: COPY into the stream's table itself; a key sent twice then raises DuplicateKey,
   the transaction is rolled back and the caller reads the window again the staged way.
@@ -37,6 +38,15 @@ from pendo_core.store.bulk import copy_rows
 
 BATCH = 5_000
 SUMMED = ("num_events", "num_minutes")
+
+
+@dataclass(frozen=True)
+class Written:
+    """What `replace_rows` did: rows sent, and whether the stored rows may have changed (False only
+    when the store said no row was inserted, updated or deleted: PostgreSQL's staged way)."""
+
+    sent: int
+    changed: bool
 
 
 @dataclass(frozen=True)
@@ -72,19 +82,20 @@ def stage(session: Session, stream: EventStream, window: Window, rows: Iterable[
 
 
 def replace_rows(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
-                 tz: ZoneInfo, bad: BadRows, straight: bool = False) -> int:
-    """Delete the window's days and upsert the good rows over them; returns how many rows were sent.
+                 tz: ZoneInfo, bad: BadRows, straight: bool = False) -> Written:
+    """Delete the window's days and upsert the good rows over them.
     `straight` (the window's days hold no rows): on PostgreSQL, COPY into the table itself, raising
     DuplicateKey if the answer repeats a key."""
     target = stream.table
     converted = _convert(stream, window, rows, tz, bad)
     if session.get_bind().dialect.name == "postgresql":
         if straight:
-            return copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], converted)
+            sent = copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], converted)
+            return Written(sent, sent > 0)
         return _copy_upsert(session, stream, window, converted)
     if stream.replace:
         session.execute(delete(target).where(target.c.day.between(window.first, window.last)))
-    return _insert_many(session, stream, converted)
+    return Written(_insert_many(session, stream, converted), True)  # deleted and written again: unknown
 
 
 def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> int:
@@ -102,10 +113,10 @@ def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> 
     return sent
 
 
-def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: Iterable[Row]) -> int:
+def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: Iterable[Row]) -> Written:
     """COPY the rows into a keyless temporary table, upsert one row per key into the stream's table
     (a key sent twice lands once), then delete the window's stored rows the answer no longer has.
-    A re-read row that did not change is not written again. Returns how many rows were sent."""
+    A re-read row that did not change is not written again, nor counted as a change."""
     target, temp = stream.table.name, f"cscx_copy_{stream.name}"
     names = stream.columns
     columns, keys = ", ".join(names), ", ".join(stream.keys)
@@ -115,17 +126,24 @@ def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: It
     updated = [n for n in names if n not in stream.keys]
     on_conflict = "DO NOTHING"
     if stream.replace:
-        changed = " OR ".join(f"{target}.{n} IS DISTINCT FROM EXCLUDED.{n}" for n in updated)
-        on_conflict = f"DO UPDATE SET {', '.join(f'{n} = EXCLUDED.{n}' for n in updated)} WHERE {changed}"
-    session.execute(text(f"INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) {columns} FROM {temp} "
-                         f"ON CONFLICT ({keys}) {on_conflict}"))
+        differs = " OR ".join(f"{target}.{n} IS DISTINCT FROM EXCLUDED.{n}" for n in updated)
+        on_conflict = f"DO UPDATE SET {', '.join(f'{n} = EXCLUDED.{n}' for n in updated)} WHERE {differs}"
+    written = session.execute(text(f"INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) {columns} "
+                                   f"FROM {temp} ON CONFLICT ({keys}) {on_conflict}"))
+    changed = _rowcount(written)  # rows inserted or updated; those the WHERE kept as they were are not counted
     if stream.replace:
         same_key = " AND ".join(f"s.{k} = t.{k}" for k in stream.keys)
-        session.execute(text(f"DELETE FROM {target} t WHERE t.day BETWEEN :first AND :last "
-                             f"AND NOT EXISTS (SELECT 1 FROM {temp} s WHERE {same_key})"),
-                        {"first": window.first, "last": window.last})
+        changed += _rowcount(session.execute(text(f"DELETE FROM {target} t WHERE t.day BETWEEN :first AND :last "
+                                                  f"AND NOT EXISTS (SELECT 1 FROM {temp} s WHERE {same_key})"),
+                                             {"first": window.first, "last": window.last}))
     session.execute(text(f"DROP TABLE {temp}"))
-    return sent
+    return Written(sent, changed != 0)
+
+
+def _rowcount(result: Any) -> int:
+    """Rows the statement touched; -1 (unknown) counts as a change."""
+    count = int(getattr(result, "rowcount", -1))
+    return count if count >= 0 else 1
 
 
 def per_day(session: Session, table: Table, window: Window) -> dict[date, int]:

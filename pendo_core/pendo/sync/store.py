@@ -27,12 +27,14 @@ _SUSPECT_REASON = re.compile(rf"{SUSPECT} (\d{{4}}-\d\d-\d\d)\.\.(\d{{4}}-\d\d-\
 
 @dataclass(frozen=True)
 class WindowResult:
-    """A window's outcome: rows written, bad rows met, and why it was withheld (or accepted anyway)."""
+    """A window's outcome: rows written, bad rows met, why it was withheld (or accepted anyway), and
+    whether the stored rows may have changed (False: the store said none did, so no metric moved)."""
 
     rows: int
     bad: BadRows
     suspect: str | None = None
     accepted: str | None = None
+    changed: bool = True
 
 
 class RunSuperseded(RuntimeError):
@@ -179,8 +181,9 @@ def write_guarded(
                                 include_anonymous=include_anonymous, run_id=run_id)
     bad = BadRows()
     stored = staging.per_day(session, stream.table, window) if stream.replace else {}
-    sent = staging.replace_rows(session, stream, window, rows, tz=tz, bad=bad,
+    done = staging.replace_rows(session, stream, window, rows, tz=tz, bad=bad,
                                 straight=straight and stream.replace and not stored)
+    sent = done.sent
     written = staging.per_day(session, stream.table, window) if stream.replace else {}
     kept = sum(written.values()) if stream.replace else sent
     why = guard.suspicion(_facts(bad, rows=sent, repeated=sent - kept, new=written, stored=stored),
@@ -188,7 +191,7 @@ def write_guarded(
     if why:
         raise WindowWithheld(why, bad, sent + bad.total)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
-    return WindowResult(kept, bad)
+    return WindowResult(kept, bad, changed=done.changed)
 
 
 def _write_accepting(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,

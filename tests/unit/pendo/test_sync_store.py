@@ -141,3 +141,31 @@ def test_guarded_guide_events_store_a_repeat_once(engine: Engine) -> None:
     _write_guarded(engine, GUIDE_EVENTS, Window(D1, D1), [seen, {**seen, "guideStepId": "s2"}])
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(models.GuideEvent)) == 2
+
+
+SAME = [_vd(D1), _vd(D1, "w@x.com")]
+
+
+@pytest.mark.parametrize(("again", "changed"), [
+    pytest.param(SAME, False, id="same-rows"),
+    pytest.param(list(reversed(SAME)), False, id="same-rows-other-order"),
+    pytest.param([_vd(D1), _vd(D1, "w@x.com", events=4)], True, id="a-value-changed"),
+    pytest.param([_vd(D1)], True, id="a-row-gone"),
+    pytest.param([*SAME, _vd(D1, "x@x.com")], True, id="a-row-new"),
+])
+def test_a_re_read_window_says_whether_it_changed_the_store(engine: Engine, again: list[Any], changed: bool) -> None:
+    """A re-read that leaves every stored row as it was changes nothing (no metric moves) on PostgreSQL,
+    which counts the rows it inserts, updates and deletes; on SQLite, which rewrites the days, a re-read
+    always counts as a change."""
+    assert _write_guarded(engine, VISITOR_DAYS, Window(D1, D1), SAME).changed
+    result = _write_guarded(engine, VISITOR_DAYS, Window(D1, D1), again)
+    assert result.changed is (changed or engine.dialect.name == "sqlite")
+
+
+def test_a_re_read_of_guide_events_changes_the_store_only_with_a_new_event(engine: Engine) -> None:
+    """Raw guide events are only added: the same events again change nothing (PostgreSQL), a new one does."""
+    seen = {"guideId": "g", "guideStepId": "s1", "type": "guideSeen", "browserTime": 1709300000000,
+            "visitorId": "v", "accountId": "a"}
+    assert _write_guarded(engine, GUIDE_EVENTS, Window(D1, D1), [seen]).changed
+    assert _write_guarded(engine, GUIDE_EVENTS, Window(D1, D1), [seen]).changed is (engine.dialect.name == "sqlite")
+    assert _write_guarded(engine, GUIDE_EVENTS, Window(D1, D1), [seen, {**seen, "guideStepId": "s2"}]).changed

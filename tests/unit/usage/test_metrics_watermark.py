@@ -42,7 +42,7 @@ def test_malformed_range_names_the_value_and_the_form(value: str) -> None:
     assert repr(value) in str(raised.value)
 
 
-@pytest.mark.parametrize(("done", "refetched", "stale_from", "expected"), [
+@pytest.mark.parametrize(("done", "moved", "stale_from", "expected"), [
     (None, None, None, FIRST),
     (DayRange(date(2024, 3, 5), LAST), None, None, FIRST),
     (DayRange(FIRST, date(2024, 3, 18)), date(2024, 3, 10), None, date(2024, 3, 10)),
@@ -50,7 +50,7 @@ def test_malformed_range_names_the_value_and_the_form(value: str) -> None:
     (DayRange(FIRST, LAST), None, None, date(2024, 3, 20)),
     (DayRange(FIRST, LAST), None, "2024-03-12", date(2024, 3, 12)),
 ], ids=["first-run", "range-grew-back", "re-read", "new-day", "nothing-moved", "stopped-run"])
-def test_first_moved_day(done: DayRange | None, refetched: date | None, stale_from: str | None,
+def test_first_moved_day(done: DayRange | None, moved: date | None, stale_from: str | None,
                          expected: date) -> None:
-    """Metrics move from the earliest re-read day, a day a stopped run left, or the first new day."""
-    assert _first_moved_day(FIRST, LAST, refetched, done, stale_from) == expected
+    """Metrics move from the earliest changed day, a day a stopped run left, or the first new day."""
+    assert _first_moved_day(FIRST, LAST, moved, done, stale_from) == expected
