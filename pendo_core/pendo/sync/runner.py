@@ -195,7 +195,7 @@ class SyncRunner:
 
     def _sync_window(self, stream: EventStream, window: Window, request: SyncRequest, summary: RunSummary,
                      planned: tuple[_ReadAhead, int] | None = None) -> tuple[int, date | None]:
-        """Read and write one window: (rows written, its first day if the stored rows may have changed)."""
+        """Read and write one window: (rows written, the first day whose stored rows may have changed)."""
         read_ahead = planned is not None  # the read-ahead serves a planned window's first attempt only
         straight = True  # until an answer copied straight into the table repeats a key
 
@@ -241,7 +241,7 @@ class SyncRunner:
         if result.accepted:
             summary.accepted.append(f"{where}: {result.accepted}")
         self.progress.window_done(stream.name, window.first.isoformat(), window.last.isoformat(), result.rows)
-        return result.rows, window.first if result.changed else None
+        return result.rows, result.changed_from
 
     def _write_window(self, stream: EventStream, window: Window, request: SyncRequest,
                       run_id: int, open_rows: Callable[[], Iterator[dict[str, Any]]], *,
@@ -254,8 +254,8 @@ class SyncRunner:
                     include_anonymous=self.settings.include_anonymous, run_id=run_id,
                     accept=request.accept_restatement, straight=straight,
                 )
-                if result.changed:  # committed with the rows: a run that dies before the metrics leaves the mark
-                    store.lower_date_watermark(session, METRICS_STALE_FROM, window.first)
+                if result.changed_from:  # committed with the rows: a run that dies before the metrics leaves it
+                    store.lower_date_watermark(session, METRICS_STALE_FROM, result.changed_from)
                 return result
         except PendoTimeoutError as exc:
             if window.days > 1:
@@ -267,7 +267,7 @@ class SyncRunner:
         with self.sessions.begin() as session:
             store.hold_fence(session, run_id)
             store.withhold(session, run_id, stream.name, window, withheld.why, rows=withheld.rows, bad=withheld.bad)
-        return store.WindowResult(0, withheld.bad, suspect=withheld.why)
+        return store.WindowResult(0, withheld.bad, None, suspect=withheld.why)  # the stored rows kept
 
     def _finish(self, summary: RunSummary, status: str, error: str | None) -> None:
         stats: dict[str, Any] = {"rows": summary.rows, "windows": summary.windows,

@@ -5,9 +5,10 @@ runs writing one window (a lost lock) leave the same rows as one run, never doub
 
 - `replace_rows` (the sync's way): delete the window's days, then upsert the rows in batches of plain
   tuples, one executemany each on SQLite's own connection (no per-row SQLAlchemy processing);
-  on PostgreSQL, COPY into a temporary table, one INSERT ... SELECT DISTINCT ON the keys that
-  rewrites only changed rows, then delete the window's rows the answer no longer has, so it knows
-  whether the answer changed anything (a daily run's re-read days mostly do not). When the
+  on PostgreSQL, COPY into a temporary table, compare it with the stored rows (one hash join), then
+  only on the days that differ upsert one row per key (INSERT ... SELECT DISTINCT ON the keys) and
+  delete the rows the answer no longer has: a daily run's re-read days mostly come back as stored
+  and are not written, and the caller learns the first day that changed. When the
   window's days hold no rows yet (a backfill's windows, a daily run's new day) the caller may ask
   for `straight`: COPY into the stream's table itself; a key sent twice then raises DuplicateKey,
   the transaction is rolled back and the caller reads the window again the staged way.
@@ -27,9 +28,10 @@ from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, MetaData, Table, delete, func, insert, select, text, true
+from sqlalchemy import Column, MetaData, Table, bindparam, delete, func, insert, select, text, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.rows import BadRow, BadRows, unstorable_values
@@ -42,11 +44,11 @@ SUMMED = ("num_events", "num_minutes")
 
 @dataclass(frozen=True)
 class Written:
-    """What `replace_rows` did: rows sent, and whether the stored rows may have changed (False only
-    when the store said no row was inserted, updated or deleted: PostgreSQL's staged way)."""
+    """What `replace_rows` did: rows sent, and the first day whose stored rows may have changed (None:
+    none did, which only PostgreSQL's staged way can tell; SQLite rewrites the days, so their first)."""
 
     sent: int
-    changed: bool
+    changed_from: date | None
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,11 @@ def replace_rows(session: Session, stream: EventStream, window: Window, rows: It
     if session.get_bind().dialect.name == "postgresql":
         if straight:
             sent = copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], converted)
-            return Written(sent, sent > 0)
+            return Written(sent, window.first if sent else None)
         return _copy_upsert(session, stream, window, converted)
     if stream.replace:
         session.execute(delete(target).where(target.c.day.between(window.first, window.last)))
-    return Written(_insert_many(session, stream, converted), True)  # deleted and written again: unknown
+    return Written(_insert_many(session, stream, converted), window.first)  # deleted and written again
 
 
 def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> int:
@@ -114,34 +116,44 @@ def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> 
 
 
 def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: Iterable[Row]) -> Written:
-    """COPY the rows into a keyless temporary table, upsert one row per key into the stream's table
-    (a key sent twice lands once), then delete the window's stored rows the answer no longer has.
-    A re-read row that did not change is not written again, nor counted as a change."""
+    """COPY the rows into a keyless temporary table, compare them with the window's stored rows, and
+    rewrite only the days that differ: upsert one row per key (a key sent twice lands once), then
+    delete the stored rows of those days the answer no longer has. Raw guide events are only added:
+    the new ones are inserted. A re-read day that came back as stored is not written at all (one hash
+    join finds the days; rewriting would probe and lock every row)."""
     target, temp = stream.table.name, f"cscx_copy_{stream.name}"
     names = stream.columns
     columns, keys = ", ".join(names), ", ".join(stream.keys)
     session.execute(text(f"DROP TABLE IF EXISTS {temp}"))
     session.execute(text(f"CREATE TEMPORARY TABLE {temp} (LIKE {target})"))
     sent = copy_rows(session.connection(), temp, [stream.table.c[n] for n in names], rows)
+    span = {"first": window.first, "last": window.last}
+    same_key = " AND ".join(f"s.{k} = t.{k}" for k in stream.keys)
+    if not stream.replace:
+        added = session.execute(text(f"INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) {columns} "
+                                     f"FROM {temp} ON CONFLICT ({keys}) DO NOTHING"))
+        session.execute(text(f"DROP TABLE {temp}"))
+        return Written(sent, window.first if _rowcount(added) else None)
     updated = [n for n in names if n not in stream.keys]
-    on_conflict = "DO NOTHING"
-    if stream.replace:
-        differs = " OR ".join(f"{target}.{n} IS DISTINCT FROM EXCLUDED.{n}" for n in updated)
-        on_conflict = f"DO UPDATE SET {', '.join(f'{n} = EXCLUDED.{n}' for n in updated)} WHERE {differs}"
-    written = session.execute(text(f"INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) {columns} "
-                                   f"FROM {temp} ON CONFLICT ({keys}) {on_conflict}"))
-    changed = _rowcount(written)  # rows inserted or updated; those the WHERE kept as they were are not counted
-    if stream.replace:
-        same_key = " AND ".join(f"s.{k} = t.{k}" for k in stream.keys)
-        changed += _rowcount(session.execute(text(f"DELETE FROM {target} t WHERE t.day BETWEEN :first AND :last "
-                                                  f"AND NOT EXISTS (SELECT 1 FROM {temp} s WHERE {same_key})"),
-                                             {"first": window.first, "last": window.last}))
+    differs = " OR ".join(f"s.{n} IS DISTINCT FROM t.{n}" for n in updated)
+    stored = f"(SELECT * FROM {target} WHERE day BETWEEN :first AND :last)"
+    days = sorted(session.execute(text(
+        f"SELECT DISTINCT coalesce(s.day, t.day) FROM {temp} s FULL JOIN {stored} t ON {same_key} "
+        f"WHERE s.day IS NULL OR t.day IS NULL OR {differs}"), span).scalars())
+    if days:
+        changed: BindParameter[list[date]] = bindparam("days", days, expanding=True)
+        on_conflict = (f"DO UPDATE SET {', '.join(f'{n} = EXCLUDED.{n}' for n in updated)} "
+                       f"WHERE {' OR '.join(f'{target}.{n} IS DISTINCT FROM EXCLUDED.{n}' for n in updated)}")
+        session.execute(text(f"INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) {columns} FROM {temp} "
+                             f"WHERE day IN :days ON CONFLICT ({keys}) {on_conflict}").bindparams(changed))
+        session.execute(text(f"DELETE FROM {target} t WHERE t.day IN :days "
+                             f"AND NOT EXISTS (SELECT 1 FROM {temp} s WHERE {same_key})").bindparams(changed))
     session.execute(text(f"DROP TABLE {temp}"))
-    return Written(sent, changed != 0)
+    return Written(sent, days[0] if days else None)
 
 
 def _rowcount(result: Any) -> int:
-    """Rows the statement touched; -1 (unknown) counts as a change."""
+    """Rows the statement touched; -1 (unknown) counts as one."""
     count = int(getattr(result, "rowcount", -1))
     return count if count >= 0 else 1
 

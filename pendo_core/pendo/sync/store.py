@@ -27,14 +27,14 @@ _SUSPECT_REASON = re.compile(rf"{SUSPECT} (\d{{4}}-\d\d-\d\d)\.\.(\d{{4}}-\d\d-\
 
 @dataclass(frozen=True)
 class WindowResult:
-    """A window's outcome: rows written, bad rows met, why it was withheld (or accepted anyway), and
-    whether the stored rows may have changed (False: the store said none did, so no metric moved)."""
+    """A window's outcome: rows written, bad rows met, the first day whose stored rows may have changed
+    (None: the store said none did, so no metric moved), and why it was withheld (or accepted anyway)."""
 
     rows: int
     bad: BadRows
+    changed_from: date | None
     suspect: str | None = None
     accepted: str | None = None
-    changed: bool = True
 
 
 class RunSuperseded(RuntimeError):
@@ -155,7 +155,7 @@ def write_window(
     staged = staging.stage(session, stream, window, rows, tz=tz, bad=bad)
     staging.apply(session, staged)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
-    return WindowResult(staged.keys, bad)
+    return WindowResult(staged.keys, bad, window.first)
 
 
 def write_guarded(
@@ -191,7 +191,7 @@ def write_guarded(
     if why:
         raise WindowWithheld(why, bad, sent + bad.total)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
-    return WindowResult(kept, bad, changed=done.changed)
+    return WindowResult(kept, bad, done.changed_from)
 
 
 def _write_accepting(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
@@ -207,7 +207,7 @@ def _write_accepting(session: Session, stream: EventStream, window: Window, rows
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
     if why:
         _record(session, run_id, stream.name, f"accepted {window.first}..{window.last}: {why}", staged.rows)
-    return WindowResult(staged.keys, bad, accepted=why)
+    return WindowResult(staged.keys, bad, window.first, accepted=why)
 
 
 def withhold(session: Session, run_id: int, stream: str, window: Window, why: str, *, rows: int,

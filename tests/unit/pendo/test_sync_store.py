@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from pendo_core.common.timeutil import local_midnight_ms
 from pendo_core.pendo.sync import store
@@ -157,15 +157,39 @@ def test_a_re_read_window_says_whether_it_changed_the_store(engine: Engine, agai
     """A re-read that leaves every stored row as it was changes nothing (no metric moves) on PostgreSQL,
     which counts the rows it inserts, updates and deletes; on SQLite, which rewrites the days, a re-read
     always counts as a change."""
-    assert _write_guarded(engine, VISITOR_DAYS, Window(D1, D1), SAME).changed
-    result = _write_guarded(engine, VISITOR_DAYS, Window(D1, D1), again)
-    assert result.changed is (changed or engine.dialect.name == "sqlite")
+    assert _write_guarded(engine, VISITOR_DAYS, Window(D1, D2), [*SAME, _vd(D2)]).changed_from == D1
+    result = _write_guarded(engine, VISITOR_DAYS, Window(D1, D2), [*again, _vd(D2)])
+    assert result.changed_from == (D1 if changed or engine.dialect.name == "sqlite" else None)
+    assert _visitor_days(engine) == sorted((D1 if r["day"] == SAME[0]["day"] else D2, r["visitorId"],
+                                            r["numEvents"], r["numMinutes"]) for r in [*again, _vd(D2)])
+
+
+def test_only_the_days_a_re_read_changed_are_rewritten(engine: Engine) -> None:
+    """On PostgreSQL a re-read window names its first changed day, and the days that came back as stored
+    are left as they were; SQLite rewrites the window and names its first day."""
+    _write_guarded(engine, VISITOR_DAYS, Window(D1, D2), [_vd(D1), _vd(D2)])
+    before = _row_versions(engine, D1)
+    result = _write_guarded(engine, VISITOR_DAYS, Window(D1, D2), [_vd(D1), _vd(D2, events=9), _vd(D2, "w@x.com")])
+    assert result.changed_from == (D1 if engine.dialect.name == "sqlite" else D2)
+    assert _visitor_days(engine) == [(D1, "v@x.com", 3, 2), (D2, "v@x.com", 9, 2), (D2, "w@x.com", 3, 2)]
+    if engine.dialect.name == "postgresql":  # D1's row neither rewritten (xmin) nor locked (xmax)
+        assert _row_versions(engine, D1) == before
+
+
+def _row_versions(engine: Engine, day: date) -> list[tuple[Any, ...]]:
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            text("SELECT xmin::text, xmax::text FROM pendo_visitor_days WHERE day = :day"), {"day": day})]
 
 
 def test_a_re_read_of_guide_events_changes_the_store_only_with_a_new_event(engine: Engine) -> None:
     """Raw guide events are only added: the same events again change nothing (PostgreSQL), a new one does."""
     seen = {"guideId": "g", "guideStepId": "s1", "type": "guideSeen", "browserTime": 1709300000000,
             "visitorId": "v", "accountId": "a"}
-    assert _write_guarded(engine, GUIDE_EVENTS, Window(D1, D1), [seen]).changed
-    assert _write_guarded(engine, GUIDE_EVENTS, Window(D1, D1), [seen]).changed is (engine.dialect.name == "sqlite")
-    assert _write_guarded(engine, GUIDE_EVENTS, Window(D1, D1), [seen, {**seen, "guideStepId": "s2"}]).changed
+    assert _write_guarded(engine, GUIDE_EVENTS, Window(D1, D1), [seen]).changed_from == D1
+    again = _write_guarded(engine, GUIDE_EVENTS, Window(D1, D1), [seen]).changed_from
+    assert again == (D1 if engine.dialect.name == "sqlite" else None)
+    added = _write_guarded(engine, GUIDE_EVENTS, Window(D1, D1), [seen, {**seen, "guideStepId": "s2"}])
+    assert added.changed_from == D1
