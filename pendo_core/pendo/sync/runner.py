@@ -128,6 +128,9 @@ class SyncRunner:
         summary.rows.update(entities.sync_definitions(self.client, self.sessions, self.bad))
         summary.report_first = self._report_start(request)
         summary.refetched, summary.changed_from = self._sync_usage(request, summary)
+        if summary.changed_from is not None:
+            with self.sessions.begin() as session:
+                store.refresh_statistics(session, [stream.table.name for stream in EVENT_STREAMS])
         with self.sessions.begin() as session:
             entities.add_accounts_seen_in_activity(session)
         for step in self.after_windows:

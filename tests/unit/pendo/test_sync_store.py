@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, event, func, select, text
 
 from pendo_core.common.timeutil import local_midnight_ms
 from pendo_core.pendo.sync import store
@@ -193,3 +193,61 @@ def test_a_re_read_of_guide_events_changes_the_store_only_with_a_new_event(engin
     assert again == (D1 if engine.dialect.name == "sqlite" else None)
     added = _write_guarded(engine, GUIDE_EVENTS, Window(D1, D1), [seen, {**seen, "guideStepId": "s2"}])
     assert added.changed_from == D1
+
+
+@pytest.mark.postgres
+def test_the_planner_learns_the_rows_the_windows_wrote(pg_engine: Engine) -> None:
+    """After the windows, PostgreSQL's statistics count the rows written (the metrics' plans rest on them)."""
+    from tests.support.store import wipe
+
+    wipe(pg_engine)
+    _write_guarded(pg_engine, VISITOR_DAYS, Window(D1, D2), [_vd(D1, f"v{i}@x.com") for i in range(300)])
+    with session_factory(pg_engine).begin() as session:
+        store.refresh_statistics(session, [VISITOR_DAYS.table.name])
+    with pg_engine.connect() as conn:
+        assert conn.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'pendo_visitor_days'")) == 300
+    wipe(pg_engine)
+
+
+def _loops_over_the_answer(node: dict[str, Any]) -> bool:
+    """A nested loop that scans the staged answer once per outer row, anywhere in the plan."""
+    children = node.get("Plans", [])
+    if node["Node Type"] == "Nested Loop" and _scans_the_answer(children[1]):
+        return True
+    return any(_loops_over_the_answer(child) for child in children)
+
+
+def _scans_the_answer(node: dict[str, Any]) -> bool:
+    if node["Node Type"] == "Seq Scan" and str(node.get("Relation Name", "")).startswith("cscx_copy_"):
+        return True
+    return any(_scans_the_answer(child) for child in node.get("Plans", []))
+
+
+@pytest.mark.postgres
+def test_a_day_new_since_the_statistics_is_not_joined_row_by_row(pg_engine: Engine) -> None:
+    """A re-read window with a day the planner has not seen (its statistics say: no rows) deletes what
+    the answer dropped with a plan that never scans the whole answer per stored row (a daily run's
+    window hung for minutes on that), and leaves exactly the answer's rows."""
+    from tests.support.store import wipe
+
+    wipe(pg_engine)
+    _write_guarded(pg_engine, VISITOR_DAYS, Window(D1, D1), [_vd(D1, f"v{i}@x.com") for i in range(2_000)])
+    with session_factory(pg_engine).begin() as session:
+        store.refresh_statistics(session, [VISITOR_DAYS.table.name])
+    plans: list[dict[str, Any]] = []
+
+    def explain(conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("DELETE FROM pendo_visitor_days"):
+            plans.append(conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).scalar()[0]["Plan"])
+
+    event.listen(pg_engine, "before_cursor_execute", explain)
+    try:
+        answer = [_vd(day, f"v{i}@x.com") for day in (D1, D2) for i in range(2_000)]
+        result = _write_guarded(pg_engine, VISITOR_DAYS, Window(D1, D2), answer)
+    finally:
+        event.remove(pg_engine, "before_cursor_execute", explain)
+    assert plans
+    assert not any(_loops_over_the_answer(plan) for plan in plans)
+    assert result.changed_from == D2
+    assert len(_visitor_days(pg_engine)) == 4_000
+    wipe(pg_engine)
