@@ -185,6 +185,7 @@ class SyncRunner:
                 earliest = _earliest(earliest, max(window.first, summary.report_first))
                 if moved is not None:  # day x moves metrics of days >= x
                     changed = _earliest(changed, max(moved, summary.report_first))
+                    earliest = min(earliest, changed)  # a guide event may be stamped before its window
         finally:
             ahead.cancel()
         self.progress.stop()

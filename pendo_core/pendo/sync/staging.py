@@ -97,7 +97,24 @@ def replace_rows(session: Session, stream: EventStream, window: Window, rows: It
         return _copy_upsert(session, stream, window, converted)
     if stream.replace:
         session.execute(delete(target).where(target.c.day.between(window.first, window.last)))
-    return Written(_insert_many(session, stream, converted), window.first)  # deleted and written again
+        return Written(_insert_many(session, stream, converted), window.first)  # deleted and written again
+    earliest = _EarliestDay(converted, stream.day_index)  # a guide event's day is its browser's: maybe earlier
+    sent = _insert_many(session, stream, iter(earliest))
+    return Written(sent, min(window.first, earliest.day) if earliest.day else window.first)
+
+
+class _EarliestDay:
+    """The rows as they pass, noting the earliest `day` among them."""
+
+    def __init__(self, rows: Iterable[Row], day_index: int) -> None:
+        self.rows, self.index = rows, day_index
+        self.day: date | None = None
+
+    def __iter__(self) -> Iterator[Row]:
+        for row in self.rows:
+            if self.day is None or row[self.index] < self.day:
+                self.day = row[self.index]
+            yield row
 
 
 def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> int:
@@ -129,17 +146,21 @@ def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: It
     sent = copy_rows(session.connection(), temp, [stream.table.c[n] for n in names], rows)
     span = {"first": window.first, "last": window.last}
     same_key = " AND ".join(f"s.{k} = t.{k}" for k in stream.keys)
-    if not stream.replace:
-        added = session.execute(text(f"INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) {columns} "
-                                     f"FROM {temp} ON CONFLICT ({keys}) DO NOTHING"))
+    if not stream.replace:  # the earliest day added: a guide event's day is its browser's, maybe before the window
+        added = session.scalar(text(f"WITH added AS (INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) "
+                                    f"{columns} FROM {temp} ON CONFLICT ({keys}) DO NOTHING RETURNING day) "
+                                    "SELECT min(day) FROM added"))
         session.execute(text(f"DROP TABLE {temp}"))
-        return Written(sent, window.first if _rowcount(added) else None)
+        return Written(sent, None if added is None else min(window.first, added))
     updated = [n for n in names if n not in stream.keys]
     differs = " OR ".join(f"s.{n} IS DISTINCT FROM t.{n}" for n in updated)
     stored = f"(SELECT * FROM {target} WHERE day BETWEEN :first AND :last)"
-    days = sorted(session.execute(text(
-        f"SELECT DISTINCT coalesce(s.day, t.day) FROM {temp} s FULL JOIN {stored} t ON {same_key} "
-        f"WHERE s.day IS NULL OR t.day IS NULL OR {differs}"), span).scalars())
+    # Both days of a pair: a row whose key came back on another day (visitor hours: the day is not in the
+    # key) changed the day it left as well as the day it entered.
+    pairs = session.execute(text(
+        f"SELECT DISTINCT s.day, t.day FROM {temp} s FULL JOIN {stored} t ON {same_key} "
+        f"WHERE s.day IS NULL OR t.day IS NULL OR {differs}"), span).tuples()
+    days = sorted({day for pair in pairs for day in pair if day is not None})
     if days:
         changed: BindParameter[list[date]] = bindparam("days", days, expanding=True)
         # First the stored rows of those days the answer no longer has: a set difference (hashed or
@@ -155,17 +176,17 @@ def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: It
     return Written(sent, days[0] if days else None)
 
 
-def _rowcount(result: Any) -> int:
-    """Rows the statement touched; -1 (unknown) counts as one."""
-    count = int(getattr(result, "rowcount", -1))
-    return count if count >= 0 else 1
-
-
 def per_day(session: Session, table: Table, window: Window) -> dict[date, int]:
     """Rows per day of the window in `table` (the store's table or a staged one)."""
     stmt = (select(table.c.day, func.count()).where(table.c.day.between(window.first, window.last))
             .group_by(table.c.day))
     return {day: int(n) for day, n in session.execute(stmt)}
+
+
+def earliest_day(session: Session, table: Table) -> date | None:
+    """The earliest `day` in `table` (a staged answer); None when it is empty."""
+    day: date | None = session.scalar(select(func.min(table.c.day)))
+    return day
 
 
 def apply(session: Session, staged: Staged) -> None:

@@ -212,11 +212,13 @@ def _write_accepting(session: Session, stream: EventStream, window: Window, rows
     stored = staging.per_day(session, stream.table, window) if stream.replace else {}
     why = guard.suspicion(_facts(bad, rows=staged.rows, repeated=staged.repeated, new=new, stored=stored),
                           replaces=stream.replace)
+    changed = window.first if stream.replace else min(window.first, staging.earliest_day(session, staged.temp)
+                                                      or window.first)  # a guide event's day may be earlier
     staging.apply(session, staged)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
     if why:
         _record(session, run_id, stream.name, f"accepted {window.first}..{window.last}: {why}", staged.rows)
-    return WindowResult(staged.keys, bad, window.first, accepted=why)
+    return WindowResult(staged.keys, bad, changed, accepted=why)
 
 
 def withhold(session: Session, run_id: int, stream: str, window: Window, why: str, *, rows: int,

@@ -1,0 +1,81 @@
+"""A re-read window names the first day whose stored rows changed: every day a row left or entered."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+
+from pendo_core.common.timeutil import local_midnight_ms
+from pendo_core.pendo.sync import store
+from pendo_core.pendo.sync.plan import Window
+from pendo_core.pendo.sync.streams import GUIDE_EVENTS, VISITOR_DAYS, VISITOR_HOURS
+from pendo_core.store import models
+from pendo_core.store.engine import session_factory
+
+UTC = ZoneInfo("UTC")
+NY = ZoneInfo("America/New_York")
+D1, D2, D3 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)
+
+
+def _write_guarded(engine: Engine, stream: Any, window: Window, rows: list[Any],
+                   tz: ZoneInfo = UTC) -> store.WindowResult:
+    with session_factory(engine).begin() as session:
+        return store.write_guarded(session, stream, window, rows, tz=tz, as_of=date(2024, 3, 20),
+                                   include_anonymous=False, run_id=1)
+
+
+def _hour(ms: int, events: int = 1) -> dict[str, Any]:
+    return {"accountId": "a", "visitorId": "v", "hour": ms, "numEvents": events, "numMinutes": 1}
+
+
+def _vd(day: date, visitor: str = "v@x.com", events: int = 3) -> dict[str, Any]:
+    return {"accountId": "acme", "visitorId": visitor, "day": local_midnight_ms(day, UTC),
+            "numEvents": events, "numMinutes": 2}
+
+
+def test_an_hour_whose_day_moved_later_changes_the_day_it_left(engine: Engine) -> None:
+    """visitor_hours keys on the hour, `day` is not in the key: when a re-read puts an hour on a later day
+    (PENDO_TIMEZONE corrected), the day the row left changed too, and the window must name it."""
+    late = local_midnight_ms(D2, UTC) + 2 * 3_600_000  # 02:00 UTC on D2 = 21:00 New York on D1
+    other = local_midnight_ms(D1, UTC) + 12 * 3_600_000  # 12:00 UTC on D1 = 07:00 New York on D1
+    _write_guarded(engine, VISITOR_HOURS, Window(D1, D2), [_hour(late), _hour(other)], tz=NY)
+    result = _write_guarded(engine, VISITOR_HOURS, Window(D1, D2), [_hour(late), _hour(other)], tz=UTC)
+    with engine.connect() as conn:
+        days = dict(conn.execute(select(models.VisitorHour.hour_start, models.VisitorHour.day)).tuples().all())
+    assert days == {late: D2, other: D1}
+    assert result.changed_from == D1  # D1 lost the 21:00 hour
+
+
+def test_a_visitor_day_moved_within_the_window_changes_both_days(engine: Engine) -> None:
+    _write_guarded(engine, VISITOR_DAYS, Window(D1, D3), [_vd(D2), _vd(D3)])
+    result = _write_guarded(engine, VISITOR_DAYS, Window(D1, D3), [_vd(D1), _vd(D3)])
+    assert result.changed_from == D1
+
+
+def test_an_emptied_window_changes_its_first_stored_day(engine: Engine) -> None:
+    _write_guarded(engine, VISITOR_DAYS, Window(D1, D3), [_vd(D2), _vd(D3)])
+    result = _write_guarded(engine, VISITOR_DAYS, Window(D1, D3), [])
+    assert result.changed_from == (D1 if engine.dialect.name == "sqlite" else D2)
+    with engine.connect() as conn:
+        assert conn.execute(select(models.VisitorDay.day)).all() == []
+
+
+def test_a_guide_event_stamped_before_its_window_changes_its_own_day(engine: Engine) -> None:
+    """Guide events take their day from the browser clock, so a window's answer may hold an event of an
+    earlier day; the guide metrics of that day and on read it, so the window must name that day."""
+    early = {"guideId": "g", "guideStepId": "s1", "type": "guideSeen",
+             "browserTime": local_midnight_ms(D1, UTC) + 3_600_000, "visitorId": "v", "accountId": "a"}
+    result = _write_guarded(engine, GUIDE_EVENTS, Window(D2, D3), [early])
+    assert result.changed_from == D1
+
+
+def test_an_accepted_guide_event_stamped_before_its_window_changes_its_own_day(engine: Engine) -> None:
+    early = {"guideId": "g", "guideStepId": "s1", "type": "guideSeen",
+             "browserTime": local_midnight_ms(D1, UTC) + 3_600_000, "visitorId": "v", "accountId": "a"}
+    with session_factory(engine).begin() as session:
+        result = store.write_guarded(session, GUIDE_EVENTS, Window(D2, D3), [early], tz=UTC,
+                                     as_of=date(2024, 3, 20), include_anonymous=False, run_id=1, accept=True)
+    assert result.changed_from == D1
