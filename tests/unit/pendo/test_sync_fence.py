@@ -116,7 +116,9 @@ def _wait_until_blocked(engine: Engine, thread: threading.Thread) -> None:
     deadline = time.monotonic() + 60
     with engine.connect() as conn:
         while time.monotonic() < deadline:
-            if conn.scalar(query) or not thread.is_alive():
+            blocked = conn.scalar(query)
+            conn.rollback()  # a transaction reads pg_stat_activity once and keeps that snapshot
+            if blocked or not thread.is_alive():
                 return
     pytest.fail("the second writer never reached the lock")
 
