@@ -29,11 +29,9 @@ from pendo_core.pendo.sync.retention import clamp_restatement
 from pendo_core.pendo.sync.runner import METRICS_RANGE, METRICS_STALE_FROM, PostStep, RunSummary, SyncRequest
 from pendo_core.store import models
 from pendo_core.usage.compute import compute_metrics
+from pendo_core.usage.loader import catalogue_queries
 
 METRICS_INPUTS = "metrics_inputs"  # inputs_digest of the last metrics computed
-_CATALOGUE = ((models.PendoFeature, ("feature_id", "name", "page_id")),
-              (models.PendoGuide, ("guide_id", "name", "group_name")),
-              (models.PendoGuideStep, ("step_id", "guide_id", "rank")))
 
 
 def make_metrics_step(settings: Settings) -> PostStep:
@@ -80,14 +78,12 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
 
 
 def inputs_digest(session: Session, onboarding: tuple[str, ...] | None, include_anonymous: bool) -> str:
-    """A digest of what the metrics read besides the raw rows and the mapping: the features' names and
-    pages, the guides' names, groups and ranked steps, the onboarding guides setting, the visitor rule."""
+    """A digest of what the metrics read besides the raw rows and the mapping: the catalogue as the loader
+    reads it (`loader.catalogue_queries`), the onboarding guides setting, the visitor rule."""
     digest = hashlib.sha256(repr((sorted(onboarding) if onboarding is not None else None,
                                   include_anonymous)).encode())
-    for model, columns in _CATALOGUE:
-        table = models.table_of(model)
-        rows = session.execute(select(*(table.c[c] for c in columns)).order_by(*(table.c[c] for c in columns)))
-        for row in rows:
+    for query in catalogue_queries().values():
+        for row in session.execute(query.order_by(*query.selected_columns)):
             digest.update(repr(tuple(row)).encode())
         digest.update(b"|")
     return digest.hexdigest()

@@ -138,21 +138,29 @@ def _insert_rows(duck: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[A
     return len(rows)
 
 
+def catalogue_queries() -> dict[str, Select[Any]]:
+    """What the metrics read of the catalogue (besides the raw rows and the mapping): the features' names
+    and pages, the guides' ranked steps, and the guides' names and groups (the default onboarding rule).
+    The metrics step digests the same queries to know when the catalogue moved (`usage.job`)."""
+    features, steps, guides = PendoFeature.__table__, PendoGuideStep.__table__, PendoGuide.__table__
+    return {"features": select(features.c.feature_id, features.c.name, features.c.page_id),
+            "steps": select(steps.c.step_id, steps.c.guide_id, steps.c.rank),
+            "guides": select(guides.c.guide_id, guides.c.name, guides.c.group_name)}
+
+
 def _onboarding_guides(engine: Engine, given: tuple[str, ...] | None) -> list[str]:
     """The given ids, else guides whose name or group contains "onboarding" (any case)."""
     if given is not None:
         return sorted(set(given))
-    guides = PendoGuide.__table__
     with engine.connect() as conn:
-        return named_onboarding(conn.execute(select(guides.c.guide_id, guides.c.name, guides.c.group_name)).tuples())
+        return named_onboarding(conn.execute(catalogue_queries()["guides"]).tuples())
 
 
 def _queries(plan: LoadPlan, onboarding: list[str]) -> Iterator[tuple[str, Select[Any]]]:
     """(DuckDB table, store query) pairs, one set per chunk of customers."""
-    steps = PendoGuideStep.__table__
-    features = PendoFeature.__table__
-    yield "features", select(features.c.feature_id, features.c.name, features.c.page_id)
-    yield "steps", select(steps.c.step_id, steps.c.guide_id, steps.c.rank)
+    catalogue = catalogue_queries()
+    yield "features", catalogue["features"]
+    yield "steps", catalogue["steps"]
     for chunk in customer_chunks(plan.customer_ids):
         yield from _activity_queries(plan, chunk)
         for guide_chunk in chunks(onboarding):

@@ -85,7 +85,8 @@ def stage(session: Session, stream: EventStream, window: Window, rows: Iterable[
 
 def replace_rows(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
                  tz: ZoneInfo, bad: BadRows, straight: bool = False) -> Written:
-    """Delete the window's days and upsert the good rows over them.
+    """Replace the window's days with the good rows (raw guide events: add them); returns the rows sent
+    and the first day whose stored rows may have changed (see the module docstring for each store).
     `straight` (the window's days hold no rows): on PostgreSQL, COPY into the table itself, raising
     DuplicateKey if the answer repeats a key."""
     target = stream.table
@@ -153,13 +154,12 @@ def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: It
         session.execute(text(f"DROP TABLE {temp}"))
         return Written(sent, None if added is None else min(window.first, added))
     updated = [n for n in names if n not in stream.keys]
-    differs = " OR ".join(f"s.{n} IS DISTINCT FROM t.{n}" for n in updated)
     stored = f"(SELECT * FROM {target} WHERE day BETWEEN :first AND :last)"
     # Both days of a pair: a row whose key came back on another day (visitor hours: the day is not in the
     # key) changed the day it left as well as the day it entered.
     pairs = session.execute(text(
         f"SELECT DISTINCT s.day, t.day FROM {temp} s FULL JOIN {stored} t ON {same_key} "
-        f"WHERE s.day IS NULL OR t.day IS NULL OR {differs}"), span).tuples()
+        f"WHERE s.day IS NULL OR t.day IS NULL OR {_differs('s', 't', updated)}"), span).tuples()
     days = sorted({day for pair in pairs for day in pair if day is not None})
     if days:
         changed: BindParameter[list[date]] = bindparam("days", days, expanding=True)
@@ -169,11 +169,16 @@ def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: It
         gone = (f"SELECT {keys} FROM {target} WHERE day IN :days EXCEPT SELECT {keys} FROM {temp}")
         session.execute(text(f"DELETE FROM {target} t USING ({gone}) s WHERE {same_key}").bindparams(changed))
         on_conflict = (f"DO UPDATE SET {', '.join(f'{n} = EXCLUDED.{n}' for n in updated)} "
-                       f"WHERE {' OR '.join(f'{target}.{n} IS DISTINCT FROM EXCLUDED.{n}' for n in updated)}")
+                       f"WHERE {_differs(target, 'EXCLUDED', updated)}")
         session.execute(text(f"INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) {columns} FROM {temp} "
                              f"WHERE day IN :days ON CONFLICT ({keys}) {on_conflict}").bindparams(changed))
     session.execute(text(f"DROP TABLE {temp}"))
     return Written(sent, days[0] if days else None)
+
+
+def _differs(left: str, right: str, columns: list[str]) -> str:
+    """SQL: some of `columns` differ between rows `left` and `right` (NULL against a value counts)."""
+    return " OR ".join(f"{left}.{n} IS DISTINCT FROM {right}.{n}" for n in columns)
 
 
 def per_day(session: Session, table: Table, window: Window) -> dict[date, int]:
