@@ -101,7 +101,8 @@ def _first_moved_day(first: date, last: date, moved: date | None, done: DayRange
 
 
 def customers_with_changed_accounts(engine: Engine, computed_day: date) -> list[str]:
-    """Customers whose set of Pendo accounts differs from the one their metrics were computed on.
+    """Customers whose set of Pendo accounts differs from the one their metrics were computed on, those
+    left with none included (their rows are removed over the whole range).
 
     `computed_day` is the last day the previous runs computed (the watermark's end): a daily run's
     new last day has no metrics yet, and reading it would call every customer remapped.
@@ -115,4 +116,5 @@ def customers_with_changed_accounts(engine: Engine, computed_day: date) -> list[
             select(models.UsageMetric.customer_id, models.UsageMetric.pendo_account_id)
             .where(models.UsageMetric.metric_date == computed_day)
         ).tuples().all())
-    return [c for c, accounts in current.items() if computed.get(c) != ";".join(sorted(accounts))]
+    changed = [c for c, accounts in current.items() if computed.get(c) != ";".join(sorted(accounts))]
+    return changed + sorted(c for c in computed if c not in current)  # every account unmapped: rows to remove

@@ -211,3 +211,29 @@ def _assert_health_as_a_full_recompute(engine: Engine, first: date, last: date) 
     assert stored.keys() == full.keys()
     for key, row in full.items():
         assert stored[key] == row, key
+
+
+def test_a_customer_whose_accounts_were_all_unmapped_keeps_no_metrics(
+    engine: Engine, subscription: Subscription, server: SimServer
+) -> None:
+    """Every account of a customer unmapped: the next run removes its metrics and scores over the whole
+    range, not only from the re-read days (what it showed came from accounts it no longer owns)."""
+    from pendo_core.customers.mapping_queue import unmap_account
+
+    import_demo_customers(engine, subscription)
+    run_sync(engine, server.url, TZ, AS_OF, BACKFILL, steps=WITH_PORTFOLIO)
+    with engine.connect() as conn:
+        owner = conn.scalar(select(models.AccountMapping.customer_id))
+        assert owner is not None
+        accounts = conn.scalars(select(models.AccountMapping.pendo_account_id)
+                                .where(models.AccountMapping.customer_id == owner)).all()
+    assert all(unmap_account(engine, account, by="admin@test") for account in accounts)
+    summary = run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_PORTFOLIO)
+    assert summary.metrics_stale == [owner]
+    with engine.connect() as conn:
+        for model in (models.UsageMetric, models.FeatureUsage, models.GuideMetric, models.OnboardingProgress):
+            left = conn.scalar(select(func.count()).select_from(model).where(model.customer_id == owner))
+            assert left == 0, model.__tablename__
+    _assert_matches_reference(engine, subscription, summary.report_first, summary.report_last)
+    _assert_portfolio_as_the_live_rows(engine)
+    _assert_health_as_a_full_recompute(engine, summary.report_first, summary.report_last)
