@@ -89,6 +89,23 @@ def test_recomputing_gives_the_same_rows(engine: Engine) -> None:
     assert _rows(engine) == before
 
 
+def test_rows_are_built_and_written_a_slice_of_customers_at_a_time(engine: Engine,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scoring one customer at a time writes the rows scoring all at once writes, in as many inserts
+    as slices (so memory holds one slice's rows, not the run's)."""
+    _seed(engine)
+    compute_health(engine, FIRST, LAST)
+    whole = _rows(engine)
+    inserts: list[int] = []
+    insert = job._insert
+    monkeypatch.setattr(job, "WRITE_CUSTOMERS", 1)
+    monkeypatch.setattr(job, "_insert", lambda conn, columns: inserts.append(insert(conn, columns)) or inserts[-1])
+    result = compute_health(engine, FIRST, LAST)
+    assert _rows(engine) == whole
+    assert inserts == [10, 10, 5, 10]  # one slice a customer: declining, dormant, partial (5 synced days), steady
+    assert result.rows == len(whole)
+
+
 def test_rows_record_the_settings_version(sqlite_engine: Engine) -> None:
     """Scores computed after a save carry that version and its weights."""
     _seed(sqlite_engine)
