@@ -123,6 +123,7 @@ def test_the_admin_backtest_on_the_demo_ranks_churn_red_yellow_green(demo: Demo,
         assert rate["red"] > rate["yellow"] > rate["green"]
     else:
         # 90 days ahead, on this 90-account demo, yellow and green tie within a customer (5 of 12 against
-        # 26 of 62 with the weights of 2026-12-05, which added the champion); the 300-account demo is monotone
-        # there (README, "What a CSM sees on the demo data"), so here only red must lead.
+        # 26 of 62 with the weights of 2026-12-05, which added the champion), and the 300-account demo loaded
+        # on 2026-12-05 inverts red and yellow there (README, "What a CSM sees on the demo data"), so here only
+        # red must lead.
         assert rate["red"] > max(rate["yellow"], rate["green"])
