@@ -25,8 +25,7 @@ from api.context import Connect, pipeline_sync
 from pendo_core.admin.secrets import KeyCheck
 from pendo_core.admin.tokens import TokenInfo
 from pendo_core.common.config import Settings, SettingsError, load_settings
-from pendo_core.compose import open_store
-from pendo_core.errors import PipelineError
+from pendo_core.pipeline import PipelineError, open_store
 from pendo_sim import endpoint as demo_endpoint
 
 DEFAULT_HOST = "127.0.0.1"

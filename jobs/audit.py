@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from pendo_core.admin.secrets import SecretsError, with_stored_secrets
 from pendo_core.common.config import Settings
-from pendo_core.compose import open_store, pendo_client
 from pendo_core.pendo.quality_audit import TARGET, AuditError, describe, run_audit, synced_range
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning, run_lock
+from pendo_core.pipeline import open_store, pendo_client
 from pendo_core.store import models
 
 

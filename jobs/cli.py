@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pendo_core.common.config import SettingsError, load_settings
 from pendo_core.common.logging_setup import configure_logging
-from pendo_core.errors import PipelineError
+from pendo_core.pipeline import PipelineError
 from pendo_sim import endpoint as demo_endpoint
 
 

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from pendo_core import pipeline
 from pendo_core.common.config import Settings
 from pendo_core.common.timeutil import today_in
-from pendo_core.compose import DEMO_HISTORY_DAYS, open_store
 from pendo_core.pendo.sync.progress import default_progress
 from pendo_core.pendo.sync.runner import SyncRequest
+from pendo_core.pipeline import DEMO_HISTORY_DAYS, open_store
 from pendo_core.store import models
 
 log = logging.getLogger("jobs")

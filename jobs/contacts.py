@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from pendo_core.common.config import Settings
 from pendo_core.common.timeutil import today_in
-from pendo_core.compose import open_store
 from pendo_core.customers.contacts import ContactRow, parse_contacts_csv
 from pendo_core.customers.contacts_repo import upsert_contacts
 from pendo_core.customers.people import contact_matches
 from pendo_core.customers.repo import known_customers
+from pendo_core.pipeline import open_store
 
 SHOW_UNMATCHED = 10
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from pendo_core.common.config import Settings
-from pendo_core.compose import open_store
 from pendo_core.customers.outcomes import parse_outcomes_csv
 from pendo_core.customers.repo import known_customers, upsert_outcomes
+from pendo_core.pipeline import open_store
 
 
 def import_outcomes(settings: Settings, args: argparse.Namespace) -> int:

@@ -162,7 +162,7 @@ def run_scheduler(settings: Settings, *, clock: Clock, sleep: Callable[[float], 
 def default_hooks(settings: Settings, stop: threading.Event, clock: Clock) -> SchedulerHooks:
     """The real jobs: a daily run through the sync pipeline, and the operations check, on the configured store."""
     from pendo_core.alerts.operations import freshness
-    from pendo_core.compose import open_store
+    from pendo_core.pipeline import open_store
 
     engine = open_store(settings)
     return SchedulerHooks(

@@ -19,7 +19,7 @@ from jobs.commands import JobError
 from pendo_core.access.rules import normalise_email
 from pendo_core.admin import users as auth
 from pendo_core.common.config import Settings
-from pendo_core.compose import open_store
+from pendo_core.pipeline import open_store
 
 
 def read_password(stdin: TextIO, ask: Callable[[str], str] = getpass.getpass) -> str:

@@ -24,6 +24,6 @@ def demo_server(settings: Settings, as_of: date, history_days: int) -> Iterator[
 
 def install() -> None:
     """Let demo mode sync from this simulator (the library itself never imports pendo_sim)."""
-    from pendo_core.compose import use_demo_server
+    from pendo_core.pipeline import use_demo_server
 
     use_demo_server(demo_server)

@@ -2,7 +2,7 @@
 
 The Portfolio's daily chart sums DAU, WAU and MAU over every customer for each of 90 days, and its
 health trend averages 12 days of scores over every customer: at 5,000 customers half a million rows
-read on each cold visit. The sync's portfolio step (`refresh_moved_days`, in `pipeline.STEPS` after
+read on each cold visit. The sync's portfolio step (`refresh_moved_days`, in `pipeline.run.STEPS` after
 health) runs the same grouped queries (`usage_by_day`, `health_by_day`) and keeps one row per day in
 `pendo_portfolio_days`: over the days whose metrics or scores moved since its last rebuild
 (`read_models.stale_since`; a daily run's few re-read days), every day when the table is empty.

@@ -2,7 +2,7 @@
 
 At 5,000 customers the Portfolio, My customers, Account usage and Feature adoption each read every
 customer's usage windows ending on the newest day: grouped scans of a quarter of a million daily
-rows, over 300 ms cold. The sync's snapshot step (`snapshot_job.py`, in `pipeline.STEPS` right after
+rows, over 300 ms cold. The sync's snapshot step (`snapshot_job.py`, in `pipeline.run.STEPS` right after
 the metrics) runs those same live queries once and keeps their raw results here, one row per
 customer, for that one day (`pendo_customer_snapshots`, the newest `as_of` only):
 

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from jobs import commands
 from pendo_core.admin.settings import current_settings
 from pendo_core.common.config import Settings
-from pendo_core.compose import DEMO_HISTORY_DAYS, open_store
 from pendo_core.customers.people import contact_matches
 from pendo_core.health.backtest import load_backtest, run_backtest
+from pendo_core.pipeline import DEMO_HISTORY_DAYS, open_store
 from pendo_core.store import models
 from pendo_sim import endpoint
 from pendo_sim.demo_world import demo_world, world_customers

@@ -39,11 +39,12 @@ def test_the_tree_keeps_every_contract() -> None:
 @pytest.mark.parametrize(("module", "line", "broken"), [
     ("pendo_core/store/models.py", "import pendo_core.usage.queries", "pendo_core.store is not allowed to import"),
     ("pendo_core/usage/measures.py", "import sqlalchemy", "Pure rules import no storage"),
-    ("pendo_core/pipeline.py", "import pendo_sim.data", "Delivery layers"),
+    ("pendo_core/pipeline/run.py", "import pendo_sim.data", "Delivery layers"),
     ("api/accounts.py", "import pages.ui.shared", "Delivery layers"),
     ("pendo_core/alerts/rules.py", "import pendo_core.chat.facts", "pendo_core.alerts is not allowed to import"),
+    ("pendo_core/pipeline/errors.py", "import pendo_core.pipeline.run", "The sync pipeline's inside"),
 ], ids=["store-imports-a-topic", "pure-measures-import-sqlalchemy", "library-imports-the-simulator",
-        "api-imports-pages", "alerts-import-chat"])
+        "api-imports-pages", "alerts-import-chat", "pipeline-errors-import-the-run"])
 def test_an_import_the_wrong_way_fails_the_lint(tree: Path, module: str, line: str, broken: str) -> None:
     """One added import against the layers makes `lint-imports` fail and name the broken contract."""
     path = tree / module

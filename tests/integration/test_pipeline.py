@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from pendo_core import pipeline
 from pendo_core.admin.tokens import issue_token
 from pendo_core.common.config import Settings
-from pendo_core.errors import PipelineError, SyncBusy
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning, run_lock
 from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
+from pendo_core.pipeline import PipelineError, SyncBusy
 from pendo_core.store import models
 from pendo_sim.data import Subscription, generate
 from pendo_sim.server import SimServer, start_server

@@ -29,7 +29,8 @@ from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning
 from pendo_core.pendo.sync.progress import LogProgress
 from pendo_core.pendo.sync.runner import SyncError, SyncRequest
-from pendo_core.pipeline import INGEST_STEPS, StopAwareProgress, StopRequested, sync_runner
+from pendo_core.pipeline import INGEST_STEPS, sync_runner
+from pendo_core.pipeline.run import StopAwareProgress, StopRequested
 from pendo_core.store import models
 from pendo_sim.data import generate
 from pendo_sim.server import start_server

@@ -18,7 +18,8 @@ from pendo_core.customers.csv_parse import parse_customers_csv
 from pendo_core.customers.repo import upsert_customers
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
-from pendo_core.pipeline import INGEST_STEPS, StepFactory, sync_runner
+from pendo_core.pipeline import INGEST_STEPS, sync_runner
+from pendo_core.pipeline.run import StepFactory
 from pendo_core.store import models
 from pendo_core.store.engine import make_engine, migrate, session_factory
 from pendo_sim.data import Subscription

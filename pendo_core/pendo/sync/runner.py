@@ -94,7 +94,7 @@ class SyncRunner:
                  steps: Sequence[PostStep] = ()) -> None:
         """`after_windows` run once the windows are written, withheld ones or not (account mapping);
         `steps` only when no window was withheld, each behind the fence (metrics, health, alerts).
-        The pipeline (pendo_core/pipeline.py) supplies both."""
+        The pipeline (pendo_core/pipeline/run.py) supplies both."""
         self.settings = settings
         self.engine = engine
         self.sessions: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)

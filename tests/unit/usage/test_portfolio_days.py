@@ -10,7 +10,7 @@ from sqlalchemy import Engine, delete, update
 
 from jobs.bench_store import StoreShape, build_store
 from pendo_core.health.job import compute_health, make_health_step
-from pendo_core.pipeline import STEPS
+from pendo_core.pipeline.run import STEPS
 from pendo_core.store.models import HealthScore, UsageMetric
 from pendo_core.usage import portfolio_days, portfolio_queries, read_models
 from pendo_core.usage.compute import compute_metrics

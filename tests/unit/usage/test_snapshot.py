@@ -17,7 +17,7 @@ from jobs.bench_store import StoreShape, build_store, csm_email
 from pendo_core.access.rules import Viewer
 from pendo_core.book import book
 from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
-from pendo_core.pipeline import STEPS
+from pendo_core.pipeline.run import STEPS
 from pendo_core.store.models import Customer, CustomerSnapshot, FeatureUsage, UsageMetric
 from pendo_core.usage import feature_queries, portfolio_queries, queries, read_models, snapshot
 from pendo_core.usage.job import make_metrics_step

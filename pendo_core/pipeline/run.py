@@ -4,14 +4,15 @@
 
 1. reads the stored secrets (a key saved in the app since start is used; the environment wins);
 2. takes the run lock, so two runs never overlap (SyncBusy when another holds it);
-3. opens the Pendo client (`pendo_core.compose`: the configured host, or the demo simulator);
+3. opens the Pendo client (`pendo_core.pipeline.edges`: the configured host, or the demo simulator);
 4. runs the SyncRunner: entities and usage windows, then `AFTER_WINDOWS` (mapping) and `STEPS` in order
    (metrics, health, alerts, then the retention of raw rows);
 5. once the run has ended, successfully or not, the operations check (a failed run, stale data)
    with its notices to the admins; not after a run stopped on purpose or one that never started.
 
-What it raises is a PipelineError (pendo_core.errors) whose message is one line naming the cause.
-Callers reach it as `pipeline.run_sync`, through this module, so a test can stand in for it there.
+What it raises is a PipelineError (pendo_core.pipeline.errors) whose message is one line naming the cause.
+Callers reach it as `pipeline.run_sync`, through the package `pendo_core.pipeline` (which re-exports it),
+so a test can stand in for it there.
 """
 
 from __future__ import annotations
@@ -29,15 +30,15 @@ from pendo_core.alerts.job import channels_from_settings, make_alerts_step
 from pendo_core.alerts.operations import OpsCheck, operations_step
 from pendo_core.common.config import Settings
 from pendo_core.common.timeutil import today_in
-from pendo_core.compose import pendo_client
 from pendo_core.customers.job import make_mapping_step
-from pendo_core.errors import PipelineError, SyncBusy
 from pendo_core.health.job import make_health_step
 from pendo_core.pendo.client import PendoClient
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning, run_lock
 from pendo_core.pendo.sync.progress import LogProgress, Progress
 from pendo_core.pendo.sync.retention import make_retention_step
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncError, SyncRequest, SyncRunner
+from pendo_core.pipeline.edges import pendo_client
+from pendo_core.pipeline.errors import PipelineError, SyncBusy
 from pendo_core.usage.job import make_metrics_step
 from pendo_core.usage.portfolio_days import make_portfolio_step
 from pendo_core.usage.snapshot_job import make_snapshot_step

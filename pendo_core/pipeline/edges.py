@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from pendo_core.common.config import DEMO_KEY, Settings
-from pendo_core.errors import PipelineError, StoreUnavailable
 from pendo_core.pendo.client import PendoClient, RetryPolicy
+from pendo_core.pipeline.errors import PipelineError, StoreUnavailable
 from pendo_core.store.engine import make_engine, migrate
 
 log = logging.getLogger("pendo_core")

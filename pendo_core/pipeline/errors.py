@@ -1,8 +1,8 @@
 """The errors a delivery layer shows as they are: each message is one line naming the cause and the fix.
 
     PipelineError         a sync, or an edge it needs, cannot start or finish
-    ├── StoreUnavailable  the database cannot be reached (compose.open_store); names DATABASE_URL
-    └── SyncBusy          another sync holds the run lock (pipeline.run_sync); also a SyncAlreadyRunning
+    ├── StoreUnavailable  the database cannot be reached (edges.open_store); names DATABASE_URL
+    └── SyncBusy          another sync holds the run lock (run.run_sync); also a SyncAlreadyRunning
 
 The CLI prints `error: <message>` and exits 1; the API answers with the message; a page shows it.
 """
