@@ -21,7 +21,7 @@ runs writing one window (a lost lock) leave the same rows as one run, never doub
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import islice
@@ -45,10 +45,17 @@ SUMMED = ("num_events", "num_minutes")
 @dataclass(frozen=True)
 class Written:
     """What `replace_rows` did: rows sent, and the first day whose stored rows may have changed (None:
-    none did, which only PostgreSQL's staged way can tell; SQLite rewrites the days, so their first)."""
+    none did, which only PostgreSQL's staged way can tell; SQLite rewrites the days, so their first).
+
+    So the caller need not count every day of the window again: `rewritten`, the only days whose stored
+    rows were written (PostgreSQL's staged way; None: any day may have been), and `landed`, the rows per
+    day when every row sent was stored as sent (copied straight into empty days, where a repeated key
+    raises)."""
 
     sent: int
     changed_from: date | None
+    rewritten: tuple[date, ...] | None = None
+    landed: dict[date, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,8 +100,9 @@ def replace_rows(session: Session, stream: EventStream, window: Window, rows: It
     converted = _convert(stream, window, rows, tz, bad)
     if session.get_bind().dialect.name == "postgresql":
         if straight:
-            sent = copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], converted)
-            return Written(sent, window.first if sent else None)
+            counted = _DayCounts(converted, stream.day_index)
+            sent = copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], counted)
+            return Written(sent, window.first if sent else None, landed=counted.days)
         return _copy_upsert(session, stream, window, converted)
     if stream.replace:
         session.execute(delete(target).where(target.c.day.between(window.first, window.last)))
@@ -115,6 +123,20 @@ class _EarliestDay:
         for row in self.rows:
             if self.day is None or row[self.index] < self.day:
                 self.day = row[self.index]
+            yield row
+
+
+class _DayCounts:
+    """The rows as they pass, counted per `day`."""
+
+    def __init__(self, rows: Iterable[Row], day_index: int) -> None:
+        self.rows, self.index = rows, day_index
+        self.days: dict[date, int] = {}
+
+    def __iter__(self) -> Iterator[Row]:
+        days, index = self.days, self.index
+        for row in self.rows:
+            days[row[index]] = days.get(row[index], 0) + 1
             yield row
 
 
@@ -173,7 +195,7 @@ def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: It
         session.execute(text(f"INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) {columns} FROM {temp} "
                              f"WHERE day IN :days ON CONFLICT ({keys}) {on_conflict}").bindparams(changed))
     session.execute(text(f"DROP TABLE {temp}"))
-    return Written(sent, days[0] if days else None)
+    return Written(sent, days[0] if days else None, rewritten=tuple(days))
 
 
 def _differs(left: str, right: str, columns: list[str]) -> str:
@@ -181,11 +203,27 @@ def _differs(left: str, right: str, columns: list[str]) -> str:
     return " OR ".join(f"{left}.{n} IS DISTINCT FROM {right}.{n}" for n in columns)
 
 
-def per_day(session: Session, table: Table, window: Window) -> dict[date, int]:
-    """Rows per day of the window in `table` (the store's table or a staged one)."""
+def per_day(session: Session, table: Table, window: Window, days: Sequence[date] | None = None) -> dict[date, int]:
+    """Rows per day of the window in `table` (the store's table or a staged one); only `days` of it when given."""
     stmt = (select(table.c.day, func.count()).where(table.c.day.between(window.first, window.last))
             .group_by(table.c.day))
+    if days is not None:
+        stmt = stmt.where(table.c.day.in_(days))
     return {day: int(n) for day, n in session.execute(stmt)}
+
+
+def per_day_after(session: Session, table: Table, window: Window, before: Mapping[date, int],
+                  done: Written) -> dict[date, int]:
+    """The window's stored rows per day after `replace_rows` (`before`: per_day before it), counting again
+    only the days it wrote: every row landed as sent, or only the rewritten days, or else all of them."""
+    if done.landed is not None:
+        return {day: n for day, n in done.landed.items() if window.first <= day <= window.last}
+    if done.rewritten is None:
+        return per_day(session, table, window)
+    after = {day: n for day, n in before.items() if day not in done.rewritten}
+    if done.rewritten:
+        after.update(per_day(session, table, window, done.rewritten))
+    return after
 
 
 def earliest_day(session: Session, table: Table) -> date | None:

@@ -193,7 +193,7 @@ def write_guarded(
     done = staging.replace_rows(session, stream, window, rows, tz=tz, bad=bad,
                                 straight=straight and stream.replace and not stored)
     sent = done.sent
-    written = staging.per_day(session, stream.table, window) if stream.replace else {}
+    written = staging.per_day_after(session, stream.table, window, stored, done) if stream.replace else {}
     kept = sum(written.values()) if stream.replace else sent
     why = guard.suspicion(_facts(bad, rows=sent, repeated=sent - kept, new=written, stored=stored),
                           replaces=stream.replace)

@@ -6,10 +6,11 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine, select
 
 from pendo_core.common.timeutil import local_midnight_ms
-from pendo_core.pendo.sync import store
+from pendo_core.pendo.sync import staging, store
 from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.streams import GUIDE_EVENTS, VISITOR_DAYS, VISITOR_HOURS
 from pendo_core.store import models
@@ -79,3 +80,37 @@ def test_an_accepted_guide_event_stamped_before_its_window_changes_its_own_day(e
         result = store.write_guarded(session, GUIDE_EVENTS, Window(D2, D3), [early], tz=UTC,
                                      as_of=date(2024, 3, 20), include_anonymous=False, run_id=1, accept=True)
     assert result.changed_from == D1
+
+
+def test_the_rows_per_day_after_a_write_are_the_stored_ones_counting_only_the_written_days(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard's rows per day after a write, counted again only where the write wrote (PostgreSQL: none
+    for a re-read that came back as stored, none for rows copied straight into empty days), equal a count
+    of every day: through a backfill, an unchanged re-read, changed, added and dropped rows, an hour that
+    moved day, and a repeated key (withheld)."""
+    seen: list[tuple[dict[date, int], dict[date, int], staging.Written]] = []
+    derive = staging.per_day_after
+
+    def checked(session: Any, table: Any, window: Window, before: Any, done: staging.Written) -> dict[date, int]:
+        after = derive(session, table, window, before, done)
+        seen.append((after, staging.per_day(session, table, window), done))
+        return after
+
+    monkeypatch.setattr(staging, "per_day_after", checked)
+    week = Window(D1, D3)
+    _write_guarded(engine, VISITOR_DAYS, week, [_vd(D1), _vd(D2), _vd(D3)])
+    _write_guarded(engine, VISITOR_DAYS, week, [_vd(D1), _vd(D2), _vd(D3)])
+    _write_guarded(engine, VISITOR_DAYS, week, [_vd(D1), _vd(D2), _vd(D2, "w@x.com"), _vd(D3, events=9)])
+    _write_guarded(engine, VISITOR_DAYS, week, [_vd(D2), _vd(D2, "w@x.com"), _vd(D3, events=9)])
+    late = local_midnight_ms(D2, UTC) + 2 * 3_600_000
+    _write_guarded(engine, VISITOR_HOURS, Window(D1, D2), [_hour(late)], tz=NY)
+    _write_guarded(engine, VISITOR_HOURS, Window(D1, D2), [_hour(late)], tz=UTC)
+    with pytest.raises(store.WindowWithheld):
+        _write_guarded(engine, VISITOR_DAYS, week, [_vd(D2), _vd(D2), _vd(D2, "w@x.com"), _vd(D3, events=9)])
+    assert [after for after, _, _ in seen] == [full for _, full, _ in seen]
+    assert [after for after, _, _ in seen][:4] == [{D1: 1, D2: 1, D3: 1}, {D1: 1, D2: 1, D3: 1},
+                                                   {D1: 1, D2: 2, D3: 1}, {D2: 2, D3: 1}]
+    if engine.dialect.name == "postgresql":
+        written = [(done.landed is not None, done.rewritten) for _, _, done in seen]
+        assert written == [(True, None), (False, ()), (False, (D2, D3)), (False, (D1,)),
+                           (True, None), (False, (D1, D2)), (False, ())]
