@@ -107,27 +107,13 @@ def replace_rows(session: Session, stream: EventStream, window: Window, rows: It
     if stream.replace:
         session.execute(delete(target).where(target.c.day.between(window.first, window.last)))
         return Written(_insert_many(session, stream, converted), window.first)  # deleted and written again
-    earliest = _EarliestDay(converted, stream.day_index)  # a guide event's day is its browser's: maybe earlier
-    sent = _insert_many(session, stream, iter(earliest))
-    return Written(sent, min(window.first, earliest.day) if earliest.day else window.first)
-
-
-class _EarliestDay:
-    """The rows as they pass, noting the earliest `day` among them."""
-
-    def __init__(self, rows: Iterable[Row], day_index: int) -> None:
-        self.rows, self.index = rows, day_index
-        self.day: date | None = None
-
-    def __iter__(self) -> Iterator[Row]:
-        for row in self.rows:
-            if self.day is None or row[self.index] < self.day:
-                self.day = row[self.index]
-            yield row
+    counted = _DayCounts(converted, stream.day_index)  # a guide event's day is its browser's: maybe earlier
+    sent = _insert_many(session, stream, iter(counted))
+    return Written(sent, min([window.first, *counted.days]))
 
 
 class _DayCounts:
-    """The rows as they pass, counted per `day`."""
+    """The rows as they pass, counted per `day` (so also the earliest day among them)."""
 
     def __init__(self, rows: Iterable[Row], day_index: int) -> None:
         self.rows, self.index = rows, day_index
