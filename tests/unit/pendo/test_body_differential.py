@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pendo_core.pendo.client import PendoConnectionError, PendoError, PendoResponseError
+from pendo_core.pendo.client import PendoConnectionError, PendoError, PendoResponseError, _body
 from pendo_core.pendo.client._body import iter_rows, parse_json
 
 PROBE = settings(max_examples=150, deadline=None, derandomize=os.environ.get("CI") == "true",
@@ -46,6 +46,7 @@ _piece = st.one_of(
     st.integers(0, 0xFFFF).map(lambda n: f"\\u{n:04x}"),  # any BMP unit, lone surrogates included
     st.characters(min_codepoint=0x10000).map(_pair_escape),
     st.sampled_from(["\U0001f600", "é", "日本", "\u2028", "\x7f", "\\ud83d\\ude00", "\\ud800", "\\udfff"]),
+    st.sampled_from(["},", "},{", '},{\\"a\\":1'])  # a `},` inside a string: where a batch would be cut
 )
 strings = st.lists(_piece, max_size=8).map(lambda pieces: '"' + "".join(pieces) + '"')
 keys = st.one_of(st.sampled_from(['""', '"a"', '"b"', '"results"', '"r\\u0065sults"', '"\\ud800"']), strings)
@@ -177,6 +178,29 @@ def test_rows_equal_json_loads_in_any_chunking(text: str, require_results: bool,
     want = expected(body, require_results=require_results)
     got = outcome(split(body, cuts), require_results=require_results)
     assert repr(got) == repr(want)
+
+
+@PROBE
+@given(rows=st.lists(row_texts | row_texts | values, min_size=1, max_size=12), nested=st.booleans(),
+       data=st.data())
+def test_rows_packed_as_pendo_sends_them_equal_json_loads(rows: list[str], nested: bool, data: st.DataObject) -> None:
+    """Rows with nothing between them (`},{`, as Pendo writes them) are read in batches up to the last
+    `},` of each chunk: the same rows as json.loads in any chunking, whatever `},` their strings and
+    nested objects hold, or the error the docstring names (some "rows" are other values)."""
+    packed = ",".join(['{"n":{"o":{}},"s":"},{"}' if nested else "{}", *rows])
+    body = ('{"results":[' + packed + "]}").encode()
+    cuts = data.draw(st.lists(st.integers(0, len(body)), max_size=6))
+    assert repr(outcome(split(body, cuts))) == repr(expected(body, require_results=True))
+
+
+def test_packed_rows_are_read_in_batches_not_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk of 1,000 packed rows takes one batch, and the last row (`}]`) the scanner."""
+    calls = []
+    one_by_one = _body._Walker._row
+    monkeypatch.setattr(_body._Walker, "_row", lambda self: calls.append(1) or one_by_one(self))
+    rows = [{"accountId": f"a{i}", "numEvents": i} for i in range(1000)]
+    assert list(iter_rows([json.dumps({"results": rows}, separators=(",", ":")).encode()], host="p")) == rows
+    assert len(calls) <= 2
 
 
 @PROBE
