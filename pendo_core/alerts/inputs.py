@@ -9,16 +9,18 @@ The risk kinds read each customer's health score on the last day and 28 days bef
 
 The customers evaluated are those with a usage row in the window, a champion or decision maker, or
 an active alert (so an alert whose subject is gone can resolve even when the usage is not synced).
+Those with no usage row in the window and no Pendo account mapped are `gone`: their accounts were
+unmapped and their metrics removed with them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Select, case, distinct, func, select
+from sqlalchemy import Engine, Select, case, distinct, func, select, true
 
 from pendo_core.alerts.champions import StakeholderWindow
 from pendo_core.alerts.kinds import CustomerData
@@ -60,6 +62,7 @@ class AlertInputs:
 
     customers: dict[str, CustomerData]
     csm_of: dict[str, str | None]
+    gone: set[str] = field(default_factory=set)  # no usage row in the window and no Pendo account mapped
 
 
 def history_days(cfg: AlertSettings) -> int:
@@ -87,7 +90,9 @@ def load_alert_inputs(engine: Engine, last_day: date, cfg: AlertSettings, *, key
     _add_people(engine, {c: customers[c] for c in sorted(keyed & customers.keys())}, last_day,
                 cfg.champion_inactive.days, include_anonymous)
     _add_health(engine, customers, last_day)
-    return AlertInputs(customers, _csms(engine, customers))
+    owning = _customers_where(engine, AccountMapping.customer_id, true())
+    gone = {c for c, data in customers.items() if not data.dau and c not in owning}
+    return AlertInputs(customers, _csms(engine, customers), gone)
 
 
 def _dau(engine: Engine, last_day: date, days: int, customer_ids: Collection[str] | None) -> dict[str, CustomerData]:

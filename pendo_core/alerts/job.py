@@ -59,7 +59,10 @@ def evaluate_alerts(engine: Engine, as_of_day: date, *, app_settings: AppSetting
     keys = key_feature_ids(engine, settings.health.key_feature_ids)
     inputs = load_alert_inputs(engine, last_day, settings.alerts, key_features=keys, customer_ids=customer_ids,
                                include_anonymous=include_anonymous)
-    verdicts = {c: evaluate_customer(d, settings.alerts) for c, d in inputs.customers.items()}
+    # A customer whose Pendo accounts were all unmapped has no usage left (its metrics went with them):
+    # no finding at all, so its alerts resolve instead of staying open on data that is gone.
+    verdicts = {c: [] if c in inputs.gone else evaluate_customer(d, settings.alerts)
+                for c, d in inputs.customers.items()}
     names = sorted(channels or {})
     reaches = {n: c.reaches for n, c in (channels or {}).items() if isinstance(c, RoutedWebhook)}
     with Session(engine) as session, session.begin():

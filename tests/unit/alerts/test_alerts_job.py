@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from pendo_core.alerts.job import evaluate_alerts
 from pendo_core.alerts.repo import act_on_alert, alert_events, list_alerts
-from pendo_core.store.models import UsageAlert, UsageMetric
+from pendo_core.store.models import AccountMapping, UsageAlert, UsageMetric
 from tests.support.health_alerts import (
     AS_OF,
     LAST,
@@ -159,3 +159,19 @@ def test_missing_data_leaves_an_open_alert_alone(sqlite_engine: Engine) -> None:
     with Session(sqlite_engine) as session:
         (alert,) = session.query(UsageAlert).all()
         assert alert.status == "open"
+
+
+def test_a_customer_left_with_no_pendo_account_has_its_alerts_resolved(engine: Engine) -> None:
+    """Every account unmapped (its metrics removed with them): its open alerts resolve, they do not stay
+    open on usage that is gone; a customer with no account but usage rows is still evaluated."""
+    add_customer(engine, "drop", accounts=["a-drop"])
+    add_customer(engine, "silent")
+    add_usage(engine, "drop", history(60, 40, 6, change=dropped(0.5, 10, 40, 6)))
+    add_usage(engine, "silent", history(60, 8, 0, change=lambda i, d: 0 if i < 15 else 8))
+    _evaluate(engine)
+    assert _alerts(engine) == [("drop", "usage_drop", "", "open"), ("silent", "no_login", "", "open")]
+    with engine.begin() as conn:  # what unmapping its only account leaves: no mapping, no metrics
+        conn.execute(delete(AccountMapping).where(AccountMapping.customer_id == "drop"))
+        conn.execute(delete(UsageMetric).where(UsageMetric.customer_id == "drop"))
+    _evaluate(engine)
+    assert _alerts(engine) == [("drop", "usage_drop", "", "resolved"), ("silent", "no_login", "", "open")]
