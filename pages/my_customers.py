@@ -17,6 +17,7 @@ from pages.ui import loaders, registry, shared
 from pendo_core.access.rules import Viewer
 from pendo_core.alerts.kinds import label as kind_label
 from pendo_core.book import CURRENCY, CURRENCY_SYMBOL, ORDER_HELP, view
+from pendo_core.usage import measures
 
 KEY = "my_customers"
 SORT_KEY = f"{KEY}_sort"
@@ -30,10 +31,11 @@ HELP = {
               "its band says it is below 70), and its band (the admin's cut-offs: Health page); no score: not "
               "scored yet, or too little data.",
     "health_change": "Change of the health score over 28 days, in points.",
-    "usage": "Weekly active users over 12 weeks: WAU on the newest day and on every 7th day before it (days not "
-             "synced left out). Red when the last week is below the first, green when above.",
-    "usage_change": "Trend: mean DAU of the last 28 days ÷ mean DAU of the 28 days before − 1, as the health score "
-                    "computed it (synced days only; blank with too few).",
+    "usage": "WAU (visitors active in the 7 days ending a day) on the newest day and on every 7th day before it: 12 "
+             "points, oldest first (days not synced left out). One colour, no verdict: whether usage rose or fell "
+             "is Usage Δ, a different measure (mean DAU, 28 days against the 28 before).",
+    "usage_change": f"{measures.trend_definition()} As the health score computed it. Daily users, not the WAU line "
+                    "beside it: the same few people coming on fewer days lower it while WAU stays level.",
     "mau": "Monthly active users: distinct visitors active in the 30 days ending the newest day.",
     "breadth": "Key-feature breadth: share of the key features used by anyone in the last 30 days.",
     "alerts": "Alerts still needing someone (open or acknowledged), by severity as on the Alerts page and the "
@@ -126,7 +128,9 @@ def _shown(rows: pd.DataFrame, with_csm: bool) -> tuple[pd.DataFrame, dict[str, 
         "csm": cc.TextColumn("CSM", width=72, help="The customer's CSM (first name and initial; in full in the CSV)."),
         "health": cc.TextColumn("Health", width=72, help=HELP["health"]),
         "health_change": cc.NumberColumn("Δ 28d", format="%+.0f", width=50, help=HELP["health_change"]),
-        "usage": cc.LineChartColumn("Usage", y_min=0, color="auto", width=52, help=HELP["usage"]),
+        # one colour: "auto" would colour it by its first point against its last, a verdict that often
+        # disagrees with Usage Δ (a level WAU line is green beside a 41% fall in DAU)
+        "usage": cc.LineChartColumn("WAU", y_min=0, width=52, help=HELP["usage"]),
         "usage_change": cc.NumberColumn("Usage Δ", format="%+.0f%%", width=64, help=HELP["usage_change"]),
         "mau": cc.NumberColumn("MAU", format="%d", width=46, help=HELP["mau"]),
         "breadth": cc.NumberColumn("Breadth", format="%.0f%%", width=62, help=HELP["breadth"]),

@@ -5,6 +5,7 @@ tests."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,18 @@ def test_a_whole_point_never_crosses_its_band(band: str, score: float, text: str
     from pendo_core.book.view import health_text
 
     assert health_text(band, score) == text
+
+
+@pytest.mark.usefixtures("on_store")
+def test_the_wau_line_gives_no_verdict_and_each_usage_column_names_its_measure() -> None:
+    """The sparkline is WAU at 12 week ends and "Usage Δ" is the 28-day DAU trend: two measures over two
+    windows. The line is drawn in one colour (Streamlit's "auto" colours it by its first point against
+    its last, so a level WAU line was green beside a 41% fall in DAU), its header names WAU, and each help
+    says which measure the other column is."""
+    at = _open(CSM)
+    columns = json.loads(at.dataframe[0].proto.columns)
+    line, change = columns["usage"], columns["usage_change"]
+    assert line["label"] == "WAU"
+    assert line["type_config"].get("color") in (None, "primary")
+    assert all(word in line["help"] for word in ("Usage Δ", "DAU"))
+    assert all(word in change["help"] for word in ("WAU", "28 days"))
