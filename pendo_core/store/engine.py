@@ -19,9 +19,6 @@ def normalise_url(url: str) -> str:
     return url
 
 
-SQLITE_CACHE_KB = 65_536
-
-
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for the store; SQLite gets WAL, a busy timeout and its folder created."""
     url = normalise_url(url)
@@ -44,11 +41,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # rewrote the same index pages window after window. 64 MB between checkpoints cut the windows phase
     # by about 1 s of CPU on the 300-account replay (README, Benchmark); a commit is as durable as before.
     cursor.execute("PRAGMA wal_autocheckpoint=16384")
-    # A window's rows land all over the tables' keys (they come sorted by time, the keys start with the
-    # account): with the default 2 MB page cache most inserts read their B-tree pages back from the OS.
-    # 64 MB (a cap: the cache grows only as pages are used) cut an upsert's CPU by a quarter in a
-    # 1.8 M-row test (9.2 -> 7.0 µs a row); 256 MB gained little more.
-    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
     cursor.close()
 
 
