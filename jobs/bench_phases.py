@@ -7,7 +7,8 @@ edited: a function this does not find (renamed since) is left alone and its time
 The figures go to the JSON file named by BENCH_PHASES_FILE when the command ends.
 
 Phases: entities (accounts, visitors, catalogue), windows (the usage streams), mapping, metrics,
-health (scores), alerts (champion alerts, the other alerts, delivery).
+read_models (the pages' snapshot and per-day Portfolio totals), health (scores), alerts (champion
+alerts, the other alerts, delivery), retention.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-PHASES = ("entities", "windows", "mapping", "metrics", "health", "alerts", "retention")
 # (module, attribute, phase): module-level functions and SyncRunner methods the run calls by name.
 TARGETS = (
     ("pendo_core.pendo.sync.entities", "sync_accounts", "entities"),
@@ -95,10 +95,11 @@ def peak_rss_mb() -> float:
 
 
 def step_phase(step: Callable[..., Any]) -> str:
-    """The phase of a post-sync step, from the package that made it (mapping and metrics are timed inside)."""
+    """The phase of a post-sync step, from the module that made it (mapping and metrics are timed inside;
+    the usage package's other steps refresh the pages' read models)."""
     module = f"{getattr(step, '__module__', '') or ''}."
-    for package, phase in ((".customers.", "mapping"), (".usage.", "metrics"), (".health.", "health"),
-                           (".retention.", "retention")):
+    for package, phase in ((".customers.", "mapping"), (".usage.job.", "metrics"), (".usage.", "read_models"),
+                           (".health.", "health"), (".retention.", "retention")):
         if package in module:
             return phase
     return "alerts"

@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-PHASES = ("entities", "windows", "mapping", "metrics", "health", "alerts", "retention")
 # The sync's progress line (pendo_core.pendo.sync.progress.LogProgress), plain or inside a JSON log line.
 _PROGRESS = re.compile(r"(\w+) \S+\.\.\S+: (\d+) rows \| windows (\d+)/(\d+) \| (\d+) rows/s \| ETA (\d+)s")
 DOWNLOADED = ("entities", "windows")  # the phases that read the recorded answers
