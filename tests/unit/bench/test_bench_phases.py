@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from jobs.bench import ROOT, run_peak_mb
 from jobs.bench_phases import step_phase
 from pendo_core.common.config import Settings
 from pendo_core.pipeline.run import STEPS
@@ -15,3 +23,25 @@ def test_every_step_of_the_sync_is_timed_in_its_own_phase() -> None:
     assert phases == {"make_metrics_step": "metrics", "make_snapshot_step": "read_models",
                       "make_health_step": "health", "make_portfolio_step": "read_models",
                       "make_alerts_step": "alerts", "make_retention_step": "retention"}
+
+
+def test_the_run_peak_is_the_largest_phase_peak_not_the_peak_since_the_last_reset(tmp_path: Path) -> None:
+    """A child that holds 300 MB in its first phase and little in its last: wait4 reports the last
+    phase's high-water mark (the clock resets it per phase), the run's peak must still be the 300 MB."""
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent("""
+        import json, sys
+        from jobs.bench_phases import PhaseClock
+        clock = PhaseClock()
+        clock.timed("metrics", lambda: len(bytearray(300 * 2**20)))()
+        clock.timed("alerts", lambda: None)()
+        print(json.dumps(clock.as_dict()))
+    """))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = proc.stdout.read() if proc.stdout else b""
+    _, _, usage = os.wait4(proc.pid, 0)
+    phases = json.loads(out)
+    assert phases["peak_mb"]["metrics"] > 300
+    assert usage.ru_maxrss / 1024 < 300  # what the bench used to print as the run's peak
+    assert run_peak_mb(usage.ru_maxrss / 1024, phases) == phases["peak_mb"]["metrics"]
