@@ -95,14 +95,19 @@ def _delete_range(conn: Connection, table: Table, plan: LoadPlan) -> None:
 
 
 def _insert(conn: Connection, duck: duckdb.DuckDBPyConnection, table: Table, source: str) -> int:
-    """Stream `source` out of DuckDB into `table` in batches; returns the row count.
+    """Stream `source` out of DuckDB into `table` in batches, in the order of its primary key; returns
+    the row count.
 
+    In key order each new index entry lands beside the last one, where in DuckDB's hash order it lands
+    anywhere in the index: writing a 2,000-account backfill's metrics took 10.7 s instead of 15.6 on
+    PostgreSQL (README, Benchmark); DuckDB's sort costs a fraction of that and spills under its limit.
     On PostgreSQL the batches go by one COPY of the CSV Arrow writes; on SQLite by executemany of plain
     tuples through the driver, inside the caller's transaction: SQLAlchemy's per-row parameter
     processing cost more than computing the metrics.
     """
     names = [c.name for c in table.columns]
-    reader = duck.execute(f"SELECT {', '.join(names)} FROM {source}").to_arrow_reader(WRITE_ROWS)
+    keys = ", ".join(c.name for c in table.primary_key.columns)
+    reader = duck.execute(f"SELECT {', '.join(names)} FROM {source} ORDER BY {keys}").to_arrow_reader(WRITE_ROWS)
     if conn.dialect.name == "postgresql":
         return copy_arrow(conn, table.name, names, reader)
     write = _insert_sqlite if conn.dialect.name == "sqlite" else _insert_generic
