@@ -3,7 +3,7 @@
 Only days up to the last complete day are read. Feature use comes from the raw feature rows with
 the scoping of `pendo_core.usage.adoption.abandoned_key_features` (mapped accounts, identified
 visitors unless anonymous ones are included), grouped by customer in one query per chunk. The
-champions' and decision makers' activity is read per customer that has some (people.stakeholders).
+champions' and decision makers' activity is read as `people.stakeholders` reads it, 500 customers a time.
 The risk kinds read each customer's health score on the last day and 28 days before it
 (`risk.HealthWindow`) and its renewal date.
 
@@ -115,16 +115,34 @@ def _customers_where(engine: Engine, column: Any, condition: Any) -> set[str]:
 
 def _add_people(engine: Engine, customers: dict[str, CustomerData], last_day: date, days: int,
                 include_anonymous: bool) -> None:
-    """Each champion's and decision maker's last activity, and how many colleagues were active in `days`."""
-    for customer, data in customers.items():
-        found = people.stakeholders(engine, customer, last_day, roles=KEY_ROLES, window_days=days,
-                                    include_anonymous=include_anonymous)
-        scope = pq.Scope(customer, last_day, None, include_anonymous)
-        with engine.connect() as conn:
-            active = set(conn.execute(pq.active_between(scope, last_day - timedelta(days=days - 1))).scalars())
-        data.people = [
-            StakeholderWindow(s.email, s.name, s.role, s.title, s.matched, s.last_active,
-                              len(active - set(s.visitor_ids)), pq.LOOKBACK_DAYS) for s in found]
+    """Each champion's and decision maker's last activity, and how many colleagues were active in `days`:
+    as `people.stakeholders` finds them for one customer, read for 500 customers at a time (one customer
+    at a time took several queries each: minutes at 20,000 customers)."""
+    with engine.connect() as conn:
+        for chunk in chunks(sorted(customers)):
+            found = people.matches_of(conn, chunk, last_day, roles=KEY_ROLES, include_anonymous=include_anonymous)
+            ids = sorted({v for matched in found.values() for c in matched for v in c.visitor_ids})
+            last: dict[tuple[str, str], date] = {}
+            for visitor_chunk in chunks(ids):
+                stmt = pq.last_active_of(chunk, last_day, visitor_chunk, include_anonymous)
+                last.update({(customer, visitor): _as_date(day) for customer, visitor, day in conn.execute(stmt)})
+            active: dict[str, set[str]] = {}
+            since = last_day - timedelta(days=days - 1)
+            for customer, visitor in conn.execute(pq.active_of(chunk, since, last_day, include_anonymous)):
+                active.setdefault(customer, set()).add(visitor)
+            for customer, matched in found.items():
+                team = active.get(customer, set())
+                customers[customer].people = [
+                    StakeholderWindow(c.email, c.name, c.role, c.title, bool(c.visitor_ids),
+                                      max((last[customer, v] for v in c.visitor_ids if (customer, v) in last),
+                                          default=None),
+                                      len(team - set(c.visitor_ids)), pq.LOOKBACK_DAYS)
+                    for c in matched]
+
+
+def _as_date(day: date | str) -> date:
+    """A day as read from the store (SQLite returns an aggregate's date as ISO text)."""
+    return day if isinstance(day, date) else date.fromisoformat(day)
 
 
 def _in(stmt: Select[Any], column: Any, chunk: tuple[str, ...] | None) -> Select[Any]:

@@ -13,7 +13,7 @@ the last day included (the last complete day). Figures and matching are defined 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -206,21 +206,42 @@ def contact_matches(engine: Engine, customer_id: str, as_of: date, *, roles: Seq
 
 
 def _matches(conn: Connection, scope: q.Scope, roles: Sequence[str] | None) -> list[ContactMatch]:
-    query = select(Contact.email, Contact.name, Contact.title, Contact.role).where(
-        Contact.customer_id == scope.customer_id)
-    if roles is not None:
-        query = query.where(Contact.role.in_(list(roles)))
-    contacts = conn.execute(query).tuples().all()
-    found: dict[str, set[str]] = {email: set() for email, *_ in contacts}
-    for chunk in chunks(sorted(found)):
-        for lookup in (select(q.pv.c.visitor_id, q.pv.c.email).where(q.pv.c.email.in_(chunk)),
-                       select(q.pv.c.visitor_id, q.pv.c.visitor_id).where(q.pv.c.visitor_id.in_(chunk)),
-                       q.lowered_ids(scope, chunk)):
-            for visitor, email in conn.execute(lookup):
-                found[email].add(visitor)
+    found = matches_of(conn, [scope.customer_id], scope.as_of, roles=roles, include_anonymous=scope.include_anonymous)
+    return found.get(scope.customer_id, [])
+
+
+def matches_of(conn: Connection, customer_ids: Collection[str], as_of: date, *, roles: Sequence[str] | None = None,
+               include_anonymous: bool = False) -> dict[str, list[ContactMatch]]:
+    """Each customer's contacts (of `roles`, customers without any left out) with their matched visitors,
+    by role then name; a few queries per 500 customers. A contact matches a visitor whose synced e-mail or
+    id is its e-mail, or one of the customer's visitors of the lookback whose id, lowercased, is."""
+    out: dict[str, list[ContactMatch]] = {}
     rank = {r: i for i, r in enumerate(q.ROLE_ORDER)}
-    out = [ContactMatch(e, n, t, r, tuple(sorted(found[e]))) for e, n, t, r in contacts]
-    return sorted(out, key=lambda c: (rank.get(c.role, len(rank)), c.name.casefold(), c.email))
+    for chunk in chunks(sorted(set(customer_ids))):
+        query = select(Contact.customer_id, Contact.email, Contact.name, Contact.title, Contact.role).where(
+            Contact.customer_id.in_(chunk))
+        if roles is not None:
+            query = query.where(Contact.role.in_(list(roles)))
+        contacts = conn.execute(query).tuples().all()
+        found: dict[tuple[str, str], set[str]] = {(customer, email): set() for customer, email, *_ in contacts}
+        owners: dict[str, list[str]] = {}
+        for customer, email, *_ in contacts:
+            owners.setdefault(email, []).append(customer)
+        for emails in chunks(sorted(owners)):
+            for lookup in (select(q.pv.c.visitor_id, q.pv.c.email).where(q.pv.c.email.in_(emails)),
+                           select(q.pv.c.visitor_id, q.pv.c.visitor_id).where(q.pv.c.visitor_id.in_(emails))):
+                for visitor, email in conn.execute(lookup):
+                    for customer in owners[email]:
+                        found[(customer, email)].add(visitor)
+            for customer, visitor, email in conn.execute(q.lowered_ids_of(chunk, as_of, emails, include_anonymous)):
+                if (customer, email) in found:  # the e-mail of this customer's contact, not another's
+                    found[(customer, email)].add(visitor)
+        for customer, email, name, title, role in contacts:
+            out.setdefault(customer, []).append(
+                ContactMatch(email, name, title, role, tuple(sorted(found[(customer, email)]))))
+    for matched in out.values():
+        matched.sort(key=lambda c: (rank.get(c.role, len(rank)), c.name.casefold(), c.email))
+    return out
 
 
 def unmatched_contacts(engine: Engine, customer_id: str, as_of: date) -> list[ContactMatch]:

@@ -172,17 +172,40 @@ def daily(scope: Scope, ids: Sequence[str], days: int) -> Select[Any]:
     return _in_scope(query, vd, scope, scope.day(days - 1), ids).group_by(vd.c.visitor_id, vd.c.day)
 
 
-def active_between(scope: Scope, first: date) -> Select[Any]:
-    """Distinct visitors active on any day from `first` to as_of."""
-    query = select(distinct(vd.c.visitor_id)).where(vd.c.num_events > 0)
-    return _in_scope(query, vd, scope, first, None)
+# --- many customers at once (the alert rules read every customer's key contacts) -----------------
 
 
-def lowered_ids(scope: Scope, emails: Sequence[str]) -> Select[Any]:
-    """(visitor_id, email) of the lookback's visitors whose id, lowercased, is one of `emails`."""
-    query = select(vd.c.visitor_id, func.lower(vd.c.visitor_id)).distinct().where(
+def _of_customers(query: Select[Any], customers: Sequence[str], first: date, as_of: date,
+                  include_anonymous: bool) -> Select[Any]:
+    """`query` over visitor days of the customers' mapped accounts in [first, as_of], as `_in_scope` scopes
+    one customer's; `mapping.c.customer_id` names whose account each row is."""
+    query = query.join(mapping, mapping.c.pendo_account_id == vd.c.account_id).where(
+        mapping.c.customer_id.in_(list(customers)), vd.c.day.between(first, as_of))
+    return keep_visitors(query, vd.c.visitor_id, include_anonymous)
+
+
+def lowered_ids_of(customers: Sequence[str], as_of: date, emails: Sequence[str],
+                   include_anonymous: bool) -> Select[Any]:
+    """(customer_id, visitor_id, email) of each customer's visitors of the lookback whose id, lowercased, is
+    one of `emails`."""
+    query = select(mapping.c.customer_id, vd.c.visitor_id, func.lower(vd.c.visitor_id)).distinct().where(
         func.lower(vd.c.visitor_id).in_(list(emails)))
-    return _in_scope(query, vd, scope, scope.day(LOOKBACK_DAYS - 1), None)
+    return _of_customers(query, customers, as_of - timedelta(days=LOOKBACK_DAYS - 1), as_of, include_anonymous)
+
+
+def last_active_of(customers: Sequence[str], as_of: date, ids: Sequence[str], include_anonymous: bool) -> Select[Any]:
+    """(customer_id, visitor_id, last_active) of the given visitors in each customer's accounts, over the
+    lookback: the newest day with an active row, as `daily` then `last_active` find it for one customer."""
+    query = select(mapping.c.customer_id, vd.c.visitor_id, func.max(vd.c.day)).where(
+        vd.c.num_events > 0, vd.c.visitor_id.in_(list(ids)))
+    query = _of_customers(query, customers, as_of - timedelta(days=LOOKBACK_DAYS - 1), as_of, include_anonymous)
+    return query.group_by(mapping.c.customer_id, vd.c.visitor_id)
+
+
+def active_of(customers: Sequence[str], first: date, as_of: date, include_anonymous: bool) -> Select[Any]:
+    """Distinct (customer_id, visitor_id) of each customer's visitors active on any day from `first` to as_of."""
+    query = select(mapping.c.customer_id, vd.c.visitor_id).distinct().where(vd.c.num_events > 0)
+    return _of_customers(query, customers, first, as_of, include_anonymous)
 
 
 # --- the list --------------------------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""The champion rule's inputs, read for many customers at once, are what the People section reads for each
+one: the same matched visitors, last active day and active colleagues (`people.stakeholders`)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from pendo_core.alerts.champions import StakeholderWindow
+from pendo_core.alerts.inputs import _add_people
+from pendo_core.alerts.kinds import CustomerData
+from pendo_core.customers import people
+from pendo_core.customers.contacts import KEY_ROLES
+from pendo_core.customers.people_queries import LOOKBACK_DAYS
+from pendo_core.store.scope import ANON_PREFIX
+from tests.support.health_alerts import LAST, add_customer
+from tests.support.people import add_contacts, add_days, add_visitors
+
+ACME, GLOBEX, INITECH = "acme", "globex", "initech"
+WINDOW = 14
+ANON = ANON_PREFIX + "x1"
+# (account, visitor, days before LAST on which the visitor was active)
+ACTIVITY = [
+    ("a1", "cy@acme.com", (20, 40)),
+    ("a2", "cy@acme.com", (3,)),  # Cy's last day is in Acme's other account
+    ("a1", "Dee@Acme.com", (15,)),  # matched only by its id, lowercased
+    ("a1", "v-123", (30,)),  # synced e-mail eve@acme.com
+    ("a1", "ann@acme.com", (1, 2)),
+    ("a2", "bob@acme.com", (13,)),
+    ("a1", "old@acme.com", (14, 60)),  # just outside the 14 days
+    ("a1", ANON, (0,)),
+    ("a1", "Gus@Globex.com", (2,)),  # Globex's contact's e-mail, but active in Acme's account
+    ("g1", "hal@globex.com", (5,)),
+    ("x9", "cy@acme.com", (0,)),  # an unmapped account
+]
+QUIET = [("a1", "cy@acme.com", 1), ("a1", "old@acme.com", 5), ("g1", "gus-id", 1)]  # rows without events
+
+
+def _world(engine: Engine) -> None:
+    add_customer(engine, ACME, accounts=("a1", "a2"))
+    add_customer(engine, GLOBEX, accounts=("g1",))
+    add_customer(engine, INITECH, accounts=("i1",))
+    add_visitors(engine, {"cy@acme.com": "cy@acme.com", "v-123": "eve@acme.com", "gus-id": "gus@globex.com"})
+    for account, visitor, back in ACTIVITY:
+        add_days(engine, account, visitor, [LAST - timedelta(days=k) for k in back])
+    for account, visitor, back_days in QUIET:
+        add_days(engine, account, visitor, [LAST - timedelta(days=back_days)], events=0)
+    add_contacts(engine, ACME, [("Cy", "cy@acme.com", "champion", "VP"), ("Dee", "dee@acme.com", "decision_maker"),
+                                ("Eve", "eve@acme.com", "champion"), ("Ann", "ann@acme.com", "user")])
+    add_contacts(engine, GLOBEX, [("Gus", "gus@globex.com", "champion"), ("Cy", "cy@acme.com", "decision_maker"),
+                                  ("Nobody", "nobody@globex.com", "champion")])
+    add_contacts(engine, INITECH, [("Ivy", "ivy@initech.com", "user")])
+
+
+def _one_at_a_time(engine: Engine, customer: str, include_anonymous: bool) -> list[StakeholderWindow]:
+    """The People section's reading of one customer, and its active visitors counted from ACTIVITY."""
+    accounts = {ACME: {"a1", "a2"}, GLOBEX: {"g1"}, INITECH: {"i1"}}[customer]
+    team = {v for a, v, back in ACTIVITY if a in accounts and min(back) < WINDOW
+            and (include_anonymous or not v.startswith(ANON_PREFIX))}
+    found = people.stakeholders(engine, customer, LAST, roles=KEY_ROLES, window_days=WINDOW,
+                                include_anonymous=include_anonymous)
+    return [StakeholderWindow(s.email, s.name, s.role, s.title, s.matched, s.last_active,
+                              len(team - set(s.visitor_ids)), LOOKBACK_DAYS) for s in found]
+
+
+@pytest.mark.parametrize("include_anonymous", [False, True])
+def test_read_for_many_customers_as_for_each_one(engine: Engine, include_anonymous: bool) -> None:
+    _world(engine)
+    customers = {c: CustomerData(LAST) for c in (ACME, GLOBEX, INITECH)}
+    _add_people(engine, customers, LAST, WINDOW, include_anonymous)
+    for customer, data in customers.items():
+        assert data.people == _one_at_a_time(engine, customer, include_anonymous), customer
+    acme = {p.email: (p.matched, p.last_active, p.team_active) for p in customers[ACME].people}
+    day = {k: LAST - timedelta(days=k) for k in (3, 15, 30)}
+    team = 4 if include_anonymous else 3  # ann, bob, Gus@Globex.com (+ the anonymous visitor); Cy for the others
+    assert acme == {"cy@acme.com": (True, day[3], team), "dee@acme.com": (True, day[15], team + 1),
+                    "eve@acme.com": (True, day[30], team + 1)}
+    globex = {p.email: (p.matched, p.last_active, p.team_active) for p in customers[GLOBEX].people}
+    assert globex == {"gus@globex.com": (True, None, 1), "cy@acme.com": (True, None, 1),
+                      "nobody@globex.com": (False, None, 1)}
+    assert customers[INITECH].people == []  # no champion or decision maker
+
+
+def test_a_missing_day_is_not_a_date(engine: Engine) -> None:
+    """SQLite returns max(day) as text; the rule compares dates."""
+    _world(engine)
+    customers = {ACME: CustomerData(LAST)}
+    _add_people(engine, customers, LAST, WINDOW, False)
+    assert all(isinstance(p.last_active, date) for p in customers[ACME].people)
