@@ -37,7 +37,7 @@ from jobs import bench_db
 from jobs.bench_replay import DownloadParse, Recording, download_and_parse, recording_proxy, replay_server
 from jobs.bench_report import Phase, Progress, RunFigures, phase_table, progress_of, summary_table
 from jobs.bench_server import server_cpu
-from jobs.bench_world import World, simulator, write_customers
+from jobs.bench_world import World, simulator, write_contacts, write_customers
 from pendo_core.common.config import DEMO_KEY
 
 RUNS = ("backfill", "daily")
@@ -94,11 +94,13 @@ def run_peak_mb(at_exit_mb: float, phases: dict[str, Any]) -> float:
     return max([at_exit_mb, *(float(mb) for mb in phases.get("peak_mb", {}).values())])
 
 
-def import_customers(database_url: str, csv: Path, log: Path) -> None:
-    """`python -m jobs import-customers` into the store (fails the bench when it fails)."""
-    result = run_job(database_url, "http://127.0.0.1:9", ["import-customers", str(csv)], log)
-    if result.exit_code:
-        raise SystemExit(f"import-customers failed, see {log}")
+def import_book(database_url: str, setup: Setup, name: str) -> None:
+    """`python -m jobs import-customers`, then `import-contacts`, into the store (fails the bench when one
+    fails); `name` tells their logs apart."""
+    for command, csv in (("import-customers", setup.csv), ("import-contacts", setup.contacts)):
+        log = setup.workdir / f"{name}-{command}.log"
+        if run_job(database_url, "http://127.0.0.1:9", [command, str(csv)], log).exit_code:
+            raise SystemExit(f"{command} failed, see {log}")
 
 
 def figures_of(result: SyncResult, *, store: str, run: str, source: str, database_url: str,
@@ -171,6 +173,7 @@ class Setup:
 
     world: World
     csv: Path
+    contacts: Path
     workdir: Path
     recordings: Path
     deadline_s: float | None
@@ -178,7 +181,7 @@ class Setup:
 
 def record(setup: Setup, store: str, url: str) -> list[LiveRun]:
     """The live runs, answered by the simulator through the recording proxy (into `url`, a fresh store)."""
-    import_customers(url, setup.csv, setup.workdir / "live-import.log")
+    import_book(url, setup, "live")
     shutil.rmtree(setup.recordings, ignore_errors=True)
     runs = []
     for run in RUNS:
@@ -199,7 +202,7 @@ def record(setup: Setup, store: str, url: str) -> list[LiveRun]:
 
 def replay(setup: Setup, store: str, database_url: str, baselines: dict[str, DownloadParse]) -> list[RunFigures]:
     """Backfill then daily on one fresh store, answered from the recordings."""
-    import_customers(database_url, setup.csv, setup.workdir / f"{store}-import.log")
+    import_book(database_url, setup, store)
     figures = []
     for run in (r for r in RUNS if r in baselines):  # a live run stopped early leaves no daily recording
         alerts_before = _alerts(database_url)
@@ -276,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     if refused := disk_refusal(world, [args.live_store, *stores] if recording else stores, workdir):
         print(refused, file=sys.stderr)
         return 1
-    setup = Setup(world, write_customers(world, workdir / "customers.csv"), workdir, workdir / "recordings",
+    setup = Setup(world, write_customers(world, workdir / "customers.csv"),
+                  write_contacts(world, workdir / "contacts.csv"), workdir, workdir / "recordings",
                   None if args.deadline_min is None else args.deadline_min * 60)
     live: list[LiveRun] = []
     if recording:

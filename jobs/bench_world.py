@@ -12,10 +12,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from pendo_core.common.config import DEMO_KEY
+
+if TYPE_CHECKING:
+    from pendo_sim.data import Subscription
 
 HISTORY_DAYS = 200  # the simulator's history: 90 reported days + the 89 days the metric windows reach back
 # Raw rows per visitor and day of a backfill (visitor days reach 89 days further back), and bytes per
@@ -129,9 +133,27 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], deadline: float) 
 
 def write_customers(world: World, target: Path) -> Path:
     """The demo's customer CSV for the world's accounts (about 90% of them mapped)."""
-    from pendo_sim.data import generate
     from pendo_sim.demo import demo_customers, write_customers_csv
 
-    sub = generate(seed=world.seed, accounts=world.accounts, days=HISTORY_DAYS, as_of=world.history_end,
-                   now=world.as_of, visitors=world.visitors)
-    return write_customers_csv(demo_customers(sub), target)
+    return write_customers_csv(demo_customers(_subscription(world)), target)
+
+
+def write_contacts(world: World, target: Path) -> Path:
+    """The customers' champions and decision makers, as the demo imports them (each customer's first
+    account's most engaged users, matched by e-mail): the alert and health steps read their activity."""
+    from pendo_sim.demo import demo_customer_accounts, write_csv
+    from pendo_sim.demo_world import CONTACT_HEADER
+    from pendo_sim.stories import contact_rows, key_contacts_by_account
+
+    sub = _subscription(world)
+    found = key_contacts_by_account(sub)
+    rows = [row for accounts, customer in demo_customer_accounts(sub)
+            for row in contact_rows(sub, accounts[0], customer["customer_id"], found.get(accounts[0], []))]
+    return write_csv(rows, CONTACT_HEADER, target)
+
+
+def _subscription(world: World) -> Subscription:
+    from pendo_sim.data import generate
+
+    return generate(seed=world.seed, accounts=world.accounts, days=HISTORY_DAYS, as_of=world.history_end,
+                    now=world.as_of, visitors=world.visitors)

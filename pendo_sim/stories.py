@@ -354,17 +354,37 @@ def _guide_rejections(sub: Subscription, stories: list[str]) -> dict[int, int]:
 def key_contacts(sub: Subscription, a: int) -> list[tuple[str, int]]:
     """(role, visitor) of account `a`'s key contacts: of its identified users there from the start, the most
     engaged as champion (teams of 2+) and the next as decision maker (teams of 4+)."""
+    return _ranked(sub, np.flatnonzero(_could_be_key(sub) & (sub.visitors.account == a)))
+
+
+def key_contacts_by_account(sub: Subscription) -> dict[int, list[tuple[str, int]]]:
+    """`key_contacts` of every account with some, in one pass over the visitors (20,000 accounts in seconds)."""
+    team = np.flatnonzero(_could_be_key(sub))
+    team = team[np.argsort(sub.visitors.account[team], kind="stable")]  # by account, each in visitor order
+    accounts, starts = np.unique(sub.visitors.account[team], return_index=True)
+    found = {int(a): _ranked(sub, members) for a, members in zip(accounts, np.split(team, starts[1:]), strict=True)}
+    return {a: contacts for a, contacts in found.items() if contacts}
+
+
+def _could_be_key(sub: Subscription) -> np.ndarray:
     vis = sub.visitors
-    team = np.flatnonzero((vis.account == a) & ~vis.anonymous & ~vis.dnp & (vis.start == 0))
-    ranked = team[np.argsort(-vis.engagement[team], kind="stable")].tolist()
+    could: np.ndarray = ~vis.anonymous & ~vis.dnp & (vis.start == 0)
+    return could
+
+
+def _ranked(sub: Subscription, team: np.ndarray) -> list[tuple[str, int]]:
+    ranked = team[np.argsort(-sub.visitors.engagement[team], kind="stable")].tolist()
     roles = ("champion", "decision_maker") if len(ranked) >= 4 else ("champion",) if len(ranked) >= 2 else ()
     return list(zip(roles, ranked, strict=False))
 
 
-def contact_rows(sub: Subscription, a: int, customer_id: str) -> list[dict[str, str]]:
-    """Account `a`'s key contacts as import rows, matched by e-mail (Pendo visitor ids are e-mails)."""
+def contact_rows(sub: Subscription, a: int, customer_id: str,
+                 contacts: list[tuple[str, int]] | None = None) -> list[dict[str, str]]:
+    """Account `a`'s key contacts (`contacts`, when already found) as import rows, matched by e-mail (Pendo
+    visitor ids are e-mails)."""
+    found = key_contacts(sub, a) if contacts is None else contacts
     return [{"customer_id": customer_id, "name": _name_of(sub.visitors.ids[v]), "email": sub.visitors.ids[v],
-             "title": names.TITLES[int(sub.visitors.title[v])], "role": role} for role, v in key_contacts(sub, a)]
+             "title": names.TITLES[int(sub.visitors.title[v])], "role": role} for role, v in found]
 
 
 def _name_of(email: str) -> str:

@@ -19,6 +19,7 @@ from pendo_sim.stories import (
     build_world,
     expected_visitor_days,
     key_contacts,
+    key_contacts_by_account,
 )
 
 SEED = 4
@@ -182,3 +183,12 @@ def test_outcomes_and_customers_cover_every_account(world: World) -> None:
     assert all(lab.churned for _, lab in _of(world, "silent_churner"))
     assert all(lab.outcome_date > world.last_day for lab in world.labels)
     assert all(lab.unsynced for _, lab in _of(world, "unsynced_days"))
+
+
+def test_every_accounts_key_contacts_found_in_one_pass_are_each_accounts(world: World) -> None:
+    """The bench's contacts for 20,000 accounts come from one pass over the visitors; they must be the
+    ones found account by account (the demo's and the labelled worlds')."""
+    sub = world.subscription
+    one_by_one = {a: key_contacts(sub, a) for a in range(120)}
+    assert key_contacts_by_account(sub) == {a: found for a, found in one_by_one.items() if found}
+    assert sum(len(found) == 2 for found in one_by_one.values()) >= 10  # teams with a decision maker too
