@@ -121,15 +121,19 @@ def _add_people(engine: Engine, customers: dict[str, CustomerData], last_day: da
     with engine.connect() as conn:
         for chunk in chunks(sorted(customers)):
             found = people.matches_of(conn, chunk, last_day, roles=KEY_ROLES, include_anonymous=include_anonymous)
+            owner_of = dict(conn.execute(pq.accounts_of(chunk)).tuples().all())
             ids = sorted({v for matched in found.values() for c in matched for v in c.visitor_ids})
-            last: dict[tuple[str, str], date] = {}
-            for visitor_chunk in chunks(ids):
-                stmt = pq.last_active_of(chunk, last_day, visitor_chunk, include_anonymous)
-                last.update({(customer, visitor): _as_date(day) for customer, visitor, day in conn.execute(stmt)})
-            active: dict[str, set[str]] = {}
+            last: dict[tuple[str, str], date] = {}  # (customer, visitor) -> its newest active day
+            active: dict[str, set[str]] = {}  # customer -> visitors active in the rule's window
             since = last_day - timedelta(days=days - 1)
-            for customer, visitor in conn.execute(pq.active_of(chunk, since, last_day, include_anonymous)):
-                active.setdefault(customer, set()).add(visitor)
+            for accounts in chunks(sorted(owner_of)):
+                for visitor_chunk in chunks(ids):
+                    stmt = pq.last_active_of(accounts, last_day, visitor_chunk, include_anonymous)
+                    for account, visitor, day in conn.execute(stmt):
+                        key = (owner_of[account], visitor)
+                        last[key] = max(last.get(key, _as_date(day)), _as_date(day))
+                for account, visitor in conn.execute(pq.active_of(accounts, since, last_day, include_anonymous)):
+                    active.setdefault(owner_of[account], set()).add(visitor)
             for customer, matched in found.items():
                 team = active.get(customer, set())
                 customers[customer].people = [

@@ -224,6 +224,7 @@ def matches_of(conn: Connection, customer_ids: Collection[str], as_of: date, *, 
             query = query.where(Contact.role.in_(list(roles)))
         contacts = conn.execute(query).tuples().all()
         found: dict[tuple[str, str], set[str]] = {(customer, email): set() for customer, email, *_ in contacts}
+        owner_of = dict(conn.execute(q.accounts_of(chunk)).tuples().all())
         owners: dict[str, list[str]] = {}
         for customer, email, *_ in contacts:
             owners.setdefault(email, []).append(customer)
@@ -233,9 +234,11 @@ def matches_of(conn: Connection, customer_ids: Collection[str], as_of: date, *, 
                 for visitor, email in conn.execute(lookup):
                     for customer in owners[email]:
                         found[(customer, email)].add(visitor)
-            for customer, visitor, email in conn.execute(q.lowered_ids_of(chunk, as_of, emails, include_anonymous)):
-                if (customer, email) in found:  # the e-mail of this customer's contact, not another's
-                    found[(customer, email)].add(visitor)
+            for accounts in chunks(sorted(owner_of)):
+                for account, visitor, email in conn.execute(
+                        q.lowered_ids_of(accounts, as_of, emails, include_anonymous)):
+                    if (owner_of[account], email) in found:  # this customer's contact, not another's
+                        found[(owner_of[account], email)].add(visitor)
         for customer, email, name, title, role in contacts:
             out.setdefault(customer, []).append(
                 ContactMatch(email, name, title, role, tuple(sorted(found[(customer, email)]))))

@@ -173,39 +173,45 @@ def daily(scope: Scope, ids: Sequence[str], days: int) -> Select[Any]:
 
 
 # --- many customers at once (the alert rules read every customer's key contacts) -----------------
+# Each names the accounts (at most 500) rather than the customers: with the accounts listed, both stores
+# read each one's rows by its key; joined to the mapping of 500 customers, PostgreSQL read the whole day
+# range of every account once per 500 customers.
 
 
-def _of_customers(query: Select[Any], customers: Sequence[str], first: date, as_of: date,
-                  include_anonymous: bool) -> Select[Any]:
-    """`query` over visitor days of the customers' mapped accounts in [first, as_of], as `_in_scope` scopes
-    one customer's; `mapping.c.customer_id` names whose account each row is."""
-    query = query.join(mapping, mapping.c.pendo_account_id == vd.c.account_id).where(
-        mapping.c.customer_id.in_(list(customers)), vd.c.day.between(first, as_of))
+def accounts_of(customers: Sequence[str]) -> Select[Any]:
+    """(pendo_account_id, customer_id) of the customers' mapped accounts."""
+    return select(mapping.c.pendo_account_id, mapping.c.customer_id).where(mapping.c.customer_id.in_(list(customers)))
+
+
+def _of_accounts(query: Select[Any], accounts: Sequence[str], first: date, as_of: date,
+                 include_anonymous: bool) -> Select[Any]:
+    """`query` over the accounts' visitor days of [first, as_of], as `_in_scope` scopes one customer's."""
+    query = query.where(vd.c.account_id.in_(list(accounts)), vd.c.day.between(first, as_of))
     return keep_visitors(query, vd.c.visitor_id, include_anonymous)
 
 
-def lowered_ids_of(customers: Sequence[str], as_of: date, emails: Sequence[str],
+def lowered_ids_of(accounts: Sequence[str], as_of: date, emails: Sequence[str],
                    include_anonymous: bool) -> Select[Any]:
-    """(customer_id, visitor_id, email) of each customer's visitors of the lookback whose id, lowercased, is
-    one of `emails`."""
-    query = select(mapping.c.customer_id, vd.c.visitor_id, func.lower(vd.c.visitor_id)).distinct().where(
+    """(account_id, visitor_id, email) of the accounts' visitors of the lookback whose id, lowercased, is one
+    of `emails`."""
+    query = select(vd.c.account_id, vd.c.visitor_id, func.lower(vd.c.visitor_id)).distinct().where(
         func.lower(vd.c.visitor_id).in_(list(emails)))
-    return _of_customers(query, customers, as_of - timedelta(days=LOOKBACK_DAYS - 1), as_of, include_anonymous)
+    return _of_accounts(query, accounts, as_of - timedelta(days=LOOKBACK_DAYS - 1), as_of, include_anonymous)
 
 
-def last_active_of(customers: Sequence[str], as_of: date, ids: Sequence[str], include_anonymous: bool) -> Select[Any]:
-    """(customer_id, visitor_id, last_active) of the given visitors in each customer's accounts, over the
-    lookback: the newest day with an active row, as `daily` then `last_active` find it for one customer."""
-    query = select(mapping.c.customer_id, vd.c.visitor_id, func.max(vd.c.day)).where(
+def last_active_of(accounts: Sequence[str], as_of: date, ids: Sequence[str], include_anonymous: bool) -> Select[Any]:
+    """(account_id, visitor_id, last_active) of the given visitors in the accounts over the lookback: the
+    newest day with an active row, as `daily` then `last_active` find it for one customer."""
+    query = select(vd.c.account_id, vd.c.visitor_id, func.max(vd.c.day)).where(
         vd.c.num_events > 0, vd.c.visitor_id.in_(list(ids)))
-    query = _of_customers(query, customers, as_of - timedelta(days=LOOKBACK_DAYS - 1), as_of, include_anonymous)
-    return query.group_by(mapping.c.customer_id, vd.c.visitor_id)
+    query = _of_accounts(query, accounts, as_of - timedelta(days=LOOKBACK_DAYS - 1), as_of, include_anonymous)
+    return query.group_by(vd.c.account_id, vd.c.visitor_id)
 
 
-def active_of(customers: Sequence[str], first: date, as_of: date, include_anonymous: bool) -> Select[Any]:
-    """Distinct (customer_id, visitor_id) of each customer's visitors active on any day from `first` to as_of."""
-    query = select(mapping.c.customer_id, vd.c.visitor_id).distinct().where(vd.c.num_events > 0)
-    return _of_customers(query, customers, first, as_of, include_anonymous)
+def active_of(accounts: Sequence[str], first: date, as_of: date, include_anonymous: bool) -> Select[Any]:
+    """Distinct (account_id, visitor_id) of the accounts' visitors active on any day from `first` to as_of."""
+    query = select(vd.c.account_id, vd.c.visitor_id).distinct().where(vd.c.num_events > 0)
+    return _of_accounts(query, accounts, first, as_of, include_anonymous)
 
 
 # --- the list --------------------------------------------------------------------------------
