@@ -14,7 +14,7 @@ from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.rows import BadRow, BadRows, dig, optional_ms, optional_text, unstorable
 from pendo_core.pendo.sync.rows import text as req_text
 from pendo_core.store import models
-from pendo_core.store.upsert import upsert
+from pendo_core.store.upsert import upsert, upsert_many
 
 PAGE_SIZE = 10_000
 ALL_APPS = {"appId": 'expandAppIds("*")'}
@@ -65,7 +65,7 @@ def _keyset_sync(
         page = client.aggregate_all(query(since, after, PAGE_SIZE), request_id=f"cscx-{stream}")
         rows = _convert_all(page, convert, stream, bad, table)
         with sessions.begin() as session:
-            upsert(session, table, rows, keys=(table.primary_key.columns.keys()[0],))
+            upsert_many(session, table, rows, keys=(table.primary_key.columns.keys()[0],))
             newest = max((r["last_updated"] or 0 for r in rows), default=since)
             store.set_watermark(session, stream, str(max(since, newest)))
         total += len(rows)
