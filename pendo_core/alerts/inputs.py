@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import Engine, Select, case, distinct, func, select, true
 
 from pendo_core.alerts.champions import StakeholderWindow
@@ -32,6 +33,7 @@ from pendo_core.customers import people
 from pendo_core.customers import people_queries as pq
 from pendo_core.customers.contacts import KEY_ROLES
 from pendo_core.health.score import CHANGE_DAYS
+from pendo_core.store.arrow import record_batches
 from pendo_core.store.models import (
     AccountMapping,
     Contact,
@@ -54,6 +56,7 @@ _guides = GuideMetric.__table__
 _mapping = AccountMapping.__table__
 _scores = HealthScore.__table__
 _customers = Customer.__table__
+_DAU_SCHEMA = pa.schema([("customer_id", pa.string()), ("metric_date", pa.date32()), ("dau", pa.int64())])
 
 
 @dataclass
@@ -96,15 +99,17 @@ def load_alert_inputs(engine: Engine, last_day: date, cfg: AlertSettings, *, key
 
 
 def _dau(engine: Engine, last_day: date, days: int, customer_ids: Collection[str] | None) -> dict[str, CustomerData]:
-    """The customers with usage rows in the `days` ending on last_day, each with its DAU per synced day."""
+    """The customers with usage rows in the `days` ending on last_day, each with its DAU per synced day.
+    Read as Arrow batches (`store.arrow`): 90 days of 20,000 customers are 1.8 M rows, which SQLAlchemy's
+    rows took about 4 µs each to hand over."""
     since = last_day - timedelta(days=days - 1)
     customers: dict[str, CustomerData] = {}
-    with engine.connect() as conn:
-        for chunk in customer_chunks(customer_ids):
-            stmt = _in(select(_usage.c.customer_id, _usage.c.metric_date, _usage.c.dau)
-                       .where(_usage.c.metric_date.between(since, last_day)), _usage.c.customer_id, chunk)
-            for customer, day, dau in conn.execute(stmt):
-                customers.setdefault(customer, CustomerData(last_day)).dau[day] = int(dau)
+    for chunk in customer_chunks(customer_ids):
+        stmt = _in(select(_usage.c.customer_id, _usage.c.metric_date, _usage.c.dau)
+                   .where(_usage.c.metric_date.between(since, last_day)), _usage.c.customer_id, chunk)
+        for batch in record_batches(engine, stmt, _DAU_SCHEMA):
+            for customer, day, dau in zip(*(column.to_pylist() for column in batch.columns), strict=True):
+                customers.setdefault(customer, CustomerData(last_day)).dau[day] = dau
     return customers
 
 
