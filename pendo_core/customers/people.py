@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, select
 from pendo_core.customers import people_queries as q
 from pendo_core.customers.contacts import KEY_ROLES
 from pendo_core.store.models import Contact
-from pendo_core.store.scope import chunks
+from pendo_core.store.scope import IN_CHUNK, chunks
 
 __all__ = [
     "ACTIVE_DAYS",
@@ -213,35 +213,35 @@ def _matches(conn: Connection, scope: q.Scope, roles: Sequence[str] | None) -> l
 def matches_of(conn: Connection, customer_ids: Collection[str], as_of: date, *, roles: Sequence[str] | None = None,
                include_anonymous: bool = False) -> dict[str, list[ContactMatch]]:
     """Each customer's contacts (of `roles`, customers without any left out) with their matched visitors,
-    by role then name; a few queries per 500 customers. A contact matches a visitor whose synced e-mail or
-    id is its e-mail, or one of the customer's visitors of the lookback whose id, lowercased, is."""
-    out: dict[str, list[ContactMatch]] = {}
-    rank = {r: i for i, r in enumerate(q.ROLE_ORDER)}
-    for chunk in chunks(sorted(set(customer_ids))):
+    by role then name. A contact matches a visitor whose synced e-mail or id is its e-mail (looked up by
+    index), or one of the customer's visitors of the lookback whose id, lowercased, is: one query for all
+    the customers, which for a whole book reads the lookback's visitor days once."""
+    wanted = sorted(set(customer_ids))
+    contacts: list[tuple[str, str, str, str | None, str]] = []
+    for chunk in chunks(wanted):
         query = select(Contact.customer_id, Contact.email, Contact.name, Contact.title, Contact.role).where(
             Contact.customer_id.in_(chunk))
-        if roles is not None:
-            query = query.where(Contact.role.in_(list(roles)))
-        contacts = conn.execute(query).tuples().all()
-        found: dict[tuple[str, str], set[str]] = {(customer, email): set() for customer, email, *_ in contacts}
-        owner_of = dict(conn.execute(q.accounts_of(chunk)).tuples().all())
-        owners: dict[str, list[str]] = {}
-        for customer, email, *_ in contacts:
-            owners.setdefault(email, []).append(customer)
-        for emails in chunks(sorted(owners)):
-            for lookup in (select(q.pv.c.visitor_id, q.pv.c.email).where(q.pv.c.email.in_(emails)),
-                           select(q.pv.c.visitor_id, q.pv.c.visitor_id).where(q.pv.c.visitor_id.in_(emails))):
-                for visitor, email in conn.execute(lookup):
-                    for customer in owners[email]:
-                        found[(customer, email)].add(visitor)
-            for accounts in chunks(sorted(owner_of)):
-                for account, visitor, email in conn.execute(
-                        q.lowered_ids_of(accounts, as_of, emails, include_anonymous)):
-                    if (owner_of[account], email) in found:  # this customer's contact, not another's
-                        found[(owner_of[account], email)].add(visitor)
-        for customer, email, name, title, role in contacts:
-            out.setdefault(customer, []).append(
-                ContactMatch(email, name, title, role, tuple(sorted(found[(customer, email)]))))
+        contacts += conn.execute(query if roles is None else query.where(Contact.role.in_(list(roles)))).tuples()
+    found: dict[tuple[str, str], set[str]] = {(customer, email): set() for customer, email, *_ in contacts}
+    owners: dict[str, list[str]] = {}
+    for customer, email, *_ in contacts:
+        owners.setdefault(email, []).append(customer)
+    for emails in chunks(sorted(owners)):
+        for lookup in (select(q.pv.c.visitor_id, q.pv.c.email).where(q.pv.c.email.in_(emails)),
+                       select(q.pv.c.visitor_id, q.pv.c.visitor_id).where(q.pv.c.visitor_id.in_(emails))):
+            for visitor, email in conn.execute(lookup):
+                for customer in owners[email]:
+                    found[(customer, email)].add(visitor)
+    if found:
+        few = wanted if len(wanted) <= IN_CHUNK else None  # else every customer's, the others' dropped here
+        for customer, visitor, email in conn.execute(q.lowered_ids_of(few, as_of, roles, include_anonymous)):
+            if (customer, email) in found:
+                found[(customer, email)].add(visitor)
+    rank = {r: i for i, r in enumerate(q.ROLE_ORDER)}
+    out: dict[str, list[ContactMatch]] = {}
+    for customer, email, name, title, role in contacts:
+        visitors = tuple(sorted(found[customer, email]))
+        out.setdefault(customer, []).append(ContactMatch(email, name, title, role, visitors))
     for matched in out.values():
         matched.sort(key=lambda c: (rank.get(c.role, len(rank)), c.name.casefold(), c.email))
     return out

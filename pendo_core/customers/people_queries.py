@@ -173,45 +173,43 @@ def daily(scope: Scope, ids: Sequence[str], days: int) -> Select[Any]:
 
 
 # --- many customers at once (the alert rules read every customer's key contacts) -----------------
-# Each names the accounts (at most 500) rather than the customers: with the accounts listed, both stores
-# read each one's rows by its key; joined to the mapping of 500 customers, PostgreSQL read the whole day
-# range of every account once per 500 customers.
+# One query each for all the customers asked about: read per 500 customers, PostgreSQL scanned the whole
+# lookback of every account once per 500 (quadratic in the book); for one customer both stores read its
+# accounts' rows by their key.
 
 
-def accounts_of(customers: Sequence[str]) -> Select[Any]:
-    """(pendo_account_id, customer_id) of the customers' mapped accounts."""
-    return select(mapping.c.pendo_account_id, mapping.c.customer_id).where(mapping.c.customer_id.in_(list(customers)))
-
-
-def _of_accounts(query: Select[Any], accounts: Sequence[str], first: date, as_of: date,
-                 include_anonymous: bool) -> Select[Any]:
-    """`query` over the accounts' visitor days of [first, as_of], as `_in_scope` scopes one customer's."""
-    query = query.where(vd.c.account_id.in_(list(accounts)), vd.c.day.between(first, as_of))
+def _of_customers(query: Select[Any], customers: Sequence[str] | None, first: date, as_of: date,
+                  include_anonymous: bool) -> Select[Any]:
+    """`query` over visitor days of [first, as_of] of mapped accounts (of `customers`, None: every
+    customer's), as `_in_scope` scopes one customer's; `mapping.c.customer_id` says whose each row is."""
+    query = query.join(mapping, mapping.c.pendo_account_id == vd.c.account_id).where(vd.c.day.between(first, as_of))
+    if customers is not None:
+        query = query.where(mapping.c.customer_id.in_(list(customers)))
     return keep_visitors(query, vd.c.visitor_id, include_anonymous)
 
 
-def lowered_ids_of(accounts: Sequence[str], as_of: date, emails: Sequence[str],
+def lowered_ids_of(customers: Sequence[str] | None, as_of: date, roles: Sequence[str] | None,
                    include_anonymous: bool) -> Select[Any]:
-    """(account_id, visitor_id, email) of the accounts' visitors of the lookback whose id, lowercased, is one
-    of `emails`."""
-    query = select(vd.c.account_id, vd.c.visitor_id, func.lower(vd.c.visitor_id)).distinct().where(
-        func.lower(vd.c.visitor_id).in_(list(emails)))
-    return _of_accounts(query, accounts, as_of - timedelta(days=LOOKBACK_DAYS - 1), as_of, include_anonymous)
+    """(customer_id, visitor_id, email) of each customer's visitors of the lookback whose id, lowercased,
+    is the e-mail of one of its contacts (of `roles`)."""
+    query = select(mapping.c.customer_id, vd.c.visitor_id, contacts.c.email).distinct().select_from(vd)
+    query = _of_customers(query, customers, as_of - timedelta(days=LOOKBACK_DAYS - 1), as_of, include_anonymous)
+    query = query.join(contacts, and_(contacts.c.customer_id == mapping.c.customer_id,
+                                      contacts.c.email == func.lower(vd.c.visitor_id)))
+    return query if roles is None else query.where(contacts.c.role.in_(list(roles)))
 
 
-def last_active_of(accounts: Sequence[str], as_of: date, ids: Sequence[str], include_anonymous: bool) -> Select[Any]:
-    """(account_id, visitor_id, last_active) of the given visitors in the accounts over the lookback: the
-    newest day with an active row, as `daily` then `last_active` find it for one customer."""
-    query = select(vd.c.account_id, vd.c.visitor_id, func.max(vd.c.day)).where(
-        vd.c.num_events > 0, vd.c.visitor_id.in_(list(ids)))
-    query = _of_accounts(query, accounts, as_of - timedelta(days=LOOKBACK_DAYS - 1), as_of, include_anonymous)
-    return query.group_by(vd.c.account_id, vd.c.visitor_id)
-
-
-def active_of(accounts: Sequence[str], first: date, as_of: date, include_anonymous: bool) -> Select[Any]:
-    """Distinct (account_id, visitor_id) of the accounts' visitors active on any day from `first` to as_of."""
-    query = select(vd.c.account_id, vd.c.visitor_id).distinct().where(vd.c.num_events > 0)
-    return _of_accounts(query, accounts, first, as_of, include_anonymous)
+def last_active_per_visitor(customers: Sequence[str] | None, as_of: date, since: date,
+                            include_anonymous: bool) -> Select[Any]:
+    """(customer_id, visitor_id, last active day of the lookback or NULL, 1 when active from `since` to
+    as_of else 0) of each customer's visitors with a row from the earlier of the two: what `daily` then
+    `last_active` find for one customer, and whether the visitor was active lately."""
+    active, lookback = vd.c.num_events > 0, as_of - timedelta(days=LOOKBACK_DAYS - 1)
+    last = func.max(case((and_(active, vd.c.day >= lookback), vd.c.day)))
+    recent = func.max(case((and_(active, vd.c.day >= since), 1), else_=0))
+    query = select(mapping.c.customer_id, vd.c.visitor_id, last, recent)
+    query = _of_customers(query.select_from(vd), customers, min(lookback, since), as_of, include_anonymous)
+    return query.group_by(mapping.c.customer_id, vd.c.visitor_id)
 
 
 # --- the list --------------------------------------------------------------------------------

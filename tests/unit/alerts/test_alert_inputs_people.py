@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from pendo_core.alerts.champions import StakeholderWindow
+from pendo_core.alerts import inputs
 from pendo_core.alerts.inputs import _add_people
 from pendo_core.alerts.kinds import CustomerData
 from pendo_core.customers import people
@@ -34,6 +35,8 @@ ACTIVITY = [
     ("a1", "Gus@Globex.com", (2,)),  # Globex's contact's e-mail, but active in Acme's account
     ("g1", "hal@globex.com", (5,)),
     ("x9", "cy@acme.com", (0,)),  # an unmapped account
+    ("a1", "far@acme.com", (100,)),  # before the lookback: a colleague only for a window that long
+    ("a1", "v-123", (95,)),
 ]
 QUIET = [("a1", "cy@acme.com", 1), ("a1", "old@acme.com", 5), ("g1", "gus-id", 1)]  # rows without events
 
@@ -54,19 +57,26 @@ def _world(engine: Engine) -> None:
     add_contacts(engine, INITECH, [("Ivy", "ivy@initech.com", "user")])
 
 
-def _one_at_a_time(engine: Engine, customer: str, include_anonymous: bool) -> list[StakeholderWindow]:
+def _one_at_a_time(engine: Engine, customer: str, include_anonymous: bool,
+                   window: int = WINDOW) -> list[StakeholderWindow]:
     """The People section's reading of one customer, and its active visitors counted from ACTIVITY."""
     accounts = {ACME: {"a1", "a2"}, GLOBEX: {"g1"}, INITECH: {"i1"}}[customer]
-    team = {v for a, v, back in ACTIVITY if a in accounts and min(back) < WINDOW
+    team = {v for a, v, back in ACTIVITY if a in accounts and min(back) < window
             and (include_anonymous or not v.startswith(ANON_PREFIX))}
-    found = people.stakeholders(engine, customer, LAST, roles=KEY_ROLES, window_days=WINDOW,
+    found = people.stakeholders(engine, customer, LAST, roles=KEY_ROLES, window_days=window,
                                 include_anonymous=include_anonymous)
     return [StakeholderWindow(s.email, s.name, s.role, s.title, s.matched, s.last_active,
                               len(team - set(s.visitor_ids)), LOOKBACK_DAYS) for s in found]
 
 
+@pytest.mark.parametrize("whole_book", [False, True], ids=["listed-customers", "whole-book"])
 @pytest.mark.parametrize("include_anonymous", [False, True])
-def test_read_for_many_customers_as_for_each_one(engine: Engine, include_anonymous: bool) -> None:
+def test_read_for_many_customers_as_for_each_one(engine: Engine, monkeypatch: pytest.MonkeyPatch,
+                                                 include_anonymous: bool, whole_book: bool) -> None:
+    """Listed (a few customers) or the whole book read at once, the others' rows skipped."""
+    if whole_book:
+        monkeypatch.setattr(inputs, "IN_CHUNK", 1)
+        monkeypatch.setattr(people, "IN_CHUNK", 1)
     _world(engine)
     customers = {c: CustomerData(LAST) for c in (ACME, GLOBEX, INITECH)}
     _add_people(engine, customers, LAST, WINDOW, include_anonymous)
@@ -89,3 +99,13 @@ def test_a_missing_day_is_not_a_date(engine: Engine) -> None:
     customers = {ACME: CustomerData(LAST)}
     _add_people(engine, customers, LAST, WINDOW, False)
     assert all(isinstance(p.last_active, date) for p in customers[ACME].people)
+
+
+def test_a_window_longer_than_the_lookback_counts_its_colleagues(engine: Engine) -> None:
+    """An admin may set champion_inactive's days beyond the 90-day lookback: the team counts over them."""
+    _world(engine)
+    customers = {c: CustomerData(LAST) for c in (ACME, GLOBEX)}
+    _add_people(engine, customers, LAST, 120, False)
+    for customer, data in customers.items():
+        assert data.people == _one_at_a_time(engine, customer, False, 120), customer
+    assert {p.email: p.team_active for p in customers[ACME].people}["cy@acme.com"] == 7  # + Dee, Eve, old, far
