@@ -22,6 +22,9 @@ from sqlalchemy import Engine, Select
 from sqlalchemy.dialects.postgresql import psycopg
 
 BATCH_ROWS = 50_000
+# These reads group and join millions of rows; at the server's default 4 MB a grouping of every visitor's
+# last active day sorted on disk (1.7 s instead of 0.8 at 2,000 accounts). Per sort or hash of this session.
+WORK_MEM = "64MB"
 # Values are written into the SQL as literals, not bound: ADBC runs a query with parameters as a prepared
 # statement and converts its whole result at once (one batch of every row, held twice); a query without
 # them it reads by COPY, in batches. Backslashes are left alone in literals, and the session reads them so.
@@ -53,6 +56,7 @@ def _adbc_postgresql(engine: Engine, stmt: Select[Any]) -> Iterator[pa.RecordBat
     sql = str(stmt.compile(dialect=_LITERAL, compile_kwargs={"literal_binds": True, "render_postcompile": True}))
     with closing(adbc.connect(_conninfo(engine))) as conn, closing(conn.cursor()) as cursor:
         cursor.execute("SET standard_conforming_strings = on")
+        cursor.execute(f"SET work_mem = '{WORK_MEM}'")
         cursor.execute(sql)
         yield from cursor.fetch_record_batch()
 
