@@ -3,7 +3,8 @@
 Only days up to the last complete day are read. Feature use comes from the raw feature rows with
 the scoping of `pendo_core.usage.adoption.abandoned_key_features` (mapped accounts, identified
 visitors unless anonymous ones are included), grouped by customer in one query per chunk. The
-champions' and decision makers' activity is read as `people.stakeholders` reads it, 500 customers a time.
+champions' and decision makers' activity is what `people.stakeholders` reads for one customer, read for
+all of them at once.
 The risk kinds read each customer's health score on the last day and 28 days before it
 (`risk.HealthWindow`) and its renewal date.
 
