@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from pendo_core.alerts.champions import StakeholderWindow
 from pendo_core.alerts import inputs
+from pendo_core.alerts.champions import StakeholderWindow
 from pendo_core.alerts.inputs import _add_people
 from pendo_core.alerts.kinds import CustomerData
 from pendo_core.customers import people

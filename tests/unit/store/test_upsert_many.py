@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from pendo_core.store import models, upsert as upsert_module
+from pendo_core.store import models
+from pendo_core.store import upsert as upsert_module
 from pendo_core.store.upsert import upsert, upsert_many
 
 VISITORS = models.table_of(models.PendoVisitor)
