@@ -87,11 +87,14 @@ def run_job(database_url: str, pendo_url: str, args: list[str], log: Path,
 
 
 def run_peak_mb(at_exit_mb: float, phases: dict[str, Any]) -> float:
-    """The sync process's peak resident MB: the largest of its phases' peaks and what wait4 reported.
+    """The sync process's peak resident MB: the largest of its phases' peaks (VmHWM, its own memory).
 
-    The phase clock resets the kernel's high-water mark as each phase starts, so wait4's figure is only
-    the peak since the last phase began (a 410 MB "peak" for a backfill whose metrics phase held 1.7 GB)."""
-    return max([at_exit_mb, *(float(mb) for mb in phases.get("peak_mb", {}).values())])
+    wait4's ru_maxrss is no measure of it: the kernel carries the parent's high-water mark across fork and
+    exec into the child's (the bench process's few hundred MB were every run's floor), and the phase clock
+    resets the mark as each phase starts (a 410 MB "peak" for a backfill whose metrics phase held 1.7 GB).
+    A run that died before its first phase has only wait4's figure."""
+    peaks = [float(mb) for mb in phases.get("peak_mb", {}).values()]
+    return max(peaks) if peaks else at_exit_mb
 
 
 def import_book(database_url: str, setup: Setup, name: str) -> None:
