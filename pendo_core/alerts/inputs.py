@@ -47,7 +47,7 @@ from pendo_core.store.models import (
     UsageAlert,
     UsageMetric,
 )
-from pendo_core.store.scope import IN_CHUNK, chunks, customer_chunks, keep_visitors, mapped
+from pendo_core.store.scope import chunks, customer_chunks, keep_visitors, mapped
 
 HISTORY_DAYS = 90  # DAU history kept for "last active" in no_login's details
 
@@ -130,7 +130,6 @@ def _add_people(engine: Engine, customers: dict[str, CustomerData], last_day: da
     if not customers:
         return
     wanted = sorted(customers)
-    few = wanted if len(wanted) <= IN_CHUNK else None  # else every customer's rows, the others' skipped here
     with engine.connect() as conn:
         found = people.matches_of(conn, wanted, last_day, roles=KEY_ROLES, include_anonymous=include_anonymous)
     matched = {(customer, v) for customer, contacts in found.items() for c in contacts for v in c.visitor_ids}
@@ -138,10 +137,10 @@ def _add_people(engine: Engine, customers: dict[str, CustomerData], last_day: da
     team: dict[str, int] = {}  # customer -> visitors active in the rule's window
     team_matched: dict[str, set[str]] = {}  # customer -> matched visitors among them
     since = last_day - timedelta(days=days - 1)
-    stmt = pq.last_active_per_visitor(few, last_day, since, include_anonymous)
+    stmt = pq.last_active_per_visitor(wanted, last_day, since, include_anonymous)
     for batch in record_batches(engine, stmt, _LAST_ACTIVE_SCHEMA):
         for customer, visitor, day, recent in zip(*(column.to_pylist() for column in batch.columns), strict=True):
-            if customer not in found:
+            if customer not in found:  # no key contact, or not asked about (a whole book comes unlisted)
                 continue
             if recent:
                 team[customer] = team.get(customer, 0) + 1

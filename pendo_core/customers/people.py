@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, select
 from pendo_core.customers import people_queries as q
 from pendo_core.customers.contacts import KEY_ROLES
 from pendo_core.store.models import Contact
-from pendo_core.store.scope import IN_CHUNK, chunks
+from pendo_core.store.scope import chunks
 
 __all__ = [
     "ACTIVE_DAYS",
@@ -233,9 +233,8 @@ def matches_of(conn: Connection, customer_ids: Collection[str], as_of: date, *, 
                 for customer in owners[email]:
                     found[(customer, email)].add(visitor)
     if found:
-        few = wanted if len(wanted) <= IN_CHUNK else None  # else every customer's, the others' dropped here
-        for customer, visitor, email in conn.execute(q.lowered_ids_of(few, as_of, roles, include_anonymous)):
-            if (customer, email) in found:
+        for customer, visitor, email in conn.execute(q.lowered_ids_of(wanted, as_of, roles, include_anonymous)):
+            if (customer, email) in found:  # not another customer's (a whole book comes unlisted)
                 found[(customer, email)].add(visitor)
     rank = {r: i for i, r in enumerate(q.ROLE_ORDER)}
     out: dict[str, list[ContactMatch]] = {}

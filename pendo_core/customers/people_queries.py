@@ -53,7 +53,7 @@ from pendo_core.store.models import (
     VisitorDay,
     VisitorHour,
 )
-from pendo_core.store.scope import keep_visitors, unindexed
+from pendo_core.store.scope import IN_CHUNK, keep_visitors, unindexed
 
 LOOKBACK_DAYS = 90
 WINDOW_DAYS = 30
@@ -178,17 +178,18 @@ def daily(scope: Scope, ids: Sequence[str], days: int) -> Select[Any]:
 # accounts' rows by their key.
 
 
-def _of_customers(query: Select[Any], customers: Sequence[str] | None, first: date, as_of: date,
+def _of_customers(query: Select[Any], customers: Sequence[str], first: date, as_of: date,
                   include_anonymous: bool) -> Select[Any]:
-    """`query` over visitor days of [first, as_of] of mapped accounts (of `customers`, None: every
-    customer's), as `_in_scope` scopes one customer's; `mapping.c.customer_id` says whose each row is."""
+    """`query` over visitor days of [first, as_of] of mapped accounts, as `_in_scope` scopes one customer's;
+    `mapping.c.customer_id` says whose each row is. Up to IN_CHUNK `customers` are listed; beyond, every
+    customer's rows come (one read of the book) and the caller skips the others'."""
     query = query.join(mapping, mapping.c.pendo_account_id == vd.c.account_id).where(vd.c.day.between(first, as_of))
-    if customers is not None:
+    if len(customers) <= IN_CHUNK:
         query = query.where(mapping.c.customer_id.in_(list(customers)))
     return keep_visitors(query, vd.c.visitor_id, include_anonymous)
 
 
-def lowered_ids_of(customers: Sequence[str] | None, as_of: date, roles: Sequence[str] | None,
+def lowered_ids_of(customers: Sequence[str], as_of: date, roles: Sequence[str] | None,
                    include_anonymous: bool) -> Select[Any]:
     """(customer_id, visitor_id, email) of each customer's visitors of the lookback whose id, lowercased,
     is the e-mail of one of its contacts (of `roles`)."""
@@ -199,7 +200,7 @@ def lowered_ids_of(customers: Sequence[str] | None, as_of: date, roles: Sequence
     return query if roles is None else query.where(contacts.c.role.in_(list(roles)))
 
 
-def last_active_per_visitor(customers: Sequence[str] | None, as_of: date, since: date,
+def last_active_per_visitor(customers: Sequence[str], as_of: date, since: date,
                             include_anonymous: bool) -> Select[Any]:
     """(customer_id, visitor_id, last active day of the lookback or NULL, 1 when active from `since` to
     as_of else 0) of each customer's visitors with a row from the earlier of the two: what `daily` then

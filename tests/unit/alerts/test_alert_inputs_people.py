@@ -8,11 +8,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from pendo_core.alerts import inputs
 from pendo_core.alerts.champions import StakeholderWindow
 from pendo_core.alerts.inputs import _add_people
 from pendo_core.alerts.kinds import CustomerData
-from pendo_core.customers import people
+from pendo_core.customers import people, people_queries
 from pendo_core.customers.contacts import KEY_ROLES
 from pendo_core.customers.people_queries import LOOKBACK_DAYS
 from pendo_core.store.scope import ANON_PREFIX
@@ -75,8 +74,7 @@ def test_read_for_many_customers_as_for_each_one(engine: Engine, monkeypatch: py
                                                  include_anonymous: bool, whole_book: bool) -> None:
     """Listed (a few customers) or the whole book read at once, the others' rows skipped."""
     if whole_book:
-        monkeypatch.setattr(inputs, "IN_CHUNK", 1)
-        monkeypatch.setattr(people, "IN_CHUNK", 1)
+        monkeypatch.setattr(people_queries, "IN_CHUNK", 1)
     _world(engine)
     customers = {c: CustomerData(LAST) for c in (ACME, GLOBEX, INITECH)}
     _add_people(engine, customers, LAST, WINDOW, include_anonymous)
