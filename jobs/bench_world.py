@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import subprocess
@@ -152,7 +153,9 @@ def write_contacts(world: World, target: Path) -> Path:
     return write_csv(rows, CONTACT_HEADER, target)
 
 
+@functools.lru_cache(maxsize=1)
 def _subscription(world: World) -> Subscription:
+    """The world's simulated subscription, generated once for its customers and their contacts."""
     from pendo_sim.data import generate
 
     return generate(seed=world.seed, accounts=world.accounts, days=HISTORY_DAYS, as_of=world.history_end,
