@@ -57,13 +57,22 @@ def _customers(duck: duckdb.DuckDBPyConnection) -> None:
 
 def _visitor_counts(duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> None:
     windows = ", ".join(f"('{kind}', {w})" for kind, w in WINDOWS)
-    # Days before first_day - (w - 1) cannot reach a reported day's window: leave them out.
+    longest = max(w for _, w in WINDOWS)
+    # Days before first_day - (w - 1) cannot reach a reported day's window: leave them out. A visitor
+    # active in two of a customer's accounts repeats a (customer, visitor, day): the DISTINCT drops the
+    # repeats before the rows are copied once per window (after the copy, its hash table held every row
+    # four times: out of memory at 20,000 accounts).
     duck.execute(f"""
         CREATE TABLE usage_activity AS
-        SELECT DISTINCT m.customer_id, '' AS obj_id, w.kind, CAST(w.w AS INTEGER) AS w, v.visitor_id, v.day
-        FROM vd v JOIN acct m USING (account_id), (VALUES {windows}) w(kind, w)
-        WHERE v.num_events > 0 AND v.day > CAST(? AS DATE) - CAST(w.w AS INTEGER)
-    """, [plan.first_day])
+        WITH active AS (
+            SELECT DISTINCT m.customer_id, v.visitor_id, v.day
+            FROM vd v JOIN acct m USING (account_id)
+            WHERE v.num_events > 0 AND v.day > CAST($first AS DATE) - {longest}
+        )
+        SELECT a.customer_id, '' AS obj_id, w.kind, CAST(w.w AS INTEGER) AS w, a.visitor_id, a.day
+        FROM active a, (VALUES {windows}) w(kind, w)
+        WHERE a.day > CAST($first AS DATE) - CAST(w.w AS INTEGER)
+    """, {"first": plan.first_day})
     window_counts(duck, "usage_activity", "usage_windows")
     pivot = ", ".join(f"max(n) FILTER (WHERE kind = '{kind}') AS {kind}" for kind, _ in WINDOWS)
     duck.execute(f"""

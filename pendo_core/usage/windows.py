@@ -24,7 +24,9 @@ def window_counts(duck: duckdb.DuckDBPyConnection, source: str, target: str) -> 
     """Table `target(customer_id, obj_id, kind, day, n)` from `source(customer_id, obj_id, kind, w,
     visitor_id, day)`: for each `cal` day, n = distinct visitors of the key active in [day-w+1, day].
 
-    Only rows with n > 0 are produced; `w` (INTEGER) must be the same for all rows of one kind.
+    Only rows with n > 0 are produced; `w` (INTEGER) must be the same for all rows of one kind. A row
+    may repeat (a visitor active in two of a customer's accounts): the rows of one day share one island
+    (RANGE frame), so the visitor counts once.
     """
     duck.execute(f"""
         CREATE TABLE {target} AS
@@ -34,7 +36,7 @@ def window_counts(duck: duckdb.DuckDBPyConnection, source: str, target: str) -> 
             WINDOW visitor AS (PARTITION BY customer_id, obj_id, kind, visitor_id ORDER BY day)
         ), islands AS (
             SELECT *, sum(opens) OVER (PARTITION BY customer_id, obj_id, kind, visitor_id ORDER BY day
-                                       ROWS UNBOUNDED PRECEDING) AS island
+                                       RANGE UNBOUNDED PRECEDING) AS island
             FROM flagged
         ), spans AS (
             SELECT customer_id, obj_id, kind, min(day) AS opens_on, max(day) + max(w) AS closes_on
