@@ -57,8 +57,8 @@ _guides = GuideMetric.__table__
 _mapping = AccountMapping.__table__
 _scores = HealthScore.__table__
 _customers = Customer.__table__
-_LAST_ACTIVE_SCHEMA = pa.schema([("customer_id", pa.string()), ("visitor_id", pa.string()),
-                                 ("last_active", pa.date32()), ("recent", pa.int64())])
+_LAST_ACTIVE_SCHEMA = pa.schema([("customer_id", pa.string()), ("visitor_id", pa.string()), ("lowered", pa.string()),
+                                 ("last_active", pa.date32()), ("recent", pa.int64()), ("seen", pa.int64())])
 _DAU_SCHEMA = pa.schema([("customer_id", pa.string()), ("metric_date", pa.date32()), ("dau", pa.int64())])
 
 
@@ -124,24 +124,30 @@ def _customers_where(engine: Engine, column: Any, condition: Any) -> set[str]:
 def _add_people(engine: Engine, customers: dict[str, CustomerData], last_day: date, days: int,
                 include_anonymous: bool) -> None:
     """Each champion's and decision maker's last activity, and how many colleagues were active in `days`,
-    as `people.stakeholders` and the People list find them for one customer: the matches for all the
-    customers at once, then one grouped read of every visitor's last active day, streamed
-    (one customer at a time took several queries each: minutes at 20,000 customers)."""
+    as `people.stakeholders` and the People list find them for one customer: the matches by synced e-mail
+    and id for all the customers at once, then one grouped read of every visitor's last active day,
+    streamed, which also matches the visitors by their lowercased id (`people.matches_of` reads the visitor
+    days for those alone: 13 s of a 20,000-account daily run). One customer at a time took several
+    queries each: minutes at 20,000 customers."""
     if not customers:
         return
     wanted = sorted(customers)
     with engine.connect() as conn:
-        found = people.matches_of(conn, wanted, last_day, roles=KEY_ROLES, include_anonymous=include_anonymous)
-    matched = {(customer, v) for customer, contacts in found.items() for c in contacts for v in c.visitor_ids}
+        matching = people.direct_matches(conn, wanted, roles=KEY_ROLES)
+    keyed = {customer for customer, *_ in matching.contacts}
+    matched = {(customer, v) for (customer, _), visitors in matching.found.items() for v in visitors}
     last: dict[tuple[str, str], date] = {}  # (customer, matched visitor) -> its last active day
     team: dict[str, int] = {}  # customer -> visitors active in the rule's window
     team_matched: dict[str, set[str]] = {}  # customer -> matched visitors among them
     since = last_day - timedelta(days=days - 1)
     stmt = pq.last_active_per_visitor(wanted, last_day, since, include_anonymous)
     for batch in record_batches(engine, stmt, _LAST_ACTIVE_SCHEMA):
-        for customer, visitor, day, recent in zip(*(column.to_pylist() for column in batch.columns), strict=True):
-            if customer not in found:  # no key contact, or not asked about (a whole book comes unlisted)
+        for customer, visitor, lowered, day, recent, seen in zip(*(column.to_pylist() for column in batch.columns),
+                                                                 strict=True):
+            if customer not in keyed:  # no key contact, or not asked about (a whole book comes unlisted)
                 continue
+            if seen and matching.add_lowered(customer, visitor, lowered):
+                matched.add((customer, visitor))
             if recent:
                 team[customer] = team.get(customer, 0) + 1
             if (customer, visitor) in matched:
@@ -149,7 +155,7 @@ def _add_people(engine: Engine, customers: dict[str, CustomerData], last_day: da
                     last[customer, visitor] = day
                 if recent:
                     team_matched.setdefault(customer, set()).add(visitor)
-    for customer, contacts in found.items():
+    for customer, contacts in matching.by_customer().items():
         customers[customer].people = [
             StakeholderWindow(c.email, c.name, c.role, c.title, bool(c.visitor_ids),
                               max((last[customer, v] for v in c.visitor_ids if (customer, v) in last), default=None),

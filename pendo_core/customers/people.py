@@ -216,9 +216,49 @@ def matches_of(conn: Connection, customer_ids: Collection[str], as_of: date, *, 
     by role then name. A contact matches a visitor whose synced e-mail or id is its e-mail (looked up by
     index), or one of the customer's visitors of the lookback whose id, lowercased, is: one query for all
     the customers, which for a whole book reads the lookback's visitor days once."""
-    wanted = sorted(set(customer_ids))
+    matching = direct_matches(conn, customer_ids, roles=roles)
+    if matching.found:
+        for customer, visitor, email in conn.execute(q.lowered_ids_of(sorted(set(customer_ids)), as_of, roles,
+                                                                       include_anonymous)):
+            matching.add_lowered(customer, visitor, email)
+    return matching.by_customer()
+
+
+@dataclass
+class ContactMatching:
+    """Some customers' contacts, (customer, email, name, title, role) each, and the visitors matched to
+    each so far, by (customer, email)."""
+
+    contacts: list[tuple[str, str, str, str | None, str]]
+    found: dict[tuple[str, str], set[str]]
+
+    def add_lowered(self, customer: str, visitor: str, lowered: str) -> bool:
+        """Match one of the customer's visitors of the lookback whose id, lowercased, is `lowered` to the
+        contact with that e-mail; False when the customer has none (another customer's, or nobody's)."""
+        visitors = self.found.get((customer, lowered))
+        if visitors is None:
+            return False
+        visitors.add(visitor)
+        return True
+
+    def by_customer(self) -> dict[str, list[ContactMatch]]:
+        """Each customer's contacts with their matched visitors, by role then name."""
+        rank = {r: i for i, r in enumerate(q.ROLE_ORDER)}
+        out: dict[str, list[ContactMatch]] = {}
+        for customer, email, name, title, role in self.contacts:
+            visitors = tuple(sorted(self.found[customer, email]))
+            out.setdefault(customer, []).append(ContactMatch(email, name, title, role, visitors))
+        for matched in out.values():
+            matched.sort(key=lambda c: (rank.get(c.role, len(rank)), c.name.casefold(), c.email))
+        return out
+
+
+def direct_matches(conn: Connection, customer_ids: Collection[str], *,
+                   roles: Sequence[str] | None = None) -> ContactMatching:
+    """The customers' contacts (of `roles`) matched to the visitors whose synced e-mail or id is their
+    e-mail; the lowercased ids are `matches_of`'s (or the caller's) to add."""
     contacts: list[tuple[str, str, str, str | None, str]] = []
-    for chunk in chunks(wanted):
+    for chunk in chunks(sorted(set(customer_ids))):
         query = select(Contact.customer_id, Contact.email, Contact.name, Contact.title, Contact.role).where(
             Contact.customer_id.in_(chunk))
         contacts += conn.execute(query if roles is None else query.where(Contact.role.in_(list(roles)))).tuples()
@@ -232,18 +272,7 @@ def matches_of(conn: Connection, customer_ids: Collection[str], as_of: date, *, 
             for visitor, email in conn.execute(lookup):
                 for customer in owners[email]:
                     found[(customer, email)].add(visitor)
-    if found:
-        for customer, visitor, email in conn.execute(q.lowered_ids_of(wanted, as_of, roles, include_anonymous)):
-            if (customer, email) in found:  # not another customer's (a whole book comes unlisted)
-                found[(customer, email)].add(visitor)
-    rank = {r: i for i, r in enumerate(q.ROLE_ORDER)}
-    out: dict[str, list[ContactMatch]] = {}
-    for customer, email, name, title, role in contacts:
-        visitors = tuple(sorted(found[customer, email]))
-        out.setdefault(customer, []).append(ContactMatch(email, name, title, role, visitors))
-    for matched in out.values():
-        matched.sort(key=lambda c: (rank.get(c.role, len(rank)), c.name.casefold(), c.email))
-    return out
+    return ContactMatching(contacts, found)
 
 
 def unmatched_contacts(engine: Engine, customer_id: str, as_of: date) -> list[ContactMatch]:

@@ -202,15 +202,21 @@ def lowered_ids_of(customers: Sequence[str], as_of: date, roles: Sequence[str] |
 
 def last_active_per_visitor(customers: Sequence[str], as_of: date, since: date,
                             include_anonymous: bool) -> Select[Any]:
-    """(customer_id, visitor_id, last active day of the lookback or NULL, 1 when active from `since` to
-    as_of else 0) of each customer's visitors with a row from the earlier of the two: what `daily` then
-    `last_active` find for one customer, and whether the visitor was active lately."""
+    """(customer_id, visitor_id, its id lowercased, last active day of the lookback or NULL, 1 when active
+    from `since` to as_of else 0, 1 when it has a row in the lookback else 0) of each customer's visitors
+    with a row from the earlier of the two: what `daily` then `last_active` find for one customer, whether
+    the visitor was active lately, and what `lowered_ids_of` would match it by (when seen in the lookback),
+    all in one read of the visitor days."""
     active, lookback = vd.c.num_events > 0, as_of - timedelta(days=LOOKBACK_DAYS - 1)
-    last = func.max(case((and_(active, vd.c.day >= lookback), vd.c.day)))
-    recent = func.max(case((and_(active, vd.c.day >= since), 1), else_=0))
-    query = select(mapping.c.customer_id, vd.c.visitor_id, last, recent)
+    last = func.max(case((and_(active, vd.c.day >= lookback), vd.c.day))).label("last_active")
+    recent = func.max(case((and_(active, vd.c.day >= since), 1), else_=0)).label("recent")
+    seen = func.max(case((vd.c.day >= lookback, 1), else_=0)).label("seen")
+    query = select(mapping.c.customer_id, vd.c.visitor_id, last, recent, seen)
     query = _of_customers(query.select_from(vd), customers, min(lookback, since), as_of, include_anonymous)
-    return query.group_by(mapping.c.customer_id, vd.c.visitor_id)
+    grouped = query.group_by(mapping.c.customer_id, vd.c.visitor_id).subquery("grouped")
+    # lower() of each grouped visitor once, not of every row read
+    return select(grouped.c.customer_id, grouped.c.visitor_id, func.lower(grouped.c.visitor_id), grouped.c.last_active,
+                  grouped.c.recent, grouped.c.seen)
 
 
 # --- the list --------------------------------------------------------------------------------

@@ -36,8 +36,10 @@ ACTIVITY = [
     ("x9", "cy@acme.com", (0,)),  # an unmapped account
     ("a1", "far@acme.com", (100,)),  # before the lookback: a colleague only for a window that long
     ("a1", "v-123", (95,)),
+    ("a1", "Hy@Acme.com", (100,)),  # Hy's id lowercased, but only before the lookback: not matched
 ]
-QUIET = [("a1", "cy@acme.com", 1), ("a1", "old@acme.com", 5), ("g1", "gus-id", 1)]  # rows without events
+QUIET = [("a1", "cy@acme.com", 1), ("a1", "old@acme.com", 5), ("g1", "gus-id", 1),  # rows without events
+         ("a1", "Fay@Acme.com", 4)]  # Fay's id lowercased, seen in the lookback but never active
 
 
 def _world(engine: Engine) -> None:
@@ -50,7 +52,8 @@ def _world(engine: Engine) -> None:
     for account, visitor, back_days in QUIET:
         add_days(engine, account, visitor, [LAST - timedelta(days=back_days)], events=0)
     add_contacts(engine, ACME, [("Cy", "cy@acme.com", "champion", "VP"), ("Dee", "dee@acme.com", "decision_maker"),
-                                ("Eve", "eve@acme.com", "champion"), ("Ann", "ann@acme.com", "user")])
+                                ("Eve", "eve@acme.com", "champion"), ("Ann", "ann@acme.com", "user"),
+                                ("Fay", "fay@acme.com", "champion"), ("Hy", "hy@acme.com", "decision_maker")])
     add_contacts(engine, GLOBEX, [("Gus", "gus@globex.com", "champion"), ("Cy", "cy@acme.com", "decision_maker"),
                                   ("Nobody", "nobody@globex.com", "champion")])
     add_contacts(engine, INITECH, [("Ivy", "ivy@initech.com", "user")])
@@ -84,7 +87,8 @@ def test_read_for_many_customers_as_for_each_one(engine: Engine, monkeypatch: py
     day = {k: LAST - timedelta(days=k) for k in (3, 15, 30)}
     team = 4 if include_anonymous else 3  # ann, bob, Gus@Globex.com (+ the anonymous visitor); Cy for the others
     assert acme == {"cy@acme.com": (True, day[3], team), "dee@acme.com": (True, day[15], team + 1),
-                    "eve@acme.com": (True, day[30], team + 1)}
+                    "eve@acme.com": (True, day[30], team + 1), "fay@acme.com": (True, None, team + 1),
+                    "hy@acme.com": (False, None, team + 1)}
     globex = {p.email: (p.matched, p.last_active, p.team_active) for p in customers[GLOBEX].people}
     assert globex == {"gus@globex.com": (True, None, 1), "cy@acme.com": (True, None, 1),
                       "nobody@globex.com": (False, None, 1)}
@@ -96,7 +100,9 @@ def test_a_missing_day_is_not_a_date(engine: Engine) -> None:
     _world(engine)
     customers = {ACME: CustomerData(LAST)}
     _add_people(engine, customers, LAST, WINDOW, False)
-    assert all(isinstance(p.last_active, date) for p in customers[ACME].people)
+    active = [p.last_active for p in customers[ACME].people if p.email not in ("fay@acme.com", "hy@acme.com")]
+    assert active
+    assert all(isinstance(day, date) for day in active)
 
 
 def test_a_window_longer_than_the_lookback_counts_its_colleagues(engine: Engine) -> None:
@@ -106,4 +112,4 @@ def test_a_window_longer_than_the_lookback_counts_its_colleagues(engine: Engine)
     _add_people(engine, customers, LAST, 120, False)
     for customer, data in customers.items():
         assert data.people == _one_at_a_time(engine, customer, False, 120), customer
-    assert {p.email: p.team_active for p in customers[ACME].people}["cy@acme.com"] == 7  # + Dee, Eve, old, far
+    assert {p.email: p.team_active for p in customers[ACME].people}["cy@acme.com"] == 8  # + Dee, Eve, old, far, Hy
