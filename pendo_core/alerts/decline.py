@@ -45,6 +45,7 @@ and both say "fire", "clear" or "unknown" (not enough synced days to judge).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import statistics
@@ -186,16 +187,26 @@ def weekly_variance(weeks: Sequence[float]) -> float:
 def weekly_totals(dau: Mapping[date, int], last: date, weeks: int) -> list[float] | None:
     """Visitor-days of `weeks` weeks ending on `last`, oldest first, unsynced days filled from their
     weekday's synced days; None when under 75% of the days are synced or a weekday never is."""
-    days = [last - timedelta(days=k) for k in range(7 * weeks - 1, -1, -1)]
+    span = _span(last, 7 * weeks)
+    values = [dau.get(day) for day, _ in span]
     seen: dict[int, list[int]] = {}
-    for day in days:
-        if day in dau:
-            seen.setdefault(day.weekday(), []).append(dau[day])
-    if sum(len(v) for v in seen.values()) < MIN_SYNCED * len(days) or len(seen) < 7:
+    for (_, weekday), value in zip(span, values, strict=True):
+        if value is not None:
+            seen.setdefault(weekday, []).append(value)
+    if sum(len(v) for v in seen.values()) < MIN_SYNCED * len(span) or len(seen) < 7:
         return None
     usual = {wd: statistics.fmean(v) for wd, v in seen.items()}
-    filled = [float(dau[d]) if d in dau else usual[d.weekday()] for d in days]
+    filled = [float(value) if value is not None else usual[weekday]
+              for (_, weekday), value in zip(span, values, strict=True)]
     return [sum(filled[7 * w : 7 * w + 7]) for w in range(weeks)]
+
+
+@functools.lru_cache(maxsize=512)
+def _span(last: date, days: int) -> tuple[tuple[date, int], ...]:
+    """The `days` days ending on `last`, oldest first, each with its weekday. Every customer's rules ask
+    for the same few spans: building them once per call was half of the usage-drop rule's time at
+    20,000 customers (README, Benchmark)."""
+    return tuple((day, day.weekday()) for day in (last - timedelta(days=k) for k in range(days - 1, -1, -1)))
 
 
 # --- sustained -------------------------------------------------------------------------------

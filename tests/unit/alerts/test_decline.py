@@ -3,6 +3,8 @@ seasonality, holidays and unsynced days stay quiet (a day missing from the histo
 
 from __future__ import annotations
 
+import random
+import statistics
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -244,3 +246,26 @@ def test_a_short_or_gappy_history_falls_back_to_the_28_days_before(dau: dict[dat
 def test_edges_with_twelve_weeks_of_history(dau: dict[date, int], status: str) -> None:
     """Sizes, seasonality and unsynced days give the same verdicts with the longer history as with 10 weeks."""
     assert assess(dau, max(dau), P).status == status
+
+
+def _weekly_totals_by_definition(dau: dict[date, int], last: date, weeks: int) -> list[float] | None:
+    """weekly_totals spelled out day by day: each unsynced day filled with the mean of its weekday's
+    synced days of the window."""
+    days = [last - timedelta(days=k) for k in range(7 * weeks - 1, -1, -1)]
+    synced = [d for d in days if d in dau]
+    by_weekday = {wd: [dau[d] for d in synced if d.weekday() == wd] for wd in range(7)}
+    if len(synced) < 0.75 * len(days) or not all(by_weekday.values()):
+        return None
+    filled = [float(dau[d]) if d in dau else statistics.fmean(by_weekday[d.weekday()]) for d in days]
+    return [sum(filled[7 * w : 7 * w + 7]) for w in range(weeks)]
+
+
+def test_weekly_totals_match_their_definition_on_gappy_histories() -> None:
+    """Random histories with unsynced days, every window length and end the rules use."""
+    rng = random.Random(11)
+    for _ in range(200):
+        dau = {LAST - timedelta(days=k): rng.randrange(0, 60) for k in range(120) if rng.random() > 0.2}
+        for weeks in (1, 2, 4, 8, 12):
+            for back in (0, 1, 2, 7, 30):
+                end = LAST - timedelta(days=back)
+                assert weekly_totals(dau, end, weeks) == _weekly_totals_by_definition(dau, end, weeks)

@@ -239,8 +239,8 @@ def _imports(module: str) -> set[str]:
 def test_the_rules_registry_and_settings_are_pure(module: str) -> None:
     """They import nothing but the standard library, pydantic and each other: no store, client or UI."""
     outside = {name for name in _imports(module) if name.split(".")[0] not in {
-        "__future__", "bisect", "collections", "dataclasses", "datetime", "itertools", "math", "statistics",
-        "typing", "warnings",
+        "__future__", "bisect", "collections", "dataclasses", "datetime", "functools", "itertools", "math",
+        "statistics", "typing", "warnings",
         "pydantic", "pendo_core"}}
     ours = {name for name in _imports(module) if name.startswith("pendo_core.")
             and not any(name.startswith(f"pendo_core.alerts.{p}") or name == f"pendo_core.alerts.{p}" for p in PURE)}
