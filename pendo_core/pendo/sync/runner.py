@@ -27,7 +27,7 @@ from pendo_core.pendo.sync.prefetch import Prefetch
 from pendo_core.pendo.sync.progress import LogProgress, Progress
 from pendo_core.pendo.sync.rows import BadRows
 from pendo_core.pendo.sync.streams import EVENT_STREAMS, EventStream
-from pendo_core.store.bulk import DuplicateKey
+from pendo_core.store.bulk import DuplicateKey, refresh_statistics
 
 log = logging.getLogger("pendo_core.pendo.sync")
 REPORT_START = "report_start"
@@ -130,7 +130,7 @@ class SyncRunner:
         summary.refetched, summary.changed_from = self._sync_usage(request, summary)
         if summary.changed_from is not None:
             with self.sessions.begin() as session:
-                store.refresh_statistics(session, [stream.table.name for stream in EVENT_STREAMS])
+                refresh_statistics(session, [stream.table.name for stream in EVENT_STREAMS])
         with self.sessions.begin() as session:
             entities.add_accounts_seen_in_activity(session)
         for step in self.after_windows:

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from pendo_core.common.timeutil import days_between
@@ -133,15 +133,6 @@ def lower_date_watermark(session: Session, name: str, day: date) -> None:
 
 def clear_watermark(session: Session, name: str) -> None:
     session.execute(delete(models.SyncWatermark).where(models.SyncWatermark.stream == name))
-
-
-def refresh_statistics(session: Session, tables: Iterable[str]) -> None:
-    """PostgreSQL: ANALYZE the tables the windows wrote, so the metrics, health and alert queries that
-    follow are planned on today's row counts. Autovacuum would, but later: right after a 45-day backfill
-    the planner expected 5,794 of a window's raw feature rows where 7.4 million were."""
-    if session.get_bind().dialect.name == "postgresql":
-        for table in tables:
-            session.execute(text(f"ANALYZE {table}"))
 
 
 # --- window writes ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.streams import GUIDE_EVENTS, VISITOR_DAYS, VISITOR_HOURS
 from pendo_core.store import models
+from pendo_core.store.bulk import refresh_statistics
 from pendo_core.store.engine import session_factory
 
 UTC = ZoneInfo("UTC")
@@ -203,7 +204,7 @@ def test_the_planner_learns_the_rows_the_windows_wrote(pg_engine: Engine) -> Non
     wipe(pg_engine)
     _write_guarded(pg_engine, VISITOR_DAYS, Window(D1, D2), [_vd(D1, f"v{i}@x.com") for i in range(300)])
     with session_factory(pg_engine).begin() as session:
-        store.refresh_statistics(session, [VISITOR_DAYS.table.name])
+        refresh_statistics(session, [VISITOR_DAYS.table.name])
     with pg_engine.connect() as conn:
         assert conn.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'pendo_visitor_days'")) == 300
     wipe(pg_engine)
@@ -233,7 +234,7 @@ def test_a_day_new_since_the_statistics_is_not_joined_row_by_row(pg_engine: Engi
     wipe(pg_engine)
     _write_guarded(pg_engine, VISITOR_DAYS, Window(D1, D1), [_vd(D1, f"v{i}@x.com") for i in range(2_000)])
     with session_factory(pg_engine).begin() as session:
-        store.refresh_statistics(session, [VISITOR_DAYS.table.name])
+        refresh_statistics(session, [VISITOR_DAYS.table.name])
     plans: list[dict[str, Any]] = []
 
     def explain(conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
