@@ -257,6 +257,17 @@ class SyncCoverage(Base):
     run_id: Mapped[int | None] = mapped_column(Integer)
 
 
+class DayDigest(Base):
+    """A stream's stored rows of one day, digested (row count, sum of row hashes) when a sync window wrote
+    them, so a re-read day that came back the same is known without reading them (sync/digests.py)."""
+
+    __tablename__ = "pendo_day_digests"
+    stream: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[int] = mapped_column(BigInteger)
+
+
 class SyncWatermark(Base):
     __tablename__ = "pendo_sync_watermarks"
     stream: Mapped[str] = mapped_column(String(40), primary_key=True)

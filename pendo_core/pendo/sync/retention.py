@@ -25,7 +25,7 @@ from sqlalchemy import Engine, Table, and_, delete, func, not_, select
 from sqlalchemy.orm import Session
 
 from pendo_core.common.config import METRICS_REACH_DAYS, Settings
-from pendo_core.pendo.sync import store
+from pendo_core.pendo.sync import digests, store
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
 from pendo_core.pendo.sync.streams import COMPLETION_TYPES, EVENT_STREAMS
 from pendo_core.store import models
@@ -53,6 +53,7 @@ def purge(engine: Engine, cutoff: date) -> dict[str, int]:
         kept_from = kept_from_day(session)
         if kept_from is None or cutoff > kept_from:
             store.set_watermark(session, RAW_KEPT_FROM, cutoff.isoformat())
+        digests.forget(session, None, last=cutoff - timedelta(days=1))
     deleted = {}
     for stream in EVENT_STREAMS:
         deleted[stream.name] = _purge_table(engine, stream.table, cutoff)

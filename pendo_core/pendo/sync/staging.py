@@ -3,12 +3,15 @@
 Two ways, both keyed as Pendo groups the data and overwriting, never adding to, a stored row: two
 runs writing one window (a lost lock) leave the same rows as one run, never doubled counts.
 
-- `replace_rows` (the sync's way): delete the window's days, then upsert the rows in batches of plain
-  tuples, one executemany each on SQLite's own connection (no per-row SQLAlchemy processing);
-  on PostgreSQL, COPY into a temporary table, compare it with the stored rows (one hash join), then
-  only on the days that differ upsert one row per key (INSERT ... SELECT DISTINCT ON the keys) and
-  delete the rows the answer no longer has: a daily run's re-read days mostly come back as stored
-  and are not written, and the caller learns the first day that changed. When the
+- `replace_rows` (the sync's way): the answer's rows are digested per day as they pass (digests.py).
+  When the window's days have stored digests, the answer is first read to its end into a temporary
+  file, and the days whose digest is the stored one (a daily run's re-read days mostly come back as
+  stored) are neither sent to the store nor written; the other days go on as follows. On SQLite:
+  delete the days, then upsert the rows in batches of plain tuples, one executemany each on SQLite's
+  own connection (no per-row SQLAlchemy processing); on PostgreSQL, COPY into a temporary table,
+  compare it with the days' stored rows (one hash join), then only on the days that differ upsert one
+  row per key (INSERT ... SELECT DISTINCT ON the keys) and delete the rows the answer no longer has;
+  the caller learns the first day that changed. When the
   window's days hold no rows yet (a backfill's windows, a daily run's new day) the caller may ask
   for `straight`: COPY into the stream's table itself; a key sent twice then raises DuplicateKey,
   the transaction is rolled back and the caller reads the window again the staged way.
@@ -22,7 +25,8 @@ runs writing one window (a lost lock) leave the same rows as one run, never doub
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from contextlib import closing
+from dataclasses import dataclass, replace
 from datetime import date
 from itertools import islice
 from typing import Any
@@ -33,6 +37,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
+from pendo_core.common.timeutil import days_between
+from pendo_core.pendo.sync.digests import Digest, Spool, changed_days
 from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.rows import BadRow, BadRows, unstorable_values
 from pendo_core.pendo.sync.streams import EventStream, Row
@@ -56,6 +62,7 @@ class Written:
     changed_from: date | None
     rewritten: tuple[date, ...] | None = None
     landed: dict[date, int] | None = None
+    digests: dict[date, Digest] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,39 +98,46 @@ def stage(session: Session, stream: EventStream, window: Window, rows: Iterable[
 
 
 def replace_rows(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
-                 tz: ZoneInfo, bad: BadRows, straight: bool = False) -> Written:
-    """Replace the window's days with the good rows (raw guide events: add them); returns the rows sent
-    and the first day whose stored rows may have changed (see the module docstring for each store).
-    `straight` (the window's days hold no rows): on PostgreSQL, COPY into the table itself, raising
-    DuplicateKey if the answer repeats a key."""
-    target = stream.table
-    converted = _convert(stream, window, rows, tz, bad)
-    if session.get_bind().dialect.name == "postgresql":
-        if straight:
-            counted = _DayCounts(converted, stream.day_index)
-            sent = copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], counted)
-            return Written(sent, window.first if sent else None, landed=counted.days)
-        return _copy_upsert(session, stream, window, converted)
-    if stream.replace:
-        session.execute(delete(target).where(target.c.day.between(window.first, window.last)))
-        return Written(_insert_many(session, stream, converted), window.first)  # deleted and written again
-    counted = _DayCounts(converted, stream.day_index)  # a guide event's day is its browser's: maybe earlier
-    sent = _insert_many(session, stream, iter(counted))
-    return Written(sent, min([window.first, *counted.days]))
+                 tz: ZoneInfo, bad: BadRows, straight: bool = False,
+                 known: Mapping[date, Digest] | None = None) -> Written:
+    """Replace the window's days with the good rows (raw guide events: add them); returns the rows sent,
+    the first day whose stored rows may have changed (see the module docstring for each store) and the
+    answer's digest per day. `straight` (the window's days hold no rows): on PostgreSQL, COPY into the
+    table itself, raising DuplicateKey if the answer repeats a key. `known`, the stored digests of the
+    window's days (digests.py): the answer is then read to its end first, and only the days whose digest
+    differs from the stored one, or that have none, are sent to the store."""
+    keep = bool(known) and stream.replace and not straight
+    spool = Spool(stream, _convert(stream, window, rows, tz, bad), tz, keep=keep)
+    with closing(spool):
+        done = _write(session, stream, window, spool, known or {}, straight=straight)
+    return replace(done, sent=spool.sent, digests=spool.days)
 
 
-class _DayCounts:
-    """The rows as they pass, counted per `day` (so also the earliest day among them)."""
-
-    def __init__(self, rows: Iterable[Row], day_index: int) -> None:
-        self.rows, self.index = rows, day_index
-        self.days: dict[date, int] = {}
-
-    def __iter__(self) -> Iterator[Row]:
-        days, index = self.days, self.index
-        for row in self.rows:
-            days[row[index]] = days.get(row[index], 0) + 1
-            yield row
+def _write(session: Session, stream: EventStream, window: Window, spool: Spool, known: Mapping[date, Digest], *,
+           straight: bool) -> Written:
+    """replace_rows' writing, per store; `sent` and the digests are the spool's."""
+    target, postgres = stream.table, session.get_bind().dialect.name == "postgresql"
+    days = list(days_between(window.first, window.last))
+    rows: Iterable[Row] = spool
+    if spool.keeps:
+        spool.drain()
+        days = changed_days(window, known, spool.days)
+        if not days:  # every day came back as stored
+            return Written(0, None, rewritten=())
+        rows = spool.read(frozenset(days))
+    if not stream.replace:  # raw guide events, only added; a guide event's day is its browser's: maybe earlier
+        if postgres:
+            return _copy_add(session, stream, window, rows)
+        _insert_many(session, stream, iter(rows))
+        return Written(0, min([window.first, *spool.days]))
+    if postgres and straight:
+        sent = copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], rows)
+        return Written(0, window.first if sent else None, landed=spool.counts)
+    if postgres:
+        return _copy_upsert(session, stream, days, rows)
+    session.execute(delete(target).where(target.c.day.in_(days)))
+    _insert_many(session, stream, iter(rows))
+    return Written(0, days[0], rewritten=tuple(days))  # deleted and written again
 
 
 def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> int:
@@ -141,36 +155,37 @@ def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> 
     return sent
 
 
-def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: Iterable[Row]) -> Written:
-    """COPY the rows into a keyless temporary table, compare them with the window's stored rows, and
-    rewrite only the days that differ: delete the stored rows of those days the answer no longer has,
-    then upsert one row per key (a key sent twice lands once). Raw guide events are only added:
-    the new ones are inserted. A re-read day that came back as stored is not written at all (one hash
-    join finds the days; rewriting would probe and lock every row)."""
-    target, temp = stream.table.name, f"cscx_copy_{stream.name}"
+def _copy_add(session: Session, stream: EventStream, window: Window, rows: Iterable[Row]) -> Written:
+    """Raw guide events: COPY them into a keyless temporary table, then insert the new ones."""
+    target, temp = stream.table.name, _copy_into_temp(session, stream, rows)
+    columns, keys = ", ".join(stream.columns), ", ".join(stream.keys)
+    added = session.scalar(text(f"WITH added AS (INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) "
+                                f"{columns} FROM {temp} ON CONFLICT ({keys}) DO NOTHING RETURNING day) "
+                                "SELECT min(day) FROM added"))
+    session.execute(text(f"DROP TABLE {temp}"))
+    return Written(0, None if added is None else min(window.first, added))
+
+
+def _copy_upsert(session: Session, stream: EventStream, days: list[date], rows: Iterable[Row]) -> Written:
+    """COPY the rows of `days` into a keyless temporary table, compare them with those days' stored rows,
+    and rewrite only the days that differ: delete the stored rows of those days the answer no longer has,
+    then upsert one row per key (a key sent twice lands once). A re-read day that came back as stored is
+    not written at all (one hash join finds the days; rewriting would probe and lock every row)."""
+    target, temp = stream.table.name, _copy_into_temp(session, stream, rows)
     names = stream.columns
     columns, keys = ", ".join(names), ", ".join(stream.keys)
-    session.execute(text(f"DROP TABLE IF EXISTS {temp}"))
-    session.execute(text(f"CREATE TEMPORARY TABLE {temp} (LIKE {target})"))
-    sent = copy_rows(session.connection(), temp, [stream.table.c[n] for n in names], rows)
-    span = {"first": window.first, "last": window.last}
+    compared: BindParameter[list[date]] = bindparam("compared", days, expanding=True)
     same_key = " AND ".join(f"s.{k} = t.{k}" for k in stream.keys)
-    if not stream.replace:  # the earliest day added: a guide event's day is its browser's, maybe before the window
-        added = session.scalar(text(f"WITH added AS (INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) "
-                                    f"{columns} FROM {temp} ON CONFLICT ({keys}) DO NOTHING RETURNING day) "
-                                    "SELECT min(day) FROM added"))
-        session.execute(text(f"DROP TABLE {temp}"))
-        return Written(sent, None if added is None else min(window.first, added))
     updated = [n for n in names if n not in stream.keys]
-    stored = f"(SELECT * FROM {target} WHERE day BETWEEN :first AND :last)"
+    stored = f"(SELECT * FROM {target} WHERE day IN :compared)"
     # Both days of a pair: a row whose key came back on another day (visitor hours: the day is not in the
     # key) changed the day it left as well as the day it entered.
     pairs = session.execute(text(
         f"SELECT DISTINCT s.day, t.day FROM {temp} s FULL JOIN {stored} t ON {same_key} "
-        f"WHERE s.day IS NULL OR t.day IS NULL OR {_differs('s', 't', updated)}"), span).tuples()
-    days = sorted({day for pair in pairs for day in pair if day is not None})
-    if days:
-        changed: BindParameter[list[date]] = bindparam("days", days, expanding=True)
+        f"WHERE s.day IS NULL OR t.day IS NULL OR {_differs('s', 't', updated)}").bindparams(compared)).tuples()
+    differ = sorted({day for pair in pairs for day in pair if day is not None})
+    if differ:
+        changed: BindParameter[list[date]] = bindparam("days", differ, expanding=True)
         # First the stored rows of those days the answer no longer has: a set difference (hashed or
         # sorted, whatever the row estimates; a day new since the last ANALYZE is estimated at one row,
         # and an anti-join planned on that looped over the answer once per stored row).
@@ -181,7 +196,16 @@ def _copy_upsert(session: Session, stream: EventStream, window: Window, rows: It
         session.execute(text(f"INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) {columns} FROM {temp} "
                              f"WHERE day IN :days ON CONFLICT ({keys}) {on_conflict}").bindparams(changed))
     session.execute(text(f"DROP TABLE {temp}"))
-    return Written(sent, days[0] if days else None, rewritten=tuple(days))
+    return Written(0, differ[0] if differ else None, rewritten=tuple(differ))
+
+
+def _copy_into_temp(session: Session, stream: EventStream, rows: Iterable[Row]) -> str:
+    """A keyless temporary copy of the stream's table, private to this connection, with the rows COPYed in."""
+    temp = f"cscx_copy_{stream.name}"
+    session.execute(text(f"DROP TABLE IF EXISTS {temp}"))
+    session.execute(text(f"CREATE TEMPORARY TABLE {temp} (LIKE {stream.table.name})"))
+    copy_rows(session.connection(), temp, [stream.table.c[n] for n in stream.columns], rows)
+    return temp
 
 
 def _differs(left: str, right: str, columns: list[str]) -> str:

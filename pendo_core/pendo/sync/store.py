@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from pendo_core.common.timeutil import days_between
-from pendo_core.pendo.sync import guard, staging
+from pendo_core.pendo.sync import digests, guard, staging
 from pendo_core.pendo.sync.plan import CoverageRow, Window
 from pendo_core.pendo.sync.rows import BadRows
 from pendo_core.pendo.sync.streams import EventStream
@@ -153,6 +153,7 @@ def write_window(
     summed) and mark its days covered; the caller commits. The sync guards it: `write_guarded`."""
     bad = BadRows()
     staged = staging.stage(session, stream, window, rows, tz=tz, bad=bad)
+    digests.forget(session, stream.name, first=window.first, last=window.last)
     staging.apply(session, staged)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
     return WindowResult(staged.keys, bad, window.first)
@@ -180,9 +181,10 @@ def write_guarded(
         return _write_accepting(session, stream, window, rows, tz=tz, as_of=as_of,
                                 include_anonymous=include_anonymous, run_id=run_id)
     bad = BadRows()
-    stored = staging.per_day(session, stream.table, window) if stream.replace else {}
+    known = digests.load(session, stream, window) if stream.replace else {}
+    stored = _stored_per_day(session, stream, window, known) if stream.replace else {}
     done = staging.replace_rows(session, stream, window, rows, tz=tz, bad=bad,
-                                straight=straight and stream.replace and not stored)
+                                straight=straight and stream.replace and not stored, known=known)
     sent = done.sent
     written = staging.per_day_after(session, stream.table, window, stored, done) if stream.replace else {}
     kept = sum(written.values()) if stream.replace else sent
@@ -190,8 +192,18 @@ def write_guarded(
                           replaces=stream.replace)
     if why:
         raise WindowWithheld(why, bad, sent + bad.total)
+    if stream.replace and done.digests is not None:
+        digests.record(session, stream, window, done.digests)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
     return WindowResult(kept, bad, done.changed_from)
+
+
+def _stored_per_day(session: Session, stream: EventStream, window: Window,
+                    known: Mapping[date, digests.Digest]) -> dict[date, int]:
+    """The window's stored rows per day: from the digests when every day has one, else counted."""
+    if len(known) == window.days:
+        return {day: d.rows for day, d in known.items() if d.rows}
+    return staging.per_day(session, stream.table, window)
 
 
 def _write_accepting(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
@@ -205,6 +217,7 @@ def _write_accepting(session: Session, stream: EventStream, window: Window, rows
                           replaces=stream.replace)
     changed = window.first if stream.replace else min(window.first, staging.earliest_day(session, staged.temp)
                                                       or window.first)  # a guide event's day may be earlier
+    digests.forget(session, stream.name, first=window.first, last=window.last)
     staging.apply(session, staged)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
     if why:

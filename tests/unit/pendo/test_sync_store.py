@@ -155,34 +155,33 @@ SAME = [_vd(D1), _vd(D1, "w@x.com")]
     pytest.param([*SAME, _vd(D1, "x@x.com")], True, id="a-row-new"),
 ])
 def test_a_re_read_window_says_whether_it_changed_the_store(engine: Engine, again: list[Any], changed: bool) -> None:
-    """A re-read that leaves every stored row as it was changes nothing (no metric moves) on PostgreSQL,
-    which counts the rows it inserts, updates and deletes; on SQLite, which rewrites the days, a re-read
-    always counts as a change."""
+    """A re-read that leaves every stored row as it was changes nothing (no metric moves), on both stores:
+    its days' digests are those stored (digests.py)."""
     assert _write_guarded(engine, VISITOR_DAYS, Window(D1, D2), [*SAME, _vd(D2)]).changed_from == D1
     result = _write_guarded(engine, VISITOR_DAYS, Window(D1, D2), [*again, _vd(D2)])
-    assert result.changed_from == (D1 if changed or engine.dialect.name == "sqlite" else None)
+    assert result.changed_from == (D1 if changed else None)
     assert _visitor_days(engine) == sorted((D1 if r["day"] == SAME[0]["day"] else D2, r["visitorId"],
                                             r["numEvents"], r["numMinutes"]) for r in [*again, _vd(D2)])
 
 
 def test_only_the_days_a_re_read_changed_are_rewritten(engine: Engine) -> None:
-    """On PostgreSQL a re-read window names its first changed day, and the days that came back as stored
-    are left as they were; SQLite rewrites the window and names its first day."""
+    """A re-read window names its first changed day, and the days that came back as stored are left as
+    they were, on both stores."""
     _write_guarded(engine, VISITOR_DAYS, Window(D1, D2), [_vd(D1), _vd(D2)])
     before = _row_versions(engine, D1)
     result = _write_guarded(engine, VISITOR_DAYS, Window(D1, D2), [_vd(D1), _vd(D2, events=9), _vd(D2, "w@x.com")])
-    assert result.changed_from == (D1 if engine.dialect.name == "sqlite" else D2)
+    assert result.changed_from == D2
     assert _visitor_days(engine) == [(D1, "v@x.com", 3, 2), (D2, "v@x.com", 9, 2), (D2, "w@x.com", 3, 2)]
-    if engine.dialect.name == "postgresql":  # D1's row neither rewritten (xmin) nor locked (xmax)
-        assert _row_versions(engine, D1) == before
+    assert _row_versions(engine, D1) == before
 
 
 def _row_versions(engine: Engine, day: date) -> list[tuple[Any, ...]]:
-    if engine.dialect.name != "postgresql":
-        return []
+    """Each stored row's version: PostgreSQL's xmin and xmax (rewritten, locked), SQLite's rowid (which a
+    delete and insert changes: the new row goes after the table's last)."""
+    version = "xmin::text, xmax::text" if engine.dialect.name == "postgresql" else "rowid"
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(
-            text("SELECT xmin::text, xmax::text FROM pendo_visitor_days WHERE day = :day"), {"day": day})]
+            text(f"SELECT {version} FROM pendo_visitor_days WHERE day = :day"), {"day": day})]
 
 
 def test_a_re_read_of_guide_events_changes_the_store_only_with_a_new_event(engine: Engine) -> None:

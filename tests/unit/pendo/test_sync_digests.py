@@ -1,0 +1,159 @@
+"""Day digests (sync/digests.py): a re-read day whose answer has its stored digest is not written, and a
+digest is kept only while the day's stored rows are the rows digested."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, select, update
+
+from pendo_core.common.timeutil import local_midnight_ms
+from pendo_core.pendo.sync import digests, retention, store
+from pendo_core.pendo.sync.plan import Window
+from pendo_core.pendo.sync.streams import FEATURE_DAYS, VISITOR_DAYS, VISITOR_HOURS
+from pendo_core.store import models
+from pendo_core.store.engine import session_factory
+
+UTC = ZoneInfo("UTC")
+D1, D2, D3 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)
+VD = models.VisitorDay
+
+
+def _vd(day: date, visitor: str = "v@x.com", events: int = 3) -> dict[str, Any]:
+    return {"accountId": "acme", "visitorId": visitor, "day": local_midnight_ms(day, UTC),
+            "numEvents": events, "numMinutes": 2}
+
+
+def _guarded(engine: Engine, window: Window, rows: list[Any]) -> store.WindowResult:
+    with session_factory(engine).begin() as session:
+        return store.write_guarded(session, VISITOR_DAYS, window, rows, tz=UTC, as_of=date(2024, 3, 20),
+                                   include_anonymous=False, run_id=1)
+
+
+def _stored(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(VD.day, VD.visitor_id, VD.num_events).order_by(VD.day, VD.visitor_id))]
+
+
+def _digest(rows: list[tuple[Any, ...]], stream: Any = VISITOR_DAYS, tz: ZoneInfo = UTC) -> dict[date, digests.Digest]:
+    spool = digests.Spool(stream, rows, tz)
+    spool.drain()
+    return spool.days
+
+
+VISITOR_DAY_ROWS = st.lists(st.tuples(st.sampled_from(["a", "b"]), st.text(min_size=1, max_size=5),
+                                      st.sampled_from([D1, D2]), st.integers(0, 10**12), st.integers(0, 99)),
+                            max_size=30, unique_by=lambda r: (r[0], r[1], r[2]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(VISITOR_DAY_ROWS, st.randoms())
+def test_a_digest_does_not_depend_on_the_order_of_the_rows(rows: list[Any], rnd: random.Random) -> None:
+    shuffled = list(rows)
+    rnd.shuffle(shuffled)
+    assert _digest(shuffled) == _digest(rows)
+
+
+@settings(max_examples=200, deadline=None)
+@given(VISITOR_DAY_ROWS, st.data())
+def test_a_changed_added_or_removed_row_changes_its_days_digest(rows: list[Any], data: st.DataObject) -> None:
+    before = _digest(rows)
+    kind = data.draw(st.sampled_from(["change", "add", "remove"] if rows else ["add"]))
+    if kind == "add":
+        row = ("c", "new", D1, 1, 1)  # account "c" is never drawn: a new key
+        after, day = _digest([*rows, row]), D1
+    else:
+        i = data.draw(st.integers(0, len(rows) - 1))
+        day = rows[i][2]
+        if kind == "remove":
+            after = _digest(rows[:i] + rows[i + 1:])
+        else:
+            after = _digest([*rows[:i], (*rows[i][:4], rows[i][4] + 1), *rows[i + 1:]])
+    assert after.get(day, digests.NONE) != before.get(day, digests.NONE)
+    assert {d: v for d, v in after.items() if d != day} == {d: v for d, v in before.items() if d != day}
+
+
+def test_the_time_zone_is_part_of_the_digest() -> None:
+    """The zone decides each row's day: a corrected PENDO_TIMEZONE compares every day row by row."""
+    rows = [("a", "v", D1, 1, 1)]
+    assert _digest(rows) != _digest(rows, tz=ZoneInfo("America/New_York"))
+
+
+def test_kept_rows_come_back_as_they_were_for_the_days_asked() -> None:
+    rows = [("a", f"v{i}", "f", D1 + timedelta(days=i % 3), i, i % 7) for i in range(12_345)]
+    spool = digests.Spool(FEATURE_DAYS, iter(rows), UTC, keep=True)
+    spool.drain()
+    assert list(spool.read({D1, D3})) == [r for r in rows if r[3] in (D1, D3)]
+    assert spool.sent == len(rows)
+    assert spool.counts == {D1: 4_115, D2: 4_115, D3: 4_115}
+    spool.close()
+
+
+def test_an_hour_row_keeps_its_types() -> None:
+    rows = [("a", "v", 1_709_251_200_000, D1, 2**40, 0)]
+    spool = digests.Spool(VISITOR_HOURS, iter(rows), UTC, keep=True)
+    spool.drain()
+    assert list(spool.read({D1})) == rows
+    spool.close()
+
+
+def test_a_day_that_came_back_with_its_digest_is_not_written(engine: Engine) -> None:
+    """Shown by a stored row changed behind the sync's back: the same answer again leaves it, because the
+    day's digest matched and its rows were neither sent nor compared. A changed answer rewrites the day."""
+    answer = [_vd(D1), _vd(D1, "w@x.com"), _vd(D2)]
+    _guarded(engine, Window(D1, D2), answer)
+    with engine.begin() as conn:
+        conn.execute(update(VD).where(VD.day == D1, VD.visitor_id == "w@x.com").values(num_events=99))
+    assert _guarded(engine, Window(D1, D2), list(reversed(answer))).changed_from is None
+    assert _stored(engine) == [(D1, "v@x.com", 3), (D1, "w@x.com", 99), (D2, "v@x.com", 3)]
+    result = _guarded(engine, Window(D1, D2), [*answer[:2], _vd(D2, events=4)])
+    assert result.changed_from == D2
+    assert _stored(engine) == [(D1, "v@x.com", 3), (D1, "w@x.com", 99), (D2, "v@x.com", 4)]
+
+
+def test_every_day_of_a_window_gets_a_digest_even_an_empty_one(engine: Engine) -> None:
+    _guarded(engine, Window(D1, D3), [_vd(D2)])
+    with engine.connect() as conn:
+        stored = dict(conn.execute(select(models.DayDigest.day, models.DayDigest.rows)).tuples().all())
+    assert stored == {D1: 0, D2: 1, D3: 0}
+
+
+def test_a_restatement_applied_otherwise_forgets_the_digests(engine: Engine) -> None:
+    """write_window (`--accept-restatement`'s way) sums repeated keys: the rows stored are not the answer's,
+    so its days lose their digests, and the first answer read again is written back in full."""
+    answer = [_vd(D1), _vd(D2)]
+    _guarded(engine, Window(D1, D2), answer)
+    with session_factory(engine).begin() as session:
+        store.write_window(session, VISITOR_DAYS, Window(D1, D1), [_vd(D1), _vd(D1)], tz=UTC,
+                           as_of=date(2024, 3, 20), include_anonymous=False, run_id=2)
+    assert _stored(engine) == [(D1, "v@x.com", 6), (D2, "v@x.com", 3)]
+    assert _guarded(engine, Window(D1, D2), answer).changed_from == D1
+    assert _stored(engine) == [(D1, "v@x.com", 3), (D2, "v@x.com", 3)]
+
+
+def test_the_retention_purge_forgets_the_digests_of_the_days_it_purges(engine: Engine) -> None:
+    _guarded(engine, Window(D1, D2), [_vd(D1), _vd(D2)])
+    retention.purge(engine, D2)
+    with engine.connect() as conn:
+        assert conn.execute(select(models.DayDigest.day)).scalars().all() == [D2]
+    assert _guarded(engine, Window(D1, D2), [_vd(D1), _vd(D2)]).changed_from == D1
+    assert _stored(engine) == [(D1, "v@x.com", 3), (D2, "v@x.com", 3)]
+
+
+def test_a_withheld_window_keeps_the_stored_digests(engine: Engine) -> None:
+    """The guard's refusal rolls the window back, its digests with it."""
+    answer = [_vd(D1, f"v{i}@x.com") for i in range(20)]
+    _guarded(engine, Window(D1, D1), answer)
+    try:
+        _guarded(engine, Window(D1, D1), answer[:2])
+    except store.WindowWithheld:
+        pass
+    else:
+        raise AssertionError("an answer emptying most of a busy day must be withheld")
+    assert _guarded(engine, Window(D1, D1), answer).changed_from is None
