@@ -128,8 +128,8 @@ def _write(session: Session, stream: EventStream, window: Window, spool: Spool, 
     if not stream.replace:  # raw guide events, only added; a guide event's day is its browser's: maybe earlier
         if postgres:
             return _copy_add(session, stream, window, rows)
-        _insert_many(session, stream, iter(rows))
-        return Written(0, min([window.first, *spool.days]))
+        added = _insert_many(session, stream, iter(rows))
+        return Written(0, None if added is None else min(window.first, added))
     if postgres and straight:
         sent = copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], rows)
         return Written(0, window.first if sent else None, landed=spool.counts)
@@ -140,19 +140,21 @@ def _write(session: Session, stream: EventStream, window: Window, spool: Spool, 
     return Written(0, days[0], rewritten=tuple(days))  # deleted and written again
 
 
-def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> int:
+def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> date | None:
     """SQLite: one upsert statement executed over batches of tuples through the driver (days as the ISO
     text SQLAlchemy stores them as); a key sent twice keeps its last row, as separate statements would.
-    Returns how many rows were sent."""
+    Returns the earliest day of the batches that wrote a row (the driver counts the rows each batch
+    inserted or updated; a raw guide event already stored is neither), None when none did."""
     updated = [n for n in stream.columns if n not in stream.keys]
     action = f"DO UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in updated)}" if stream.replace else "DO NOTHING"
     sql = (f"INSERT INTO {stream.table.name} ({', '.join(stream.columns)}) "
            f"VALUES ({', '.join('?' for _ in stream.columns)}) ON CONFLICT ({', '.join(stream.keys)}) {action}")
-    conn, day, sent = session.connection(), stream.day_index, 0
-    while batch := [(*row[:day], row[day].isoformat(), *row[day + 1:]) for row in islice(rows, BATCH)]:
-        conn.exec_driver_sql(sql, batch)
-        sent += len(batch)
-    return sent
+    conn, day, earliest = session.connection(), stream.day_index, None
+    while batch := list(islice(rows, BATCH)):
+        if conn.exec_driver_sql(sql, [(*row[:day], row[day].isoformat(), *row[day + 1:]) for row in batch]).rowcount:
+            first = min(row[day] for row in batch)
+            earliest = first if earliest is None else min(earliest, first)
+    return earliest
 
 
 def _copy_add(session: Session, stream: EventStream, window: Window, rows: Iterable[Row]) -> Written:
