@@ -59,10 +59,14 @@ def load(session: Session, stream: EventStream, window: Window) -> dict[date, Di
 
 
 def record(session: Session, stream: EventStream, window: Window, days: Mapping[date, Digest]) -> None:
-    """Keep the digests of every day of the window, whose stored rows are now the rows digested."""
-    rows = [{"stream": stream.name, "day": day, "rows": d.rows, "digest": d.value}
-            for day in days_between(window.first, window.last) for d in [days.get(day, NONE)]]
+    """Keep the digests of the window's days whose stored rows are now the rows digested (`days`); the
+    window's other days, written but not digested, lose theirs."""
+    rows = [{"stream": stream.name, "day": day, "rows": d.rows, "digest": d.value} for day, d in days.items()]
     upsert(session, _TABLE, rows, keys=("stream", "day"))
+    if len(days) < window.days:
+        session.execute(delete(_TABLE).where(_TABLE.c.stream == stream.name,
+                                             _TABLE.c.day.between(window.first, window.last),
+                                             _TABLE.c.day.not_in(list(days))))
 
 
 def forget(session: Session, stream: str | None, *, first: date | None = None, last: date | None = None) -> None:
@@ -79,37 +83,45 @@ def forget(session: Session, stream: str | None, *, first: date | None = None, l
 
 
 def changed_days(window: Window, known: Mapping[date, Digest], answer: Mapping[date, Digest]) -> list[date]:
-    """The window's days whose answer differs from the stored digest, or that have none stored."""
-    return [day for day in days_between(window.first, window.last)
-            if day not in known or known[day] != answer.get(day, NONE)]
+    """The window's days whose answer's digest (`answer`: every day's) differs from the stored one, or
+    that have none stored."""
+    return [day for day in days_between(window.first, window.last) if known.get(day) != answer[day]]
 
 
 class Spool:
-    """A window's converted rows as they pass: counted and digested per day and, when `keep`, written to
-    a temporary file (msgpack batches) to be read back for the days that changed. Memory stays flat."""
+    """A window's converted rows as they pass: counted per day, digested on the days from `digest_from`
+    (every day when None, or when keeping) and, when `keep`, written to a temporary file (msgpack
+    batches) to be read back for the days that changed. Memory stays flat.
 
-    def __init__(self, stream: EventStream, rows: Iterable[Row], tz: ZoneInfo, *, keep: bool = False) -> None:
+    A day before `digest_from` is final once this run has written it (plan.py) and is never compared
+    again, so a backfill hashes only the days its next run will read again."""
+
+    def __init__(self, stream: EventStream, rows: Iterable[Row], tz: ZoneInfo, *, keep: bool = False,
+                 digest_from: date | None = None) -> None:
         self.stream, self.rows = stream, rows
         self.seed = xxhash.xxh3_64_intdigest(tz.key.encode())
-        self.sums: dict[date, list[int]] = {}
+        self.digest_from = None if keep else digest_from
+        self.sums: dict[date, list[int]] = {}  # day: [rows, sum of hashes, 1 if digested]
         self.file: IO[bytes] | None = tempfile.TemporaryFile() if keep else None  # noqa: SIM115 (close())
 
     def __iter__(self) -> Iterator[Row]:
         """The rows, digested as they pass (and kept, when keeping)."""
         encode, hash64, seed = msgspec.msgpack.Encoder().encode, xxhash.xxh3_64_intdigest, self.seed
-        sums, index, batch = self.sums, self.stream.day_index, []
+        sums, index, batch, keep, start = self.sums, self.stream.day_index, [], self.file is not None, self.digest_from
         for row in self.rows:
-            encoded = encode(row)
             day = sums.get(row[index])
             if day is None:
-                day = sums[row[index]] = [0, 0]
+                day = sums[row[index]] = [0, 0, start is None or row[index] >= start]
             day[0] += 1
-            day[1] += hash64(encoded, seed)
-            if self.file is not None:
-                batch.append(encoded)
-                if len(batch) == _BATCH:
-                    self._write(batch)
-                    batch = []
+            if day[2] or keep:
+                encoded = encode(row)
+                if day[2]:
+                    day[1] += hash64(encoded, seed)
+                if keep:
+                    batch.append(encoded)
+                    if len(batch) == _BATCH:
+                        self._write(batch)
+                        batch = []
             yield row
         if batch:
             self._write(batch)
@@ -119,19 +131,20 @@ class Spool:
         for _ in self:
             pass
 
-    @property
-    def days(self) -> dict[date, Digest]:
-        """Each day's digest among the rows passed so far."""
-        return {day: Digest(n, _signed(total & _MASK)) for day, (n, total) in self.sums.items()}
+    def digests(self, window: Window) -> dict[date, Digest]:
+        """The digest of each of the window's days that is digested (a day without rows: NONE)."""
+        start, sums = self.digest_from, self.sums
+        return {day: Digest(sums[day][0], _signed(sums[day][1] & _MASK)) if day in sums else NONE
+                for day in days_between(window.first, window.last) if start is None or day >= start}
 
     @property
     def counts(self) -> dict[date, int]:
         """Rows per day among the rows passed so far."""
-        return {day: n for day, (n, _) in self.sums.items()}
+        return {day: counted[0] for day, counted in self.sums.items()}
 
     @property
     def sent(self) -> int:
-        return sum(n for n, _ in self.sums.values())
+        return sum(counted[0] for counted in self.sums.values())
 
     @property
     def keeps(self) -> bool:

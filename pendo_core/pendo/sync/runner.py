@@ -257,6 +257,7 @@ class SyncRunner:
                     session, stream, window, open_rows(), tz=self.settings.tz, as_of=request.as_of,
                     include_anonymous=self.settings.include_anonymous, run_id=run_id,
                     accept=request.accept_restatement, straight=straight,
+                    digest_from=request.as_of - timedelta(days=self.settings.lookback_days),
                 )
                 if result.changed_from:  # committed with the rows: a run that dies before the metrics leaves it
                     store.lower_date_watermark(session, METRICS_STALE_FROM, result.changed_from)

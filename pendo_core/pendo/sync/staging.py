@@ -99,18 +99,19 @@ def stage(session: Session, stream: EventStream, window: Window, rows: Iterable[
 
 def replace_rows(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
                  tz: ZoneInfo, bad: BadRows, straight: bool = False,
-                 known: Mapping[date, Digest] | None = None) -> Written:
+                 known: Mapping[date, Digest] | None = None, digest_from: date | None = None) -> Written:
     """Replace the window's days with the good rows (raw guide events: add them); returns the rows sent,
     the first day whose stored rows may have changed (see the module docstring for each store) and the
     answer's digest per day. `straight` (the window's days hold no rows): on PostgreSQL, COPY into the
     table itself, raising DuplicateKey if the answer repeats a key. `known`, the stored digests of the
     window's days (digests.py): the answer is then read to its end first, and only the days whose digest
-    differs from the stored one, or that have none, are sent to the store."""
+    differs from the stored one, or that have none, are sent to the store. Days before `digest_from`
+    (final once written) are digested only then."""
     keep = bool(known) and stream.replace and not straight
-    spool = Spool(stream, _convert(stream, window, rows, tz, bad), tz, keep=keep)
+    spool = Spool(stream, _convert(stream, window, rows, tz, bad), tz, keep=keep, digest_from=digest_from)
     with closing(spool):
         done = _write(session, stream, window, spool, known or {}, straight=straight)
-    return replace(done, sent=spool.sent, digests=spool.days)
+    return replace(done, sent=spool.sent, digests=spool.digests(window))
 
 
 def _write(session: Session, stream: EventStream, window: Window, spool: Spool, known: Mapping[date, Digest], *,
@@ -121,7 +122,7 @@ def _write(session: Session, stream: EventStream, window: Window, spool: Spool, 
     rows: Iterable[Row] = spool
     if spool.keeps:
         spool.drain()
-        days = changed_days(window, known, spool.days)
+        days = changed_days(window, known, spool.digests(window))
         if not days:  # every day came back as stored
             return Written(0, None, rewritten=())
         rows = spool.read(frozenset(days))

@@ -18,6 +18,7 @@ from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.streams import FEATURE_DAYS, VISITOR_DAYS, VISITOR_HOURS
 from pendo_core.store import models
 from pendo_core.store.engine import session_factory
+from tests.support.faults import AS_OF, FakePendo, run_fake
 
 UTC = ZoneInfo("UTC")
 D1, D2, D3 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)
@@ -29,10 +30,15 @@ def _vd(day: date, visitor: str = "v@x.com", events: int = 3) -> dict[str, Any]:
             "numEvents": events, "numMinutes": 2}
 
 
-def _guarded(engine: Engine, window: Window, rows: list[Any]) -> store.WindowResult:
+def _guarded(engine: Engine, window: Window, rows: list[Any], digest_from: date | None = None) -> store.WindowResult:
     with session_factory(engine).begin() as session:
         return store.write_guarded(session, VISITOR_DAYS, window, rows, tz=UTC, as_of=date(2024, 3, 20),
-                                   include_anonymous=False, run_id=1)
+                                   include_anonymous=False, run_id=1, digest_from=digest_from)
+
+
+def _stored_digests(engine: Engine) -> dict[date, int]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(models.DayDigest.day, models.DayDigest.rows)).tuples().all())
 
 
 def _stored(engine: Engine) -> list[tuple[Any, ...]]:
@@ -44,7 +50,7 @@ def _stored(engine: Engine) -> list[tuple[Any, ...]]:
 def _digest(rows: list[tuple[Any, ...]], stream: Any = VISITOR_DAYS, tz: ZoneInfo = UTC) -> dict[date, digests.Digest]:
     spool = digests.Spool(stream, rows, tz)
     spool.drain()
-    return spool.days
+    return spool.digests(Window(D1, D3))
 
 
 VISITOR_DAY_ROWS = st.lists(st.tuples(st.sampled_from(["a", "b"]), st.text(min_size=1, max_size=5),
@@ -119,9 +125,36 @@ def test_a_day_that_came_back_with_its_digest_is_not_written(engine: Engine) -> 
 
 def test_every_day_of_a_window_gets_a_digest_even_an_empty_one(engine: Engine) -> None:
     _guarded(engine, Window(D1, D3), [_vd(D2)])
+    assert _stored_digests(engine) == {D1: 0, D2: 1, D3: 0}
+
+
+def test_days_before_the_digest_start_are_final_and_get_none(engine: Engine) -> None:
+    """A backfill digests only the days its next run reads again (from as_of - LOOKBACK_DAYS); a re-read
+    of a window whose first day has no digest compares that day row by row (PostgreSQL: unchanged) or
+    rewrites it (SQLite), and then digests it."""
+    _guarded(engine, Window(D1, D3), [_vd(D1), _vd(D2)], digest_from=D2)
+    assert _stored_digests(engine) == {D2: 1, D3: 0}
+    again = _guarded(engine, Window(D1, D3), [_vd(D1), _vd(D2)], digest_from=D2).changed_from
+    assert again == (D1 if engine.dialect.name == "sqlite" else None)
+    assert _stored_digests(engine) == {D1: 1, D2: 1, D3: 0}
+
+
+def test_recording_part_of_a_window_drops_the_other_days_digests(engine: Engine) -> None:
+    _guarded(engine, Window(D1, D3), [_vd(D1), _vd(D2)])
+    with session_factory(engine).begin() as session:
+        digests.record(session, VISITOR_DAYS, Window(D1, D3), {D3: digests.NONE})
+    assert _stored_digests(engine) == {D3: 0}
+
+
+def test_a_backfill_digests_only_the_days_its_next_run_reads_again(engine: Engine) -> None:
+    """The runner's digest start is as_of - LOOKBACK_DAYS (10 by default): a 30-day backfill's earlier
+    days are final and get no digest; every later day of every replaced stream gets one."""
+    run_fake(engine, FakePendo(), backfill_days=30)
     with engine.connect() as conn:
-        stored = dict(conn.execute(select(models.DayDigest.day, models.DayDigest.rows)).tuples().all())
-    assert stored == {D1: 0, D2: 1, D3: 0}
+        days = conn.execute(select(models.DayDigest.stream, models.DayDigest.day)).tuples().all()
+    lookback = [AS_OF - timedelta(days=n) for n in range(10, -1, -1)]
+    for stream in ("visitor_days", "visitor_hours", "page_days", "feature_days"):
+        assert sorted(d for s, d in days if s == stream) == [d for d in lookback if d < AS_OF]
 
 
 def test_a_restatement_applied_otherwise_forgets_the_digests(engine: Engine) -> None:
