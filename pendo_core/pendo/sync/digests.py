@@ -9,8 +9,10 @@ a 1 in 2**64 chance).
 The store keeps a day's digest (`pendo_day_digests`) only while the day's stored rows are exactly the
 rows digested: the sync's guarded window writes record it in the window's own transaction, for every
 day of the window (a day with no rows has the digest of none); any other write of a day's rows (a
-restatement applied with `--accept-restatement`, the retention purge) forgets it first. A day without a
-digest is compared row by row as before (staging.py). Raw guide events are only added: no digests.
+restatement applied with `--accept-restatement`, the retention purge) forgets it first, and a window
+written under another time zone than the stream's digests forgets them all (`store.hold_digest_zone`:
+an hour's row then moves off a day outside the window). A day without a digest is compared row by row
+as before (staging.py). Raw guide events are only added: no digests.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from pendo_core.store import models
 from pendo_core.store.upsert import upsert
 
 REASON_LEN = 200  # pendo_data_quality_issues.reason
+DIGEST_ZONE = "digest_zone:"  # + stream: the watermark naming the time zone the stream's digests were kept under
 SUSPECT = "suspect"  # a withheld window's reason starts so: "suspect FIRST..LAST: why"
 _SUSPECT_REASON = re.compile(rf"{SUSPECT} (\d{{4}}-\d\d-\d\d)\.\.(\d{{4}}-\d\d-\d\d): (.*)", re.DOTALL)
 
@@ -153,6 +154,7 @@ def write_window(
     summed) and mark its days covered; the caller commits. The sync guards it: `write_guarded`."""
     bad = BadRows()
     staged = staging.stage(session, stream, window, rows, tz=tz, bad=bad)
+    hold_digest_zone(session, stream.name, tz)
     digests.forget(session, stream.name, first=window.first, last=window.last)
     staging.apply(session, staged)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
@@ -183,6 +185,7 @@ def write_guarded(
         return _write_accepting(session, stream, window, rows, tz=tz, as_of=as_of,
                                 include_anonymous=include_anonymous, run_id=run_id)
     bad = BadRows()
+    hold_digest_zone(session, stream.name, tz)
     known = digests.load(session, stream, window) if stream.replace else {}
     stored = _stored_per_day(session, stream, window, known) if stream.replace else {}
     done = staging.replace_rows(session, stream, window, rows, tz=tz, bad=bad,
@@ -199,6 +202,17 @@ def write_guarded(
         digests.record(session, stream, window, done.digests)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
     return WindowResult(kept, bad, done.changed_from)
+
+
+def hold_digest_zone(session: Session, stream: str, tz: ZoneInfo) -> None:
+    """Forget every digest of the stream when they were kept under another time zone (noted as a
+    watermark). The zone decides each row's day, and visitor hours key on the hour, not the day: written
+    under a new zone, an hour's row moves off a day outside the window, whose digest would still count it
+    (and match again once the zone is put back, skipping that day for good)."""
+    name = f"{DIGEST_ZONE}{stream}"
+    if get_watermark(session, name) != tz.key:
+        digests.forget(session, stream)
+        set_watermark(session, name, tz.key)
 
 
 def _stored_per_day(session: Session, stream: EventStream, window: Window,
@@ -220,6 +234,7 @@ def _write_accepting(session: Session, stream: EventStream, window: Window, rows
                           replaces=stream.replace)
     changed = window.first if stream.replace else min(window.first, staging.earliest_day(session, staged.temp)
                                                       or window.first)  # a guide event's day may be earlier
+    hold_digest_zone(session, stream.name, tz)
     digests.forget(session, stream.name, first=window.first, last=window.last)
     staging.apply(session, staged)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)

@@ -4,7 +4,8 @@ digest is kept only while the day's stored rows are the rows digested."""
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import UTC as _UTC
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -190,3 +191,97 @@ def test_a_withheld_window_keeps_the_stored_digests(engine: Engine) -> None:
     else:
         raise AssertionError("an answer emptying most of a busy day must be withheld")
     assert _guarded(engine, Window(D1, D1), answer).changed_from is None
+
+
+# --- a time zone changed: visitor hours move between days (found by a fault probe) ---------------
+
+NY = ZoneInfo("America/New_York")
+VH = models.VisitorHour
+
+
+def _ms(y: int, m: int, d: int, h: int) -> int:
+    return int(datetime(y, m, d, h, tzinfo=_UTC).timestamp() * 1000)
+
+
+def _vh(hour_ms: int, visitor: str = "v@x.com") -> dict[str, Any]:
+    return {"accountId": "acme", "visitorId": visitor, "hour": hour_ms, "numEvents": 3, "numMinutes": 2}
+
+
+def _hours_guarded(engine: Engine, window: Window, rows: list[Any], tz: ZoneInfo, *,
+                   straight: bool = True) -> store.WindowResult:
+    with session_factory(engine).begin() as session:
+        return store.write_guarded(session, VISITOR_HOURS, window, rows, tz=tz, as_of=date(2024, 3, 20),
+                                   include_anonymous=False, run_id=1, straight=straight)
+
+
+def _hours(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(VH.day, VH.hour_start, VH.visitor_id).order_by(VH.hour_start, VH.visitor_id))]
+
+
+# K: 2024-03-02 02:00 UTC is day D2 in UTC but day D1 (21:00) in New York.
+K = _ms(2024, 3, 2, 2)
+J = _ms(2024, 3, 2, 12)  # D2 in both zones
+
+
+def test_an_hour_row_moved_to_another_window_takes_its_old_days_digest_with_it(engine: Engine) -> None:
+    """visitor_hours' key has no day: writing window [D1] under another zone moves row K off D2 (an
+    upsert on the key), a day of another window. A run under the wrong PENDO_TIMEZONE that stops before
+    reaching D2's window, then the zone put back: D2 must be compared again, not skipped on the digest
+    kept before (store.hold_digest_zone forgets a stream's digests when the zone changes). Found by a
+    fault probe of the digests."""
+    answer_d2 = [_vh(K), _vh(J)]
+    _hours_guarded(engine, Window(D2, D2), answer_d2, UTC)  # digest of D2 (UTC): {K, J}
+    assert _hours(engine) == [(D2, K, "v@x.com"), (D2, J, "v@x.com")]
+    # PENDO_TIMEZONE set to New York by mistake: D1's window now holds K (the straight COPY raises
+    # DuplicateKey, the runner reads it again staged).
+    _hours_guarded(engine, Window(D1, D1), [_vh(K)], NY, straight=False)
+    assert _hours(engine) == [(D1, K, "v@x.com"), (D2, J, "v@x.com")]  # K moved off D2
+    # ... the run stops before D2's window; the zone is put back to UTC and the next run re-reads both.
+    _hours_guarded(engine, Window(D2, D2), answer_d2, UTC)
+    _hours_guarded(engine, Window(D1, D1), [], UTC)
+    assert _hours(engine) == [(D2, K, "v@x.com"), (D2, J, "v@x.com")]
+
+
+def _d2_answer_utc() -> list[dict[str, Any]]:
+    """D2 in UTC: 10 rows in its first five hours (D1 evening in New York), 2 at midday."""
+    early = [_vh(_ms(2024, 3, 2, h), v) for h in range(5) for v in ("a@x.com", "b@x.com")]
+    return [*early, _vh(_ms(2024, 3, 2, 12)), _vh(_ms(2024, 3, 2, 13))]
+
+
+def _d2_ny_answer() -> list[dict[str, Any]]:
+    """D2 in New York (05:00 UTC on D2 to 05:00 UTC on D3): the two midday rows."""
+    return [_vh(_ms(2024, 3, 2, 12)), _vh(_ms(2024, 3, 2, 13))]
+
+
+def _wrong_zone_run(engine: Engine) -> None:
+    """A run under PENDO_TIMEZONE=America/New_York (set by mistake) writes D1's window first: the ten
+    early-hour rows move from D2 to D1 (D1's answer in New York holds them)."""
+    _hours_guarded(engine, Window(D2, D2), _d2_answer_utc(), UTC)
+    _hours_guarded(engine, Window(D1, D1), _d2_answer_utc()[:10], NY, straight=False)
+
+
+def test_a_moved_hour_leaves_no_stale_count_for_the_guard(engine: Engine) -> None:
+    """D2 now stores 2 rows, and New York's answer for D2 has those 2: the guard must count 2 stored rows
+    and accept it, not take 12 from a digest kept under the other zone ("would keep 2 of its 12")."""
+    _wrong_zone_run(engine)
+    assert len([r for r in _hours(engine) if r[0] == D2]) == 2
+    _hours_guarded(engine, Window(D2, D2), _d2_ny_answer(), NY)  # accepted: D2's digest went with the zone
+
+
+def test_a_wrong_zone_then_the_zone_put_back_keeps_every_row(engine: Engine) -> None:
+    """A run under the wrong zone, then the operator puts PENDO_TIMEZONE back and runs again: D1's re-read
+    (UTC) drops D2's ten early rows from D1, and D2's answer must not hash to a digest kept before the
+    wrong run (which would skip D2 and lose the ten rows for good, once D2 is final)."""
+    d1_own = [_vh(_ms(2024, 3, 1, h), "c@x.com") for h in range(6, 18)]  # D1 in both zones
+    _hours_guarded(engine, Window(D1, D1), d1_own, UTC)
+    _hours_guarded(engine, Window(D2, D2), _d2_answer_utc(), UTC)
+    # PENDO_TIMEZONE=America/New_York by mistake: D1's window takes D2's ten early rows ...
+    _hours_guarded(engine, Window(D1, D1), [*d1_own, *_d2_answer_utc()[:10]], NY, straight=False)
+    _hours_guarded(engine, Window(D2, D2), _d2_ny_answer(), NY)  # ... and D2's window is accepted
+    # The zone put back to UTC; the next run re-reads both days.
+    _hours_guarded(engine, Window(D1, D1), d1_own, UTC)
+    _hours_guarded(engine, Window(D2, D2), _d2_answer_utc(), UTC)
+    assert len([r for r in _hours(engine) if r[0] == D1]) == 12
+    assert len([r for r in _hours(engine) if r[0] == D2]) == 12
