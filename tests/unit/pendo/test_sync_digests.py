@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select, update
@@ -192,6 +193,21 @@ def test_a_withheld_window_keeps_the_stored_digests(engine: Engine) -> None:
         raise AssertionError("an answer emptying most of a busy day must be withheld")
     assert _guarded(engine, Window(D1, D1), answer).changed_from is None
 
+
+
+@pytest.mark.parametrize("extra", [pytest.param([_vd(D1)], id="the-same-row"),
+                                   pytest.param([_vd(D1, events=9)], id="other-values")])
+def test_a_repeated_key_on_a_digested_day_is_still_withheld(engine: Engine, extra: list[Any]) -> None:
+    """The repeat changes the day's digest, so the day is compared, and the guard sees it."""
+    _guarded(engine, Window(D1, D2), [_vd(D1), _vd(D1, "w@x.com"), _vd(D2)])
+    with pytest.raises(store.WindowWithheld, match="repeat"):
+        _guarded(engine, Window(D1, D2), [_vd(D1), _vd(D1, "w@x.com"), _vd(D2), *extra])
+
+
+def test_a_bad_row_on_a_day_that_came_back_as_stored_is_still_withheld(engine: Engine) -> None:
+    _guarded(engine, Window(D1, D2), [_vd(D1), _vd(D2)])
+    with pytest.raises(store.WindowWithheld, match="unusable"):
+        _guarded(engine, Window(D1, D2), [_vd(D1), _vd(D2), {**_vd(D2, "x@x.com"), "numEvents": -1}])
 
 # --- a time zone changed: visitor hours move between days (found by a fault probe) ---------------
 
