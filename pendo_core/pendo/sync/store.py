@@ -154,8 +154,7 @@ def write_window(
     summed) and mark its days covered; the caller commits. The sync guards it: `write_guarded`."""
     bad = BadRows()
     staged = staging.stage(session, stream, window, rows, tz=tz, bad=bad)
-    hold_digest_zone(session, stream.name, tz)
-    digests.forget(session, stream.name, first=window.first, last=window.last)
+    _forget_digests(session, stream.name, window, tz)
     staging.apply(session, staged)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
     return WindowResult(staged.keys, bad, window.first)
@@ -215,6 +214,13 @@ def hold_digest_zone(session: Session, stream: str, tz: ZoneInfo) -> None:
         set_watermark(session, name, tz.key)
 
 
+def _forget_digests(session: Session, stream: str, window: Window, tz: ZoneInfo) -> None:
+    """Before the window's days are written other than by write_guarded (rows summed, not as sent): their
+    digests go, and all of the stream's when they were kept under another zone."""
+    hold_digest_zone(session, stream, tz)
+    digests.forget(session, stream, first=window.first, last=window.last)
+
+
 def _stored_per_day(session: Session, stream: EventStream, window: Window,
                     known: Mapping[date, digests.Digest]) -> dict[date, int]:
     """The window's stored rows per day: from the digests when every day has one, else counted."""
@@ -234,8 +240,7 @@ def _write_accepting(session: Session, stream: EventStream, window: Window, rows
                           replaces=stream.replace)
     changed = window.first if stream.replace else min(window.first, staging.earliest_day(session, staged.temp)
                                                       or window.first)  # a guide event's day may be earlier
-    hold_digest_zone(session, stream.name, tz)
-    digests.forget(session, stream.name, first=window.first, last=window.last)
+    _forget_digests(session, stream.name, window, tz)
     staging.apply(session, staged)
     _mark_covered(session, stream.name, window, as_of=as_of, include_anonymous=include_anonymous, run_id=run_id)
     if why:
