@@ -23,7 +23,7 @@ import pyarrow as pa
 from sqlalchemy import BigInteger, Engine, Select, func, literal, select
 
 from pendo_core.pendo.sync.streams import COMPLETION_TYPES
-from pendo_core.store.arrow import record_batches
+from pendo_core.store.arrow import ArrowReader, reader
 from pendo_core.store.models import (
     AccountMapping,
     FeatureVisitorDay,
@@ -98,19 +98,20 @@ def load(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> dic
     onboarding = _onboarding_guides(engine, plan.onboarding_guide_ids)
     copied = dict.fromkeys(TABLES, 0)
     copied["onb_guides"] = _insert_rows(duck, "onb_guides", [(g,) for g in onboarding])
-    for table, stmt in _queries(plan, onboarding):
-        copied[table] += copy(engine, duck, stmt, table)
+    with reader(engine) as read:
+        for table, stmt in _queries(plan, onboarding):
+            copied[table] += copy(read, duck, stmt, table)
     return copied
 
 
-def copy(engine: Engine, duck: duckdb.DuckDBPyConnection, stmt: Select[Any], table: str) -> int:
+def copy(read: ArrowReader, duck: duckdb.DuckDBPyConnection, stmt: Select[Any], table: str) -> int:
     """Stream the rows of `stmt` into DuckDB table `table` as Arrow batches; returns the row count.
 
     The batches come from `store.arrow`: on PostgreSQL from ADBC, with no Python object per value (through
     the Python driver that conversion cost more than DuckDB's whole computation); on SQLite from its driver.
     """
     count = 0
-    for batch in record_batches(engine, stmt, _schema(table)):
+    for batch in read.batches(stmt, _schema(table)):
         _insert_batch(duck, table, batch)
         count += batch.num_rows
     return count
