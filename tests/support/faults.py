@@ -64,7 +64,7 @@ class FakePendo:
         return None
 
     def aggregate(self, pipeline: list[dict[str, Any]], *, request_id: str | None = None,
-                  require_results: bool = False) -> Iterator[dict[str, Any]]:
+                  require_results: bool = False, row_type: type | None = None) -> Iterator[dict[str, Any]]:
         self.stats.add(requests=1)
         source = pipeline[0]["source"]
         name = next(k for k in source if k != "timeSeries")

@@ -85,10 +85,13 @@ class _Bad(Exception):
         self.detail = detail
 
 
-def iter_rows(chunks: Iterable[bytes], *, host: str, require_results: bool = False) -> Iterator[dict[str, Any]]:
+def iter_rows(chunks: Iterable[bytes], *, host: str, require_results: bool = False,
+              row_type: type[msgspec.Struct] | None = None) -> Iterator[Any]:
     """Yield each row of `results` as its bytes arrive; `results` null or missing -> no rows, or an
-    error at the end of the body when `require_results`."""
-    walker = _Walker()
+    error at the end of the body when `require_results`. Rows are dicts; with `row_type`, the rows of a
+    batch that all fit it are instances of it instead (decoded straight into it by msgspec, which reads
+    the same values as `json`; a batch with one row that does not fit is read as dicts)."""
+    walker = _Walker(row_type)
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         for chunk in chunks:
@@ -117,7 +120,8 @@ class _Walker:
     with the next chunk's text: nothing is taken from a value that may be cut short (a number, a
     literal) until the character after it is in."""
 
-    def __init__(self) -> None:
+    def __init__(self, row_type: type[msgspec.Struct] | None = None) -> None:
+        self.decode_typed = msgspec.json.Decoder(list[row_type]).decode if row_type else None  # type: ignore[valid-type]
         self.text = ""
         self.pos = 0
         self.state = "start"  # start, key, value, row, after_row, end
@@ -126,7 +130,7 @@ class _Walker:
         self.results_kind = "missing"
         self.count = 0
 
-    def feed(self, text: str) -> Iterator[dict[str, Any]]:
+    def feed(self, text: str) -> Iterator[Any]:
         """Take more of the body's text; yields the rows it completes."""
         self.text = self.text[self.pos:] + text
         self.pos = 0
@@ -152,7 +156,7 @@ class _Walker:
         except _More:
             pass
 
-    def finish(self, text: str) -> Iterator[dict[str, Any]]:
+    def finish(self, text: str) -> Iterator[Any]:
         """The last of the text: the body must end here, its JSON complete (else `_More`: truncated)."""
         yield from self.feed(text)
         if self.state != "end":
@@ -209,21 +213,30 @@ class _Walker:
             self.results_kind = "null"
         self._next_member(end)
 
-    def _batch(self) -> list[dict[str, Any]] | None:
-        """Every whole row up to the last `},` in the text, decoded at once by msgspec; None when there
-        is no such row or the batch is not a list of plain rows (then `_row` takes them one by one and
-        says what is wrong). A `},` inside a string or a nested object cuts the batch there, which then
-        does not decode: a batch that decodes holds exactly the rows `_row` would have read."""
+    def _batch(self) -> list[Any] | None:
+        """Every whole row up to the last `},` in the text, decoded at once by msgspec (into the row type
+        when every row fits it); None when there is no such row or the batch is not a list of plain rows
+        (then `_row` takes them one by one and says what is wrong). A `},` inside a string or a nested
+        object cuts the batch there, which then does not decode: a batch that decodes holds exactly the
+        rows `_row` would have read."""
         at = _skip(self.text, self.pos)
         end = self.text.rfind("},", at)
         if end < 0:
             return None
+        batch = "[" + self.text[at:end + 1] + "]"
         try:
-            rows = _decode_batch("[" + self.text[at:end + 1] + "]")
+            rows = self.decode_typed(batch) if self.decode_typed else None
+        except msgspec.ValidationError:  # valid JSON, but a row does not fit the type: read them as dicts
+            rows = None
         except (msgspec.DecodeError, RecursionError):  # anything `_row` refuses, or reads differently
             return None
-        if not all(type(row) is dict for row in rows):
-            return None
+        if rows is None:
+            try:
+                rows = _decode_batch(batch)
+            except (msgspec.DecodeError, RecursionError):
+                return None
+            if not all(type(row) is dict for row in rows):
+                return None
         self.pos, self.first_row = end + 2, False
         return rows
 

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
+import msgspec
 from pydantic import SecretStr
 
 from pendo_core.pendo.client._body import iter_rows, parse_json
@@ -109,9 +110,11 @@ class PendoClient:
         return host_of(httpx.URL(self.base_url))
 
     def aggregate(
-        self, pipeline: Pipeline, *, request_id: str | None = None, require_results: bool = False
-    ) -> Generator[dict[str, Any], None, None]:
-        """Stream the rows of one aggregation; no retries here (the caller retries a whole window).
+        self, pipeline: Pipeline, *, request_id: str | None = None, require_results: bool = False,
+        row_type: type[msgspec.Struct] | None = None,
+    ) -> Generator[Any, None, None]:
+        """Stream the rows of one aggregation (dicts; with `row_type`, instances of it where a batch of rows
+        fits it: `_body.iter_rows`); no retries here (the caller retries a whole window).
 
         Lazy: the request is sent on the first `next()`. A concurrency slot is held until the
         iterator is exhausted or closed, so close it (or use `contextlib.closing`) if you stop early,
@@ -121,7 +124,7 @@ class PendoClient:
         body = aggregation_request(pipeline, request_id=request_id)
         with self._exchange("POST", AGGREGATION_PATH, json=body) as response:
             yield from iter_rows(self._counted(response.iter_bytes()), host=self.host,
-                                 require_results=require_results)
+                                 require_results=require_results, row_type=row_type)
 
     def aggregate_all(self, pipeline: Pipeline, *, request_id: str | None = None) -> list[dict[str, Any]]:
         """All rows of a small aggregation (entity queries), retried as a whole by the policy."""

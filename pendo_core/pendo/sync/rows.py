@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 MAX_COUNT = 2**53
+EARLIEST_MS, LATEST_MS = 631_152_000_000, 4_102_444_800_000  # an instant Pendo gives: 1990..2100
 SAMPLE_LEN = 300
 
 
@@ -85,7 +86,7 @@ def count(row: Mapping[str, Any], key: str) -> int:
 def epoch_ms(row: Mapping[str, Any], key: str) -> int:
     """A required epoch-millisecond instant within a sane range (1990..2100)."""
     value = count(row, key)
-    if not 631_152_000_000 <= value <= 4_102_444_800_000:
+    if not EARLIEST_MS <= value <= LATEST_MS:
         raise BadRow(f"{key} out of range")
     return value
 

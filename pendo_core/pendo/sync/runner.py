@@ -195,7 +195,8 @@ class SyncRunner:
         """The window's answer, streamed (the request is sent on the first row)."""
         pipeline = stream.pipeline(window.first, window.last, self.settings.tz, not self.settings.include_anonymous)
         return self.client.aggregate(pipeline, request_id=f"cscx-{stream.name}",
-                                     require_results=not request.accept_restatement)
+                                     require_results=not request.accept_restatement,
+                                     row_type=stream.typed.struct if stream.typed else None)
 
     def _sync_window(self, stream: EventStream, window: Window, request: SyncRequest, summary: RunSummary,
                      planned: tuple[_ReadAhead, int] | None = None) -> tuple[int, date | None]:

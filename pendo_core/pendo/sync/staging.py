@@ -32,6 +32,7 @@ from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from sqlalchemy import Column, MetaData, Table, bindparam, delete, func, insert, select, text, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -275,19 +276,23 @@ def _temp_table(stream: EventStream) -> Table:
     return Table(f"cscx_stage_{stream.name}", MetaData(), *columns, prefixes=["TEMPORARY"])
 
 
-def _convert(stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], tz: ZoneInfo,
+def _convert(stream: EventStream, window: Window, rows: Iterable[Any], tz: ZoneInfo,
              bad: BadRows) -> Iterator[Row]:
     table, columns, convert, day = stream.table, stream.columns, stream.convert, stream.day_index
+    typed, convert_typed = (stream.typed.struct, stream.typed.convert) if stream.typed else (None, None)
     for raw in rows:
         try:
-            if type(raw) is not dict and not isinstance(raw, Mapping):  # the ABC check costs, dicts skip it
+            if type(raw) is typed:  # decoded straight into the stream's row (streams.TypedRows)
+                row = convert_typed(raw, tz)  # type: ignore[misc]
+            elif type(raw) is not dict and not isinstance(raw, Mapping):  # the ABC check costs, dicts skip it
                 raise BadRow("row is not an object")
-            row = convert(raw, tz)
+            else:
+                row = convert(raw, tz)
             reason = unstorable_values(table, columns, row) if row is not None else None
             if reason:
                 raise BadRow(reason)
         except BadRow as exc:
-            bad.add(stream.name, exc.reason, raw)
+            bad.add(stream.name, exc.reason, msgspec.structs.asdict(raw) if type(raw) is typed else raw)
             continue
         if row is None:
             continue

@@ -34,7 +34,7 @@ class FakeClient:
         return None
 
     def aggregate(self, pipeline: list[dict[str, Any]], *, request_id: str | None = None,
-                  require_results: bool = False) -> Iterator[dict[str, Any]]:
+                  require_results: bool = False, row_type: type | None = None) -> Iterator[dict[str, Any]]:
         series = pipeline[0]["source"]["timeSeries"]
         days = (series["last"] - series["first"]) // DAY_MS + 1
         self.spans.append(days)
@@ -89,7 +89,7 @@ class OneStreamClient(FakeClient):
         self.opened = 0
 
     def aggregate(self, pipeline: list[dict[str, Any]], *, request_id: str | None = None,
-                  require_results: bool = False) -> Iterator[dict[str, Any]]:
+                  require_results: bool = False, row_type: type | None = None) -> Iterator[dict[str, Any]]:
         if not self.gate.acquire(timeout=5):
             raise AssertionError("a second stream waited behind an open one")
         try:
