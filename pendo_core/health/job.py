@@ -23,7 +23,7 @@ from pendo_core.health.grid import ScoredGrid, score_grid
 from pendo_core.health.inputs import HealthInputs, key_feature_ids, load_inputs
 from pendo_core.health.score import COMPONENTS
 from pendo_core.pendo.sync.retention import clamp_restatement
-from pendo_core.store.bulk import copy_text_rows
+from pendo_core.store.bulk import copy_text_rows, refresh_statistics
 from pendo_core.store.models import HealthScore
 from pendo_core.store.scope import customer_chunks
 from pendo_core.usage import read_models
@@ -88,6 +88,7 @@ def score_ranges(engine: Engine, parts: Sequence[ScoreRange], *, app_settings: A
             _delete_range(conn, part.first, part.last, part.customer_ids)
         written = sum(_insert(conn, _columns(inputs, grid, version, weights, rows))
                       for inputs, grid in scored for rows in _row_slices(len(inputs.grid.customers)))
+        refresh_statistics(conn, [HealthScore.__tablename__])  # the alerts and pages read them next
     return written, version
 
 

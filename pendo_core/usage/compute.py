@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, Table
 
-from pendo_core.store.bulk import copy_arrow
+from pendo_core.store.bulk import copy_arrow, refresh_statistics
 from pendo_core.store.models import Base, FeatureUsage, GuideMetric, OnboardingProgress, UsageMetric
 from pendo_core.store.scope import customer_chunks
 from pendo_core.usage import read_models
@@ -84,6 +84,7 @@ def _replace(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
             _delete_range(conn, table, plan)
         pairs = zip(_TARGETS, sources, strict=True)
         written = [_insert(conn, duck, table, source) for table, source in pairs]
+        refresh_statistics(conn, [table.name for table in _TARGETS])  # health, alerts and pages read them next
     return MetricsResult(*written)
 
 

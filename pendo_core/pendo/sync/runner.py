@@ -27,6 +27,7 @@ from pendo_core.pendo.sync.prefetch import Prefetch
 from pendo_core.pendo.sync.progress import LogProgress, Progress
 from pendo_core.pendo.sync.rows import BadRows
 from pendo_core.pendo.sync.streams import EVENT_STREAMS, EventStream
+from pendo_core.store import models
 from pendo_core.store.bulk import DuplicateKey, refresh_statistics
 
 log = logging.getLogger("pendo_core.pendo.sync")
@@ -126,6 +127,9 @@ class SyncRunner:
         summary.rows["visitors"] = entities.sync_visitors(
             self.client, self.sessions, self.bad, identified_only=not self.settings.include_anonymous)
         summary.rows.update(entities.sync_definitions(self.client, self.sessions, self.bad))
+        if summary.rows["accounts"] or summary.rows["visitors"]:  # the contact matching reads visitors by e-mail
+            with self.sessions.begin() as session:
+                refresh_statistics(session, [models.PendoAccount.__tablename__, models.PendoVisitor.__tablename__])
         summary.report_first = self._report_start(request)
         summary.refetched, summary.changed_from = self._sync_usage(request, summary)
         if summary.changed_from is not None:
