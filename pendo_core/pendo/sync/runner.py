@@ -230,6 +230,11 @@ class SyncRunner:
             except DuplicateKey:  # rolled back; read again and staged, so the guard sees the repeat and withholds
                 straight = False
                 return read_and_write()
+            except store.StaleDigests as exc:  # rolled back; read again and compared row by row, without digests
+                log.warning("%s; the stream's digests are forgotten and the window written again", exc)
+                with self.sessions.begin() as session:
+                    store.forget_digests(session, stream.name, summary.run_id)
+                return read_and_write()
 
         try:
             result = self.client.retrying(attempt)

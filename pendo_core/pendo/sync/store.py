@@ -38,6 +38,12 @@ class WindowResult:
     accepted: str | None = None
 
 
+class StaleDigests(Exception):
+    """The window's stored rows disagree with their digests (more rows kept than the answer sent: a day
+    skipped as stored holds other rows than its digest counted, written by something that does not keep
+    digests). Roll the window back, forget the stream's digests (`forget_digests`), then write it again."""
+
+
 class RunSuperseded(RuntimeError):
     """A newer run started after this one (its lock was lost): it must not write another row."""
 
@@ -193,6 +199,8 @@ def write_guarded(
     sent = done.sent
     written = staging.per_day_after(session, stream.table, window, stored, done) if stream.replace else {}
     kept = sum(written.values()) if stream.replace else sent
+    if kept > sent:  # a write keeps at most what it was sent: a skipped day's rows are not its digest's
+        raise StaleDigests(f"{stream.name} {window.first}..{window.last}: {kept:,} rows kept of {sent:,} sent")
     why = guard.suspicion(_facts(bad, rows=sent, repeated=sent - kept, new=written, stored=stored),
                           replaces=stream.replace)
     if why:
@@ -212,6 +220,12 @@ def hold_digest_zone(session: Session, stream: str, tz: ZoneInfo) -> None:
     if get_watermark(session, name) != tz.key:
         digests.forget(session, stream)
         set_watermark(session, name, tz.key)
+
+
+def forget_digests(session: Session, stream: str, run_id: int) -> None:
+    """Forget every digest of the stream (after StaleDigests): its days are compared row by row again."""
+    hold_fence(session, run_id)
+    digests.forget(session, stream)
 
 
 def _forget_digests(session: Session, stream: str, window: Window, tz: ZoneInfo) -> None:
