@@ -10,8 +10,9 @@ of plain rows, the rows of that text are taken one at a time by the standard lib
 A batch that decodes holds exactly those rows (a `},` inside a string or a nested object cuts the
 batch there, and it does not decode), and msgspec refuses whatever `json` reads differently (lone
 surrogates, floats beyond the double range), so both paths give the same rows. Given a row type (a
-msgspec Struct: the usage streams pass theirs), a batch whose rows all fit it is decoded straight into
-it, with no dict per row; a batch with a row that does not fit is decoded as dicts. On a 109 MB answer of
+msgspec Struct: the usage streams pass theirs, which forbid fields they do not declare, whose values
+msgspec would skip unchecked), a batch whose rows all fit it is decoded straight into it, with no dict
+per row; a batch with a row that does not fit is decoded as dicts. On a 109 MB answer of
 900,000 compact rows this takes 0.5 µs a row, half of `json.loads` of the whole body (1.0 µs) and a
 quarter of the scanner alone (1.8 µs; ijson's C backend, the first parser here, took twice the
 scanner's time). Integers are read exactly up to Python's limit of 4,300 digits

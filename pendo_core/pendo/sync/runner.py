@@ -26,7 +26,7 @@ from pendo_core.pendo.sync.plan import Window, days_to_read, windows
 from pendo_core.pendo.sync.prefetch import Prefetch
 from pendo_core.pendo.sync.progress import LogProgress, Progress
 from pendo_core.pendo.sync.rows import BadRows
-from pendo_core.pendo.sync.streams import EVENT_STREAMS, EventStream
+from pendo_core.pendo.sync.streams import EVENT_STREAMS, AnswerRow, EventStream
 from pendo_core.store import models
 from pendo_core.store.bulk import DuplicateKey, refresh_statistics
 
@@ -195,7 +195,7 @@ class SyncRunner:
         self.progress.stop()
         return earliest, changed
 
-    def _rows(self, stream: EventStream, window: Window, request: SyncRequest) -> Iterator[dict[str, Any]]:
+    def _rows(self, stream: EventStream, window: Window, request: SyncRequest) -> Iterator[AnswerRow]:
         """The window's answer, streamed (the request is sent on the first row)."""
         pipeline = stream.pipeline(window.first, window.last, self.settings.tz, not self.settings.include_anonymous)
         return self.client.aggregate(pipeline, request_id=f"cscx-{stream.name}",
@@ -258,7 +258,7 @@ class SyncRunner:
         return result.rows, result.changed_from
 
     def _write_window(self, stream: EventStream, window: Window, request: SyncRequest,
-                      run_id: int, open_rows: Callable[[], Iterator[dict[str, Any]]], *,
+                      run_id: int, open_rows: Callable[[], Iterator[AnswerRow]], *,
                       straight: bool) -> store.WindowResult:
         try:
             with self.sessions.begin() as session:

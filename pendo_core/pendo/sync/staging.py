@@ -42,7 +42,7 @@ from pendo_core.common.timeutil import days_between
 from pendo_core.pendo.sync.digests import Digest, Spool, changed_days
 from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.rows import BadRow, BadRows, unstorable_values
-from pendo_core.pendo.sync.streams import EventStream, Row
+from pendo_core.pendo.sync.streams import AnswerRow, EventStream, Row
 from pendo_core.store.bulk import copy_rows
 
 BATCH = 5_000
@@ -82,7 +82,7 @@ class Staged:
         return self.rows - self.keys
 
 
-def stage(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
+def stage(session: Session, stream: EventStream, window: Window, rows: Iterable[AnswerRow], *,
           tz: ZoneInfo, bad: BadRows) -> Staged:
     """Convert the answer's rows into the window's temporary table; bad ones go to `bad`."""
     temp = _temp_table(stream)
@@ -98,7 +98,7 @@ def stage(session: Session, stream: EventStream, window: Window, rows: Iterable[
     return Staged(stream, window, temp, staged, keys)
 
 
-def replace_rows(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
+def replace_rows(session: Session, stream: EventStream, window: Window, rows: Iterable[AnswerRow], *,
                  tz: ZoneInfo, bad: BadRows, straight: bool = False,
                  known: Mapping[date, Digest] | None = None, digest_from: date | None = None) -> Written:
     """Replace the window's days with the good rows (raw guide events: add them); returns the rows sent,
@@ -276,7 +276,12 @@ def _temp_table(stream: EventStream) -> Table:
     return Table(f"cscx_stage_{stream.name}", MetaData(), *columns, prefixes=["TEMPORARY"])
 
 
-def _convert(stream: EventStream, window: Window, rows: Iterable[Any], tz: ZoneInfo,
+def _plain(raw: AnswerRow) -> Any:
+    """A bad row as its sample shows it: a Struct row as the object it was decoded from."""
+    return msgspec.structs.asdict(raw) if isinstance(raw, msgspec.Struct) else raw
+
+
+def _convert(stream: EventStream, window: Window, rows: Iterable[AnswerRow], tz: ZoneInfo,
              bad: BadRows) -> Iterator[Row]:
     table, columns, convert, day = stream.table, stream.columns, stream.convert, stream.day_index
     typed, convert_typed = (stream.typed.struct, stream.typed.convert) if stream.typed else (None, None)
@@ -292,11 +297,11 @@ def _convert(stream: EventStream, window: Window, rows: Iterable[Any], tz: ZoneI
             if reason:
                 raise BadRow(reason)
         except BadRow as exc:
-            bad.add(stream.name, exc.reason, msgspec.structs.asdict(raw) if type(raw) is typed else raw)
+            bad.add(stream.name, exc.reason, _plain(raw))
             continue
         if row is None:
             continue
         if stream.replace and not window.first <= row[day] <= window.last:
-            bad.add(stream.name, "bucket outside the requested window", raw)
+            bad.add(stream.name, "bucket outside the requested window", _plain(raw))
             continue
         yield row

@@ -16,7 +16,7 @@ from pendo_core.common.timeutil import days_between
 from pendo_core.pendo.sync import digests, guard, staging
 from pendo_core.pendo.sync.plan import CoverageRow, Window
 from pendo_core.pendo.sync.rows import BadRows
-from pendo_core.pendo.sync.streams import EventStream
+from pendo_core.pendo.sync.streams import AnswerRow, EventStream
 from pendo_core.store import models
 from pendo_core.store.upsert import upsert
 
@@ -149,7 +149,7 @@ def write_window(
     session: Session,
     stream: EventStream,
     window: Window,
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[AnswerRow],
     *,
     tz: ZoneInfo,
     as_of: date,
@@ -170,7 +170,7 @@ def write_guarded(
     session: Session,
     stream: EventStream,
     window: Window,
-    rows: Iterable[Mapping[str, Any]],
+    rows: Iterable[AnswerRow],
     *,
     tz: ZoneInfo,
     as_of: date,
@@ -243,7 +243,7 @@ def _stored_per_day(session: Session, stream: EventStream, window: Window,
     return staging.per_day(session, stream.table, window)
 
 
-def _write_accepting(session: Session, stream: EventStream, window: Window, rows: Iterable[Mapping[str, Any]], *,
+def _write_accepting(session: Session, stream: EventStream, window: Window, rows: Iterable[AnswerRow], *,
                      tz: ZoneInfo, as_of: date, include_anonymous: bool, run_id: int) -> WindowResult:
     """Staged, so repeated keys are summed exactly; what the guard would have said is recorded."""
     bad = BadRows()

@@ -27,6 +27,7 @@ COMPLETION_TYPES = ("guideSeen", "guideAdvanced")  # the events that can complet
 Builder = Callable[[int, int, bool], list[dict[str, Any]]]
 Row = tuple[Any, ...]  # one value per column of the stream's `columns`, in that order
 Converter = Callable[[Mapping[str, Any], ZoneInfo], "Row | None"]
+AnswerRow = Any  # a row of Pendo's answer as the client hands it over: a dict, or the stream's TypedRows struct
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,11 @@ class TypedRows:
     """A stream's row as a msgspec Struct the answer's rows are decoded into where they fit (pendo/client
     `_body.py`: a batch with a row that does not fit is decoded as plain dicts and goes through `convert`),
     and the conversion of such a row. The Struct takes only what `convert` takes without a question (a
-    non-empty text id, a whole number in range), so both give the same tuple; decoding straight into it
-    skips a dict per row and the checks in Python: about half of a row's conversion cost."""
+    non-empty text id, a whole number in range), so both give the same tuple, and no field it does not
+    declare (msgspec skips such a field's value unchecked, where `json` refuses a number beyond the
+    double range: the body must fail the same way; Pendo's grouped rows hold the grouped fields alone).
+    Decoding straight into it skips a dict per row and the checks in Python: about half of a row's
+    conversion cost."""
 
     struct: type[msgspec.Struct]
     convert: Callable[[Any, ZoneInfo], Row]
@@ -122,7 +126,7 @@ _Count = Annotated[int, msgspec.Meta(ge=0, lt=MAX_COUNT)]
 _Instant = Annotated[int, msgspec.Meta(ge=EARLIEST_MS, le=LATEST_MS)]
 
 
-class _VisitorDayRow(msgspec.Struct, gc=False):
+class _VisitorDayRow(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     accountId: _Id
     visitorId: _Id
     day: _Instant
@@ -130,7 +134,7 @@ class _VisitorDayRow(msgspec.Struct, gc=False):
     numMinutes: _Count
 
 
-class _VisitorHourRow(msgspec.Struct, gc=False):
+class _VisitorHourRow(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     accountId: _Id
     visitorId: _Id
     hour: _Instant
@@ -138,7 +142,7 @@ class _VisitorHourRow(msgspec.Struct, gc=False):
     numMinutes: _Count
 
 
-class _PageDayRow(msgspec.Struct, gc=False):
+class _PageDayRow(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     accountId: _Id
     pageId: _Id
     day: _Instant
@@ -146,7 +150,7 @@ class _PageDayRow(msgspec.Struct, gc=False):
     numMinutes: _Count
 
 
-class _FeatureDayRow(msgspec.Struct, gc=False):
+class _FeatureDayRow(msgspec.Struct, gc=False, forbid_unknown_fields=True):
     accountId: _Id
     visitorId: _Id
     featureId: _Id
