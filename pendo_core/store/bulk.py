@@ -7,11 +7,12 @@ the transaction is then failed and the caller rolls it back.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from sqlalchemy import Column, Connection, text
+from sqlalchemy import Column, Connection, Table, text
 from sqlalchemy.orm import Session
 
 UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
@@ -39,6 +40,28 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[Column[Any]], rows
     each row holds one value per column, in order. Returns how many rows were copied."""
     return _copy(conn, f"COPY {table} ({', '.join(c.name for c in columns)}) FROM STDIN (FORMAT BINARY)", rows,
                  types=[pg_type(conn, c) for c in columns])
+
+
+def insert_rows(conn: Connection, table: Table, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Insert plain tuples (one value per name, in order) in bulk, inside the caller's transaction:
+    PostgreSQL by binary COPY, SQLite by one executemany on its own connection (dates as the ISO text
+    SQLAlchemy stores them as), else SQLAlchemy's executemany. SQLAlchemy's own executemany processes
+    every parameter of every row in Python: 393,000 rows of the feature snapshot took seconds."""
+    if conn.dialect.name == "postgresql":
+        return copy_rows(conn, table.name, [table.c[n] for n in names], rows)
+    if conn.dialect.name != "sqlite":
+        batch = [dict(zip(names, row, strict=True)) for row in rows]
+        if batch:
+            conn.execute(table.insert(), batch)
+        return len(batch)
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    plain = [tuple(v.isoformat() if isinstance(v, date) else v for v in row) for row in rows]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, plain)
+    finally:
+        cursor.close()
+    return len(plain)
 
 
 def copy_text_rows(conn: Connection, table: str, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import date
+from itertools import repeat
 from typing import Any
 
 import pandas as pd
@@ -18,6 +19,8 @@ from sqlalchemy import Engine, delete, insert
 
 from pendo_core.common.config import Settings
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
+from pendo_core.store import models
+from pendo_core.store.bulk import insert_rows
 from pendo_core.usage import feature_queries, queries, read_models, snapshot
 
 _ON_DAY = ("dau", "wau", "mau", "active_visitors")
@@ -30,14 +33,14 @@ _FLOATS = {"week_dau", "week_wau"}
 def refresh_snapshot(engine: Engine, day: date) -> int:
     """Replace the snapshot with the live windows ending `day`; returns the customers written."""
     rows = snapshot_rows(engine, day)
-    features = feature_queries.feature_days_live(engine, day).assign(as_of=day).to_dict("records")
+    features = feature_queries.feature_days_live(engine, day)
     with engine.begin() as conn:
         conn.execute(delete(snapshot.TABLE))
         conn.execute(delete(snapshot.FEATURES))
         if rows:
             conn.execute(insert(snapshot.TABLE), rows)
-        if features:
-            conn.execute(insert(snapshot.FEATURES), features)
+        insert_rows(conn, models.table_of(snapshot.FEATURES), ("as_of", "customer_id", "feature_id", "days_used"),
+                    zip(repeat(day), *(features[c].tolist() for c in feature_queries.DAYS_COLUMNS), strict=False))
         read_models.mark_fresh(conn, read_models.SNAPSHOT)
     return len(rows)
 
