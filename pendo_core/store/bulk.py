@@ -54,14 +54,20 @@ def insert_rows(conn: Connection, table: Table, names: Sequence[str], rows: Iter
         if batch:
             conn.execute(table.insert(), batch)
         return len(batch)
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     plain = [tuple(v.isoformat() if isinstance(v, date) else v for v in row) for row in rows]
+    sqlite_executemany(conn, table, names, plain)
+    return len(plain)
+
+
+def sqlite_executemany(conn: Connection, table: Table, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """SQLite: one INSERT executed over the rows by the driver itself, in the caller's transaction (values
+    as the driver takes them: dates already ISO text)."""
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(sql, plain)
+        cursor.executemany(sql, rows)
     finally:
         cursor.close()
-    return len(plain)
 
 
 def copy_text_rows(conn: Connection, table: str, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, Table
 
-from pendo_core.store.bulk import copy_arrow, refresh_statistics
+from pendo_core.store.bulk import copy_arrow, refresh_statistics, sqlite_executemany
 from pendo_core.store.models import Base, FeatureUsage, GuideMetric, OnboardingProgress, UsageMetric
 from pendo_core.store.scope import customer_chunks
 from pendo_core.usage import read_models
@@ -127,9 +127,4 @@ def _insert_generic(conn: Connection, table: Table, names: list[str], batch: pa.
 def _insert_sqlite(conn: Connection, table: Table, names: list[str], batch: pa.RecordBatch) -> None:
     # Dates as ISO text, what SQLAlchemy's SQLite Date type stores.
     columns = [c.cast(pa.string()) if c.type == pa.date32() else c for c in batch.columns]
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(sql, zip(*(c.to_pylist() for c in columns), strict=True))
-    finally:
-        cursor.close()
+    sqlite_executemany(conn, table, names, zip(*(c.to_pylist() for c in columns), strict=True))
