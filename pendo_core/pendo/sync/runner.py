@@ -233,7 +233,7 @@ class SyncRunner:
             except store.StaleDigests as exc:  # rolled back; read again and compared row by row, without digests
                 log.warning("%s; the stream's digests are forgotten and the window written again", exc)
                 with self.sessions.begin() as session:
-                    store.forget_digests(session, stream.name, summary.run_id)
+                    store.forget_stream_digests(session, stream.name, summary.run_id)
                 return read_and_write()
 
         try:

@@ -41,7 +41,7 @@ class WindowResult:
 class StaleDigests(Exception):
     """The window's stored rows disagree with their digests (more rows kept than the answer sent: a day
     skipped as stored holds other rows than its digest counted, written by something that does not keep
-    digests). Roll the window back, forget the stream's digests (`forget_digests`), then write it again."""
+    digests). Roll the window back, forget the stream's digests (`forget_stream_digests`), then write it again."""
 
 
 class RunSuperseded(RuntimeError):
@@ -222,7 +222,7 @@ def hold_digest_zone(session: Session, stream: str, tz: ZoneInfo) -> None:
         set_watermark(session, name, tz.key)
 
 
-def forget_digests(session: Session, stream: str, run_id: int) -> None:
+def forget_stream_digests(session: Session, stream: str, run_id: int) -> None:
     """Forget every digest of the stream (after StaleDigests): its days are compared row by row again."""
     hold_fence(session, run_id)
     digests.forget(session, stream)
