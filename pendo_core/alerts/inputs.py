@@ -48,6 +48,7 @@ from pendo_core.store.models import (
     UsageMetric,
 )
 from pendo_core.store.scope import chunks, customer_chunks, keep_visitors, mapped
+from pendo_core.usage import recency
 
 HISTORY_DAYS = 90  # DAU history kept for "last active" in no_login's details
 
@@ -125,22 +126,25 @@ def _add_people(engine: Engine, customers: dict[str, CustomerData], last_day: da
                 include_anonymous: bool) -> None:
     """Each champion's and decision maker's last activity, and how many colleagues were active in `days`,
     as `people.stakeholders` and the People list find them for one customer: the matches by synced e-mail
-    and id for all the customers at once, then one grouped read of every visitor's last active day,
-    streamed, which also matches the visitors by their lowercased id (`people.matches_of` reads the visitor
-    days for those alone: 13 s of a 20,000-account daily run). One customer at a time took several
-    queries each: minutes at 20,000 customers."""
+    and id for all the customers at once, then one read of every visitor's last active day, streamed,
+    which also matches the visitors by their lowercased id (`people.matches_of` reads the visitor days for
+    those alone: 13 s of a 20,000-account daily run). That read is the metrics' recency rows when they are
+    this day's (`usage.recency`), else 90 days of visitor days grouped (25 s at 20,000 accounts). One
+    customer at a time took several queries each: minutes at 20,000 customers."""
     if not customers:
         return
     wanted = sorted(customers)
+    since = last_day - timedelta(days=days - 1)
     with engine.connect() as conn:
         matching = people.direct_matches(conn, wanted, roles=KEY_ROLES)
+        from_recency = days <= pq.LOOKBACK_DAYS <= recency.DAYS and recency.usable(conn, last_day, include_anonymous)
     keyed = {customer for customer, *_ in matching.contacts}
     matched = {(customer, v) for (customer, _), visitors in matching.found.items() for v in visitors}
     last: dict[tuple[str, str], date] = {}  # (customer, matched visitor) -> its last active day
     team: dict[str, int] = {}  # customer -> visitors active in the rule's window
     team_matched: dict[str, set[str]] = {}  # customer -> matched visitors among them
-    since = last_day - timedelta(days=days - 1)
-    stmt = pq.last_active_per_visitor(wanted, last_day, since, include_anonymous)
+    stmt = (recency.last_active_per_visitor(wanted, last_day, since, pq.LOOKBACK_DAYS) if from_recency
+            else pq.last_active_per_visitor(wanted, last_day, since, include_anonymous))
     for batch in record_batches(engine, stmt, _LAST_ACTIVE_SCHEMA):
         for customer, visitor, lowered, day, recent, seen in zip(*(column.to_pylist() for column in batch.columns),
                                                                  strict=True):

@@ -311,6 +311,18 @@ Index("ix_pendo_usage_metrics_day_customer", UsageMetric.metric_date, UsageMetri
       UsageMetric.wau, UsageMetric.mau, UsageMetric.active_visitors)
 
 
+class VisitorRecency(Base):
+    """Read model (pendo_core/usage/recency.py): per mapped account and visitor seen in the people lookback
+    ending the metrics' last day, its last active day and last day with any row; written with the
+    metrics, so the alerts need not group 90 days of visitor days again."""
+
+    __tablename__ = "pendo_visitor_recency"
+    account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    last_active: Mapped[date | None] = mapped_column(Date)  # last day with events, None: none in the lookback
+    last_seen: Mapped[date] = mapped_column(Date)  # last day with a row, events or not
+
+
 class CustomerSnapshot(Base):
     """Read model (pendo_core/usage/snapshot.py): per customer, the windows ending `as_of` that the wide
     pages read (measures, the 7-day week, 12 week-end WAUs, the last active day), as the live queries

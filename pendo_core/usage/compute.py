@@ -2,7 +2,8 @@
 
 The store write is one transaction: delete the reported range of the run's customers (every row
 in the range when the run covers every customer, so customers that lost their mapping lose their
-rows too), then insert the new rows in batches. Rerunning the same range is harmless.
+rows too), then insert the new rows in batches. A run over every customer also replaces the visitors'
+recency rows as of its last day (`usage.recency`). Rerunning the same range is harmless.
 """
 
 from __future__ import annotations
@@ -14,15 +15,24 @@ from datetime import date
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Table, text
 
 from pendo_core.store.bulk import copy_arrow, refresh_statistics, sqlite_executemany
-from pendo_core.store.models import Base, FeatureUsage, GuideMetric, OnboardingProgress, UsageMetric
+from pendo_core.store.models import (
+    Base,
+    FeatureUsage,
+    GuideMetric,
+    OnboardingProgress,
+    UsageMetric,
+    VisitorRecency,
+    table_of,
+)
 from pendo_core.store.scope import customer_chunks
 from pendo_core.usage import read_models
 from pendo_core.usage.features import build_features
 from pendo_core.usage.guides import build_guides, build_onboarding
 from pendo_core.usage.loader import LoadPlan, duckdb_session, load
+from pendo_core.usage.recency import build_recency, loaded_key, mark_written
 from pendo_core.usage.usage import build_usage
 from pendo_core.usage.windows import create_calendar
 
@@ -66,17 +76,19 @@ def compute_metrics(
         log.info("metrics %s..%s: loaded %s", first_day, last_day, load(engine, duck, plan))
         create_calendar(duck, first_day, last_day)
         sources = (build_usage(duck, plan), build_features(duck), build_guides(duck), build_onboarding(duck))
-        result = _replace(engine, duck, plan, sources)
+        recency = build_recency(duck, first_day, last_day) if customer_ids is None else None
+        result = _replace(engine, duck, plan, sources, recency)
     log.info("metrics %s..%s: wrote %s", first_day, last_day, result)
     return result
 
 
 _MODELS = (UsageMetric, FeatureUsage, GuideMetric, OnboardingProgress)
 _TARGETS: tuple[Table, ...] = tuple(Base.metadata.tables[model.__tablename__] for model in _MODELS)
+_RECENCY = table_of(VisitorRecency)
 
 
 def _replace(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
-             sources: tuple[str, str, str, str]) -> MetricsResult:
+             sources: tuple[str, str, str, str], recency: str | None) -> MetricsResult:
     with engine.begin() as conn:
         read_models.mark_stale(conn, read_models.SNAPSHOT, read_models.PORTFOLIO,  # rebuilt by their steps
                                first_day=plan.first_day)
@@ -84,7 +96,13 @@ def _replace(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
             _delete_range(conn, table, plan)
         pairs = zip(_TARGETS, sources, strict=True)
         written = [_insert(conn, duck, table, source) for table, source in pairs]
-        refresh_statistics(conn, [table.name for table in _TARGETS])  # health, alerts and pages read them next
+        if recency is not None:
+            # TRUNCATE (in the transaction) leaves no dead rows behind on PostgreSQL, DELETE on SQLite neither
+            conn.execute(text("TRUNCATE pendo_visitor_recency") if conn.dialect.name == "postgresql"
+                         else _RECENCY.delete())
+            log.info("metrics: %d visitors' recency as of %s", _insert(conn, duck, _RECENCY, recency), plan.last_day)
+            mark_written(conn, loaded_key(duck, plan.last_day, plan.include_anonymous))
+        refresh_statistics(conn, [table.name for table in (*_TARGETS, _RECENCY)])  # health, alerts, pages read them
     return MetricsResult(*written)
 
 

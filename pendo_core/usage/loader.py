@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import BigInteger, Engine, Select, func, literal, select
+from sqlalchemy import Engine, Select, case, func, select
 
 from pendo_core.pendo.sync.streams import COMPLETION_TYPES
 from pendo_core.store.arrow import ArrowReader, reader
@@ -47,6 +47,8 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "acct": (("account_id", "VARCHAR"), ("customer_id", "VARCHAR")),
     "vd": (("account_id", "VARCHAR"), ("visitor_id", "VARCHAR"), ("day", "DATE"),
            ("num_events", "BIGINT"), ("num_minutes", "BIGINT")),
+    "vd_before": (("account_id", "VARCHAR"), ("visitor_id", "VARCHAR"), ("last_active", "DATE"),
+                  ("last_seen", "DATE")),
     "vh": (("account_id", "VARCHAR"), ("visitor_id", "VARCHAR"), ("hour_start", "BIGINT"), ("day", "DATE")),
     "pd": (("account_id", "VARCHAR"), ("page_id", "VARCHAR"), ("day", "DATE"), ("num_events", "BIGINT")),
     "fvd": (("account_id", "VARCHAR"), ("feature_id", "VARCHAR"), ("visitor_id", "VARCHAR"), ("day", "DATE"),
@@ -101,6 +103,10 @@ def load(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> dic
     with reader(engine) as read:
         for table, stmt in _queries(plan, onboarding):
             copied[table] += copy(read, duck, stmt, table)
+    # Before first_day the distinct-visitor windows need only each visitor's last active day (see
+    # `_last_active_before`): one visitor-day row stands for all of them.
+    duck.execute("INSERT INTO vd SELECT account_id, visitor_id, last_active, 1, 0 FROM vd_before "
+                 "WHERE last_active IS NOT NULL")
     return copied
 
 
@@ -175,7 +181,7 @@ def _activity_queries(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Iterator
     vd, vh = VisitorDay.__table__, VisitorHour.__table__
     yield "vd", _scoped(plan, chunk, vd, plan.first_day, select(
         vd.c.account_id, vd.c.visitor_id, vd.c.day, vd.c.num_events, vd.c.num_minutes))
-    yield "vd", _last_active_before(plan, chunk)
+    yield "vd_before", _last_active_before(plan, chunk)
     yield "vh", _scoped(plan, chunk, vh, plan.back(1), select(
         vh.c.account_id, vh.c.visitor_id, vh.c.hour_start, vh.c.day).where(vh.c.num_events > 0))
     pd, fvd = PageDay.__table__, FeatureVisitorDay.__table__
@@ -191,17 +197,19 @@ def _activity_queries(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Iterator
 
 
 def _last_active_before(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Select[Any]:
-    """Per account and visitor, its last active day of [first_day - 89, first_day - 1], as one visitor-day row.
+    """Per account and visitor with a row in [first_day - 89, first_day - 1]: its last active day there
+    (None: no events) and its last day with a row.
 
     Before first_day only the distinct-visitor windows read visitor days, and a window ending on a
     reported day reaches a visitor's earlier activity exactly when it reaches the last of it; so one row
-    (1 event, 0 minutes: never summed) stands for all of them, and the store does the grouping.
+    (1 event, 0 minutes: never summed) stands for all of them (`load`), and the store does the grouping.
+    The last day with a row is the people lookback's "seen" (`usage.recency`).
     """
     vd = VisitorDay.__table__
-    last = func.max(vd.c.day)
-    stmt = select(vd.c.account_id, vd.c.visitor_id, last, literal(1, BigInteger), literal(0, BigInteger))
+    last_active = func.max(case((vd.c.num_events > 0, vd.c.day)))
+    stmt = select(vd.c.account_id, vd.c.visitor_id, last_active, func.max(vd.c.day))
     stmt = mapped(stmt, vd.c.account_id, chunk).where(
-        vd.c.day.between(plan.back(89), plan.first_day - timedelta(days=1)), vd.c.num_events > 0)
+        vd.c.day.between(plan.back(89), plan.first_day - timedelta(days=1)))
     return keep_visitors(stmt, vd.c.visitor_id, plan.include_anonymous).group_by(vd.c.account_id, vd.c.visitor_id)
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from pendo_core.alerts.champions import StakeholderWindow
 from pendo_core.alerts.inputs import _add_people
@@ -14,7 +15,11 @@ from pendo_core.alerts.kinds import CustomerData
 from pendo_core.customers import people, people_queries
 from pendo_core.customers.contacts import KEY_ROLES
 from pendo_core.customers.people_queries import LOOKBACK_DAYS
+from pendo_core.pendo.sync import store as sync_store
+from pendo_core.pendo.sync.runner import METRICS_STALE_FROM
 from pendo_core.store.scope import ANON_PREFIX
+from pendo_core.usage import recency
+from pendo_core.usage.compute import compute_metrics
 from tests.support.health_alerts import LAST, add_customer
 from tests.support.people import add_contacts, add_days, add_visitors
 
@@ -113,3 +118,71 @@ def test_a_window_longer_than_the_lookback_counts_its_colleagues(engine: Engine)
     for customer, data in customers.items():
         assert data.people == _one_at_a_time(engine, customer, False, 120), customer
     assert {p.email: p.team_active for p in customers[ACME].people}["cy@acme.com"] == 8  # + Dee, Eve, old, far, Hy
+
+
+# --- the metrics' recency rows (usage.recency) ---------------------------------------------------
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the visitor days were grouped although the recency rows were this day's")
+
+
+@pytest.mark.parametrize("whole_book", [False, True], ids=["listed-customers", "whole-book"])
+@pytest.mark.parametrize("include_anonymous", [False, True])
+@pytest.mark.parametrize("first_back", [0, 13, 60, 95], ids=lambda k: f"metrics-from-{k}-days-back")
+def test_the_metrics_recency_rows_read_as_the_visitor_days(engine: Engine, monkeypatch: pytest.MonkeyPatch,
+                                                           include_anonymous: bool, whole_book: bool,
+                                                           first_back: int) -> None:
+    """After metrics from any first day (the rows before it come grouped, those after row by row), the rule
+    reads the recency rows, and finds what the People section finds: rows without events, lowercased ids,
+    activity before the lookback and anonymous visitors included."""
+    _world(engine)
+    expected = {c: _one_at_a_time(engine, c, include_anonymous) for c in (ACME, GLOBEX, INITECH)}
+    compute_metrics(engine, first_day=LAST - timedelta(days=first_back), last_day=LAST,
+                    include_anonymous=include_anonymous)
+    if whole_book:
+        monkeypatch.setattr(recency, "IN_CHUNK", 1)
+    monkeypatch.setattr(people_queries, "last_active_per_visitor", _refuse)
+    customers = {c: CustomerData(LAST) for c in (ACME, GLOBEX, INITECH)}
+    _add_people(engine, customers, LAST, WINDOW, include_anonymous)
+    assert {c: data.people for c, data in customers.items()} == expected
+
+
+def test_recency_rows_of_another_day_rule_or_mapping_are_not_read(engine: Engine) -> None:
+    """The rows are read only for the day, the visitor rule and the mapped accounts they were written for,
+    and only while no window has written since."""
+    _world(engine)
+    compute_metrics(engine, first_day=LAST - timedelta(days=3), last_day=LAST)
+
+    def usable(day: date = LAST, include_anonymous: bool = False) -> bool:
+        with engine.connect() as conn:
+            return recency.usable(conn, day, include_anonymous)
+
+    assert usable()
+    assert not usable(LAST - timedelta(days=1))
+    assert not usable(include_anonymous=True)
+    compute_metrics(engine, first_day=LAST - timedelta(days=3), last_day=LAST, customer_ids=[GLOBEX])
+    assert usable()  # a run over some customers leaves the rows as they were, and they still hold
+    with Session(engine) as session, session.begin():
+        sync_store.lower_date_watermark(session, METRICS_STALE_FROM, LAST)
+    assert not usable()  # a window wrote: the metrics, and the rows, are behind it
+    compute_metrics(engine, first_day=LAST, last_day=LAST)
+    with Session(engine) as session, session.begin():
+        sync_store.clear_watermark(session, METRICS_STALE_FROM)  # as the metrics step does after
+    assert usable()
+    add_customer(engine, "hooli", accounts=("h1",))
+    assert not usable()  # an account mapped since: its visitors are not in the rows
+
+
+def test_a_window_written_after_the_metrics_is_read_from_the_visitor_days(engine: Engine) -> None:
+    """Eve's activity two days ago arrives after the metrics: the rule sees it (and not the stale rows)."""
+    _world(engine)
+    compute_metrics(engine, first_day=LAST, last_day=LAST)
+    add_days(engine, "a1", "v-123", [LAST - timedelta(days=2)])
+    with Session(engine) as session, session.begin():
+        sync_store.lower_date_watermark(session, METRICS_STALE_FROM, LAST - timedelta(days=2))
+    customers = {ACME: CustomerData(LAST)}
+    _add_people(engine, customers, LAST, WINDOW, False)
+    found = {p.email: p for p in customers[ACME].people}
+    assert found["eve@acme.com"].last_active == LAST - timedelta(days=2)
+    assert found["cy@acme.com"].team_active == 4  # ann, bob, Gus@Globex.com and now Eve's v-123

@@ -1,0 +1,100 @@
+"""Each visitor's last active and last seen day, written with the metrics for the champion rule.
+
+The champion rule (alerts/champions.py) asks, per customer, about each visitor of the people lookback
+(90 days ending on the last day): its last active day there, whether it was active in the rule's window,
+and whether it has a row there at all (what `people` matches lowercased ids among). Grouping 90 days of
+visitor days by customer and visitor took the alert step 25 s of a 20,000-account daily run (README,
+Benchmark). The metrics step reads those days anyway (from first_day row by row, before it grouped per
+visitor: `loader._last_active_before`), so it writes per mapped account and visitor its last active day
+and last day with a row, as of its last day (`pendo_visitor_recency`, rows seen in the DAYS ending then).
+
+The rows hold for one last day, one visitor rule (anonymous visitors or not) and one set of mapped
+accounts, which the watermark `visitor_recency` names; `usable` says whether they are the alerts': also
+no window may have written since the metrics were computed. Else the alerts group the visitor days as
+before (`people_queries.last_active_per_visitor`), which the tests hold these rows to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+from sqlalchemy import Connection, Select, case, func, select
+from sqlalchemy.orm import Session
+
+from pendo_core.pendo.sync import store
+from pendo_core.pendo.sync.runner import METRICS_STALE_FROM
+from pendo_core.store.models import AccountMapping, VisitorRecency, table_of
+from pendo_core.store.scope import IN_CHUNK
+
+DAYS = 90  # the days ending on the last day whose rows the table covers: the people lookback at most
+WATERMARK = "visitor_recency"
+TABLE = table_of(VisitorRecency)
+_mapping = AccountMapping.__table__
+
+
+def build_recency(duck: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> str:
+    """Create the rows in DuckDB from the loaded visitor days (`vd` from first_day, `vd_before` grouped
+    before it); returns the name of the table holding them."""
+    duck.execute("""
+        CREATE TABLE recency_rows AS
+        SELECT account_id, visitor_id, max(last_active) AS last_active, max(last_seen) AS last_seen
+        FROM (SELECT account_id, visitor_id, last_active, last_seen FROM vd_before
+              UNION ALL
+              SELECT account_id, visitor_id, CASE WHEN num_events > 0 THEN day END, day FROM vd WHERE day >= ?)
+        GROUP BY account_id, visitor_id
+        HAVING max(last_seen) >= ?
+    """, [first_day, last_day - timedelta(days=DAYS - 1)])
+    return "recency_rows"
+
+
+def loaded_key(duck: duckdb.DuckDBPyConnection, last_day: date, include_anonymous: bool) -> str:
+    """The watermark of rows built from what was loaded (`acct`: the mapped accounts)."""
+    accounts = {a for (a,) in duck.execute("SELECT DISTINCT account_id FROM acct").fetchall()}
+    return _key(last_day, include_anonymous, accounts)
+
+
+def mark_written(conn: Connection, key: str) -> None:
+    """Record, in the caller's transaction, whose rows the table now holds."""
+    with Session(bind=conn) as session:
+        store.set_watermark(session, WATERMARK, key)
+
+
+def usable(conn: Connection, last_day: date, include_anonymous: bool) -> bool:
+    """Whether the rows are those of `last_day`, the visitor rule and today's mapped accounts, and no
+    window has written since the metrics were computed."""
+    with Session(bind=conn) as session:
+        written = store.get_watermark(session, WATERMARK)
+        if written is None or store.get_watermark(session, METRICS_STALE_FROM) is not None:
+            return False
+    accounts = set(conn.execute(select(_mapping.c.pendo_account_id)).scalars())
+    return written == _key(last_day, include_anonymous, accounts)
+
+
+def last_active_per_visitor(customers: Sequence[str], as_of: date, since: date, lookback_days: int) -> Select[Any]:
+    """`people_queries.last_active_per_visitor`'s rows from the table (as of `as_of`, `usable`), for a
+    `since` within the lookback of `lookback_days` (at most DAYS)."""
+    lookback = as_of - timedelta(days=lookback_days - 1)
+    if lookback_days > DAYS or since < lookback:
+        raise ValueError(f"the recency rows cover {DAYS} days: {lookback_days} days from {since} are not in them")
+    r = TABLE.c
+    last = func.max(case((r.last_active >= lookback, r.last_active))).label("last_active")
+    recent = func.max(case((r.last_active >= since, 1), else_=0)).label("recent")
+    seen = func.max(case((r.last_seen >= lookback, 1), else_=0)).label("seen")
+    query = (select(_mapping.c.customer_id, r.visitor_id, last, recent, seen)
+             .join(_mapping, _mapping.c.pendo_account_id == r.account_id).where(r.last_seen >= lookback))
+    if len(customers) <= IN_CHUNK:
+        query = query.where(_mapping.c.customer_id.in_(list(customers)))
+    grouped = query.group_by(_mapping.c.customer_id, r.visitor_id).subquery("grouped")
+    return select(grouped.c.customer_id, grouped.c.visitor_id, func.lower(grouped.c.visitor_id), grouped.c.last_active,
+                  grouped.c.recent, grouped.c.seen)
+
+
+def _key(last_day: date, include_anonymous: bool, accounts: set[str]) -> str:
+    digest = hashlib.sha256()
+    for account in sorted(accounts):  # in Python's order: the store's collation may sort otherwise
+        digest.update(account.encode() + b"\0")
+    return f"{last_day.isoformat()}|{int(include_anonymous)}|{digest.hexdigest()[:32]}"
