@@ -52,7 +52,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 Status = Literal["fire", "clear", "unknown"]
 RECENT_SHARE = 0.4  # the latest days checked for a recovery carry at least 40% of a usual week's use
@@ -189,11 +189,19 @@ def weekly_totals(dau: Mapping[date, int], last: date, weeks: int) -> list[float
     weekday's synced days; None when under 75% of the days are synced or a weekday never is."""
     span = _span(last, 7 * weeks)
     values = [dau.get(day) for day, _ in span]
+    # The two common cases first, without grouping the days by weekday: every day synced (nothing to fill)
+    # and too few synced (a window reaching before the history: most of _phi's tries).
+    unsynced = values.count(None)
+    if not unsynced:
+        synced = cast(list[int], values)
+        return [float(sum(synced[7 * w : 7 * w + 7])) for w in range(weeks)]
+    if len(span) - unsynced < MIN_SYNCED * len(span):
+        return None
     seen: dict[int, list[int]] = {}
     for (_, weekday), value in zip(span, values, strict=True):
         if value is not None:
             seen.setdefault(weekday, []).append(value)
-    if sum(len(v) for v in seen.values()) < MIN_SYNCED * len(span) or len(seen) < 7:
+    if len(seen) < 7:
         return None
     usual = {wd: statistics.fmean(v) for wd, v in seen.items()}
     filled = [float(value) if value is not None else usual[weekday]

@@ -269,3 +269,15 @@ def test_weekly_totals_match_their_definition_on_gappy_histories() -> None:
             for back in (0, 1, 2, 7, 30):
                 end = LAST - timedelta(days=back)
                 assert weekly_totals(dau, end, weeks) == _weekly_totals_by_definition(dau, end, weeks)
+
+
+def test_weekly_totals_match_their_definition_on_synced_histories() -> None:
+    """Every day synced (weekly_totals' short way), counts small and past 2**31."""
+    rng = random.Random(12)
+    for _ in range(100):
+        top = rng.choice((5, 60, 10**4, 2**40))
+        dau = {LAST - timedelta(days=k): rng.randrange(0, top) for k in range(120)}
+        for weeks in (1, 2, 4, 8, 12):
+            for back in (0, 1, 2, 7, 30):
+                end = LAST - timedelta(days=back)
+                assert weekly_totals(dau, end, weeks) == _weekly_totals_by_definition(dau, end, weeks)
