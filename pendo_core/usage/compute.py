@@ -18,21 +18,13 @@ import pyarrow as pa
 from sqlalchemy import Connection, Engine, Table, text
 
 from pendo_core.store.bulk import copy_arrow, refresh_statistics, sqlite_executemany
-from pendo_core.store.models import (
-    Base,
-    FeatureUsage,
-    GuideMetric,
-    OnboardingProgress,
-    UsageMetric,
-    VisitorRecency,
-    table_of,
-)
+from pendo_core.store.models import Base, FeatureUsage, GuideMetric, OnboardingProgress, UsageMetric
 from pendo_core.store.scope import customer_chunks
 from pendo_core.usage import read_models
+from pendo_core.usage import recency as recency_rows
 from pendo_core.usage.features import build_features
 from pendo_core.usage.guides import build_guides, build_onboarding
 from pendo_core.usage.loader import LoadPlan, duckdb_session, load
-from pendo_core.usage.recency import build_recency, loaded_key, mark_written
 from pendo_core.usage.usage import build_usage
 from pendo_core.usage.windows import create_calendar
 
@@ -76,7 +68,7 @@ def compute_metrics(
         log.info("metrics %s..%s: loaded %s", first_day, last_day, load(engine, duck, plan))
         create_calendar(duck, first_day, last_day)
         sources = (build_usage(duck, plan), build_features(duck), build_guides(duck), build_onboarding(duck))
-        recency = build_recency(duck, first_day, last_day) if customer_ids is None else None
+        recency = recency_rows.build_recency(duck, first_day, last_day) if customer_ids is None else None
         result = _replace(engine, duck, plan, sources, recency)
     log.info("metrics %s..%s: wrote %s", first_day, last_day, result)
     return result
@@ -84,7 +76,7 @@ def compute_metrics(
 
 _MODELS = (UsageMetric, FeatureUsage, GuideMetric, OnboardingProgress)
 _TARGETS: tuple[Table, ...] = tuple(Base.metadata.tables[model.__tablename__] for model in _MODELS)
-_RECENCY = table_of(VisitorRecency)
+_RECENCY = recency_rows.TABLE
 
 
 def _replace(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
@@ -98,10 +90,11 @@ def _replace(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
         written = [_insert(conn, duck, table, source) for table, source in pairs]
         if recency is not None:
             # TRUNCATE (in the transaction) leaves no dead rows behind on PostgreSQL, DELETE on SQLite neither
-            conn.execute(text("TRUNCATE pendo_visitor_recency") if conn.dialect.name == "postgresql"
+            conn.execute(text(f"TRUNCATE {_RECENCY.name}") if conn.dialect.name == "postgresql"
                          else _RECENCY.delete())
-            log.info("metrics: %d visitors' recency as of %s", _insert(conn, duck, _RECENCY, recency), plan.last_day)
-            mark_written(conn, loaded_key(duck, plan.last_day, plan.include_anonymous))
+            rows = _insert(conn, duck, _RECENCY, recency)
+            log.info("metrics: %d visitors' recency as of %s", rows, plan.last_day)
+            recency_rows.mark_written(conn, recency_rows.loaded_key(duck, plan.last_day, plan.include_anonymous))
         refresh_statistics(conn, [table.name for table in (*_TARGETS, _RECENCY)])  # health, alerts, pages read them
     return MetricsResult(*written)
 
