@@ -323,6 +323,19 @@ class VisitorRecency(Base):
     last_seen: Mapped[date] = mapped_column(Date)  # last day with a row, events or not
 
 
+class VisitorSettled(Base):
+    """Read model (pendo_core/usage/recency.py): per mapped account and visitor with a row in the days a
+    next metrics run reads grouped and a daily run no longer re-reads (the SETTLED_DAYS ending the settled
+    day), its last active day and last day with any row there; the next metrics run reads them instead of
+    grouping those days of visitor days again."""
+
+    __tablename__ = "pendo_visitor_settled"
+    account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    last_active: Mapped[date | None] = mapped_column(Date)  # None: no events in those days
+    last_seen: Mapped[date] = mapped_column(Date)
+
+
 class CustomerSnapshot(Base):
     """Read model (pendo_core/usage/snapshot.py): per customer, the windows ending `as_of` that the wide
     pages read (measures, the 7-day week, 12 week-end WAUs, the last active day), as the live queries

@@ -3,14 +3,15 @@
 The store write is one transaction: delete the reported range of the run's customers (every row
 in the range when the run covers every customer, so customers that lost their mapping lose their
 rows too), then insert the new rows in batches. A run over every customer also replaces the visitors'
-recency rows as of its last day (`usage.recency`). Rerunning the same range is harmless.
+recency rows as of its last day, and the settled rows as of the day it is given, or forgets them
+(`usage.recency`). Rerunning the same range is harmless.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import duckdb
@@ -52,35 +53,53 @@ def compute_metrics(
     customer_ids: Collection[str] | None = None,
     onboarding_guide_ids: Collection[str] | None = None,
     memory_limit: str = "1GB",
+    settled: date | None = None,
+    unchanged_before: date | None = None,
 ) -> MetricsResult:
     """Recompute every metric of [first_day, last_day] for the customers (default: all mapped) and
-    replace their stored rows in that range, in one transaction."""
+    replace their stored rows in that range, in one transaction.
+
+    `settled` (a run over every customer): write the settled rows as of that day, and read the stored
+    ones where they hold (`recency.settled_base`), given `unchanged_before`: the first day whose raw rows
+    changed since the stored ones were written, as the caller knows it (`usage.job`). A run over every
+    customer without `settled` forgets the stored ones."""
     if last_day < first_day:
         raise ValueError(f"last_day {last_day} is before first_day {first_day}: pass an ordered range")
+    if settled is not None and (customer_ids is not None or settled > last_day or unchanged_before is None):
+        raise ValueError("settled rows are written by a run over every customer, on or before its last day, "
+                         "that knows which raw days changed")
     plan = LoadPlan(
         first_day=first_day,
         last_day=last_day,
         include_anonymous=include_anonymous,
         customer_ids=None if customer_ids is None else tuple(customer_ids),
         onboarding_guide_ids=None if onboarding_guide_ids is None else tuple(onboarding_guide_ids),
+        settled=settled,
     )
+    if settled is not None and unchanged_before is not None:
+        with engine.connect() as conn:
+            base = recency_rows.settled_base(conn, first_day=first_day, since=plan.grouped_from(), settled=settled,
+                                             unchanged_before=unchanged_before, include_anonymous=include_anonymous)
+        plan = replace(plan, settled_base=base)
+        log.info("metrics: %s", f"reading the settled rows as of {base}" if base else "no settled rows to read")
     with duckdb_session(memory_limit) as duck:
         log.info("metrics %s..%s: loaded %s", first_day, last_day, load(engine, duck, plan))
         create_calendar(duck, first_day, last_day)
         sources = (build_usage(duck, plan), build_features(duck), build_guides(duck), build_onboarding(duck))
         recency = recency_rows.build_recency(duck, first_day, last_day) if customer_ids is None else None
-        result = _replace(engine, duck, plan, sources, recency)
+        settled_rows = recency_rows.build_settled(duck, first_day, settled) if settled is not None else None
+        result = _replace(engine, duck, plan, sources, recency=recency, settled=settled_rows)
     log.info("metrics %s..%s: wrote %s", first_day, last_day, result)
     return result
 
 
 _MODELS = (UsageMetric, FeatureUsage, GuideMetric, OnboardingProgress)
 _TARGETS: tuple[Table, ...] = tuple(Base.metadata.tables[model.__tablename__] for model in _MODELS)
-_RECENCY = recency_rows.TABLE
+_RECENCY, _SETTLED = recency_rows.TABLE, recency_rows.SETTLED_TABLE
 
 
 def _replace(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
-             sources: tuple[str, str, str, str], recency: str | None) -> MetricsResult:
+             sources: tuple[str, str, str, str], *, recency: str | None, settled: str | None) -> MetricsResult:
     with engine.begin() as conn:
         read_models.mark_stale(conn, read_models.SNAPSHOT, read_models.PORTFOLIO,  # rebuilt by their steps
                                first_day=plan.first_day)
@@ -89,14 +108,25 @@ def _replace(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
         pairs = zip(_TARGETS, sources, strict=True)
         written = [_insert(conn, duck, table, source) for table, source in pairs]
         if recency is not None:
-            # TRUNCATE (in the transaction) leaves no dead rows behind on PostgreSQL, DELETE on SQLite neither
-            conn.execute(text(f"TRUNCATE {_RECENCY.name}") if conn.dialect.name == "postgresql"
-                         else _RECENCY.delete())
-            rows = _insert(conn, duck, _RECENCY, recency)
+            rows = _rewrite(conn, duck, _RECENCY, recency)
             log.info("metrics: %d visitors' recency as of %s", rows, plan.last_day)
-            recency_rows.mark_written(conn, recency_rows.loaded_key(duck, plan.last_day, plan.include_anonymous))
-        refresh_statistics(conn, [table.name for table in (*_TARGETS, _RECENCY)])  # health, alerts, pages read them
+            recency_rows.mark_written(conn, recency_rows.WATERMARK,
+                                      recency_rows.loaded_key(duck, plan.last_day, plan.include_anonymous))
+            rows = _rewrite(conn, duck, _SETTLED, settled)  # without a settled day: forgotten
+            settled_key = None if plan.settled is None else recency_rows.loaded_key(duck, plan.settled,
+                                                                                   plan.include_anonymous)
+            recency_rows.mark_written(conn, recency_rows.SETTLED_WATERMARK, settled_key)
+            if settled_key:
+                log.info("metrics: %d visitors' settled rows as of %s", rows, plan.settled)
+        refresh_statistics(conn, [table.name for table in (*_TARGETS, _RECENCY, _SETTLED)])  # later steps read them
     return MetricsResult(*written)
+
+
+def _rewrite(conn: Connection, duck: duckdb.DuckDBPyConnection, table: Table, source: str | None) -> int:
+    """Empty `table` and write `source`'s rows into it (none when None); returns the row count."""
+    # TRUNCATE (in the transaction) leaves no dead rows behind on PostgreSQL, DELETE on SQLite neither
+    conn.execute(text(f"TRUNCATE {table.name}") if conn.dialect.name == "postgresql" else table.delete())
+    return 0 if source is None else _insert(conn, duck, table, source)
 
 
 def _delete_range(conn: Connection, table: Table, plan: LoadPlan) -> None:

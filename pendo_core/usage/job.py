@@ -10,7 +10,8 @@ read has changed since they were computed (the feature and guide catalogue, the 
 the anonymous-visitor rule: `inputs_digest`), every re-read day counts as changed. The range done
 is kept as a watermark. Days whose raw rows were purged (RAW_RETENTION_DAYS,
 `pendo_core.pendo.sync.retention`) are never restated: they keep their stored metrics, and the run
-logs it.
+logs it. The run keeps the visitors' settled rows as of its last day minus the lookback for the next one
+(`usage.recency`), telling it the first raw day changed since (METRICS_STALE_FROM).
 """
 
 from __future__ import annotations
@@ -61,9 +62,11 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
     start = clamp_restatement(engine, _first_moved_day(first, last, moved, done, stale_from), last, "metrics")
     stale = customers_with_changed_accounts(engine, done.last) if done else []
     anonymous = settings.include_anonymous
-    if start <= last:
+    if start <= last:  # the sync lowers METRICS_STALE_FROM to the first raw day it changed, ever
+        changed = date.fromisoformat(stale_from) if stale_from else last + timedelta(days=1)
         compute_metrics(engine, first_day=start, last_day=last, include_anonymous=anonymous,
-                        onboarding_guide_ids=onboarding)
+                        onboarding_guide_ids=onboarding, settled=last - timedelta(days=settings.lookback_days),
+                        unchanged_before=changed)
     stale_first = (clamp_restatement(engine, first, last, f"metrics of {len(stale)} remapped customer(s)")
                    if stale else first)
     if stale and start > stale_first:  # else the recompute from `start` covered them

@@ -3,7 +3,7 @@
 Rows travel in Arrow batches (`store.arrow`: ADBC on PostgreSQL, the Python driver on SQLite), so Python
 never holds a whole table; DuckDB runs under a memory limit with a temp directory to spill to. Day
 ranges follow the windows: visitor days from `first_day`, and before it (back to `first_day - 89`, the
-90-day base) only each visitor's last active day (see `_last_active_before`), active hours from
+90-day base) only each visitor's last active day (see `_before_queries`), active hours from
 `first_day - 1` (a session running across first_day's midnight started the day before), guide events
 from `first_day - 29`, and, for onboarding guides only, the first day of each completion-type event
 since ever.
@@ -36,6 +36,7 @@ from pendo_core.store.models import (
     VisitorHour,
 )
 from pendo_core.store.scope import chunks, customer_chunks, keep_visitors, mapped
+from pendo_core.usage import recency
 from pendo_core.usage.onboarding import named_onboarding
 
 GUIDE_TYPES = ("guideSeen", "guideAdvanced", "guideDismissed")
@@ -72,10 +73,18 @@ class LoadPlan:
     include_anonymous: bool
     customer_ids: tuple[str, ...] | None
     onboarding_guide_ids: tuple[str, ...] | None
+    settled: date | None = None  # the settled rows' day this run writes (every customer's runs only)
+    settled_base: date | None = None  # that of the stored settled rows it reads (`recency.settled_base`)
 
     def back(self, days: int) -> date:
         """`first_day - days`: where a window ending on first_day starts."""
         return self.first_day - timedelta(days=days)
+
+    def grouped_from(self) -> date:
+        """The first day grouped before first_day: the 90-day base's, or the settled rows' when earlier."""
+        if self.settled is None:
+            return self.back(89)
+        return min(self.back(89), recency.settled_from(self.settled))
 
 
 @contextmanager
@@ -104,7 +113,7 @@ def load(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> dic
         for table, stmt in _queries(plan, onboarding):
             copied[table] += copy(read, duck, stmt, table)
     # Before first_day the distinct-visitor windows need only each visitor's last active day (see
-    # `_last_active_before`): one visitor-day row stands for all of them.
+    # `_before_queries`): one visitor-day row stands for all of them.
     duck.execute("INSERT INTO vd SELECT account_id, visitor_id, last_active, 1, 0 FROM vd_before "
                  "WHERE last_active IS NOT NULL")
     return copied
@@ -181,7 +190,8 @@ def _activity_queries(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Iterator
     vd, vh = VisitorDay.__table__, VisitorHour.__table__
     yield "vd", _scoped(plan, chunk, vd, plan.first_day, select(
         vd.c.account_id, vd.c.visitor_id, vd.c.day, vd.c.num_events, vd.c.num_minutes))
-    yield "vd_before", _last_active_before(plan, chunk)
+    for stmt in _before_queries(plan, chunk):
+        yield "vd_before", stmt
     yield "vh", _scoped(plan, chunk, vh, plan.back(1), select(
         vh.c.account_id, vh.c.visitor_id, vh.c.hour_start, vh.c.day).where(vh.c.num_events > 0))
     pd, fvd = PageDay.__table__, FeatureVisitorDay.__table__
@@ -196,20 +206,39 @@ def _activity_queries(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Iterator
     ).where(ge.c.event_type.in_(GUIDE_TYPES)).distinct())
 
 
-def _last_active_before(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Select[Any]:
-    """Per account and visitor with a row in [first_day - 89, first_day - 1]: its last active day there
-    (None: no events) and its last day with a row.
+def _before_queries(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Iterator[Select[Any]]:
+    """The visitor days before first_day, grouped (`_last_active_between`) over consecutive pieces.
 
     Before first_day only the distinct-visitor windows read visitor days, and a window ending on a
     reported day reaches a visitor's earlier activity exactly when it reaches the last of it; so one row
-    (1 event, 0 minutes: never summed) stands for all of them (`load`), and the store does the grouping.
-    The last day with a row is the people lookback's "seen" (`usage.recency`).
+    per piece (1 event, 0 minutes: never summed) stands for all of them (`load`).
+
+    A run writing settled rows (`usage.recency`) groups the days up to its settled day apart from those
+    after it, and from as far back as those rows reach; with stored settled rows to read
+    (`plan.settled_base`), they stand for every grouped day up to their own settled day.
     """
+    before = plan.first_day - timedelta(days=1)
+    if plan.settled is None:
+        yield _last_active_between(plan, chunk, plan.back(89), before)
+        return
+    cut = min(before, plan.settled)
+    if plan.settled_base is None:
+        yield _last_active_between(plan, chunk, plan.grouped_from(), cut)
+    else:
+        yield recency.settled_rows(plan.grouped_from())
+        if plan.settled_base < cut:
+            yield _last_active_between(plan, chunk, plan.settled_base + timedelta(days=1), cut)
+    if cut < before:
+        yield _last_active_between(plan, chunk, cut + timedelta(days=1), before)
+
+
+def _last_active_between(plan: LoadPlan, chunk: tuple[str, ...] | None, since: date, until: date) -> Select[Any]:
+    """Per account and visitor with a row in [since, until]: its last active day there (None: no events)
+    and its last day with a row (the people lookback's "seen", `usage.recency`); the store groups."""
     vd = VisitorDay.__table__
     last_active = func.max(case((vd.c.num_events > 0, vd.c.day)))
     stmt = select(vd.c.account_id, vd.c.visitor_id, last_active, func.max(vd.c.day))
-    stmt = mapped(stmt, vd.c.account_id, chunk).where(
-        vd.c.day.between(plan.back(89), plan.first_day - timedelta(days=1)))
+    stmt = mapped(stmt, vd.c.account_id, chunk).where(vd.c.day.between(since, until))
     return keep_visitors(stmt, vd.c.visitor_id, plan.include_anonymous).group_by(vd.c.account_id, vd.c.visitor_id)
 
 
