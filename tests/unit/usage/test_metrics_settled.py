@@ -12,10 +12,13 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pendo_core.common.config import Settings
 from pendo_core.pendo.sync import store as sync_store
 from pendo_core.pendo.sync.retention import RAW_KEPT_FROM
+from pendo_core.pendo.sync.runner import METRICS_STALE_FROM, RunSummary
 from pendo_core.usage import recency
 from pendo_core.usage.compute import compute_metrics
+from pendo_core.usage.job import compute_moved_metrics
 from tests.support.metrics import Activity, Outputs, VDay, read_outputs, seed, table
 from tests.support.reference_metrics import reference_metrics
 from tests.support.store import wipe
@@ -231,6 +234,27 @@ def test_settled_rows_that_do_not_hold_are_not_read(clean: Engine, bases: list[d
     _run(clean, first, last, first, include_anonymous=anonymous)
     assert bases == [None, read, None]
     _check(clean, rows, last, since=first, mapping=mapping, include_anonymous=anonymous)
+
+
+def test_the_metrics_step_tells_which_raw_day_changed_first(clean: Engine, bases: list[date | None]) -> None:
+    """A 5-day reported range settles days before its first day. A window that wrote one of them (the sync
+    reads days before the range for the 90-day base) moves no reported day past the first, but lowers
+    METRICS_STALE_FROM: the step tells the run, and the stored rows are not read."""
+    rng = random.Random(4)
+    last = FIRST + timedelta(days=4)
+    rows = _world(rng, last)
+    seed(clean, Activity(mapping=MAPPING, visitor_days=sorted(rows.values())))
+    settings = Settings(pendo_integration_key="k", lookback_days=LOOKBACK)
+    compute_moved_metrics(settings, clean, RunSummary(1, FIRST, last))
+    day = FIRST - timedelta(days=8)  # before the range, settled (FIRST - 6 the settled day)
+    last += timedelta(days=1)
+    with clean.begin() as conn:
+        _add(conn, rows, [VDay("a3", day, "late", 2, 4), *_day_rows(rng, last)])
+    with Session(clean) as session, session.begin():
+        sync_store.lower_date_watermark(session, METRICS_STALE_FROM, day)
+    compute_moved_metrics(settings, clean, RunSummary(2, FIRST, last, refetched=FIRST, changed_from=FIRST))
+    assert bases == [None, None]
+    _check(clean, rows, last)
 
 
 def test_settled_rows_need_a_run_over_every_customer_that_knows_what_changed(clean: Engine) -> None:
