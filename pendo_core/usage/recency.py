@@ -16,10 +16,10 @@ before (`people_queries.last_active_per_visitor`), which the tests hold these ro
 The settled rows (`pendo_visitor_settled`) are the same two days per account and visitor over the
 SETTLED_DAYS ending the *settled* day, the metrics' last day minus the lookback: days a daily run no longer
 re-reads. A metrics run groups the 89 days before its first day (`loader._before_queries`); when its first
-day is after the stored settled day and no raw row before that first day changed since the rows were
-written (what the metrics step's first moved day already vouches for: `usage.job`), the rows stand for
-every grouped day up to the settled day, so only the few days after it are grouped again
-(`settled_base` says when). 18 s of a 20,000-account daily run went to that grouping.
+day, and the first raw day any window changed since the rows were written (METRICS_STALE_FROM, which the
+metrics step passes on: `usage.job`), are after the stored settled day, the rows stand for every grouped
+day up to it, so only the few days after it are grouped again (`settled_base` says when). 18 s of a
+20,000-account daily run went to that grouping.
 """
 
 from __future__ import annotations
@@ -105,10 +105,10 @@ def settled_base(conn: Connection, *, first_day: date, since: date, settled: dat
     from `since` before `first_day` and keeping `settled`, may read them instead (else None).
 
     They must be of the same visitor rule and mapped accounts, settled before `first_day`, reach back to
-    `since` (so not settled after `settled`), and hold still: settled before `unchanged_before`, the first day whose
-    raw rows changed since they were written, as the caller knows it (the sync lowers METRICS_STALE_FROM
-    to each window's first changed day, and the metrics step clears it), with no raw row from `since`
-    purged since (RAW_KEPT_FROM)."""
+    `since` (so not settled after `settled`), and hold still: settled before `unchanged_before`, the first
+    day whose raw rows changed since they were written, as the caller knows it (the sync lowers
+    METRICS_STALE_FROM to each window's first changed day, and the metrics step clears it), with no raw
+    row from `since` purged since (RAW_KEPT_FROM)."""
     with Session(bind=conn) as session:
         written = store.get_watermark(session, SETTLED_WATERMARK)
         kept_from = store.get_watermark(session, RAW_KEPT_FROM)
