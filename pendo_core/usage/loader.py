@@ -113,9 +113,9 @@ def load(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> dic
         for table, stmt in _queries(plan, onboarding):
             copied[table] += copy(read, duck, stmt, table)
     # Before first_day the distinct-visitor windows need only each visitor's last active day (see
-    # `_before_queries`): one visitor-day row stands for all of them.
-    duck.execute("INSERT INTO vd SELECT account_id, visitor_id, last_active, 1, 0 FROM vd_before "
-                 "WHERE last_active IS NOT NULL")
+    # `_before_queries`): one visitor-day row stands for all of them, whatever the pieces grouped apart.
+    duck.execute("INSERT INTO vd SELECT account_id, visitor_id, max(last_active), 1, 0 FROM vd_before "
+                 "GROUP BY account_id, visitor_id HAVING max(last_active) IS NOT NULL")
     return copied
 
 
