@@ -108,13 +108,12 @@ def _replace(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
         pairs = zip(_TARGETS, sources, strict=True)
         written = [_insert(conn, duck, table, source) for table, source in pairs]
         if recency is not None:
+            recency_key, settled_key = recency_rows.loaded_keys(duck, plan.include_anonymous,
+                                                                [plan.last_day, plan.settled])
             rows = _rewrite(conn, duck, _RECENCY, recency)
             log.info("metrics: %d visitors' recency as of %s", rows, plan.last_day)
-            recency_rows.mark_written(conn, recency_rows.WATERMARK,
-                                      recency_rows.loaded_key(duck, plan.last_day, plan.include_anonymous))
+            recency_rows.mark_written(conn, recency_rows.WATERMARK, recency_key)
             rows = _rewrite(conn, duck, _SETTLED, settled)  # without a settled day: forgotten
-            settled_key = None if plan.settled is None else recency_rows.loaded_key(duck, plan.settled,
-                                                                                   plan.include_anonymous)
             recency_rows.mark_written(conn, recency_rows.SETTLED_WATERMARK, settled_key)
             if settled_key:
                 log.info("metrics: %d visitors' settled rows as of %s", rows, plan.settled)

@@ -63,10 +63,12 @@ def build_recency(duck: duckdb.DuckDBPyConnection, first_day: date, last_day: da
     return "recency_rows"
 
 
-def loaded_key(duck: duckdb.DuckDBPyConnection, day: date, include_anonymous: bool) -> str:
-    """The watermark of rows as of `day` built from what was loaded (`acct`: the mapped accounts)."""
-    accounts = {a for (a,) in duck.execute("SELECT DISTINCT account_id FROM acct").fetchall()}
-    return _key(day, include_anonymous, accounts)
+def loaded_keys(duck: duckdb.DuckDBPyConnection, include_anonymous: bool,
+                days: Sequence[date | None]) -> list[str | None]:
+    """The watermarks of rows as of each of `days` (None: no rows) built from what was loaded (`acct`: the
+    mapped accounts, read once)."""
+    accounts = _digest({a for (a,) in duck.execute("SELECT DISTINCT account_id FROM acct").fetchall()})
+    return [None if day is None else _key(day, include_anonymous, accounts) for day in days]
 
 
 def build_settled(duck: duckdb.DuckDBPyConnection, first_day: date, settled: date) -> str:
@@ -141,7 +143,7 @@ def usable(conn: Connection, last_day: date, include_anonymous: bool) -> bool:
 
 def _stored_key(conn: Connection, day: date, include_anonymous: bool) -> str:
     """The watermark of rows as of `day` over today's mapped accounts."""
-    return _key(day, include_anonymous, set(conn.execute(select(_mapping.c.pendo_account_id)).scalars()))
+    return _key(day, include_anonymous, _digest(set(conn.execute(select(_mapping.c.pendo_account_id)).scalars())))
 
 
 def last_active_per_visitor(customers: Sequence[str], as_of: date, since: date, lookback_days: int) -> Select[Any]:
@@ -163,8 +165,13 @@ def last_active_per_visitor(customers: Sequence[str], as_of: date, since: date, 
                   grouped.c.recent, grouped.c.seen)
 
 
-def _key(last_day: date, include_anonymous: bool, accounts: set[str]) -> str:
+def _key(day: date, include_anonymous: bool, accounts: str) -> str:
+    """A watermark: the rows' day, visitor rule and the digest of their mapped accounts (`_digest`)."""
+    return f"{day.isoformat()}|{int(include_anonymous)}|{accounts}"
+
+
+def _digest(accounts: set[str]) -> str:
     digest = hashlib.sha256()
     for account in sorted(accounts):  # in Python's order: the store's collation may sort otherwise
         digest.update(account.encode() + b"\0")
-    return f"{last_day.isoformat()}|{int(include_anonymous)}|{digest.hexdigest()[:32]}"
+    return digest.hexdigest()[:32]
