@@ -287,15 +287,15 @@ def _convert(stream: EventStream, window: Window, rows: Iterable[AnswerRow], tz:
     typed, convert_typed = (stream.typed.struct, stream.typed.convert) if stream.typed else (None, None)
     for raw in rows:
         try:
-            if type(raw) is typed:  # decoded straight into the stream's row (streams.TypedRows)
+            if type(raw) is typed:  # decoded straight into the stream's row, one the store holds (TypedRows)
                 row = convert_typed(raw, tz)  # type: ignore[misc]
             elif type(raw) is not dict and not isinstance(raw, Mapping):  # the ABC check costs, dicts skip it
                 raise BadRow("row is not an object")
             else:
                 row = convert(raw, tz)
-            reason = unstorable_values(table, columns, row) if row is not None else None
-            if reason:
-                raise BadRow(reason)
+                reason = unstorable_values(table, columns, row) if row is not None else None
+                if reason:
+                    raise BadRow(reason)
         except BadRow as exc:
             bad.add(stream.name, exc.reason, _plain(raw))
             continue

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import Table
+from sqlalchemy import String, Table
 
 from pendo_core.common.timeutil import HOUR_MS, day_of_ms, local_midnight_ms
 from pendo_core.pendo.client import queries
@@ -38,6 +38,8 @@ class TypedRows:
     non-empty text id, a whole number in range), so both give the same tuple, and no field it does not
     declare (msgspec skips such a field's value unchecked, where `json` refuses a number beyond the
     double range: the body must fail the same way; Pendo's grouped rows hold the grouped fields alone).
+    Its ids are also no longer than their columns, and the client never decodes a NUL character into it
+    (`_body.py`), so a row of it is one the store can hold (`rows.unstorable_values` is not asked).
     Decoding straight into it skips a dict per row and the checks in Python: about half of a row's
     conversion cost."""
 
@@ -120,40 +122,51 @@ def _feature_day(row: Mapping[str, Any], tz: ZoneInfo) -> Row:
             count(row, "numEvents"), count(row, "numMinutes"))
 
 
-# What `text`, `count` and `epoch_ms` accept without converting, for TypedRows.
-_Id = Annotated[str, msgspec.Meta(min_length=1)]
+# What `text`, `count` and `epoch_ms` accept without converting, and the store holds, for TypedRows.
+def _length(model: Any, column: str) -> int:
+    """The length of a text id's column (`String(n)`)."""
+    kind = models.table_of(model).c[column].type
+    assert isinstance(kind, String), f"{column} is not a text column"
+    assert kind.length, f"{column} has no length"
+    return kind.length
+
+
+_Account = Annotated[str, msgspec.Meta(min_length=1, max_length=_length(models.VisitorDay, "account_id"))]
+_Visitor = Annotated[str, msgspec.Meta(min_length=1, max_length=_length(models.VisitorDay, "visitor_id"))]
+_Page = Annotated[str, msgspec.Meta(min_length=1, max_length=_length(models.PageDay, "page_id"))]
+_Feature = Annotated[str, msgspec.Meta(min_length=1, max_length=_length(models.FeatureVisitorDay, "feature_id"))]
 _Count = Annotated[int, msgspec.Meta(ge=0, lt=MAX_COUNT)]
 _Instant = Annotated[int, msgspec.Meta(ge=EARLIEST_MS, le=LATEST_MS)]
 
 
 class _VisitorDayRow(msgspec.Struct, gc=False, forbid_unknown_fields=True):
-    accountId: _Id
-    visitorId: _Id
+    accountId: _Account
+    visitorId: _Visitor
     day: _Instant
     numEvents: _Count
     numMinutes: _Count
 
 
 class _VisitorHourRow(msgspec.Struct, gc=False, forbid_unknown_fields=True):
-    accountId: _Id
-    visitorId: _Id
+    accountId: _Account
+    visitorId: _Visitor
     hour: _Instant
     numEvents: _Count
     numMinutes: _Count
 
 
 class _PageDayRow(msgspec.Struct, gc=False, forbid_unknown_fields=True):
-    accountId: _Id
-    pageId: _Id
+    accountId: _Account
+    pageId: _Page
     day: _Instant
     numEvents: _Count
     numMinutes: _Count
 
 
 class _FeatureDayRow(msgspec.Struct, gc=False, forbid_unknown_fields=True):
-    accountId: _Id
-    visitorId: _Id
-    featureId: _Id
+    accountId: _Account
+    visitorId: _Visitor
+    featureId: _Feature
     day: _Instant
     numEvents: _Count
     numMinutes: _Count
