@@ -7,12 +7,13 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, literal_column, select
 
 from pendo_core.store.models import Base
 from pendo_core.usage import MetricsResult, compute_metrics
 from pendo_core.usage import compute as C
 from pendo_core.usage.loader import duckdb_session
+from tests.support import metrics
 from tests.support.metrics import (
     Activity,
     FDay,
@@ -84,6 +85,41 @@ def test_replaces_the_runs_customers(store: Engine, customer_ids: list[str] | No
     compute_metrics(store, first_day=D, last_day=D, customer_ids=customer_ids)
     rows = read_outputs(store)["pendo_usage_metrics"]
     assert {c for (c, _), values in rows.items() if values == STALE} == stale_kept
+
+
+def _row_versions(store: Engine, name: str) -> dict[tuple[Any, ...], Any]:
+    """Each stored row's version: what a rewrite of the row changes (PostgreSQL's xmin, SQLite's rowid)."""
+    target = Base.metadata.tables[name]
+    version = literal_column("xmin::text" if store.dialect.name == "postgresql" else "rowid")
+    with store.connect() as conn:
+        rows = conn.execute(select(*target.primary_key.columns, version).select_from(target)).tuples()
+        return {tuple(row[:-1]): row[-1] for row in rows}
+
+
+def test_a_rerun_writes_only_the_rows_that_changed(store: Engine) -> None:
+    """A daily run recomputes every day from its first moved day: rows that come back as stored stay as
+    they are; a changed row is written, a row no longer computed is deleted, and the result is what a
+    run into empty tables writes."""
+    seed(store, busy([D - DAY, D]), extra_customers=("gone",))
+    insert_outputs(store, {"pendo_usage_metrics": {("gone", D): STALE}})
+    compute_metrics(store, first_day=D - DAY, last_day=D)
+    before = {name: _row_versions(store, name) for name in read_outputs(store)}
+    with store.begin() as conn:  # a second visitor of c1 on D: only c1's usage row of D changes
+        conn.execute(metrics.table("pendo_visitor_days").insert(), [dict(VDay("a1", D, "v2")._asdict())])
+    compute_metrics(store, first_day=D - DAY, last_day=D)
+    after = {name: _row_versions(store, name) for name in before}
+    stored = read_outputs(store)
+    for name, versions in before.items():
+        kept = {key for key, version in versions.items() if after[name].get(key) == version}
+        expected = set(versions) - {("c1", D)} if name == "pendo_usage_metrics" else set(versions)
+        assert kept == expected, name
+    assert ("gone", D) not in stored["pendo_usage_metrics"]
+    assert stored["pendo_usage_metrics"][("c1", D)][1] == 2  # DAU
+    with store.begin() as conn:
+        for name in stored:
+            conn.execute(metrics.table(name).delete())
+    compute_metrics(store, first_day=D - DAY, last_day=D)
+    assert read_outputs(store) == stored
 
 
 def test_rejects_a_reversed_range(store: Engine) -> None:
