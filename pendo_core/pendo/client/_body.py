@@ -4,11 +4,11 @@ Aggregation bodies can be gigabytes (§9.3 of pendo-api.md), so rows are parsed 
 network chunk is decoded and appended to what is left of the previous one, and the rows it completes
 are yielded at once; memory holds one chunk and the start of the row it cuts, whatever the body size.
 A small walker over the top-level object finds `results`. Inside it, every whole row up to the last
-`},` of the text is decoded in one call by msgspec (a batch); when a batch does not decode as a list
-of plain rows, the rows of that text are taken one at a time by the standard library's C scanner
-(`json`'s `scan_once`), which reads or refuses exactly as `json.loads` would, and says what is wrong.
-A batch that decodes holds exactly those rows (a `},` inside a string or a nested object cuts the
-batch there, and it does not decode), and msgspec refuses whatever `json` reads differently (lone
+`},` of the text that a `{` follows is decoded in one call by msgspec (a batch); when a batch does not
+decode as a list of plain rows, the rows of that text are taken one at a time by the standard library's
+C scanner (`json`'s `scan_once`), which reads or refuses exactly as `json.loads` would, and says what is
+wrong. A batch that decodes holds exactly those rows (a `},{` inside a string or a nested list of
+objects cuts the batch there, and it does not decode), and msgspec refuses whatever `json` reads differently (lone
 surrogates, floats beyond the double range), so both paths give the same rows. Given a row type (a
 msgspec Struct: the usage streams pass theirs, which forbid fields they do not declare, whose values
 msgspec would skip unchecked), a batch whose rows all fit it is decoded straight into it, with no dict
@@ -220,13 +220,13 @@ class _Walker:
         self._next_member(end)
 
     def _batch(self) -> list[Any] | None:
-        """Every whole row up to the last `},` in the text, decoded at once by msgspec (into the row type
-        when every row fits it); None when there is no such row or the batch is not a list of plain rows
-        (then `_row` takes them one by one and says what is wrong). A `},` inside a string or a nested
-        object cuts the batch there, which then does not decode: a batch that decodes holds exactly the
-        rows `_row` would have read."""
+        """Every whole row up to the last row end in the text (`_last_row_end`), decoded at once by
+        msgspec (into the row type when every row fits it); None when there is no such row or the batch
+        is not a list of plain rows (then `_row` takes them one by one and says what is wrong). A cut
+        inside a string or a nested value leaves the batch unbalanced, so it does not decode: a batch
+        that decodes holds exactly the rows `_row` would have read."""
         at = _skip(self.text, self.pos)
-        end = self.text.rfind("},", at)
+        end = self._last_row_end(at)
         if end < 0:
             return None
         batch = "[" + self.text[at:end + 1] + "]"
@@ -245,6 +245,19 @@ class _Walker:
                 return None
         self.pos, self.first_row = end + 2, False
         return rows
+
+    def _last_row_end(self, at: int) -> int:
+        """Where the last `},` after `at` that a `{` follows is (-1: none): the end of a row, unless the
+        `},` is inside a string or a nested list of objects (then the batch does not decode). Rows with
+        nested objects hold `},"key"` too: cut there, a batch would never decode."""
+        text = self.text
+        end = text.rfind("},", at)
+        while end >= 0:
+            after = _skip(text, end + 2)
+            if after < len(text) and text[after] == "{":
+                return end
+            end = text.rfind("},", at, end)
+        return end
 
     def _row(self) -> dict[str, Any] | None:
         """The next row (handed out as soon as its closing brace is in), or None at the list's end."""

@@ -203,6 +203,21 @@ def test_packed_rows_are_read_in_batches_not_one_by_one(monkeypatch: pytest.Monk
     assert len(calls) <= 2
 
 
+@pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")])
+def test_rows_with_nested_objects_are_read_in_batches(monkeypatch: pytest.MonkeyPatch,
+                                                      separators: tuple[str, str]) -> None:
+    """A visitor row holds `},"auto"`: the batch is cut at the last `},` that a `{` follows (a row's
+    end), not at the last `},` (inside the last row: the batch would never decode)."""
+    calls = []
+    one_by_one = _body._Walker._row
+    monkeypatch.setattr(_body._Walker, "_row", lambda self: calls.append(1) or one_by_one(self))
+    rows = [{"visitorId": f"v{i}", "metadata": {"agent": {"email": f"v{i}@x.io"}, "auto": {"lastupdated": i}}}
+            for i in range(1000)]
+    body = json.dumps({"results": rows}, separators=separators).encode()
+    assert list(iter_rows([body], host="p")) == rows
+    assert len(calls) <= 2
+
+
 @PROBE
 @given(text=bodies(), data=st.data())
 def test_a_valid_body_cut_anywhere_is_a_retriable_cut_off(text: str, data: st.DataObject) -> None:
