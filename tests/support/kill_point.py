@@ -34,7 +34,7 @@ class KillPoint:
     """The `nth` statement `verb table` of a run; the child stops just before executing it."""
 
     name: str
-    verb: str  # INSERT INTO, UPDATE, DELETE FROM
+    verb: str  # INSERT INTO, UPDATE, DELETE FROM, or the words before the table ("SELECT count(*) ... FROM")
     table: str
     nth: int = 1
 
@@ -108,7 +108,7 @@ def hold_at(point: KillPoint, report_fd: int) -> None:
     guard = threading.Lock()
 
     def before_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not pattern.match(statement):
+        if not pattern.match(" ".join(statement.split())):  # SQLAlchemy breaks lines before FROM, WHERE
             return
         with guard:
             seen[0] += 1
