@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from sqlalchemy import Column, Connection, Table, text
+from sqlalchemy import Column, Connection, MetaData, Table, text
 from sqlalchemy.orm import Session
 
 UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
@@ -20,6 +20,13 @@ UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 
 class DuplicateKey(Exception):
     """A copied row repeats a unique key: one already stored, or one sent earlier in the same COPY."""
+
+
+def temp_copy(table: Table, name: str, *, keyed: bool = False) -> Table:
+    """A temporary table (private to the connection) with `table`'s columns, keyless unless `keyed`
+    (then with its primary key); created by the caller."""
+    columns = [Column(c.name, c.type, primary_key=keyed and c.primary_key) for c in table.columns]
+    return Table(name, MetaData(), *columns, prefixes=["TEMPORARY"])
 
 
 def refresh_statistics(session: Session | Connection, tables: Iterable[str]) -> None:

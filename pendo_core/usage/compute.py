@@ -16,9 +16,9 @@ from datetime import date
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import Column, ColumnElement, Connection, Engine, MetaData, Table, and_, exists, func, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, exists, func, select, text
 
-from pendo_core.store.bulk import copy_arrow, refresh_statistics, sqlite_executemany
+from pendo_core.store.bulk import copy_arrow, refresh_statistics, sqlite_executemany, temp_copy
 from pendo_core.store.models import Base, FeatureUsage, GuideMetric, OnboardingProgress, UsageMetric
 from pendo_core.store.scope import customer_chunks
 from pendo_core.usage import read_models
@@ -165,9 +165,7 @@ def _in_scope(table: Table, plan: LoadPlan, chunk: tuple[str, ...] | None) -> Co
 def _new_rows_table(table: Table, dialect: str) -> Table:
     """A temporary copy of `table` for a run's new rows. Keyed on SQLite, whose planner would otherwise
     scan it for each stored row; PostgreSQL joins it by hash, and an index would only slow its COPY."""
-    keyed = dialect == "sqlite"
-    columns = [Column(c.name, c.type, primary_key=keyed and c.primary_key) for c in table.columns]
-    return Table(f"cscx_new_{table.name}", MetaData(), *columns, prefixes=["TEMPORARY"])
+    return temp_copy(table, f"cscx_new_{table.name}", keyed=dialect == "sqlite")
 
 
 def _insert(conn: Connection, duck: duckdb.DuckDBPyConnection, table: Table, source: str,

@@ -33,7 +33,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import Column, MetaData, Table, bindparam, delete, func, insert, select, text, true
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
@@ -43,7 +43,7 @@ from pendo_core.pendo.sync.digests import Digest, Spool, changed_days
 from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.rows import BadRow, BadRows, unstorable_values
 from pendo_core.pendo.sync.streams import AnswerRow, EventStream, Row
-from pendo_core.store.bulk import copy_rows
+from pendo_core.store.bulk import copy_rows, temp_copy
 
 BATCH = 5_000
 SUMMED = ("num_events", "num_minutes")
@@ -272,8 +272,7 @@ def discard(session: Session, staged: Staged) -> None:
 
 def _temp_table(stream: EventStream) -> Table:
     """A keyless copy of the stream's table, private to this connection."""
-    columns = [Column(c.name, c.type) for c in stream.table.columns]
-    return Table(f"cscx_stage_{stream.name}", MetaData(), *columns, prefixes=["TEMPORARY"])
+    return temp_copy(stream.table, f"cscx_stage_{stream.name}")
 
 
 def _plain(raw: AnswerRow) -> Any:
