@@ -5,13 +5,17 @@ leaves the store as it was before that window; the next run reads what is not fi
 those transactions first proves no newer run has started (store.hold_fence), and a window whose
 answer looks broken is withheld (guard.py): the run writes the other windows, then stops before
 metrics, health and alerts and fails, naming the suspect windows, until the answer is fine again
-or an operator accepts it (`SyncRequest.accept_restatement`).
+or an operator accepts it (`SyncRequest.accept_restatement`). On PostgreSQL two lanes write two
+streams' windows at once (`LANES`), a stream's windows in order by one lane.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -38,6 +42,14 @@ METRICS_STALE_FROM = "metrics_stale_from"  # first day written since metrics wer
 # On SQLite the writes hold the GIL: measured on the 300-account replay, the read-ahead cost 11% there
 # and saved 14% of the windows phase on PostgreSQL (README, Benchmark).
 READ_AHEAD_DIALECTS = frozenset({"postgresql"})
+# Stores that take a second lane: two streams' windows written at once, each on its own connection, so the
+# server's work (mostly its index upkeep) runs on both cores. SQLite has one writer at a time. A lane runs
+# only while MAX_CONCURRENCY allows a request per lane.
+LANE_DIALECTS = frozenset({"postgresql"})
+LANES = 2
+# The order lanes take the streams in: the largest first (the feature rows per visitor are about half the
+# store in every measured world), so the smaller streams fill in beside it.
+LANE_ORDER = ("feature_days", "visitor_hours", "visitor_days", "page_days", "guide_events")
 
 
 class SyncError(RuntimeError):
@@ -104,6 +116,7 @@ class SyncRunner:
         self.after_windows = list(after_windows)
         self.steps = list(steps)
         self.bad = BadRows()
+        self._shared = threading.Lock()  # what the lanes share: bad rows, the summary's lists, the progress
 
     def run(self, request: SyncRequest) -> RunSummary:
         """The whole run; raises SyncError with a one-line reason when it cannot finish."""
@@ -165,8 +178,8 @@ class SyncRunner:
     def _sync_usage(self, request: SyncRequest, summary: RunSummary) -> tuple[date | None, date | None]:
         """Reads every window that is missing or not final; returns the earliest reported day re-read,
         and the earliest whose window changed the stored rows (None: none did)."""
-        plan: list[tuple[EventStream, Window]] = []
-        for stream in EVENT_STREAMS:
+        plan: list[tuple[EventStream, list[Window]]] = []
+        for stream in sorted(EVENT_STREAMS, key=lambda s: LANE_ORDER.index(s.name)):
             with self.sessions() as session:
                 coverage = store.load_coverage(session, stream.name)
             needed = days_to_read(
@@ -174,26 +187,44 @@ class SyncRunner:
                 as_of=request.as_of, lookback_days=self.settings.lookback_days,
                 include_anonymous=self.settings.include_anonymous,
             )
-            plan.extend((stream, w) for w in windows(needed, self.settings.window_days))
-        self.progress.start(len(plan))
-        earliest: date | None = None
-        changed: date | None = None
-        ahead = _ReadAhead(self, plan, request)
+            plan.append((stream, windows(needed, self.settings.window_days)))
+        self.progress.start(sum(len(ws) for _, ws in plan))
+        queue, tally = _StreamQueue(plan), _Tally(summary)
+        lanes = LANES if self.engine.dialect.name in LANE_DIALECTS and self.settings.max_concurrency >= LANES else 1
+        if lanes == 1:
+            self._write_lane(queue, tally, request)
+        else:
+            with ThreadPoolExecutor(lanes - 1, thread_name_prefix="cscx-lane") as pool:
+                others = [pool.submit(self._write_lane, queue, tally, request) for _ in range(lanes - 1)]
+                self._write_lane(queue, tally, request)  # on failure, waits for the others' current window
+            for other in others:  # this lane ended well: the first failure of another one is the run's
+                other.result()
+        self.progress.stop()
+        return tally.earliest, tally.changed
+
+    def _write_lane(self, queue: _StreamQueue, tally: _Tally, request: SyncRequest) -> None:
+        """Write the windows of stream after stream taken from `queue`, each stream's in order, until it is
+        empty or another lane failed; a failure here stops the others after their current window."""
+        lane: list[tuple[EventStream, Window]] = []
+        ahead = _ReadAhead(self, lane, request)
         read_ahead = self.engine.dialect.name in READ_AHEAD_DIALECTS
         try:
-            for index, (stream, window) in enumerate(plan):
-                rows, moved = self._sync_window(stream, window, request, summary,
+            index = 0
+            while True:
+                if index + 1 >= len(lane):  # take the next stream before the last window, so it is read ahead
+                    lane.extend(queue.take())
+                if index >= len(lane) or queue.stopped:
+                    return
+                stream, window = lane[index]
+                rows, moved = self._sync_window(stream, window, request, tally.summary,
                                                 (ahead, index) if read_ahead else None)
-                summary.rows[stream.name] = summary.rows.get(stream.name, 0) + rows
-                summary.windows += 1
-                earliest = _earliest(earliest, max(window.first, summary.report_first))
-                if moved is not None:  # day x moves metrics of days >= x
-                    changed = _earliest(changed, max(moved, summary.report_first))
-                    earliest = min(earliest, changed)  # a guide event may be stamped before its window
+                tally.add(stream, window, rows, moved)
+                index += 1
+        except BaseException:
+            queue.stop()
+            raise
         finally:
             ahead.cancel()
-        self.progress.stop()
-        return earliest, changed
 
     def _rows(self, stream: EventStream, window: Window, request: SyncRequest) -> Iterator[AnswerRow]:
         """The window's answer, streamed (the request is sent on the first row)."""
@@ -240,21 +271,23 @@ class SyncRunner:
             result = self.client.retrying(attempt)
         except _WindowTooBig:
             first, second = window.halves()
-            self.progress.note(f"{stream.name} {window.first}..{window.last} timed out; splitting it")
+            with self._shared:
+                self.progress.note(f"{stream.name} {window.first}..{window.last} timed out; splitting it")
             halves = [self._sync_window(stream, half, request, summary) for half in (first, second)]
             return sum(rows for rows, _ in halves), min((d for _, d in halves if d is not None), default=None)
         except PendoResponseError as exc:  # no rows at all (results null, not JSON): nothing to apply
             result = self._withhold(stream, window, summary.run_id, store.WindowWithheld(str(exc), BadRows(), 0))
         except store.WindowWithheld as exc:  # its transaction rolled back: the stored rows are as they were
             result = self._withhold(stream, window, summary.run_id, exc)
-        self.bad.merge(result.bad)
         where = f"{stream.name} {window.first}..{window.last}"
-        if result.suspect:
-            summary.suspect.append(f"{where}: {result.suspect}")
-            self.progress.note(f"{where} withheld, stored rows kept: {result.suspect}")
-        if result.accepted:
-            summary.accepted.append(f"{where}: {result.accepted}")
-        self.progress.window_done(stream.name, window.first.isoformat(), window.last.isoformat(), result.rows)
+        with self._shared:  # the lanes report one at a time
+            self.bad.merge(result.bad)
+            if result.suspect:
+                summary.suspect.append(f"{where}: {result.suspect}")
+                self.progress.note(f"{where} withheld, stored rows kept: {result.suspect}")
+            if result.accepted:
+                summary.accepted.append(f"{where}: {result.accepted}")
+            self.progress.window_done(stream.name, window.first.isoformat(), window.last.isoformat(), result.rows)
         return result.rows, result.changed_from
 
     def _write_window(self, stream: EventStream, window: Window, request: SyncRequest,
@@ -296,9 +329,56 @@ class SyncRunner:
                              retries=summary.retries, bad=self.bad, error=error)
 
 
+class _StreamQueue:
+    """The streams still to write, with their windows, handed to the lanes one stream at a time: a stream's
+    windows are written in order by one lane, so two transactions never write one table's rows at once."""
+
+    def __init__(self, plan: Sequence[tuple[EventStream, list[Window]]]) -> None:
+        self._left = deque(plan)
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+
+    def take(self) -> list[tuple[EventStream, Window]]:
+        """The next stream's windows (none when every stream is taken or a lane failed)."""
+        with self._lock:
+            while self._left and not self._stopped.is_set():
+                stream, planned = self._left.popleft()
+                if planned:
+                    return [(stream, window) for window in planned]
+            return []
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+
+class _Tally:
+    """The lanes' written windows added up on the run's summary: rows per stream, the earliest reported
+    day re-read and the earliest changed."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        self.summary = summary
+        self.earliest: date | None = None
+        self.changed: date | None = None
+        self._lock = threading.Lock()
+
+    def add(self, stream: EventStream, window: Window, rows: int, moved: date | None) -> None:
+        with self._lock:
+            summary = self.summary
+            summary.rows[stream.name] = summary.rows.get(stream.name, 0) + rows
+            summary.windows += 1
+            self.earliest = _earliest(self.earliest, max(window.first, summary.report_first))
+            if moved is not None:  # day x moves metrics of days >= x
+                self.changed = _earliest(self.changed, max(moved, summary.report_first))
+                self.earliest = min(self.earliest, self.changed)  # a guide event may be stamped before its window
+
+
 class _ReadAhead:
-    """Reads window N+1 while window N is written: at most one answer ahead, started only once N's
-    answer is fully read, so one HTTP stream is open at a time. Any failure cancels what is ahead
+    """Reads a lane's window N+1 while window N is written: at most one answer ahead, started only once N's
+    answer is fully read, so a lane has one HTTP stream open at a time. Any failure cancels what is ahead
     (the retry reads afresh), so a retry never waits behind a paused stream."""
 
     def __init__(self, runner: SyncRunner, plan: Sequence[tuple[EventStream, Window]], request: SyncRequest) -> None:

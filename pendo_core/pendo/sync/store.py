@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pendo_core.common.timeutil import days_between
@@ -80,16 +81,21 @@ def start_run(session: Session, *, mode: str, as_of: date, backfill_days: int | 
 def hold_fence(session: Session, run_id: int) -> None:
     """Prove, inside the caller's transaction, that no newer run has started since this one.
 
-    A new run's start_run marks every older running run failed. This UPDATE locks the run's own
-    row until the caller's transaction ends, so a newer start_run waits for the window being written
-    to commit, and from then on this raises RunSuperseded: runs never write windows at once, even
-    when the run lock (an advisory lock on its own connection) was lost.
+    A new run's start_run marks every older running run failed. This locks the run's own row until the
+    caller's transaction ends, so a newer start_run waits for the windows being written to commit, and
+    from then on this raises RunSuperseded: runs never write windows at once, even when the run lock (an
+    advisory lock on its own connection) was lost. On PostgreSQL the lock is shared (`FOR SHARE`): the
+    run's own lanes (runner.py) write two windows at once, and start_run's UPDATE waits for both. SQLite
+    has one writer at a time; there an UPDATE takes it.
     """
-    result = session.execute(
-        update(models.SyncRun).where(models.SyncRun.id == run_id, models.SyncRun.status == "running")
-        .values(status="running").execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    run = models.table_of(models.SyncRun)
+    live = (run.c.id == run_id) & (run.c.status == "running")
+    if session.get_bind().dialect.name == "postgresql":
+        held = len(session.execute(select(run.c.id).where(live).with_for_update(read=True)).all())
+    else:
+        result = session.execute(update(run).where(live).values(status="running"))
+        held = getattr(result, "rowcount", 0)
+    if held != 1:
         raise RunSuperseded(f"run {run_id} stopped: a newer run started while it was going (the run lock was "
                             "lost); it wrote nothing more")
 
@@ -132,10 +138,17 @@ def set_watermark(session: Session, stream: str, value: str) -> None:
 
 
 def lower_date_watermark(session: Session, name: str, day: date) -> None:
-    """Keep the earliest date seen under `name` (e.g. the first day whose metrics are out of date)."""
-    current = get_watermark(session, name)
-    if not current or day < date.fromisoformat(current):
-        set_watermark(session, name, day.isoformat())
+    """Keep the earliest date seen under `name` (e.g. the first day whose metrics are out of date).
+
+    One statement, so two lanes' windows lowering it at once keep the earlier of their days: the
+    later commit's upsert compares with the row the earlier one committed (ISO dates order as text)."""
+    table = models.table_of(models.SyncWatermark)
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
+        stream=name, value=day.isoformat(), updated_at=now_utc())
+    earlier = (func.least if dialect == "postgresql" else func.min)(table.c.value, stmt.excluded.value)
+    session.execute(stmt.on_conflict_do_update(index_elements=["stream"],
+                                               set_={"value": earlier, "updated_at": stmt.excluded.updated_at}))
 
 
 def clear_watermark(session: Session, name: str) -> None:
