@@ -4,7 +4,10 @@ Rows missing from the store stay NaN in the grids: a day outside the synced rang
 zero use. Dates travel as ISO text (one vectorised parse instead of a date object per row).
 Key-feature use is read from the raw feature rows (`pendo_feature_visitor_days`, which the sync
 keeps 41 days behind the first reported day) with the same scoping as
-`pendo_core.usage.adoption.feature_breadth`, so breadth is exact from the first reported day.
+`pendo_core.usage.adoption.feature_breadth`, so breadth is exact from the first reported day. Where
+the stored feature metrics stand for those rows (`_metrics_from`), the days of the metrics' range come
+from them instead: a metrics row per customer, feature and day used, where the raw rows hold one per
+visitor (a tenth of the rows at 2,000 accounts; README, Benchmark).
 """
 
 from __future__ import annotations
@@ -16,11 +19,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Select, String, cast, func, or_, select
+from sqlalchemy import Engine, Select, String, cast, func, or_, select, union_all
+from sqlalchemy.orm import Session
 
+from pendo_core.common.timeutil import parse_day_range
 from pendo_core.health.contacts import CONTACT_DAYS, contact_days, matched_contacts
-from pendo_core.store.models import AccountMapping, FeatureVisitorDay, OnboardingProgress, PendoFeature, UsageMetric
+from pendo_core.pendo.sync import store
+from pendo_core.pendo.sync.runner import METRICS_RANGE
+from pendo_core.store.models import (
+    AccountMapping,
+    FeatureUsage,
+    FeatureVisitorDay,
+    OnboardingProgress,
+    PendoFeature,
+    UsageMetric,
+)
 from pendo_core.store.scope import chunks, customer_chunks, keep_visitors, mapped
+from pendo_core.usage import recency
 from pendo_core.usage.measures import TREND_DAYS, WINDOW_DAYS
 
 READ_BACK = 2 * TREND_DAYS - 1  # the prior trend window starts 55 days before a scored day
@@ -29,6 +44,7 @@ BREADTH_LAG = 28  # ... against those used in the 14 days ending 4 weeks before
 
 _usage = UsageMetric.__table__
 _fvd = FeatureVisitorDay.__table__
+_feature_usage = FeatureUsage.__table__
 _onb = OnboardingProgress.__table__
 _features = PendoFeature.__table__
 
@@ -176,9 +192,10 @@ def _key_features_used(engine: Engine, grid: Grid, first_day: date, *, keys: Seq
     if not keys:
         return grid.empty(), grid.empty()
     back = max(WINDOW_DAYS - 1, RECENT_WINDOW - 1 + BREADTH_LAG)
-    since = max(grid.start, first_day - timedelta(days=back))
-    queries = _run_queries(engine.dialect.name, grid.day(grid.days - 1), since, keys=keys, gap=RECENT_WINDOW - 1,
-                           include_anonymous=include_anonymous, customer_ids=customer_ids)
+    since, until = max(grid.start, first_day - timedelta(days=back)), grid.day(grid.days - 1)
+    queries = _run_queries(engine.dialect.name, until, since, keys=keys, gap=RECENT_WINDOW - 1,
+                           include_anonymous=include_anonymous, customer_ids=customer_ids,
+                           metrics_from=_metrics_from(engine, until, include_anonymous))
     runs = _intervals(grid, _frame(engine, queries, ["customer_id", "feature_id", "day", "starts", "ends"]))
     return _coverage(grid, _merged(runs, WINDOW_DAYS), WINDOW_DAYS), _coverage(grid, runs, RECENT_WINDOW)
 
@@ -214,13 +231,28 @@ def _coverage(grid: Grid, runs: pd.DataFrame, window: int) -> np.ndarray:
     return np.cumsum(steps, axis=1)[:, :-1]
 
 
+def _metrics_from(engine: Engine, until: date, include_anonymous: bool) -> date | None:
+    """The first day from which the stored feature metrics hold exactly the days each customer used each
+    feature, as the raw rows give them, up to `until`; None when they may not. They do when they were
+    computed to `until` over today's mapped accounts, under the visitor rule asked for, and no window has
+    written since (`recency.usable`, whose rows the same metrics run writes), from the first day of the
+    range the metrics step records."""
+    with engine.connect() as conn:
+        if not recency.usable(conn, until, include_anonymous):
+            return None
+        with Session(bind=conn) as session:
+            done = parse_day_range(store.get_watermark(session, METRICS_RANGE))
+    return done.first if done is not None and done.last == until else None
+
+
 def _run_queries(dialect: str, until: date, since: date, *, keys: Sequence[str], gap: int, include_anonymous: bool,
-                 customer_ids: Collection[str] | None) -> Iterator[Select[Any]]:
+                 customer_ids: Collection[str] | None, metrics_from: date | None = None) -> Iterator[Select[Any]]:
     """Per chunk: (customer, feature, day, opens a run, closes a run) for the days that do either; a run's
     uses are at most `gap` days apart."""
     for customers in customer_chunks(customer_ids):  # one pass over the rows when scoring everyone
         for features in chunks(list(keys)):
-            used = _days_used(customers, features, since, until, include_anonymous)
+            used = _days_used(customers, features, since, until, include_anonymous=include_anonymous,
+                              metrics_from=metrics_from)
             order: dict[str, Any] = {"partition_by": (used.c.customer_id, used.c.feature_id),
                                      "order_by": used.c.day}
             marked = select(used, func.lag(used.c.day).over(**order).label("prev"),
@@ -232,12 +264,24 @@ def _run_queries(dialect: str, until: date, since: date, *, keys: Sequence[str],
                    .where(or_(opens, closes)).order_by(m.customer_id, m.feature_id, m.day))
 
 
-def _days_used(customers: tuple[str, ...] | None, features: tuple[str, ...], since: date, until: date,
-               include_anonymous: bool) -> Any:
-    columns = select(AccountMapping.__table__.c.customer_id, _fvd.c.feature_id, _fvd.c.day)
-    stmt = mapped(columns, _fvd.c.account_id, customers)
-    stmt = stmt.where(_fvd.c.feature_id.in_(features), _fvd.c.day.between(since, until))
-    return keep_visitors(stmt, _fvd.c.visitor_id, include_anonymous).distinct().subquery("used")
+def _days_used(customers: tuple[str, ...] | None, features: tuple[str, ...], since: date, until: date, *,
+               include_anonymous: bool, metrics_from: date | None) -> Any:
+    """(customer, feature, day) once for each day a mapped customer used a feature in [since, until]: from
+    the feature metrics from `metrics_from` on (`_metrics_from`), from the raw rows before."""
+    raw_until = until if metrics_from is None else min(until, metrics_from - timedelta(days=1))
+    parts = []
+    if since <= raw_until:
+        columns = select(AccountMapping.__table__.c.customer_id, _fvd.c.feature_id, _fvd.c.day)
+        stmt = mapped(columns, _fvd.c.account_id, customers)
+        stmt = stmt.where(_fvd.c.feature_id.in_(features), _fvd.c.day.between(since, raw_until))
+        parts.append(keep_visitors(stmt, _fvd.c.visitor_id, include_anonymous).distinct())
+    if metrics_from is not None and max(since, metrics_from) <= until:
+        stmt = select(_feature_usage.c.customer_id, _feature_usage.c.feature_id,
+                      _feature_usage.c.metric_date.label("day")).where(
+            _feature_usage.c.feature_id.in_(features),
+            _feature_usage.c.metric_date.between(max(since, metrics_from), until))
+        parts.append(stmt if customers is None else stmt.where(_feature_usage.c.customer_id.in_(customers)))
+    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("used")
 
 
 def _days_between(dialect: str, earlier: Any, later: Any) -> Any:

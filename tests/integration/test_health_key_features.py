@@ -1,0 +1,81 @@
+"""Health's key-feature days read from the stored feature metrics (where they stand for the raw rows)
+equal those read from the raw rows alone, on a simulated world synced over HTTP; and the metrics are
+passed over whenever they may not stand for the raw rows."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from pendo_core.health import inputs
+from pendo_core.pendo.sync import store
+from pendo_core.pendo.sync.runner import METRICS_STALE_FROM
+from pendo_core.store import models
+from pendo_sim.data import Subscription, generate
+from pendo_sim.server import SimServer
+from tests.support.sync import import_demo_customers, run_sync
+
+TZ = "America/New_York"
+AS_OF = date(2024, 3, 20)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def subscription() -> Subscription:
+    return generate(seed=5, accounts=24, days=150, as_of=AS_OF, tz=TZ)
+
+
+def _key_days(engine: Engine, first: date, last: date, keys: list[str], *, raw: bool,
+              monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, np.ndarray]:
+    with monkeypatch.context() as patch:
+        if raw:
+            patch.setattr(inputs, "_metrics_from", lambda *_args: None)
+        loaded = inputs.load_inputs(engine, first, last, keys=keys)
+    return loaded.key_used, loaded.key_recent
+
+
+def test_key_feature_days_from_the_metrics_equal_the_raw_rows(engine: Engine, subscription: Subscription,
+                                                             server: SimServer,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a backfill and a daily run: every scored day, from the backfill's first (whose 30-day window
+    reaches into the raw rows before the metrics' range) to the last, counts the same key features."""
+    import_demo_customers(engine, subscription)
+    run_sync(engine, server.url, TZ, AS_OF - timedelta(days=1), 21)
+    summary = run_sync(engine, server.url, TZ, AS_OF, None)
+    first, last = summary.report_first, summary.report_last
+    with engine.connect() as conn:
+        keys = sorted(conn.execute(select(models.PendoFeature.feature_id)).scalars())[:8]
+    assert inputs._metrics_from(engine, last, False) == first
+    for scored_from in (first, last - timedelta(days=3)):
+        fast = _key_days(engine, scored_from, last, keys, raw=False, monkeypatch=monkeypatch)
+        slow = _key_days(engine, scored_from, last, keys, raw=True, monkeypatch=monkeypatch)
+        for got, expected in zip(fast, slow, strict=True):
+            np.testing.assert_array_equal(got, expected)
+        assert np.nanmax(slow[0]) > np.nanmin(slow[0][:, -1])  # customers differ: not a count every row shares
+
+
+def test_the_metrics_are_passed_over_when_they_may_not_stand_for_the_raw_rows(
+        engine: Engine, subscription: Subscription, server: SimServer) -> None:
+    """Another last day, the other visitor rule, a window written since, an account mapped since: raw rows."""
+    import_demo_customers(engine, subscription)
+    summary = run_sync(engine, server.url, TZ, AS_OF, 21)
+    last = summary.report_last
+    assert inputs._metrics_from(engine, last, False) == summary.report_first
+    assert inputs._metrics_from(engine, last - timedelta(days=1), False) is None
+    assert inputs._metrics_from(engine, last, True) is None
+    with Session(engine) as session, session.begin():
+        store.lower_date_watermark(session, METRICS_STALE_FROM, last)
+    assert inputs._metrics_from(engine, last, False) is None
+    with Session(engine) as session, session.begin():
+        store.clear_watermark(session, METRICS_STALE_FROM)
+    assert inputs._metrics_from(engine, last, False) == summary.report_first
+    with Session(engine) as session, session.begin():
+        session.execute(models.AccountMapping.__table__.delete().where(
+            models.AccountMapping.pendo_account_id == session.scalars(
+                select(models.AccountMapping.pendo_account_id).limit(1)).one()))
+    assert inputs._metrics_from(engine, last, False) is None
