@@ -5,7 +5,7 @@ zero use. Dates travel as ISO text (one vectorised parse instead of a date objec
 Key-feature use is read from the raw feature rows (`pendo_feature_visitor_days`, which the sync
 keeps 41 days behind the first reported day) with the same scoping as
 `pendo_core.usage.adoption.feature_breadth`, so breadth is exact from the first reported day. Where
-the stored feature metrics stand for those rows (`_metrics_from`), the days of the metrics' range come
+the stored feature metrics stand for those rows (`recency.feature_metrics_from`), the days of the metrics' range come
 from them instead: a metrics row per customer, feature and day used, where the raw rows hold one per
 visitor (a tenth of the rows at 2,000 accounts; README, Benchmark).
 """
@@ -21,12 +21,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Engine, Select, String, cast, func, or_, select, union_all
-from sqlalchemy.orm import Session
 
-from pendo_core.common.timeutil import parse_day_range
 from pendo_core.health.contacts import CONTACT_DAYS, contact_days, matched_contacts
-from pendo_core.pendo.sync import store
-from pendo_core.pendo.sync.runner import METRICS_RANGE
 from pendo_core.store.arrow import record_batches
 from pendo_core.store.models import (
     AccountMapping,
@@ -205,7 +201,7 @@ def _key_features_used(engine: Engine, grid: Grid, first_day: date, *, keys: Seq
     since, until = max(grid.start, first_day - timedelta(days=back)), grid.day(grid.days - 1)
     queries = _run_queries(engine.dialect.name, until, since, keys=keys, gap=RECENT_WINDOW - 1,
                            include_anonymous=include_anonymous, customer_ids=customer_ids,
-                           metrics_from=_metrics_from(engine, until, include_anonymous))
+                           metrics_from=recency.feature_metrics_from(engine, until, include_anonymous))
     runs = _intervals(grid, _frame(engine, queries, ["customer_id", "feature_id", "day", "starts", "ends"]))
     return _coverage(grid, _merged(runs, WINDOW_DAYS), WINDOW_DAYS), _coverage(grid, runs, RECENT_WINDOW)
 
@@ -241,20 +237,6 @@ def _coverage(grid: Grid, runs: pd.DataFrame, window: int) -> np.ndarray:
     return np.cumsum(steps, axis=1)[:, :-1]
 
 
-def _metrics_from(engine: Engine, until: date, include_anonymous: bool) -> date | None:
-    """The first day from which the stored feature metrics hold exactly the days each customer used each
-    feature, as the raw rows give them, up to `until`; None when they may not. They do when they were
-    computed to `until` over today's mapped accounts, under the visitor rule asked for, and no window has
-    written since (`recency.usable`, whose rows the same metrics run writes), from the first day of the
-    range the metrics step records."""
-    with engine.connect() as conn:
-        if not recency.usable(conn, until, include_anonymous):
-            return None
-        with Session(bind=conn) as session:
-            done = parse_day_range(store.get_watermark(session, METRICS_RANGE))
-    return done.first if done is not None and done.last == until else None
-
-
 def _run_queries(dialect: str, until: date, since: date, *, keys: Sequence[str], gap: int, include_anonymous: bool,
                  customer_ids: Collection[str] | None, metrics_from: date | None = None) -> Iterator[Select[Any]]:
     """Per chunk: (customer, feature, day, opens a run, closes a run) for the days that do either; a run's
@@ -277,7 +259,7 @@ def _run_queries(dialect: str, until: date, since: date, *, keys: Sequence[str],
 def _days_used(customers: tuple[str, ...] | None, features: tuple[str, ...], since: date, until: date, *,
                include_anonymous: bool, metrics_from: date | None) -> Any:
     """(customer, feature, day) once for each day a mapped customer used a feature in [since, until]: from
-    the feature metrics from `metrics_from` on (`_metrics_from`), from the raw rows before."""
+    the feature metrics from `metrics_from` on (`recency.feature_metrics_from`), from the raw rows before."""
     raw_until = until if metrics_from is None else min(until, metrics_from - timedelta(days=1))
     parts = []
     if since <= raw_until:

@@ -30,12 +30,13 @@ from datetime import date, timedelta
 from typing import Any
 
 import duckdb
-from sqlalchemy import Connection, Select, case, func, select
+from sqlalchemy import Connection, Engine, Select, case, func, select
 from sqlalchemy.orm import Session
 
+from pendo_core.common.timeutil import parse_day_range
 from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.retention import RAW_KEPT_FROM
-from pendo_core.pendo.sync.runner import METRICS_STALE_FROM
+from pendo_core.pendo.sync.runner import METRICS_RANGE, METRICS_STALE_FROM
 from pendo_core.store.models import AccountMapping, VisitorRecency, VisitorSettled, table_of
 from pendo_core.store.scope import IN_CHUNK
 
@@ -139,6 +140,20 @@ def usable(conn: Connection, last_day: date, include_anonymous: bool) -> bool:
         if written is None or store.get_watermark(session, METRICS_STALE_FROM) is not None:
             return False
     return written == _stored_key(conn, last_day, include_anonymous)
+
+
+def feature_metrics_from(engine: Engine, until: date, include_anonymous: bool) -> date | None:
+    """The first day from which the stored feature metrics (`pendo_feature_usage`, a row per customer,
+    feature and day of use) hold exactly the days each mapped customer used each feature, as the raw rows
+    give them, up to `until`; None when they may not. They do when they were computed to `until` over
+    today's mapped accounts, under the visitor rule asked for, and no window has written since (`usable`:
+    the same metrics run writes these rows), from the first day of the range the metrics step records."""
+    with engine.connect() as conn:
+        if not usable(conn, until, include_anonymous):
+            return None
+        with Session(bind=conn) as session:
+            done = parse_day_range(store.get_watermark(session, METRICS_RANGE))
+    return done.first if done is not None and done.last == until else None
 
 
 def _stored_key(conn: Connection, day: date, include_anonymous: bool) -> str:

@@ -15,6 +15,7 @@ from pendo_core.health import inputs
 from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.runner import METRICS_STALE_FROM
 from pendo_core.store import models
+from pendo_core.usage import recency
 from pendo_sim.data import Subscription, generate
 from pendo_sim.server import SimServer
 from tests.support.sync import import_demo_customers, run_sync
@@ -34,7 +35,7 @@ def _key_days(engine: Engine, first: date, last: date, keys: list[str], *, raw: 
               monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, np.ndarray]:
     with monkeypatch.context() as patch:
         if raw:
-            patch.setattr(inputs, "_metrics_from", lambda *_args: None)
+            patch.setattr(recency, "feature_metrics_from", lambda *_args: None)
         loaded = inputs.load_inputs(engine, first, last, keys=keys)
     return loaded.key_used, loaded.key_recent
 
@@ -50,7 +51,7 @@ def test_key_feature_days_from_the_metrics_equal_the_raw_rows(engine: Engine, su
     first, last = summary.report_first, summary.report_last
     with engine.connect() as conn:
         keys = sorted(conn.execute(select(models.PendoFeature.feature_id)).scalars())[:8]
-    assert inputs._metrics_from(engine, last, False) == first
+    assert recency.feature_metrics_from(engine, last, False) == first
     for scored_from in (first, last - timedelta(days=3)):
         fast = _key_days(engine, scored_from, last, keys, raw=False, monkeypatch=monkeypatch)
         slow = _key_days(engine, scored_from, last, keys, raw=True, monkeypatch=monkeypatch)
@@ -65,17 +66,17 @@ def test_the_metrics_are_passed_over_when_they_may_not_stand_for_the_raw_rows(
     import_demo_customers(engine, subscription)
     summary = run_sync(engine, server.url, TZ, AS_OF, 21)
     last = summary.report_last
-    assert inputs._metrics_from(engine, last, False) == summary.report_first
-    assert inputs._metrics_from(engine, last - timedelta(days=1), False) is None
-    assert inputs._metrics_from(engine, last, True) is None
+    assert recency.feature_metrics_from(engine, last, False) == summary.report_first
+    assert recency.feature_metrics_from(engine, last - timedelta(days=1), False) is None
+    assert recency.feature_metrics_from(engine, last, True) is None
     with Session(engine) as session, session.begin():
         store.lower_date_watermark(session, METRICS_STALE_FROM, last)
-    assert inputs._metrics_from(engine, last, False) is None
+    assert recency.feature_metrics_from(engine, last, False) is None
     with Session(engine) as session, session.begin():
         store.clear_watermark(session, METRICS_STALE_FROM)
-    assert inputs._metrics_from(engine, last, False) == summary.report_first
+    assert recency.feature_metrics_from(engine, last, False) == summary.report_first
     with Session(engine) as session, session.begin():
         session.execute(models.AccountMapping.__table__.delete().where(
             models.AccountMapping.pendo_account_id == session.scalars(
                 select(models.AccountMapping.pendo_account_id).limit(1)).one()))
-    assert inputs._metrics_from(engine, last, False) is None
+    assert recency.feature_metrics_from(engine, last, False) is None
