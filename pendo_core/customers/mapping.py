@@ -60,6 +60,9 @@ _MIN_FUZZY_LEN = 3
 _CHUNK = 1000  # account names per rapidfuzz cdist call: bounds the score matrix to ~20 MB
 
 
+MATCH_THRESHOLD = 70.0  # the lowest fuzzy score suggested
+MATCH_LIMIT = 3  # customers suggested per account at most
+
 @dataclass(frozen=True, slots=True)
 class AccountInfo:
     """A Pendo account as the matcher sees it."""
@@ -170,8 +173,8 @@ def match_accounts(
     customers: list[CustomerInfo],
     already_mapped: set[str],
     *,
-    threshold: float = 70.0,
-    limit: int = 3,
+    threshold: float = MATCH_THRESHOLD,
+    limit: int = MATCH_LIMIT,
 ) -> MatchPlan:
     """Map accounts on exact unique evidence; suggest the best `limit` customers for the rest."""
     index = _build_index(customers)

@@ -13,6 +13,7 @@ import twice changes nothing. Who wins for a Pendo account's mapping:
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,9 +24,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pendo_core.customers.csv_parse import CustomerRow, LineError
-from pendo_core.customers.mapping import AccountInfo, CustomerInfo, MatchPlan, match_accounts
+from pendo_core.customers.mapping import (
+    MATCH_LIMIT,
+    MATCH_THRESHOLD,
+    AccountInfo,
+    CustomerInfo,
+    MatchPlan,
+    match_accounts,
+)
 from pendo_core.customers.outcomes import OutcomeRow
 from pendo_core.pendo.account_metadata import account_name_and_domain
+from pendo_core.pendo.sync.store import get_watermark, set_watermark
 from pendo_core.store.models import (
     AccountMapping,
     Csm,
@@ -57,6 +66,7 @@ __all__ = [
 ]
 
 BATCH = 500  # rows per statement: 500 x 9 parameters stays far below SQLite's variable limit
+MAPPING_INPUTS = "mapping_inputs"  # digest of what the last match read and left (refresh_mapping)
 DELIBERATE = frozenset({"import", "manual"})  # mappings someone chose; auto_* ones were the matcher's guess
 
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
@@ -241,14 +251,14 @@ def list_unmapped_accounts(session: Session) -> list[UnmappedAccount]:
 
 
 def _unmapped(account: PendoAccount) -> UnmappedAccount:
-    name, domain = _name_and_domain(account)
+    name, domain = _name_and_domain(account.name, account.domain, account.metadata_json)
     return UnmappedAccount(account.account_id, name, domain, account.last_visit)
 
 
-def _name_and_domain(account: PendoAccount) -> tuple[str | None, str | None]:
+def _name_and_domain(name: str | None, domain: str | None, metadata: Any) -> tuple[str | None, str | None]:
     """Stored columns first; the raw metadata fills what the sync left empty."""
-    from_metadata = account_name_and_domain(account.metadata_json)
-    return account.name or from_metadata[0], account.domain or from_metadata[1]
+    from_metadata = account_name_and_domain(metadata)
+    return name or from_metadata[0], domain or from_metadata[1]
 
 
 def confirm_mapping(session: Session, pendo_account_id: str, customer_id: str, by: str) -> None:
@@ -284,8 +294,10 @@ def list_suggestions(session: Session) -> list[SuggestionView]:
 
 def match_inputs(session: Session) -> tuple[list[AccountInfo], list[CustomerInfo], set[str]]:
     """What `mapping.match_accounts` needs, read from the store."""
-    stored = session.scalars(select(PendoAccount))
-    accounts = [AccountInfo(a.account_id, *_name_and_domain(a)) for a in stored]
+    stored = session.execute(select(PendoAccount.account_id, PendoAccount.name, PendoAccount.domain,
+                                    PendoAccount.metadata_json))
+    accounts = [AccountInfo(account, *_name_and_domain(name, domain, metadata))
+                for account, name, domain, metadata in stored]
     customers = [CustomerInfo(*row) for row in
                  session.execute(select(Customer.customer_id, Customer.name, Customer.domain))]
     mapped = set(session.scalars(select(AccountMapping.pendo_account_id)))
@@ -376,11 +388,32 @@ def refresh_mapping(session: Session) -> ApplyCounts:
     """Match every unmapped Pendo account against the customers and store the outcome.
 
     A pair an admin refused (unmapped or rejected) is never mapped automatically or suggested again.
+    The outcome depends only on the accounts' and customers' names and domains, the mapped accounts and
+    the refused pairs: when none of them changed since the last match (`MAPPING_INPUTS`, a digest of the
+    state the last match left), the stored mappings and suggestions are that match's and nothing is
+    written. At 20,000 accounts matching them again took a daily run about 7 s.
     """
     accounts, customers, mapped = match_inputs(session)
     rejections = select(MappingRejection.pendo_account_id, MappingRejection.customer_id)
     refused = {(account, customer) for account, customer in session.execute(rejections)}
+    if get_watermark(session, MAPPING_INPUTS) == _inputs_digest(accounts, customers, mapped, refused):
+        return ApplyCounts(auto_mapped=0, suggestions=_count(session, SUGGESTIONS))
     plan = match_accounts(accounts, customers, mapped)
     plan = MatchPlan(auto=[m for m in plan.auto if (m.account_id, m.customer_id) not in refused],
                      suggestions=[s for s in plan.suggestions if (s.account_id, s.customer_id) not in refused])
-    return apply_matches(session, plan)
+    counts = apply_matches(session, plan)
+    mapped_now = set(session.scalars(select(AccountMapping.pendo_account_id)))
+    set_watermark(session, MAPPING_INPUTS, _inputs_digest(accounts, customers, mapped_now, refused))
+    return counts
+
+
+def _inputs_digest(accounts: Sequence[AccountInfo], customers: Sequence[CustomerInfo], mapped: Collection[str],
+                   refused: Collection[tuple[str, str]]) -> str:
+    """What a match reads, as one value (`refresh_mapping`)."""
+    digest = hashlib.sha256(f"match_accounts v1 {MATCH_THRESHOLD} {MATCH_LIMIT}".encode())
+    for part in (sorted((a.account_id, a.name, a.domain) for a in accounts),
+                 sorted((c.customer_id, c.name, c.domain) for c in customers), sorted(mapped), sorted(refused)):
+        digest.update(repr(part).encode())
+    return digest.hexdigest()
+
+
