@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Table, case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pendo_core.admin import access_log, lockout
 from pendo_core.admin.users import User, authenticate, clean_email
 from pendo_core.store.models import SignInFailure
+from pendo_core.store.upsert import dialect_insert
 
 __all__ = ["SignIn", "client_subject", "failures", "sign_in"]
 
@@ -98,7 +98,7 @@ def _failed(session: Session, typed: str, policies: dict[str, lockout.Policy], c
 
 def _count_failure(session: Session, subject: str, now: datetime, policy: lockout.Policy) -> lockout.Failures:
     """`lockout.after_failure` in one upsert, so failures at the same moment all count."""
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(FAILURES)
+    insert = dialect_insert(session, FAILURES)
     forgotten = FAILURES.c.last_failure_at <= now - policy.forget_after
     stmt = insert.values(subject=subject, failures=1, last_failure_at=now).on_conflict_do_update(
         index_elements=["subject"],

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pendo_core.customers.csv_parse import CustomerRow, LineError
@@ -45,7 +44,7 @@ from pendo_core.store.models import (
     PendoAccount,
 )
 from pendo_core.store.scope import chunks
-from pendo_core.store.upsert import upsert
+from pendo_core.store.upsert import dialect_insert, upsert
 
 __all__ = [
     "ApplyCounts",
@@ -204,7 +203,7 @@ def _upsert_csms(session: Session, rows: Sequence[CustomerRow]) -> None:
     bare = {r.csm_email for r in rows if r.csm_email and not r.csm_name} - named.keys()
     _upsert(session, CSMS, [{"email": e, "name": n} for e, n in named.items()], ["email"])
     if bare:
-        stmt = _insert(session, CSMS).on_conflict_do_nothing(index_elements=["email"])
+        stmt = dialect_insert(session, CSMS).on_conflict_do_nothing(index_elements=["email"])
         session.execute(stmt, [{"email": e, "name": e} for e in sorted(bare)])
 
 
@@ -310,7 +309,7 @@ def apply_matches(session: Session, plan: MatchPlan) -> ApplyCounts:
     auto = [_row(pendo_account_id=m.account_id, customer_id=m.customer_id, method=m.method)
             for m in plan.auto]
     for batch in _batches(auto, BATCH):
-        stmt = _insert(session, MAPPING).on_conflict_do_nothing(index_elements=["pendo_account_id"])
+        stmt = dialect_insert(session, MAPPING).on_conflict_do_nothing(index_elements=["pendo_account_id"])
         session.execute(stmt, batch)
     _replace_suggestions(session, plan)
     return ApplyCounts(auto_mapped=_count(session, MAPPING) - mapped_before,
@@ -322,7 +321,7 @@ def _replace_suggestions(session: Session, plan: MatchPlan) -> None:
     rows = [_row(pendo_account_id=s.account_id, customer_id=s.customer_id, score=s.score,
                  reason=s.reason[:200]) for s in plan.suggestions]
     for batch in _batches(rows, BATCH):
-        session.execute(_insert(session, SUGGESTIONS).on_conflict_do_nothing(), batch)
+        session.execute(dialect_insert(session, SUGGESTIONS).on_conflict_do_nothing(), batch)
     # Suggestions only make sense for accounts that are still unmapped.
     mapped = select(MAPPING.c.pendo_account_id)
     session.execute(delete(SUGGESTIONS).where(SUGGESTIONS.c.pendo_account_id.in_(mapped)))
@@ -353,16 +352,9 @@ def _upsert(
     """INSERT ... ON CONFLICT (keys) DO UPDATE every given column (plus `extra`)."""
     if not values:
         return
-    stmt = _insert(session, table)
+    stmt = dialect_insert(session, table)
     updates = {c: stmt.excluded[c] for c in values[0] if c not in keys} | (extra or {})
     session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates), values)
-
-
-def _insert(session: Session, table: Table) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (both have the same API for what we use)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def _row(**values: Any) -> dict[str, Any]:

@@ -238,7 +238,7 @@ def _coverage(grid: Grid, runs: pd.DataFrame, window: int) -> np.ndarray:
 
 
 def _run_queries(dialect: str, until: date, since: date, *, keys: Sequence[str], gap: int, include_anonymous: bool,
-                 customer_ids: Collection[str] | None, metrics_from: date | None = None) -> Iterator[Select[Any]]:
+                 customer_ids: Collection[str] | None, metrics_from: date | None) -> Iterator[Select[Any]]:
     """Per chunk: (customer, feature, day, opens a run, closes a run) for the days that do either; a run's
     uses are at most `gap` days apart."""
     for customers in customer_chunks(customer_ids):  # one pass over the rows when scoring everyone

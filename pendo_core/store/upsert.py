@@ -15,6 +15,14 @@ from pendo_core.store.bulk import copy_rows
 OnConflict = Literal["update", "sum", "ignore"]
 
 
+def dialect_insert(session: Session, table: Table) -> Any:
+    """The store's INSERT, which knows ON CONFLICT (PostgreSQL's and SQLite's have the same API for what we
+    use)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
 def upsert(
     session: Session,
     table: Table,
@@ -27,8 +35,7 @@ def upsert(
     """Insert rows; on a key conflict update them, add `sum_columns`, or leave the old row."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    stmt = dialect_insert(session, table)
     if on_conflict == "ignore":
         session.execute(stmt.on_conflict_do_nothing(index_elements=list(keys)), list(rows))
         return

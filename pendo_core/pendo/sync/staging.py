@@ -34,7 +34,6 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import Table, bindparam, delete, func, insert, select, text, true
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -44,6 +43,7 @@ from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.rows import BadRow, BadRows, unstorable_values
 from pendo_core.pendo.sync.streams import AnswerRow, EventStream, Row
 from pendo_core.store.bulk import copy_rows, temp_copy
+from pendo_core.store.upsert import dialect_insert
 
 BATCH = 5_000
 SUMMED = ("num_events", "num_minutes")
@@ -250,8 +250,7 @@ def apply(session: Session, staged: Staged) -> None:
     """Replace the window's days with the staged rows (raw guide events: add the new ones)."""
     stream, temp, target = staged.stream, staged.temp, staged.stream.table
     names = list(target.c.keys())
-    dialect = session.get_bind().dialect.name
-    upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
+    upsert = dialect_insert(session, target)
     if stream.replace:
         session.execute(delete(target).where(target.c.day.between(staged.window.first, staged.window.last)))
         grouped = [temp.c[n] for n in names if n not in SUMMED]

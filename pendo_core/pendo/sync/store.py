@@ -10,7 +10,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pendo_core.common.timeutil import days_between
@@ -19,7 +18,7 @@ from pendo_core.pendo.sync.plan import CoverageRow, Window
 from pendo_core.pendo.sync.rows import BadRows
 from pendo_core.pendo.sync.streams import AnswerRow, EventStream
 from pendo_core.store import models
-from pendo_core.store.upsert import upsert
+from pendo_core.store.upsert import dialect_insert, upsert
 
 REASON_LEN = 200  # pendo_data_quality_issues.reason
 DIGEST_ZONE = "digest_zone:"  # + stream: the watermark naming the time zone the stream's digests were kept under
@@ -144,8 +143,7 @@ def lower_date_watermark(session: Session, name: str, day: date) -> None:
     later commit's upsert compares with the row the earlier one committed (ISO dates order as text)."""
     table = models.table_of(models.SyncWatermark)
     dialect = session.get_bind().dialect.name
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
-        stream=name, value=day.isoformat(), updated_at=now_utc())
+    stmt = dialect_insert(session, table).values(stream=name, value=day.isoformat(), updated_at=now_utc())
     earlier = (func.least if dialect == "postgresql" else func.min)(table.c.value, stmt.excluded.value)
     session.execute(stmt.on_conflict_do_update(index_elements=["stream"],
                                                set_={"value": earlier, "updated_at": stmt.excluded.updated_at}))
