@@ -14,7 +14,7 @@ from sqlalchemy import Table, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from pendo_core.customers.contacts import ContactRow
-from pendo_core.store.bulk import refresh_statistics
+from pendo_core.store.bulk import analyze
 from pendo_core.store.models import Contact
 from pendo_core.store.scope import chunks
 from pendo_core.store.upsert import upsert
@@ -57,7 +57,7 @@ def upsert_contacts(session: Session, rows: Sequence[ContactRow], *, now: dateti
     if latest:
         # The matching reads join contacts to visitor days; planned on the statistics of an empty table,
         # PostgreSQL looped over every contact (2.4 s instead of 0.8 at 2,000 accounts).
-        refresh_statistics(session, [CONTACTS.name])
+        analyze(session, [CONTACTS.name])
     return UpsertCounts(inserted=inserted, updated=len(latest) - inserted)
 
 

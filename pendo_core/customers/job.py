@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from pendo_core.common.config import Settings
 from pendo_core.customers.repo import refresh_mapping
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
-from pendo_core.store.bulk import refresh_statistics
+from pendo_core.store.bulk import analyze
 from pendo_core.store.models import AccountMapping
 
 
@@ -23,6 +23,6 @@ def make_mapping_step(settings: Settings) -> PostStep:
                 # Every metric, health and alert read joins the mapping. On the statistics of the empty
                 # table a backfill's first mapping left, PostgreSQL planned 1,374 mapped accounts for
                 # 18,114: a key-contact read sorted on disk (38 s, 30 s analysed, at 20,000 accounts).
-                refresh_statistics(session, [AccountMapping.__tablename__])
+                analyze(session, [AccountMapping.__tablename__])
 
     return mapping_step
