@@ -16,7 +16,7 @@ from datetime import date
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, exists, func, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, exists, select, text
 
 from pendo_core.store.bulk import copy_arrow, refresh_statistics, sqlite_executemany, temp_copy
 from pendo_core.store.models import Base, FeatureUsage, GuideMetric, OnboardingProgress, UsageMetric
@@ -137,8 +137,7 @@ def _write(conn: Connection, duck: duckdb.DuckDBPyConnection, table: Table, sour
     each deleted entry), and left a dead row behind.
     """
     scopes = [_in_scope(table, plan, chunk) for chunk in customer_chunks(plan.customer_ids)]
-    stored = sum(conn.execute(select(func.count()).where(scope)).scalar_one() for scope in scopes)
-    if not stored:
+    if not any(conn.execute(select(exists().where(scope))).scalar_one() for scope in scopes):
         return _insert(conn, duck, table, source)
     new = _new_rows_table(table, conn.dialect.name)
     new.create(conn)
@@ -149,10 +148,10 @@ def _write(conn: Connection, duck: duckdb.DuckDBPyConnection, table: Table, sour
     deleted = sum(conn.execute(table.delete().where(scope, ~exists().where(*keys, *same))).rowcount
                   for scope in scopes)
     names = [c.name for c in table.columns]
-    conn.execute(table.insert().from_select(names, select(new).where(~exists().where(*keys))))
+    written = conn.execute(table.insert().from_select(names, select(new).where(~exists().where(*keys)))).rowcount
     new.drop(conn)
     log.info("metrics: %s: %d rows, %d written, %d stored ones deleted (the rest were stored as they are)",
-             table.name, count, count - (stored - deleted), deleted)
+             table.name, count, written, deleted)
     return count
 
 

@@ -46,8 +46,8 @@ KILL_POINTS = [
     KillPoint("later-window", "INSERT INTO", "pendo_sync_coverage", 24),  # 23 windows committed, the 24th's
     # rows written, not committed (not its INSERT: on PostgreSQL a backfill's rows go in by COPY, unseen)
     # every window in, the usage metrics written and not committed, the feature usage next (rows go by COPY
-    # or the driver's executemany, unseen: the point is `usage.compute._write`'s count of the stored rows)
-    KillPoint("metrics", "SELECT count(*) AS count_1 FROM", "pendo_feature_usage"),
+    # or the driver's executemany, unseen: the point is `usage.compute._write`'s look for stored rows)
+    KillPoint("metrics", "SELECT EXISTS (SELECT * FROM", "pendo_feature_usage"),
     KillPoint("health", "DELETE FROM", "pendo_health_scores"),  # metrics in, health scoring begun (not its
     # INSERT: on PostgreSQL the scores go in by COPY, which no SQLAlchemy event sees)
     KillPoint("finishing", "UPDATE", "pendo_sync_runs", 2),  # everything written, the run not marked done

@@ -34,7 +34,7 @@ class KillPoint:
     """The `nth` statement `verb table` of a run; the child stops just before executing it."""
 
     name: str
-    verb: str  # INSERT INTO, UPDATE, DELETE FROM, or the words before the table ("SELECT count(*) ... FROM")
+    verb: str  # INSERT INTO, UPDATE, DELETE FROM, or the words before the table ("SELECT EXISTS (SELECT * FROM")
     table: str
     nth: int = 1
 
