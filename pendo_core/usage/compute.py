@@ -148,7 +148,8 @@ def _write(conn: Connection, duck: duckdb.DuckDBPyConnection, table: Table, sour
     deleted = sum(conn.execute(table.delete().where(scope, ~exists().where(*keys, *same))).rowcount
                   for scope in scopes)
     names = [c.name for c in table.columns]
-    written = conn.execute(table.insert().from_select(names, select(new).where(~exists().where(*keys)))).rowcount
+    insert = table.insert().from_select(names, select(new).where(~exists().where(*keys)))
+    written = conn.execute(insert.execution_options(preserve_rowcount=True)).rowcount  # else -1 on PostgreSQL
     new.drop(conn)
     log.info("metrics: %s: %d rows, %d written, %d stored ones deleted (the rest were stored as they are)",
              table.name, count, written, deleted)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -96,17 +98,21 @@ def _row_versions(store: Engine, name: str) -> dict[tuple[Any, ...], Any]:
         return {tuple(row[:-1]): row[-1] for row in rows}
 
 
-def test_a_rerun_writes_only_the_rows_that_changed(store: Engine) -> None:
+def test_a_rerun_writes_only_the_rows_that_changed(store: Engine, caplog: pytest.LogCaptureFixture) -> None:
     """A daily run recomputes every day from its first moved day: rows that come back as stored stay as
     they are; a changed row is written, a row no longer computed is deleted, and the result is what a
-    run into empty tables writes."""
+    run into empty tables writes. The log counts them."""
     seed(store, busy([D - DAY, D]), extra_customers=("gone",))
     insert_outputs(store, {"pendo_usage_metrics": {("gone", D): STALE}})
     compute_metrics(store, first_day=D - DAY, last_day=D)
     before = {name: _row_versions(store, name) for name in read_outputs(store)}
     with store.begin() as conn:  # a second visitor of c1 on D: only c1's usage row of D changes
         conn.execute(metrics.table("pendo_visitor_days").insert(), [dict(VDay("a1", D, "v2")._asdict())])
-    compute_metrics(store, first_day=D - DAY, last_day=D)
+    with caplog.at_level(logging.INFO, logger="pendo_core.usage.compute"):
+        compute_metrics(store, first_day=D - DAY, last_day=D)
+    for name in before:
+        moved = 1 if name == "pendo_usage_metrics" else 0
+        assert re.search(rf"{name}: \d+ rows, {moved} written, {moved} stored ones deleted", caplog.text), name
     after = {name: _row_versions(store, name) for name in before}
     stored = read_outputs(store)
     for name, versions in before.items():
