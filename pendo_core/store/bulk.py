@@ -47,8 +47,9 @@ def refresh_statistics(session: Session | Connection, tables: Iterable[str]) -> 
 
 
 def analyze(session: Session | Connection, tables: Iterable[str]) -> None:
-    """PostgreSQL: ANALYZE the tables, stale or not: for small tables a step replaces whole (the mapping,
-    the contacts), where a table emptied by DELETE and filled again keeps its pages."""
+    """PostgreSQL: ANALYZE the tables, stale or not: for the small ones a step has just changed (the mapping,
+    the contacts), where it is cheap and a table emptied by DELETE and filled again keeps its pages, so
+    `stale_tables` would not see the change."""
     if _dialect(session) == "postgresql":
         for table in tables:
             session.execute(text(f"ANALYZE {table}"))
