@@ -12,9 +12,12 @@ runs writing one window (a lost lock) leave the same rows as one run, never doub
   compare it with the days' stored rows (one hash join), then only on the days that differ upsert one
   row per key (INSERT ... SELECT DISTINCT ON the keys) and delete the rows the answer no longer has;
   the caller learns the first day that changed. When the
-  window's days hold no rows yet (a backfill's windows, a daily run's new day) the caller may ask
-  for `straight`: COPY into the stream's table itself; a key sent twice then raises DuplicateKey,
-  the transaction is rolled back and the caller reads the window again the staged way.
+  window's days hold no rows yet (a backfill's windows) the caller may ask for `straight`: COPY into
+  the stream's table itself; a key sent twice then raises DuplicateKey, the transaction is rolled
+  back and the caller reads the window again the staged way. Of a window read to its end first, the
+  changed days that hold no rows (`straight_days`: a daily run's new day) are copied straight the
+  same way, and only the others are compared: the upsert cost twice the plain COPY (its sort, and a
+  probe of the key for every row).
   A key sent twice is not summed but shows up as fewer stored rows than rows sent, which the guard
   (guard.py) refuses, so the caller rolls back.
 - `stage` then `apply` (write_window, and runs that accept a restatement): rows stream into a
@@ -24,7 +27,7 @@ runs writing one window (a lost lock) leave the same rows as one run, never doub
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import date
@@ -54,10 +57,10 @@ class Written:
     """What `replace_rows` did: rows sent, and the first day whose stored rows may have changed (None:
     none did, which only PostgreSQL's staged way can tell; SQLite rewrites the days, so their first).
 
-    So the caller need not count every day of the window again: `rewritten`, the only days whose stored
-    rows were written (PostgreSQL's staged way; None: any day may have been), and `landed`, the rows per
-    day when every row sent was stored as sent (copied straight into empty days, where a repeated key
-    raises)."""
+    So the caller need not count every day of the window again: `rewritten`, the days whose stored rows
+    were written by comparing (PostgreSQL's staged way; None: any day may have been), and `landed`, the
+    rows per day of the days copied straight into the table, where every row sent was stored as sent (a
+    repeated key raises): with `rewritten` None, the whole window; else only those days."""
 
     sent: int
     changed_from: date | None
@@ -99,24 +102,26 @@ def stage(session: Session, stream: EventStream, window: Window, rows: Iterable[
 
 
 def replace_rows(session: Session, stream: EventStream, window: Window, rows: Iterable[AnswerRow], *,
-                 tz: ZoneInfo, bad: BadRows, straight: bool = False,
+                 tz: ZoneInfo, bad: BadRows, straight: bool = False, straight_days: Collection[date] = (),
                  known: Mapping[date, Digest] | None = None, digest_from: date | None = None) -> Written:
     """Replace the window's days with the good rows (raw guide events: add them); returns the rows sent,
     the first day whose stored rows may have changed (see the module docstring for each store) and the
     answer's digest per day. `straight` (the window's days hold no rows): on PostgreSQL, COPY into the
     table itself, raising DuplicateKey if the answer repeats a key. `known`, the stored digests of the
     window's days (digests.py): the answer is then read to its end first, and only the days whose digest
-    differs from the stored one, or that have none, are sent to the store. Days before `digest_from`
-    (final once written) are digested only then."""
+    differs from the stored one, or that have none, are sent to the store; of those, `straight_days` (days
+    holding no rows) are copied straight on PostgreSQL, as `straight` copies a whole window. Days before
+    `digest_from` (final once written) are digested only then."""
     keep = bool(known) and stream.replace and not straight
     spool = Spool(stream, _convert(stream, window, rows, tz, bad), tz, keep=keep, digest_from=digest_from)
     with closing(spool):
-        done = _write(session, stream, window, spool, known or {}, straight=straight)
+        done = _write(session, stream, window, spool, known or {}, straight=straight,
+                      straight_days=frozenset(straight_days))
     return replace(done, sent=spool.sent, digests=spool.digests(window))
 
 
 def _write(session: Session, stream: EventStream, window: Window, spool: Spool, known: Mapping[date, Digest], *,
-           straight: bool) -> Written:
+           straight: bool, straight_days: frozenset[date]) -> Written:
     """replace_rows' writing, per store; `sent` and the digests are the spool's."""
     target, postgres = stream.table, session.get_bind().dialect.name == "postgresql"
     days = list(days_between(window.first, window.last))
@@ -126,11 +131,11 @@ def _write(session: Session, stream: EventStream, window: Window, spool: Spool, 
         days = changed_days(window, known, spool.digests(window))
         if not days:  # every day came back as stored
             return Written(0, None, rewritten=())
+        if postgres and stream.replace and straight_days.intersection(days):
+            return _copy_days(session, stream, spool, days, straight_days)
         rows = spool.read(frozenset(days))
     if not stream.replace:  # raw guide events, only added; a guide event's day is its browser's: maybe earlier
-        if postgres:
-            return _copy_add(session, stream, window, rows)
-        added = _insert_many(session, stream, iter(rows))
+        added = _copy_add(session, stream, rows) if postgres else _insert_many(session, stream, iter(rows))
         return Written(0, None if added is None else min(window.first, added))
     if postgres and straight:
         sent = copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], rows)
@@ -140,6 +145,20 @@ def _write(session: Session, stream: EventStream, window: Window, spool: Spool, 
     session.execute(delete(target).where(target.c.day.in_(days)))
     _insert_many(session, stream, iter(rows))
     return Written(0, days[0], rewritten=tuple(days))  # deleted and written again
+
+
+def _copy_days(session: Session, stream: EventStream, spool: Spool, days: list[date],
+               straight_days: frozenset[date]) -> Written:
+    """PostgreSQL, a window read to its end: the changed days that hold no rows copied straight into the
+    table (a key sent twice raises DuplicateKey), the others compared and upserted (`_copy_upsert`)."""
+    fresh = frozenset(straight_days.intersection(days))
+    target = stream.table
+    copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], spool.read(fresh))
+    landed = {day: n for day, n in spool.counts.items() if day in fresh and n}
+    held = [day for day in days if day not in fresh]
+    done = _copy_upsert(session, stream, held, spool.read(frozenset(held))) if held else Written(0, None, rewritten=())
+    first = min([*landed, *([done.changed_from] if done.changed_from else [])], default=None)
+    return Written(0, first, rewritten=done.rewritten, landed=landed)
 
 
 def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> date | None:
@@ -159,15 +178,16 @@ def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> 
     return earliest
 
 
-def _copy_add(session: Session, stream: EventStream, window: Window, rows: Iterable[Row]) -> Written:
-    """Raw guide events: COPY them into a keyless temporary table, then insert the new ones."""
+def _copy_add(session: Session, stream: EventStream, rows: Iterable[Row]) -> date | None:
+    """Raw guide events: COPY them into a keyless temporary table, then insert the new ones; returns the
+    earliest day of those inserted, None when none were."""
     target, temp = stream.table.name, _copy_into_temp(session, stream, rows)
     columns, keys = ", ".join(stream.columns), ", ".join(stream.keys)
-    added = session.scalar(text(f"WITH added AS (INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) "
-                                f"{columns} FROM {temp} ON CONFLICT ({keys}) DO NOTHING RETURNING day) "
-                                "SELECT min(day) FROM added"))
+    added: date | None = session.scalar(text(
+        f"WITH added AS (INSERT INTO {target} ({columns}) SELECT DISTINCT ON ({keys}) {columns} FROM {temp} "
+        f"ON CONFLICT ({keys}) DO NOTHING RETURNING day) SELECT min(day) FROM added"))
     session.execute(text(f"DROP TABLE {temp}"))
-    return Written(0, None if added is None else min(window.first, added))
+    return added
 
 
 def _copy_upsert(session: Session, stream: EventStream, days: list[date], rows: Iterable[Row]) -> Written:
@@ -229,15 +249,15 @@ def per_day(session: Session, table: Table, window: Window, days: Sequence[date]
 def per_day_after(session: Session, table: Table, window: Window, before: Mapping[date, int],
                   done: Written) -> dict[date, int]:
     """The window's stored rows per day after `replace_rows` (`before`: per_day before it), counting again
-    only the days it wrote: every row landed as sent, or only the rewritten days, or else all of them."""
-    if done.landed is not None:
-        return {day: n for day, n in done.landed.items() if window.first <= day <= window.last}
+    only the days it wrote: the days whose rows landed as sent are known, the rewritten days are counted,
+    the others kept; with neither known (any day may have been written), all of them are counted."""
+    landed = {day: n for day, n in (done.landed or {}).items() if window.first <= day <= window.last}
     if done.rewritten is None:
-        return per_day(session, table, window)
-    after = {day: n for day, n in before.items() if day not in done.rewritten}
+        return landed if done.landed is not None else per_day(session, table, window)
+    after = {day: n for day, n in before.items() if day not in done.rewritten and day not in landed}
     if done.rewritten:
         after.update(per_day(session, table, window, done.rewritten))
-    return after
+    return after | landed
 
 
 def earliest_day(session: Session, table: Table) -> date | None:

@@ -194,8 +194,9 @@ def write_guarded(
     """Replace one window like write_window, unless the answer is suspect (guard.py): then raise
     WindowWithheld, and the caller rolls its transaction back, leaving the stored rows as they were.
     With `accept`, a suspect answer is applied as write_window would, and recorded as accepted.
-    With `straight`, days holding no rows yet are copied straight into the table (staging.py): an
-    answer repeating a key then raises DuplicateKey, and the caller reads it again with straight=False.
+    With `straight`, days holding no rows yet (the whole window, or of a window read to its end first the
+    changed days) are copied straight into the table (staging.py): an answer repeating a key there then
+    raises DuplicateKey, and the caller reads it again with straight=False.
     The days from `digest_from` (all when None) keep a digest of their rows (digests.py)."""
     if accept:
         return _write_accepting(session, stream, window, rows, tz=tz, as_of=as_of,
@@ -204,9 +205,10 @@ def write_guarded(
     hold_digest_zone(session, stream.name, tz)
     known = digests.load(session, stream, window) if stream.replace else {}
     stored = _stored_per_day(session, stream, window, known) if stream.replace else {}
+    empty = [day for day in days_between(window.first, window.last) if day not in stored] if straight else []
     done = staging.replace_rows(session, stream, window, rows, tz=tz, bad=bad,
-                                straight=straight and stream.replace and not stored, known=known,
-                                digest_from=digest_from)
+                                straight=straight and stream.replace and not stored, straight_days=empty,
+                                known=known, digest_from=digest_from)
     sent = done.sent
     written = staging.per_day_after(session, stream.table, window, stored, done) if stream.replace else {}
     kept = sum(written.values()) if stream.replace else sent
