@@ -137,7 +137,7 @@ def sessions(scope: Scope, ids: Sequence[str] | None) -> Select[Any]:
     first = scope.day(WINDOW_DAYS)
     if ids is None:
         query = _in_scope(query, vh, scope, first, None)
-    else:  # a page of visitors: their keys (account, visitor, hour) beat the day index
+    else:  # a page of visitors: the key (account, hour, visitor) from the window's first hour beats the day index
         slack = datetime.combine(first - timedelta(days=1), time(), UTC)  # local midnights are within a day of UTC's
         query = keep_visitors(query.where(vh.c.account_id.in_(accounts(scope)), vh.c.visitor_id.in_(list(ids)),
                                           vh.c.hour_start >= int(slack.timestamp() * 1000),

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -179,12 +180,17 @@ class VisitorDay(Base):
 
 
 class VisitorHour(Base):
-    """`events` source, hourRange, grouped by account, visitor and hour (sessions come from it)."""
+    """`events` source, hourRange, grouped by account, visitor and hour (sessions come from it).
+
+    Keyed account, hour, visitor (migration 0017): a day's new rows then land at the end of each account's
+    keys, not beside each visitor's older hours, which touched an index page per visitor (a new day at
+    20,000 accounts wrote 1.4 GB of WAL for 0.7 M rows, mostly whole pages; 0.4 GB in this order)."""
 
     __tablename__ = "pendo_visitor_hours"
-    account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
-    visitor_id: Mapped[str] = mapped_column(String(512), primary_key=True)
-    hour_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    __table_args__ = (PrimaryKeyConstraint("account_id", "hour_start", "visitor_id"),)
+    account_id: Mapped[str] = mapped_column(String(512))
+    visitor_id: Mapped[str] = mapped_column(String(512))
+    hour_start: Mapped[int] = mapped_column(BigInteger)
     day: Mapped[date] = mapped_column(Date, index=True)
     num_events: Mapped[int] = mapped_column(BigInteger)
     num_minutes: Mapped[int] = mapped_column(BigInteger)

@@ -52,3 +52,34 @@ def test_the_read_paths_of_the_wide_pages_are_migrated(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     assert present() == (True, MODELS)
+
+
+def test_every_migrated_primary_key_is_the_models_in_its_order(engine: Engine) -> None:
+    """The key's column order decides where new rows land in its index (migration 0017 re-keyed the visitor
+    hours for that), so the migrated store must have each model's key in the model's order, on both stores;
+    0017 downgrades to the old order and upgrades again."""
+    from alembic import command
+    from alembic.config import Config
+
+    from pendo_core.store.engine import ROOT
+    from pendo_core.store.models import Base
+
+    def keys() -> dict[str, list[str]]:
+        inspector = inspect(engine)
+        return {name: inspector.get_pk_constraint(name)["constrained_columns"] for name in Base.metadata.tables}
+
+    expected = {name: [c.name for c in table.primary_key.columns] for name, table in Base.metadata.tables.items()}
+    assert expected["pendo_visitor_hours"] == ["account_id", "hour_start", "visitor_id"]
+    assert keys() == expected
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0016")
+        assert keys()["pendo_visitor_hours"] == ["account_id", "visitor_id", "hour_start"]
+    finally:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    assert keys() == expected
