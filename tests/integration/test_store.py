@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import Engine, inspect
 
 
@@ -27,11 +30,6 @@ MODELS = {"pendo_customer_snapshots", "pendo_feature_snapshots", "pendo_portfoli
 def test_the_read_paths_of_the_wide_pages_are_migrated(engine: Engine) -> None:
     """Migrations 0009, 0010 and 0013: the covering index of the daily metrics and the pages' read models, on
     both stores; they downgrade and upgrade again cleanly."""
-    from alembic import command
-    from alembic.config import Config
-
-    from pendo_core.store.engine import ROOT
-
     def present() -> tuple[bool, set[str]]:
         inspector = inspect(engine)
         indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("pendo_usage_metrics")}
@@ -40,17 +38,8 @@ def test_the_read_paths_of_the_wide_pages_are_migrated(engine: Engine) -> None:
         return covering, MODELS & set(inspector.get_table_names())
 
     assert present() == (True, MODELS)
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0008")
+    with _downgraded(engine, "0008"):
         assert present() == (False, set())
-    finally:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
     assert present() == (True, MODELS)
 
 
@@ -58,10 +47,6 @@ def test_every_migrated_primary_key_is_the_models_in_its_order(engine: Engine) -
     """The key's column order decides where new rows land in its index (migration 0017 re-keyed the visitor
     hours for that), so the migrated store must have each model's key in the model's order, on both stores;
     0017 downgrades to the old order and upgrades again."""
-    from alembic import command
-    from alembic.config import Config
-
-    from pendo_core.store.engine import ROOT
     from pendo_core.store.models import Base
 
     def keys() -> dict[str, list[str]]:
@@ -71,15 +56,27 @@ def test_every_migrated_primary_key_is_the_models_in_its_order(engine: Engine) -
     expected = {name: [c.name for c in table.primary_key.columns] for name, table in Base.metadata.tables.items()}
     assert expected["pendo_visitor_hours"] == ["account_id", "hour_start", "visitor_id"]
     assert keys() == expected
+    with _downgraded(engine, "0016"):
+        assert keys()["pendo_visitor_hours"] == ["account_id", "visitor_id", "hour_start"]
+    assert keys() == expected
+
+
+@contextmanager
+def _downgraded(engine: Engine, revision: str) -> Iterator[None]:
+    """The store downgraded to `revision`, then upgraded to the newest again (also when the body fails)."""
+    from alembic import command
+    from alembic.config import Config
+
+    from pendo_core.store.engine import ROOT
+
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.downgrade(config, "0016")
-        assert keys()["pendo_visitor_hours"] == ["account_id", "visitor_id", "hour_start"]
+            command.downgrade(config, revision)
+        yield
     finally:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-    assert keys() == expected
