@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
-from pendo_core.store.models import Base
+from pendo_core.store.models import Base, VisitorDay
 
 
 def wipe(engine: Engine) -> None:
@@ -16,6 +17,14 @@ def wipe(engine: Engine) -> None:
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+
+
+def visitor_days(engine: Engine) -> list[tuple[Any, ...]]:
+    """Every stored visitor day as (day, visitor_id, num_events, num_minutes), by day and visitor."""
+    v = VisitorDay
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(v.day, v.visitor_id, v.num_events, v.num_minutes)
+                                               .order_by(v.day, v.visitor_id))]
 
 
 def wait_until_blocked(engine: Engine, thread: threading.Thread) -> None:

@@ -138,7 +138,7 @@ def _write(session: Session, stream: EventStream, window: Window, spool: Spool, 
         added = _copy_add(session, stream, rows) if postgres else _insert_many(session, stream, iter(rows))
         return Written(0, None if added is None else min(window.first, added))
     if postgres and straight:
-        sent = copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], rows)
+        sent = _copy_straight(session, stream, rows)
         return Written(0, window.first if sent else None, landed=spool.counts)
     if postgres:
         return _copy_upsert(session, stream, days, rows)
@@ -151,14 +151,20 @@ def _copy_days(session: Session, stream: EventStream, spool: Spool, days: list[d
                straight_days: frozenset[date]) -> Written:
     """PostgreSQL, a window read to its end: the changed days that hold no rows copied straight into the
     table (a key sent twice raises DuplicateKey), the others compared and upserted (`_copy_upsert`)."""
-    fresh = frozenset(straight_days.intersection(days))
-    target = stream.table
-    copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], spool.read(fresh))
+    fresh = straight_days.intersection(days)
+    _copy_straight(session, stream, spool.read(fresh))
     landed = {day: n for day, n in spool.counts.items() if day in fresh and n}
     held = [day for day in days if day not in fresh]
     done = _copy_upsert(session, stream, held, spool.read(frozenset(held))) if held else Written(0, None, rewritten=())
-    first = min([*landed, *([done.changed_from] if done.changed_from else [])], default=None)
+    first = min((day for day in (*landed, done.changed_from) if day is not None), default=None)
     return Written(0, first, rewritten=done.rewritten, landed=landed)
+
+
+def _copy_straight(session: Session, stream: EventStream, rows: Iterable[Row]) -> int:
+    """COPY the rows into the stream's table itself (a key already stored or sent twice raises
+    DuplicateKey); returns how many were sent."""
+    target = stream.table
+    return copy_rows(session.connection(), target.name, [target.c[n] for n in stream.columns], rows)
 
 
 def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> date | None:

@@ -16,6 +16,7 @@ from pendo_core.pendo.sync.streams import GUIDE_EVENTS, VISITOR_DAYS, VISITOR_HO
 from pendo_core.store import models
 from pendo_core.store.bulk import DuplicateKey
 from pendo_core.store.engine import session_factory
+from tests.support.store import visitor_days
 
 UTC = ZoneInfo("UTC")
 NY = ZoneInfo("America/New_York")
@@ -132,14 +133,9 @@ def test_a_changed_day_holding_no_rows_is_copied_straight_and_a_key_repeated_the
             _write_guarded(engine, VISITOR_DAYS, week, repeated)
     with pytest.raises(store.WindowWithheld, match="repeat a key"):
         _write_guarded(engine, VISITOR_DAYS, week, repeated, straight=False)
-    assert _stored_days(engine) == [(D1, "v@x.com", 3), (D2, "v@x.com", 3)]
+    assert visitor_days(engine) == [(D1, "v@x.com", 3, 2), (D2, "v@x.com", 3, 2)]
     result = _write_guarded(engine, VISITOR_DAYS, week, [_vd(D1), _vd(D2, events=5), _vd(D3), _vd(D3, "w@x.com")])
     assert result.changed_from == D2
     assert result.rows == 4
-    assert _stored_days(engine) == [(D1, "v@x.com", 3), (D2, "v@x.com", 5), (D3, "v@x.com", 3), (D3, "w@x.com", 3)]
-
-
-def _stored_days(engine: Engine) -> list[tuple[date, str, int]]:
-    v = models.VisitorDay
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(select(v.day, v.visitor_id, v.num_events).order_by(v.day, v.visitor_id))]
+    assert visitor_days(engine) == [(D1, "v@x.com", 3, 2), (D2, "v@x.com", 5, 2), (D3, "v@x.com", 3, 2),
+                                    (D3, "w@x.com", 3, 2)]

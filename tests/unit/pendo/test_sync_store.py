@@ -16,6 +16,7 @@ from pendo_core.pendo.sync.streams import GUIDE_EVENTS, VISITOR_DAYS, VISITOR_HO
 from pendo_core.store import models
 from pendo_core.store.bulk import refresh_statistics
 from pendo_core.store.engine import session_factory
+from tests.support.store import visitor_days, wipe
 
 UTC = ZoneInfo("UTC")
 NY = ZoneInfo("America/New_York")
@@ -33,25 +34,18 @@ def _write(engine: Engine, stream: Any, window: Window, rows: list[Any], tz: Zon
                                   include_anonymous=False, run_id=1)
 
 
-def _visitor_days(engine: Engine) -> list[tuple[Any, ...]]:
-    with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(select(
-            models.VisitorDay.day, models.VisitorDay.visitor_id, models.VisitorDay.num_events,
-            models.VisitorDay.num_minutes).order_by(models.VisitorDay.day, models.VisitorDay.visitor_id))]
-
-
 def test_window_replaces_its_days_only(engine: Engine) -> None:
     """Re-reading a window drops rows Pendo no longer returns, and leaves other days alone."""
     _write(engine, VISITOR_DAYS, Window(D1, D2), [_vd(D1), _vd(D2), _vd(D1, "gone@x.com")])
     _write(engine, VISITOR_DAYS, Window(D1, D1), [_vd(D1, events=5)])
-    assert _visitor_days(engine) == [(D1, "v@x.com", 5, 2), (D2, "v@x.com", 3, 2)]
+    assert visitor_days(engine) == [(D1, "v@x.com", 5, 2), (D2, "v@x.com", 3, 2)]
 
 
 def test_duplicate_keys_in_one_answer_are_summed(engine: Engine) -> None:
     """Two rows with the same key (e.g. two user agents not grouped) add up."""
     result = _write(engine, VISITOR_DAYS, Window(D1, D1), [_vd(D1, events=1, minutes=1), _vd(D1, events=2)])
     assert result.rows == 1
-    assert _visitor_days(engine) == [(D1, "v@x.com", 3, 3)]
+    assert visitor_days(engine) == [(D1, "v@x.com", 3, 3)]
 
 
 @pytest.mark.parametrize(
@@ -76,7 +70,7 @@ def test_bad_rows_are_skipped_and_counted(engine: Engine, row: Any, reason: str)
     result = _write(engine, VISITOR_DAYS, Window(D1, D1), [_vd(D1, "good@x.com"), row])
     assert result.rows == 1
     assert result.bad.counts == {("visitor_days", reason): 1}
-    assert _visitor_days(engine) == [(D1, "good@x.com", 3, 2)]
+    assert visitor_days(engine) == [(D1, "good@x.com", 3, 2)]
 
 
 def test_coverage_marks_every_day_of_the_window(engine: Engine) -> None:
@@ -124,7 +118,7 @@ def test_guarded_window_refuses_a_key_sent_twice_and_keeps_the_stored_rows(engin
     answer = [_vd(D1, f"v{i}@x.com") for i in range(6_000)] + [_vd(D1, f"v{first}@x.com", events=9)]
     with pytest.raises(store.WindowWithheld, match="1 rows repeat a key"):
         _write_guarded(engine, VISITOR_DAYS, Window(D1, D1), answer)
-    assert _visitor_days(engine) == [(D1, "kept@x.com", 3, 2)]
+    assert visitor_days(engine) == [(D1, "kept@x.com", 3, 2)]
 
 
 def test_guarded_window_writes_every_row_once(engine: Engine) -> None:
@@ -132,7 +126,7 @@ def test_guarded_window_writes_every_row_once(engine: Engine) -> None:
     _write_guarded(engine, VISITOR_DAYS, Window(D1, D2), [_vd(D1, "gone@x.com"), _vd(D2)])
     result = _write_guarded(engine, VISITOR_DAYS, Window(D1, D1), [_vd(D1, events=7, minutes=4), _vd(D1, "w@x.com")])
     assert result.rows == 2
-    assert _visitor_days(engine) == [(D1, "v@x.com", 7, 4), (D1, "w@x.com", 3, 2), (D2, "v@x.com", 3, 2)]
+    assert visitor_days(engine) == [(D1, "v@x.com", 7, 4), (D1, "w@x.com", 3, 2), (D2, "v@x.com", 3, 2)]
 
 
 def test_guarded_guide_events_store_a_repeat_once(engine: Engine) -> None:
@@ -161,7 +155,7 @@ def test_a_re_read_window_says_whether_it_changed_the_store(engine: Engine, agai
     assert _write_guarded(engine, VISITOR_DAYS, Window(D1, D2), [*SAME, _vd(D2)]).changed_from == D1
     result = _write_guarded(engine, VISITOR_DAYS, Window(D1, D2), [*again, _vd(D2)])
     assert result.changed_from == (D1 if changed else None)
-    assert _visitor_days(engine) == sorted((D1 if r["day"] == SAME[0]["day"] else D2, r["visitorId"],
+    assert visitor_days(engine) == sorted((D1 if r["day"] == SAME[0]["day"] else D2, r["visitorId"],
                                             r["numEvents"], r["numMinutes"]) for r in [*again, _vd(D2)])
 
 
@@ -172,7 +166,7 @@ def test_only_the_days_a_re_read_changed_are_rewritten(engine: Engine) -> None:
     before = _row_versions(engine, D1)
     result = _write_guarded(engine, VISITOR_DAYS, Window(D1, D2), [_vd(D1), _vd(D2, events=9), _vd(D2, "w@x.com")])
     assert result.changed_from == D2
-    assert _visitor_days(engine) == [(D1, "v@x.com", 3, 2), (D2, "v@x.com", 9, 2), (D2, "w@x.com", 3, 2)]
+    assert visitor_days(engine) == [(D1, "v@x.com", 3, 2), (D2, "v@x.com", 9, 2), (D2, "w@x.com", 3, 2)]
     assert _row_versions(engine, D1) == before
 
 
@@ -201,8 +195,6 @@ def test_a_re_read_of_guide_events_changes_the_store_only_with_a_new_event(engin
 def test_the_planner_learns_the_rows_the_windows_wrote(pg_engine: Engine) -> None:
     """After the windows fill a table, PostgreSQL's statistics count the rows written (the metrics' plans
     rest on them). A table grown by less than a tenth keeps them (test_statistics)."""
-    from tests.support.store import wipe
-
     wipe(pg_engine)
     with pg_engine.begin() as conn:  # empty as a first backfill finds it: no pages left by earlier tests
         conn.execute(text(f"TRUNCATE {VISITOR_DAYS.table.name}"))
@@ -234,8 +226,6 @@ def test_a_day_new_since_the_statistics_is_not_joined_row_by_row(pg_engine: Engi
     the stored rows (staged: a window read again after a repeated key; such a day is otherwise copied
     straight), deletes what the answer dropped with a plan that never scans the whole answer per stored
     row (a daily run's window hung for minutes on that), and leaves exactly the answer's rows."""
-    from tests.support.store import wipe
-
     wipe(pg_engine)
     _write_guarded(pg_engine, VISITOR_DAYS, Window(D1, D1), [_vd(D1, f"v{i}@x.com") for i in range(2_000)])
     with session_factory(pg_engine).begin() as session:
@@ -255,5 +245,5 @@ def test_a_day_new_since_the_statistics_is_not_joined_row_by_row(pg_engine: Engi
     assert plans
     assert not any(_loops_over_the_answer(plan) for plan in plans)
     assert result.changed_from == D2
-    assert len(_visitor_days(pg_engine)) == 4_000
+    assert len(visitor_days(pg_engine)) == 4_000
     wipe(pg_engine)
