@@ -188,33 +188,50 @@ def weekly_totals(dau: Mapping[date, int], last: date, weeks: int) -> list[float
     """Visitor-days of `weeks` weeks ending on `last`, oldest first, unsynced days filled from their
     weekday's synced days; None when under 75% of the days are synced or a weekday never is."""
     span = _span(last, 7 * weeks)
-    values = [dau.get(day) for day, _ in span]
+    return _totals(list(map(dau.get, span.days)), span.weekdays, weeks)
+
+
+def _totals(values: list[int | None], weekdays: tuple[int, ...], weeks: int) -> list[float] | None:
+    """`weekly_totals` of the DAU `values` (None: unsynced) of whole weeks, oldest first, on `weekdays`."""
     # The two common cases first, without grouping the days by weekday: every day synced (nothing to fill)
     # and too few synced (a window reaching before the history: most of _phi's tries).
     unsynced = values.count(None)
     if not unsynced:
         synced = cast(list[int], values)
         return [float(sum(synced[7 * w : 7 * w + 7])) for w in range(weeks)]
-    if len(span) - unsynced < MIN_SYNCED * len(span):
+    if len(values) - unsynced < MIN_SYNCED * len(values):
         return None
     seen: dict[int, list[int]] = {}
-    for (_, weekday), value in zip(span, values, strict=True):
+    for weekday, value in zip(weekdays, values, strict=True):
         if value is not None:
             seen.setdefault(weekday, []).append(value)
     if len(seen) < 7:
         return None
     usual = {wd: statistics.fmean(v) for wd, v in seen.items()}
     filled = [float(value) if value is not None else usual[weekday]
-              for (_, weekday), value in zip(span, values, strict=True)]
+              for weekday, value in zip(weekdays, values, strict=True)]
     return [sum(filled[7 * w : 7 * w + 7]) for w in range(weeks)]
 
 
+@dataclass(frozen=True)
+class _Span:
+    days: tuple[date, ...]  # oldest first
+    weekdays: tuple[int, ...]  # of each day
+
+
 @functools.lru_cache(maxsize=512)
-def _span(last: date, days: int) -> tuple[tuple[date, int], ...]:
-    """The `days` days ending on `last`, oldest first, each with its weekday. Every customer's rules ask
+def _span(last: date, days: int) -> _Span:
+    """The `days` days ending on `last`, oldest first, and their weekdays. Every customer's rules ask
     for the same few spans: building them once per call was half of the usage-drop rule's time at
     20,000 customers (README, Benchmark)."""
-    return tuple((day, day.weekday()) for day in (last - timedelta(days=k) for k in range(days - 1, -1, -1)))
+    span = tuple(last - timedelta(days=k) for k in range(days - 1, -1, -1))
+    return _Span(span, tuple(day.weekday() for day in span))
+
+
+@functools.lru_cache(maxsize=512)
+def _same_weekdays_before(day: date, weeks: int) -> tuple[date, ...]:
+    """The same weekday in each of the `weeks` weeks before `day`, latest first (shared like `_span`)."""
+    return tuple(day - timedelta(weeks=k) for k in range(1, weeks + 1))
 
 
 # --- sustained -------------------------------------------------------------------------------
@@ -286,7 +303,7 @@ def compare_days(dau: Mapping[date, int], days: Sequence[date], weeks: int) -> W
     for day in days:
         if day not in dau:
             return None
-        past = [dau[p] for p in (day - timedelta(weeks=k) for k in range(1, weeks + 1)) if p in dau]
+        past = [dau[p] for p in _same_weekdays_before(day, weeks) if p in dau]
         if len(past) * 2 < weeks:
             return None
         usual = statistics.median(past)
@@ -326,8 +343,11 @@ def _week(dau: Mapping[date, int], anchor: date, week: WeekCompare, p: Params) -
 
 def _phi(dau: Mapping[date, int], last: date) -> float:
     """phi from the longest run of up to NOISE_WEEKS synced weeks ending on `last` (Poisson's 1 without)."""
+    span = _span(last, 7 * NOISE_WEEKS)
+    values = list(map(dau.get, span.days))  # read once: each shorter run is its tail
     for weeks in range(NOISE_WEEKS, 2, -1):
-        totals = weekly_totals(dau, last, weeks)
+        skip = 7 * (NOISE_WEEKS - weeks)
+        totals = _totals(values[skip:], span.weekdays[skip:], weeks)
         if totals is not None:
             return dispersion(weekly_variance(totals), statistics.fmean(totals), weeks)
     return 1.0
