@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, Select, case, distinct, func, select, true
 
 from pendo_core.alerts.champions import StakeholderWindow
@@ -145,15 +146,22 @@ def _add_people(engine: Engine, customers: dict[str, CustomerData], last_day: da
     team_matched: dict[str, set[str]] = {}  # customer -> matched visitors among them
     stmt = (recency.last_active_per_visitor(wanted, last_day, since, pq.LOOKBACK_DAYS) if from_recency
             else pq.last_active_per_visitor(wanted, last_day, since, include_anonymous))
+    keyed_ids = pa.array(sorted(keyed), pa.string())
+    direct = pa.array(sorted({visitor for _, visitor in matched}), pa.string())
+    emails = pa.array(sorted({email for _, email in matching.found}), pa.string())
     for batch in record_batches(engine, stmt, _LAST_ACTIVE_SCHEMA):
-        for customer, visitor, lowered, day, recent, seen in zip(*(column.to_pylist() for column in batch.columns),
-                                                                 strict=True):
-            if customer not in keyed:  # no key contact, or not asked about (a whole book comes unlisted)
-                continue
+        customer_col, visitor_col, lowered_col, _, recent_col, seen_col = batch.columns
+        kept = pc.is_in(customer_col, value_set=keyed_ids)  # no key contact, or not asked about: left out
+        for counted in pc.value_counts(customer_col.filter(pc.and_(kept, pc.not_equal(recent_col, 0)))).to_pylist():
+            team[counted["values"]] = team.get(counted["values"], 0) + counted["counts"]
+        # Only a visitor matched by e-mail or id, or seen with a contact's e-mail for its lowered id, is
+        # anyone's: the rest of the rows (most of a whole book's) need no look in Python.
+        maybe = pc.or_(pc.is_in(visitor_col, value_set=direct),
+                       pc.and_(pc.not_equal(seen_col, 0), pc.is_in(lowered_col, value_set=emails)))
+        for customer, visitor, lowered, day, recent, seen in zip(
+                *(column.to_pylist() for column in batch.filter(pc.and_(kept, maybe)).columns), strict=True):
             if seen and matching.add_lowered(customer, visitor, lowered):
                 matched.add((customer, visitor))
-            if recent:
-                team[customer] = team.get(customer, 0) + 1
             if (customer, visitor) in matched:
                 if day is not None:
                     last[customer, visitor] = day
