@@ -17,8 +17,10 @@ unmapped and their metrics removed with them.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -85,19 +87,28 @@ def history_days(cfg: AlertSettings) -> int:
 
 def load_alert_inputs(engine: Engine, last_day: date, cfg: AlertSettings, *, key_features: Sequence[str],
                       customer_ids: Collection[str] | None = None, include_anonymous: bool = False) -> AlertInputs:
-    """Every input of the rules for the customers evaluated (see above), up to last_day."""
-    customers = _dau(engine, last_day, history_days(cfg), customer_ids)
-    keyed = _customers_where(engine, Contact.customer_id, Contact.role.in_(KEY_ROLES))
-    alerted = _customers_where(engine, UsageAlert.customer_id, UsageAlert.status.in_(ACTIVE))
-    for customer in sorted((keyed | alerted) - customers.keys()):
-        if customer_ids is None or customer in customer_ids:
-            customers[customer] = CustomerData(last_day)
-    _add_features(engine, customers, last_day, cfg, keys=key_features, include_anonymous=include_anonymous,
-                  customer_ids=customer_ids)
-    _add_guides(engine, customers, last_day, cfg)
-    _add_people(engine, {c: customers[c] for c in sorted(keyed & customers.keys())}, last_day,
-                cfg.champion_inactive.days, include_anonymous)
-    _add_health(engine, customers, last_day)
+    """Every input of the rules for the customers evaluated (see above), up to last_day.
+
+    On PostgreSQL the key-feature use is read on a second connection while the rest is read and matched
+    here: the server spends most of that read alone (8 s of a 20,000-account daily run), and this
+    process most of the people's."""
+    read_features = partial(_feature_windows, engine, last_day, cfg, keys=key_features,
+                            include_anonymous=include_anonymous, customer_ids=customer_ids)
+    with ThreadPoolExecutor(1, thread_name_prefix="cscx-alert-features") as pool:
+        reading = pool.submit(read_features) if engine.dialect.name == "postgresql" else None
+        customers = _dau(engine, last_day, history_days(cfg), customer_ids)
+        keyed = _customers_where(engine, Contact.customer_id, Contact.role.in_(KEY_ROLES))
+        alerted = _customers_where(engine, UsageAlert.customer_id, UsageAlert.status.in_(ACTIVE))
+        for customer in sorted((keyed | alerted) - customers.keys()):
+            if customer_ids is None or customer in customer_ids:
+                customers[customer] = CustomerData(last_day)
+        _add_guides(engine, customers, last_day, cfg)
+        _add_people(engine, {c: customers[c] for c in sorted(keyed & customers.keys())}, last_day,
+                    cfg.champion_inactive.days, include_anonymous)
+        _add_health(engine, customers, last_day)
+        for customer, windows in (reading.result() if reading else read_features()).items():
+            if customer in customers:  # else mapped but not evaluated: no usage row in the window, contact or alert
+                customers[customer].features = windows
     owning = _customers_where(engine, AccountMapping.customer_id, true())
     gone = {c for c, data in customers.items() if not data.dau and c not in owning}
     return AlertInputs(customers, _csms(engine, customers), gone)
@@ -180,26 +191,26 @@ def _in(stmt: Select[Any], column: Any, chunk: tuple[str, ...] | None) -> Select
     return stmt if chunk is None else stmt.where(column.in_(chunk))
 
 
-def _add_features(engine: Engine, customers: dict[str, CustomerData], last_day: date, cfg: AlertSettings, *,
-                  keys: Sequence[str], include_anonymous: bool, customer_ids: Collection[str] | None) -> None:
-    """Each evaluated customer's use of each key feature (`_feature_query`).
+def _feature_windows(engine: Engine, last_day: date, cfg: AlertSettings, *, keys: Sequence[str],
+                     include_anonymous: bool, customer_ids: Collection[str] | None) -> dict[str, list[FeatureWindow]]:
+    """Each mapped customer's use of each key feature (`_feature_query`).
 
     Without `customer_ids` one query reads every mapped customer's rows: the store answers a chunk of
     customers by reading the whole window of every account's rows all the same (the `day` index), so
     chunks would read them once per chunk (a 20,000-account daily run waited 7 minutes on that).
     """
-    if not keys or not customers:
-        return
+    windows: dict[str, list[FeatureWindow]] = {}
+    if not keys:
+        return windows
     names = _names(engine, PendoFeature.__table__.c.feature_id, PendoFeature.__table__.c.name)
     with engine.connect() as conn:
         for chunk in customer_chunks(customer_ids):
             for features in chunks(list(keys)):
                 for row in conn.execute(_feature_query(chunk, features, last_day, cfg, include_anonymous)):
                     customer, feature, prior, recent, last_used, prior_uses = row
-                    if customer not in customers:
-                        continue  # mapped, but not evaluated: no usage row in the window, no contact, no alert
-                    customers[customer].features.append(FeatureWindow(
+                    windows.setdefault(customer, []).append(FeatureWindow(
                         feature, names.get(feature), int(prior), int(recent), last_used, int(prior_uses)))
+    return windows
 
 
 def _feature_query(customers: tuple[str, ...] | None, features: tuple[str, ...], last_day: date, cfg: AlertSettings,
