@@ -134,9 +134,11 @@ def _write(session: Session, stream: EventStream, window: Window, spool: Spool, 
         if postgres and stream.replace and straight_days.intersection(days):
             return _copy_days(session, stream, spool, days, straight_days)
         rows = spool.read(frozenset(days))
-    if not stream.replace:  # raw guide events, only added; a guide event's day is its browser's: maybe earlier
+    if not stream.replace:  # raw guide events, only added: the first day changed is the earliest day added
+        # (a guide event's day is its browser's, so maybe before the window; a daily run's re-read window
+        # mostly adds the new day's events, and naming its first day moved every metric from there)
         added = _copy_add(session, stream, rows) if postgres else _insert_many(session, stream, iter(rows))
-        return Written(0, None if added is None else min(window.first, added))
+        return Written(0, added)
     if postgres and straight:
         sent = _copy_straight(session, stream, rows)
         return Written(0, window.first if sent else None, landed=spool.counts)
@@ -170,17 +172,21 @@ def _copy_straight(session: Session, stream: EventStream, rows: Iterable[Row]) -
 def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> date | None:
     """SQLite: one upsert statement executed over batches of tuples through the driver (days as the ISO
     text SQLAlchemy stores them as); a key sent twice keeps its last row, as separate statements would.
-    Returns the earliest day of the batches that wrote a row (the driver counts the rows each batch
-    inserted or updated; a raw guide event already stored is neither), None when none did."""
+    Returns the earliest day that got a row written, None when none did: each batch goes to the driver a
+    day at a time, and the driver counts the rows each call inserted or updated (a raw guide event already
+    stored is neither). A key's rows share its day, so a key sent twice still keeps its last row."""
     updated = [n for n in stream.columns if n not in stream.keys]
     action = f"DO UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in updated)}" if stream.replace else "DO NOTHING"
     sql = (f"INSERT INTO {stream.table.name} ({', '.join(stream.columns)}) "
            f"VALUES ({', '.join('?' for _ in stream.columns)}) ON CONFLICT ({', '.join(stream.keys)}) {action}")
     conn, day, earliest = session.connection(), stream.day_index, None
     while batch := list(islice(rows, BATCH)):
-        if conn.exec_driver_sql(sql, [(*row[:day], row[day].isoformat(), *row[day + 1:]) for row in batch]).rowcount:
-            first = min(row[day] for row in batch)
-            earliest = first if earliest is None else min(earliest, first)
+        by_day: dict[date, list[Row]] = {}
+        for row in batch:
+            by_day.setdefault(row[day], []).append((*row[:day], row[day].isoformat(), *row[day + 1:]))
+        for first, params in by_day.items():
+            if conn.exec_driver_sql(sql, params).rowcount and (earliest is None or first < earliest):
+                earliest = first
     return earliest
 
 

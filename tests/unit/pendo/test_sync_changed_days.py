@@ -85,6 +85,26 @@ def test_an_accepted_guide_event_stamped_before_its_window_changes_its_own_day(e
     assert result.changed_from == D1
 
 
+def _seen(day: date, step: str) -> dict[str, Any]:
+    return {"guideId": "g", "guideStepId": step, "type": "guideSeen", "visitorId": "v", "accountId": "a",
+            "browserTime": local_midnight_ms(day, UTC) + 3_600_000}
+
+
+@pytest.mark.parametrize("added_on", [D2, D3], ids=["middle-day", "last-day"])
+def test_a_re_read_guide_window_names_the_earliest_day_it_added(engine: Engine, added_on: date) -> None:
+    """Raw guide events are only added: a re-read window that adds events of one day changed that day
+    alone, whatever stored events of earlier days came back beside them (SQLite: in the same batch). A
+    daily run's window mostly adds its new day's events, and naming its first day recomputed every metric
+    from there."""
+    stored = [_seen(D1, "s1"), _seen(D2, "s1"), _seen(D3, "s1")]
+    _write_guarded(engine, GUIDE_EVENTS, Window(D1, D3), stored)
+    result = _write_guarded(engine, GUIDE_EVENTS, Window(D1, D3), [*stored, _seen(added_on, "s2")])
+    assert result.changed_from == added_on
+    with engine.connect() as conn:
+        assert conn.execute(select(models.GuideEvent.day).where(models.GuideEvent.step_id == "s2")).all() == [
+            (added_on,)]
+
+
 def test_the_rows_per_day_after_a_write_are_the_stored_ones_counting_only_the_written_days(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """The guard's rows per day after a write, counted again only where the write wrote (PostgreSQL: none
