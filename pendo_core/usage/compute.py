@@ -142,6 +142,8 @@ def _write(conn: Connection, duck: duckdb.DuckDBPyConnection, table: Table, sour
     new = _new_rows_table(table, conn.dialect.name)
     new.create(conn)
     count = _insert(conn, duck, table, source, into=new)
+    if conn.dialect.name == "postgresql":  # indexed once filled: one sort instead of an insert per row
+        conn.execute(text(f"CREATE INDEX ON {new.name} ({', '.join(c.name for c in table.primary_key.columns)})"))
     keys = [new.c[c.name] == c for c in table.primary_key.columns]
     same = [new.c[c.name] == c if not c.nullable else new.c[c.name].is_not_distinct_from(c)
             for c in table.columns if not c.primary_key]
@@ -164,7 +166,10 @@ def _in_scope(table: Table, plan: LoadPlan, chunk: tuple[str, ...] | None) -> Co
 
 def _new_rows_table(table: Table, dialect: str) -> Table:
     """A temporary copy of `table` for a run's new rows. Keyed on SQLite, whose planner would otherwise
-    scan it for each stored row; PostgreSQL joins it by hash, and an index would only slow its COPY."""
+    scan it for each stored row. On PostgreSQL `_write` indexes it by the key once it is filled: PostgreSQL
+    joins it by hash, but estimates a day written since the table's last ANALYZE at one stored row, and
+    then chose a nested loop that scanned the unindexed copy once per stored row (a 20,000-account daily
+    run recomputing such a day: 236,000 rows each side, stopped after 9 minutes)."""
     return temp_copy(table, f"cscx_new_{table.name}", keyed=dialect == "sqlite")
 
 
