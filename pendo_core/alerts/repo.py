@@ -65,6 +65,7 @@ def reconcile(session: Session, verdicts: Mapping[str, Sequence[Finding]], *, to
     finding any more is resolved (its condition, or its subject, is gone). Other kinds are left alone.
     """
     counts = ReconcileCounts()
+    opened: list[tuple[UsageAlert, str | None]] = []  # inserted together below, then their "opened" events
     current: dict[str, dict[AlertKey, UsageAlert]] = {}
     for key, alert in active_alerts(session, verdicts.keys()).items():
         current.setdefault(key[0], {})[key] = alert
@@ -73,21 +74,26 @@ def reconcile(session: Session, verdicts: Mapping[str, Sequence[Finding]], *, to
         known = set(KINDS) - {f.kind for f in findings if f.status == "unknown" and not f.subject}
         for finding in findings:
             key = (customer, finding.kind, finding.subject)
-            _apply(session, mine.pop(key, None), finding, counts, customer=customer, today=today, now=now,
-                   csm=csm_of.get(customer))
+            _apply(session, mine.pop(key, None), finding, counts, opened, customer=customer, today=today,
+                   now=now, csm=csm_of.get(customer))
         for key, alert in mine.items():  # active alerts no finding speaks for any more
             if key[1] in known:
-                _apply(session, alert, Finding(key[1], "clear", key[2]), counts, customer=customer, today=today,
-                       now=now, csm=None)
+                _apply(session, alert, Finding(key[1], "clear", key[2]), counts, opened, customer=customer,
+                       today=today, now=now, csm=None)
+    session.add_all(alert for alert, _ in opened)
+    session.flush()  # one batch of INSERTs (RETURNING their ids) instead of a round trip per new alert
+    for alert, note in opened:
+        record_event(session, alert.id, SYSTEM, "opened", note=note, at=now)
     return counts
 
 
-def _apply(session: Session, alert: UsageAlert | None, finding: Finding, counts: ReconcileCounts, *,
-           customer: str, today: date, now: datetime, csm: str | None) -> None:
+def _apply(session: Session, alert: UsageAlert | None, finding: Finding, counts: ReconcileCounts,
+           opened: list[tuple[UsageAlert, str | None]], *, customer: str, today: date, now: datetime,
+           csm: str | None) -> None:
     state = AlertState(alert.status, alert.snoozed_until) if alert else None
     step = on_evaluation(state, finding.status, today)
     if step.create:
-        _open(session, finding, customer=customer, today=today, now=now, csm=csm)
+        opened.append((_new_alert(finding, customer=customer, today=today, now=now, csm=csm), _note(finding)))
         counts.opened += 1
         return
     if alert is None:
@@ -104,14 +110,11 @@ def _apply(session: Session, alert: UsageAlert | None, finding: Finding, counts:
             counts.reopened += 1
 
 
-def _open(session: Session, finding: Finding, *, customer: str, today: date, now: datetime, csm: str | None) -> None:
-    alert = UsageAlert(customer_id=customer, kind=finding.kind, subject=finding.subject, status="open",
-                       severity=finding.severity, triggered_on=today, last_evaluated_on=today,
-                       assigned_csm_email=csm, details=finding.details, suggested_action=finding.action,
-                       status_by=SYSTEM, status_at=now)
-    session.add(alert)
-    session.flush()
-    record_event(session, alert.id, SYSTEM, "opened", note=_note(finding), at=now)
+def _new_alert(finding: Finding, *, customer: str, today: date, now: datetime, csm: str | None) -> UsageAlert:
+    return UsageAlert(customer_id=customer, kind=finding.kind, subject=finding.subject, status="open",
+                      severity=finding.severity, triggered_on=today, last_evaluated_on=today,
+                      assigned_csm_email=csm, details=finding.details, suggested_action=finding.action,
+                      status_by=SYSTEM, status_at=now)
 
 
 def _refresh(alert: UsageAlert, finding: Finding, today: date, csm: str | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from pendo_core.alerts.lifecycle import (
@@ -124,3 +124,31 @@ def test_refused_action_changes_nothing(sqlite_engine: Engine) -> None:
     with Session(sqlite_engine) as session:
         assert [e.action for e in alert_events(session, alert_id)] == ["opened"]
         assert list_alerts(session)[0].status == "open"
+
+
+def test_new_alerts_are_inserted_together_each_with_its_opened_event(engine: Engine) -> None:
+    """On PostgreSQL a run that opens many alerts inserts them in one batch (not a round trip each: thousands
+    a day at 20,000 accounts); on both stores each gets its own "opened" event with its note. (SQLAlchemy
+    inserts row by row on SQLite, whose RETURNING it cannot tie to a batch's rows; there is no round trip.)"""
+    verdicts = {f"cust-{i:03}": [Finding("key_feature_abandoned", "fire", f"feat-{j}", "medium", {"j": j},
+                                         f"Ask about feat-{j}") for j in range(3)] for i in range(40)}
+    inserts: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO PENDO_USAGE_ALERTS"):
+            inserts.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with Session(engine) as session, session.begin():
+            counts = reconcile(session, verdicts, today=TODAY, now=NOW, csm_of={})
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert counts.opened == 120
+    if engine.dialect.name == "postgresql":
+        assert len(inserts) == 1, f"{len(inserts)} INSERT statements for 120 new alerts"
+    with Session(engine) as session:
+        alerts = list_alerts(session)
+        trails = {a.id: [(e.action, e.note) for e in alert_events(session, a.id)] for a in alerts}
+    assert len(alerts) == 120
+    assert all(trails[a.id] == [("opened", f"Ask about {a.subject}")] for a in alerts)
