@@ -7,13 +7,16 @@ from contextlib import contextmanager
 from datetime import date
 
 from pendo_core.common.config import Settings
-from pendo_sim.demo_world import demo_world
-from pendo_sim.server import start_server
 
 
 @contextmanager
 def demo_server(settings: Settings, as_of: date, history_days: int) -> Iterator[str]:
-    """Serve the demo's story world (seed and size from Settings) with data up to `as_of`; yields its URL."""
+    """Serve the demo's story world (seed and size from Settings) with data up to `as_of`; yields its URL.
+    The simulator is imported here, not at the top: every `python -m jobs` command installs this endpoint,
+    and a sync of a real subscription never starts it (its modules took 0.15-0.2 s of each start)."""
+    from pendo_sim.demo_world import demo_world
+    from pendo_sim.server import start_server
+
     world = demo_world(settings.demo_seed, settings.demo_accounts, as_of, settings.pendo_timezone, history_days)
     server = start_server(world.subscription)
     try:
