@@ -16,13 +16,14 @@ unmapped and their metrics removed with them.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, Select, case, distinct, func, select, true
@@ -123,10 +124,33 @@ def _dau(engine: Engine, last_day: date, days: int, customer_ids: Collection[str
     for chunk in customer_chunks(customer_ids):
         stmt = _in(select(_usage.c.customer_id, _usage.c.metric_date, _usage.c.dau)
                    .where(_usage.c.metric_date.between(since, last_day)), _usage.c.customer_id, chunk)
-        for batch in record_batches(engine, stmt, _DAU_SCHEMA):
-            for customer, day, dau in zip(*(column.to_pylist() for column in batch.columns), strict=True):
-                customers.setdefault(customer, CustomerData(last_day)).dau[day] = dau
+        rows = pa.Table.from_batches(list(record_batches(engine, stmt, _DAU_SCHEMA)), schema=_DAU_SCHEMA)
+        for customer, days_, daus in _by_customer(rows):
+            customers.setdefault(customer, CustomerData(last_day)).dau.update(zip(days_, daus, strict=True))
     return customers
+
+
+def _by_customer(rows: pa.Table) -> Iterator[tuple[str, list[Any], list[Any]]]:
+    """(customer, its days, its DAU) per customer of (customer_id, metric_date, dau) rows, by customer id:
+    grouped by Arrow, so Python touches each row only in a C-level `zip` (a loop over the rows took 3-5 µs
+    a row: 0.5 s at 2,000 customers, 1.8 M rows at 20,000)."""
+    if not rows.num_rows:
+        return
+    rows = rows.take(pc.sort_indices(rows, sort_keys=[("customer_id", "ascending"), ("metric_date", "ascending")]))
+    ids, days, daus = (rows.column(i).combine_chunks() for i in range(3))
+    ends = pc.run_end_encode(ids)
+    bounds = [0, *ends.run_ends.to_pylist()]
+    day_list, dau_list = _dates(days), daus.to_pylist()
+    for customer, start, end in zip(ends.values.to_pylist(), bounds, bounds[1:], strict=False):
+        yield customer, day_list[start:end], dau_list[start:end]
+
+
+def _dates(days: pa.Array) -> list[date]:
+    """A column of dates without NULLs as Python dates, one object per distinct day (Arrow's `to_pylist` makes
+    one per row, at 1.4 µs each)."""
+    encoded = pc.dictionary_encode(days)
+    distinct = np.array(encoded.dictionary.to_pylist(), dtype=object)
+    return distinct[encoded.indices.to_numpy()].tolist()  # type: ignore[no-any-return]
 
 
 def _customers_where(engine: Engine, column: Any, condition: Any) -> set[str]:
