@@ -193,6 +193,7 @@ def record(setup: Setup, store: str, url: str) -> list[LiveRun]:
         with simulator(setup.world, run, sim_log) as sim, recording_proxy(sim.url, setup.recordings / run) as proxy:
             print(f"live {run} on {store}: simulator up in {sim.startup_s:.0f} s; syncing...", file=sys.stderr,
                   flush=True)
+            bench_db.settle(url)
             cpu_before = sim.cpu_s()
             result = run_job(url, proxy, ["sync", *setup.world.sync_args(run)], setup.workdir / f"live-{run}.log",
                              setup.deadline_s)
@@ -209,6 +210,7 @@ def replay(setup: Setup, store: str, database_url: str, baselines: dict[str, Dow
     figures = []
     for run in (r for r in RUNS if r in baselines):  # a live run stopped early leaves no daily recording
         alerts_before = _alerts(database_url)
+        bench_db.settle(database_url)
         with replay_server(setup.recordings / run) as (url, misses), server_cpu(_pg_database(database_url)) as server:
             print(f"{store} {run}: replaying...", file=sys.stderr, flush=True)
             result = run_job(database_url, url, ["sync", *setup.world.sync_args(run)],

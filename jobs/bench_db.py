@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,22 @@ def postgres_store(server_url: str, database: str = BENCH_DATABASE) -> str:
 def drop_postgres(server_url: str, database: str = BENCH_DATABASE) -> None:
     """Drop the benchmark database."""
     _admin(server_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def settle(url: str) -> None:
+    """Put the store's earlier writes on disk before a timed run, as a daily run a day after the last finds
+    them: PostgreSQL's `CHECKPOINT` (else the checkpointer may still be writing the last run's dirty buffers
+    during the next, whose first write to each page after the checkpoint also logs the whole page), SQLite's
+    WAL folded into the file; then the kernel's dirty pages flushed. Without it, where a checkpoint falls
+    is a matter of chance, and so is part of the next run's time."""
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    statement = "CHECKPOINT" if engine.dialect.name == "postgresql" else "PRAGMA wal_checkpoint(TRUNCATE)"
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+    os.sync()
 
 
 def _admin(server_url: str, *statements: str) -> None:
