@@ -57,7 +57,9 @@ def analyze(session: Session | Connection, tables: Iterable[str]) -> None:
 
 def stale_tables(session: Session | Connection, tables: Iterable[str]) -> list[str]:
     """The tables whose statistics a planner should not trust: never analysed (or emptied since, which
-    resets them), or whose size in pages moved by more than STALE_GROWTH since they were taken.
+    resets them), analysed while they held no rows (every row deleted: the pages stay, so "no rows" scaled
+    by the pages plans a filled table as one row; analysing one still empty costs nothing), or whose size
+    in pages moved by more than STALE_GROWTH since they were taken.
 
     The planner scales the row count it was told by the pages the table has now, and reads the ends of
     an indexed range from the index itself, so a table a daily run grew by a day or two is planned as
@@ -72,7 +74,7 @@ def stale_tables(session: Session | Connection, tables: Iterable[str]) -> list[s
         if found is None:
             continue
         pages, rows, now = found
-        if rows < 0 or pages == 0 or abs(now - pages) > STALE_GROWTH * pages:
+        if rows <= 0 or pages == 0 or abs(now - pages) > STALE_GROWTH * pages:
             stale.append(table)
     return stale
 
