@@ -138,6 +138,7 @@ def figures_of(result: SyncResult, *, store: str, run: str, source: str, databas
         visitor_days=counts["visitors"] * ((report_last - first).days + 1) if info else None,
         active_visitor_days=counts["visitor_days"], tables=tables,
         stopped=_stopped(result, progress), cpu_s=result.cpu_s, baseline_cpu_s=baseline.cpu_s,
+        beside=result.phases.get("beside", {}),
     )
 
 

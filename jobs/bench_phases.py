@@ -50,6 +50,7 @@ class PhaseClock:
         self.cpu_s: dict[str, float] = {}
         self.peak_mb: dict[str, float] = {}
         self.run: dict[str, Any] = {}
+        self.beside: dict[str, float] = {}  # "phase beside host": seconds of a step run inside host's seconds
         self._depth = 0
 
     def timed(self, phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -72,9 +73,25 @@ class PhaseClock:
 
         return wrapper
 
+    def timed_beside(self, phase: str, host: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """`fn`, run inside `host`'s seconds (an `Alongside` group's part): its own wall seconds are noted as
+        `phase` beside `host`, not added to a phase, so the phases still add up to the run."""
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = self.clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                key = f"{phase} beside {host}"
+                self.beside[key] = self.beside.get(key, 0.0) + self.clock() - started
+
+        return wrapper
+
     def as_dict(self) -> dict[str, Any]:
         """The figures as JSON-ready values."""
         return {"seconds": self.seconds, "cpu_s": self.cpu_s, "peak_mb": self.peak_mb, "run": self.run,
+                "beside": self.beside,
                 "process_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -130,9 +147,7 @@ def _wrap_post_steps(clock: PhaseClock) -> list[str]:
     original_init, original_run = cls.__init__, cls.run
 
     def init(self: Any, *args: Any, steps: list[Any] | None = None, **kwargs: Any) -> None:
-        timed = [step if step_phase(step) in ("mapping", "metrics") else clock.timed(step_phase(step), step)
-                 for step in steps or []]
-        original_init(self, *args, steps=timed, **kwargs)
+        original_init(self, *args, steps=[_timed_step(clock, step) for step in steps or []], **kwargs)
 
     def run(self: Any, request: Any) -> Any:
         summary = original_run(self, request)
@@ -145,6 +160,18 @@ def _wrap_post_steps(clock: PhaseClock) -> list[str]:
 
     cls.__init__, cls.run = init, run
     return []
+
+
+def _timed_step(clock: PhaseClock, step: Any) -> Any:
+    """A post step timed in its phase (mapping and metrics are timed inside). An `Alongside` group (it has
+    `parts`) counts in the phase of its last part, the one on the run's own thread; its other parts' own
+    seconds are noted beside it."""
+    parts = getattr(step, "parts", None)
+    if parts:
+        host = step_phase(parts[-1])
+        step.parts = [*(clock.timed_beside(step_phase(part), host, part) for part in parts[:-1]), parts[-1]]
+        return clock.timed(host, step)
+    return step if step_phase(step) in ("mapping", "metrics") else clock.timed(step_phase(step), step)
 
 
 def _stop(signum: int, _frame: Any) -> None:

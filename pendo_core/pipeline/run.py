@@ -6,7 +6,8 @@
 2. takes the run lock, so two runs never overlap (SyncBusy when another holds it);
 3. opens the Pendo client (`pendo_core.pipeline.edges`: the configured host, or the demo simulator);
 4. runs the SyncRunner: entities and usage windows, then `AFTER_WINDOWS` (mapping) and `STEPS` in order
-   (metrics, health, alerts, then the retention of raw rows);
+   (metrics; the pages' snapshot beside the health scores; the Portfolio days, alerts, then the retention
+   of raw rows);
 5. once the run has ended, successfully or not, the operations check (a failed run, stale data)
    with its notices to the admins; not after a run stopped on purpose or one that never started.
 
@@ -21,6 +22,7 @@ import logging
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
@@ -36,15 +38,15 @@ from pendo_core.pendo.client import PendoClient
 from pendo_core.pendo.sync.lock import SyncAlreadyRunning, run_lock
 from pendo_core.pendo.sync.progress import LogProgress, Progress
 from pendo_core.pendo.sync.retention import make_retention_step
-from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncError, SyncRequest, SyncRunner
+from pendo_core.pendo.sync.runner import Alongside, PostStep, RunSummary, SyncError, SyncRequest, SyncRunner
 from pendo_core.pipeline.edges import pendo_client
 from pendo_core.pipeline.errors import PipelineError, SyncBusy
 from pendo_core.usage.job import make_metrics_step
 from pendo_core.usage.portfolio_days import make_portfolio_step
 from pendo_core.usage.snapshot_job import make_snapshot_step
 
-__all__ = ["AFTER_WINDOWS", "INGEST_STEPS", "STEPS", "StopAwareProgress", "StopRequested", "brief",
-           "check_operations", "describe", "run_sync", "sync_runner"]
+__all__ = ["AFTER_WINDOWS", "INGEST_STEPS", "STEPS", "AlongsideSteps", "StopAwareProgress", "StopRequested",
+           "brief", "check_operations", "describe", "run_sync", "sync_runner"]
 
 log = logging.getLogger("pendo_core.pipeline")
 Clock = Callable[[], datetime]  # an aware "now"
@@ -60,11 +62,25 @@ AFTER_WINDOWS: tuple[StepFactory, ...] = (
 INGEST_STEPS: tuple[StepFactory, ...] = (
     make_metrics_step,   # usage, feature, guide and onboarding metrics of the days the windows moved
 )
+
+
+@dataclass(frozen=True)
+class AlongsideSteps:
+    """A StepFactory of the steps `makes` make, run as one `Alongside` group (at once on PostgreSQL, in
+    order elsewhere)."""
+
+    makes: tuple[StepFactory, ...]
+
+    def __call__(self, settings: Settings) -> PostStep:
+        return Alongside(*(make(settings) for make in self.makes))
+
+
 # ... and the judgments on them.
 STEPS: tuple[StepFactory, ...] = (
     *INGEST_STEPS,
-    make_snapshot_step,  # the pages' read model of the newest day (pendo_core/usage/snapshot.py)
-    make_health_step,    # health scores from the new metrics
+    # The pages' read model of the newest day (pendo_core/usage/snapshot.py) reads the metrics only; the
+    # health scores, from the new metrics, beside it: on PostgreSQL the server works on both at once.
+    AlongsideSteps((make_snapshot_step, make_health_step)),
     make_portfolio_step,  # the Portfolio's per-day totals of metrics and scores (pendo_core/usage/portfolio_days.py)
     make_alerts_step,    # every registered alert kind, then routing and delivery on the configured channels
     make_retention_step,  # raw rows past RAW_RETENTION_DAYS purged (metrics stay)

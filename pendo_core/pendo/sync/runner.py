@@ -97,6 +97,33 @@ class RunSummary:
 
 
 PostStep = Callable[[Engine, SyncRequest, "RunSummary"], None]
+# Stores on which post steps grouped by `Alongside` run at once: on PostgreSQL most of a step's time is the
+# server's, in a process of its own. SQLite has one writer at a time, and its work holds the GIL.
+ALONGSIDE_DIALECTS = frozenset({"postgresql"})
+
+
+class Alongside:
+    """Post steps that run at once: each reads only what the steps before the group wrote and writes rows
+    no other part reads or writes, and none writes the summary. On ALONGSIDE_DIALECTS every part
+    but the last starts on a thread of its own (each opens its own connections) and the last runs on the
+    calling thread; the group ends when all have ended (none is cut short in its transaction), and a
+    part's failure is the group's. Elsewhere they run in order, and a failure stops there, as a step's
+    stops the run."""
+
+    def __init__(self, *parts: PostStep) -> None:
+        self.parts = list(parts)
+
+    def __call__(self, engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
+        if engine.dialect.name not in ALONGSIDE_DIALECTS:
+            for part in self.parts:
+                part(engine, request, summary)
+            return
+        *others, last = self.parts
+        with ThreadPoolExecutor(max(len(others), 1), thread_name_prefix="cscx-step") as pool:
+            started = [pool.submit(part, engine, request, summary) for part in others]
+            last(engine, request, summary)  # a failure here still waits for the others (leaving the pool)
+        for future in started:
+            future.result()
 
 
 class SyncRunner:

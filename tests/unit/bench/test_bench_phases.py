@@ -8,10 +8,13 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 from jobs.bench import ROOT, run_peak_mb
-from jobs.bench_phases import step_phase
+from jobs.bench_phases import PhaseClock, _timed_step, step_phase
 from pendo_core.common.config import Settings
+from pendo_core.pendo.sync.runner import Alongside
 from pendo_core.pipeline.run import STEPS
 
 
@@ -19,10 +22,31 @@ def test_every_step_of_the_sync_is_timed_in_its_own_phase() -> None:
     """The read models' steps (snapshot, Portfolio days) are a phase of their own: counted as metrics,
     which is timed inside, they went untimed into "other" (22 s of a 20,000-account daily run)."""
     settings = Settings()
-    phases = {make.__name__: step_phase(make(settings)) for make in STEPS}
+    phases = {make.__name__: step_phase(make(settings)) for step in STEPS for make in getattr(step, "makes", (step,))}
     assert phases == {"make_metrics_step": "metrics", "make_snapshot_step": "read_models",
                       "make_health_step": "health", "make_portfolio_step": "read_models",
                       "make_alerts_step": "alerts", "make_retention_step": "retention"}
+
+
+def test_a_group_of_steps_run_alongside_counts_in_its_last_part_phase_and_notes_the_others() -> None:
+    """The snapshot runs beside the health scores: the group's wall time is the health phase (the phases
+    still add up to the run), and the snapshot's own seconds are noted beside it, not added again."""
+    ticks = iter(range(100))
+    clock = PhaseClock(clock=lambda: float(next(ticks)))
+
+    def snapshot(*_: Any) -> None:
+        pass
+
+    def health(*_: Any) -> None:
+        pass
+
+    snapshot.__module__, health.__module__ = "pendo_core.usage.snapshot_job", "pendo_core.health.job"
+    group = Alongside(snapshot, health)
+    timed = _timed_step(clock, group)
+    timed(SimpleNamespace(dialect=SimpleNamespace(name="sqlite")), None, None)
+    assert set(clock.seconds) == {"health"}
+    assert clock.seconds["health"] == 3.0  # started at 0, the snapshot's 1..2 inside, ended at 3
+    assert clock.beside == {"read_models beside health": 1.0}
 
 
 def test_the_run_peak_is_the_largest_phase_peak_not_what_wait4_reports(tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ from sqlalchemy import Engine, delete, func, select, update
 from jobs.bench_store import StoreShape, build_store, csm_email
 from pendo_core.access.rules import Viewer
 from pendo_core.book import book
+from pendo_core.health.job import make_health_step
 from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
-from pendo_core.pipeline.run import STEPS
+from pendo_core.pipeline.run import STEPS, AlongsideSteps
 from pendo_core.store.models import Customer, CustomerSnapshot, FeatureUsage, UsageMetric
 from pendo_core.usage import feature_queries, portfolio_queries, queries, read_models, snapshot
 from pendo_core.usage.job import make_metrics_step
@@ -182,8 +183,9 @@ def test_a_refresh_replaces_the_older_day(engine: Engine) -> None:
 
 
 def test_the_sync_takes_the_snapshot_after_the_metrics(engine: Engine) -> None:
-    """The snapshot step is a sync step right after the metrics, taken for the run's last reported day."""
-    assert STEPS.index(make_snapshot_step) == STEPS.index(make_metrics_step) + 1
+    """The snapshot step is a sync step right after the metrics, beside the health scores (it reads only
+    the metrics), taken for the run's last reported day."""
+    assert STEPS[STEPS.index(make_metrics_step) + 1] == AlongsideSteps((make_snapshot_step, make_health_step))
     _store(engine)
     summary: Any = RunSummary(run_id=1, report_first=LAST - timedelta(days=9), report_last=LAST)
     snapshot_step(engine, SyncRequest(as_of=LAST + timedelta(days=1)), summary)
