@@ -296,33 +296,53 @@ class WeekCompare:
     typical_ratio: float
 
 
-def compare_days(dau: Mapping[date, int], days: Sequence[date], weeks: int) -> WeekCompare | None:
+DayBaselines = dict[date, tuple[int, float] | None]  # a day's (DAU, same-weekday median), as compare_days uses
+
+
+def compare_days(dau: Mapping[date, int], days: Sequence[date], weeks: int,
+                 seen: DayBaselines | None = None) -> WeekCompare | None:
     """Sum of DAU over `days` vs the sum of each day's same-weekday median over `weeks` weeks before;
-    None when a day, or more than half of a day's baseline, is not synced."""
+    None when a day, or more than half of a day's baseline, is not synced. `seen` keeps each day's
+    baseline for the next call on the same DAU and `weeks` (the sudden rule asks for each day up to
+    seven times: its overlapping weeks, then the recovery)."""
     current, baseline, ratios = 0, 0.0, []
     for day in days:
-        if day not in dau:
+        if seen is None:
+            known = _day_baseline(dau, day, weeks)
+        elif day in seen:
+            known = seen[day]
+        else:
+            known = seen[day] = _day_baseline(dau, day, weeks)
+        if known is None:
             return None
-        past = [dau[p] for p in _same_weekdays_before(day, weeks) if p in dau]
-        if len(past) * 2 < weeks:
-            return None
-        usual = statistics.median(past)
-        current, baseline = current + dau[day], baseline + usual
-        ratios.append(dau[day] / usual if usual else 1.0)
+        value, usual = known
+        current, baseline = current + value, baseline + usual
+        ratios.append(value / usual if usual else 1.0)
     return WeekCompare(current, baseline, statistics.median(ratios) if ratios else 1.0)
+
+
+def _day_baseline(dau: Mapping[date, int], day: date, weeks: int) -> tuple[int, float] | None:
+    """The day's DAU and its same-weekday median over `weeks` weeks before (None: not synced enough)."""
+    if day not in dau:
+        return None
+    past = [dau[p] for p in _same_weekdays_before(day, weeks) if p in dau]
+    if len(past) * 2 < weeks:
+        return None
+    return dau[day], statistics.median(past)
 
 
 def sudden(dau: Mapping[date, int], last_day: date, p: Params) -> Verdict:
     """Usage more than drop_pct below its same-weekday baseline for hold_days, beyond noise, not recovered."""
     limit = 1 - p.drop_pct / 100
     anchors = [last_day - timedelta(days=k) for k in range(p.hold_days)]
-    weeks = [compare_days(dau, [a - timedelta(days=i) for i in range(7)], p.baseline_weeks) for a in anchors]
+    seen: DayBaselines = {}
+    weeks = [compare_days(dau, [a - timedelta(days=i) for i in range(7)], p.baseline_weeks, seen) for a in anchors]
     if any(w is None for w in weeks):
         return UNKNOWN
     verdicts = [_week(dau, a, w, p) for a, w in zip(anchors, weeks, strict=True) if w is not None]
     now = verdicts[0]
     held = all(v.status == "fire" for v in verdicts)
-    if not held or _recovered(dau, last_day, now.decline.before if now.decline else 0.0, limit, p):
+    if not held or _recovered(dau, last_day, now.decline.before if now.decline else 0.0, limit, p, seen=seen):
         return Verdict("clear", now.decline)
     return now
 
@@ -353,14 +373,15 @@ def _phi(dau: Mapping[date, int], last: date) -> float:
     return 1.0
 
 
-def _recovered(dau: Mapping[date, int], last_day: date, weekly: float, limit: float, p: Params) -> bool:
+def _recovered(dau: Mapping[date, int], last_day: date, weekly: float, limit: float, p: Params, *,
+               seen: DayBaselines | None = None) -> bool:
     """True when the latest days are back above the limit: at least hold_days days, extended back
     until they carry RECENT_SHARE of a usual week (so a weekend alone never decides)."""
     days: list[date] = []
     tail = WeekCompare(0, 0.0, 1.0)
     while len(days) < 7 and (len(days) < p.hold_days or tail.baseline < RECENT_SHARE * weekly):
         days.append(last_day - timedelta(days=len(days)))
-        tail = compare_days(dau, days, p.baseline_weeks) or tail
+        tail = compare_days(dau, days, p.baseline_weeks, seen) or tail
     return tail.current > limit * tail.baseline
 
 

@@ -281,3 +281,16 @@ def test_weekly_totals_match_their_definition_on_synced_histories() -> None:
             for back in (0, 1, 2, 7, 30):
                 end = LAST - timedelta(days=back)
                 assert weekly_totals(dau, end, weeks) == _weekly_totals_by_definition(dau, end, weeks)
+
+
+def test_the_sudden_rule_reads_each_days_baseline_once_with_the_same_answers() -> None:
+    """`compare_days` keeps each day's baseline in `seen` for the rule's later calls: the same comparisons
+    as computed afresh, on histories with gaps (an unsynced day's "none" is kept too)."""
+    rng = random.Random(5)
+    for _ in range(40):
+        dau = _without(history(70, rng.randint(1, 60), rng.randint(0, 8)), set(rng.sample(range(70), 6)))
+        seen: decline.DayBaselines = {}
+        for end in range(10):
+            days = [LAST - timedelta(days=end + i) for i in range(rng.randint(1, 7))]
+            assert decline.compare_days(dau, days, P.baseline_weeks, seen) == \
+                decline.compare_days(dau, days, P.baseline_weeks)
