@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import date, timedelta
@@ -208,3 +209,45 @@ def test_the_new_rows_are_indexed_by_the_key_when_the_changed_stored_rows_are_de
         event.remove(store, "before_cursor_execute", before)
     assert indexes, "the run deleted no changed rows"
     assert all(n >= 1 for n in indexes)
+
+
+def test_the_new_rows_whose_key_is_free_are_found_as_one_set(store: Engine) -> None:
+    """On PostgreSQL the rows inserted are the new keys except the stored keys of the range, one set
+    operation: a `NOT EXISTS` per new row probed the key index across every stored day, and held to the
+    range it let the planner (a day newer than its statistics estimated at one row) nest a scan of the day
+    in the loop. Its plan must read the stored table once, through a SetOp, with no anti join. Either way
+    the rows are what a run into empty tables writes."""
+    plans: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("INSERT INTO pendo_feature_usage") and "cscx_new_" in statement:
+            if store.dialect.name == "postgresql":
+                probe = cursor.connection.cursor()
+                probe.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+                plans.append(json.dumps(probe.fetchone()[0]))
+            else:
+                plans.append(statement)
+
+    seed(store, busy([D - DAY, D]))
+    compute_metrics(store, first_day=D - DAY, last_day=D)  # into an empty range: copied straight
+    with store.begin() as conn:  # a second visitor of f1 on D: c1's feature row of D is written again
+        conn.execute(metrics.table("pendo_visitor_days").insert(), [dict(VDay("a1", D, "v2")._asdict())])
+        conn.execute(metrics.table("pendo_feature_visitor_days").insert(), [dict(FDay("a1", D, "f1", "v2")._asdict())])
+    event.listen(store, "before_cursor_execute", before)
+    try:
+        compute_metrics(store, first_day=D - DAY, last_day=D)
+    finally:
+        event.remove(store, "before_cursor_execute", before)
+    assert len(plans) == 1
+    if store.dialect.name == "postgresql":
+        assert '"SetOp"' in plans[0]
+        assert "Anti" not in plans[0]
+        assert plans[0].count('"Relation Name": "pendo_feature_usage"') == 2  # the insert's target, one read
+    else:
+        assert "NOT (EXISTS" in plans[0]  # SQLite probes its key index in-process, cheaper than the set
+    stored = read_outputs(store)
+    with store.begin() as conn:
+        for name in stored:
+            conn.execute(metrics.table(name).delete())
+    compute_metrics(store, first_day=D - DAY, last_day=D)
+    assert read_outputs(store) == stored  # what a run into empty tables writes
