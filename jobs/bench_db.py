@@ -42,13 +42,8 @@ def settle(url: str) -> None:
     during the next, whose first write to each page after the checkpoint also logs the whole page), SQLite's
     WAL folded into the file; then the kernel's dirty pages flushed. Without it, where a checkpoint falls
     is a matter of chance, and so is part of the next run's time."""
-    engine = make_engine(url, isolation_level="AUTOCOMMIT")
-    statement = "CHECKPOINT" if engine.dialect.name == "postgresql" else "PRAGMA wal_checkpoint(TRUNCATE)"
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(statement))
-    finally:
-        engine.dispose()
+    postgres = make_url(normalise_url(url)).get_backend_name() == "postgresql"
+    _admin(url, "CHECKPOINT" if postgres else "PRAGMA wal_checkpoint(TRUNCATE)")
     os.sync()
 
 
