@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 
 from pendo_core.store.models import Base, VisitorDay
 
@@ -17,6 +19,21 @@ def wipe(engine: Engine) -> None:
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+
+
+@contextmanager
+def each_statement(engine: Engine, hook: Callable[[Any, str, Any], None]) -> Iterator[None]:
+    """Inside the block, `hook(cursor, statement, parameters)` runs before every statement the engine sends
+    (the DB-API cursor about to run it: `cursor.connection.cursor()` can EXPLAIN it or probe the store)."""
+
+    def before(_conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        hook(cursor, statement, parameters)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
 
 
 def visitor_days(engine: Engine) -> list[tuple[Any, ...]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from pendo_core.alerts.lifecycle import (
@@ -19,6 +19,7 @@ from pendo_core.alerts.lifecycle import (
 )
 from pendo_core.alerts.repo import act_on_alert, alert_events, list_alerts, reconcile
 from pendo_core.alerts.rules import Finding
+from tests.support.store import each_statement
 
 TODAY = date(2026, 3, 19)
 NOW = datetime(2026, 3, 19, 7, 0, tzinfo=UTC)
@@ -134,16 +135,12 @@ def test_new_alerts_are_inserted_together_each_with_its_opened_event(engine: Eng
                                          f"Ask about feat-{j}") for j in range(3)] for i in range(40)}
     inserts: list[str] = []
 
-    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+    def count(_cursor: object, statement: str, _parameters: object) -> None:
         if statement.lstrip().upper().startswith("INSERT INTO PENDO_USAGE_ALERTS"):
             inserts.append(statement)
 
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        with Session(engine) as session, session.begin():
-            counts = reconcile(session, verdicts, today=TODAY, now=NOW, csm_of={})
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    with each_statement(engine, count), Session(engine) as session, session.begin():
+        counts = reconcile(session, verdicts, today=TODAY, now=NOW, csm_of={})
     assert counts.opened == 120
     if engine.dialect.name == "postgresql":
         assert len(inserts) == 1, f"{len(inserts)} INSERT statements for 120 new alerts"

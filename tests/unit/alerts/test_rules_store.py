@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from pendo_core.alerts.inputs import load_alert_inputs
@@ -24,6 +24,7 @@ from tests.support.health_alerts import (
     add_usage,
     history,
 )
+from tests.support.store import each_statement
 
 NOW = datetime(2026, 3, 19, 6, 30, tzinfo=UTC)
 
@@ -98,14 +99,6 @@ def test_guide_dismissal_is_unknown_when_the_last_day_is_not_synced(engine: Engi
     assert _open(engine, "guide_dismissal") == []
 
 
-def _feature_reads(engine: Engine) -> list[str]:
-    """Every statement the engine runs that reads the raw feature rows (appended as they run)."""
-    reads: list[str] = []
-    event.listen(engine, "before_cursor_execute",
-                 lambda _c, _cur, sql, *_a: reads.append(sql) if "pendo_feature_visitor_days" in sql else None)
-    return reads
-
-
 def test_abandonment_reads_the_raw_feature_rows_once_however_many_customers(engine: Engine) -> None:
     """A run over more customers than one IN list holds reads the raw rows in one query (a query per chunk
     of customers reread the whole window each time), with the verdicts of a run given the same customers."""
@@ -119,8 +112,10 @@ def test_abandonment_reads_the_raw_feature_rows_once_however_many_customers(engi
     add_feature_use(engine, f"a-{customers[0]}", "reports", _uses(4, range(15, 42, 2)))
     add_feature_use(engine, f"a-{customers[-1]}", "reports", _uses(4, range(15, 42, 2)))
     add_feature_use(engine, "a-quiet", "reports", _uses(4, range(15, 42, 2)))
-    reads = _feature_reads(engine)
-    evaluate_alerts(engine, AS_OF, clock=lambda: NOW)
+    reads: list[str] = []  # the statements that read the raw feature rows
+    with each_statement(engine, lambda _cur, sql, _p: reads.append(sql) if "pendo_feature_visitor_days" in sql
+                        else None):
+        evaluate_alerts(engine, AS_OF, clock=lambda: NOW)
     assert len(reads) == 1
     assert _open(engine, "feature_abandonment") == [(customers[0], "reports"), (customers[-1], "reports")]
     everyone = load_alert_inputs(engine, LAST, AlertSettings(), key_features=["reports"]).customers

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import Engine, func, select, text
 
 from pendo_core.common.timeutil import local_midnight_ms
 from pendo_core.pendo.sync import store
@@ -16,7 +16,7 @@ from pendo_core.pendo.sync.streams import GUIDE_EVENTS, VISITOR_DAYS, VISITOR_HO
 from pendo_core.store import models
 from pendo_core.store.bulk import refresh_statistics
 from pendo_core.store.engine import session_factory
-from tests.support.store import visitor_days, wipe
+from tests.support.store import each_statement, visitor_days, wipe
 
 UTC = ZoneInfo("UTC")
 NY = ZoneInfo("America/New_York")
@@ -232,16 +232,15 @@ def test_a_day_new_since_the_statistics_is_not_joined_row_by_row(pg_engine: Engi
         refresh_statistics(session, [VISITOR_DAYS.table.name])
     plans: list[dict[str, Any]] = []
 
-    def explain(conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+    def explain(cursor: Any, statement: str, parameters: Any) -> None:
         if statement.startswith("DELETE FROM pendo_visitor_days"):
-            plans.append(conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).scalar()[0]["Plan"])
+            probe = cursor.connection.cursor()
+            probe.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            plans.append(probe.fetchone()[0][0]["Plan"])
 
-    event.listen(pg_engine, "before_cursor_execute", explain)
-    try:
-        answer = [_vd(day, f"v{i}@x.com") for day in (D1, D2) for i in range(2_000)]
+    answer = [_vd(day, f"v{i}@x.com") for day in (D1, D2) for i in range(2_000)]
+    with each_statement(pg_engine, explain):
         result = _write_guarded(pg_engine, VISITOR_DAYS, Window(D1, D2), answer, straight=False)
-    finally:
-        event.remove(pg_engine, "before_cursor_execute", explain)
     assert plans
     assert not any(_loops_over_the_answer(plan) for plan in plans)
     assert result.changed_from == D2

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from sqlalchemy import Engine, event, literal_column, select
+from sqlalchemy import Engine, literal_column, select
 
 from pendo_core.store.models import Base
 from pendo_core.usage import MetricsResult, compute_metrics
@@ -28,6 +28,7 @@ from tests.support.metrics import (
     run_metrics,
     seed,
 )
+from tests.support.store import each_statement
 
 D = date(2024, 6, 15)
 DAY = timedelta(days=1)
@@ -194,7 +195,7 @@ def test_the_new_rows_are_indexed_by_the_key_when_the_changed_stored_rows_are_de
              "sqlite": "SELECT count(*) FROM temp.sqlite_master WHERE type = 'index' "
                        "AND tbl_name = 'cscx_new_pendo_feature_usage'"}[store.dialect.name]
 
-    def before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+    def before(cursor: Any, statement: str, _parameters: Any) -> None:
         if statement.startswith("DELETE FROM pendo_feature_usage") and "cscx_new_" in statement:
             probe = cursor.connection.cursor()
             probe.execute(count)
@@ -202,11 +203,8 @@ def test_the_new_rows_are_indexed_by_the_key_when_the_changed_stored_rows_are_de
 
     seed(store, busy([D - DAY, D]))
     compute_metrics(store, first_day=D - DAY, last_day=D)  # into an empty range: copied straight
-    event.listen(store, "before_cursor_execute", before)
-    try:
+    with each_statement(store, before):
         compute_metrics(store, first_day=D - DAY, last_day=D)
-    finally:
-        event.remove(store, "before_cursor_execute", before)
     assert indexes, "the run deleted no changed rows"
     assert all(n >= 1 for n in indexes)
 
@@ -219,7 +217,7 @@ def test_the_new_rows_whose_key_is_free_are_found_as_one_set(store: Engine) -> N
     the rows are what a run into empty tables writes."""
     plans: list[str] = []
 
-    def before(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+    def before(cursor: Any, statement: str, parameters: Any) -> None:
         if statement.startswith("INSERT INTO pendo_feature_usage") and "cscx_new_" in statement:
             if store.dialect.name == "postgresql":
                 probe = cursor.connection.cursor()
@@ -233,11 +231,8 @@ def test_the_new_rows_whose_key_is_free_are_found_as_one_set(store: Engine) -> N
     with store.begin() as conn:  # a second visitor of f1 on D: c1's feature row of D is written again
         conn.execute(metrics.table("pendo_visitor_days").insert(), [dict(VDay("a1", D, "v2")._asdict())])
         conn.execute(metrics.table("pendo_feature_visitor_days").insert(), [dict(FDay("a1", D, "f1", "v2")._asdict())])
-    event.listen(store, "before_cursor_execute", before)
-    try:
+    with each_statement(store, before):
         compute_metrics(store, first_day=D - DAY, last_day=D)
-    finally:
-        event.remove(store, "before_cursor_execute", before)
     assert len(plans) == 1
     if store.dialect.name == "postgresql":
         assert '"SetOp"' in plans[0]
