@@ -87,8 +87,10 @@ def history_days(cfg: AlertSettings) -> int:
 
 
 def load_alert_inputs(engine: Engine, last_day: date, cfg: AlertSettings, *, key_features: Sequence[str],
-                      customer_ids: Collection[str] | None = None, include_anonymous: bool = False) -> AlertInputs:
-    """Every input of the rules for the customers evaluated (see above), up to last_day.
+                      customer_ids: Collection[str] | None = None, include_anonymous: bool = False,
+                      health: bool = True) -> AlertInputs:
+    """Every input of the rules for the customers evaluated (see above), up to last_day; without the
+    health scores when not `health` (`add_health` adds them: the sync reads the rest beside its health step).
 
     On PostgreSQL the key-feature use is read on a second connection while the rest is read and matched
     here: the server spends most of that read alone (8 s of a 20,000-account daily run), and this
@@ -106,7 +108,8 @@ def load_alert_inputs(engine: Engine, last_day: date, cfg: AlertSettings, *, key
         _add_guides(engine, customers, last_day, cfg)
         _add_people(engine, {c: customers[c] for c in sorted(keyed & customers.keys())}, last_day,
                     cfg.champion_inactive.days, include_anonymous)
-        _add_health(engine, customers, last_day)
+        if health:
+            add_health(engine, customers, last_day)
         for customer, windows in (reading.result() if reading else read_features()).items():
             if customer in customers:  # else mapped but not evaluated: no usage row in the window, contact or alert
                 customers[customer].features = windows
@@ -277,7 +280,7 @@ def _names(engine: Engine, key: Any, name: Any) -> dict[str, str | None]:
         return dict(conn.execute(select(key, name)).tuples().all())
 
 
-def _add_health(engine: Engine, customers: dict[str, CustomerData], last_day: date) -> None:
+def add_health(engine: Engine, customers: dict[str, CustomerData], last_day: date) -> None:
     """Each customer's health score on last_day and CHANGE_DAYS before, and its renewal date."""
     before = last_day - timedelta(days=CHANGE_DAYS)
     s = _scores.c

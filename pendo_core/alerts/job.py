@@ -23,7 +23,7 @@ from pendo_core.admin.delivery import webhook_urls
 from pendo_core.admin.secrets import SecretsError, load_cipher
 from pendo_core.admin.settings import AppSettings, current_settings
 from pendo_core.alerts.delivery import Channel, RoutedWebhook, SmtpChannel, WebhookChannel
-from pendo_core.alerts.inputs import load_alert_inputs
+from pendo_core.alerts.inputs import AlertInputs, add_health, load_alert_inputs
 from pendo_core.alerts.kinds import evaluate_customer
 from pendo_core.alerts.repo import ReconcileCounts, reconcile
 from pendo_core.alerts.routing import DeliveryStats, deliver, plan_deliveries, plan_escalations
@@ -31,7 +31,7 @@ from pendo_core.common.config import Settings
 from pendo_core.health.inputs import key_feature_ids
 
 if TYPE_CHECKING:
-    from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
+    from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
 
 log = logging.getLogger("pendo_core.alerts")
 
@@ -48,17 +48,43 @@ class AlertRun:
     delivery: DeliveryStats | None
 
 
+@dataclass(frozen=True)
+class AlertReading:
+    """What an evaluation reads before the health scores: the settings it judges by, and every input of the
+    customers evaluated but their scores (`inputs.add_health` adds them when it judges)."""
+
+    as_of_day: date
+    settings: AppSettings
+    inputs: AlertInputs
+
+
+def read_alerts(engine: Engine, as_of_day: date, *, app_settings: AppSettings | None = None,
+                customer_ids: Collection[str] | None = None, include_anonymous: bool = False) -> AlertReading:
+    """Read every input of the days before `as_of_day` but the health scores."""
+    settings = app_settings or _current(engine)
+    keys = key_feature_ids(engine, settings.health.key_feature_ids)
+    inputs = load_alert_inputs(engine, as_of_day - timedelta(days=1), settings.alerts, key_features=keys,
+                               customer_ids=customer_ids, include_anonymous=include_anonymous, health=False)
+    return AlertReading(as_of_day, settings, inputs)
+
+
 def evaluate_alerts(engine: Engine, as_of_day: date, *, app_settings: AppSettings | None = None,
                     channels: Mapping[str, Channel] | None = None, customer_ids: Collection[str] | None = None,
                     include_anonymous: bool = False, clock: Callable[[], datetime] | None = None,
                     sleep: Callable[[float], None] = time.sleep) -> AlertRun:
     """Evaluate every customer kind on the days before `as_of_day`, update the alerts, then deliver them."""
+    reading = read_alerts(engine, as_of_day, app_settings=app_settings, customer_ids=customer_ids,
+                          include_anonymous=include_anonymous)
+    return judge(engine, reading, channels=channels, clock=clock, sleep=sleep)
+
+
+def judge(engine: Engine, reading: AlertReading, *, channels: Mapping[str, Channel] | None = None,
+          clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep) -> AlertRun:
+    """Add the health scores to a reading, evaluate every customer kind, update the alerts, deliver them."""
     now = clock or (lambda: datetime.now(UTC))
+    as_of_day, settings, inputs = reading.as_of_day, reading.settings, reading.inputs
     last_day = as_of_day - timedelta(days=1)
-    settings = app_settings or _current(engine)
-    keys = key_feature_ids(engine, settings.health.key_feature_ids)
-    inputs = load_alert_inputs(engine, last_day, settings.alerts, key_features=keys, customer_ids=customer_ids,
-                               include_anonymous=include_anonymous)
+    add_health(engine, inputs.customers, last_day)
     # A customer whose Pendo accounts were all unmapped has no usage left (its metrics went with them):
     # no finding at all, so its alerts resolve instead of staying open on data that is gone.
     verdicts = {c: [] if c in inputs.gone else evaluate_customer(d, settings.alerts)
@@ -103,19 +129,42 @@ def delivery_channels(settings: Settings, engine: Engine) -> dict[str, Channel]:
     return channels
 
 
-def make_alerts_step(settings: Settings) -> PostStep:
+class AlertsStep:
+    """The sync's alerts step (a PostStep): every registered kind judged on the run's last reported day, then
+    routing and delivery on the configured channels (none: the in-app panel only).
+
+    Its reading of every input but the health scores is a step of its own, `read_ahead`, that may run
+    earlier, once the metrics are written (the pipeline runs it beside the health step). The step then adds
+    the new scores to that reading and judges; without a reading of this run, it reads first. Nothing
+    between the two steps writes what the reading holds (the health step writes only scores), but for an
+    alert a user acts on meanwhile, which the reconcile reads afresh."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings
+        self._ahead: tuple[int, AlertReading] | None = None  # a run's id and its reading
+
+    def read_ahead(self, engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
+        """Read what the alerts judge but the health scores, for this run's alerts step."""
+        self._ahead = summary.run_id, self._read(engine, summary)
+
+    def __call__(self, engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
+        ahead, self._ahead = self._ahead, None
+        reading = ahead[1] if ahead and ahead[0] == summary.run_id else self._read(engine, summary)
+        judge(engine, reading, channels=delivery_channels(self.settings, engine) if self.settings else None)
+
+    def _read(self, engine: Engine, summary: RunSummary) -> AlertReading:
+        return read_alerts(engine, summary.report_last + timedelta(days=1),
+                           include_anonymous=self.settings.include_anonymous if self.settings else False)
+
+
+def make_alerts_step(settings: Settings) -> AlertsStep:
     """The post-metrics sync step that evaluates alerts and delivers them on the configured channels."""
-
-    def alerts_step(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
-        evaluate_alerts(engine, summary.report_last + timedelta(days=1), channels=delivery_channels(settings, engine),
-                        include_anonymous=settings.include_anonymous)
-
-    return alerts_step
+    return AlertsStep(settings)
 
 
 def alerts_step(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
     """The post-metrics step without delivery channels (alerts show in the in-app panel only)."""
-    evaluate_alerts(engine, summary.report_last + timedelta(days=1))
+    AlertsStep()(engine, request, summary)
 
 
 def _current(engine: Engine) -> AppSettings:

@@ -6,8 +6,8 @@
 2. takes the run lock, so two runs never overlap (SyncBusy when another holds it);
 3. opens the Pendo client (`pendo_core.pipeline.edges`: the configured host, or the demo simulator);
 4. runs the SyncRunner: entities and usage windows, then `AFTER_WINDOWS` (mapping) and `STEPS` in order
-   (metrics; the pages' snapshot beside the health scores; the Portfolio days, alerts, then the retention
-   of raw rows);
+   (metrics; the pages' snapshot and the alerts' reading beside the health scores; the Portfolio days, the
+   alerts, then the retention of raw rows);
 5. once the run has ended, successfully or not, the operations check (a failed run, stale data)
    with its notices to the admins; not after a run stopped on purpose or one that never started.
 
@@ -22,7 +22,6 @@ import logging
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
@@ -45,12 +44,12 @@ from pendo_core.usage.job import make_metrics_step
 from pendo_core.usage.portfolio_days import make_portfolio_step
 from pendo_core.usage.snapshot_job import make_snapshot_step
 
-__all__ = ["AFTER_WINDOWS", "INGEST_STEPS", "STEPS", "AlongsideSteps", "StopAwareProgress", "StopRequested",
-           "brief", "check_operations", "describe", "run_sync", "sync_runner"]
+__all__ = ["AFTER_WINDOWS", "INGEST_STEPS", "STEPS", "StopAwareProgress", "StopRequested", "brief",
+           "check_operations", "describe", "made_steps", "make_judgment_steps", "run_sync", "sync_runner"]
 
 log = logging.getLogger("pendo_core.pipeline")
 Clock = Callable[[], datetime]  # an aware "now"
-StepFactory = Callable[[Settings], PostStep]
+StepFactory = Callable[[Settings], PostStep | list[PostStep]]  # one step, or steps made together
 PendoConnector = Callable[[Settings, date], AbstractContextManager[PendoClient]]
 
 # What every sync does once its windows are written, even when some were withheld as suspect.
@@ -64,25 +63,23 @@ INGEST_STEPS: tuple[StepFactory, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class AlongsideSteps:
-    """A StepFactory of the steps `makes` make, run as one `Alongside` group (at once on PostgreSQL, in
-    order elsewhere)."""
-
-    makes: tuple[StepFactory, ...]
-
-    def __call__(self, settings: Settings) -> PostStep:
-        return Alongside(*(make(settings) for make in self.makes))
+def make_judgment_steps(settings: Settings) -> list[PostStep]:
+    """The judgments on the new metrics, three steps:
+    1. at once (an `Alongside` group: on PostgreSQL the server works on all three), the pages' read model of
+       the newest day (pendo_core/usage/snapshot.py, from the metrics only), the alerts' reading of all they
+       judge but the health scores (`AlertsStep.read_ahead`), and the health scores;
+    2. the Portfolio's per-day totals of metrics and scores (pendo_core/usage/portfolio_days.py);
+    3. the alerts: the new scores added to their reading, every registered kind judged, then routing and
+       delivery on the configured channels."""
+    alerts = make_alerts_step(settings)
+    return [Alongside(make_snapshot_step(settings), alerts.read_ahead, make_health_step(settings)),
+            make_portfolio_step(settings), alerts]
 
 
 # ... and the judgments on them.
 STEPS: tuple[StepFactory, ...] = (
     *INGEST_STEPS,
-    # The pages' read model of the newest day (pendo_core/usage/snapshot.py) reads the metrics only; the
-    # health scores, from the new metrics, beside it: on PostgreSQL the server works on both at once.
-    AlongsideSteps((make_snapshot_step, make_health_step)),
-    make_portfolio_step,  # the Portfolio's per-day totals of metrics and scores (pendo_core/usage/portfolio_days.py)
-    make_alerts_step,    # every registered alert kind, then routing and delivery on the configured channels
+    make_judgment_steps,  # the snapshot, the alerts' reading and health at once; Portfolio days; alerts
     make_retention_step,  # raw rows past RAW_RETENTION_DAYS purged (metrics stay)
 )
 
@@ -91,8 +88,16 @@ def sync_runner(settings: Settings, engine: Engine, client: PendoClient, *, prog
                 steps: tuple[StepFactory, ...] = STEPS) -> SyncRunner:
     """A runner with the sync's steps (mapping, then `steps`: by default metrics, health and alerts)."""
     return SyncRunner(settings, engine, client, progress=progress,
-                      after_windows=[make(settings) for make in AFTER_WINDOWS],
-                      steps=[make(settings) for make in steps])
+                      after_windows=made_steps(settings, AFTER_WINDOWS), steps=made_steps(settings, steps))
+
+
+def made_steps(settings: Settings, makes: tuple[StepFactory, ...]) -> list[PostStep]:
+    """The steps the factories make, in order (a factory makes one step, or a list of steps in order)."""
+    steps: list[PostStep] = []
+    for make in makes:
+        made = make(settings)
+        steps.extend(made if isinstance(made, list) else [made])
+    return steps
 
 
 def _utc_now() -> datetime:

@@ -12,12 +12,14 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from pendo_core.admin.settings import AppSettings
-from pendo_core.alerts.job import evaluate_alerts
+from pendo_core.alerts.job import AlertsStep, evaluate_alerts
 from pendo_core.alerts.repo import act_on_alert, list_alerts
 from pendo_core.alerts.risk import HealthWindow, comparable, health_drop, renewal_risk
 from pendo_core.alerts.settings import AlertSettings, HealthDropSettings, RenewalRiskSettings
-from pendo_core.store.models import Customer, UsageAlert
+from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
+from pendo_core.store.models import Customer, HealthScore, UsageAlert
 from tests.support.health_alerts import AS_OF, LAST, add_customer, add_usage, history, table_insert
+from tests.support.store import each_statement
 
 NOW = datetime(2026, 3, 19, 6, 30, tzinfo=UTC)
 BEFORE = LAST - timedelta(days=28)
@@ -199,3 +201,31 @@ def test_a_score_computed_otherwise_28_days_ago_is_no_drop(engine: Engine, befor
                 renewal_date=AS_OF + timedelta(days=30)))
     _evaluate(engine)
     assert _risk_alerts(engine) == [("red", "renewal_risk", "high", "open")]
+
+
+def test_the_sync_judges_the_scores_written_after_its_alerts_read_ahead(engine: Engine) -> None:
+    """The sync's alerts step reads all it judges but the health scores beside the health step
+    (`read_ahead`); it then judges on the scores the health step wrote meanwhile, without reading the rest
+    again, and opens what an evaluation made afresh opens. A reading made for another run is not used."""
+    _customer(engine, "falling", (80.0, "green"), (66.6, "yellow"), renewal=AS_OF + timedelta(days=60))
+    with engine.begin() as conn:  # the last day's score is not written yet
+        conn.execute(HealthScore.__table__.delete().where(HealthScore.score_date == LAST))
+    step, request = AlertsStep(), SyncRequest(as_of=AS_OF)
+    summary = RunSummary(run_id=7, report_first=LAST - timedelta(days=9), report_last=LAST)
+    step.read_ahead(engine, request, summary)
+    table_insert(engine, "pendo_health_scores", [_score("falling", LAST, 44.6, "red")])  # the health step's
+    reads: list[str] = []
+    with each_statement(engine, lambda _cur, sql, _p: reads.append(sql)):
+        step(engine, request, summary)
+    assert _risk_alerts(engine) == [("falling", "health_drop", "high", "open"),
+                                    ("falling", "renewal_risk", "high", "open")]
+    assert any("pendo_health_scores" in sql for sql in reads)
+    assert not any("pendo_guide_metrics" in sql for sql in reads)  # the rest came from the reading
+    _evaluate(engine)  # afresh: the same alerts, nothing new
+    assert _risk_alerts(engine) == [("falling", "health_drop", "high", "open"),
+                                    ("falling", "renewal_risk", "high", "open")]
+    step.read_ahead(engine, request, summary)
+    reads.clear()
+    with each_statement(engine, lambda _cur, sql, _p: reads.append(sql)):
+        step(engine, request, RunSummary(run_id=8, report_first=summary.report_first, report_last=LAST))
+    assert any("pendo_guide_metrics" in sql for sql in reads)  # run 8 read for itself

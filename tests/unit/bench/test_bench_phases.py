@@ -15,17 +15,18 @@ from jobs.bench import ROOT, run_peak_mb
 from jobs.bench_phases import PhaseClock, _timed_step, step_phase
 from pendo_core.common.config import Settings
 from pendo_core.pendo.sync.runner import Alongside
-from pendo_core.pipeline.run import STEPS
+from pendo_core.pipeline.run import STEPS, made_steps
 
 
 def test_every_step_of_the_sync_is_timed_in_its_own_phase() -> None:
     """The read models' steps (snapshot, Portfolio days) are a phase of their own: counted as metrics,
     which is timed inside, they went untimed into "other" (22 s of a 20,000-account daily run)."""
-    settings = Settings()
-    phases = {make.__name__: step_phase(make(settings)) for step in STEPS for make in getattr(step, "makes", (step,))}
-    assert phases == {"make_metrics_step": "metrics", "make_snapshot_step": "read_models",
-                      "make_health_step": "health", "make_portfolio_step": "read_models",
-                      "make_alerts_step": "alerts", "make_retention_step": "retention"}
+    phases = [(part.__module__, step_phase(part)) for step in made_steps(Settings(), STEPS)
+              for part in getattr(step, "parts", (step,))]
+    assert phases == [("pendo_core.usage.job", "metrics"), ("pendo_core.usage.snapshot_job", "read_models"),
+                      ("pendo_core.alerts.job", "alerts"), ("pendo_core.health.job", "health"),
+                      ("pendo_core.usage.portfolio_days", "read_models"), ("pendo_core.alerts.job", "alerts"),
+                      ("pendo_core.pendo.sync.retention", "retention")]
 
 
 def test_a_group_of_steps_run_alongside_counts_in_its_last_part_phase_and_notes_the_others() -> None:

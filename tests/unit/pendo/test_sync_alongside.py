@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from pendo_core.alerts.job import AlertsStep
+from pendo_core.common.config import Settings
 from pendo_core.pendo.sync.runner import Alongside, RunSummary, SyncRequest
+from pendo_core.pipeline.run import STEPS, made_steps
 
 REQUEST = SyncRequest(as_of=date(2024, 3, 21))
 
@@ -75,3 +78,13 @@ def test_on_sqlite_a_failure_stops_the_group_where_it_failed(sqlite_engine: Engi
     with pytest.raises(ValueError, match="snapshot failed"):
         Alongside(fails, after)(sqlite_engine, REQUEST, _summary())
     assert ran == []
+
+
+def test_the_alerts_step_after_the_group_is_the_one_whose_reading_runs_in_it() -> None:
+    """The sync's group after the metrics reads the alerts' inputs (`AlertsStep.read_ahead`) for the very
+    alerts step that runs after it and the Portfolio days, so the reading reaches the step that judges."""
+    steps = made_steps(Settings(database_url="sqlite://"), STEPS)
+    group = next(step for step in steps if isinstance(step, Alongside))
+    alerts = next(step for step in steps if isinstance(step, AlertsStep))
+    assert alerts.read_ahead in group.parts
+    assert steps.index(group) < steps.index(alerts)

@@ -9,12 +9,13 @@ import pandas as pd
 from sqlalchemy import Engine, delete, update
 
 from jobs.bench_store import StoreShape, build_store
-from pendo_core.health.job import compute_health, make_health_step
-from pendo_core.pipeline.run import STEPS
+from pendo_core.common.config import Settings
+from pendo_core.health.job import compute_health
+from pendo_core.pipeline.run import STEPS, made_steps
 from pendo_core.store.models import HealthScore, UsageMetric
 from pendo_core.usage import portfolio_days, portfolio_queries, read_models
 from pendo_core.usage.compute import compute_metrics
-from pendo_core.usage.portfolio_days import make_portfolio_step, refresh_portfolio_days
+from pendo_core.usage.portfolio_days import refresh_portfolio_days
 
 LAST = date(2026, 3, 18)
 SHAPE = StoreShape(customers=30, days=70, csms=3, features_per_customer=2)
@@ -67,9 +68,10 @@ def test_a_refresh_follows_the_stored_rows(engine: Engine) -> None:
 
 
 def test_the_sync_writes_it_after_the_health_scores() -> None:
-    """The portfolio step runs right after the health step (and the snapshot beside it)."""
-    order = [make for step in STEPS for make in getattr(step, "makes", (step,))]
-    assert order.index(make_portfolio_step) == order.index(make_health_step) + 1
+    """The portfolio step runs right after the health step (and the steps beside it)."""
+    order = [step.__module__ for step in made_steps(Settings(database_url="sqlite://"), STEPS)
+             for step in getattr(step, "parts", (step,))]
+    assert order.index("pendo_core.usage.portfolio_days") == order.index("pendo_core.health.job") + 1
 
 
 def test_replaced_scores_or_metrics_send_the_portfolio_live_until_its_rebuild(engine: Engine) -> None:

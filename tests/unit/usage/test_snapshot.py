@@ -16,13 +16,12 @@ from sqlalchemy import Engine, delete, func, select, update
 from jobs.bench_store import StoreShape, build_store, csm_email
 from pendo_core.access.rules import Viewer
 from pendo_core.book import book
-from pendo_core.health.job import make_health_step
-from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
-from pendo_core.pipeline.run import STEPS, AlongsideSteps
+from pendo_core.common.config import Settings
+from pendo_core.pendo.sync.runner import Alongside, RunSummary, SyncRequest
+from pendo_core.pipeline.run import STEPS, made_steps
 from pendo_core.store.models import Customer, CustomerSnapshot, FeatureUsage, UsageMetric
 from pendo_core.usage import feature_queries, portfolio_queries, queries, read_models, snapshot
-from pendo_core.usage.job import make_metrics_step
-from pendo_core.usage.snapshot_job import make_snapshot_step, refresh_snapshot, snapshot_step
+from pendo_core.usage.snapshot_job import refresh_snapshot, snapshot_step
 
 LAST = date(2026, 3, 18)
 SHAPE = StoreShape(customers=40, days=100, csms=4, features_per_customer=3)
@@ -185,7 +184,12 @@ def test_a_refresh_replaces_the_older_day(engine: Engine) -> None:
 def test_the_sync_takes_the_snapshot_after_the_metrics(engine: Engine) -> None:
     """The snapshot step is a sync step right after the metrics, beside the health scores (it reads only
     the metrics), taken for the run's last reported day."""
-    assert STEPS[STEPS.index(make_metrics_step) + 1] == AlongsideSteps((make_snapshot_step, make_health_step))
+    steps = made_steps(Settings(database_url="sqlite://"), STEPS)
+    metrics = next(i for i, step in enumerate(steps) if step.__module__ == "pendo_core.usage.job")
+    group = steps[metrics + 1]
+    assert isinstance(group, Alongside)
+    assert group.parts[0] is snapshot_step
+    assert group.parts[-1].__module__ == "pendo_core.health.job"
     _store(engine)
     summary: Any = RunSummary(run_id=1, report_first=LAST - timedelta(days=9), report_last=LAST)
     snapshot_step(engine, SyncRequest(as_of=LAST + timedelta(days=1)), summary)
