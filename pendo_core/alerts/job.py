@@ -144,8 +144,15 @@ class AlertsStep:
         self._ahead: tuple[int, AlertReading] | None = None  # a run's id and its reading
 
     def read_ahead(self, engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
-        """Read what the alerts judge but the health scores, for this run's alerts step."""
-        self._ahead = summary.run_id, self._read(engine, summary)
+        """Read what the alerts judge but the health scores, for this run's alerts step. A reading that fails
+        is logged and left to the step, which reads again: the run then fails where it did before the
+        reading moved, once the health scores and the Portfolio days are written (in order on SQLite, a
+        failure here would have stopped the health step)."""
+        self._ahead = None
+        try:
+            self._ahead = summary.run_id, self._read(engine, summary)
+        except Exception:
+            log.warning("reading the alerts' inputs ahead failed; the alerts step reads them again", exc_info=True)
 
     def __call__(self, engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
         ahead, self._ahead = self._ahead, None

@@ -12,7 +12,8 @@ from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from pendo_core.admin.settings import AppSettings
-from pendo_core.alerts.job import AlertsStep, evaluate_alerts
+from pendo_core.alerts import job as alerts_job
+from pendo_core.alerts.job import AlertsStep, evaluate_alerts, read_alerts
 from pendo_core.alerts.repo import act_on_alert, list_alerts
 from pendo_core.alerts.risk import HealthWindow, comparable, health_drop, renewal_risk
 from pendo_core.alerts.settings import AlertSettings, HealthDropSettings, RenewalRiskSettings
@@ -229,3 +230,23 @@ def test_the_sync_judges_the_scores_written_after_its_alerts_read_ahead(engine: 
     with each_statement(engine, lambda _cur, sql, _p: reads.append(sql)):
         step(engine, request, RunSummary(run_id=8, report_first=summary.report_first, report_last=LAST))
     assert any("pendo_guide_metrics" in sql for sql in reads)  # run 8 read for itself
+
+
+def test_a_reading_ahead_that_fails_is_left_to_the_alerts_step(engine: Engine,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reading ahead runs in the group with the health step (before it, on SQLite): its failure must not
+    stop the scores. It is logged, and the alerts step reads again and judges."""
+    _customer(engine, "falling", (44.6, "red"), (66.6, "yellow"))
+    failing = iter([OSError("the store went away")])
+
+    def read_once_failing(*args: Any, **kwargs: Any) -> Any:
+        for error in failing:
+            raise error
+        return read_alerts(*args, **kwargs)
+
+    monkeypatch.setattr(alerts_job, "read_alerts", read_once_failing)
+    step, request = AlertsStep(), SyncRequest(as_of=AS_OF)
+    summary = RunSummary(run_id=7, report_first=LAST - timedelta(days=9), report_last=LAST)
+    step.read_ahead(engine, request, summary)  # fails inside: nothing raised
+    step(engine, request, summary)
+    assert _risk_alerts(engine) == [("falling", "health_drop", "high", "open")]
