@@ -22,7 +22,9 @@ from pendo_core.admin.settings import AppSettings, current_settings
 from pendo_core.health.grid import ScoredGrid, score_grid
 from pendo_core.health.inputs import HealthInputs, key_feature_ids, load_inputs
 from pendo_core.health.score import COMPONENTS
+from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.retention import clamp_restatement
+from pendo_core.pendo.sync.runner import SCORES_STALE_FROM
 from pendo_core.store.bulk import copy_text_rows, refresh_statistics
 from pendo_core.store.models import HealthScore
 from pendo_core.store.scope import customer_chunks
@@ -115,6 +117,8 @@ def make_health_step(settings: Settings) -> PostStep:
 def _score_run(engine: Engine, summary: RunSummary, *, include_anonymous: bool) -> None:
     """Every customer from the first moved (or unscored) day; the remapped ones over the whole range."""
     score_ranges(engine, run_ranges(engine, summary), include_anonymous=include_anonymous)
+    with Session(engine) as session, session.begin():
+        store.clear_watermark(session, SCORES_STALE_FROM)  # every moved day is scored now
 
 
 def run_ranges(engine: Engine, summary: RunSummary) -> list[ScoreRange]:
@@ -122,7 +126,8 @@ def run_ranges(engine: Engine, summary: RunSummary) -> list[ScoreRange]:
     first, last = summary.report_first, summary.report_last
     if last < first:
         return []
-    start = max(first, min(summary.metrics_first or first, _first_unscored(engine, first, last) or last))
+    start = max(first, min(summary.metrics_first or first, _first_unscored(engine, first, last) or last,
+                           _scores_stale_from(engine) or last))
     start = clamp_restatement(engine, start, last, "health scores")
     parts = [ScoreRange(start, last)] if start <= last else []
     stale = summary.metrics_stale
@@ -138,6 +143,14 @@ def _settings(engine: Engine, given: AppSettings | None, version: int | None) ->
         return (version or 0), given
     with Session(engine) as session:
         return current_settings(session)
+
+
+def _scores_stale_from(engine: Engine) -> date | None:
+    """The first day whose metrics moved since the health step last scored, as the metrics step keeps it: a
+    run that stopped between the two left its moved days unscored (their old scores stand)."""
+    with Session(engine) as session:
+        day = store.get_watermark(session, SCORES_STALE_FROM)
+    return date.fromisoformat(day) if day else None
 
 
 def _first_unscored(engine: Engine, first: date, last: date) -> date | None:

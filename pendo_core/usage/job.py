@@ -10,7 +10,9 @@ read has changed since they were computed (the feature and guide catalogue, the 
 the anonymous-visitor rule: `inputs_digest`), every re-read day counts as changed. The range done
 is kept as a watermark. Days whose raw rows were purged (RAW_RETENTION_DAYS,
 `pendo_core.pendo.sync.retention`) are never restated: they keep their stored metrics, and the run
-logs it. The run keeps the visitors' settled rows as of its last day minus the lookback for the next one
+logs it. The first day computed is also kept for the health step (SCORES_STALE_FROM, lowered, cleared once
+the scores are written), so a run that stops between the two leaves its moved days to the next run's scores.
+The run keeps the visitors' settled rows as of its last day minus the lookback for the next one
 (`usage.recency`), telling it the first raw day changed since (METRICS_STALE_FROM).
 """
 
@@ -27,7 +29,14 @@ from pendo_core.common.config import Settings
 from pendo_core.common.timeutil import DayRange, format_day_range, parse_day_range
 from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.retention import clamp_restatement
-from pendo_core.pendo.sync.runner import METRICS_RANGE, METRICS_STALE_FROM, PostStep, RunSummary, SyncRequest
+from pendo_core.pendo.sync.runner import (
+    METRICS_RANGE,
+    METRICS_STALE_FROM,
+    SCORES_STALE_FROM,
+    PostStep,
+    RunSummary,
+    SyncRequest,
+)
 from pendo_core.store import models
 from pendo_core.usage.compute import compute_metrics
 from pendo_core.usage.loader import catalogue_queries
@@ -76,6 +85,8 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
         store.set_watermark(session, METRICS_RANGE, format_day_range(first, last))
         store.set_watermark(session, METRICS_INPUTS, inputs)
         store.clear_watermark(session, METRICS_STALE_FROM)
+        if start <= last:  # the health step scores from there, and clears it (this run's, or the next if this stops)
+            store.lower_date_watermark(session, SCORES_STALE_FROM, start)
     summary.metrics_first = start
     summary.metrics_stale = stale if start > stale_first else []
 

@@ -38,6 +38,7 @@ log = logging.getLogger("pendo_core.pendo.sync")
 REPORT_START = "report_start"
 METRICS_RANGE = "metrics_range"
 METRICS_STALE_FROM = "metrics_stale_from"  # first day written since metrics were last computed
+SCORES_STALE_FROM = "scores_stale_from"  # first day whose metrics moved since the health step last scored
 # Stores whose writes run in another process, so reading the next window meanwhile uses the second core.
 # On SQLite the writes hold the GIL: measured on the 300-account replay, the read-ahead cost 11% there
 # and saved 14% of the windows phase on PostgreSQL (README, Benchmark).

@@ -15,6 +15,8 @@ from pendo_core.health import job
 from pendo_core.health.inputs import load_inputs
 from pendo_core.health.job import compute_health, health_step
 from pendo_core.health.queries import explain_score
+from pendo_core.pendo.sync import store
+from pendo_core.pendo.sync.runner import SCORES_STALE_FROM
 from pendo_core.store.models import HealthScore, UsageMetric
 from tests.support.health_alerts import LAST, add_customer, add_feature_use, add_features, add_usage, history
 
@@ -226,3 +228,23 @@ def test_key_feature_counts_match_brute_force(engine: Engine, window: int, attri
     days = [first + timedelta(days=k) for k in range(41)]
     expected = [sum(any(0 <= (day - LAST).days + i <= window - 1 for i in uses[f]) for f in uses) for day in days]
     assert getattr(inputs, attribute)[0, -41:].tolist() == expected
+
+
+def test_days_a_stopped_run_moved_are_scored_by_the_next_run(engine: Engine) -> None:
+    """The metrics step keeps the first day it computed (SCORES_STALE_FROM) until the health step has scored.
+    A run that stopped between the two left days whose metrics moved with their old scores; the next run's
+    health step scores from that day, not only from its own moved day, so the scores equal a full recompute,
+    and then clears it."""
+    _seed(engine)
+    compute_health(engine, FIRST, LAST)
+    moved = LAST - timedelta(days=5)
+    _move_metrics(engine, "steady", moved)  # the stopped run's restatement ...
+    with Session(engine) as session, session.begin():
+        store.lower_date_watermark(session, SCORES_STALE_FROM, moved)  # ... and what its metrics step kept
+    summary = SimpleNamespace(report_first=FIRST, report_last=LAST, metrics_first=LAST, metrics_stale=[])
+    health_step(engine, SimpleNamespace(as_of=LAST + timedelta(days=1)), summary)  # type: ignore[arg-type]
+    partial = _rows(engine)
+    with Session(engine) as session:
+        assert store.get_watermark(session, SCORES_STALE_FROM) is None
+    compute_health(engine, FIRST, LAST)
+    assert partial == _rows(engine)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from pendo_core.common.config import Settings
 from pendo_core.pendo.sync import store
-from pendo_core.pendo.sync.runner import METRICS_RANGE, RunSummary
+from pendo_core.pendo.sync.runner import METRICS_RANGE, SCORES_STALE_FROM, RunSummary
 from pendo_core.store import models
 from pendo_core.usage.job import compute_moved_metrics
 from tests.support.health_alerts import table_insert
@@ -48,3 +48,25 @@ def test_metrics_move_from_the_first_changed_day_while_their_other_inputs_stay(e
     assert _moved(engine, None) == REREAD
     assert _moved(engine, None, include_anonymous=True) == REREAD
     assert _moved(engine, None, include_anonymous=True) == nothing
+
+
+def test_the_first_day_computed_is_kept_for_the_health_scores(engine: Engine) -> None:
+    """The step lowers SCORES_STALE_FROM to the first day it computed (the health step clears it once it has
+    scored), and leaves it alone when it computed nothing."""
+    with Session(engine) as session, session.begin():
+        store.set_watermark(session, METRICS_RANGE, f"{FIRST}..{LAST}")
+    _moved(engine, None)  # computed before the inputs digest was kept: from the first re-read day
+    assert _scores_stale_from(engine) == REREAD.isoformat()
+    _moved(engine, None)  # nothing changed: nothing computed
+    assert _scores_stale_from(engine) == REREAD.isoformat()
+    _moved(engine, date(2024, 3, 16))  # a later day keeps the earlier one until the scores are written
+    assert _scores_stale_from(engine) == REREAD.isoformat()
+    with Session(engine) as session, session.begin():
+        store.clear_watermark(session, SCORES_STALE_FROM)
+    _moved(engine, date(2024, 3, 16))
+    assert _scores_stale_from(engine) == "2024-03-16"
+
+
+def _scores_stale_from(engine: Engine) -> str | None:
+    with Session(engine) as session:
+        return store.get_watermark(session, SCORES_STALE_FROM)
