@@ -5,8 +5,9 @@ the scoping of `pendo_core.usage.adoption.abandoned_key_features` (mapped accoun
 visitors unless anonymous ones are included), grouped by customer in one query per chunk. The
 champions' and decision makers' activity is what `people.stakeholders` reads for one customer, read for
 all of them at once.
-The risk kinds read each customer's health score on the last day and 28 days before it
-(`risk.HealthWindow`) and its renewal date.
+The risk kinds' inputs, each customer's health score on the last day and 28 days before it
+(`risk.HealthWindow`) and its renewal date, are read apart (`add_health`): the sync reads the rest beside
+its health step, and these once the new scores are written.
 
 The customers evaluated are those with a usage row in the window, a champion or decision maker, or
 an active alert (so an alert whose subject is gone can resolve even when the usage is not synced).
@@ -87,10 +88,9 @@ def history_days(cfg: AlertSettings) -> int:
 
 
 def load_alert_inputs(engine: Engine, last_day: date, cfg: AlertSettings, *, key_features: Sequence[str],
-                      customer_ids: Collection[str] | None = None, include_anonymous: bool = False,
-                      health: bool = True) -> AlertInputs:
-    """Every input of the rules for the customers evaluated (see above), up to last_day; without the
-    health scores when not `health` (`add_health` adds them: the sync reads the rest beside its health step).
+                      customer_ids: Collection[str] | None = None, include_anonymous: bool = False) -> AlertInputs:
+    """Every input of the rules for the customers evaluated (see above), up to last_day, but the health scores
+    and renewal dates (`add_health`).
 
     On PostgreSQL the key-feature use is read on a second connection while the rest is read and matched
     here: the server spends most of that read alone (8 s of a 20,000-account daily run), and this
@@ -108,8 +108,6 @@ def load_alert_inputs(engine: Engine, last_day: date, cfg: AlertSettings, *, key
         _add_guides(engine, customers, last_day, cfg)
         _add_people(engine, {c: customers[c] for c in sorted(keyed & customers.keys())}, last_day,
                     cfg.champion_inactive.days, include_anonymous)
-        if health:
-            add_health(engine, customers, last_day)
         for customer, windows in (reading.result() if reading else read_features()).items():
             if customer in customers:  # else mapped but not evaluated: no usage row in the window, contact or alert
                 customers[customer].features = windows

@@ -64,7 +64,7 @@ def read_alerts(engine: Engine, as_of_day: date, *, app_settings: AppSettings | 
     settings = app_settings or _current(engine)
     keys = key_feature_ids(engine, settings.health.key_feature_ids)
     inputs = load_alert_inputs(engine, as_of_day - timedelta(days=1), settings.alerts, key_features=keys,
-                               customer_ids=customer_ids, include_anonymous=include_anonymous, health=False)
+                               customer_ids=customer_ids, include_anonymous=include_anonymous)
     return AlertReading(as_of_day, settings, inputs)
 
 
