@@ -29,6 +29,7 @@ from pendo_core.store.bulk import copy_text_rows, refresh_statistics
 from pendo_core.store.models import HealthScore
 from pendo_core.store.scope import customer_chunks
 from pendo_core.usage import read_models
+from pendo_core.usage.job import forget_stale_score_customers, stale_score_customers
 
 if TYPE_CHECKING:
     from pendo_core.common.config import Settings
@@ -119,6 +120,7 @@ def _score_run(engine: Engine, summary: RunSummary, *, include_anonymous: bool) 
     score_ranges(engine, run_ranges(engine, summary), include_anonymous=include_anonymous)
     with Session(engine) as session, session.begin():
         store.clear_watermark(session, SCORES_STALE_FROM)  # every moved day is scored now
+        forget_stale_score_customers(session)  # ... and every remapped customer's range
 
 
 def run_ranges(engine: Engine, summary: RunSummary) -> list[ScoreRange]:
@@ -130,7 +132,7 @@ def run_ranges(engine: Engine, summary: RunSummary) -> list[ScoreRange]:
                            _scores_stale_from(engine) or last))
     start = clamp_restatement(engine, start, last, "health scores")
     parts = [ScoreRange(start, last)] if start <= last else []
-    stale = summary.metrics_stale
+    stale = sorted({*summary.metrics_stale, *_stale_score_customers(engine)})
     since = clamp_restatement(engine, first, last, f"health scores of {len(stale)} remapped customer(s)") \
         if stale else first
     if stale and start > since:  # their metrics moved over the whole (restatable) range
@@ -151,6 +153,13 @@ def _scores_stale_from(engine: Engine) -> date | None:
     with Session(engine) as session:
         day = store.get_watermark(session, SCORES_STALE_FROM)
     return date.fromisoformat(day) if day else None
+
+
+def _stale_score_customers(engine: Engine) -> list[str]:
+    """The customers whose metrics moved over the whole range, as the metrics step keeps them (this run's, and
+    those of a run that stopped before its health step)."""
+    with Session(engine) as session:
+        return stale_score_customers(session)
 
 
 def _first_unscored(engine: Engine, first: date, last: date) -> date | None:

@@ -342,6 +342,15 @@ class VisitorSettled(Base):
     last_seen: Mapped[date] = mapped_column(Date)
 
 
+class StaleScoreCustomer(Base):
+    """A customer whose metrics the metrics step recomputed over the whole reported range (its Pendo accounts
+    changed) and whose health scores the health step has not yet recomputed (pendo_core/usage/job.py): kept
+    until it has, so a run that stops between the two leaves them to the next run's health step."""
+
+    __tablename__ = "pendo_scores_stale_customers"
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+
 class CustomerSnapshot(Base):
     """Read model (pendo_core/usage/snapshot.py): per customer, the windows ending `as_of` that the wide
     pages read (measures, the 7-day week, 12 week-end WAUs, the last active day), as the live queries

@@ -38,6 +38,7 @@ from pendo_core.pendo.sync.runner import (
     SyncRequest,
 )
 from pendo_core.store import models
+from pendo_core.store.upsert import upsert
 from pendo_core.usage.compute import compute_metrics
 from pendo_core.usage.loader import catalogue_queries
 
@@ -81,14 +82,35 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
     if stale and start > stale_first:  # else the recompute from `start` covered them
         compute_metrics(engine, first_day=stale_first, last_day=last, customer_ids=stale,
                         include_anonymous=anonymous, onboarding_guide_ids=onboarding)
+    remapped = stale if start > stale_first else []
     with Session(engine) as session, session.begin():
         store.set_watermark(session, METRICS_RANGE, format_day_range(first, last))
         store.set_watermark(session, METRICS_INPUTS, inputs)
         store.clear_watermark(session, METRICS_STALE_FROM)
         if start <= last:  # the health step scores from there, and clears it (this run's, or the next if this stops)
             store.lower_date_watermark(session, SCORES_STALE_FROM, start)
+        keep_stale_score_customers(session, remapped)  # ... and these over the whole range, the same way
     summary.metrics_first = start
-    summary.metrics_stale = stale if start > stale_first else []
+    summary.metrics_stale = remapped
+
+
+_STALE_SCORES = models.table_of(models.StaleScoreCustomer)
+
+
+def keep_stale_score_customers(session: Session, customers: list[str]) -> None:
+    """Keep customers whose metrics moved over the whole reported range until the health step has scored them."""
+    upsert(session, _STALE_SCORES, [{"customer_id": c} for c in customers], keys=("customer_id",),
+           on_conflict="ignore")
+
+
+def stale_score_customers(session: Session) -> list[str]:
+    """The customers kept by `keep_stale_score_customers` (this run's, and any a stopped run left)."""
+    return sorted(session.scalars(select(_STALE_SCORES.c.customer_id)))
+
+
+def forget_stale_score_customers(session: Session) -> None:
+    """The health step has scored every kept customer over the whole range."""
+    session.execute(_STALE_SCORES.delete())
 
 
 def inputs_digest(session: Session, onboarding: tuple[str, ...] | None, include_anonymous: bool) -> str:

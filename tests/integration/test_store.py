@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, inspect
@@ -49,15 +49,15 @@ def test_every_migrated_primary_key_is_the_models_in_its_order(engine: Engine) -
     0017 downgrades to the old order and upgrades again."""
     from pendo_core.store.models import Base
 
-    def keys() -> dict[str, list[str]]:
+    def keys(tables: Iterable[str] = Base.metadata.tables) -> dict[str, list[str]]:
         inspector = inspect(engine)
-        return {name: inspector.get_pk_constraint(name)["constrained_columns"] for name in Base.metadata.tables}
+        return {name: inspector.get_pk_constraint(name)["constrained_columns"] for name in tables}
 
     expected = {name: [c.name for c in table.primary_key.columns] for name, table in Base.metadata.tables.items()}
     assert expected["pendo_visitor_hours"] == ["account_id", "hour_start", "visitor_id"]
     assert keys() == expected
     with _downgraded(engine, "0016"):
-        assert keys()["pendo_visitor_hours"] == ["account_id", "visitor_id", "hour_start"]
+        assert keys(["pendo_visitor_hours"]) == {"pendo_visitor_hours": ["account_id", "visitor_id", "hour_start"]}
     assert keys() == expected
 
 

@@ -27,7 +27,13 @@ from pendo_sim.faults import Faults
 from pendo_sim.server import SimServer, start_server
 from tests.support.metrics import read_outputs
 from tests.support.reference_metrics import reference_metrics
-from tests.support.sync import expected_activity, import_demo_customers, run_sync, snapshot
+from tests.support.sync import (
+    expected_activity,
+    import_demo_customers,
+    map_an_unmapped_account,
+    run_sync,
+    snapshot,
+)
 
 TZ = "America/New_York"
 AS_OF = date(2024, 3, 20)
@@ -179,17 +185,9 @@ def test_mapping_change_recomputes_that_customer_over_the_whole_range(
 ) -> None:
     """An account newly mapped to a customer: the next run restates all its days, exactly, metrics and
     health (the other customers only from the re-read days on)."""
-    from pendo_core.customers.repo import confirm_mapping, list_unmapped_accounts
-    from pendo_core.store.engine import session_factory
-
     import_demo_customers(engine, subscription)
     run_sync(engine, server.url, TZ, AS_OF, BACKFILL, steps=WITH_PORTFOLIO)
-    with session_factory(engine).begin() as session:
-        unmapped = [a.account_id for a in list_unmapped_accounts(session)]
-        owner = session.scalars(select(models.AccountMapping.customer_id)).first()
-        assert unmapped
-        assert owner is not None
-        confirm_mapping(session, unmapped[0], owner, by="admin@test")
+    owner = map_an_unmapped_account(engine)
     summary = run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_PORTFOLIO)
     # the remapped customer is restated over the whole range, the others only from the re-read days
     assert summary.metrics_stale == [owner]
@@ -199,6 +197,24 @@ def test_mapping_change_recomputes_that_customer_over_the_whole_range(
     _assert_matches_reference(engine, subscription, summary.report_first, summary.report_last)
     _assert_portfolio_as_the_live_rows(engine)
     _assert_health_as_a_full_recompute(engine, summary.report_first, summary.report_last)
+
+
+def test_a_remap_whose_run_stopped_before_its_scores_is_scored_by_the_next_run(
+    engine: Engine, subscription: Subscription, server: SimServer
+) -> None:
+    """A run that stopped after its metrics step (here: one without the health step) restated a remapped
+    customer's metrics over the whole range. The next run finds them following the mapping, and still
+    scores that customer's whole range again (the metrics step kept it), so its scores equal a full
+    recompute; then nothing is kept."""
+    import_demo_customers(engine, subscription)
+    run_sync(engine, server.url, TZ, AS_OF, BACKFILL, steps=WITH_HEALTH)
+    owner = map_an_unmapped_account(engine)
+    assert run_sync(engine, server.url, TZ, AS_OF, None, steps=INGEST_STEPS).metrics_stale == [owner]
+    summary = run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_HEALTH)
+    assert summary.metrics_stale == []  # its metrics already follow the mapping
+    _assert_health_as_a_full_recompute(engine, summary.report_first, summary.report_last)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(models.StaleScoreCustomer)) == 0
 
 
 def _assert_portfolio_as_the_live_rows(engine: Engine) -> None:

@@ -22,7 +22,7 @@ from pendo_sim.data import Subscription, generate
 from pendo_sim.server import SimServer, start_server
 from tests.support.metrics import Outputs, read_outputs
 from tests.support.reference_metrics import reference_metrics
-from tests.support.sync import expected_activity, import_demo_customers
+from tests.support.sync import expected_activity, import_demo_customers, map_an_unmapped_account
 
 TZ = "America/New_York"
 AS_OF = date(2024, 3, 20)
@@ -96,21 +96,13 @@ def test_remap_after_a_purge_keeps_the_metrics_of_purged_days(
 ) -> None:
     """An account mapped after a purge: days whose inputs were purged keep their stored metrics (and
     the run logs it); the later days are restated exactly with the new mapping."""
-    from pendo_core.customers.repo import confirm_mapping, list_unmapped_accounts
-    from pendo_core.store.engine import session_factory
-
     import_demo_customers(engine, subscription)
     summary = _sync(engine, server.url, 21)
     first, last = summary.report_first, summary.report_last
     restatable = first + timedelta(days=10)
     retention.purge(engine, restatable - timedelta(days=89))  # below the floor on purpose: a mid-range edge
     before = read_outputs(engine)
-    with session_factory(engine).begin() as session:
-        unmapped = [a.account_id for a in list_unmapped_accounts(session)]
-        owner = session.scalars(select(models.AccountMapping.customer_id)).first()
-        assert unmapped
-        assert owner is not None
-        confirm_mapping(session, unmapped[0], owner, by="admin@test")
+    owner = map_an_unmapped_account(engine)
     with caplog.at_level(logging.WARNING, logger="pendo_core.pendo.sync.retention"):
         daily = _sync(engine, server.url, None)
     after = read_outputs(engine)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select, text
 from pendo_core.common.config import Settings
 from pendo_core.common.timeutil import day_of_ms, local_midnight_ms
 from pendo_core.customers.csv_parse import parse_customers_csv
-from pendo_core.customers.repo import upsert_customers
+from pendo_core.customers.repo import confirm_mapping, list_unmapped_accounts, upsert_customers
 from pendo_core.pendo.client import PendoClient, RetryPolicy
 from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
 from pendo_core.pipeline import INGEST_STEPS, sync_runner
@@ -41,6 +41,17 @@ def import_demo_customers(engine: Engine, sub: Subscription) -> None:
     assert not result.errors, result.errors
     with session_factory(engine).begin() as session:
         upsert_customers(session, result.rows)
+
+
+def map_an_unmapped_account(engine: Engine) -> str:
+    """Map the first unmapped Pendo account to the first mapped customer (a remap); returns that customer."""
+    with session_factory(engine).begin() as session:
+        unmapped = [a.account_id for a in list_unmapped_accounts(session)]
+        owner = session.scalars(select(models.AccountMapping.customer_id)).first()
+        assert unmapped
+        assert owner is not None
+        confirm_mapping(session, unmapped[0], owner, by="admin@test")
+    return owner
 
 
 def _csv(value: Any) -> str:

@@ -18,6 +18,7 @@ from pendo_core.health.queries import explain_score
 from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.runner import SCORES_STALE_FROM
 from pendo_core.store.models import HealthScore, UsageMetric
+from pendo_core.usage.job import keep_stale_score_customers, stale_score_customers
 from tests.support.health_alerts import LAST, add_customer, add_feature_use, add_features, add_usage, history
 
 FIRST = LAST - timedelta(days=9)
@@ -246,5 +247,25 @@ def test_days_a_stopped_run_moved_are_scored_by_the_next_run(engine: Engine) -> 
     partial = _rows(engine)
     with Session(engine) as session:
         assert store.get_watermark(session, SCORES_STALE_FROM) is None
+    compute_health(engine, FIRST, LAST)
+    assert partial == _rows(engine)
+
+
+def test_remapped_customers_a_stopped_run_left_are_scored_over_the_whole_range(engine: Engine) -> None:
+    """The metrics step keeps a remapped customer, whose metrics it restated over the whole range, until the
+    health step has scored it. A run that stopped between the two left the customer's earlier days with their
+    old scores; the next run's health step scores its whole range (its own summary names no remapped
+    customer), so the scores equal a full recompute, and then forgets it."""
+    _seed(engine)
+    compute_health(engine, FIRST, LAST)
+    _move_metrics(engine, "declining", FIRST)  # the stopped run's restatement ...
+    with Session(engine) as session, session.begin():
+        keep_stale_score_customers(session, ["declining"])  # ... and what its metrics step kept
+    summary = SimpleNamespace(report_first=FIRST, report_last=LAST, metrics_first=LAST + timedelta(days=1),
+                              metrics_stale=[])
+    health_step(engine, SimpleNamespace(as_of=LAST + timedelta(days=1)), summary)  # type: ignore[arg-type]
+    partial = _rows(engine)
+    with Session(engine) as session:
+        assert stale_score_customers(session) == []
     compute_health(engine, FIRST, LAST)
     assert partial == _rows(engine)
