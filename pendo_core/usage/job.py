@@ -11,7 +11,8 @@ the anonymous-visitor rule: `inputs_digest`), every re-read day counts as change
 is kept as a watermark. Days whose raw rows were purged (RAW_RETENTION_DAYS,
 `pendo_core.pendo.sync.retention`) are never restated: they keep their stored metrics, and the run
 logs it. The first day computed is also kept for the health step (SCORES_STALE_FROM, lowered, cleared once
-the scores are written), so a run that stops between the two leaves its moved days to the next run's scores.
+the scores are written), and so are the remapped customers (`pendo_scores_stale_customers`), so a run that
+stops between the two leaves its moved days and ranges to the next run's scores.
 The run keeps the visitors' settled rows as of its last day minus the lookback for the next one
 (`usage.recency`), telling it the first raw day changed since (METRICS_STALE_FROM).
 """
