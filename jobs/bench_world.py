@@ -60,11 +60,13 @@ class World:
 
     def disk_gb(self, stores: list[str]) -> float:
         """About how many GB a bench of this world writes at its peak, `stores` being the stores it fills
-        in turn: the recording and at most two stores at once (the live one and a replay's), at the sizes
-        measured on the 2,000- and 20,000-account worlds."""
+        in turn (the live one, then the replays'), at the sizes measured on the 2,000- and 20,000-account
+        worlds: the recording, every SQLite store (each file stays), and one PostgreSQL store (the live and
+        the replay stores are one database, dropped before it is created again)."""
         visitors = self.visitors or 25 * self.accounts
         rows = visitors * (VISITOR_DAY_ROWS * (self.backfill_days + 89) + OTHER_ROWS * self.backfill_days)
-        per_row = RECORDING_BYTES_PER_ROW + min(len(stores), 2) * max(STORE_BYTES_PER_ROW[s] for s in stores)
+        held = [s for s in stores if s != "postgresql"] + ["postgresql"] * ("postgresql" in stores)
+        per_row = RECORDING_BYTES_PER_ROW + sum(STORE_BYTES_PER_ROW[s] for s in held)
         return rows * per_row / 1e9
 
     @property
