@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pyarrow as pa
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from pendo_core.store.arrow import record_batches
 from pendo_core.store.bulk import copy_arrow
@@ -36,6 +36,25 @@ def test_record_batches_follow_the_query_and_the_schema(engine: Engine) -> None:
     got = sorted(row for batch in batches for row in zip(*(c.to_pylist() for c in batch.columns), strict=True))
     assert got == sorted(r for r in rows if r[0] == "acct-0" and r[2] >= date(2024, 3, 2))
     assert got  # the seed has such rows: the comparison above is not of two empty lists
+
+
+def test_record_batches_keep_nulls_apart_from_empty_text(engine: Engine) -> None:
+    """A NULL comes back as null and an empty text as "", in every column type, and a row of one NULL
+    value is a row (on SQLite each row travels as a line of CSV: that one is empty)."""
+    rows = _seed(engine)
+    vd = VisitorDay.__table__
+    first = rows[0]
+    stmt = select(func.nullif(vd.c.account_id, first[0]), func.nullif(vd.c.visitor_id, first[1]),
+                  func.nullif(vd.c.day, first[2]), func.nullif(vd.c.num_events, first[3]))
+    got = sorted((tuple(r) for batch in record_batches(engine, stmt, SCHEMA)
+                  for r in zip(*(c.to_pylist() for c in batch.columns), strict=True)), key=repr)
+    expected = [tuple(None if value == first[i] else value for i, value in enumerate(row)) for row in rows]
+    assert got == sorted(expected, key=repr)
+    assert ("acct-1", "", date(2024, 3, 3), 10 ** 12 + 5) in got  # the empty visitor id, not a null
+    alone = select(func.nullif(vd.c.num_events, first[3])).order_by(vd.c.num_events)
+    one = pa.schema([("num_events", pa.int64())])
+    assert [v for batch in record_batches(engine, alone, one) for v in batch.column(0).to_pylist()] == \
+        [None, *(row[3] for row in rows[1:])]
 
 
 def test_record_batches_of_an_empty_result_are_none(engine: Engine) -> None:
