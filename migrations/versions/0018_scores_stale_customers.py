@@ -2,8 +2,9 @@
 
 The metrics step recomputes a remapped customer's metrics over the whole reported range and the health
 step then re-scores that range. A run that stopped between the two lost the list, and the next run found
-the metrics already matching the new mapping: the customer's earlier days kept their old scores. The
-metrics step now keeps the list here until the health step has scored it (pendo_core/usage/job.py).
+the metrics already matching the new mapping: the customer's earlier days kept their old scores (and,
+stopped during that recompute, their old metrics). The metrics step now keeps the list here before it
+writes their metrics, until the health step has scored them (pendo_core/usage/job.py).
 
 Revision ID: 0018
 Revises: 0017

@@ -117,14 +117,17 @@ def make_health_step(settings: Settings) -> PostStep:
 
 def _score_run(engine: Engine, summary: RunSummary, *, include_anonymous: bool) -> None:
     """Every customer from the first moved (or unscored) day; the remapped ones over the whole range."""
-    score_ranges(engine, run_ranges(engine, summary), include_anonymous=include_anonymous)
+    with Session(engine) as session:
+        kept = stale_score_customers(session)
+    score_ranges(engine, run_ranges(engine, summary, kept), include_anonymous=include_anonymous)
     with Session(engine) as session, session.begin():
         store.clear_watermark(session, SCORES_STALE_FROM)  # every moved day is scored now
-        forget_stale_score_customers(session)  # ... and every remapped customer's range
+        forget_stale_score_customers(session, kept)  # ... and every kept customer's range
 
 
-def run_ranges(engine: Engine, summary: RunSummary) -> list[ScoreRange]:
-    """What a run's health step scores (none when the reported range is empty)."""
+def run_ranges(engine: Engine, summary: RunSummary, kept: Sequence[str] = ()) -> list[ScoreRange]:
+    """What a run's health step scores (none when the reported range is empty), `kept` being the customers
+    the metrics step keeps for a whole-range score (`usage.job.keep_stale_score_customers`)."""
     first, last = summary.report_first, summary.report_last
     if last < first:
         return []
@@ -132,7 +135,7 @@ def run_ranges(engine: Engine, summary: RunSummary) -> list[ScoreRange]:
                            _scores_stale_from(engine) or last))
     start = clamp_restatement(engine, start, last, "health scores")
     parts = [ScoreRange(start, last)] if start <= last else []
-    stale = sorted({*summary.metrics_stale, *_stale_score_customers(engine)})
+    stale = sorted({*summary.metrics_stale, *kept})
     since = clamp_restatement(engine, first, last, f"health scores of {len(stale)} remapped customer(s)") \
         if stale else first
     if stale and start > since:  # their metrics moved over the whole (restatable) range
@@ -153,13 +156,6 @@ def _scores_stale_from(engine: Engine) -> date | None:
     with Session(engine) as session:
         day = store.get_watermark(session, SCORES_STALE_FROM)
     return date.fromisoformat(day) if day else None
-
-
-def _stale_score_customers(engine: Engine) -> list[str]:
-    """The customers whose metrics moved over the whole range, as the metrics step keeps them (this run's, and
-    those of a run that stopped before its health step)."""
-    with Session(engine) as session:
-        return stale_score_customers(session)
 
 
 def _first_unscored(engine: Engine, first: date, last: date) -> date | None:

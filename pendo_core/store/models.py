@@ -343,9 +343,9 @@ class VisitorSettled(Base):
 
 
 class StaleScoreCustomer(Base):
-    """A customer whose metrics the metrics step recomputed over the whole reported range (its Pendo accounts
-    changed) and whose health scores the health step has not yet recomputed (pendo_core/usage/job.py): kept
-    until it has, so a run that stops between the two leaves them to the next run's health step."""
+    """A customer whose metrics and health scores must be computed again over the whole reported range (its
+    Pendo accounts changed): kept by the metrics step before it writes them, until the health step has
+    scored them (pendo_core/usage/job.py), so a run that stops anywhere in between leaves them to the next."""
 
     __tablename__ = "pendo_scores_stale_customers"
     customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -204,15 +204,57 @@ def test_a_remap_whose_run_stopped_before_its_scores_is_scored_by_the_next_run(
 ) -> None:
     """A run that stopped after its metrics step (here: one without the health step) restated a remapped
     customer's metrics over the whole range. The next run finds them following the mapping, and still
-    scores that customer's whole range again (the metrics step kept it), so its scores equal a full
-    recompute; then nothing is kept."""
+    scores that customer's whole range again (the metrics step kept it; its metrics are computed again
+    too), so its scores equal a full recompute; then nothing is kept."""
     import_demo_customers(engine, subscription)
-    run_sync(engine, server.url, TZ, AS_OF, BACKFILL, steps=WITH_HEALTH)
+    first = run_sync(engine, server.url, TZ, AS_OF, BACKFILL, steps=WITH_HEALTH).report_first
     owner = map_an_unmapped_account(engine)
+    before = _health_rows(engine)[(owner, first)]
     assert run_sync(engine, server.url, TZ, AS_OF, None, steps=INGEST_STEPS).metrics_stale == [owner]
     summary = run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_HEALTH)
-    assert summary.metrics_stale == []  # its metrics already follow the mapping
+    assert summary.metrics_stale == [owner]  # its metrics follow the mapping already, but it was kept
     _assert_health_as_a_full_recompute(engine, summary.report_first, summary.report_last)
+    assert _health_rows(engine)[(owner, first)] != before  # the remap moved its first day's score
+    _assert_nothing_kept(engine)
+
+
+def test_a_remap_whose_run_stopped_in_its_metrics_is_computed_and_scored_by_the_next_run(
+    engine: Engine, subscription: Subscription, server: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that stopped while its metrics step recomputed a remapped customer's whole range, after the
+    recompute of every customer's moved days (which rewrote that customer's last day by the new mapping).
+    The next run no longer sees the customer as remapped, but the metrics step kept it before writing: the
+    next run computes its metrics and scores over the whole range again, exactly."""
+    from sqlalchemy.orm import Session
+
+    from pendo_core.pendo.sync import store
+    from pendo_core.pendo.sync.runner import METRICS_STALE_FROM
+    from pendo_core.usage import job
+
+    import_demo_customers(engine, subscription)
+    last = run_sync(engine, server.url, TZ, AS_OF, BACKFILL, steps=WITH_HEALTH).report_last
+    owner = map_an_unmapped_account(engine)
+    with Session(engine) as session, session.begin():  # raw days an earlier, stopped run wrote: every
+        store.lower_date_watermark(session, METRICS_STALE_FROM, last - timedelta(days=3))  # customer's first
+    compute = job.compute_metrics
+
+    def stops_on_the_remapped(*args: object, **kwargs: object) -> object:
+        if kwargs.get("customer_ids") is not None:
+            raise RuntimeError("stopped")
+        return compute(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(job, "compute_metrics", stops_on_the_remapped)
+    with pytest.raises(SyncError, match="stopped"):
+        run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_HEALTH)
+    monkeypatch.undo()
+    summary = run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_HEALTH)
+    assert summary.metrics_stale == [owner]  # as kept, not as found
+    _assert_matches_reference(engine, subscription, summary.report_first, summary.report_last)
+    _assert_health_as_a_full_recompute(engine, summary.report_first, summary.report_last)
+    _assert_nothing_kept(engine)
+
+
+def _assert_nothing_kept(engine: Engine) -> None:
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(models.StaleScoreCustomer)) == 0
 
