@@ -119,7 +119,10 @@ def _score_run(engine: Engine, summary: RunSummary, *, include_anonymous: bool) 
     """Every customer from the first moved (or unscored) day; the remapped ones over the whole range."""
     with Session(engine) as session:
         kept = stale_score_customers(session)
-    score_ranges(engine, run_ranges(engine, summary, kept), include_anonymous=include_anonymous)
+    parts = run_ranges(engine, summary, kept)
+    if not parts:  # an empty reported range: nothing scored, so nothing is forgotten
+        return
+    score_ranges(engine, parts, include_anonymous=include_anonymous)
     with Session(engine) as session, session.begin():
         store.clear_watermark(session, SCORES_STALE_FROM)  # every moved day is scored now
         forget_stale_score_customers(session, kept)  # ... and every kept customer's range

@@ -11,8 +11,9 @@ the anonymous-visitor rule: `inputs_digest`), every re-read day counts as change
 is kept as a watermark. Days whose raw rows were purged (RAW_RETENTION_DAYS,
 `pendo_core.pendo.sync.retention`) are never restated: they keep their stored metrics, and the run
 logs it. The first day computed is also kept for the health step (SCORES_STALE_FROM, lowered, cleared once
-the scores are written), and so are the remapped customers (`pendo_scores_stale_customers`), so a run that
-stops between the two leaves its moved days and ranges to the next run's scores.
+the scores are written), and the remapped customers are kept before their metrics are written
+(`pendo_scores_stale_customers`, computed again by the next run while kept), so a run that stops anywhere
+between leaves its moved days and customers to the next run.
 The run keeps the visitors' settled rows as of its last day minus the lookback for the next one
 (`usage.recency`), telling it the first raw day changed since (METRICS_STALE_FROM).
 """
@@ -106,7 +107,7 @@ _STALE_SCORES = models.table_of(models.StaleScoreCustomer)
 
 def keep_stale_score_customers(session: Session, customers: list[str]) -> None:
     """Keep customers whose metrics and scores must be computed again over the whole reported range (their
-    accounts changed), from before their metrics are until the health step has scored them. A run that stops
+    accounts changed), from before their metrics are written until the health step has scored them. A run that stops
     anywhere in between leaves them to the next, whose metrics step computes them again (they no longer look
     remapped once their metrics are written) and whose health step scores them."""
     upsert(session, _STALE_SCORES, [{"customer_id": c} for c in customers], keys=("customer_id",),

@@ -213,6 +213,7 @@ def test_a_remap_whose_run_stopped_before_its_scores_is_scored_by_the_next_run(
     assert run_sync(engine, server.url, TZ, AS_OF, None, steps=INGEST_STEPS).metrics_stale == [owner]
     summary = run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_HEALTH)
     assert summary.metrics_stale == [owner]  # its metrics follow the mapping already, but it was kept
+    _assert_matches_reference(engine, subscription, summary.report_first, summary.report_last)
     _assert_health_as_a_full_recompute(engine, summary.report_first, summary.report_last)
     assert _health_rows(engine)[(owner, first)] != before  # the remap moved its first day's score
     _assert_nothing_kept(engine)
@@ -247,8 +248,11 @@ def test_a_remap_whose_run_stopped_in_its_metrics_is_computed_and_scored_by_the_
     with pytest.raises(SyncError, match="stopped"):
         run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_HEALTH)
     monkeypatch.undo()
+    assert job.customers_with_changed_accounts(engine, last) == []  # its last day follows the mapping now ...
+    with Session(engine) as session:
+        assert job.stale_score_customers(session) == [owner]  # ... but it is kept
     summary = run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_HEALTH)
-    assert summary.metrics_stale == [owner]  # as kept, not as found
+    assert summary.metrics_stale == [owner]
     _assert_matches_reference(engine, subscription, summary.report_first, summary.report_last)
     _assert_health_as_a_full_recompute(engine, summary.report_first, summary.report_last)
     _assert_nothing_kept(engine)
