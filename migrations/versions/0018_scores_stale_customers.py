@@ -3,8 +3,10 @@
 The metrics step recomputes a remapped customer's metrics over the whole reported range and the health
 step then re-scores that range. A run that stopped between the two lost the list, and the next run found
 the metrics already matching the new mapping: the customer's earlier days kept their old scores (and,
-stopped during that recompute, their old metrics). The metrics step now keeps the list here before it
-writes their metrics, until the health step has scored them (pendo_core/usage/job.py).
+stopped during that recompute, their old metrics). A mapping changed while a run computed was missed the
+same way. The customers are now kept here, by the mapping change and by the metrics step before it writes
+their metrics, each with a version, until the health step has scored the version whose metrics were
+written (pendo_core/pendo/sync/store.py).
 
 Revision ID: 0018
 Revises: 0017
@@ -25,6 +27,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table('pendo_scores_stale_customers',
     sa.Column('customer_id', sa.String(length=36), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('metrics_version', sa.Integer(), nullable=True),
     sa.PrimaryKeyConstraint('customer_id', name=op.f('pk_pendo_scores_stale_customers'))
     )
 

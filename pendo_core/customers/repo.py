@@ -33,7 +33,7 @@ from pendo_core.customers.mapping import (
 )
 from pendo_core.customers.outcomes import OutcomeRow
 from pendo_core.pendo.account_metadata import account_name_and_domain
-from pendo_core.pendo.sync.store import get_watermark, set_watermark
+from pendo_core.pendo.sync.store import get_watermark, keep_stale_score_customers, set_watermark
 from pendo_core.store.models import (
     AccountMapping,
     Csm,
@@ -269,9 +269,14 @@ def confirm_mapping(session: Session, pendo_account_id: str, customer_id: str, b
 
 
 def unmap(session: Session, pendo_account_id: str) -> bool:
-    """Remove the account's mapping; True when there was one."""
-    result = session.execute(delete(MAPPING).where(MAPPING.c.pendo_account_id == pendo_account_id))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    """Remove the account's mapping; True when there was one. Its customer's metrics and scores are then
+    computed again over the whole range (`keep_stale_score_customers`)."""
+    owner = session.scalar(select(MAPPING.c.customer_id).where(MAPPING.c.pendo_account_id == pendo_account_id))
+    if owner is None:
+        return False
+    session.execute(delete(MAPPING).where(MAPPING.c.pendo_account_id == pendo_account_id))
+    keep_stale_score_customers(session, [owner])
+    return True
 
 
 def list_suggestions(session: Session) -> list[SuggestionView]:
@@ -304,13 +309,18 @@ def match_inputs(session: Session) -> tuple[list[AccountInfo], list[CustomerInfo
 
 
 def apply_matches(session: Session, plan: MatchPlan) -> ApplyCounts:
-    """Write automatic mappings (never over an existing one) and replace all suggestions."""
+    """Write automatic mappings (never over an existing one) and replace all suggestions; the customers that
+    gain an account are kept for a whole-range recompute (`keep_stale_score_customers`)."""
     mapped_before = _count(session, MAPPING)
     auto = [_row(pendo_account_id=m.account_id, customer_id=m.customer_id, method=m.method)
             for m in plan.auto]
     for batch in _batches(auto, BATCH):
+        held = set(session.scalars(select(MAPPING.c.pendo_account_id)
+                                   .where(MAPPING.c.pendo_account_id.in_([r["pendo_account_id"] for r in batch]))))
         stmt = dialect_insert(session, MAPPING).on_conflict_do_nothing(index_elements=["pendo_account_id"])
         session.execute(stmt, batch)
+        keep_stale_score_customers(session, sorted({r["customer_id"] for r in batch
+                                                    if r["pendo_account_id"] not in held}))
     _replace_suggestions(session, plan)
     return ApplyCounts(auto_mapped=_count(session, MAPPING) - mapped_before,
                        suggestions=_count(session, SUGGESTIONS))
@@ -335,8 +345,17 @@ def _count(session: Session, table: Table) -> int:
 
 
 def _map_explicitly(session: Session, pairs: list[tuple[str, str]], method: str, by: str | None) -> None:
-    """Map accounts whoever held them before, and drop their suggestions (they are settled)."""
+    """Map accounts whoever held them before, and drop their suggestions (they are settled). The customers
+    whose set of accounts this changes (the new owner, and the one before) get their metrics and scores
+    computed again over the whole range (`keep_stale_score_customers`): the next sync's metrics step would
+    find most of them by comparing the mapping with their last day's row, but not a change made while it
+    was computing (it would write that row by the new mapping, and the next run would see nothing)."""
     latest = dict(pairs)  # the later pair wins
+    for ids in _batches(list(latest), BATCH):
+        before = dict(session.execute(select(MAPPING.c.pendo_account_id, MAPPING.c.customer_id)
+                                      .where(MAPPING.c.pendo_account_id.in_(ids))).tuples().all())
+        moved = {owner for a in ids if before.get(a) != latest[a] for owner in (latest[a], before.get(a)) if owner}
+        keep_stale_score_customers(session, sorted(moved))
     values = [_row(pendo_account_id=a, customer_id=c, method=method, mapped_by=by)
               for a, c in latest.items()]
     for batch in _batches(values, BATCH):

@@ -29,7 +29,6 @@ from pendo_core.store.bulk import copy_text_rows, refresh_statistics
 from pendo_core.store.models import HealthScore
 from pendo_core.store.scope import customer_chunks
 from pendo_core.usage import read_models
-from pendo_core.usage.job import forget_stale_score_customers, stale_score_customers
 
 if TYPE_CHECKING:
     from pendo_core.common.config import Settings
@@ -118,14 +117,17 @@ def make_health_step(settings: Settings) -> PostStep:
 def _score_run(engine: Engine, summary: RunSummary, *, include_anonymous: bool) -> None:
     """Every customer from the first moved (or unscored) day; the remapped ones over the whole range."""
     with Session(engine) as session:
-        kept = stale_score_customers(session)
-    parts = run_ranges(engine, summary, kept)
+        kept = store.stale_score_customers(session)
+    parts = run_ranges(engine, summary, list(kept))
     if not parts:  # an empty reported range: nothing scored, so nothing is forgotten
         return
     score_ranges(engine, parts, include_anonymous=include_anonymous)
     with Session(engine) as session, session.begin():
         store.clear_watermark(session, SCORES_STALE_FROM)  # every moved day is scored now
-        forget_stale_score_customers(session, kept)  # ... and every kept customer's range
+        # ... and every kept customer's range; those whose metrics are not yet written for their version
+        # (mapped again meanwhile) wait for the next run's metrics and scores
+        store.forget_stale_score_customers(session, {c: version for c, (version, written) in kept.items()
+                                                     if written == version})
 
 
 def run_ranges(engine: Engine, summary: RunSummary, kept: Sequence[str] = ()) -> list[ScoreRange]:

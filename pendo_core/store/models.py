@@ -344,11 +344,14 @@ class VisitorSettled(Base):
 
 class StaleScoreCustomer(Base):
     """A customer whose metrics and health scores must be computed again over the whole reported range (its
-    Pendo accounts changed): kept by the metrics step before it writes them, until the health step has
-    scored them (pendo_core/usage/job.py), so a run that stops anywhere in between leaves them to the next."""
+    Pendo accounts changed): kept by whatever changed its mapping and by the metrics step before it writes
+    its metrics, until the health step has scored it (pendo_core/pendo/sync/store.py), so a run that stops
+    anywhere in between, or a mapping changed while a run computes, leaves it to the next run."""
 
     __tablename__ = "pendo_scores_stale_customers"
     customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)  # raised each time it is kept again
+    metrics_version: Mapped[int | None] = mapped_column(Integer)  # the version whose metrics are written
 
 
 class CustomerSnapshot(Base):

@@ -12,8 +12,8 @@ is kept as a watermark. Days whose raw rows were purged (RAW_RETENTION_DAYS,
 `pendo_core.pendo.sync.retention`) are never restated: they keep their stored metrics, and the run
 logs it. The first day computed is also kept for the health step (SCORES_STALE_FROM, lowered, cleared once
 the scores are written), and the remapped customers are kept before their metrics are written
-(`pendo_scores_stale_customers`, computed again by the next run while kept), so a run that stops anywhere
-between leaves its moved days and customers to the next run.
+(`pendo_scores_stale_customers`, with the version of the mapping change; see `store.keep_stale_score_customers`),
+so a run that stops anywhere between, or a mapping changed while it computes, leaves them to the next run.
 The run keeps the visitors' settled rows as of its last day minus the lookback for the next one
 (`usage.recency`), telling it the first raw day changed since (METRICS_STALE_FROM).
 """
@@ -21,7 +21,6 @@ The run keeps the visitors' settled rows as of its last day minus the lookback f
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
 from datetime import date, timedelta
 
 from sqlalchemy import Engine, select
@@ -41,8 +40,6 @@ from pendo_core.pendo.sync.runner import (
     SyncRequest,
 )
 from pendo_core.store import models
-from pendo_core.store.scope import chunks
-from pendo_core.store.upsert import upsert
 from pendo_core.usage.compute import compute_metrics
 from pendo_core.usage.loader import catalogue_queries
 
@@ -72,14 +69,17 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
         onboarding = current_settings(session)[1].health.onboarding_guide_ids
         inputs = inputs_digest(session, onboarding, settings.include_anonymous)
         same_inputs = store.get_watermark(session, METRICS_INPUTS) == inputs
-        kept = stale_score_customers(session)
+        kept = store.stale_score_customers(session)
     moved = summary.changed_from if same_inputs else summary.refetched
     start = clamp_restatement(engine, _first_moved_day(first, last, moved, done, stale_from), last, "metrics")
     changed_accounts = customers_with_changed_accounts(engine, done.last) if done else []
-    stale = [*changed_accounts, *(c for c in kept if c not in changed_accounts)]
     if found := [c for c in changed_accounts if c not in kept]:  # kept before any of their metrics are written:
         with Session(engine) as session, session.begin():  # once written, they no longer look remapped
-            keep_stale_score_customers(session, found)
+            store.keep_stale_score_customers(session, found)
+            kept = store.stale_score_customers(session)
+    pending = [c for c, (version, written) in kept.items() if written != version]  # mapped, or stopped, since
+    stale = [*changed_accounts, *(c for c in pending if c not in changed_accounts)]
+    versions = {c: kept[c][0] for c in stale}  # read before the metrics read the mapping
     anonymous = settings.include_anonymous
     if start <= last:  # the sync lowers METRICS_STALE_FROM to the first raw day it changed, ever
         changed = date.fromisoformat(stale_from) if stale_from else last + timedelta(days=1)
@@ -98,31 +98,9 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
         store.clear_watermark(session, METRICS_STALE_FROM)
         if start <= last:  # the health step scores from there, and clears it (this run's, or the next if this stops)
             store.lower_date_watermark(session, SCORES_STALE_FROM, start)
+        store.mark_stale_metrics_written(session, versions)  # their whole range, either way
     summary.metrics_first = start
     summary.metrics_stale = remapped
-
-
-_STALE_SCORES = models.table_of(models.StaleScoreCustomer)
-
-
-def keep_stale_score_customers(session: Session, customers: list[str]) -> None:
-    """Keep customers whose metrics and scores must be computed again over the whole reported range (their
-    accounts changed), from before their metrics are written until the health step has scored them. A run that stops
-    anywhere in between leaves them to the next, whose metrics step computes them again (they no longer look
-    remapped once their metrics are written) and whose health step scores them."""
-    upsert(session, _STALE_SCORES, [{"customer_id": c} for c in customers], keys=("customer_id",),
-           on_conflict="ignore")
-
-
-def stale_score_customers(session: Session) -> list[str]:
-    """The customers kept by `keep_stale_score_customers` (this run's, and any a stopped run left)."""
-    return sorted(session.scalars(select(_STALE_SCORES.c.customer_id)))
-
-
-def forget_stale_score_customers(session: Session, customers: Collection[str]) -> None:
-    """The health step has scored these kept customers over the whole range."""
-    for chunk in chunks(sorted(customers)):
-        session.execute(_STALE_SCORES.delete().where(_STALE_SCORES.c.customer_id.in_(chunk)))
 
 
 def inputs_digest(session: Session, onboarding: tuple[str, ...] | None, include_anonymous: bool) -> str:

@@ -204,15 +204,15 @@ def test_a_remap_whose_run_stopped_before_its_scores_is_scored_by_the_next_run(
 ) -> None:
     """A run that stopped after its metrics step (here: one without the health step) restated a remapped
     customer's metrics over the whole range. The next run finds them following the mapping, and still
-    scores that customer's whole range again (the metrics step kept it; its metrics are computed again
-    too), so its scores equal a full recompute; then nothing is kept."""
+    scores that customer's whole range again (the metrics step kept it, and wrote its metrics for that
+    version), so its scores equal a full recompute; then nothing is kept."""
     import_demo_customers(engine, subscription)
     first = run_sync(engine, server.url, TZ, AS_OF, BACKFILL, steps=WITH_HEALTH).report_first
-    owner = map_an_unmapped_account(engine)
+    owner = map_an_unmapped_account(engine, by_sql=True)  # found by the metrics step, which keeps it
     before = _health_rows(engine)[(owner, first)]
     assert run_sync(engine, server.url, TZ, AS_OF, None, steps=INGEST_STEPS).metrics_stale == [owner]
     summary = run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_HEALTH)
-    assert summary.metrics_stale == [owner]  # its metrics follow the mapping already, but it was kept
+    assert summary.metrics_stale == []  # its metrics were written for the version kept: only its scores wait
     _assert_matches_reference(engine, subscription, summary.report_first, summary.report_last)
     _assert_health_as_a_full_recompute(engine, summary.report_first, summary.report_last)
     assert _health_rows(engine)[(owner, first)] != before  # the remap moved its first day's score
@@ -234,7 +234,7 @@ def test_a_remap_whose_run_stopped_in_its_metrics_is_computed_and_scored_by_the_
 
     import_demo_customers(engine, subscription)
     last = run_sync(engine, server.url, TZ, AS_OF, BACKFILL, steps=WITH_HEALTH).report_last
-    owner = map_an_unmapped_account(engine)
+    owner = map_an_unmapped_account(engine, by_sql=True)  # found by the metrics step, which keeps it
     with Session(engine) as session, session.begin():  # raw days an earlier, stopped run wrote: every
         store.lower_date_watermark(session, METRICS_STALE_FROM, last - timedelta(days=3))  # customer's first
     compute = job.compute_metrics
@@ -250,9 +250,44 @@ def test_a_remap_whose_run_stopped_in_its_metrics_is_computed_and_scored_by_the_
     monkeypatch.undo()
     assert job.customers_with_changed_accounts(engine, last) == []  # its last day follows the mapping now ...
     with Session(engine) as session:
-        assert job.stale_score_customers(session) == [owner]  # ... but it is kept
+        assert list(store.stale_score_customers(session)) == [owner]  # ... but it is kept
     summary = run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_HEALTH)
     assert summary.metrics_stale == [owner]
+    _assert_matches_reference(engine, subscription, summary.report_first, summary.report_last)
+    _assert_health_as_a_full_recompute(engine, summary.report_first, summary.report_last)
+    _assert_nothing_kept(engine)
+
+
+def test_an_account_mapped_while_the_metrics_compute_is_computed_by_the_next_run(
+    engine: Engine, subscription: Subscription, server: SimServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An account mapped (in the app) while a run computes its metrics, after the run looked for remapped
+    customers: that run writes the customer's moved days by the new mapping, and its earlier days stay on
+    the old one. The change kept the customer at a version the run never read, so the run's health step
+    does not forget it, and the next run computes and scores its whole range, exactly."""
+    from sqlalchemy.orm import Session
+
+    from pendo_core.pendo.sync import store
+    from pendo_core.pendo.sync.runner import METRICS_STALE_FROM
+    from pendo_core.usage import job
+
+    import_demo_customers(engine, subscription)
+    last = run_sync(engine, server.url, TZ, AS_OF, BACKFILL, steps=WITH_HEALTH).report_last
+    with Session(engine) as session, session.begin():  # raw days an earlier, stopped run wrote: the next
+        store.lower_date_watermark(session, METRICS_STALE_FROM, last - timedelta(days=3))  # run computes
+    compute, owners = job.compute_metrics, []
+
+    def maps_meanwhile(*args: object, **kwargs: object) -> object:
+        if not owners:
+            owners.append(map_an_unmapped_account(engine))
+        return compute(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(job, "compute_metrics", maps_meanwhile)
+    assert run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_HEALTH).metrics_stale == []
+    monkeypatch.undo()
+    assert job.customers_with_changed_accounts(engine, last) == []  # its last day follows the mapping
+    summary = run_sync(engine, server.url, TZ, AS_OF, None, steps=WITH_HEALTH)
+    assert summary.metrics_stale == owners
     _assert_matches_reference(engine, subscription, summary.report_first, summary.report_last)
     _assert_health_as_a_full_recompute(engine, summary.report_first, summary.report_last)
     _assert_nothing_kept(engine)

@@ -43,14 +43,20 @@ def import_demo_customers(engine: Engine, sub: Subscription) -> None:
         upsert_customers(session, result.rows)
 
 
-def map_an_unmapped_account(engine: Engine) -> str:
-    """Map the first unmapped Pendo account to the first mapped customer (a remap); returns that customer."""
+def map_an_unmapped_account(engine: Engine, *, by_sql: bool = False) -> str:
+    """Map the first unmapped Pendo account to the first mapped customer (a remap); returns that customer.
+    `by_sql`: by an INSERT of its own, as a change made outside the app would be (nothing keeps the customer
+    for its recompute; the next metrics step finds it by its changed accounts)."""
     with session_factory(engine).begin() as session:
         unmapped = [a.account_id for a in list_unmapped_accounts(session)]
         owner = session.scalars(select(models.AccountMapping.customer_id)).first()
         assert unmapped
         assert owner is not None
-        confirm_mapping(session, unmapped[0], owner, by="admin@test")
+        if by_sql:
+            session.execute(models.table_of(models.AccountMapping).insert().values(
+                pendo_account_id=unmapped[0], customer_id=owner, method="manual"))
+        else:
+            confirm_mapping(session, unmapped[0], owner, by="admin@test")
     return owner
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from pendo_core.common.timeutil import days_between
@@ -151,6 +151,52 @@ def lower_date_watermark(session: Session, name: str, day: date) -> None:
 
 def clear_watermark(session: Session, name: str) -> None:
     session.execute(delete(models.SyncWatermark).where(models.SyncWatermark.stream == name))
+
+
+# --- customers whose metrics and scores are stale over the whole range --------------------------
+
+_STALE_SCORES = models.table_of(models.StaleScoreCustomer)
+
+
+def keep_stale_score_customers(session: Session, customers: Iterable[str]) -> None:
+    """Keep customers whose metrics and scores must be computed again over the whole reported range: their
+    accounts changed. Kept by the change itself (customers/repo.py) and by the metrics step before it writes
+    their metrics (usage/job.py); keeping one again raises its version, so a change made while a run computes
+    is not taken as done by that run. A customer leaves once the health step has scored it at the version its
+    metrics were computed for (`forget_stale_score_customers`)."""
+    rows = [{"customer_id": c, "version": 1} for c in sorted(set(customers))]
+    if rows:
+        stmt = dialect_insert(session, _STALE_SCORES)
+        session.execute(stmt.on_conflict_do_update(index_elements=["customer_id"],
+                                                   set_={"version": _STALE_SCORES.c.version + 1}), rows)
+
+
+def stale_score_customers(session: Session) -> dict[str, tuple[int, int | None]]:
+    """Every kept customer: its version, and the version its whole-range metrics were written for (None: not
+    yet; different: kept again since)."""
+    query = select(_STALE_SCORES.c.customer_id, _STALE_SCORES.c.version, _STALE_SCORES.c.metrics_version)
+    return {customer: (version, done) for customer, version, done in session.execute(query.order_by(
+        _STALE_SCORES.c.customer_id))}
+
+
+def mark_stale_metrics_written(session: Session, versions: Mapping[str, int]) -> None:
+    """The metrics step wrote these customers' whole-range metrics from the mapping as of `versions`; one kept
+    again since keeps its newer version, so the next metrics step computes it again."""
+    if versions:
+        session.execute(update(_STALE_SCORES).where(_STALE_SCORES.c.customer_id == bindparam("c"),
+                                                    _STALE_SCORES.c.version == bindparam("v"))
+                        .values(metrics_version=bindparam("v")),
+                        [{"c": customer, "v": version} for customer, version in versions.items()])
+
+
+def forget_stale_score_customers(session: Session, versions: Mapping[str, int]) -> None:
+    """The health step scored these customers over the whole range, each at the version its metrics were
+    written for: those not kept again since leave."""
+    if versions:
+        session.execute(delete(_STALE_SCORES).where(_STALE_SCORES.c.customer_id == bindparam("c"),
+                                                    _STALE_SCORES.c.version == bindparam("v"),
+                                                    _STALE_SCORES.c.metrics_version == bindparam("v")),
+                        [{"c": customer, "v": version} for customer, version in versions.items()])
 
 
 # --- window writes ---------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
 
 from pendo_core.customers.mapping_queue import (
     confirm_account,
@@ -12,7 +13,8 @@ from pendo_core.customers.mapping_queue import (
     unmap_account,
     unmapped_accounts,
 )
-from pendo_core.store.models import AccountMapping, AuditLog, MappingRejection
+from pendo_core.pendo.sync import store
+from pendo_core.store.models import AccountMapping, AuditLog, MappingRejection, StaleScoreCustomer
 from tests.support.health_alerts import add_customer, table_insert
 
 CUSTOMER = "00000000-0000-4000-8000-000000000001"
@@ -60,3 +62,28 @@ def test_confirm_to_an_unknown_customer_is_refused(sqlite_engine: Engine) -> Non
     _queue(sqlite_engine)
     with pytest.raises(LookupError, match="import it first"):
         confirm_account(sqlite_engine, "acct-new", "00000000-0000-4000-8000-00000000dead", "admin@cscx.io")
+
+
+def test_a_mapping_change_keeps_the_customers_whose_accounts_it_changes(engine: Engine) -> None:
+    """Every customer whose set of accounts a change moves is kept for its metrics and scores to be computed
+    again over the whole range, even if a sync was computing them meanwhile: mapping a new account keeps its
+    customer, moving an account keeps both, unmapping keeps the one before; mapping an account again to the
+    customer that has it keeps nobody."""
+    _queue(engine)
+
+    def kept() -> list[str]:
+        with Session(engine) as session, session.begin():
+            found = list(store.stale_score_customers(session))
+            session.execute(delete(StaleScoreCustomer))
+        return found
+
+    confirm_account(engine, "acct-mapped", CUSTOMER, by="admin@cscx.io")
+    assert kept() == []
+    confirm_account(engine, "acct-new", OTHER, by="admin@cscx.io")
+    assert kept() == [OTHER]
+    confirm_account(engine, "acct-new", CUSTOMER, by="admin@cscx.io")
+    assert kept() == [CUSTOMER, OTHER]
+    assert unmap_account(engine, "acct-mapped", by="admin@cscx.io")
+    assert kept() == [CUSTOMER]
+    assert not unmap_account(engine, "acct-mapped", by="admin@cscx.io")
+    assert kept() == []

@@ -18,7 +18,6 @@ from pendo_core.health.queries import explain_score
 from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.runner import SCORES_STALE_FROM
 from pendo_core.store.models import HealthScore, UsageMetric
-from pendo_core.usage.job import forget_stale_score_customers, keep_stale_score_customers, stale_score_customers
 from tests.support.health_alerts import LAST, add_customer, add_feature_use, add_features, add_usage, history
 
 FIRST = LAST - timedelta(days=9)
@@ -261,16 +260,14 @@ def test_remapped_customers_a_stopped_run_left_are_scored_over_the_whole_range(e
     before = _rows(engine)
     _move_metrics(engine, "declining", FIRST)  # the stopped run's restatement ...
     with Session(engine) as session, session.begin():
-        keep_stale_score_customers(session, ["declining", "steady"])  # ... and what its metrics step kept
+        store.keep_stale_score_customers(session, ["declining", "steady"])  # ... and what its metrics step kept
+        store.mark_stale_metrics_written(session, {"declining": 1, "steady": 1})  # ... and wrote
     summary = SimpleNamespace(report_first=FIRST, report_last=LAST, metrics_first=LAST + timedelta(days=1),
                               metrics_stale=[])
     health_step(engine, SimpleNamespace(as_of=LAST + timedelta(days=1)), summary)  # type: ignore[arg-type]
     partial = _rows(engine)
     with Session(engine) as session:
-        assert stale_score_customers(session) == []
-        keep_stale_score_customers(session, ["partial"])  # kept after the health step read the table
-        forget_stale_score_customers(session, ["declining", "steady"])  # what it read is all it forgets
-        assert stale_score_customers(session) == ["partial"]
+        assert store.stale_score_customers(session) == {}
     compute_health(engine, FIRST, LAST)
     assert partial == _rows(engine)
     assert partial[("declining", FIRST)] != before[("declining", FIRST)]  # the restatement moved its first day
@@ -280,10 +277,10 @@ def test_a_run_with_no_reported_days_forgets_no_kept_customer(engine: Engine) ->
     """Nothing to score (an empty reported range): the kept customers wait for a run that scores them."""
     _seed(engine)
     with Session(engine) as session, session.begin():
-        keep_stale_score_customers(session, ["steady"])
+        store.keep_stale_score_customers(session, ["steady"])
     summary = SimpleNamespace(report_first=LAST, report_last=LAST - timedelta(days=1), metrics_first=LAST,
                               metrics_stale=[])
     health_step(engine, SimpleNamespace(as_of=LAST), summary)  # type: ignore[arg-type]
     with Session(engine) as session:
-        assert stale_score_customers(session) == ["steady"]
+        assert list(store.stale_score_customers(session)) == ["steady"]
     assert _rows(engine) == {}
