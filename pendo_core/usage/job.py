@@ -63,6 +63,9 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
     the customers in `metrics_stale` over the whole reported range (from its first restatable day).
     """
     first, last = summary.report_first, summary.report_last
+    if last < first:  # nothing reported (as of a day before the stored start): what is left to compute stays so
+        summary.metrics_first = last + timedelta(days=1)
+        return
     with Session(engine) as session:
         done = parse_day_range(store.get_watermark(session, METRICS_RANGE))
         stale_from = store.get_watermark(session, METRICS_STALE_FROM)
@@ -73,12 +76,13 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
     moved = summary.changed_from if same_inputs else summary.refetched
     start = clamp_restatement(engine, _first_moved_day(first, last, moved, done, stale_from), last, "metrics")
     changed_accounts = customers_with_changed_accounts(engine, done.last) if done else []
+    detected = set(changed_accounts)
     if found := [c for c in changed_accounts if c not in kept]:  # kept before any of their metrics are written:
         with Session(engine) as session, session.begin():  # once written, they no longer look remapped
             store.keep_stale_score_customers(session, found)
             kept = store.stale_score_customers(session)
     pending = [c for c, (version, written) in kept.items() if written != version]  # mapped, or stopped, since
-    stale = [*changed_accounts, *(c for c in pending if c not in changed_accounts)]
+    stale = [*changed_accounts, *(c for c in pending if c not in detected)]
     versions = {c: kept[c][0] for c in stale}  # read before the metrics read the mapping
     anonymous = settings.include_anonymous
     if start <= last:  # the sync lowers METRICS_STALE_FROM to the first raw day it changed, ever

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from pendo_core.common.config import Settings
 from pendo_core.pendo.sync import store
-from pendo_core.pendo.sync.runner import METRICS_RANGE, SCORES_STALE_FROM, RunSummary
+from pendo_core.pendo.sync.runner import METRICS_RANGE, METRICS_STALE_FROM, SCORES_STALE_FROM, RunSummary
 from pendo_core.store import models
 from pendo_core.usage.job import compute_moved_metrics
 from tests.support.health_alerts import table_insert
@@ -70,3 +70,18 @@ def test_the_first_day_computed_is_kept_for_the_health_scores(engine: Engine) ->
 def _scores_stale_from(engine: Engine) -> str | None:
     with Session(engine) as session:
         return store.get_watermark(session, SCORES_STALE_FROM)
+
+
+def test_a_run_with_no_reported_days_computes_nothing_and_leaves_what_waits(engine: Engine) -> None:
+    """As of a day before the stored start nothing is reported: the step computes nothing, marks no kept
+    customer's metrics as written, and leaves the first raw day written since the metrics (METRICS_STALE_FROM)
+    for the next run."""
+    with Session(engine) as session, session.begin():
+        store.keep_stale_score_customers(session, ["c1"])
+        store.lower_date_watermark(session, METRICS_STALE_FROM, REREAD)
+    summary = RunSummary(1, LAST, FIRST)
+    compute_moved_metrics(Settings(pendo_integration_key="k"), engine, summary)
+    assert summary.metrics_first == FIRST + timedelta(days=1)
+    with Session(engine) as session:
+        assert store.stale_score_customers(session) == {"c1": (1, None)}
+        assert store.get_watermark(session, METRICS_STALE_FROM) == REREAD.isoformat()
