@@ -356,12 +356,11 @@ def _map_explicitly(session: Session, pairs: list[tuple[str, str]], method: str,
                                       .where(MAPPING.c.pendo_account_id.in_(ids))).tuples().all())
         moved = {owner for a in ids if before.get(a) != latest[a] for owner in (latest[a], before.get(a)) if owner}
         keep_stale_score_customers(session, sorted(moved))
+        session.execute(delete(SUGGESTIONS).where(SUGGESTIONS.c.pendo_account_id.in_(ids)))
     values = [_row(pendo_account_id=a, customer_id=c, method=method, mapped_by=by)
               for a, c in latest.items()]
     for batch in _batches(values, BATCH):
         _upsert(session, MAPPING, batch, ["pendo_account_id"], {"mapped_at": func.now()})
-    for ids in _batches(list(latest), BATCH):
-        session.execute(delete(SUGGESTIONS).where(SUGGESTIONS.c.pendo_account_id.in_(ids)))
 
 
 def _upsert(

@@ -132,7 +132,7 @@ def _score_run(engine: Engine, summary: RunSummary, *, include_anonymous: bool) 
 
 def run_ranges(engine: Engine, summary: RunSummary, kept: Sequence[str] = ()) -> list[ScoreRange]:
     """What a run's health step scores (none when the reported range is empty), `kept` being the customers
-    the metrics step keeps for a whole-range score (`usage.job.keep_stale_score_customers`)."""
+    kept for a whole-range score (`pendo.sync.store.keep_stale_score_customers`)."""
     first, last = summary.report_first, summary.report_last
     if last < first:
         return []

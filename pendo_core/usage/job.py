@@ -95,7 +95,6 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
     if stale and start > stale_first:  # else the recompute from `start` covered them
         compute_metrics(engine, first_day=stale_first, last_day=last, customer_ids=stale,
                         include_anonymous=anonymous, onboarding_guide_ids=onboarding)
-    remapped = stale if start > stale_first else []
     with Session(engine) as session, session.begin():
         store.set_watermark(session, METRICS_RANGE, format_day_range(first, last))
         store.set_watermark(session, METRICS_INPUTS, inputs)
@@ -104,7 +103,7 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
             store.lower_date_watermark(session, SCORES_STALE_FROM, start)
         store.mark_stale_metrics_written(session, versions)  # their whole range, either way
     summary.metrics_first = start
-    summary.metrics_stale = remapped
+    summary.metrics_stale = stale if start > stale_first else []
 
 
 def inputs_digest(session: Session, onboarding: tuple[str, ...] | None, include_anonymous: bool) -> str:
