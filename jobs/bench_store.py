@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy import Connection, Engine, Table, insert, select, text
 
 from pendo_core.store import models
 
@@ -70,7 +70,19 @@ def build_store(engine: Engine, shape: StoreShape, last_day: date) -> dict[str, 
         stats = json.dumps({"report_first": days[0].isoformat(), "report_last": last_day.isoformat()})
         put(models.SyncRun, [(1, _now(), _now(), "success", "backfill", (last_day + timedelta(days=1)).isoformat(),
                               shape.days, "bench", stats, 0, 0, 0, None)])
+        if engine.dialect.name == "postgresql":
+            _advance_sequences(conn)
     return counts
+
+
+def _advance_sequences(conn: Connection) -> None:
+    """Rows written with their own ids (runs, alerts) leave PostgreSQL's sequences behind: move each past
+    its table's largest id, so that the next run or alert the app records gets a free one."""
+    for table in models.Base.metadata.sorted_tables:
+        key = list(table.primary_key.columns)
+        if len(key) == 1 and key[0].autoincrement is True:
+            conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{key[0].name}'), "
+                              f"coalesce(max({key[0].name}), 0) + 1, false) FROM {table.name}"))
 
 
 def _now() -> str:
