@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from pendo_core.customers import repo
 from pendo_core.customers.csv_parse import CustomerRow
 from pendo_core.customers.mapping import AutoMatch, MatchPlan, Suggestion, match_accounts
+from pendo_core.pendo.sync import store as sync_store
 from pendo_core.store.models import AccountMapping, Csm, Customer, MappingSuggestion, PendoAccount
 
 U1 = "11111111-1111-1111-1111-111111111111"
@@ -165,3 +166,49 @@ def test_queue_lists_unmapped_accounts_and_their_suggestions(engine: Engine) -> 
     assert [(v.account_id, v.account_name, v.customer_id, v.customer_name) for v in views] == [
         ("gx-eu", "Globex Europe", U2, "Globex Corporation")]
     assert views[0].reason.startswith("name ")
+
+
+def kept(engine: Engine) -> dict[str, int]:
+    """The customers kept for a whole-range recompute, with their versions."""
+    return {c: version for c, (version, _written) in in_tx(engine, sync_store.stale_score_customers).items()}
+
+
+def settle(engine: Engine) -> None:
+    """What a run's metrics and health steps do with the kept customers: compute them, then let them go."""
+    def work(session: Session) -> None:
+        versions = {c: version for c, (version, _w) in sync_store.stale_score_customers(session).items()}
+        sync_store.mark_stale_metrics_written(session, versions)
+        sync_store.forget_stale_score_customers(session, versions)
+
+    in_tx(engine, work)
+
+
+def test_an_import_keeps_the_customers_whose_accounts_it_moves(engine: Engine) -> None:
+    """The customers of a new mapping, and both owners of an account it moves, are computed again over the
+    whole range; importing the same mapping again, or a move refused as a conflict, keeps nobody."""
+    in_tx(engine, lambda s: repo.upsert_customers(s, [ACME, GLOBEX]))
+    assert kept(engine) == {U1: 1}
+    settle(engine)
+    in_tx(engine, lambda s: repo.upsert_customers(s, [ACME]))
+    moving = CustomerRow(U2, "Globex", pendo_account_ids=("acme-1",))
+    counts = in_tx(engine, lambda s: repo.upsert_customers(s, [moving]))
+    assert counts.conflicts
+    assert kept(engine) == {}
+    in_tx(engine, lambda s: repo.upsert_customers(s, [moving], reassign=True))
+    assert mappings(engine) == {"acme-1": (U2, "import", None)}
+    assert kept(engine) == {U1: 1, U2: 1}
+
+
+def test_automatic_matches_keep_only_the_customers_gaining_an_account(engine: Engine) -> None:
+    """An automatic match never moves a held account: its owner is not kept, the customer it would have
+    gone to is kept only for the free account it gains."""
+    in_tx(engine, lambda s: repo.upsert_customers(s, [CustomerRow(U1, "Acme"), GLOBEX]))
+    in_tx(engine, lambda s: repo.confirm_mapping(s, "held", U2, by="ann@cscx.io"))
+    settle(engine)
+    plan = MatchPlan(auto=[AutoMatch("held", U1, "auto_domain")], suggestions=[])
+    in_tx(engine, lambda s: repo.apply_matches(s, plan))
+    assert kept(engine) == {}
+    plan = MatchPlan(auto=[AutoMatch("held", U1, "auto_domain"), AutoMatch("free", U1, "auto_name")],
+                     suggestions=[])
+    in_tx(engine, lambda s: repo.apply_matches(s, plan))
+    assert kept(engine) == {U1: 1}

@@ -24,3 +24,13 @@ def test_a_customer_leaves_only_at_the_version_its_metrics_were_written_for(engi
         store.mark_stale_metrics_written(session, {"b": 2})
         store.forget_stale_score_customers(session, {"b": 2})
         assert store.stale_score_customers(session) == {}
+
+
+def test_keeping_many_at_once_raises_the_kept_ones_and_adds_the_new(engine: Engine) -> None:
+    """One statement for many customers (PostgreSQL's multi-row ON CONFLICT, SQLite's upsert) raises the
+    version of each customer already kept and starts the others at 1."""
+    with Session(engine) as session, session.begin():
+        store.keep_stale_score_customers(session, ["a", "b"])
+        store.mark_stale_metrics_written(session, {"a": 1})
+        store.keep_stale_score_customers(session, ["c", "b", "a"])
+        assert store.stale_score_customers(session) == {"a": (2, 1), "b": (2, None), "c": (1, None)}
