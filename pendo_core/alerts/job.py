@@ -29,6 +29,7 @@ from pendo_core.alerts.repo import ReconcileCounts, reconcile
 from pendo_core.alerts.routing import DeliveryStats, deliver, plan_deliveries, plan_escalations
 from pendo_core.common.config import Settings
 from pendo_core.health.inputs import key_feature_ids
+from pendo_core.pendo.sync.store import Fence, run_fence
 
 if TYPE_CHECKING:
     from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
@@ -79,8 +80,11 @@ def evaluate_alerts(engine: Engine, as_of_day: date, *, app_settings: AppSetting
 
 
 def judge(engine: Engine, reading: AlertReading, *, channels: Mapping[str, Channel] | None = None,
-          clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep) -> AlertRun:
-    """Add the health scores to a reading, evaluate every customer kind, update the alerts, deliver them."""
+          clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep,
+          fence: Fence | None = None) -> AlertRun:
+    """Add the health scores to a reading, evaluate every customer kind, update the alerts, deliver them.
+    `fence` (a sync run's): called first in the transaction that updates the alerts, it refuses the update
+    once a newer run has started."""
     now = clock or (lambda: datetime.now(UTC))
     as_of_day, settings, inputs = reading.as_of_day, reading.settings, reading.inputs
     last_day = as_of_day - timedelta(days=1)
@@ -92,6 +96,8 @@ def judge(engine: Engine, reading: AlertReading, *, channels: Mapping[str, Chann
     names = sorted(channels or {})
     reaches = {n: c.reaches for n, c in (channels or {}).items() if isinstance(c, RoutedWebhook)}
     with Session(engine) as session, session.begin():
+        if fence:
+            fence(session.connection())
         counts = reconcile(session, verdicts, today=as_of_day, now=now(), csm_of=inputs.csm_of)
         escalated = plan_escalations(session, names, today=as_of_day, now=now(), days=settings.alerts.escalation_days,
                                      reaches=reaches)
@@ -157,7 +163,8 @@ class AlertsStep:
     def __call__(self, engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
         ahead, self._ahead = self._ahead, None
         reading = ahead[1] if ahead and ahead[0] == summary.run_id else self._read(engine, summary)
-        judge(engine, reading, channels=delivery_channels(self.settings, engine) if self.settings else None)
+        judge(engine, reading, channels=delivery_channels(self.settings, engine) if self.settings else None,
+              fence=run_fence(summary.run_id))
 
     def _read(self, engine: Engine, summary: RunSummary) -> AlertReading:
         return read_alerts(engine, summary.report_last + timedelta(days=1),

@@ -70,8 +70,10 @@ def compute_health(engine: Engine, first_day: date, last_day: date, *, app_setti
 
 
 def score_ranges(engine: Engine, parts: Sequence[ScoreRange], *, app_settings: AppSettings | None = None,
-                 settings_version: int | None = None, include_anonymous: bool = False) -> tuple[int, int]:
-    """Score each part and replace its rows, all in one transaction; (rows written, settings version)."""
+                 settings_version: int | None = None, include_anonymous: bool = False,
+                 fence: store.Fence | None = None) -> tuple[int, int]:
+    """Score each part and replace its rows, all in one transaction; (rows written, settings version).
+    `fence` (a sync run's): called first in that transaction, it refuses the write once a newer run started."""
     for part in parts:
         if part.last < part.first:
             raise ValueError(f"last_day {part.last} is before first_day {part.first}: pass an ordered range")
@@ -84,6 +86,8 @@ def score_ranges(engine: Engine, parts: Sequence[ScoreRange], *, app_settings: A
                              include_anonymous=include_anonymous)
         scored.append((inputs, score_grid(inputs, settings.health)))
     with engine.begin() as conn:
+        if fence:
+            fence(conn)
         # the Portfolio days average these scores
         read_models.mark_stale(conn, read_models.PORTFOLIO, first_day=min(part.first for part in parts))
         for part in parts:
@@ -121,8 +125,10 @@ def _score_run(engine: Engine, summary: RunSummary, *, include_anonymous: bool) 
     parts = run_ranges(engine, summary, list(kept))
     if not parts:  # an empty reported range: nothing scored, so nothing is forgotten
         return
-    score_ranges(engine, parts, include_anonymous=include_anonymous)
+    fence = store.run_fence(summary.run_id)
+    score_ranges(engine, parts, include_anonymous=include_anonymous, fence=fence)
     with Session(engine) as session, session.begin():
+        fence(session.connection())  # a newer run may have lowered the mark since
         store.clear_watermark(session, SCORES_STALE_FROM)  # every moved day is scored now
         # ... and every kept customer's range; those whose metrics are not yet written for their version
         # (mapped again meanwhile) wait for the next run's metrics and scores

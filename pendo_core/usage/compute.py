@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import ColumnElement, Connection, Engine, Select, Table, and_, exists, select, text
 
+from pendo_core.pendo.sync.store import Fence
 from pendo_core.store.bulk import copy_arrow, refresh_statistics, sqlite_executemany, temp_copy
 from pendo_core.store.models import Base, FeatureUsage, GuideMetric, OnboardingProgress, UsageMetric
 from pendo_core.store.scope import customer_chunks
@@ -56,6 +57,7 @@ def compute_metrics(
     memory_limit: str = "1GB",
     settled: date | None = None,
     unchanged_before: date | None = None,
+    fence: Fence | None = None,
 ) -> MetricsResult:
     """Recompute every metric of [first_day, last_day] for the customers (default: all mapped) and
     replace their stored rows in that range, in one transaction.
@@ -63,7 +65,8 @@ def compute_metrics(
     `settled` (a run over every customer): write the settled rows as of that day, and read the stored
     ones where they hold (`recency.settled_base`), given `unchanged_before`: the first day whose raw rows
     changed since the stored ones were written, as the caller knows it (`usage.job`). A run over every
-    customer without `settled` forgets the stored ones."""
+    customer without `settled` forgets the stored ones. `fence` (a sync run's): called first in the writing
+    transaction, it refuses the write once a newer run has started."""
     if last_day < first_day:
         raise ValueError(f"last_day {last_day} is before first_day {first_day}: pass an ordered range")
     if settled is not None and (customer_ids is not None or settled > last_day or unchanged_before is None):
@@ -89,7 +92,7 @@ def compute_metrics(
         sources = (build_usage(duck, plan), build_features(duck), build_guides(duck), build_onboarding(duck))
         recency = recency_rows.build_recency(duck, first_day, last_day) if customer_ids is None else None
         settled_rows = recency_rows.build_settled(duck, first_day, settled) if settled is not None else None
-        result = _replace(engine, duck, plan, sources, recency=recency, settled=settled_rows)
+        result = _replace(engine, duck, plan, sources, recency=recency, settled=settled_rows, fence=fence)
     log.info("metrics %s..%s: wrote %s", first_day, last_day, result)
     return result
 
@@ -100,8 +103,11 @@ _RECENCY, _SETTLED = recency_rows.TABLE, recency_rows.SETTLED_TABLE
 
 
 def _replace(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
-             sources: tuple[str, str, str, str], *, recency: str | None, settled: str | None) -> MetricsResult:
+             sources: tuple[str, str, str, str], *, recency: str | None, settled: str | None,
+             fence: Fence | None) -> MetricsResult:
     with engine.begin() as conn:
+        if fence:
+            fence(conn)
         read_models.mark_stale(conn, read_models.SNAPSHOT, read_models.PORTFOLIO,  # rebuilt by their steps
                                first_day=plan.first_day)
         pairs = zip(_TARGETS, sources, strict=True)

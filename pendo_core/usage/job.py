@@ -77,8 +77,10 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
     start = clamp_restatement(engine, _first_moved_day(first, last, moved, done, stale_from), last, "metrics")
     changed_accounts = customers_with_changed_accounts(engine, done.last) if done else []
     detected = set(changed_accounts)
+    fence = store.run_fence(summary.run_id)
     if found := [c for c in changed_accounts if c not in kept]:  # kept before any of their metrics are written:
         with Session(engine) as session, session.begin():  # once written, they no longer look remapped
+            fence(session.connection())
             store.keep_stale_score_customers(session, found)
             kept = store.stale_score_customers(session)
     pending = [c for c, (version, written) in kept.items() if written != version]  # mapped, or stopped, since
@@ -89,13 +91,14 @@ def compute_moved_metrics(settings: Settings, engine: Engine, summary: RunSummar
         changed = date.fromisoformat(stale_from) if stale_from else last + timedelta(days=1)
         compute_metrics(engine, first_day=start, last_day=last, include_anonymous=anonymous,
                         onboarding_guide_ids=onboarding, settled=last - timedelta(days=settings.lookback_days),
-                        unchanged_before=changed)
+                        unchanged_before=changed, fence=fence)
     stale_first = (clamp_restatement(engine, first, last, f"metrics of {len(stale)} remapped customer(s)")
                    if stale else first)
     if stale and start > stale_first:  # else the recompute from `start` covered them
         compute_metrics(engine, first_day=stale_first, last_day=last, customer_ids=stale,
-                        include_anonymous=anonymous, onboarding_guide_ids=onboarding)
+                        include_anonymous=anonymous, onboarding_guide_ids=onboarding, fence=fence)
     with Session(engine) as session, session.begin():
+        fence(session.connection())
         store.set_watermark(session, METRICS_RANGE, format_day_range(first, last))
         store.set_watermark(session, METRICS_INPUTS, inputs)
         store.clear_watermark(session, METRICS_STALE_FROM)

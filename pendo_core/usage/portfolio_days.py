@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Engine, case, delete, func, insert, select
 
 from pendo_core.common.config import Settings
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
+from pendo_core.pendo.sync.store import Fence, run_fence
 from pendo_core.store import models
 from pendo_core.usage import read_models
 
@@ -73,15 +74,18 @@ def stored_health(engine: Engine, days: list[date]) -> pd.DataFrame:
     return _frame(engine, query, HEALTH_COLUMNS)
 
 
-def refresh_portfolio_days(engine: Engine, since: date | None = None) -> int:
+def refresh_portfolio_days(engine: Engine, since: date | None = None, *, fence: Fence | None = None) -> int:
     """Rewrite the rows of every day from `since` on (None: every day) from the live queries; returns
-    the days written."""
+    the days written. `fence` (a sync run's): called first in the writing transaction, it refuses the
+    write once a newer run has started."""
     usage_rows = usage_by_day(engine, None if since is None else models.UsageMetric.metric_date >= since)
     health_rows = health_by_day(engine, None if since is None else models.HealthScore.score_date >= since)
     usage = {r["day"]: r for r in usage_rows.to_dict("records")}
     health = {r["day"]: r for r in health_rows.to_dict("records")}
     rows = [_row(day, usage.get(day), health.get(day)) for day in sorted(usage.keys() | health.keys())]
     with engine.begin() as conn:
+        if fence:
+            fence(conn)
         conn.execute(delete(TABLE) if since is None else delete(TABLE).where(TABLE.day >= since))
         if rows:
             conn.execute(insert(TABLE), rows)
@@ -89,20 +93,20 @@ def refresh_portfolio_days(engine: Engine, since: date | None = None) -> int:
     return len(rows)
 
 
-def refresh_moved_days(engine: Engine) -> int:
+def refresh_moved_days(engine: Engine, *, fence: Fence | None = None) -> int:
     """Rewrite the days whose metrics or scores moved since the last rebuild (every day when the table is
     empty or a write did not say which days); none when nothing moved. Returns the days written."""
     with engine.connect() as conn:
         since = read_models.stale_since(conn, read_models.PORTFOLIO)
         empty = conn.execute(select(TABLE.day).limit(1)).first() is None
     if empty or since == read_models.EVERY_DAY:
-        return refresh_portfolio_days(engine)
-    return 0 if since is None else refresh_portfolio_days(engine, since)
+        return refresh_portfolio_days(engine, fence=fence)
+    return 0 if since is None else refresh_portfolio_days(engine, since, fence=fence)
 
 
 def portfolio_step(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
     """Post-health sync step: `refresh_moved_days`."""
-    refresh_moved_days(engine)
+    refresh_moved_days(engine, fence=run_fence(summary.run_id))
 
 
 def make_portfolio_step(settings: Settings) -> PostStep:

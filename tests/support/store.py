@@ -6,11 +6,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select, text
 
+from pendo_core.pendo.sync import store as sync_store
+from pendo_core.store.engine import session_factory
 from pendo_core.store.models import Base, VisitorDay
 
 
@@ -56,3 +59,10 @@ def wait_until_blocked(engine: Engine, thread: threading.Thread) -> None:
             if blocked or not thread.is_alive():
                 return
     pytest.fail("the second writer never reached the lock")
+
+
+def running_run(engine: Engine) -> int:
+    """Record a sync run as running (as a run's start does, marking older running runs failed), for a test
+    that calls a run's steps itself: each step refuses to write for a run that is not the newest running."""
+    with session_factory(engine).begin() as session:
+        return sync_store.start_run(session, mode="daily", as_of=date(2024, 1, 1), backfill_days=None, host="test")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from pendo_core.common.timeutil import days_between
@@ -77,7 +77,7 @@ def start_run(session: Session, *, mode: str, as_of: date, backfill_days: int | 
     return run.id
 
 
-def hold_fence(session: Session, run_id: int) -> None:
+def hold_fence(bind: Session | Connection, run_id: int) -> None:
     """Prove, inside the caller's transaction, that no newer run has started since this one.
 
     A new run's start_run marks every older running run failed. This locks the run's own row until the
@@ -85,18 +85,33 @@ def hold_fence(session: Session, run_id: int) -> None:
     from then on this raises RunSuperseded: runs never write windows at once, even when the run lock (an
     advisory lock on its own connection) was lost. On PostgreSQL the lock is shared (`FOR SHARE`): the
     run's own lanes (runner.py) write two windows at once, and start_run's UPDATE waits for both. SQLite
-    has one writer at a time; there an UPDATE takes it.
+    has one writer at a time; there an UPDATE takes it. The steps after the windows hold it the same way
+    in each transaction that writes their results (`run_fence`).
     """
+    conn = bind.connection() if isinstance(bind, Session) else bind
     run = models.table_of(models.SyncRun)
     live = (run.c.id == run_id) & (run.c.status == "running")
-    if session.get_bind().dialect.name == "postgresql":
-        held = len(session.execute(select(run.c.id).where(live).with_for_update(read=True)).all())
+    if conn.dialect.name == "postgresql":
+        held = len(conn.execute(select(run.c.id).where(live).with_for_update(read=True)).all())
     else:
-        result = session.execute(update(run).where(live).values(status="running"))
+        result = conn.execute(update(run).where(live).values(status="running"))
         held = getattr(result, "rowcount", 0)
     if held != 1:
         raise RunSuperseded(f"run {run_id} stopped: a newer run started while it was going (the run lock was "
                             "lost); it wrote nothing more")
+
+
+Fence = Callable[[Connection], None]
+"""Called first in a transaction that writes a run's results: raises RunSuperseded once a newer run has
+started, else holds it off until the transaction ends (`hold_fence`)."""
+
+
+def run_fence(run_id: int) -> Fence:
+    """The fence of one run, for the steps after its windows (metrics, health, read models, alerts)."""
+    def fence(conn: Connection) -> None:
+        hold_fence(conn, run_id)
+
+    return fence
 
 
 def finish_run(session: Session, run_id: int, *, status: str, stats: dict[str, Any], requests: int,

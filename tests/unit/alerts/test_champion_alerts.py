@@ -29,6 +29,7 @@ from pendo_core.customers.people_queries import LOOKBACK_DAYS
 from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
 from tests.support.health_alerts import AS_OF, LAST, add_customer, add_usage
 from tests.support.people import add_contacts, add_days, add_visitors
+from tests.support.store import running_run
 
 NOW = datetime(2026, 3, 19, 6, 30, tzinfo=UTC)
 CFG = ChampionSettings()
@@ -250,14 +251,15 @@ def test_delivered_through_the_alert_channels_like_every_kind(engine: Engine) ->
     assert "Cy Champ (champion, VP Ops) has not used the product since" in outbox.sent[0].text
 
 
-def _step_summary() -> tuple[SyncRequest, RunSummary]:
-    return SyncRequest(as_of=AS_OF), RunSummary(run_id=1, report_first=LAST - timedelta(days=9), report_last=LAST)
+def _step_summary(engine: Engine) -> tuple[SyncRequest, RunSummary]:
+    summary = RunSummary(run_id=running_run(engine), report_first=LAST - timedelta(days=9), report_last=LAST)
+    return SyncRequest(as_of=AS_OF), summary
 
 
 def test_the_alerts_step_alone_raises_champion_alerts(engine: Engine) -> None:
     """The one post-metrics alerts step evaluates champion_inactive too, through the run's last reported
     day: no separate champion step."""
     _acme(engine, champion_quiet=15)
-    make_alerts_step(Settings(database_url="sqlite://"))(engine, *_step_summary())
+    make_alerts_step(Settings(database_url="sqlite://"))(engine, *_step_summary(engine))
     assert _alerts(engine) == [("acme", KIND, CHAMP, "open")]
 

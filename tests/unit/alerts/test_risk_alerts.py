@@ -18,9 +18,10 @@ from pendo_core.alerts.repo import act_on_alert, list_alerts
 from pendo_core.alerts.risk import HealthWindow, comparable, health_drop, renewal_risk
 from pendo_core.alerts.settings import AlertSettings, HealthDropSettings, RenewalRiskSettings
 from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
+from pendo_core.pendo.sync.store import RunSuperseded
 from pendo_core.store.models import Customer, HealthScore, UsageAlert
 from tests.support.health_alerts import AS_OF, LAST, add_customer, add_usage, history, table_insert
-from tests.support.store import each_statement
+from tests.support.store import each_statement, running_run
 
 NOW = datetime(2026, 3, 19, 6, 30, tzinfo=UTC)
 BEFORE = LAST - timedelta(days=28)
@@ -212,7 +213,7 @@ def test_the_sync_judges_the_scores_written_after_its_alerts_read_ahead(engine: 
     with engine.begin() as conn:  # the last day's score is not written yet
         conn.execute(HealthScore.__table__.delete().where(HealthScore.score_date == LAST))
     step, request = AlertsStep(), SyncRequest(as_of=AS_OF)
-    summary = RunSummary(run_id=7, report_first=LAST - timedelta(days=9), report_last=LAST)
+    summary = RunSummary(run_id=running_run(engine), report_first=LAST - timedelta(days=9), report_last=LAST)
     step.read_ahead(engine, request, summary)
     table_insert(engine, "pendo_health_scores", [_score("falling", LAST, 44.6, "red")])  # the health step's
     reads: list[str] = []
@@ -228,8 +229,24 @@ def test_the_sync_judges_the_scores_written_after_its_alerts_read_ahead(engine: 
     step.read_ahead(engine, request, summary)
     reads.clear()
     with each_statement(engine, lambda _cur, sql, _p: reads.append(sql)):
-        step(engine, request, RunSummary(run_id=8, report_first=summary.report_first, report_last=LAST))
+        step(engine, request, RunSummary(running_run(engine), summary.report_first, LAST))
     assert any("pendo_guide_metrics" in sql for sql in reads)  # run 8 read for itself
+
+
+def test_an_alerts_step_whose_run_was_overtaken_opens_nothing(engine: Engine) -> None:
+    """A newer run started while the step judged (this run's lock lost): the step's update of the alerts
+    refuses, so it opens nothing the newer run does not judge itself. Without the newer run the same
+    step opens the customer's alert (the test before)."""
+    _customer(engine, "falling", (44.6, "red"), (66.6, "yellow"))
+    step, request = AlertsStep(), SyncRequest(as_of=AS_OF)
+    summary = RunSummary(run_id=running_run(engine), report_first=LAST - timedelta(days=9), report_last=LAST)
+    step.read_ahead(engine, request, summary)
+    running_run(engine)
+    with pytest.raises(RunSuperseded):
+        step(engine, request, summary)
+    assert _risk_alerts(engine) == []
+    step(engine, request, RunSummary(running_run(engine), summary.report_first, LAST))
+    assert _risk_alerts(engine) == [("falling", "health_drop", "high", "open")]
 
 
 def test_a_reading_ahead_that_fails_is_left_to_the_alerts_step(engine: Engine,
@@ -246,7 +263,7 @@ def test_a_reading_ahead_that_fails_is_left_to_the_alerts_step(engine: Engine,
 
     monkeypatch.setattr(alerts_job, "read_alerts", read_once_failing)
     step, request = AlertsStep(), SyncRequest(as_of=AS_OF)
-    summary = RunSummary(run_id=7, report_first=LAST - timedelta(days=9), report_last=LAST)
+    summary = RunSummary(run_id=running_run(engine), report_first=LAST - timedelta(days=9), report_last=LAST)
     step.read_ahead(engine, request, summary)  # fails inside: nothing raised
     step(engine, request, summary)
     assert _risk_alerts(engine) == [("falling", "health_drop", "high", "open")]

@@ -19,6 +19,7 @@ from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.runner import SCORES_STALE_FROM
 from pendo_core.store.models import HealthScore, UsageMetric
 from tests.support.health_alerts import LAST, add_customer, add_feature_use, add_features, add_usage, history
+from tests.support.store import running_run
 
 FIRST = LAST - timedelta(days=9)
 
@@ -146,8 +147,8 @@ def test_sync_step_scores_changed_and_unscored_days(sqlite_engine: Engine) -> No
     """The post-metrics step fills days never scored, then rescores only from the first changed day."""
     _seed(sqlite_engine)
     request = SimpleNamespace(as_of=LAST + timedelta(days=1))
-    summary = SimpleNamespace(report_first=FIRST, report_last=LAST, metrics_first=LAST - timedelta(days=1),
-                              metrics_stale=[])
+    summary = SimpleNamespace(run_id=running_run(sqlite_engine), report_first=FIRST, report_last=LAST,
+                              metrics_first=LAST - timedelta(days=1), metrics_stale=[])
     health_step(sqlite_engine, request, summary)  # type: ignore[arg-type]
     assert {d for c, d in _rows(sqlite_engine) if c == "steady"} == {FIRST + timedelta(days=i) for i in range(10)}
     with sqlite_engine.begin() as conn:
@@ -183,7 +184,8 @@ def test_sync_step_rescores_remapped_customers_whole_range_and_others_from_the_m
         return insert(conn, columns)
 
     monkeypatch.setattr(job, "_insert", spy)
-    summary = SimpleNamespace(report_first=FIRST, report_last=LAST, metrics_first=moved, metrics_stale=["declining"])
+    summary = SimpleNamespace(run_id=running_run(engine), report_first=FIRST, report_last=LAST, metrics_first=moved,
+                              metrics_stale=["declining"])
     health_step(engine, SimpleNamespace(as_of=LAST + timedelta(days=1)), summary)  # type: ignore[arg-type]
     partial = _rows(engine)
     assert sorted(written) == sorted(key for key in partial if key[1] >= moved or key[0] == "declining")
@@ -241,7 +243,8 @@ def test_days_a_stopped_run_moved_are_scored_by_the_next_run(engine: Engine) -> 
     _move_metrics(engine, "steady", moved)  # the stopped run's restatement ...
     with Session(engine) as session, session.begin():
         store.lower_date_watermark(session, SCORES_STALE_FROM, moved)  # ... and what its metrics step kept
-    summary = SimpleNamespace(report_first=FIRST, report_last=LAST, metrics_first=LAST, metrics_stale=[])
+    summary = SimpleNamespace(run_id=running_run(engine), report_first=FIRST, report_last=LAST, metrics_first=LAST,
+                              metrics_stale=[])
     health_step(engine, SimpleNamespace(as_of=LAST + timedelta(days=1)), summary)  # type: ignore[arg-type]
     partial = _rows(engine)
     with Session(engine) as session:
@@ -262,8 +265,8 @@ def test_remapped_customers_a_stopped_run_left_are_scored_over_the_whole_range(e
     with Session(engine) as session, session.begin():
         store.keep_stale_score_customers(session, ["declining", "steady"])  # ... and what its metrics step kept
         store.mark_stale_metrics_written(session, {"declining": 1, "steady": 1})  # ... and wrote
-    summary = SimpleNamespace(report_first=FIRST, report_last=LAST, metrics_first=LAST + timedelta(days=1),
-                              metrics_stale=[])
+    summary = SimpleNamespace(run_id=running_run(engine), report_first=FIRST, report_last=LAST,
+                              metrics_first=LAST + timedelta(days=1), metrics_stale=[])
     health_step(engine, SimpleNamespace(as_of=LAST + timedelta(days=1)), summary)  # type: ignore[arg-type]
     partial = _rows(engine)
     with Session(engine) as session:
@@ -278,8 +281,8 @@ def test_a_run_with_no_reported_days_forgets_no_kept_customer(engine: Engine) ->
     _seed(engine)
     with Session(engine) as session, session.begin():
         store.keep_stale_score_customers(session, ["steady"])
-    summary = SimpleNamespace(report_first=LAST, report_last=LAST - timedelta(days=1), metrics_first=LAST,
-                              metrics_stale=[])
+    summary = SimpleNamespace(run_id=running_run(engine), report_first=LAST, report_last=LAST - timedelta(days=1),
+                              metrics_first=LAST, metrics_stale=[])
     health_step(engine, SimpleNamespace(as_of=LAST), summary)  # type: ignore[arg-type]
     with Session(engine) as session:
         assert list(store.stale_score_customers(session)) == ["steady"]

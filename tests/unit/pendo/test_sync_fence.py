@@ -11,20 +11,37 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from pendo_core.common.config import Settings
 from pendo_core.common.timeutil import local_midnight_ms
+from pendo_core.customers.job import make_mapping_step
+from pendo_core.health.job import make_health_step
 from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.progress import LogProgress
-from pendo_core.pendo.sync.runner import LANE_DIALECTS, LANES, RunSummary, SyncError, SyncRequest
+from pendo_core.pendo.sync.runner import (
+    LANE_DIALECTS,
+    LANES,
+    METRICS_STALE_FROM,
+    SCORES_STALE_FROM,
+    PostStep,
+    RunSummary,
+    SyncError,
+    SyncRequest,
+    SyncRunner,
+)
 from pendo_core.pendo.sync.streams import VISITOR_DAYS
 from pendo_core.store import models
 from pendo_core.store.bulk import DuplicateKey
 from pendo_core.store.engine import session_factory
-from tests.support.faults import FakePendo, run_fake
+from pendo_core.usage import portfolio_days, snapshot
+from pendo_core.usage.job import make_metrics_step
+from pendo_core.usage.portfolio_days import portfolio_step
+from pendo_core.usage.snapshot_job import snapshot_step
+from tests.support.faults import AS_OF, FakePendo, import_acme, run_fake
 
 DAY = date(2031, 5, 6)
 
@@ -163,3 +180,65 @@ def test_a_newer_run_waits_for_the_window_being_written(pg_engine: Engine) -> No
     with pytest.raises(store.RunSuperseded), sessions.begin() as next_window:
         store.hold_fence(next_window, old)
     wipe(pg_engine)
+
+
+# --- the steps after the windows ---------------------------------------------------------------------
+
+
+def _overtaken(step: PostStep) -> PostStep:
+    """The step, with a newer run starting just after the runner's check before it (this run's lock lost):
+    the step reads, computes, and must not write."""
+    def during(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
+        _newer_run(engine)
+        step(engine, request, summary)
+
+    return during
+
+
+def _metrics(config: Settings) -> PostStep:
+    return make_metrics_step(config)
+
+
+# each step's table, and the steps that run before it
+STEPS: dict[str, tuple[Any, list[Callable[[Settings], PostStep]], Callable[[Settings], PostStep]]] = {
+    "metrics": (models.UsageMetric, [], _metrics),
+    "health": (models.HealthScore, [_metrics], make_health_step),
+    "snapshot": (snapshot.TABLE, [_metrics], lambda _config: snapshot_step),
+    "portfolio": (portfolio_days.TABLE, [_metrics, make_health_step], lambda _config: portfolio_step),
+}
+
+
+def _sync_with(engine: Engine, steps: list[PostStep]) -> RunSummary:
+    config = Settings(pendo_integration_key="k", window_days=7)
+    runner = SyncRunner(config, engine, FakePendo(), after_windows=[make_mapping_step(config)],  # type: ignore[arg-type]
+                        steps=steps)
+    return runner.run(SyncRequest(AS_OF, 7))
+
+
+def _count(engine: Engine, model: Any) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(models.table_of(model))) or 0
+
+
+@pytest.mark.parametrize("name", sorted(STEPS))
+def test_a_step_overtaken_while_it_computes_writes_nothing(engine: Engine, name: str) -> None:
+    """A newer run starts while a step computes (the old run's lock lost after the runner's check): the step's
+    writing transaction refuses, so its rows are not written over what the newer run writes; and the marks
+    the next run computes from stay. The same steps without the newer run write rows."""
+    from tests.support.store import wipe
+
+    table, before, step = STEPS[name]
+    config = Settings(pendo_integration_key="k", window_days=7)
+    import_acme(engine)
+    _sync_with(engine, [make(config) for make in before] + [step(config)])
+    assert _count(engine, table) > 0
+    wipe(engine)
+    import_acme(engine)
+    with pytest.raises(SyncError, match="a newer run started"):
+        _sync_with(engine, [make(config) for make in before] + [_overtaken(step(config))])
+    assert _count(engine, table) == 0
+    with Session(engine) as session:
+        if name == "metrics":  # the windows lowered it; the next run computes from there
+            assert store.get_watermark(session, METRICS_STALE_FROM) is not None
+        if name == "health":  # the metrics lowered it; the next run scores from there
+            assert store.get_watermark(session, SCORES_STALE_FROM) is not None

@@ -15,6 +15,7 @@ from pendo_core.pendo.sync.runner import METRICS_RANGE, METRICS_STALE_FROM, SCOR
 from pendo_core.store import models
 from pendo_core.usage.job import compute_moved_metrics
 from tests.support.health_alerts import table_insert
+from tests.support.store import running_run
 
 FIRST, LAST = date(2024, 3, 1), date(2024, 3, 19)
 REREAD = date(2024, 3, 9)
@@ -22,7 +23,7 @@ REREAD = date(2024, 3, 9)
 
 def _moved(engine: Engine, changed_from: date | None, *, include_anonymous: bool = False) -> date | None:
     """metrics_first of a run over FIRST..LAST that re-read from REREAD and changed rows from changed_from."""
-    summary = RunSummary(1, FIRST, LAST, refetched=REREAD, changed_from=changed_from)
+    summary = RunSummary(running_run(engine), FIRST, LAST, refetched=REREAD, changed_from=changed_from)
     settings = Settings(pendo_integration_key="k", include_anonymous=include_anonymous)
     compute_moved_metrics(settings, engine, summary)
     return summary.metrics_first
@@ -79,7 +80,7 @@ def test_a_run_with_no_reported_days_computes_nothing_and_leaves_what_waits(engi
     with Session(engine) as session, session.begin():
         store.keep_stale_score_customers(session, ["c1"])
         store.lower_date_watermark(session, METRICS_STALE_FROM, REREAD)
-    summary = RunSummary(1, LAST, FIRST)
+    summary = RunSummary(running_run(engine), LAST, FIRST)
     compute_moved_metrics(Settings(pendo_integration_key="k"), engine, summary)
     assert summary.metrics_first == FIRST + timedelta(days=1)
     with Session(engine) as session:

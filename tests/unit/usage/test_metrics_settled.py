@@ -21,7 +21,7 @@ from pendo_core.usage.compute import compute_metrics
 from pendo_core.usage.job import compute_moved_metrics
 from tests.support.metrics import Activity, Outputs, VDay, read_outputs, seed, table
 from tests.support.reference_metrics import reference_metrics
-from tests.support.store import wipe
+from tests.support.store import running_run, wipe
 
 FIRST = date(2024, 3, 1)  # the first reported day
 LOOKBACK = 10
@@ -245,14 +245,15 @@ def test_the_metrics_step_tells_which_raw_day_changed_first(clean: Engine, bases
     rows = _world(rng, last)
     seed(clean, Activity(mapping=MAPPING, visitor_days=sorted(rows.values())))
     settings = Settings(pendo_integration_key="k", lookback_days=LOOKBACK)
-    compute_moved_metrics(settings, clean, RunSummary(1, FIRST, last))
+    compute_moved_metrics(settings, clean, RunSummary(running_run(clean), FIRST, last))
     day = FIRST - timedelta(days=8)  # before the range, settled (FIRST - 6 the settled day)
     last += timedelta(days=1)
     with clean.begin() as conn:
         _add(conn, rows, [VDay("a3", day, "late", 2, 4), *_day_rows(rng, last)])
     with Session(clean) as session, session.begin():
         sync_store.lower_date_watermark(session, METRICS_STALE_FROM, day)
-    compute_moved_metrics(settings, clean, RunSummary(2, FIRST, last, refetched=FIRST, changed_from=FIRST))
+    summary = RunSummary(running_run(clean), FIRST, last, refetched=FIRST, changed_from=FIRST)
+    compute_moved_metrics(settings, clean, summary)
     assert bases == [None, None]
     _check(clean, rows, last)
 

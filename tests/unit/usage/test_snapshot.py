@@ -22,6 +22,7 @@ from pendo_core.pipeline.run import STEPS, made_steps
 from pendo_core.store.models import Customer, CustomerSnapshot, FeatureUsage, UsageMetric
 from pendo_core.usage import feature_queries, portfolio_queries, queries, read_models, snapshot
 from pendo_core.usage.snapshot_job import refresh_snapshot, snapshot_step
+from tests.support.store import running_run
 
 LAST = date(2026, 3, 18)
 SHAPE = StoreShape(customers=40, days=100, csms=4, features_per_customer=3)
@@ -191,7 +192,7 @@ def test_the_sync_takes_the_snapshot_after_the_metrics(engine: Engine) -> None:
     assert group.parts[0] is snapshot_step
     assert group.parts[-1].__module__ == "pendo_core.health.job"
     _store(engine)
-    summary: Any = RunSummary(run_id=1, report_first=LAST - timedelta(days=9), report_last=LAST)
+    summary: Any = RunSummary(run_id=running_run(engine), report_first=LAST - timedelta(days=9), report_last=LAST)
     snapshot_step(engine, SyncRequest(as_of=LAST + timedelta(days=1)), summary)
     assert snapshot.holds(engine, LAST)
 
