@@ -6,12 +6,13 @@ every byte a sync reads, and are answered here from the day's numpy columns inst
 
 - usage groups: `source` events / pageEvents / featureEvents with a timeSeries, an optional
   `{"identified": "visitorId"}`, then `group` on accountId, visitorId, pageId, featureId and the
-  period's bucket (day or hour) with `sum` of numEvents / numMinutes;
+  period's bucket (day or hour) with `sum` of numEvents / numMinutes, and an optional ascending
+  `sort` on the group's keys;
 - keyset pages of entities: `source` visitors / accounts, `sort` on [metadata.auto.lastupdated, id],
   `filter` "lastupdated >= T" or the strictly-after-(T, id) form, `limit` N.
 
 Each answer is exactly the general engine's: the same rows, values and order (first appearance for
-groups, as group_stage does), encoded as json.dumps would (tests/unit/sim/test_sim_fastpath.py).
+groups, as group_stage does, then a stable sort), encoded as json.dumps would (tests/unit/sim/test_sim_fastpath.py).
 Anything else returns None and takes the general path.
 """
 
@@ -68,6 +69,9 @@ def _usage_group(name: str, source: Mapping[str, Any], rest: list[Any], provider
                  ctx: EvalContext) -> Iterator[str] | None:
     identified = bool(rest) and rest[0] == {"identified": "visitorId"}
     stages = rest[1:] if identified else rest
+    sort: Any = None
+    if len(stages) == 2 and isinstance(stages[1], dict) and set(stages[1]) == {"sort"}:
+        sort, stages = stages[1]["sort"], stages[:1]
     if len(stages) != 1 or not isinstance(stages[0], dict) or set(stages[0]) != {"group"}:
         return None
     spec = stages[0]["group"]
@@ -77,9 +81,9 @@ def _usage_group(name: str, source: Mapping[str, Any], rest: list[Any], provider
     except (KeyError, QueryError):
         return None
     plan = _GroupPlan.of(name, spec, time_range.period, source[name])
-    if plan is None:
+    if plan is None or (sort is not None and not plan.sorts_by(sort)):
         return None
-    return plan.rows(provider, apps, time_range, identified)
+    return plan.rows(provider, apps, time_range, identified, sort or [])
 
 
 class _GroupPlan:
@@ -109,9 +113,14 @@ class _GroupPlan:
             sums.append((out, _SUMMABLE[agg["sum"]]))
         return cls(name, keys, sums, bucket)
 
+    def sorts_by(self, names: Any) -> bool:
+        """Whether a `sort` after the group is answered here: ascending, on the group's own keys."""
+        return isinstance(names, list) and bool(names) and len(set(names)) == len(names) \
+            and all(isinstance(n, str) and n in self.keys for n in names)
+
     def rows(self, provider: SimProvider, apps: set[int], time_range: TimeRange,
-             identified: bool) -> Iterator[str]:
-        """The group rows, in order of first appearance, as JSON text."""
+             identified: bool, sort: list[str]) -> Iterator[str]:
+        """The group rows, in order of first appearance (then by `sort`, a stable sort), as JSON text."""
         cols = self._columns(provider, apps, time_range, identified)
         codes = {"accountId": cols["acct"], "visitorId": cols["v"], self.bucket: cols["bucket"]}
         if self.sub_rows:
@@ -124,6 +133,9 @@ class _GroupPlan:
         order = np.argsort(first, kind="stable")
         sums = [np.bincount(inverse, cols[col], len(first)).astype(np.int64)[order] for _, col in self.sums]
         at = first[order]
+        if sort:  # np.lexsort is stable and takes its most significant key last
+            by = np.lexsort([self._sort_key(provider, cols, at, name) for name in reversed(sort)])
+            at, sums = at[by], [s[by] for s in sums]
         return _encode(self._key_texts(provider, cols, at) + [s.tolist() for s in sums],
                        self.keys + [out for out, _ in self.sums])
 
@@ -151,6 +163,15 @@ class _GroupPlan:
                                    ("target", target), ("events", own["events"]), ("minutes", own["minutes"])):
                 parts[column].append(values[keep])
         return {c: np.concatenate(p) if p else np.zeros(0, np.int64) for c, p in parts.items()}
+
+    def _sort_key(self, provider: SimProvider, cols: dict[str, np.ndarray], at: np.ndarray, name: str) -> np.ndarray:
+        """The rows' values of one key as numbers in the sort stage's order (ids by their rank as text)."""
+        if name == self.bucket:
+            return np.asarray(cols["bucket"][at])
+        ranks = _ranks(provider)
+        rank, column = {"accountId": (ranks.accounts, "acct"), "visitorId": (ranks.visitors, "v"),
+                        "pageId": (ranks.pages, "target"), "featureId": (ranks.features, "target")}[name]
+        return np.asarray(rank[cols[column][at]])
 
     def _key_texts(self, provider: SimProvider, cols: dict[str, np.ndarray], at: np.ndarray) -> list[list[Any]]:
         texts = _texts(provider)
@@ -193,6 +214,23 @@ class _Texts:
         self.features = [json.dumps(f["id"]) for f in cat.features]
 
 
+class _Ranks:
+    """Each id's place among its kind in text order, as the sort stage orders strings."""
+
+    def __init__(self, provider: SimProvider) -> None:
+        sub, cat = provider.sub, provider.sub.catalog
+        self.visitors = _rank(list(sub.visitors.ids))
+        self.accounts = _rank(list(sub.accounts.ids))
+        self.pages = _rank([p["id"] for p in cat.pages])
+        self.features = _rank([f["id"] for f in cat.features])
+
+
+def _rank(ids: list[str]) -> np.ndarray:
+    rank = np.empty(len(ids), np.int64)
+    rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+    return rank
+
+
 _cache_lock = threading.Lock()
 
 
@@ -207,6 +245,10 @@ def _cached(provider: SimProvider, name: str, build: Any) -> Any:
 
 def _texts(provider: SimProvider) -> _Texts:
     return _cached(provider, "texts", _Texts)  # type: ignore[no-any-return]
+
+
+def _ranks(provider: SimProvider) -> _Ranks:
+    return _cached(provider, "ranks", _Ranks)  # type: ignore[no-any-return]
 
 
 def _identified(provider: SimProvider) -> np.ndarray:

@@ -91,6 +91,23 @@ def test_other_groupings_merge_rows_in_first_appearance_order(sub: Subscription,
     assert _fast(sub, body) == _general(sub, body)
 
 
+@pytest.mark.parametrize(("source", "period", "keys", "sort"), [
+    ("featureEvents", "dayRange", ["accountId", "visitorId", "featureId", "day"], ["day", "accountId", "featureId"]),
+    ("events", "hourRange", ["accountId", "visitorId", "hour"], ["hour", "accountId", "visitorId"]),
+    ("pageEvents", "dayRange", ["accountId", "pageId", "day"], ["pageId"]),
+    ("events", "dayRange", ["visitorId", "day"], ["visitorId", "day"]),
+], ids=["features-by-day-then-ids", "hours", "pages-ties-kept-in-order", "visitor-then-day"])
+def test_a_sort_on_the_group_keys_orders_rows_as_the_engine_does(sub: Subscription, source: str, period: str,
+                                                                 keys: list[str], sort: list[str]) -> None:
+    """An ascending sort on the group's keys: ids in text order (the weird account's too), ties in first
+    appearance order, as the engine's stable sort leaves them."""
+    body = _body([*_group(source, period, keys, *_window(sub, 5, period == "hourRange")), {"sort": sort}])
+    fast = _fast(sub, body)
+    assert fast is not None
+    assert fast == _general(sub, body)
+    assert fast != _general(sub, _body(_group(source, period, keys, *_window(sub, 5, period == "hourRange"))))
+
+
 @pytest.mark.parametrize("pipeline", [
     [{"source": {"events": {"appId": queries.ALL_APPS},
                  "timeSeries": {"period": "dayRange", "first": 0, "last": 1}}}],
@@ -99,11 +116,13 @@ def test_other_groupings_merge_rows_in_first_appearance_order(sub: Subscription,
     _group("events", "dayRange", ["accountId"], 0, 86_400_000, fields={"n": {"count": None}}),
     _group("guideEvents", "dayRange", ["accountId"], 0, 86_400_000),
     [{"source": {"features": None}}],
+    [*_group("events", "dayRange", ["accountId", "day"], 0, 86_400_000), {"sort": ["-day"]}],
+    [*_group("events", "dayRange", ["accountId", "day"], 0, 86_400_000), {"sort": ["numEvents"]}],
     [{"source": {"visitors": None}}, {"sort": ["visitorId"]}, {"limit": 5}],
     [{"source": {"visitors": None}}, {"sort": ["metadata.auto.lastupdated", "visitorId"]},
      {"filter": "metadata.auto.lastupdated >= 0 && visitorId != \"x\""}, {"limit": 5}],
 ], ids=["no-group", "other-key", "bucket-of-another-period", "other-aggregate", "guide-events", "catalogue",
-        "other-sort", "other-filter"])
+        "group-sorted-descending", "group-sorted-by-a-sum", "other-sort", "other-filter"])
 def test_other_shapes_take_the_general_path(sub: Subscription, pipeline: list[dict[str, Any]]) -> None:
     """A pipeline outside the two shapes is not answered here (the general engine answers it)."""
     assert _fast(sub, _body(pipeline)) is None
