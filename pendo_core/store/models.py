@@ -168,13 +168,21 @@ class PendoGuideStep(Base):
 # --- Pendo activity (grouped server-side; one row per key) -----------------------------------
 
 
+def _keyed_by_day(table: str, *key: str) -> tuple[Any, ...]:
+    """The raw day tables' key, day first, and their index for the reads by account (migration 0019): a
+    window's rows, asked of Pendo in key order, land at the end of the key and fill its pages, where keyed
+    account first they went inside every account's keys and split pages half full."""
+    return PrimaryKeyConstraint("day", *key), Index(f"ix_{table}_account_day", "account_id", "day")
+
+
 class VisitorDay(Base):
     """`events` source, dayRange, grouped by account, visitor and day."""
 
     __tablename__ = "pendo_visitor_days"
-    account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
-    visitor_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    __table_args__ = _keyed_by_day(__tablename__, "account_id", "visitor_id")
+    account_id: Mapped[str] = mapped_column(String(512))
+    day: Mapped[date] = mapped_column(Date)
+    visitor_id: Mapped[str] = mapped_column(String(512))
     num_events: Mapped[int] = mapped_column(BigInteger)
     num_minutes: Mapped[int] = mapped_column(BigInteger)
 
@@ -200,9 +208,10 @@ class PageDay(Base):
     """`pageEvents`, dayRange, grouped by account, page and day."""
 
     __tablename__ = "pendo_page_days"
-    account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
-    page_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    __table_args__ = _keyed_by_day(__tablename__, "account_id", "page_id")
+    account_id: Mapped[str] = mapped_column(String(512))
+    day: Mapped[date] = mapped_column(Date)
+    page_id: Mapped[str] = mapped_column(String(200))
     num_events: Mapped[int] = mapped_column(BigInteger)
     num_minutes: Mapped[int] = mapped_column(BigInteger)
 
@@ -211,10 +220,11 @@ class FeatureVisitorDay(Base):
     """`featureEvents`, dayRange, grouped by account, visitor, feature and day."""
 
     __tablename__ = "pendo_feature_visitor_days"
-    account_id: Mapped[str] = mapped_column(String(512), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
-    feature_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    visitor_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    __table_args__ = _keyed_by_day(__tablename__, "account_id", "feature_id", "visitor_id")
+    account_id: Mapped[str] = mapped_column(String(512))
+    day: Mapped[date] = mapped_column(Date)
+    feature_id: Mapped[str] = mapped_column(String(200))
+    visitor_id: Mapped[str] = mapped_column(String(512))
     num_events: Mapped[int] = mapped_column(BigInteger)
     num_minutes: Mapped[int] = mapped_column(BigInteger)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date
 
 from sqlalchemy import Engine, inspect
 
@@ -59,6 +60,55 @@ def test_every_migrated_primary_key_is_the_models_in_its_order(engine: Engine) -
     with _downgraded(engine, "0016"):
         assert keys(["pendo_visitor_hours"]) == {"pendo_visitor_hours": ["account_id", "visitor_id", "hour_start"]}
     assert keys() == expected
+
+
+# migration 0019: each raw day table's key (day first) and, before it, the key it had (account first)
+RAW_DAYS = {
+    "pendo_visitor_days": (["day", "account_id", "visitor_id"], ["account_id", "day", "visitor_id"]),
+    "pendo_page_days": (["day", "account_id", "page_id"], ["account_id", "day", "page_id"]),
+    "pendo_feature_visitor_days": (["day", "account_id", "feature_id", "visitor_id"],
+                                   ["account_id", "day", "feature_id", "visitor_id"]),
+}
+
+
+def test_the_raw_day_tables_are_keyed_day_first_with_their_rows_kept(engine: Engine) -> None:
+    """Migration 0019 re-keys the visitor, page and feature days day first and swaps the day index for an
+    (account, day) index; a store with rows goes down to 0018 and up again keeping them, on both stores."""
+    from sqlalchemy import select
+
+    from pendo_core.store.models import Base
+
+    def shape() -> dict[str, tuple[list[str], dict[str, list[str]]]]:
+        inspector = inspect(engine)
+        return {name: (inspector.get_pk_constraint(name)["constrained_columns"],
+                       {i["name"]: i["column_names"] for i in inspector.get_indexes(name)}) for name in RAW_DAYS}
+
+    def rows() -> dict[str, list[tuple[object, ...]]]:
+        with engine.connect() as conn:
+            return {name: sorted(tuple(r) for r in conn.execute(select(Base.metadata.tables[name])))
+                    for name in RAW_DAYS}
+
+    day1, day2 = date(2024, 3, 1), date(2024, 3, 2)
+    with engine.begin() as conn:
+        conn.execute(Base.metadata.tables["pendo_visitor_days"].insert(), [
+            {"account_id": a, "day": d, "visitor_id": v, "num_events": 3, "num_minutes": 1}
+            for a, d, v in (("a1", day1, "v1"), ("a2", day1, "v1"), ("a1", day2, "v2"))])
+        conn.execute(Base.metadata.tables["pendo_page_days"].insert(), [
+            {"account_id": "a1", "day": d, "page_id": "p1", "num_events": 4, "num_minutes": 1} for d in (day1, day2)])
+        conn.execute(Base.metadata.tables["pendo_feature_visitor_days"].insert(), [
+            {"account_id": a, "day": d, "feature_id": "f1", "visitor_id": "v1", "num_events": 2, "num_minutes": 0}
+            for a, d in (("a1", day1), ("a2", day2))])
+    stored = rows()
+    after = {name: (key, {f"ix_{name}_account_day": ["account_id", "day"]}) for name, (key, _) in RAW_DAYS.items()}
+    before = {name: (key, {f"ix_{name}_day": ["day"]}) for name, (_, key) in RAW_DAYS.items()}
+    assert shape() == after
+    assert {name: key for name, (key, _) in after.items()} == {
+        name: [c.name for c in Base.metadata.tables[name].primary_key.columns] for name in RAW_DAYS}
+    with _downgraded(engine, "0018"):
+        assert shape() == before
+        assert rows() == stored
+    assert shape() == after
+    assert rows() == stored
 
 
 @contextmanager

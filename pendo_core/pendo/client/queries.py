@@ -47,9 +47,11 @@ def time_series(period: Period, first_ms: int, last_ms: int) -> dict[str, Any]:
 
 
 def events_by_visitor_day(first_ms: int, last_ms: int, identified_only: bool) -> Pipeline:
-    """Events summed per (account, visitor, day) across all apps (§3.1 events, §5 group)."""
+    """Events summed per (account, visitor, day) across all apps (§3.1 events, §5 group), in the store's
+    key order (§5 sort)."""
     keys = ["accountId", "visitorId", "day"]
-    return _usage("events", "dayRange", first_ms, last_ms, identified_only, keys=keys)
+    return _usage("events", "dayRange", first_ms, last_ms, identified_only, keys=keys,
+                  order=["day", "accountId", "visitorId"])
 
 
 def events_by_visitor_hour(first_ms: int, last_ms: int, identified_only: bool) -> Pipeline:
@@ -59,15 +61,18 @@ def events_by_visitor_hour(first_ms: int, last_ms: int, identified_only: bool) -
 
 
 def page_events_by_account_day(first_ms: int, last_ms: int, identified_only: bool) -> Pipeline:
-    """Page events summed per (account, page, day) (§3.1 pageEvents, §5 group)."""
+    """Page events summed per (account, page, day) (§3.1 pageEvents, §5 group), in the store's key order."""
     keys = ["accountId", "pageId", "day"]
-    return _usage("pageEvents", "dayRange", first_ms, last_ms, identified_only, keys=keys)
+    return _usage("pageEvents", "dayRange", first_ms, last_ms, identified_only, keys=keys,
+                  order=["day", "accountId", "pageId"])
 
 
 def feature_events_by_visitor_day(first_ms: int, last_ms: int, identified_only: bool) -> Pipeline:
-    """Feature events summed per (account, visitor, feature, day) (§3.1 featureEvents, §5 group)."""
+    """Feature events summed per (account, visitor, feature, day) (§3.1 featureEvents, §5 group), in the
+    store's key order."""
     keys = ["accountId", "visitorId", "featureId", "day"]
-    return _usage("featureEvents", "dayRange", first_ms, last_ms, identified_only, keys=keys)
+    return _usage("featureEvents", "dayRange", first_ms, last_ms, identified_only, keys=keys,
+                  order=["day", "accountId", "featureId", "visitorId"])
 
 
 def guide_events(first_ms: int, last_ms: int, identified_only: bool) -> Pipeline:
@@ -109,10 +114,14 @@ def _keyset_page(id_field: str, lastupdated_ms: int, after_id: str | None, limit
 
 
 def _usage(
-    source: str, period: Period, first_ms: int, last_ms: int, identified_only: bool, *, keys: list[str]
+    source: str, period: Period, first_ms: int, last_ms: int, identified_only: bool, *, keys: list[str],
+    order: list[str] | None = None,
 ) -> Pipeline:
+    """`order`: the rows sorted so, as the raw table's key orders them (its index pages then fill, each
+    window's rows landing at the key's end in order; the store is exact in any order)."""
     group = {"group": {"group": keys, "fields": dict(_USAGE_FIELDS)}}
-    return [_event_source(source, period, first_ms, last_ms), *_identified(identified_only), group]
+    sort = [{"sort": order}] if order else []
+    return [_event_source(source, period, first_ms, last_ms), *_identified(identified_only), group, *sort]
 
 
 def _event_source(source: str, period: Period, first_ms: int, last_ms: int) -> dict[str, Any]:

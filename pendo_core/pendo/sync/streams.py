@@ -206,7 +206,7 @@ def _guide_event(row: Mapping[str, Any], tz: ZoneInfo) -> Row | None:
 VISITOR_DAYS = EventStream(
     "visitor_days", models.table_of(models.VisitorDay), "dayRange", queries.events_by_visitor_day,
     _visitor_day, ("account_id", "visitor_id", "day", "num_events", "num_minutes"), reach_back=89,
-    keys=("account_id", "day", "visitor_id"),
+    keys=("day", "account_id", "visitor_id"),
     typed=TypedRows(_VisitorDayRow, _typed_visitor_day),
 )
 VISITOR_HOURS = EventStream(
@@ -218,13 +218,13 @@ VISITOR_HOURS = EventStream(
 PAGE_DAYS = EventStream(
     "page_days", models.table_of(models.PageDay), "dayRange", queries.page_events_by_account_day,
     _page_day, ("account_id", "page_id", "day", "num_events", "num_minutes"), reach_back=0,
-    keys=("account_id", "day", "page_id"),
+    keys=("day", "account_id", "page_id"),
     typed=TypedRows(_PageDayRow, _typed_page_day),
 )
 FEATURE_DAYS = EventStream(
     "feature_days", models.table_of(models.FeatureVisitorDay), "dayRange", queries.feature_events_by_visitor_day,
     _feature_day, ("account_id", "visitor_id", "feature_id", "day", "num_events", "num_minutes"), reach_back=41,
-    keys=("account_id", "day", "feature_id", "visitor_id"),
+    keys=("day", "account_id", "feature_id", "visitor_id"),
     typed=TypedRows(_FeatureDayRow, _typed_feature_day),
 )
 GUIDE_EVENTS = EventStream(

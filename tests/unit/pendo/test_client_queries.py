@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -78,41 +77,36 @@ def test_events_by_visitor_day_exact_pipeline() -> None:
         {"source": {"events": ALL_APPS, "timeSeries": {"period": "dayRange", "first": FIRST, "last": LAST}}},
         {"identified": "visitorId"},
         {"group": {"group": ["accountId", "visitorId", "day"], "fields": SUMS}},
+        {"sort": ["day", "accountId", "visitorId"]},
     ]
 
 
 USAGE_BUILDERS = [
-    (queries.events_by_visitor_day, "events", "dayRange", ["accountId", "visitorId", "day"]),
-    (queries.events_by_visitor_hour, "events", "hourRange", ["accountId", "visitorId", "hour"]),
-    (queries.page_events_by_account_day, "pageEvents", "dayRange", ["accountId", "pageId", "day"]),
-    (
-        queries.feature_events_by_visitor_day,
-        "featureEvents",
-        "dayRange",
-        ["accountId", "visitorId", "featureId", "day"],
-    ),
+    (queries.events_by_visitor_day, "events", "dayRange", ["accountId", "visitorId", "day"],
+     ["day", "accountId", "visitorId"]),
+    (queries.events_by_visitor_hour, "events", "hourRange", ["accountId", "visitorId", "hour"], None),
+    (queries.page_events_by_account_day, "pageEvents", "dayRange", ["accountId", "pageId", "day"],
+     ["day", "accountId", "pageId"]),
+    (queries.feature_events_by_visitor_day, "featureEvents", "dayRange", ["accountId", "visitorId", "featureId", "day"],
+     ["day", "accountId", "featureId", "visitorId"]),
 ]
 
 
-@pytest.mark.parametrize(
-    ("build", "source", "period", "keys"),
-    USAGE_BUILDERS,
-    ids=["events-day", "events-hour", "pages", "features"],
-)
+@pytest.mark.parametrize("case", USAGE_BUILDERS, ids=["events-day", "events-hour", "pages", "features"])
 @pytest.mark.parametrize("identified_only", [True, False], ids=["identified", "with-anonymous"])
-def test_usage_builders(
-    build: Callable[..., list[dict[str, Any]]],
-    source: str,
-    period: queries.Period,
-    keys: list[str],
-    identified_only: bool,
-) -> None:
-    """Each usage query: its source and period, `identified` only when asked, grouped sums."""
+def test_usage_builders(case: tuple[Any, ...], identified_only: bool) -> None:
+    """Each usage query: its source and period, `identified` only when asked, grouped sums, sorted as the raw
+    table is keyed (the visitor hours are not asked in order)."""
+    build, source, period, keys, order = case
     pipeline = build(FIRST, LAST, identified_only)
     series = queries.time_series(period, FIRST, LAST)
     assert pipeline[0] == {"source": {source: ALL_APPS, "timeSeries": series}}
     assert ({"identified": "visitorId"} in pipeline) is identified_only
-    assert pipeline[-1] == {"group": {"group": keys, "fields": SUMS}}
+    group = {"group": {"group": keys, "fields": SUMS}}
+    if order:
+        assert pipeline[-2:] == [group, {"sort": order}]
+    else:
+        assert pipeline[-1] == group
 
 
 def test_guide_events_selects_needed_fields() -> None:
