@@ -175,7 +175,7 @@ def daily(scope: Scope, ids: Sequence[str], days: int) -> Select[Any]:
 # --- many customers at once (the alert rules read every customer's key contacts) -----------------
 # One query each for all the customers asked about: read per 500 customers, PostgreSQL scanned the whole
 # lookback of every account once per 500 (quadratic in the book); for one customer both stores read its
-# accounts' rows by their key.
+# accounts' rows through their (account_id, day) index.
 
 
 def _of_customers(query: Select[Any], customers: Sequence[str], first: date, as_of: date,

@@ -230,7 +230,8 @@ def add_accounts_seen_in_activity(session: Session) -> None:
 
 def _accounts_in_activity() -> CTE:
     """The distinct accounts of the visitor days, in key order (and one NULL, the end), as a recursive
-    CTE: each row is the least account after the one before, which the key's index answers at once."""
+    CTE: each row is the least account after the one before, which the (account_id, day) index answers at
+    once."""
     days = models.table_of(models.VisitorDay)
     seen = select(func.min(days.c.account_id).label("account_id")).cte("seen_accounts", recursive=True)
     following = select(func.min(days.c.account_id)).where(days.c.account_id > seen.c.account_id)

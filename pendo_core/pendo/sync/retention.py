@@ -64,8 +64,9 @@ def purge(engine: Engine, cutoff: date) -> dict[str, int]:
 
 def _purge_table(engine: Engine, table: Table, cutoff: date) -> int:
     """Rows of days before `cutoff` deleted from `table`, a chunk of its accounts at a time."""
-    # The day index finds the old rows' accounts; deduplicated here, as with DISTINCT SQLite would rather
-    # scan the whole primary key (a daily purge meets one day's rows).
+    # The day (the raw days' key leads with it, the others have a day index) finds the old rows' accounts;
+    # deduplicated here, as with DISTINCT SQLite would rather scan a whole index (a daily purge meets one day's
+    # rows).
     with engine.connect() as conn:
         accounts = sorted(set(conn.execute(select(table.c.account_id).where(table.c.day < cutoff)).scalars()))
     deleted = 0
