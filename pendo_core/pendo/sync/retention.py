@@ -41,28 +41,32 @@ def make_retention_step(settings: Settings) -> PostStep:
     def retention_step(engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
         """Purge the raw rows older than the retention (see the module docstring)."""
         if settings.raw_retention_days is not None:
-            summary.purged = purge(engine, request.as_of - timedelta(days=settings.raw_retention_days))
+            summary.purged = purge(engine, request.as_of - timedelta(days=settings.raw_retention_days),
+                                   fence=store.run_fence(summary.run_id))
 
     return retention_step
 
 
-def purge(engine: Engine, cutoff: date) -> dict[str, int]:
+def purge(engine: Engine, cutoff: date, *, fence: store.Fence | None = None) -> dict[str, int]:
     """Delete the raw rows of days before `cutoff`, one transaction per table and account chunk;
-    returns the rows deleted per stream."""
+    returns the rows deleted per stream. `fence` (a sync run's): called first in each transaction, it
+    refuses to go on once a newer run has started (which may be writing those days again)."""
     with Session(engine) as session, session.begin():
+        if fence:
+            fence(session.connection())
         kept_from = kept_from_day(session)
         if kept_from is None or cutoff > kept_from:
             store.set_watermark(session, RAW_KEPT_FROM, cutoff.isoformat())
         digests.forget(session, None, last=cutoff - timedelta(days=1))
     deleted = {}
     for stream in EVENT_STREAMS:
-        deleted[stream.name] = _purge_table(engine, stream.table, cutoff)
+        deleted[stream.name] = _purge_table(engine, stream.table, cutoff, fence)
     if any(deleted.values()):
         log.info("raw rows before %s purged: %s", cutoff, ", ".join(f"{k} {v:,}" for k, v in deleted.items()))
     return deleted
 
 
-def _purge_table(engine: Engine, table: Table, cutoff: date) -> int:
+def _purge_table(engine: Engine, table: Table, cutoff: date, fence: store.Fence | None) -> int:
     """Rows of days before `cutoff` deleted from `table`, a chunk of its accounts at a time."""
     # The day (the raw days' key leads with it, the others have a day index) finds the old rows' accounts;
     # deduplicated here, as with DISTINCT SQLite would rather scan a whole index (a daily purge meets one day's
@@ -72,6 +76,8 @@ def _purge_table(engine: Engine, table: Table, cutoff: date) -> int:
     deleted = 0
     for chunk in chunks(accounts):
         with Session(engine) as session, session.begin():
+            if fence:
+                fence(session.connection())
             result: Any = session.execute(_old_rows(table, cutoff, chunk))
             deleted += int(result.rowcount or 0)
     return deleted

@@ -21,9 +21,11 @@ from pendo_core.common.config import (
 )
 from pendo_core.customers.people_queries import LOOKBACK_DAYS
 from pendo_core.pendo.sync import retention, store
+from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
 from pendo_core.pendo.sync.streams import EVENT_STREAMS
 from pendo_core.store import models
 from pendo_core.store.engine import session_factory
+from tests.support.store import running_run
 
 CUTOFF = date(2024, 3, 10)
 DAYS = [CUTOFF - timedelta(days=2), CUTOFF - timedelta(days=1), CUTOFF, CUTOFF + timedelta(days=1)]
@@ -75,6 +77,23 @@ def test_purge_deletes_exactly_the_days_before_the_cutoff(engine: Engine) -> Non
         assert _days(engine, model) == rows, model.__tablename__
     assert deleted == {"visitor_days": 12, "visitor_hours": 6, "page_days": 6, "feature_days": 6,
                        "guide_events": 9}
+
+
+def test_the_retention_step_of_an_overtaken_run_deletes_nothing(engine: Engine) -> None:
+    """Once a newer run has started (this run's lock lost), the step refuses before it moves the watermark
+    or deletes a row: the newer run may be writing those days again (an earlier --as-of)."""
+    _seed(engine)
+    before = {m: _days(engine, m) for m in (models.VisitorDay, models.FeatureVisitorDay, models.GuideEvent)}
+    days = raw_retention_floor(Settings().lookback_days)
+    step = retention.make_retention_step(Settings(raw_retention_days=days))
+    as_of = CUTOFF + timedelta(days=days)
+    summary = RunSummary(running_run(engine), DAYS[0], as_of - timedelta(days=1))
+    running_run(engine)
+    with pytest.raises(store.RunSuperseded):
+        step(engine, SyncRequest(as_of), summary)
+    assert {m: _days(engine, m) for m in before} == before
+    with session_factory(engine)() as session:
+        assert retention.kept_from_day(session) is None
 
 
 def test_guide_events_keep_each_first_completion(engine: Engine) -> None:
