@@ -29,7 +29,7 @@ from pendo_core.alerts.repo import ReconcileCounts, reconcile
 from pendo_core.alerts.routing import DeliveryStats, deliver, plan_deliveries, plan_escalations
 from pendo_core.common.config import Settings
 from pendo_core.health.inputs import key_feature_ids
-from pendo_core.pendo.sync.store import Fence, run_fence
+from pendo_core.pendo.sync.store import Fence, run_fence, unfenced
 
 if TYPE_CHECKING:
     from pendo_core.pendo.sync.runner import RunSummary, SyncRequest
@@ -81,7 +81,7 @@ def evaluate_alerts(engine: Engine, as_of_day: date, *, app_settings: AppSetting
 
 def judge(engine: Engine, reading: AlertReading, *, channels: Mapping[str, Channel] | None = None,
           clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep,
-          fence: Fence | None = None) -> AlertRun:
+          fence: Fence = unfenced) -> AlertRun:
     """Add the health scores to a reading, evaluate every customer kind, update the alerts, deliver them.
     `fence` (a sync run's): called first in the transaction that updates the alerts, it refuses the update
     once a newer run has started."""
@@ -96,8 +96,7 @@ def judge(engine: Engine, reading: AlertReading, *, channels: Mapping[str, Chann
     names = sorted(channels or {})
     reaches = {n: c.reaches for n, c in (channels or {}).items() if isinstance(c, RoutedWebhook)}
     with Session(engine) as session, session.begin():
-        if fence:
-            fence(session.connection())
+        fence(session.connection())
         counts = reconcile(session, verdicts, today=as_of_day, now=now(), csm_of=inputs.csm_of)
         escalated = plan_escalations(session, names, today=as_of_day, now=now(), days=settings.alerts.escalation_days,
                                      reaches=reaches)

@@ -71,7 +71,7 @@ def compute_health(engine: Engine, first_day: date, last_day: date, *, app_setti
 
 def score_ranges(engine: Engine, parts: Sequence[ScoreRange], *, app_settings: AppSettings | None = None,
                  settings_version: int | None = None, include_anonymous: bool = False,
-                 fence: store.Fence | None = None) -> tuple[int, int]:
+                 fence: store.Fence = store.unfenced) -> tuple[int, int]:
     """Score each part and replace its rows, all in one transaction; (rows written, settings version).
     `fence` (a sync run's): called first in that transaction, it refuses the write once a newer run started."""
     for part in parts:
@@ -86,8 +86,7 @@ def score_ranges(engine: Engine, parts: Sequence[ScoreRange], *, app_settings: A
                              include_anonymous=include_anonymous)
         scored.append((inputs, score_grid(inputs, settings.health)))
     with engine.begin() as conn:
-        if fence:
-            fence(conn)
+        fence(conn)
         # the Portfolio days average these scores
         read_models.mark_stale(conn, read_models.PORTFOLIO, first_day=min(part.first for part in parts))
         for part in parts:

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 from sqlalchemy import ColumnElement, Connection, Engine, Select, Table, and_, exists, select, text
 
-from pendo_core.pendo.sync.store import Fence
+from pendo_core.pendo.sync.store import Fence, unfenced
 from pendo_core.store.bulk import copy_arrow, refresh_statistics, sqlite_executemany, temp_copy
 from pendo_core.store.models import Base, FeatureUsage, GuideMetric, OnboardingProgress, UsageMetric
 from pendo_core.store.scope import customer_chunks
@@ -57,7 +57,7 @@ def compute_metrics(
     memory_limit: str = "1GB",
     settled: date | None = None,
     unchanged_before: date | None = None,
-    fence: Fence | None = None,
+    fence: Fence = unfenced,
 ) -> MetricsResult:
     """Recompute every metric of [first_day, last_day] for the customers (default: all mapped) and
     replace their stored rows in that range, in one transaction.
@@ -104,10 +104,9 @@ _RECENCY, _SETTLED = recency_rows.TABLE, recency_rows.SETTLED_TABLE
 
 def _replace(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
              sources: tuple[str, str, str, str], *, recency: str | None, settled: str | None,
-             fence: Fence | None) -> MetricsResult:
+             fence: Fence) -> MetricsResult:
     with engine.begin() as conn:
-        if fence:
-            fence(conn)
+        fence(conn)
         read_models.mark_stale(conn, read_models.SNAPSHOT, read_models.PORTFOLIO,  # rebuilt by their steps
                                first_day=plan.first_day)
         pairs = zip(_TARGETS, sources, strict=True)

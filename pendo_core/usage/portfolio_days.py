@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Engine, case, delete, func, insert, select
 
 from pendo_core.common.config import Settings
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
-from pendo_core.pendo.sync.store import Fence, run_fence
+from pendo_core.pendo.sync.store import Fence, run_fence, unfenced
 from pendo_core.store import models
 from pendo_core.usage import read_models
 
@@ -74,7 +74,7 @@ def stored_health(engine: Engine, days: list[date]) -> pd.DataFrame:
     return _frame(engine, query, HEALTH_COLUMNS)
 
 
-def refresh_portfolio_days(engine: Engine, since: date | None = None, *, fence: Fence | None = None) -> int:
+def refresh_portfolio_days(engine: Engine, since: date | None = None, *, fence: Fence = unfenced) -> int:
     """Rewrite the rows of every day from `since` on (None: every day) from the live queries; returns
     the days written. `fence` (a sync run's): called first in the writing transaction, it refuses the
     write once a newer run has started."""
@@ -84,8 +84,7 @@ def refresh_portfolio_days(engine: Engine, since: date | None = None, *, fence: 
     health = {r["day"]: r for r in health_rows.to_dict("records")}
     rows = [_row(day, usage.get(day), health.get(day)) for day in sorted(usage.keys() | health.keys())]
     with engine.begin() as conn:
-        if fence:
-            fence(conn)
+        fence(conn)
         conn.execute(delete(TABLE) if since is None else delete(TABLE).where(TABLE.day >= since))
         if rows:
             conn.execute(insert(TABLE), rows)
@@ -93,7 +92,7 @@ def refresh_portfolio_days(engine: Engine, since: date | None = None, *, fence: 
     return len(rows)
 
 
-def refresh_moved_days(engine: Engine, *, fence: Fence | None = None) -> int:
+def refresh_moved_days(engine: Engine, *, fence: Fence = unfenced) -> int:
     """Rewrite the days whose metrics or scores moved since the last rebuild (every day when the table is
     empty or a write did not say which days); none when nothing moved. Returns the days written."""
     with engine.connect() as conn:

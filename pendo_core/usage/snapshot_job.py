@@ -19,7 +19,7 @@ from sqlalchemy import Engine, delete, insert
 
 from pendo_core.common.config import Settings
 from pendo_core.pendo.sync.runner import PostStep, RunSummary, SyncRequest
-from pendo_core.pendo.sync.store import Fence, run_fence
+from pendo_core.pendo.sync.store import Fence, run_fence, unfenced
 from pendo_core.store import models
 from pendo_core.store.bulk import insert_rows
 from pendo_core.usage import feature_queries, queries, read_models, snapshot
@@ -31,14 +31,13 @@ _WEEK = {"week_dau": "dau", "week_wau": "wau", "sessions": "sessions", "minutes"
 _FLOATS = {"week_dau", "week_wau"}
 
 
-def refresh_snapshot(engine: Engine, day: date, *, fence: Fence | None = None) -> int:
+def refresh_snapshot(engine: Engine, day: date, *, fence: Fence = unfenced) -> int:
     """Replace the snapshot with the live windows ending `day`; returns the customers written. `fence` (a
     sync run's): called first in the writing transaction, it refuses the write once a newer run started."""
     rows = snapshot_rows(engine, day)
     features = feature_queries.feature_days_live(engine, day)
     with engine.begin() as conn:
-        if fence:
-            fence(conn)
+        fence(conn)
         conn.execute(delete(snapshot.TABLE))
         conn.execute(delete(snapshot.FEATURES))
         if rows:

@@ -47,13 +47,12 @@ def make_retention_step(settings: Settings) -> PostStep:
     return retention_step
 
 
-def purge(engine: Engine, cutoff: date, *, fence: store.Fence | None = None) -> dict[str, int]:
+def purge(engine: Engine, cutoff: date, *, fence: store.Fence = store.unfenced) -> dict[str, int]:
     """Delete the raw rows of days before `cutoff`, one transaction per table and account chunk;
     returns the rows deleted per stream. `fence` (a sync run's): called first in each transaction, it
     refuses to go on once a newer run has started (which may be writing those days again)."""
     with Session(engine) as session, session.begin():
-        if fence:
-            fence(session.connection())
+        fence(session.connection())
         kept_from = kept_from_day(session)
         if kept_from is None or cutoff > kept_from:
             store.set_watermark(session, RAW_KEPT_FROM, cutoff.isoformat())
@@ -66,7 +65,7 @@ def purge(engine: Engine, cutoff: date, *, fence: store.Fence | None = None) -> 
     return deleted
 
 
-def _purge_table(engine: Engine, table: Table, cutoff: date, fence: store.Fence | None) -> int:
+def _purge_table(engine: Engine, table: Table, cutoff: date, fence: store.Fence) -> int:
     """Rows of days before `cutoff` deleted from `table`, a chunk of its accounts at a time."""
     # The day (the raw days' key leads with it, the others have a day index) finds the old rows' accounts;
     # deduplicated here, as with DISTINCT SQLite would rather scan a whole index (a daily purge meets one day's
@@ -76,8 +75,7 @@ def _purge_table(engine: Engine, table: Table, cutoff: date, fence: store.Fence 
     deleted = 0
     for chunk in chunks(accounts):
         with Session(engine) as session, session.begin():
-            if fence:
-                fence(session.connection())
+            fence(session.connection())
             result: Any = session.execute(_old_rows(table, cutoff, chunk))
             deleted += int(result.rowcount or 0)
     return deleted

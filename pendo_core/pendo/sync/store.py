@@ -106,6 +106,10 @@ Fence = Callable[[Connection], None]
 started, else holds it off until the transaction ends (`hold_fence`)."""
 
 
+def unfenced(conn: Connection) -> None:
+    """The fence of work outside a sync run (a bench, a test, an evaluation): nothing to prove."""
+
+
 def run_fence(run_id: int) -> Fence:
     """The fence of one run, for the steps after its windows (metrics, health, read models, alerts)."""
     def fence(conn: Connection) -> None:
