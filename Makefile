@@ -36,7 +36,7 @@ bench: $(STAMP)
 # recorded live into PostgreSQL, then replayed into a fresh database. DEADLINE=N stops each sync after N minutes.
 bench-large: $(STAMP)
 	$(BIN)/python -m jobs.bench --accounts 20000 --visitors 1000000 --live-store postgresql --stores postgresql \
-		--out bench-results/sync-large.json $(if $(DEADLINE),--deadline-min $(DEADLINE))
+		--compress-recording --out bench-results/sync-large.json $(if $(DEADLINE),--deadline-min $(DEADLINE))
 
 api: $(STAMP)
 	$(BIN)/python -m api

@@ -181,6 +181,7 @@ class Setup:
     workdir: Path
     recordings: Path
     deadline_s: float | None
+    compress: bool = False  # record the answers compressed (zstd)
 
 
 def record(setup: Setup, store: str, url: str) -> list[LiveRun]:
@@ -191,7 +192,8 @@ def record(setup: Setup, store: str, url: str) -> list[LiveRun]:
     for run in RUNS:
         alerts_before = _alerts(url)
         sim_log = setup.workdir / f"simulator-{run}.log"
-        with simulator(setup.world, run, sim_log) as sim, recording_proxy(sim.url, setup.recordings / run) as proxy:
+        with (simulator(setup.world, run, sim_log) as sim,
+              recording_proxy(sim.url, setup.recordings / run, compress=setup.compress) as proxy):
             print(f"live {run} on {store}: simulator up in {sim.startup_s:.0f} s; syncing...", file=sys.stderr,
                   flush=True)
             bench_db.settle(url)
@@ -238,14 +240,17 @@ def _pg_database(database_url: str) -> str | None:
 
 
 def measure_baselines(recordings: Path) -> dict[str, DownloadParse]:
-    """Download + parse of each run's recorded answers (best of two: the first warms the page cache)."""
+    """Download + parse of each run's recorded answers: best of two, the first warming the page cache for
+    bodies stored as sent; one try for a compressed recording, whose files (about 1/17 of the answers) the
+    proxy has just written."""
     out = {}
     for run in RUNS:
         if not (recordings / run / "index.json").is_file():
             continue
         recording = Recording(recordings / run)
+        compressed = any(entry.encoding for entry in recording.entries.values())
         with replay_server(recordings / run) as (url, _):
-            tries = [download_and_parse(url, recording, DEMO_KEY) for _ in range(2)]
+            tries = [download_and_parse(url, recording, DEMO_KEY) for _ in range(1 if compressed else 2)]
         out[run] = min(tries, key=lambda d: d.total_s)
     return out
 
@@ -265,6 +270,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="PostgreSQL server to create the cscx_bench database on")
     parser.add_argument("--reuse-recording", action="store_true",
                         help="replay the recording of an earlier run of this world (no live runs)")
+    parser.add_argument("--compress-recording", action="store_true",
+                        help="store the recorded answers compressed (zstd, about 17x smaller); the replay server "
+                             "decompresses them as it sends")
     parser.add_argument("--deadline-min", type=float, default=None,
                         help="stop a sync after this many minutes and report how far it got")
     parser.add_argument("--pg-database", default=bench_db.BENCH_DATABASE,
@@ -282,12 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     stores = [s for s in args.stores.split(",") if s and s != "none"]
     recording = not (args.reuse_recording and (workdir / "recordings" / RUNS[-1] / "index.json").is_file())
-    if refused := disk_refusal(world, [args.live_store, *stores] if recording else stores, workdir):
+    if refused := disk_refusal(world, [args.live_store, *stores] if recording else stores, workdir,
+                               compressed=args.compress_recording):
         print(refused, file=sys.stderr)
         return 1
     setup = Setup(world, write_customers(world, workdir / "customers.csv"),
                   write_contacts(world, workdir / "contacts.csv"), workdir, workdir / "recordings",
-                  None if args.deadline_min is None else args.deadline_min * 60)
+                  None if args.deadline_min is None else args.deadline_min * 60, args.compress_recording)
     live: list[LiveRun] = []
     if recording:
         with _store(args.live_store, "live", workdir, args.server_url, args.pg_database, keep=args.keep) as url:
@@ -303,12 +312,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if figures and all(f.exit_code == 0 for f in figures) else 1
 
 
-def disk_refusal(world: World, stores: list[str], workdir: Path) -> str | None:
+def disk_refusal(world: World, stores: list[str], workdir: Path, *, compressed: bool = False) -> str | None:
     """A one-line refusal when the bench would fill the disk it writes to (the recording, SQLite stores
     and, for a server on this machine, PostgreSQL's; not checked for a remote server), else None."""
     if not stores:
         return None
-    need, free = world.disk_gb(stores), shutil.disk_usage(workdir).free / 1e9
+    need, free = world.disk_gb(stores, compressed=compressed), shutil.disk_usage(workdir).free / 1e9
     if need <= free:
         return None
     return (f"this bench needs about {need:,.0f} GB of disk (the recorded answers and its stores) and "

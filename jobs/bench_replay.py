@@ -7,7 +7,10 @@ the replay costs the sync nothing but the download. An unknown request gets 404 
 something else than it did while recording shows up as a failed run, never as a silent mismatch).
 
 Layout of a recording directory: `index.json` (key -> Entry, in the order first asked) and one
-`<key>.body` file per answer.
+`<key>.body` file per answer, or `<key>.body.zst` when the proxy compressed it (zstd, through Arrow:
+about 17x on these answers). A compressed answer is decompressed as it is sent, a chunk at a time, in the
+replay server's thread: about 1 s of CPU per 750 MB sent, which is how the 90-day, 20,000-account recording
+(about 34 GB as sent) fits beside its store.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pyarrow as pa
 
 INDEX = "index.json"
+ZSTD = "zstd"
 _CHUNK = 256 * 1024
 _FORWARDED = ("x-pendo-integration-key", "content-type", "accept", "user-agent",
               "x-pendo-base64-encoded-params")
@@ -45,6 +50,7 @@ class Entry:
     content_type: str
     size: int
     phase: str  # "windows" for event aggregations, "entities" for everything else
+    encoding: str = ""  # "zstd" when the body file is compressed, "" when it holds the bytes as sent
 
 
 def request_key(method: str, path: str, body: bytes) -> str:
@@ -70,17 +76,34 @@ def phase_of(method: str, body: bytes) -> str:
 class Recording:
     """A recording directory: its entries in order and their bodies."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, compress: bool = False) -> None:
         self.root = root
+        self.compress = compress  # how the proxy stores the answers it records
         self.entries: dict[str, Entry] = {}
         self._lock = threading.Lock()
         if (root / INDEX).is_file():
             raw = json.loads((root / INDEX).read_text())
             self.entries = {key: Entry(**value) for key, value in raw.items()}
 
-    def body_path(self, key: str) -> Path:
-        """Where the body answering `key` is stored."""
-        return self.root / f"{key}.body"
+    def body_path(self, key: str, encoding: str = "") -> Path:
+        """Where the body answering `key` is stored, as sent or compressed with `encoding`."""
+        return self.root / (f"{key}.body.zst" if encoding == ZSTD else f"{key}.body")
+
+    def read_body(self, key: str) -> bytes:
+        """The recorded answer to `key`, as it was sent."""
+        with self.open_body(key) as body:
+            return bytes(body.read())
+
+    def create_body(self, key: str, encoding: str) -> pa.NativeFile:
+        """A new body file for the answer to `key`, written as sent or compressed with `encoding`."""
+        path = str(self.body_path(key, encoding))
+        return pa.CompressedOutputStream(path, ZSTD) if encoding == ZSTD else pa.OSFile(path, "wb")
+
+    def open_body(self, key: str) -> pa.NativeFile:
+        """The recorded answer to `key`, as a stream of the bytes as sent (decompressed as it is read)."""
+        encoding = self.entries[key].encoding
+        path = str(self.body_path(key, encoding))
+        return pa.CompressedInputStream(path, ZSTD) if encoding == ZSTD else pa.OSFile(path)
 
     def add(self, key: str, entry: Entry) -> None:
         """Record an entry (the body file is already written) and save the index."""
@@ -138,8 +161,14 @@ class _ReplayHandler(_Handler):
         self.send_header("Content-Type", entry.content_type)
         self.send_header("Content-Length", str(entry.size))
         self.end_headers()
-        with self.server.recording.body_path(key).open("rb") as handle:
-            self.connection.sendfile(handle)
+        recording = self.server.recording
+        if entry.encoding != ZSTD:
+            with recording.body_path(key).open("rb") as handle:
+                self.connection.sendfile(handle)
+            return
+        with recording.open_body(key) as body:
+            while chunk := body.read(_CHUNK):
+                self.wfile.write(chunk)
 
     def _send_small(self, status: int, text: bytes) -> None:
         self.send_response(status)
@@ -164,7 +193,9 @@ class _ProxyHandler(_Handler):
             self.send_header("Content-Type", content_type)
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            size = self._relay(answer, recording.body_path(key))
+            encoding = ZSTD if recording.compress else ""
+            with recording.create_body(key, encoding) as out:
+                size = self._relay(answer, out)
             self.wfile.write(b"0\r\n\r\n")
         except OSError:  # the client hung up (a sync stopped at the bench's deadline): nothing to record
             self.close_connection = True
@@ -172,15 +203,14 @@ class _ProxyHandler(_Handler):
         finally:
             conn.close()
         recording.add(key, Entry(method, self.path, body.decode(), answer.status, content_type, size,
-                                 phase_of(method, body)))
+                                 phase_of(method, body), encoding))
 
-    def _relay(self, answer: http.client.HTTPResponse, target: Path) -> int:
+    def _relay(self, answer: http.client.HTTPResponse, out: pa.NativeFile) -> int:
         size = 0
-        with target.open("wb") as out:
-            while chunk := answer.read1(_CHUNK):
-                out.write(chunk)
-                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-                size += len(chunk)
+        while chunk := answer.read1(_CHUNK):
+            out.write(chunk)
+            self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            size += len(chunk)
         return size
 
 
@@ -204,10 +234,11 @@ def url_of(httpd: ThreadingHTTPServer) -> str:
 
 
 @contextmanager
-def recording_proxy(upstream_url: str, root: Path) -> Iterator[str]:
-    """A proxy to `upstream_url` that records every answer under `root`; yields its URL."""
+def recording_proxy(upstream_url: str, root: Path, *, compress: bool = False) -> Iterator[str]:
+    """A proxy to `upstream_url` that records every answer under `root` (compressed with zstd if
+    `compress`); yields its URL."""
     root.mkdir(parents=True, exist_ok=True)
-    with _serving(_ProxyHandler, Recording(root), urlsplit(upstream_url).netloc) as httpd:
+    with _serving(_ProxyHandler, Recording(root, compress=compress), urlsplit(upstream_url).netloc) as httpd:
         yield url_of(httpd)
 
 

@@ -24,6 +24,15 @@ def test_the_estimate_follows_the_measured_worlds() -> None:
     assert 90 < World(20_000, 1_000_000, 90, AS_OF).disk_gb(["postgresql", "postgresql"]) < 130
 
 
+def test_a_compressed_recording_counts_about_a_seventeenth() -> None:
+    """The answers compress about 17x with zstd: the 20,000-account, 90-day bench then needs the store and
+    a little more (about 34 GB of answers as sent, 2 GB stored)."""
+    large = World(20_000, 1_000_000, 90, AS_OF)
+    saved = large.disk_gb(["postgresql"]) - large.disk_gb(["postgresql"], compressed=True)
+    assert 30 < saved < 34
+    assert large.disk_gb(["postgresql"], compressed=True) < 75
+
+
 def test_a_world_too_big_for_the_disk_is_refused_before_any_work(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench, "RESULTS", tmp_path)

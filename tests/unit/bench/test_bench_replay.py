@@ -8,7 +8,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jobs.bench_replay import Entry, Recording, phase_of, recording_proxy, replay_server, request_key
+from jobs.bench_replay import (
+    ZSTD,
+    Entry,
+    Recording,
+    download_and_parse,
+    phase_of,
+    recording_proxy,
+    replay_server,
+    request_key,
+)
 
 AGG = "/api/v1/aggregation"
 EVENTS = json.dumps({"request": {"pipeline": [{"source": {"events": None, "timeSeries": {}}}]}})
@@ -83,3 +92,37 @@ def test_the_proxy_records_what_it_relays(recorded: Path, tmp_path: Path) -> Non
 def test_requests_are_sorted_into_phases(method: str, body: str, phase: str) -> None:
     """Aggregations over an event source belong to the windows; every other request to the entities."""
     assert phase_of(method, body.encode()) == phase
+
+
+def test_a_compressed_recording_replays_the_bytes_as_sent(recorded: Path, tmp_path: Path) -> None:
+    """Recorded with compression, an answer is stored smaller, as zstd, and the replay sends back exactly
+    the bytes the upstream sent, with their length."""
+    upstream = Recording(recorded)
+    with replay_server(recorded) as (url, _), recording_proxy(url, tmp_path / "zst", compress=True) as proxy:
+        for entry in upstream.entries.values():
+            httpx.request(entry.method, proxy + entry.path, content=entry.body.encode() or None)
+    copy = Recording(tmp_path / "zst")
+    assert list(copy.entries) == list(upstream.entries)
+    big = request_key("POST", AGG, EVENTS.encode())
+    assert copy.entries[big].encoding == ZSTD
+    assert not copy.body_path(big).exists()
+    assert copy.body_path(big, ZSTD).stat().st_size < copy.entries[big].size / 50
+    with replay_server(tmp_path / "zst") as (url, misses):
+        for key, entry in upstream.entries.items():
+            answer = httpx.request(entry.method, url + entry.path, content=entry.body.encode() or None)
+            assert (answer.status_code, answer.content) == (entry.status, upstream.read_body(key))
+            assert answer.headers["content-length"] == str(entry.size)
+    assert misses == []
+
+
+def test_the_yardstick_counts_the_bytes_as_sent(recorded: Path, tmp_path: Path) -> None:
+    """Download + parse of a compressed recording counts the same bytes as of the recording it was made from."""
+    with replay_server(recorded) as (url, _), recording_proxy(url, tmp_path / "zst", compress=True) as proxy:
+        for entry in Recording(recorded).entries.values():
+            httpx.request(entry.method, proxy + entry.path, content=entry.body.encode() or None)
+    sizes = []
+    for root in (recorded, tmp_path / "zst"):
+        with replay_server(root) as (url, _):
+            sizes.append(download_and_parse(url, Recording(root), "key").bytes)
+    assert sizes[0] == sizes[1]
+    assert sum(sizes[0].values()) > 300_000
