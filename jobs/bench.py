@@ -138,7 +138,7 @@ def figures_of(result: SyncResult, *, store: str, run: str, source: str, databas
         visitor_days=counts["visitors"] * ((report_last - first).days + 1) if info else None,
         active_visitor_days=counts["visitor_days"], tables=tables,
         stopped=_stopped(result, progress), cpu_s=result.cpu_s, baseline_cpu_s=baseline.cpu_s,
-        beside=result.phases.get("beside", {}),
+        baseline_decompress_cpu_s=baseline.decompress_cpu_s, beside=result.phases.get("beside", {}),
     )
 
 
@@ -214,16 +214,16 @@ def replay(setup: Setup, store: str, database_url: str, baselines: dict[str, Dow
     for run in (r for r in RUNS if r in baselines):  # a live run stopped early leaves no daily recording
         alerts_before = _alerts(database_url)
         bench_db.settle(database_url)
-        with replay_server(setup.recordings / run) as (url, misses), server_cpu(_pg_database(database_url)) as server:
+        with replay_server(setup.recordings / run) as replayed, server_cpu(_pg_database(database_url)) as server:
             print(f"{store} {run}: replaying...", file=sys.stderr, flush=True)
-            result = run_job(database_url, url, ["sync", *setup.world.sync_args(run)],
+            result = run_job(database_url, replayed.url, ["sync", *setup.world.sync_args(run)],
                              setup.workdir / f"{store}-{run}.log", setup.deadline_s)
-        if misses:
+        if misses := replayed.misses:
             print(f"{store} {run}: {len(misses)} request(s) not in the recording, first: {misses[0]}",
                   file=sys.stderr)
         figures.append(figures_of(result, store=store, run=run, source="replay", database_url=database_url,
                                   baseline=baselines[run], alerts_before=alerts_before))
-        figures[-1].server_cpu_s = server()
+        figures[-1].server_cpu_s, figures[-1].replay_decompress_cpu_s = server(), replayed.decompress_cpu_s
         if misses and figures[-1].stopped is None:  # a recording cut short by the live run's deadline
             progress = progress_of(result.log.read_text())
             figures[-1].stopped = "at the end of the recording: " + (progress.describe() if progress else "no window")
@@ -241,16 +241,16 @@ def _pg_database(database_url: str) -> str | None:
 
 def measure_baselines(recordings: Path) -> dict[str, DownloadParse]:
     """Download + parse of each run's recorded answers: best of two, the first warming the page cache for
-    bodies stored as sent; one try for a compressed recording, whose files (about 1/17 of the answers) the
-    proxy has just written."""
+    bodies stored as sent; one try for a compressed recording, whose files are about 1/17 of the answers
+    (read cold, 2 GB at 20,000 accounts, a few seconds), where a second try would add about 7 minutes."""
     out = {}
     for run in RUNS:
         if not (recordings / run / "index.json").is_file():
             continue
         recording = Recording(recordings / run)
         compressed = any(entry.encoding for entry in recording.entries.values())
-        with replay_server(recordings / run) as (url, _):
-            tries = [download_and_parse(url, recording, DEMO_KEY) for _ in range(1 if compressed else 2)]
+        with replay_server(recordings / run) as replayed:
+            tries = [download_and_parse(replayed, recording, DEMO_KEY) for _ in range(1 if compressed else 2)]
         out[run] = min(tries, key=lambda d: d.total_s)
     return out
 

@@ -94,9 +94,15 @@ class Recording:
         with self.open_body(key) as body:
             return bytes(body.read())
 
+    def partial_path(self, key: str, encoding: str) -> Path:
+        """Where the body answering `key` is written until the whole answer has come."""
+        path = self.body_path(key, encoding)
+        return path.with_name(path.name + ".part")
+
     def create_body(self, key: str, encoding: str) -> pa.NativeFile:
-        """A new body file for the answer to `key`, written as sent or compressed with `encoding`."""
-        path = str(self.body_path(key, encoding))
+        """A new partial body file for the answer to `key`, written as sent or compressed with `encoding`;
+        `add` puts it in place."""
+        path = str(self.partial_path(key, encoding))
         return pa.CompressedOutputStream(path, ZSTD) if encoding == ZSTD else pa.OSFile(path, "wb")
 
     def open_body(self, key: str) -> pa.NativeFile:
@@ -106,7 +112,10 @@ class Recording:
         return pa.CompressedInputStream(path, ZSTD) if encoding == ZSTD else pa.OSFile(path)
 
     def add(self, key: str, entry: Entry) -> None:
-        """Record an entry (the body file is already written) and save the index."""
+        """Record an entry and save the index. Its body is already written, in place or (by `create_body`)
+        as a partial file, which now takes its place."""
+        if (partial := self.partial_path(key, entry.encoding)).exists():
+            partial.replace(self.body_path(key, entry.encoding))
         with self._lock:
             self.entries[key] = entry
             (self.root / INDEX).write_text(json.dumps({k: asdict(e) for k, e in self.entries.items()}, indent=1))
@@ -123,6 +132,8 @@ class _Server(ThreadingHTTPServer):
     recording: Recording
     upstream: str  # host:port of the simulator (recording proxy only)
     misses: list[str]
+    decompress_cpu_s: float  # CPU its threads spent decompressing answers (replay server only)
+    lock: threading.Lock
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -166,9 +177,17 @@ class _ReplayHandler(_Handler):
             with recording.body_path(key).open("rb") as handle:
                 self.connection.sendfile(handle)
             return
+        decompressing = 0.0
         with recording.open_body(key) as body:
-            while chunk := body.read(_CHUNK):
+            while True:
+                started = time.thread_time()
+                chunk = body.read(_CHUNK)
+                decompressing += time.thread_time() - started
+                if not chunk:
+                    break
                 self.wfile.write(chunk)
+        with self.server.lock:
+            self.server.decompress_cpu_s += decompressing
 
     def _send_small(self, status: int, text: bytes) -> None:
         self.send_response(status)
@@ -183,6 +202,7 @@ class _ProxyHandler(_Handler):
         body = self._read_body()
         key = request_key(method, self.path, body)
         recording = self.server.recording
+        encoding = ZSTD if recording.compress else ""
         conn = http.client.HTTPConnection(self.server.upstream, timeout=3600)
         try:
             headers = {name: value for name in _FORWARDED if (value := self.headers.get(name)) is not None}
@@ -193,12 +213,12 @@ class _ProxyHandler(_Handler):
             self.send_header("Content-Type", content_type)
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            encoding = ZSTD if recording.compress else ""
             with recording.create_body(key, encoding) as out:
                 size = self._relay(answer, out)
             self.wfile.write(b"0\r\n\r\n")
-        except OSError:  # the client hung up (a sync stopped at the bench's deadline): nothing to record
+        except OSError:  # the client hung up (a sync stopped at the bench's deadline), or the disk is full
             self.close_connection = True
+            recording.partial_path(key, encoding).unlink(missing_ok=True)
             return
         finally:
             conn.close()
@@ -218,6 +238,7 @@ class _ProxyHandler(_Handler):
 def _serving(handler: type[_Handler], recording: Recording, upstream: str = "") -> Iterator[_Server]:
     httpd = _Server(("127.0.0.1", 0), handler)
     httpd.recording, httpd.upstream, httpd.misses = recording, upstream, []
+    httpd.decompress_cpu_s, httpd.lock = 0.0, threading.Lock()
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True, name="bench-replay")
     thread.start()
     try:
@@ -242,11 +263,26 @@ def recording_proxy(upstream_url: str, root: Path, *, compress: bool = False) ->
         yield url_of(httpd)
 
 
+@dataclass(frozen=True)
+class Replay:
+    """A running replay server: its URL, the requests it could not answer, and its decompression's CPU."""
+
+    url: str
+    misses: list[str]
+    _server: _Server
+
+    @property
+    def decompress_cpu_s(self) -> float:
+        """CPU seconds its threads have spent decompressing answers so far (0 for a recording as sent)."""
+        with self._server.lock:
+            return self._server.decompress_cpu_s
+
+
 @contextmanager
-def replay_server(root: Path) -> Iterator[tuple[str, list[str]]]:
-    """Serve the recording under `root`; yields its URL and the list of requests it could not answer."""
+def replay_server(root: Path) -> Iterator[Replay]:
+    """Serve the recording under `root`."""
     with _serving(_ReplayHandler, Recording(root)) as httpd:
-        yield url_of(httpd), httpd.misses
+        yield Replay(url_of(httpd), httpd.misses, httpd)
 
 
 @dataclass(frozen=True)
@@ -257,7 +293,8 @@ class DownloadParse:
     parse_s: dict[str, float]
     bytes: dict[str, int]
     requests: int
-    cpu_s: float = 0.0  # CPU of the whole measurement (client, replay thread, json.loads): for a loaded machine
+    cpu_s: float = 0.0  # CPU of the measurement (client, replay thread, json.loads; not the decompression)
+    decompress_cpu_s: float = 0.0  # CPU the replay server spent decompressing a compressed recording
 
     @property
     def total_s(self) -> float:
@@ -269,13 +306,15 @@ class DownloadParse:
         return self.download_s.get(phase, 0.0) + self.parse_s.get(phase, 0.0)
 
 
-def download_and_parse(url: str, recording: Recording, key: str) -> DownloadParse:
-    """Ask the replay server for every recorded answer in order, then `json.loads` each body."""
+def download_and_parse(replay: Replay, recording: Recording, key: str) -> DownloadParse:
+    """Ask the replay server for every recorded answer in order, then `json.loads` each body. The CPU of
+    decompressing a compressed recording is the replay server's, left out of `cpu_s` and reported apart
+    (its wall is in the download's seconds, where it overlaps the transfer)."""
     download: dict[str, float] = {}
     parse: dict[str, float] = {}
     sizes: dict[str, int] = {}
-    cpu = time.process_time()
-    with httpx.Client(base_url=url, timeout=3600, headers={"x-pendo-integration-key": key,
+    cpu, decompress = time.process_time(), replay.decompress_cpu_s
+    with httpx.Client(base_url=replay.url, timeout=3600, headers={"x-pendo-integration-key": key,
                                                            "content-type": "application/json"}) as client:
         for entry in recording.entries.values():
             started = time.perf_counter()
@@ -286,4 +325,6 @@ def download_and_parse(url: str, recording: Recording, key: str) -> DownloadPars
                 json.loads(content)
             parse[entry.phase] = parse.get(entry.phase, 0.0) + time.perf_counter() - started
             sizes[entry.phase] = sizes.get(entry.phase, 0) + len(content)
-    return DownloadParse(download, parse, sizes, len(recording.entries), time.process_time() - cpu)
+    decompress = replay.decompress_cpu_s - decompress
+    return DownloadParse(download, parse, sizes, len(recording.entries), time.process_time() - cpu - decompress,
+                         decompress)

@@ -99,6 +99,9 @@ class RunFigures:
     cpu_s: float | None = None  # user + system CPU of the sync process
     baseline_cpu_s: float | None = None  # CPU of download + parse
     server_cpu_s: float | None = None  # the PostgreSQL backends' CPU, when the server is on this machine
+    # A compressed recording: the replay server's CPU decompressing it, in the yardstick and beside this run
+    baseline_decompress_cpu_s: float = 0.0
+    replay_decompress_cpu_s: float = 0.0
     beside: dict[str, float] = field(default_factory=dict)  # "phase beside host": seconds inside host's
 
     @property
@@ -143,6 +146,8 @@ class RunFigures:
             "ratio": _round(self.ratio), "other_s": round(self.other_s, 2), "cpu_s": _round(self.cpu_s),
             "baseline_cpu_s": _round(self.baseline_cpu_s), "cpu_ratio": _round(self.cpu_ratio),
             "server_cpu_s": _round(self.server_cpu_s),
+            "baseline_decompress_cpu_s": round(self.baseline_decompress_cpu_s, 2),
+            "replay_decompress_cpu_s": round(self.replay_decompress_cpu_s, 2),
             "store_bytes": self.store_bytes, "visitor_days": self.visitor_days,
             "bytes_per_visitor_day": _round(self.bytes_per_visitor_day, 1),
             "bytes_per_active_visitor_day": _round(self.bytes_per_active_visitor_day, 1),
@@ -188,6 +193,9 @@ def phase_table(f: RunFigures) -> str:
     lines = [f"{f.store} {f.run} ({f.source}): {f.wall_s:.1f} s = {_fmt(f.ratio, '.1f')}x download + parse "
              f"({f.baseline_s:.1f} s)" + ("" if f.simulator_cpu_s is None
                                          else f"; the simulator used {f.simulator_cpu_s:.0f} s of CPU")
+             + ("" if not f.baseline_decompress_cpu_s else
+                f"; the replay server decompressed the recording: {f.baseline_decompress_cpu_s:.1f} s of CPU in "
+                f"download + parse, {f.replay_decompress_cpu_s:.1f} s beside this run")
              + ("" if f.stopped is None else f"; STOPPED: {f.stopped}"),
              "| phase | s | CPU s | rows | rows/s | peak MB | x d+p (adds up to the ratio) | x own d+p |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]

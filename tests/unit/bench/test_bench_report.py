@@ -81,3 +81,13 @@ LOG = "\n".join([
 def test_progress_of_a_stopped_run(text: str, expected: Progress | None) -> None:
     """A run stopped at the deadline reports the last window line: windows done, rows so far, rate and ETA."""
     assert progress_of(text) == expected
+
+
+def test_a_compressed_recordings_decompression_is_named_beside_the_run() -> None:
+    """The replay server's CPU decompressing a compressed recording is printed with the run it served."""
+    plain, compressed = _figures(), _figures()
+    compressed.baseline_decompress_cpu_s, compressed.replay_decompress_cpu_s = 41.5, 40.25
+    assert "decompress" not in phase_table(plain)
+    assert ("41.5 s of CPU in download + parse, 40.2 s beside this run"
+            in phase_table(compressed).splitlines()[0])
+    assert compressed.as_dict()["replay_decompress_cpu_s"] == 40.25
