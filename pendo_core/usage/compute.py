@@ -32,6 +32,10 @@ from pendo_core.usage.usage import build_usage
 from pendo_core.usage.windows import create_calendar
 
 WRITE_ROWS = 5_000
+# Customers whose metrics DuckDB computes together. Their intermediate tables spill to disk past the
+# memory limit: all 18,000 customers of a 90-day, 20,000-account backfill together spilled more than
+# 30 GB beside the store (2026-12-07). A customer's metrics read only its own accounts' rows.
+CHUNK_CUSTOMERS = 2_500
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,7 @@ def compute_metrics(
     settled: date | None = None,
     unchanged_before: date | None = None,
     fence: Fence = unfenced,
+    chunk_customers: int = CHUNK_CUSTOMERS,
 ) -> MetricsResult:
     """Recompute every metric of [first_day, last_day] for the customers (default: all mapped) and
     replace their stored rows in that range, in one transaction.
@@ -66,7 +71,8 @@ def compute_metrics(
     ones where they hold (`recency.settled_base`), given `unchanged_before`: the first day whose raw rows
     changed since the stored ones were written, as the caller knows it (`usage.job`). A run over every
     customer without `settled` forgets the stored ones. `fence` (a sync run's): called first in the writing
-    transaction, it refuses the write once a newer run has started."""
+    transaction, it refuses the write once a newer run has started. DuckDB computes the metrics of
+    `chunk_customers` customers at a time (`_build`), from one load."""
     if last_day < first_day:
         raise ValueError(f"last_day {last_day} is before first_day {first_day}: pass an ordered range")
     if settled is not None and (customer_ids is not None or settled > last_day or unchanged_before is None):
@@ -89,12 +95,50 @@ def compute_metrics(
     with duckdb_session(memory_limit) as duck:
         log.info("metrics %s..%s: loaded %s", first_day, last_day, load(engine, duck, plan))
         create_calendar(duck, first_day, last_day)
-        sources = (build_usage(duck, plan), build_features(duck), build_guides(duck), build_onboarding(duck))
+        sources = _build(duck, plan, chunk_customers)
         recency = recency_rows.build_recency(duck, first_day, last_day) if customer_ids is None else None
         settled_rows = recency_rows.build_settled(duck, first_day, settled) if settled is not None else None
         result = _replace(engine, duck, plan, sources, recency=recency, settled=settled_rows, fence=fence)
     log.info("metrics %s..%s: wrote %s", first_day, last_day, result)
     return result
+
+
+def _build(duck: duckdb.DuckDBPyConnection, plan: LoadPlan, chunk_customers: int) -> tuple[str, str, str, str]:
+    """Build the four metric tables from the loaded rows; returns their names.
+
+    Every build reads the customers' accounts through `acct`, so with more than `chunk_customers`
+    customers, `acct` holds one chunk of them at a time: each chunk's rows are added to the result
+    tables, and the tables its builds made are dropped before the next, so that DuckDB holds (and
+    spills) one chunk's intermediate tables at most. The loaded tables are read once per chunk."""
+    customers = [c for (c,) in duck.execute("SELECT DISTINCT customer_id FROM acct ORDER BY 1").fetchall()]
+    if len(customers) <= chunk_customers:
+        return _sources(duck, plan)
+    duck.execute("ALTER TABLE acct RENAME TO acct_all")
+    loaded = _tables(duck)
+    results: tuple[str, ...] = ()
+    for start in range(0, len(customers), chunk_customers):
+        duck.execute("CREATE TABLE acct AS SELECT * FROM acct_all WHERE customer_id IN (SELECT unnest(?))",
+                     [customers[start:start + chunk_customers]])
+        sources = _sources(duck, plan)
+        if not results:
+            results = tuple(f"all_{source}" for source in sources)
+            for source, result in zip(sources, results, strict=True):
+                duck.execute(f"CREATE TABLE {result} AS FROM {source} LIMIT 0")
+        for source, result in zip(sources, results, strict=True):
+            duck.execute(f"INSERT INTO {result} FROM {source}")
+        for name in _tables(duck) - loaded - set(results):  # this chunk's acct and intermediate tables
+            duck.execute(f"DROP TABLE {name}")
+    duck.execute("ALTER TABLE acct_all RENAME TO acct")
+    usage, features, guides, onboarding = results
+    return usage, features, guides, onboarding
+
+
+def _sources(duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> tuple[str, str, str, str]:
+    return build_usage(duck, plan), build_features(duck), build_guides(duck), build_onboarding(duck)
+
+
+def _tables(duck: duckdb.DuckDBPyConnection) -> set[str]:
+    return {name for (name,) in duck.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
 
 
 _MODELS = (UsageMetric, FeatureUsage, GuideMetric, OnboardingProgress)

@@ -125,6 +125,8 @@ def runs(draw: st.DrawFn) -> dict:
         "customer_ids": draw(st.one_of(st.none(), st.lists(st.sampled_from((*CUSTOMERS, "cust-z")), unique=True))),
         "onboarding_guide_ids": draw(st.one_of(st.none(), st.lists(st.sampled_from(("g1", "g2", "g3", "g9")),
                                                                    unique=True))),
+        # One customer at a time, or all together (the default at this size).
+        "chunk_customers": draw(st.sampled_from((1, 2500))),
     }
 
 
@@ -155,7 +157,7 @@ def _check(engine: Engine, activity: Activity, run: dict) -> None:
     stale = _stale(FIRST, run["last_day"])
     insert_outputs(engine, stale)
     result = compute_metrics(engine, first_day=FIRST, memory_limit="256MB", **run)
-    fresh = reference_metrics(activity, FIRST, **run)
+    fresh = reference_metrics(activity, FIRST, **{k: v for k, v in run.items() if k != "chunk_customers"})
     assert read_outputs(engine) == _expected(stale, fresh, run)
     assert result.usage_rows == len(fresh["pendo_usage_metrics"])
     assert result.feature_rows == len(fresh["pendo_feature_usage"])
