@@ -75,6 +75,8 @@ def compute_metrics(
     `chunk_customers` customers at a time (`_build`), from one load."""
     if last_day < first_day:
         raise ValueError(f"last_day {last_day} is before first_day {first_day}: pass an ordered range")
+    if chunk_customers < 1:
+        raise ValueError(f"chunk_customers is {chunk_customers}: compute at least one customer at a time")
     if settled is not None and (customer_ids is not None or settled > last_day or unchanged_before is None):
         raise ValueError("settled rows are written by a run over every customer, on or before its last day, "
                          "that knows which raw days changed")

@@ -82,18 +82,19 @@ def _visitor_counts(duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> None:
 
 
 def _sessions(duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> None:
-    # `vh` holds active hours only; a run starts where the previous active hour is not 1 h earlier.
+    # `vh` holds active hours only; a run starts where the previous active hour is not 1 h earlier. The
+    # join comes before the window: a chunk of customers (`compute._build`) sorts only its accounts' hours.
     duck.execute(f"""
         CREATE TABLE sessions AS
-        SELECT m.customer_id, h.day, count(*) AS sessions
+        SELECT customer_id, day, count(*) AS sessions
         FROM (
-            SELECT account_id, day,
-                   hour_start - lag(hour_start) OVER (PARTITION BY account_id, visitor_id
-                                                      ORDER BY hour_start) AS gap
-            FROM vh
-        ) h JOIN acct m USING (account_id)
-        WHERE (h.gap IS NULL OR h.gap <> {HOUR_MS}) AND h.day BETWEEN ? AND ?
-        GROUP BY m.customer_id, h.day
+            SELECT m.customer_id, h.day,
+                   h.hour_start - lag(h.hour_start) OVER (PARTITION BY h.account_id, h.visitor_id
+                                                          ORDER BY h.hour_start) AS gap
+            FROM vh h JOIN acct m USING (account_id)
+        )
+        WHERE (gap IS NULL OR gap <> {HOUR_MS}) AND day BETWEEN ? AND ?
+        GROUP BY customer_id, day
     """, [plan.first_day, plan.last_day])
 
 

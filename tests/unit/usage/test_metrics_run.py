@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -20,15 +20,19 @@ from tests.support import metrics
 from tests.support.metrics import (
     Activity,
     FDay,
+    Feature,
     GEvent,
+    Guide,
+    PDay,
     Step,
     VDay,
+    VHour,
     insert_outputs,
     read_outputs,
     run_metrics,
     seed,
 )
-from tests.support.store import each_statement
+from tests.support.store import each_statement, wipe
 
 D = date(2024, 6, 15)
 DAY = timedelta(days=1)
@@ -128,6 +132,50 @@ def test_a_rerun_writes_only_the_rows_that_changed(store: Engine, caplog: pytest
             conn.execute(metrics.table(name).delete())
     compute_metrics(store, first_day=D - DAY, last_day=D)
     assert read_outputs(store) == stored
+
+
+def _seven_customers() -> Activity:
+    """Seven customers: two with two accounts, one quiet; a visitor in two accounts of one customer and
+    one in two customers' accounts; sessions, features and guides over five weeks."""
+    mapping = {"a1": "c1", "a2": "c1", "b1": "c2", "d1": "c3", "d2": "c3", "e1": "c4", "f1": "c5", "g1": "c6",
+               "q1": "c7"}
+    active = ("a1", "a2", "b1", "d1", "d2", "e1", "f1", "g1")
+    days = [D - timedelta(days=k) for k in (0, 1, 2, 6, 13, 29, 35)]
+    visits = [(a, v, d) for i, a in enumerate(active) for j, d in enumerate(days) for v in ("v0", f"v{i % 3 + 1}")
+              if (i + j) % 3]
+    visits = list(dict.fromkeys([*visits, ("a1", "vx", D), ("b1", "vx", D), ("a2", "v1", D - DAY)]))
+    midnight = {d: int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() * 1000) for d in days}
+    return Activity(
+        mapping=mapping,
+        visitor_days=[VDay(a, d, v, 1 + len(v), 3) for a, v, d in visits],
+        visitor_hours=[VHour(a, v, midnight[d] + h * 3_600_000, d) for a, v, d in visits for h in (9, 10, 14)],
+        page_days=[PDay(a, d, "p1", 2) for a, d in dict.fromkeys((a, d) for a, _, d in visits)],
+        feature_visitor_days=[FDay(a, d, f, v, 2, 1) for a, v, d in visits for f in ("f1", "f2")[:1 + len(a) % 2]],
+        features=[Feature("f1", "Export", "p1"), Feature("f2", "Share")],
+        guides=[Guide("g1", "Onboarding tour")],
+        guide_steps=[Step("s1", "g1", 0)],
+        guide_events=[GEvent(v, "g1", "s1", kind, i, a, d)
+                      for i, (a, v, d) in enumerate(visits) for kind in ("guideSeen", "guideDismissed")[:1 + i % 2]],
+    )
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 6])
+def test_customers_computed_in_chunks_get_the_rows_of_all_together(store: Engine, chunk: int) -> None:
+    """Computed `chunk` customers at a time, every customer gets exactly the rows it gets computed with
+    all the others, the quiet one included (its zeros)."""
+    activity, first = _seven_customers(), D - 2 * DAY
+    chunked = run_metrics(store, activity, first, D, chunk_customers=chunk)
+    wipe(store)
+    together = run_metrics(store, activity, first, D)
+    assert chunked == together
+    assert {key[0] for key in together["pendo_usage_metrics"]} == {f"c{n}" for n in range(1, 8)}
+    assert {key[0] for key in together["pendo_feature_usage"]} == {f"c{n}" for n in range(1, 7)}
+    assert any(row[5] for row in together["pendo_usage_metrics"].values())  # sessions counted
+
+
+def test_rejects_no_customers_at_a_time(store: Engine) -> None:
+    with pytest.raises(ValueError, match="at least one customer"):
+        compute_metrics(store, first_day=D, last_day=D, chunk_customers=0)
 
 
 def test_rejects_a_reversed_range(store: Engine) -> None:
