@@ -78,7 +78,7 @@ class Recording:
 
     def __init__(self, root: Path, *, compress: bool = False) -> None:
         self.root = root
-        self.compress = compress  # how the proxy stores the answers it records
+        self.encoding = ZSTD if compress else ""  # how the proxy stores the answers it records
         self.entries: dict[str, Entry] = {}
         self._lock = threading.Lock()
         if (root / INDEX).is_file():
@@ -94,16 +94,21 @@ class Recording:
         with self.open_body(key) as body:
             return bytes(body.read())
 
-    def partial_path(self, key: str, encoding: str) -> Path:
-        """Where the body answering `key` is written until the whole answer has come."""
-        path = self.body_path(key, encoding)
-        return path.with_name(path.name + ".part")
-
-    def create_body(self, key: str, encoding: str) -> pa.NativeFile:
-        """A new partial body file for the answer to `key`, written as sent or compressed with `encoding`;
-        `add` puts it in place."""
-        path = str(self.partial_path(key, encoding))
-        return pa.CompressedOutputStream(path, ZSTD) if encoding == ZSTD else pa.OSFile(path, "wb")
+    @contextmanager
+    def writing_body(self, key: str) -> Iterator[pa.NativeFile]:
+        """A new body file for the answer to `key`, stored as `self.encoding` says. It is written beside its
+        place (`.part`) and put in place when the block ends; an error in the block (the client hung up, the
+        disk filled) removes it, so no cut-off answer is ever stored as the whole one."""
+        path = self.body_path(key, self.encoding)
+        partial = path.with_name(path.name + ".part")
+        try:
+            with (pa.CompressedOutputStream(str(partial), ZSTD) if self.encoding == ZSTD
+                  else pa.OSFile(str(partial), "wb")) as out:
+                yield out
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(path)
 
     def open_body(self, key: str) -> pa.NativeFile:
         """The recorded answer to `key`, as a stream of the bytes as sent (decompressed as it is read)."""
@@ -112,10 +117,7 @@ class Recording:
         return pa.CompressedInputStream(path, ZSTD) if encoding == ZSTD else pa.OSFile(path)
 
     def add(self, key: str, entry: Entry) -> None:
-        """Record an entry and save the index. Its body is already written, in place or (by `create_body`)
-        as a partial file, which now takes its place."""
-        if (partial := self.partial_path(key, entry.encoding)).exists():
-            partial.replace(self.body_path(key, entry.encoding))
+        """Record an entry (the body file is already written) and save the index."""
         with self._lock:
             self.entries[key] = entry
             (self.root / INDEX).write_text(json.dumps({k: asdict(e) for k, e in self.entries.items()}, indent=1))
@@ -202,7 +204,6 @@ class _ProxyHandler(_Handler):
         body = self._read_body()
         key = request_key(method, self.path, body)
         recording = self.server.recording
-        encoding = ZSTD if recording.compress else ""
         conn = http.client.HTTPConnection(self.server.upstream, timeout=3600)
         try:
             headers = {name: value for name in _FORWARDED if (value := self.headers.get(name)) is not None}
@@ -213,17 +214,16 @@ class _ProxyHandler(_Handler):
             self.send_header("Content-Type", content_type)
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            with recording.create_body(key, encoding) as out:
+            with recording.writing_body(key) as out:
                 size = self._relay(answer, out)
             self.wfile.write(b"0\r\n\r\n")
         except OSError:  # the client hung up (a sync stopped at the bench's deadline), or the disk is full
             self.close_connection = True
-            recording.partial_path(key, encoding).unlink(missing_ok=True)
             return
         finally:
             conn.close()
         recording.add(key, Entry(method, self.path, body.decode(), answer.status, content_type, size,
-                                 phase_of(method, body), encoding))
+                                 phase_of(method, body), recording.encoding))
 
     def _relay(self, answer: http.client.HTTPResponse, out: pa.NativeFile) -> int:
         size = 0
