@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
 from pendo_core.pendo.client import queries
 from pendo_core.pendo.client.queries import quote
+from pendo_core.pendo.sync import streams
 
 FIRST, LAST = 1709614800000, 1710219600000
 ALL_APPS = {"appId": 'expandAppIds("*")'}
@@ -184,3 +186,13 @@ def test_aggregation_request_envelope(request_id: str | None, expected_request: 
     """The §2.1 envelope: JSON response, the pipeline under request, the optional requestId label."""
     body = queries.aggregation_request([{"x": 1}], request_id=request_id)
     assert body == {"response": {"mimeType": "application/json"}, "request": expected_request}
+
+
+@pytest.mark.parametrize("stream", [streams.VISITOR_DAYS, streams.PAGE_DAYS, streams.FEATURE_DAYS],
+                         ids=lambda s: s.name)
+def test_the_raw_days_are_asked_in_their_tables_key_order(stream: streams.EventStream) -> None:
+    """The sort each day stream asks of Pendo names its table's key, column for column (the key's pages
+    fill only when a window's rows come in that order; migration 0019)."""
+    sort = stream.build(0, 86_400_000, True)[-1]["sort"]
+    snake = [re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower() for name in sort]
+    assert snake == list(stream.keys) == [c.name for c in stream.table.primary_key.columns]
