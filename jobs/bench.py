@@ -290,8 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     stores = [s for s in args.stores.split(",") if s and s != "none"]
     recording = not (args.reuse_recording and (workdir / "recordings" / RUNS[-1] / "index.json").is_file())
-    if refused := disk_refusal(world, [args.live_store, *stores] if recording else stores, workdir,
-                               compressed=args.compress_recording):
+    filled = [args.live_store, *stores] if recording else stores
+    wal_gb = bench_db.max_wal_gb(args.server_url) if "postgresql" in filled else 0.0
+    if refused := disk_refusal(world, filled, workdir, compressed=args.compress_recording, recording=recording,
+                               wal_gb=wal_gb):
         print(refused, file=sys.stderr)
         return 1
     setup = Setup(world, write_customers(world, workdir / "customers.csv"),
@@ -312,17 +314,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if figures and all(f.exit_code == 0 for f in figures) else 1
 
 
-def disk_refusal(world: World, stores: list[str], workdir: Path, *, compressed: bool = False) -> str | None:
-    """A one-line refusal when the bench would fill the disk it writes to (the recording, SQLite stores
-    and, for a server on this machine, PostgreSQL's; not checked for a remote server), else None."""
-    if not stores:
+def disk_refusal(world: World, stores: list[str], workdir: Path, *, compressed: bool = False,
+                 recording: bool = True, wal_gb: float = 0.0) -> str | None:
+    """A one-line refusal when the bench would fill the disk it writes to (the recording when it makes one,
+    SQLite stores, the metrics' scratch and, for a server on this machine, PostgreSQL's store and WAL;
+    not checked for a remote server), else None."""
+    need, free = world.disk_gb(stores, compressed=compressed, recording=recording, wal_gb=wal_gb), \
+        shutil.disk_usage(workdir).free / 1e9
+    if not stores or need <= free:
         return None
-    need, free = world.disk_gb(stores, compressed=compressed), shutil.disk_usage(workdir).free / 1e9
-    if need <= free:
-        return None
-    return (f"this bench needs about {need:,.0f} GB of disk (the recorded answers and its stores) and "
-            f"{workdir} has {free:,.0f} GB free: free some, or run a smaller world (--accounts, --visitors, "
-            "--backfill-days)")
+    return (f"this bench needs about {need:,.0f} GB of disk (the recorded answers, its stores, the server's "
+            f"WAL and the metrics' scratch) and {workdir} has {free:,.0f} GB free: free some, or run a smaller "
+            "world (--accounts, --visitors, --backfill-days)")
 
 
 @contextmanager

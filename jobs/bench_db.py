@@ -31,6 +31,17 @@ def postgres_store(server_url: str, database: str = BENCH_DATABASE) -> str:
     return make_url(normalise_url(server_url)).set(database=database).render_as_string(hide_password=False)
 
 
+def max_wal_gb(server_url: str) -> float:
+    """The server's `max_wal_size` in GB: the WAL it keeps on its disk between checkpoints."""
+    engine = create_engine(normalise_url(server_url))
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT setting FROM pg_settings WHERE name = 'max_wal_size'")).scalar_one()) \
+                * 2 ** 20 / 1e9  # the setting is in MB
+    finally:
+        engine.dispose()
+
+
 def drop_postgres(server_url: str, database: str = BENCH_DATABASE) -> None:
     """Drop the benchmark database."""
     _admin(server_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -28,12 +28,15 @@ HISTORY_DAYS = 200  # the simulator's history: 90 reported days + the 89 days th
 # 9.56 M rows, 1.5 GB of answers, 2.4 GB on SQLite, 3.2 GB on PostgreSQL; 20,000 accounts / 1 M visitors:
 # 172 M rows in 69 of 88 windows, 45 GB on PostgreSQL (2026-12-05). Since the raw days are keyed day first
 # (migration 0019) the 2,000-account SQLite store takes 2.5 GB (260 B a row) and PostgreSQL's 2.9 GB
-# (305 B a row). Compressed with zstd, the recorded answers take about 1/17 of their size.
+# (305 B a row). Compressed with zstd, the recorded answers take about 1/17 of their size. Per row of this
+# estimate (10.4 M at 2,000 accounts, 210 M at 20,000), PostgreSQL's store took 279 and 252 B (53.1 GB,
+# 2026-12-07), and the metrics' DuckDB spill 49 B at its peak at 20,000 accounts.
 VISITOR_DAY_ROWS = 0.22
 OTHER_ROWS = 1.9
 RECORDING_BYTES_PER_ROW = 160
 COMPRESSED_RECORDING_BYTES_PER_ROW = 10
-STORE_BYTES_PER_ROW = {"sqlite": 270, "postgresql": 310}
+STORE_BYTES_PER_ROW = {"sqlite": 270, "postgresql": 280}
+METRICS_SCRATCH_BYTES_PER_ROW = 50
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -61,18 +64,21 @@ class World:
         args = ["--as-of", self.clock(run).isoformat()]
         return args + (["--backfill-days", str(self.backfill_days)] if run == "backfill" else [])
 
-    def disk_gb(self, stores: list[str], *, compressed: bool = False) -> float:
+    def disk_gb(self, stores: list[str], *, compressed: bool = False, recording: bool = True,
+                wal_gb: float = 0.0) -> float:
         """About how many GB a bench of this world writes at its peak, `stores` being the stores it fills
         in turn (the live one, then the replays'), at the sizes measured on the 2,000- and 20,000-account
-        worlds: the recording (`compressed` or not), every SQLite store (each file stays), and one
-        PostgreSQL store (the live and the replay stores are one database, dropped before it is created
-        again)."""
+        worlds: the recording when it makes one (`compressed` or not), every SQLite store (each file stays),
+        one PostgreSQL store (the live and the replay stores are one database, dropped before it is created
+        again) with `wal_gb` of the server's WAL beside it, and the metrics' scratch (`TMPDIR`)."""
+        if not stores:
+            return 0.0
         visitors = self.visitors or 25 * self.accounts
         rows = visitors * (VISITOR_DAY_ROWS * (self.backfill_days + 89) + OTHER_ROWS * self.backfill_days)
         held = [s for s in stores if s != "postgresql"] + ["postgresql"] * ("postgresql" in stores)
-        recording = COMPRESSED_RECORDING_BYTES_PER_ROW if compressed else RECORDING_BYTES_PER_ROW
-        per_row = recording + sum(STORE_BYTES_PER_ROW[s] for s in held)
-        return rows * per_row / 1e9
+        answers = (COMPRESSED_RECORDING_BYTES_PER_ROW if compressed else RECORDING_BYTES_PER_ROW) * recording
+        per_row = answers + sum(STORE_BYTES_PER_ROW[s] for s in held) + METRICS_SCRATCH_BYTES_PER_ROW
+        return rows * per_row / 1e9 + wal_gb * ("postgresql" in stores)
 
     @property
     def tag(self) -> str:
