@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, Select, case, func, select
 
 from pendo_core.pendo.sync.streams import COMPLETION_TYPES
@@ -62,6 +63,8 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
                   ("event_type", "VARCHAR"), ("day", "DATE")),
     "onb_guides": (("guide_id", "VARCHAR"),),
 }
+# The tables of the accounts' activity, which a load splits by parts of customers (`Parts`).
+PARTITIONED = ("vd", "vd_before", "vh", "pd", "fvd", "ge", "onb_first")
 
 
 @dataclass(frozen=True)
@@ -102,24 +105,108 @@ def duckdb_session(memory_limit: str) -> Iterator[duckdb.DuckDBPyConnection]:
             duck.close()
 
 
-def load(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> dict[str, int]:
-    """Create and fill every DuckDB input table; returns rows loaded per table."""
+def load(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
+         chunk_customers: int | None = None) -> tuple[dict[str, int], Parts]:
+    """Create and fill every DuckDB input table; returns rows loaded per table, and the parts.
+
+    With more than `chunk_customers` customers, each activity table is loaded split by their parts
+    (`Parts`): a table per part, and a view of the whole under the table's name."""
     for name, columns in TABLES.items():
         duck.execute(f"CREATE TABLE {name} (" + ", ".join(f"{c} {t}" for c, t in columns) + ")")
     onboarding = _onboarding_guides(engine, plan.onboarding_guide_ids)
     copied = dict.fromkeys(TABLES, 0)
     copied["onb_guides"] = _insert_rows(duck, "onb_guides", [(g,) for g in onboarding])
     with reader(engine) as read:
-        for table, stmt in _queries(plan, onboarding):
+        for table, stmt in _account_queries(plan):
             copied[table] += copy(read, duck, stmt, table)
+        parts = Parts.of(duck, chunk_customers)
+        parts.create(duck)
+        for table, stmt in _activity_queries(plan, onboarding):
+            copied[table] += copy(read, duck, stmt, table, parts)
     # Before first_day the distinct-visitor windows need only each visitor's last active day (see
     # `_before_queries`): one visitor-day row stands for all of them, whatever the pieces grouped apart.
-    duck.execute("INSERT INTO vd SELECT account_id, visitor_id, max(last_active), 1, 0 FROM vd_before "
-                 "GROUP BY account_id, visitor_id HAVING max(last_active) IS NOT NULL")
-    return copied
+    for vd, vd_before in zip(parts.names("vd"), parts.names("vd_before"), strict=True):
+        duck.execute(f"INSERT INTO {vd} SELECT account_id, visitor_id, max(last_active), 1, 0 FROM {vd_before} "
+                     "GROUP BY account_id, visitor_id HAVING max(last_active) IS NOT NULL")
+    return copied, parts
 
 
-def copy(read: ArrowReader, duck: duckdb.DuckDBPyConnection, stmt: Select[Any], table: str) -> int:
+@dataclass(frozen=True)
+class Parts:
+    """The customers whose metrics DuckDB computes together (`compute._build`), in order.
+
+    Every metric reads a customer's activity through its accounts (`acct`), so a part's metrics need
+    only its accounts' rows. Loaded split by part (table `vh_p0` holding part 0's visitor hours), each
+    part's builds read its own rows instead of every loaded row again. One part: no split."""
+
+    customers: tuple[tuple[str, ...], ...]
+    accounts: pa.Array  # every loaded account, beside the number of its customer's part
+    part_of: pa.Array
+
+    @classmethod
+    def of(cls, duck: duckdb.DuckDBPyConnection, chunk_customers: int | None) -> Parts:
+        """The parts of the customers in `acct`, `chunk_customers` at a time (None: one part)."""
+        customers = [c for (c,) in duck.execute("SELECT DISTINCT customer_id FROM acct ORDER BY 1").fetchall()]
+        size = chunk_customers or max(len(customers), 1)
+        groups = tuple(tuple(customers[start:start + size]) for start in range(0, len(customers), size))
+        part = {customer: number for number, group in enumerate(groups) for customer in group}
+        accounts = duck.execute("SELECT account_id, customer_id FROM acct").fetchall()
+        return cls(groups, pa.array([a for a, _ in accounts], pa.string()),
+                   pa.array([part[c] for _, c in accounts], pa.int32()))
+
+    @property
+    def split(self) -> bool:
+        return len(self.customers) > 1
+
+    def names(self, table: str) -> list[str]:
+        """The tables holding `table`'s rows: one per part when split, else the table itself."""
+        if self.split and table in PARTITIONED:
+            return [f"{table}_p{number}" for number in range(len(self.customers))]
+        return [table]
+
+    def create(self, duck: duckdb.DuckDBPyConnection) -> None:
+        """When split, a table per part for every activity table, whose name becomes a view of them all."""
+        for table, names in self._split_tables():
+            for name in names:
+                duck.execute(f"CREATE TABLE {name} AS FROM {table} LIMIT 0")
+            duck.execute(f"DROP TABLE {table}")
+        self.view_whole(duck)
+
+    def insert(self, duck: duckdb.DuckDBPyConnection, table: str, batch: pa.RecordBatch) -> None:
+        """`batch`'s rows into `table`, each into its account's part. A row of an account not in `acct`
+        (none: every query is of the mapped accounts `acct` holds) belongs to no part; no metric reads it."""
+        names = self.names(table)
+        if len(names) == 1:
+            _insert_batch(duck, names[0], batch)
+            return
+        part = pc.take(self.part_of, pc.index_in(batch.column("account_id"), value_set=self.accounts))
+        order = pc.sort_indices(part)  # the rows of each part together, nulls last: one copy, then slices
+        batch, part = batch.take(order), part.take(order)
+        runs, start = pc.run_end_encode(part), 0
+        for number, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist(), strict=True):
+            if number is not None:
+                _insert_batch(duck, names[number], batch.slice(start, end - start))
+            start = end
+
+    def view_whole(self, duck: duckdb.DuckDBPyConnection) -> None:
+        """Each split table's name becomes a view of all its parts (what the recency rows read)."""
+        for table, names in self._split_tables():
+            duck.execute(f"CREATE OR REPLACE VIEW {table} AS " + " UNION ALL ".join(f"FROM {name}" for name in names))
+
+    def view_part(self, duck: duckdb.DuckDBPyConnection, number: int) -> None:
+        """Each split table's name becomes a view of part `number` alone (what that part's builds read)."""
+        for table, names in self._split_tables():
+            duck.execute(f"CREATE OR REPLACE VIEW {table} AS FROM {names[number]}")
+
+    def _split_tables(self) -> Iterator[tuple[str, list[str]]]:
+        for table in PARTITIONED:
+            names = self.names(table)
+            if names != [table]:
+                yield table, names
+
+
+def copy(read: ArrowReader, duck: duckdb.DuckDBPyConnection, stmt: Select[Any], table: str,
+         parts: Parts | None = None) -> int:
     """Stream the rows of `stmt` into DuckDB table `table` as Arrow batches; returns the row count.
 
     The batches come from `store.arrow`: on PostgreSQL from ADBC, with no Python object per value (through
@@ -127,7 +214,10 @@ def copy(read: ArrowReader, duck: duckdb.DuckDBPyConnection, stmt: Select[Any], 
     """
     count = 0
     for batch in read.batches(stmt, _schema(table)):
-        _insert_batch(duck, table, batch)
+        if parts is None:
+            _insert_batch(duck, table, batch)
+        else:
+            parts.insert(duck, table, batch)
         count += batch.num_rows
     return count
 
@@ -172,21 +262,26 @@ def _onboarding_guides(engine: Engine, given: tuple[str, ...] | None) -> list[st
         return named_onboarding(conn.execute(catalogue_queries()["guides"]).tuples())
 
 
-def _queries(plan: LoadPlan, onboarding: list[str]) -> Iterator[tuple[str, Select[Any]]]:
-    """(DuckDB table, store query) pairs, one set per chunk of customers."""
+def _account_queries(plan: LoadPlan) -> Iterator[tuple[str, Select[Any]]]:
+    """(DuckDB table, store query) pairs of the catalogue and the customers' accounts, loaded first."""
     catalogue = catalogue_queries()
     yield "features", catalogue["features"]
     yield "steps", catalogue["steps"]
+    mapping = AccountMapping.__table__
+    acct = select(mapping.c.pendo_account_id, mapping.c.customer_id)
     for chunk in customer_chunks(plan.customer_ids):
-        yield from _activity_queries(plan, chunk)
+        yield "acct", acct if chunk is None else acct.where(mapping.c.customer_id.in_(chunk))
+
+
+def _activity_queries(plan: LoadPlan, onboarding: list[str]) -> Iterator[tuple[str, Select[Any]]]:
+    """(DuckDB table, store query) pairs of the accounts' activity, one set per chunk of customers."""
+    for chunk in customer_chunks(plan.customer_ids):
+        yield from _chunk_activity(plan, chunk)
         for guide_chunk in chunks(onboarding):
             yield "onb_first", _onboarding_query(plan, chunk, guide_chunk)
 
 
-def _activity_queries(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Iterator[tuple[str, Select[Any]]]:
-    mapping = AccountMapping.__table__
-    acct = select(mapping.c.pendo_account_id, mapping.c.customer_id)
-    yield "acct", acct if chunk is None else acct.where(mapping.c.customer_id.in_(chunk))
+def _chunk_activity(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Iterator[tuple[str, Select[Any]]]:
     vd, vh = VisitorDay.__table__, VisitorHour.__table__
     yield "vd", _scoped(plan, chunk, vd, plan.first_day, select(
         vd.c.account_id, vd.c.visitor_id, vd.c.day, vd.c.num_events, vd.c.num_minutes))

@@ -161,16 +161,27 @@ def _seven_customers() -> Activity:
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 6])
 def test_customers_computed_in_chunks_get_the_rows_of_all_together(store: Engine, chunk: int) -> None:
-    """Computed `chunk` customers at a time, every customer gets exactly the rows it gets computed with
-    all the others, the quiet one included (its zeros)."""
+    """Computed `chunk` customers at a time (their activity loaded split by chunk), every customer gets
+    exactly the rows it gets computed with all the others, the quiet one included (its zeros), and every
+    visitor its recency and settled rows, which are read over all the chunks' rows."""
     activity, first = _seven_customers(), D - 2 * DAY
-    chunked = run_metrics(store, activity, first, D, chunk_customers=chunk)
+    settled = {"settled": D - DAY, "unchanged_before": first}
+    chunked = run_metrics(store, activity, first, D, chunk_customers=chunk, **settled)
+    chunked_recency = _visitor_rows(store)
     wipe(store)
-    together = run_metrics(store, activity, first, D)
+    together = run_metrics(store, activity, first, D, **settled)
     assert chunked == together
+    assert chunked_recency == _visitor_rows(store)
+    assert len(chunked_recency[C._RECENCY.name]) >= 7
+    assert chunked_recency[C._SETTLED.name]
     assert {key[0] for key in together["pendo_usage_metrics"]} == {f"c{n}" for n in range(1, 8)}
     assert {key[0] for key in together["pendo_feature_usage"]} == {f"c{n}" for n in range(1, 7)}
     assert any(row[5] for row in together["pendo_usage_metrics"].values())  # sessions counted
+
+
+def _visitor_rows(store: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    with store.connect() as conn:
+        return {t.name: sorted(tuple(r) for r in conn.execute(select(t))) for t in (C._RECENCY, C._SETTLED)}
 
 
 def test_rejects_no_customers_at_a_time(store: Engine) -> None:
