@@ -110,19 +110,15 @@ def compute_metrics(
 def _build(duck: duckdb.DuckDBPyConnection, plan: LoadPlan, parts: Parts) -> tuple[str, str, str, str]:
     """Build the four metric tables from the loaded rows; returns their names.
 
-    Every build reads the customers' accounts through `acct` and their activity through the loaded
-    tables, so with the load split into parts of customers (`loader.Parts`), each part's builds see its
-    accounts and its rows alone: each part's rows are added to the result tables, and the tables its
-    builds made are dropped before the next, so that DuckDB holds (and spills) one part's intermediate
-    tables at most, and reads each loaded row once."""
+    With the load split into parts of customers (`loader.Parts`), each part's builds see its accounts
+    and their rows alone: each part's rows are added to the result tables, and the tables its builds made
+    are dropped before the next, so that DuckDB holds (and spills) one part's intermediate tables at
+    most, and the builds read each loaded activity row once."""
     if not parts.split:
         return _sources(duck, plan)
-    duck.execute("ALTER TABLE acct RENAME TO acct_all")
     loaded = _tables(duck)
     results: tuple[str, ...] = ()
-    for number, customers in enumerate(parts.customers):
-        duck.execute("CREATE TABLE acct AS SELECT * FROM acct_all WHERE customer_id IN (SELECT unnest(?))",
-                     [list(customers)])
+    for number in range(len(parts.customers)):
         parts.view_part(duck, number)
         sources = _sources(duck, plan)
         if not results:
@@ -131,9 +127,8 @@ def _build(duck: duckdb.DuckDBPyConnection, plan: LoadPlan, parts: Parts) -> tup
                 duck.execute(f"CREATE TABLE {result} AS FROM {source} LIMIT 0")
         for source, result in zip(sources, results, strict=True):
             duck.execute(f"INSERT INTO {result} FROM {source}")
-        for name in _tables(duck) - loaded - set(results):  # this part's acct and intermediate tables
+        for name in _tables(duck) - loaded - set(results):  # this part's intermediate tables
             duck.execute(f"DROP TABLE {name}")
-    duck.execute("ALTER TABLE acct_all RENAME TO acct")
     parts.view_whole(duck)
     usage, features, guides, onboarding = results
     return usage, features, guides, onboarding

@@ -63,8 +63,8 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
                   ("event_type", "VARCHAR"), ("day", "DATE")),
     "onb_guides": (("guide_id", "VARCHAR"),),
 }
-# The tables of the accounts' activity, which a load splits by parts of customers (`Parts`).
-PARTITIONED = ("vd", "vd_before", "vh", "pd", "fvd", "ge", "onb_first")
+# The tables a load splits by parts of customers (`Parts`): the accounts and their activity.
+PARTITIONED = ("acct", "vd", "vd_before", "vh", "pd", "fvd", "ge", "onb_first")
 
 
 @dataclass(frozen=True)
@@ -106,11 +106,10 @@ def duckdb_session(memory_limit: str) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def load(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
-         chunk_customers: int | None = None) -> tuple[dict[str, int], Parts]:
-    """Create and fill every DuckDB input table; returns rows loaded per table, and the parts.
-
-    With more than `chunk_customers` customers, each activity table is loaded split by their parts
-    (`Parts`): a table per part, and a view of the whole under the table's name."""
+         chunk_customers: int) -> tuple[dict[str, int], Parts]:
+    """Create and fill every DuckDB input table; returns rows read per table, and the parts of the
+    customers (`Parts`), `chunk_customers` at a time: with more than one, the accounts and their activity
+    are loaded split by part, a table per part and a view of them all under the table's name."""
     for name, columns in TABLES.items():
         duck.execute(f"CREATE TABLE {name} (" + ", ".join(f"{c} {t}" for c, t in columns) + ")")
     onboarding = _onboarding_guides(engine, plan.onboarding_guide_ids)
@@ -136,19 +135,21 @@ class Parts:
     """The customers whose metrics DuckDB computes together (`compute._build`), in order.
 
     Every metric reads a customer's activity through its accounts (`acct`), so a part's metrics need
-    only its accounts' rows. Loaded split by part (table `vh_p0` holding part 0's visitor hours), each
-    part's builds read its own rows instead of every loaded row again. One part: no split."""
+    only its accounts and their rows. Split (more than one part), each table of `PARTITIONED` is loaded
+    as a table per part (`vh_p0` holding part 0's visitor hours), and its own name is a view: of every
+    part (`view_whole`, what the recency rows read), or of one part while its builds run (`view_part`),
+    so that each part's builds read its rows alone instead of every loaded row again."""
 
     customers: tuple[tuple[str, ...], ...]
-    accounts: pa.Array  # every loaded account, beside the number of its customer's part
+    accounts: pa.Array  # every account in `acct`, parallel to `part_of`, the part of its customer
     part_of: pa.Array
 
     @classmethod
-    def of(cls, duck: duckdb.DuckDBPyConnection, chunk_customers: int | None) -> Parts:
-        """The parts of the customers in `acct`, `chunk_customers` at a time (None: one part)."""
+    def of(cls, duck: duckdb.DuckDBPyConnection, chunk_customers: int) -> Parts:
+        """The parts of the customers in `acct`, `chunk_customers` at a time."""
         customers = [c for (c,) in duck.execute("SELECT DISTINCT customer_id FROM acct ORDER BY 1").fetchall()]
-        size = chunk_customers or max(len(customers), 1)
-        groups = tuple(tuple(customers[start:start + size]) for start in range(0, len(customers), size))
+        groups = tuple(tuple(customers[start:start + chunk_customers])
+                       for start in range(0, len(customers), chunk_customers))
         part = {customer: number for number, group in enumerate(groups) for customer in group}
         accounts = duck.execute("SELECT account_id, customer_id FROM acct").fetchall()
         return cls(groups, pa.array([a for a, _ in accounts], pa.string()),
@@ -165,21 +166,25 @@ class Parts:
         return [table]
 
     def create(self, duck: duckdb.DuckDBPyConnection) -> None:
-        """When split, a table per part for every activity table, whose name becomes a view of them all."""
+        """When split, a table per part of every table of `PARTITIONED` (the loaded accounts already in
+        theirs), whose name becomes a view of them all."""
         for table, names in self._split_tables():
-            for name in names:
-                duck.execute(f"CREATE TABLE {name} AS FROM {table} LIMIT 0")
+            for number, name in enumerate(names):
+                duck.execute(f"CREATE TABLE {name} AS FROM {table} "
+                             + ("WHERE customer_id IN (SELECT unnest(?))" if table == "acct" else "LIMIT 0"),
+                             [list(self.customers[number])] if table == "acct" else [])
             duck.execute(f"DROP TABLE {table}")
         self.view_whole(duck)
 
     def insert(self, duck: duckdb.DuckDBPyConnection, table: str, batch: pa.RecordBatch) -> None:
-        """`batch`'s rows into `table`, each into its account's part. A row of an account not in `acct`
-        (none: every query is of the mapped accounts `acct` holds) belongs to no part; no metric reads it."""
+        """`batch`'s rows into `table`, each into its account's part. Rows of an account not in `acct` are
+        left out, as no metric reads them: an account mapped after `acct` was read (the reads are separate
+        statements), or the stored settled rows (`recency.settled_rows`) of one unmapped since."""
+        part = pc.take(self.part_of, pc.index_in(batch.column("account_id"), value_set=self.accounts))
         names = self.names(table)
         if len(names) == 1:
-            _insert_batch(duck, names[0], batch)
+            _insert_batch(duck, names[0], batch.filter(pc.is_valid(part)) if part.null_count else batch)
             return
-        part = pc.take(self.part_of, pc.index_in(batch.column("account_id"), value_set=self.accounts))
         order = pc.sort_indices(part)  # the rows of each part together, nulls last: one copy, then slices
         batch, part = batch.take(order), part.take(order)
         runs, start = pc.run_end_encode(part), 0
@@ -189,12 +194,12 @@ class Parts:
             start = end
 
     def view_whole(self, duck: duckdb.DuckDBPyConnection) -> None:
-        """Each split table's name becomes a view of all its parts (what the recency rows read)."""
+        """Each split table's name becomes a view of all its parts."""
         for table, names in self._split_tables():
             duck.execute(f"CREATE OR REPLACE VIEW {table} AS " + " UNION ALL ".join(f"FROM {name}" for name in names))
 
     def view_part(self, duck: duckdb.DuckDBPyConnection, number: int) -> None:
-        """Each split table's name becomes a view of part `number` alone (what that part's builds read)."""
+        """Each split table's name becomes a view of part `number` alone."""
         for table, names in self._split_tables():
             duck.execute(f"CREATE OR REPLACE VIEW {table} AS FROM {names[number]}")
 

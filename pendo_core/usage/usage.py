@@ -82,8 +82,7 @@ def _visitor_counts(duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> None:
 
 
 def _sessions(duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> None:
-    # `vh` holds active hours only; a run starts where the previous active hour is not 1 h earlier. The
-    # join comes before the window: a chunk of customers (`compute._build`) sorts only its accounts' hours.
+    # `vh` holds active hours only; a run starts where the previous active hour is not 1 h earlier.
     duck.execute(f"""
         CREATE TABLE sessions AS
         SELECT customer_id, day, count(*) AS sessions
