@@ -27,7 +27,7 @@ from pendo_core.usage import read_models
 from pendo_core.usage import recency as recency_rows
 from pendo_core.usage.features import build_features
 from pendo_core.usage.guides import build_guides, build_onboarding
-from pendo_core.usage.loader import LoadPlan, Parts, duckdb_session, load
+from pendo_core.usage.loader import LoadPlan, duckdb_session, load
 from pendo_core.usage.usage import build_usage
 from pendo_core.usage.windows import create_calendar
 
@@ -72,7 +72,7 @@ def compute_metrics(
     changed since the stored ones were written, as the caller knows it (`usage.job`). A run over every
     customer without `settled` forgets the stored ones. `fence` (a sync run's): called first in the writing
     transaction, it refuses the write once a newer run has started. DuckDB computes the metrics of
-    `chunk_customers` customers at a time (`_build`), from one load split by them."""
+    `chunk_customers` customers at a time (`_build`), from one load."""
     if last_day < first_day:
         raise ValueError(f"last_day {last_day} is before first_day {first_day}: pass an ordered range")
     if chunk_customers < 1:
@@ -95,11 +95,9 @@ def compute_metrics(
         plan = replace(plan, settled_base=base)
         log.info("metrics: %s", f"reading the settled rows as of {base}" if base else "no settled rows to read")
     with duckdb_session(memory_limit) as duck:
-        copied, parts = load(engine, duck, plan, chunk_customers)
-        log.info("metrics %s..%s: loaded %s in %d part(s) of customers", first_day, last_day, copied,
-                 len(parts.customers))
+        log.info("metrics %s..%s: loaded %s", first_day, last_day, load(engine, duck, plan))
         create_calendar(duck, first_day, last_day)
-        sources = _build(duck, plan, parts)
+        sources = _build(duck, plan, chunk_customers)
         recency = recency_rows.build_recency(duck, first_day, last_day) if customer_ids is None else None
         settled_rows = recency_rows.build_settled(duck, first_day, settled) if settled is not None else None
         result = _replace(engine, duck, plan, sources, recency=recency, settled=settled_rows, fence=fence)
@@ -107,19 +105,22 @@ def compute_metrics(
     return result
 
 
-def _build(duck: duckdb.DuckDBPyConnection, plan: LoadPlan, parts: Parts) -> tuple[str, str, str, str]:
+def _build(duck: duckdb.DuckDBPyConnection, plan: LoadPlan, chunk_customers: int) -> tuple[str, str, str, str]:
     """Build the four metric tables from the loaded rows; returns their names.
 
-    With the load split into parts of customers (`loader.Parts`), each part's builds see its accounts
-    and their rows alone: each part's rows are added to the result tables, and the tables its builds made
-    are dropped before the next, so that DuckDB holds (and spills) one part's intermediate tables at
-    most, and the builds read each loaded activity row once."""
-    if not parts.split:
+    Every build reads the customers' accounts through `acct`, so with more than `chunk_customers`
+    customers, `acct` holds one chunk of them at a time: each chunk's rows are added to the result
+    tables, and the tables its builds made are dropped before the next, so that DuckDB holds (and
+    spills) one chunk's intermediate tables at most. The loaded tables are read once per chunk."""
+    customers = [c for (c,) in duck.execute("SELECT DISTINCT customer_id FROM acct ORDER BY 1").fetchall()]
+    if len(customers) <= chunk_customers:
         return _sources(duck, plan)
+    duck.execute("ALTER TABLE acct RENAME TO acct_all")
     loaded = _tables(duck)
     results: tuple[str, ...] = ()
-    for number in range(len(parts.customers)):
-        parts.view_part(duck, number)
+    for start in range(0, len(customers), chunk_customers):
+        duck.execute("CREATE TABLE acct AS SELECT * FROM acct_all WHERE customer_id IN (SELECT unnest(?))",
+                     [customers[start:start + chunk_customers]])
         sources = _sources(duck, plan)
         if not results:
             results = tuple(f"all_{source}" for source in sources)
@@ -127,9 +128,9 @@ def _build(duck: duckdb.DuckDBPyConnection, plan: LoadPlan, parts: Parts) -> tup
                 duck.execute(f"CREATE TABLE {result} AS FROM {source} LIMIT 0")
         for source, result in zip(sources, results, strict=True):
             duck.execute(f"INSERT INTO {result} FROM {source}")
-        for name in _tables(duck) - loaded - set(results):  # this part's intermediate tables
+        for name in _tables(duck) - loaded - set(results):  # this chunk's acct and intermediate tables
             duck.execute(f"DROP TABLE {name}")
-    parts.view_whole(duck)
+    duck.execute("ALTER TABLE acct_all RENAME TO acct")
     usage, features, guides, onboarding = results
     return usage, features, guides, onboarding
 

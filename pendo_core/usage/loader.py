@@ -20,7 +20,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import Engine, Select, case, func, select
 
 from pendo_core.pendo.sync.streams import COMPLETION_TYPES
@@ -63,8 +62,6 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
                   ("event_type", "VARCHAR"), ("day", "DATE")),
     "onb_guides": (("guide_id", "VARCHAR"),),
 }
-# The tables a load splits by parts of customers (`Parts`): the accounts and their activity.
-PARTITIONED = ("acct", "vd", "vd_before", "vh", "pd", "fvd", "ge", "onb_first")
 
 
 @dataclass(frozen=True)
@@ -105,113 +102,24 @@ def duckdb_session(memory_limit: str) -> Iterator[duckdb.DuckDBPyConnection]:
             duck.close()
 
 
-def load(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan,
-         chunk_customers: int) -> tuple[dict[str, int], Parts]:
-    """Create and fill every DuckDB input table; returns rows read per table, and the parts of the
-    customers (`Parts`), `chunk_customers` at a time: with more than one, the accounts and their activity
-    are loaded split by part, a table per part and a view of them all under the table's name."""
+def load(engine: Engine, duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> dict[str, int]:
+    """Create and fill every DuckDB input table; returns rows loaded per table."""
     for name, columns in TABLES.items():
         duck.execute(f"CREATE TABLE {name} (" + ", ".join(f"{c} {t}" for c, t in columns) + ")")
     onboarding = _onboarding_guides(engine, plan.onboarding_guide_ids)
     copied = dict.fromkeys(TABLES, 0)
     copied["onb_guides"] = _insert_rows(duck, "onb_guides", [(g,) for g in onboarding])
     with reader(engine) as read:
-        for table, stmt in _account_queries(plan):
+        for table, stmt in _queries(plan, onboarding):
             copied[table] += copy(read, duck, stmt, table)
-        parts = Parts.of(duck, chunk_customers)
-        parts.create(duck)
-        for table, stmt in _activity_queries(plan, onboarding):
-            copied[table] += copy(read, duck, stmt, table, parts)
     # Before first_day the distinct-visitor windows need only each visitor's last active day (see
     # `_before_queries`): one visitor-day row stands for all of them, whatever the pieces grouped apart.
-    for vd, vd_before in zip(parts.names("vd"), parts.names("vd_before"), strict=True):
-        duck.execute(f"INSERT INTO {vd} SELECT account_id, visitor_id, max(last_active), 1, 0 FROM {vd_before} "
-                     "GROUP BY account_id, visitor_id HAVING max(last_active) IS NOT NULL")
-    return copied, parts
+    duck.execute("INSERT INTO vd SELECT account_id, visitor_id, max(last_active), 1, 0 FROM vd_before "
+                 "GROUP BY account_id, visitor_id HAVING max(last_active) IS NOT NULL")
+    return copied
 
 
-@dataclass(frozen=True)
-class Parts:
-    """The customers whose metrics DuckDB computes together (`compute._build`), in order.
-
-    Every metric reads a customer's activity through its accounts (`acct`), so a part's metrics need
-    only its accounts and their rows. Split (more than one part), each table of `PARTITIONED` is loaded
-    as a table per part (`vh_p0` holding part 0's visitor hours), and its own name is a view: of every
-    part (`view_whole`, what the recency rows read), or of one part while its builds run (`view_part`),
-    so that each part's builds read its rows alone instead of every loaded row again."""
-
-    customers: tuple[tuple[str, ...], ...]
-    accounts: pa.Array  # every account in `acct`, parallel to `part_of`, the part of its customer
-    part_of: pa.Array
-
-    @classmethod
-    def of(cls, duck: duckdb.DuckDBPyConnection, chunk_customers: int) -> Parts:
-        """The parts of the customers in `acct`, `chunk_customers` at a time."""
-        customers = [c for (c,) in duck.execute("SELECT DISTINCT customer_id FROM acct ORDER BY 1").fetchall()]
-        groups = tuple(tuple(customers[start:start + chunk_customers])
-                       for start in range(0, len(customers), chunk_customers))
-        part = {customer: number for number, group in enumerate(groups) for customer in group}
-        accounts = duck.execute("SELECT account_id, customer_id FROM acct").fetchall()
-        return cls(groups, pa.array([a for a, _ in accounts], pa.string()),
-                   pa.array([part[c] for _, c in accounts], pa.int32()))
-
-    @property
-    def split(self) -> bool:
-        return len(self.customers) > 1
-
-    def names(self, table: str) -> list[str]:
-        """The tables holding `table`'s rows: one per part when split, else the table itself."""
-        if self.split and table in PARTITIONED:
-            return [f"{table}_p{number}" for number in range(len(self.customers))]
-        return [table]
-
-    def create(self, duck: duckdb.DuckDBPyConnection) -> None:
-        """When split, a table per part of every table of `PARTITIONED` (the loaded accounts already in
-        theirs), whose name becomes a view of them all."""
-        for table, names in self._split_tables():
-            for number, name in enumerate(names):
-                duck.execute(f"CREATE TABLE {name} AS FROM {table} "
-                             + ("WHERE customer_id IN (SELECT unnest(?))" if table == "acct" else "LIMIT 0"),
-                             [list(self.customers[number])] if table == "acct" else [])
-            duck.execute(f"DROP TABLE {table}")
-        self.view_whole(duck)
-
-    def insert(self, duck: duckdb.DuckDBPyConnection, table: str, batch: pa.RecordBatch) -> None:
-        """`batch`'s rows into `table`, each into its account's part. Rows of an account not in `acct` are
-        left out, as no metric reads them: an account mapped after `acct` was read (the reads are separate
-        statements), or the stored settled rows (`recency.settled_rows`) of one unmapped since."""
-        part = pc.take(self.part_of, pc.index_in(batch.column("account_id"), value_set=self.accounts))
-        names = self.names(table)
-        if len(names) == 1:
-            _insert_batch(duck, names[0], batch.filter(pc.is_valid(part)) if part.null_count else batch)
-            return
-        order = pc.sort_indices(part)  # the rows of each part together, nulls last: one copy, then slices
-        batch, part = batch.take(order), part.take(order)
-        runs, start = pc.run_end_encode(part), 0
-        for number, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist(), strict=True):
-            if number is not None:
-                _insert_batch(duck, names[number], batch.slice(start, end - start))
-            start = end
-
-    def view_whole(self, duck: duckdb.DuckDBPyConnection) -> None:
-        """Each split table's name becomes a view of all its parts."""
-        for table, names in self._split_tables():
-            duck.execute(f"CREATE OR REPLACE VIEW {table} AS " + " UNION ALL ".join(f"FROM {name}" for name in names))
-
-    def view_part(self, duck: duckdb.DuckDBPyConnection, number: int) -> None:
-        """Each split table's name becomes a view of part `number` alone."""
-        for table, names in self._split_tables():
-            duck.execute(f"CREATE OR REPLACE VIEW {table} AS FROM {names[number]}")
-
-    def _split_tables(self) -> Iterator[tuple[str, list[str]]]:
-        for table in PARTITIONED:
-            names = self.names(table)
-            if names != [table]:
-                yield table, names
-
-
-def copy(read: ArrowReader, duck: duckdb.DuckDBPyConnection, stmt: Select[Any], table: str,
-         parts: Parts | None = None) -> int:
+def copy(read: ArrowReader, duck: duckdb.DuckDBPyConnection, stmt: Select[Any], table: str) -> int:
     """Stream the rows of `stmt` into DuckDB table `table` as Arrow batches; returns the row count.
 
     The batches come from `store.arrow`: on PostgreSQL from ADBC, with no Python object per value (through
@@ -219,10 +127,7 @@ def copy(read: ArrowReader, duck: duckdb.DuckDBPyConnection, stmt: Select[Any], 
     """
     count = 0
     for batch in read.batches(stmt, _schema(table)):
-        if parts is None:
-            _insert_batch(duck, table, batch)
-        else:
-            parts.insert(duck, table, batch)
+        _insert_batch(duck, table, batch)
         count += batch.num_rows
     return count
 
@@ -267,26 +172,21 @@ def _onboarding_guides(engine: Engine, given: tuple[str, ...] | None) -> list[st
         return named_onboarding(conn.execute(catalogue_queries()["guides"]).tuples())
 
 
-def _account_queries(plan: LoadPlan) -> Iterator[tuple[str, Select[Any]]]:
-    """(DuckDB table, store query) pairs of the catalogue and the customers' accounts, loaded first."""
+def _queries(plan: LoadPlan, onboarding: list[str]) -> Iterator[tuple[str, Select[Any]]]:
+    """(DuckDB table, store query) pairs, one set per chunk of customers."""
     catalogue = catalogue_queries()
     yield "features", catalogue["features"]
     yield "steps", catalogue["steps"]
-    mapping = AccountMapping.__table__
-    acct = select(mapping.c.pendo_account_id, mapping.c.customer_id)
     for chunk in customer_chunks(plan.customer_ids):
-        yield "acct", acct if chunk is None else acct.where(mapping.c.customer_id.in_(chunk))
-
-
-def _activity_queries(plan: LoadPlan, onboarding: list[str]) -> Iterator[tuple[str, Select[Any]]]:
-    """(DuckDB table, store query) pairs of the accounts' activity, one set per chunk of customers."""
-    for chunk in customer_chunks(plan.customer_ids):
-        yield from _chunk_activity(plan, chunk)
+        yield from _activity_queries(plan, chunk)
         for guide_chunk in chunks(onboarding):
             yield "onb_first", _onboarding_query(plan, chunk, guide_chunk)
 
 
-def _chunk_activity(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Iterator[tuple[str, Select[Any]]]:
+def _activity_queries(plan: LoadPlan, chunk: tuple[str, ...] | None) -> Iterator[tuple[str, Select[Any]]]:
+    mapping = AccountMapping.__table__
+    acct = select(mapping.c.pendo_account_id, mapping.c.customer_id)
+    yield "acct", acct if chunk is None else acct.where(mapping.c.customer_id.in_(chunk))
     vd, vh = VisitorDay.__table__, VisitorHour.__table__
     yield "vd", _scoped(plan, chunk, vd, plan.first_day, select(
         vd.c.account_id, vd.c.visitor_id, vd.c.day, vd.c.num_events, vd.c.num_minutes))

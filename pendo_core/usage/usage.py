@@ -82,7 +82,8 @@ def _visitor_counts(duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> None:
 
 
 def _sessions(duck: duckdb.DuckDBPyConnection, plan: LoadPlan) -> None:
-    # `vh` holds active hours only; a run starts where the previous active hour is not 1 h earlier.
+    # `vh` holds active hours only; a run starts where the previous active hour is not 1 h earlier. The
+    # join comes before the window: a chunk of customers (`compute._build`) sorts only its accounts' hours.
     duck.execute(f"""
         CREATE TABLE sessions AS
         SELECT customer_id, day, count(*) AS sessions

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, literal_column, select
 from pendo_core.store.models import Base
 from pendo_core.usage import MetricsResult, compute_metrics
 from pendo_core.usage import compute as C
-from pendo_core.usage.loader import PARTITIONED, LoadPlan, Parts, duckdb_session, load
+from pendo_core.usage.loader import duckdb_session
 from tests.support import metrics
 from tests.support.metrics import (
     Activity,
@@ -161,9 +161,8 @@ def _seven_customers() -> Activity:
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 6])
 def test_customers_computed_in_chunks_get_the_rows_of_all_together(store: Engine, chunk: int) -> None:
-    """Computed `chunk` customers at a time (their activity loaded split by chunk), every customer gets
-    exactly the rows it gets computed with all the others, the quiet one included (its zeros), and every
-    visitor its recency and settled rows, which are read over all the chunks' rows."""
+    """Computed `chunk` customers at a time, every customer gets exactly the rows it gets computed with
+    all the others, the quiet one included (its zeros), and every visitor its recency and settled rows."""
     activity, first = _seven_customers(), D - 2 * DAY
     settled = {"settled": D - DAY, "unchanged_before": first}
     chunked = run_metrics(store, activity, first, D, chunk_customers=chunk, **settled)
@@ -177,48 +176,6 @@ def test_customers_computed_in_chunks_get_the_rows_of_all_together(store: Engine
     assert {key[0] for key in together["pendo_usage_metrics"]} == {f"c{n}" for n in range(1, 8)}
     assert {key[0] for key in together["pendo_feature_usage"]} == {f"c{n}" for n in range(1, 7)}
     assert any(row[5] for row in together["pendo_usage_metrics"].values())  # sessions counted
-
-
-def test_a_split_load_holds_each_parts_accounts_and_rows_alone(store: Engine) -> None:
-    """Loaded two customers at a time, each part's tables hold its customers' accounts and their rows
-    alone; the tables' own names show one part while its builds run, then every part again."""
-    seed(store, _seven_customers())
-    plan = LoadPlan(first_day=D - 2 * DAY, last_day=D, include_anonymous=False, customer_ids=None,
-                    onboarding_guide_ids=None)
-    with duckdb_session("300MB") as duck:
-        copied, parts = load(store, duck, plan, chunk_customers=2)
-        assert parts.customers == (("c1", "c2"), ("c3", "c4"), ("c5", "c6"), ("c7",))
-
-        def accounts(table: str) -> set[str]:
-            return {a for (a,) in duck.execute(f"SELECT DISTINCT account_id FROM {table}").fetchall()}
-
-        whole = {table: duck.execute(f"SELECT count(*) FROM {table}").fetchone() for table in PARTITIONED}
-        assert whole["fvd"] == (copied["fvd"],)
-        for number, customers in enumerate(parts.customers):
-            parts.view_part(duck, number)
-            mine = {a for (a, c) in duck.execute("SELECT account_id, customer_id FROM acct").fetchall()
-                    if c in customers}
-            assert accounts("acct") == mine
-            for table in ("vd", "vh", "pd", "fvd", "ge"):
-                assert accounts(table) <= mine, (table, number)
-        assert accounts("fvd") == set()  # the quiet customer's part
-        parts.view_whole(duck)
-        assert {table: duck.execute(f"SELECT count(*) FROM {table}").fetchone() for table in PARTITIONED} == whole
-        assert accounts("acct") == set(_seven_customers().mapping)
-
-
-@pytest.mark.parametrize("customers", [(("c1",),), (("c1",), ("c2",))], ids=["one part", "two parts"])
-def test_rows_of_an_account_not_loaded_are_left_out(customers: tuple[tuple[str, ...], ...]) -> None:
-    """An account mapped after the accounts were read, or a stored settled row of one unmapped since,
-    reaches no metric in either path."""
-    parts = Parts(customers, pa.array(["a1", "b1"][:len(customers)]), pa.array(range(len(customers)), pa.int32()))
-    batch = pa.record_batch([pa.array(["zz", "a1", "zz", "b1"][:3 + len(customers) - 1])], names=["account_id"])
-    with duckdb_session("300MB") as duck:
-        for name in parts.names("vh"):
-            duck.execute(f"CREATE TABLE {name} (account_id VARCHAR)")
-        parts.insert(duck, "vh", batch)
-        held = sorted(a for name in parts.names("vh") for (a,) in duck.execute(f"FROM {name}").fetchall())
-    assert held == ["a1", "b1"][:len(customers)]
 
 
 def _visitor_rows(store: Engine) -> dict[str, list[tuple[Any, ...]]]:
