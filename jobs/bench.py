@@ -319,9 +319,9 @@ def disk_refusal(world: World, stores: list[str], workdir: Path, *, compressed: 
     """A one-line refusal when the bench would fill the disk it writes to (the recording when it makes one,
     SQLite stores, the metrics' scratch and, for a server on this machine, PostgreSQL's store and WAL;
     not checked for a remote server), else None."""
-    need, free = world.disk_gb(stores, compressed=compressed, recording=recording, wal_gb=wal_gb), \
-        shutil.disk_usage(workdir).free / 1e9
-    if not stores or need <= free:
+    need = world.disk_gb(stores, compressed=compressed, recording=recording, wal_gb=wal_gb)  # 0 for no stores
+    free = shutil.disk_usage(workdir).free / 1e9
+    if need <= free:
         return None
     return (f"this bench needs about {need:,.0f} GB of disk (the recorded answers, its stores, the server's "
             f"WAL and the metrics' scratch) and {workdir} has {free:,.0f} GB free: free some, or run a smaller "

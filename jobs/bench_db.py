@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Connection, Engine, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from pendo_core.store import models
@@ -33,13 +35,8 @@ def postgres_store(server_url: str, database: str = BENCH_DATABASE) -> str:
 
 def max_wal_gb(server_url: str) -> float:
     """The server's `max_wal_size` in GB: the WAL it keeps on its disk between checkpoints."""
-    engine = create_engine(normalise_url(server_url))
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text("SELECT setting FROM pg_settings WHERE name = 'max_wal_size'")).scalar_one()) \
-                * 2 ** 20 / 1e9  # the setting is in MB
-    finally:
-        engine.dispose()
+    with _server(server_url) as conn:
+        return int(conn.execute(text("SELECT pg_size_bytes(current_setting('max_wal_size'))")).scalar_one()) / 1e9
 
 
 def drop_postgres(server_url: str, database: str = BENCH_DATABASE) -> None:
@@ -59,11 +56,18 @@ def settle(url: str) -> None:
 
 
 def _admin(server_url: str, *statements: str) -> None:
+    with _server(server_url) as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+
+
+@contextmanager
+def _server(server_url: str) -> Iterator[Connection]:
+    """A connection of its own (autocommit) to the server or file of `server_url`, closed with its engine."""
     engine = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            for statement in statements:
-                conn.execute(text(statement))
+            yield conn
     finally:
         engine.dispose()
 
