@@ -22,6 +22,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,9 +30,7 @@ from typing import Any
 
 # (module, attribute, phase): module-level functions and SyncRunner methods the run calls by name.
 TARGETS = (
-    ("pendo_core.pendo.sync.entities", "sync_accounts", "entities"),
-    ("pendo_core.pendo.sync.entities", "sync_visitors", "entities"),
-    ("pendo_core.pendo.sync.entities", "sync_definitions", "entities"),
+    ("pendo_core.pendo.sync.runner", "SyncRunner._sync_entities", "entities"),
     ("pendo_core.pendo.sync.runner", "SyncRunner._sync_usage", "windows"),
     ("pendo_core.pendo.sync.entities", "add_accounts_seen_in_activity", "mapping"),
     ("pendo_core.customers.job", "refresh_mapping", "mapping"),
@@ -52,15 +51,19 @@ class PhaseClock:
         self.run: dict[str, Any] = {}
         self.beside: dict[str, float] = {}  # "phase beside host": seconds of a step run inside host's seconds
         self._depth = 0
+        self.last = "other"  # the phase the run's own thread was last timed in
 
     def timed(self, phase: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         """`fn` that adds its wall and CPU time to `phase` (nested calls count once, in the outer phase)."""
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if threading.current_thread() is not threading.main_thread():  # beside the run's own thread
+                return self._beside(phase, fn, args, kwargs)
             if self._depth:
                 return fn(*args, **kwargs)
             self._depth += 1
+            self.last = phase
             _reset_peak()
             started, cpu = self.clock(), time.process_time()
             try:
@@ -79,14 +82,19 @@ class PhaseClock:
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = self.clock()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                key = f"{phase} beside {host}"
-                self.beside[key] = self.beside.get(key, 0.0) + self.clock() - started
+            return self._beside(phase, fn, args, kwargs, host)
 
         return wrapper
+
+    def _beside(self, phase: str, fn: Callable[..., Any], args: Any, kwargs: Any, host: str | None = None) -> Any:
+        """`fn(*args, **kwargs)` with its wall seconds noted beside `host` (by default the phase the run's own
+        thread was last in when it ended: the windows, for the entities synced beside them)."""
+        started = self.clock()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            key = f"{phase} beside {host or self.last}"
+            self.beside[key] = self.beside.get(key, 0.0) + self.clock() - started
 
     def as_dict(self) -> dict[str, Any]:
         """The figures as JSON-ready values."""

@@ -6,7 +6,8 @@ those transactions first proves no newer run has started (store.hold_fence), and
 answer looks broken is withheld (guard.py): the run writes the other windows, then stops before
 metrics, health and alerts and fails, naming the suspect windows, until the answer is fine again
 or an operator accepts it (`SyncRequest.accept_restatement`). On PostgreSQL two lanes write two
-streams' windows at once (`LANES`), a stream's windows in order by one lane.
+streams' windows at once (`LANES`), a stream's windows in order by one lane, and the entities are synced
+beside them (`ENTITIES_BESIDE_DIALECTS`).
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ READ_AHEAD_DIALECTS = frozenset({"postgresql"})
 # only while MAX_CONCURRENCY allows a request per lane.
 LANE_DIALECTS = frozenset({"postgresql"})
 LANES = 2
+# Stores on which the entities are synced beside the usage windows, on a connection and request of their own:
+# on PostgreSQL the windows' time is mostly waiting on the server and on Pendo (at 20,000 accounts the
+# entities took 21 s of a daily run and 46 s of a 90-day backfill before the windows, README, Benchmark).
+ENTITIES_BESIDE_DIALECTS = LANE_DIALECTS
 # The order lanes take the streams in: the largest first (the feature rows per visitor are about half the
 # store in every measured world), so the smaller streams fill in beside it.
 LANE_ORDER = ("feature_days", "visitor_hours", "visitor_days", "page_days", "guide_events")
@@ -164,15 +169,8 @@ class SyncRunner:
 
     def _run(self, request: SyncRequest, summary: RunSummary) -> None:
         self.client.retrying(self.client.verify)
-        summary.rows["accounts"] = entities.sync_accounts(self.client, self.sessions, self.bad)
-        summary.rows["visitors"] = entities.sync_visitors(
-            self.client, self.sessions, self.bad, identified_only=not self.settings.include_anonymous)
-        summary.rows.update(entities.sync_definitions(self.client, self.sessions, self.bad))
-        if summary.rows["accounts"] or summary.rows["visitors"]:  # the contact matching reads visitors by e-mail
-            with self.sessions.begin() as session:
-                refresh_statistics(session, [models.PendoAccount.__tablename__, models.PendoVisitor.__tablename__])
         summary.report_first = self._report_start(request)
-        summary.refetched, summary.changed_from = self._sync_usage(request, summary)
+        self._entities_and_windows(request, summary)
         if summary.changed_from is not None:
             with self.sessions.begin() as session:
                 refresh_statistics(session, [stream.table.name for stream in EVENT_STREAMS])
@@ -185,6 +183,37 @@ class SyncRunner:
         for step in self.steps:
             self._hold_fence(summary.run_id)
             step(self.engine, request, summary)
+
+    def _entities_and_windows(self, request: SyncRequest, summary: RunSummary) -> None:
+        """The entities, then the usage windows; at once where the store takes the lanes and the client has a
+        request to spare for the entities beside them (`ENTITIES_BESIDE_DIALECTS`). Neither reads what the
+        other writes. A failure of either is the run's once both have ended (the windows' first), and every
+        window written meanwhile stays: each is its own transaction."""
+        if self.engine.dialect.name not in ENTITIES_BESIDE_DIALECTS or self.settings.max_concurrency <= LANES:
+            entity_rows = self._sync_entities()
+            summary.refetched, summary.changed_from = self._sync_usage(request, summary)
+        else:
+            with ThreadPoolExecutor(1, thread_name_prefix="cscx-entities") as pool:
+                beside = pool.submit(self._sync_entities)
+                summary.refetched, summary.changed_from = self._sync_usage(request, summary)  # on failure, waits
+            entity_rows = beside.result()
+        summary.rows = {**entity_rows, **summary.rows}  # the entities first, as `describe` prints them
+
+    def _sync_entities(self) -> dict[str, int]:
+        """Accounts, visitors, features, pages and guides; their row counts by name."""
+        bad = BadRows()  # merged once they end, failed or not: the lanes merge theirs meanwhile
+        try:
+            rows = {"accounts": entities.sync_accounts(self.client, self.sessions, bad),
+                    "visitors": entities.sync_visitors(self.client, self.sessions, bad,
+                                                       identified_only=not self.settings.include_anonymous)}
+            rows.update(entities.sync_definitions(self.client, self.sessions, bad))
+        finally:
+            with self._shared:
+                self.bad.merge(bad)
+        if rows["accounts"] or rows["visitors"]:  # the contact matching reads visitors by e-mail
+            with self.sessions.begin() as session:
+                refresh_statistics(session, [models.PendoAccount.__tablename__, models.PendoVisitor.__tablename__])
+        return rows
 
     def _hold_fence(self, run_id: int) -> None:
         with self.sessions.begin() as session:

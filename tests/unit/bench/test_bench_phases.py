@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -48,6 +49,24 @@ def test_a_group_of_steps_run_alongside_counts_in_its_last_part_phase_and_notes_
     assert set(clock.seconds) == {"health"}
     assert clock.seconds["health"] == 3.0  # started at 0, the snapshot's 1..2 inside, ended at 3
     assert clock.beside == {"read_models beside health": 1.0}
+
+
+def test_a_phase_timed_on_another_thread_is_noted_beside_the_run_thread_phase() -> None:
+    """The entities synced on a thread of their own beside the windows (PostgreSQL): their seconds are
+    noted beside the windows, and the windows keep theirs (the phases still add up to the run)."""
+    clock = PhaseClock()
+    entities = clock.timed("entities", lambda: None)
+
+    def windows() -> None:
+        thread = threading.Thread(target=entities)
+        thread.start()
+        thread.join()
+
+    clock.timed("windows", windows)()
+    assert set(clock.seconds) == {"windows"}
+    assert set(clock.beside) == {"entities beside windows"}
+    clock.timed("entities", lambda: None)()  # on the run's own thread (SQLite): a phase of its own
+    assert set(clock.seconds) == {"windows", "entities"}
 
 
 def test_the_run_peak_is_the_largest_phase_peak_not_what_wait4_reports(tmp_path: Path) -> None:

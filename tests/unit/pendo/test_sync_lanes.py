@@ -48,11 +48,55 @@ class FailingFeatures(FakePendo):
         return super().aggregate(pipeline, **kwargs)
 
 
+class AccountsAfterAWindow(FakePendo):
+    """Pendo whose accounts answer notes whether a usage window has been written by then; with `wait`, it
+    first waits (up to 30 s) for one."""
+
+    def __init__(self, windows: threading.Event, *, wait: bool) -> None:
+        super().__init__()
+        self.windows, self.wait = windows, wait
+        self.window_before_accounts: bool | None = None
+
+    def aggregate_all(self, pipeline: list[dict[str, Any]], **kwargs: Any) -> list[Any]:
+        if "accounts" in pipeline[0]["source"] and self.window_before_accounts is None:
+            self.window_before_accounts = self.windows.wait(timeout=30) if self.wait else self.windows.is_set()
+        return super().aggregate_all(pipeline, **kwargs)
+
+
+class FailingAccounts(FakePendo):
+    """Pendo refusing the accounts (the visitors, catalogue and usage answered)."""
+
+    def aggregate_all(self, pipeline: list[dict[str, Any]], **kwargs: Any) -> list[Any]:
+        if "accounts" in pipeline[0]["source"]:
+            raise PendoAuthError("accounts refused: wrong key or wrong region", status_code=403)
+        return super().aggregate_all(pipeline, **kwargs)
+
+
+class Signalling(ByLane):
+    def __init__(self) -> None:
+        super().__init__()
+        self.event = threading.Event()
+
+    def window_done(self, stream: str, first: str, last: str, rows: int) -> None:
+        super().window_done(stream, first, last, rows)
+        self.event.set()
+
+
 def _run(engine: Engine, client: FakePendo, *, concurrency: int = 4, progress: LogProgress | None = None) -> None:
     config = Settings(pendo_integration_key="k", window_days=7, max_concurrency=concurrency)
     runner = SyncRunner(config, engine, client, progress=progress,  # type: ignore[arg-type]
                         after_windows=[make_mapping_step(config)], steps=[make_metrics_step(config)])
     runner.run(SyncRequest(AS_OF, 21))
+
+
+def _assert_the_next_run_finishes(engine: Engine) -> None:
+    """The next run, answered, leaves what one clean run leaves."""
+    _run(engine, FakePendo())
+    resumed = snapshot(engine)
+    wipe(engine)
+    import_acme(engine)
+    _run(engine, FakePendo())
+    assert snapshot(engine) == resumed
 
 
 def _lanes(engine: Engine) -> int:
@@ -97,12 +141,7 @@ def test_a_failed_lane_stops_the_other_and_the_next_run_finishes(engine: Engine)
     with engine.connect() as conn:
         covered = set(conn.execute(select(models.SyncCoverage.stream).distinct()).scalars())
     assert covered <= {"visitor_hours"}
-    _run(engine, FakePendo())
-    resumed = snapshot(engine)
-    wipe(engine)
-    import_acme(engine)
-    _run(engine, FakePendo())
-    assert snapshot(engine) == resumed
+    _assert_the_next_run_finishes(engine)
 
 
 @pytest.mark.postgres
@@ -139,3 +178,35 @@ def test_lowering_the_restatement_day_keeps_the_earliest(engine: Engine) -> None
         for day in days:
             store.lower_date_watermark(session, METRICS_STALE_FROM, day)
         assert store.get_watermark(session, METRICS_STALE_FROM) == "2024-03-02"
+
+
+def test_the_entities_sync_beside_the_windows_where_two_lanes_run(engine: Engine) -> None:
+    """On PostgreSQL the accounts are asked for while the windows are written (their answer waits for a
+    written window, and gets one); on SQLite, and with no request to spare, before the first window."""
+    for concurrency in (4, LANES):
+        beside = engine.dialect.name == "postgresql" and concurrency > LANES
+        wipe(engine)
+        import_acme(engine)
+        progress = Signalling()
+        client = AccountsAfterAWindow(progress.event, wait=beside)
+        _run(engine, client, concurrency=concurrency, progress=progress)
+        assert client.window_before_accounts is beside
+        assert progress.windows, "no window written"
+    wipe(engine)
+
+
+def test_entities_that_fail_fail_the_run_once_the_windows_beside_them_are_written(engine: Engine) -> None:
+    """The accounts refused: the run fails saying why. Beside the windows (PostgreSQL) every window is written
+    first and kept; where the entities run first, none is. The next run, answered, leaves what one clean
+    run leaves."""
+    import_acme(engine)
+    progress = ByLane()
+    with pytest.raises(SyncError, match="accounts refused: wrong key or wrong region"):
+        _run(engine, FailingAccounts(), progress=progress)
+    beside = engine.dialect.name == "postgresql"
+    with engine.connect() as conn:
+        covered = set(conn.execute(select(models.SyncCoverage.stream).distinct()).scalars())
+    assert covered == ({"feature_days", "visitor_hours", "visitor_days", "page_days", "guide_events"} if beside
+                       else set())
+    assert bool(progress.windows) == beside
+    _assert_the_next_run_finishes(engine)
