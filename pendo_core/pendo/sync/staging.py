@@ -251,11 +251,9 @@ def _differs(left: str, right: str, columns: list[str]) -> str:
 
 def per_day(session: Session, table: Table, window: Window, days: Sequence[date] | None = None) -> dict[date, int]:
     """Rows per day of the window in `table` (the store's table or a staged one); only `days` of it when given."""
-    stmt = (select(table.c.day, func.count()).where(table.c.day.between(window.first, window.last))
-            .group_by(table.c.day))
-    if days is not None:
-        stmt = stmt.where(table.c.day.in_(days))
-    return {day: int(n) for day, n in session.execute(stmt)}
+    asked = table.c.day.between(window.first, window.last) if days is None else table.c.day.in_(days)
+    return {day: int(n) for day, n in session.execute(select(table.c.day, func.count()).where(asked)
+                                                       .group_by(table.c.day))}
 
 
 def per_day_after(session: Session, table: Table, window: Window, before: Mapping[date, int],

@@ -315,10 +315,15 @@ def _forget_digests(session: Session, stream: str, window: Window, tz: ZoneInfo)
 
 def _stored_per_day(session: Session, stream: EventStream, window: Window,
                     known: Mapping[date, digests.Digest]) -> dict[date, int]:
-    """The window's stored rows per day: from the digests when every day has one, else counted."""
-    if len(known) == window.days:
-        return {day: d.rows for day, d in known.items() if d.rows}
-    return staging.per_day(session, stream.table, window)
+    """The window's stored rows per day: a day's digest counts them where it has one (it holds exactly the
+    stored rows, digests.py), the other days are counted. A daily run's last window ends on the new day,
+    which has none: counting the whole window read the 22 GB feature table for 9 s of a 20,000-account
+    daily run after a 90-day backfill (the planner's choice for 4 days of 90), where the new day alone is
+    an index probe."""
+    stored = {day: d.rows for day, d in known.items() if d.rows}
+    if uncounted := [day for day in days_between(window.first, window.last) if day not in known]:
+        stored.update(staging.per_day(session, stream.table, window, uncounted))
+    return stored
 
 
 def _write_accepting(session: Session, stream: EventStream, window: Window, rows: Iterable[AnswerRow], *,

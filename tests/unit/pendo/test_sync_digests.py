@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, select, update
 
 from pendo_core.common.timeutil import local_midnight_ms
-from pendo_core.pendo.sync import digests, retention, store
+from pendo_core.pendo.sync import digests, guard, retention, store
 from pendo_core.pendo.sync.plan import Window
 from pendo_core.pendo.sync.streams import FEATURE_DAYS, VISITOR_DAYS, VISITOR_HOURS
 from pendo_core.store import models
@@ -123,6 +123,32 @@ def test_a_day_that_came_back_with_its_digest_is_not_written(engine: Engine) -> 
     result = _guarded(engine, Window(D1, D2), [*answer[:2], _vd(D2, events=4)])
     assert result.changed_from == D2
     assert _stored(engine) == [(D1, "v@x.com", 3), (D1, "w@x.com", 99), (D2, "v@x.com", 4)]
+
+
+def test_only_the_days_without_a_digest_are_counted_for_the_guard(engine: Engine) -> None:
+    """A daily run's last window: its earlier days have digests, the new day none. The stored rows per day
+    the guard weighs are the digests' counts and the new day's, counted alone (counting the whole window
+    read the feature table from disk at 20,000 accounts). A busy day emptied is still seen from its digest."""
+    busy = [_vd(D1, f"v{i}@x.com") for i in range(guard.MIN_STORED_ROWS)]
+    _guarded(engine, Window(D1, D2), [*busy, _vd(D2)])
+    counted: list[set[str]] = []
+
+    def note(*event_args: Any) -> None:  # before_cursor_execute: (conn, cursor, statement, parameters, ...)
+        statement, parameters = event_args[2], event_args[3]
+        if "count(" in statement.lower() and "from pendo_visitor_days" in statement.lower():
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            counted.append({str(value)[:10] for value in values})
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        _guarded(engine, Window(D1, D3), [*busy, _vd(D2), _vd(D3)])
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert counted
+    assert all(days == {str(D3)} for days in counted), counted
+    assert len(_stored(engine)) == len(busy) + 2
+    with pytest.raises(store.WindowWithheld, match="would keep"):  # weighed from D1's digest
+        _guarded(engine, Window(D1, D3), [_vd(D1, "v0@x.com"), _vd(D2), _vd(D3)])
 
 
 def test_every_day_of_a_window_gets_a_digest_even_an_empty_one(engine: Engine) -> None:
@@ -303,23 +329,27 @@ def test_a_wrong_zone_then_the_zone_put_back_keeps_every_row(engine: Engine) -> 
     assert len([r for r in _hours(engine) if r[0] == D2]) == 12
 
 
-def test_rows_written_behind_the_digests_are_found_and_the_window_written_again(engine: Engine) -> None:
-    """A row added to a day with a digest by something that keeps none (older code, a hand edit): when the
-    window's stored rows are counted (a day of it has no digest), the write keeps more rows than the answer
-    sent. The run forgets the stream's digests and writes the window again, compared row by row: the stray
-    row goes, and nothing is withheld (before, the guard read "-1 rows repeat a key" and withheld it, run
-    after run)."""
+def test_rows_written_behind_the_sync_go_where_the_day_has_no_digest_and_stay_where_it_has_one(
+        engine: Engine) -> None:
+    """A row added by something that keeps no digest (older code, a hand edit). On a day without a digest
+    the day is counted and compared row by row: the stray row goes, nothing is withheld (before digests
+    were kept per day the guard read "-1 rows repeat a key" and withheld the window, run after run), and
+    the day is digested from the answer. On a day with a digest the digest is trusted, the day not read
+    back: the row stays until Pendo's answer for the day changes (README, "What is rewritten")."""
     run_fake(engine, FakePendo(), backfill_days=30)
-    stray = AS_OF - timedelta(days=3)
+    stray, trusted = AS_OF - timedelta(days=3), AS_OF - timedelta(days=5)
     with engine.begin() as conn:
-        conn.execute(VD.__table__.insert().values(account_id="acme", visitor_id="stray@acme.test", day=stray,
-                                                  num_events=1, num_minutes=1))
+        for day in (stray, trusted):
+            conn.execute(VD.__table__.insert().values(account_id="acme", visitor_id="stray@acme.test", day=day,
+                                                      num_events=1, num_minutes=1))
         conn.execute(models.DayDigest.__table__.delete().where(models.DayDigest.stream == "visitor_days",
-                                                               models.DayDigest.day != stray))
+                                                               models.DayDigest.day == stray))
     summary = run_fake(engine, FakePendo())
     assert summary.suspect == []
     with engine.connect() as conn:
-        visitors = conn.execute(select(VD.visitor_id).where(VD.day == stray)).scalars().all()
-    assert "stray@acme.test" not in visitors
-    assert len(visitors) == 12
+        visitors = {day: conn.execute(select(VD.visitor_id).where(VD.day == day)).scalars().all()
+                    for day in (stray, trusted)}
+    assert "stray@acme.test" not in visitors[stray]
+    assert len(visitors[stray]) == 12
+    assert "stray@acme.test" in visitors[trusted]
     assert set(_stored_digests(engine)) >= {stray}  # digested again, from the answer
