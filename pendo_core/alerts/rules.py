@@ -68,7 +68,9 @@ class Finding:
 
 @dataclass(frozen=True)
 class FeatureWindow:
-    """A key feature's use by one customer: distinct users before the recent window, last use."""
+    """A key feature's use by one customer: distinct users before the recent window, last use. Read through the
+    feature metrics (alerts/inputs.py), a feature used in the recent window has its days of use there as
+    `recent_uses` and no prior counts: the rule clears it whatever they are."""
 
     feature_id: str
     name: str | None

@@ -11,6 +11,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from pendo_core.alerts import inputs as alert_inputs
+from pendo_core.alerts import rules
+from pendo_core.alerts.settings import AlertSettings
 from pendo_core.health import inputs
 from pendo_core.pendo.sync import store
 from pendo_core.pendo.sync.runner import METRICS_STALE_FROM
@@ -80,3 +83,30 @@ def test_the_metrics_are_passed_over_when_they_may_not_stand_for_the_raw_rows(
             models.AccountMapping.pendo_account_id == session.scalars(
                 select(models.AccountMapping.pendo_account_id).limit(1)).one()))
     assert recency.feature_metrics_from(engine, last, False) is None
+
+
+def test_the_alerts_key_feature_findings_from_the_metrics_equal_the_raw_rows(
+        engine: Engine, subscription: Subscription, server: SimServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a 60-day backfill and a daily run, every feature a key one: the abandonment findings read
+    through the feature metrics (the raw rows only for features unused lately) equal those read from the
+    raw rows alone, fired and clear, with their details; some fire, and the metrics' path was taken."""
+    import_demo_customers(engine, subscription)
+    run_sync(engine, server.url, TZ, AS_OF - timedelta(days=1), 60)
+    last = run_sync(engine, server.url, TZ, AS_OF, None).report_last
+    with engine.connect() as conn:
+        keys = sorted(conn.execute(select(models.PendoFeature.feature_id)).scalars())
+    cfg = AlertSettings()
+    findings = {}
+    for raw in (False, True):
+        with monkeypatch.context() as patch:
+            if raw:
+                patch.setattr(recency, "feature_metrics_from", lambda *_args: None)
+            else:  # the metrics' path reads the raw rows only for the features unused in the recent window
+                patch.setattr(alert_inputs, "_from_raw_rows", None)
+            loaded = alert_inputs.load_alert_inputs(engine, last, cfg, key_features=keys).customers
+        findings[raw] = {customer: rules.feature_abandonment(data.features, True, cfg.feature_abandonment, last)
+                         for customer, data in loaded.items()}
+    assert findings[False] == findings[True]
+    statuses = [f.status for found in findings[True].values() for f in found]
+    assert statuses.count("fire") > 0, statuses
+    assert statuses.count("clear") > statuses.count("fire")
