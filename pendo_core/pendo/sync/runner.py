@@ -188,24 +188,28 @@ class SyncRunner:
         """The entities, then the usage windows; at once where the store takes the lanes and the client has a
         request to spare for the entities beside them (`ENTITIES_BESIDE_DIALECTS`). Neither reads what the
         other writes. A failure of either is the run's once both have ended (the windows' first), and every
-        window written meanwhile stays: each is its own transaction."""
-        if self.engine.dialect.name not in ENTITIES_BESIDE_DIALECTS or self.settings.max_concurrency <= LANES:
-            entity_rows = self._sync_entities()
-            summary.refetched, summary.changed_from = self._sync_usage(request, summary)
-        else:
-            with ThreadPoolExecutor(1, thread_name_prefix="cscx-entities") as pool:
-                beside = pool.submit(self._sync_entities)
-                summary.refetched, summary.changed_from = self._sync_usage(request, summary)  # on failure, waits
-            entity_rows = beside.result()
-        summary.rows = {**entity_rows, **summary.rows}  # the entities first, as `describe` prints them
+        window written meanwhile stays: each is its own transaction. The entities' row counts go on the
+        summary first either way, a failed run's too (as far as they got)."""
+        entity_rows: dict[str, int] = {}
+        try:
+            if self.engine.dialect.name not in ENTITIES_BESIDE_DIALECTS or self.settings.max_concurrency <= LANES:
+                self._sync_entities(entity_rows)
+                summary.refetched, summary.changed_from = self._sync_usage(request, summary)
+            else:
+                with ThreadPoolExecutor(1, thread_name_prefix="cscx-entities") as pool:
+                    beside = pool.submit(self._sync_entities, entity_rows)
+                    summary.refetched, summary.changed_from = self._sync_usage(request, summary)  # on failure, waits
+                beside.result()
+        finally:
+            summary.rows = {**entity_rows, **summary.rows}  # the entities first, as `describe` prints them
 
-    def _sync_entities(self) -> dict[str, int]:
-        """Accounts, visitors, features, pages and guides; their row counts by name."""
+    def _sync_entities(self, rows: dict[str, int]) -> None:
+        """Accounts, visitors, features, pages and guides; their row counts into `rows` by name as each ends."""
         bad = BadRows()  # merged once they end, failed or not: the lanes merge theirs meanwhile
         try:
-            rows = {"accounts": entities.sync_accounts(self.client, self.sessions, bad),
-                    "visitors": entities.sync_visitors(self.client, self.sessions, bad,
-                                                       identified_only=not self.settings.include_anonymous)}
+            rows["accounts"] = entities.sync_accounts(self.client, self.sessions, bad)
+            rows["visitors"] = entities.sync_visitors(self.client, self.sessions, bad,
+                                                      identified_only=not self.settings.include_anonymous)
             rows.update(entities.sync_definitions(self.client, self.sessions, bad))
         finally:
             with self._shared:
@@ -213,7 +217,6 @@ class SyncRunner:
         if rows["accounts"] or rows["visitors"]:  # the contact matching reads visitors by e-mail
             with self.sessions.begin() as session:
                 refresh_statistics(session, [models.PendoAccount.__tablename__, models.PendoVisitor.__tablename__])
-        return rows
 
     def _hold_fence(self, run_id: int) -> None:
         with self.sessions.begin() as session:
