@@ -259,12 +259,12 @@ def _from_raw_rows(engine: Engine, last_day: date, cfg: AlertSettings, *, keys: 
     """`_feature_query` for every mapped customer at once (or the given ones by chunk): the store answers a
     chunk of customers by reading the whole window of every account's rows all the same (the `day` index),
     so chunks would read them once per chunk (a 20,000-account daily run waited 7 minutes on that)."""
+    prior_from, recent_from = _prior_from(last_day, cfg), _recent_from(last_day, cfg)
     with engine.connect() as conn:
         for chunk in customer_chunks(customer_ids):
             for features in chunks(list(keys)):
-                yield from conn.execute(_feature_query(
-                    chunk, features, prior_from=_prior_from(last_day, cfg), recent_from=_recent_from(last_day, cfg),
-                    until=last_day, include_anonymous=include_anonymous)).tuples()
+                yield from conn.execute(_feature_query(chunk, features, prior_from=prior_from, recent_from=recent_from,
+                                                       until=last_day, include_anonymous=include_anonymous)).tuples()
 
 
 def _from_feature_metrics(engine: Engine, last_day: date, cfg: AlertSettings, *, keys: Sequence[str],
@@ -294,10 +294,10 @@ def _from_feature_metrics(engine: Engine, last_day: date, cfg: AlertSettings, *,
                         yield customer, feature, 0, int(recent), last_used, 0
                     elif prior:
                         unused.setdefault(customer, {})[feature] = last_used
-        for chunk_ in chunks(sorted(unused)):
-            wanted = sorted({feature for customer in chunk_ for feature in unused[customer]})
+        for group in chunks(sorted(unused)):
+            wanted = sorted({feature for customer in group for feature in unused[customer]})
             for features in chunks(wanted):
-                stmt = _feature_query(chunk_, features, prior_from=prior_from, recent_from=recent_from,
+                stmt = _feature_query(group, features, prior_from=prior_from, recent_from=recent_from,
                                       until=recent_from - timedelta(days=1), include_anonymous=include_anonymous)
                 for customer, feature, prior_users, _, _, prior_uses in conn.execute(stmt).tuples():
                     if feature in unused[customer]:
