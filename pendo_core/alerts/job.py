@@ -151,8 +151,8 @@ class AlertsStep:
     def read_ahead(self, engine: Engine, request: SyncRequest, summary: RunSummary) -> None:
         """Read what the alerts judge but the health scores, for this run's alerts step. A reading that fails
         is logged and left to the step, which reads again: the run then fails where it did before the
-        reading moved, once the health scores and the Portfolio days are written (in order on SQLite, a
-        failure here would have stopped the health step)."""
+        reading moved, once the health scores and the Portfolio days are written (where the group runs in
+        order, a failure here would have stopped the health step)."""
         self._ahead = None
         try:
             self._ahead = summary.run_id, self._read(engine, summary)

@@ -65,9 +65,10 @@ INGEST_STEPS: tuple[StepFactory, ...] = (
 
 def make_judgment_steps(settings: Settings) -> list[PostStep]:
     """The judgments on the new metrics, three steps:
-    1. at once (an `Alongside` group: on PostgreSQL the server works on all three), the pages' read model of
-       the newest day (pendo_core/usage/snapshot.py, from the metrics only), the alerts' reading of all they
-       judge but the health scores (`AlertsStep.read_ahead`), and the health scores;
+    1. at once (an `Alongside` group: the store works on all three, PostgreSQL's server or SQLite without the
+       GIL), the pages' read model of the newest day (pendo_core/usage/snapshot.py, from the metrics only),
+       the alerts' reading of all they judge but the health scores (`AlertsStep.read_ahead`), and the health
+       scores;
     2. the Portfolio's per-day totals of metrics and scores (pendo_core/usage/portfolio_days.py);
     3. the alerts: the new scores added to their reading, every registered kind judged, then routing and
        delivery on the configured channels."""

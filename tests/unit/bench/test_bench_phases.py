@@ -45,7 +45,7 @@ def test_a_group_of_steps_run_alongside_counts_in_its_last_part_phase_and_notes_
     snapshot.__module__, health.__module__ = "pendo_core.usage.snapshot_job", "pendo_core.health.job"
     group = Alongside(snapshot, health)
     timed = _timed_step(clock, group)
-    timed(SimpleNamespace(dialect=SimpleNamespace(name="sqlite")), None, None)
+    timed(SimpleNamespace(dialect=SimpleNamespace(name="mysql")), None, None)  # a store where it runs in order
     assert set(clock.seconds) == {"health"}
     assert clock.seconds["health"] == 3.0  # started at 0, the snapshot's 1..2 inside, ended at 3
     assert clock.beside == {"read_models beside health": 1.0}
