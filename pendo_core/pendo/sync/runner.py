@@ -107,7 +107,8 @@ PostStep = Callable[[Engine, SyncRequest, "RunSummary"], None]
 # server's, in a process of its own. On SQLite much of it is SQLite's own reading, which Python's driver
 # does without the GIL and WAL lets run beside a writer; the parts' write transactions take turns (each
 # starts with the fence's UPDATE, which waits for the lock under the busy timeout). 2,000-account daily
-# run: the group 6.2-6.5 s in order, 4.9-5.2 s at once (README, Benchmark).
+# run: the group 0.9-4.3 s shorter than in order in each of four alternating pairs (docs/benchmark-log.md,
+# session 30).
 ALONGSIDE_DIALECTS = frozenset({"postgresql", "sqlite"})
 
 
