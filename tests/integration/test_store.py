@@ -111,6 +111,21 @@ def test_the_raw_day_tables_are_keyed_day_first_with_their_rows_kept(engine: Eng
     assert rows() == stored
 
 
+
+def test_the_feature_metrics_day_index_covers_the_key_feature_reads_on_sqlite(engine: Engine) -> None:
+    """Migration 0020: on SQLite the feature metrics' day index becomes (day, customer, feature), which the
+    health scores' and the alerts' key-feature reads take whole; PostgreSQL keeps its day index. Both go
+    down to 0019 and up again."""
+    def indexes() -> dict[str, list[str]]:
+        return {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("pendo_feature_usage")}
+
+    day = {"ix_pendo_feature_usage_metric_date": ["metric_date"]}
+    covering = {"ix_pendo_feature_usage_day_customer_feature": ["metric_date", "customer_id", "feature_id"]}
+    assert indexes() == (covering if engine.dialect.name == "sqlite" else day)
+    with _downgraded(engine, "0019"):
+        assert indexes() == day
+    assert indexes() == (covering if engine.dialect.name == "sqlite" else day)
+
 @contextmanager
 def _downgraded(engine: Engine, revision: str) -> Iterator[None]:
     """The store downgraded to `revision`, then upgraded to the newest again (also when the body fails)."""
