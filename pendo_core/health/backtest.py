@@ -26,6 +26,7 @@ import pandas as pd
 from sqlalchemy import Engine, String, cast, select
 
 from pendo_core.health import naive, score
+from pendo_core.store.arrow import transposed
 from pendo_core.store.models import HealthScore, Outcome, UsageMetric
 from pendo_core.store.scope import IN_CHUNK, chunks, unindexed
 
@@ -280,7 +281,7 @@ def _read(engine: Engine, columns: list[Any], *, customers: list[str], first: da
             fetched.extend(conn.execute(each).cursor.fetchall())  # the DBAPI cursor's plain tuples
     if not fetched:
         return _Cells(np.zeros(0, int), np.zeros(0, int), {c.name: np.zeros(0) for c in values})
-    ids, days, *numbers = zip(*fetched, strict=True)
+    ids, days, *numbers = transposed(fetched, 2 + len(values))
     iso = pd.Index([(first + timedelta(days=k)).isoformat() for k in range((last - first).days + 1)])
     rows, cols = pd.Index(customers).get_indexer(ids), iso.get_indexer(days)
     keep = (rows >= 0) & (cols >= 0)

@@ -23,7 +23,7 @@ import pyarrow as pa
 from sqlalchemy import Engine, Select, case, func, select
 
 from pendo_core.pendo.sync.streams import COMPLETION_TYPES
-from pendo_core.store.arrow import ArrowReader, reader
+from pendo_core.store.arrow import ArrowReader, reader, transposed
 from pendo_core.store.models import (
     AccountMapping,
     FeatureVisitorDay,
@@ -147,7 +147,7 @@ def _insert_batch(duck: duckdb.DuckDBPyConnection, table: str, batch: pa.RecordB
 def _insert_rows(duck: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ...]]) -> int:
     if rows:
         schema = _schema(table)
-        columns = zip(*rows, strict=True)  # row tuples -> column tuples
+        columns = transposed(rows, len(schema))
         _insert_batch(duck, table, pa.RecordBatch.from_arrays(
             [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)],
             schema=schema))

@@ -7,7 +7,7 @@ from datetime import date
 import pyarrow as pa
 from sqlalchemy import Engine, func, select
 
-from pendo_core.store.arrow import record_batches
+from pendo_core.store.arrow import record_batches, transposed
 from pendo_core.store.bulk import copy_arrow
 from pendo_core.store.models import VisitorDay
 from tests.support.store import wipe
@@ -37,6 +37,13 @@ def test_record_batches_follow_the_query_and_the_schema(engine: Engine) -> None:
     assert got == sorted(r for r in rows if r[0] == "acct-0" and r[2] >= date(2024, 3, 2))
     assert got  # the seed has such rows: the comparison above is not of two empty lists
 
+
+
+def test_transposed_gives_each_column_of_the_rows_in_order() -> None:
+    rows = [("a", None, 1, date(2024, 3, 1)), ("b", "", 2, None), ("c", "x", None, date(2024, 3, 3))]
+    assert transposed(rows, 4) == [list(column) for column in zip(*rows, strict=True)]
+    assert transposed(rows, 2) == [["a", "b", "c"], [None, "", "x"]]
+    assert transposed([], 3) == [[], [], []]
 
 def test_record_batches_keep_nulls_apart_from_empty_text(engine: Engine) -> None:
     """A NULL comes back as null and an empty text as "", in every column type, and a row of one NULL
