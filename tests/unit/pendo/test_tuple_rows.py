@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -157,4 +158,23 @@ def test_a_guide_event_of_another_type_is_skipped_not_bad(fuzz_engine: Engine, w
     row, _want = ROWS["guide_events"]
     bad, stored = _write(fuzz_engine, writer, STREAMS["guide_events"], [row | {"type": "guideTimeout"}])
     assert stored == []
+    assert bad.total == 0
+
+
+@pytest.mark.parametrize("name", ["visitor_days", "guide_events"])
+def test_rows_of_two_days_interleaved_each_land_on_their_own_day(fuzz_engine: Engine, name: str) -> None:
+    """On SQLite the sync writes each run of one day's rows with the day in the statement; an answer
+    whose days alternate lands every row, each on its own day (a replaced stream and an added one)."""
+    row, want = ROWS[name]
+    time_field = "day" if "day" in row else "browserTime"
+    rows, expected = [], []
+    for i in range(6):
+        day = WINDOW.first if i % 2 else WINDOW.last
+        moved = local_midnight_ms(day, UTC) - MIDNIGHT
+        rows.append(row | {"visitorId": f"vis-{i}", time_field: row[time_field] + moved})
+        expected.append(want | {"visitor_id": f"vis-{i}", "day": day}
+                        | ({"browser_time": want["browser_time"] + moved} if "browser_time" in want else {}))
+    bad, stored = _write(fuzz_engine, "replace_rows", STREAMS[name], rows)
+    key = itemgetter("day", "visitor_id")
+    assert sorted(stored, key=key) == sorted(expected, key=key)
     assert bad.total == 0
