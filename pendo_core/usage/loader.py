@@ -147,7 +147,7 @@ def _insert_batch(duck: duckdb.DuckDBPyConnection, table: str, batch: pa.RecordB
 def _insert_rows(duck: duckdb.DuckDBPyConnection, table: str, rows: list[tuple[Any, ...]]) -> int:
     if rows:
         schema = _schema(table)
-        columns = transposed(rows, len(schema))
+        columns = transposed(rows, len(rows[0]))  # a row wider or narrower than the schema fails below
         _insert_batch(duck, table, pa.RecordBatch.from_arrays(
             [pa.array(values, type=field.type) for values, field in zip(columns, schema, strict=True)],
             schema=schema))

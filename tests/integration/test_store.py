@@ -111,7 +111,6 @@ def test_the_raw_day_tables_are_keyed_day_first_with_their_rows_kept(engine: Eng
     assert rows() == stored
 
 
-
 def test_the_feature_metrics_day_index_covers_the_key_feature_reads_on_sqlite(engine: Engine) -> None:
     """Migration 0020: on SQLite the feature metrics' day index becomes (day, customer, feature), which the
     health scores' and the alerts' key-feature reads take whole; PostgreSQL keeps its day index. Both go
@@ -125,6 +124,7 @@ def test_the_feature_metrics_day_index_covers_the_key_feature_reads_on_sqlite(en
     with _downgraded(engine, "0019"):
         assert indexes() == day
     assert indexes() == (covering if engine.dialect.name == "sqlite" else day)
+
 
 @contextmanager
 def _downgraded(engine: Engine, revision: str) -> Iterator[None]:

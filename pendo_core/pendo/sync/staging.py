@@ -177,9 +177,10 @@ def _insert_many(session: Session, stream: EventStream, rows: Iterator[Row]) -> 
     counts the rows each call inserted or updated (a raw guide event already stored is neither).
 
     The day is written into each run's statement as the ISO text SQLAlchemy stores dates as, and the rows
-    go without it (one C call per row takes it out; rebuilding each tuple around the day's text in Python
-    cost about 0.8 s a million rows, 5 s of a 2,000-account backfill). A key's rows share its day, and
-    the runs keep the answer's order, so a key sent twice still keeps its last row."""
+    go without it (one C call per row takes it out). Rebuilding each tuple around the day's text in Python
+    cost 0.8 s a million rows against 0.3 s, and with one value more bound per row the 2,000-account
+    SQLite backfill's windows took 10-16 s longer (docs/benchmark-log.md, session 31). A key's rows share
+    its day, and the runs keep the answer's order, so a key sent twice still keeps its last row."""
     updated = [n for n in stream.columns if n not in stream.keys]
     action = f"DO UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in updated)}" if stream.replace else "DO NOTHING"
     day = stream.day_index

@@ -38,12 +38,12 @@ def test_record_batches_follow_the_query_and_the_schema(engine: Engine) -> None:
     assert got  # the seed has such rows: the comparison above is not of two empty lists
 
 
-
 def test_transposed_gives_each_column_of_the_rows_in_order() -> None:
     rows = [("a", None, 1, date(2024, 3, 1)), ("b", "", 2, None), ("c", "x", None, date(2024, 3, 3))]
     assert transposed(rows, 4) == [list(column) for column in zip(*rows, strict=True)]
     assert transposed(rows, 2) == [["a", "b", "c"], [None, "", "x"]]
     assert transposed([], 3) == [[], [], []]
+
 
 def test_record_batches_keep_nulls_apart_from_empty_text(engine: Engine) -> None:
     """A NULL comes back as null and an empty text as "", in every column type, and a row of one NULL
